@@ -1,0 +1,1 @@
+"""wristgate's gate: the edge daemon and its pure rules core (`gate.core`)."""

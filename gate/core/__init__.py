@@ -1,0 +1,69 @@
+"""The pure rules core of wristgate: no clock, no I/O, no threads.
+
+    decision, events = decide(state, scan, now, policy)   # read-only
+    for e in events: fold(state, e)                        # the one writer
+
+`step` does both after closing due pairing windows (`expire`); `headcount` counts who is inside.
+"""
+
+from gate.core.engine import Headcount, advance, headcount, step
+from gate.core.events import (
+    BandBound,
+    BindingOpened,
+    Event,
+    GroupFlagged,
+    MemberMoved,
+    OverrideArmed,
+    OverrideSpent,
+    PairingClosed,
+    PairingOpened,
+)
+from gate.core.model import (
+    Code,
+    Decision,
+    Intent,
+    Kind,
+    Member,
+    MemberState,
+    Mode,
+    Policy,
+    Role,
+    Scan,
+    Ticket,
+)
+from gate.core.rules import decide, expire, mask_phone
+from gate.core.state import Allowlist, Group, State, fold
+
+__all__ = [
+    "Allowlist",
+    "BandBound",
+    "BindingOpened",
+    "Code",
+    "Decision",
+    "Event",
+    "Group",
+    "GroupFlagged",
+    "Headcount",
+    "Intent",
+    "Kind",
+    "Member",
+    "MemberMoved",
+    "MemberState",
+    "Mode",
+    "OverrideArmed",
+    "OverrideSpent",
+    "PairingClosed",
+    "PairingOpened",
+    "Policy",
+    "Role",
+    "Scan",
+    "State",
+    "Ticket",
+    "advance",
+    "decide",
+    "expire",
+    "fold",
+    "headcount",
+    "mask_phone",
+    "step",
+]

@@ -1,0 +1,102 @@
+"""Events: the facts `decide` and `expire` produce and `fold` applies.
+
+An event says what changed, never why a scan was refused (the Decision says that). Gate and hub
+keep the same events and fold them with the same code, so they agree on who is inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from gate.core.model import Code, MemberState, Mode, Role
+
+
+@dataclass(frozen=True, slots=True)
+class BindingOpened:
+    """A ticket was scanned at a desk: the next bands scanned there join its group."""
+
+    gate: str
+    at: datetime
+    group: str
+    adults: int
+    children: int
+
+
+@dataclass(frozen=True, slots=True)
+class BandBound:
+    gate: str
+    at: datetime
+    uid: str
+    group: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class MemberMoved:
+    """A member changed state through a gate (or was recalled to `temp_out` by a closing window)."""
+
+    gate: str
+    at: datetime
+    uid: str
+    group: str
+    state: MemberState
+    forced: bool = False
+    staff: str | None = None
+    overrode: Code | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PairingOpened:
+    """An adult of `group` was granted at `gate`: its children may follow until the window ends."""
+
+    gate: str
+    at: datetime
+    group: str
+    direction: Mode
+    adult: str
+
+
+@dataclass(frozen=True, slots=True)
+class PairingClosed:
+    gate: str
+    at: datetime
+    group: str
+    direction: Mode
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFlagged:
+    """Children of the group are inside and no adult of theirs is: shown live and at closing."""
+
+    gate: str
+    at: datetime
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideArmed:
+    gate: str
+    at: datetime
+    staff: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideSpent:
+    gate: str
+    at: datetime
+    staff: str
+    uid: str
+    overrode: Code
+
+
+Event = (
+    BindingOpened
+    | BandBound
+    | MemberMoved
+    | PairingOpened
+    | PairingClosed
+    | GroupFlagged
+    | OverrideArmed
+    | OverrideSpent
+)

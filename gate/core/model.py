@@ -1,0 +1,175 @@
+"""The domain model of the rules core: credentials, tickets, members, scans, decisions, policy.
+
+Plain frozen dataclasses (fast to build on the scan path, hashable, no I/O) and one pydantic model,
+the venue policy, which is validated where it is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Role(StrEnum):
+    ADULT = "adult"
+    CHILD = "child"
+    SOLO_CHILD = "solo_child"  # a child admitted alone, with a guardian phone on its ticket
+    STAFF = "staff"
+
+    @property
+    def is_child(self) -> bool:
+        return self in (Role.CHILD, Role.SOLO_CHILD)
+
+
+class MemberState(StrEnum):
+    BOUND = "bound"  # band bound at the desk, not yet through a gate
+    INSIDE = "inside"
+    TEMP_OUT = "temp_out"  # left for a while, will come back (adults only)
+    EXITED = "exited"  # final: band returned
+
+
+class Mode(StrEnum):
+    BIND = "bind"
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class Kind(StrEnum):
+    BARCODE = "barcode"
+    NFC = "nfc"
+
+
+class Intent(StrEnum):
+    FINAL = "final"
+    TEMPORARY = "temporary"
+
+
+class Code(StrEnum):
+    """Reason codes, exactly as design.md §4 names them. Tests assert codes, never messages."""
+
+    OK_BIND = "OK_BIND"
+    OK_ENTRY = "OK_ENTRY"
+    OK_REENTRY = "OK_REENTRY"
+    OK_EXIT = "OK_EXIT"
+    OK_TEMP_EXIT = "OK_TEMP_EXIT"
+    OK_STAFF = "OK_STAFF"
+    OK_OVERRIDE = "OK_OVERRIDE"
+    DENY_UNKNOWN = "DENY_UNKNOWN"
+    DENY_NOT_VALID_NOW = "DENY_NOT_VALID_NOW"
+    DENY_REVOKED = "DENY_REVOKED"
+    DENY_BAD_TOKEN = "DENY_BAD_TOKEN"
+    DENY_ALREADY_INSIDE = "DENY_ALREADY_INSIDE"
+    DENY_NOT_INSIDE = "DENY_NOT_INSIDE"
+    DENY_ALREADY_EXITED = "DENY_ALREADY_EXITED"
+    DENY_CHILD_NEEDS_ADULT = "DENY_CHILD_NEEDS_ADULT"
+    DENY_CHILD_TEMP_EXIT = "DENY_CHILD_TEMP_EXIT"
+    DENY_GUARDIAN_PICKUP = "DENY_GUARDIAN_PICKUP"
+    DENY_CAPACITY = "DENY_CAPACITY"
+    DENY_CLOSED = "DENY_CLOSED"
+    DENY_BINDING = "DENY_BINDING"
+
+    @property
+    def granted(self) -> bool:
+        return self.startswith("OK_")
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One ticket of the allowlist: it admits a group of `adults` and `children`."""
+
+    code: str
+    product: str
+    adults: int
+    children: int
+    valid_from: date
+    valid_to: date  # inclusive, in the venue's local calendar
+    guardian_phone: str = ""  # set only for children admitted alone
+
+    @property
+    def is_solo(self) -> bool:
+        return self.adults == 0
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_to
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A wristband bound to a group. Keyed by the band's UID."""
+
+    uid: str
+    group: str
+    role: Role
+    state: MemberState
+    last_gate: str
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """One read at a gate: a barcode or an NFC UID, in the gate's current mode."""
+
+    gate: str
+    mode: Mode
+    kind: Kind
+    value: str
+    intent: Intent = Intent.FINAL
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The one answer to a scan. `forced` marks an override; `overrode` the denial it replaced."""
+
+    code: Code
+    message: str
+    value: str
+    gate: str
+    group: str | None = None
+    role: Role | None = None
+    forced: bool = False
+    staff: str | None = None
+    overrode: Code | None = None
+
+    @property
+    def granted(self) -> bool:
+        return self.code.granted
+
+
+class Policy(BaseModel):
+    """The venue's rules of the day: opening hours in its own timezone, capacity, pairing window."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timezone: str = Field(description="IANA timezone of the venue, e.g. Asia/Shanghai")
+    open: time = Field(description="opening time, local HH:MM")
+    close: time = Field(description="closing time, local HH:MM; before `open` means past midnight")
+    capacity: int = Field(gt=0, description="people inside at most")
+    pairing_window_s: float = Field(default=60.0, gt=0, le=3600)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {name!r}") from exc
+        return name
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, now: datetime) -> datetime:
+        return now.astimezone(self.tz)
+
+    def is_open(self, now: datetime) -> bool:
+        """Opening hours are [open, close) local time; a close before open spans midnight."""
+        t = self.local(now).time()
+        if self.open <= self.close:
+            return self.open <= t < self.close
+        return t >= self.open or t < self.close

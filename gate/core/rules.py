@@ -1,0 +1,428 @@
+"""The venue's rules: `decide(state, scan, now, policy) -> (decision, events)` and `expire`.
+
+Pure: no clock (`now` is passed in), no I/O, no threads, no globals, and the state is only read.
+
+Precedence, when several denials apply to one scan, is the order of the lists below and follows
+one principle: *who you are, then whether your band still counts, then where you are, then
+whether the venue can take you, then who you are with*.
+
+    identity   DENY_UNKNOWN, DENY_REVOKED                           (never overridden)
+    entry      DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW, DENY_ALREADY_INSIDE,
+               DENY_CLOSED, DENY_CAPACITY, DENY_CHILD_NEEDS_ADULT
+    exit       DENY_ALREADY_EXITED, DENY_NOT_INSIDE, DENY_CHILD_TEMP_EXIT,
+               DENY_GUARDIAN_PICKUP, DENY_CHILD_NEEDS_ADULT
+    binding    DENY_UNKNOWN, DENY_REVOKED, DENY_NOT_VALID_NOW, DENY_BINDING
+
+Exits never look at validity, opening hours or capacity: people must always be able to leave.
+
+A staff badge arms an override at its gate for the pairing window: the next passage denial there
+(entry or exit rules above, except DENY_ALREADY_EXITED) becomes OK_OVERRIDE, journalled as forced
+with the staff badge and the code it overrode. Identity denials and binding are never overridden,
+and a denial that cannot be overridden leaves the override armed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gate.core.events import (
+    BandBound,
+    BindingOpened,
+    Event,
+    GroupFlagged,
+    MemberMoved,
+    OverrideArmed,
+    OverrideSpent,
+    PairingClosed,
+    PairingOpened,
+)
+from gate.core.model import (
+    Code,
+    Decision,
+    Intent,
+    Kind,
+    Member,
+    MemberState,
+    Mode,
+    Policy,
+    Role,
+    Scan,
+    Ticket,
+)
+from gate.core.state import Group, State
+
+Outcome = tuple[Decision, list[Event]]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A known member asking to pass a gate: everything a passage rule may look at."""
+
+    state: State
+    scan: Scan
+    now: datetime
+    policy: Policy
+    member: Member
+    group: Group
+    ticket: Ticket | None
+
+    @property
+    def target(self) -> MemberState:
+        if self.scan.mode is Mode.ENTRY:
+            return MemberState.INSIDE
+        if self.scan.intent is Intent.TEMPORARY:
+            return MemberState.TEMP_OUT
+        return MemberState.EXITED
+
+    def paired_at_gate(self) -> bool:
+        """An adult of the group was granted at this gate, this way, within the window."""
+        pairing = self.state.pairings.get((self.scan.gate, self.group.id, self.scan.mode))
+        return pairing is not None and within(pairing.opened_at, self.now, self.policy)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    code: Code
+    message: str
+
+
+Rule = Callable[[Attempt], Refusal | None]
+
+
+def within(start: datetime, now: datetime, policy: Policy) -> bool:
+    """`now` falls in the window opened at `start` (a clock that went backwards does not count)."""
+    return start <= now <= start + timedelta(seconds=policy.pairing_window_s)
+
+
+# --- passage rules, in precedence order ---------------------------------------------------------
+
+
+def band_returned_is_final(a: Attempt) -> Refusal | None:
+    if a.member.state is MemberState.EXITED:
+        return Refusal(Code.DENY_ALREADY_EXITED, "band was returned at a final exit")
+    return None
+
+
+def ticket_valid_today(a: Attempt) -> Refusal | None:
+    if a.ticket is None:
+        gone = f"ticket {a.group.id} is no longer in the allowlist"
+        return Refusal(Code.DENY_NOT_VALID_NOW, gone)
+    today = a.policy.local(a.now).date()
+    if not a.ticket.valid_on(today):
+        t = a.ticket
+        return Refusal(
+            Code.DENY_NOT_VALID_NOW,
+            f"ticket valid {t.valid_from.isoformat()}..{t.valid_to.isoformat()}, "
+            f"today is {today.isoformat()}",
+        )
+    return None
+
+
+def no_passback(a: Attempt) -> Refusal | None:
+    if a.member.state is MemberState.INSIDE:
+        where = f"entered at {a.member.last_gate} {a.member.last_at.isoformat(timespec='seconds')}"
+        return Refusal(Code.DENY_ALREADY_INSIDE, f"already inside ({where})")
+    return None
+
+
+def within_opening_hours(a: Attempt) -> Refusal | None:
+    if not a.policy.is_open(a.now):
+        p = a.policy
+        return Refusal(Code.DENY_CLOSED, f"venue open {p.open:%H:%M}-{p.close:%H:%M} local time")
+    return None
+
+
+def below_capacity(a: Attempt) -> Refusal | None:
+    if a.state.inside >= a.policy.capacity:
+        return Refusal(Code.DENY_CAPACITY, f"venue full: {a.state.inside}/{a.policy.capacity}")
+    return None
+
+
+def child_enters_with_adult(a: Attempt) -> Refusal | None:
+    if a.member.role is not Role.CHILD:
+        return None
+    if a.state.adult_inside(a.group.id) or a.paired_at_gate():
+        return None
+    return Refusal(
+        Code.DENY_CHILD_NEEDS_ADULT,
+        f"child needs an adult of group {a.group.id} inside or scanned here first",
+    )
+
+
+def must_be_inside(a: Attempt) -> Refusal | None:
+    if a.member.state is not MemberState.INSIDE:
+        return Refusal(Code.DENY_NOT_INSIDE, f"not inside (state {a.member.state})")
+    return None
+
+
+def children_never_exit_temporarily(a: Attempt) -> Refusal | None:
+    if a.member.role.is_child and a.scan.intent is Intent.TEMPORARY:
+        return Refusal(Code.DENY_CHILD_TEMP_EXIT, "children may not exit temporarily")
+    return None
+
+
+def solo_child_needs_guardian_pickup(a: Attempt) -> Refusal | None:
+    if a.member.role is Role.SOLO_CHILD:
+        return Refusal(
+            Code.DENY_GUARDIAN_PICKUP,
+            "child entered alone: staff must verify the guardian outside, then badge",
+        )
+    return None
+
+
+def child_exits_with_adult(a: Attempt) -> Refusal | None:
+    if a.member.role is Role.CHILD and not a.paired_at_gate():
+        return Refusal(
+            Code.DENY_CHILD_NEEDS_ADULT,
+            f"child needs an adult of group {a.group.id} scanned out here first",
+        )
+    return None
+
+
+ENTRY_RULES: Sequence[Rule] = (
+    band_returned_is_final,
+    ticket_valid_today,
+    no_passback,
+    within_opening_hours,
+    below_capacity,
+    child_enters_with_adult,
+)
+
+EXIT_RULES: Sequence[Rule] = (
+    band_returned_is_final,
+    must_be_inside,
+    children_never_exit_temporarily,
+    solo_child_needs_guardian_pickup,
+    child_exits_with_adult,
+)
+
+NEVER_OVERRIDDEN = frozenset({Code.DENY_ALREADY_EXITED})
+
+
+# --- decide -------------------------------------------------------------------------------------
+
+
+def decide(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
+    """The one decision for `scan` at `now`, and the events that carry it out."""
+    staff = state.allowlist.staff.get(scan.value)
+    if staff is not None:
+        return _arm_override(scan, now, policy, staff)
+    if scan.mode is Mode.BIND:
+        return _bind(state, scan, now, policy)
+    return _pass(state, scan, now, policy)
+
+
+def _deny(scan: Scan, code: Code, message: str, member: Member | None = None) -> Outcome:
+    group, role = (member.group, member.role) if member else (None, None)
+    return Decision(code, message, scan.value, scan.gate, group, role), []
+
+
+def _arm_override(scan: Scan, now: datetime, policy: Policy, staff: str) -> Outcome:
+    message = f"{staff}: the next denial here within {policy.pairing_window_s:g} s is overridden"
+    decision = Decision(Code.OK_STAFF, message, scan.value, scan.gate, role=Role.STAFF)
+    return decision, [OverrideArmed(scan.gate, now, scan.value)]
+
+
+def _identify(state: State, scan: Scan) -> Member | Refusal:
+    """The member behind a credential at a passage gate, or why there is none."""
+    member = state.members.get(scan.value)
+    if member is None:
+        if scan.value in state.allowlist.tickets:
+            hint = "a ticket opens a binding at the desk: scan a wristband here"
+        elif scan.value in state.allowlist.bands:
+            hint = "band not bound to a ticket: bind it at the desk"
+        else:
+            hint = "not in the allowlist"
+        return Refusal(Code.DENY_UNKNOWN, hint)
+    for value in (member.uid, member.group):
+        reason = state.allowlist.revoked.get(value)
+        if reason is not None:
+            return Refusal(Code.DENY_REVOKED, f"{value} revoked: {reason}")
+    return member
+
+
+def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
+    found = _identify(state, scan)
+    if isinstance(found, Refusal):
+        member = state.members.get(scan.value)
+        return _deny(scan, found.code, found.message, member)
+    group = state.groups[found.group]
+    attempt = Attempt(state, scan, now, policy, found, group, state.allowlist.tickets.get(group.id))
+    rules = ENTRY_RULES if scan.mode is Mode.ENTRY else EXIT_RULES
+    refusal = next((r for rule in rules if (r := rule(attempt)) is not None), None)
+    if refusal is None:
+        return _grant(attempt)
+    armed = state.overrides.get(scan.gate)
+    if armed is None or refusal.code in NEVER_OVERRIDDEN or not within(armed.at, now, policy):
+        return _deny(scan, refusal.code, refusal.message, found)
+    return _grant(attempt, forced_by=armed.staff, overrode=refusal)
+
+
+def _grant(a: Attempt, forced_by: str | None = None, overrode: Refusal | None = None) -> Outcome:
+    m, scan, now = a.member, a.scan, a.now
+    target = a.target
+    events: list[Event] = [
+        MemberMoved(
+            scan.gate,
+            now,
+            m.uid,
+            m.group,
+            target,
+            forced=forced_by is not None,
+            staff=forced_by,
+            overrode=overrode.code if overrode else None,
+        )
+    ]
+    if m.role is Role.ADULT:
+        events.append(PairingOpened(scan.gate, now, m.group, scan.mode, m.uid))
+        if target is MemberState.TEMP_OUT and _leaves_children_alone(a.state, m):
+            events.append(GroupFlagged(scan.gate, now, m.group))
+    if forced_by is not None and overrode is not None:
+        events.append(OverrideSpent(scan.gate, now, forced_by, m.uid, overrode.code))
+        code, message = Code.OK_OVERRIDE, f"forced by staff {forced_by}: {overrode.message}"
+    else:
+        code, message = _grant_code(m, target), _grant_message(m, target)
+    decision = Decision(
+        code,
+        message,
+        scan.value,
+        scan.gate,
+        m.group,
+        m.role,
+        forced=forced_by is not None,
+        staff=forced_by,
+        overrode=overrode.code if overrode else None,
+    )
+    return decision, events
+
+
+def _grant_code(m: Member, target: MemberState) -> Code:
+    if target is MemberState.INSIDE:
+        return Code.OK_REENTRY if m.state is MemberState.TEMP_OUT else Code.OK_ENTRY
+    return Code.OK_TEMP_EXIT if target is MemberState.TEMP_OUT else Code.OK_EXIT
+
+
+def _grant_message(m: Member, target: MemberState) -> str:
+    if target is MemberState.INSIDE:
+        return f"welcome {'back ' if m.state is MemberState.TEMP_OUT else ''}({m.role})"
+    if target is MemberState.TEMP_OUT:
+        return "temporary exit: come back with this band"
+    return "goodbye: please return the band"
+
+
+def _leaves_children_alone(state: State, leaving: Member) -> bool:
+    others = (m for m in state.members_of(leaving.group) if m.uid != leaving.uid)
+    adult_stays = any(m.role is Role.ADULT and m.state is MemberState.INSIDE for m in others)
+    return not adult_stays and state.child_inside(leaving.group)
+
+
+# --- binding at the desk ------------------------------------------------------------------------
+
+
+def _bind(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
+    ticket = state.allowlist.tickets.get(scan.value)
+    if ticket is not None:
+        return _open_binding(state, scan, now, policy, ticket)
+    if scan.kind is Kind.BARCODE:
+        return _deny(scan, Code.DENY_UNKNOWN, "ticket not in the allowlist")
+    return _bind_band(state, scan, now)
+
+
+def _open_binding(
+    state: State, scan: Scan, now: datetime, policy: Policy, ticket: Ticket
+) -> Outcome:
+    reason = state.allowlist.revoked.get(ticket.code)
+    if reason is not None:
+        return _deny(scan, Code.DENY_REVOKED, f"ticket revoked: {reason}")
+    today = policy.local(now).date()
+    if not ticket.valid_on(today):
+        valid = f"{ticket.valid_from.isoformat()}..{ticket.valid_to.isoformat()}"
+        return _deny(scan, Code.DENY_NOT_VALID_NOW, f"ticket valid {valid}, not {today}")
+    bound = len(state.members_of(ticket.code))
+    if bound >= ticket.adults + ticket.children:
+        return _deny(scan, Code.DENY_BINDING, f"all {bound} bands of this ticket are bound")
+    people = f"{ticket.adults} adults, {ticket.children} children"
+    if ticket.is_solo:
+        people = f"child alone, guardian {mask_phone(ticket.guardian_phone)}"
+    decision = Decision(
+        Code.OK_BIND, f"binding open: {people}; scan the bands", scan.value, scan.gate, ticket.code
+    )
+    return decision, [BindingOpened(scan.gate, now, ticket.code, ticket.adults, ticket.children)]
+
+
+def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
+    uid = scan.value
+    reason = state.allowlist.revoked.get(uid)
+    if reason is not None:
+        return _deny(scan, Code.DENY_REVOKED, f"band revoked: {reason}")
+    earlier = state.members.get(uid)
+    if earlier is not None and earlier.state is not MemberState.EXITED:
+        return _deny(scan, Code.DENY_BINDING, f"band already bound to group {earlier.group}")
+    group_id = state.bindings.get(scan.gate)
+    if group_id is None:
+        return _deny(scan, Code.DENY_BINDING, "no open binding here: scan the ticket first")
+    group = state.groups[group_id]
+    role = _free_slot(state, group, state.allowlist.bands.get(uid))
+    if isinstance(role, Refusal):
+        return _deny(scan, role.code, role.message)
+    adults, children = state.bound_roles(group_id)
+    adults, children = adults + (role is Role.ADULT), children + (role is not Role.ADULT)
+    message = (
+        f"bound as {role}: {adults}/{group.adults} adults, {children}/{group.children} children"
+    )
+    decision = Decision(Code.OK_BIND, message, uid, scan.gate, group_id, role)
+    return decision, [BandBound(scan.gate, now, uid, group_id, role)]
+
+
+def _free_slot(state: State, group: Group, stock: Role | None) -> Role | Refusal:
+    """The role a band takes in the group: its stock role, or the next free slot, adults first."""
+    adults, children = state.bound_roles(group.id)
+    adult_free, child_free = adults < group.adults, children < group.children
+    if stock is Role.ADULT and not adult_free:
+        return Refusal(Code.DENY_BINDING, "adult band, but every adult slot is bound")
+    if stock is Role.CHILD and not child_free:
+        return Refusal(Code.DENY_BINDING, "child band, but every child slot is bound")
+    if stock is Role.ADULT or (stock is None and adult_free):
+        return Role.ADULT
+    return Role.SOLO_CHILD if group.solo else Role.CHILD
+
+
+# --- time: pairing windows that close -----------------------------------------------------------
+
+
+def expire(state: State, now: datetime, policy: Policy) -> list[Event]:
+    """Close the pairing windows that ended by `now`.
+
+    An adult who left first cannot know whether the children follow. When an exit window closes
+    with children of the group inside and no adult of the group inside, the adults who left
+    through it become `temp_out` (they must come back for the children) and the group is flagged.
+    """
+    window = timedelta(seconds=policy.pairing_window_s)
+    events: list[Event] = []
+    due = sorted(
+        (p for p in state.pairings.values() if now > p.opened_at + window),
+        key=lambda p: (p.opened_at, p.gate, p.group, p.direction),
+    )
+    flagged: set[str] = set()
+    for p in due:
+        closed_at = p.opened_at + window
+        events.append(PairingClosed(p.gate, closed_at, p.group, p.direction))
+        if p.direction is not Mode.EXIT:
+            continue
+        if state.adult_inside(p.group) or not state.child_inside(p.group):
+            continue
+        for uid in p.adults:
+            m = state.members.get(uid)
+            if m is not None and m.group == p.group and m.state is MemberState.EXITED:
+                events.append(MemberMoved(p.gate, closed_at, uid, p.group, MemberState.TEMP_OUT))
+        if not state.groups[p.group].unaccompanied and p.group not in flagged:
+            flagged.add(p.group)
+            events.append(GroupFlagged(p.gate, closed_at, p.group))
+    return events
+
+
+def mask_phone(phone: str) -> str:
+    """Show only the last four digits of a guardian phone."""
+    return "*" * max(len(phone) - 4, 0) + phone[-4:] if phone else ""

@@ -1,0 +1,165 @@
+"""What a gate (or the hub) knows, and `fold`, the one function that changes it.
+
+`decide` and `expire` only read a State. `fold` applies one event to it in place and returns it:
+with 200k members a copy per event would cost more than the decision itself. Replaying the same
+events through `fold` from the same allowlist always rebuilds the same State.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from gate.core.events import (
+    BandBound,
+    BindingOpened,
+    Event,
+    GroupFlagged,
+    MemberMoved,
+    OverrideArmed,
+    OverrideSpent,
+    PairingClosed,
+    PairingOpened,
+)
+from gate.core.model import Member, MemberState, Mode, Role, Ticket
+
+
+@dataclass
+class Allowlist:
+    """The credentials a gate honours, indexed in memory. Built by the allowlist store."""
+
+    version: int = 0
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    bands: dict[str, Role] = field(default_factory=dict)  # wristband stock: uid -> adult | child
+    staff: dict[str, str] = field(default_factory=dict)  # badge uid -> name
+    revoked: dict[str, str] = field(default_factory=dict)  # ticket code or band uid -> reason
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The people of one ticket. `members` lists every band ever bound to it, in binding order."""
+
+    id: str
+    adults: int
+    children: int
+    members: tuple[str, ...] = ()
+    unaccompanied: bool = False
+
+    @property
+    def solo(self) -> bool:
+        return self.adults == 0
+
+    @property
+    def slots(self) -> int:
+        return self.adults + self.children
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """An open pairing window: adults of `group` granted at `gate`, children may follow."""
+
+    gate: str
+    group: str
+    direction: Mode
+    opened_at: datetime
+    adults: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArmedOverride:
+    staff: str
+    at: datetime
+
+
+PairingKey = tuple[str, str, Mode]  # (gate, group, direction)
+
+
+@dataclass
+class State:
+    allowlist: Allowlist = field(default_factory=Allowlist)
+    members: dict[str, Member] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    bindings: dict[str, str] = field(default_factory=dict)  # desk gate -> group being bound
+    pairings: dict[PairingKey, Pairing] = field(default_factory=dict)
+    overrides: dict[str, ArmedOverride] = field(default_factory=dict)  # gate -> armed badge
+    inside: int = 0  # members in state `inside`, kept by fold for the capacity rule
+
+    def members_of(self, group: str) -> list[Member]:
+        """The group's current members (a band recycled into another group no longer counts)."""
+        g = self.groups.get(group)
+        if g is None:
+            return []
+        found = (self.members.get(uid) for uid in g.members)
+        return [m for m in found if m is not None and m.group == group]
+
+    def adult_inside(self, group: str) -> bool:
+        return any(
+            m.role is Role.ADULT and m.state is MemberState.INSIDE for m in self.members_of(group)
+        )
+
+    def child_inside(self, group: str) -> bool:
+        """A child (not a solo child, who is alone by arrangement) of the group is inside."""
+        return any(
+            m.role is Role.CHILD and m.state is MemberState.INSIDE for m in self.members_of(group)
+        )
+
+    def bound_roles(self, group: str) -> tuple[int, int]:
+        """(adults, children) bound to the group so far, solo children counted as children."""
+        ms = self.members_of(group)
+        adults = sum(1 for m in ms if m.role is Role.ADULT)
+        return adults, len(ms) - adults
+
+
+def fold(state: State, event: Event) -> State:
+    """Apply one event to `state` (in place) and return it."""
+    match event:
+        case BindingOpened(gate=gate, group=group):
+            if group not in state.groups:
+                state.groups[group] = Group(group, event.adults, event.children)
+            state.bindings[gate] = group
+        case BandBound():
+            _bind(state, event)
+        case MemberMoved():
+            _move(state, event)
+        case PairingOpened(gate=gate, group=group, direction=direction):
+            key = (gate, group, direction)
+            earlier = state.pairings.get(key)
+            adults = (*earlier.adults, event.adult) if earlier else (event.adult,)
+            state.pairings[key] = Pairing(gate, group, direction, event.at, adults)
+        case PairingClosed(gate=gate, group=group, direction=direction):
+            state.pairings.pop((gate, group, direction), None)
+        case GroupFlagged(group=group):
+            g = state.groups[group]
+            state.groups[group] = replace(g, unaccompanied=True)
+        case OverrideArmed(gate=gate, staff=staff, at=at):
+            state.overrides[gate] = ArmedOverride(staff, at)
+        case OverrideSpent(gate=gate):
+            state.overrides.pop(gate, None)
+    return state
+
+
+def _bind(state: State, event: BandBound) -> None:
+    group = state.groups[event.group]
+    if event.uid not in group.members:
+        group = replace(group, members=(*group.members, event.uid))
+        state.groups[event.group] = group
+    earlier = state.members.get(event.uid)
+    if earlier is not None and earlier.state is MemberState.INSIDE:
+        state.inside -= 1  # a recycled band; cannot happen through decide, kept exact anyway
+    state.members[event.uid] = Member(
+        event.uid, event.group, event.role, MemberState.BOUND, event.gate, event.at
+    )
+    if len(state.members_of(event.group)) >= group.slots:
+        for desk in [d for d, g in state.bindings.items() if g == event.group]:
+            del state.bindings[desk]
+
+
+def _move(state: State, event: MemberMoved) -> None:
+    before = state.members[event.uid]
+    state.inside += (event.state is MemberState.INSIDE) - (before.state is MemberState.INSIDE)
+    state.members[event.uid] = replace(
+        before, state=event.state, last_gate=event.gate, last_at=event.at
+    )
+    group = state.groups[before.group]
+    if group.unaccompanied and (state.adult_inside(group.id) or not state.child_inside(group.id)):
+        state.groups[group.id] = replace(group, unaccompanied=False)

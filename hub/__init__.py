@@ -1,0 +1,1 @@
+"""wristgate's hub: aggregates the gates' journals into one headcount."""
