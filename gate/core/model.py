@@ -168,8 +168,11 @@ class Policy(BaseModel):
         return now.astimezone(self.tz)
 
     def is_open(self, now: datetime) -> bool:
-        """Opening hours are [open, close) local time; a close before open spans midnight."""
+        """Opening hours are [open, close) local time; a close before open spans midnight, and
+        a close equal to open means open around the clock."""
         t = self.local(now).time()
-        if self.open <= self.close:
+        if self.open == self.close:
+            return True
+        if self.open < self.close:
             return self.open <= t < self.close
         return t >= self.open or t < self.close

@@ -1,0 +1,84 @@
+"""The `gate` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gate.config import PERMISSIVE_POLICY, ConfigError, load_policy
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from gate.allowlist import AllowlistError, load_csv_dir
+
+    try:
+        allowlist, row_errors = load_csv_dir(args.allowlist)
+        policy_path = args.policy or args.allowlist / "policy.toml"
+        if policy_path.exists() or args.policy:
+            policy = load_policy(policy_path)
+        else:
+            print(f"no {policy_path}: open around the clock, no capacity limit", file=sys.stderr)
+            policy = PERMISSIVE_POLICY
+    except (AllowlistError, ConfigError) as exc:
+        print(f"gate simulate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for row_error in row_errors:
+        print(f"{row_error}: row skipped", file=sys.stderr)
+
+    from gate.simulate import simulate
+
+    if str(args.scans) == "-":
+        outcome = simulate(allowlist, policy, sys.stdin, sys.stdout, sys.stderr, "stdin")
+    else:
+        try:
+            with args.scans.open(encoding="utf-8") as lines:
+                outcome = simulate(
+                    allowlist, policy, lines, sys.stdout, sys.stderr, args.scans.name
+                )
+        except OSError as exc:
+            print(f"gate simulate: {args.scans}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+    if args.tally:
+        print(outcome.tally(), file=sys.stderr)
+    if outcome.rejected or row_errors:
+        print(
+            f"gate simulate: {len(row_errors)} allowlist rows and "
+            f"{outcome.rejected} scan lines skipped",
+            file=sys.stderr,
+        )
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gate", description="wristgate gate")
+    commands = parser.add_subparsers(dest="command", required=True)
+    sim = commands.add_parser(
+        "simulate",
+        help="dry-run scans through the rules, all gates sharing one state",
+        description="Prints one JSON decision per scan line, then a summary line. "
+        "Exit status: 0 all used, 1 some rows or lines skipped (see stderr), 2 cannot run.",
+    )
+    sim.add_argument("--allowlist", type=Path, required=True, metavar="DIR", help="CSV directory")
+    sim.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="policy TOML (default: DIR/policy.toml, else open around the clock)",
+    )
+    sim.add_argument("--scans", type=Path, required=True, metavar="FILE", help="JSONL, - for stdin")
+    sim.add_argument("--tally", action="store_true", help="count decisions by code on stderr")
+    sim.set_defaults(run=_simulate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Scan lines of `gate simulate` (design.md §8): one JSON object per line."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gate.config import describe
+from gate.core import Decision, Intent, Kind, Mode, Scan
+
+
+class ScanLineError(ValueError):
+    pass
+
+
+class ScanLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    t: AwareDatetime = Field(description="ISO-8601 time with its UTC offset")
+    gate: str = Field(min_length=1, max_length=32)
+    mode: Literal["bind", "entry", "exit"]
+    kind: Literal["barcode", "nfc"]
+    value: str = Field(min_length=1, max_length=128)
+    intent: Literal["final", "temporary"] | None = None
+
+    @model_validator(mode="after")
+    def _intent_only_on_exit(self) -> ScanLine:
+        if self.intent is not None and self.mode != "exit":
+            raise ValueError("intent applies to exit scans only")
+        return self
+
+    def to_scan(self) -> Scan:
+        value = self.value.strip()
+        if self.kind == "nfc":
+            value = value.upper()
+        intent = Intent(self.intent or "final")
+        return Scan(self.gate, Mode(self.mode), Kind(self.kind), value, intent)
+
+
+def parse_scan_line(line: str) -> tuple[Scan, datetime]:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ScanLineError(f"not JSON: {exc.msg} at column {exc.colno}") from exc
+    if not isinstance(data, dict):
+        raise ScanLineError("a scan line is one JSON object")
+    try:
+        parsed = ScanLine.model_validate(data)
+    except ValidationError as exc:
+        raise ScanLineError(describe(exc, "scan").replace("\n", "; ")) from exc
+    return parsed.to_scan(), parsed.t
+
+
+def decision_line(d: Decision) -> dict[str, object]:
+    """The fields `gate simulate` prints for a decision, exactly as design.md §8 names them."""
+    return {
+        "code": d.code.value,
+        "message": d.message,
+        "value": d.value,
+        "group": d.group,
+        "role": d.role.value if d.role else None,
+        "forced": d.forced,
+    }
