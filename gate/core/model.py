@@ -7,7 +7,7 @@ the venue policy, which is validated where it is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -166,6 +166,14 @@ class Policy(BaseModel):
 
     def local(self, now: datetime) -> datetime:
         return now.astimezone(self.tz)
+
+    def session_day(self, now: datetime) -> date:
+        """The venue's local date of the session `now` belongs to: past midnight, a session that
+        opened the evening before (close before open) still counts as that evening's day."""
+        local = self.local(now)
+        if self.close < self.open and local.time() < self.close:
+            return local.date() - timedelta(days=1)
+        return local.date()
 
     def is_open(self, now: datetime) -> bool:
         """Opening hours are [open, close) local time; a close before open spans midnight, and

@@ -6,19 +6,22 @@ Precedence, when several denials apply to one scan, is the order of the lists be
 one principle: *who you are, then whether your band still counts, then where you are, then
 whether the venue can take you, then who you are with*.
 
-    identity   DENY_UNKNOWN, DENY_REVOKED                           (never overridden)
-    entry      DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW, DENY_ALREADY_INSIDE,
+    identity   DENY_UNKNOWN                                  (never overridden)
+    entry      DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW, DENY_ALREADY_INSIDE,
                DENY_CLOSED, DENY_CAPACITY, DENY_CHILD_NEEDS_ADULT
-    exit       DENY_ALREADY_EXITED, DENY_NOT_INSIDE, DENY_CHILD_TEMP_EXIT,
+    exit       DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_INSIDE, DENY_CHILD_TEMP_EXIT,
                DENY_GUARDIAN_PICKUP, DENY_CHILD_NEEDS_ADULT
     binding    DENY_UNKNOWN, DENY_REVOKED, DENY_NOT_VALID_NOW, DENY_BINDING
+    staff      DENY_REVOKED (a lost badge arms nothing)
 
 Exits never look at validity, opening hours or capacity: people must always be able to leave.
+Validity is judged by the session's local day (a night session past midnight keeps its day).
 
 A staff badge arms an override at its gate for the pairing window: the next passage denial there
-(entry or exit rules above, except DENY_ALREADY_EXITED) becomes OK_OVERRIDE, journalled as forced
-with the staff badge and the code it overrode. Identity denials and binding are never overridden,
-and a denial that cannot be overridden leaves the override armed.
+becomes OK_OVERRIDE, journalled as forced with the staff badge and the code it overrode. An
+override can always let someone out, but never lets in a revoked band or a returned one
+(DENY_REVOKED, DENY_ALREADY_EXITED at entry). Unknown credentials and binding are never
+overridden, and a denial that cannot be overridden leaves the override armed.
 """
 
 from __future__ import annotations
@@ -99,6 +102,14 @@ def within(start: datetime, now: datetime, policy: Policy) -> bool:
 # --- passage rules, in precedence order ---------------------------------------------------------
 
 
+def not_revoked(a: Attempt) -> Refusal | None:
+    for value in (a.member.uid, a.member.group):
+        reason = a.state.allowlist.revoked.get(value)
+        if reason is not None:
+            return Refusal(Code.DENY_REVOKED, f"{value} revoked: {reason}")
+    return None
+
+
 def band_returned_is_final(a: Attempt) -> Refusal | None:
     if a.member.state is MemberState.EXITED:
         return Refusal(Code.DENY_ALREADY_EXITED, "band was returned at a final exit")
@@ -109,7 +120,7 @@ def ticket_valid_today(a: Attempt) -> Refusal | None:
     if a.ticket is None:
         gone = f"ticket {a.group.id} is no longer in the allowlist"
         return Refusal(Code.DENY_NOT_VALID_NOW, gone)
-    today = a.policy.local(a.now).date()
+    today = a.policy.session_day(a.now)
     if not a.ticket.valid_on(today):
         t = a.ticket
         return Refusal(
@@ -182,6 +193,7 @@ def child_exits_with_adult(a: Attempt) -> Refusal | None:
 
 
 ENTRY_RULES: Sequence[Rule] = (
+    not_revoked,
     band_returned_is_final,
     ticket_valid_today,
     no_passback,
@@ -191,6 +203,7 @@ ENTRY_RULES: Sequence[Rule] = (
 )
 
 EXIT_RULES: Sequence[Rule] = (
+    not_revoked,
     band_returned_is_final,
     must_be_inside,
     children_never_exit_temporarily,
@@ -198,7 +211,8 @@ EXIT_RULES: Sequence[Rule] = (
     child_exits_with_adult,
 )
 
-NEVER_OVERRIDDEN = frozenset({Code.DENY_ALREADY_EXITED})
+# What no staff badge lets in. Out, an override always lets people go.
+NEVER_LET_IN = frozenset({Code.DENY_REVOKED, Code.DENY_ALREADY_EXITED})
 
 
 # --- decide -------------------------------------------------------------------------------------
@@ -208,6 +222,9 @@ def decide(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     """The one decision for `scan` at `now`, and the events that carry it out."""
     staff = state.allowlist.staff.get(scan.value)
     if staff is not None:
+        reason = state.allowlist.revoked.get(scan.value)
+        if reason is not None:
+            return _deny(scan, Code.DENY_REVOKED, f"staff badge of {staff} revoked: {reason}")
         return _arm_override(scan, now, policy, staff)
     if scan.mode is Mode.BIND:
         return _bind(state, scan, now, policy)
@@ -225,39 +242,33 @@ def _arm_override(scan: Scan, now: datetime, policy: Policy, staff: str) -> Outc
     return decision, [OverrideArmed(scan.gate, now, scan.value)]
 
 
-def _identify(state: State, scan: Scan) -> Member | Refusal:
-    """The member behind a credential at a passage gate, or why there is none."""
+def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     member = state.members.get(scan.value)
     if member is None:
-        if scan.value in state.allowlist.tickets:
-            hint = "a ticket opens a binding at the desk: scan a wristband here"
-        elif scan.value in state.allowlist.bands:
-            hint = "band not bound to a ticket: bind it at the desk"
-        else:
-            hint = "not in the allowlist"
-        return Refusal(Code.DENY_UNKNOWN, hint)
-    for value in (member.uid, member.group):
-        reason = state.allowlist.revoked.get(value)
-        if reason is not None:
-            return Refusal(Code.DENY_REVOKED, f"{value} revoked: {reason}")
-    return member
-
-
-def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
-    found = _identify(state, scan)
-    if isinstance(found, Refusal):
-        member = state.members.get(scan.value)
-        return _deny(scan, found.code, found.message, member)
-    group = state.groups[found.group]
-    attempt = Attempt(state, scan, now, policy, found, group, state.allowlist.tickets.get(group.id))
+        return _deny(scan, Code.DENY_UNKNOWN, _why_unknown(state, scan.value))
+    group = state.groups[member.group]
+    ticket = state.allowlist.tickets.get(group.id)
+    attempt = Attempt(state, scan, now, policy, member, group, ticket)
     rules = ENTRY_RULES if scan.mode is Mode.ENTRY else EXIT_RULES
     refusal = next((r for rule in rules if (r := rule(attempt)) is not None), None)
     if refusal is None:
         return _grant(attempt)
     armed = state.overrides.get(scan.gate)
-    if armed is None or refusal.code in NEVER_OVERRIDDEN or not within(armed.at, now, policy):
-        return _deny(scan, refusal.code, refusal.message, found)
+    if armed is None or not within(armed.at, now, policy) or not _overridable(refusal, scan):
+        return _deny(scan, refusal.code, refusal.message, member)
     return _grant(attempt, forced_by=armed.staff, overrode=refusal)
+
+
+def _why_unknown(state: State, value: str) -> str:
+    if value in state.allowlist.tickets:
+        return "a ticket opens a binding at the desk: scan a wristband here"
+    if value in state.allowlist.bands:
+        return "band not bound to a ticket: bind it at the desk"
+    return "not in the allowlist"
+
+
+def _overridable(refusal: Refusal, scan: Scan) -> bool:
+    return scan.mode is Mode.EXIT or refusal.code not in NEVER_LET_IN
 
 
 def _grant(a: Attempt, forced_by: str | None = None, overrode: Refusal | None = None) -> Outcome:
@@ -336,12 +347,13 @@ def _open_binding(
     reason = state.allowlist.revoked.get(ticket.code)
     if reason is not None:
         return _deny(scan, Code.DENY_REVOKED, f"ticket revoked: {reason}")
-    today = policy.local(now).date()
+    today = policy.session_day(now)
     if not ticket.valid_on(today):
         valid = f"{ticket.valid_from.isoformat()}..{ticket.valid_to.isoformat()}"
         return _deny(scan, Code.DENY_NOT_VALID_NOW, f"ticket valid {valid}, not {today}")
-    bound = len(state.members_of(ticket.code))
-    if bound >= ticket.adults + ticket.children:
+    group = state.groups.get(ticket.code)
+    if group is not None and group.full:
+        bound = len(group.members)
         return _deny(scan, Code.DENY_BINDING, f"all {bound} bands of this ticket are bound")
     people = f"{ticket.adults} adults, {ticket.children} children"
     if ticket.is_solo:
@@ -363,12 +375,15 @@ def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
     group_id = state.bindings.get(scan.gate)
     if group_id is None:
         return _deny(scan, Code.DENY_BINDING, "no open binding here: scan the ticket first")
+    reason = state.allowlist.revoked.get(group_id)
+    if reason is not None:
+        return _deny(scan, Code.DENY_REVOKED, f"ticket {group_id} revoked: {reason}")
     group = state.groups[group_id]
-    role = _free_slot(state, group, state.allowlist.bands.get(uid))
+    role = _free_slot(group, state.allowlist.bands.get(uid))
     if isinstance(role, Refusal):
         return _deny(scan, role.code, role.message)
-    adults, children = state.bound_roles(group_id)
-    adults, children = adults + (role is Role.ADULT), children + (role is not Role.ADULT)
+    adults = group.bound_adults + (role is Role.ADULT)
+    children = group.bound_children + (role is not Role.ADULT)
     message = (
         f"bound as {role}: {adults}/{group.adults} adults, {children}/{group.children} children"
     )
@@ -376,10 +391,10 @@ def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
     return decision, [BandBound(scan.gate, now, uid, group_id, role)]
 
 
-def _free_slot(state: State, group: Group, stock: Role | None) -> Role | Refusal:
+def _free_slot(group: Group, stock: Role | None) -> Role | Refusal:
     """The role a band takes in the group: its stock role, or the next free slot, adults first."""
-    adults, children = state.bound_roles(group.id)
-    adult_free, child_free = adults < group.adults, children < group.children
+    adult_free = group.bound_adults < group.adults
+    child_free = group.bound_children < group.children
     if stock is Role.ADULT and not adult_free:
         return Refusal(Code.DENY_BINDING, "adult band, but every adult slot is bound")
     if stock is Role.CHILD and not child_free:

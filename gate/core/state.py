@@ -37,12 +37,15 @@ class Allowlist:
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """The people of one ticket. `members` lists every band ever bound to it, in binding order."""
+    """The people of one ticket. `members` lists every band ever bound to it, in binding order;
+    a slot once bound stays taken even if its band is returned and recycled into another group."""
 
     id: str
     adults: int
     children: int
     members: tuple[str, ...] = ()
+    bound_adults: int = 0
+    bound_children: int = 0  # solo children included
     unaccompanied: bool = False
 
     @property
@@ -50,8 +53,8 @@ class Group:
         return self.adults == 0
 
     @property
-    def slots(self) -> int:
-        return self.adults + self.children
+    def full(self) -> bool:
+        return self.bound_adults >= self.adults and self.bound_children >= self.children
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +106,6 @@ class State:
             m.role is Role.CHILD and m.state is MemberState.INSIDE for m in self.members_of(group)
         )
 
-    def bound_roles(self, group: str) -> tuple[int, int]:
-        """(adults, children) bound to the group so far, solo children counted as children."""
-        ms = self.members_of(group)
-        adults = sum(1 for m in ms if m.role is Role.ADULT)
-        return adults, len(ms) - adults
-
 
 def fold(state: State, event: Event) -> State:
     """Apply one event to `state` (in place) and return it."""
@@ -140,16 +137,21 @@ def fold(state: State, event: Event) -> State:
 
 def _bind(state: State, event: BandBound) -> None:
     group = state.groups[event.group]
-    if event.uid not in group.members:
-        group = replace(group, members=(*group.members, event.uid))
-        state.groups[event.group] = group
+    adult = event.role is Role.ADULT
+    group = replace(
+        group,
+        members=(*group.members, event.uid),
+        bound_adults=group.bound_adults + adult,
+        bound_children=group.bound_children + (not adult),
+    )
+    state.groups[event.group] = group
     earlier = state.members.get(event.uid)
     if earlier is not None and earlier.state is MemberState.INSIDE:
         state.inside -= 1  # a recycled band; cannot happen through decide, kept exact anyway
     state.members[event.uid] = Member(
         event.uid, event.group, event.role, MemberState.BOUND, event.gate, event.at
     )
-    if len(state.members_of(event.group)) >= group.slots:
+    if group.full:
         for desk in [d for d, g in state.bindings.items() if g == event.group]:
             del state.bindings[desk]
 
