@@ -23,9 +23,13 @@ def describe(exc: ValidationError, source: str) -> str:
     """One line per problem: `source: field: reason (got value)`."""
     lines = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "(file)"
-        got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
-        lines.append(f"{source}: {field}: {err['msg']}{got}")
+        message = err["msg"].removeprefix("Value error, ")
+        if not err["loc"]:  # a check across fields: the message says it all
+            lines.append(f"{source}: {message}")
+            continue
+        field = ".".join(str(p) for p in err["loc"])
+        got = "" if err["type"] == "missing" else f" (got {err['input']!r})"
+        lines.append(f"{source}: {field}: {message}{got}")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gate.allowlist.validate import normalise_uid
 from gate.config import describe
 from gate.core import Decision, Intent, Kind, Mode, Scan
 
@@ -32,10 +33,14 @@ class ScanLine(BaseModel):
             raise ValueError("intent applies to exit scans only")
         return self
 
-    def to_scan(self) -> Scan:
-        value = self.value.strip()
+    @model_validator(mode="after")
+    def _nfc_value_is_a_uid(self) -> ScanLine:
         if self.kind == "nfc":
-            value = value.upper()
+            normalise_uid(self.value)  # raises ValueError with the reason
+        return self
+
+    def to_scan(self) -> Scan:
+        value = normalise_uid(self.value) if self.kind == "nfc" else self.value.strip()
         intent = Intent(self.intent or "final")
         return Scan(self.gate, Mode(self.mode), Kind(self.kind), value, intent)
 

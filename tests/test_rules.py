@@ -60,12 +60,15 @@ from rules_helpers import (
 
 from gate.core import (
     BandBound,
+    BandLearned,
+    BandToken,
     BindingOpened,
     Code,
     Decision,
     GroupFlagged,
     Headcount,
     Intent,
+    Kind,
     MemberMoved,
     MemberState,
     Mode,
@@ -76,6 +79,7 @@ from gate.core import (
     Scan,
     advance,
     decide,
+    fold,
     headcount,
 )
 
@@ -301,6 +305,19 @@ def case(
 
 
 DENIALS = [
+    # DENY_BAD_TOKEN: the band's token fails its signature check or belongs to another UID
+    case(
+        "bad token: signature fails, known band",
+        family_inside,
+        Scan(X1, EXIT, Kind.NFC, ADULT_1, token_fault="signature does not match"),
+        Code.DENY_BAD_TOKEN,
+    ),
+    case(
+        "bad token: copied from another band",
+        Venue,
+        Scan(X1, EXIT, Kind.NFC, STRANGER, token_fault="token belongs to 04A10001"),
+        Code.DENY_BAD_TOKEN,
+    ),
     # DENY_UNKNOWN: credential not in the allowlist / not bound
     case("unknown: band in no list", Venue, nfc(E1, ENTRY, STRANGER), Code.DENY_UNKNOWN),
     case("unknown: stock band never bound", Venue, nfc(E1, ENTRY, ADULT_1), Code.DENY_UNKNOWN),
@@ -1042,7 +1059,12 @@ def test_a_revoked_staff_badge_arms_nothing() -> None:
 
 PRECEDENCE = [
     # identity: unknown, then revoked
-    case("UNKNOWN over REVOKED", Venue, nfc(E1, ENTRY, LOST), Code.DENY_UNKNOWN),
+    case(
+        "REVOKED over UNKNOWN: lost band never bound",
+        Venue,
+        nfc(E1, ENTRY, LOST),
+        Code.DENY_REVOKED,
+    ),
     case(
         "REVOKED over ALREADY_EXITED: entry",
         lambda: family_adult_1_gone().revoke(ADULT_1),
@@ -1117,10 +1139,10 @@ PRECEDENCE = [
     ),
     # binding
     case(
-        "binding: UNKNOWN over REVOKED",
+        "binding: REVOKED over UNKNOWN",
         lambda: Venue().revoke(UNKNOWN_TICKET),
         barcode(DESK, BIND, UNKNOWN_TICKET),
-        Code.DENY_UNKNOWN,
+        Code.DENY_REVOKED,
     ),
     case(
         "binding: REVOKED over NOT_VALID_NOW",
@@ -1198,7 +1220,65 @@ def test_decide_never_changes_the_state(scan: Scan, code: Code) -> None:
 
 
 def test_every_reason_code_is_reached_by_these_scenarios() -> None:
-    """DENY_BAD_TOKEN waits for signed wristband tokens; every other code has a scenario here."""
     reached = {play()[1].code for play in GRANTS.values()}
     reached |= {c.run()[1].code for c in DENIALS}
-    assert reached == set(Code) - {Code.DENY_BAD_TOKEN}
+    assert reached == set(Code)
+
+
+# --- wristband tokens: a gate that has never seen the family --------------------------------------
+
+
+def token_of(uid: str, group: str = FAMILY, valid_to: date = DAY) -> BandToken:
+    role = Role.ADULT if uid.startswith("04A") else Role.CHILD
+    if group == SOLO:
+        return BandToken(SOLO, Role.SOLO_CHILD, DAY, valid_to, 0, 1)
+    return BandToken(group, role, DAY, valid_to, 2, 2)
+
+
+def tokened(gate: str, mode: Mode, uid: str, group: str = FAMILY, valid_to: date = DAY) -> Scan:
+    return Scan(gate, mode, Kind.NFC, uid, token=token_of(uid, group, valid_to))
+
+
+def test_an_exit_gate_that_never_saw_the_family_pairs_children_by_their_tokens() -> None:
+    v = Venue()  # nothing bound here: the family was bound and let in elsewhere
+    assert v.scan(tokened(X1, EXIT, CHILD_1), at(12)).code is Code.DENY_CHILD_NEEDS_ADULT
+    assert v.scan(tokened(X1, EXIT, ADULT_1), at(12, 0, 5)).code is Code.OK_EXIT
+    assert any(isinstance(e, BandLearned) for e in v.events)
+    assert v.scan(tokened(X1, EXIT, CHILD_1), at(12, 0, 10)).code is Code.OK_EXIT
+    assert v.state.members[CHILD_1].state is EXITED
+    assert v.scan(tokened(X2, EXIT, CHILD_2), at(12, 0, 12)).code is Code.DENY_CHILD_NEEDS_ADULT
+
+
+def test_a_solo_child_known_only_by_its_token_still_needs_a_guardian_pickup() -> None:
+    v = Venue()
+    assert v.scan(tokened(X1, EXIT, CHILD_4, SOLO), at(12)).code is Code.DENY_GUARDIAN_PICKUP
+
+
+def test_an_entry_gate_judges_validity_from_the_token_when_the_ticket_is_not_listed() -> None:
+    v = Venue()
+    del v.state.allowlist.tickets[FAMILY]
+    assert v.scan(tokened(E1, ENTRY, ADULT_1), at(10)).code is Code.OK_ENTRY
+    late = tokened(E2, ENTRY, ADULT_2)
+    assert v.scan(late, at(10, day=NEXT_DAY)).code is Code.DENY_NOT_VALID_NOW
+
+
+def test_a_denied_token_scan_learns_nothing() -> None:
+    v = Venue()
+    v.scan(tokened(X1, EXIT, CHILD_1), at(12))
+    assert CHILD_1 not in v.state.members
+
+
+def test_a_bad_token_is_never_overridden() -> None:
+    v = family_inside()
+    v.badge(X1, at(12))
+    bad = Scan(X1, EXIT, Kind.NFC, ADULT_1, token_fault="signature does not match")
+    assert v.scan(bad, at(12, 0, 5)).code is Code.DENY_BAD_TOKEN
+    assert X1 in v.state.overrides
+
+
+def test_the_hub_keeps_what_it_knows_when_a_gate_learned_a_band_from_its_token() -> None:
+    v = family_inside()
+    learned = BandLearned(X1, at(12), ADULT_1, FAMILY, Role.ADULT, INSIDE, 2, 2)
+    before = v.state.members[ADULT_1], v.state.groups[FAMILY], v.state.inside
+    fold(v.state, learned)
+    assert (v.state.members[ADULT_1], v.state.groups[FAMILY], v.state.inside) == before

@@ -9,6 +9,7 @@
 from gate.core.engine import Headcount, advance, headcount, step
 from gate.core.events import (
     BandBound,
+    BandLearned,
     BindingOpened,
     Event,
     GroupFlagged,
@@ -19,6 +20,7 @@ from gate.core.events import (
     PairingOpened,
 )
 from gate.core.model import (
+    BandToken,
     Code,
     Decision,
     Intent,
@@ -37,6 +39,8 @@ from gate.core.state import Allowlist, Group, State, fold
 __all__ = [
     "Allowlist",
     "BandBound",
+    "BandLearned",
+    "BandToken",
     "BindingOpened",
     "Code",
     "Decision",

@@ -33,6 +33,21 @@ class BandBound:
 
 
 @dataclass(frozen=True, slots=True)
+class BandLearned:
+    """A band this state had never seen, taken from its verified token: a member of `group`,
+    assumed `state` where it was scanned (inside at an exit, not yet in at an entry)."""
+
+    gate: str
+    at: datetime
+    uid: str
+    group: str
+    role: Role
+    state: MemberState
+    adults: int
+    children: int
+
+
+@dataclass(frozen=True, slots=True)
 class MemberMoved:
     """A member changed state through a gate (or was recalled to `temp_out` by a closing window)."""
 
@@ -93,6 +108,7 @@ class OverrideSpent:
 Event = (
     BindingOpened
     | BandBound
+    | BandLearned
     | MemberMoved
     | PairingOpened
     | PairingClosed

@@ -111,14 +111,33 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class BandToken:
+    """What a wristband's signed token says, once the reader has checked its signature and UID.
+
+    Written at binding, it lets a gate that has never seen the band apply the child rules."""
+
+    group: str
+    role: Role
+    valid_from: date
+    valid_to: date
+    adults: int
+    children: int
+
+
+@dataclass(frozen=True, slots=True)
 class Scan:
-    """One read at a gate: a barcode or an NFC UID, in the gate's current mode."""
+    """One read at a gate: a barcode or an NFC UID, in the gate's current mode.
+
+    `token` is the band's verified token, if it carries one; `token_fault` says why the token it
+    carries failed verification (bad signature, copied from another UID, unknown key)."""
 
     gate: str
     mode: Mode
     kind: Kind
     value: str
     intent: Intent = Intent.FINAL
+    token: BandToken | None = None
+    token_fault: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

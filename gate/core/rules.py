@@ -6,7 +6,7 @@ Precedence, when several denials apply to one scan, is the order of the lists be
 one principle: *who you are, then whether your band still counts, then where you are, then
 whether the venue can take you, then who you are with*.
 
-    identity   DENY_UNKNOWN                                  (never overridden)
+    identity   DENY_BAD_TOKEN, DENY_REVOKED (no member), DENY_UNKNOWN   (never overridden)
     entry      DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW, DENY_ALREADY_INSIDE,
                DENY_CLOSED, DENY_CAPACITY, DENY_CHILD_NEEDS_ADULT
     exit       DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_INSIDE, DENY_CHILD_TEMP_EXIT,
@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from gate.core.events import (
     BandBound,
+    BandLearned,
     BindingOpened,
     Event,
     GroupFlagged,
@@ -243,20 +244,55 @@ def _arm_override(scan: Scan, now: datetime, policy: Policy, staff: str) -> Outc
 
 
 def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
+    if scan.token_fault is not None:
+        return _deny(scan, Code.DENY_BAD_TOKEN, f"wristband token rejected: {scan.token_fault}")
     member = state.members.get(scan.value)
+    learned: list[Event] = []
+    if member is None and scan.token is not None:
+        member, learned = _learn_from_token(scan, now)
     if member is None:
+        if scan.value in state.allowlist.revoked:
+            reason = state.allowlist.revoked[scan.value]
+            return _deny(scan, Code.DENY_REVOKED, f"{scan.value} revoked: {reason}")
         return _deny(scan, Code.DENY_UNKNOWN, _why_unknown(state, scan.value))
-    group = state.groups[member.group]
-    ticket = state.allowlist.tickets.get(group.id)
+    group = state.groups.get(member.group) or _token_group(member.group, scan)
+    ticket = state.allowlist.tickets.get(group.id) or _token_ticket(group.id, scan)
     attempt = Attempt(state, scan, now, policy, member, group, ticket)
     rules = ENTRY_RULES if scan.mode is Mode.ENTRY else EXIT_RULES
     refusal = next((r for rule in rules if (r := rule(attempt)) is not None), None)
     if refusal is None:
-        return _grant(attempt)
+        decision, events = _grant(attempt)
+        return decision, learned + events
     armed = state.overrides.get(scan.gate)
     if armed is None or not within(armed.at, now, policy) or not _overridable(refusal, scan):
         return _deny(scan, refusal.code, refusal.message, member)
-    return _grant(attempt, forced_by=armed.staff, overrode=refusal)
+    decision, events = _grant(attempt, forced_by=armed.staff, overrode=refusal)
+    return decision, learned + events
+
+
+def _learn_from_token(scan: Scan, now: datetime) -> tuple[Member, list[Event]]:
+    """A band never seen here, known by its verified token: inside if scanned on the way out,
+    not yet in if on the way in. Learned only if the scan is granted (a denial changes nothing)."""
+    t = scan.token
+    assert t is not None
+    where = MemberState.INSIDE if scan.mode is Mode.EXIT else MemberState.BOUND
+    member = Member(scan.value, t.group, t.role, where, scan.gate, now)
+    learned = BandLearned(scan.gate, now, scan.value, t.group, t.role, where, t.adults, t.children)
+    return member, [learned]
+
+
+def _token_group(group: str, scan: Scan) -> Group:
+    t = scan.token
+    assert t is not None
+    return Group(group, t.adults, t.children)
+
+
+def _token_ticket(group: str, scan: Scan) -> Ticket | None:
+    """Validity from the token, for a group this gate's allowlist does not list (yet)."""
+    t = scan.token
+    if t is None or t.group != group:
+        return None
+    return Ticket(group, "from wristband token", t.adults, t.children, t.valid_from, t.valid_to)
 
 
 def _why_unknown(state: State, value: str) -> str:
@@ -292,7 +328,8 @@ def _grant(a: Attempt, forced_by: str | None = None, overrode: Refusal | None = 
             events.append(GroupFlagged(scan.gate, now, m.group))
     if forced_by is not None and overrode is not None:
         events.append(OverrideSpent(scan.gate, now, forced_by, m.uid, overrode.code))
-        code, message = Code.OK_OVERRIDE, f"forced by staff {forced_by}: {overrode.message}"
+        name = a.state.allowlist.staff.get(forced_by, forced_by)
+        code, message = Code.OK_OVERRIDE, f"override by {name}: {overrode.code} set aside"
     else:
         code, message = _grant_code(m, target), _grant_message(m, target)
     decision = Decision(
@@ -337,6 +374,9 @@ def _bind(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     if ticket is not None:
         return _open_binding(state, scan, now, policy, ticket)
     if scan.kind is Kind.BARCODE:
+        reason = state.allowlist.revoked.get(scan.value)
+        if reason is not None:
+            return _deny(scan, Code.DENY_REVOKED, f"ticket {scan.value} revoked: {reason}")
         return _deny(scan, Code.DENY_UNKNOWN, "ticket not in the allowlist")
     return _bind_band(state, scan, now)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from gate.core.events import (
     BandBound,
+    BandLearned,
     BindingOpened,
     Event,
     GroupFlagged,
@@ -116,6 +117,8 @@ def fold(state: State, event: Event) -> State:
             state.bindings[gate] = group
         case BandBound():
             _bind(state, event)
+        case BandLearned():
+            _learn(state, event)
         case MemberMoved():
             _move(state, event)
         case PairingOpened(gate=gate, group=group, direction=direction):
@@ -154,6 +157,23 @@ def _bind(state: State, event: BandBound) -> None:
     if group.full:
         for desk in [d for d, g in state.bindings.items() if g == event.group]:
             del state.bindings[desk]
+
+
+def _learn(state: State, event: BandLearned) -> None:
+    if event.uid in state.members:
+        return  # known already (the hub, folding a gate's offline guess): what it knows wins
+    group = state.groups.get(event.group) or Group(event.group, event.adults, event.children)
+    adult = event.role is Role.ADULT
+    state.groups[event.group] = replace(
+        group,
+        members=(*group.members, event.uid),
+        bound_adults=group.bound_adults + adult,
+        bound_children=group.bound_children + (not adult),
+    )
+    state.members[event.uid] = Member(
+        event.uid, event.group, event.role, event.state, event.gate, event.at
+    )
+    state.inside += event.state is MemberState.INSIDE
 
 
 def _move(state: State, event: MemberMoved) -> None:

@@ -1,0 +1,30 @@
+"""The gate's allowlist: the CSV directory operators edit, and the versioned snapshot on disk.
+
+    allowlist, row_errors = load_csv_dir("allowlist/")      # design.md §8
+    store = AllowlistStore("/var/lib/wristgate/allowlist.json")
+    index = store.save_snapshot(allowlist)                  # durable, atomic
+    index = store.apply_delta(delta)                        # all or nothing
+    index = store.load()                                    # cold start
+
+The index is `gate.core.Allowlist`, the dicts the rules core reads; TinyDB is never queried on
+the scan path.
+"""
+
+from gate.allowlist.csvdir import RowError, load_csv_dir
+from gate.allowlist.errors import AllowlistError, DeltaError, SnapshotError, StaleDelta
+from gate.allowlist.storage import AtomicJSONStorage
+from gate.allowlist.store import AllowlistDelta, AllowlistStore
+from gate.allowlist.validate import normalise_uid
+
+__all__ = [
+    "AllowlistDelta",
+    "AllowlistError",
+    "AllowlistStore",
+    "AtomicJSONStorage",
+    "DeltaError",
+    "RowError",
+    "SnapshotError",
+    "StaleDelta",
+    "load_csv_dir",
+    "normalise_uid",
+]
