@@ -1,0 +1,8 @@
+"""`python -m bench`: every benchmark, one JSON line per figure, each against its baseline."""
+
+from __future__ import annotations
+
+from bench import allowlist, decision
+
+for bench in (decision, allowlist):
+    bench.main()
