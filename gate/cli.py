@@ -53,6 +53,32 @@ def _simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    from gate.settings import load_gate_config
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        format="%(levelname)s %(name)s: %(message)s",  # journald adds the time
+    )
+    try:
+        config = load_gate_config(args.config)
+    except ConfigError as exc:
+        print(f"gate run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from gate.daemon import Gate, StartupError, install_signal_handlers
+
+    try:
+        gate = Gate(config)
+    except StartupError as exc:
+        print(f"gate run: cannot start: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    install_signal_handlers(gate)
+    return gate.run()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gate", description="wristgate gate")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--scans", type=Path, required=True, metavar="FILE", help="JSONL, - for stdin")
     sim.add_argument("--tally", action="store_true", help="count decisions by code on stderr")
     sim.set_defaults(run=_simulate)
+
+    run = commands.add_parser(
+        "run",
+        help="run the gate daemon",
+        description="Runs the gate: reader, scanner, GPIO, journal, control socket. "
+        "Exit status 2: the configuration, key file, journal or allowlist cannot be used.",
+    )
+    run.add_argument("-c", "--config", type=Path, required=True, metavar="gate.toml")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(run=_run)
     return parser
 
 

@@ -1,0 +1,506 @@
+"""`gate run`: the edge daemon. One loop owns the state; everything else only enqueues.
+
+    reader thread ──┐
+    scanner thread ─┤                ┌─ journal (committed first)
+    GPIO callbacks ─┼─► inbox ─► loop ┼─ fold into the state
+    control socket ─┘                └─ relay, indicators, buzzer (after the commit)
+
+Every decision is journalled before the relay moves. After a crash the state is rebuilt by
+folding the journal's events again, in sequence order.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gate.allowlist import AllowlistStore, load_csv_dir
+from gate.codec import decision_to_dict, event_from_dict, event_to_dict
+from gate.config import load_policy
+from gate.control import ControlRequest, ControlServer
+from gate.core import (
+    BandBound,
+    BandToken,
+    Code,
+    Decision,
+    Event,
+    Intent,
+    Kind,
+    MemberMoved,
+    MemberState,
+    Mode,
+    Role,
+    Scan,
+    State,
+    decide,
+    expire,
+    fold,
+    headcount,
+    mask_phone,
+)
+from gate.gpio import GateIO
+from gate.journal import Journal
+from gate.nfc.reader import NfcReader, TagRead
+from gate.nfc.token import Keyring, encode_token, load_keyring
+from gate.scanner import BarcodeScanner, Rejected
+from gate.sdnotify import Notifier
+from gate.settings import GateConfig
+
+log = logging.getLogger("gate")
+
+TICK_S = 0.25
+TAG_REPLY_TIMEOUT_S = 3.0
+ROLE_MODES = {"entry": Mode.ENTRY, "exit": Mode.EXIT, "desk": Mode.BIND}
+
+
+# --- what the threads put in the inbox ------------------------------------------------------------
+
+
+@dataclass
+class TagArrived:
+    read: TagRead
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class BarcodeRead:
+    code: str
+
+
+@dataclass
+class BarcodeRejected:
+    rejected: Rejected
+
+
+@dataclass
+class PassageSeen:
+    grant: int
+    passed: bool
+
+
+@dataclass
+class StaffButton:
+    pass
+
+
+@dataclass
+class FireAlarm:
+    on: bool
+
+
+@dataclass
+class Stop:
+    reason: str
+
+
+@dataclass
+class Pending:
+    """A grant waiting for the passage sensor: the journal entry and who moved from where."""
+
+    seq: int
+    moved: list[tuple[MemberMoved, MemberState]]
+
+
+class StartupError(Exception):
+    """The gate cannot start: the message says what to fix (file, field, reason)."""
+
+
+class Gate:
+    def __init__(
+        self,
+        config: GateConfig,
+        *,
+        pin_factory: Any = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.settings = s = config.gate
+        self.hardware = config.hardware
+        self.clock = clock
+        self.notifier = notifier or Notifier()
+        self.policy = load_policy(s.policy)
+        self.keyring: Keyring = load_keyring(s.site_key)  # refuses a key file others can read
+        s.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = AllowlistStore(s.state_dir / "allowlist.json")
+        self.journal = Journal(s.state_dir / "journal.db", s.id)
+        self.state = State(allowlist=self._initial_allowlist())
+        self.rebuilt = self._rebuild()
+        self.inbox: queue.Queue[Any] = queue.Queue()
+        self.handheld_mode = "check"  # a handheld binds or checks; gatectl mode switches
+        self.counters: dict[str, int] = {}
+        self.pending: dict[int, Pending] = {}
+        self.temporary_until: datetime | None = None
+        self.fire_alarm = False
+        self.last: dict[str, Any] | None = None
+        self.started = time.monotonic()
+        self._stopping = threading.Event()
+
+        self.io = GateIO(
+            config.hardware.pins,
+            pin_factory=pin_factory,
+            on_passage=lambda grant, passed: self.inbox.put(PassageSeen(grant, passed)),
+            on_staff_button=lambda: self.inbox.put(StaffButton()),
+            on_fire_alarm=lambda on: self.inbox.put(FireAlarm(on)),
+            passage_timeout_s=s.passage_timeout_s,
+        )
+        reader, scanner = self.hardware.reader, self.hardware.scanner
+        self.reader = (
+            NfcReader(reader.device, self.keyring, self._on_tag, debounce_s=reader.debounce_s)
+            if reader
+            else None
+        )
+        self.scanner = (
+            BarcodeScanner(
+                scanner.port,
+                baudrate=scanner.baudrate,
+                terminator=scanner.terminator_bytes,
+                max_length=scanner.max_length,
+                strip_aim=scanner.strip_aim,
+                on_code=lambda code: self.inbox.put(BarcodeRead(code)),
+                on_reject=lambda rejected: self.inbox.put(BarcodeRejected(rejected)),
+            )
+            if scanner
+            else None
+        )
+        self.control = ControlServer(s.control_socket, self.inbox)
+
+    # --- start-up -------------------------------------------------------------------------------
+
+    def _initial_allowlist(self) -> Any:
+        index = self.store.load()
+        csv_dir = self.settings.allowlist_csv
+        if index.version == 0 and csv_dir is not None:
+            loaded, row_errors = load_csv_dir(csv_dir)
+            for row_error in row_errors:
+                log.warning("allowlist %s: row skipped", row_error)
+            index = self.store.save_snapshot(loaded)
+            log.info("allowlist imported from %s: version %d", csv_dir, index.version)
+        return index
+
+    def _rebuild(self) -> int:
+        """Fold every journalled event again: the state as it was before the restart."""
+        count = 0
+        for entry in self.journal.entries_after(0, limit=None):
+            for data in entry.body.get("events", ()):
+                fold(self.state, event_from_dict(data))
+                count += 1
+        if count:
+            log.info("state rebuilt from %d journalled events, %d inside", count, self.state.inside)
+        return count
+
+    # --- the reader thread's callback: enqueue, wait for the loop ---------------------------------
+
+    def _on_tag(self, read: TagRead) -> None:
+        arrived = TagArrived(read)
+        self.inbox.put(arrived)
+        if not arrived.done.wait(TAG_REPLY_TIMEOUT_S):  # keep the tag while the loop decides
+            log.warning("loop did not answer a tag read in %.1f s", TAG_REPLY_TIMEOUT_S)
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        for part in (self.reader, self.scanner, self.control):
+            if part is not None:
+                part.start()
+        self.io.idle()
+        self.notifier.ready(self._status_line())
+        log.info(
+            "gate %s (%s) ready: %s", self.settings.id, self.settings.role, self._status_line()
+        )
+        watchdog_at = 0.0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    message = self.inbox.get(timeout=TICK_S)
+                except queue.Empty:
+                    message = None
+                if message is not None:
+                    self._handle(message)
+                self._advance_time()
+                if self.notifier.watchdog_interval_s and time.monotonic() >= watchdog_at:
+                    self.notifier.watchdog()
+                    watchdog_at = time.monotonic() + self.notifier.watchdog_interval_s
+        finally:
+            self.close()
+        return 0
+
+    def stop(self, reason: str = "stop requested") -> None:
+        self.inbox.put(Stop(reason))
+
+    def close(self) -> None:
+        self.notifier.stopping()
+        for part in (self.reader, self.scanner):
+            if part is not None:
+                part.stop()
+        self.control.stop()
+        self.io.close()
+        self.journal.close()
+        self.store.close()
+        log.info("gate %s stopped", self.settings.id)
+
+    def _handle(self, message: Any) -> None:
+        match message:
+            case TagArrived(read=read):
+                try:
+                    self._tag(read)
+                finally:
+                    message.done.set()
+            case BarcodeRead(code=code):
+                self.read(Kind.BARCODE, code)
+            case BarcodeRejected(rejected=rejected):
+                self._count("scanner_rejected")
+                log.warning("scanner: %s", rejected)
+                self.io.deny()
+            case PassageSeen(grant=grant, passed=passed):
+                self._passage(grant, passed)
+            case StaffButton():
+                window = timedelta(seconds=self.settings.staff_button_window_s)
+                self.temporary_until = self.clock() + window
+                log.info("staff button: next exit is temporary")
+            case FireAlarm(on=on):
+                self._fire_alarm(on)
+            case ControlRequest():
+                from gate.gatectl_service import answer
+
+                message.reply.put(answer(self, message.command, message.args))
+            case Stop(reason=reason):
+                log.info("stopping: %s", reason)
+                self._stopping.set()
+
+    # --- scans ----------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode | None:
+        """The mode of this gate's scans; None for a handheld in check mode."""
+        if self.settings.role == "handheld":
+            return Mode.BIND if self.handheld_mode == "bind" else None
+        return ROLE_MODES[self.settings.role]
+
+    def _intent(self) -> Intent:
+        if self.temporary_until is not None and self.clock() <= self.temporary_until:
+            self.temporary_until = None
+            return Intent.TEMPORARY
+        return Intent.FINAL
+
+    def _tag(self, read: TagRead) -> None:
+        if read.tag_type and read.token is None and read.token_fault is None:
+            log.info("tag %s (%s) carries no wristband token", read.uid, read.tag_type)
+        writer = read.writer.write_token if read.writer else None
+        self.read(Kind.NFC, read.uid, token=read.token, fault=read.token_fault, writer=writer)
+
+    def read(
+        self,
+        kind: Kind,
+        value: str,
+        *,
+        intent: Intent | None = None,
+        token: BandToken | None = None,
+        fault: str | None = None,
+        writer: Callable[[bytes], Any] | None = None,
+    ) -> dict[str, Any]:
+        """A credential read by this gate (or a technician's test scan): decide, or check."""
+        mode = self.mode
+        if mode is None:
+            result = self.check(value)
+            self.io.grant(open_gate=False) if result["known"] else self.io.deny()
+            self.last = {"check": result}
+            log.info("check %s: %s", value, result.get("state", "unknown"))
+            return {"check": result}
+        scan = Scan(self.settings.id, mode, kind, value, intent or self._intent(), token, fault)
+        return decision_to_dict(self.scan(scan, write_token=writer))
+
+    def scan(self, scan: Scan, write_token: Callable[[bytes], Any] | None = None) -> Decision:
+        """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
+        now = self.clock()
+        self._advance_time(now)
+        decision, events = decide(self.state, scan, now, self.policy)
+        bound = next((e for e in events if isinstance(e, BandBound)), None)
+        if bound is not None:
+            decision, events = self._write_token(decision, events, bound, write_token)
+        entry = self.journal.append(
+            "decision",
+            {
+                "scan": {
+                    "kind": scan.kind.value,
+                    "value": scan.value,
+                    "mode": scan.mode.value,
+                    "intent": scan.intent.value,
+                    "token": scan.token is not None,
+                },
+                "decision": decision_to_dict(decision),
+                "events": [event_to_dict(e) for e in events],
+            },
+        )
+        before = {
+            e.uid: self.state.members[e.uid].state
+            for e in events
+            if isinstance(e, MemberMoved) and e.uid in self.state.members
+        }
+        for event in events:
+            fold(self.state, event)
+        self._count(decision.code.value)
+        self._actuate(decision, events, entry.seq, before)
+        self.last = {"seq": entry.seq, **decision_to_dict(decision)}
+        log.info(
+            "%s %s %s: %s%s",
+            scan.value,
+            decision.code.value,
+            f"{decision.group}/{decision.role}" if decision.group else "-",
+            decision.message,
+            " [forced]" if decision.forced else "",
+        )
+        return decision
+
+    def _write_token(
+        self,
+        decision: Decision,
+        events: list[Event],
+        bound: BandBound,
+        write_token: Callable[[bytes], Any] | None,
+    ) -> tuple[Decision, list[Event]]:
+        """At the desk: the band is bound only once its token is written and read back."""
+        if write_token is None:
+            return decision, events  # a test scan: no tag on the reader to write to
+        group = self.state.groups[bound.group]
+        ticket = self.state.allowlist.tickets.get(bound.group)
+        if ticket is None:
+            return decision, events
+        token = BandToken(
+            bound.group,
+            bound.role,
+            ticket.valid_from,
+            ticket.valid_to,
+            group.adults,
+            group.children,
+        )
+        outcome = write_token(encode_token(token, bound.uid, self.keyring))
+        if outcome.ok:
+            return decision, events
+        self._count("token_write_failed")
+        refused = Decision(
+            Code.DENY_BINDING,
+            f"not bound: {outcome.reason}",
+            decision.value,
+            decision.gate,
+            decision.group,
+            decision.role,
+        )
+        return refused, []
+
+    def _actuate(
+        self,
+        decision: Decision,
+        events: list[Event],
+        seq: int,
+        before: dict[str, MemberState],
+    ) -> None:
+        if not decision.granted:
+            if decision.code is Code.DENY_CHILD_NEEDS_ADULT:
+                self.io.waiting_for_adult()
+            else:
+                self.io.deny()
+            return
+        moved = [
+            (e, before[e.uid]) for e in events if isinstance(e, MemberMoved) and e.uid in before
+        ]
+        opens = self.settings.role in ("entry", "exit") and (
+            moved or decision.code is Code.OK_OVERRIDE
+        )
+        grant = self.io.grant(open_gate=bool(opens))
+        if grant is not None and moved:
+            self.pending[grant] = Pending(seq, moved)
+
+    def _passage(self, grant: int, passed: bool) -> None:
+        pending = self.pending.pop(grant, None)
+        if pending is None:
+            return
+        events: list[Event] = []
+        if not passed:  # granted, but nobody went through: undo the move
+            now = self.clock()
+            for moved, earlier in pending.moved:
+                events.append(MemberMoved(moved.gate, now, moved.uid, moved.group, earlier))
+            self._count("not_passed")
+            log.warning("grant %d (journal %d): no passage within the timeout", grant, pending.seq)
+        self.journal.append(
+            "passage",
+            {
+                "decision_seq": pending.seq,
+                "passed": passed,
+                "events": [event_to_dict(e) for e in events],
+            },
+        )
+        for event in events:
+            fold(self.state, event)
+
+    def _fire_alarm(self, on: bool) -> None:
+        self.fire_alarm = on
+        self.journal.append("fire_alarm", {"on": on})
+        self.io.free_exit(on)
+        log.warning("fire alarm %s: exit %s", "ON" if on else "cleared", "free" if on else "closed")
+
+    def _advance_time(self, now: datetime | None = None) -> None:
+        now = now or self.clock()
+        events = expire(self.state, now, self.policy)
+        if not events:
+            return
+        self.journal.append("expiry", {"events": [event_to_dict(e) for e in events]})
+        for event in events:
+            fold(self.state, event)
+
+    # --- reporting ------------------------------------------------------------------------------
+
+    def _count(self, key: str) -> None:
+        self.counters[key] = self.counters.get(key, 0) + 1
+
+    def _status_line(self) -> str:
+        count = headcount(self.state)
+        return (
+            f"{self.settings.role} {self.mode.value}, allowlist v{self.state.allowlist.version}, "
+            f"{count.inside} inside, journal seq {self.journal.last_seq}"
+        )
+
+    def check(self, uid: str) -> dict[str, Any]:
+        """A handheld's check: a band's group, role and state, and the guardian phone masked."""
+        member = self.state.members.get(uid)
+        if member is None:
+            return {"known": False, "value": uid}
+        ticket = self.state.allowlist.tickets.get(member.group)
+        return {
+            "known": True,
+            "value": uid,
+            "group": member.group,
+            "role": member.role.value,
+            "state": member.state.value,
+            "last_gate": member.last_gate,
+            "last_at": member.last_at.isoformat(),
+            "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
+            "group_members": [
+                {"uid": m.uid, "role": m.role.value, "state": m.state.value}
+                for m in self.state.members_of(member.group)
+            ],
+            "children_unaccompanied": self.state.groups[member.group].unaccompanied,
+        }
+
+
+def disk_free_mb(path: Path) -> float:
+    return shutil.disk_usage(path).free / 1e6
+
+
+def install_signal_handlers(gate: Gate) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
+        gate.stop(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+__all__ = ["Gate", "Role", "install_signal_handlers"]

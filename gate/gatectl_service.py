@@ -1,0 +1,207 @@
+"""What the daemon answers on its control socket. Runs on the daemon's loop, which owns the state.
+
+Every answer is a JSON object with `ok`; a failed check or a denied scan says so in its fields,
+and `gatectl` turns that into its exit status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import time
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gate.allowlist import load_csv_dir, normalise_uid
+from gate.core import Intent, Kind, headcount, mask_phone
+
+if TYPE_CHECKING:
+    from gate.daemon import Gate
+
+EARLIEST_SANE_CLOCK = datetime(2025, 1, 1, tzinfo=UTC)
+LOW_DISK_MB = 200.0
+
+
+def answer(gate: Gate, command: str, args: dict[str, Any]) -> dict[str, Any]:
+    handler = COMMANDS.get(command)
+    if handler is None:
+        return {"ok": False, "error": f"unknown command {command!r} ({', '.join(COMMANDS)})"}
+    try:
+        return {"ok": True, **handler(gate, args)}
+    except (ValueError, KeyError, OSError) as exc:
+        return {"ok": False, "error": str(exc)}
+
+
+def _plain(obj: Any) -> Any:
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
+
+
+def status(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
+    s = gate.settings
+    return {
+        "gate": s.id,
+        "role": s.role,
+        "mode": gate.mode.value if gate.mode else "check",
+        "uptime_s": round(time.monotonic() - gate.started, 1),
+        "allowlist_version": gate.state.allowlist.version,
+        "headcount": headcount(gate.state).as_dict(),
+        "journal": {
+            "last_seq": gate.journal.last_seq,
+            "acked": gate.journal.acked,
+            "backlog": gate.journal.backlog,
+        },
+        "reader": _plain(gate.reader.health()) if gate.reader else None,
+        "scanner": _plain(gate.scanner.health()) if gate.scanner else None,
+        "fire_alarm": gate.fire_alarm,
+        "awaiting_passage": len(gate.pending),
+        "counters": dict(sorted(gate.counters.items())),
+        "last": gate.last,
+    }
+
+
+def scan(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
+    kind = Kind(args["kind"])
+    value = str(args["value"])
+    if kind is Kind.NFC:
+        value = normalise_uid(value)
+    intent = Intent(args.get("intent", "final"))
+    result = gate.read(kind, value, intent=intent)
+    if "check" in result:
+        return {"check": result["check"], "granted": result["check"]["known"]}
+    return {"decision": result, "granted": result["code"].startswith("OK_")}
+
+
+def selftest(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
+    report = gate.io.selftest()
+    return {"selftest": _plain(report), "passed": bool(getattr(report, "passed", True))}
+
+
+def journal(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
+    after = int(args.get("after", max(gate.journal.last_seq - int(args.get("tail", 20)), 0)))
+    limit = min(int(args.get("limit", 1000)), 5000)
+    entries = gate.journal.entries_after(after, limit=limit)
+    return {
+        "entries": [_plain(e) for e in entries],
+        "last_seq": gate.journal.last_seq,
+        "acked": gate.journal.acked,
+    }
+
+
+def allowlist(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
+    index = gate.state.allowlist
+    if "import" in args:
+        loaded, row_errors = load_csv_dir(Path(args["import"]))
+        index = gate.store.save_snapshot(loaded)
+        gate.state.allowlist = index
+        gate.journal.append("allowlist", {"version": index.version, "source": args["import"]})
+        return {"imported": index.version, "rows_skipped": [str(e) for e in row_errors]}
+    info: dict[str, Any] = {
+        "version": index.version,
+        "tickets": len(index.tickets),
+        "bands": len(index.bands),
+        "staff": len(index.staff),
+        "revoked": len(index.revoked),
+    }
+    if "lookup" in args:
+        info["lookup"] = _lookup(gate, str(args["lookup"]))
+    return info
+
+
+def _lookup(gate: Gate, value: str) -> dict[str, Any]:
+    index = gate.state.allowlist
+    with contextlib.suppress(ValueError):  # not a UID: a ticket code
+        value = normalise_uid(value)
+    found: dict[str, Any] = {"value": value}
+    if ticket := index.tickets.get(value):
+        found["ticket"] = {**asdict(ticket), "guardian_phone": mask_phone(ticket.guardian_phone)}
+    if value in index.bands:
+        found["stock_role"] = index.bands[value].value
+    if value in index.staff:
+        found["staff"] = index.staff[value]
+    if value in index.revoked:
+        found["revoked"] = index.revoked[value]
+    if value in gate.state.members:
+        found["member"] = gate.check(value)
+    return found
+
+
+def diag(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
+    checks = {
+        "reader": _reader(gate),
+        "scanner": _scanner(gate),
+        "gpio": _plain(gate.io.state()),
+        "disk": _disk(gate.settings.state_dir),
+        "clock": _clock(gate),
+        "key_file": _key_file(gate.settings.site_key),
+    }
+    problems = [f"{name}: {c['problem']}" for name, c in checks.items() if c.get("problem")]
+    return {"checks": checks, "problems": problems, "passed": not problems}
+
+
+def _reader(gate: Gate) -> dict[str, Any]:
+    if gate.reader is None:
+        return {"fitted": False}
+    health = _plain(gate.reader.health())
+    problem = None if health.get("state") in ("connected",) else f"reader {health.get('state')}"
+    if problem and health.get("last_error"):
+        problem += f": {health['last_error']}"
+    return {"fitted": True, **health, "problem": problem}
+
+
+def _scanner(gate: Gate) -> dict[str, Any]:
+    if gate.scanner is None:
+        return {"fitted": False}
+    health = _plain(gate.scanner.health())
+    problem = None if health.get("state") == "open" else f"scanner {health.get('state')}"
+    return {"fitted": True, **health, "stats": _plain(gate.scanner.stats()), "problem": problem}
+
+
+def _disk(path: Path) -> dict[str, Any]:
+    free = os.statvfs(path)
+    free_mb = free.f_bavail * free.f_frsize / 1e6
+    problem = f"only {free_mb:.0f} MB free on {path}" if free_mb < LOW_DISK_MB else None
+    return {"path": str(path), "free_mb": round(free_mb, 1), "problem": problem}
+
+
+def _clock(gate: Gate) -> dict[str, Any]:
+    now = gate.clock()
+    last = gate.journal.last_wall_ms
+    info: dict[str, Any] = {"now": now.isoformat(), "last_journal_wall_ms": last}
+    if now < EARLIEST_SANE_CLOCK:
+        info["problem"] = f"clock reads {now:%Y-%m-%d}: not set (no RTC, no NTP yet?)"
+    elif last and now.timestamp() * 1000 < last - 60_000:
+        info["problem"] = "clock is behind the journal's last entry: it went back"
+    return info
+
+
+def _key_file(path: Path) -> dict[str, Any]:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        return {"path": str(path), "problem": f"cannot read: {exc.strerror}"}
+    problem = f"mode {mode:04o}: must be 0600" if mode & 0o077 else None
+    return {"path": str(path), "mode": f"{mode:04o}", "problem": problem}
+
+
+def mode(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
+    if gate.settings.role != "handheld":
+        raise ValueError(f"a {gate.settings.role} gate has a fixed mode")
+    wanted = args.get("mode")
+    if wanted not in ("bind", "check"):
+        raise ValueError("mode is bind or check")
+    gate.handheld_mode = wanted
+    return {"mode": wanted}
+
+
+COMMANDS = {
+    "status": status,
+    "scan": scan,
+    "selftest": selftest,
+    "journal": journal,
+    "allowlist": allowlist,
+    "diag": diag,
+    "mode": mode,
+}

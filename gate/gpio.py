@@ -1,0 +1,767 @@
+"""The gate's I/O through gpiozero: relay, LEDs, buzzer, passage sensor, staff button, fire alarm.
+
+Pins come from the hardware profile (`GatePins.from_profile`), never from code, and every device
+is optional: a handheld has LEDs and a buzzer only, a door has no turnstile contact. Devices
+that are not fitted are skipped; `GateIO.fitted` and `selftest()` say what is there.
+
+Signals hold until the next call (or for `show_s` when given, then back to idle):
+
+========== ================ ==========================
+signal     LEDs             buzzer
+========== ================ ==========================
+granted    green            one short beep
+denied     red              three short buzzes
+waiting    amber, blinking  two long beeps
+idle       off              silent
+free exit  green            silent
+========== ================ ==========================
+
+Passage: `grant()` opens the gate and, when a passage sensor is fitted, returns a grant id;
+exactly one `on_passage(grant_id, passed)` follows: ``True`` at the first passage edge (grants
+are matched in order, so a family scanning three bands then walking through is three
+passages), ``False`` when `passage_timeout_s` ends first. Without a sensor, or with
+``open_gate=False`` (a desk or handheld check), `grant()` returns None and nothing is reported.
+A passage with no grant waiting calls `on_unexpected_passage`.
+
+Fire alarm: while the input is asserted the relay is held open (free exit) without waiting for
+the daemon, and `on_fire_alarm(True)` / `on_fire_alarm(False)` report the change. A manual
+`free_exit(False)` cannot close a gate the alarm holds open.
+
+Callbacks run on gpiozero's or a timer's thread: they should only enqueue. An exception in one
+is logged and swallowed. Wiring the relay fail-safe (open when unpowered) is the installer's job;
+`close()` releases the pins.
+
+Example, with gpiozero's mock pins::
+
+    from gpiozero.pins.mock import MockFactory
+    io = GateIO(GatePins(relay=17, green=27, passage=22), pin_factory=MockFactory(),
+                on_passage=lambda grant_id, passed: inbox.put((grant_id, passed)))
+    grant_id = io.grant()  # then on_passage(grant_id, True) or (grant_id, False)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import partial
+from types import TracebackType
+from typing import Annotated, Literal
+
+from gpiozero import (  # type: ignore[import-untyped]
+    LED,
+    Buzzer,
+    DigitalInputDevice,
+    DigitalOutputDevice,
+)
+from pydantic import (
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from gate.config import ConfigError, describe
+
+log = logging.getLogger(__name__)
+
+OUTPUTS = ("relay", "green", "red", "amber", "buzzer")
+INPUTS = ("passage", "staff_button", "fire_alarm")
+AMBER_BLINK_S = 0.25  # on and off time of the waiting signal
+
+
+def _pin_id(value: object) -> int | str:
+    # bool is an int to Python but never a pin
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("a pin is a GPIO number or a name such as 'GPIO17' or 'BOARD11'")
+
+
+PinId = Annotated[int | str, PlainValidator(_pin_id)]
+Pull = Literal["up", "down", "floating"]
+Seconds = Annotated[float, Field(gt=0)]
+
+
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class GatePins:
+    """What is wired where on this gate; every pin is optional.
+
+    Inputs are contacts. `*_active_high` says which level means asserted (beam broken,
+    turnstile rotating, button pressed, alarm on); `*_pull` defaults to the internal pull
+    towards the other level. A normally-closed alarm contact to ground is
+    ``fire_alarm_active_high = true`` with ``fire_alarm_pull = "up"``.
+    """
+
+    relay: PinId | None = None
+    relay_active_high: bool = True  # many relay boards switch on a low input
+    relay_mode: Literal["pulse", "hold"] = "pulse"  # pulse: turnstile; hold: door
+    pulse_s: Seconds = 0.5
+    hold_s: Seconds = 5.0
+
+    green: PinId | None = None
+    red: PinId | None = None
+    amber: PinId | None = None
+    leds_active_high: bool = True
+    buzzer: PinId | None = None
+    buzzer_active_high: bool = True
+
+    passage: PinId | None = None  # turnstile rotation contact or break-beam
+    passage_active_high: bool = False
+    passage_pull: Pull | None = None
+    staff_button: PinId | None = None
+    staff_button_active_high: bool = False
+    staff_button_pull: Pull | None = None
+    fire_alarm: PinId | None = None
+    fire_alarm_active_high: bool = False
+    fire_alarm_pull: Pull | None = None
+    bounce_s: Annotated[float, Field(ge=0)] | None = None  # debounce for all inputs
+
+    @model_validator(mode="after")
+    def _each_pin_once(self) -> GatePins:
+        seen: dict[int | str, str] = {}
+        for name in (*OUTPUTS, *INPUTS):
+            pin = getattr(self, name)
+            if pin is None:
+                continue
+            if pin in seen:
+                raise ValueError(f"pin {pin!r} is given for both {seen[pin]} and {name}")
+            seen[pin] = name
+        return self
+
+    @classmethod
+    def from_profile(cls, data: Mapping[str, object], source: str = "pins") -> GatePins:
+        """Read the pin map of a hardware profile; errors name the source and the field."""
+        try:
+            return TypeAdapter(cls).validate_python(dict(data))
+        except ValidationError as exc:
+            raise ConfigError(describe(exc, source)) from exc
+
+    @property
+    def fitted(self) -> frozenset[str]:
+        return frozenset(name for name in (*OUTPUTS, *INPUTS) if getattr(self, name) is not None)
+
+
+@dataclass(frozen=True)
+class Beep:
+    on_s: float
+    off_s: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Sounds:
+    """Buzzer patterns; None keeps the buzzer silent for that signal."""
+
+    granted: Beep | None = Beep(0.1, 0.0, 1)
+    denied: Beep | None = Beep(0.15, 0.1, 3)
+    waiting: Beep | None = Beep(0.4, 0.2, 2)
+
+
+class Signal(StrEnum):
+    IDLE = "idle"
+    GRANTED = "granted"
+    DENIED = "denied"
+    WAITING = "waiting"
+    FREE_EXIT = "free_exit"
+
+
+@dataclass(frozen=True)
+class GateIOState:
+    """A snapshot for diagnostics (`gatectl status`, `diag`)."""
+
+    fitted: tuple[str, ...]
+    signal: Signal
+    free_exit: bool
+    outputs: Mapping[str, bool]  # fitted outputs: on now
+    inputs: Mapping[str, bool]  # fitted inputs: asserted now
+    pending_grants: tuple[int, ...]  # waiting for a passage, oldest first
+    counts: Mapping[str, int]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "fitted": list(self.fitted),
+            "signal": self.signal.value,
+            "free_exit": self.free_exit,
+            "outputs": dict(self.outputs),
+            "inputs": dict(self.inputs),
+            "pending_grants": list(self.pending_grants),
+            "counts": dict(self.counts),
+        }
+
+
+@dataclass(frozen=True)
+class SelftestReport:
+    """What is fitted, how each output answered ("ok", "skipped: ...", "failed: ...")
+    and what each input reads at rest."""
+
+    fitted: tuple[str, ...]
+    not_fitted: tuple[str, ...]
+    outputs: Mapping[str, str]
+    inputs: Mapping[str, bool]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return not any(result.startswith("failed") for result in self.outputs.values())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "passed": self.passed,
+            "fitted": list(self.fitted),
+            "not_fitted": list(self.not_fitted),
+            "outputs": dict(self.outputs),
+            "inputs": dict(self.inputs),
+            "warnings": list(self.warnings),
+        }
+
+
+def _after(delay: float, action: Callable[[], None], name: str) -> threading.Timer:
+    timer = threading.Timer(delay, action)
+    timer.name = name
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+class _Input:
+    """A contact input whose `asserted` follows the configured level, whatever the pull.
+
+    gpiozero ties the active level to the pull (pull-up means active low); a contact that
+    is asserted at the pulled level is read through the opposite gpiozero events.
+    """
+
+    def __init__(
+        self,
+        pin: int | str,
+        *,
+        active_high: bool,
+        pull: Pull | None,
+        bounce_s: float | None,
+        pin_factory: object,
+    ) -> None:
+        pull = pull or ("down" if active_high else "up")
+        if pull == "floating":
+            self.device = DigitalInputDevice(
+                pin,
+                pull_up=None,
+                active_state=active_high,
+                bounce_time=bounce_s,
+                pin_factory=pin_factory,
+            )
+            self._inverted = False
+        else:
+            pull_up = pull == "up"
+            self.device = DigitalInputDevice(
+                pin, pull_up=pull_up, bounce_time=bounce_s, pin_factory=pin_factory
+            )
+            self._inverted = active_high == pull_up
+
+    @property
+    def asserted(self) -> bool:
+        return bool(self.device.is_active) != self._inverted
+
+    def on_change(
+        self, on_assert: Callable[[], None], on_release: Callable[[], None] | None = None
+    ) -> None:
+        rising, falling = (on_release, on_assert) if self._inverted else (on_assert, on_release)
+        if rising is not None:
+            self.device.when_activated = rising
+        if falling is not None:
+            self.device.when_deactivated = falling
+
+    def close(self) -> None:
+        self.device.close()
+
+
+class _Relay:
+    """The lock relay.
+
+    pulse (turnstile): one pulse per grant; grants that come while a pulse is out are queued
+    as separate pulses with a gap, so the turnstile counts each one.
+    hold (door): held for `hold_s` after the latest grant, released early once no grant is
+    waiting for its passage.
+    Free exit holds it on and overrides both.
+    """
+
+    def __init__(self, device: DigitalOutputDevice, pins: GatePins) -> None:
+        self.device = device
+        self._mode = pins.relay_mode
+        self._pulse_s = pins.pulse_s
+        self._hold_s = pins.hold_s
+        self._lock = threading.RLock()
+        self._timer: threading.Timer | None = None
+        self._generation = 0  # a timer that fires after being superseded does nothing
+        self._owed = 0  # pulse mode: pulses still to send
+        self._busy = False  # pulse mode: a pulse or its gap is under way
+        self._free_exit = False
+        self._testing = False
+
+    @property
+    def in_use(self) -> bool:
+        with self._lock:
+            return self._free_exit or self._busy or self._timer is not None
+
+    def open_for_grant(self) -> None:
+        with self._lock:
+            self._testing = False
+            if self._free_exit:
+                return  # already open
+            if self._mode == "hold":
+                self.device.on()
+                self._schedule(self._hold_s, self._release)
+            else:
+                self._owed += 1
+                if not self._busy:
+                    self._next_pulse()
+
+    def no_grant_waiting(self) -> None:
+        """Every grant has passed or timed out: a held door may lock again."""
+        with self._lock:
+            if self._mode == "hold" and self._timer is not None:
+                self._release()
+
+    def set_free_exit(self, on: bool) -> None:
+        with self._lock:
+            self._free_exit = on
+            self._cancel()
+            self._owed, self._busy, self._testing = 0, False, False
+            self.device.value = on
+
+    def begin_test(self) -> bool:
+        """Switch on for a self-test unless in use; False when skipped."""
+        with self._lock:
+            if self.in_use:
+                return False
+            self._testing = True
+            self.device.on()
+            return True
+
+    def end_test(self) -> None:
+        with self._lock:
+            if self._testing:  # a grant may have taken over meanwhile
+                self._testing = False
+                self.device.off()
+
+    def close(self) -> None:
+        with self._lock:
+            self._cancel()
+
+    def _next_pulse(self) -> None:
+        self._owed -= 1
+        self._busy = True
+        self.device.on()
+        self._schedule(self._pulse_s, self._pulse_off)
+
+    def _pulse_off(self) -> None:
+        self.device.off()
+        self._schedule(self._pulse_s, self._gap_over)  # a gap the controller can see
+
+    def _gap_over(self) -> None:
+        self._busy = False
+        if self._owed:
+            self._next_pulse()
+
+    def _release(self) -> None:
+        self._cancel()
+        self.device.off()
+
+    def _schedule(self, delay: float, action: Callable[[], None]) -> None:
+        self._cancel()
+        self._timer = _after(delay, partial(self._fire, self._generation, action), "relay")
+
+    def _fire(self, generation: int, action: Callable[[], None]) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._timer = None
+            action()
+
+    def _cancel(self) -> None:
+        self._generation += 1
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class GateIO:
+    """Drives one gate's outputs and watches its inputs; see the module docstring."""
+
+    def __init__(
+        self,
+        pins: GatePins,
+        *,
+        pin_factory: object | None = None,
+        on_passage: Callable[[int, bool], None] | None = None,
+        on_staff_button: Callable[[], None] | None = None,
+        on_fire_alarm: Callable[[bool], None] | None = None,
+        on_unexpected_passage: Callable[[], None] | None = None,
+        passage_timeout_s: float = 8.0,
+        sounds: Sounds | None = None,
+    ) -> None:
+        if passage_timeout_s <= 0:
+            raise ValueError(f"passage_timeout_s must be positive, got {passage_timeout_s}")
+        self.pins = pins
+        self.passage_timeout_s = passage_timeout_s
+        self._sounds = sounds or Sounds()
+        self._on_passage = on_passage
+        self._on_staff_button = on_staff_button
+        self._on_fire_alarm = on_fire_alarm
+        self._on_unexpected_passage = on_unexpected_passage
+        self._lock = threading.RLock()
+        self._closed = False
+        self._signal = Signal.IDLE
+        self._signal_generation = 0
+        self._idle_timer: threading.Timer | None = None
+        self._free_exit_sources: set[str] = set()
+        self._pending: dict[int, threading.Timer] = {}  # grant id -> passage timeout, in order
+        self._last_grant_id = 0
+        self._counts = dict.fromkeys(
+            ("grants", "passed", "not_passed", "unexpected_passages", "staff_presses"), 0
+        )
+        self._outputs: dict[str, DigitalOutputDevice] = {}
+        self._inputs: dict[str, _Input] = {}
+        self._relay: _Relay | None = None
+        try:
+            self._build(pin_factory)
+        except Exception:
+            self._close_devices()
+            raise
+        self._watch_inputs()
+        log.info("gate I/O: fitted %s", ", ".join(self.fitted) or "nothing")
+
+    def _build(self, pin_factory: object | None) -> None:
+        p = self.pins
+        if p.relay is not None:
+            relay = DigitalOutputDevice(
+                p.relay, active_high=p.relay_active_high, pin_factory=pin_factory
+            )
+            self._outputs["relay"] = relay
+            self._relay = _Relay(relay, p)
+        for name in ("green", "red", "amber"):
+            pin = getattr(p, name)
+            if pin is not None:
+                led = LED(pin, active_high=p.leds_active_high, pin_factory=pin_factory)
+                self._outputs[name] = led
+        if p.buzzer is not None:
+            buzzer = Buzzer(p.buzzer, active_high=p.buzzer_active_high, pin_factory=pin_factory)
+            self._outputs["buzzer"] = buzzer
+        for name in INPUTS:
+            pin = getattr(p, name)
+            if pin is not None:
+                self._inputs[name] = _Input(
+                    pin,
+                    active_high=getattr(p, f"{name}_active_high"),
+                    pull=getattr(p, f"{name}_pull"),
+                    bounce_s=p.bounce_s,
+                    pin_factory=pin_factory,
+                )
+
+    def _watch_inputs(self) -> None:
+        # Attached last: an edge may only arrive once the outputs exist.
+        if passage := self._inputs.get("passage"):
+            passage.on_change(self._passage_edge)
+        if button := self._inputs.get("staff_button"):
+            button.on_change(self._staff_pressed)
+        if alarm := self._inputs.get("fire_alarm"):
+            alarm.on_change(partial(self._fire_alarm, True), partial(self._fire_alarm, False))
+            if alarm.asserted:  # the alarm was already on when we started
+                self._fire_alarm(True)
+
+    @property
+    def fitted(self) -> tuple[str, ...]:
+        """Names of the fitted devices, outputs then inputs."""
+        return (*self._outputs, *self._inputs)
+
+    # Signals.
+
+    def grant(self, *, open_gate: bool = True, show_s: float | None = None) -> int | None:
+        """Green and the grant beep; with `open_gate`, a relay pulse or hold too.
+
+        Returns the id a later `on_passage` will carry, or None when none will follow
+        (no passage sensor, or `open_gate` False).
+        """
+        with self._lock:
+            self._check_open()
+            self._counts["grants"] += 1
+            grant_id = None
+            if open_gate:
+                if self._relay is not None:
+                    self._relay.open_for_grant()
+                if "passage" in self._inputs:
+                    grant_id = self._await_passage()
+            self._show(Signal.GRANTED, show_s)
+        return grant_id
+
+    def _await_passage(self) -> int:
+        self._last_grant_id += 1
+        grant_id = self._last_grant_id
+        timeout = partial(self._passage_timed_out, grant_id)
+        self._pending[grant_id] = _after(self.passage_timeout_s, timeout, f"passage {grant_id}")
+        return grant_id
+
+    def deny(self, *, show_s: float | None = None) -> None:
+        """Red and the deny buzz."""
+        with self._lock:
+            self._check_open()
+            self._show(Signal.DENIED, show_s)
+
+    def waiting_for_adult(self, *, show_s: float | None = None) -> None:
+        """Amber blinking and the waiting beeps: a child's exit needs an adult of its group."""
+        with self._lock:
+            self._check_open()
+            self._show(Signal.WAITING, show_s)
+
+    def idle(self) -> None:
+        """Indicators off and buzzer silent (green during free exit); the relay is untouched."""
+        with self._lock:
+            self._check_open()
+            self._show(Signal.IDLE, None)
+
+    def free_exit(self, on: bool) -> None:
+        """Hold the relay open (evacuation) until `free_exit(False)`; the fire alarm input
+        holds it independently."""
+        with self._lock:
+            self._check_open()
+            self._set_free_exit("manual", on)
+
+    def _show(self, signal: Signal, show_s: float | None) -> None:
+        self._signal = signal
+        self._signal_generation += 1
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        self._light()
+        self._sound(signal)
+        if show_s is not None:
+            back = partial(self._back_to_idle, self._signal_generation)
+            self._idle_timer = _after(show_s, back, "signal")
+
+    def _back_to_idle(self, generation: int) -> None:
+        with self._lock:
+            if not self._closed and generation == self._signal_generation:
+                self._show(Signal.IDLE, None)
+
+    def _light(self) -> None:
+        shown = self._shown_signal()
+        lit = {
+            "green": shown in (Signal.GRANTED, Signal.FREE_EXIT),
+            "red": shown is Signal.DENIED,
+        }
+        for name, on in lit.items():
+            if led := self._outputs.get(name):
+                led.value = on
+        if amber := self._outputs.get("amber"):
+            if shown is Signal.WAITING:
+                amber.blink(AMBER_BLINK_S, AMBER_BLINK_S)
+            else:
+                amber.off()
+
+    def _shown_signal(self) -> Signal:
+        if self._signal is Signal.IDLE and self._free_exit_sources:
+            return Signal.FREE_EXIT
+        return self._signal
+
+    def _sound(self, signal: Signal) -> None:
+        buzzer = self._outputs.get("buzzer")
+        if buzzer is None:
+            return
+        beep = {
+            Signal.GRANTED: self._sounds.granted,
+            Signal.DENIED: self._sounds.denied,
+            Signal.WAITING: self._sounds.waiting,
+        }.get(signal)
+        if beep is None:
+            buzzer.off()
+        else:
+            buzzer.beep(beep.on_s, beep.off_s, beep.n)
+
+    # Inputs, on gpiozero's thread (or a timer's).
+
+    def _passage_edge(self) -> None:
+        passed: int | None = None
+        with self._lock:
+            if self._closed:
+                return
+            if self._pending:
+                passed = next(iter(self._pending))
+                self._pending.pop(passed).cancel()
+                self._counts["passed"] += 1
+                if not self._pending and self._relay is not None:
+                    self._relay.no_grant_waiting()
+            elif self._free_exit_sources:
+                return  # people leaving through an open gate
+            else:
+                self._counts["unexpected_passages"] += 1
+        if passed is not None:
+            self._notify(self._on_passage, passed, True)
+        else:
+            log.warning("gate I/O: passage with no grant waiting")
+            self._notify(self._on_unexpected_passage)
+
+    def _passage_timed_out(self, grant_id: int) -> None:
+        with self._lock:
+            if self._closed or self._pending.pop(grant_id, None) is None:
+                return  # passed meanwhile
+            self._counts["not_passed"] += 1
+            if not self._pending and self._relay is not None:
+                self._relay.no_grant_waiting()
+        log.info("gate I/O: grant %d: no passage within %s s", grant_id, self.passage_timeout_s)
+        self._notify(self._on_passage, grant_id, False)
+
+    def _staff_pressed(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._counts["staff_presses"] += 1
+        self._notify(self._on_staff_button)
+
+    def _fire_alarm(self, active: bool) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._set_free_exit("fire_alarm", active)
+        log.warning("gate I/O: fire alarm %s", "on: free exit" if active else "cleared")
+        self._notify(self._on_fire_alarm, active)
+
+    def _set_free_exit(self, source: str, on: bool) -> None:
+        was = bool(self._free_exit_sources)
+        if on:
+            self._free_exit_sources.add(source)
+        else:
+            self._free_exit_sources.discard(source)
+        now = bool(self._free_exit_sources)
+        if now != was:
+            if self._relay is not None:
+                self._relay.set_free_exit(now)
+            self._light()
+            log.warning("gate I/O: free exit %s (%s)", "on" if now else "off", source)
+
+    def _notify(self, callback: Callable[..., None] | None, *args: object) -> None:
+        if callback is None:
+            return
+        try:
+            callback(*args)
+        except Exception:
+            log.exception("gate I/O: callback %r failed", callback)
+
+    # Diagnostics.
+
+    def state(self) -> GateIOState:
+        with self._lock:
+            return GateIOState(
+                fitted=self.fitted,
+                signal=self._shown_signal(),
+                free_exit=bool(self._free_exit_sources),
+                outputs={name: bool(dev.value) for name, dev in self._outputs.items()},
+                inputs={name: inp.asserted for name, inp in self._inputs.items()},
+                pending_grants=tuple(self._pending),
+                counts=dict(self._counts),
+            )
+
+    def selftest(self, step_s: float = 0.2) -> SelftestReport:
+        """Cycle each fitted output for `step_s`, read the inputs, report.
+
+        Meant for an idle gate: the relay is skipped while a grant or free exit holds it,
+        and the current signal is shown again at the end.
+        """
+        self._check_open()
+        outputs: dict[str, str] = {}
+        for name in ("green", "red", "amber", "buzzer"):
+            if device := self._outputs.get(name):
+                outputs[name] = _cycle(device, step_s)
+        if self._relay is not None:
+            outputs["relay"] = self._test_relay(self._relay, step_s)
+        with self._lock:
+            if not self._closed:
+                self._light()
+            inputs = {name: inp.asserted for name, inp in self._inputs.items()}
+        fitted = self.fitted
+        return SelftestReport(
+            fitted=fitted,
+            not_fitted=tuple(n for n in (*OUTPUTS, *INPUTS) if n not in fitted),
+            outputs=outputs,
+            inputs=inputs,
+            warnings=_input_warnings(inputs),
+        )
+
+    @staticmethod
+    def _test_relay(relay: _Relay, step_s: float) -> str:
+        try:
+            if not relay.begin_test():
+                return "skipped: in use (grant or free exit)"
+            on = bool(relay.device.value)
+            time.sleep(step_s)
+            relay.end_test()
+        except Exception as exc:
+            return f"failed: {exc}"
+        return "ok" if on else "failed: did not switch on"
+
+    # Closing.
+
+    def close(self) -> None:
+        """Stop timers and release the pins; pending grants are dropped unreported."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for timer in self._pending.values():
+                timer.cancel()
+            if self._pending:
+                log.info("gate I/O: closing with %d grants waiting for passage", len(self._pending))
+            self._pending.clear()
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            if self._relay is not None:
+                self._relay.close()
+        self._close_devices()
+
+    def _close_devices(self) -> None:
+        for inp in self._inputs.values():  # inputs first: no callback into closed outputs
+            inp.close()
+        for device in self._outputs.values():
+            device.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("gate I/O is closed")
+
+    def __enter__(self) -> GateIO:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _cycle(device: DigitalOutputDevice, step_s: float) -> str:
+    """On for `step_s`, then off; "ok" when the output followed both."""
+    try:
+        device.on()
+        on = bool(device.value)
+        time.sleep(step_s)
+        device.off()
+        off = not device.value
+    except Exception as exc:
+        return f"failed: {exc}"
+    return "ok" if on and off else "failed: did not follow on/off"
+
+
+def _input_warnings(inputs: Mapping[str, bool]) -> tuple[str, ...]:
+    notes = {
+        "passage": "passage sensor asserted at rest (beam blocked or turnstile not home?)",
+        "staff_button": "staff button held or stuck",
+        "fire_alarm": "fire alarm asserted: free exit",
+    }
+    return tuple(notes[name] for name, asserted in inputs.items() if asserted)
