@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import allowlist, decision
+from bench import allowlist, decision, journal
 
-for bench in (decision, allowlist):
+for bench in (decision, allowlist, journal):
     bench.main()

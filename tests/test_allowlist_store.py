@@ -418,7 +418,8 @@ def _run_and_kill(path: Path, first_version: int, delay_s: float) -> tuple[list[
         assert child.stdout.readline() == "ready\n"
         time.sleep(delay_s)
         child.send_signal(signal.SIGKILL)
-        out, _ = child.communicate(timeout=10)
+        out = child.stdout.read()  # not communicate(): it would skip what readline buffered
+        child.wait(timeout=10)
     finally:
         if child.poll() is None:
             child.kill()
