@@ -23,12 +23,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gate.allowlist import AllowlistStore, load_csv_dir
+from gate.allowlist import AllowlistError, AllowlistStore, load_csv_dir
 from gate.codec import decision_to_dict, event_from_dict, event_to_dict
-from gate.config import load_policy
+from gate.config import ConfigError, load_policy
 from gate.control import ControlRequest, ControlServer
 from gate.core import (
     BandBound,
+    BandLearned,
     BandToken,
     Code,
     Decision,
@@ -48,9 +49,9 @@ from gate.core import (
     mask_phone,
 )
 from gate.gpio import GateIO
-from gate.journal import Journal
+from gate.journal import Journal, JournalError
 from gate.nfc.reader import NfcReader, TagRead
-from gate.nfc.token import Keyring, encode_token, load_keyring
+from gate.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
 from gate.scanner import BarcodeScanner, Rejected
 from gate.sdnotify import Notifier
 from gate.settings import GateConfig
@@ -127,12 +128,15 @@ class Gate:
         self.hardware = config.hardware
         self.clock = clock
         self.notifier = notifier or Notifier()
-        self.policy = load_policy(s.policy)
-        self.keyring: Keyring = load_keyring(s.site_key)  # refuses a key file others can read
-        s.state_dir.mkdir(parents=True, exist_ok=True)
-        self.store = AllowlistStore(s.state_dir / "allowlist.json")
-        self.journal = Journal(s.state_dir / "journal.db", s.id)
-        self.state = State(allowlist=self._initial_allowlist())
+        try:
+            self.policy = load_policy(s.policy)
+            self.keyring: Keyring = load_keyring(s.site_key)  # refuses a key others can read
+            s.state_dir.mkdir(parents=True, exist_ok=True)
+            self.store = AllowlistStore(s.state_dir / "allowlist.json")
+            self.journal = Journal(s.state_dir / "journal.db", s.id)
+            self.state = State(allowlist=self._initial_allowlist())
+        except (ConfigError, KeyFileError, JournalError, AllowlistError, OSError) as exc:
+            raise StartupError(str(exc)) from exc
         self.rebuilt = self._rebuild()
         self.inbox: queue.Queue[Any] = queue.Queue()
         self.handheld_mode = "check"  # a handheld binds or checks; gatectl mode switches
@@ -188,11 +192,13 @@ class Gate:
 
     def _rebuild(self) -> int:
         """Fold every journalled event again: the state as it was before the restart."""
-        count = 0
-        for entry in self.journal.entries_after(0, limit=None):
-            for data in entry.body.get("events", ()):
-                fold(self.state, event_from_dict(data))
-                count += 1
+        count, after = 0, 0
+        while page := self.journal.entries_after(after, limit=5000):
+            for entry in page:
+                for data in entry.body.get("events", ()):
+                    fold(self.state, event_from_dict(data))
+                    count += 1
+            after = page[-1].seq
         if count:
             log.info("state rebuilt from %d journalled events, %d inside", count, self.state.inside)
         return count
@@ -340,11 +346,7 @@ class Gate:
                 "events": [event_to_dict(e) for e in events],
             },
         )
-        before = {
-            e.uid: self.state.members[e.uid].state
-            for e in events
-            if isinstance(e, MemberMoved) and e.uid in self.state.members
-        }
+        before = self._states_before(events)
         for event in events:
             fold(self.state, event)
         self._count(decision.code.value)
@@ -359,6 +361,16 @@ class Gate:
             " [forced]" if decision.forced else "",
         )
         return decision
+
+    def _states_before(self, events: list[Event]) -> dict[str, MemberState]:
+        """Where each member a scan moves was before it (a band learned from its token: where
+        the token put it)."""
+        learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
+        return {
+            e.uid: m.state if (m := self.state.members.get(e.uid)) else learned[e.uid]
+            for e in events
+            if isinstance(e, MemberMoved)
+        }
 
     def _write_token(
         self,

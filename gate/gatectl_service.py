@@ -168,7 +168,8 @@ def _disk(path: Path) -> dict[str, Any]:
 
 def _clock(gate: Gate) -> dict[str, Any]:
     now = gate.clock()
-    last = gate.journal.last_wall_ms
+    newest = gate.journal.tail(1)
+    last = newest[0].wall_ms if newest else None
     info: dict[str, Any] = {"now": now.isoformat(), "last_journal_wall_ms": last}
     if now < EARLIEST_SANE_CLOCK:
         info["problem"] = f"clock reads {now:%Y-%m-%d}: not set (no RTC, no NTP yet?)"

@@ -1,0 +1,4 @@
+"""Shared fixtures. Each area keeps its fixtures in its own module, imported in its block below."""
+
+# --- NFC: site keys, emulated bands, readers (tests/nfc_fixtures.py) ------------------------------
+from nfc_fixtures import key_file, site_keys, start_reader, tag_emulator  # noqa: F401

@@ -1,0 +1,133 @@
+"""The gate daemon on its (emulated) hardware: real nfcpy over `udp:`, a pty scanner, mock pins.
+
+The family's day across three gates that share nothing but the wristbands: bound at the desk
+(tokens written and read back), let in at an entry gate, let out adult-first at an exit gate
+that has never seen them — reading only the tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gate_rig import ADULT, CHILD, STAFF, GateRig, wait_for
+
+from gate.nfc.token import TokenFault
+
+
+@pytest.fixture
+def rigs(tmp_path: Path) -> Iterator[list[GateRig]]:
+    made: list[GateRig] = []
+    yield made
+    for rig in made:
+        rig.close()
+
+
+def rig(rigs: list[GateRig], tmp_path: Path, gate_id: str, role: str, **options: object) -> GateRig:
+    made = GateRig(tmp_path, gate_id, role, **options)  # type: ignore[arg-type]
+    rigs.append(made)
+    return made.start()
+
+
+def test_a_family_bound_at_the_desk_leaves_through_a_gate_that_never_saw_it(rigs, tmp_path):
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    assert desk.barcode("T1")["code"] == "OK_BIND"
+    adult_at_desk = desk.tap(ADULT)
+    child_at_desk = desk.tap(CHILD)
+    assert (adult_at_desk["code"], adult_at_desk["role"]) == ("OK_BIND", "adult")
+    assert (child_at_desk["code"], child_at_desk["role"]) == ("OK_BIND", "child")
+    adult_band, child_band = adult_at_desk["memory"], child_at_desk["memory"]
+    assert desk.token_on(adult_band, ADULT).group == "T1"
+    assert desk.token_on(child_band, CHILD).role.value == "child"
+    with pytest.raises(TokenFault):
+        desk.token_on(adult_band, CHILD)  # a token copied to another band does not verify
+
+    entry = rig(rigs, tmp_path, "E1", "entry", scanner=False)
+    assert entry.tap(CHILD, child_band)["code"] == "DENY_CHILD_NEEDS_ADULT"
+    assert entry.tap(ADULT, adult_band)["code"] == "OK_ENTRY"
+    assert entry.tap(CHILD, child_band)["code"] == "OK_ENTRY"
+    assert entry.status()["headcount"]["inside"] == 2
+    assert True in entry.relay_states()
+
+    exit_gate = rig(rigs, tmp_path, "X1", "exit", scanner=False)
+    assert exit_gate.tap(CHILD, child_band)["code"] == "DENY_CHILD_NEEDS_ADULT"
+    assert exit_gate.tap(ADULT, adult_band)["code"] == "OK_EXIT"
+    assert exit_gate.tap(CHILD, child_band)["code"] == "OK_EXIT"
+    wait_for(lambda: exit_gate.relay_states().count(True) == 2, what="two relay pulses")
+    time.sleep(0.6)
+    assert exit_gate.relay_states().count(True) == 2  # and no more
+    assert exit_gate.relay_states()[-1] is False
+
+
+def test_a_band_pulled_away_mid_write_is_not_bound_and_binds_when_scanned_again(rigs, tmp_path):
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    desk.barcode("T1")
+    first = desk.tap(ADULT, pulled_after_writes=1)
+    assert first["code"] == "DENY_BINDING"
+    assert "removed" in first["message"]
+    lookup = desk.ask("allowlist", lookup=ADULT)["lookup"]
+    assert "member" not in lookup  # never half-bound
+    again = desk.tap(ADULT, first["memory"])
+    assert again["code"] == "OK_BIND"
+    assert desk.token_on(again["memory"], ADULT).group == "T1"
+
+
+def test_a_band_with_a_forged_token_is_refused(rigs, tmp_path):
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    desk.barcode("T1")
+    band = desk.tap(ADULT)["memory"]
+    forged = bytearray(band)
+    forged[24] ^= 0x01  # one bit inside the token's signed bytes
+    exit_gate = rig(rigs, tmp_path, "X1", "exit", scanner=False)
+    decision = exit_gate.tap(ADULT, bytes(forged))
+    assert decision["code"] == "DENY_BAD_TOKEN"
+    assert True not in exit_gate.relay_states()
+
+
+def test_scanner_garbage_is_rejected_counted_and_the_next_code_still_works(rigs, tmp_path):
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    os.write(desk.master, b"\x07\x00garbage\r" + b"X" * 300 + b"\r")
+    wait_for(lambda: desk.status()["counters"].get("scanner_rejected", 0) >= 2)
+    assert desk.barcode("T1")["code"] == "OK_BIND"
+    stats = desk.ask("diag")["checks"]["scanner"]["stats"]
+    assert sum(stats["rejected"].values()) >= 2
+
+
+def test_a_grant_with_no_passage_is_journalled_as_not_passed_and_undone(rigs, tmp_path):
+    pins = {"relay": 17, "green": 22, "red": 27, "passage": 5}
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    desk.barcode("T1")
+    band = desk.tap(ADULT)["memory"]
+    entry = rig(rigs, tmp_path, "E1", "entry", scanner=False, pins=pins)
+    assert entry.tap(ADULT, band)["code"] == "OK_ENTRY"
+    wait_for(lambda: entry.status()["counters"].get("not_passed") == 1, what="passage timeout")
+    assert entry.status()["headcount"]["inside"] == 0
+    kinds = [e["kind"] for e in entry.ask("journal", tail=5)["entries"]]
+    assert "passage" in kinds
+    # the next time the visitor walks through: the sensor sees the passage
+    assert entry.tap(ADULT, band)["code"] == "OK_ENTRY"
+    entry.factory.pin(5).drive_low()  # rotation contact closes
+    entry.factory.pin(5).drive_high()
+    time.sleep(1.3)
+    assert entry.status()["headcount"]["inside"] == 1
+    passages = [e for e in entry.ask("journal", tail=10)["entries"] if e["kind"] == "passage"]
+    assert [p["body"]["passed"] for p in passages] == [False, True]
+
+
+def test_a_staff_badge_releases_a_solo_child_by_override(rigs, tmp_path):
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    desk.barcode("TSOLO")
+    from gate_rig import SOLO_CHILD
+
+    band = desk.tap(SOLO_CHILD)["memory"]
+    entry = rig(rigs, tmp_path, "E1", "entry", scanner=False)
+    assert entry.tap(SOLO_CHILD, band)["code"] == "OK_ENTRY"
+    exit_gate = rig(rigs, tmp_path, "X1", "exit", scanner=False)
+    assert exit_gate.tap(SOLO_CHILD, band)["code"] == "DENY_GUARDIAN_PICKUP"
+    assert exit_gate.tap(STAFF)["code"] == "OK_STAFF"
+    released = exit_gate.tap(SOLO_CHILD, band)
+    assert (released["code"], released["forced"]) == ("OK_OVERRIDE", True)
+    assert released["overrode"] == "DENY_GUARDIAN_PICKUP"
