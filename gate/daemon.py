@@ -59,6 +59,7 @@ from gate.settings import GateConfig
 log = logging.getLogger("gate")
 
 TICK_S = 0.25
+COMPACT_EVERY_S = 3600.0
 TAG_REPLY_TIMEOUT_S = 3.0
 ROLE_MODES = {"entry": Mode.ENTRY, "exit": Mode.EXIT, "desk": Mode.BIND}
 
@@ -223,6 +224,7 @@ class Gate:
             "gate %s (%s) ready: %s", self.settings.id, self.settings.role, self._status_line()
         )
         watchdog_at = 0.0
+        compact_at = time.monotonic() + COMPACT_EVERY_S
         try:
             while not self._stopping.is_set():
                 try:
@@ -235,6 +237,9 @@ class Gate:
                 if self.notifier.watchdog_interval_s and time.monotonic() >= watchdog_at:
                     self.notifier.watchdog()
                     watchdog_at = time.monotonic() + self.notifier.watchdog_interval_s
+                if time.monotonic() >= compact_at:
+                    self._compact()
+                    compact_at = time.monotonic() + COMPACT_EVERY_S
         finally:
             self.close()
         return 0
@@ -467,6 +472,13 @@ class Gate:
         self.journal.append("expiry", {"events": [event_to_dict(e) for e in events]})
         for event in events:
             fold(self.state, event)
+
+    def _compact(self) -> None:
+        """Drop journal entries the hub acknowledged, once past the retention period."""
+        retain = timedelta(days=self.settings.journal_retention_days)
+        dropped = self.journal.compact(retain, self.clock())
+        if dropped:
+            log.info("journal: %d acknowledged entries past %s compacted", dropped, retain)
 
     # --- reporting ------------------------------------------------------------------------------
 

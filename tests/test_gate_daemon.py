@@ -131,3 +131,42 @@ def test_a_staff_badge_releases_a_solo_child_by_override(rigs, tmp_path):
     released = exit_gate.tap(SOLO_CHILD, band)
     assert (released["code"], released["forced"]) == ("OK_OVERRIDE", True)
     assert released["overrode"] == "DENY_GUARDIAN_PICKUP"
+
+
+def test_the_fire_alarm_frees_the_exit_and_is_journalled(rigs, tmp_path):
+    pins = {"relay": 17, "green": 22, "red": 27, "fire_alarm": 13}
+    exit_gate = rig(rigs, tmp_path, "X1", "exit", scanner=False, pins=pins)
+    exit_gate.factory.pin(13).drive_low()  # the fire panel's contact closes
+    wait_for(lambda: exit_gate.status()["fire_alarm"], what="fire alarm seen")
+    assert exit_gate.relay_states()[-1] is True  # held open
+    exit_gate.factory.pin(13).drive_high()
+    wait_for(lambda: not exit_gate.status()["fire_alarm"], what="fire alarm cleared")
+    wait_for(lambda: exit_gate.relay_states()[-1] is False, what="relay released")
+    alarms = [e["body"] for e in exit_gate.ask("journal", tail=10)["entries"]]
+    assert [a["on"] for a in alarms if "on" in a] == [True, False]
+
+
+def test_the_staff_key_makes_the_next_exit_temporary(rigs, tmp_path):
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    desk.barcode("T1")
+    band = desk.tap(ADULT)["memory"]
+    pins = {"relay": 17, "green": 22, "red": 27, "staff_button": 6}
+    exit_gate = rig(rigs, tmp_path, "X1", "exit", scanner=False, pins=pins)
+    exit_gate.factory.pin(6).drive_low()
+    exit_gate.factory.pin(6).drive_high()
+    time.sleep(0.2)
+    assert exit_gate.tap(ADULT, band)["code"] == "OK_TEMP_EXIT"
+    assert exit_gate.ask("allowlist", lookup=ADULT)["lookup"]["member"]["state"] == "temp_out"
+
+
+def test_a_restarted_gate_knows_who_is_inside_from_its_journal(rigs, tmp_path):
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    desk.barcode("T1")
+    adult, child = desk.tap(ADULT)["memory"], desk.tap(CHILD)["memory"]
+    entry = rig(rigs, tmp_path, "E1", "entry", scanner=False)
+    entry.tap(ADULT, adult)
+    entry.tap(CHILD, child)
+    entry.stop()
+    entry.start()
+    assert entry.status()["headcount"]["inside"] == 2
+    assert entry.tap(ADULT, adult)["code"] == "DENY_ALREADY_INSIDE"
