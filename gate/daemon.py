@@ -231,9 +231,14 @@ class Gate:
                     message = self.inbox.get(timeout=TICK_S)
                 except queue.Empty:
                     message = None
-                if message is not None:
-                    self._handle(message)
-                self._advance_time()
+                try:
+                    if message is not None:
+                        self._handle(message)
+                    self._advance_time()
+                except JournalError as exc:  # disk full, card failing: move nothing unrecorded
+                    self._count("journal_failed")
+                    self.io.deny()
+                    log.error("journal: %s: nothing was let through", exc)
                 if self.notifier.watchdog_interval_s and time.monotonic() >= watchdog_at:
                     self.notifier.watchdog()
                     watchdog_at = time.monotonic() + self.notifier.watchdog_interval_s
@@ -282,7 +287,11 @@ class Gate:
             case ControlRequest():
                 from gate.gatectl_service import answer
 
-                message.reply.put(answer(self, message.command, message.args))
+                try:
+                    message.reply.put(answer(self, message.command, message.args))
+                except JournalError as exc:
+                    message.reply.put({"ok": False, "error": f"journal: {exc}"})
+                    raise
             case Stop(reason=reason):
                 log.info("stopping: %s", reason)
                 self._stopping.set()

@@ -170,3 +170,26 @@ def test_a_restarted_gate_knows_who_is_inside_from_its_journal(rigs, tmp_path):
     entry.start()
     assert entry.status()["headcount"]["inside"] == 2
     assert entry.tap(ADULT, adult)["code"] == "DENY_ALREADY_INSIDE"
+
+
+def test_a_journal_that_cannot_write_lets_nobody_through_and_the_gate_keeps_running(
+    rigs, tmp_path, monkeypatch
+):
+    """A full or failing SD card: what cannot be journalled never moves the relay."""
+    from gate.journal import JournalError
+
+    desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
+    desk.barcode("T1")
+    band = desk.tap(ADULT)["memory"]
+    entry = rig(rigs, tmp_path, "E1", "entry", scanner=False)
+    journal = entry.gate.journal
+
+    def disk_full(kind, body):
+        raise JournalError(journal.path, "database or disk is full")
+
+    monkeypatch.setattr(journal, "append", disk_full)
+    entry.field.present(ADULT, band)
+    wait_for(lambda: entry.status()["counters"].get("journal_failed", 0) >= 1)
+    entry.field.remove()
+    assert True not in entry.relay_states()
+    assert entry.status()["headcount"]["inside"] == 0
