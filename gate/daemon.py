@@ -312,9 +312,9 @@ class Gate:
         return Intent.FINAL
 
     def _tag(self, read: TagRead) -> None:
-        if read.tag_type and read.token is None and read.token_fault is None:
+        if read.token is None and read.token_fault is None:
             log.info("tag %s (%s) carries no wristband token", read.uid, read.tag_type)
-        writer = read.writer.write_token if read.writer else None
+        writer = read.writer.write_token
         self.read(Kind.NFC, read.uid, token=read.token, fault=read.token_fault, writer=writer)
 
     def read(
@@ -408,13 +408,17 @@ class Gate:
             group.adults,
             group.children,
         )
-        outcome = write_token(encode_token(token, bound.uid, self.keyring))
-        if outcome.ok:
+        try:
+            outcome = write_token(encode_token(token, bound.uid, self.keyring))
+            reason = outcome.reason
+        except ValueError as exc:  # a ticket the token format cannot carry
+            outcome, reason = None, f"no token for this ticket: {exc}"
+        if outcome is not None and outcome.ok:
             return decision, events
         self._count("token_write_failed")
         refused = Decision(
             Code.DENY_BINDING,
-            f"not bound: {outcome.reason}",
+            f"not bound: {reason}",
             decision.value,
             decision.gate,
             decision.group,

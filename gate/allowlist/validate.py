@@ -92,11 +92,20 @@ def phone_problem(phone: str) -> str | None:
     )
 
 
+MAX_CODE_BYTES = 32  # the group id in a wristband token (gate.nfc.token)
+
+
 def ticket_problems(ticket: Ticket) -> list[str]:
     """What is wrong with a ticket whose fields have the right types (`ticket_type_problems`)."""
     problems = []
     if not ticket.code:
         problems.append("code is empty")
+    elif len(ticket.code.encode()) > MAX_CODE_BYTES:
+        problems.append(
+            f"code is longer than {MAX_CODE_BYTES} bytes: it must fit a wristband token"
+        )
+    if ticket.adults > 255 or ticket.children > 255:
+        problems.append("adults and children are at most 255 each")
     if ticket.adults == 0 and ticket.children == 0:
         problems.append("a ticket must admit someone: adults and children are both 0")
     if ticket.valid_from > ticket.valid_to:

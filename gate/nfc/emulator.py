@@ -15,19 +15,21 @@ the demo. Any nfcpy reader opened on ``udp:HOST:PORT`` finds the band presented 
 same ``udp:HOST:PORT``. The tag side (``listen``) binds UDP port PORT; the reader side (``sense``)
 sends from an ephemeral socket to HOST:PORT and reads the answers there. Frames are datagrams of
 text, ``106A <hex>``. Whenever the reader senses again it first "mutes": it sends ``RFOFF`` (if
-it heard anything since the last time) and opens a new socket, so its address changes. One
-emulator serves the readers that send to its port; nfcpy itself holds one reader per port.
+it heard anything since the last time) and opens a new socket, so its address changes. So run
+one emulator per reader, each on its own port.
 
 The band runs nfcpy's own listen path: ``ContactlessFrontend.listen`` with a
 ``LocalTarget('106A')`` carrying the band's SENS_RES/SDD_RES/SEL_RES, then ``exchange`` for each
-command, over a subclass of nfcpy's udp device with three changes for the listening side:
+command, over a subclass of nfcpy's udp device with these changes for the listening side:
 
 - the socket stays bound between listens. nfcpy closes and binds it again, which drops the
   SENS_REQ a reader sends right after its RFOFF; NTAG detection re-selects the tag after a
   command it does not answer, so that re-selection would always be lost;
 - answers go to whoever sent the last frame (nfcpy keeps the address of the activation, but the
   reader's address changes with each sense);
-- port 0 picks a free port, shown by `TagEmulator.port`.
+- once the band being served has left, frames are dropped and end the wait at once, so a band
+  taken away stops answering even in the middle of an anticollision;
+- it binds HOST:PORT, not all interfaces; port 0 picks a free port (`TagEmulator.port`).
 
 The band answers READ (``30``: 16 bytes from 4 pages, rolling over past the last page),
 WRITE (``A2``: one page; lock bits, the OTP capability container and lock bytes are honoured)
@@ -37,6 +39,11 @@ serves commands only once selected (REQA, anticollision, SEL_REQ for its UID), a
 IDLE after a command it does not answer, a NAK, or the reader's RFOFF: the reader must select it
 again. So a band swapped for another under a reader is not taken for the first. HALT is not
 modelled (HLTA is just another silent command).
+
+Faults to rehearse: `TagEmulator.pull_after_writes` pulls the band away after some page writes;
+foreign tags come from `present(..., kind=...)` ("ULTRALIGHT", "ULTRALIGHT_EV1", "UNKNOWN_TYPE2",
+"ISO_DEP") or from `present(..., memory=...)` (no capability container, garbage);
+`TagEmulator.history` records the commands the band received.
 """
 
 from __future__ import annotations

@@ -128,8 +128,12 @@ class TagRead:
 class NfcReader:
     """The reader thread. `on_read` runs on it; an exception there is logged, never fatal.
 
-    `frontend` opens a device path (default `nfc.ContactlessFrontend`; it must raise `OSError`
-    when the device cannot be opened, with errno ENODEV when there is none).
+    - `debounce_s`: a band back on the reader this soon after leaving it is not reported again;
+    - `poll_s`: the pause between two sense cycles;
+    - `reopen_min_s`, `reopen_max_s`: the backoff between attempts to open a device that is
+      missing or failed (doubling from the first to the second);
+    - `frontend`: opens a device path (default `nfc.ContactlessFrontend`); it must raise
+      `OSError` when the device cannot be opened, with errno ENODEV when there is none.
     """
 
     def __init__(
