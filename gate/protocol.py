@@ -1,0 +1,198 @@
+"""The MQTT protocol between gates and the hub: topics and versioned, validated payloads.
+
+Both ends build and read every payload through these models, so a malformed, oversized or
+foreign message is rejected in one place with a reason (`ProtocolError`), counted by the caller
+and dropped; it never stops a consumer. `docs/mqtt.md` describes the same tree for people.
+
+    {prefix}/gate/{gate}/events      gate -> hub     journal entries, QoS 1      EventBatch
+    {prefix}/gate/{gate}/status      gate -> all     retained; will: offline      GateStatus
+    {prefix}/hub/ack/{gate}          hub -> gate     retained                     Ack
+    {prefix}/hub/replay/{gate}       hub -> gate     "resend after seq"           Replay
+    {prefix}/hub/allowlist           hub -> gates    retained snapshot            AllowlistSnapshot
+    {prefix}/hub/allowlist/delta     hub -> gates    changes since a version      AllowlistChange
+    {prefix}/hub/headcount           hub -> all      retained                     Headcount
+    {prefix}/hub/status              hub -> all      retained; will: offline      HubStatus
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gate.config import describe
+
+VERSION = 1
+DEFAULT_PREFIX = "wristgate/v1"
+MAX_PAYLOAD = 32 * 1024 * 1024  # a 200k-entry allowlist snapshot is about 12 MB of JSON
+MAX_BATCH = 200
+GATE_ID = r"^[A-Za-z0-9_-]{1,32}$"
+
+
+class ProtocolError(ValueError):
+    """A payload that is not ours or not valid: the reason says which field and why."""
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = VERSION
+
+
+class Entry(BaseModel):
+    """One journal entry as it travels: what the gate committed, byte for byte."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seq: int = Field(ge=1)
+    nonce: str = Field(min_length=8, max_length=64)
+    wall_ms: int = Field(ge=0)
+    hlc: str = Field(pattern=r"^[0-9a-f]{16}$")
+    kind: str = Field(min_length=1, max_length=32)
+    body: dict[str, Any]
+
+
+class EventBatch(Message):
+    gate: str = Field(pattern=GATE_ID)
+    entries: list[Entry] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class GateStatus(Message):
+    gate: str = Field(pattern=GATE_ID)
+    online: bool
+    role: str | None = None
+    allowlist_version: int | None = None
+    last_seq: int | None = None
+    acked: int | None = None
+    wall_ms: int | None = None
+    hlc: str | None = None
+    reader: str | None = None
+
+
+class Ack(Message):
+    gate: str = Field(pattern=GATE_ID)
+    seq: int = Field(ge=0, description="highest sequence stored with nothing missing below")
+
+
+class Replay(Message):
+    gate: str = Field(pattern=GATE_ID)
+    after: int = Field(ge=0)
+
+
+class TicketRow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: str = Field(min_length=1, max_length=64)
+    product: str = ""
+    adults: int = Field(ge=0, le=255)
+    children: int = Field(ge=0, le=255)
+    valid_from: date
+    valid_to: date
+    guardian_phone: str = ""
+
+
+class AllowlistSnapshot(Message):
+    version: int = Field(ge=1)
+    tickets: list[TicketRow] = []
+    bands: dict[str, Literal["adult", "child"]] = {}
+    staff: dict[str, str] = {}
+    revoked: dict[str, str] = {}
+
+
+class AllowlistChange(Message):
+    base_version: int = Field(ge=0)
+    version: int = Field(ge=1)
+    tickets: list[TicketRow] = []
+    bands: dict[str, Literal["adult", "child"]] = {}
+    staff: dict[str, str] = {}
+    revoked: dict[str, str] = {}
+    unrevoked: list[str] = []
+
+
+class HeadcountGate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    online: bool
+    last_seen: str | None
+    backlog: int
+    allowlist_version: int | None
+    clock_skew_s: float | None = None
+
+
+class Headcount(Message):
+    inside: int
+    adults: int
+    children: int
+    unaccompanied_children: int
+    groups_inside: int
+    capacity: int | None
+    as_of: str
+    gates: dict[str, HeadcountGate] = {}
+
+
+class HubStatus(Message):
+    online: bool
+    allowlist_version: int | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], payload: bytes) -> M:
+    """Read a payload as `model`, or raise ProtocolError with the reason."""
+    if len(payload) > MAX_PAYLOAD:
+        raise ProtocolError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("a payload is a JSON object")
+    if data.get("v") != VERSION:
+        raise ProtocolError(f"protocol version {data.get('v')!r}, expected {VERSION}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(describe(exc, model.__name__).replace("\n", "; ")) from exc
+
+
+def dump(message: BaseModel) -> bytes:
+    return message.model_dump_json().encode()
+
+
+class Topics:
+    """The topic tree under one venue prefix."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
+        self.prefix = prefix.rstrip("/")
+
+    def events(self, gate: str = "+") -> str:
+        return f"{self.prefix}/gate/{gate}/events"
+
+    def status(self, gate: str = "+") -> str:
+        return f"{self.prefix}/gate/{gate}/status"
+
+    def ack(self, gate: str = "+") -> str:
+        return f"{self.prefix}/hub/ack/{gate}"
+
+    def replay(self, gate: str = "+") -> str:
+        return f"{self.prefix}/hub/replay/{gate}"
+
+    @property
+    def allowlist(self) -> str:
+        return f"{self.prefix}/hub/allowlist"
+
+    @property
+    def allowlist_delta(self) -> str:
+        return f"{self.prefix}/hub/allowlist/delta"
+
+    @property
+    def headcount(self) -> str:
+        return f"{self.prefix}/hub/headcount"
+
+    @property
+    def hub_status(self) -> str:
+        return f"{self.prefix}/hub/status"
+
+    def gate_of(self, topic: str) -> str | None:
+        """The gate id a gate topic names (`{prefix}/gate/{gate}/...`), else None."""
+        parts = topic[len(self.prefix) + 1 :].split("/") if topic.startswith(self.prefix) else []
+        return parts[1] if len(parts) == 3 and parts[0] == "gate" else None
