@@ -479,7 +479,7 @@ class Gate:
 
     def _advance_time(self, now: datetime | None = None) -> None:
         now = now or self.clock()
-        events = expire(self.state, now, self.policy)
+        events = expire(self.state, now, self.policy, self.settings.id)
         if not events:
             return
         self.journal.append("expiry", {"events": [event_to_dict(e) for e in events]})

@@ -79,6 +79,7 @@ from gate.core import (
     Scan,
     advance,
     decide,
+    expire,
     fold,
     headcount,
 )
@@ -1282,3 +1283,13 @@ def test_the_hub_keeps_what_it_knows_when_a_gate_learned_a_band_from_its_token()
     before = v.state.members[ADULT_1], v.state.groups[FAMILY], v.state.inside
     fold(v.state, learned)
     assert (v.state.members[ADULT_1], v.state.groups[FAMILY], v.state.inside) == before
+
+
+def test_a_gate_closes_only_its_own_pairing_windows() -> None:
+    v = family_inside()
+    v.leave(ADULT_1, at(12), gate=X1)
+    v.leave(ADULT_2, at(12), gate=X2)
+    due = later(at(12), WINDOW_S + 1)
+    closed = {e.gate for e in expire(v.state, due, v.policy, gate=X1)}
+    assert closed == {X1}
+    assert {e.gate for e in expire(v.state, due, v.policy)} == {X1, X2}

@@ -11,9 +11,9 @@ from gate.core.rules import decide, expire
 from gate.core.state import State, fold
 
 
-def advance(state: State, now: datetime, policy: Policy) -> list[Event]:
-    """Fold the pairing windows that closed by `now`; returns their events (for the journal)."""
-    events = expire(state, now, policy)
+def advance(state: State, now: datetime, policy: Policy, gate: str | None = None) -> list[Event]:
+    """Fold the pairing windows (of `gate`, or all) that closed by `now`; returns their events."""
+    events = expire(state, now, policy, gate)
     for event in events:
         fold(state, event)
     return events

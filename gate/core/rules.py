@@ -447,8 +447,9 @@ def _free_slot(group: Group, stock: Role | None) -> Role | Refusal:
 # --- time: pairing windows that close -----------------------------------------------------------
 
 
-def expire(state: State, now: datetime, policy: Policy) -> list[Event]:
-    """Close the pairing windows that ended by `now`.
+def expire(state: State, now: datetime, policy: Policy, gate: str | None = None) -> list[Event]:
+    """Close the pairing windows that ended by `now` (only `gate`'s, when given: a gate closes
+    its own windows; the others' closings reach it as their events).
 
     An adult who left first cannot know whether the children follow. When an exit window closes
     with children of the group inside and no adult of the group inside, the adults who left
@@ -457,7 +458,11 @@ def expire(state: State, now: datetime, policy: Policy) -> list[Event]:
     window = timedelta(seconds=policy.pairing_window_s)
     events: list[Event] = []
     due = sorted(
-        (p for p in state.pairings.values() if now > p.opened_at + window),
+        (
+            p
+            for p in state.pairings.values()
+            if now > p.opened_at + window and (gate is None or p.gate == gate)
+        ),
         key=lambda p: (p.opened_at, p.gate, p.group, p.direction),
     )
     flagged: set[str] = set()
