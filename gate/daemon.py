@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gate.allowlist import AllowlistError, AllowlistStore, load_csv_dir
+from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
 from gate.codec import decision_to_dict, event_from_dict, event_to_dict
 from gate.config import ConfigError, load_policy
 from gate.control import ControlRequest, ControlServer
@@ -49,9 +49,24 @@ from gate.core import (
     mask_phone,
 )
 from gate.gpio import GateIO
+from gate.hlc import ClockDriftError, Timestamp
 from gate.journal import Journal, JournalError
+from gate.link import Link, LinkDown, LinkMessage, LinkUp
 from gate.nfc.reader import NfcReader, TagRead
 from gate.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
+from gate.presence import PresenceLog
+from gate.protocol import (
+    Ack,
+    AllowlistChange,
+    AllowlistSnapshot,
+    EventBatch,
+    GateStatus,
+    ProtocolError,
+    Replay,
+    allowlist_of,
+    parse,
+    ticket_of,
+)
 from gate.scanner import BarcodeScanner, Rejected
 from gate.sdnotify import Notifier
 from gate.settings import GateConfig
@@ -135,6 +150,7 @@ class Gate:
             s.state_dir.mkdir(parents=True, exist_ok=True)
             self.store = AllowlistStore(s.state_dir / "allowlist.json")
             self.journal = Journal(s.state_dir / "journal.db", s.id)
+            self.presence = PresenceLog(s.state_dir / "presence.db")
             self.state = State(allowlist=self._initial_allowlist())
         except (ConfigError, KeyFileError, JournalError, AllowlistError, OSError) as exc:
             raise StartupError(str(exc)) from exc
@@ -177,6 +193,8 @@ class Gate:
             else None
         )
         self.control = ControlServer(s.control_socket, self.inbox)
+        self.link = Link(config.link, s.id, self.inbox) if config.link else None
+        self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -192,14 +210,19 @@ class Gate:
         return index
 
     def _rebuild(self) -> int:
-        """Fold every journalled event again: the state as it was before the restart."""
-        count, after = 0, 0
+        """Fold every journalled event again, with what other gates told this one, in hybrid
+        logical clock order: the state as it was before the restart."""
+        history: list[tuple[str, dict[str, Any]]] = list(self.presence.entries())
+        after = 0
         while page := self.journal.entries_after(after, limit=5000):
-            for entry in page:
-                for data in entry.body.get("events", ()):
-                    fold(self.state, event_from_dict(data))
-                    count += 1
+            history.extend((str(entry.hlc), entry.body) for entry in page)
             after = page[-1].seq
+        history.sort(key=lambda item: item[0])
+        count = 0
+        for _, body in history:
+            for data in body.get("events", ()):
+                fold(self.state, event_from_dict(data))
+                count += 1
         if count:
             log.info("state rebuilt from %d journalled events, %d inside", count, self.state.inside)
         return count
@@ -215,7 +238,7 @@ class Gate:
     # --- the loop -------------------------------------------------------------------------------
 
     def run(self) -> int:
-        for part in (self.reader, self.scanner, self.control):
+        for part in (self.reader, self.scanner, self.control, self.link):
             if part is not None:
                 part.start()
         self.io.idle()
@@ -235,6 +258,9 @@ class Gate:
                     if message is not None:
                         self._handle(message)
                     self._advance_time()
+                    if self.link is not None:
+                        self.link.pump(self.journal)
+                        self.link.status(self._gate_status())
                 except JournalError as exc:  # disk full, card failing: move nothing unrecorded
                     self._count("journal_failed")
                     self.io.deny()
@@ -254,12 +280,13 @@ class Gate:
 
     def close(self) -> None:
         self.notifier.stopping()
-        for part in (self.reader, self.scanner):
+        for part in (self.reader, self.scanner, self.link):
             if part is not None:
                 part.stop()
         self.control.stop()
         self.io.close()
         self.journal.close()
+        self.presence.close()
         self.store.close()
         log.info("gate %s stopped", self.settings.id)
 
@@ -292,6 +319,19 @@ class Gate:
                 except JournalError as exc:
                     message.reply.put({"ok": False, "error": f"journal: {exc}"})
                     raise
+            case LinkUp():
+                assert self.link is not None
+                self.link.up(self.journal)
+                self.link.status(self._gate_status(), force=True)
+                log.info("link up: %s:%d", self.link.settings.host, self.link.settings.port)
+            case LinkDown(reason=reason):
+                assert self.link is not None
+                self.link.down(reason)
+            case LinkMessage(topic=topic, payload=payload):
+                try:
+                    self._link_message(topic, payload)
+                except ProtocolError as exc:
+                    self._reject(topic, str(exc))
             case Stop(reason=reason):
                 log.info("stopping: %s", reason)
                 self._stopping.set()
@@ -492,6 +532,96 @@ class Gate:
         dropped = self.journal.compact(retain, self.clock())
         if dropped:
             log.info("journal: %d acknowledged entries past %s compacted", dropped, retain)
+
+    # --- the link: acknowledgements, replays, other gates, allowlist --------------------------
+
+    def _link_message(self, topic: str, payload: bytes) -> None:
+        assert self.link is not None
+        t, me = self.link.topics, self.settings.id
+        if topic == t.ack(me):
+            self.link.acknowledged(self.journal, parse(Ack, payload).seq)
+        elif topic == t.replay(me):
+            self.link.rewind(parse(Replay, payload).after, "replay requested by the hub")
+        elif topic == t.allowlist:
+            self._allowlist_snapshot(parse(AllowlistSnapshot, payload))
+        elif topic == t.allowlist_delta:
+            self._allowlist_change(parse(AllowlistChange, payload))
+        elif (gate := t.gate_of(topic)) is not None and topic == t.events(gate):
+            batch = parse(EventBatch, payload)
+            if batch.gate != gate:
+                raise ProtocolError(f"batch of gate {batch.gate} on {gate}'s topic")
+            if gate != me:
+                self._follow(batch)
+        else:
+            raise ProtocolError("not a topic this gate reads")
+
+    def _follow(self, batch: EventBatch) -> None:
+        """Another gate's entries: fold the new ones, so presence holds across gates."""
+        for entry in batch.entries:
+            if not self.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):
+                continue  # replayed: folded already
+            try:
+                self.journal.observe(Timestamp.parse(entry.hlc))
+            except (ClockDriftError, ValueError) as exc:
+                self._reject(self.link.topics.events(batch.gate) if self.link else "", str(exc))
+            for data in entry.body.get("events", ()):
+                fold(self.state, event_from_dict(data))
+
+    def _allowlist_snapshot(self, snapshot: AllowlistSnapshot) -> None:
+        if snapshot.version <= self.state.allowlist.version:
+            return
+        index = self.store.save_snapshot(allowlist_of(snapshot), snapshot.version)
+        self._swap_allowlist(index, "snapshot")
+
+    def _allowlist_change(self, change: AllowlistChange) -> None:
+        current = self.state.allowlist.version
+        if change.version <= current:
+            return
+        if change.base_version != current:
+            log.info(
+                "allowlist delta %d->%d skipped: this gate has %d; waiting for a snapshot",
+                change.base_version,
+                change.version,
+                current,
+            )
+            return
+        delta = AllowlistDelta(
+            base_version=change.base_version,
+            version=change.version,
+            tickets=[ticket_of(row) for row in change.tickets],
+            bands={uid: Role(role) for uid, role in change.bands.items()},
+            staff=dict(change.staff),
+            revoked=dict(change.revoked),
+            unrevoked=list(change.unrevoked),
+        )
+        self._swap_allowlist(self.store.apply_delta(delta), "delta")
+
+    def _swap_allowlist(self, index: Any, how: str) -> None:
+        self.state.allowlist = index
+        self.journal.append("allowlist", {"version": index.version, "source": how})
+        log.info("allowlist version %d (%s from the hub)", index.version, how)
+        if self.link is not None:
+            self.link.status(self._gate_status(), force=True)
+
+    def _reject(self, topic: str, reason: str) -> None:
+        self._count("link_rejected")
+        key = reason.split(":")[0][:60]
+        self.rejected[key] = self.rejected.get(key, 0) + 1
+        log.warning("link: dropped a message on %s: %s", topic, reason)
+
+    def _gate_status(self) -> GateStatus:
+        reader = self.reader.health().state if self.reader else None
+        return GateStatus(
+            gate=self.settings.id,
+            online=True,
+            role=self.settings.role,
+            allowlist_version=self.state.allowlist.version,
+            last_seq=self.journal.last_seq,
+            acked=self.journal.acked,
+            wall_ms=int(self.clock().timestamp() * 1000),
+            hlc=str(self.journal.hlc),
+            reader=str(reader) if reader else None,
+        )
 
     # --- reporting ------------------------------------------------------------------------------
 

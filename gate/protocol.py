@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.config import describe
+from gate.core import Allowlist, Role, Ticket
 
 VERSION = 1
 DEFAULT_PREFIX = "wristgate/v1"
@@ -196,3 +197,51 @@ class Topics:
         """The gate id a gate topic names (`{prefix}/gate/{gate}/...`), else None."""
         parts = topic[len(self.prefix) + 1 :].split("/") if topic.startswith(self.prefix) else []
         return parts[1] if len(parts) == 3 and parts[0] == "gate" else None
+
+
+# --- the allowlist on the wire and in memory ---------------------------------------------------
+
+
+def ticket_row(t: Ticket) -> TicketRow:
+    return TicketRow(
+        code=t.code,
+        product=t.product,
+        adults=t.adults,
+        children=t.children,
+        valid_from=t.valid_from,
+        valid_to=t.valid_to,
+        guardian_phone=t.guardian_phone,
+    )
+
+
+def ticket_of(row: TicketRow) -> Ticket:
+    return Ticket(
+        row.code,
+        row.product,
+        row.adults,
+        row.children,
+        row.valid_from,
+        row.valid_to,
+        row.guardian_phone,
+    )
+
+
+def snapshot_of(index: Allowlist) -> AllowlistSnapshot:
+    """The hub's allowlist as it is published (retained) to every gate."""
+    return AllowlistSnapshot(
+        version=index.version,
+        tickets=[ticket_row(t) for t in index.tickets.values()],
+        bands={uid: role.value for uid, role in index.bands.items()},  # type: ignore[misc]
+        staff=dict(index.staff),
+        revoked=dict(index.revoked),
+    )
+
+
+def allowlist_of(snapshot: AllowlistSnapshot) -> Allowlist:
+    return Allowlist(
+        version=snapshot.version,
+        tickets={row.code: ticket_of(row) for row in snapshot.tickets},
+        bands={uid: Role(role) for uid, role in snapshot.bands.items()},
+        staff=dict(snapshot.staff),
+        revoked=dict(snapshot.revoked),
+    )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gate.config import ConfigError, describe, read_toml
 from gate.gpio import GatePins
+from gate.link import LinkSettings
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "profiles"
 
@@ -88,6 +89,7 @@ class GateConfig(_Strict):
 
     gate: GateSettings
     hardware: Profile
+    link: LinkSettings | None = None  # no [link]: the gate runs alone, offline by design
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -129,4 +131,10 @@ def load_gate_config(path: Path) -> GateConfig:
         raise ConfigError(f"{path}: a {gate.role} gate needs a relay pin in its profile")
     if hardware.reader is None and hardware.scanner is None:
         raise ConfigError(f"{profile_file}: no reader and no scanner: the gate could read nothing")
-    return GateConfig(gate=gate, hardware=hardware)
+    link = None
+    if "link" in data:
+        try:
+            link = LinkSettings.model_validate(data["link"])
+        except ValidationError as exc:
+            raise ConfigError(describe(exc, f"{path} [link]")) from exc
+    return GateConfig(gate=gate, hardware=hardware, link=link)
