@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gpiozero import GPIOZeroError
+
 from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
 from gate.codec import decision_to_dict, event_from_dict, event_to_dict
 from gate.config import ConfigError, load_policy
@@ -165,14 +167,17 @@ class Gate:
         self.started = time.monotonic()
         self._stopping = threading.Event()
 
-        self.io = GateIO(
-            config.hardware.pins,
-            pin_factory=pin_factory,
-            on_passage=lambda grant, passed: self.inbox.put(PassageSeen(grant, passed)),
-            on_staff_button=lambda: self.inbox.put(StaffButton()),
-            on_fire_alarm=lambda on: self.inbox.put(FireAlarm(on)),
-            passage_timeout_s=s.passage_timeout_s,
-        )
+        try:
+            self.io = GateIO(
+                config.hardware.pins,
+                pin_factory=pin_factory,
+                on_passage=lambda grant, passed: self.inbox.put(PassageSeen(grant, passed)),
+                on_staff_button=lambda: self.inbox.put(StaffButton()),
+                on_fire_alarm=lambda on: self.inbox.put(FireAlarm(on)),
+                passage_timeout_s=s.passage_timeout_s,
+            )
+        except (GPIOZeroError, ValueError) as exc:
+            raise StartupError(f"{_pin_named_in(config, exc)}: {exc}") from exc
         reader, scanner = self.hardware.reader, self.hardware.scanner
         self.reader = (
             NfcReader(reader.device, self.keyring, self._on_tag, debounce_s=reader.debounce_s)
@@ -192,7 +197,10 @@ class Gate:
             if scanner
             else None
         )
-        self.control = ControlServer(s.control_socket, self.inbox)
+        try:
+            self.control = ControlServer(s.control_socket, self.inbox)
+        except OSError as exc:
+            raise StartupError(f"control_socket {s.control_socket}: {exc}") from exc
         self.link = Link(config.link, s.id, self.inbox) if config.link else None
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
 
@@ -251,7 +259,7 @@ class Gate:
         try:
             while not self._stopping.is_set():
                 try:
-                    message = self.inbox.get(timeout=TICK_S)
+                    message = self.inbox.get(timeout=self._tick_s)
                 except queue.Empty:
                     message = None
                 try:
@@ -274,6 +282,11 @@ class Gate:
         finally:
             self.close()
         return 0
+
+    @property
+    def _tick_s(self) -> float:
+        """How long the loop waits for a message: short enough to ping systemd's watchdog."""
+        return min(TICK_S, self.notifier.watchdog_interval_s or TICK_S)
 
     def stop(self, reason: str = "stop requested") -> None:
         self.inbox.put(Stop(reason))
@@ -631,7 +644,8 @@ class Gate:
     def _status_line(self) -> str:
         count = headcount(self.state)
         return (
-            f"{self.settings.role} {self.mode.value}, allowlist v{self.state.allowlist.version}, "
+            f"{self.settings.role} {self.mode.value if self.mode else 'check'}, "
+            f"allowlist v{self.state.allowlist.version}, "
             f"{count.inside} inside, journal seq {self.journal.last_seq}"
         )
 
@@ -656,6 +670,17 @@ class Gate:
             ],
             "children_unaccompanied": self.state.groups[member.group].unaccompanied,
         }
+
+
+def _pin_named_in(config: GateConfig, exc: Exception) -> str:
+    """Which `[pins]` field a GPIO error is about, for the technician's message."""
+    text = str(exc)
+    pins = config.hardware.pins
+    for name in pins.fitted:
+        value = getattr(pins, name)
+        if str(value) in text:
+            return f"pins.{name} = {value!r}"
+    return "the profile's [pins]"
 
 
 def disk_free_mb(path: Path) -> float:

@@ -89,7 +89,7 @@ def show_scan(a: dict[str, Any]) -> None:
     forced = " (forced)" if d["forced"] else ""
     print(f"{d['code']}{forced}: {d['message']}")
     if d.get("group"):
-        print(f"  group {d['group']}, {d['role']}")
+        print(f"  group {d['group']}" + (f", {d['role']}" if d.get("role") else ""))
 
 
 def show_diag(a: dict[str, Any]) -> None:

@@ -84,7 +84,7 @@ def journal(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
     limit = min(int(args.get("limit", 1000)), 5000)
     entries = gate.journal.entries_after(after, limit=limit)
     return {
-        "entries": [_plain(e) for e in entries],
+        "entries": [e.to_json() for e in entries],
         "last_seq": gate.journal.last_seq,
         "acked": gate.journal.acked,
     }
@@ -145,7 +145,8 @@ def _reader(gate: Gate) -> dict[str, Any]:
     if gate.reader is None:
         return {"fitted": False}
     health = _plain(gate.reader.health())
-    problem = None if health.get("state") in ("connected",) else f"reader {health.get('state')}"
+    healthy = ("connected", "searching")  # searching: waiting for a band, all is well
+    problem = None if health.get("state") in healthy else f"reader {health.get('state')}"
     if problem and health.get("last_error"):
         problem += f": {health['last_error']}"
     return {"fitted": True, **health, "problem": problem}
@@ -189,7 +190,7 @@ def _key_file(path: Path) -> dict[str, Any]:
 
 def mode(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
     if gate.settings.role != "handheld":
-        raise ValueError(f"a {gate.settings.role} gate has a fixed mode")
+        raise ValueError(f"the {gate.settings.role} gate {gate.settings.id} has a fixed mode")
     wanted = args.get("mode")
     if wanted not in ("bind", "check"):
         raise ValueError("mode is bind or check")

@@ -122,13 +122,17 @@ def load_gate_config(path: Path) -> GateConfig:
     except ValidationError as exc:
         raise ConfigError(describe(exc, f"{path} [gate]")) from exc
     profile_file = profile_path(gate.profile, path.parent)
-    hardware_data = _merge(read_toml(profile_file), overrides)
+    try:
+        profile_data = read_toml(profile_file)
+    except ConfigError as exc:
+        raise ConfigError(f"{path} [gate] profile = {gate.profile!r}: {exc}") from exc
+    hardware_data = _merge(profile_data, overrides)
     try:
         hardware = Profile.model_validate(hardware_data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, f"{profile_file} (+ overrides in {path})")) from exc
     if gate.role != "handheld" and hardware.pins.relay is None and gate.role != "desk":
-        raise ConfigError(f"{path}: a {gate.role} gate needs a relay pin in its profile")
+        raise ConfigError(f"{path}: an {gate.role} gate needs a relay pin in its profile")
     if hardware.reader is None and hardware.scanner is None:
         raise ConfigError(f"{profile_file}: no reader and no scanner: the gate could read nothing")
     link = None

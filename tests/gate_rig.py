@@ -205,3 +205,14 @@ class GateRig:
 
     def relay_states(self) -> list[bool]:
         return [bool(s.state) for s in self.factory.pin(17).states]
+
+
+def loop_status(rig: GateRig, within_s: float = 3.0) -> dict[str, Any]:
+    """The gate's status, asked with a short timeout: a gate whose loop is not running fails here
+    within seconds, not after the control socket's own reply timeout."""
+    from gate.gatectl import Unreachable
+
+    try:
+        return ask(str(rig.socket), {"cmd": "status"}, timeout=within_s)
+    except Unreachable as exc:
+        raise AssertionError(f"gate {rig.gate_id}: its loop does not answer: {exc}") from exc
