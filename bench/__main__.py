@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import allowlist, decision, journal
+from bench import allowlist, decision, journal, scan_to_relay
 
-for bench in (decision, allowlist, journal):
+for bench in (decision, allowlist, journal, scan_to_relay):
     bench.main()

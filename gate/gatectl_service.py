@@ -71,7 +71,8 @@ def scan(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
     result = gate.read(kind, value, intent=intent)
     if "check" in result:
         return {"check": result["check"], "granted": result["check"]["known"]}
-    return {"decision": result, "granted": result["code"].startswith("OK_")}
+    seq = (gate.last or {}).get("seq")  # the journal entry the decision was committed as
+    return {"decision": result, "seq": seq, "granted": result["code"].startswith("OK_")}
 
 
 def selftest(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:

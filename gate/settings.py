@@ -112,10 +112,10 @@ def profile_path(name: str, relative_to: Path) -> Path:
 def load_gate_config(path: Path) -> GateConfig:
     data = read_toml(path)
     overrides = {k: data.pop(k) for k in ("reader", "scanner", "pins") if k in data}
-    if set(data) - {"gate"}:
-        extra = ", ".join(sorted(set(data) - {"gate"}))
+    if set(data) - {"gate", "link"}:
+        extra = ", ".join(sorted(set(data) - {"gate", "link"}))
         raise ConfigError(
-            f"{path}: unknown sections: {extra} (expected gate, reader, scanner, pins)"
+            f"{path}: unknown sections: {extra} (expected gate, link, reader, scanner, pins)"
         )
     try:
         gate = GateSettings.model_validate(data.get("gate", {}))
