@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import allowlist, decision, journal, scan_to_relay
+from bench import allowlist, decision, journal, reconcile, scan_to_relay
 
-for bench in (decision, allowlist, journal, scan_to_relay):
+for bench in (decision, allowlist, journal, scan_to_relay, reconcile):
     bench.main()

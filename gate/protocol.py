@@ -38,7 +38,7 @@ class ProtocolError(ValueError):
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    v: Literal[1] = VERSION
+    v: Literal[1] = 1
 
 
 class Entry(BaseModel):
@@ -231,7 +231,9 @@ def snapshot_of(index: Allowlist) -> AllowlistSnapshot:
     return AllowlistSnapshot(
         version=index.version,
         tickets=[ticket_row(t) for t in index.tickets.values()],
-        bands={uid: role.value for uid, role in index.bands.items()},  # type: ignore[misc]
+        bands={
+            uid: "adult" if role is Role.ADULT else "child" for uid, role in index.bands.items()
+        },
         staff=dict(index.staff),
         revoked=dict(index.revoked),
     )

@@ -1,0 +1,342 @@
+"""The hub's ingest: gates' journal batches and statuses in, acknowledgements and replays out.
+
+    ingest = Ingest(store, Topics(prefix), publish, clock_ms, on_stored=venue.add)
+    ingest.on_message(topic, payload)      # gate/+/events and gate/+/status, one thread
+    ingest.tick()                          # from the same loop: replays a gap nobody asked for
+
+Every payload is read through `gate.protocol.parse`. One that is oversized, not JSON, foreign
+(not an object, another protocol version) or invalid, or whose gate differs from its topic's, is
+counted in `rejected` by reason and dropped with one log line: `on_message` never raises.
+
+A batch goes to the store in one transaction; then the gate's watermark is published as a
+retained `Ack` (QoS 1), even when every entry was a duplicate (the gate may have missed the last
+one). When the store holds entries above a gap, the hub asks for the gap with `Replay(after=
+acked)`, at most once per `replay_interval_ms` per gate; `tick` asks again while a gap stays, and
+when an online gate's status shows entries the hub never got and nothing has come for a while.
+
+Threads: `on_message` and `tick` run on the hub's ingest thread (the MQTT callback only
+enqueues). `gates()` may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from gate.journal import wall_clock_ms
+from gate.protocol import (
+    MAX_PAYLOAD,
+    Ack,
+    EventBatch,
+    GateStatus,
+    HeadcountGate,
+    ProtocolError,
+    Replay,
+    Topics,
+    dump,
+    parse,
+)
+from hub.store import EventStore, GateRow, StoredEntry
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes, int, bool], None]  # (topic, payload, qos, retain)
+REPLAY_INTERVAL_MS = 1000
+STALL_MS = 5000  # an online gate silent this long while behind its own status: ask again
+M = TypeVar("M", EventBatch, GateStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class GateView:
+    """One gate as the display shows it."""
+
+    gate: str
+    online: bool
+    last_seen_ms: int | None
+    acked: int  # the hub's watermark for the gate
+    highest: int  # the highest seq stored
+    last_seq: int | None  # the gate's last seq, from its status
+    backlog: int  # entries the gate holds that the hub has not acknowledged
+    missing: bool  # entries stored above a gap
+    allowlist_version: int | None
+    clock_skew_s: float | None  # the gate's clock minus the hub's (positive: gate ahead)
+    stale_allowlist: bool  # the gate's allowlist is older than the hub's
+
+    def to_protocol(self) -> HeadcountGate:
+        last_seen = None
+        if self.last_seen_ms is not None:
+            last_seen = datetime.fromtimestamp(self.last_seen_ms / 1000, UTC).isoformat()
+        return HeadcountGate(
+            online=self.online,
+            last_seen=last_seen,
+            backlog=self.backlog,
+            allowlist_version=self.allowlist_version,
+            clock_skew_s=self.clock_skew_s,
+        )
+
+
+@dataclass
+class _Live:
+    """What the hub knows of a gate beyond the store: liveness and its last status."""
+
+    online: bool = False
+    status: GateStatus | None = None
+    status_ms: int | None = None
+    skew_ms: int | None = None
+    last_event_ms: int | None = None
+    last_replay_ms: int | None = None
+
+
+class Ingest:
+    """See the module's docstring. `on_stored` gets each batch's new entries (for the venue's
+    state); `allowlist_version` returns the hub's allowlist version (for the stale flag)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        topics: Topics,
+        publish: Publish,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        *,
+        on_stored: Callable[[Sequence[StoredEntry]], None] | None = None,
+        allowlist_version: Callable[[], int | None] | None = None,
+        replay_interval_ms: int = REPLAY_INTERVAL_MS,
+        stall_ms: int = STALL_MS,
+    ) -> None:
+        self.store = store
+        self.topics = topics
+        self.publish = publish
+        self.clock_ms = clock_ms
+        self.on_stored = on_stored
+        self.allowlist_version = allowlist_version
+        self.replay_interval_ms = replay_interval_ms
+        self.stall_ms = stall_ms
+        self.rejected: Counter[str] = Counter()
+        self.counters: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._live: dict[str, _Live] = {row.gate: _from_row(row) for row in store.gate_rows()}
+
+    # --- messages -------------------------------------------------------------------------
+
+    def on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        """Handle one message of `gate/+/events` or `gate/+/status`. Never raises.
+
+        `retained` marks a status the broker kept: its clock reading is old, so no skew."""
+        try:
+            self.counters["messages"] += 1
+            gate = self.topics.gate_of(topic)
+            if gate is None:
+                self._reject("foreign_topic", topic, "not a gate topic under this prefix")
+            elif topic == self.topics.events(gate):
+                self._events(gate, topic, payload)
+            elif topic == self.topics.status(gate):
+                self._status(gate, topic, payload, retained)
+            else:
+                self._reject("foreign_topic", topic, "not an events or status topic")
+        except Exception:  # a bug here must not stop the hub's ingest
+            self.rejected["error"] += 1
+            log.exception("message on %s (%d bytes) dropped", topic, len(payload or b""))
+
+    def _events(self, gate: str, topic: str, payload: bytes) -> None:
+        batch = self._parse(EventBatch, topic, payload)
+        if batch is None:
+            return
+        if batch.gate != gate:
+            self._reject("gate_mismatch", topic, f"payload is from gate {batch.gate!r}")
+            return
+        now = self.clock_ms()
+        try:
+            result = self.store.add(gate, batch.entries, now)
+        except ValueError as exc:
+            self._reject("invalid", topic, str(exc))
+            return
+        except sqlite3.Error as exc:  # disk full or failing: no ack, the gate will resend
+            self.rejected["store_failed"] += 1
+            log.error("events of %s not stored: %s", gate, exc)
+            return
+        self.counters["batches"] += 1
+        self.counters["new"] += result.new
+        self.counters["duplicates"] += result.duplicates
+        self.counters["conflicts"] += result.conflicts
+        if result.conflicts:
+            log.warning(
+                "gate %s: %d entries reuse a seq with another nonce (journal reset?): kept the "
+                "first ones",
+                gate,
+                result.conflicts,
+            )
+        with self._lock:
+            live = self._live.setdefault(gate, _Live())
+            live.online, live.last_event_ms = True, now
+        if result.stored and self.on_stored is not None:
+            try:
+                self.on_stored(result.stored)
+            except Exception:  # stored all the same: acknowledge, a rebuild will fold them
+                self.counters["on_stored_failed"] += 1
+                log.exception(
+                    "entries %d.. of %s stored but not handed on", result.stored[0].seq, gate
+                )
+        self._send(self.topics.ack(gate), Ack(gate=gate, seq=result.acked), retain=True)
+        self.counters["acks"] += 1
+        if result.highest > result.acked:
+            self._replay(gate, result.acked, now, "gap")
+
+    def _status(self, gate: str, topic: str, payload: bytes, retained: bool) -> None:
+        status = self._parse(GateStatus, topic, payload)
+        if status is None:
+            return
+        if status.gate != gate:
+            self._reject("gate_mismatch", topic, f"payload is from gate {status.gate!r}")
+            return
+        now = self.clock_ms()
+        with self._lock:
+            live = self._live.setdefault(gate, _Live())
+            earlier, skew_ms = live.status, live.skew_ms
+        if not status.online and earlier is not None:
+            # the will says only "offline": keep what the gate said last (version, last seq)
+            status = earlier.model_copy(update={"online": False})
+        if status.online and not retained and status.wall_ms is not None:
+            skew_ms = status.wall_ms - now  # else the last one measured stands
+        try:
+            self.store.set_status(gate, status.model_dump(mode="json"), now, skew_ms)
+        except sqlite3.Error as exc:  # kept in memory all the same
+            log.error("status of %s not stored: %s", gate, exc)
+        self.counters["statuses"] += 1
+        with self._lock:
+            live.online, live.status, live.status_ms = status.online, status, now
+            live.skew_ms = skew_ms
+        acked = self.store.acked(gate)
+        if status.online and status.acked is not None and status.acked > acked:
+            # The gate holds an ack the store does not back (a store restored from a backup):
+            # ask for everything above what is really here.
+            log.warning(
+                "gate %s was acknowledged up to %d, the store has %d", gate, status.acked, acked
+            )
+            self._replay(gate, acked, now, "ack above the store")
+
+    # --- the loop's periodic work ---------------------------------------------------------
+
+    def tick(self) -> None:
+        """Ask again for what is still missing: a gap above the watermark, or an online gate
+        that has gone quiet while its status shows entries above the watermark."""
+        now = self.clock_ms()
+        for row in self.store.gate_rows():
+            with self._lock:
+                live = self._live.get(row.gate)
+            if live is None or not live.online:
+                continue
+            if row.highest > row.acked:
+                self._replay(row.gate, row.acked, now, "gap")
+                continue
+            last_seq = live.status.last_seq if live.status else None
+            quiet = max(live.last_event_ms or 0, live.status_ms or 0)
+            if last_seq is not None and last_seq > row.acked and now - quiet >= self.stall_ms:
+                self._replay(row.gate, row.acked, now, "stalled backlog")
+
+    # --- the display ----------------------------------------------------------------------
+
+    def gates(self) -> dict[str, GateView]:
+        """Every gate the hub has heard of, by id."""
+        hub_version = self.allowlist_version() if self.allowlist_version else None
+        rows = {row.gate: row for row in self.store.gate_rows()}
+        with self._lock:
+            live = {gate: replace(state) for gate, state in self._live.items()}
+        views = {}
+        for gate in sorted(rows.keys() | live.keys()):
+            row, state = rows.get(gate) or GateRow(gate), live.get(gate) or _Live()
+            status = state.status
+            last_seq = status.last_seq if status else None
+            version = status.allowlist_version if status else None
+            views[gate] = GateView(
+                gate=gate,
+                online=state.online,
+                last_seen_ms=row.last_seen_ms,
+                acked=row.acked,
+                highest=row.highest,
+                last_seq=last_seq,
+                backlog=max(last_seq or 0, row.highest) - row.acked,
+                missing=row.highest > row.acked,
+                allowlist_version=version,
+                clock_skew_s=state.skew_ms / 1000 if state.skew_ms is not None else None,
+                stale_allowlist=(
+                    hub_version is not None and version is not None and version < hub_version
+                ),
+            )
+        return views
+
+    def headcount_gates(self) -> dict[str, HeadcountGate]:
+        """`gates()` as the headcount message carries them."""
+        return {gate: view.to_protocol() for gate, view in self.gates().items()}
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _parse(self, model: type[M], topic: str, payload: bytes) -> M | None:
+        if not isinstance(payload, bytes | bytearray):
+            self._reject("malformed", topic, f"payload is {type(payload).__name__}, not bytes")
+            return None
+        if len(payload) > MAX_PAYLOAD:
+            self._reject("oversized", topic, f"{len(payload)} bytes, over {MAX_PAYLOAD}")
+            return None
+        try:
+            return parse(model, bytes(payload))
+        except ProtocolError as exc:
+            self._reject(_reason(str(exc)), topic, str(exc))
+            return None
+
+    def _reject(self, reason: str, topic: str, detail: str) -> None:
+        self.rejected[reason] += 1
+        log.warning("dropped a message on %s: %s: %s", topic, reason, detail[:300])
+
+    def _replay(self, gate: str, after: int, now: int, why: str) -> None:
+        with self._lock:
+            live = self._live.setdefault(gate, _Live())
+            if live.last_replay_ms is not None and now - live.last_replay_ms < (
+                self.replay_interval_ms
+            ):
+                return
+            live.last_replay_ms = now
+        log.info("asking %s to resend after %d (%s)", gate, after, why)
+        self._send(self.topics.replay(gate), Replay(gate=gate, after=after), retain=False)
+        self.counters["replays"] += 1
+
+    def _send(self, topic: str, message: Ack | Replay, retain: bool) -> None:
+        try:
+            self.publish(topic, dump(message), 1, retain)
+        except Exception as exc:  # the client is down: the next batch or tick sends it again
+            self.counters["publish_failed"] += 1
+            log.warning("publish to %s failed: %s", topic, exc)
+
+
+def _reason(message: str) -> str:
+    """A rejection reason from `parse`'s message (its wording is fixed in gate.protocol)."""
+    if message.startswith("payload of"):
+        return "oversized"
+    if message.startswith("not JSON"):
+        return "malformed"
+    if message.startswith(("a payload is a JSON object", "protocol version")):
+        return "foreign"
+    return "invalid"
+
+
+def _from_row(row: GateRow) -> _Live:
+    """What a restarted hub knows of a gate: its last status (the broker's retained status
+    follows at once and replaces it)."""
+    status = None
+    if row.status is not None:
+        try:
+            status = GateStatus.model_validate(row.status)
+        except ValueError:
+            status = None
+    return _Live(
+        online=bool(status and status.online),
+        status=status,
+        status_ms=row.status_ms,
+        skew_ms=row.skew_ms,
+        last_event_ms=row.last_seen_ms,
+    )

@@ -1,0 +1,487 @@
+"""The hub's event store: every gate's journal entries, each stored exactly once.
+
+Design §5: the hub acknowledges per gate the highest sequence number it has stored with nothing
+missing below (the watermark, `acked`); the gate resends everything above it. So `add` must be
+idempotent: an entry seen again (same gate, seq and nonce) is a duplicate, counted and ignored;
+the same (gate, seq) with another nonce is a conflict (the gate's journal was reset or replaced),
+counted, recorded for the audit, and the first entry kept.
+
+    store = EventStore("/var/lib/wristgate-hub/events.db")
+    result = store.add("E1", batch.entries, received_ms=now_ms)   # one transaction
+    publish(Ack(gate="E1", seq=result.acked))
+    if result.highest > result.acked:                              # a gap: ask for it again
+        publish(Replay(gate="E1", after=result.acked))
+
+Storage: SQLite in WAL mode with `synchronous=FULL` (design §6): a batch is on disk once `add`
+returns, so an acknowledged entry survives a power cut. Schema (`PRAGMA user_version` = 1):
+
+    entries(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, PRIMARY KEY (gate, seq))
+        index entries_by_hlc (hlc, gate, seq)     -- the venue's order: hybrid time, then gate
+    gates(gate PRIMARY KEY, acked, highest, stored, duplicates, conflicts,
+          first_seen_ms, last_seen_ms, status, status_ms, skew_ms)
+    conflicts(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, kept_nonce,
+              PRIMARY KEY (gate, seq, nonce))     -- entries refused for a reused (gate, seq)
+
+Threads: one thread writes (the hub's ingest loop); other threads may read. Every call takes
+the store's lock, and the paged iterator takes it per page, never across a `yield`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gate.protocol import Entry
+
+SCHEMA_VERSION = 1
+FILE_MODE = 0o600  # bodies name wristbands and may carry guardians' phone numbers
+PAGE_SIZE = 2000
+MAX_SQL_INT = (1 << 63) - 1
+
+_SCHEMA = (
+    """CREATE TABLE entries (
+        gate        TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,  -- the gate's journal sequence: 1, 2, 3...
+        nonce       TEXT    NOT NULL,  -- tells a resent entry from another one with its seq
+        hlc         TEXT    NOT NULL,  -- hybrid timestamp, text that sorts in time order
+        wall_ms     INTEGER NOT NULL,  -- the gate's wall clock at append (may be wrong)
+        kind        TEXT    NOT NULL,
+        body        TEXT    NOT NULL,  -- a JSON object
+        received_ms INTEGER NOT NULL,  -- the hub's clock when first stored
+        PRIMARY KEY (gate, seq)
+    ) STRICT""",
+    "CREATE INDEX entries_by_hlc ON entries (hlc, gate, seq)",
+    """CREATE TABLE gates (
+        gate          TEXT PRIMARY KEY,
+        acked         INTEGER NOT NULL DEFAULT 0,  -- every seq in 1..acked is stored
+        highest       INTEGER NOT NULL DEFAULT 0,  -- highest seq stored
+        stored        INTEGER NOT NULL DEFAULT 0,
+        duplicates    INTEGER NOT NULL DEFAULT 0,
+        conflicts     INTEGER NOT NULL DEFAULT 0,  -- distinct conflicting entries
+        first_seen_ms INTEGER,
+        last_seen_ms  INTEGER,
+        status        TEXT,                        -- the last GateStatus, JSON
+        status_ms     INTEGER,                     -- when it was received
+        skew_ms       INTEGER                      -- its wall_ms minus status_ms, when live
+    ) STRICT""",
+    """CREATE TABLE conflicts (
+        gate        TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,
+        nonce       TEXT    NOT NULL,
+        hlc         TEXT    NOT NULL,
+        wall_ms     INTEGER NOT NULL,
+        kind        TEXT    NOT NULL,
+        body        TEXT    NOT NULL,
+        received_ms INTEGER NOT NULL,
+        kept_nonce  TEXT    NOT NULL,
+        PRIMARY KEY (gate, seq, nonce)
+    ) STRICT""",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+_ENTRY_COLUMNS = "gate, seq, nonce, hlc, wall_ms, kind, body, received_ms"
+_INSERT_ENTRY = f"INSERT OR IGNORE INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
+_INSERT_CONFLICT = (
+    f"INSERT OR IGNORE INTO conflicts ({_ENTRY_COLUMNS}, kept_nonce) VALUES (?,?,?,?,?,?,?,?,?)"
+)
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class StoreError(Exception):
+    """The store cannot be opened or is not a hub event store. Names the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """One entry as the hub keeps it: the gate's journal entry and when the hub first got it."""
+
+    gate: str
+    seq: int
+    nonce: str
+    hlc: str
+    wall_ms: int
+    kind: str
+    body: dict[str, Any]
+    received_ms: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """The venue's order: hybrid timestamp, then gate and seq to break ties."""
+        return (self.hlc, self.gate, self.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """What one batch did. `stored` are the entries new to the store, in the batch's order."""
+
+    new: int
+    duplicates: int
+    conflicts: int
+    acked: int  # the gate's watermark after the batch
+    highest: int  # the highest seq stored for the gate: above `acked` means a gap
+    stored: tuple[StoredEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GateRow:
+    gate: str
+    acked: int = 0
+    highest: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    first_seen_ms: int | None = None
+    last_seen_ms: int | None = None
+    status: dict[str, Any] | None = None
+    status_ms: int | None = None
+    skew_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """An entry refused because the store holds another one with its (gate, seq)."""
+
+    gate: str
+    seq: int
+    kept: StoredEntry
+    refused: StoredEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    entries: int
+    gates: int
+    duplicates: int
+    conflicts: int
+
+
+@dataclass
+class _Outcome:
+    """What inserting a batch did, before it is committed."""
+
+    row: GateRow
+    new: list[StoredEntry] = field(default_factory=list)
+    duplicates: int = 0
+    conflicts: int = 0
+
+
+@dataclass
+class _Prepared:
+    """A batch's rows, encoded before the transaction starts (so a bad entry changes nothing)."""
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    entries: list[StoredEntry] = field(default_factory=list)
+
+
+class EventStore:
+    """The hub's event store at `path` (created if missing). See the module's docstring."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        if not self.path.exists():
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"event store {self.path}: cannot be opened: {exc}") from exc
+        try:
+            self._configure()
+            self._gates = {row.gate: row for row in self._read_gates()}
+        except BaseException:
+            self._db.close()
+            raise
+
+    # --- writing --------------------------------------------------------------------------
+
+    def add(self, gate: str, entries: Sequence[Entry], received_ms: int) -> AddResult:
+        """Store a batch of `gate`'s entries in one transaction; returns what it did.
+
+        Raises ValueError, storing nothing, when an entry cannot be stored as it is (a number
+        beyond SQLite's range, text that is not valid Unicode); sqlite3.Error when the disk
+        fails (nothing stored either: the gate will resend).
+        """
+        prepared = self._prepare(gate, entries, received_ms)
+        with self._lock:
+            with self._transaction():
+                outcome = self._insert(gate, prepared, received_ms)
+                self._write_gate(outcome.row)
+            self._gates[gate] = outcome.row  # only once committed
+        return AddResult(
+            len(outcome.new),
+            outcome.duplicates,
+            outcome.conflicts,
+            outcome.row.acked,
+            outcome.row.highest,
+            tuple(outcome.new),
+        )
+
+    def set_status(
+        self, gate: str, status: dict[str, Any], received_ms: int, skew_ms: int | None
+    ) -> GateRow:
+        """Remember a gate's last status (a GateStatus as JSON), when it came and the clock
+        skew it showed (None when unknown: a retained or offline status)."""
+        text = _encode(status)
+        with self._lock, self._transaction():
+            row = self._gates.get(gate) or GateRow(gate, first_seen_ms=received_ms)
+            row = replace(row, status=json.loads(text), status_ms=received_ms, skew_ms=skew_ms)
+            if status.get("online"):
+                row = replace(row, last_seen_ms=max(row.last_seen_ms or 0, received_ms))
+            self._write_gate(row)
+        self._gates[gate] = row
+        return row
+
+    # --- reading --------------------------------------------------------------------------
+
+    def acked(self, gate: str) -> int:
+        row = self._gates.get(gate)
+        return row.acked if row else 0
+
+    def gate_rows(self) -> list[GateRow]:
+        """Every gate the store has heard of, by id."""
+        with self._lock:
+            return [self._gates[g] for g in sorted(self._gates)]
+
+    def missing(self, gate: str) -> list[tuple[int, int]]:
+        """The gaps above the watermark: (first, last) seq ranges, inclusive, with stored
+        entries beyond each. Empty when everything up to the highest seq is stored."""
+        with self._lock:
+            row = self._gates.get(gate)
+            if row is None or row.highest <= row.acked:
+                return []
+            gaps, expected = [], row.acked + 1
+            cursor = self._db.execute(
+                "SELECT seq FROM entries WHERE gate = ? AND seq > ? ORDER BY seq",
+                (gate, row.acked),
+            )
+            for (seq,) in cursor:
+                if seq > expected:
+                    gaps.append((expected, seq - 1))
+                expected = seq + 1
+            return gaps
+
+    def get(self, gate: str, seq: int) -> StoredEntry | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE gate = ? AND seq = ?", (gate, seq)
+            ).fetchone()
+        return _entry(row) if row else None
+
+    def entries_in_hlc_order(
+        self, after_hlc: str | None = None, page_size: int = PAGE_SIZE
+    ) -> Iterator[StoredEntry]:
+        """Every entry with a hybrid timestamp above `after_hlc` (all when None), in the venue's
+        order (hybrid timestamp, gate, seq). Reads a page at a time: memory stays flat."""
+        key: tuple[str, str, int] = (after_hlc or "", "\uffff" if after_hlc else "", 0)
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE (hlc, gate, seq) > (?, ?, ?) "
+                    "ORDER BY hlc, gate, seq LIMIT ?",
+                    (*key, page_size),
+                ).fetchall()
+            for row in rows:
+                yield _entry(row)
+            if len(rows) < page_size:
+                return
+            last = rows[-1]
+            key = (last[3], last[0], last[1])
+
+    def conflicts(self) -> list[Conflict]:
+        """Every conflicting entry refused, with the one kept, by gate and seq."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_ENTRY_COLUMNS}, kept_nonce FROM conflicts "
+                "ORDER BY gate, seq, received_ms, nonce"
+            ).fetchall()
+            kept = {
+                (r[0], r[1]): self._db.execute(
+                    f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE gate = ? AND seq = ?",
+                    (r[0], r[1]),
+                ).fetchone()
+                for r in rows
+            }
+        return [Conflict(r[0], r[1], _entry(kept[r[0], r[1]]), _entry(r[:8])) for r in rows]
+
+    def counts(self) -> Counts:
+        with self._lock:
+            rows = list(self._gates.values())
+        return Counts(
+            entries=sum(r.stored for r in rows),
+            gates=len(rows),
+            duplicates=sum(r.duplicates for r in rows),
+            conflicts=sum(r.conflicts for r in rows),
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """The SQLite settings in force, for diagnostics."""
+        with self._lock:
+            return {
+                name: self._db.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("journal_mode", "synchronous")
+            }
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _configure(self) -> None:
+        try:
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise StoreError(f"event store {self.path}: cannot use WAL (mode is {mode})")
+            self._db.execute("PRAGMA synchronous = FULL")
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
+            (tables,) = self._db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+            if version == 0 and tables == 0:
+                with self._transaction():
+                    for statement in _SCHEMA:
+                        self._db.execute(statement)
+            elif version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"event store {self.path}: schema version {version}, "
+                    f"this program reads {SCHEMA_VERSION} (or not a hub event store)"
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"event store {self.path}: cannot be opened: {exc}") from exc
+
+    def _read_gates(self) -> list[GateRow]:
+        rows = self._db.execute(
+            "SELECT gate, acked, highest, stored, duplicates, conflicts, first_seen_ms, "
+            "last_seen_ms, status, status_ms, skew_ms FROM gates"
+        ).fetchall()
+        found = []
+        for gate, acked, highest, stored, dups, conflicts, first, last, status, at, skew in rows:
+            found.append(
+                GateRow(
+                    gate,
+                    acked,
+                    highest,
+                    stored,
+                    dups,
+                    conflicts,
+                    first,
+                    last,
+                    json.loads(status) if status else None,
+                    at,
+                    skew,
+                )
+            )
+        return found
+
+    def _write_gate(self, row: GateRow) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO gates (gate, acked, highest, stored, duplicates, conflicts, "
+            "first_seen_ms, last_seen_ms, status, status_ms, skew_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row.gate,
+                row.acked,
+                row.highest,
+                row.stored,
+                row.duplicates,
+                row.conflicts,
+                row.first_seen_ms,
+                row.last_seen_ms,
+                _encode(row.status) if row.status is not None else None,
+                row.status_ms,
+                row.skew_ms,
+            ),
+        )
+
+    def _insert(self, gate: str, prepared: _Prepared, received_ms: int) -> _Outcome:
+        """Insert a batch's rows (inside a transaction); the gate's row as it now stands."""
+        row = self._gates.get(gate) or GateRow(gate, first_seen_ms=received_ms)
+        out = _Outcome(row)
+        highest, lowest_new, new_conflicts = row.highest, MAX_SQL_INT, 0
+        for values, entry in zip(prepared.rows, prepared.entries, strict=True):
+            if self._db.execute(_INSERT_ENTRY, values).rowcount:
+                out.new.append(entry)
+                highest, lowest_new = max(highest, entry.seq), min(lowest_new, entry.seq)
+                continue
+            (kept,) = self._db.execute(
+                "SELECT nonce FROM entries WHERE gate = ? AND seq = ?", (gate, entry.seq)
+            ).fetchone()
+            if kept == entry.nonce:
+                out.duplicates += 1
+                continue
+            out.conflicts += 1
+            new_conflicts += self._db.execute(_INSERT_CONFLICT, (*values, kept)).rowcount
+        acked = row.acked
+        if lowest_new <= acked + 1:  # the batch may close the gap above the watermark
+            acked = self._contiguous_from(gate, acked)
+        out.row = replace(
+            row,
+            acked=acked,
+            highest=highest,
+            stored=row.stored + len(out.new),
+            duplicates=row.duplicates + out.duplicates,
+            conflicts=row.conflicts + new_conflicts,
+            last_seen_ms=max(row.last_seen_ms or 0, received_ms),
+        )
+        return out
+
+    def _contiguous_from(self, gate: str, acked: int) -> int:
+        """The watermark walked up from `acked` over the seqs stored without a hole. Reads only
+        the rows it moves over, plus one: incremental, whatever the number stored above."""
+        cursor = self._db.execute(
+            "SELECT seq FROM entries WHERE gate = ? AND seq > ? ORDER BY seq", (gate, acked)
+        )
+        for (seq,) in cursor:
+            if seq != acked + 1:
+                break
+            acked = seq
+        cursor.close()
+        return acked
+
+    @staticmethod
+    def _prepare(gate: str, entries: Sequence[Entry], received_ms: int) -> _Prepared:
+        prepared = _Prepared()
+        if not isinstance(gate, str) or not gate.isascii():
+            raise ValueError(f"gate id {gate!r} is not ASCII text")
+        for e in entries:
+            if not (0 < e.seq <= MAX_SQL_INT and 0 <= e.wall_ms <= MAX_SQL_INT):
+                raise ValueError(f"entry {e.seq} of {gate}: seq or wall_ms out of range")
+            try:
+                body = _encode(e.body)
+                for text in (e.nonce, e.kind, body):
+                    text.encode()
+            except (ValueError, TypeError, UnicodeError) as exc:
+                raise ValueError(f"entry {e.seq} of {gate}: cannot be stored: {exc}") from exc
+            prepared.rows.append(
+                (gate, e.seq, e.nonce, e.hlc, e.wall_ms, e.kind, body, received_ms)
+            )
+            prepared.entries.append(
+                StoredEntry(gate, e.seq, e.nonce, e.hlc, e.wall_ms, e.kind, e.body, received_ms)
+            )
+        return prepared
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+
+def _entry(row: Sequence[Any]) -> StoredEntry:
+    gate, seq, nonce, hlc, wall_ms, kind, body, received_ms = row
+    return StoredEntry(gate, seq, nonce, hlc, wall_ms, kind, json.loads(body), received_ms)
