@@ -388,7 +388,10 @@ class Gate:
             self.last = {"check": result}
             log.info("check %s: %s", value, result.get("state", "unknown"))
             return {"check": result}
-        scan = Scan(self.settings.id, mode, kind, value, intent or self._intent(), token, fault)
+        offline = self.link is not None and not self.link.connected
+        scan = Scan(
+            self.settings.id, mode, kind, value, intent or self._intent(), token, fault, offline
+        )
         return decision_to_dict(self.scan(scan, write_token=writer))
 
     def scan(self, scan: Scan, write_token: Callable[[bytes], Any] | None = None) -> Decision:
@@ -408,6 +411,7 @@ class Gate:
                     "mode": scan.mode.value,
                     "intent": scan.intent.value,
                     "token": scan.token is not None,
+                    "offline": scan.offline,  # decided cut off from the others
                 },
                 "decision": decision_to_dict(decision),
                 "events": [event_to_dict(e) for e in events],

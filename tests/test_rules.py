@@ -1293,3 +1293,20 @@ def test_a_gate_closes_only_its_own_pairing_windows() -> None:
     closed = {e.gate for e in expire(v.state, due, v.policy, gate=X1)}
     assert closed == {X1}
     assert {e.gate for e in expire(v.state, due, v.policy)} == {X1, X2}
+
+
+def test_a_gate_cut_off_from_the_others_lets_out_a_band_it_believes_outside() -> None:
+    v = family_bound()  # this gate never heard that the family came in elsewhere
+    offline = Scan(X1, EXIT, Kind.NFC, ADULT_1, offline=True)
+    assert v.scan(offline, at(12)).code is Code.OK_EXIT
+    assert v.scan(Scan(X1, EXIT, Kind.NFC, CHILD_1, offline=True), at(12, 0, 5)).code is (
+        Code.OK_EXIT
+    )
+    online = Scan(X1, EXIT, Kind.NFC, ADULT_2)
+    assert v.scan(online, at(12, 0, 6)).code is Code.DENY_NOT_INSIDE
+
+
+def test_offline_or_not_a_returned_band_stays_returned() -> None:
+    v = family_adult_1_gone()
+    offline = Scan(X1, EXIT, Kind.NFC, ADULT_1, offline=True)
+    assert v.scan(offline, at(14)).code is Code.DENY_ALREADY_EXITED

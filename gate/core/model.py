@@ -129,7 +129,9 @@ class Scan:
     """One read at a gate: a barcode or an NFC UID, in the gate's current mode.
 
     `token` is the band's verified token, if it carries one; `token_fault` says why the token it
-    carries failed verification (bad signature, copied from another UID, unknown key)."""
+    carries failed verification (bad signature, copied from another UID, unknown key).
+    `offline`: the gate cannot hear the other gates, so a band it believes outside may have come
+    in elsewhere; exits are then let through and marked for the hub to judge."""
 
     gate: str
     mode: Mode
@@ -138,6 +140,7 @@ class Scan:
     intent: Intent = Intent.FINAL
     token: BandToken | None = None
     token_fault: str | None = None
+    offline: bool = False  # the gate is cut off from the others: where people are may be stale
 
 
 @dataclass(frozen=True, slots=True)

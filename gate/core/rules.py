@@ -15,6 +15,8 @@ whether the venue can take you, then who you are with*.
     staff      DENY_REVOKED (a lost badge arms nothing)
 
 Exits never look at validity, opening hours or capacity: people must always be able to leave.
+A gate cut off from the others (`Scan.offline`) lets out a band it believes outside: it may have
+come in at another gate meanwhile; the journal marks the scan offline for the hub to judge.
 Validity is judged by the session's local day (a night session past midnight keeps its day).
 
 A staff badge arms an override at its gate for the pairing window: the next passage denial there
@@ -164,9 +166,11 @@ def child_enters_with_adult(a: Attempt) -> Refusal | None:
 
 
 def must_be_inside(a: Attempt) -> Refusal | None:
-    if a.member.state is not MemberState.INSIDE:
-        return Refusal(Code.DENY_NOT_INSIDE, f"not inside (state {a.member.state})")
-    return None
+    if a.member.state is MemberState.INSIDE:
+        return None
+    if a.scan.offline:  # cut off: it may have come in at another gate; people must get out
+        return None
+    return Refusal(Code.DENY_NOT_INSIDE, f"not inside (state {a.member.state})")
 
 
 def children_never_exit_temporarily(a: Attempt) -> Refusal | None:
@@ -357,6 +361,8 @@ def _grant_message(m: Member, target: MemberState) -> str:
         return f"welcome {'back ' if m.state is MemberState.TEMP_OUT else ''}({m.role})"
     if target is MemberState.TEMP_OUT:
         return "temporary exit: come back with this band"
+    if m.state is not MemberState.INSIDE:
+        return "goodbye (offline: not known to be inside, for the hub to check)"
     return "goodbye: please return the band"
 
 

@@ -1,0 +1,318 @@
+"""`hub run`: ingest every gate's journal over MQTT, keep the venue's one truth, publish it.
+
+    paho's thread ─► inbox ─► loop ─► EventStore (idempotent, acked per gate) ─► VenueState
+    control socket ─┘          │                                                   │
+                               └─ acks, replays, allowlist, headcount ◄────────────┘
+    HTTP (/api/headcount, /api/gates, /api/findings) reads the venue state from its own threads
+
+`hub.toml`:
+
+    [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start)
+    [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca
+    [http]  bind, port
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gate.config import ConfigError, describe, load_policy, read_toml
+from gate.control import ControlRequest, ControlServer
+from gate.link import LinkDown, LinkUp
+from gate.protocol import DEFAULT_PREFIX, Ack, HubStatus, Topics, dump
+from hub.allowlist import HubAllowlist, ImportResult
+from hub.ingest import Ingest
+from hub.reconcile import VenueState
+from hub.store import EventStore
+
+log = logging.getLogger("hub")
+
+TICK_S = 0.2
+HEADCOUNT_EVERY_S = 1.0
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSection(_Strict):
+    state_dir: Path = Path("/var/lib/wristgate-hub")
+    policy: Path = Path("/etc/wristgate/policy.toml")
+    control_socket: Path = Path("/run/wristgate/hub.sock")
+    allowlist_csv: Path | None = None
+
+
+class MqttSection(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str = "hub"
+    password_file: Path | None = None
+    prefix: str = DEFAULT_PREFIX
+    tls_ca: Path | None = None
+
+
+class HttpSection(_Strict):
+    bind: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class HubConfig(_Strict):
+    hub: HubSection = HubSection()
+    mqtt: MqttSection = MqttSection()
+    http: HttpSection = HttpSection()
+
+
+def load_hub_config(path: Path) -> HubConfig:
+    try:
+        return HubConfig.model_validate(read_toml(path))
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, str(path))) from exc
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+class Hub:
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        h = config.hub
+        self.policy = load_policy(h.policy)
+        h.state_dir.mkdir(parents=True, exist_ok=True)
+        self.topics = Topics(config.mqtt.prefix)
+        self.inbox: queue.Queue[Any] = queue.Queue()
+        self.store = EventStore(h.state_dir / "events.db")
+        self.allowlist = HubAllowlist(h.state_dir / "allowlist")
+        if self.allowlist.version == 0 and h.allowlist_csv is not None:
+            self._report_import(self.allowlist.import_dir(h.allowlist_csv), str(h.allowlist_csv))
+        self.venue = VenueState(
+            self.store, allowlist=self.allowlist.current, capacity=self.policy.capacity
+        )
+        self.ingest = Ingest(
+            self.store,
+            self.topics,
+            self._publish,
+            on_stored=self.venue.add,
+            allowlist_version=lambda: self.allowlist.version,
+        )
+        self.client = self._client()
+        self.connected = False
+        self.control = ControlServer(h.control_socket, self.inbox)
+        self.http = ThreadingHTTPServer((config.http.bind, config.http.port), _api_handler(self))
+        self._stopping = threading.Event()
+        self._headcount_at = 0.0
+        self._last_headcount: bytes = b""
+
+    # --- MQTT -----------------------------------------------------------------------------------
+
+    def _client(self) -> mqtt.Client:
+        m = self.config.mqtt
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id="wristgate-hub",
+            clean_session=False,
+            protocol=MQTTProtocolVersion.MQTTv311,
+        )
+        password = m.password_file.read_text().strip() if m.password_file else None
+        client.username_pw_set(m.username, password)
+        if m.tls_ca is not None:
+            client.tls_set(ca_certs=str(m.tls_ca))
+        offline = dump(HubStatus(online=False))
+        client.will_set(self.topics.hub_status, offline, qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+
+        def on_connect(c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
+            self.inbox.put(LinkDown(str(reason)) if reason.is_failure else LinkUp())
+
+        def on_disconnect(c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
+            self.inbox.put(LinkDown(str(reason)))
+
+        def on_message(c: Any, u: Any, message: Any) -> None:
+            self.inbox.put(Received(message.topic, bytes(message.payload), bool(message.retain)))
+
+        client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
+        client.on_message = on_message
+        return client
+
+    def _publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _up(self) -> None:
+        self.connected = True
+        self.client.subscribe(self.topics.events(), qos=1)
+        self.client.subscribe(self.topics.status(), qos=1)
+        online = HubStatus(online=True, allowlist_version=self.allowlist.version)
+        self._publish(self.topics.hub_status, dump(online), retain=True)
+        self._publish(self.topics.allowlist, dump(self.allowlist.snapshot()), retain=True)
+        for row in self.store.gate_rows():  # a restarted hub tells every gate where it stands
+            ack = Ack(gate=row.gate, seq=row.acked)
+            self._publish(self.topics.ack(row.gate), dump(ack), retain=True)
+        log.info("connected to the broker; %d gates known", len(self.store.gate_rows()))
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        m = self.config.mqtt
+        self.client.connect_async(m.host, m.port, keepalive=10)
+        self.client.loop_start()
+        self.control.start()
+        threading.Thread(target=self.http.serve_forever, name="http", daemon=True).start()
+        log.info("hub running: http://%s:%d/api/headcount", *self.http.server_address[:2])
+        try:
+            while not self._stopping.is_set():
+                try:
+                    message = self.inbox.get(timeout=TICK_S)
+                except queue.Empty:
+                    message = None
+                if message is not None:
+                    self._handle(message)
+                self.ingest.tick()
+                self.venue.refresh()
+                self._publish_headcount()
+        finally:
+            self.close()
+        return 0
+
+    def _handle(self, message: Any) -> None:
+        match message:
+            case Received(topic=topic, payload=payload, retained=retained):
+                self.ingest.on_message(topic, payload, retained)
+            case LinkUp():
+                self._up()
+            case LinkDown(reason=reason):
+                if self.connected:
+                    log.warning("broker connection lost: %s", reason)
+                self.connected = False
+            case ControlRequest():
+                message.reply.put(self._answer(message.command, message.args))
+
+    def _publish_headcount(self) -> None:
+        now = time.monotonic()
+        if not self.connected or now - self._headcount_at < HEADCOUNT_EVERY_S:
+            return
+        payload = dump(self.headcount())
+        if payload != self._last_headcount:
+            self._publish(self.topics.headcount, payload, retain=True)
+            self._last_headcount = payload
+        self._headcount_at = now
+
+    def headcount(self) -> Any:
+        return self.venue.headcount(self.ingest.headcount_gates())
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def close(self) -> None:
+        if self.connected:
+            self._publish(self.topics.hub_status, dump(HubStatus(online=False)), retain=True)
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.http.shutdown()
+        self.http.server_close()
+        self.control.stop()
+        self.store.close()
+        self.allowlist.close()
+        log.info("hub stopped")
+
+    # --- the control socket (`hub import-tickets`, `hub status`) -------------------------------
+
+    def _answer(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            if command == "import":
+                path = Path(args["path"])
+                result = (
+                    self.allowlist.import_dir(path)
+                    if path.is_dir()
+                    else self.allowlist.import_tickets(path)
+                )
+                self._report_import(result, str(path))
+                self._publish_allowlist(result)
+                return {"ok": True, **import_summary(result)}
+            if command == "status":
+                return {"ok": True, **self.status()}
+            if command == "findings":
+                return {"ok": True, "findings": [f.as_dict() for f in self.venue.findings()]}
+        except (ValueError, OSError, KeyError) as exc:
+            return {"ok": False, "error": str(exc)}
+        return {"ok": False, "error": f"unknown command {command!r}"}
+
+    def _publish_allowlist(self, result: ImportResult) -> None:
+        if not result.applied:
+            return
+        self.venue.allowlist = self.allowlist.current
+        if result.change is not None:
+            self._publish(self.topics.allowlist_delta, dump(result.change))
+        self._publish(self.topics.allowlist, dump(self.allowlist.snapshot()), retain=True)
+        online = HubStatus(online=True, allowlist_version=self.allowlist.version)
+        self._publish(self.topics.hub_status, dump(online), retain=True)
+
+    def _report_import(self, result: ImportResult, source: str) -> None:
+        for row_error in result.row_errors:
+            log.warning("allowlist %s: row skipped", row_error)
+        log.info("allowlist import of %s: %s", source, import_summary(result))
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "allowlist_version": self.allowlist.version,
+            "headcount": self.headcount().model_dump(),
+            "gates": {g: v.to_protocol().model_dump() for g, v in self.ingest.gates().items()},
+            "rejected": dict(self.ingest.rejected),
+            "counters": dict(self.ingest.counters),
+            "stale": self.venue.stale,
+        }
+
+
+def import_summary(result: ImportResult) -> dict[str, Any]:
+    return {
+        "version": result.version,
+        "added": len(result.added),
+        "replaced": len(result.replaced),
+        "removed": len(result.removed),
+        "rows_skipped": [str(e) for e in result.row_errors],
+    }
+
+
+def _api_handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            routes = {
+                "/api/headcount": lambda: hub.headcount().model_dump(),
+                "/api/gates": lambda: hub.status()["gates"],
+                "/api/findings": lambda: [f.as_dict() for f in hub.venue.findings()],
+                "/healthz": lambda: {"ok": True, "connected": hub.connected},
+            }
+            route = routes.get(self.path.split("?")[0])
+            if route is None:
+                self._send(404, {"error": f"no such path {self.path}"})
+                return
+            self._send(200, route())
+
+        def _send(self, status: int, body: Any) -> None:
+            data = json.dumps(body, default=str).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("http: " + format, *args)
+
+    return Api
