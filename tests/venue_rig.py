@@ -1,0 +1,169 @@
+"""A venue of real processes on one machine: Mosquitto, `hub run`, and `gate run` per gate.
+
+Gates run with gpiozero's mock pins (GPIOZERO_PIN_FACTORY=mock) and a reader on nfcpy's `udp:`
+driver with nothing on it; scans come through each gate's control socket, the same path as a
+real read. The test keeps its own ground truth from the answers it gets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gate_rig import wait_for, write_venue
+
+from gate.gatectl import Unreachable, ask
+from hub.broker import Broker, free_port
+
+ENV = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
+ROLES = {"D": "desk", "E": "entry", "X": "exit"}
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    log: Path
+    socket: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Process:
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=out, env=ENV)
+        wait_for(self._answers, timeout=20, what=f"{self.name} up")
+        return self
+
+    def _answers(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited {self.proc.returncode}: {self.tail()}")
+        try:
+            return bool(ask(str(self.socket), {"cmd": "status"}, timeout=2).get("ok"))
+        except Unreachable:
+            return False
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+
+
+@dataclass
+class Venue:
+    root: Path
+    broker: Broker
+    gates: dict[str, Process] = field(default_factory=dict)
+    hub: Process | None = None
+    http_port: int = 0
+    inside: dict[str, bool] = field(default_factory=dict)  # the test's own ground truth
+
+    def __post_init__(self) -> None:
+        self.venue = write_venue(self.root / "venue")
+        self.secrets = self.root / "secrets"
+        self.secrets.mkdir(exist_ok=True)
+
+    def _password_file(self, user: str) -> Path:
+        path = self.secrets / f"{user}.password"
+        path.write_text(self.broker.credentials.password(user))
+        os.chmod(path, 0o600)
+        return path
+
+    def start_hub(self) -> Process:
+        d = self.root / "hub"
+        d.mkdir(exist_ok=True)
+        self.http_port = self.http_port or free_port()
+        config = d / "hub.toml"
+        config.write_text(
+            "[hub]\n"
+            f'state_dir = "{d / "state"}"\npolicy = "{self.venue / "policy.toml"}"\n'
+            f'control_socket = "{d / "hub.sock"}"\nallowlist_csv = "{self.venue / "allowlist"}"\n'
+            "[mqtt]\n"
+            f'host = "{self.broker.host}"\nport = {self.broker.port}\n'
+            f'password_file = "{self._password_file("hub")}"\n'
+            f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
+        )
+        argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
+        self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock").start()
+        return self.hub
+
+    def start_gate(self, gate: str, broker_port: int | None = None) -> Process:
+        """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue."""
+        d = self.root / gate
+        d.mkdir(exist_ok=True)
+        profile = d / "profile.toml"
+        profile.write_text(
+            f'[reader]\ndevice = "udp:127.0.0.1:{free_port()}"\n[pins]\nrelay = 17\ngreen = 22\n'
+        )
+        config = d / "gate.toml"
+        config.write_text(
+            "[gate]\n"
+            f'id = "{gate}"\nrole = "{ROLES[gate[0]]}"\nprofile = "{profile}"\n'
+            f'state_dir = "{d / "state"}"\nsite_key = "{self.venue / "site.key"}"\n'
+            f'policy = "{self.venue / "policy.toml"}"\n'
+            f'allowlist_csv = "{self.venue / "allowlist"}"\ncontrol_socket = "{d / "gate.sock"}"\n'
+            "[link]\n"
+            f'host = "{self.broker.host}"\nport = {broker_port or self.broker.port}\n'
+            f'password_file = "{self._password_file(gate)}"\nack_timeout_s = 2.0\n'
+        )
+        argv = [sys.executable, "-m", "gate", "run", "-c", str(config)]
+        process = self.gates.get(gate) or Process(gate, argv, d / "gate.log", d / "gate.sock")
+        self.gates[gate] = process.start()
+        return process
+
+    def scan(self, gate: str, value: str, kind: str = "nfc", intent: str = "final") -> str:
+        request = {"cmd": "scan", "kind": kind, "value": value, "intent": intent}
+        answer = ask(str(self.gates[gate].socket), request)
+        assert answer.get("ok"), answer
+        code = str(answer["decision"]["code"])
+        if code in ("OK_ENTRY", "OK_REENTRY"):
+            self.inside[value] = True
+        elif code in ("OK_EXIT", "OK_TEMP_EXIT") or (code == "OK_OVERRIDE" and "X" in gate):
+            self.inside[value] = False
+        return code
+
+    def gate_status(self, gate: str) -> dict[str, Any]:
+        return ask(str(self.gates[gate].socket), {"cmd": "status"})
+
+    def api(self, path: str) -> Any:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=5) as r:
+            return json.loads(r.read())
+
+    def truth(self) -> int:
+        return sum(self.inside.values())
+
+    def settled(self) -> bool:
+        """Every gate's journal acknowledged by the hub, and the hub's state rebuilt."""
+        for gate in self.gates:
+            journal = self.gate_status(gate)["journal"]
+            if journal["acked"] != journal["last_seq"]:
+                return False
+        assert self.hub is not None
+        status = ask(str(self.hub.socket), {"cmd": "status"})
+        return not status["stale"]
+
+    def close(self) -> None:
+        for process in [*self.gates.values(), *([self.hub] if self.hub else [])]:
+            process.stop()
+
+    def wait_settled(self, timeout: float = 40) -> None:
+        wait_for(self.settled, timeout=timeout, what="every journal acknowledged by the hub")
+        time.sleep(1.5)  # the hub refreshes its state at most once a second
