@@ -103,3 +103,33 @@ def _lookup(v: Venue, gate: str, uid: str) -> dict:
     from gate.gatectl import ask
 
     return ask(str(v.gates[gate].socket), {"cmd": "allowlist", "lookup": uid})["lookup"]
+
+
+def test_malformed_payloads_on_the_gate_topics_are_counted_and_the_hub_keeps_serving(
+    venue, mqtt_client
+):
+    venue.start_hub()
+    venue.start_gate("D1")
+    e1 = mqtt_client("E1", broker=venue.broker)
+    garbage = [
+        b"not json",
+        b'{"v": 1, "gate": "E1", "entries": []}',
+        b'{"v": 2, "gate": "E1", "entries": [{"seq": 1}]}',
+        b'{"v": 1, "gate": "X9", "online": true}',
+        b"\xff" * 100,
+        b'{"v": 1, "gate": "E1", "online": "maybe"}',
+    ]
+    for payload in garbage[:3]:
+        e1.publish("wristgate/v1/gate/E1/events", payload)
+    for payload in garbage[3:]:
+        e1.publish("wristgate/v1/gate/E1/status", payload)
+    from gate.gatectl import ask
+
+    def rejected() -> int:
+        return sum(ask(str(venue.hub.socket), {"cmd": "status"})["rejected"].values())
+
+    wait_for(lambda: rejected() >= len(garbage), what="every bad payload counted")
+    assert venue.scan("D1", "T1", "barcode") == "OK_BIND"
+    venue.wait_settled()
+    assert venue.api("/api/headcount")["inside"] == 0
+    assert "E1" not in venue.api("/api/gates") or venue.api("/api/gates")["E1"]["backlog"] == 0
