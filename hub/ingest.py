@@ -67,6 +67,7 @@ class GateView:
     allowlist_version: int | None
     clock_skew_s: float | None  # the gate's clock minus the hub's (positive: gate ahead)
     stale_allowlist: bool  # the gate's allowlist is older than the hub's
+    reader: str | None = None  # the gate's reader state, from its status
 
     def to_protocol(self) -> HeadcountGate:
         last_seen = None
@@ -267,6 +268,7 @@ class Ingest:
                 stale_allowlist=(
                     hub_version is not None and version is not None and version < hub_version
                 ),
+                reader=status.reader if status else None,
             )
         return views
 

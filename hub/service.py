@@ -14,13 +14,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from hub.allowlist import HubAllowlist, ImportResult
 from hub.ingest import Ingest
 from hub.reconcile import VenueState
 from hub.store import EventStore
+from hub.web.server import Access, make_server, read_token
 
 log = logging.getLogger("hub")
 
@@ -48,6 +48,7 @@ class _Strict(BaseModel):
 
 
 class HubSection(_Strict):
+    name: str = "wristgate venue"
     state_dir: Path = Path("/var/lib/wristgate-hub")
     policy: Path = Path("/etc/wristgate/policy.toml")
     control_socket: Path = Path("/run/wristgate/hub.sock")
@@ -66,6 +67,8 @@ class MqttSection(_Strict):
 class HttpSection(_Strict):
     bind: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    desk_token_file: Path | None = None  # lookups, phones masked
+    staff_token_file: Path | None = None  # everything, phones shown
 
 
 class HubConfig(_Strict):
@@ -113,7 +116,9 @@ class Hub:
         self.client = self._client()
         self.connected = False
         self.control = ControlServer(h.control_socket, self.inbox)
-        self.http = ThreadingHTTPServer((config.http.bind, config.http.port), _api_handler(self))
+        web = config.http
+        access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
+        self.http = make_server(self, web.bind, web.port, access)
         self._stopping = threading.Event()
         self._headcount_at = 0.0
         self._last_headcount: bytes = b""
@@ -215,6 +220,10 @@ class Hub:
     def headcount(self) -> Any:
         return self.venue.headcount(self.ingest.headcount_gates())
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def stop(self) -> None:
         self._stopping.set()
 
@@ -267,6 +276,56 @@ class Hub:
             log.warning("allowlist %s: row skipped", row_error)
         log.info("allowlist import of %s: %s", source, import_summary(result))
 
+    # --- what the display and the API show ------------------------------------------------------
+
+    def today(self) -> date:
+        return datetime.now(self.policy.tz).date()
+
+    def gate_views(self) -> dict[str, Any]:
+        hub_age = self.allowlist_age_s()
+        views = {}
+        for gate, v in self.ingest.gates().items():
+            views[gate] = {
+                **v.to_protocol().model_dump(),
+                "reader": v.reader,
+                "stale_allowlist": v.stale_allowlist,
+                "allowlist_age_s": hub_age if v.stale_allowlist else 0.0,
+            }
+        return views
+
+    def allowlist_age_s(self) -> float | None:
+        """How long the hub's current allowlist has been out (what a stale gate misses)."""
+        snapshot = self.config.hub.state_dir / "allowlist" / "allowlist.json"
+        return time.time() - snapshot.stat().st_mtime if snapshot.exists() else None
+
+    def display(self) -> dict[str, Any]:
+        from hub.display import display_state
+
+        return display_state(self)
+
+    def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
+        from hub.sweep import lookup
+
+        with self.venue.reading() as state:
+            return lookup(state, credential, staff=staff)
+
+    def sweep(self, *, staff: bool) -> list[dict[str, Any]]:
+        from hub.sweep import closing_sweep
+
+        with self.venue.reading() as state:
+            return [asdict(row) for row in closing_sweep(state, staff=staff)]
+
+    def report(self, day: date) -> Any:
+        from hub.reports import daily_report
+
+        return daily_report(
+            self.store,
+            day,
+            self.policy.tz,
+            allowlist=self.allowlist.current,
+            findings=self.venue.findings(),
+        )
+
     def status(self) -> dict[str, Any]:
         return {
             "connected": self.connected,
@@ -287,32 +346,3 @@ def import_summary(result: ImportResult) -> dict[str, Any]:
         "removed": len(result.removed),
         "rows_skipped": [str(e) for e in result.row_errors],
     }
-
-
-def _api_handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
-    class Api(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            routes = {
-                "/api/headcount": lambda: hub.headcount().model_dump(),
-                "/api/gates": lambda: hub.status()["gates"],
-                "/api/findings": lambda: [f.as_dict() for f in hub.venue.findings()],
-                "/healthz": lambda: {"ok": True, "connected": hub.connected},
-            }
-            route = routes.get(self.path.split("?")[0])
-            if route is None:
-                self._send(404, {"error": f"no such path {self.path}"})
-                return
-            self._send(200, route())
-
-        def _send(self, status: int, body: Any) -> None:
-            data = json.dumps(body, default=str).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("http: " + format, *args)
-
-    return Api

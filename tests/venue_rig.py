@@ -75,6 +75,9 @@ class Venue:
     hub: Process | None = None
     http_port: int = 0
     inside: dict[str, bool] = field(default_factory=dict)  # the test's own ground truth
+    tokens: dict[str, str] = field(
+        default_factory=lambda: {"desk": "desk-" + "d" * 24, "staff": "staff-" + "s" * 24}
+    )
 
     def __post_init__(self) -> None:
         self.venue = write_venue(self.root / "venue")
@@ -84,6 +87,12 @@ class Venue:
     def _password_file(self, user: str) -> Path:
         path = self.secrets / f"{user}.password"
         path.write_text(self.broker.credentials.password(user))
+        os.chmod(path, 0o600)
+        return path
+
+    def _token_file(self, who: str) -> Path:
+        path = self.secrets / f"{who}.token"
+        path.write_text(self.tokens[who])
         os.chmod(path, 0o600)
         return path
 
@@ -100,6 +109,8 @@ class Venue:
             f'host = "{self.broker.host}"\nport = {self.broker.port}\n'
             f'password_file = "{self._password_file("hub")}"\n'
             f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
+            f'desk_token_file = "{self._token_file("desk")}"\n'
+            f'staff_token_file = "{self._token_file("staff")}"\n'
         )
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock").start()
@@ -143,8 +154,12 @@ class Venue:
     def gate_status(self, gate: str) -> dict[str, Any]:
         return ask(str(self.gates[gate].socket), {"cmd": "status"})
 
-    def api(self, path: str) -> Any:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=5) as r:
+    def api(self, path: str, who: str | None = "staff") -> Any:
+        """GET the hub's API as `who` (a token holder: staff, desk; None: no token)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}")
+        if who is not None:
+            request.add_header("Authorization", f"Bearer {self.tokens[who]}")
+        with urllib.request.urlopen(request, timeout=5) as r:
             return json.loads(r.read())
 
     def truth(self) -> int:

@@ -1,0 +1,1 @@
+"""The hub's web side: the live display, the JSON API and its event stream."""

@@ -1,0 +1,107 @@
+"""The OpenAPI description of the hub's JSON API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _get(summary: str, schema: dict[str, Any], access: str = "open", **extra: Any) -> Any:
+    return {
+        "get": {
+            "summary": summary,
+            "description": f"Access: {access}.",
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
+                **({"401": {"description": "token missing or wrong"}} if access != "open" else {}),
+            },
+            **extra,
+        }
+    }
+
+
+_NUMBER = {"type": "integer"}
+HEADCOUNT = {
+    "type": "object",
+    "required": [
+        "inside",
+        "adults",
+        "children",
+        "unaccompanied_children",
+        "groups_inside",
+        "capacity",
+        "as_of",
+        "gates",
+    ],
+    "properties": {
+        "inside": _NUMBER,
+        "adults": _NUMBER,
+        "children": _NUMBER,
+        "unaccompanied_children": _NUMBER,
+        "groups_inside": _NUMBER,
+        "capacity": {"type": ["integer", "null"]},
+        "as_of": {"type": "string", "format": "date-time"},
+        "gates": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "online": {"type": "boolean"},
+                    "last_seen": {"type": ["string", "null"], "format": "date-time"},
+                    "backlog": _NUMBER,
+                    "allowlist_version": {"type": ["integer", "null"]},
+                    "clock_skew_s": {"type": ["number", "null"]},
+                },
+            },
+        },
+    },
+}
+OBJECT = {"type": "object"}
+LIST = {"type": "array", "items": {"type": "object"}}
+CREDENTIAL = {
+    "name": "credential",
+    "in": "path",
+    "required": True,
+    "description": "a band UID (hex, any case, colons allowed) or a ticket code",
+    "schema": {"type": "string"},
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "wristgate hub", "version": "1"},
+    "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+    "paths": {
+        "/api/headcount": _get("Who is inside now, and each gate's status", HEADCOUNT),
+        "/api/display": _get("Everything the live display shows", OBJECT),
+        "/api/stream": {
+            "get": {
+                "summary": "Server-sent events: `event: display` with /api/display's object",
+                "responses": {"200": {"description": "text/event-stream"}},
+            }
+        },
+        "/api/gates": _get("Each gate: online, last seen, backlog, allowlist, clock skew", OBJECT),
+        "/api/alerts": _get("Gate offline, stale allowlist, capacity, conflicts", LIST),
+        "/api/lookup/{credential}": _get(
+            "A band's or ticket's group: every member's role, state, last gate and time",
+            OBJECT,
+            "desk or staff token (guardian phone shown to staff only)",
+            parameters=[CREDENTIAL],
+            security=[{"token": []}],
+        ),
+        "/api/sweep": _get(
+            "Closing sweep: every child inside, its group, whether an adult is inside",
+            LIST,
+            "staff token",
+            security=[{"token": []}],
+        ),
+        "/api/findings": _get("What the last reconciliation found", LIST, "staff token"),
+        "/api/reports/daily": _get(
+            "The daily report (CSV or printable HTML)",
+            OBJECT,
+            "staff token",
+            parameters=[
+                {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "format", "in": "query", "schema": {"enum": ["csv", "html"]}},
+            ],
+        ),
+    },
+}

@@ -1,0 +1,199 @@
+"""The hub's HTTP side: the live display, its JSON API and event stream, with access by token.
+
+Open on the venue LAN (read-only, no personal data): `/`, `/static/*`, `/api/headcount`,
+`/api/display`, `/api/stream`, `/api/gates`, `/api/alerts`, `/api/openapi.json`, `/healthz`.
+With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
+masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
+`/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=csv|html]`. Tokens live in files
+named by hub.toml (mode 0600), never in the repository.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import mimetypes
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from hub.web.openapi import OPENAPI
+
+if TYPE_CHECKING:
+    from hub.service import Hub
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+STREAM_EVERY_S = 0.5
+KEEPALIVE_S = 15.0
+
+OPEN, DESK, STAFF = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+    @staticmethod
+    def json(data: Any, status: int = 200) -> Reply:
+        return Reply(status, json.dumps(data, default=str, ensure_ascii=False).encode())
+
+
+def read_token(path: Path | None) -> str | None:
+    """A token file's content; refused if others may read it."""
+    if path is None:
+        return None
+    if path.stat().st_mode & 0o077:
+        raise ValueError(f"{path}: a token file must be mode 0600")
+    token = path.read_text().strip()
+    if len(token) < 16:
+        raise ValueError(f"{path}: a token must be at least 16 characters")
+    return token
+
+
+class Access:
+    """Who a request is, from its bearer token."""
+
+    def __init__(self, desk: str | None, staff: str | None) -> None:
+        self.desk, self.staff = desk, staff
+
+    def level(self, header: str | None) -> int:
+        if not header or not header.startswith("Bearer "):
+            return OPEN
+        token = header.removeprefix("Bearer ").strip()
+        if self.staff and hmac.compare_digest(token, self.staff):
+            return STAFF
+        if self.desk and hmac.compare_digest(token, self.desk):
+            return DESK
+        return OPEN
+
+
+def make_server(hub: Hub, bind: str, port: int, access: Access) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((bind, port), _handler(hub, access))
+    server.daemon_threads = True
+    return server
+
+
+def _handler(hub: Hub, access: Access) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            level = access.level(self.headers.get("Authorization"))
+            if url.path == "/api/stream":
+                self._stream()
+                return
+            try:
+                reply = route(hub, url.path, query, level)
+            except (ValueError, KeyError) as exc:
+                reply = Reply.json({"error": str(exc)}, 400)
+            self._send(reply)
+
+        def _send(self, reply: Reply) -> None:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.send_header("Cache-Control", "no-store")
+            if reply.status == 401:
+                self.send_header("WWW-Authenticate", 'Bearer realm="wristgate hub"')
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def _stream(self) -> None:
+            """Server-sent events: the display object whenever it changes."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            last, quiet_since = b"", time.monotonic()
+            try:
+                while not hub.stopping:
+                    data = json.dumps(hub.display(), default=str).encode()
+                    now = time.monotonic()
+                    if data != last:
+                        self.wfile.write(b"event: display\ndata: " + data + b"\n\n")
+                        self.wfile.flush()
+                        last, quiet_since = data, now
+                    elif now - quiet_since > KEEPALIVE_S:
+                        self.wfile.write(b": keepalive\n\n")
+                        self.wfile.flush()
+                        quiet_since = now
+                    time.sleep(STREAM_EVERY_S)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the display went away
+            self.close_connection = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("http: " + format, *args)
+
+    return Handler
+
+
+def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:
+    """The reply to a GET of `path` by a caller of access `level`."""
+    if path == "/":
+        return _static("index.html")
+    if path.startswith("/static/"):
+        return _static(path.removeprefix("/static/"))
+    opened: dict[str, Callable[[], Any]] = {
+        "/api/headcount": lambda: hub.headcount().model_dump(exclude={"v"}),
+        "/api/display": hub.display,
+        "/api/gates": hub.gate_views,
+        "/api/alerts": lambda: hub.display()["alerts"],
+        "/api/openapi.json": lambda: OPENAPI,
+        "/healthz": lambda: {"ok": True, "connected": hub.connected},
+    }
+    if path in opened:
+        return Reply.json(opened[path]())
+    if path.startswith("/api/lookup/"):
+        if level < DESK:
+            return _unauthorised("a desk or staff token")
+        found = hub.lookup(unquote(path.removeprefix("/api/lookup/")), staff=level >= STAFF)
+        return Reply.json(found) if found else Reply.json({"error": "not known"}, 404)
+    staff_only: dict[str, Callable[[], Reply]] = {
+        "/api/sweep": lambda: Reply.json(hub.sweep(staff=True)),
+        "/api/findings": lambda: Reply.json([f.as_dict() for f in hub.venue.findings()]),
+        "/api/reports/daily": lambda: _report(hub, query),
+    }
+    if path in staff_only:
+        return staff_only[path]() if level >= STAFF else _unauthorised("the staff token")
+    return Reply.json({"error": f"no such path {path}"}, 404)
+
+
+def _report(hub: Hub, query: dict[str, str]) -> Reply:
+    day = date.fromisoformat(query["date"]) if "date" in query else hub.today()
+    fmt = query.get("format", "json")
+    report = hub.report(day)
+    from hub.reports import report_csv, report_html
+
+    if fmt == "csv":
+        return Reply(200, report_csv(report, staff=True).encode(), "text/csv; charset=utf-8")
+    if fmt == "html":
+        return Reply(200, report_html(report, staff=True).encode(), "text/html; charset=utf-8")
+    raise ValueError("format is csv or html")
+
+
+def _unauthorised(needs: str) -> Reply:
+    return Reply.json({"error": f"this needs {needs} (Authorization: Bearer …)"}, 401)
+
+
+def _static(name: str) -> Reply:
+    path = (STATIC / name).resolve()
+    if STATIC not in path.parents or not path.is_file():
+        return Reply.json({"error": "not found"}, 404)
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind in ("application/javascript",):
+        kind += "; charset=utf-8"
+    return Reply(200, path.read_bytes(), kind)
