@@ -54,6 +54,7 @@ from gate.gpio import GateIO
 from gate.hlc import ClockDriftError, Timestamp
 from gate.journal import Journal, JournalError
 from gate.link import Link, LinkDown, LinkMessage, LinkUp
+from gate.metrics import Metrics, serve_metrics
 from gate.nfc.reader import NfcReader, TagRead
 from gate.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
 from gate.presence import PresenceLog
@@ -203,6 +204,8 @@ class Gate:
             raise StartupError(f"control_socket {s.control_socket}: {exc}") from exc
         self.link = Link(config.link, s.id, self.inbox) if config.link else None
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
+        self.metrics = gate_metrics(self)
+        self.metrics_server: Any = None
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -249,6 +252,9 @@ class Gate:
         for part in (self.reader, self.scanner, self.control, self.link):
             if part is not None:
                 part.start()
+        if self.settings.metrics_port is not None:
+            bind, port = self.settings.metrics_bind, self.settings.metrics_port
+            self.metrics_server = serve_metrics(self.metrics, bind, port)
         self.io.idle()
         self.notifier.ready(self._status_line())
         log.info(
@@ -297,6 +303,8 @@ class Gate:
             if part is not None:
                 part.stop()
         self.control.stop()
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()
         self.io.close()
         self.journal.close()
         self.presence.close()
@@ -398,7 +406,9 @@ class Gate:
         """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
         now = self.clock()
         self._advance_time(now)
+        started = time.perf_counter()
         decision, events = decide(self.state, scan, now, self.policy)
+        self.metrics.observe("decision_seconds", time.perf_counter() - started)
         bound = next((e for e in events if isinstance(e, BandBound)), None)
         if bound is not None:
             decision, events = self._write_token(decision, events, bound, write_token)
@@ -644,6 +654,7 @@ class Gate:
 
     def _count(self, key: str) -> None:
         self.counters[key] = self.counters.get(key, 0) + 1
+        self.metrics.count("events_total", kind=key)
 
     def _status_line(self) -> str:
         count = headcount(self.state)
@@ -674,6 +685,30 @@ class Gate:
             ],
             "children_unaccompanied": self.state.groups[member.group].unaccompanied,
         }
+
+
+def gate_metrics(gate: Gate) -> Metrics:
+    """The gate's Prometheus metrics; gauges are read at each scrape."""
+    metrics = Metrics("wristgate_gate")
+    metrics.describe("events_total", "decisions by reason code, and faults by kind")
+    metrics.describe("decision_seconds", "time of the rules core's decision")
+    metrics.describe("journal_backlog", "journal entries the hub has not acknowledged")
+    metrics.describe("reader_state", "1 for the reader's current state")
+    metrics.describe("broker_connected", "1 while the MQTT link is up")
+
+    def collect(m: Metrics) -> None:
+        m.set("journal_backlog", gate.journal.backlog)
+        m.set("journal_last_seq", gate.journal.last_seq)
+        m.set("inside", gate.state.inside)
+        m.set("allowlist_version", gate.state.allowlist.version)
+        m.set("broker_connected", int(bool(gate.link and gate.link.connected)))
+        if gate.reader is not None:
+            current = str(gate.reader.health().state)
+            for state in ("connected", "searching", "absent", "failed", "stopped"):
+                m.set("reader_state", int(state == current), state=state)
+
+    metrics.collect = collect
+    return metrics
 
 
 def _pin_named_in(config: GateConfig, exc: Exception) -> str:

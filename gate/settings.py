@@ -82,6 +82,8 @@ class GateSettings(_Strict):
     passage_timeout_s: float = Field(default=8.0, gt=0, le=120)
     journal_retention_days: int = Field(default=14, ge=1, le=365)
     staff_button_window_s: float = Field(default=20.0, gt=0, le=300)
+    metrics_bind: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, description="Prometheus")
 
 
 class GateConfig(_Strict):

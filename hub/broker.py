@@ -41,6 +41,7 @@ from gate.protocol import DEFAULT_PREFIX, GATE_ID, MAX_PAYLOAD, Topics
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "mosquitto"
 TEMPLATE = CONFIG_DIR / "mosquitto.conf.template"
 
+HA_DISCOVERY = "homeassistant"  # Home Assistant's MQTT discovery prefix
 HUB_USER = "hub"
 DISPLAY_USER = "display"
 RESERVED_USERS = frozenset({HUB_USER, DISPLAY_USER})
@@ -228,6 +229,8 @@ user {HUB_USER}
 topic deny {p}/gate/{HUB_USER}/#
 topic read {p}/gate/#
 topic readwrite {p}/hub/#
+# ... and announces the venue to Home Assistant (MQTT discovery).
+topic readwrite {HA_DISCOVERY}/#
 
 # The headcount display reads the headcount and who is online, and publishes nothing. It takes
 # back what the gate patterns would give it: the topics of a gate named "{DISPLAY_USER}", the gates'

@@ -30,8 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gate.config import ConfigError, describe, load_policy, read_toml
 from gate.control import ControlRequest, ControlServer
 from gate.link import LinkDown, LinkUp
+from gate.metrics import Metrics
 from gate.protocol import DEFAULT_PREFIX, Ack, HubStatus, Topics, dump
 from hub.allowlist import HubAllowlist, ImportResult
+from hub.homeassistant import discovery
 from hub.ingest import Ingest
 from hub.reconcile import VenueState
 from hub.store import EventStore
@@ -122,6 +124,7 @@ class Hub:
         self._stopping = threading.Event()
         self._headcount_at = 0.0
         self._last_headcount: bytes = b""
+        self._announced: set[str] = set()
 
     # --- MQTT -----------------------------------------------------------------------------------
 
@@ -168,6 +171,7 @@ class Hub:
         for row in self.store.gate_rows():  # a restarted hub tells every gate where it stands
             ack = Ack(gate=row.gate, seq=row.acked)
             self._publish(self.topics.ack(row.gate), dump(ack), retain=True)
+        self._announce()
         log.info("connected to the broker; %d gates known", len(self.store.gate_rows()))
 
     # --- the loop -------------------------------------------------------------------------------
@@ -207,10 +211,19 @@ class Hub:
             case ControlRequest():
                 message.reply.put(self._answer(message.command, message.args))
 
+    def _announce(self) -> None:
+        """Home Assistant discovery for the headcount and every gate known so far."""
+        gates = sorted(self.ingest.gates())
+        for topic, payload in discovery(self.topics, self.config.hub.name, gates).items():
+            self._publish(topic, payload, retain=True)
+        self._announced = set(gates)
+
     def _publish_headcount(self) -> None:
         now = time.monotonic()
         if not self.connected or now - self._headcount_at < HEADCOUNT_EVERY_S:
             return
+        if set(self.ingest.gates()) - self._announced:
+            self._announce()  # a gate seen for the first time
         payload = dump(self.headcount())
         if payload != self._last_headcount:
             self._publish(self.topics.headcount, payload, retain=True)
@@ -297,6 +310,27 @@ class Hub:
         """How long the hub's current allowlist has been out (what a stale gate misses)."""
         snapshot = self.config.hub.state_dir / "allowlist" / "allowlist.json"
         return time.time() - snapshot.stat().st_mtime if snapshot.exists() else None
+
+    def metrics_text(self) -> str:
+        """Prometheus text: ingest and rejections, per-gate backlog and liveness, headcount."""
+        m = Metrics("wristgate_hub")
+        for name, n in self.ingest.counters.items():
+            m.count("ingest_total", n, what=name)
+        for reason, n in self.ingest.rejected.items():
+            m.count("rejected_total", n, reason=reason)
+        for gate, view in self.ingest.gates().items():
+            m.set("gate_online", int(view.online), gate=gate)
+            m.set("gate_backlog", view.backlog, gate=gate)
+            m.set("gate_acked", view.acked, gate=gate)
+            if view.clock_skew_s is not None:
+                m.set("gate_clock_skew_seconds", view.clock_skew_s, gate=gate)
+        for key, value in self.headcount().model_dump(exclude={"v", "gates", "as_of"}).items():
+            if value is not None:
+                m.set(key, value)
+        m.set("broker_connected", int(self.connected))
+        m.set("allowlist_version", self.allowlist.version)
+        m.set("venue_rebuilds", self.venue.rebuilds)
+        return m.render()
 
     def display(self) -> dict[str, Any]:
         from hub.display import display_state

@@ -1,6 +1,6 @@
 """The hub's HTTP side: the live display, its JSON API and event stream, with access by token.
 
-Open on the venue LAN (read-only, no personal data): `/`, `/static/*`, `/api/headcount`,
+Open on the venue LAN (read-only, no personal data): `/`, `/static/*`, `/metrics`, `/api/headcount`,
 `/api/display`, `/api/stream`, `/api/gates`, `/api/alerts`, `/api/openapi.json`, `/healthz`.
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
 masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
@@ -147,6 +147,8 @@ def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:
         return _static("index.html")
     if path.startswith("/static/"):
         return _static(path.removeprefix("/static/"))
+    if path == "/metrics":
+        return Reply(200, hub.metrics_text().encode(), "text/plain; version=0.0.4; charset=utf-8")
     opened: dict[str, Callable[[], Any]] = {
         "/api/headcount": lambda: hub.headcount().model_dump(exclude={"v"}),
         "/api/display": hub.display,
