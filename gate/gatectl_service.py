@@ -55,6 +55,7 @@ def status(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
         },
         "reader": _plain(gate.reader.health()) if gate.reader else None,
         "scanner": _plain(gate.scanner.health()) if gate.scanner else None,
+        "link": _link(gate),
         "fire_alarm": gate.fire_alarm,
         "awaiting_passage": len(gate.pending),
         "counters": dict(sorted(gate.counters.items())),
@@ -137,6 +138,7 @@ def diag(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
         "disk": _disk(gate.settings.state_dir),
         "clock": _clock(gate),
         "key_file": _key_file(gate.settings.site_key),
+        "link": _link(gate),
     }
     problems = [f"{name}: {c['problem']}" for name, c in checks.items() if c.get("problem")]
     return {"checks": checks, "problems": problems, "passed": not problems}
@@ -159,6 +161,17 @@ def _scanner(gate: Gate) -> dict[str, Any]:
     health = _plain(gate.scanner.health())
     problem = None if health.get("state") == "open" else f"scanner {health.get('state')}"
     return {"fitted": True, **health, "stats": _plain(gate.scanner.stats()), "problem": problem}
+
+
+def _link(gate: Gate) -> dict[str, Any]:
+    if gate.link is None:
+        return {"configured": False}
+    broker = f"{gate.link.settings.host}:{gate.link.settings.port}"
+    info = {"configured": True, "broker": broker, "connected": gate.link.connected}
+    info["backlog"] = gate.journal.backlog
+    if not gate.link.connected:
+        info["problem"] = f"broker {broker} unreachable: journalling on, {info['backlog']} to send"
+    return info
 
 
 def _disk(path: Path) -> dict[str, Any]:

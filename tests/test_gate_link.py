@@ -159,3 +159,14 @@ def test_an_allowlist_snapshot_from_the_hub_replaces_the_gates_own(
     desk.stop()
     desk.start()
     assert desk.ask("allowlist")["version"] == 42  # kept on disk
+
+
+def test_diag_names_an_unreachable_broker_and_the_backlog(rigs, tmp_path, fresh_broker):
+    broker = fresh_broker()
+    desk = start(rigs, tmp_path, broker, "D1", "desk")
+    wait_for(lambda: desk.ask("diag")["checks"]["link"]["connected"], what="link up")
+    broker.stop()
+    scan(desk, "T1", "barcode")
+    wait_for(lambda: not desk.ask("diag")["checks"]["link"]["connected"], what="link down")
+    link = desk.ask("diag")["checks"]["link"]
+    assert "unreachable" in link["problem"] and link["backlog"] >= 1

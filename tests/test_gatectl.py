@@ -359,14 +359,14 @@ def test_journal_export_writes_the_hybrid_timestamp_as_the_journal_does(desk, tm
 
 def test_diag_checks_reader_scanner_gpio_disk_clock_and_key_file(desk):
     checks = answer(desk.socket, "diag")["checks"]
-    assert list(checks) == ["reader", "scanner", "gpio", "disk", "clock", "key_file"]
+    assert list(checks) == ["reader", "scanner", "gpio", "disk", "clock", "key_file", "link"]
     shown = gatectl(desk.socket, "diag").stdout.splitlines()
     assert [line[5:].split()[0] for line in shown] == list(checks)
 
 
 def test_diag_of_a_healthy_gate_passes(desk):
     done = gatectl(desk.socket, "diag")
-    assert [line[:5] for line in done.stdout.splitlines()] == ["ok   "] * 6
+    assert [line[:5] for line in done.stdout.splitlines()] == ["ok   "] * 7
     assert done.returncode == 0
 
 
