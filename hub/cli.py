@@ -1,16 +1,32 @@
-"""The `hub` command: run the hub, import tickets, ask it how the venue stands."""
+"""The `hub` command: run the hub, import tickets, ask it how the venue stands.
+
+`report daily`, `sweep` and `lookup` read the hub's state directory directly (the event store
+and the allowlist snapshot, read only), so they answer whether `hub run` is running or not:
+SQLite's WAL lets them read while the hub writes.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.config import ConfigError
+
+if TYPE_CHECKING:
+    from gate.core import Allowlist, Policy
+    from hub.reconcile import VenueState
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 DEFAULT_CONFIG = Path("/etc/wristgate/hub.toml")
@@ -81,6 +97,171 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK if answer.get("ok") else EXIT_NO
 
 
+# --- reading the hub's state directory: report, sweep, lookup ------------------------------------
+
+
+@dataclass
+class _Venue:
+    policy: Policy
+    venue: VenueState
+    allowlist: Allowlist
+
+
+@contextlib.contextmanager
+def _venue(args: argparse.Namespace) -> Iterator[_Venue]:
+    """The venue's state folded from the hub's store, opened for reading only."""
+    from gate.config import load_policy
+    from hub.reconcile import VenueState
+    from hub.store import EventStore, StoreError
+
+    config = _config(args)
+    policy = load_policy(config.hub.policy)
+    path = config.hub.state_dir / "events.db"
+    if not path.is_file():
+        raise ConfigError(f"{path}: no event store here (hub.state_dir in {args.config})")
+    allowlist = _read_allowlist(config.hub.state_dir / "allowlist")
+    try:
+        store = EventStore(path)
+    except StoreError as exc:
+        raise ConfigError(str(exc)) from exc
+    try:
+        yield _Venue(policy, VenueState(store, allowlist=allowlist), allowlist)
+    finally:
+        store.close()
+
+
+def _read_allowlist(directory: Path) -> Allowlist:
+    """The hub's allowlist snapshot, read from a copy: opening the live file's store would
+    clear the temporary files of a write the running hub may have in progress."""
+    from gate.allowlist import AllowlistError, AllowlistStore
+    from gate.core import Allowlist
+    from hub.allowlist import SNAPSHOT_FILE
+
+    live = directory / SNAPSHOT_FILE
+    if not live.is_file():
+        print(f"hub: {live}: no allowlist imported yet", file=sys.stderr)
+        return Allowlist()
+    with tempfile.TemporaryDirectory(prefix="wristgate-read-") as tmp:
+        copy = Path(tmp) / SNAPSHOT_FILE
+        try:
+            shutil.copyfile(live, copy)
+            with AllowlistStore(copy) as store:
+                return store.load()
+        except (OSError, AllowlistError) as exc:
+            raise ConfigError(f"{live}: {exc}") from exc
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from hub.reports import daily_report, report_csv, report_html
+
+    with _venue(args) as v:
+        day = args.date or datetime.now(v.policy.tz).date()
+        report = daily_report(
+            v.venue.store,
+            day,
+            v.policy.tz,
+            findings=v.venue.findings(),
+            allowlist=v.allowlist,
+        )
+    outputs = [(args.csv, report_csv, "utf-8-sig"), (args.html, report_html, "utf-8")]
+    if args.csv is None and args.html is None:
+        outputs = [("-", report_csv, "utf-8")]
+    for target, render, encoding in outputs:
+        if target is not None:
+            _write(target, render(report, staff=args.staff), encoding, private=args.staff)
+    return EXIT_OK
+
+
+def _write(target: str, text: str, encoding: str, *, private: bool) -> None:
+    """`text` to the file `target` ("-": standard output); mode 0600 when it shows phones."""
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with open(fd, "w", encoding=encoding, newline="") as f:
+        if private:
+            os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from gate.core import headcount
+    from hub.sweep import closing_sweep, unaccompanied_groups
+
+    with _venue(args) as v, v.venue.reading() as state:
+        rows = closing_sweep(state, staff=args.staff)
+        flagged = unaccompanied_groups(state, v.policy.tz)
+        count = headcount(state)
+    tz = v.policy.tz
+    if args.json:
+        answer = {
+            "headcount": count.as_dict(),
+            "children": [row.as_dict(tz) for row in rows],
+            "unaccompanied_groups": flagged,
+        }
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    alone = sum(row.alone for row in rows)
+    print(
+        f"{len(rows)} children inside, {alone} with no adult of their group inside; "
+        f"{count.inside} people inside in all ({count.adults} adults)"
+    )
+    for row in rows:
+        adults = ", ".join(
+            f"{a.uid} {a.state.value} ({a.last_gate} {_clock(a.last_at, tz)})" for a in row.adults
+        )
+        print(
+            f"{'!' if row.alone else ' '} {row.uid:<16} {row.role.value:<10} {row.group:<14} "
+            f"last {row.last_gate} {_clock(row.last_at, tz)}  "
+            f"adults: {adults or 'none'}"
+            + (f"  guardian {row.guardian_phone}" if row.guardian_phone else "")
+        )
+    return EXIT_OK
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    from hub.sweep import lookup
+
+    with _venue(args) as v, v.venue.reading() as state:
+        found = lookup(state, args.value, staff=args.staff, tz=v.policy.tz)
+    if found is None:
+        print(f"hub lookup: {args.value}: no bound band or known ticket", file=sys.stderr)
+        return EXIT_NO
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    ticket = found["ticket"]
+    print(
+        f"{found['match']['kind']} {found['match']['value']}: group {found['group']}, "
+        f"{found['inside']} of {len(found['members'])} inside"
+        + ("; CHILDREN UNACCOMPANIED" if found["children_unaccompanied"] else "")
+    )
+    if ticket:
+        print(
+            f"ticket {ticket['code']}: {ticket['product']}, adults {ticket['adults']}, "
+            f"children {ticket['children']}, valid {ticket['valid_from']}..{ticket['valid_to']}"
+        )
+    for value, reason in found["revoked"].items():
+        print(f"revoked: {value}: {reason}")
+    if found["guardian_phone"]:
+        print(f"guardian phone: {found['guardian_phone']}")
+    for m in found["members"]:
+        print(f"  {m['uid']:<16} {m['role']:<10} {m['state']:<9} {m['last_gate']} {m['last_at']}")
+    return EXIT_OK
+
+
+def _clock(at: datetime, tz: Any) -> str:
+    return at.astimezone(tz).strftime("%H:%M:%S")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="wristgate hub")
     parser.add_argument("-c", "--config", type=Path, default=DEFAULT_CONFIG, metavar="hub.toml")
@@ -96,6 +277,29 @@ def build_parser() -> argparse.ArgumentParser:
         imp.set_defaults(run=_import)
     for name, text in (("status", "gates, headcount, rejections"), ("findings", "reconciliation")):
         commands.add_parser(name, help=text).set_defaults(run=_status)
+
+    report = commands.add_parser("report", help="reports from the hub's store")
+    reports = report.add_subparsers(dest="report", required=True)
+    daily = reports.add_parser(
+        "daily",
+        help="the day's headcount, wristbands and incidents (CSV to standard output by default)",
+    )
+    daily.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="default: today")
+    daily.add_argument("--csv", metavar="FILE", help="write the CSV here (- for standard output)")
+    daily.add_argument("--html", metavar="FILE", help="write a printable HTML page here")
+    daily.add_argument("--staff", action="store_true", help="show guardian phone numbers")
+    daily.set_defaults(run=_report)
+
+    sweep = commands.add_parser("sweep", help="the closing sweep: every child still inside")
+    sweep.add_argument("--staff", action="store_true", help="show guardian phone numbers")
+    sweep.add_argument("--json", action="store_true")
+    sweep.set_defaults(run=_sweep)
+
+    find = commands.add_parser("lookup", help="a family by any of its bands or its ticket")
+    find.add_argument("value", metavar="UID|TICKET")
+    find.add_argument("--staff", action="store_true", help="show the guardian phone number")
+    find.add_argument("--json", action="store_true")
+    find.set_defaults(run=_lookup)
     return parser
 
 
