@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -347,7 +347,7 @@ class Hub:
         from hub.sweep import closing_sweep
 
         with self.venue.reading() as state:
-            return [asdict(row) for row in closing_sweep(state, staff=staff)]
+            return [row.as_dict(self.policy.tz) for row in closing_sweep(state, staff=staff)]
 
     def report(self, day: date) -> Any:
         from hub.reports import daily_report
