@@ -52,7 +52,11 @@ def display_state(hub: Hub) -> dict[str, Any]:
         "unaccompanied": unaccompanied,
         "alerts": alerts(hub, headcount, gates, unaccompanied, sweep),
         "sweep": sweep,
-        "venue": {"name": hub.config.hub.name, "timezone": hub.policy.timezone, "now": now},
+        "venue": {
+            "name": hub.config.hub.name,
+            "timezone": hub.policy.timezone,
+            "now": now.isoformat(timespec="seconds"),
+        },
     }
 
 
@@ -78,7 +82,8 @@ def alerts(
 
     for group in unaccompanied:
         n = len(group["children"])
-        add("critical", "unaccompanied", f"group {group['group']}: {n} children with no adult")
+        who = "1 child" if n == 1 else f"{n} children"
+        add("critical", "unaccompanied", f"group {group['group']}: {who} with no adult")
     for gate, view in sorted(gates.items()):
         if not view["online"]:
             add("critical", "gate_offline", f"gate {gate} offline since {view['last_seen'] or '?'}")

@@ -185,7 +185,7 @@ def unaccompanied_groups(state: State, tz: tzinfo | None = None) -> list[dict[st
         found.append(
             {
                 "group": group.id,
-                "children_inside": [
+                "children": [
                     MemberRow.of(m).as_dict(tz)
                     for m in members
                     if m.role.is_child and m.state is MemberState.INSIDE

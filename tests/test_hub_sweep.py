@@ -95,7 +95,7 @@ def test_the_sweep_lists_exactly_the_children_inside_unaccompanied_first(
 def test_unaccompanied_groups_at_the_end_of_the_day(hub_state: State) -> None:
     groups = unaccompanied_groups(hub_state, TZ)
     assert [g["group"] for g in groups] == [FLAGGED]
-    assert len(groups[0]["children_inside"]) == 3
+    assert len(groups[0]["children"]) == 3
     assert [(a["state"], a["last_at"][11:16]) for a in groups[0]["adults"]] == [
         ("temp_out", "17:42")
     ]

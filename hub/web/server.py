@@ -117,15 +117,17 @@ def _handler(hub: Hub, access: Access) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-store")
             self.send_header("Connection", "close")
             self.end_headers()
-            last, quiet_since = b"", time.monotonic()
+            last, quiet_since = b"", time.monotonic()  # last: the display without its clock
             try:
                 while not hub.stopping:
-                    data = json.dumps(hub.display(), default=str).encode()
+                    display = hub.display()
+                    data = json.dumps(display, default=str).encode()
+                    changed = _without_clock(display)  # the clock alone is no change
                     now = time.monotonic()
-                    if data != last:
+                    if changed != last:
                         self.wfile.write(b"event: display\ndata: " + data + b"\n\n")
                         self.wfile.flush()
-                        last, quiet_since = data, now
+                        last, quiet_since = changed, now
                     elif now - quiet_since > KEEPALIVE_S:
                         self.wfile.write(b": keepalive\n\n")
                         self.wfile.flush()
@@ -133,12 +135,19 @@ def _handler(hub: Hub, access: Access) -> type[BaseHTTPRequestHandler]:
                     time.sleep(STREAM_EVERY_S)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the display went away
+            except Exception:  # a bug must end this stream, not the hub: the page falls back
+                log.exception("display stream failed")
             self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("http: " + format, *args)
 
     return Handler
+
+
+def _without_clock(display: dict[str, Any]) -> bytes:
+    venue = {k: v for k, v in display.get("venue", {}).items() if k != "now"}
+    return json.dumps({**display, "venue": venue}, default=str).encode()
 
 
 def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:

@@ -1,0 +1,548 @@
+/* The duty manager's live display.
+ *
+ * One source of truth: the hub's display object. It arrives as `event: display` on the
+ * server-sent event stream /api/stream whenever it changes. While the stream is down the page
+ * says so ("Connection lost — reconnecting…"), keeps reconnecting, and polls /api/display every
+ * 5 s meanwhile. Each section is redrawn only when its own data changed, so screen readers
+ * announce changes, not every event. Everything the hub sends is written as text, never as HTML.
+ *
+ * For tests and operators: `window.__loads` counts page loads in this tab (1 unless the page was
+ * reloaded), `window.__updates` the display objects drawn, `document.body.dataset.link` is
+ * "connecting", "live", "polling" (stream down, poll answering) or "lost" (neither answers).
+ */
+(() => {
+  "use strict";
+
+  const STREAM_URL = "/api/stream";
+  const DISPLAY_URL = "/api/display";
+  const POLL_MS = 5000;
+  const TICK_MS = 1000;
+  const QUIET_MS = 45000; // nothing on an open stream for this long: open it again
+  const RETRY_MIN_MS = 1000;
+  const RETRY_MAX_MS = 15000;
+  const LOADS_KEY = "wristgate.display.loads";
+  const CAPACITY_WARNING = 0.9;
+  const SKEW_WARNING_S = 2;
+  const BACKLOG_WARNING = 10;
+
+  window.__loads = countLoad();
+  window.__updates = 0;
+
+  let display = null;
+  let receivedAt = 0; // our clock when the last display object arrived
+  let clockOffsetMs = 0; // the hub's clock minus ours
+  let source = null;
+  let streamOpen = false;
+  let lastStreamAt = 0;
+  let retryMs = RETRY_MIN_MS;
+  let retryTimer = 0;
+  let pollTimer = 0;
+  let pollOk = null; // null: not polled since the stream dropped
+  let timeZone = "UTC";
+  const drawn = {}; // section name -> the JSON it was last drawn from
+
+  const $ = (id) => document.getElementById(id);
+
+  function countLoad() {
+    try {
+      const n = Number(sessionStorage.getItem(LOADS_KEY) || 0) + 1;
+      sessionStorage.setItem(LOADS_KEY, String(n));
+      return n;
+    } catch (_) {
+      return 1;
+    }
+  }
+
+  // --- connection --------------------------------------------------------------------------
+
+  function openStream() {
+    clearTimeout(retryTimer);
+    if (source) source.close();
+    const es = new EventSource(STREAM_URL);
+    source = es;
+    es.onopen = () => {
+      if (source !== es) return;
+      streamOpen = true;
+      lastStreamAt = Date.now();
+      retryMs = RETRY_MIN_MS;
+      stopPolling();
+      showLink();
+    };
+    es.addEventListener("display", (event) => {
+      if (source !== es) return;
+      lastStreamAt = Date.now();
+      if (!streamOpen) {
+        streamOpen = true;
+        stopPolling();
+      }
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch (_) {
+        return;
+      }
+      accept(data);
+    });
+    es.onerror = () => {
+      if (source !== es) return;
+      streamOpen = false;
+      if (es.readyState === EventSource.CLOSED) {
+        // the browser gave up on this stream (an error status, say): try again ourselves
+        es.close();
+        source = null;
+        retryTimer = setTimeout(openStream, retryMs);
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      }
+      startPolling();
+      showLink();
+    };
+  }
+
+  function startPolling() {
+    if (pollTimer) return;
+    pollOk = null;
+    poll();
+    pollTimer = setInterval(poll, POLL_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = 0;
+    pollOk = null;
+  }
+
+  async function poll() {
+    try {
+      const reply = await fetch(DISPLAY_URL, { cache: "no-store" });
+      if (!reply.ok) throw new Error(`HTTP ${reply.status}`);
+      const data = await reply.json();
+      pollOk = true;
+      if (!streamOpen) accept(data);
+      if (!source) openStream(); // the hub answers again: no need to wait for the back-off
+    } catch (_) {
+      pollOk = false;
+    }
+    showLink();
+  }
+
+  function linkState() {
+    if (streamOpen) return "live";
+    if (!pollTimer) return "connecting"; // the stream has not failed yet
+    return pollOk === false ? "lost" : "polling";
+  }
+
+  function showLink() {
+    const state = linkState();
+    document.body.dataset.link = state;
+    const pill = $("link");
+    pill.className = `link link-${state}`;
+    const words = {
+      live: "Live",
+      polling: "Reconnecting…",
+      lost: "Offline — reconnecting…",
+      connecting: "Connecting…",
+    };
+    setText($("link-text"), words[state]);
+
+    const banner = $("connection-lost");
+    const down = state === "polling" || state === "lost";
+    banner.hidden = !down;
+    banner.classList.toggle("banner-offline", state === "lost");
+    const last = display ? clockTime(receivedAt + clockOffsetMs) : null;
+    let detail = "";
+    if (state === "polling") {
+      detail = `The live stream dropped; figures refresh every ${POLL_MS / 1000} s meanwhile.`;
+    } else if (state === "lost") {
+      detail = last
+        ? `The hub does not answer. Figures below are from ${last} and may be out of date.`
+        : "The hub does not answer.";
+    }
+    setText($("connection-detail"), detail);
+    $("main").classList.toggle("stale", state === "lost");
+  }
+
+  // --- data in -----------------------------------------------------------------------------
+
+  function accept(data) {
+    if (!data || typeof data !== "object" || !data.headcount) return;
+    display = data;
+    receivedAt = Date.now();
+    const hubNow = parseTime(data.venue && data.venue.now);
+    if (hubNow !== null) clockOffsetMs = hubNow - receivedAt;
+    draw(data);
+    window.__updates += 1;
+    $("main").setAttribute("aria-busy", "false");
+    showLink();
+  }
+
+  function draw(data) {
+    const venue = data.venue || {};
+    timeZone = validZone(venue.timezone) || "UTC";
+    section("venue", venue, drawVenue);
+    section("headcount", data.headcount, drawNumbers);
+    section("unaccompanied", data.unaccompanied || [], drawUnaccompanied);
+    section("sweep", data.sweep || null, drawSweep);
+    section("alerts", data.alerts || [], drawAlerts);
+    section("gates", data.gates || {}, drawGates);
+    document.title = `${num(data.headcount.inside)} inside · ${venue.name || "venue headcount"}`;
+    const asOf = parseTime(data.headcount.as_of);
+    setText($("as-of"), asOf === null ? "–" : clockTime(asOf));
+    $("updated").dataset.since = String(receivedAt + clockOffsetMs);
+    tick();
+  }
+
+  function section(name, value, drawFn) {
+    const json = JSON.stringify(value, (key, v) => (key === "now" ? undefined : v));
+    if (drawn[name] === json) return;
+    drawn[name] = json;
+    drawFn(value);
+  }
+
+  // --- the sections ------------------------------------------------------------------------
+
+  function drawVenue(venue) {
+    setText($("venue-name"), venue.name || "Venue headcount");
+    setText($("venue-tz"), `venue time, ${timeZone}`);
+  }
+
+  function drawNumbers(h) {
+    setText($("inside"), num(h.inside));
+    setText($("adults"), num(h.adults));
+    setText($("children"), num(h.children));
+    const groups = Number(h.groups_inside) || 0;
+    setText($("groups-inside"), `${groups} ${groups === 1 ? "group" : "groups"} inside`);
+    const alone = Number(h.unaccompanied_children) || 0;
+    const note = $("unaccompanied-count");
+    setText(note, alone ? `${alone} with no adult of theirs` : "");
+    note.classList.toggle("bad", alone > 0);
+
+    const tile = $("capacity-tile");
+    const bar = $("capacity-bar");
+    const capacity = Number(h.capacity) || 0;
+    const inside = Number(h.inside) || 0;
+    tile.classList.remove("level-ok", "level-warn", "level-full", "level-none");
+    if (!capacity) {
+      tile.classList.add("level-none");
+      setText($("capacity-percent"), "–");
+      setText($("capacity-note"), "No capacity limit set");
+      bar.setAttribute("aria-valuenow", "0");
+      bar.setAttribute("aria-valuetext", "no capacity limit set");
+      $("capacity-fill").style.width = "0";
+      return;
+    }
+    const percent = Math.floor((100 * inside) / capacity);
+    const level =
+      inside >= capacity ? "full" : inside >= CAPACITY_WARNING * capacity ? "warn" : "ok";
+    tile.classList.add(`level-${level}`);
+    setText($("capacity-percent"), `${percent}%`);
+    const left = capacity - inside;
+    const words = {
+      ok: `${inside} of ${capacity} · ${left} places left`,
+      warn: `Nearly full: ${inside} of ${capacity} · ${left} left`,
+      full: left < 0 ? `Over capacity: ${-left} too many` : `Full: ${inside} of ${capacity}`,
+    };
+    setText($("capacity-note"), words[level]);
+    bar.setAttribute("aria-valuenow", String(Math.min(percent, 100)));
+    bar.setAttribute("aria-valuetext", `${percent}%, ${inside} of ${capacity} places`);
+    $("capacity-fill").style.width = `${Math.min(percent, 100)}%`;
+  }
+
+  function drawUnaccompanied(groups) {
+    const panel = $("unaccompanied");
+    const list = $("unaccompanied-list");
+    panel.hidden = groups.length === 0;
+    list.replaceChildren(
+      ...groups.map((g) => {
+        const children = g.children || g.children_inside || [];
+        const adults = g.adults || [];
+        const card = el("article", { class: "group", "data-group": g.group });
+        card.append(el("h3", {}, `Group ${g.group}`));
+        const dl = el("dl");
+        dl.append(
+          el("dt", {}, children.length === 1 ? "Child inside" : `${children.length} children`),
+          el("dd", {}, memberList(children, childWords)),
+          el("dt", {}, adults.length === 1 ? "Their adult" : "Their adults"),
+          el("dd", {}, adults.length ? memberList(adults, adultWords) : "none bound"),
+        );
+        card.append(dl);
+        return card;
+      }),
+    );
+  }
+
+  const STATES = {
+    inside: "inside",
+    temp_out: "temporarily out",
+    exited: "left the venue",
+    bound: "not come in yet",
+  };
+
+  function childWords(c) {
+    const solo = c.role === "solo_child" ? " (came alone)" : "";
+    const place = where(c);
+    return `${solo}${place ? ` — in at ${place}` : ""}`;
+  }
+
+  function adultWords(a) {
+    const place = where(a);
+    return ` — ${STATES[a.state] || a.state || "unknown"}${place ? `, last at ${place}` : ""}`;
+  }
+
+  /** "X1, 10:05:01" from a member's last gate and time (either may be missing). */
+  function where(m) {
+    const at = parseTime(m.last_at);
+    return [m.last_gate, at === null ? null : clockTime(at)].filter(Boolean).join(", ");
+  }
+
+  function memberList(members, words) {
+    const ul = el("ul");
+    for (const m of members) {
+      const li = el("li");
+      li.append(el("span", { class: "mono" }, m.uid || "?"), document.createTextNode(words(m)));
+      ul.append(li);
+    }
+    return ul;
+  }
+
+  function drawSweep(sweep) {
+    const panel = $("sweep");
+    panel.hidden = !sweep;
+    $("main").classList.toggle("has-sweep", Boolean(sweep));
+    if (!sweep) return;
+    const children = sweep.children || [];
+    const closes = parseTime(sweep.closes_at);
+    const minutes = Number(sweep.minutes_left);
+    const count =
+      children.length === 0
+        ? "no children inside"
+        : `${children.length} ${children.length === 1 ? "child" : "children"} still inside`;
+    const when = closes === null ? "Closing soon" : `Closes at ${clockTime(closes, false)}`;
+    setText($("sweep-summary"), `${when} — ${minutes} min left · ${count}`);
+    const flagged = (c) => Boolean(c.unaccompanied ?? c.children_unaccompanied);
+    const solo = (c) => c.role === "solo_child";
+    const alone = (c) => flagged(c) || (!solo(c) && !c.adult_inside);
+    // flagged or otherwise alone first, then children who came alone, then the rest
+    const rank = (c) => (flagged(c) ? 0 : alone(c) ? 1 : solo(c) ? 2 : 3);
+    const rows = [...children].sort(
+      (a, b) =>
+        rank(a) - rank(b) ||
+        String(a.group).localeCompare(String(b.group)) ||
+        String(a.uid).localeCompare(String(b.uid)),
+    );
+    $("sweep-rows").replaceChildren(
+      ...rows.map((c) => {
+        const adult = flagged(c)
+          ? "No — unaccompanied"
+          : c.adult_inside
+            ? "Yes"
+            : solo(c)
+              ? "Came alone: guardian pickup"
+              : "No adult inside";
+        const tr = el("tr", { class: alone(c) ? "alone" : "" });
+        tr.append(
+          el("td", {}, c.group || "–"),
+          el("td", { class: "mono" }, c.uid || "?"),
+          el("td", {}, c.role === "solo_child" ? "came alone" : "child"),
+          el("td", {}, adult),
+        );
+        return tr;
+      }),
+    );
+  }
+
+  const LEVELS = { critical: 0, warning: 1, info: 2 };
+
+  function drawAlerts(alerts) {
+    const list = $("alerts-list");
+    if (!alerts.length) {
+      list.replaceChildren(el("li", { class: "alert alert-none" }, "All clear: no alerts"));
+      return;
+    }
+    const sorted = [...alerts].sort((a, b) => (LEVELS[a.level] ?? 3) - (LEVELS[b.level] ?? 3));
+    list.replaceChildren(
+      ...sorted.map((a) => {
+        const level = a.level in LEVELS ? a.level : "info";
+        const li = el("li", { class: `alert alert-${level}`, "data-kind": a.kind || "" });
+        li.append(el("span", { class: "alert-level" }, level), el("span", { class: "alert-text" }, a.text || a.kind || ""));
+        return li;
+      }),
+    );
+  }
+
+  const READER = {
+    searching: ["Ready", ""],
+    connected: ["Reading a band", ""],
+    stopped: ["Stopped", "warn"],
+    absent: ["Not found — retrying", "bad"],
+    failed: ["Failed — retrying", "bad"],
+  };
+
+  function drawGates(gates) {
+    const ids = Object.keys(gates).sort();
+    const list = $("gates-list");
+    if (!ids.length) {
+      list.replaceChildren(el("li", { class: "empty" }, "No gate has reported yet"));
+      return;
+    }
+    const hubNow = receivedAt + clockOffsetMs;
+    list.replaceChildren(
+      ...ids.map((id) => {
+        const g = gates[id] || {};
+        const li = el("li", { class: `gate ${g.online ? "gate-online" : "gate-offline"}` });
+        li.dataset.gate = id;
+        const head = el("div", { class: "gate-head" });
+        head.append(
+          el("h3", {}, id),
+          el("span", { class: `pill pill-${g.online ? "online" : "offline"}` }, g.online ? "Online" : "Offline"),
+        );
+        const dl = el("dl");
+        const seen = parseTime(g.last_seen);
+        const seenDd = el("dd", { class: g.online ? "" : "bad" }, seen === null ? "never" : "");
+        if (seen !== null) seenDd.dataset.since = String(seen);
+        const backlog = Number(g.backlog) || 0;
+        const version = g.allowlist_version;
+        const stale = g.stale_allowlist === true;
+        const age = Number(g.allowlist_age_s);
+        const listDd = el("dd", { class: stale ? "warn" : "" }, version == null ? "none yet" : `v${version}`);
+        if (version != null && stale && Number.isFinite(age)) {
+          const span = el("span");
+          span.dataset.since = String(hubNow - age * 1000);
+          span.dataset.template = ", out of date for {}";
+          listDd.append(span);
+        } else if (version != null && Number.isFinite(age) && age > 0) {
+          const span = el("span");
+          span.dataset.since = String(hubNow - age * 1000);
+          span.dataset.template = ", {} old";
+          listDd.append(span);
+        } else if (version != null && !stale) {
+          listDd.append(document.createTextNode(" (current)"));
+        }
+        const [readerWords, readerLevel] = READER[g.reader] || [g.reader || "unknown", g.reader ? "" : "warn"];
+        const skew = g.clock_skew_s;
+        const skewBad = typeof skew === "number" && Math.abs(skew) > SKEW_WARNING_S;
+        dl.append(
+          el("dt", {}, "Last seen"),
+          seenDd,
+          el("dt", {}, "Backlog"),
+          el("dd", { class: backlog >= BACKLOG_WARNING ? "warn" : "" }, backlog ? `${backlog} waiting` : "0"),
+          el("dt", {}, "Allowlist"),
+          listDd,
+          el("dt", {}, "Reader"),
+          el("dd", { class: readerLevel }, readerWords),
+          el("dt", {}, "Clock"),
+          el("dd", { class: skewBad ? "warn" : "" }, typeof skew === "number" ? skewWords(skew) : "–"),
+        );
+        li.append(head, dl);
+        return li;
+      }),
+    );
+  }
+
+  function skewWords(s) {
+    if (Math.abs(s) < 0.5) return "in step";
+    const amount = Math.abs(s) < 60 ? `${Math.abs(s).toFixed(1)} s` : ago(Math.abs(s) * 1000);
+    return `${amount} ${s > 0 ? "ahead" : "behind"}`;
+  }
+
+  // --- time --------------------------------------------------------------------------------
+
+  function tick() {
+    const now = Date.now() + clockOffsetMs;
+    setText($("clock"), clockTime(now));
+    for (const node of document.querySelectorAll("[data-since]")) {
+      const since = Number(node.dataset.since);
+      const template = node.dataset.template || "{} ago";
+      setText(node, template.replace("{}", ago(Math.max(0, now - since))));
+    }
+  }
+
+  function ago(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 60) return `${s} s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} min`;
+    const h = Math.floor(m / 60);
+    return `${h} h ${m % 60} min`;
+  }
+
+  const formats = {};
+
+  function clockTime(ms, seconds = true) {
+    const key = `${timeZone}|${seconds}`;
+    if (!formats[key]) {
+      formats[key] = new Intl.DateTimeFormat("en-GB", {
+        timeZone,
+        hour: "2-digit",
+        minute: "2-digit",
+        second: seconds ? "2-digit" : undefined,
+        hourCycle: "h23",
+      });
+    }
+    return formats[key].format(new Date(ms));
+  }
+
+  function validZone(zone) {
+    if (!zone) return null;
+    try {
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone });
+      return zone;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** Milliseconds since the epoch of an ISO-8601 time (a space for the T, any fraction), or null. */
+  function parseTime(text) {
+    if (typeof text !== "string" || !text) return null;
+    const m = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d)?)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$/.exec(
+      text.trim(),
+    );
+    const iso = m ? `${m[1]}T${m[2]}.${(m[3] || "0").slice(0, 3).padEnd(3, "0")}${m[4] || "Z"}` : text;
+    const ms = Date.parse(iso);
+    return Number.isNaN(ms) ? null : ms;
+  }
+
+  // --- DOM helpers -------------------------------------------------------------------------
+
+  function el(tag, attrs = {}, content) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs)) {
+      if (value !== "" && value != null) node.setAttribute(name, value);
+    }
+    if (content instanceof Node) node.append(content);
+    else if (content != null) node.textContent = String(content);
+    return node;
+  }
+
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  function num(value) {
+    const n = Number(value);
+    return Number.isFinite(n) ? n.toLocaleString("en-GB") : "–";
+  }
+
+  // --- start -------------------------------------------------------------------------------
+
+  function watch() {
+    tick();
+    if (streamOpen && Date.now() - lastStreamAt > QUIET_MS) {
+      openStream(); // a stream that went silent without an error: a proxy or a dead peer
+    }
+  }
+
+  async function firstLook() {
+    try {
+      const reply = await fetch(DISPLAY_URL, { cache: "no-store" });
+      if (reply.ok && !display) accept(await reply.json());
+    } catch (_) {
+      // the stream's error handler takes it from here
+    }
+  }
+
+  showLink();
+  firstLook(); // the first picture at once, whatever the stream does
+  openStream();
+  setInterval(watch, TICK_MS);
+})();
