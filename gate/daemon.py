@@ -202,7 +202,10 @@ class Gate:
             self.control = ControlServer(s.control_socket, self.inbox)
         except OSError as exc:
             raise StartupError(f"control_socket {s.control_socket}: {exc}") from exc
-        self.link = Link(config.link, s.id, self.inbox) if config.link else None
+        try:
+            self.link = Link(config.link, s.id, self.inbox) if config.link else None
+        except OSError as exc:
+            raise StartupError(f"[link] password_file: {exc}") from exc
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.metrics = gate_metrics(self)
         self.metrics_server: Any = None
@@ -595,7 +598,9 @@ class Gate:
                 fold(self.state, event_from_dict(data))
 
     def _allowlist_snapshot(self, snapshot: AllowlistSnapshot) -> None:
-        if snapshot.version <= self.state.allowlist.version:
+        """The hub's allowlist is the venue's: any other version than this gate's replaces it
+        (a linked gate imports no CSVs of its own; docs/install.md)."""
+        if snapshot.version == self.state.allowlist.version:
             return
         index = self.store.save_snapshot(allowlist_of(snapshot), snapshot.version)
         self._swap_allowlist(index, "snapshot")

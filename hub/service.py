@@ -53,7 +53,7 @@ class HubSection(_Strict):
     name: str = "wristgate venue"
     state_dir: Path = Path("/var/lib/wristgate-hub")
     policy: Path = Path("/etc/wristgate/policy.toml")
-    control_socket: Path = Path("/run/wristgate/hub.sock")
+    control_socket: Path = Path("/run/wristgate-hub/hub.sock")
     allowlist_csv: Path | None = None
 
 
@@ -167,7 +167,8 @@ class Hub:
         self.client.subscribe(self.topics.status(), qos=1)
         online = HubStatus(online=True, allowlist_version=self.allowlist.version)
         self._publish(self.topics.hub_status, dump(online), retain=True)
-        self._publish(self.topics.allowlist, dump(self.allowlist.snapshot()), retain=True)
+        if self.allowlist.version >= 1:  # nothing imported yet: nothing to give the gates
+            self._publish(self.topics.allowlist, dump(self.allowlist.snapshot()), retain=True)
         for row in self.store.gate_rows():  # a restarted hub tells every gate where it stands
             ack = Ack(gate=row.gate, seq=row.acked)
             self._publish(self.topics.ack(row.gate), dump(ack), retain=True)
