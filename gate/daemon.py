@@ -415,24 +415,18 @@ class Gate:
         bound = next((e for e in events if isinstance(e, BandBound)), None)
         if bound is not None:
             decision, events = self._write_token(decision, events, bound, write_token)
-        entry = self.journal.append(
-            "decision",
-            {
-                "scan": {
-                    "kind": scan.kind.value,
-                    "value": scan.value,
-                    "mode": scan.mode.value,
-                    "intent": scan.intent.value,
-                    "token": scan.token is not None,
-                    "offline": scan.offline,  # decided cut off from the others
-                },
-                "decision": decision_to_dict(decision),
-                "events": [event_to_dict(e) for e in events],
-            },
-        )
         before = self._states_before(events)
-        for event in events:
-            fold(self.state, event)
+        scanned = {
+            "kind": scan.kind.value,
+            "value": scan.value,
+            "mode": scan.mode.value,
+            "intent": scan.intent.value,
+            "token": scan.token is not None,
+            "offline": scan.offline,  # decided cut off from the others
+        }
+        entry = self._record(
+            "decision", {"scan": scanned, "decision": decision_to_dict(decision)}, events
+        )
         self._count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
@@ -445,6 +439,13 @@ class Gate:
             " [forced]" if decision.forced else "",
         )
         return decision
+
+    def _record(self, kind: str, body: dict[str, Any], events: list[Event]) -> Any:
+        """Journal an entry with its events (committed, fsync), then fold them: in that order."""
+        entry = self.journal.append(kind, {**body, "events": [event_to_dict(e) for e in events]})
+        for event in events:
+            fold(self.state, event)
+        return entry
 
     def _states_before(self, events: list[Event]) -> dict[str, MemberState]:
         """Where each member a scan moves was before it (a band learned from its token: where
@@ -530,16 +531,7 @@ class Gate:
                 events.append(MemberMoved(moved.gate, now, moved.uid, moved.group, earlier))
             self._count("not_passed")
             log.warning("grant %d (journal %d): no passage within the timeout", grant, pending.seq)
-        self.journal.append(
-            "passage",
-            {
-                "decision_seq": pending.seq,
-                "passed": passed,
-                "events": [event_to_dict(e) for e in events],
-            },
-        )
-        for event in events:
-            fold(self.state, event)
+        self._record("passage", {"decision_seq": pending.seq, "passed": passed}, events)
 
     def _fire_alarm(self, on: bool) -> None:
         self.fire_alarm = on
@@ -552,9 +544,7 @@ class Gate:
         events = expire(self.state, now, self.policy, self.settings.id)
         if not events:
             return
-        self.journal.append("expiry", {"events": [event_to_dict(e) for e in events]})
-        for event in events:
-            fold(self.state, event)
+        self._record("expiry", {}, events)
 
     def _compact(self) -> None:
         """Drop journal entries the hub acknowledged, once past the retention period."""

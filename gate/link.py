@@ -167,20 +167,7 @@ class Link:
             entries = journal.entries_after(self.sent, limit=MAX_BATCH)
             if not entries:
                 break
-            batch = EventBatch(
-                gate=self.gate_id,
-                entries=[
-                    WireEntry(
-                        seq=e.seq,
-                        nonce=e.nonce,
-                        wall_ms=e.wall_ms,
-                        hlc=str(e.hlc),
-                        kind=e.kind,
-                        body=e.body,
-                    )
-                    for e in entries
-                ],
-            )
+            batch = EventBatch(gate=self.gate_id, entries=[WireEntry.of(e) for e in entries])
             info = self.client.publish(self.topics.events(self.gate_id), dump(batch), qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 log.warning("link: publish refused (%s); will resend", mqtt.error_string(info.rc))

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.config import describe
 from gate.core import Allowlist, Role, Ticket
+from gate.journal import Entry as JournalEntry
 
 VERSION = 1
 DEFAULT_PREFIX = "wristgate/v1"
@@ -51,6 +52,18 @@ class Entry(BaseModel):
     hlc: str = Field(pattern=r"^[0-9a-f]{16}$")
     kind: str = Field(min_length=1, max_length=32)
     body: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: JournalEntry) -> Entry:
+        """A committed journal entry, as it travels."""
+        return cls(
+            seq=entry.seq,
+            nonce=entry.nonce,
+            wall_ms=entry.wall_ms,
+            hlc=str(entry.hlc),
+            kind=entry.kind,
+            body=entry.body,
+        )
 
 
 class EventBatch(Message):

@@ -150,17 +150,7 @@ def store_day(day: Day, path: Path) -> Path:
             with Journal.open_readonly(journal_path) as journal:
                 entries = journal.entries_after(0, limit=1_000_000)
             for i in range(0, len(entries), MAX_BATCH):
-                batch = [
-                    Entry(
-                        seq=e.seq,
-                        nonce=e.nonce,
-                        wall_ms=e.wall_ms,
-                        hlc=str(e.hlc),
-                        kind=e.kind,
-                        body=e.body,
-                    )
-                    for e in entries[i : i + MAX_BATCH]
-                ]
+                batch = [Entry.of(e) for e in entries[i : i + MAX_BATCH]]
                 result = store.add(gate, batch, received_ms=batch[-1].wall_ms + 500)
                 assert result.new == len(batch)
     return path
