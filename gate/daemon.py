@@ -155,6 +155,7 @@ class Gate:
             self.journal = Journal(s.state_dir / "journal.db", s.id)
             self.presence = PresenceLog(s.state_dir / "presence.db")
             self.state = State(allowlist=self._initial_allowlist())
+            self.newest_hlc = ""  # the newest entry folded into the state, own or another gate's
         except (ConfigError, KeyFileError, JournalError, AllowlistError, OSError) as exc:
             raise StartupError(str(exc)) from exc
         self.rebuilt = self._rebuild()
@@ -232,6 +233,7 @@ class Gate:
             history.extend((str(entry.hlc), entry.body) for entry in page)
             after = page[-1].seq
         history.sort(key=lambda item: item[0])
+        self.newest_hlc = history[-1][0] if history else ""
         count = 0
         for _, body in history:
             for data in body.get("events", ()):
@@ -443,6 +445,7 @@ class Gate:
     def _record(self, kind: str, body: dict[str, Any], events: list[Event]) -> Any:
         """Journal an entry with its events (committed, fsync), then fold them: in that order."""
         entry = self.journal.append(kind, {**body, "events": [event_to_dict(e) for e in events]})
+        self.newest_hlc = max(self.newest_hlc, str(entry.hlc))
         for event in events:
             fold(self.state, event)
         return entry
@@ -576,7 +579,10 @@ class Gate:
             raise ProtocolError("not a topic this gate reads")
 
     def _follow(self, batch: EventBatch) -> None:
-        """Another gate's entries: fold the new ones, so presence holds across gates."""
+        """Another gate's entries: fold the new ones, so presence holds across gates. Entries
+        older than what this gate folded already (a gate back from an outage) make it fold its
+        whole history again in hybrid-clock order, as the hub does."""
+        late = False
         for entry in batch.entries:
             if not self.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):
                 continue  # replayed: folded already
@@ -584,8 +590,16 @@ class Gate:
                 self.journal.observe(Timestamp.parse(entry.hlc))
             except (ClockDriftError, ValueError) as exc:
                 self._reject(self.link.topics.events(batch.gate) if self.link else "", str(exc))
+            if entry.hlc < self.newest_hlc:
+                late = True
+                continue
+            self.newest_hlc = entry.hlc
             for data in entry.body.get("events", ()):
                 fold(self.state, event_from_dict(data))
+        if late:
+            log.info("late entries from %s: folding the day again in clock order", batch.gate)
+            self.state = State(allowlist=self.state.allowlist)
+            self._rebuild()
 
     def _allowlist_snapshot(self, snapshot: AllowlistSnapshot) -> None:
         """The hub's allowlist is the venue's: any other version than this gate's replaces it

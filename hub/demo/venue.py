@@ -234,6 +234,7 @@ class Venue:
             lambda: desk.status()["scanner"]["state"] == "open", "the desk's scanner port open"
         )
         self._wait(self._all_online, "every gate online at the hub")
+        self._wait(self._same_allowlist, "every gate holding the hub's allowlist")
 
     def _hub_daemon(self) -> Daemon:
         d = self.root / "hub"
@@ -306,6 +307,12 @@ class Venue:
     def _all_online(self) -> bool:
         gates = self.hub_status()["gates"]
         return all(gates.get(g, {}).get("online") for g in self.gates)
+
+    def _same_allowlist(self) -> bool:
+        version = self.hub_status()["allowlist_version"]
+        return bool(version) and all(
+            g.status()["allowlist_version"] == version for g in self.gates.values()
+        )
 
     # --- the broker outage ---------------------------------------------------------------------
 
