@@ -590,12 +590,18 @@ class Gate:
                 self.journal.observe(Timestamp.parse(entry.hlc))
             except (ClockDriftError, ValueError) as exc:
                 self._reject(self.link.topics.events(batch.gate) if self.link else "", str(exc))
-            if entry.hlc < self.newest_hlc:
-                late = True
-                continue
+            late = late or entry.hlc < self.newest_hlc
+            if late:
+                continue  # this one and the rest of the batch: folded by the rebuild, in order
             self.newest_hlc = entry.hlc
-            for data in entry.body.get("events", ()):
-                fold(self.state, event_from_dict(data))
+            try:
+                for data in entry.body.get("events", ()):
+                    fold(self.state, event_from_dict(data))
+            except (KeyError, ValueError) as exc:  # refers to what this gate has not seen yet
+                log.warning(
+                    "entry %s/%d folded out of order (%r): refolding", batch.gate, entry.seq, exc
+                )
+                late = True
         if late:
             log.info("late entries from %s: folding the day again in clock order", batch.gate)
             self.state = State(allowlist=self.state.allowlist)
