@@ -45,7 +45,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
 
 
 class CodecError(ValueError):
-    pass
+    """An event or decision record that is malformed or foreign; the message says why."""
 
 
 @cache

@@ -109,7 +109,7 @@ class PassageSeen:
 
 @dataclass
 class StaffButton:
-    pass
+    """The staff key was pressed: the next exit is temporary."""
 
 
 @dataclass

@@ -19,7 +19,7 @@ EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 class Unreachable(Exception):
-    pass
+    """The gate's control socket does not answer; the message says why."""
 
 
 def ask(path: str, request: dict[str, Any], timeout: float = 15.0) -> dict[str, Any]:

@@ -45,7 +45,7 @@ class LinkSettings(BaseModel):
 
 @dataclass
 class LinkUp:
-    pass
+    """The broker accepted the gate's connection."""
 
 
 @dataclass

@@ -116,7 +116,7 @@ def serve_metrics(metrics: Metrics, bind: str, port: int) -> ThreadingHTTPServer
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
-            pass
+            """Scrapes are not worth a log line each."""
 
     server = ThreadingHTTPServer((bind, port), Handler)
     server.daemon_threads = True

@@ -14,7 +14,7 @@ from gate.core import Decision, Intent, Kind, Mode, Scan
 
 
 class ScanLineError(ValueError):
-    pass
+    """A scan line that cannot be read; the message says why."""
 
 
 class ScanLine(BaseModel):
