@@ -23,10 +23,8 @@ from typing import Any
 
 import pytest
 from browser import Browser, FixtureHub, missing, sample_display
-from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, wait_for
+from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2
 from venue_rig import Venue
-
-from gate.gatectl import ask
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
 
@@ -95,8 +93,7 @@ def test_the_display_follows_the_venue_live_and_flags_children_left_without_an_a
             assert venue.scan("D1", ticket, "barcode") == "OK_BIND"
             for band in bands:
                 assert venue.scan("D1", band) == "OK_BIND"
-        for gate in ("E1", "X1"):
-            wait_for(lambda g=gate: "member" in _lookup(venue, g, CHILD_2), what=f"{gate} knows")
+        venue.wait_bound(("E1", "X1"), (ADULT, CHILD, ADULT_2, CHILD_2))
         for band in (ADULT, CHILD, ADULT_2, CHILD_2):
             assert venue.scan("E1", band) == "OK_ENTRY"
         browser.wait(lambda: numbers(browser) == ("4", "2", "2"), 20, "four inside on the page")
@@ -141,10 +138,6 @@ def _raw(v: Venue, path: str) -> str:
             return r.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return f"HTTP {exc.code}: {exc.read().decode(errors='replace')}"
-
-
-def _lookup(v: Venue, gate: str, uid: str) -> dict[str, Any]:
-    return ask(str(v.gates[gate].socket), {"cmd": "allowlist", "lookup": uid})["lookup"]
 
 
 # --- the page against a stand-in hub ------------------------------------------------------------

@@ -151,6 +151,16 @@ class Venue:
             self.inside[value] = False
         return code
 
+    def knows(self, gate: str, uid: str) -> bool:
+        """Whether `gate` holds the band's binding (it reaches other gates over the broker)."""
+        answer = ask(str(self.gates[gate].socket), {"cmd": "allowlist", "lookup": uid})
+        return "member" in answer["lookup"]
+
+    def wait_bound(self, gates: tuple[str, ...], bands: tuple[str, ...]) -> None:
+        for gate in gates:
+            for band in bands:
+                wait_for(lambda g=gate, b=band: self.knows(g, b), what=f"{gate} knows {band}")
+
     def gate_status(self, gate: str) -> dict[str, Any]:
         return ask(str(self.gates[gate].socket), {"cmd": "status"})
 
