@@ -57,7 +57,7 @@ from gate.link import Link, LinkDown, LinkMessage, LinkUp
 from gate.metrics import Metrics, serve_metrics
 from gate.nfc.reader import NfcReader, TagRead
 from gate.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
-from gate.presence import PresenceLog
+from gate.presence import PresenceError, PresenceLog
 from gate.protocol import (
     Ack,
     AllowlistChange,
@@ -152,13 +152,13 @@ class Gate:
             self.keyring: Keyring = load_keyring(s.site_key)  # refuses a key others can read
             s.state_dir.mkdir(parents=True, exist_ok=True)
             self.store = AllowlistStore(s.state_dir / "allowlist.json")
-            self.journal = Journal(s.state_dir / "journal.db", s.id)
+            self.journal = Journal(s.state_dir / "journal.db", s.id, wall=self._wall_ms)
             self.presence = PresenceLog(s.state_dir / "presence.db")
             self.state = State(allowlist=self._initial_allowlist())
             self.newest_hlc = ""  # the newest entry folded into the state, own or another gate's
         except (ConfigError, KeyFileError, JournalError, AllowlistError, OSError) as exc:
             raise StartupError(str(exc)) from exc
-        self.rebuilt = self._rebuild()
+        self.rebuilt, skipped = self._rebuild()
         self.inbox: queue.Queue[Any] = queue.Queue()
         self.handheld_mode = "check"  # a handheld binds or checks; gatectl mode switches
         self.counters: dict[str, int] = {}
@@ -210,6 +210,8 @@ class Gate:
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.metrics = gate_metrics(self)
         self.metrics_server: Any = None
+        if skipped:
+            self._count("rebuild_skipped", skipped)
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -224,9 +226,11 @@ class Gate:
             log.info("allowlist imported from %s: version %d", csv_dir, index.version)
         return index
 
-    def _rebuild(self) -> int:
+    def _rebuild(self) -> tuple[int, int]:
         """Fold every journalled event again, with what other gates told this one, in hybrid
-        logical clock order: the state as it was before the restart."""
+        logical clock order: the state as it was before the restart. Returns the events folded
+        and those skipped: they name a band whose binding never reached this gate (it was
+        partitioned, or its disk was full), which the gate then treats as one it never saw."""
         history: list[tuple[str, dict[str, Any]]] = list(self.presence.entries())
         after = 0
         while page := self.journal.entries_after(after, limit=5000):
@@ -234,14 +238,22 @@ class Gate:
             after = page[-1].seq
         history.sort(key=lambda item: item[0])
         self.newest_hlc = history[-1][0] if history else ""
-        count = 0
+        count = skipped = 0
         for _, body in history:
             for data in body.get("events", ()):
-                fold(self.state, event_from_dict(data))
+                try:
+                    fold(self.state, event_from_dict(data))
+                except (KeyError, ValueError):
+                    skipped += 1
+                    continue
                 count += 1
         if count:
             log.info("state rebuilt from %d journalled events, %d inside", count, self.state.inside)
-        return count
+        if skipped:
+            log.warning(
+                "state rebuild: %d events skipped (their bindings never reached this gate)", skipped
+            )
+        return count, skipped
 
     # --- the reader thread's callback: enqueue, wait for the loop ---------------------------------
 
@@ -293,6 +305,10 @@ class Gate:
         finally:
             self.close()
         return 0
+
+    def _wall_ms(self) -> int:
+        """The journal's wall clock: the gate's own, so decisions and timestamps agree."""
+        return int(self.clock().timestamp() * 1000)
 
     @property
     def _tick_s(self) -> float:
@@ -358,6 +374,9 @@ class Gate:
                     self._link_message(topic, payload)
                 except ProtocolError as exc:
                     self._reject(topic, str(exc))
+                except (AllowlistError, OSError) as exc:  # the hub sends it again on reconnect
+                    self._count("allowlist_store_failed")
+                    log.error("allowlist: cannot store the hub's: %s", exc)
             case Stop(reason=reason):
                 log.info("stopping: %s", reason)
                 self._stopping.set()
@@ -584,8 +603,13 @@ class Gate:
         whole history again in hybrid-clock order, as the hub does."""
         late = False
         for entry in batch.entries:
-            if not self.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):
-                continue  # replayed: folded already
+            try:
+                if not self.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):
+                    continue  # replayed: folded already
+            except PresenceError as exc:  # as if cut off from that gate: the hub has the entry
+                self._count("presence_failed")
+                log.error("presence: %s: not folded", exc)
+                continue
             try:
                 self.journal.observe(Timestamp.parse(entry.hlc))
             except (ClockDriftError, ValueError) as exc:
@@ -605,7 +629,8 @@ class Gate:
         if late:
             log.info("late entries from %s: folding the day again in clock order", batch.gate)
             self.state = State(allowlist=self.state.allowlist)
-            self._rebuild()
+            if skipped := self._rebuild()[1]:
+                self._count("rebuild_skipped", skipped)
 
     def _allowlist_snapshot(self, snapshot: AllowlistSnapshot) -> None:
         """The hub's allowlist is the venue's: any other version than this gate's replaces it
@@ -660,16 +685,16 @@ class Gate:
             allowlist_version=self.state.allowlist.version,
             last_seq=self.journal.last_seq,
             acked=self.journal.acked,
-            wall_ms=int(self.clock().timestamp() * 1000),
+            wall_ms=self._wall_ms(),
             hlc=str(self.journal.hlc),
             reader=str(reader) if reader else None,
         )
 
     # --- reporting ------------------------------------------------------------------------------
 
-    def _count(self, key: str) -> None:
-        self.counters[key] = self.counters.get(key, 0) + 1
-        self.metrics.count("events_total", kind=key)
+    def _count(self, key: str, n: int = 1) -> None:
+        self.counters[key] = self.counters.get(key, 0) + n
+        self.metrics.count("events_total", n, kind=key)
 
     def _status_line(self) -> str:
         count = headcount(self.state)

@@ -26,6 +26,10 @@ CREATE INDEX IF NOT EXISTS remote_hlc ON remote (hlc);
 """
 
 
+class PresenceError(Exception):
+    """The presence file cannot be written (disk full, card failing): the message says why."""
+
+
 class PresenceLog:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -35,11 +39,15 @@ class PresenceLog:
         self._db.executescript(SCHEMA)
 
     def add(self, gate: str, seq: int, hlc: str, body: dict[str, Any]) -> bool:
-        """Keep one entry of another gate; False if it was known already."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO remote (gate, seq, hlc, body) VALUES (?, ?, ?, ?)",
-            (gate, seq, hlc, json.dumps(body, separators=(",", ":"))),
-        )
+        """Keep one entry of another gate; False if it was known already. Raises
+        `PresenceError` when it cannot be kept."""
+        try:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO remote (gate, seq, hlc, body) VALUES (?, ?, ?, ?)",
+                (gate, seq, hlc, json.dumps(body, separators=(",", ":"))),
+            )
+        except sqlite3.Error as exc:
+            raise PresenceError(f"{self.path}: cannot keep {gate}/{seq}: {exc}") from exc
         return cursor.rowcount == 1
 
     def entries(self) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -48,7 +56,10 @@ class PresenceLog:
             yield hlc, json.loads(body)
 
     def forget_before(self, hlc: str) -> int:
-        return self._db.execute("DELETE FROM remote WHERE hlc < ?", (hlc,)).rowcount
+        try:
+            return self._db.execute("DELETE FROM remote WHERE hlc < ?", (hlc,)).rowcount
+        except sqlite3.Error as exc:
+            raise PresenceError(f"{self.path}: cannot forget old entries: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()

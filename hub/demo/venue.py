@@ -273,17 +273,27 @@ class Venue:
         config.write_text(
             "[gate]\n"
             f'id = "{spec.id}"\nrole = "{spec.role}"\nprofile = "{d / "profile.toml"}"\n'
-            f'state_dir = "{d / "state"}"\nsite_key = "{self.files / "site.key"}"\n'
+            f'state_dir = "{self._state_dir(spec)}"\nsite_key = "{self.files / "site.key"}"\n'
             f'policy = "{self.files / "policy.toml"}"\n'
             f'allowlist_csv = "{self.files / "allowlist"}"\ncontrol_socket = "{d / "gate.sock"}"\n'
             "[link]\n"
-            f'host = "{self._broker.host}"\nport = {self._broker.port}\n'
+            f'host = "{self._broker.host}"\nport = {self._link_port(spec)}\n'
             f'password_file = "{self._secret(f"{spec.id}.password", self._password(spec.id))}"\n'
             "ack_timeout_s = 2.0\n"
         )
-        argv = [sys.executable, "-m", "gate", "run", "-c", str(config)]
-        daemon = Daemon(spec.id, argv, d / "gate.log", d / "gate.sock")
+        daemon = Daemon(spec.id, self._gate_argv(spec, config), d / "gate.log", d / "gate.sock")
         return Gate(spec, daemon, field_, master, slave)
+
+    # What a harness built on this venue may change per gate (bench.chaos does):
+
+    def _state_dir(self, spec: GateSpec) -> Path:
+        return self.root / spec.id / "state"
+
+    def _link_port(self, spec: GateSpec) -> int:
+        return self._broker.port
+
+    def _gate_argv(self, spec: GateSpec, config: Path) -> list[str]:
+        return [sys.executable, "-m", "gate", "run", "-c", str(config)]
 
     @property
     def _broker(self) -> Broker:

@@ -1,0 +1,270 @@
+"""`python -m bench.chaos`: the venue under fire, every event accounted for.
+
+    python -m bench.chaos              # the campaign: 500 gate kills, 100 hub kills, 50 outages...
+    python -m bench.chaos --quick      # the same, smaller (a couple of minutes; CI runs it)
+
+A venue of real processes on this machine, on loopback only (`bench.chaos.venue`): Mosquitto,
+the hub and six gates. Families move through it (`bench.chaos.visitors`) while faults are
+injected (`bench.chaos.nemesis`). Then every fault is healed, the visitors stop, the venue
+settles, and the history is judged (`bench.chaos.checker`): lost, duplicated, unexpected and
+recovered events, the headcount against the ground truth, the child-safety invariant, and any
+daemon that died without being killed. Prints a table and one JSON line; exit status 0 when
+every check passes and every fault asked for was injected, 1 otherwise, 2 if the venue cannot
+be set up. Bounded: faults stop at --max-minutes, and settling waits at most 3 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sqlite3
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench.chaos.checker import Accounting, Row, account, child_safety_violations
+from bench.chaos.nemesis import FAULTS, Campaign, Nemesis
+from bench.chaos.venue import ChaosVenue, Death, Supervisor
+from bench.chaos.visitors import Visitors
+from gate.journal import Journal
+from hub.demo.plan import PAIRING_WINDOW_S, local_timezone, make_plan
+from hub.demo.venue import DemoError, http_port
+
+FULL = Campaign(500, 100, 50, 20, 20, 10, interval_s=0.9)
+QUICK = Campaign(25, 5, 3, 2, 2, 2, interval_s=0.9)
+SETTLE_TIMEOUT_S = 180.0
+_print_lock = threading.Lock()
+
+
+def say(line: str) -> None:
+    with _print_lock:
+        print(line, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.chaos", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="the reduced campaign CI runs")
+    for fault in FAULTS:
+        parser.add_argument(
+            f"--{fault.replace('_', '-')}s", dest=fault, type=int, metavar="N",
+            help=f"how many ({FULL.asked()[fault]} in the campaign, {QUICK.asked()[fault]} quick)",
+        )  # fmt: skip
+    parser.add_argument("--interval-s", type=float, metavar="S", help="mean time between faults")
+    parser.add_argument("--seed", type=int, default=1, help="faults and visitors drawn (default 1)")
+    parser.add_argument(
+        "--max-minutes", type=float, default=30.0, metavar="M",
+        help="inject no fault after this long (default 30)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("var/chaos"), metavar="DIR",
+        help="configuration, state and logs of the run (default var/chaos; emptied first)",
+    )  # fmt: skip
+    return parser.parse_args(argv)
+
+
+def campaign_of(args: argparse.Namespace) -> Campaign:
+    base = QUICK if args.quick else FULL
+    counts = {f: getattr(base, f) if getattr(args, f) is None else getattr(args, f) for f in FAULTS}
+    return Campaign(**counts, interval_s=args.interval_s or base.interval_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    campaign = campaign_of(args)
+    timezone = local_timezone()
+    today = datetime.now(ZoneInfo(timezone)).date()
+    plan = make_plan(5000 if not args.quick else 600, args.seed, today, timezone)
+    venue = ChaosVenue(args.workdir.resolve(), plan, http_port(0), say)
+    signal.signal(signal.SIGTERM, _interrupted)
+    started = time.monotonic()
+    try:
+        say(f"starting the venue in {venue.root} ...")
+        venue.start()
+        result = Run(venue, campaign, args).go(started + args.max_minutes * 60)
+    except DemoError as exc:
+        say(f"chaos: {exc}")
+        return 2
+    finally:
+        venue.stop()
+    say(f"(the run took {time.monotonic() - started:.0f} s; logs and state in {venue.root})")
+    return 0 if result else 1
+
+
+class Run:
+    def __init__(self, venue: ChaosVenue, campaign: Campaign, args: argparse.Namespace) -> None:
+        self.venue = venue
+        self.campaign = campaign
+        self.supervisor = Supervisor(venue)
+        self.visitors = Visitors(venue.plan, self._socket, seed=args.seed)
+        self.nemesis = Nemesis(venue, self.supervisor, campaign, args.seed, say)
+
+    def _socket(self, gate: str) -> Path:
+        return self.venue.gates[gate].daemon.socket
+
+    def go(self, deadline: float) -> bool:
+        asked = self.campaign.asked()
+        say("faults: " + ", ".join(f"{n} {f.replace('_', ' ')}" for f, n in asked.items()))
+        self.supervisor.start()
+        self.visitors.start()
+        try:
+            time.sleep(3)  # families at the desk before the first fault
+            self.nemesis.run(deadline)
+            self.nemesis.heal()
+            say("every fault healed; the visitors finish their moves ...")
+            time.sleep(3)
+        finally:
+            self.visitors.stop()
+        self.supervisor.wait_up()
+        settled = self.venue.wait_settled(SETTLE_TIMEOUT_S)
+        self.supervisor.stop()
+        verdict = Verdict(self, settled)
+        for line in verdict.table():
+            say(line)
+        say(json.dumps(verdict.summary()))
+        return verdict.passed
+
+    # --- what the venue holds at the end --------------------------------------------------------
+
+    def journals(self) -> dict[str, list[Row]]:
+        found = {}
+        for gate_id in self.venue.gates:
+            path = self.venue.root / gate_id / "state" / "journal.db"
+            reader = Journal.open_readonly(path)
+            try:
+                rows, seq = [], 0
+                while page := reader.entries_after(seq, 5000):
+                    rows += [Row(gate_id, e.seq, e.nonce, str(e.hlc), e.kind, e.body) for e in page]
+                    seq = page[-1].seq
+            finally:
+                reader.close()
+            found[gate_id] = rows
+        return found
+
+    def hub_rows(self) -> tuple[list[Row], int]:
+        """The hub's store in its order (hybrid clock, gate, seq), and its conflicts."""
+        path = self.venue.root / "hub" / "state" / "events.db"
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = [
+                Row(gate, seq, nonce, hlc, kind, json.loads(body))
+                for gate, seq, nonce, hlc, kind, body in db.execute(
+                    "SELECT gate, seq, nonce, hlc, kind, body FROM entries ORDER BY hlc, gate, seq"
+                )
+            ]
+            (conflicts,) = db.execute("SELECT COUNT(*) FROM conflicts").fetchone()
+        finally:
+            db.close()
+        return rows, int(conflicts)
+
+
+class Verdict:
+    def __init__(self, run: Run, settled: bool) -> None:
+        self.run = run
+        self.settled = settled
+        venue = run.venue
+        hub, conflicts = run.hub_rows()
+        self.accounting: Accounting = account(run.visitors.history, run.journals(), hub, conflicts)
+        self.violations = child_safety_violations(hub, PAIRING_WINDOW_S)
+        self.hub_inside = (venue.hub_headcount() or {}).get("inside")
+        status: dict[str, Any] = venue.hub_status() if venue.hub else {}
+        self.hub_rejected = sum(dict(status.get("rejected", {})).values())
+        self.findings = Counter(f["kind"] for f in venue.findings())
+        self.deaths: list[Death] = run.supervisor.deaths
+        self.injected = run.nemesis.injected
+        self.asked = run.campaign.asked()
+
+    @property
+    def headcount_exact(self) -> bool:
+        return self.hub_inside == self.accounting.truth_inside
+
+    @property
+    def passed(self) -> bool:
+        a = self.accounting
+        return (
+            self.settled
+            and not (a.lost or a.duplicated or a.unexpected or self.violations or self.deaths)
+            and self.headcount_exact
+            and all(self.injected[f] >= n for f, n in self.asked.items() if f not in self.skipped)
+        )
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        return self.run.nemesis.skipped
+
+    def table(self) -> list[str]:
+        a = self.accounting
+        lines = ["", "fault                      asked  injected"]
+        for fault in FAULTS:
+            why = f"  (not here: {self.skipped[fault]})" if fault in self.skipped else ""
+            label = fault.replace("_", " ")
+            lines.append(f"{label:<25} {self.asked[fault]:>6} {self.injected[fault]:>9}{why}")
+        rows = [
+            ("scans sent", a.attempted, ""),
+            ("acknowledged (answered with a seq)", a.acknowledged, ""),
+            ("  lost", len(a.lost), "must be 0"),
+            ("  duplicated", len(a.duplicated), "must be 0"),
+            ("unexpected", len(a.unexpected), "must be 0"),
+            ("no answer (gate killed mid-scan)", a.indeterminate, ""),
+            ("  recovered (journalled, at the hub)", a.recovered, ""),
+            ("  not applied (died before the commit)", a.not_applied, ""),
+            ("not sent (gate down)", a.unavailable, ""),
+            ("refused (journal could not commit)", a.refused, ""),
+            ("gate journal entries at the hub", f"{a.at_hub}/{a.journalled}", "all"),
+            ("headcount: hub / ground truth", f"{self.hub_inside}/{a.truth_inside}", "equal"),
+            ("child-safety violations", len(self.violations), "must be 0"),
+            ("daemons died unkilled", len(self.deaths), "must be 0"),
+            ("hub payload rejections", self.hub_rejected, ""),
+            ("settled after healing", "yes" if self.settled else "NO", "yes"),
+        ]
+        lines += ["", f"{'events':<40} {'count':>12}  target"]
+        lines += [f"{label:<40} {value!s:>12}  {target}" for label, value, target in rows]
+        lines.append("decisions: " + ", ".join(f"{c} {n}" for c, n in a.codes.most_common()))
+        lines.append(
+            "hub findings: " + (", ".join(f"{k} {n}" for k, n in self.findings.items()) or "none")
+        )
+        for what, items in (
+            ("lost", a.lost),
+            ("duplicated", a.duplicated),
+            ("unexpected", a.unexpected),
+            ("child safety", self.violations),
+        ):
+            lines += [f"  {what}: {item}" for item in items[:10]]
+        for death in self.deaths[:5]:
+            lines.append(f"  {death.name} exited with status {death.status}:\n{death.tail}")
+        lines.append(f"result: {'PASS' if self.passed else 'FAIL'}")
+        return lines
+
+    def summary(self) -> dict[str, Any]:
+        a = self.accounting
+        return {
+            "bench": "chaos",
+            "injected": dict(self.injected),
+            "sent": a.attempted,
+            "acknowledged": a.acknowledged,
+            "lost": len(a.lost),
+            "duplicated": len(a.duplicated),
+            "unexpected": len(a.unexpected),
+            "recovered": a.recovered,
+            "headcount_hub": self.hub_inside,
+            "headcount_truth": a.truth_inside,
+            "child_safety_violations": len(self.violations),
+            "deaths": len(self.deaths),
+            "passed": self.passed,
+        }
+
+
+def _interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The faults, on a schedule: a shuffled list of every fault asked for, one every `interval_s`
+or so. Kills are instant (the supervisor starts the daemon again); the other faults last a few
+seconds and end by themselves, while the next ones go on, so faults overlap as they do in life.
+
+    gate_kill       SIGKILL of a random gate (any moment: mid-scan, mid-commit, mid-publish)
+    hub_kill        SIGKILL of the hub, started again up to 2 s later
+    broker_outage   Mosquitto stopped for 1-5 s, then started on the same port and data
+    partition       one gate's relay to the broker cut for 2-8 s
+    clock_jump      E2's wall clock set back 1-3 hours (a Pi booted with an old clock), or
+                    ahead 1-4 s (a bad NTP step), then put right 3-10 s later
+    disk_full       X2's state disk filled for 2-6 s
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.chaos.venue import ChaosVenue, Supervisor
+
+FAULTS = ("gate_kill", "hub_kill", "broker_outage", "partition", "clock_jump", "disk_full")
+LINKED_GATES = ("D1", "E1", "E2", "X1", "X2")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    gate_kill: int
+    hub_kill: int
+    broker_outage: int
+    partition: int
+    clock_jump: int
+    disk_full: int
+    interval_s: float
+
+    def asked(self) -> Counter[str]:
+        return Counter({f: getattr(self, f) for f in FAULTS})
+
+
+class Nemesis:
+    def __init__(
+        self,
+        venue: ChaosVenue,
+        supervisor: Supervisor,
+        campaign: Campaign,
+        seed: int,
+        say: Callable[[str], None],
+    ) -> None:
+        self.venue = venue
+        self.supervisor = supervisor
+        self.campaign = campaign
+        self.rng = random.Random(seed)
+        self.say = say
+        self.injected: Counter[str] = Counter()
+        self.skipped: dict[str, str] = {}  # fault: why it could not be injected here
+        self._ends: dict[str, threading.Timer] = {}  # lasting faults under way: their end
+        self._lock = threading.Lock()
+        if venue.disk is None:
+            self.skipped["disk_full"] = venue.disk_refused or "no small disk"
+
+    def run(self, deadline: float) -> None:
+        schedule = [f for f, n in self.campaign.asked().items() for _ in range(n)]
+        schedule = [f for f in schedule if f not in self.skipped]
+        self.rng.shuffle(schedule)
+        done = 0
+        while schedule and time.monotonic() < deadline:
+            time.sleep(self.campaign.interval_s * self.rng.uniform(0.5, 1.5))
+            fault = schedule.pop(0)
+            if fault in self._ends:  # the same fault still lasts: later
+                schedule.insert(min(len(schedule), 3), fault)
+                continue
+            getattr(self, fault)()
+            self.injected[fault] += 1
+            done += 1
+            if done % 50 == 0:
+                self.say(f"  {done} faults injected, {len(schedule)} to go")
+
+    def heal(self) -> None:
+        """End every lasting fault now."""
+        with self._lock:
+            ends = list(self._ends.items())
+        for _, timer in ends:
+            timer.cancel()
+        for fault, _ in ends:
+            self._end(fault)
+
+    # --- the faults ---------------------------------------------------------------------------
+
+    def gate_kill(self) -> None:
+        self.supervisor.kill(self.rng.choice(list(self.venue.gates)))
+
+    def hub_kill(self) -> None:
+        self.supervisor.kill("hub", hold_s=self.rng.uniform(0, 2))
+
+    def broker_outage(self) -> None:
+        self.venue.broker_down()
+        self._lasting("broker_outage", self.rng.uniform(1, 5))
+
+    def partition(self) -> None:
+        gate = self.rng.choice(LINKED_GATES)
+        self.venue.relays[gate].cut()
+        self._lasting("partition", self.rng.uniform(2, 8))
+
+    def clock_jump(self) -> None:
+        if self.rng.random() < 0.5:
+            self.venue.shift_clock(-self.rng.uniform(3600, 3 * 3600))
+        else:
+            self.venue.shift_clock(self.rng.uniform(1, 4))
+        self._lasting("clock_jump", self.rng.uniform(3, 10))
+
+    def disk_full(self) -> None:
+        assert self.venue.disk is not None
+        self.venue.disk.fill()
+        self._lasting("disk_full", self.rng.uniform(2, 6))
+
+    # --- lasting faults -------------------------------------------------------------------------
+
+    def _lasting(self, fault: str, seconds: float) -> None:
+        with self._lock:
+            timer = threading.Timer(seconds, self._end, args=(fault,))
+            self._ends[fault] = timer
+        timer.start()
+
+    def _end(self, fault: str) -> None:
+        with self._lock:
+            self._ends.pop(fault, None)
+        if fault == "broker_outage":
+            self.venue.broker_back()
+        elif fault == "partition":
+            for relay in self.venue.relays.values():
+                relay.heal()
+        elif fault == "clock_jump":
+            self.venue.shift_clock(0)
+        elif fault == "disk_full" and self.venue.disk is not None:
+            self.venue.disk.free()

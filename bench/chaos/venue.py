@@ -1,0 +1,213 @@
+"""The demo's venue of real processes (`hub.demo.venue`), fitted with what the faults need.
+
+- every gate reaches the broker through its own `Relay`, which the harness cuts (a partition);
+- E2 runs on a wall clock the harness moves (`bench.chaos.shifted_gate`);
+- X2 keeps its state (journal, allowlist, presence) on a small tmpfs that the harness fills
+  (`SmallDisk`), where the machine lets it mount one (root);
+- `kill` SIGKILLs a daemon; `Supervisor` starts again whatever died, as systemd's
+  `Restart=always` would, and tells a death the harness caused from one it did not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.chaos.proxy import Relay
+from hub.demo.venue import Daemon, GateSpec, Venue
+
+CLOCK_GATE = "E2"
+DISK_GATE = "X2"
+DISK_MB = 64
+RESTART_DELAY_S = 0.3
+
+
+class SmallDisk:
+    """A tmpfs of `size_mb` mounted at `path`; `fill` writes a ballast file until the disk is
+    full, `free` deletes it."""
+
+    def __init__(self, path: Path, size_mb: int = DISK_MB) -> None:
+        self.path = path
+        self.size_mb = size_mb
+        self.ballast = path / "ballast"
+        self.mounted = False
+
+    def mount(self) -> str | None:
+        """Mount it; None when mounted, else why it cannot be (the disk-full fault is skipped)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m,mode=0700", "tmpfs", self.path],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            return f"cannot mount a tmpfs ({result.stderr.strip() or 'mount failed'})"
+        self.mounted = True
+        return None
+
+    def fill(self) -> None:
+        chunk = b"\0" * (1 << 20)
+        fd = os.open(self.ballast, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            for size in (len(chunk), 4096, 1):
+                try:
+                    while os.write(fd, chunk[:size]):
+                        pass
+                except OSError as exc:
+                    if exc.errno != errno.ENOSPC:
+                        raise
+        finally:
+            os.close(fd)
+
+    def free(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.ballast.unlink()
+
+    def unmount(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", self.path], capture_output=True)
+            self.mounted = False
+
+
+def unmount_under(root: Path) -> None:
+    """Unmount what an earlier run left mounted under `root` (it was killed before its end)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/mounts").read_text().splitlines():
+            point = line.split()[1]
+            if point.startswith(f"{root.resolve()}/"):
+                subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+@dataclass
+class ChaosVenue(Venue):
+    relays: dict[str, Relay] = field(default_factory=dict)
+    disk: SmallDisk | None = None
+    disk_refused: str | None = None  # why there is no small disk
+    clock_offset_file: Path | None = None
+
+    def prepare(self) -> None:
+        unmount_under(self.root)
+        super().prepare()
+
+    def _state_dir(self, spec: GateSpec) -> Path:
+        state = super()._state_dir(spec)
+        if spec.id == DISK_GATE:
+            disk = SmallDisk(state)
+            self.disk_refused = disk.mount()
+            self.disk = None if self.disk_refused else disk
+        return state
+
+    def _link_port(self, spec: GateSpec) -> int:
+        self.relays[spec.id] = Relay(super()._link_port(spec)).start()
+        return self.relays[spec.id].port
+
+    def _gate_argv(self, spec: GateSpec, config: Path) -> list[str]:
+        if spec.id != CLOCK_GATE:
+            return super()._gate_argv(spec, config)
+        self.clock_offset_file = config.parent / "clock-offset"
+        self.clock_offset_file.write_text("0\n")
+        return [
+            sys.executable,
+            "-m",
+            "bench.chaos.shifted_gate",
+            str(config),
+            str(self.clock_offset_file),
+        ]
+
+    def shift_clock(self, seconds: float) -> None:
+        assert self.clock_offset_file is not None
+        tmp = self.clock_offset_file.with_suffix(".tmp")
+        tmp.write_text(f"{seconds}\n")
+        tmp.replace(self.clock_offset_file)
+
+    def daemons(self) -> dict[str, Daemon]:
+        found = {gid: g.daemon for gid, g in self.gates.items()}
+        if self.hub is not None:
+            found["hub"] = self.hub
+        return found
+
+    def stop(self) -> None:
+        super().stop()
+        for relay in self.relays.values():
+            relay.close()
+        if self.disk is not None:
+            self.disk.unmount()
+
+
+@dataclass
+class Death:
+    name: str
+    status: int | None
+    tail: str
+
+
+class Supervisor:
+    """Starts again any daemon that is not running, after `RESTART_DELAY_S`. A daemon the
+    harness killed (`kill`) is expected to die; any other exit is recorded as a `Death`."""
+
+    def __init__(self, venue: ChaosVenue) -> None:
+        self.venue = venue
+        self.deaths: list[Death] = []
+        self.restarts: dict[str, int] = {}
+        self._killed: set[str] = set()
+        self._held: set[str] = set()  # not to be started again for now
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+
+    def start(self) -> Supervisor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def kill(self, name: str, hold_s: float = 0.0) -> None:
+        """SIGKILL the daemon `name`; it is started again `hold_s` later (at the soonest)."""
+        daemon = self.venue.daemons()[name]
+        with self._lock:
+            self._killed.add(name)
+            if hold_s:
+                self._held.add(name)
+                threading.Timer(hold_s, self._release, args=(name,)).start()
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+
+    def _release(self, name: str) -> None:
+        with self._lock:
+            self._held.discard(name)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.05):
+            for name, daemon in self.venue.daemons().items():
+                if daemon.proc is None or daemon.proc.poll() is None:
+                    continue
+                with self._lock:
+                    if name in self._held:
+                        continue
+                    planned = name in self._killed
+                    self._killed.discard(name)
+                if not planned:
+                    self.deaths.append(Death(name, daemon.proc.returncode, daemon.tail(8)))
+                    time.sleep(RESTART_DELAY_S)
+                daemon.spawn()
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+
+    def wait_up(self, timeout: float = 30.0) -> bool:
+        """True once every daemon answers on its control socket."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                if all(d.answers() for d in self.venue.daemons().values()):
+                    return True
+            time.sleep(0.1)
+        return False
