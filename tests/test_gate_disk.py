@@ -1,0 +1,94 @@
+"""A gate whose storage fails: a full disk refuses scans with a reason and loses nothing, and a
+gate that missed bindings (partitioned, or its disk full) still starts and serves."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, GateRig, link_section, wait_for
+
+from bench.chaos.venue import SmallDisk
+from gate.codec import event_to_dict
+from gate.core import MemberMoved, MemberState
+from gate.presence import PresenceError, PresenceLog
+
+
+@pytest.fixture
+def rigs() -> Iterator[list[GateRig]]:
+    made: list[GateRig] = []
+    yield made
+    for rig in made:
+        rig.close()
+
+
+def test_a_full_presence_file_raises_its_own_error_naming_the_file(tmp_path):
+    presence = PresenceLog(tmp_path / "presence.db")
+    presence.add("E1", 1, "0" * 16, {"events": []})
+    db = presence._db
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
+    with pytest.raises(PresenceError, match=r"presence\.db: cannot keep E1/2: .*full"):
+        presence.add("E1", 2, "1" * 16, {"events": [], "pad": "x" * 100_000})
+    presence.close()
+
+
+def test_a_gate_starts_past_remembered_moves_of_bands_whose_binding_it_never_heard(rigs, tmp_path):
+    state = tmp_path / "X1" / "state"
+    state.mkdir(parents=True)
+    presence = PresenceLog(state / "presence.db")
+    moved = MemberMoved("E1", datetime.now(UTC), ADULT, "T1", MemberState.INSIDE)
+    presence.add("E1", 7, "0" * 16, {"events": [event_to_dict(moved)]})
+    presence.close()
+    rig = GateRig(tmp_path, "X1", "exit", scanner=False)
+    rigs.append(rig.start())
+    assert rig.status()["counters"]["rebuild_skipped"] == 1
+    assert rig.ask("scan", kind="nfc", value=ADULT)["decision"]["code"] == "DENY_UNKNOWN"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_gate_whose_disk_fills_refuses_scans_with_a_reason_and_carries_on_when_freed(
+    rigs, tmp_path, broker
+):
+    disk = SmallDisk(tmp_path / "X1" / "state", size_mb=8)
+    if why := disk.mount():
+        pytest.skip(why)
+    try:
+        desk = GateRig(tmp_path, "D1", "desk", scanner=False, extra=_link(broker, tmp_path, "D1"))
+        gate = GateRig(tmp_path, "X1", "exit", scanner=False, extra=_link(broker, tmp_path, "X1"))
+        rigs += [desk.start(), gate.start()]
+        wait_for(lambda: gate.status()["link"]["connected"], what="X1 following the desk")
+        for value, kind in (("T1", "barcode"), (ADULT, "nfc"), (CHILD, "nfc")):
+            assert _scan(desk, value, kind) == "OK_BIND"
+        wait_for(lambda: "member" in gate.ask("allowlist", lookup=CHILD)["lookup"], timeout=10)
+        before = gate.seq()
+
+        disk.fill()
+        refused = gate.ask("scan", kind="nfc", value=ADULT)
+        assert not refused["ok"] and "journal" in refused["error"]
+        assert gate.status()["counters"]["journal_failed"] >= 1
+        for value, kind in (("T2", "barcode"), (ADULT_2, "nfc"), (CHILD_2, "nfc")):
+            assert _scan(desk, value, kind) == "OK_BIND"  # X1 cannot keep these
+        wait_for(lambda: gate.status()["counters"].get("presence_failed", 0) >= 1, timeout=10)
+        assert gate.seq() == before  # nothing half-written
+
+        disk.free()
+        assert _scan(gate, ADULT) == "DENY_NOT_INSIDE"  # decided and journalled again
+        assert gate.seq() == before + 1
+        gate.stop()
+        gate.start()  # the presence file lacks T2's bindings: the gate starts all the same
+        assert _scan(gate, CHILD_2) == "DENY_UNKNOWN"  # its binding never reached X1
+    finally:
+        for rig in rigs:
+            rig.stop()
+        disk.unmount()
+
+
+def _link(broker, tmp_path, gate_id: str) -> str:
+    return link_section(broker, gate_id, tmp_path / "secrets")
+
+
+def _scan(rig: GateRig, value: str, kind: str = "nfc") -> str:
+    return str(rig.ask("scan", kind=kind, value=value)["decision"]["code"])
