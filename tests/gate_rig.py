@@ -11,12 +11,13 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from gpiozero.pins.mock import MockFactory
 
 from gate.daemon import Gate
@@ -205,6 +206,15 @@ class GateRig:
 
     def relay_states(self) -> list[bool]:
         return [bool(s.state) for s in self.factory.pin(17).states]
+
+
+@pytest.fixture
+def rigs() -> Iterator[list[GateRig]]:
+    """The gates a test starts (append them): each closed at the end."""
+    made: list[GateRig] = []
+    yield made
+    for rig in made:
+        rig.close()
 
 
 def loop_status(rig: GateRig, within_s: float = 3.0) -> dict[str, Any]:

@@ -9,21 +9,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from gate_rig import ADULT, CHILD, STAFF, GateRig, wait_for
 
 from gate.nfc.token import TokenFault
-
-
-@pytest.fixture
-def rigs(tmp_path: Path) -> Iterator[list[GateRig]]:
-    made: list[GateRig] = []
-    yield made
-    for rig in made:
-        rig.close()
 
 
 def rig(rigs: list[GateRig], tmp_path: Path, gate_id: str, role: str, **options: object) -> GateRig:

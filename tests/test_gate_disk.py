@@ -4,7 +4,6 @@ gate that missed bindings (partitioned, or its disk full) still starts and serve
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,14 +13,6 @@ from bench.chaos.venue import SmallDisk
 from gate.codec import event_to_dict
 from gate.core import MemberMoved, MemberState
 from gate.presence import PresenceError, PresenceLog
-
-
-@pytest.fixture
-def rigs() -> Iterator[list[GateRig]]:
-    made: list[GateRig] = []
-    yield made
-    for rig in made:
-        rig.close()
 
 
 def test_a_full_presence_file_raises_its_own_error_naming_the_file(tmp_path):
@@ -50,8 +41,9 @@ def test_a_gate_starts_past_remembered_moves_of_bands_whose_binding_it_never_hea
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 def test_a_gate_whose_disk_fills_refuses_scans_with_a_reason_and_carries_on_when_freed(
-    rigs, tmp_path, broker
+    rigs, tmp_path, fresh_broker
 ):
+    broker = fresh_broker()  # of its own: no session of an earlier test's X1 to pick up
     disk = SmallDisk(tmp_path / "X1" / "state", size_mb=8)
     if why := disk.mount():
         pytest.skip(why)

@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
-import pytest
 from gate_rig import ADULT, CHILD, GateRig, link_section, wait_for
 
 from gate.protocol import Ack, EventBatch, Topics, dump, parse
 
 TOPICS = Topics()
-
-
-@pytest.fixture
-def rigs() -> Iterator[list[GateRig]]:
-    made: list[GateRig] = []
-    yield made
-    for rig in made:
-        rig.close()
 
 
 def start(rigs, tmp_path, broker, gate_id, role, **link) -> GateRig:

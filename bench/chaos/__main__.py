@@ -20,7 +20,6 @@ import json
 import signal
 import sqlite3
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import datetime
@@ -35,17 +34,11 @@ from bench.chaos.venue import ChaosVenue, Death, Supervisor
 from bench.chaos.visitors import Visitors
 from gate.journal import Journal
 from hub.demo.plan import PAIRING_WINDOW_S, local_timezone, make_plan
-from hub.demo.venue import DemoError, http_port
+from hub.demo.venue import DemoError, http_port, say
 
 FULL = Campaign(500, 100, 50, 20, 20, 10, interval_s=0.9)
 QUICK = Campaign(25, 5, 3, 2, 2, 2, interval_s=0.9)
 SETTLE_TIMEOUT_S = 180.0
-_print_lock = threading.Lock()
-
-
-def say(line: str) -> None:
-    with _print_lock:
-        print(line, flush=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

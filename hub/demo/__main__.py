@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 import time
 import traceback
 from datetime import datetime
@@ -24,19 +23,11 @@ from zoneinfo import ZoneInfo
 from hub.demo.lanes import Stopped
 from hub.demo.plan import OUTAGE_AT, Plan, hhmm, local_timezone, make_plan
 from hub.demo.summary import Report, journal_rows
-from hub.demo.venue import GATES, DemoError, Venue, http_port
+from hub.demo.venue import GATES, DemoError, Venue, http_port, say
 from hub.demo.visitors import Simulation
 
 DEFAULT_FAMILIES = 120
 DEFAULT_OUTAGE_S = 20.0
-
-_print_lock = threading.Lock()
-
-
-def say(line: str) -> None:
-    """One line of the demo's output (from any thread)."""
-    with _print_lock:
-        print(line, flush=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

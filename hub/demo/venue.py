@@ -50,6 +50,15 @@ PINS = {
 }
 
 
+_print_lock = threading.Lock()
+
+
+def say(line: str) -> None:
+    """One line of the run's output (from any thread)."""
+    with _print_lock:
+        print(line, flush=True)
+
+
 class DemoError(Exception):
     """The venue cannot be set up or does not answer: the message says what and where to look."""
 
