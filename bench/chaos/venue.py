@@ -155,7 +155,6 @@ class Supervisor:
     def __init__(self, venue: ChaosVenue) -> None:
         self.venue = venue
         self.deaths: list[Death] = []
-        self.restarts: dict[str, int] = {}
         self._killed: set[str] = set()
         self._held: set[str] = set()  # not to be started again for now
         self._lock = threading.Lock()
@@ -200,7 +199,6 @@ class Supervisor:
                     self.deaths.append(Death(name, daemon.proc.returncode, daemon.tail(8)))
                     time.sleep(RESTART_DELAY_S)
                 daemon.spawn()
-                self.restarts[name] = self.restarts.get(name, 0) + 1
 
     def wait_up(self, timeout: float = 30.0) -> bool:
         """True once every daemon answers on its control socket."""

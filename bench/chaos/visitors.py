@@ -134,10 +134,6 @@ class Visitors:
         for thread in self._threads:
             thread.join()
 
-    @property
-    def families_started(self) -> int:
-        return self._next_family
-
     def _work(self, lane: int) -> None:
         rng = random.Random(self.rng.random())
         while not self._stopping.is_set():
