@@ -17,8 +17,10 @@ and dropped; it never stops a consumer. `docs/mqtt.md` describes the same tree f
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -156,7 +158,7 @@ def parse(model: type[M], payload: bytes) -> M:
         raise ProtocolError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
     try:
         data = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # also a number too long, nesting too deep
         raise ProtocolError(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ProtocolError("a payload is a JSON object")
@@ -170,6 +172,98 @@ def parse(model: type[M], payload: bytes) -> M:
 
 def dump(message: BaseModel) -> bytes:
     return message.model_dump_json().encode()
+
+
+# --- event batches as the hub stores them ---------------------------------------------------------
+
+
+class WireEntry(NamedTuple):
+    """An `Entry` as `read_events` reads it: its body decoded, and as JSON text to store."""
+
+    seq: int
+    nonce: str
+    wall_ms: int
+    hlc: str
+    kind: str
+    body: dict[str, Any]
+    body_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class WireBatch:
+    gate: str
+    entries: list[WireEntry]
+
+
+def read_events(payload: bytes) -> WireBatch:
+    """`parse(EventBatch, payload)`, each body also as JSON text: it accepts and refuses the
+    same payloads, with the same ProtocolError, and reads the same values.
+
+    A batch as `dump` writes it (as every gate sends it) is read in one pass that keeps each
+    body's text as it came; any other form of JSON goes through `parse`, its bodies encoded."""
+    batch = _read_dumped_events(payload)
+    if batch is not None:
+        return batch
+    parsed = parse(EventBatch, payload)
+    return WireBatch(
+        parsed.gate,
+        [
+            WireEntry(e.seq, e.nonce, e.wall_ms, e.hlc, e.kind, e.body, _encode_body(e.body))
+            for e in parsed.entries
+        ],
+    )
+
+
+# `dump(EventBatch(...))` exactly: compact, keys in the models' order. Numbers of 19 digits at
+# most (SQLite's range); strings without escapes or control characters, lengths as the models'.
+_DUMPED_HEAD = re.compile(r'\{"v":1,"gate":"([A-Za-z0-9_-]{1,32})","entries":\[')
+_DUMPED_ENTRY = re.compile(
+    r'\{"seq":([1-9][0-9]{0,18}),"nonce":"([^"\\\x00-\x1f]{8,64})",'
+    r'"wall_ms":(0|[1-9][0-9]{0,18}),"hlc":"([0-9a-f]{16})",'
+    r'"kind":"([^"\\\x00-\x1f]{1,32})","body":(?=\{)'
+)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_body_decoder = json.JSONDecoder()
+_encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _read_dumped_events(payload: bytes) -> WireBatch | None:
+    """The batch, if `payload` is in `dump`'s form and valid; else None, and `parse` decides.
+
+    Each body is decoded by `json`, as `parse` does, and its text kept as it came, unless it
+    escapes a surrogate (a lone one cannot be stored: `parse`'s path lets the store say so)."""
+    if len(payload) > MAX_PAYLOAD:
+        return None
+    try:
+        text = payload.decode()
+    except UnicodeDecodeError:
+        return None
+    head = _DUMPED_HEAD.match(text)
+    if head is None:
+        return None
+    entries: list[WireEntry] = []
+    at = head.end()
+    while len(entries) < MAX_BATCH:
+        fields = _DUMPED_ENTRY.match(text, at)
+        if fields is None:
+            return None
+        start = fields.end()
+        try:
+            body, end = _body_decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            return None
+        body_json = text[start:end]
+        if "\\u" in body_json and _SURROGATE_ESCAPE.search(body_json):
+            return None
+        seq, nonce, wall_ms, hlc, kind = fields.groups()
+        entries.append(WireEntry(int(seq), nonce, int(wall_ms), hlc, kind, body, body_json))
+        if text.startswith("},", end):
+            at = end + 2
+        elif end + 3 == len(text) and text.endswith("}]}"):
+            return WireBatch(head[1], entries)
+        else:
+            return None
+    return None
 
 
 class Topics:

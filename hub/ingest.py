@@ -2,19 +2,25 @@
 
     ingest = Ingest(store, Topics(prefix), publish, clock_ms, on_stored=venue.add)
     ingest.on_message(topic, payload)      # gate/+/events and gate/+/status, one thread
+    ingest.on_messages(messages)           # several (topic, payload, retained) at once
     ingest.tick()                          # from the same loop: replays a gap nobody asked for
 
-Every payload is read through `gate.protocol.parse`. One that is oversized, not JSON, foreign
-(not an object, another protocol version) or invalid, or whose gate differs from its topic's, is
-counted in `rejected` by reason and dropped with one log line: `on_message` never raises.
+Every payload is read through `gate.protocol` (`read_events`, `parse`). One that is oversized,
+not JSON, foreign (not an object, another protocol version) or invalid, or whose gate differs
+from its topic's, is counted in `rejected` by reason and dropped with one log line, alone: the
+other messages are handled all the same, and `on_message(s)` never raises.
 
-A batch goes to the store in one transaction; then the gate's watermark is published as a
-retained `Ack` (QoS 1), even when every entry was a duplicate (the gate may have missed the last
-one). When the store holds entries above a gap, the hub asks for the gap with `Replay(after=
+The event batches of one call go to the store in one transaction (one sync for a whole backlog,
+whatever the number of gates), the entries new to it are handed on (`on_stored`), and then each
+gate's watermark is published once as a retained `Ack` (QoS 1), even when every entry was a
+duplicate (the gate may have missed the last one): never before the commit, and never above the
+entries stored without a gap. When the transaction fails, nothing is stored and nothing is
+acknowledged: the gates send again. A status is read after the batches that came before it are
+stored. When the store holds entries above a gap, the hub asks for the gap with `Replay(after=
 acked)`, at most once per `replay_interval_ms` per gate; `tick` asks again while a gap stays, and
 when an online gate's status shows entries the hub never got and nothing has come for a while.
 
-Threads: `on_message` and `tick` run on the hub's ingest thread (the MQTT callback only
+Threads: `on_message(s)` and `tick` run on the hub's ingest thread (the MQTT callback only
 enqueues). `gates()` may be called from any thread.
 """
 
@@ -24,7 +30,7 @@ import logging
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -39,10 +45,12 @@ from gate.protocol import (
     ProtocolError,
     Replay,
     Topics,
+    WireBatch,
     dump,
     parse,
+    read_events,
 )
-from hub.store import EventStore, GateRow, StoredEntry
+from hub.store import AddResult, EventStore, GateRow, PreparedBatch, StoredEntry
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,7 @@ Publish = Callable[[str, bytes, int, bool], None]  # (topic, payload, qos, retai
 REPLAY_INTERVAL_MS = 1000
 STALL_MS = 5000  # an online gate silent this long while behind its own status: ask again
 M = TypeVar("M", EventBatch, GateStatus)
+Message = tuple[str, bytes, bool]  # (topic, payload, retained)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,38 +138,81 @@ class Ingest:
         """Handle one message of `gate/+/events` or `gate/+/status`. Never raises.
 
         `retained` marks a status the broker kept: its clock reading is old, so no skew."""
-        try:
-            self.counters["messages"] += 1
-            gate = self.topics.gate_of(topic)
-            if gate is None:
-                self._reject("foreign_topic", topic, "not a gate topic under this prefix")
-            elif topic == self.topics.events(gate):
-                self._events(gate, topic, payload)
-            elif topic == self.topics.status(gate):
-                self._status(gate, topic, payload, retained)
-            else:
-                self._reject("foreign_topic", topic, "not an events or status topic")
-        except Exception:  # a bug here must not stop the hub's ingest
-            self.rejected["error"] += 1
-            log.exception("message on %s (%d bytes) dropped", topic, len(payload or b""))
+        self.on_messages([(topic, payload, retained)])
 
-    def _events(self, gate: str, topic: str, payload: bytes) -> None:
-        batch = self._parse(EventBatch, topic, payload)
+    def on_messages(self, messages: Iterable[Message]) -> None:
+        """Handle messages in order, each as `on_message` does, but store their event batches
+        in one transaction; a status is read once the batches before it are stored. Never
+        raises."""
+        pending: list[PreparedBatch] = []
+        for topic, payload, retained in messages:
+            try:
+                self.counters["messages"] += 1
+                gate = self.topics.gate_of(topic)
+                if gate is None:
+                    self._reject("foreign_topic", topic, "not a gate topic under this prefix")
+                elif topic == self.topics.events(gate):
+                    prepared = self._prepare(gate, topic, payload)
+                    if prepared is not None:
+                        pending.append(prepared)
+                elif topic == self.topics.status(gate):
+                    self._store(pending)
+                    pending = []
+                    self._status(gate, topic, payload, retained)
+                else:
+                    self._reject("foreign_topic", topic, "not an events or status topic")
+            except Exception:  # a bug here must not stop the hub's ingest
+                self.rejected["error"] += 1
+                log.exception("message on %s (%d bytes) dropped", topic, len(payload or b""))
+        self._store(pending)
+
+    def _prepare(self, gate: str, topic: str, payload: bytes) -> PreparedBatch | None:
+        """An events payload read and checked for the store; None when it is rejected."""
+        batch = self._read_events(topic, payload)
         if batch is None:
-            return
+            return None
         if batch.gate != gate:
             self._reject("gate_mismatch", topic, f"payload is from gate {batch.gate!r}")
-            return
-        now = self.clock_ms()
+            return None
         try:
-            result = self.store.add(gate, batch.entries, now)
+            return self.store.prepare(gate, batch.entries, self.clock_ms())
         except ValueError as exc:
             self._reject("invalid", topic, str(exc))
+            return None
+
+    def _store(self, batches: list[PreparedBatch]) -> None:
+        """Store batches in one transaction; then hand on what is new and acknowledge each
+        gate once, with its watermark after the commit. Never raises."""
+        if not batches:
             return
-        except sqlite3.Error as exc:  # disk full or failing: no ack, the gate will resend
-            self.rejected["store_failed"] += 1
-            log.error("events of %s not stored: %s", gate, exc)
+        try:
+            results = self.store.add_batches(batches)
+        except sqlite3.Error as exc:  # disk full or failing: no ack, the gates will resend
+            self.rejected["store_failed"] += len(batches)
+            gates = sorted({b.gate for b in batches})
+            log.error("%d batches of %s not stored: %s", len(batches), ", ".join(gates), exc)
             return
+        except Exception:  # a bug in the store must not stop the hub's ingest
+            self.rejected["error"] += len(batches)
+            log.exception("%d batches dropped", len(batches))
+            return
+        now = self.clock_ms()
+        last: dict[str, AddResult] = {}  # each gate's last result: its watermark after all
+        for batch, result in zip(batches, results, strict=True):
+            self._count(batch.gate, result)
+            last[batch.gate] = result
+        with self._lock:
+            for gate in last:
+                live = self._live.setdefault(gate, _Live())
+                live.online, live.last_event_ms = True, now
+        self._hand_on([entry for result in results for entry in result.stored])
+        for gate, result in last.items():
+            self._send(self.topics.ack(gate), Ack(gate=gate, seq=result.acked), retain=True)
+            self.counters["acks"] += 1
+            if result.highest > result.acked:
+                self._replay(gate, result.acked, now, "gap")
+
+    def _count(self, gate: str, result: AddResult) -> None:
         self.counters["batches"] += 1
         self.counters["new"] += result.new
         self.counters["duplicates"] += result.duplicates
@@ -172,21 +224,16 @@ class Ingest:
                 gate,
                 result.conflicts,
             )
-        with self._lock:
-            live = self._live.setdefault(gate, _Live())
-            live.online, live.last_event_ms = True, now
-        if result.stored and self.on_stored is not None:
-            try:
-                self.on_stored(result.stored)
-            except Exception:  # stored all the same: acknowledge, a rebuild will fold them
-                self.counters["on_stored_failed"] += 1
-                log.exception(
-                    "entries %d.. of %s stored but not handed on", result.stored[0].seq, gate
-                )
-        self._send(self.topics.ack(gate), Ack(gate=gate, seq=result.acked), retain=True)
-        self.counters["acks"] += 1
-        if result.highest > result.acked:
-            self._replay(gate, result.acked, now, "gap")
+
+    def _hand_on(self, stored: list[StoredEntry]) -> None:
+        if not stored or self.on_stored is None:
+            return
+        try:
+            self.on_stored(stored)
+        except Exception:  # stored all the same: acknowledge, a rebuild will fold them
+            self.counters["on_stored_failed"] += 1
+            first = stored[0]
+            log.exception("entries %s/%d.. stored but not handed on", first.gate, first.seq)
 
     def _status(self, gate: str, topic: str, payload: bytes, retained: bool) -> None:
         status = self._parse(GateStatus, topic, payload)
@@ -279,17 +326,31 @@ class Ingest:
     # --- helpers --------------------------------------------------------------------------
 
     def _parse(self, model: type[M], topic: str, payload: bytes) -> M | None:
-        if not isinstance(payload, bytes | bytearray):
-            self._reject("malformed", topic, f"payload is {type(payload).__name__}, not bytes")
-            return None
-        if len(payload) > MAX_PAYLOAD:
-            self._reject("oversized", topic, f"{len(payload)} bytes, over {MAX_PAYLOAD}")
+        if not self._readable(topic, payload):
             return None
         try:
             return parse(model, bytes(payload))
         except ProtocolError as exc:
             self._reject(_reason(str(exc)), topic, str(exc))
             return None
+
+    def _read_events(self, topic: str, payload: bytes) -> WireBatch | None:
+        if not self._readable(topic, payload):
+            return None
+        try:
+            return read_events(bytes(payload))
+        except ProtocolError as exc:
+            self._reject(_reason(str(exc)), topic, str(exc))
+            return None
+
+    def _readable(self, topic: str, payload: bytes) -> bool:
+        if not isinstance(payload, bytes | bytearray):
+            self._reject("malformed", topic, f"payload is {type(payload).__name__}, not bytes")
+            return False
+        if len(payload) > MAX_PAYLOAD:
+            self._reject("oversized", topic, f"{len(payload)} bytes, over {MAX_PAYLOAD}")
+            return False
+        return True
 
     def _reject(self, reason: str, topic: str, detail: str) -> None:
         self.rejected[reason] += 1

@@ -1,21 +1,32 @@
-"""The hub's ingest, called as the hub's MQTT loop calls it: `on_message(topic, payload)`.
+"""The hub's ingest, called as the hub's MQTT loop calls it: `on_message(topic, payload)`, or
+`on_messages(...)` with what waited in its inbox; and the hub itself draining a backlog queued in
+a real Mosquitto.
 
 Batches are built from the real gate journal (`gate.journal.Journal`) and the real protocol
-models; what the hub publishes is captured and read back with the same models.
+models; what the hub publishes is captured and read back with the same models, together with
+what another SQLite connection then sees in the store (what is committed).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import sqlite3
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import paho.mqtt.client as paho
 import pytest
+from broker import MqttClient
+from gate_rig import wait_for, write_venue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from store_faults import committed, committed_run, failing_insert
 
+from bench.hub_ingest import HUB_CLIENT_ID, subscribe_away
 from gate.journal import Journal
 from gate.protocol import (
     MAX_BATCH,
@@ -29,7 +40,10 @@ from gate.protocol import (
     dump,
     parse,
 )
-from hub.ingest import Ingest
+from hub.broker import HUB_USER, Broker
+from hub.ingest import Ingest, Message
+from hub.service import Hub as HubService
+from hub.service import load_hub_config
 from hub.store import EventStore, StoredEntry
 
 JULY_2026 = 1_784_000_000_000
@@ -45,9 +59,11 @@ class Clock:
 
 
 class Hub:
-    """An ingest over a real store, with what it publishes and hands on captured."""
+    """An ingest over a real store, with what it publishes and hands on captured. Each ack is
+    checked as it is published: another connection sees every entry it acknowledges."""
 
     def __init__(self, path: Path, hub_version: int | None = 4) -> None:
+        self.path = path
         self.clock = Clock()
         self.store = EventStore(path)
         self.published: list[tuple[str, bytes, int, bool]] = []
@@ -55,11 +71,17 @@ class Hub:
         self.ingest = Ingest(
             self.store,
             TOPICS,
-            lambda *message: self.published.append(message),  # type: ignore[arg-type]
+            self._publish,
             self.clock,
             on_stored=self.handed_on.extend,
             allowlist_version=lambda: hub_version,
         )
+
+    def _publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        if topic.startswith(TOPICS.ack("")):
+            ack = parse(Ack, payload)
+            assert committed_run(self.path, ack.gate) >= ack.seq, f"{ack} before the commit"
+        self.published.append((topic, payload, qos, retain))
 
     def send(self, gate: str, entries: list[Entry], topic_gate: str | None = None) -> None:
         payload = dump(EventBatch(gate=gate, entries=entries))
@@ -199,14 +221,9 @@ def test_a_reset_journal_is_reported_as_conflicts_and_the_first_entries_kept(
     assert [e.nonce for e in hub.store.entries_in_hlc_order()] == [e.nonce for e in first]
 
 
-def test_a_store_that_fails_acknowledges_nothing(
-    hub: Hub, journal: Journal, monkeypatch: pytest.MonkeyPatch
-):
-    def disk_full(*args: object) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(hub.store, "add", disk_full)
-    hub.send("E1", wire(journal, 2))
+def test_a_store_that_fails_acknowledges_nothing(hub: Hub, journal: Journal):
+    with failing_insert(hub.path):  # the disk is full
+        hub.send("E1", wire(journal, 2))
     assert hub.ingest.rejected["store_failed"] == 1
     assert hub.published == []  # the gate keeps its entries and sends them again
 
@@ -260,6 +277,13 @@ def one_entry(**changes: object) -> bytes:
     return json.dumps({"v": 1, "gate": "E1", "entries": [entry]}).encode()
 
 
+def as_gates_write(**body: object) -> bytes:
+    """One entry with `body`, in the form gates send (`dump`'s), any escapes kept."""
+    message = json.loads(one_entry())
+    message["entries"][0]["body"] = body
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
 REFUSED = [
     ("not JSON", TOPICS.events("E1"), b"\x00\xffnot json", "malformed"),
     ("empty", TOPICS.events("E1"), b"", "malformed"),
@@ -285,8 +309,16 @@ REFUSED = [
         one_entry(body={"x": "\ud800"}),
         "invalid",
     ),
+    (
+        "a lone surrogate in a body as gates write it",
+        TOPICS.events("E1"),
+        as_gates_write(x="a\udc00"),
+        "invalid",
+    ),
     ("another gate's batch", TOPICS.events("X1"), batch_json(), "gate_mismatch"),
     ("a bad gate id", TOPICS.events("E1"), batch_json(gate="E 1/#"), "invalid"),
+    ("a number of 5000 digits", TOPICS.events("E1"), b'{"v": ' + b"9" * 5000 + b"}", "malformed"),
+    ("JSON nested too deep", TOPICS.events("E1"), b"[" * 100_000, "malformed"),
     ("another prefix", "other/v1/gate/E1/events", batch_json(), "foreign_topic"),
     ("a topic it does not read", TOPICS.prefix + "/gate/E1/config", batch_json(), "foreign_topic"),
     (
@@ -378,6 +410,177 @@ def test_almost_valid_messages_never_raise_and_what_is_stored_is_acknowledged(
         assert hub.published[-1][0] != TOPICS.ack("X1")
 
 
+# --- a drained inbox: several batches at once ----------------------------------------------------
+
+
+def journal_entries(tmp_path: Path, gate: str, n: int) -> list[Entry]:
+    """`n` entries of a real journal of `gate`, as gate/link.py sends them."""
+    clock = [JULY_2026]
+
+    def wall() -> int:
+        clock[0] += 1000
+        return clock[0]
+
+    with Journal(tmp_path / f"{gate}-journal.db", gate, wall=wall) as j:
+        for i in range(n):
+            j.append("decision", {"n": i, "events": []})
+        return [
+            Entry(
+                seq=e.seq,
+                nonce=e.nonce,
+                wall_ms=e.wall_ms,
+                hlc=str(e.hlc),
+                kind=e.kind,
+                body=e.body,
+            )
+            for e in j.tail(n)
+        ]
+
+
+def events(gate: str, entries: list[Entry], topic_gate: str | None = None) -> Message:
+    return (TOPICS.events(topic_gate or gate), dump(EventBatch(gate=gate, entries=entries)), False)
+
+
+def seqs(entries: list[StoredEntry]) -> list[tuple[str, int]]:
+    return [(e.gate, e.seq) for e in entries]
+
+
+def test_a_drain_of_several_gates_is_stored_at_once_then_each_gate_acknowledged_once(
+    hub: Hub, tmp_path: Path
+):
+    e1, e2, x1 = (journal_entries(tmp_path, g, n) for g, n in (("E1", 7), ("E2", 3), ("X1", 4)))
+    drain = [
+        events("E1", e1[:3]),
+        events("E2", e2),
+        events("E1", e1[3:5]),
+        events("X1", x1),
+        events("E1", e1[5:]),
+    ]
+    hub.ingest.on_messages(drain)
+    acks = [
+        (topic, parse(Ack, payload).seq, qos, retain)
+        for topic, payload, qos, retain in hub.published
+    ]
+    assert acks == [
+        (TOPICS.ack("E1"), 7, 1, True),
+        (TOPICS.ack("E2"), 3, 1, True),
+        (TOPICS.ack("X1"), 4, 1, True),
+    ]
+    assert seqs(hub.handed_on) == [
+        *(("E1", s) for s in (1, 2, 3)),
+        *(("E2", s) for s in (1, 2, 3)),
+        ("E1", 4),
+        ("E1", 5),
+        *(("X1", s) for s in (1, 2, 3, 4)),
+        ("E1", 6),
+        ("E1", 7),
+    ]
+    counters = hub.ingest.counters
+    assert (counters["batches"], counters["new"], counters["acks"]) == (5, 14, 3)
+    assert not hub.ingest.rejected and len(committed(hub.path)) == 14
+
+
+def test_a_drain_whose_transaction_fails_acknowledges_no_gate_and_loses_nothing(
+    hub: Hub, tmp_path: Path
+):
+    e1, x1 = journal_entries(tmp_path, "E1", 4), journal_entries(tmp_path, "X1", 2)
+    drain = [events("E1", e1[:2]), events("X1", x1), events("E1", e1[2:])]
+    with failing_insert(hub.path, "E1", 4):  # the last entry of the drain cannot be written
+        hub.ingest.on_messages(drain)
+    assert dict(hub.ingest.rejected) == {"store_failed": 3}
+    assert hub.published == [] and hub.handed_on == [] and committed(hub.path) == []
+    assert hub.ingest.gates() == {} and hub.store.counts().entries == 0
+    hub.ingest.on_messages(drain)  # no ack came: the gates send the same entries again
+    assert (hub.acks("E1"), hub.acks("X1")) == ([4], [2])
+    assert len(hub.handed_on) == 6 and len(committed(hub.path)) == 6
+
+
+def test_a_bad_message_in_a_drain_is_rejected_alone(hub: Hub, tmp_path: Path):
+    e1, e2, x1 = (journal_entries(tmp_path, g, 3) for g in ("E1", "E2", "X1"))
+    beyond_sqlite = Entry(**{**x1[0].model_dump(), "seq": 2**63})
+    drain = [
+        events("E1", e1[:2]),
+        (TOPICS.events("E2"), b"{not json", False),
+        events("X1", [beyond_sqlite]),
+        events("X1", x1, topic_gate="E2"),  # X1's batch on E2's topic
+        (TOPICS.status("E1"), batch_json(), False),
+        events("E2", e2),
+        events("E1", e1[2:]),
+    ]
+    hub.ingest.on_messages(drain)
+    assert dict(hub.ingest.rejected) == {"malformed": 1, "invalid": 2, "gate_mismatch": 1}
+    assert (hub.acks("E1"), hub.acks("E2"), hub.acks("X1")) == ([2, 3], [3], [])
+    assert {gate for gate, _ in committed(hub.path)} == {"E1", "E2"}
+
+
+def test_a_status_is_read_once_the_batches_before_it_are_stored(hub: Hub, tmp_path: Path):
+    status = GateStatus(gate="E1", online=True, last_seq=5, acked=5, wall_ms=hub.clock.ms)
+    drain = [
+        events("E1", journal_entries(tmp_path, "E1", 5)),
+        (TOPICS.status("E1"), dump(status), False),
+    ]
+    hub.ingest.on_messages(drain)
+    assert hub.acks("E1") == [5]
+    assert hub.replays("E1") == []  # the gate's ack of 5 is backed by the store
+
+
+def test_in_a_drain_resent_entries_are_duplicates_and_a_gap_is_asked_for_once(
+    hub: Hub, tmp_path: Path
+):
+    e1 = journal_entries(tmp_path, "E1", 8)
+    hub.ingest.on_messages([events("E1", e1[:3]), events("E1", e1[:3]), events("E1", e1[5:])])
+    assert (hub.ingest.counters["new"], hub.ingest.counters["duplicates"]) == (6, 3)
+    assert (hub.acks("E1"), hub.replays("E1")) == ([3], [3])
+    assert [e.seq for e in hub.handed_on] == [1, 2, 3, 6, 7, 8]
+    hub.clock.ms += 2000
+    hub.ingest.on_messages([events("E1", e1[3:5])])  # the replay
+    assert hub.acks("E1") == [3, 8]
+
+
+def hand_made(seq: int) -> Entry:
+    ms = JULY_2026 + seq * 1000
+    return Entry(seq=seq, nonce=f"{seq:016x}", wall_ms=ms, hlc=f"{ms:012x}0000", kind="k", body={})
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    sent=st.lists(
+        st.tuples(
+            st.sampled_from(["E1", "X1"]), st.lists(st.integers(1, 15), min_size=1, max_size=6)
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    drains=st.lists(st.integers(1, 5), min_size=12, max_size=12),
+)
+def test_whatever_the_drains_each_entry_is_stored_once_and_every_ack_is_committed(
+    tmp_path_factory: pytest.TempPathFactory,
+    sent: list[tuple[str, list[int]]],
+    drains: list[int],
+):
+    """Batches with repeats and gaps, drained in any grouping: every ack published is backed by
+    what is committed (checked by the publish), each entry is handed on once, and each gate's
+    last ack is its longest run of seqs from 1."""
+    hub = Hub(tmp_path_factory.mktemp("drains") / "events.db")
+    try:
+        messages = [events(gate, [hand_made(s) for s in batch]) for gate, batch in sent]
+        for size in drains:
+            hub.ingest.on_messages(messages[:size])
+            messages = messages[size:]
+        for gate in ("E1", "X1"):
+            got = {s for g, batch in sent if g == gate for s in batch}
+            run = 0
+            while run + 1 in got:
+                run += 1
+            assert hub.acks(gate)[-1:] == ([run] if got else [])
+            assert sorted(e.seq for e in hub.handed_on if e.gate == gate) == sorted(got)
+        assert not hub.ingest.rejected
+    finally:
+        hub.store.close()
+
+
 # --- gates as the display shows them --------------------------------------------------------------
 
 
@@ -440,3 +643,83 @@ def test_a_restarted_hub_knows_its_gates(tmp_path: Path, journal: Journal):
         assert again.acks("E1") == [5]
     finally:
         again.store.close()
+
+
+# --- the hub itself, draining a backlog queued in Mosquitto ---------------------------------------
+
+
+class GateLink(MqttClient):
+    """A gate's connection that checks each ack as it comes: the hub's store holds (another
+    connection sees) every entry it acknowledges."""
+
+    def __init__(self, broker: Broker, gate: str, store: Path) -> None:
+        super().__init__(broker, gate, broker.credentials.password(gate))
+        self.store = store
+        self.acks: list[int] = []
+        self.unbacked: list[tuple[int, int]] = []
+
+    def _on_message(self, c: Any, u: Any, msg: paho.MQTTMessage) -> None:
+        seq = parse(Ack, bytes(msg.payload)).seq
+        if (stored := committed_run(self.store, self.username or "")) < seq:
+            self.unbacked.append((seq, stored))
+        self.acks.append(seq)
+        super()._on_message(c, u, msg)
+
+    def acknowledged(self, seq: int) -> bool:
+        return self.acks[-1:] == [seq]
+
+
+def hub_toml(root: Path, broker: Broker) -> Path:
+    venue = write_venue(root / "venue")
+    password = root / "hub.password"
+    password.write_text(broker.credentials.password(HUB_USER))
+    os.chmod(password, 0o600)
+    config = root / "hub.toml"
+    config.write_text(
+        "[hub]\n"
+        f'state_dir = "{root / "state"}"\npolicy = "{venue / "policy.toml"}"\n'
+        f'control_socket = "{root / "hub.sock"}"\nallowlist_csv = "{venue / "allowlist"}"\n'
+        "[mqtt]\n"
+        f'host = "{broker.host}"\nport = {broker.port}\npassword_file = "{password}"\n'
+        f'prefix = "{broker.topics.prefix}"\n'
+        '[http]\nbind = "127.0.0.1"\nport = 0\n'
+    )
+    return config
+
+
+def test_the_hub_drains_a_queued_backlog_and_acknowledges_only_what_is_stored(
+    tmp_path: Path, fresh_broker: Callable[..., Broker]
+):
+    """The hub was away while three gates sent 6 batches each (its persistent session kept
+    them): it stores them all, and each ack a gate gets is already committed."""
+    broker = fresh_broker()
+    topics = broker.topics
+    subscribe_away(broker, HUB_CLIENT_ID, [topics.events(), topics.status()])
+    config = hub_toml(tmp_path / "hub", broker)
+    store = tmp_path / "hub" / "state" / "events.db"
+    links = {}
+    for gate in ("E1", "E2", "X1"):
+        entries = journal_entries(tmp_path, gate, 150)
+        link = links[gate] = GateLink(broker, gate, store)
+        link.connect()
+        link.subscribe(topics.ack(gate))
+        for i in range(0, len(entries), 25):
+            batch = dump(EventBatch(gate=gate, entries=entries[i : i + 25]))
+            assert not link.publish(topics.events(gate), batch).is_failure
+    hub = HubService(load_hub_config(config))
+    loop = threading.Thread(target=hub.run, name="hub-loop")
+    loop.start()
+    try:
+        wait_for(lambda: hub.store.counts().entries == 450, timeout=20, what="the backlog stored")
+        for gate, link in links.items():
+            wait_for(functools.partial(link.acknowledged, 150), what=f"{gate}'s last ack")
+            assert link.unbacked == [] and link.acks == sorted(link.acks)
+        counters = hub.ingest.counters
+        assert (counters["batches"], counters["new"], counters["duplicates"]) == (18, 450, 0)
+        assert dict(hub.ingest.rejected) == {} and counters["acks"] <= 18
+        wait_for(lambda: not hub.venue.stale and hub.venue.folded == 450, what="the venue state")
+    finally:
+        hub.stop()
+        loop.join(10)
+        for link in links.values():
+            link.close()

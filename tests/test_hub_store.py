@@ -7,6 +7,7 @@ gates send; hand-made ones where it is about edge cases of seq, nonce and order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -22,11 +23,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from store_faults import committed, failing_insert
 
 from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore
 from gate.core import Role
 from gate.journal import Journal
-from gate.protocol import Entry, allowlist_of, ticket_of
+from gate.protocol import Entry, WireEntry, allowlist_of, ticket_of
 from hub.allowlist import HubAllowlist
 from hub.store import EventStore, StoreError
 
@@ -169,16 +171,23 @@ def test_whatever_order_and_repetition_each_entry_is_stored_once(
     repeats: int,
     seed: int,
 ):
-    """Batches in any order, any number of times: stored once, the watermark is the longest
-    run from 1, the gaps are exactly the seqs missing below the highest."""
+    """Batches in any order, any number of times, any number of them per transaction: stored
+    once, the watermark is the longest run from 1, the gaps are exactly the seqs missing below
+    the highest."""
     rng = random.Random(seed)
     sent = [s for s in sorted(present) for _ in range(repeats)]
     rng.shuffle(sent)
     with EventStore(tmp_path_factory.mktemp("prop") / "events.db") as s:
         new = duplicates = 0
-        for i in range(0, len(sent), batch_size):
-            result = s.add("E1", [entry(seq) for seq in sent[i : i + batch_size]], JULY_2026)
-            new, duplicates = new + result.new, duplicates + result.duplicates
+        batches = [
+            s.prepare("E1", [entry(seq) for seq in sent[i : i + batch_size]], JULY_2026)
+            for i in range(0, len(sent), batch_size)
+        ]
+        while batches:
+            size = rng.randint(1, 4)
+            together, batches = batches[:size], batches[size:]
+            for result in s.add_batches(together):
+                new, duplicates = new + result.new, duplicates + result.duplicates
         acked = 0
         while acked + 1 in present:
             acked += 1
@@ -198,6 +207,103 @@ def test_an_entry_that_cannot_be_stored_stores_nothing_of_its_batch(store: Event
     with pytest.raises(ValueError, match="out of range"):
         store.add("E1", [entry(1), entry(2**64, hlc_ms=JULY_2026)], JULY_2026)
     assert store.counts().entries == 0 and store.acked("E1") == 0
+
+
+# --- several batches in one transaction -----------------------------------------------------------
+
+
+def test_batches_of_several_gates_are_stored_in_one_transaction_each_told_its_gate_s_watermark(
+    store: EventStore, tmp_path: Path
+):
+    e1, x1 = journal_of(tmp_path, "E1", 7), journal_of(tmp_path, "X1", 2)
+    prepared = [
+        store.prepare("E1", e1[:3], JULY_2026),
+        store.prepare("X1", x1, JULY_2026),
+        store.prepare("E1", e1[3:], JULY_2026),
+    ]
+    results = store.add_batches(prepared)
+    assert [(r.new, r.duplicates, r.acked, r.highest) for r in results] == [
+        (3, 0, 7, 7),  # E1's watermark once the whole transaction is stored
+        (2, 0, 2, 2),
+        (4, 0, 7, 7),
+    ]
+    assert [[e.seq for e in r.stored] for r in results] == [[1, 2, 3], [1, 2], [4, 5, 6, 7]]
+    assert committed(tmp_path / "events.db") == [("E1", s) for s in range(1, 8)] + [
+        ("X1", 1),
+        ("X1", 2),
+    ]
+    assert [(r.gate, r.acked, r.highest, r.stored) for r in store.gate_rows()] == [
+        ("E1", 7, 7, 7),
+        ("X1", 2, 2, 2),
+    ]
+
+
+def test_a_transaction_that_fails_stores_no_batch_of_it_and_changes_nothing(
+    store: EventStore, tmp_path: Path
+):
+    path = tmp_path / "events.db"
+    store.add("E1", [entry(1)], JULY_2026)
+    rows_before = store.gate_rows()
+    prepared = [
+        store.prepare("E1", [entry(2), entry(3)], JULY_2026),
+        store.prepare("X1", [entry(1), entry(2)], JULY_2026),  # its seq 2 fails to be written
+        store.prepare("E1", [entry(4)], JULY_2026),
+    ]
+    with failing_insert(path, "X1", 2), pytest.raises(sqlite3.Error, match="disk is full"):
+        store.add_batches(prepared)
+    assert committed(path) == [("E1", 1)]
+    assert store.gate_rows() == rows_before and store.acked("X1") == 0
+    assert store.counts().entries == 1
+    results = store.add_batches(prepared)  # the disk is back: the same batches go in whole
+    assert [r.acked for r in results] == [4, 2, 4]
+    assert len(committed(path)) == 6
+
+
+def test_in_one_transaction_a_batch_sees_the_ones_before_it(store: EventStore):
+    reset = [entry(2, nonce="f" * 16), entry(3, nonce="e" * 16)]  # a reset journal's seqs
+    results = store.add_batches(
+        [
+            store.prepare("E1", [entry(1), entry(2), entry(2)], JULY_2026),  # seq 2 twice
+            store.prepare("E1", [entry(2), entry(3)], JULY_2026),  # resent, then new
+            store.prepare("E1", reset, JULY_2026),
+        ]
+    )
+    assert [(r.new, r.duplicates, r.conflicts) for r in results] == [
+        (2, 1, 0),
+        (1, 1, 0),
+        (0, 0, 2),
+    ]
+    assert [r.acked for r in results] == [3, 3, 3]
+    assert store.counts() == type(store.counts())(entries=3, gates=1, duplicates=2, conflicts=2)
+    assert [(c.seq, c.kept.nonce) for c in store.conflicts()] == [
+        (2, f"{2:016x}"),
+        (3, f"{3:016x}"),
+    ]
+
+
+def test_the_watermark_of_a_transaction_moves_over_every_gap_it_fills(store: EventStore):
+    store.add("E1", [entry(1), entry(4), entry(5)], JULY_2026)  # stored above a gap before
+    store.add("X1", [entry(1)], JULY_2026)
+    results = store.add_batches(
+        [
+            store.prepare("X1", [entry(3), entry(4)], JULY_2026),  # X1: 2 still missing
+            store.prepare("E1", [entry(3)], JULY_2026),
+            store.prepare("X1", [entry(2)], JULY_2026),
+            store.prepare("E1", [entry(2), entry(7)], JULY_2026),
+        ]
+    )
+    assert [(r.acked, r.highest) for r in results] == [(4, 4), (5, 7), (4, 4), (5, 7)]
+    assert store.missing("E1") == [(6, 6)] and store.missing("X1") == []
+
+
+def test_a_body_sent_as_json_text_is_stored_as_that_text(store: EventStore, tmp_path: Path):
+    text = '{"b": 1, "a": ["é", 2.50]}'  # as a gate may have written it: spaces, key order
+    body = {"b": 1, "a": ["é", 2.5]}
+    sent = WireEntry(1, "0" * 16, JULY_2026, f"{JULY_2026:012x}0000", "decision", body, text)
+    assert store.add("E1", [sent], JULY_2026).stored[0].body == body
+    with contextlib.closing(sqlite3.connect(tmp_path / "events.db")) as db:
+        assert db.execute("SELECT body FROM entries").fetchone() == (text,)
+    assert store.get("E1", 1).body == body  # type: ignore[union-attr]
 
 
 # --- the venue's order ----------------------------------------------------------------------------
@@ -237,28 +343,32 @@ WRITER = textwrap.dedent(
     from gate.protocol import Entry
     from hub.store import EventStore
 
-    store = EventStore(sys.argv[1])
-    seq = store.acked("E1")
+    store, gates = EventStore(sys.argv[1]), sys.argv[2:]
+    seq = store.acked(gates[0])
     print("ready", flush=True)
     while True:
         batch = [
             Entry(seq=s, nonce=f"{s:016x}", wall_ms=s, hlc=f"{s:016x}", kind="k", body={"s": s})
             for s in range(seq + 1, seq + 51)
         ]
-        seq = store.add("E1", batch, 0).acked
+        results = store.add_batches([store.prepare(gate, batch, 0) for gate in gates])
+        seq = results[0].acked
         print(seq, flush=True)
     """
 )
 
 
-def test_sigkill_never_loses_an_acknowledged_batch_nor_half_a_batch(tmp_path: Path):
+@pytest.mark.parametrize("gates", [["E1"], ["E1", "X1", "E2"]], ids=["one gate", "three gates"])
+def test_sigkill_never_loses_an_acknowledged_batch_nor_half_a_transaction(
+    tmp_path: Path, gates: list[str]
+):
     """A hub killed while storing: every watermark it could have acknowledged is on disk, and
-    a batch is there whole or not at all."""
+    a transaction (one batch, or one of each gate) is there whole or not at all."""
     path = tmp_path / "events.db"
     rng = random.Random()
     for _ in range(4):
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER, str(path), *gates], stdout=subprocess.PIPE, text=True
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
@@ -268,10 +378,13 @@ def test_sigkill_never_loses_an_acknowledged_batch_nor_half_a_batch(tmp_path: Pa
         proc.wait()
         proc.stdout.close()
         with EventStore(path) as s:
-            acked, stored = s.acked("E1"), s.counts().entries
-            assert stored == acked and acked % 50 == 0  # whole batches only
+            acked, stored = s.acked(gates[0]), s.counts().entries
+            assert stored == acked * len(gates) and acked % 50 == 0  # whole transactions only
+            assert all(s.acked(gate) == acked for gate in gates)
             assert not reported or acked >= reported[-1]  # nothing acknowledged was lost
-            assert [e.seq for e in s.entries_in_hlc_order()] == list(range(1, acked + 1))
+            assert sorted(e.seq for e in s.entries_in_hlc_order()) == sorted(
+                list(range(1, acked + 1)) * len(gates)
+            )
     assert acked > 0
 
 
