@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from gate.config import describe
+from gate.config import abridged, describe, time_problem
 from gate.core import (
     BandBound,
     BandLearned,
@@ -68,18 +68,32 @@ def event_from_dict(data: object) -> Event:
     kind = data.get("type")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise CodecError(f"unknown event type {kind!r}")
+        raise CodecError(f"unknown event type {abridged(kind)}")
     body = {k: v for k, v in data.items() if k != "type"}
     expected = {f.name for f in fields(cls)}
     if extra := sorted(set(body) - expected):
-        raise CodecError(f"{kind}: unexpected fields {', '.join(extra)}")
+        shown = ", ".join(abridged(name) for name in extra[:5])
+        more = f" ({len(extra)} in all)" if len(extra) > 5 else ""
+        raise CodecError(f"{kind}: unexpected fields {shown}{more}")
     try:
         event: Event = _adapter(cls).validate_python(body, strict=False)
     except ValidationError as exc:
         raise CodecError(describe(exc, kind).replace("\n", "; ")) from exc
+    except RecursionError:  # an enum's own message shows the value: nested thousands deep
+        raise CodecError(f"{kind}: a field is nested too deeply") from None
     if event.at.tzinfo is None:
         raise CodecError(f"{kind}: at: a time needs its UTC offset")
+    if (problem := time_problem(event.at)) is not None:
+        raise CodecError(f"{kind}: at: {problem} (got {event.at.isoformat()})")
     return event
+
+
+def events_of(body: dict[str, Any]) -> list[Event]:
+    """The events of a journal entry's body (none when it has no `events`), or CodecError."""
+    raw = body.get("events", [])
+    if not isinstance(raw, list):
+        raise CodecError("events is not a list")
+    return [event_from_dict(data) for data in raw]
 
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:
@@ -91,6 +105,8 @@ def decision_from_dict(data: object) -> Decision:
         decision: Decision = _adapter(Decision).validate_python(data)
     except ValidationError as exc:
         raise CodecError(describe(exc, "decision").replace("\n", "; ")) from exc
+    except RecursionError:  # as in event_from_dict
+        raise CodecError("decision: a field is nested too deeply") from None
     return decision
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import reprlib
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,7 +22,7 @@ class ConfigError(ValueError):
 
 
 def describe(exc: ValidationError, source: str) -> str:
-    """One line per problem: `source: field: reason (got value)`."""
+    """One line per problem: `source: field: reason (got value)`, the value abridged."""
     lines = []
     for err in exc.errors():
         message = err["msg"].removeprefix("Value error, ")
@@ -28,19 +30,67 @@ def describe(exc: ValidationError, source: str) -> str:
             lines.append(f"{source}: {message}")
             continue
         field = ".".join(str(p) for p in err["loc"])
-        got = "" if err["type"] == "missing" else f" (got {err['input']!r})"
+        got = "" if err["type"] == "missing" else f" (got {abridged(err['input'])})"
         lines.append(f"{source}: {field}: {message}{got}")
     return "\n".join(lines)
 
 
+def abridged(value: object) -> str:
+    """`repr(value)` cut to a readable size: outside input echoed in a message may be megabytes
+    long or nested thousands deep."""
+    return _abridged.repr(value)
+
+
+class _Abridged(reprlib.Repr):
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 3, 80, 80, 40
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4096:  # repr() refuses numbers of over 4300 digits
+            return f"<a number of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_abridged = _Abridged()
+
+
+# Times read from outside stay a couple of days inside datetime's calendar, so that any
+# timezone, and a day either side, can still be reckoned (rules, reports and displays do).
+EARLIEST_TIME = datetime(1, 1, 3, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 29, tzinfo=UTC)
+
+
+def time_problem(at: datetime) -> str | None:
+    """Why an aware time read from outside cannot be used, or None."""
+    if EARLIEST_TIME <= at <= LATEST_TIME:
+        return None
+    return f"a time must lie between {EARLIEST_TIME.date()} and {LATEST_TIME.date()} UTC"
+
+
 def read_toml(path: Path) -> dict[str, object]:
+    """The TOML file at `path`, or `ConfigError` naming the file and what is wrong with it."""
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such file") from exc
+    except OSError as exc:  # a directory, no permission, a name too long
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # a NUL byte in the name
+        raise ConfigError(f"{str(path)!r}: not a file name: {exc}") from exc
+    try:
+        text = data.decode("utf-8-sig")  # a byte order mark, as some editors save, is fine
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (save the file as UTF-8)") from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from exc
+    except ValueError as exc:  # the only other: a number of thousands of digits
+        raise ConfigError(f"{path}: not valid TOML: a number too long to read") from exc
 
 
 def load_policy(path: Path) -> Policy:

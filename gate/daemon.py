@@ -26,7 +26,7 @@ from typing import Any
 from gpiozero import GPIOZeroError
 
 from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
-from gate.codec import decision_to_dict, event_from_dict, event_to_dict
+from gate.codec import CodecError, decision_to_dict, event_to_dict, events_of
 from gate.config import ConfigError, load_policy
 from gate.control import ControlRequest, ControlServer
 from gate.core import (
@@ -240,9 +240,14 @@ class Gate:
         self.newest_hlc = history[-1][0] if history else ""
         count = skipped = 0
         for _, body in history:
-            for data in body.get("events", ()):
+            try:
+                events = events_of(body)
+            except CodecError:
+                skipped += 1
+                continue
+            for event in events:
                 try:
-                    fold(self.state, event_from_dict(data))
+                    fold(self.state, event)
                 except (KeyError, ValueError):
                     skipped += 1
                     continue
@@ -353,7 +358,7 @@ class Gate:
                 log.info("staff button: next exit is temporary")
             case FireAlarm(on=on):
                 self._fire_alarm(on)
-            case ControlRequest():
+            case ControlRequest() if message.take():  # else its asker gave up: not done
                 from gate.gatectl_service import answer
 
                 try:
@@ -604,6 +609,11 @@ class Gate:
         late = False
         for entry in batch.entries:
             try:
+                events = events_of(entry.body)
+            except CodecError as exc:  # kept out of the presence file: it would fail every start
+                self._reject(self._events_topic(batch.gate), f"{batch.gate}/{entry.seq}: {exc}")
+                continue
+            try:
                 if not self.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):
                     continue  # replayed: folded already
             except PresenceError as exc:  # as if cut off from that gate: the hub has the entry
@@ -613,14 +623,14 @@ class Gate:
             try:
                 self.journal.observe(Timestamp.parse(entry.hlc))
             except (ClockDriftError, ValueError) as exc:
-                self._reject(self.link.topics.events(batch.gate) if self.link else "", str(exc))
+                self._reject(self._events_topic(batch.gate), str(exc))
             late = late or entry.hlc < self.newest_hlc
             if late:
                 continue  # this one and the rest of the batch: folded by the rebuild, in order
             self.newest_hlc = entry.hlc
             try:
-                for data in entry.body.get("events", ()):
-                    fold(self.state, event_from_dict(data))
+                for event in events:
+                    fold(self.state, event)
             except (KeyError, ValueError) as exc:  # refers to what this gate has not seen yet
                 log.warning(
                     "entry %s/%d folded out of order (%r): refolding", batch.gate, entry.seq, exc
@@ -631,6 +641,9 @@ class Gate:
             self.state = State(allowlist=self.state.allowlist)
             if skipped := self._rebuild()[1]:
                 self._count("rebuild_skipped", skipped)
+
+    def _events_topic(self, gate: str) -> str:
+        return self.link.topics.events(gate) if self.link else ""
 
     def _allowlist_snapshot(self, snapshot: AllowlistSnapshot) -> None:
         """The hub's allowlist is the venue's: any other version than this gate's replaces it

@@ -162,12 +162,27 @@ def parse(model: type[M], payload: bytes) -> M:
         raise ProtocolError(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ProtocolError("a payload is a JSON object")
+    if _SURROGATE_ESCAPE.search(payload) and not _utf8_text(data):
+        raise ProtocolError("text with a lone surrogate (a \\ud800 escape): no UTF-8 can hold it")
     if data.get("v") != VERSION:
         raise ProtocolError(f"protocol version {data.get('v')!r}, expected {VERSION}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ProtocolError(describe(exc, model.__name__).replace("\n", "; ")) from exc
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # how JSON spells a surrogate
+
+
+def _utf8_text(data: Any) -> bool:
+    """Whether every string in `data` is text UTF-8 can hold: JSON's escapes can spell a lone
+    surrogate, which no store, log or dump could write."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def dump(message: BaseModel) -> bytes:
@@ -222,7 +237,6 @@ _DUMPED_ENTRY = re.compile(
     r'"wall_ms":(0|[1-9][0-9]{0,18}),"hlc":"([0-9a-f]{16})",'
     r'"kind":"([^"\\\x00-\x1f]{1,32})","body":(?=\{)'
 )
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _body_decoder = json.JSONDecoder()
 _encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -230,9 +244,9 @@ _encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encod
 def _read_dumped_events(payload: bytes) -> WireBatch | None:
     """The batch, if `payload` is in `dump`'s form and valid; else None, and `parse` decides.
 
-    Each body is decoded by `json`, as `parse` does, and its text kept as it came, unless it
-    escapes a surrogate (a lone one cannot be stored: `parse`'s path lets the store say so)."""
-    if len(payload) > MAX_PAYLOAD:
+    Each body is decoded by `json`, as `parse` does, and its text kept as it came. A payload
+    that escapes a surrogate is left to `parse`, which refuses a lone one."""
+    if len(payload) > MAX_PAYLOAD or _SURROGATE_ESCAPE.search(payload):
         return None
     try:
         text = payload.decode()
@@ -253,8 +267,6 @@ def _read_dumped_events(payload: bytes) -> WireBatch | None:
         except (ValueError, RecursionError):
             return None
         body_json = text[start:end]
-        if "\\u" in body_json and _SURROGATE_ESCAPE.search(body_json):
-            return None
         seq, nonce, wall_ms, hlc, kind = fields.groups()
         entries.append(WireEntry(int(seq), nonce, int(wall_ms), hlc, kind, body, body_json))
         if text.startswith("},", end):

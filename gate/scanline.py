@@ -6,10 +6,18 @@ import json
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gate.allowlist.validate import normalise_uid
-from gate.config import describe
+from gate.config import describe, time_problem
 from gate.core import Decision, Intent, Kind, Mode, Scan
 
 
@@ -26,6 +34,20 @@ class ScanLine(BaseModel):
     kind: Literal["barcode", "nfc"]
     value: str = Field(min_length=1, max_length=128)
     intent: Literal["final", "temporary"] | None = None
+
+    @field_validator("t")
+    @classmethod
+    def _within_the_calendar(cls, t: datetime) -> datetime:
+        if (problem := time_problem(t)) is not None:
+            raise ValueError(problem)
+        return t
+
+    @field_validator("value")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("value is blank: give the code or UID scanned")
+        return value
 
     @model_validator(mode="after")
     def _intent_only_on_exit(self) -> ScanLine:
@@ -50,6 +72,10 @@ def parse_scan_line(line: str) -> tuple[Scan, datetime]:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ScanLineError(f"not JSON: {exc.msg} at column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise ScanLineError("not a scan line: nested too deeply") from exc
+    except ValueError as exc:  # the only other: a number of thousands of digits
+        raise ScanLineError("not JSON: a number too long to read") from exc
     if not isinstance(data, dict):
         raise ScanLineError("a scan line is one JSON object")
     try:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gate.codec import CodecError, event_from_dict
+from gate.codec import CodecError, events_of
 from gate.core import Allowlist, Event, MemberMoved, MemberState, State, fold, headcount
 from gate.hlc import Timestamp
 from gate.journal import wall_clock_ms
@@ -281,11 +281,8 @@ class _Fold:
     # --- helpers --------------------------------------------------------------------------
 
     def _decode(self, entry: StoredEntry) -> list[Event] | None:
-        raw = entry.body.get("events", [])
         try:
-            if not isinstance(raw, list):
-                raise CodecError("events is not a list")
-            return [event_from_dict(data) for data in raw]
+            return events_of(entry.body)
         except CodecError as exc:
             self._note("undecodable", entry, f"{entry.kind} entry skipped: {exc}")
             return None

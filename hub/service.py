@@ -244,7 +244,7 @@ class Hub:
                 if self.connected:
                     log.warning("broker connection lost: %s", reason)
                 self.connected = False
-            case ControlRequest():
+            case ControlRequest() if message.take():  # else its asker gave up: not done
                 message.reply.put(self._answer(message.command, message.args))
 
     def _announce(self) -> None:

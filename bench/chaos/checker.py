@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from bench.chaos.visitors import MOVED_IN, Op, moved_out
-from gate.codec import event_from_dict
+from gate.codec import CodecError, events_of
 from gate.core import BandBound, BandLearned, MemberMoved, MemberState, Role
 
 
@@ -164,12 +164,12 @@ def child_safety_violations(hub: Sequence[Row], pairing_window_s: float) -> list
     adults_out: dict[tuple[str, str], list[Any]] = defaultdict(list)  # (gate, group): times
     found = []
     for row in hub:
-        for data in row.body.get("events", ()):
-            try:
-                event = event_from_dict(data)
-            except (KeyError, ValueError) as exc:  # CodecError is a ValueError
-                found.append(f"{row.gate}/{row.seq}: undecodable event ({exc})")
-                continue
+        try:
+            events = events_of(dict(row.body))
+        except CodecError as exc:
+            found.append(f"{row.gate}/{row.seq}: undecodable events ({exc})")
+            continue
+        for event in events:
             if isinstance(event, BandBound | BandLearned):
                 roles[event.uid] = event.role
             if not isinstance(event, MemberMoved) or event.state is MemberState.INSIDE:

@@ -11,7 +11,8 @@ Every scan is recorded as an `Op` with what came of it, as Jepsen records operat
 - `ok`: the gate answered with the journal entry its decision was committed as (`seq`, `code`);
 - `unavailable`: nothing listened on the control socket (the gate was down): never sent;
 - `indeterminate`: sent, and the gate died before it answered: it may or may not have decided;
-- `refused`: the gate answered that it could not journal the decision (its disk was full).
+- `refused`: the gate answered that it did not decide: it could not journal the decision (its
+  disk was full), or its loop did not take the request in time (it then never carries it out).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from gate.allowlist.validate import (
     BAND_ROLES,
     check_ticket,
     is_normal_uid,
+    is_unicode,
     normalise_uid,
     revocation_key,
 )
@@ -179,9 +180,12 @@ class _Problems:
 
     def text(self, where: str, name: str, value: object) -> str | None:
         """A required, non-empty text value, stripped."""
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and value.strip() and is_unicode(value):
             return value.strip()
-        self.add(where, f"{name} must be non-empty text, got {value!r}")
+        if isinstance(value, str) and value.strip():
+            self.add(where, f"{name} is not valid Unicode text (it holds a lone surrogate)")
+        else:
+            self.add(where, f"{name} must be non-empty text, got {value!r}")
         return None
 
 

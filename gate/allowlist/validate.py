@@ -22,6 +22,7 @@ _SPLIT_UID = re.compile(r"[0-9A-Fa-f]{2}(?P<sep>[: ])[0-9A-Fa-f]{2}(?:(?P=sep)[0
 _PHONE = re.compile(r"\+?[0-9][0-9 \-]*")
 _WHOLE = re.compile(r"[0-9]+")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalise_uid(text: str) -> str:
@@ -50,6 +51,12 @@ def normalise_uid(text: str) -> str:
 def is_normal_uid(text: str) -> bool:
     """`text` is a UID already in the allowlist's spelling (the fast path for big snapshots)."""
     return _NORMAL_UID.fullmatch(text) is not None
+
+
+def is_unicode(text: str) -> bool:
+    """`text` can be stored: no lone surrogate, which JSON's ``\\ud800`` escapes let in and no
+    UTF-8 file can hold."""
+    return text.isascii() or _SURROGATE.search(text) is None
 
 
 def band_role(text: str) -> Role:
@@ -100,7 +107,7 @@ def ticket_problems(ticket: Ticket) -> list[str]:
     problems = []
     if not ticket.code:
         problems.append("code is empty")
-    elif len(ticket.code.encode()) > MAX_CODE_BYTES:
+    elif len(ticket.code.encode(errors="surrogatepass")) > MAX_CODE_BYTES:
         problems.append(
             f"code is longer than {MAX_CODE_BYTES} bytes: it must fit a wristband token"
         )
@@ -131,6 +138,9 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
         and t.code == t.code.strip()
         and t.adults >= 0
         and t.children >= 0
+        and is_unicode(t.code)
+        and is_unicode(t.product)
+        and is_unicode(t.guardian_phone)
     ):
         return []  # the common case, kept fast for snapshots of many tickets
     problems = []
@@ -139,6 +149,10 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
     for name in ("product", "guardian_phone"):
         if not isinstance(getattr(t, name), str):
             problems.append(f"{name} must be text, got {getattr(t, name)!r}")
+    for name in ("code", "product", "guardian_phone"):
+        value = getattr(t, name)
+        if isinstance(value, str) and not is_unicode(value):
+            problems.append(f"{name} is not valid Unicode text (it holds a lone surrogate)")
     for name in ("adults", "children"):
         n = getattr(t, name)
         if type(n) is not int or n < 0:

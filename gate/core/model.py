@@ -178,7 +178,7 @@ class Policy(BaseModel):
     def _known_timezone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Asia" is a directory
             raise ValueError(f"unknown IANA timezone {name!r}") from exc
         return name
 

@@ -60,7 +60,7 @@ from gate.nfc.t2t import (
     plan_ndef_write,
     read_ndef,
 )
-from gate.nfc.token import Keyring, TokenFault, decode_token
+from gate.nfc.token import Keyring, TokenFault, decode_token, is_band_uid
 
 log = logging.getLogger(__name__)
 
@@ -294,19 +294,8 @@ class NfcReader:
             refusal = _Refusal(f"{tag_type} cannot carry a wristband token: use a wristband")
             return TagRead(uid, None, None, tag_type, refusal)
         writer = _BandWriter(tag)
-        try:
-            area = read_ndef(writer.read16)
-        except GarbledArea as exc:
-            log.info("band %s: %s", uid, exc)
-            return TagRead(uid, None, "garbled NDEF data", tag_type, writer)
-        if not area.message:
-            return TagRead(uid, None, None, tag_type, writer)  # blank, or no NDEF at all
-        try:
-            return TagRead(
-                uid, decode_token(area.message, uid, self._keyring), None, tag_type, writer
-            )
-        except TokenFault as fault:
-            return TagRead(uid, None, fault.reason, tag_type, writer)
+        token, fault = read_token(writer.read16, uid, self._keyring)
+        return TagRead(uid, token, fault, tag_type, writer)
 
     def _deliver(self, read: TagRead) -> None:
         self._count(reads=1, faults=int(read.token_fault is not None))
@@ -452,6 +441,30 @@ class _BandWriter:
     def _removed(self) -> WriteOutcome:
         self.retry = True
         return WriteOutcome(False, BAND_REMOVED)
+
+
+def read_token(
+    read16: Callable[[int], bytes], uid: str, keyring: Keyring
+) -> tuple[BandToken | None, str | None]:
+    """What a wristband carries, read through `read16(page)` (a READ command): its token, or
+    the fault an operator sees; (None, None) for a blank band or one without NDEF data.
+
+    Pure but for `read16`, and raises only what it raises: whatever the band holds, and
+    whatever UID it answers with, ends as a token or a fault.
+    """
+    try:
+        area = read_ndef(read16)
+    except GarbledArea as exc:
+        log.info("band %s: %s", uid, exc)
+        return None, "garbled NDEF data"
+    if not area.message:
+        return None, None
+    if not is_band_uid(uid):  # the UID is the tag's answer: not ours to trust either
+        return None, f"a tag with a UID of {len(uid) // 2} bytes cannot carry a token"
+    try:
+        return decode_token(area.message, uid, keyring), None
+    except TokenFault as fault:
+        return None, fault.reason
 
 
 def _debounce_key(uid: str) -> str:

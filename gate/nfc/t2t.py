@@ -24,6 +24,8 @@ PAGE = 4  # bytes per page
 READ_SIZE = 16  # bytes one READ returns (four pages)
 CC_PAGE = 3
 DATA_PAGE = 4  # first page of the data area
+LAST_PAGE = 255  # READ and WRITE name a page in one byte: sector 0 only, no SECTOR_SELECT
+MAX_AREA = (LAST_PAGE + 1 - DATA_PAGE) * PAGE  # 1008 bytes; an NTAG216's 872 fit
 
 NULL_TLV, LOCK_TLV, MEMORY_TLV, NDEF_TLV, TERMINATOR_TLV = 0x00, 0x01, 0x02, 0x03, 0xFE
 
@@ -54,6 +56,13 @@ class CapabilityContainer:
     data_size: int  # bytes in the data area
     read_access: int
     write_access: int
+
+    @property
+    def area_size(self) -> int:
+        """The bytes of the data area read and written here: all of it, up to the `MAX_AREA`
+        that pages 4 to 255 hold. A page number past 255 would wrap round to the UID, lock and
+        CC pages (nfcpy sends it modulo 256), so a CC announcing more is not believed."""
+        return min(self.data_size, MAX_AREA)
 
     @property
     def readable(self) -> bool:
@@ -172,7 +181,7 @@ def read_ndef(read16: Callable[[int], bytes]) -> NdefArea:
 
     while True:
         try:
-            tlv = locate_ndef(area, cc.data_size)
+            tlv = locate_ndef(area, cc.area_size)
             break
         except NeedMore:
             more()
@@ -198,11 +207,11 @@ def plan_ndef_write(found: NdefArea, message: bytes) -> WritePlan:
         else bytes([NDEF_TLV, 0xFF]) + len(message).to_bytes(2, "big")
     )
     end = off + len(header) + len(message)
-    if len(message) > 0xFFFE or end > cc.data_size:
+    if len(message) > 0xFFFE or end > cc.area_size:
         raise WriteRefused(
-            f"band too small: the token needs {end} bytes, the band has {cc.data_size}"
+            f"band too small: the token needs {end} bytes, the band has {cc.area_size}"
         )
-    tlvs = header + message + (bytes([TERMINATOR_TLV]) if end < cc.data_size else b"")
+    tlvs = header + message + (bytes([TERMINATOR_TLV]) if end < cc.area_size else b"")
     first, last = off // PAGE, (off + len(tlvs) - 1) // PAGE
     image = bytearray(found.area[first * PAGE : (last + 1) * PAGE])
     image.extend(bytes((last + 1 - first) * PAGE - len(image)))  # unread tail: past the end

@@ -163,7 +163,7 @@ def _parse_keys(p: Path, text: str) -> Keyring:
         if len(fields) != 2:
             raise KeyFileError(f"{where}: expected 'KEY_ID HEX' (two fields)")
         key_id, hex_key = fields
-        if not key_id.isdigit() or not 0 <= int(key_id) <= 255:
+        if not (key_id.isdigit() and len(key_id) <= 3 and int(key_id) <= 255):
             raise KeyFileError(f"{where}: key id must be a number from 0 to 255")
         try:
             key = bytes.fromhex(hex_key)
@@ -185,9 +185,14 @@ def _parse_keys(p: Path, text: str) -> Keyring:
     return keyring
 
 
+def is_band_uid(uid: str) -> bool:
+    """`uid` is a UID a token can be bound to: 4, 7 or 10 bytes in hex, any case."""
+    return _UID.fullmatch(uid) is not None
+
+
 def uid_bytes(uid: str) -> bytes:
     """The UID as bytes, from hex (any case; 4, 7 or 10 bytes). Raises `ValueError`."""
-    if not _UID.fullmatch(uid):
+    if not is_band_uid(uid):
         raise ValueError(f"uid must be 4, 7 or 10 bytes in hex, got {uid!r}")
     return bytes.fromhex(uid)
 
