@@ -59,6 +59,7 @@ from gate.allowlist import AllowlistError, load_csv_dir
 from gate.allowlist.csvdir import COLUMNS
 from gate.allowlist.store import _checked as checked_for_the_store
 from gate.codec import (
+    EVENT_TYPES,
     CodecError,
     decision_from_dict,
     decision_to_dict,
@@ -69,17 +70,8 @@ from gate.config import ConfigError, load_policy
 from gate.control import BadRequest, parse_request
 from gate.core import (
     Allowlist,
-    BandBound,
-    BandLearned,
-    BindingOpened,
     Code,
     Decision,
-    GroupFlagged,
-    MemberMoved,
-    OverrideArmed,
-    OverrideSpent,
-    PairingClosed,
-    PairingOpened,
     Policy,
     Role,
     Ticket,
@@ -632,17 +624,7 @@ SCAN_LINE = Target(
 # --- MQTT: the protocol's payloads, events and decisions, the gate's and the hub's handling ---
 
 gate_ids = st.from_regex(r"[A-Za-z0-9_-]{1,6}", fullmatch=True)
-EVENT_CLASSES = [
-    BindingOpened,
-    BandBound,
-    BandLearned,
-    MemberMoved,
-    PairingOpened,
-    PairingClosed,
-    GroupFlagged,
-    OverrideArmed,
-    OverrideSpent,
-]
+EVENT_CLASSES = list(EVENT_TYPES.values())
 events = st.one_of(
     *(
         st.builds(cls, gate=gate_ids, at=aware_times, **_uid)

@@ -424,17 +424,7 @@ def journal_entries(tmp_path: Path, gate: str, n: int) -> list[Entry]:
     with Journal(tmp_path / f"{gate}-journal.db", gate, wall=wall) as j:
         for i in range(n):
             j.append("decision", {"n": i, "events": []})
-        return [
-            Entry(
-                seq=e.seq,
-                nonce=e.nonce,
-                wall_ms=e.wall_ms,
-                hlc=str(e.hlc),
-                kind=e.kind,
-                body=e.body,
-            )
-            for e in j.tail(n)
-        ]
+        return [Entry.of(e) for e in j.tail(n)]
 
 
 def events(gate: str, entries: list[Entry], topic_gate: str | None = None) -> Message:

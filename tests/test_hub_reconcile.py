@@ -206,17 +206,7 @@ class SimGate:
                 fold(self.state, event_from_dict(data))
 
     def unsent(self, after: int) -> list[Entry]:
-        return [
-            Entry(
-                seq=e.seq,
-                nonce=e.nonce,
-                wall_ms=e.wall_ms,
-                hlc=str(e.hlc),
-                kind=e.kind,
-                body=e.body,
-            )
-            for e in self.journal.entries_after(after, limit=100_000)
-        ]
+        return [Entry.of(e) for e in self.journal.entries_after(after, limit=100_000)]
 
     def status(self) -> bytes:
         return dump(
