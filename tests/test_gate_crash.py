@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gate_rig import PINS, TODAY, write_venue
+from gate_rig import PINS, TODAY, wait_for, write_venue
 
 from gate.allowlist import load_csv_dir
 from gate.codec import decision_to_dict, event_from_dict
@@ -451,7 +451,7 @@ def test_sigterm_stops_the_daemon_cleanly_while_scans_arrive(tmp_path: Path) -> 
 
         scanning = threading.Thread(target=clerk)
         scanning.start()
-        time.sleep(0.3)
+        wait_for(lambda: len(run.answered) > 10, timeout=15, what="scans flowing")
         assert gate.proc is not None
         asked = time.monotonic()
         gate.proc.send_signal(signal.SIGTERM)
