@@ -237,6 +237,11 @@ def write_hub_config(root: Path, broker: Broker, allowlist: Allowlist) -> Path:
         f'timezone = "{POLICY.timezone}"\nopen = "{POLICY.open}"\nclose = "{POLICY.close}"\n'
         f"capacity = {POLICY.capacity}\npairing_window_s = {POLICY.pairing_window_s}\n"
     )
+    return write_hub_toml(root, broker, policy, csv_dir)
+
+
+def write_hub_toml(root: Path, broker: Broker, policy: Path, allowlist_csv: Path) -> Path:
+    """hub.toml and the hub's password file under `root`: state there, API on a free port."""
     password = root / "hub.password"
     password.write_text(broker.credentials.password(HUB_USER))
     os.chmod(password, 0o600)
@@ -244,7 +249,7 @@ def write_hub_config(root: Path, broker: Broker, allowlist: Allowlist) -> Path:
     config.write_text(
         "[hub]\n"
         f'state_dir = "{root / "state"}"\npolicy = "{policy}"\n'
-        f'control_socket = "{root / "hub.sock"}"\nallowlist_csv = "{csv_dir}"\n'
+        f'control_socket = "{root / "hub.sock"}"\nallowlist_csv = "{allowlist_csv}"\n'
         "[mqtt]\n"
         f'host = "{broker.host}"\nport = {broker.port}\nusername = "{HUB_USER}"\n'
         f'password_file = "{password}"\nprefix = "{broker.topics.prefix}"\n'

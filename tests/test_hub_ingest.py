@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_faults import committed, committed_run, failing_insert
 
-from bench.hub_ingest import HUB_CLIENT_ID, subscribe_away
+from bench.hub_ingest import HUB_CLIENT_ID, subscribe_away, write_hub_toml
 from gate.journal import Journal
 from gate.protocol import (
     MAX_BATCH,
@@ -40,7 +39,7 @@ from gate.protocol import (
     dump,
     parse,
 )
-from hub.broker import HUB_USER, Broker
+from hub.broker import Broker
 from hub.ingest import Ingest, Message
 from hub.service import Hub as HubService
 from hub.service import load_hub_config
@@ -661,20 +660,7 @@ class GateLink(MqttClient):
 
 def hub_toml(root: Path, broker: Broker) -> Path:
     venue = write_venue(root / "venue")
-    password = root / "hub.password"
-    password.write_text(broker.credentials.password(HUB_USER))
-    os.chmod(password, 0o600)
-    config = root / "hub.toml"
-    config.write_text(
-        "[hub]\n"
-        f'state_dir = "{root / "state"}"\npolicy = "{venue / "policy.toml"}"\n'
-        f'control_socket = "{root / "hub.sock"}"\nallowlist_csv = "{venue / "allowlist"}"\n'
-        "[mqtt]\n"
-        f'host = "{broker.host}"\nport = {broker.port}\npassword_file = "{password}"\n'
-        f'prefix = "{broker.topics.prefix}"\n'
-        '[http]\nbind = "127.0.0.1"\nport = 0\n'
-    )
-    return config
+    return write_hub_toml(root, broker, venue / "policy.toml", venue / "allowlist")
 
 
 def test_the_hub_drains_a_queued_backlog_and_acknowledges_only_what_is_stored(
