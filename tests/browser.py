@@ -326,6 +326,6 @@ class FixtureHub:
                     return
 
             def log_message(self, format: str, *args: Any) -> None:
-                pass
+                """Quiet: access lines would bury the test's own output."""
 
         return Handler

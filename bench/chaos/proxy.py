@@ -79,10 +79,9 @@ class Relay:
 
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         try:
-            while data := src.recv(CHUNK):
-                dst.sendall(data)
-        except OSError:
-            pass
+            with contextlib.suppress(OSError):  # reset or cut: the connection ends either way
+                while data := src.recv(CHUNK):
+                    dst.sendall(data)
         finally:
             with self._lock:
                 self._open.discard(src)

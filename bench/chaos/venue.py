@@ -58,8 +58,8 @@ class SmallDisk:
         try:
             for size in (len(chunk), 4096, 1):
                 try:
-                    while os.write(fd, chunk[:size]):
-                        pass
+                    while True:  # until the disk refuses even `size` bytes more
+                        os.write(fd, chunk[:size])
                 except OSError as exc:
                     if exc.errno != errno.ENOSPC:
                         raise

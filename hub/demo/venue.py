@@ -469,11 +469,7 @@ def clear_workdir(root: Path) -> None:
 def http_port(wanted: int) -> int:
     """`wanted` if nobody listens on it on 127.0.0.1, else a free port (0: a free port)."""
     if wanted:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", wanted))
-            except OSError:
-                pass
-            else:
-                return wanted
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", wanted))
+            return wanted
     return free_port()

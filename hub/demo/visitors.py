@@ -305,7 +305,7 @@ class Simulation:
             try:
                 target()
             except Stopped:
-                pass
+                return  # the demo is stopping: not a failure
             except BaseException as exc:  # a failure anywhere stops the whole demo
                 with self._lock:
                     self._errors.append(exc)
