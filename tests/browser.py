@@ -17,12 +17,13 @@ import copy
 import json
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from gate_rig import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
@@ -108,14 +109,7 @@ class Browser:
         )
 
     def wait(self, condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what or condition}")
-            time.sleep(0.1)
+        return wait_for(condition, timeout, what)
 
     def resize(self, width: int, height: int) -> None:
         self.driver.set_window_size(width, height)
