@@ -57,6 +57,7 @@ from gate.link import Link, LinkDown, LinkMessage, LinkUp
 from gate.metrics import Metrics, serve_metrics
 from gate.nfc.reader import NfcReader, TagRead
 from gate.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
+from gate.peers import Peers
 from gate.presence import PresenceError, PresenceLog
 from gate.protocol import (
     Ack,
@@ -66,6 +67,7 @@ from gate.protocol import (
     GateStatus,
     ProtocolError,
     Replay,
+    Roster,
     allowlist_of,
     parse,
     ticket_of,
@@ -73,6 +75,7 @@ from gate.protocol import (
 from gate.scanner import BarcodeScanner, Rejected
 from gate.sdnotify import Notifier
 from gate.settings import GateConfig
+from gate.vetting import Refused
 
 log = logging.getLogger("gate")
 
@@ -154,6 +157,7 @@ class Gate:
             self.store = AllowlistStore(s.state_dir / "allowlist.json")
             self.journal = Journal(s.state_dir / "journal.db", s.id, wall=self._wall_ms)
             self.presence = PresenceLog(s.state_dir / "presence.db")
+            self.peers = Peers(s.state_dir / "roster.json")
             self.state = State(allowlist=self._initial_allowlist())
             self.newest_hlc = ""  # the newest entry folded into the state, own or another gate's
         except (ConfigError, KeyFileError, JournalError, AllowlistError, OSError) as exc:
@@ -374,9 +378,9 @@ class Gate:
             case LinkDown(reason=reason):
                 assert self.link is not None
                 self.link.down(reason)
-            case LinkMessage(topic=topic, payload=payload):
+            case LinkMessage(topic=topic, payload=payload, retained=retained):
                 try:
-                    self._link_message(topic, payload)
+                    self._link_message(topic, payload, retained)
                 except ProtocolError as exc:
                     self._reject(topic, str(exc))
                 except (AllowlistError, OSError) as exc:  # the hub sends it again on reconnect
@@ -582,7 +586,7 @@ class Gate:
 
     # --- the link: acknowledgements, replays, other gates, allowlist --------------------------
 
-    def _link_message(self, topic: str, payload: bytes) -> None:
+    def _link_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         assert self.link is not None
         t, me = self.link.topics, self.settings.id
         if topic == t.ack(me):
@@ -593,7 +597,14 @@ class Gate:
             self._allowlist_snapshot(parse(AllowlistSnapshot, payload))
         elif topic == t.allowlist_delta:
             self._allowlist_change(parse(AllowlistChange, payload))
+        elif topic == t.roster:
+            self.peers.set_roster(parse(Roster, payload))
         elif (gate := t.gate_of(topic)) is not None and topic == t.events(gate):
+            if not payload:  # a gate clearing its topic of retained messages (gate.link)
+                return
+            if retained:  # events are never retained: left there by someone else
+                self._count("retained_ignored")
+                return
             batch = parse(EventBatch, payload)
             if batch.gate != gate:
                 raise ProtocolError(f"batch of gate {batch.gate} on {gate}'s topic")
@@ -608,10 +619,12 @@ class Gate:
         whole history again in hybrid-clock order, as the hub does."""
         late = False
         for entry in batch.entries:
-            try:
-                events = events_of(entry.body)
-            except CodecError as exc:  # kept out of the presence file: it would fail every start
-                self._reject(self._events_topic(batch.gate), f"{batch.gate}/{entry.seq}: {exc}")
+            try:  # only what that gate may say; refused whole, kept out of presence
+                events = self.peers.check(batch.gate, entry, self.state)
+            except Refused as exc:
+                self._count("peer_refused")
+                self.counters[f"peer_refused.{exc.reason}"] = self.peers.refused[exc.reason]
+                self.metrics.count("peer_refused_total", reason=exc.reason.value)
                 continue
             try:
                 if not self.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):

@@ -57,6 +57,7 @@ class LinkDown:
 class LinkMessage:
     topic: str
     payload: bytes
+    retained: bool = False  # kept by the broker, not sent now
 
 
 class Link:
@@ -106,7 +107,7 @@ class Link:
         self.inbox.put(LinkDown(str(reason)))
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        self.inbox.put(LinkMessage(message.topic, bytes(message.payload)))
+        self.inbox.put(LinkMessage(message.topic, bytes(message.payload), bool(message.retain)))
 
     # --- the loop's side ------------------------------------------------------------------------
 
@@ -132,8 +133,11 @@ class Link:
             t.events(),
             t.allowlist,
             t.allowlist_delta,
+            t.roster,
         ):
             self.client.subscribe(topic, qos=1)
+        # Events are never retained: clear whatever someone left on this gate's topic.
+        self.client.publish(t.events(self.gate_id), b"", qos=1, retain=True)
         self.rewind(journal.acked, "connected")
 
     def down(self, reason: str) -> None:

@@ -12,6 +12,7 @@ and dropped; it never stops a consumer. `docs/mqtt.md` describes the same tree f
     {prefix}/hub/allowlist/delta     hub -> gates    changes since a version      AllowlistChange
     {prefix}/hub/headcount           hub -> all      retained                     Headcount
     {prefix}/hub/status              hub -> all      retained; will: offline      HubStatus
+    {prefix}/hub/roster              hub -> gates    retained: gate id -> role    Roster
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gate.config import describe
 from gate.core import Allowlist, Role, Ticket
+from gate.core.authority import GATE_ROLES
 from gate.journal import Entry as JournalEntry
 
 VERSION = 1
@@ -147,6 +149,20 @@ class Headcount(Message):
 class HubStatus(Message):
     online: bool
     allowlist_version: int | None = None
+
+
+class Roster(Message):
+    """The venue's gates and their roles (`[gates]` of hub.toml): what each gate may say."""
+
+    gates: dict[str, str] = Field(default={}, max_length=4096)
+
+    @field_validator("gates")
+    @classmethod
+    def _roles(cls, gates: dict[str, str]) -> dict[str, str]:
+        for gate, role in gates.items():
+            if not re.match(GATE_ID, gate) or role not in GATE_ROLES:
+                raise ValueError(f"{gate[:32]!r} = {role[:16]!r}: not a gate id and a role")
+        return gates
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -311,6 +327,10 @@ class Topics:
     @property
     def hub_status(self) -> str:
         return f"{self.prefix}/hub/status"
+
+    @property
+    def roster(self) -> str:
+        return f"{self.prefix}/hub/roster"
 
     def gate_of(self, topic: str) -> str | None:
         """The gate id a gate topic names (`{prefix}/gate/{gate}/...`), else None."""

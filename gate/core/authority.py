@@ -1,0 +1,412 @@
+"""A gate speaks only for itself: what a peer gate's journal entry may say, checked before it is
+kept or folded (design §9). Pure: no I/O, no clock; the caller decodes the body's events and
+decision (`gate.vetting`) and hands in what it knows.
+
+    check_shape(kind, body, size)                     # before decoding anything
+    events = vet(PeerEntry(...), Knowledge(...))      # the entry's events, or `Refused`
+
+What each role's gate journals (read from `gate.daemon`: `scan`, `_record`, `_passage`,
+`_advance_time`, `_fire_alarm`, `_swap_allowlist`; the table is in docs/security/authority.md):
+
+    entry     decision  BandLearned(bound) MemberMoved(inside) PairingOpened(entry)
+                        OverrideArmed OverrideSpent
+              expiry    PairingClosed(entry)
+              passage   MemberMoved (an undo: unforced, never to exited)
+    exit      decision  BandLearned(inside) MemberMoved(exited|temp_out) PairingOpened(exit)
+                        GroupFlagged OverrideArmed OverrideSpent
+              expiry    PairingClosed(exit) MemberMoved(temp_out, adults) GroupFlagged
+              passage   MemberMoved (an undo: unforced)
+    desk      decision  BindingOpened BandBound OverrideArmed
+    handheld  decision  BindingOpened BandBound OverrideArmed   (bind mode; checks journal nothing)
+    every     fire_alarm, allowlist: no events
+
+Refusal is whole-entry: an entry is accepted or refused entirely, with one stable reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from gate.core.events import (
+    BandBound,
+    BandLearned,
+    BindingOpened,
+    Event,
+    GroupFlagged,
+    MemberMoved,
+    OverrideArmed,
+    OverrideSpent,
+    PairingClosed,
+    PairingOpened,
+)
+from gate.core.model import Code, Decision, Member, MemberState, Mode, Role
+from gate.core.state import Allowlist
+
+GateRole = Literal["entry", "exit", "desk", "handheld"]
+GATE_ROLES: tuple[GateRole, ...] = ("entry", "exit", "desk", "handheld")
+
+
+class Reason(StrEnum):
+    """Why a peer's entry was refused. Stable: counters, findings and tests use them."""
+
+    SCHEMA = "schema"  # unknown kind, unexpected body keys, entry too large, unreadable
+    UNKNOWN_GATE = "unknown_gate"  # the roster does not name the sender
+    FOREIGN_GATE = "foreign_gate"  # an event names another gate
+    ROLE_CANNOT = "role_cannot"  # the sender's role never journals this
+    KIND_CANNOT = "kind_cannot"  # this kind of entry never holds this event
+    DECISION_MISMATCH = "decision_mismatch"  # the events do not follow from the entry's decision
+    STOCK_ROLE = "stock_role"  # a band bound or learned against the wristband stock
+    SEQ_JUMP = "seq_jump"  # a sequence number far beyond the sender's watermark
+
+
+class Refused(ValueError):
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+# The largest serialized body (JSON bytes) of each kind. Real entries need far less: a decision
+# with every event a grant can carry is about 2 kB (a long revocation reason or staff name in
+# its message included); an expiry holds three events of at most ~250 bytes per group whose
+# window closed in one tick, and a gate back after an hour's stop closes at most the windows
+# opened in the last pairing window (at most 3600 s, one adult a second): ~2.7 MB in the very
+# worst case, 64 kB on a busy day.
+MAX_BODY: Mapping[str, int] = {
+    "decision": 64 << 10,
+    "passage": 16 << 10,
+    "expiry": 4 << 20,
+    "fire_alarm": 256,
+    "allowlist": 16 << 10,
+}
+BODY_KEYS: Mapping[str, frozenset[str]] = {
+    "decision": frozenset({"scan", "decision", "events"}),
+    "passage": frozenset({"decision_seq", "passed", "events"}),
+    "expiry": frozenset({"events"}),
+    "fire_alarm": frozenset({"on"}),
+    "allowlist": frozenset({"version", "source"}),
+}
+SCAN_KEYS = frozenset({"kind", "value", "mode", "intent", "token", "offline"})
+ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
+    "entry": frozenset(MAX_BODY),
+    "exit": frozenset(MAX_BODY),
+    "desk": frozenset({"decision", "fire_alarm", "allowlist"}),
+    "handheld": frozenset({"decision", "fire_alarm", "allowlist"}),
+}
+_BINDING = frozenset({BindingOpened, BandBound, OverrideArmed})
+ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
+    "entry": frozenset(
+        {BandLearned, MemberMoved, PairingOpened, PairingClosed, OverrideArmed, OverrideSpent}
+    ),
+    "exit": frozenset(
+        {
+            BandLearned,
+            MemberMoved,
+            PairingOpened,
+            PairingClosed,
+            GroupFlagged,
+            OverrideArmed,
+            OverrideSpent,
+        }
+    ),
+    "desk": _BINDING,
+    "handheld": _BINDING,
+}
+ROLE_MODE: Mapping[GateRole, Mode] = {
+    "entry": Mode.ENTRY,
+    "exit": Mode.EXIT,
+    "desk": Mode.BIND,
+    "handheld": Mode.BIND,
+}
+PASSAGE_GRANTS = frozenset(
+    {Code.OK_ENTRY, Code.OK_REENTRY, Code.OK_EXIT, Code.OK_TEMP_EXIT, Code.OK_OVERRIDE}
+)
+_GRANT_TARGET = {
+    Code.OK_ENTRY: MemberState.INSIDE,
+    Code.OK_REENTRY: MemberState.INSIDE,
+    Code.OK_EXIT: MemberState.EXITED,
+    Code.OK_TEMP_EXIT: MemberState.TEMP_OUT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    """What the consumer knows: the allowlist (stock roles, staff badges, revocations,
+    tickets) and the members its state holds (roles of bands it saw bound)."""
+
+    allowlist: Allowlist = field(default_factory=Allowlist)
+    members: Mapping[str, Member] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerEntry:
+    """One journal entry of gate `gate` as a consumer received it, its events decoded.
+
+    `role`: the roster's role for the gate, None when the roster does not name it; `roster`:
+    whether the consumer holds a roster at all (a venue installed without one checks what it
+    can without roles)."""
+
+    gate: str
+    role: GateRole | None
+    roster: bool
+    kind: str
+    body: Mapping[str, object]
+    events: Sequence[Event] = ()
+    decision: Decision | None = None
+
+
+def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
+    """Kind known, body keys as the gates write them, size within the kind's bound."""
+    if kind not in MAX_BODY:
+        raise Refused(Reason.SCHEMA, f"unknown entry kind {kind[:32]!r}")
+    if size > MAX_BODY[kind]:
+        raise Refused(Reason.SCHEMA, f"{kind} entry of {size} bytes, over {MAX_BODY[kind]}")
+    keys = set(body)
+    needed = BODY_KEYS[kind] - {"events"}  # an entry with no events may leave them out
+    if not keys <= BODY_KEYS[kind] or not needed <= keys:
+        extra = sorted(str(k)[:32] for k in keys - BODY_KEYS[kind])[:5]
+        missing = sorted(needed - keys)
+        raise Refused(Reason.SCHEMA, f"{kind} body: unexpected {extra}, missing {missing}")
+    if kind == "decision":
+        scan = body["scan"]
+        if not isinstance(scan, Mapping) or set(scan) != SCAN_KEYS:
+            raise Refused(Reason.SCHEMA, "decision body: scan is not a scan record")
+    if kind == "passage" and not (
+        isinstance(body["passed"], bool) and type(body["decision_seq"]) is int
+    ):
+        raise Refused(Reason.SCHEMA, "passage body: decision_seq or passed malformed")
+    if kind == "fire_alarm" and not isinstance(body["on"], bool):
+        raise Refused(Reason.SCHEMA, "fire_alarm body: on is not true or false")
+
+
+def check_seq(seq: int, watermark: int, bound: int) -> None:
+    """A batch's seq may run ahead of the sender's watermark by at most `bound`."""
+    if seq > watermark + bound:
+        raise Refused(
+            Reason.SEQ_JUMP, f"seq {seq} is {seq - watermark} beyond the watermark {watermark}"
+        )
+
+
+def vet(entry: PeerEntry, knows: Knowledge) -> list[Event]:
+    """The entry's events if its gate may say them; else `Refused`. `check_shape` first."""
+    if entry.roster and entry.role is None:
+        raise Refused(Reason.UNKNOWN_GATE, f"gate {entry.gate} is not on the venue's roster")
+    for event in entry.events:
+        if event.gate != entry.gate:
+            raise Refused(
+                Reason.FOREIGN_GATE,
+                f"{type(event).__name__} names gate {event.gate[:32]}, not {entry.gate}",
+            )
+    _role_can(entry)
+    if entry.kind == "decision":
+        _decision(entry, knows)
+    elif entry.kind == "expiry":
+        _expiry(entry, knows)
+    elif entry.kind == "passage":
+        _passage(entry)
+    elif entry.events:
+        raise Refused(Reason.KIND_CANNOT, f"a {entry.kind} entry holds no events")
+    return list(entry.events)
+
+
+def _role_can(entry: PeerEntry) -> None:
+    role = entry.role
+    if role is None:
+        return
+    if entry.kind not in ROLE_KINDS[role]:
+        raise Refused(Reason.ROLE_CANNOT, f"a {role} gate journals no {entry.kind} entries")
+    for event in entry.events:
+        if type(event) not in ROLE_EVENTS[role]:
+            raise Refused(Reason.ROLE_CANNOT, f"a {role} gate never says {type(event).__name__}")
+
+
+# --- expiry: windows closing ---------------------------------------------------------------------
+
+
+def _expiry(entry: PeerEntry, knows: Knowledge) -> None:
+    """Only PairingClosed, GroupFlagged and adults recalled to `temp_out` by an exit window."""
+    for event in entry.events:
+        match event:
+            case PairingClosed(direction=direction):
+                if entry.role is not None and direction is not ROLE_MODE[entry.role]:
+                    raise Refused(Reason.ROLE_CANNOT, f"a {entry.role} gate closes no {direction}")
+            case GroupFlagged():
+                pass
+            case MemberMoved(uid=uid, state=MemberState.TEMP_OUT, forced=False, staff=None):
+                if _role_known(uid, knows) not in (None, Role.ADULT):
+                    raise Refused(Reason.KIND_CANNOT, f"an expiry recalls adults only, not {uid}")
+                if event.overrode is not None:
+                    raise Refused(Reason.KIND_CANNOT, "an expiry overrides nothing")
+            case _:
+                raise Refused(Reason.KIND_CANNOT, f"an expiry holds no {_shown(event)}")
+
+
+def _role_known(uid: str, knows: Knowledge) -> Role | None:
+    """A band's role as the consumer knows it: from its binding, else from the stock."""
+    member = knows.members.get(uid)
+    return member.role if member is not None else knows.allowlist.bands.get(uid)
+
+
+# --- passage: a grant nobody went through is undone ----------------------------------------------
+
+
+def _passage(entry: PeerEntry) -> None:
+    if entry.events and entry.body.get("passed") is not False:
+        raise Refused(Reason.KIND_CANNOT, "a passage that was passed undoes nothing")
+    for event in entry.events:
+        if not isinstance(event, MemberMoved) or event.forced or event.staff or event.overrode:
+            raise Refused(Reason.KIND_CANNOT, f"a passage only undoes moves, not {_shown(event)}")
+        if entry.role == "entry" and event.state is MemberState.EXITED:
+            raise Refused(Reason.KIND_CANNOT, "no one came in at an entry from `exited`")
+
+
+# --- decision: the events must follow from the entry's own decision ------------------------------
+
+
+def _decision(entry: PeerEntry, knows: Knowledge) -> None:
+    d = entry.decision
+    scan = entry.body.get("scan")
+    if d is None or not isinstance(scan, Mapping):
+        raise Refused(Reason.SCHEMA, "a decision entry without its decision")
+    mode = scan.get("mode")
+    if entry.role is not None and mode != ROLE_MODE[entry.role]:
+        raise Refused(Reason.ROLE_CANNOT, f"a {entry.role} gate scans in no {str(mode)[:16]} mode")
+    if d.gate != entry.gate or scan.get("value") != d.value:
+        raise Refused(Reason.DECISION_MISMATCH, "the decision is not this gate's, of this scan")
+    if not d.granted:
+        if entry.events:
+            raise Refused(Reason.DECISION_MISMATCH, f"{d.code} changes nothing")
+        return
+    if d.forced != (d.code is Code.OK_OVERRIDE):
+        raise Refused(Reason.DECISION_MISMATCH, "forced only with OK_OVERRIDE")
+    if d.code is Code.OK_STAFF:
+        _armed(entry, d, knows)
+    elif d.code is Code.OK_BIND:
+        _bound(entry, d, mode, knows)
+    elif d.code in PASSAGE_GRANTS:
+        _passed(entry, d, scan, knows)
+
+
+def _mismatch(what: str) -> Refused:
+    return Refused(Reason.DECISION_MISMATCH, what)
+
+
+def _armed(entry: PeerEntry, d: Decision, knows: Knowledge) -> None:
+    """OK_STAFF arms an override with the badge scanned, if enrolled and not revoked."""
+    badge = d.value
+    if badge not in knows.allowlist.staff or badge in knows.allowlist.revoked:
+        raise _mismatch(f"OK_STAFF of {badge[:32]}: not an enrolled, unrevoked staff badge")
+    armed = entry.events[0] if len(entry.events) == 1 else None
+    if not isinstance(armed, OverrideArmed) or armed.staff != badge:
+        raise _mismatch("OK_STAFF arms an override with the scanned badge, and nothing else")
+
+
+def _bound(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> None:
+    if mode != Mode.BIND:
+        raise _mismatch("OK_BIND outside bind mode")
+    if len(entry.events) != 1:
+        raise _mismatch("OK_BIND opens a binding or binds one band")
+    event = entry.events[0]
+    match event:
+        case BindingOpened(group=group):
+            ticket = knows.allowlist.tickets.get(group)
+            if group != d.value or group != d.group:
+                raise _mismatch("a binding opens for the ticket scanned")
+            if ticket is not None and (event.adults, event.children) != (
+                ticket.adults,
+                ticket.children,
+            ):
+                raise _mismatch(f"binding of {group}: not the ticket's adults and children")
+        case BandBound(uid=uid, group=group, role=role):
+            if uid != d.value or group != d.group or role != d.role:
+                raise _mismatch("OK_BIND binds the band scanned, to the decision's group and role")
+            _stock(uid, role, knows)
+        case _:
+            raise _mismatch(f"OK_BIND never says {_shown(event)}")
+
+
+def _stock(uid: str, role: Role, knows: Knowledge) -> None:
+    stock = knows.allowlist.bands.get(uid)
+    if stock is None:
+        return
+    if (stock is Role.ADULT) != (role is Role.ADULT):
+        raise Refused(Reason.STOCK_ROLE, f"band {uid[:32]} is {stock} stock, bound as {role}")
+
+
+def _passed(entry: PeerEntry, d: Decision, scan: Mapping[str, object], knows: Knowledge) -> None:
+    """A passage grant moves the scanned band (learned from its token first, if new), opens a
+    pairing window for an adult, flags a group an adult leaves its children in, and spends the
+    override that forced it."""
+    mode = scan.get("mode")
+    if mode not in (Mode.ENTRY, Mode.EXIT):
+        raise _mismatch(f"{d.code} outside entry or exit mode")
+    uid, group = d.value, d.group
+    target = _GRANT_TARGET.get(d.code)
+    if d.code is Code.OK_OVERRIDE:
+        if d.staff is None or d.overrode is None or d.staff not in knows.allowlist.staff:
+            raise _mismatch("OK_OVERRIDE names an enrolled staff badge and the denial it set aside")
+        temporary = scan.get("intent") == "temporary"
+        target = (
+            MemberState.INSIDE
+            if mode == Mode.ENTRY
+            else (MemberState.TEMP_OUT if temporary else MemberState.EXITED)
+        )
+    if (target is MemberState.INSIDE) != (mode == Mode.ENTRY):
+        raise _mismatch(f"{d.code} in {mode} mode")
+    kinds = [type(e) for e in entry.events]
+    if kinds.count(MemberMoved) != 1:
+        raise _mismatch(f"{d.code} moves exactly the band scanned")
+    for event in entry.events:
+        match event:
+            case BandLearned():
+                learned = MemberState.INSIDE if mode == Mode.EXIT else MemberState.BOUND
+                if (event.uid, event.group, event.role) != (uid, group, d.role) or (
+                    event.state is not learned or scan.get("token") is not True
+                ):
+                    raise _mismatch("a band is learned from its own token, where it was scanned")
+                _stock(uid, event.role, knows)
+            case MemberMoved():
+                if (event.uid, event.group, event.state) != (uid, group, target):
+                    raise _mismatch(f"{d.code} moves {uid[:32]} of {group} to {target}")
+                forced = (event.forced, event.staff, event.overrode)
+                if forced != (d.forced, d.staff, d.overrode):
+                    raise _mismatch("a move is forced exactly as its decision")
+            case PairingOpened():
+                if (event.group, event.direction, event.adult) != (group, mode, uid) or (
+                    d.role is not Role.ADULT
+                ):
+                    raise _mismatch("a pairing window opens only for the adult granted here")
+            case GroupFlagged():
+                if event.group != group or d.role is not Role.ADULT:
+                    raise _mismatch("only an adult leaving flags its group")
+                if target is not MemberState.TEMP_OUT:
+                    raise _mismatch("a group is flagged by a temporary exit")
+            case OverrideSpent():
+                spent = (event.staff, event.uid, event.overrode)
+                if d.code is not Code.OK_OVERRIDE or spent != (d.staff, uid, d.overrode):
+                    raise _mismatch("an override is spent only by the OK_OVERRIDE it made")
+            case _:
+                raise _mismatch(f"{d.code} never says {_shown(event)}")
+    if d.code is Code.OK_OVERRIDE and OverrideSpent not in kinds:
+        raise _mismatch("OK_OVERRIDE spends its override")
+
+
+def _shown(event: Event) -> str:
+    return type(event).__name__
+
+
+__all__ = [
+    "GATE_ROLES",
+    "MAX_BODY",
+    "GateRole",
+    "Knowledge",
+    "PeerEntry",
+    "Reason",
+    "Refused",
+    "check_seq",
+    "check_shape",
+    "vet",
+]

@@ -1,0 +1,73 @@
+"""What a gate takes from the other gates: only what each may say (design §9).
+
+The venue's roster (the hub's retained `Roster`: gate id -> role) says what each gate's role
+lets it journal; `check` reads a peer's entry against it and against what this gate knows (its
+allowlist, the members its state holds). A refused entry is not kept in presence and not folded:
+it is counted by reason and logged with the gate, seq and reason.
+
+The last roster is kept in the state directory (`roster.json`, written to a temp file, synced,
+renamed), so a gate restarted with no broker still knows the venue's roles.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from gate.core import Event, State
+from gate.core.authority import GateRole
+from gate.protocol import Entry, Roster
+from gate.vetting import Knowledge, Refused, check_peer_entry, roles_of
+
+log = logging.getLogger("gate.peers")
+
+
+class Peers:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.roster: dict[str, GateRole] = self._load()
+        self.refused: Counter[str] = Counter()  # peer entries refused, by reason
+
+    def _load(self) -> dict[str, GateRole]:
+        try:
+            data = json.loads(self.path.read_text())
+            return roles_of(Roster.model_validate(data).gates)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:  # the hub sends it again: retained
+            log.warning("roster %s unreadable (%s): waiting for the hub's", self.path, type(exc))
+            return {}
+
+    def set_roster(self, roster: Roster) -> None:
+        """The hub's roster: used at once, kept for a restart without the broker."""
+        roles = roles_of(roster.gates)
+        if roles == self.roster:
+            return
+        self.roster = roles
+        temp = self.path.with_suffix(".tmp")
+        try:
+            with temp.open("w") as f:
+                f.write(roster.model_dump_json())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, self.path)
+        except OSError as exc:  # used all the same; the retained roster comes back next start
+            log.error("roster not kept in %s: %s", self.path, exc)
+        log.info("venue roster: %s", ", ".join(f"{g}:{r}" for g, r in sorted(roles.items())))
+
+    def check(self, gate: str, entry: Entry, state: State) -> list[Event]:
+        """The entry's events if `gate` may say them; else `Refused`, counted and logged."""
+        knows = Knowledge(state.allowlist, state.members)
+        try:
+            return check_peer_entry(gate, self.roster, entry.kind, entry.body, knows)
+        except Refused as exc:
+            self.refused[exc.reason.value] += 1
+            log.warning("peer entry %s/%d refused: %s", gate, entry.seq, exc)
+            raise
+
+    def status(self) -> dict[str, Any]:
+        return {"roster": dict(self.roster), "refused": dict(self.refused)}
