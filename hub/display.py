@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 SWEEP_BEFORE_CLOSE = timedelta(minutes=30)
 CAPACITY_WARNING = 0.9
 CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict")
+FORGED_KINDS = ("forged_event", "seq_jump")
 
 
 def display_state(hub: Hub) -> dict[str, Any]:
@@ -97,7 +98,11 @@ def alerts(
     if capacity and inside >= CAPACITY_WARNING * capacity:
         level = "critical" if inside >= capacity else "warning"
         add(level, "capacity", f"{inside} inside of {capacity} ({100 * inside // capacity}%)")
-    conflicts = [f for f in hub.venue.findings() if f.kind in CONFLICT_KINDS]
+    findings = hub.venue.findings()
+    for f in findings:
+        if f.kind in FORGED_KINDS:  # someone holds a gate's password: at once, on top
+            add("critical", f.kind, f.detail[:300])
+    conflicts = [f for f in findings if f.kind in CONFLICT_KINDS]
     if conflicts:
         add("warning", "conflict", f"{len(conflicts)} conflicts found by the last reconciliation")
     if sweep is not None:

@@ -20,6 +20,15 @@ stored. When the store holds entries above a gap, the hub asks for the gap with 
 acked)`, at most once per `replay_interval_ms` per gate; `tick` asks again while a gap stays, and
 when an online gate's status shows entries the hub never got and nothing has come for a while.
 
+A gate speaks only for itself: each entry of a batch is checked (`vet`, given the gate and the
+entry: `gate.core.authority` through `gate.vetting`) before anything is stored. A refused entry
+is quarantined by the store with its reason (a stub keeps the watermark moving: the gate is
+acknowledged, nothing is lost, nothing waits for it), never folded, and counted in `refused` by
+reason; `/api/findings` and the display show it at once (`forged_event`). An entry whose seq is
+more than `max_seq_jump` beyond the gate's watermark is refused as `seq_jump` and not stored: it
+leaves no gap behind it, so nothing is replayed for it. Event batches the broker kept (retained)
+are ignored: a gate never retains them, and each clears its topic when it connects.
+
 Threads: `on_message(s)` and `tick` run on the hub's ingest thread (the MQTT callback only
 enqueues). `gates()` may be called from any thread.
 """
@@ -35,6 +44,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from gate.core.authority import Refused, check_seq
 from gate.journal import wall_clock_ms
 from gate.protocol import (
     MAX_PAYLOAD,
@@ -46,6 +56,7 @@ from gate.protocol import (
     Replay,
     Topics,
     WireBatch,
+    WireEntry,
     dump,
     parse,
     read_events,
@@ -56,6 +67,11 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, int, bool], None]  # (topic, payload, qos, retain)
 REPLAY_INTERVAL_MS = 1000
+# A gate sends from the hub's watermark, at most its window (2000 entries) ahead; only a hub
+# restored from an old backup sees more, and asks for a replay from its own watermark anyway.
+# 100000 is days of a busy gate's journal: no real batch comes near it.
+MAX_SEQ_JUMP = 100_000
+Vet = Callable[[str, WireEntry], None]  # raises authority.Refused: the entry is refused
 STALL_MS = 5000  # an online gate silent this long while behind its own status: ask again
 M = TypeVar("M", EventBatch, GateStatus)
 Message = tuple[str, bytes, bool]  # (topic, payload, retained)
@@ -118,6 +134,8 @@ class Ingest:
         allowlist_version: Callable[[], int | None] | None = None,
         replay_interval_ms: int = REPLAY_INTERVAL_MS,
         stall_ms: int = STALL_MS,
+        vet: Vet | None = None,
+        max_seq_jump: int = MAX_SEQ_JUMP,
     ) -> None:
         self.store = store
         self.topics = topics
@@ -127,7 +145,10 @@ class Ingest:
         self.allowlist_version = allowlist_version
         self.replay_interval_ms = replay_interval_ms
         self.stall_ms = stall_ms
+        self.vet = vet
+        self.max_seq_jump = max_seq_jump
         self.rejected: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()  # entries refused for what they say, by reason
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._live: dict[str, _Live] = {row.gate: _from_row(row) for row in store.gate_rows()}
@@ -152,6 +173,11 @@ class Ingest:
                 if gate is None:
                     self._reject("foreign_topic", topic, "not a gate topic under this prefix")
                 elif topic == self.topics.events(gate):
+                    if not payload:  # a gate clearing its topic of retained messages
+                        continue
+                    if retained:  # no gate retains its events: someone left this one
+                        self._reject("retained", topic, "a retained event batch: ignored")
+                        continue
                     prepared = self._prepare(gate, topic, payload)
                     if prepared is not None:
                         pending.append(prepared)
@@ -174,11 +200,30 @@ class Ingest:
         if batch.gate != gate:
             self._reject("gate_mismatch", topic, f"payload is from gate {batch.gate!r}")
             return None
+        now = self.clock_ms()
         try:
-            return self.store.prepare(gate, batch.entries, self.clock_ms())
+            prepared = self.store.prepare(gate, batch.entries, now)
         except ValueError as exc:
             self._reject("invalid", topic, str(exc))
             return None
+        refused = self._refusals(gate, batch)
+        return self.store.prepare(gate, batch.entries, now, refused) if refused else prepared
+
+    def _refusals(self, gate: str, batch: WireBatch) -> dict[int, tuple[str, str]]:
+        """seq -> (reason, detail) of the batch's entries refused: a seq far beyond the gate's
+        watermark, or what its gate may not say. Each is counted and logged."""
+        refused: dict[int, tuple[str, str]] = {}
+        acked = self.store.acked(gate)
+        for entry in batch.entries:
+            try:
+                check_seq(entry.seq, acked, self.max_seq_jump)
+                if self.vet is not None:
+                    self.vet(gate, entry)
+            except Refused as exc:
+                refused[entry.seq] = (exc.reason.value, exc.detail)
+                self.refused[exc.reason.value] += 1
+                log.warning("entry %s/%d refused: %s", gate, entry.seq, exc)
+        return refused
 
     def _store(self, batches: list[PreparedBatch]) -> None:
         """Store batches in one transaction; then hand on what is new and acknowledge each

@@ -4,7 +4,7 @@ page.
 
     install-gate --gate-id X1 --role exit --profile turnstile-pn532 [--broker HOST[:PORT]]
                  [--broker-password FILE] [--site-key FILE] [--root DIR]
-    install-hub  [--gates E1,E2,X1] [--bind-address ADDR] [--root DIR]
+    install-hub  [--gates E1:entry,X1:exit,D1:desk] [--bind-address ADDR] [--root DIR]
 
 Both are idempotent: run again with the same arguments, they change nothing (same bytes, same
 modes, same secrets). Secrets (the site key, tokens, broker passwords) are generated once and kept.
@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gate.allowlist.csvdir import COLUMNS
 from gate.config import ConfigError
+from gate.core.authority import GATE_ROLES
 from gate.nfc.token import KeyFileError, load_keyring
 from gate.protocol import DEFAULT_PREFIX
 from gate.settings import load_gate_config
@@ -775,23 +776,32 @@ def _systemd_gate(t: Target, ready: bool) -> None:
 # --- the hub --------------------------------------------------------------------------------------
 
 
-def parse_gates(value: str | None) -> list[str]:
+def parse_gates(value: str | None) -> tuple[list[str], dict[str, str]]:
+    """`--gates E1:entry,X1:exit,H2`: the gate ids (each gets a broker user) and the roles
+    given (the venue's roster, `[gates]` of hub.toml). A bare id only gets its user."""
     gates: list[str] = []
-    for gate in (value or "").split(","):
-        gate = gate.strip()
+    roles: dict[str, str] = {}
+    for item in (value or "").split(","):
+        gate, _, role = (part.strip() for part in item.partition(":"))
         if not gate:
             continue
         try:
             check_gate_id(gate)
         except BrokerError as exc:
             raise UsageError(f"--gates: {exc}") from None
+        if role and role not in GATE_ROLES:
+            raise UsageError(f"--gates: {gate}: role {role!r} is none of {', '.join(GATE_ROLES)}")
+        if role and roles.get(gate, role) != role:
+            raise UsageError(f"--gates: {gate} given two roles")
         if gate not in gates:
             gates.append(gate)
-    return gates
+        if role:
+            roles[gate] = role
+    return gates, roles
 
 
-def render_hub_toml(bind_address: str) -> tuple[str, Keys]:
-    """hub.toml from the example, and the keys the install decides."""
+def render_hub_toml(bind_address: str, roster: dict[str, str] | None = None) -> tuple[str, Keys]:
+    """hub.toml from the example, and the keys the install decides (`roster`: [gates])."""
     host = LOOPBACK if bind_address in ("0.0.0.0", "::") else bind_address
     wanted: Keys = {
         "hub": {"control_socket": HUB_SOCKET},
@@ -803,6 +813,8 @@ def render_hub_toml(bind_address: str) -> tuple[str, Keys]:
         },
         "http": {"desk_token_file": DESK_TOKEN, "staff_token_file": STAFF_TOKEN},
     }
+    if roster:
+        wanted["gates"] = dict(sorted(roster.items()))
     return set_keys((FIRMWARE / "hub.toml.example").read_text(), wanted), wanted
 
 
@@ -848,7 +860,8 @@ def installed_listener(t: Target) -> str | None:
 
 
 def install_hub(args: argparse.Namespace, t: Target) -> None:
-    gates = parse_gates(args.gates)
+    gates, roles = parse_gates(args.gates)
+    roster = {**_installed_roster(t), **roles}  # roles given again replace those in place
     bind = args.bind_address or installed_listener(t) or LOOPBACK
     try:  # the bind address is checked by rendering once, before anything is written
         render_config(
@@ -869,7 +882,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
             pwd.getpwnam(MOSQUITTO)
         except KeyError:
             raise InstallError("no user mosquitto: apt-get install mosquitto") from None
-    rendered, wanted = render_hub_toml(bind)
+    rendered, wanted = render_hub_toml(bind, roster)
     check_config(rendered, load_hub_config, "hub.toml")
     code = code_dir(args.code_dir, t)
     check_code_dir(t, code, "hub")
@@ -943,6 +956,14 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     )
 
 
+def _installed_roster(t: Target) -> dict[str, str]:
+    """The `[gates]` roster of the hub.toml in place (kept when more gates are added)."""
+    try:
+        return dict(load_hub_config(t.at(HUB_TOML)).gates)
+    except (ConfigError, OSError):
+        return {}
+
+
 def _effective_prefix(t: Target) -> str:
     """The topic prefix of the hub.toml in place (an operator may have set another)."""
     try:
@@ -1005,7 +1026,11 @@ def _parser(role: str) -> argparse.ArgumentParser:
             "--site-key", metavar="FILE", help="the venue's site key (else one is generated once)"
         )
     else:
-        p.add_argument("--gates", metavar="E1,E2,X1", help="gate ids to give broker users (added)")
+        p.add_argument(
+            "--gates",
+            metavar="E1:entry,X1:exit,D1:desk",
+            help="gates to give broker users (added), with their roles: the venue's roster",
+        )
         p.add_argument(
             "--bind-address",
             metavar="ADDR",

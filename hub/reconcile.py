@@ -29,6 +29,9 @@ An audit runs over the history as it is folded. `findings()` lists what a reconc
     undecodable             an entry whose events cannot be read (skipped)
     unknown_reference       an event naming a band or group the hub never saw bound (skipped)
     fire_alarm              exits were free: people left unscanned, the headcount runs high
+    forged_event            a gate sent entries it may not write (quarantined, never folded):
+                            one finding per gate and reason, critical
+    seq_jump                a gate sent a seq far beyond its watermark (refused, not stored)
 
 A restarted hub (a new VenueState over the same store) rebuilds the same state and findings.
 
@@ -448,7 +451,7 @@ class VenueState:
         """What the reconciliation found, oldest first (see the module's docstring)."""
         with self._read:
             found = [*self._fold.found, *self._fold.clock_findings()]
-        found += self._conflicts() + self._status_clocks()
+        found += self._conflicts() + self._status_clocks() + self._quarantined()
         return sorted(found, key=lambda f: (f.at, f.kind, f.gates, f.uid or "", f.detail))
 
     # --- helpers --------------------------------------------------------------------------
@@ -468,6 +471,29 @@ class VenueState:
                     f"at {_t(_hlc_time(c.refused.hlc))}; kept the first, {c.kept.kind} at "
                     f"{_t(_hlc_time(c.kept.hlc))}): the gate's journal was reset or replaced",
                     entries=((c.gate, c.seq),),
+                )
+            )
+        return found
+
+    def _quarantined(self) -> list[Finding]:
+        """One finding per gate and reason of the entries the ingest refused."""
+        by: dict[tuple[str, str], list[Any]] = {}
+        for q in self.store.quarantined():
+            by.setdefault((q.gate, q.reason), []).append(q)
+        found = []
+        for (gate, reason), refused in by.items():
+            first = refused[0]
+            kind = "seq_jump" if reason == "seq_jump" else "forged_event"
+            more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+            seqs = f"seq {first.seq}{more}"
+            found.append(
+                Finding(
+                    kind,
+                    (gate,),
+                    _wall(first.received_ms),
+                    f"gate {gate} sent what it may not ({reason}): {seqs}, quarantined, not "
+                    f"counted; first: {first.kind} entry: {first.detail}",
+                    entries=tuple((gate, q.seq) for q in refused[:20]),
                 )
             )
         return found

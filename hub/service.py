@@ -11,9 +11,13 @@ sync per backlog drained rather than per batch; a single batch when the venue is
 
 `hub.toml`:
 
-    [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start)
+    [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start),
+            max_seq_jump
     [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca
     [http]  bind, port
+    [gates] the venue's roster: gate id = "entry" | "exit" | "desk" | "handheld"; published
+            retained on `{prefix}/hub/roster`. A gate speaks only for itself and its role: the
+            hub and the gates refuse what a gate's role cannot journal (gate.core.authority).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -36,12 +40,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.config import ConfigError, describe, load_policy, read_toml
 from gate.control import ControlRequest, ControlServer
+from gate.core.authority import GateRole
 from gate.link import LinkDown, LinkUp
 from gate.metrics import Metrics
-from gate.protocol import DEFAULT_PREFIX, Ack, HubStatus, Topics, dump
+from gate.protocol import (
+    DEFAULT_PREFIX,
+    GATE_ID,
+    MAX_BATCH,
+    Ack,
+    HubStatus,
+    Roster,
+    Topics,
+    WireEntry,
+    dump,
+)
+from gate.vetting import Knowledge, check_peer_entry
 from hub.allowlist import HubAllowlist, ImportResult
 from hub.homeassistant import discovery
-from hub.ingest import Ingest
+from hub.ingest import MAX_SEQ_JUMP, Ingest
 from hub.reconcile import VenueState
 from hub.store import EventStore
 from hub.web.server import Access, make_server, read_token
@@ -64,6 +80,7 @@ class HubSection(_Strict):
     policy: Path = Path("/etc/wristgate/policy.toml")
     control_socket: Path = Path("/run/wristgate-hub/hub.sock")
     allowlist_csv: Path | None = None
+    max_seq_jump: int = Field(default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest")
 
 
 class MqttSection(_Strict):
@@ -86,6 +103,7 @@ class HubConfig(_Strict):
     hub: HubSection = HubSection()
     mqtt: MqttSection = MqttSection()
     http: HttpSection = HttpSection()
+    gates: dict[Annotated[str, Field(pattern=GATE_ID)], GateRole] = {}
 
 
 def load_hub_config(path: Path) -> HubConfig:
@@ -123,7 +141,11 @@ class Hub:
             self._publish,
             on_stored=self.venue.add,
             allowlist_version=lambda: self.allowlist.version,
+            vet=self._vet,
+            max_seq_jump=h.max_seq_jump,
         )
+        if not config.gates:
+            log.warning("hub.toml has no [gates] roster: gates' roles cannot be checked")
         self.client = self._client()
         self.connected = False
         self.control = ControlServer(h.control_socket, self.inbox)
@@ -178,6 +200,8 @@ class Hub:
         self._publish(self.topics.hub_status, dump(online), retain=True)
         if self.allowlist.version >= 1:  # nothing imported yet: nothing to give the gates
             self._publish(self.topics.allowlist, dump(self.allowlist.snapshot()), retain=True)
+        roster = Roster(gates=dict(self.config.gates))
+        self._publish(self.topics.roster, dump(roster), retain=True)
         for row in self.store.gate_rows():  # a restarted hub tells every gate where it stands
             ack = Ack(gate=row.gate, seq=row.acked)
             self._publish(self.topics.ack(row.gate), dump(ack), retain=True)
@@ -246,6 +270,13 @@ class Hub:
                 self.connected = False
             case ControlRequest() if message.take():  # else its asker gave up: not done
                 message.reply.put(self._answer(message.command, message.args))
+
+    def _vet(self, gate: str, entry: WireEntry) -> None:
+        """Refuse (`Refused`) an entry `gate` may not have written (gate.core.authority)."""
+        with self.venue.reading() as state:
+            knows = Knowledge(state.allowlist, state.members)
+            roster = self.config.gates
+            check_peer_entry(gate, roster, entry.kind, entry.body, knows, len(entry.body_json))
 
     def _announce(self) -> None:
         """Home Assistant discovery for the headcount and every gate known so far."""
@@ -354,6 +385,8 @@ class Hub:
             m.count("ingest_total", n, what=name)
         for reason, n in self.ingest.rejected.items():
             m.count("rejected_total", n, reason=reason)
+        for reason, n in self.ingest.refused.items():
+            m.count("refused_total", n, reason=reason)
         for gate, view in self.ingest.gates().items():
             m.set("gate_online", int(view.online), gate=gate)
             m.set("gate_backlog", view.backlog, gate=gate)
@@ -403,6 +436,7 @@ class Hub:
             "headcount": self.headcount().model_dump(),
             "gates": {g: v.to_protocol().model_dump() for g, v in self.ingest.gates().items()},
             "rejected": dict(self.ingest.rejected),
+            "refused": dict(self.ingest.refused),
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
         }

@@ -22,7 +22,13 @@ ingest does with a backlog): `prepare` checks and encodes each one (ValueError: 
 Storage: SQLite in WAL mode with `synchronous=FULL` (design §6): a batch is on disk once `add`
 (or `add_batches`) returns, so an acknowledged entry survives a power cut. A body given as JSON
 text (`WireEntry.body_json`, the text the gate sent) is stored as it is, not encoded again.
-Schema (`PRAGMA user_version` = 1):
+An entry a gate may not have written (`gate.core.authority`: the ingest checks each one) is
+quarantined: its head, reason and first `QUARANTINE_BODY` characters go to `quarantine`, and
+`entries` holds in its place a stub of kind `refused` with no events, so the gate's watermark
+moves on over it (nothing waits for it, nothing folds it). An entry refused for its sequence
+number (`seq_jump`) is quarantined and not stored at all: it leaves no gap.
+
+Schema (`PRAGMA user_version` = 2; a version 1 store gets the quarantine table when opened):
 
     entries(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, PRIMARY KEY (gate, seq))
         index entries_by_hlc (hlc, gate, seq)     -- the venue's order: hybrid time, then gate
@@ -30,6 +36,8 @@ Schema (`PRAGMA user_version` = 1):
           first_seen_ms, last_seen_ms, status, status_ms, skew_ms)
     conflicts(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, kept_nonce,
               PRIMARY KEY (gate, seq, nonce))     -- entries refused for a reused (gate, seq)
+    quarantine(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, reason, detail, size,
+               PRIMARY KEY (gate, seq, nonce))    -- entries a gate may not have written
 
 Threads: one thread writes (the hub's ingest loop); other threads may read. Every call takes
 the store's lock, and the paged iterator takes it per page, never across a `yield`.
@@ -42,14 +50,15 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from gate.protocol import Entry, WireEntry
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+QUARANTINE_BODY = 2048  # characters of a refused body kept: enough to read, never a flood
 FILE_MODE = 0o600  # bodies name wristbands and may carry guardians' phone numbers
 PAGE_SIZE = 2000
 MAX_SQL_INT = (1 << 63) - 1
@@ -94,10 +103,28 @@ _SCHEMA = (
     ) STRICT""",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
+_QUARANTINE = """CREATE TABLE IF NOT EXISTS quarantine (
+        gate        TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,
+        nonce       TEXT    NOT NULL,
+        hlc         TEXT    NOT NULL,
+        wall_ms     INTEGER NOT NULL,
+        kind        TEXT    NOT NULL,
+        body        TEXT    NOT NULL,  -- its first QUARANTINE_BODY characters
+        received_ms INTEGER NOT NULL,
+        reason      TEXT    NOT NULL,  -- gate.core.authority.Reason
+        detail      TEXT    NOT NULL,
+        size        INTEGER NOT NULL,  -- the whole body's length
+        PRIMARY KEY (gate, seq, nonce)
+    ) STRICT"""
 _ENTRY_COLUMNS = "gate, seq, nonce, hlc, wall_ms, kind, body, received_ms"
 _INSERT_ENTRY = f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
 _INSERT_CONFLICT = (
     f"INSERT OR IGNORE INTO conflicts ({_ENTRY_COLUMNS}, kept_nonce) VALUES (?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_QUARANTINE = (
+    f"INSERT OR IGNORE INTO quarantine ({_ENTRY_COLUMNS}, reason, detail, size) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -145,6 +172,20 @@ class PreparedBatch:
     received_ms: int
     rows: list[tuple[Any, ...]]  # as inserted: gate, seq, nonce, hlc, wall_ms, kind, body, ms
     entries: list[StoredEntry]  # the same entries, as the venue's state gets them
+    quarantined: list[tuple[Any, ...]] = field(default_factory=list)  # as `quarantine` rows
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """An entry a gate may not have written, as the quarantine keeps it."""
+
+    gate: str
+    seq: int
+    kind: str
+    reason: str
+    detail: str
+    size: int
+    received_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,14 +263,21 @@ class EventStore:
         return self.add_batches([self.prepare(gate, entries, received_ms)])[0]
 
     def prepare(
-        self, gate: str, entries: Sequence[Entry | WireEntry], received_ms: int
+        self,
+        gate: str,
+        entries: Sequence[Entry | WireEntry],
+        received_ms: int,
+        refused: Mapping[int, tuple[str, str]] | None = None,
     ) -> PreparedBatch:
         """A batch of `gate`'s entries, received at `received_ms`, checked and encoded for
         `add_batches`. Raises ValueError, naming the entry, when one cannot be stored as it is
-        (a number beyond SQLite's range, text that is not valid Unicode)."""
+        (a number beyond SQLite's range, text that is not valid Unicode).
+
+        `refused`: seq -> (reason, detail) of the entries the ingest refused: quarantined, a
+        stub stored in their place (none for `seq_jump`)."""
         if not isinstance(gate, str) or not gate.isascii():
             raise ValueError(f"gate id {gate!r} is not ASCII text")
-        rows, stored = [], []
+        rows, stored, quarantined = [], [], []
         for e in entries:
             if not (0 < e.seq <= MAX_SQL_INT and 0 <= e.wall_ms <= MAX_SQL_INT):
                 raise ValueError(f"entry {e.seq} of {gate}: seq or wall_ms out of range")
@@ -240,11 +288,21 @@ class EventStore:
                         text.encode()  # a lone surrogate cannot be stored
             except (ValueError, TypeError, UnicodeError) as exc:
                 raise ValueError(f"entry {e.seq} of {gate}: cannot be stored: {exc}") from exc
-            rows.append((gate, e.seq, e.nonce, e.hlc, e.wall_ms, e.kind, body, received_ms))
+            kind, content = e.kind, e.body
+            if refused is not None and e.seq in refused:
+                reason, detail = refused[e.seq]
+                head = (gate, e.seq, e.nonce, e.hlc, e.wall_ms, kind)
+                kept = body[:QUARANTINE_BODY]
+                quarantined.append((*head, kept, received_ms, reason, detail[:500], len(body)))
+                if reason == "seq_jump":
+                    continue
+                kind, content = "refused", {"refused": reason, "kind": kind[:32]}
+                body = _encode(content)
+            rows.append((gate, e.seq, e.nonce, e.hlc, e.wall_ms, kind, body, received_ms))
             stored.append(
-                StoredEntry(gate, e.seq, e.nonce, e.hlc, e.wall_ms, e.kind, e.body, received_ms)
+                StoredEntry(gate, e.seq, e.nonce, e.hlc, e.wall_ms, kind, content, received_ms)
             )
-        return PreparedBatch(gate, received_ms, rows, stored)
+        return PreparedBatch(gate, received_ms, rows, stored, quarantined)
 
     def add_batches(self, batches: Sequence[PreparedBatch]) -> list[AddResult]:
         """Store prepared batches, of any gates, in one transaction and in order (an entry of
@@ -257,6 +315,8 @@ class EventStore:
             outcomes = []
             with self._transaction():
                 for batch in batches:
+                    if batch.quarantined:
+                        self._db.executemany(_INSERT_QUARANTINE, batch.quarantined)
                     row = rows.get(batch.gate) or self._gates.get(batch.gate)
                     row = row or GateRow(batch.gate, first_seen_ms=batch.received_ms)
                     outcome = self._insert(batch, row.highest)
@@ -367,6 +427,16 @@ class EventStore:
             }
         return [Conflict(r[0], r[1], _entry(kept[r[0], r[1]]), _entry(r[:8])) for r in rows]
 
+    def quarantined(self, limit: int = 10_000) -> list[Quarantined]:
+        """Entries refused for what they say, oldest first (at most `limit`)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT gate, seq, kind, reason, detail, size, received_ms FROM quarantine "
+                "ORDER BY received_ms, gate, seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Quarantined(*row) for row in rows]
+
     def counts(self) -> Counts:
         with self._lock:
             rows = list(self._gates.values())
@@ -407,8 +477,12 @@ class EventStore:
             (tables,) = self._db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
             if version == 0 and tables == 0:
                 with self._transaction():
-                    for statement in _SCHEMA:
+                    for statement in (*_SCHEMA, _QUARANTINE):
                         self._db.execute(statement)
+            elif version == 1:  # the store of an earlier release: add the quarantine
+                with self._transaction():
+                    self._db.execute(_QUARANTINE)
+                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 raise StoreError(
                     f"event store {self.path}: schema version {version}, "

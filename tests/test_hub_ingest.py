@@ -285,7 +285,7 @@ def as_gates_write(**body: object) -> bytes:
 
 REFUSED = [
     ("not JSON", TOPICS.events("E1"), b"\x00\xffnot json", "malformed"),
-    ("empty", TOPICS.events("E1"), b"", "malformed"),
+    ("empty status", TOPICS.status("E1"), b"", "malformed"),
     ("a JSON array", TOPICS.events("E1"), b"[1, 2]", "foreign"),
     ("another protocol version", TOPICS.events("E1"), batch_json(v=2), "foreign"),
     ("no version", TOPICS.events("E1"), json.dumps({"gate": "E1"}).encode(), "foreign"),
@@ -330,6 +330,17 @@ REFUSED = [
 ]
 
 
+def test_an_empty_message_on_an_events_topic_is_a_gate_clearing_it_and_is_ignored(hub: Hub):
+    hub.ingest.on_message(TOPICS.events("E1"), b"")
+    assert dict(hub.ingest.rejected) == {} and hub.published == []
+
+
+def test_a_retained_event_batch_is_ignored_and_counted(hub: Hub):
+    hub.ingest.on_message(TOPICS.events("E1"), one_entry(), retained=True)
+    assert dict(hub.ingest.rejected) == {"retained": 1}
+    assert hub.published == [] and hub.store.counts().entries == 0
+
+
 @pytest.mark.parametrize(
     ("topic", "payload", "reason"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED]
 )
@@ -357,7 +368,8 @@ def test_arbitrary_bytes_never_raise(hub: Hub, payload: bytes, status: bool):
     topic = TOPICS.status("E1") if status else TOPICS.events("E1")
     before = sum(hub.ingest.rejected.values())
     hub.ingest.on_message(topic, payload)
-    assert sum(hub.ingest.rejected.values()) == before + 1
+    cleared = payload == b"" and not status  # a gate clearing its events topic: ignored
+    assert sum(hub.ingest.rejected.values()) == before + (not cleared)
     assert hub.ingest.rejected["error"] == 0
 
 

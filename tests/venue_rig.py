@@ -24,7 +24,9 @@ from gate.gatectl import Unreachable, ask
 from hub.broker import Broker, free_port
 
 ENV = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
-ROLES = {"D": "desk", "E": "entry", "X": "exit"}
+ROLES = {"D": "desk", "E": "entry", "X": "exit", "H": "handheld"}
+# The venue's roster: the gates a test may start, by the role their first letter says.
+ROSTER = {f"{letter}{n}": role for letter, role in ROLES.items() for n in (1, 2)}
 
 
 @dataclass
@@ -111,6 +113,7 @@ class Venue:
             f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
             f'desk_token_file = "{self._token_file("desk")}"\n'
             f'staff_token_file = "{self._token_file("staff")}"\n'
+            "[gates]\n" + "".join(f'{gate} = "{role}"\n' for gate, role in ROSTER.items())
         )
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock").start()

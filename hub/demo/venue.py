@@ -260,6 +260,8 @@ class Venue:
             f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
             f'desk_token_file = "{self._secret("desk.token", self.tokens["desk"])}"\n'
             f'staff_token_file = "{self._secret("staff.token", self.tokens["staff"])}"\n'
+            "[gates]  # the venue's roster: what each gate may say\n"
+            + "".join(f'{spec.id} = "{spec.role}"\n' for spec in GATES)
         )
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         return Daemon("hub", argv, d / "hub.log", d / "hub.sock")
