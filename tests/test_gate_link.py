@@ -30,6 +30,8 @@ def scan(rig: GateRig, value: str, kind: str = "nfc") -> str:
 def entries_received(hub, gate: str) -> dict[int, dict]:
     seen: dict[int, dict] = {}
     for message in hub.received(TOPICS.events(gate)):
+        if not message.payload:  # the gate clearing its topic of retained batches
+            continue
         for entry in parse(EventBatch, message.payload).entries:
             seen[entry.seq] = entry.body
     return seen

@@ -150,7 +150,9 @@ class Run:
             rows = [
                 Row(gate, seq, nonce, hlc, kind, json.loads(body))
                 for gate, seq, nonce, hlc, kind, body in db.execute(
-                    "SELECT gate, seq, nonce, hlc, kind, body FROM entries ORDER BY hlc, gate, seq"
+                    # an entry the hub refused (quarantined, a stub kept) counts as lost
+                    "SELECT gate, seq, nonce, hlc, kind, body FROM entries "
+                    "WHERE kind != 'refused' ORDER BY hlc, gate, seq"
                 )
             ]
             (conflicts,) = db.execute("SELECT COUNT(*) FROM conflicts").fetchone()

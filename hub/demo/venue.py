@@ -409,7 +409,9 @@ class Venue:
             counts = {
                 gate: (rows, distinct)
                 for gate, rows, distinct in db.execute(
-                    "SELECT gate, COUNT(*), COUNT(DISTINCT seq) FROM entries GROUP BY gate"
+                    # an entry the hub refused (quarantined, a stub kept) counts as lost
+                    "SELECT gate, COUNT(*), COUNT(DISTINCT seq) FROM entries "
+                    "WHERE kind != 'refused' GROUP BY gate"
                 )
             }
             found = {}
