@@ -80,6 +80,7 @@ class Venue:
     tokens: dict[str, str] = field(
         default_factory=lambda: {"desk": "desk-" + "d" * 24, "staff": "staff-" + "s" * 24}
     )
+    forged: bool = False  # the test forges entries: refusals are expected, not a fault
 
     def __post_init__(self) -> None:
         self.venue = write_venue(self.root / "venue")
@@ -188,9 +189,30 @@ class Venue:
         status = ask(str(self.hub.socket), {"cmd": "status"})
         return not status["stale"]
 
+    def refusals(self) -> dict[str, dict[str, int]]:
+        """Entries refused by the hub and by each running gate, by reason (gate.core.authority):
+        in a venue of real gates alone, any is a false refusal."""
+        found: dict[str, dict[str, int]] = {}
+        for name, process in [*self.gates.items(), *([("hub", self.hub)] if self.hub else [])]:
+            if process.proc is None or process.proc.poll() is not None:
+                continue
+            try:
+                status = ask(str(process.socket), {"cmd": "status"}, timeout=5)
+            except Unreachable:
+                continue
+            if name == "hub":
+                refused = dict(status["refused"])
+            else:
+                refused = {k: n for k, n in status["counters"].items() if "refused" in k}
+            if refused:
+                found[name] = refused
+        return found
+
     def close(self) -> None:
+        refused = {} if self.forged else self.refusals()
         for process in [*self.gates.values(), *([self.hub] if self.hub else [])]:
             process.stop()
+        assert not refused, f"entries of real gates refused (gate.core.authority): {refused}"
 
     def wait_settled(self, timeout: float = 40) -> None:
         wait_for(self.settled, timeout=timeout, what="every journal acknowledged by the hub")
