@@ -53,7 +53,12 @@ def check_peer_entry(
     except CodecError as exc:
         raise Refused(Reason.SCHEMA, str(exc)[:200]) from None
     entry = PeerEntry(gate, roster.get(gate), bool(roster), kind, body, events, decision)
-    return vet(entry, knows)
+    try:
+        return vet(entry, knows)
+    except Refused:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a shape vet did not foresee
+        raise Refused(Reason.SCHEMA, f"unreadable {kind} entry ({type(exc).__name__})") from None
 
 
 __all__ = ["Knowledge", "Reason", "Refused", "body_size", "check_peer_entry", "roles_of"]

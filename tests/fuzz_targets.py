@@ -709,6 +709,14 @@ VALID_PAYLOADS: dict[type[protocol.Message], st.SearchStrategy[Any]] = {
     protocol.Ack: st.fixed_dictionaries(
         {"v": st.just(1), "gate": gate_ids, "seq": st.integers(0, 100)}
     ),
+    protocol.Roster: st.fixed_dictionaries(
+        {
+            "v": st.just(1),
+            "gates": st.dictionaries(
+                gate_ids, st.sampled_from(["entry", "exit", "desk", "handheld"]), max_size=4
+            ),
+        }
+    ),
     protocol.Replay: st.fixed_dictionaries(
         {"v": st.just(1), "gate": gate_ids, "after": st.integers(0, 100)}
     ),
@@ -850,6 +858,7 @@ def _topics_of(gate: str) -> dict[str, type[protocol.Message] | None]:
         t.replay(gate): protocol.Replay,
         t.allowlist: protocol.AllowlistSnapshot,
         t.allowlist_delta: protocol.AllowlistChange,
+        t.roster: protocol.Roster,
         t.events("X1"): protocol.EventBatch,
         t.events(gate): protocol.EventBatch,
         t.status("X1"): protocol.GateStatus,
@@ -900,9 +909,10 @@ def gate_link(workdir: Path) -> Iterator[Parse]:
     gate.control.start()  # stopped by close(), which waits for it
 
     def handle(message: LinkInput) -> None:
-        before = Counter(gate.rejected)
+        before, refused = Counter(gate.rejected), Counter(gate.peers.refused)
         gate._handle(LinkMessage(message.topic, message.payload))
-        if dropped := Counter(gate.rejected) - before:
+        dropped = (Counter(gate.rejected) - before) + (Counter(gate.peers.refused) - refused)
+        if dropped:
             raise Dropped(next(iter(dropped)))
 
     try:
@@ -922,11 +932,16 @@ GATE_LINK = Target(
 @contextlib.contextmanager
 def hub_ingest(workdir: Path) -> Iterator[Parse]:
     """The hub's ingest over its real event store; it counts bugs it caught as "error"."""
+    from gate.vetting import Knowledge, check_peer_entry
     from hub.ingest import Ingest
     from hub.store import EventStore
 
+    def vet(gate: str, entry: protocol.WireEntry) -> None:  # as `hub run` does, with a roster
+        roster: dict[str, Any] = {"E1": "entry", "X1": "exit"}
+        check_peer_entry(gate, roster, entry.kind, entry.body, Knowledge(), len(entry.body_json))
+
     store = EventStore(workdir / "events.db")
-    ingest = Ingest(store, protocol.Topics(), lambda *args, **kwargs: None)
+    ingest = Ingest(store, protocol.Topics(), lambda *args, **kwargs: None, vet=vet)
     caught = _Caught()
     logging.getLogger("hub.ingest").addHandler(caught)
 

@@ -103,10 +103,10 @@ def test_a_decision_record_nested_past_the_recursion_limit_is_refused_with_a_rea
 
 def test_a_batch_whose_events_are_not_a_list_is_dropped_by_a_gate(tmp_path: Path) -> None:
     entry = {"seq": 1, "nonce": "0123abcd", "wall_ms": 1, "hlc": "0000000000000001"}
-    batch = {"v": 1, "gate": "X1", "entries": [{**entry, "kind": "scan", "body": {"events": None}}]}
-    with gate_link(tmp_path) as handle, pytest.raises(Dropped, match="X1/1"):
+    batch = {"v": 1, "gate": "X1", "entries": [{**entry, "kind": "expiry", "body": {"events": 1}}]}
+    with gate_link(tmp_path) as handle, pytest.raises(Dropped, match="schema"):
         handle(LinkInput(Topics().events("X1"), json.dumps(batch).encode()))
-    good = {**batch, "entries": [{**entry, "kind": "scan", "body": {"events": []}}]}
+    good = {**batch, "entries": [{**entry, "kind": "expiry", "body": {"events": []}}]}
     with gate_link(tmp_path) as handle:  # the gate starts again (nothing bad was kept) ...
         handle(LinkInput(Topics().events("X1"), json.dumps(good).encode()))  # ... and follows X1
 
