@@ -8,6 +8,7 @@ with a critical `forged_event` finding naming H1.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -33,7 +34,8 @@ from gate.core import (
     Role,
 )
 from gate.hlc import Timestamp
-from gate.protocol import Entry, EventBatch, Topics, dump
+from gate.peers import Peers
+from gate.protocol import Entry, EventBatch, ProtocolError, Roster, Topics, dump, parse
 from hub.broker import Broker, Credentials
 
 TOPICS = Topics()
@@ -271,3 +273,15 @@ def test_a_far_sequence_number_left_retained_leaves_no_gap_and_is_cleared(
     finally:
         e1.client.close()
         replays.close()
+
+
+def test_a_gate_keeps_the_venue_roster_for_a_restart_without_the_broker(venue: Venue):
+    kept = json.loads((venue.root / "X1" / "state" / "roster.json").read_text())
+    assert kept["gates"]["H1"] == "handheld" and kept["gates"]["X1"] == "exit"
+    restarted = Peers(venue.root / "X1" / "state" / "roster.json")  # as a gate starting offline
+    assert restarted.roster["H1"] == "handheld"
+
+
+def test_a_roster_naming_an_unknown_role_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="not a gate id and a role"):
+        parse(Roster, b'{"v": 1, "gates": {"H1": "superuser"}}')

@@ -529,3 +529,36 @@ def test_importing_a_directory_replaces_the_allowlist_and_says_when_gates_need_a
 
         unchanged = hub.import_dir(directory)
         assert not unchanged.changed and hub.version == 3
+
+
+# --- quarantine: entries a gate may not have written ----------------------------------------------
+
+
+def test_a_refused_entry_is_quarantined_and_its_stub_moves_the_watermark(store: EventStore):
+    big = Entry(**{**entry(2).model_dump(), "body": {"padding": "x" * 100_000}})
+    refused = {2: ("schema", "fire_alarm entry of 100012 bytes"), 3: ("seq_jump", "far")}
+    far = entry(3_000_000)
+    prepared = store.prepare(
+        "H1", [entry(1), big, far], JULY_2026, {**refused, 3_000_000: refused[3]}
+    )
+    (result,) = store.add_batches([prepared])
+    assert (result.acked, result.highest) == (2, 2)  # the stub holds seq 2; the far one: nothing
+    stub = store.get("H1", 2)
+    assert stub is not None and stub.kind == "refused" and stub.body["refused"] == "schema"
+    assert store.get("H1", 3_000_000) is None and store.missing("H1") == []
+    quarantined = store.quarantined()
+    assert [(q.seq, q.reason) for q in quarantined] == [(2, "schema"), (3_000_000, "seq_jump")]
+    assert quarantined[0].size > 100_000 and os.path.getsize(store.path) < 200_000
+
+
+def test_a_store_of_the_earlier_schema_gets_its_quarantine_when_opened(tmp_path: Path):
+    path = tmp_path / "events.db"
+    with EventStore(path) as s:
+        s.add("E1", [entry(1)], JULY_2026)
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE quarantine")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with EventStore(path) as s:
+        assert s.acked("E1") == 1 and s.quarantined() == []

@@ -520,6 +520,19 @@ def test_hub_adding_a_gate_adds_only_its_user(host: Host, hub: Installed, tmp_pa
     }
 
 
+def test_hub_gates_with_roles_write_the_venue_roster_and_keep_it(host: Host, tmp_path: Path):
+    root = stock_root(tmp_path / "root")
+    host.ok(INSTALL_HUB, root, "--gates", "E1:entry,X1:exit,D1:desk,H1:handheld,E2")
+    hub_toml = root / "etc/wristgate/hub.toml"
+    roster = {"D1": "desk", "E1": "entry", "H1": "handheld", "X1": "exit"}
+    assert load_hub_config(hub_toml).gates == roster  # E2, bare: a broker user only
+    for gate in ("E1", "X1", "D1", "H1", "E2"):
+        assert (root / f"etc/wristgate/passwords/{gate}.password").exists()
+    host.ok(INSTALL_HUB, root, "--gates", "X2:exit")  # a gate added later: the roster grows
+    assert load_hub_config(Path(f"{hub_toml}.new")).gates == {**roster, "X2": "exit"}
+    assert load_hub_config(hub_toml).gates == roster  # the operator's file: merged by hand
+
+
 def test_hub_without_mosquitto_passwd_says_so_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):
@@ -538,6 +551,8 @@ def test_hub_without_mosquitto_passwd_says_so_and_writes_nothing(
     [
         (("--gates", "E1,display"), "reserved"),
         (("--gates", "E1,E 2"), "does not match"),
+        (("--gates", "E1:turnstile"), "role"),
+        (("--gates", "E1:entry,E1:exit"), "two roles"),
         (("--bind-address", "hub.local"), "not an IP address"),
     ],
 )
