@@ -757,6 +757,7 @@ def gate_metrics(gate: Gate) -> Metrics:
     """The gate's Prometheus metrics; gauges are read at each scrape."""
     metrics = Metrics("wristgate_gate")
     metrics.describe("events_total", "decisions by reason code, and faults by kind")
+    metrics.describe("peer_refused_total", "other gates' entries refused, by reason")
     metrics.describe("decision_seconds", "time of the rules core's decision")
     metrics.describe("journal_backlog", "journal entries the hub has not acknowledged")
     metrics.describe("reader_state", "1 for the reader's current state")
