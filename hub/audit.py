@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from gate.codec import CodecError, events_of
@@ -66,7 +66,7 @@ from gate.core import (
     rules,
 )
 from gate.core.rules import Attempt, Refusal, Rule, within
-from hub.findings import Finding
+from hub.findings import RULE_VIOLATIONS, Finding
 from hub.store import GateRow, StoredEntry
 
 # Pairing windows and armed overrides are measured between two times the deciding gate stamped
@@ -437,3 +437,29 @@ def _gates(*gates: str) -> tuple[str, ...]:
 
 def _t(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
+
+
+# --- what the duty manager sees -------------------------------------------------------------------
+
+
+def violation_alerts(findings: Sequence[Finding], tz: tzinfo) -> list[dict[str, str]]:
+    """One critical alert per gate and kind of rule violation, for the wall display (times in
+    the venue's `tz`). No band UIDs or phones (the display is open on the venue LAN): the
+    findings API and the daily report have the details."""
+    counted: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.critical:
+            counted.setdefault((", ".join(f.gates), f.kind), []).append(f)
+    alerts = []
+    for (gates, kind), found in sorted(counted.items()):
+        last = max(f.at for f in found).astimezone(tz)
+        times = f"{len(found)} times, last" if len(found) > 1 else "at"
+        alerts.append(
+            {
+                "level": "critical",
+                "kind": "rule_violation",
+                "text": f"rule violation at {gates}: {RULE_VIOLATIONS[kind]} "
+                f"({times} {last:%H:%M:%S}; see the findings)",
+            }
+        )
+    return alerts

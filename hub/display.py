@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from hub.audit import violation_alerts
 from hub.sweep import closing_sweep, unaccompanied_groups
 
 if TYPE_CHECKING:
@@ -97,7 +98,9 @@ def alerts(
     if capacity and inside >= CAPACITY_WARNING * capacity:
         level = "critical" if inside >= capacity else "warning"
         add(level, "capacity", f"{inside} inside of {capacity} ({100 * inside // capacity}%)")
-    conflicts = [f for f in hub.venue.findings() if f.kind in CONFLICT_KINDS]
+    findings = hub.venue.findings()
+    found += violation_alerts(findings, hub.policy.tz)  # a gate broke the rules: critical, at once
+    conflicts = [f for f in findings if f.kind in CONFLICT_KINDS]
     if conflicts:
         add("warning", "conflict", f"{len(conflicts)} conflicts found by the last reconciliation")
     if sweep is not None:
