@@ -125,7 +125,7 @@ def _venue(args: argparse.Namespace) -> Iterator[_Venue]:
     except StoreError as exc:
         raise ConfigError(str(exc)) from exc
     try:
-        yield _Venue(policy, VenueState(store, allowlist=allowlist), allowlist)
+        yield _Venue(policy, VenueState(store, allowlist=allowlist, policy=policy), allowlist)
     finally:
         store.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from hub.audit import violation_alerts
 from hub.sweep import closing_sweep, unaccompanied_groups
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def alerts(
     for f in findings:
         if f.kind in FORGED_KINDS:  # someone holds a gate's password: at once, on top
             add("critical", f.kind, f.detail[:300])
+    found += violation_alerts(findings, hub.policy.tz)  # a gate broke the rules: critical, at once
     conflicts = [f for f in findings if f.kind in CONFLICT_KINDS]
     if conflicts:
         add("warning", "conflict", f"{len(conflicts)} conflicts found by the last reconciliation")

@@ -4,7 +4,8 @@ The hub folds the events of all gates with the gates' own `gate.core.fold`, in t
 their hybrid logical clocks (then gate and seq, to break ties). A gate that follows the others
 observes their timestamps, so what it decided after hearing of a family sorts after it.
 
-    venue = VenueState(store, allowlist=hub_allowlist.current, capacity=policy.capacity)
+    venue = VenueState(store, allowlist=hub_allowlist.current, capacity=policy.capacity,
+                       policy=policy)
     ingest = Ingest(store, topics, publish, on_stored=venue.add)
     ...                                    # the hub loop, every few hundred ms:
     venue.refresh()                        # rebuilds, debounced, after late entries
@@ -18,10 +19,22 @@ rebuilds the whole state from the store in order once the late entries stop comi
 `min_interval_ms`, nor than twice the last rebuild's time, after the previous one. While
 `stale` is true, the headcount and findings are provisional.
 
-An audit runs over the history as it is folded. `findings()` lists what a reconciliation found:
+An audit (`hub.audit`) re-checks the rules over the history as it is folded. `findings()` lists
+what a reconciliation found. Rule violations, critical (`hub.findings.RULE_VIOLATIONS`):
+
+    child_released_alone    a child let out with no adult of its group (or a solo child with
+                            no staff-verified guardian pickup)
+    child_temp_exit         a child let out temporarily
+    child_admitted_alone    a child let in with no adult of its group inside or paired
+    override_not_authorised a forced move no enrolled, unrevoked badge armed at that gate
+    move_without_entry      a member let out that no gate let in
+    impossible_move         a move no rule makes from the member's previous state
+    pairing_without_adult   a pairing window opened with no adult let through
+
+Warnings:
 
     double_entry            a member let in while already inside (two gates, partitioned)
-    exit_without_entry      a member let out while not inside
+    exit_without_entry      a member let out while not inside, by a gate cut off (or forced)
     child_released_by_override   a child or solo child let out by a staff override
     grant_not_passed        a grant nobody went through (the passage sensor saw no one)
     clock                   a gate's clock unset, ahead of the hub, or gone back
@@ -47,13 +60,15 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from gate.codec import CodecError, events_of
-from gate.core import Allowlist, Event, MemberMoved, MemberState, State, fold, headcount
+from gate.config import PERMISSIVE_POLICY
+from gate.core import Allowlist, Event, MemberMoved, Policy, State, fold, headcount
 from gate.hlc import Timestamp
 from gate.journal import wall_clock_ms
 from gate.protocol import Headcount, HeadcountGate
+from hub.audit import RuleAudit
+from hub.findings import Finding
 from hub.store import EventStore, StoredEntry
 
 log = logging.getLogger(__name__)
@@ -67,30 +82,6 @@ _START = ("", "", 0)
 _LAST_MS = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp() * 1000)
 
 Key = tuple[str, str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One thing a reconciliation found. `at` is when it happened, as the gate recorded it."""
-
-    kind: str
-    gates: tuple[str, ...]
-    at: datetime
-    detail: str
-    uid: str | None = None
-    group: str | None = None
-    entries: tuple[tuple[str, int], ...] = ()  # the journal entries it rests on: (gate, seq)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "gates": list(self.gates),
-            "at": self.at.isoformat(),
-            "uid": self.uid,
-            "group": self.group,
-            "detail": self.detail,
-            "entries": [list(e) for e in self.entries],
-        }
 
 
 @dataclass
@@ -114,6 +105,7 @@ class _Fold:
     state: State
     lookup: Callable[[str, int], StoredEntry | None]
     skew_limit_ms: int
+    audit: RuleAudit
     last_key: Key = _START
     last_hlc_ms: int | None = None
     entries: int = 0
@@ -139,9 +131,9 @@ class _Fold:
                 "fire alarm: exits free, people left without scanning; the headcount runs high "
                 "until the closing sweep",
             )
+        checking = self.audit.begin(entry, events)
         for event in events:
-            if isinstance(event, MemberMoved) and entry.kind == "decision":
-                self._audit_move(entry, event)
+            self.audit.check(self.state, checking, event)
             try:
                 fold(self.state, event)
                 self.events += 1
@@ -157,56 +149,7 @@ class _Fold:
                 )
                 self._unknown(entry, event, f"cannot be folded: {exc!r}")
 
-    # --- the audit ------------------------------------------------------------------------
-
-    def _audit_move(self, entry: StoredEntry, event: MemberMoved) -> None:
-        """Look at a passage before it is folded: was the member where the gate believed?"""
-        m = self.state.members.get(event.uid)
-        if m is None:
-            return  # folding it fails and says so
-        ref = ((entry.gate, entry.seq),)
-        forced = f", forced by staff {event.staff} over {event.overrode}" if event.forced else ""
-        if event.state is MemberState.INSIDE and m.state is MemberState.INSIDE:
-            self.found.append(
-                Finding(
-                    "double_entry",
-                    _gates(m.last_gate, event.gate),
-                    event.at,
-                    f"{m.role} {event.uid} let in at {event.gate} {_t(event.at)} while inside "
-                    f"since {m.last_gate} {_t(m.last_at)}{forced}",
-                    event.uid,
-                    event.group,
-                    ref,
-                )
-            )
-        leaving = event.state in (MemberState.EXITED, MemberState.TEMP_OUT)
-        if leaving and m.state is not MemberState.INSIDE:
-            self.found.append(
-                Finding(
-                    "exit_without_entry",
-                    _gates(m.last_gate, event.gate),
-                    event.at,
-                    f"{m.role} {event.uid} let out ({event.state}) at {event.gate} "
-                    f"{_t(event.at)} while {m.state} (last at {m.last_gate} {_t(m.last_at)})"
-                    f"{forced}",
-                    event.uid,
-                    event.group,
-                    ref,
-                )
-            )
-        if leaving and event.forced and m.role.is_child:
-            self.found.append(
-                Finding(
-                    "child_released_by_override",
-                    (event.gate,),
-                    event.at,
-                    f"{m.role} {event.uid} let out ({event.state}) at {event.gate} "
-                    f"{_t(event.at)} by staff badge {event.staff} over {event.overrode}",
-                    event.uid,
-                    event.group,
-                    ref,
-                )
-            )
+    # --- what the history shows -----------------------------------------------------------
 
     def _not_passed(self, entry: StoredEntry, events: list[Event]) -> None:
         seq = entry.body.get("decision_seq")
@@ -316,6 +259,7 @@ class VenueState:
         *,
         allowlist: Allowlist | None = None,
         capacity: int | None = None,
+        policy: Policy | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
         min_interval_ms: int = MIN_INTERVAL_MS,
         settle_ms: int = SETTLE_MS,
@@ -324,6 +268,7 @@ class VenueState:
     ) -> None:
         self.store = store
         self.capacity = capacity
+        self.policy = policy or PERMISSIVE_POLICY  # the audit's pairing window
         self.clock_ms = clock_ms
         self.min_interval_ms = min_interval_ms
         self.settle_ms = settle_ms
@@ -450,14 +395,17 @@ class VenueState:
     def findings(self) -> list[Finding]:
         """What the reconciliation found, oldest first (see the module's docstring)."""
         with self._read:
-            found = [*self._fold.found, *self._fold.clock_findings()]
+            fold = self._fold
+            found = [*fold.found, *fold.audit.found, *fold.clock_findings()]
+            found += fold.audit.pending_findings(self.store.gate_rows())
         found += self._conflicts() + self._status_clocks() + self._quarantined()
         return sorted(found, key=lambda f: (f.at, f.kind, f.gates, f.uid or "", f.detail))
 
     # --- helpers --------------------------------------------------------------------------
 
     def _new_fold(self) -> _Fold:
-        return _Fold(State(allowlist=self._allowlist), self.store.get, self.skew_limit_ms)
+        audit = RuleAudit(self.policy, self.store.get)
+        return _Fold(State(allowlist=self._allowlist), self.store.get, self.skew_limit_ms, audit)
 
     def _conflicts(self) -> list[Finding]:
         found = []
@@ -521,10 +469,6 @@ def _entry_finding(kind: str, entry: StoredEntry, detail: str) -> Finding:
     return Finding(
         kind, (entry.gate,), _hlc_time(entry.hlc), detail, entries=((entry.gate, entry.seq),)
     )
-
-
-def _gates(*gates: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(gates))
 
 
 def _hlc_ms(hlc: str) -> int:

@@ -14,6 +14,8 @@ the gates' own `fold`: the history before the day silently, to know who was wher
 began, then the day's entries — those whose hybrid timestamp falls on `day` in `tz` — counting
 as it goes. Times in the report are the hybrid timestamps' (a gate's clock, kept in order).
 
+    rule violations    the day's critical findings, first (hub/report_violations.py): moves
+                       a gate journalled that the rules do not allow
     entries per hour   first entries (OK_ENTRY, or an override letting in a member never in)
                        and re-entries (from a temporary exit), adults and children apart; exits
                        (final or temporary); who was inside when the hour ended
@@ -62,7 +64,8 @@ from gate.core import (
     mask_phone,
 )
 from gate.hlc import MAX_COUNTER, Timestamp
-from hub.reconcile import Finding
+from hub.findings import Finding
+from hub.report_violations import HEADER, NOTE, TITLE, violation_rows
 from hub.store import EventStore, StoredEntry
 from hub.sweep import SweepRow, closing_sweep
 
@@ -589,6 +592,7 @@ def sections(report: DailyReport, *, staff: bool) -> list[Section]:
                 ("groups inside at the end", c.groups_inside),
             ),
         ),
+        Section(TITLE, HEADER, violation_rows(report.findings, t), note=NOTE),
         _hours_section(report),
         Section(
             "Wristbands",

@@ -133,7 +133,10 @@ class Hub:
         if self.allowlist.version == 0 and h.allowlist_csv is not None:
             self._report_import(self.allowlist.import_dir(h.allowlist_csv), str(h.allowlist_csv))
         self.venue = VenueState(
-            self.store, allowlist=self.allowlist.current, capacity=self.policy.capacity
+            self.store,
+            allowlist=self.allowlist.current,
+            capacity=self.policy.capacity,
+            policy=self.policy,
         )
         self.ingest = Ingest(
             self.store,

@@ -108,6 +108,10 @@ class Report:
         kinds = Counter(str(f.get("kind")) for f in self.findings)
         out.append("")
         out.append(f"hub findings: {_tally(kinds) if kinds else 'none'}")
+        broken = Counter(
+            str(f.get("kind")) for f in self.findings if f.get("severity") == "critical"
+        )
+        out.append(f"rule violations: {_tally(broken) if broken else 'none'}")
         out.append("")
         out.append(self.result())
         return out

@@ -1,0 +1,69 @@
+"""What a reconciliation found: one `Finding` per thing, and how serious each kind is.
+
+Kept apart from `hub.reconcile` so the audit (`hub.audit`), the display and the reports share
+it without importing the fold.
+
+A finding is *critical* when it says a gate broke the venue's rules (a rule violation: see
+`hub.audit` and docs/security/audit.md): a child let out alone, an override no enrolled badge
+armed, a move that does not follow from where the member was. The display raises those at once
+and the daily report lists them in their own section. The other kinds are warnings: what a
+partition, a wrong clock or a passage nobody used leaves behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# A gate broke the rules (or said it did): no honest gate, online or cut off, journals these.
+RULE_VIOLATIONS: dict[str, str] = {
+    "child_released_alone": "child let out with no adult of its group (or a solo child with "
+    "no staff-verified guardian pickup)",
+    "child_temp_exit": "child let out temporarily (children may not exit temporarily)",
+    "child_admitted_alone": "child let in with no adult of its group inside or paired",
+    "override_not_authorised": "override not armed by an enrolled, unrevoked staff badge at "
+    "that gate within the window",
+    "move_without_entry": "member let out that no gate let in",
+    "impossible_move": "a move no rule makes from the member's previous state",
+    "pairing_without_adult": "pairing window opened with no adult of the group let through",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a reconciliation found. `at` is when it happened, as the gate recorded it."""
+
+    kind: str
+    gates: tuple[str, ...]
+    at: datetime
+    detail: str
+    uid: str | None = None
+    group: str | None = None
+    entries: tuple[tuple[str, int], ...] = ()  # the journal entries it rests on: (gate, seq)
+
+    @property
+    def critical(self) -> bool:
+        """A rule violation: raised on the display at once, listed apart in the report."""
+        return self.kind in RULE_VIOLATIONS
+
+    @property
+    def severity(self) -> str:
+        return "critical" if self.critical else "warning"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "gates": list(self.gates),
+            "at": self.at.isoformat(),
+            "uid": self.uid,
+            "group": self.group,
+            "detail": self.detail,
+            "entries": [list(e) for e in self.entries],
+        }
+
+
+def violations(findings: list[Finding]) -> list[Finding]:
+    """The rule violations among `findings`, in their order."""
+    return [f for f in findings if f.critical]

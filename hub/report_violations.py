@@ -1,0 +1,39 @@
+"""The daily report's "Rule violations" table: the day's critical findings, one row each.
+
+A rule violation is a move a gate journalled that no rule allows (see `hub.audit`): it comes
+first in the report, apart from the other findings, with the journal entries it rests on so
+the duty manager can pull them from the gates (`gatectl journal`) or the hub's store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from hub.findings import RULE_VIOLATIONS, Finding
+
+TITLE = "Rule violations"
+NOTE = (
+    "moves a gate journalled that the venue's rules do not allow, re-checked by the hub: "
+    "a leaked gate password or a faulty gate; what each gate said, not what was seen"
+)
+HEADER = ("time", "gate", "violation", "band", "group", "journal entries", "detail")
+
+
+def violation_rows(
+    findings: Sequence[Finding], when: Callable[[datetime], str]
+) -> tuple[tuple[str, ...], ...]:
+    """The report rows of the critical findings among `findings`, oldest first."""
+    return tuple(
+        (
+            when(f.at),
+            " ".join(f.gates),
+            f"{f.kind}: {RULE_VIOLATIONS[f.kind]}",
+            f.uid or "",
+            f.group or "",
+            " ".join(f"{gate}/{seq}" for gate, seq in f.entries),
+            f.detail,
+        )
+        for f in sorted(findings, key=lambda f: f.at)
+        if f.critical
+    )
