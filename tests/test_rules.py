@@ -50,13 +50,13 @@ from rules_helpers import (
     at,
     barcode,
     family_bound,
-    venue_without_stock,
     family_inside,
     later,
     nfc,
     policy,
     solo_inside,
     ticket,
+    venue_without_stock,
 )
 
 from gate.core import (
@@ -634,8 +634,12 @@ def test_a_solo_ticket_binds_a_solo_child(band: str) -> None:
 @pytest.mark.parametrize(
     ("ticket_code", "bound", "band", "fits"),
     [
-        pytest.param(FAMILY, (ADULT_1, ADULT_2), ADULT_3, CHILD_5, id="adult band, adults all bound"),
-        pytest.param(FAMILY, (CHILD_1, CHILD_2), CHILD_3, ADULT_4, id="child band, children all bound"),
+        pytest.param(
+            FAMILY, (ADULT_1, ADULT_2), ADULT_3, CHILD_5, id="adult band, adults all bound"
+        ),
+        pytest.param(
+            FAMILY, (CHILD_1, CHILD_2), CHILD_3, ADULT_4, id="child band, children all bound"
+        ),
         pytest.param(SOLO, (), ADULT_1, CHILD_4, id="adult band on a solo child's ticket"),
     ],
 )

@@ -18,7 +18,10 @@ from __future__ import annotations
 from gate.core.model import Code, Kind, Refusal, Scan
 from gate.core.state import State
 
-NO_TOKEN = "band has no wristband data (a blank band, or one returned at an exit): send the visitor to the desk"
+NO_TOKEN = (
+    "band has no wristband data (a blank band, or one returned at an exit): "
+    "send the visitor to the desk"
+)
 
 
 def tag_is_an_original_wristband(scan: Scan) -> Refusal | None:

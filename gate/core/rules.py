@@ -37,6 +37,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from gate.core.bands import (
+    band_carries_its_token,
+    band_is_of_the_stock,
+    tag_is_an_original_wristband,
+)
 from gate.core.events import (
     BandBound,
     BandLearned,
@@ -48,11 +53,6 @@ from gate.core.events import (
     OverrideSpent,
     PairingClosed,
     PairingOpened,
-)
-from gate.core.bands import (
-    band_carries_its_token,
-    band_is_of_the_stock,
-    tag_is_an_original_wristband,
 )
 from gate.core.model import (
     Code,

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 # secp128r1, SEC 2 v1.0 section 2.3.1
 P = 0xFFFFFFFDFFFFFFFFFFFFFFFFFFFFFFFF
@@ -64,7 +66,11 @@ def parse_public_key(text: str) -> Point:
 
 
 def format_public_key(point: Point) -> str:
-    return "04" + point[0].to_bytes(16, "big").hex().upper() + point[1].to_bytes(16, "big").hex().upper()
+    return (
+        "04"
+        + point[0].to_bytes(16, "big").hex().upper()
+        + point[1].to_bytes(16, "big").hex().upper()
+    )
 
 
 def verify(public_key: Point, uid: bytes, signature: bytes) -> bool:
@@ -169,3 +175,42 @@ def _to_affine(p: _Jacobian) -> Point | None:
     zi = pow(z, -1, P)
     zi2 = zi * zi % P
     return x * zi2 % P, y * zi2 * zi % P
+
+
+# --- what a gate does with it ---------------------------------------------------------------------
+
+
+class OriginalityMode(StrEnum):
+    """`require`: a tag with no valid signature is refused; `check`: verified, a failure logged
+    and counted but let through (to see how many bands would fail before enforcing); `off`:
+    not read."""
+
+    REQUIRE = "require"
+    CHECK = "check"
+    OFF = "off"
+
+
+NOT_ORIGINAL = "not an original NTAG ({why}): send the visitor to the desk"
+
+
+@dataclass(frozen=True, slots=True)
+class OriginalityCheck:
+    mode: OriginalityMode = OriginalityMode.REQUIRE
+    public_key: Point = field(default_factory=lambda: parse_public_key(NXP_NTAG21X_KEY))
+
+    @classmethod
+    def of(cls, mode: str, key_hex: str) -> OriginalityCheck:
+        return cls(OriginalityMode(mode), parse_public_key(key_hex))
+
+    def fault(self, uid: bytes, signature: bytes | None) -> str | None:
+        """Why the tag is not an original NTAG (None: it is, or this is not checked). A tag that
+        stayed silent to READ_SIG has `signature` None."""
+        if self.mode is OriginalityMode.OFF:
+            return None
+        if signature is None:
+            why = "no originality signature"
+        elif not verify(self.public_key, uid, signature):
+            why = "originality signature does not match"
+        else:
+            return None
+        return NOT_ORIGINAL.format(why=why)
