@@ -191,7 +191,7 @@ class Factory:
     def phone(self) -> str:
         return "1" + self.rng.choice("3589") + "".join(self.rng.choices("0123456789", k=9))
 
-    def person(self, role: str, stocked_share: float = 0.92) -> Person:
+    def person(self, role: str, stocked_share: float = 1.0) -> Person:
         return Person(self.uid(), role, self.rng.random() < stocked_share)
 
 
@@ -599,8 +599,8 @@ def ticket_rows(
 def band_rows(
     groups: list[Family], extra: list[Person], f: Factory, rng: random.Random
 ) -> list[list[str]]:
-    """Today's wristband stock: the bands handed out (but a new batch not yet listed), the spare
-    ones, and a couple of strays. Children's bands are a different stock from the adults'."""
+    """Today's wristband stock: the bands handed out (all listed: the desk binds only bands of the
+    stock), the spare ones, and a couple of strays. Children's bands are a different stock."""
     rows = []
     for g in groups:
         for p in g.people:

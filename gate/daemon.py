@@ -76,6 +76,7 @@ from gate.scanner import BarcodeScanner, Rejected
 from gate.sdnotify import Notifier
 from gate.settings import GateConfig
 from gate.vetting import Refused
+from gate.wristbands import check_refusal, returned_here, void_token
 
 log = logging.getLogger("gate")
 
@@ -186,7 +187,13 @@ class Gate:
             raise StartupError(f"{_pin_named_in(config, exc)}: {exc}") from exc
         reader, scanner = self.hardware.reader, self.hardware.scanner
         self.reader = (
-            NfcReader(reader.device, self.keyring, self._on_tag, debounce_s=reader.debounce_s)
+            NfcReader(
+                reader.device,
+                self.keyring,
+                self._on_tag,
+                debounce_s=reader.debounce_s,
+                originality=reader.originality_check,
+            )
             if reader
             else None
         )
@@ -408,8 +415,14 @@ class Gate:
     def _tag(self, read: TagRead) -> None:
         if read.token is None and read.token_fault is None:
             log.info("tag %s (%s) carries no wristband token", read.uid, read.tag_type)
-        writer = read.writer.write_token
-        self.read(Kind.NFC, read.uid, token=read.token, fault=read.token_fault, writer=writer)
+        self.read(
+            Kind.NFC,
+            read.uid,
+            token=read.token,
+            fault=read.token_fault,
+            writer=read.writer.write_token,
+            tag_fault=read.tag_fault,
+        )
 
     def read(
         self,
@@ -420,18 +433,38 @@ class Gate:
         token: BandToken | None = None,
         fault: str | None = None,
         writer: Callable[[bytes], Any] | None = None,
+        tag_fault: str | None = None,
+        test: bool = False,
     ) -> dict[str, Any]:
-        """A credential read by this gate (or a technician's test scan): decide, or check."""
+        """A credential read by this gate (or a technician's test scan, `test`: no band on the
+        reader): decide, or check. A band from the reader has a `writer`."""
         mode = self.mode
+        tag = writer is not None and kind is Kind.NFC
         if mode is None:
-            result = self.check(value)
+            refused = (
+                check_refusal(self.settings.id, value, token, fault, tag_fault) if tag else None
+            )
+            if refused is not None:
+                self._count("check_bad_token")
+            result = refused or self.check(value)
             self.io.grant(open_gate=False) if result["known"] else self.io.deny()
             self.last = {"check": result}
-            log.info("check %s: %s", value, result.get("state", "unknown"))
+            log.info("check %s: %s", value, result.get("message") or result.get("state", "unknown"))
             return {"check": result}
         offline = self.link is not None and not self.link.connected
+        pairs = not test or self.settings.test_scans_open_pairing
         scan = Scan(
-            self.settings.id, mode, kind, value, intent or self._intent(), token, fault, offline
+            self.settings.id,
+            mode,
+            kind,
+            value,
+            intent or self._intent(),
+            token,
+            fault,
+            offline,
+            tag=tag,
+            tag_fault=tag_fault,
+            pairs=pairs,
         )
         return decision_to_dict(self.scan(scan, write_token=writer))
 
@@ -452,6 +485,7 @@ class Gate:
             "mode": scan.mode.value,
             "intent": scan.intent.value,
             "token": scan.token is not None,
+            "tag": scan.tag,  # false: a test scan, or a barcode
             "offline": scan.offline,  # decided cut off from the others
         }
         entry = self._record(
@@ -459,6 +493,8 @@ class Gate:
         )
         self._count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
+        if write_token is not None and returned_here(scan, events):  # after the relay moved
+            void_token(scan.value, write_token, self._count)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
         log.info(
             "%s %s %s: %s%s",

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gate.config import ConfigError, describe, read_toml
 from gate.gpio import GatePins
 from gate.link import LinkSettings
+from gate.nfc.originality import NXP_NTAG21X_KEY, OriginalityCheck, parse_public_key
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "profiles"
 
@@ -38,6 +39,22 @@ class _Strict(BaseModel):
 class ReaderSettings(_Strict):
     device: str = Field(description="nfcpy device path: usb, tty:AMA0:pn532, udp:HOST:PORT")
     debounce_s: float = Field(default=1.5, ge=0, le=30)
+    originality: Literal["require", "check", "off"] = Field(
+        default="require", description="NTAG originality signature: refuse, log, or skip"
+    )
+    originality_key: str = Field(
+        default=NXP_NTAG21X_KEY, description="public key, hex 04||X||Y on secp128r1 (NXP's)"
+    )
+
+    @field_validator("originality_key")
+    @classmethod
+    def _key_on_the_curve(cls, key: str) -> str:
+        parse_public_key(key)  # raises ValueError with the reason
+        return key
+
+    @property
+    def originality_check(self) -> OriginalityCheck:
+        return OriginalityCheck.of(self.originality, self.originality_key)
 
     @field_validator("device")
     @classmethod
@@ -82,6 +99,11 @@ class GateSettings(_Strict):
     passage_timeout_s: float = Field(default=8.0, gt=0, le=120)
     journal_retention_days: int = Field(default=14, ge=1, le=365)
     staff_button_window_s: float = Field(default=20.0, gt=0, le=300)
+    test_scans_open_pairing: bool = Field(
+        default=False,
+        description="a test scan (gatectl, no band on the reader) of an adult lets children "
+        "follow: for bench rigs and drills only",
+    )
     metrics_bind: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=0, le=65535, description="Prometheus")
 

@@ -22,7 +22,7 @@ from gpiozero.pins.mock import MockFactory
 
 from gate.daemon import Gate
 from gate.gatectl import ask
-from gate.nfc.emulator import TagEmulator
+from gate.nfc.emulator import ORIGINALITY_KEY, TagEmulator
 from gate.nfc.t2t import read_ndef
 from gate.nfc.token import decode_token, load_keyring
 from gate.settings import load_gate_config
@@ -81,6 +81,7 @@ class GateRig:
     pins: dict[str, Any] = field(default_factory=lambda: dict(PINS))
     scanner: bool = True
     extra: str = ""
+    test_scans_open_pairing: bool = True  # a bench gate: test scans stand for bands
     factory: MockFactory = field(default_factory=MockFactory)
 
     def __post_init__(self) -> None:
@@ -97,7 +98,10 @@ class GateRig:
             self._slave = slave
         self.socket = self.dir / "gate.sock"
         profile = self.dir / "profile.toml"
-        lines = [f'[reader]\ndevice = "{self.field.path}"\ndebounce_s = 0.3\n']
+        lines = [
+            f'[reader]\ndevice = "{self.field.path}"\ndebounce_s = 0.3\n'
+            f'originality_key = "{ORIGINALITY_KEY}"\n'
+        ]
         if self.pty_path:
             lines.append(f'[scanner]\nport = "{self.pty_path}"\nterminator = "CR"\n')
         lines.append(
@@ -110,7 +114,8 @@ class GateRig:
             f'id = "{self.gate_id}"\nrole = "{self.role}"\nprofile = "{profile}"\n'
             f'state_dir = "{self.dir / "state"}"\nsite_key = "{venue / "site.key"}"\n'
             f'policy = "{venue / "policy.toml"}"\nallowlist_csv = "{venue / "allowlist"}"\n'
-            f'control_socket = "{self.socket}"\npassage_timeout_s = 1.0\n{self.extra}'
+            f'control_socket = "{self.socket}"\npassage_timeout_s = 1.0\n'
+            f"test_scans_open_pairing = {str(self.test_scans_open_pairing).lower()}\n{self.extra}"
         )
         self.keyring = load_keyring(venue / "site.key")
         self.gate: Gate | None = None

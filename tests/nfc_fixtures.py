@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from gate.core.model import BandToken, Role
-from gate.nfc.emulator import TagEmulator
+from gate.nfc.emulator import ORIGINALITY_KEY, TagEmulator
+from gate.nfc.originality import OriginalityCheck
 from gate.nfc.reader import NfcReader, TagRead
 from gate.nfc.token import Keyring
 
@@ -26,6 +27,7 @@ CURRENT_KEY = (2, bytes.fromhex("00112233445566778899aabbccddeeff0123456789abcde
 PREVIOUS_KEY = (1, bytes.fromhex("ffeeddccbbaa99887766554433221100"))
 BAND_UID = "04A1B2C3D4E5F6"
 OTHER_UID = "04112233445566"
+EMULATED_BANDS = OriginalityCheck.of("require", ORIGINALITY_KEY)  # the emulator's test key pair
 FAMILY_CHILD = BandToken("T-2026-000123", Role.CHILD, date(2026, 7, 18), date(2026, 7, 19), 2, 1)
 
 
@@ -111,6 +113,7 @@ def start_reader(site_keys: Keyring) -> Iterator[Callable[..., ReaderProbe]]:
     def start(device: str, **options: Any) -> ReaderProbe:
         options.setdefault("debounce_s", 0.6)
         options.setdefault("poll_s", 0.02)
+        options.setdefault("originality", EMULATED_BANDS)
         holder: list[ReaderProbe] = []
         reader = NfcReader(
             device, options.pop("keyring", site_keys), lambda r: holder[0].on_read(r), **options

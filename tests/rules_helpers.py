@@ -194,6 +194,13 @@ class Venue:
         return self
 
 
+def venue_without_stock() -> Venue:
+    """The fixture venue with no wristband stock list: any band takes a free slot at the desk."""
+    lists = allowlist()
+    lists.bands = {}
+    return Venue(state=State(allowlist=lists))
+
+
 def family_bound() -> Venue:
     """The family's ticket and its four bands are bound at the desk; nobody has entered yet."""
     return Venue().bind(FAMILY, *FAMILY_BANDS)

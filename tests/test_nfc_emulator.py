@@ -11,7 +11,8 @@ import nfc.clf
 import nfc.tag.tt2
 import pytest
 
-from gate.nfc.emulator import Command, TagEmulator, blank_memory, profile
+from gate.nfc import originality
+from gate.nfc.emulator import ORIGINALITY_KEY, Command, TagEmulator, blank_memory, profile
 
 UID = "04A1B2C3D4E5F6"
 
@@ -123,7 +124,6 @@ def test_capability_container_is_one_time_programmable(tag_emulator: TagEmulator
 @pytest.mark.parametrize(
     ("name", "command"),
     [
-        ("READ_SIG", "3C00"),
         ("FAST_READ", "3A0408"),
         ("PWD_AUTH", "1BFFFFFFFF"),
         ("READ_CNT", "3902"),
@@ -145,7 +145,7 @@ def test_after_silence_the_band_answers_only_once_selected_again(
     tag_emulator.present(UID)
     tag = connect(clf)
     with pytest.raises(nfc.tag.tt2.Type2TagCommandError):
-        tag.transceive(b"\x3c\x00", timeout=0.05, retries=0)
+        tag.transceive(b"\x3a\x04\x08", timeout=0.05, retries=0)
     with pytest.raises(nfc.tag.tt2.Type2TagCommandError):
         tag.transceive(b"\x30\x00", timeout=0.05, retries=0)  # IDLE now
     assert clf.sense(nfc.clf.RemoteTarget("106A", sel_req=bytearray.fromhex(UID))) is not None
@@ -249,3 +249,24 @@ def test_taken_port_is_refused_at_start(tag_emulator: TagEmulator) -> None:
 def test_memory_larger_than_the_tag_is_refused(tag_emulator: TagEmulator) -> None:
     with pytest.raises(ValueError, match="holds 180 bytes"):
         tag_emulator.present(UID, memory=bytes(181))
+
+
+def test_read_sig_answers_the_uid_signed_with_the_emulators_test_key(
+    tag_emulator: TagEmulator, clf: Any
+) -> None:
+    tag_emulator.present(UID)
+    signature = bytes(connect(clf).transceive(b"\x3c\x00", timeout=0.05, retries=0))
+    key = originality.parse_public_key(ORIGINALITY_KEY)
+    assert originality.verify(key, bytes.fromhex(UID), signature)
+    nxp = originality.parse_public_key(originality.NXP_NTAG21X_KEY)
+    assert not originality.verify(nxp, bytes.fromhex(UID), signature)  # not NXP's: a test pair
+
+
+def test_a_clone_answers_read_sig_with_the_bytes_it_was_given_or_stays_silent(
+    tag_emulator: TagEmulator, clf: Any
+) -> None:
+    tag_emulator.present(UID, signature=bytes(range(32)))
+    assert bytes(connect(clf).transceive(b"\x3c\x00", timeout=0.05, retries=0)) == bytes(range(32))
+    tag_emulator.present(UID, signature=None)
+    with pytest.raises(nfc.tag.tt2.Type2TagCommandError):
+        connect(clf).transceive(b"\x3c\x00", timeout=0.05, retries=0)

@@ -56,6 +56,7 @@ from rules_helpers import (
     policy,
     solo_inside,
     ticket,
+    venue_without_stock,
 )
 
 from gate.core import (
@@ -609,20 +610,20 @@ def test_binding_gives_each_band_its_stock_role_whatever_the_order() -> None:
 
 
 def test_unknown_stock_bands_take_the_adult_slots_first() -> None:
-    v = Venue().bind(FAMILY, SPARE_1, CHILD_1, SPARE_2, SPARE_3)
-    roles = [v.state.members[uid].role for uid in (SPARE_1, CHILD_1, SPARE_2, SPARE_3)]
-    assert roles == [Role.ADULT, Role.CHILD, Role.ADULT, Role.CHILD]
+    v = venue_without_stock().bind(FAMILY, SPARE_1, SPARE_2, SPARE_3, CHILD_1)
+    roles = [v.state.members[uid].role for uid in (SPARE_1, SPARE_2, SPARE_3, CHILD_1)]
+    assert roles == [Role.ADULT, Role.ADULT, Role.CHILD, Role.CHILD]
 
 
 def test_an_unknown_stock_band_takes_a_child_slot_when_the_adults_are_bound() -> None:
-    v = Venue().bind(FAMILY, ADULT_1, ADULT_2)
+    v = venue_without_stock().bind(FAMILY, ADULT_1, ADULT_2)
     d = v.band(SPARE_1)
     assert (d.code, d.role) == (Code.OK_BIND, Role.CHILD)
 
 
 @pytest.mark.parametrize("band", [CHILD_4, SPARE_1], ids=["child stock", "unknown stock"])
 def test_a_solo_ticket_binds_a_solo_child(band: str) -> None:
-    v = Venue()
+    v = venue_without_stock() if band == SPARE_1 else Venue()
     assert v.ticket(SOLO).code is Code.OK_BIND
     d = v.band(band)
     assert (d.code, d.group, d.role) == (Code.OK_BIND, SOLO, Role.SOLO_CHILD)
@@ -631,22 +632,26 @@ def test_a_solo_ticket_binds_a_solo_child(band: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ticket_code", "bound", "band"),
+    ("ticket_code", "bound", "band", "fits"),
     [
-        pytest.param(FAMILY, (ADULT_1, ADULT_2), ADULT_3, id="adult band, adults all bound"),
-        pytest.param(FAMILY, (CHILD_1, CHILD_2), CHILD_3, id="child band, children all bound"),
-        pytest.param(SOLO, (), ADULT_1, id="adult band on a solo child's ticket"),
+        pytest.param(
+            FAMILY, (ADULT_1, ADULT_2), ADULT_3, CHILD_5, id="adult band, adults all bound"
+        ),
+        pytest.param(
+            FAMILY, (CHILD_1, CHILD_2), CHILD_3, ADULT_4, id="child band, children all bound"
+        ),
+        pytest.param(SOLO, (), ADULT_1, CHILD_4, id="adult band on a solo child's ticket"),
     ],
 )
 def test_a_band_of_the_wrong_role_is_refused_and_the_binding_stays_open(
-    ticket_code: str, bound: tuple[str, ...], band: str
+    ticket_code: str, bound: tuple[str, ...], band: str, fits: str
 ) -> None:
     v = Venue().bind(ticket_code, *bound)
     d = v.band(band)
     assert d.code is Code.DENY_BINDING
     assert band not in v.state.members
     assert v.state.bindings == {DESK: ticket_code}
-    assert v.band(SPARE_1).code is Code.OK_BIND  # a band of the right role still fits
+    assert v.band(fits).code is Code.OK_BIND  # a band of the right role still fits
 
 
 def test_binding_closes_when_the_group_is_full() -> None:

@@ -135,6 +135,7 @@ class Venue:
             f'state_dir = "{d / "state"}"\nsite_key = "{self.venue / "site.key"}"\n'
             f'policy = "{self.venue / "policy.toml"}"\n'
             f'allowlist_csv = "{self.venue / "allowlist"}"\ncontrol_socket = "{d / "gate.sock"}"\n'
+            "test_scans_open_pairing = true\n"
             "[link]\n"
             f'host = "{self.broker.host}"\nport = {broker_port or self.broker.port}\n'
             f'password_file = "{self._password_file(gate)}"\nack_timeout_s = 2.0\n'

@@ -131,7 +131,12 @@ class Scan:
     `token` is the band's verified token, if it carries one; `token_fault` says why the token it
     carries failed verification (bad signature, copied from another UID, unknown key).
     `offline`: the gate cannot hear the other gates, so a band it believes outside may have come
-    in elsewhere; exits are then let through and marked for the hub to judge."""
+    in elsewhere; exits are then let through and marked for the hub to judge.
+    `tag`: read from a tag on a gate's reader, so outside binding it must carry its token (a
+    technician's test scan and `gate simulate`'s lines have no tag); `tag_fault`: the reader
+    found the tag is not an original wristband (another tag type, no or a wrong originality
+    signature). `pairs`: a grant of this scan may open a pairing window (a technician's test
+    scan does not, unless the gate is told so: no band was there to stand for an adult)."""
 
     gate: str
     mode: Mode
@@ -141,6 +146,17 @@ class Scan:
     token: BandToken | None = None
     token_fault: str | None = None
     offline: bool = False  # the gate is cut off from the others: where people are may be stale
+    tag: bool = False
+    tag_fault: str | None = None
+    pairs: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a rule refuses a scan: its code and a message an operator can act on."""
+
+    code: Code
+    message: str
 
 
 @dataclass(frozen=True, slots=True)

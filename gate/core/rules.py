@@ -6,18 +6,23 @@ Precedence, when several denials apply to one scan, is the order of the lists be
 one principle: *who you are, then whether your band still counts, then where you are, then
 whether the venue can take you, then who you are with*.
 
-    identity   DENY_BAD_TOKEN, DENY_REVOKED (no member), DENY_UNKNOWN   (never overridden)
+    tag        DENY_BAD_TOKEN: not an original wristband (any scan of a tag, staff and desk too)
+    identity   DENY_BAD_TOKEN: no token, or not its own; DENY_REVOKED (no member), DENY_UNKNOWN
+               (never overridden)
     entry      DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW, DENY_ALREADY_INSIDE,
                DENY_CLOSED, DENY_CAPACITY, DENY_CHILD_NEEDS_ADULT
     exit       DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_INSIDE, DENY_CHILD_TEMP_EXIT,
                DENY_GUARDIAN_PICKUP, DENY_CHILD_NEEDS_ADULT
-    binding    DENY_UNKNOWN, DENY_REVOKED, DENY_NOT_VALID_NOW, DENY_BINDING
+    binding    DENY_UNKNOWN, DENY_REVOKED, DENY_NOT_VALID_NOW, DENY_BINDING (not in stock,
+               already bound, no open binding, no free slot)
     staff      DENY_REVOKED (a lost badge arms nothing)
 
 Exits never look at validity, opening hours or capacity: people must always be able to leave.
 A gate cut off from the others (`Scan.offline`) lets out a band it believes outside: it may have
 come in at another gate meanwhile; the journal marks the scan offline for the hub to judge.
 Validity is judged by the session's local day (a night session past midnight keeps its day).
+Every band read from a tag must be an original wristband carrying its own token, known to the
+gate or not (`gate.core.bands`); a technician's test scan (no tag) opens no pairing window.
 
 A staff badge arms an override at its gate for the pairing window: the next passage denial there
 becomes OK_OVERRIDE, journalled as forced with the staff badge and the code it overrode. An
@@ -32,6 +37,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from gate.core.bands import (
+    band_carries_its_token,
+    band_is_of_the_stock,
+    tag_is_an_original_wristband,
+)
 from gate.core.events import (
     BandBound,
     BandLearned,
@@ -53,6 +63,7 @@ from gate.core.model import (
     MemberState,
     Mode,
     Policy,
+    Refusal,
     Role,
     Scan,
     Ticket,
@@ -86,12 +97,6 @@ class Attempt:
         """An adult of the group was granted at this gate, this way, within the window."""
         pairing = self.state.pairings.get((self.scan.gate, self.group.id, self.scan.mode))
         return pairing is not None and within(pairing.opened_at, self.now, self.policy)
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    code: Code
-    message: str
 
 
 Rule = Callable[[Attempt], Refusal | None]
@@ -225,6 +230,9 @@ NEVER_LET_IN = frozenset({Code.DENY_REVOKED, Code.DENY_ALREADY_EXITED})
 
 def decide(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     """The one decision for `scan` at `now`, and the events that carry it out."""
+    foreign = tag_is_an_original_wristband(scan)
+    if foreign is not None:
+        return _deny(scan, foreign.code, foreign.message)
     staff = state.allowlist.staff.get(scan.value)
     if staff is not None:
         reason = state.allowlist.revoked.get(scan.value)
@@ -248,8 +256,9 @@ def _arm_override(scan: Scan, now: datetime, policy: Policy, staff: str) -> Outc
 
 
 def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
-    if scan.token_fault is not None:
-        return _deny(scan, Code.DENY_BAD_TOKEN, f"wristband token rejected: {scan.token_fault}")
+    bad_token = band_carries_its_token(scan)
+    if bad_token is not None:
+        return _deny(scan, bad_token.code, bad_token.message)
     member = state.members.get(scan.value)
     learned: list[Event] = []
     if member is None and scan.token is not None:
@@ -327,8 +336,10 @@ def _grant(a: Attempt, forced_by: str | None = None, overrode: Refusal | None = 
         )
     ]
     if m.role is Role.ADULT:
-        events.append(PairingOpened(scan.gate, now, m.group, scan.mode, m.uid))
-        if target is MemberState.TEMP_OUT and _leaves_children_alone(a.state, m):
+        if scan.pairs:  # a test scan stands for no adult a child could follow
+            events.append(PairingOpened(scan.gate, now, m.group, scan.mode, m.uid))
+        leaves = target is MemberState.TEMP_OUT or (target is MemberState.EXITED and not scan.pairs)
+        if leaves and _leaves_children_alone(a.state, m):  # no window will close to flag it
             events.append(GroupFlagged(scan.gate, now, m.group))
     if forced_by is not None and overrode is not None:
         events.append(OverrideSpent(scan.gate, now, forced_by, m.uid, overrode.code))
@@ -415,6 +426,9 @@ def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
     reason = state.allowlist.revoked.get(uid)
     if reason is not None:
         return _deny(scan, Code.DENY_REVOKED, f"band revoked: {reason}")
+    foreign = band_is_of_the_stock(state, uid)
+    if foreign is not None:
+        return _deny(scan, foreign.code, foreign.message)
     earlier = state.members.get(uid)
     if earlier is not None and earlier.state is not MemberState.EXITED:
         return _deny(scan, Code.DENY_BINDING, f"band already bound to group {earlier.group}")

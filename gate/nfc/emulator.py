@@ -32,17 +32,20 @@ command, over a subclass of nfcpy's udp device with these changes for the listen
 - it binds HOST:PORT, not all interfaces; port 0 picks a free port (`TagEmulator.port`).
 
 The band answers READ (``30``: 16 bytes from 4 pages, rolling over past the last page),
-WRITE (``A2``: one page; lock bits, the OTP capability container and lock bytes are honoured)
-and GET_VERSION (``60``), NAKs (``00``) an address out of range or a locked page, and stays
-silent on everything else (READ_SIG, PWD_AUTH, FAST_READ, AUTHENTICATE, ...). As a real tag, it
-serves commands only once selected (REQA, anticollision, SEL_REQ for its UID), and falls back to
-IDLE after a command it does not answer, a NAK, or the reader's RFOFF: the reader must select it
-again. So a band swapped for another under a reader is not taken for the first. HALT is not
-modelled (HLTA is just another silent command).
+WRITE (``A2``: one page; lock bits, the OTP capability container and lock bytes are honoured),
+GET_VERSION (``60``) and, on NTAG21x, READ_SIG (``3C 00``: an originality signature of its UID
+made with the emulator's own test key pair, `ORIGINALITY_KEY`, not NXP's: tests and the demo set
+that public key in the reader's configuration), NAKs (``00``) an address out of range or a
+locked page, and stays silent on everything else (PWD_AUTH, FAST_READ, AUTHENTICATE, ...).
+As a real tag, it serves commands only once selected (REQA, anticollision, SEL_REQ for its UID),
+and falls back to IDLE after a command it does not answer, a NAK, or the reader's RFOFF: the
+reader must select it again. So a band swapped for another under a reader is not taken for the
+first. HALT is not modelled (HLTA is just another silent command).
 
 Faults to rehearse: `TagEmulator.pull_after_writes` pulls the band away after some page writes;
 foreign tags come from `present(..., kind=...)` ("ULTRALIGHT", "ULTRALIGHT_EV1", "UNKNOWN_TYPE2",
-"ISO_DEP") or from `present(..., memory=...)` (no capability container, garbage);
+"ISO_DEP") or from `present(..., memory=...)` (no capability container, garbage); a clone's
+signature from `present(..., signature=...)` (bytes it answers READ_SIG with, or None: silent);
 `TagEmulator.history` records the commands the band received.
 """
 
@@ -61,6 +64,8 @@ import nfc
 import nfc.clf
 import nfc.clf.udp
 
+from gate.nfc import originality
+
 log = logging.getLogger(__name__)
 
 ACK, NAK = b"\x0a", b"\x00"
@@ -68,6 +73,11 @@ _SESSION_TIMEOUT_S = 0.25  # reader quiet this long: back to listening (it may r
 _LISTEN_S = 0.1  # nfcpy's udp listen waits at least 0.5 s for a first frame anyway
 _HISTORY = 2000
 _WAKE = b"\xff\xfe\xfd\xfc"  # a frame no reader sends: wakes the band's thread
+
+# The emulator's originality key pair (secp128r1), a test pair of this project's own, not NXP's.
+ORIGINALITY_PRIVATE_KEY = 0x1A9494A26ED225C7A8B77456049D93EA
+ORIGINALITY_KEY = "040D406EED3833FFA3A7F230873F7B1F19D18D0A1A734FCC424704B7BD5C4DFE3D"
+GENUINE = "genuine"  # `present(signature=GENUINE)`: signed with the emulator's private key
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +92,21 @@ class TagProfile:
     dynamic_lock_page: int | None = None  # followed by CFG0, CFG1, PWD, PACK on NTAG21x
     pages_per_lock_bit: int = 2  # dynamic lock bit granularity
     hidden_pages: int = 0  # last pages that read as zeros (PWD, PACK)
+    signs: bool = False  # answers READ_SIG (NTAG21x)
 
 
 # Memory maps from NXP's NTAG213/215/216 data sheet (NTAG21x, rev. 3.2).
 NTAG213 = TagProfile(
     "NTAG213", 45, bytes.fromhex("0004040201000F03"), bytes.fromhex("E1101200"),
-    dynamic_lock_page=40, pages_per_lock_bit=2, hidden_pages=2,
+    dynamic_lock_page=40, pages_per_lock_bit=2, hidden_pages=2, signs=True,
 )  # fmt: skip
 NTAG215 = TagProfile(
     "NTAG215", 135, bytes.fromhex("0004040201001103"), bytes.fromhex("E1103E00"),
-    dynamic_lock_page=130, pages_per_lock_bit=16, hidden_pages=2,
+    dynamic_lock_page=130, pages_per_lock_bit=16, hidden_pages=2, signs=True,
 )  # fmt: skip
 NTAG216 = TagProfile(
     "NTAG216", 231, bytes.fromhex("0004040201001303"), bytes.fromhex("E1106D00"),
-    dynamic_lock_page=226, pages_per_lock_bit=16, hidden_pages=2,
+    dynamic_lock_page=226, pages_per_lock_bit=16, hidden_pages=2, signs=True,
 )  # fmt: skip
 # Foreign tags, for tests of what a gate must shrug off.
 ULTRALIGHT = TagProfile("MIFARE Ultralight", 16)  # no GET_VERSION, factory blank OTP: no NDEF
@@ -171,11 +182,19 @@ def _put_uid(mem: bytearray, uid: bytes) -> None:
     mem[9] = mem[9] or 0x48
 
 
+def signature_of(uid: str) -> bytes:
+    """The originality signature an emulated NTAG answers: `uid` signed with the test key."""
+    return originality.sign(ORIGINALITY_PRIVATE_KEY, bytes.fromhex(uid))
+
+
 class _Band:
     """The tag on the reader. Guarded by the emulator's lock."""
 
-    def __init__(self, uid: bytes, kind: TagProfile, memory: bytearray) -> None:
+    def __init__(
+        self, uid: bytes, kind: TagProfile, memory: bytearray, signature: bytes | None = None
+    ) -> None:
         self.uid, self.kind, self.memory = uid, kind, memory
+        self.signature = signature  # READ_SIG's answer; None: silent
         self.writes_left: int | None = None  # pull_after_writes
         self.selected = False  # IDLE until a reader selects it
 
@@ -347,7 +366,12 @@ class TagEmulator:
     # --- the field -------------------------------------------------------------------------------
 
     def present(
-        self, uid: str, memory: bytes | None = None, *, kind: str | TagProfile | None = None
+        self,
+        uid: str,
+        memory: bytes | None = None,
+        *,
+        kind: str | TagProfile | None = None,
+        signature: bytes | str | None = GENUINE,
     ) -> None:
         """Put a band on the reader, replacing any band there.
 
@@ -355,6 +379,8 @@ class TagEmulator:
         whose UID does not for a generic Type 2 tag). `memory` is the tag memory from page 0
         (zero-padded to the tag's size; bytes 0-9 are set from the UID as the factory does);
         by default a blank NDEF-formatted band of `kind` (default: the emulator's kind).
+        `signature`: what an NTAG21x answers READ_SIG with: `GENUINE` (its UID signed with the
+        emulator's test key), other bytes (a clone's copy, a wrong one), or None (silent).
         """
         k = profile(kind) if kind is not None else self.kind
         uid_b = bytes.fromhex(uid)
@@ -367,8 +393,10 @@ class TagEmulator:
             raise ValueError(f"{k.name} holds {size} bytes, memory has {len(memory)}")
         mem = bytearray(memory) + bytes(size - len(memory))
         _put_uid(mem, uid_b)
+        if signature == GENUINE:
+            signature = signature_of(uid) if k.signs else None
         with self._lock:
-            self._band = _Band(uid_b, k, mem)
+            self._band = _Band(uid_b, k, mem, signature if isinstance(signature, bytes) else None)
             self._last_memory = bytes(mem)
         log.debug("band %s (%s) presented", uid.upper(), k.name)
         self._wake()
@@ -504,6 +532,8 @@ class TagEmulator:
             return (ACK if ok else NAK), True, "WRITE", page
         if op == 0x60 and len(cmd) == 1:  # GET_VERSION
             return k.version, True, "GET_VERSION", None
+        if op == 0x3C and len(cmd) == 2:  # READ_SIG
+            return band.signature, True, "READ_SIG", None
         return None, op not in (0x50, 0x93, 0x95, 0x97), f"{op:02X}", None  # silent
 
     def _accept(self, data: bytes) -> bool:

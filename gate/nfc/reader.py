@@ -15,16 +15,21 @@ and the pages of the NDEF message (four or five READs for a token), not the whol
 
 What `on_read` gets, by what is on the reader:
 
-==============================================  =======  ===========  ============================
-tag                                             token    token_fault  tag_type
-==============================================  =======  ===========  ============================
-wristband (NTAG21x) with a valid token          token    None         e.g. "NXP NTAG213"
-wristband, blank (empty NDEF message)           None     None         e.g. "NXP NTAG213"
-wristband whose NDEF data fails verification    None     reason       e.g. "NXP NTAG213"
-NTAG21x not NDEF formatted; any other tag       None     None         names it: "Mifare
-                                                                      Ultralight", "ISO-DEP card
-                                                                      (bank card or phone)", ...
-==============================================  =======  ===========  ============================
+==============================================  =======  ===========  =========  ==================
+tag                                             token    token_fault  tag_fault  tag_type
+==============================================  =======  ===========  =========  ==================
+wristband (NTAG21x) with a valid token          token    None         None       "NXP NTAG213"
+wristband, blank (empty NDEF message)           None     None         None       "NXP NTAG213"
+wristband whose NDEF data fails verification    None     reason       None       "NXP NTAG213"
+NTAG21x not NDEF formatted                      None     None         None       "NXP NTAG213"
+NTAG21x without a valid originality signature   ...      ...          reason     "NXP NTAG213"
+any other tag (Ultralight, ISO-DEP, ...)        None     None         reason     names it: "Mifare
+                                                                                 Ultralight", ...
+==============================================  =======  ===========  =========  ==================
+
+The originality signature (READ_SIG, `gate.nfc.originality`) is read last, after the token, as
+`originality` says: `require` (the default, NXP's key) sets `tag_fault` when it is missing or
+wrong; `check` only logs and counts it (`ReaderHealth.not_original`); `off` does not read it.
 
 A band is reported once while it stays on the reader, and not again if it comes back within
 `debounce_s` of leaving (a hand hesitating over the reader), unless a token write failed
@@ -51,6 +56,7 @@ import nfc.tag.tt2
 import nfc.tag.tt2_nxp
 
 from gate.core.model import BandToken
+from gate.nfc.originality import OriginalityCheck, OriginalityMode
 from gate.nfc.t2t import (
     READ_SIZE,
     GarbledArea,
@@ -68,6 +74,7 @@ BAND_REMOVED = "band removed during write: scan it again"
 BAND_GONE = "band no longer on the reader: scan it again"
 READ_TIMEOUT_S = 0.05  # per READ; a tag answers in about a millisecond, nfcpy's 5 ms is tight
 PRESENCE_S = 0.1  # between presence checks while a band stays on the reader
+READ_SIG = b"\x3c\x00"  # NTAG21x: the 32-byte originality signature
 
 # Tags that can be wristbands. nfcpy's Ultralight EV1 subclasses NTAG21x: not listed on purpose.
 _T2 = nfc.tag.tt2_nxp
@@ -89,7 +96,8 @@ _WORKING = (ReaderState.SEARCHING, ReaderState.CONNECTED)
 @dataclass(frozen=True, slots=True)
 class ReaderHealth:
     """A snapshot of the reader. `reopens` counts attempts to open the device after the first;
-    `reads` the tags reported; `faults` the reports whose token failed verification."""
+    `reads` the tags reported; `faults` the reports whose token failed verification;
+    `not_original` the tags without a valid originality signature (in `require` and `check`)."""
 
     state: ReaderState
     device: str
@@ -97,6 +105,7 @@ class ReaderHealth:
     reopens: int = 0
     reads: int = 0
     faults: int = 0
+    not_original: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,7 @@ class TagRead:
     token_fault: str | None
     tag_type: str
     writer: TokenWriter = field(compare=False, repr=False)
+    tag_fault: str | None = None
 
 
 class NfcReader:
@@ -133,7 +143,8 @@ class NfcReader:
     - `reopen_min_s`, `reopen_max_s`: the backoff between attempts to open a device that is
       missing or failed (doubling from the first to the second);
     - `frontend`: opens a device path (default `nfc.ContactlessFrontend`); it must raise
-      `OSError` when the device cannot be opened, with errno ENODEV when there is none.
+      `OSError` when the device cannot be opened, with errno ENODEV when there is none;
+    - `originality`: how the NTAG originality signature is checked (default: required, NXP's key).
     """
 
     def __init__(
@@ -147,6 +158,7 @@ class NfcReader:
         reopen_min_s: float = 0.5,
         reopen_max_s: float = 30.0,
         frontend: Callable[[str], Any] = nfc.ContactlessFrontend,
+        originality: OriginalityCheck | None = None,
     ) -> None:
         self.device = device
         self._keyring = keyring
@@ -156,6 +168,7 @@ class NfcReader:
         self._reopen_min_s = reopen_min_s
         self._reopen_max_s = reopen_max_s
         self._frontend = frontend
+        self._originality = originality or OriginalityCheck()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -261,7 +274,7 @@ class NfcReader:
             if not self._recent(key):
                 tag_type = _describe(target)
                 refusal = _Refusal(f"{tag_type} cannot carry a wristband token: use a wristband")
-                self._deliver(TagRead(uid, None, None, tag_type, refusal))
+                self._deliver(TagRead(uid, None, None, tag_type, refusal, _foreign(tag_type)))
             self._mark(key)
         return False
 
@@ -292,10 +305,29 @@ class NfcReader:
         tag_type = str(getattr(tag, "product", None) or tag.type)
         if not isinstance(tag, WRISTBAND_TAGS):
             refusal = _Refusal(f"{tag_type} cannot carry a wristband token: use a wristband")
-            return TagRead(uid, None, None, tag_type, refusal)
+            return TagRead(uid, None, None, tag_type, refusal, _foreign(tag_type))
         writer = _BandWriter(tag)
         token, fault = read_token(writer.read16, uid, self._keyring)
-        return TagRead(uid, token, fault, tag_type, writer)
+        return TagRead(uid, token, fault, tag_type, writer, self._not_original(tag, uid))
+
+    def _not_original(self, tag: Any, uid: str) -> str | None:
+        """Read the originality signature (last: a tag silent to READ_SIG falls back to IDLE)
+        and judge it. Only in `require` mode is a failure the tag's fault."""
+        check = self._originality
+        if check.mode is OriginalityMode.OFF:
+            return None
+        try:
+            signature: bytes | None = bytes(tag.transceive(READ_SIG, READ_TIMEOUT_S, 0))
+        except nfc.tag.TagCommandError:  # silent, or a NAK: no signature
+            signature = None
+            if check.mode is OriginalityMode.CHECK:  # select it again: it may still be written
+                tag._target = tag.clf.sense(tag.target)  # what nfcpy's own tags do after silence
+        fault = check.fault(bytes.fromhex(uid), signature)
+        if fault is None:
+            return None
+        self._count(not_original=1)
+        log.warning("tag %s (%s): %s", uid, getattr(tag, "product", tag.type), fault)
+        return fault if check.mode is OriginalityMode.REQUIRE else None
 
     def _deliver(self, read: TagRead) -> None:
         self._count(reads=1, faults=int(read.token_fault is not None))
@@ -336,11 +368,17 @@ class NfcReader:
         elif state is ReaderState.STOPPED or old.state not in _WORKING:
             log.info("reader %s %s", self.device, state)
 
-    def _count(self, *, reopens: int = 0, reads: int = 0, faults: int = 0) -> None:
+    def _count(
+        self, *, reopens: int = 0, reads: int = 0, faults: int = 0, not_original: int = 0
+    ) -> None:
         with self._lock:
             h = self._health
             self._health = replace(
-                h, reopens=h.reopens + reopens, reads=h.reads + reads, faults=h.faults + faults
+                h,
+                reopens=h.reopens + reopens,
+                reads=h.reads + reads,
+                faults=h.faults + faults,
+                not_original=h.not_original + not_original,
             )
 
 
@@ -465,6 +503,10 @@ def read_token(
         return decode_token(area.message, uid, keyring), None
     except TokenFault as fault:
         return None, fault.reason
+
+
+def _foreign(tag_type: str) -> str:
+    return f"not a wristband ({tag_type}): send the visitor to the desk"
 
 
 def _debounce_key(uid: str) -> str:

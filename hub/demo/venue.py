@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.gatectl import Unreachable, ask
-from gate.nfc.emulator import TagEmulator
+from gate.nfc.emulator import ORIGINALITY_KEY, TagEmulator
 from hub.broker import Broker, Credentials, free_port
 from hub.demo.plan import Plan, write_venue
 
@@ -273,6 +273,7 @@ class Venue:
         profile = [
             f"# {spec.id}: {spec.what}\n",
             f'[reader]\ndevice = "{field_.path}"\ndebounce_s = 0.3\n',
+            f'originality_key = "{ORIGINALITY_KEY}"  # the emulated bands\' test key pair\n',
         ]
         master = slave = None
         if spec.scanner:
@@ -287,6 +288,7 @@ class Venue:
             f'state_dir = "{self._state_dir(spec)}"\nsite_key = "{self.files / "site.key"}"\n'
             f'policy = "{self.files / "policy.toml"}"\n'
             f'allowlist_csv = "{self.files / "allowlist"}"\ncontrol_socket = "{d / "gate.sock"}"\n'
+            "test_scans_open_pairing = true  # the visitors' test scans stand for their bands\n"
             "[link]\n"
             f'host = "{self._broker.host}"\nport = {self._link_port(spec)}\n'
             f'password_file = "{self._secret(f"{spec.id}.password", self._password(spec.id))}"\n'

@@ -1,0 +1,75 @@
+"""What the gate does with a band on its reader besides deciding: the handheld's check of the
+band's credentials, and voiding the token of a band returned at a final exit.
+
+A band collected at a final exit keeps a valid token unless the exit writes over it; a gate that
+never heard of the exit (cut off, or its presence lost) would then take the band for one still
+in use. So the exit gate writes an empty NDEF message over the token once the grant is journalled
+and the relay has moved: a returned band reads as blank everywhere (`DENY_BAD_TOKEN`, "band has
+no wristband data"), and the desk can bind it again. The write never holds anyone back: people
+can always leave. A failed write (band pulled away, locked) is counted (`token_void_failed`) and
+logged; the grant stands, and the gate that journalled the exit still refuses the band
+(`DENY_ALREADY_EXITED`), as does every gate that heard of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gate.core import Code, Event, Kind, MemberMoved, MemberState, Mode, Scan
+from gate.core.bands import band_carries_its_token, tag_is_an_original_wristband
+
+log = logging.getLogger("gate")
+
+EMPTY_NDEF = b""  # written over a returned band's token
+
+
+def returned_here(scan: Scan, events: list[Event]) -> bool:
+    """The scan let its band out for good at this gate: the band is collected."""
+    return scan.tag and any(
+        isinstance(e, MemberMoved) and e.uid == scan.value and e.state is MemberState.EXITED
+        for e in events
+    )
+
+
+def void_token(uid: str, write_token: Callable[[bytes], Any], count: Callable[[str], None]) -> bool:
+    """Write over the token of band `uid` (still on the reader). Never raises, never blocks an
+    exit: a failure is counted and logged. Returns whether the token is gone."""
+    started = time.perf_counter()
+    try:
+        outcome = write_token(EMPTY_NDEF)
+        ok, reason = bool(outcome.ok), outcome.reason
+    except Exception as exc:  # the exit stands whatever the band did
+        ok, reason = False, repr(exc)
+    took_ms = (time.perf_counter() - started) * 1000
+    if ok:
+        count("token_voided")
+        log.info("band %s returned: token voided (%.0f ms)", uid, took_ms)
+    else:
+        count("token_void_failed")
+        log.warning("band %s returned, but its token could not be voided: %s", uid, reason)
+    return ok
+
+
+def check_refusal(
+    gate: str, uid: str, token: Any, fault: str | None, tag_fault: str | None
+) -> dict[str, Any] | None:
+    """A handheld's check of a band on its reader: the same band rules as a gate's (an original
+    wristband carrying its own token). None when the band passes them."""
+    scan = Scan(
+        gate,
+        Mode.ENTRY,
+        Kind.NFC,
+        uid,
+        token=token,
+        token_fault=fault,
+        tag=True,
+        tag_fault=tag_fault,
+    )
+    refusal = tag_is_an_original_wristband(scan) or band_carries_its_token(scan)
+    if refusal is None:
+        return None
+    assert refusal.code is Code.DENY_BAD_TOKEN
+    return {"known": False, "value": uid, "code": refusal.code.value, "message": refusal.message}
