@@ -64,10 +64,11 @@ def display_state(hub: Hub) -> dict[str, Any]:
 
 
 def member_label(state: State, member: Member) -> str:
-    """"adult 2", "child 1": the member's role and its number among its group's members of that
+    """ "adult 2", "child 1": the member's role and its number among its group's members of that
     kind (children and children who came alone counted together), in binding order."""
     kind = "child" if member.role.is_child else "adult"
-    same = [m.uid for m in state.members_of(member.group) if m.role.is_child == member.role.is_child]
+    group = state.members_of(member.group)
+    same = [m.uid for m in group if m.role.is_child == member.role.is_child]
     number = same.index(member.uid) + 1 if member.uid in same else 0
     return f"{kind} {number}"
 

@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -775,23 +775,36 @@ def _systemd_gate(t: Target, ready: bool) -> None:
 # --- the hub --------------------------------------------------------------------------------------
 
 
+GATE_ROLES = ("entry", "exit", "desk", "handheld")
+
+
 def parse_gates(value: str | None) -> list[str]:
-    gates: list[str] = []
-    for gate in (value or "").split(","):
-        gate = gate.strip()
+    """The gate ids of `--gates E1:entry,X1:exit,D1` (a role is optional)."""
+    return list(parse_roster(value, with_bare=True))
+
+
+def parse_roster(value: str | None, *, with_bare: bool = False) -> dict[str, str]:
+    """`--gates E1:entry,X1:exit,D1` as gate id -> role; a bare id (role "") only `with_bare`."""
+    roster: dict[str, str] = {}
+    for item in (value or "").split(","):
+        gate, _, role = (part.strip() for part in item.partition(":"))
         if not gate:
             continue
         try:
             check_gate_id(gate)
         except BrokerError as exc:
             raise UsageError(f"--gates: {exc}") from None
-        if gate not in gates:
-            gates.append(gate)
-    return gates
+        if role and role not in GATE_ROLES:
+            raise UsageError(
+                f"--gates: {gate}: role {role!r} is not one of {', '.join(GATE_ROLES)}"
+            )
+        if role or with_bare:
+            roster[gate] = role or roster.get(gate, "")
+    return roster
 
 
-def render_hub_toml(bind_address: str) -> tuple[str, Keys]:
-    """hub.toml from the example, and the keys the install decides."""
+def render_hub_toml(bind_address: str, roster: Mapping[str, str] | None = None) -> tuple[str, Keys]:
+    """hub.toml from the example, and the keys the install decides (the roles of `roster`)."""
     host = LOOPBACK if bind_address in ("0.0.0.0", "::") else bind_address
     wanted: Keys = {
         "hub": {"control_socket": HUB_SOCKET},
@@ -803,6 +816,8 @@ def render_hub_toml(bind_address: str) -> tuple[str, Keys]:
         },
         "http": {"desk_token_file": DESK_TOKEN, "staff_token_file": STAFF_TOKEN},
     }
+    if roster:
+        wanted["gates"] = dict(roster)
     return set_keys((FIRMWARE / "hub.toml.example").read_text(), wanted), wanted
 
 
@@ -869,7 +884,8 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
             pwd.getpwnam(MOSQUITTO)
         except KeyError:
             raise InstallError("no user mosquitto: apt-get install mosquitto") from None
-    rendered, wanted = render_hub_toml(bind)
+    roster = {**_installed_roster(t), **parse_roster(args.gates)}
+    rendered, wanted = render_hub_toml(bind, roster)
     check_config(rendered, load_hub_config, "hub.toml")
     code = code_dir(args.code_dir, t)
     check_code_dir(t, code, "hub")
@@ -914,7 +930,8 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     elif stock is not None and not stock.startswith(MOSQUITTO_MARK.encode()):
         t.file(orig, stock, ROOT_FILE)  # Debian's own, kept once
     t.file(MOSQUITTO_CONF, conf, ROOT_FILE)
-    t.file(MOSQUITTO_ACL, write_acl(prefix).encode(), broker_file)
+    # the roster's desks and handhelds read guardian phones: rewritten whenever gates are added
+    t.file(MOSQUITTO_ACL, write_acl(prefix, roster).encode(), broker_file)
     for name, password in credentials.users().items():
         hashed = known.get(name)
         if hashed is not None and password_matches(hashed, password) is not False:
@@ -941,6 +958,14 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
         f"give it to the gate with install-gate --broker-password FILE",
         file=t.out,
     )
+
+
+def _installed_roster(t: Target) -> dict[str, str]:
+    """The `[gates]` roster of the hub.toml in place (empty when there is none yet)."""
+    try:
+        return dict(load_hub_config(t.at(HUB_TOML)).gates)
+    except (ConfigError, OSError):
+        return {}
 
 
 def _effective_prefix(t: Target) -> str:

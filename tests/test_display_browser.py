@@ -246,8 +246,18 @@ def test_on_a_phone_the_display_is_one_column_with_nothing_cut_off(
     display["unaccompanied"] = [
         {
             "group": "T1",
-            "children": [{"member": "child 1", "role": "child", "last_gate": "E1", "last_at": None}],
-            "adults": [{"member": "adult 1", "role": "adult", "state": "temp_out", "last_gate": "X1", "last_at": None}],
+            "children": [
+                {"member": "child 1", "role": "child", "last_gate": "E1", "last_at": None}
+            ],
+            "adults": [
+                {
+                    "member": "adult 1",
+                    "role": "adult",
+                    "state": "temp_out",
+                    "last_gate": "X1",
+                    "last_at": None,
+                }
+            ],
         }
     ]
     fixture_hub.set(display)
