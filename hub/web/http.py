@@ -16,7 +16,7 @@ nor a silent drop:
     408  the head or body did not arrive in time
     413  a body past MAX_BODY
     414  a target longer than MAX_TARGET
-    421  a Host the hub does not answer to (DNS rebinding), or none
+    421  a Host the hub does not answer to (DNS rebinding); 400 without one, but for HTTP/1.0
     431  a head past MAX_HEAD bytes or MAX_HEADERS lines
     503  too many connections or streams
 
@@ -171,8 +171,8 @@ def strict_unquote(text: str) -> str:
     return decoded
 
 
-def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
-    """Method, target and headers of a request head (up to and without the blank line)."""
+def parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
+    """Method, target, version and headers of a request head (without the blank line)."""
     try:
         text = head.decode("ascii")
     except UnicodeDecodeError:
@@ -181,7 +181,7 @@ def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
     parts = lines[0].split(" ")
     if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _VERSION.fullmatch(parts[2]):
         raise Refused(400, "not an HTTP/1.x request line", "bad_request_line")
-    method, target, _version = parts
+    method, target, version = parts
     if len(target) > MAX_TARGET:
         raise Refused(414, f"the request target is longer than {MAX_TARGET}", "target_too_long")
     if not target.startswith("/"):
@@ -198,7 +198,7 @@ def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
         if key in headers and key in ("host", "content-length", "authorization"):
             raise Refused(400, f"more than one {name} header", "bad_header")
         headers[key] = value.strip(" \t")
-    return method, target, headers
+    return method, target, version, headers
 
 
 def parse_target(target: str) -> tuple[str, dict[str, str]]:
@@ -308,8 +308,11 @@ class HttpServer:
         except (asyncio.LimitOverrunError, ValueError):  # ValueError: the limit inside a chunk
             too_long = f"the request head is longer than {MAX_HEAD} bytes"
             raise Refused(431, too_long, "head_too_long") from None
-        method, target, headers = parse_head(head[:-4])
-        if not host_allowed(headers.get("host"), self.allowed_hosts):
+        method, target, version, headers = parse_head(head[:-4])
+        host = headers.get("host")
+        if host is None and version != "HTTP/1.0":  # HTTP/1.0 clients may omit it; browsers never
+            raise Refused(400, "an HTTP/1.1 request needs a Host header", "no_host")
+        if host is not None and not host_allowed(host, self.allowed_hosts):
             raise Refused(421, "this hub does not answer to that Host", "wrong_host")
         if method not in ("GET", "HEAD"):
             raise Refused(405, "only GET and HEAD", "bad_method")
