@@ -215,7 +215,7 @@ class Gate:
         except OSError as exc:
             raise StartupError(f"control_socket {s.control_socket}: {exc}") from exc
         try:
-            self.link = Link(config.link, s.id, self.inbox) if config.link else None
+            self.link = Link(config.link, s.id, self.inbox, s.role) if config.link else None
         except OSError as exc:
             raise StartupError(f"[link] password_file: {exc}") from exc
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
@@ -629,9 +629,9 @@ class Gate:
             self.link.acknowledged(self.journal, parse(Ack, payload).seq)
         elif topic == t.replay(me):
             self.link.rewind(parse(Replay, payload).after, "replay requested by the hub")
-        elif topic == t.allowlist:
+        elif topic == self.link.allowlist_topics[0]:
             self._allowlist_snapshot(parse(AllowlistSnapshot, payload))
-        elif topic == t.allowlist_delta:
+        elif topic == self.link.allowlist_topics[1]:
             self._allowlist_change(parse(AllowlistChange, payload))
         elif topic == t.roster:
             self.peers.set_roster(parse(Roster, payload))
@@ -781,6 +781,7 @@ class Gate:
             "last_gate": member.last_gate,
             "last_at": member.last_at.isoformat(),
             "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
+            "guardian_registered": bool(ticket and ticket.has_guardian),
             "group_members": [
                 {"uid": m.uid, "role": m.role.value, "state": m.state.value}
                 for m in self.state.members_of(member.group)

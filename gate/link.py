@@ -61,10 +61,14 @@ class LinkMessage:
 
 
 class Link:
-    def __init__(self, settings: LinkSettings, gate_id: str, inbox: queue.Queue[Any]) -> None:
+    def __init__(
+        self, settings: LinkSettings, gate_id: str, inbox: queue.Queue[Any], role: str = "entry"
+    ) -> None:
         self.settings = settings
         self.gate_id = gate_id
         self.topics = Topics(settings.prefix)
+        # with guardian phones for a desk or handheld, without for the others (the ACL agrees)
+        self.allowlist_topics = self.topics.allowlist_for(role)
         self.inbox = inbox
         self.connected = False
         self.sent = 0  # highest seq handed to the broker since the last rewind
@@ -131,8 +135,7 @@ class Link:
             t.ack(self.gate_id),
             t.replay(self.gate_id),
             t.events(),
-            t.allowlist,
-            t.allowlist_delta,
+            *self.allowlist_topics,
             t.roster,
         ):
             self.client.subscribe(topic, qos=1)

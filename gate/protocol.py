@@ -8,8 +8,10 @@ and dropped; it never stops a consumer. `docs/mqtt.md` describes the same tree f
     {prefix}/gate/{gate}/status      gate -> all     retained; will: offline      GateStatus
     {prefix}/hub/ack/{gate}          hub -> gate     retained                     Ack
     {prefix}/hub/replay/{gate}       hub -> gate     "resend after seq"           Replay
-    {prefix}/hub/allowlist           hub -> gates    retained snapshot            AllowlistSnapshot
-    {prefix}/hub/allowlist/delta     hub -> gates    changes since a version      AllowlistChange
+    {prefix}/hub/allowlist           hub -> gates    retained snapshot, no phones AllowlistSnapshot
+    {prefix}/hub/allowlist/delta     hub -> gates    changes, no phones           AllowlistChange
+    {prefix}/hub/allowlist/full      hub -> desks    retained snapshot, phones    AllowlistSnapshot
+    {prefix}/hub/allowlist/full/delta  hub -> desks  changes, phones              AllowlistChange
     {prefix}/hub/headcount           hub -> all      retained                     Headcount
     {prefix}/hub/status              hub -> all      retained; will: offline      HubStatus
     {prefix}/hub/roster              hub -> gates    retained: gate id -> role    Roster
@@ -35,6 +37,7 @@ DEFAULT_PREFIX = "wristgate/v1"
 MAX_PAYLOAD = 32 * 1024 * 1024  # a 200k-entry allowlist snapshot is about 12 MB of JSON
 MAX_BATCH = 200
 GATE_ID = r"^[A-Za-z0-9_-]{1,32}$"
+PHONE_ROLES = frozenset({"desk", "handheld"})  # the gate roles that get guardian phones
 
 
 class ProtocolError(ValueError):
@@ -106,6 +109,7 @@ class TicketRow(BaseModel):
     valid_from: date
     valid_to: date
     guardian_phone: str = ""
+    guardian_registered: bool = False  # a phone left out of this copy: the desk has it
 
 
 class AllowlistSnapshot(Message):
@@ -321,6 +325,22 @@ class Topics:
         return f"{self.prefix}/hub/allowlist/delta"
 
     @property
+    def allowlist_full(self) -> str:
+        """The allowlist with guardian phones: desks and handhelds only (the broker's ACL)."""
+        return f"{self.prefix}/hub/allowlist/full"
+
+    @property
+    def allowlist_full_delta(self) -> str:
+        return f"{self.prefix}/hub/allowlist/full/delta"
+
+    def allowlist_for(self, role: str) -> tuple[str, str]:
+        """The snapshot and delta topics a gate of `role` reads: with phones for the desk and
+        handhelds (which show them masked), without for entry and exit gates."""
+        if role in PHONE_ROLES:
+            return self.allowlist_full, self.allowlist_full_delta
+        return self.allowlist, self.allowlist_delta
+
+    @property
     def headcount(self) -> str:
         return f"{self.prefix}/hub/headcount"
 
@@ -350,6 +370,7 @@ def ticket_row(t: Ticket) -> TicketRow:
         valid_from=t.valid_from,
         valid_to=t.valid_to,
         guardian_phone=t.guardian_phone,
+        guardian_registered=t.guardian_registered,
     )
 
 
@@ -362,7 +383,22 @@ def ticket_of(row: TicketRow) -> Ticket:
         row.valid_from,
         row.valid_to,
         row.guardian_phone,
+        row.guardian_registered,
     )
+
+
+def without_phones(index: Allowlist) -> Allowlist:
+    """The allowlist as entry and exit gates get it: each guardian phone replaced by the flag
+    that one is registered (design §9: phones only where they are needed)."""
+    if not any(t.guardian_phone for t in index.tickets.values()):
+        return index
+    tickets = {code: t.without_phone() for code, t in index.tickets.items()}
+    return Allowlist(index.version, tickets, index.bands, index.staff, index.revoked)
+
+
+def change_without_phones(change: AllowlistChange) -> AllowlistChange:
+    rows = [ticket_row(ticket_of(row).without_phone()) for row in change.tickets]
+    return change.model_copy(update={"tickets": rows})
 
 
 def snapshot_of(index: Allowlist) -> AllowlistSnapshot:

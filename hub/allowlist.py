@@ -4,9 +4,11 @@
     result = allowlist.import_tickets("day-2026-07-18.csv")   # tickets.csv format, design §8
     for e in result.row_errors:
         print(e)                  # day-2026-07-18.csv:12: adults must be a whole number >= 0 ...
-    if result.change is not None:
-        publish(topics.allowlist_delta, dump(result.change))  # gates at base_version apply it
-    publish(topics.allowlist, dump(allowlist.snapshot()), retain=True)  # the others take this
+    if result.change is not None:  # gates at base_version apply it
+        publish(topics.allowlist_full_delta, dump(result.change))
+        publish(topics.allowlist_delta, dump(change_without_phones(result.change)))
+    publish(topics.allowlist_full, dump(allowlist.snapshot()), retain=True)  # desk, handhelds
+    publish(topics.allowlist, dump(allowlist.gate_snapshot()), retain=True)  # no phones
 
 The CSV files are read by the gates' own loader (`gate.allowlist.load_csv_dir`), so the hub and
 the gates accept and refuse exactly the same rows, with the same messages and line numbers. A bad
@@ -35,7 +37,13 @@ from typing import TypeVar
 from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, RowError, load_csv_dir
 from gate.allowlist.csvdir import COLUMNS, STAFF, TICKETS, WRISTBANDS
 from gate.core import Allowlist, Ticket
-from gate.protocol import AllowlistChange, AllowlistSnapshot, snapshot_of, ticket_row
+from gate.protocol import (
+    AllowlistChange,
+    AllowlistSnapshot,
+    snapshot_of,
+    ticket_row,
+    without_phones,
+)
 
 SNAPSHOT_FILE = "allowlist.json"
 K = TypeVar("K")
@@ -81,8 +89,13 @@ class HubAllowlist:
         return self._current.version
 
     def snapshot(self) -> AllowlistSnapshot:
-        """The whole allowlist as it is published (retained) to every gate."""
+        """The whole allowlist, guardian phones included, as desks and handhelds get it."""
         return snapshot_of(self._current)
+
+    def gate_snapshot(self) -> AllowlistSnapshot:
+        """The allowlist as entry and exit gates get it: no phones, only whether one is
+        registered."""
+        return snapshot_of(without_phones(self._current))
 
     def import_tickets(
         self, csv_path: str | os.PathLike[str], *, dry_run: bool = False

@@ -36,12 +36,13 @@ from pathlib import Path
 from string import Template
 from types import MappingProxyType, TracebackType
 
-from gate.protocol import DEFAULT_PREFIX, GATE_ID, MAX_PAYLOAD, Topics
+from gate.protocol import DEFAULT_PREFIX, GATE_ID, MAX_PAYLOAD, PHONE_ROLES, Topics
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "mosquitto"
 TEMPLATE = CONFIG_DIR / "mosquitto.conf.template"
 
 HA_DISCOVERY = "homeassistant"  # Home Assistant's MQTT discovery prefix
+EXAMPLE_ROSTER = {"E1": "entry", "X1": "exit", "D1": "desk", "H1": "handheld"}  # hub.toml.example
 HUB_USER = "hub"
 DISPLAY_USER = "display"
 RESERVED_USERS = frozenset({HUB_USER, DISPLAY_USER})
@@ -204,17 +205,40 @@ def render_example() -> str:
 def write_examples() -> None:
     """Rewrite mosquitto.conf.example and acl (the default prefix) beside the template."""
     (CONFIG_DIR / "mosquitto.conf.example").write_text(render_example())
-    (CONFIG_DIR / "acl").write_text(write_acl(DEFAULT_PREFIX))
+    (CONFIG_DIR / "acl").write_text(write_acl(DEFAULT_PREFIX, EXAMPLE_ROSTER))
 
 
-def write_acl(prefix: str = DEFAULT_PREFIX) -> str:
-    """The ACL file for a venue prefix (Mosquitto's acl_file format).
+def write_acl(prefix: str = DEFAULT_PREFIX, roster: Mapping[str, str] | None = None) -> str:
+    """The ACL file for a venue prefix (Mosquitto's acl_file format) and roster (gate id -> role,
+    hub.toml's `[gates]`).
 
-    Gates get their rights from `pattern` lines with `%u`, so a new gate needs a password entry
-    and nothing here. Mosquitto applies pattern lines to every user, the hub and the display
-    included; their `deny` lines, which Mosquitto checks first, take back what does not fit them.
+    Gates get their rights from `pattern` lines with `%u`, so a new entry or exit gate needs a
+    password entry and nothing here. Mosquitto applies pattern lines to every user, the hub and
+    the display included; their `deny` lines, which Mosquitto checks first, take back what does
+    not fit them. The desks and handhelds of the roster get a `user` block each: they alone of
+    the gates read the allowlist with guardian phones.
     """
     t = Topics(check_prefix(prefix))
+    return _base_acl(t) + _phone_readers(t, roster or {})
+
+
+def _phone_readers(t: Topics, roster: Mapping[str, str]) -> str:
+    """`user` blocks for the roster's desks and handhelds: the allowlist with guardian phones."""
+    readers = sorted(check_gate_id(g) for g, role in roster.items() if role in PHONE_ROLES)
+    lines = [
+        "",
+        "# The desks and handhelds of the venue's roster (hub.toml [gates]) also read the",
+        "# allowlist with guardian phones; the other gates get it without (design §9).",
+    ]
+    if not readers:
+        lines.append("# (none in the roster)")
+    for gate in readers:
+        lines += [f"user {gate}", f"topic read {t.allowlist_full}"]
+        lines += [f"topic read {t.allowlist_full_delta}"]
+    return "\n".join(lines) + "\n"
+
+
+def _base_acl(t: Topics) -> str:
     p = t.prefix
     return f"""\
 # Mosquitto ACL for the wristgate topic tree under one prefix (written by hub.broker.write_acl):
@@ -234,7 +258,7 @@ topic readwrite {HA_DISCOVERY}/#
 
 # The headcount display reads the headcount and who is online, and publishes nothing. It takes
 # back what the gate patterns would give it: the topics of a gate named "{DISPLAY_USER}", the gates'
-# events, and the allowlist (it holds guardian phone numbers).
+# events (band UIDs), and the allowlist (band UIDs; its full form holds guardian phones).
 user {DISPLAY_USER}
 topic deny {p}/gate/{DISPLAY_USER}/#
 topic deny {t.events("+")}
@@ -250,7 +274,7 @@ pattern write {t.status("%u")}
 # it reads its own acknowledgements and replay requests,
 pattern read {t.ack("%u")}
 pattern read {t.replay("%u")}
-# what the hub broadcasts,
+# what the hub broadcasts (the allowlist without guardian phones),
 pattern read {t.allowlist}
 pattern read {t.allowlist_delta}
 pattern read {t.headcount}
@@ -372,7 +396,9 @@ class Broker:
         credentials: Credentials | None = None,
         prefix: str = DEFAULT_PREFIX,
         tls: TlsListener | None = None,
+        roster: Mapping[str, str] | None = None,
     ) -> None:
+        """`roster`: gate id -> role; its desks and handhelds read the allowlist with phones."""
         if tls is not None and tls.bind_address != LOOPBACK:
             raise BrokerConfigError(f"a test broker listens on {LOOPBACK} only, not {tls}")
         self.workdir = Path(workdir)
@@ -395,7 +421,8 @@ class Broker:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(exist_ok=True)
         self.credentials.write_password_file(self.password_file)
-        self.acl_file.write_text(write_acl(self.topics.prefix))
+        self.roster = dict(roster or {})
+        self.acl_file.write_text(write_acl(self.topics.prefix, self.roster))
         self._write_config()
 
     def _write_config(self) -> None:

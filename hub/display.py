@@ -1,17 +1,23 @@
 """What the duty manager's wall display shows, as one JSON object (`/api/display`, `/api/stream`).
 
 Numbers, the groups whose children are inside with no adult of theirs, each gate's health, the
-alerts, and from 30 minutes before closing the children still inside. No guardian phones: the
-display is open on the venue LAN.
+alerts, and from 30 minutes before closing the children still inside. Open on the venue LAN, so
+it carries no personal data and nothing to copy a band with: groups are named by their ticket
+code, members by role and number within their group ("adult 1", "child 2", in binding order),
+never by band UID; no guardian phones. Alert texts go through `withhold`, which blanks anything
+shaped like a band UID or a phone number (a finding's detail names bands). Staff find the bands
+behind a group with the staff token (`/api/lookup/{ticket}`, `/api/sweep`).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from gate.core import Member, MemberState, Role, State
 from hub.audit import violation_alerts
-from hub.sweep import closing_sweep, unaccompanied_groups
+from hub.sweep import closing_sweep
 
 if TYPE_CHECKING:
     from hub.service import Hub
@@ -27,27 +33,24 @@ def display_state(hub: Hub) -> dict[str, Any]:
     gates = hub.gate_views()
     now = datetime.now(hub.policy.tz)
     closes_at = next_close(hub, now)
-    with hub.venue.reading() as state:
-        unaccompanied = unaccompanied_groups(state)
-        sweep_rows = (
-            closing_sweep(state, staff=False) if closes_at - now <= SWEEP_BEFORE_CLOSE else None
-        )
     sweep = None
-    if sweep_rows is not None:
-        sweep = {
-            "closes_at": closes_at.isoformat(),
-            "minutes_left": max(int((closes_at - now).total_seconds() // 60), 0),
-            "children": [
-                {
-                    "uid": r.uid,
-                    "group": r.group,
-                    "role": r.role,
-                    "adult_inside": r.adult_inside,
-                    "unaccompanied": r.unaccompanied,
-                }
-                for r in sweep_rows
-            ],
-        }
+    with hub.venue.reading() as state:
+        unaccompanied = open_unaccompanied(state)
+        if closes_at - now <= SWEEP_BEFORE_CLOSE:
+            sweep = {
+                "closes_at": closes_at.isoformat(),
+                "minutes_left": max(int((closes_at - now).total_seconds() // 60), 0),
+                "children": [
+                    {
+                        "member": member_label(state, state.members[r.uid]),
+                        "group": r.group,
+                        "role": r.role.value,
+                        "adult_inside": r.adult_inside,
+                        "unaccompanied": r.unaccompanied,
+                    }
+                    for r in closing_sweep(state, staff=False)
+                ],
+            }
     return {
         "headcount": headcount,
         "gates": gates,
@@ -60,6 +63,69 @@ def display_state(hub: Hub) -> dict[str, Any]:
             "now": now.isoformat(timespec="seconds"),
         },
     }
+
+
+def member_label(state: State, member: Member) -> str:
+    """ "adult 2", "child 1": the member's role and its number among its group's members of that
+    kind (children and children who came alone counted together), in binding order."""
+    kind = "child" if member.role.is_child else "adult"
+    group = state.members_of(member.group)
+    same = [m.uid for m in group if m.role.is_child == member.role.is_child]
+    number = same.index(member.uid) + 1 if member.uid in same else 0
+    return f"{kind} {number}"
+
+
+def open_member(state: State, member: Member, tz: Any = None) -> dict[str, Any]:
+    """A member as the open display shows it: no band UID."""
+    at = member.last_at.astimezone(tz) if tz else member.last_at
+    return {
+        "member": member_label(state, member),
+        "role": member.role.value,
+        "state": member.state.value,
+        "last_gate": member.last_gate,
+        "last_at": at.isoformat(timespec="seconds"),
+    }
+
+
+def open_unaccompanied(state: State) -> list[dict[str, Any]]:
+    """The groups flagged `children_unaccompanied`: their children inside and where their
+    adults are, by group, members by label."""
+    found = []
+    for group in sorted(state.groups.values(), key=lambda g: g.id):
+        if not group.unaccompanied:
+            continue
+        members = state.members_of(group.id)
+        found.append(
+            {
+                "group": group.id,
+                "children": [
+                    open_member(state, m)
+                    for m in members
+                    if m.role.is_child and m.state is MemberState.INSIDE
+                ],
+                "adults": [open_member(state, m) for m in members if m.role is Role.ADULT],
+            }
+        )
+    return found
+
+
+# A band UID (4 to 10 bytes in hex, colons, spaces or dashes between bytes or not) or a phone
+# number (7 digits or more, or groups of 3-4 digits after spaces or dashes, so not a date): what
+# an open text must not carry.
+_WITHHELD = re.compile(
+    r"(?<![0-9A-Za-z])(?:"
+    r"(?:[0-9A-Fa-f]{2}[:\s-]){3,9}[0-9A-Fa-f]{2}"
+    r"|[0-9A-Fa-f]{8,20}"
+    r"|\+?\d{7,}"
+    r"|\+?\d{2,4}(?:[\s-]\d{3,4}){2,3}"
+    r")(?![0-9A-Za-z])"
+)
+WITHHELD = "[withheld]"
+
+
+def withhold(text: str) -> str:
+    """`text` with every band UID and phone number in it replaced by "[withheld]"."""
+    return _WITHHELD.sub(WITHHELD, text)
 
 
 def next_close(hub: Hub, now: datetime) -> datetime:
@@ -80,7 +146,7 @@ def alerts(
     found: list[dict[str, str]] = []
 
     def add(level: str, kind: str, text: str) -> None:
-        found.append({"level": level, "kind": kind, "text": text})
+        found.append({"level": level, "kind": kind, "text": withhold(text)})
 
     for group in unaccompanied:
         n = len(group["children"])

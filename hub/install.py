@@ -927,7 +927,8 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     elif stock is not None and not stock.startswith(MOSQUITTO_MARK.encode()):
         t.file(orig, stock, ROOT_FILE)  # Debian's own, kept once
     t.file(MOSQUITTO_CONF, conf, ROOT_FILE)
-    t.file(MOSQUITTO_ACL, write_acl(prefix).encode(), broker_file)
+    # the roster's desks and handhelds read guardian phones: rewritten whenever gates are added
+    t.file(MOSQUITTO_ACL, write_acl(prefix, roster).encode(), broker_file)
     for name, password in credentials.users().items():
         hashed = known.get(name)
         if hashed is not None and password_matches(hashed, password) is not False:

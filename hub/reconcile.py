@@ -60,6 +60,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from gate.codec import CodecError, events_of
 from gate.config import PERMISSIVE_POLICY

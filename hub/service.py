@@ -14,10 +14,12 @@ sync per backlog drained rather than per batch; a single batch when the venue is
     [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start),
             max_seq_jump
     [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca
-    [http]  bind, port
+    [http]  bind, port, desk_token_file, staff_token_file, allowed_hosts, workers,
+            max_connections, max_streams, header_timeout_s
     [gates] the venue's roster: gate id = "entry" | "exit" | "desk" | "handheld"; published
             retained on `{prefix}/hub/roster`. A gate speaks only for itself and its role: the
             hub and the gates refuse what a gate's role cannot journal (gate.core.authority).
+            The broker's ACL gives the roster's desks and handhelds the allowlist with phones.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from gate.protocol import (
     Roster,
     Topics,
     WireEntry,
+    change_without_phones,
     dump,
 )
 from gate.vetting import Knowledge, check_peer_entry
@@ -60,6 +63,7 @@ from hub.homeassistant import discovery
 from hub.ingest import MAX_SEQ_JUMP, Ingest
 from hub.reconcile import VenueState
 from hub.store import EventStore
+from hub.web.http import Limits
 from hub.web.server import Access, make_server, read_token
 
 log = logging.getLogger("hub")
@@ -97,6 +101,13 @@ class HttpSection(_Strict):
     port: int = Field(default=8080, ge=0, le=65535)
     desk_token_file: Path | None = None  # lookups, phones masked
     staff_token_file: Path | None = None  # everything, phones shown
+    # Host names answered (DNS rebinding); default: the bind address, localhost and this
+    # machine's names; IP address literals are always answered (hub.web.http).
+    allowed_hosts: list[str] | None = None
+    workers: int = Field(default=8, ge=1, le=64)  # handler threads
+    max_connections: int = Field(default=256, ge=1, le=4096)
+    max_streams: int = Field(default=32, ge=1, le=1024)  # open displays
+    header_timeout_s: float = Field(default=10.0, gt=0, le=120)  # per connection, head and body
 
 
 class HubConfig(_Strict):
@@ -154,7 +165,16 @@ class Hub:
         self.control = ControlServer(h.control_socket, self.inbox)
         web = config.http
         access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
-        self.http = make_server(self, web.bind, web.port, access)
+        limits = Limits(
+            workers=web.workers,
+            max_connections=web.max_connections,
+            max_streams=web.max_streams,
+            header_timeout_s=web.header_timeout_s,
+            body_timeout_s=web.header_timeout_s,
+        )
+        self.http = make_server(
+            self, web.bind, web.port, access, allowed_hosts=web.allowed_hosts, limits=limits
+        )
         self._stopping = threading.Event()
         self._headcount_at = 0.0
         self._last_headcount: bytes = b""
@@ -202,7 +222,7 @@ class Hub:
         online = HubStatus(online=True, allowlist_version=self.allowlist.version)
         self._publish(self.topics.hub_status, dump(online), retain=True)
         if self.allowlist.version >= 1:  # nothing imported yet: nothing to give the gates
-            self._publish(self.topics.allowlist, dump(self.allowlist.snapshot()), retain=True)
+            self._publish_snapshots()
         roster = Roster(gates=dict(self.config.gates))
         self._publish(self.topics.roster, dump(roster), retain=True)
         for row in self.store.gate_rows():  # a restarted hub tells every gate where it stands
@@ -349,10 +369,18 @@ class Hub:
             return
         self.venue.allowlist = self.allowlist.current
         if result.change is not None:
-            self._publish(self.topics.allowlist_delta, dump(result.change))
-        self._publish(self.topics.allowlist, dump(self.allowlist.snapshot()), retain=True)
+            self._publish(self.topics.allowlist_full_delta, dump(result.change))
+            self._publish(self.topics.allowlist_delta, dump(change_without_phones(result.change)))
+        self._publish_snapshots()
         online = HubStatus(online=True, allowlist_version=self.allowlist.version)
         self._publish(self.topics.hub_status, dump(online), retain=True)
+
+    def _publish_snapshots(self) -> None:
+        """The retained allowlist twice: with guardian phones for the desk and handhelds, and
+        without for every gate (the broker's ACL keeps the first from the others)."""
+        t = self.topics
+        self._publish(t.allowlist_full, dump(self.allowlist.snapshot()), retain=True)
+        self._publish(t.allowlist, dump(self.allowlist.gate_snapshot()), retain=True)
 
     def _report_import(self, result: ImportResult, source: str) -> None:
         for row_error in result.row_errors:
@@ -399,6 +427,8 @@ class Hub:
         for key, value in self.headcount().model_dump(exclude={"v", "gates", "as_of"}).items():
             if value is not None:
                 m.set(key, value)
+        for reason, n in self.http.refused.items():
+            m.count("http_refused_total", n, reason=reason)
         m.set("broker_connected", int(self.connected))
         m.set("allowlist_version", self.allowlist.version)
         m.set("venue_rebuilds", self.venue.rebuilds)

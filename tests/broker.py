@@ -27,6 +27,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from hub.broker import Broker, Credentials
 
 GATES = ("E1", "E2", "X1", "X2", "D1")
+ROSTER = {"E1": "entry", "E2": "entry", "X1": "exit", "X2": "exit", "D1": "desk"}
 TIMEOUT_S = 5.0
 
 
@@ -184,7 +185,7 @@ def connack(
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """One real Mosquitto for the session: users hub, display and the gates of GATES."""
     with Broker(
-        tmp_path_factory.mktemp("broker"), credentials=Credentials.generate(GATES)
+        tmp_path_factory.mktemp("broker"), credentials=Credentials.generate(GATES), roster=ROSTER
     ) as running:
         yield running
 
@@ -196,6 +197,7 @@ def fresh_broker(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
 
     def make(**kwargs: Any) -> Broker:
         kwargs.setdefault("credentials", Credentials.generate(GATES))
+        kwargs.setdefault("roster", ROSTER)
         b = Broker(tmp_path / f"broker{len(started)}", **kwargs)
         started.append(b)
         return b.start()

@@ -24,6 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from gate.protocol import DEFAULT_PREFIX, MAX_PAYLOAD, Topics
 from hub.broker import (
     CONFIG_DIR,
+    EXAMPLE_ROSTER,
     Broker,
     BrokerConfigError,
     BrokerUnavailable,
@@ -311,7 +312,7 @@ def test_example_config_is_the_rendering_of_the_template():
 
 
 def test_acl_file_is_the_one_written_for_the_default_prefix():
-    assert (CONFIG_DIR / "acl").read_text() == write_acl(DEFAULT_PREFIX)
+    assert (CONFIG_DIR / "acl").read_text() == write_acl(DEFAULT_PREFIX, EXAMPLE_ROSTER)
 
 
 def test_acl_follows_the_prefix():

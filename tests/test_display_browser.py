@@ -108,7 +108,9 @@ def test_the_display_follows_the_venue_live_and_flags_children_left_without_an_a
         except AssertionError as exc:
             raise AssertionError(f"{exc}; /api/display: {_raw(venue, '/api/display')}") from None
         red = browser.text("unaccompanied")
-        assert "Group T1" in red and CHILD in red and ADULT in red and "temporarily out" in red
+        assert "Group T1" in red and "temporarily out" in red
+        assert "Child 1" in red and "Adult 1" in red  # by role and number, not by band
+        assert CHILD not in red and ADULT not in red
         assert "T2" not in red
         assert browser.style("unaccompanied", "backgroundColor") == RED_PANEL
         assert "with no adult" in browser.text("unaccompanied-count")
@@ -169,9 +171,9 @@ def test_capacity_turns_amber_then_red_and_the_sweep_lists_the_children_inside(
         "closes_at": (now + timedelta(minutes=25)).isoformat(),
         "minutes_left": 25,
         "children": [
-            {"uid": "04C1", "group": "T7", "role": "child", "adult_inside": True},
-            {"uid": "04C2", "group": "T3", "role": "child", "adult_inside": False},
-            {"uid": "04C3", "group": "T9", "role": "solo_child", "adult_inside": False},
+            {"member": "child 1", "group": "T7", "role": "child", "adult_inside": True},
+            {"member": "child 1", "group": "T3", "role": "child", "adult_inside": False},
+            {"member": "child 2", "group": "T9", "role": "solo_child", "adult_inside": False},
         ],
     }
     display["sweep"]["children"][1]["unaccompanied"] = True
@@ -191,6 +193,10 @@ def test_capacity_turns_amber_then_red_and_the_sweep_lists_the_children_inside(
     assert [r[1] for r in rows] == ["T3", "T9", "T7"]  # unaccompanied, no adult, with an adult
     assert rows[0] == ["alone", "T3", "No — unaccompanied"]
     assert rows[1] == ["", "T9", "Came alone: guardian pickup"] and rows[2][0] == ""
+    members = browser.js(
+        "return [...document.querySelectorAll('#sweep-rows tr')].map(r => r.cells[1].textContent)"
+    )
+    assert members == ["Child 1", "Child 2", "Child 1"]  # by role and number, never by band
     levels = browser.js(
         "return [...document.querySelectorAll('#alerts-list .alert-level')].map(e => e.textContent)"
     )
@@ -240,8 +246,18 @@ def test_on_a_phone_the_display_is_one_column_with_nothing_cut_off(
     display["unaccompanied"] = [
         {
             "group": "T1",
-            "children": [{"uid": CHILD, "role": "child", "last_gate": "E1", "last_at": None}],
-            "adults": [{"uid": ADULT, "state": "temp_out", "last_gate": "X1", "last_at": None}],
+            "children": [
+                {"member": "child 1", "role": "child", "last_gate": "E1", "last_at": None}
+            ],
+            "adults": [
+                {
+                    "member": "adult 1",
+                    "role": "adult",
+                    "state": "temp_out",
+                    "last_gate": "X1",
+                    "last_at": None,
+                }
+            ],
         }
     ]
     fixture_hub.set(display)

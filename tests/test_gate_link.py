@@ -116,8 +116,8 @@ def test_malformed_payloads_on_the_gates_topics_are_counted_and_dropped(
         (TOPICS.ack("D1"), b"not json"),
         (TOPICS.ack("D1"), json.dumps({"v": 1, "gate": "D1", "seq": -4}).encode()),
         (TOPICS.replay("D1"), json.dumps({"v": 9, "gate": "D1", "after": 0}).encode()),
-        (TOPICS.allowlist, json.dumps({"v": 1, "version": "many"}).encode()),
-        (TOPICS.allowlist_delta, b"\xff\xfe"),
+        (TOPICS.allowlist_full, json.dumps({"v": 1, "version": "many"}).encode()),
+        (TOPICS.allowlist_full_delta, b"\xff\xfe"),
     ]
     for topic, payload in bad:
         hub.publish(topic, payload)
@@ -145,10 +145,10 @@ def test_an_allowlist_snapshot_from_the_hub_replaces_the_gates_own(
         ],
         "bands": {ADULT: "adult"},
     }
-    hub.publish(TOPICS.allowlist, json.dumps(snapshot).encode(), retain=True)
+    hub.publish(TOPICS.allowlist_full, json.dumps(snapshot).encode(), retain=True)  # a desk's
     wait_for(lambda: desk.ask("allowlist")["version"] == 42, timeout=5, what="snapshot applied")
     assert scan(desk, "T9", "barcode") == "OK_BIND"
-    hub.publish(TOPICS.allowlist, b"", retain=True)  # clear the retained snapshot for others
+    hub.publish(TOPICS.allowlist_full, b"", retain=True)  # clear the retained snapshot for others
     desk.stop()
     desk.start()
     assert desk.ask("allowlist")["version"] == 42  # kept on disk

@@ -99,7 +99,8 @@ class Venue:
         os.chmod(path, 0o600)
         return path
 
-    def start_hub(self) -> Process:
+    def start_hub(self, http: str = "") -> Process:
+        """Start the hub; `http`: more lines for hub.toml's [http] section."""
         d = self.root / "hub"
         d.mkdir(exist_ok=True)
         self.http_port = self.http_port or free_port()
@@ -113,15 +114,19 @@ class Venue:
             f'password_file = "{self._password_file("hub")}"\n'
             f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
             f'desk_token_file = "{self._token_file("desk")}"\n'
-            f'staff_token_file = "{self._token_file("staff")}"\n'
+            f'staff_token_file = "{self._token_file("staff")}"\n{http}\n'
             "[gates]\n" + "".join(f'{gate} = "{role}"\n' for gate, role in ROSTER.items())
         )
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock").start()
         return self.hub
 
-    def start_gate(self, gate: str, broker_port: int | None = None) -> Process:
-        """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue."""
+    def start_gate(
+        self, gate: str, broker_port: int | None = None, local_allowlist: bool = True
+    ) -> Process:
+        """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue;
+        without `local_allowlist` it gets its allowlist from the hub alone."""
+        csv = f'allowlist_csv = "{self.venue / "allowlist"}"\n' if local_allowlist else ""
         d = self.root / gate
         d.mkdir(exist_ok=True)
         profile = d / "profile.toml"
@@ -134,7 +139,7 @@ class Venue:
             f'id = "{gate}"\nrole = "{ROLES[gate[0]]}"\nprofile = "{profile}"\n'
             f'state_dir = "{d / "state"}"\nsite_key = "{self.venue / "site.key"}"\n'
             f'policy = "{self.venue / "policy.toml"}"\n'
-            f'allowlist_csv = "{self.venue / "allowlist"}"\ncontrol_socket = "{d / "gate.sock"}"\n'
+            f'{csv}control_socket = "{d / "gate.sock"}"\n'
             "test_scans_open_pairing = true\n"
             "[link]\n"
             f'host = "{self.broker.host}"\nport = {broker_port or self.broker.port}\n'

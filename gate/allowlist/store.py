@@ -317,6 +317,7 @@ def _encode(index: Allowlist) -> Tables:
                 "valid_from": [t.valid_from.isoformat() for t in tickets],
                 "valid_to": [t.valid_to.isoformat() for t in tickets],
                 "guardian_phone": [t.guardian_phone for t in tickets],
+                "guardian_registered": [t.guardian_registered for t in tickets],
             }
         },
         "bands": {
@@ -334,7 +335,7 @@ def _decode(tables: Tables, path: Path) -> Allowlist:
         version, counts = _meta(tables)
         index = Allowlist(
             version,
-            _tickets(_columns(tables, "tickets", TICKET_COLUMNS)),
+            _tickets(_columns(tables, "tickets", TICKET_COLUMNS), _registered(tables)),
             _bands(tables),
             dict(zip(*_columns(tables, "staff", ("uid", "name")), strict=True)),
             dict(zip(*_columns(tables, "revoked", ("value", "reason")), strict=True)),
@@ -373,12 +374,24 @@ def _columns(tables: Tables, table: str, names: Sequence[str]) -> list[list[Any]
     return columns
 
 
-def _tickets(columns: list[list[Any]]) -> dict[str, Ticket]:
+def _tickets(columns: list[list[Any]], registered: list[Any] | None) -> dict[str, Ticket]:
     day, same = _memo(date.fromisoformat), _memo(str)  # shared objects for repeated values
+    flags = registered if registered is not None else [False] * len(columns[0])
     return {
-        code: Ticket(code, same(product), adults, children, day(start), day(end), phone)
-        for code, product, adults, children, start, end, phone in zip(*columns, strict=True)
+        code: Ticket(code, same(product), adults, children, day(start), day(end), phone, flag)
+        for code, product, adults, children, start, end, phone, flag in zip(
+            *columns, flags, strict=True
+        )
     }
+
+
+def _registered(tables: Tables) -> list[bool] | None:
+    """The `guardian_registered` column of the tickets, or None in a snapshot written before
+    gates got the allowlist without phones (no ticket there is marked)."""
+    docs = list(tables["tickets"].values())
+    if not docs or any("guardian_registered" not in doc for doc in docs):
+        return None
+    return _columns(tables, "tickets", ("guardian_registered",))[0]
 
 
 def _bands(tables: Tables) -> dict[str, Role]:

@@ -117,8 +117,10 @@ def ticket_problems(ticket: Ticket) -> list[str]:
         problems.append("a ticket must admit someone: adults and children are both 0")
     if ticket.valid_from > ticket.valid_to:
         problems.append(f"valid_from {ticket.valid_from} is after valid_to {ticket.valid_to}")
-    if ticket.adults == 0 and ticket.children > 0 and not ticket.guardian_phone:
+    if ticket.adults == 0 and ticket.children > 0 and not ticket.has_guardian:
         problems.append("a ticket with 0 adults admits children alone: guardian_phone is required")
+    if ticket.guardian_phone and ticket.guardian_registered:
+        problems.append("guardian_registered is only for a ticket whose phone was left out")
     if (bad_phone := phone_problem(ticket.guardian_phone)) is not None:
         problems.append(bad_phone)
     return problems
@@ -135,6 +137,7 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
         and type(t.valid_from) is date
         and type(t.valid_to) is date
         and type(t.guardian_phone) is str
+        and type(t.guardian_registered) is bool
         and t.code == t.code.strip()
         and t.adults >= 0
         and t.children >= 0
@@ -153,6 +156,8 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
         value = getattr(t, name)
         if isinstance(value, str) and not is_unicode(value):
             problems.append(f"{name} is not valid Unicode text (it holds a lone surrogate)")
+    if type(t.guardian_registered) is not bool:
+        problems.append(f"guardian_registered must be true or false, got {t.guardian_registered!r}")
     for name in ("adults", "children"):
         n = getattr(t, name)
         if type(n) is not int or n < 0:

@@ -6,7 +6,7 @@ the venue policy, which is validated where it is read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
@@ -89,10 +89,24 @@ class Ticket:
     valid_from: date
     valid_to: date  # inclusive, in the venue's local calendar
     guardian_phone: str = ""  # set only for children admitted alone
+    # The hub holds a guardian phone this copy leaves out: entry and exit gates get the
+    # allowlist without phones (only the desk, handhelds and the hub need them).
+    guardian_registered: bool = False
 
     @property
     def is_solo(self) -> bool:
         return self.adults == 0
+
+    @property
+    def has_guardian(self) -> bool:
+        """A guardian phone is known, here or (left out of this copy) at the desk and the hub."""
+        return bool(self.guardian_phone) or self.guardian_registered
+
+    def without_phone(self) -> Ticket:
+        """This ticket as entry and exit gates get it: no phone, only whether there is one."""
+        if not self.guardian_phone:
+            return self
+        return replace(self, guardian_phone="", guardian_registered=True)
 
     def valid_on(self, day: date) -> bool:
         return self.valid_from <= day <= self.valid_to

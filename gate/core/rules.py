@@ -188,7 +188,8 @@ def solo_child_needs_guardian_pickup(a: Attempt) -> Refusal | None:
     if a.member.role is Role.SOLO_CHILD:
         return Refusal(
             Code.DENY_GUARDIAN_PICKUP,
-            "child entered alone: staff must verify the guardian outside, then badge",
+            "child entered alone: staff check the guardian against the ticket's registered "
+            "phone (desk or hub lookup), then badge",
         )
     return None
 
@@ -414,7 +415,8 @@ def _open_binding(
         return _deny(scan, Code.DENY_BINDING, f"all {bound} bands of this ticket are bound")
     people = f"{ticket.adults} adults, {ticket.children} children"
     if ticket.is_solo:
-        people = f"child alone, guardian {mask_phone(ticket.guardian_phone)}"
+        phone = mask_phone(ticket.guardian_phone) or "registered at the hub"
+        people = f"child alone, guardian {phone}"
     decision = Decision(
         Code.OK_BIND, f"binding open: {people}; scan the bands", scan.value, scan.gate, ticket.code
     )

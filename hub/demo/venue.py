@@ -225,7 +225,9 @@ class Venue:
         self.prepare()
         credentials = Credentials.generate([g.id for g in GATES])
         self.say("starting Mosquitto with the venue's configuration ...")
-        self.broker = Broker(self.root / "broker", credentials=credentials)  # stop() sees it
+        roster = {g.id: g.role for g in GATES}  # the desk and handheld read guardian phones
+        # self.broker first: stop() sees it
+        self.broker = Broker(self.root / "broker", credentials=credentials, roster=roster)
         self.broker.start()
         self.say(
             f"  broker on {self.broker.url} (users hub, display, {', '.join(credentials.gates)})"

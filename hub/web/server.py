@@ -1,28 +1,31 @@
 """The hub's HTTP side: the live display, its JSON API and event stream, with access by token.
 
-Open on the venue LAN (read-only, no personal data): `/`, `/static/*`, `/metrics`, `/api/headcount`,
-`/api/display`, `/api/stream`, `/api/gates`, `/api/alerts`, `/api/openapi.json`, `/healthz`.
+Open on the venue LAN (read-only, no personal data, no band UIDs: groups by ticket code, members
+by role and number): `/`, `/static/*`, `/metrics`, `/api/headcount`, `/api/display`,
+`/api/stream`, `/api/gates`, `/api/alerts`, `/api/openapi.json`, `/healthz`.
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
 masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
 `/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=csv|html]`. Tokens live in files
-named by hub.toml (mode 0600), never in the repository.
+named by hub.toml (mode 0600), never in the repository. The server itself (time, thread and size
+bounds, Host check, security headers) is `hub.web.http`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 import mimetypes
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
+from hub.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, Request, SharedFeed
 from hub.web.openapi import OPENAPI
 
 if TYPE_CHECKING:
@@ -69,80 +72,68 @@ class Access:
     def level(self, header: str | None) -> int:
         if not header or not header.startswith("Bearer "):
             return OPEN
-        token = header.removeprefix("Bearer ").strip()
-        if self.staff and hmac.compare_digest(token, self.staff):
+        token = header.removeprefix("Bearer ").strip().encode("utf-8", "surrogateescape")
+        if self.staff and hmac.compare_digest(token, self.staff.encode()):
             return STAFF
-        if self.desk and hmac.compare_digest(token, self.desk):
+        if self.desk and hmac.compare_digest(token, self.desk.encode()):
             return DESK
         return OPEN
 
 
-def make_server(hub: Hub, bind: str, port: int, access: Access) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((bind, port), _handler(hub, access))
-    server.daemon_threads = True
-    return server
+def make_server(
+    hub: Hub,
+    bind: str,
+    port: int,
+    access: Access,
+    *,
+    allowed_hosts: list[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> HttpServer:
+    """The hub's HTTP server on `bind`:`port` (bound now; `serve_forever()` serves)."""
+    server: HttpServer
 
+    def handle(request: Request) -> Answer:
+        level = access.level(request.headers.get("authorization"))
+        try:
+            reply = route(hub, request.path, request.query, level)
+        except (ValueError, KeyError) as exc:
+            reply = Reply.json({"error": str(exc)}, 400)
+        challenge = (("WWW-Authenticate", 'Bearer realm="wristgate hub"'),)
+        return Answer(
+            reply.status, reply.body, reply.content_type, challenge if reply.status == 401 else ()
+        )
 
-def _handler(hub: Hub, access: Access) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            level = access.level(self.headers.get("Authorization"))
-            if url.path == "/api/stream":
-                self._stream()
-                return
-            try:
-                reply = route(hub, url.path, query, level)
-            except (ValueError, KeyError) as exc:
-                reply = Reply.json({"error": str(exc)}, 400)
-            self._send(reply)
-
-        def _send(self, reply: Reply) -> None:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("Cache-Control", "no-store")
-            if reply.status == 401:
-                self.send_header("WWW-Authenticate", 'Bearer realm="wristgate hub"')
-            self.end_headers()
-            self.wfile.write(reply.body)
-
-        def _stream(self) -> None:
-            """Server-sent events: the display object whenever it changes."""
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            last, quiet_since = b"", time.monotonic()  # last: the display without its clock
-            try:
-                while not hub.stopping:
-                    display = hub.display()
+    async def stream(request: Request, send: Callable[[bytes], Awaitable[None]]) -> None:
+        """Server-sent events: the display object whenever it changes."""
+        last, quiet_since = b"", time.monotonic()  # last: the display without its clock
+        try:
+            while not hub.stopping:
+                display = await feed.latest()
+                changed = _without_clock(display)  # the clock alone is no change
+                now = time.monotonic()
+                if changed != last:
                     data = json.dumps(display, default=str).encode()
-                    changed = _without_clock(display)  # the clock alone is no change
-                    now = time.monotonic()
-                    if changed != last:
-                        self.wfile.write(b"event: display\ndata: " + data + b"\n\n")
-                        self.wfile.flush()
-                        last, quiet_since = changed, now
-                    elif now - quiet_since > KEEPALIVE_S:
-                        self.wfile.write(b": keepalive\n\n")
-                        self.wfile.flush()
-                        quiet_since = now
-                    time.sleep(STREAM_EVERY_S)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the display went away
-            except Exception:  # a bug must end this stream, not the hub: the page falls back
-                log.exception("display stream failed")
-            self.close_connection = True
+                    await send(b"event: display\ndata: " + data + b"\n\n")
+                    last, quiet_since = changed, now
+                elif now - quiet_since > KEEPALIVE_S:
+                    await send(b": keepalive\n\n")
+                    quiet_since = now
+                await asyncio.sleep(STREAM_EVERY_S)
+        except (OSError, TimeoutError):
+            pass  # the display went away, or stopped reading
+        except Exception:  # a bug must end this stream, not the hub: the page falls back
+            log.exception("display stream failed")
 
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("http: " + format, *args)
-
-    return Handler
+    server = HttpServer(
+        bind,
+        port,
+        handle,
+        {"/api/stream": stream},
+        allowed_hosts=allowed_hosts,
+        limits=limits,
+    )
+    feed = SharedFeed(server, hub.display, STREAM_EVERY_S)
+    return server
 
 
 def _without_clock(display: dict[str, Any]) -> bytes:
@@ -151,7 +142,7 @@ def _without_clock(display: dict[str, Any]) -> bytes:
 
 
 def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:
-    """The reply to a GET of `path` by a caller of access `level`."""
+    """The reply to a GET of `path` (percent-decoded) by a caller of access `level`."""
     if path == "/":
         return _static("index.html")
     if path.startswith("/static/"):
@@ -171,7 +162,7 @@ def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:
     if path.startswith("/api/lookup/"):
         if level < DESK:
             return _unauthorised("a desk or staff token")
-        found = hub.lookup(unquote(path.removeprefix("/api/lookup/")), staff=level >= STAFF)
+        found = hub.lookup(path.removeprefix("/api/lookup/"), staff=level >= STAFF)
         return Reply.json(found) if found else Reply.json({"error": "not known"}, 404)
     staff_only: dict[str, Callable[[], Reply]] = {
         "/api/sweep": lambda: Reply.json(hub.sweep(staff=True)),
@@ -200,9 +191,15 @@ def _unauthorised(needs: str) -> Reply:
     return Reply.json({"error": f"this needs {needs} (Authorization: Bearer …)"}, 401)
 
 
+_STATIC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+
+
 def _static(name: str) -> Reply:
-    path = (STATIC / name).resolve()
-    if STATIC not in path.parents or not path.is_file():
+    """A file of the static directory itself: one short plain name, nothing else."""
+    if not _STATIC_NAME.fullmatch(name):
+        return Reply.json({"error": "not found"}, 404)
+    path = STATIC / name
+    if not path.is_file():
         return Reply.json({"error": "not found"}, 404)
     kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if kind.startswith("text/") or kind in ("application/javascript",):

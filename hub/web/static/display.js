@@ -5,6 +5,7 @@
  * says so ("Connection lost — reconnecting…"), keeps reconnecting, and polls /api/display every
  * 5 s meanwhile. Each section is redrawn only when its own data changed, so screen readers
  * announce changes, not every event. Everything the hub sends is written as text, never as HTML.
+ * The display names members by role and number within their group ("Adult 1"), never by band.
  *
  * For tests and operators: `window.__loads` counts page loads in this tab (1 unless the page was
  * reloaded), `window.__updates` the display objects drawn, `document.body.dataset.link` is
@@ -298,7 +299,7 @@
     const ul = el("ul");
     for (const m of members) {
       const li = el("li");
-      li.append(el("span", { class: "mono" }, m.uid || "?"), document.createTextNode(words(m)));
+      li.append(el("span", { class: "member" }, cap(m.member || m.role || "?")), document.createTextNode(words(m)));
       ul.append(li);
     }
     return ul;
@@ -327,7 +328,7 @@
       (a, b) =>
         rank(a) - rank(b) ||
         String(a.group).localeCompare(String(b.group)) ||
-        String(a.uid).localeCompare(String(b.uid)),
+        String(a.member).localeCompare(String(b.member), "en", { numeric: true }),
     );
     $("sweep-rows").replaceChildren(
       ...rows.map((c) => {
@@ -341,7 +342,7 @@
         const tr = el("tr", { class: alone(c) ? "alone" : "" });
         tr.append(
           el("td", {}, c.group || "–"),
-          el("td", { class: "mono" }, c.uid || "?"),
+          el("td", {}, cap(c.member || "?")),
           el("td", {}, c.role === "solo_child" ? "came alone" : "child"),
           el("td", {}, adult),
         );
@@ -512,6 +513,12 @@
     if (content instanceof Node) node.append(content);
     else if (content != null) node.textContent = String(content);
     return node;
+  }
+
+  /** "Child 2" from "child 2". */
+  function cap(text) {
+    const s = String(text);
+    return s.charAt(0).toUpperCase() + s.slice(1);
   }
 
   function setText(node, text) {
