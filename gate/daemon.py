@@ -28,7 +28,7 @@ from gpiozero import GPIOZeroError
 from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
 from gate.codec import CodecError, decision_to_dict, event_to_dict, events_of
 from gate.config import ConfigError, load_policy
-from gate.control import ControlRequest, ControlServer
+from gate.control import MAX_IMPORT_REQUEST, ControlRequest, ControlServer
 from gate.core import (
     BandBound,
     BandLearned,
@@ -200,7 +200,9 @@ class Gate:
             else None
         )
         try:
-            self.control = ControlServer(s.control_socket, self.inbox)
+            self.control = ControlServer(
+                s.control_socket, self.inbox, max_request=MAX_IMPORT_REQUEST
+            )
         except OSError as exc:
             raise StartupError(f"control_socket {s.control_socket}: {exc}") from exc
         try:
@@ -362,7 +364,7 @@ class Gate:
                 from gate.gatectl_service import answer
 
                 try:
-                    message.reply.put(answer(self, message.command, message.args))
+                    message.reply.put(answer(self, message.command, message.args, message.peer))
                 except JournalError as exc:
                     message.reply.put({"ok": False, "error": f"journal: {exc}"})
                     raise
@@ -416,8 +418,10 @@ class Gate:
         token: BandToken | None = None,
         fault: str | None = None,
         writer: Callable[[bytes], Any] | None = None,
+        asked_by: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A credential read by this gate (or a technician's test scan): decide, or check."""
+        """A credential read by this gate (or a technician's test scan, `asked_by` whom):
+        decide, or check."""
         mode = self.mode
         if mode is None:
             result = self.check(value)
@@ -429,9 +433,14 @@ class Gate:
         scan = Scan(
             self.settings.id, mode, kind, value, intent or self._intent(), token, fault, offline
         )
-        return decision_to_dict(self.scan(scan, write_token=writer))
+        return decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
 
-    def scan(self, scan: Scan, write_token: Callable[[bytes], Any] | None = None) -> Decision:
+    def scan(
+        self,
+        scan: Scan,
+        write_token: Callable[[bytes], Any] | None = None,
+        asked_by: dict[str, Any] | None = None,
+    ) -> Decision:
         """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
         now = self.clock()
         self._advance_time(now)
@@ -450,9 +459,10 @@ class Gate:
             "token": scan.token is not None,
             "offline": scan.offline,  # decided cut off from the others
         }
-        entry = self._record(
-            "decision", {"scan": scanned, "decision": decision_to_dict(decision)}, events
-        )
+        body = {"scan": scanned, "decision": decision_to_dict(decision)}
+        if asked_by is not None:  # a test scan: who asked, as the kernel named them
+            body["asked_by"] = asked_by
+        entry = self._record("decision", body, events)
         self._count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
