@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hub.reconcile import VenueState
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: `hub run` cannot start; systemd does not restart it
 DEFAULT_CONFIG = Path("/etc/wristgate/hub.toml")
 
 
@@ -43,12 +44,13 @@ def _run(args: argparse.Namespace) -> int:
         level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s"
     )
     from hub.service import Hub
+    from hub.store import StoreError
 
     try:
         hub = Hub(_config(args))
-    except (ConfigError, ValueError, OSError) as exc:
+    except (ConfigError, ValueError, OSError, StoreError) as exc:
         print(f"hub run: cannot start: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
     signal.signal(signal.SIGTERM, lambda *_: hub.stop())
     signal.signal(signal.SIGINT, lambda *_: hub.stop())
     return hub.run()
@@ -304,7 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="wristgate hub")
     parser.add_argument("-c", "--config", type=Path, default=DEFAULT_CONFIG, metavar="hub.toml")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the hub")
+    run = commands.add_parser(
+        "run",
+        help="run the hub",
+        description="Exit status 78 (EX_CONFIG): hub.toml, the policy, a token or password file, "
+        "the store or the HTTP port cannot be used; systemd does not restart it.",
+    )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(run=_run)
     for name in ("import-tickets", "import"):
