@@ -1,8 +1,9 @@
 """`gate run -c gate.toml` as systemd starts it: a real process, mock pins, an emulated reader.
 
 A configuration, key file, journal or allowlist that cannot be used stops the gate at once with
-exit status 78 (EX_CONFIG, which the unit does not restart) and a message naming the file and the field. A good one starts, notifies systemd
-(READY, then WATCHDOG pings; STOPPING on SIGTERM) and answers on its control socket. The shipped
+exit status 78 (EX_CONFIG, which the unit does not restart) and a message naming the file and
+the field. A good one starts, notifies systemd (READY, then WATCHDOG pings; STOPPING on SIGTERM)
+and answers on its control socket. The shipped
 configurations (profiles, gate.toml.example, site.key.example, the unit, the udev rules) are
 loaded here too, so that they can never rot.
 """
