@@ -122,10 +122,10 @@ def tickets_text(code: str) -> str:
 def test_a_secret_the_operator_cannot_read_is_refused_by_the_cli_and_never_echoed(venue):
     path, secret = secret_file(venue)
     done = hub_cli(venue, "import-tickets", str(path))
-    assert done.returncode == 1
-    assert f"{path}: cannot be read: Permission denied" in done.stderr, done.stderr
     assert secret not in done.stdout + done.stderr
     assert secret not in logs(venue)
+    assert done.returncode == 1
+    assert f"{path}: cannot be read: Permission denied" in done.stderr, done.stderr
 
 
 def test_a_secret_sent_over_the_hub_socket_as_a_path_or_as_tickets_is_never_echoed(venue):
@@ -151,14 +151,17 @@ def test_gatectl_cannot_make_the_gate_read_a_secret_for_it(venue):
     path, secret = secret_file(venue)
     folder = Path(tempfile.mkdtemp(prefix="wristgate-import-"))
     try:
-        (folder / "tickets.csv").symlink_to(path)
+        (folder / "tickets.csv").symlink_to(path)  # the folder is open: the gate may enter it
+        (folder / "wristbands.csv").write_text("uid,role\n")
+        (folder / "staff.csv").write_text("uid,name\n")
+        folder.chmod(0o755)
         hand_over(folder, OPERATOR)
         done = gatectl(venue, "allowlist", "--import", str(folder))
     finally:
         shutil.rmtree(folder)
+    assert secret not in done.stdout + done.stderr + logs(venue)
     assert done.returncode == 2
     assert "tickets.csv: cannot be read: Permission denied" in done.stderr, done.stderr
-    assert secret not in done.stdout + done.stderr + logs(venue)
 
 
 @TWO_USERS
