@@ -1,4 +1,9 @@
-"""The `gate` command."""
+"""The `gate` command.
+
+`gate run` exits 78 (EX_CONFIG, sysexits.h) when it cannot start: its configuration, profile,
+site key, policy, journal or allowlist cannot be used; the message names the file, the field
+and the reason. The unit's RestartPreventExitStatus=78 stops systemd restarting it forever.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 from gate.config import PERMISSIVE_POLICY, ConfigError, load_policy
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: `gate run` cannot start; systemd does not restart it
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -66,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         config = load_gate_config(args.config)
     except ConfigError as exc:
         print(f"gate run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
 
     from gate.daemon import Gate, StartupError, install_signal_handlers
 
@@ -74,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         gate = Gate(config)
     except StartupError as exc:
         print(f"gate run: cannot start: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
     install_signal_handlers(gate)
     return gate.run()
 
@@ -103,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run the gate daemon",
         description="Runs the gate: reader, scanner, GPIO, journal, control socket. "
-        "Exit status 2: the configuration, key file, journal or allowlist cannot be used.",
+        "Exit status 78 (EX_CONFIG): the configuration, key file, journal or allowlist cannot "
+        "be used; systemd does not restart it (RestartPreventExitStatus=78).",
     )
     run.add_argument("-c", "--config", type=Path, required=True, metavar="gate.toml")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])

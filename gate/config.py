@@ -21,8 +21,16 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; the message says which field and why."""
 
 
+SECRET_WORDS = ("password", "secret", "token", "key")  # a field named so: its value never shown
+
+
 def describe(exc: ValidationError, source: str) -> str:
-    """One line per problem: `source: field: reason (got value)`, the value abridged."""
+    """One line per problem: `source: field: reason (got value)`, the value abridged.
+
+    A value is not shown for a field the schema does not know (`password = "..."` written
+    where `password_file` was meant would otherwise land in the log) nor for a field whose
+    name speaks of a secret; a text value is cut to SHOWN_CHARS characters.
+    """
     lines = []
     for err in exc.errors():
         message = err["msg"].removeprefix("Value error, ")
@@ -30,9 +38,22 @@ def describe(exc: ValidationError, source: str) -> str:
             lines.append(f"{source}: {message}")
             continue
         field = ".".join(str(p) for p in err["loc"])
-        got = "" if err["type"] == "missing" else f" (got {abridged(err['input'])})"
+        got = "" if _unshown(err["type"], field) else f" (got {_shown(err['input'])})"
         lines.append(f"{source}: {field}: {message}{got}")
     return "\n".join(lines)
+
+
+SHOWN_CHARS = 24
+
+
+def _unshown(kind: str, field: str) -> bool:
+    return kind in ("missing", "extra_forbidden") or any(w in field.lower() for w in SECRET_WORDS)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return f"{value[:SHOWN_CHARS]!r}... ({len(value)} characters)"
+    return abridged(value)
 
 
 def abridged(value: object) -> str:

@@ -28,7 +28,7 @@ from gpiozero import GPIOZeroError
 from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
 from gate.codec import CodecError, decision_to_dict, event_to_dict, events_of
 from gate.config import ConfigError, load_policy
-from gate.control import ControlRequest, ControlServer
+from gate.control import MAX_IMPORT_REQUEST, ControlRequest, ControlServer
 from gate.core import (
     BandBound,
     BandLearned,
@@ -211,7 +211,9 @@ class Gate:
             else None
         )
         try:
-            self.control = ControlServer(s.control_socket, self.inbox)
+            self.control = ControlServer(
+                s.control_socket, self.inbox, max_request=MAX_IMPORT_REQUEST
+            )
         except OSError as exc:
             raise StartupError(f"control_socket {s.control_socket}: {exc}") from exc
         try:
@@ -373,7 +375,7 @@ class Gate:
                 from gate.gatectl_service import answer
 
                 try:
-                    message.reply.put(answer(self, message.command, message.args))
+                    message.reply.put(answer(self, message.command, message.args, message.peer))
                 except JournalError as exc:
                     message.reply.put({"ok": False, "error": f"journal: {exc}"})
                     raise
@@ -435,9 +437,11 @@ class Gate:
         writer: Callable[[bytes], Any] | None = None,
         tag_fault: str | None = None,
         test: bool = False,
+        asked_by: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A credential read by this gate (or a technician's test scan, `test`: no band on the
-        reader): decide, or check. A band from the reader has a `writer`."""
+        """A credential read by this gate (or a technician's test scan, `test`, asked by
+        `asked_by`: no band on the reader): decide, or check. A band from the reader has a
+        `writer`."""
         mode = self.mode
         tag = writer is not None and kind is Kind.NFC
         if mode is None:
@@ -466,9 +470,14 @@ class Gate:
             tag_fault=tag_fault,
             pairs=pairs,
         )
-        return decision_to_dict(self.scan(scan, write_token=writer))
+        return decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
 
-    def scan(self, scan: Scan, write_token: Callable[[bytes], Any] | None = None) -> Decision:
+    def scan(
+        self,
+        scan: Scan,
+        write_token: Callable[[bytes], Any] | None = None,
+        asked_by: dict[str, Any] | None = None,
+    ) -> Decision:
         """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
         now = self.clock()
         self._advance_time(now)
@@ -488,9 +497,10 @@ class Gate:
             "tag": scan.tag,  # false: a test scan, or a barcode
             "offline": scan.offline,  # decided cut off from the others
         }
-        entry = self._record(
-            "decision", {"scan": scanned, "decision": decision_to_dict(decision)}, events
-        )
+        body = {"scan": scanned, "decision": decision_to_dict(decision)}
+        if asked_by is not None:  # a test scan: who asked, as the kernel named them
+            body["asked_by"] = asked_by
+        entry = self._record("decision", body, events)
         self._count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
         if write_token is not None and returned_here(scan, events):  # after the relay moved

@@ -2,6 +2,9 @@
 
 Exit status: 0 done (a scan granted, a check passed), 1 the answer is "no" (a scan denied, a
 selftest or diag problem, a command the gate refused), 2 usage, 3 the gate cannot be reached.
+
+`allowlist --import DIR` reads the CSV files itself, with the technician's own rights, and sends
+their text: the gate never opens a path it is named.
 """
 
 from __future__ import annotations
@@ -106,7 +109,9 @@ def show_journal(a: dict[str, Any]) -> None:
         body = e["body"]
         what = body.get("decision", {}).get("code") or json.dumps(body, ensure_ascii=False)[:80]
         value = body.get("decision", {}).get("value", "")
-        print(f"{e['seq']:>8}  {e['kind']:<10} {value:<16} {what}")
+        who = body.get("asked_by")
+        asker = f"  by {who.get('user')} (uid {who.get('uid')})" if who else ""  # a test scan
+        print(f"{e['seq']:>8}  {e['kind']:<10} {value:<16} {what}{asker}")
     print(f"(last seq {a['last_seq']}, hub acked {a['acked']})")
 
 
@@ -163,11 +168,23 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
             if args.lookup:
                 request["lookup"] = args.lookup
             if args.import_dir:
-                request["import"] = str(Path(args.import_dir).resolve())
+                request["import"] = import_request(Path(args.import_dir))
             return request
         case "mode":
             return {"cmd": "mode", "mode": args.mode}
     return {"cmd": args.command}
+
+
+MAX_IMPORT_BYTES = 8 << 20  # of CSV text sent at once (the gate takes up to 16 MiB of JSON)
+
+
+def import_request(directory: Path) -> dict[str, Any]:
+    """An allowlist directory's files, read here with the caller's rights: `{"source",
+    "files": {name: text}}`. Raises `AllowlistError` naming the file that cannot be read."""
+    from gate.allowlist import read_csv_dir
+
+    source = str(directory.resolve())
+    return {"source": source, "files": read_csv_dir(directory, limit=MAX_IMPORT_BYTES)}
 
 
 def export_journal(path: str, target: str) -> int:
@@ -194,11 +211,21 @@ SHOW = {"status": show_status, "scan": show_scan, "diag": show_diag, "journal": 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gate.allowlist import AllowlistError
+
     args = build_parser().parse_args(argv)
     try:
         if args.command == "journal" and args.export:
             return export_journal(args.socket, args.export)
-        answer = ask(args.socket, request_for(args))
+        request = request_for(args)
+    except AllowlistError as exc:
+        print(f"gatectl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Unreachable as exc:
+        print(f"gatectl: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    try:
+        answer = ask(args.socket, request)
     except Unreachable as exc:
         print(f"gatectl: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE

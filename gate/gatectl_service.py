@@ -1,45 +1,71 @@
 """What the daemon answers on its control socket. Runs on the daemon's loop, which owns the state.
 
 Every answer is a JSON object with `ok`; a failed check or a denied scan says so in its fields,
-and `gatectl` turns that into its exit status.
+and `gatectl` turns that into its exit status. Each handler is given who asked (`Peer`, from
+the kernel): a test scan and an allowlist import are journalled with it.
+
+Numbers a request may carry are bounded here, not trusted: a journal page is at most
+MAX_JOURNAL_PAGE entries whatever `limit` or `tail` asks; negative or non-integer values are
+refused with a reason.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gate.allowlist import load_csv_dir, normalise_uid
+from gate.allowlist import load_csv_texts, normalise_uid
+from gate.control import Peer, asked_by, import_files
 from gate.core import Intent, Kind, headcount, mask_phone
 
 if TYPE_CHECKING:
     from gate.daemon import Gate
 
+log = logging.getLogger("gate.control")
+
 EARLIEST_SANE_CLOCK = datetime(2025, 1, 1, tzinfo=UTC)
 LOW_DISK_MB = 200.0
+MAX_JOURNAL_PAGE = 1000  # entries in one journal answer; `gatectl journal --export` pages
+MAX_SCAN_VALUE = 256  # characters of a test scan's value (a barcode, a UID)
 
 
-def answer(gate: Gate, command: str, args: dict[str, Any]) -> dict[str, Any]:
+def answer(
+    gate: Gate, command: str, args: dict[str, Any], peer: Peer | None = None
+) -> dict[str, Any]:
     handler = COMMANDS.get(command)
     if handler is None:
-        return {"ok": False, "error": f"unknown command {command!r} ({', '.join(COMMANDS)})"}
+        return {"ok": False, "error": f"unknown command {command!r:.40} ({', '.join(COMMANDS)})"}
     try:
-        return {"ok": True, **handler(gate, args)}
-    except (ValueError, KeyError, OSError) as exc:
+        return {"ok": True, **handler(gate, args, peer)}
+    except KeyError as exc:
+        return {"ok": False, "error": f"{command}: {exc.args[0]!r:.40} is required"}
+    except (ValueError, OSError) as exc:
         return {"ok": False, "error": str(exc)}
+
+
+def bounded(args: dict[str, Any], name: str, default: int, *, least: int, most: int) -> int:
+    """`args[name]`, a whole number of at least `least`, cut to `most`. Raises `ValueError`."""
+    value = args.get(name, default)
+    if type(value) is not int:
+        raise ValueError(f"{name} must be a whole number")
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, got {value}")
+    return min(value, most)
 
 
 def _plain(obj: Any) -> Any:
     return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
 
 
-def status(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
+def status(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     s = gate.settings
     return {
         "gate": s.id,
@@ -63,43 +89,59 @@ def status(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scan(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
+def scan(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
     kind = Kind(args["kind"])
-    value = str(args["value"])
+    value = args["value"]
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_SCAN_VALUE:
+        raise ValueError(f"value must be text of 1 to {MAX_SCAN_VALUE} characters")
     if kind is Kind.NFC:
         value = normalise_uid(value)
     intent = Intent(args.get("intent", "final"))
-    result = gate.read(kind, value, intent=intent, test=True)  # no band on the reader
+    who = asked_by(peer)
+    log.info("test scan %s %s asked by %s", kind.value, value, peer or "an unknown peer")
+    result = gate.read(kind, value, intent=intent, test=True, asked_by=who)  # no band on the reader
     if "check" in result:
         return {"check": result["check"], "granted": result["check"]["known"]}
     seq = (gate.last or {}).get("seq")  # the journal entry the decision was committed as
     return {"decision": result, "seq": seq, "granted": result["code"].startswith("OK_")}
 
 
-def selftest(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
+def selftest(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     report = gate.io.selftest()
     return {"selftest": _plain(report), "passed": bool(getattr(report, "passed", True))}
 
 
-def journal(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
-    after = int(args.get("after", max(gate.journal.last_seq - int(args.get("tail", 20)), 0)))
-    limit = min(int(args.get("limit", 1000)), 5000)
+def journal(gate: Gate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+    page = MAX_JOURNAL_PAGE
+    tail = bounded(args, "tail", 20, least=0, most=page)
+    last = gate.journal.last_seq
+    after = bounded(args, "after", max(last - tail, 0), least=0, most=max(last, 0))
+    limit = bounded(args, "limit", page, least=1, most=page)
     entries = gate.journal.entries_after(after, limit=limit)
     return {
         "entries": [e.to_json() for e in entries],
-        "last_seq": gate.journal.last_seq,
+        "last_seq": last,
         "acked": gate.journal.acked,
+        "limit": limit,  # what was used: at most MAX_JOURNAL_PAGE
     }
 
 
-def allowlist(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
+def allowlist(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
     index = gate.state.allowlist
     if "import" in args:
-        loaded, row_errors = load_csv_dir(Path(args["import"]))
+        source, files = import_files(args["import"])
+        loaded, row_errors = load_csv_texts(files, where=source)
         index = gate.store.save_snapshot(loaded)
         gate.state.allowlist = index
-        gate.journal.append("allowlist", {"version": index.version, "source": args["import"]})
-        return {"imported": index.version, "rows_skipped": [str(e) for e in row_errors]}
+        who = asked_by(peer)
+        body = {"version": index.version, "source": source, "asked_by": who}
+        gate.journal.append("allowlist", body)
+        log.info("allowlist version %d imported from %s by %s", index.version, source, peer)
+        return {
+            "imported": index.version,
+            "rows_skipped": [str(e) for e in row_errors],
+            "imported_by": who,
+        }
     info: dict[str, Any] = {
         "version": index.version,
         "tickets": len(index.tickets),
@@ -130,7 +172,7 @@ def _lookup(gate: Gate, value: str) -> dict[str, Any]:
     return found
 
 
-def diag(gate: Gate, _args: dict[str, Any]) -> dict[str, Any]:
+def diag(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     checks = {
         "reader": _reader(gate),
         "scanner": _scanner(gate),
@@ -202,7 +244,7 @@ def _key_file(path: Path) -> dict[str, Any]:
     return {"path": str(path), "mode": f"{mode:04o}", "problem": problem}
 
 
-def mode(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
+def mode(gate: Gate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     if gate.settings.role != "handheld":
         raise ValueError(f"the {gate.settings.role} gate {gate.settings.id} has a fixed mode")
     wanted = args.get("mode")
@@ -212,7 +254,8 @@ def mode(gate: Gate, args: dict[str, Any]) -> dict[str, Any]:
     return {"mode": wanted}
 
 
-COMMANDS = {
+Handler = Callable[["Gate", dict[str, Any], Peer | None], dict[str, Any]]
+COMMANDS: dict[str, Handler] = {
     "status": status,
     "scan": scan,
     "selftest": selftest,

@@ -27,14 +27,20 @@ One thread imports at a time (the store's own lock makes concurrent calls safe, 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, RowError, load_csv_dir
+from gate.allowlist import (
+    AllowlistDelta,
+    AllowlistError,
+    AllowlistStore,
+    RowError,
+    load_csv_texts,
+    read_csv_dir,
+    read_csv_file,
+)
 from gate.allowlist.csvdir import COLUMNS, STAFF, TICKETS, WRISTBANDS
 from gate.core import Allowlist, Ticket
 from gate.protocol import (
@@ -106,7 +112,11 @@ class HubAllowlist:
         rows are skipped and listed in `row_errors` as `FILE:LINE: reason`.
         """
         path = Path(csv_path)
-        tickets, row_errors = _read_tickets(path)
+        return self.import_tickets_text(path.name, read_csv_file(path), dry_run=dry_run)
+
+    def import_tickets_text(self, name: str, text: str, *, dry_run: bool = False) -> ImportResult:
+        """`import_tickets` for a file already read: `name` (its file name) and its text."""
+        tickets, row_errors = _read_tickets(name, text)
         current = self._current
         added = [t for code, t in tickets.items() if code not in current.tickets]
         replaced = [
@@ -141,7 +151,14 @@ class HubAllowlist:
         Raises `AllowlistError` when a required file is missing or unreadable or a header lacks
         columns; bad rows are skipped and listed in `row_errors`.
         """
-        loaded, row_errors = load_csv_dir(csv_dir)
+        return self.import_texts(read_csv_dir(csv_dir), str(csv_dir), dry_run=dry_run)
+
+    def import_texts(
+        self, texts: Mapping[str, str], where: str, *, dry_run: bool = False
+    ) -> ImportResult:
+        """`import_dir` for files already read: file name (`tickets.csv`, ...) -> its text;
+        `where` names the directory they came from."""
+        loaded, row_errors = load_csv_texts(texts, where)
         current = self._current
         base = current.version
         old, new = current.tickets, loaded.tickets
@@ -205,24 +222,15 @@ class HubAllowlist:
         self.close()
 
 
-def _read_tickets(path: Path) -> tuple[dict[str, Ticket], list[RowError]]:
+def _read_tickets(name: str, text: str) -> tuple[dict[str, Ticket], list[RowError]]:
     """The tickets of one file in the `tickets.csv` format, read by the gates' loader; errors
-    name `path`'s own file name."""
-    if not path.is_file():
-        raise AllowlistError(f"{path}: no such file")
-    with tempfile.TemporaryDirectory(prefix="wristgate-import-") as tmp:
-        directory = Path(tmp)
-        try:
-            shutil.copyfile(path, directory / TICKETS)
-        except OSError as exc:
-            raise AllowlistError(f"{path}: cannot be read: {exc.strerror}") from exc
-        for name in (WRISTBANDS, STAFF):  # the loader wants them: empty, header only
-            (directory / name).write_text(",".join(COLUMNS[name]) + "\n")
-        try:
-            loaded, row_errors = load_csv_dir(directory)
-        except AllowlistError as exc:
-            raise AllowlistError([_renamed(p, path.name) for p in exc.problems]) from exc
-    errors = [RowError(path.name, e.line, e.message) for e in row_errors]
+    name the file by `name`."""
+    empty = {n: ",".join(COLUMNS[n]) + "\n" for n in (WRISTBANDS, STAFF)}  # the loader wants them
+    try:
+        loaded, row_errors = load_csv_texts({TICKETS: text, **empty}, where=name)
+    except AllowlistError as exc:
+        raise AllowlistError([_renamed(p, name) for p in exc.problems]) from exc
+    errors = [RowError(name, e.line, e.message) for e in row_errors]
     return loaded.tickets, errors
 
 

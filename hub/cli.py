@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from hub.reconcile import VenueState
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: `hub run` cannot start; systemd does not restart it
 DEFAULT_CONFIG = Path("/etc/wristgate/hub.toml")
 
 
@@ -43,12 +44,13 @@ def _run(args: argparse.Namespace) -> int:
         level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s"
     )
     from hub.service import Hub
+    from hub.store import StoreError
 
     try:
         hub = Hub(_config(args))
-    except (ConfigError, ValueError, OSError) as exc:
+    except (ConfigError, ValueError, OSError, StoreError) as exc:
         print(f"hub run: cannot start: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
     signal.signal(signal.SIGTERM, lambda *_: hub.stop())
     signal.signal(signal.SIGINT, lambda *_: hub.stop())
     return hub.run()
@@ -64,28 +66,66 @@ def _ask(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any] | 
         return None
 
 
-def _import(args: argparse.Namespace) -> int:
-    """Through the running hub (it publishes the change to the gates), else into its store."""
-    path = args.path.resolve()
-    answer = _ask(args, {"cmd": "import", "path": str(path)})
-    if answer is None:
-        from hub.allowlist import HubAllowlist
-        from hub.service import import_summary
+MAX_IMPORT_BYTES = 8 << 20  # of CSV text sent at once (the hub takes up to 16 MiB of JSON)
 
-        with HubAllowlist(_config(args).hub.state_dir / "allowlist") as allowlist:
-            result = allowlist.import_dir(path) if path.is_dir() else allowlist.import_tickets(path)
-        answer = {"ok": True, **import_summary(result), "note": "hub not running: stored only"}
+
+def _import(args: argparse.Namespace) -> int:
+    """Through the running hub (it publishes the change to the gates), else into its store.
+
+    The files are read here, with the operator's own rights, and their text is sent: the hub,
+    which runs as the service user, opens no path an operator names (nor shows a line of one).
+    """
+    from gate.allowlist import AllowlistError, read_csv_dir, read_csv_file
+
+    path = args.path
+    try:
+        if path.is_dir():
+            files = read_csv_dir(path, limit=MAX_IMPORT_BYTES)
+            request = {
+                "cmd": "import",
+                "directory": {"source": str(path.resolve()), "files": files},
+            }
+        else:
+            text = read_csv_file(path, limit=MAX_IMPORT_BYTES)
+            request = {"cmd": "import", "tickets": {"name": path.name, "text": text}}
+    except AllowlistError as exc:
+        print(f"hub import: {exc}", file=sys.stderr)
+        return EXIT_NO
+    answer = _ask(args, request)
+    if answer is None:
+        answer = _import_offline(args, request)
     if not answer.get("ok"):
         print(f"hub import: {answer.get('error')}", file=sys.stderr)
         return EXIT_NO
     for row in answer.get("rows_skipped", []):
         print(f"{row}: row skipped", file=sys.stderr)
+    who = answer.get("imported_by")
     print(
         f"allowlist version {answer['version']}: {answer['added']} added, "
         f"{answer['replaced']} replaced, {answer['removed']} removed"
         + (f" ({answer['note']})" if answer.get("note") else "")
+        + (f", imported as {who['user']} (uid {who['uid']})" if who else "")
     )
     return EXIT_NO if answer.get("rows_skipped") else EXIT_OK
+
+
+def _import_offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any]:
+    """No hub runs: the same texts go straight into its store (the operator's own rights)."""
+    from gate.allowlist import AllowlistError
+    from hub.allowlist import HubAllowlist
+    from hub.service import import_summary
+
+    try:
+        with HubAllowlist(_config(args).hub.state_dir / "allowlist") as allowlist:
+            if "tickets" in request:
+                one = request["tickets"]
+                result = allowlist.import_tickets_text(one["name"], one["text"])
+            else:
+                where = request["directory"]
+                result = allowlist.import_texts(where["files"], where["source"])
+    except (AllowlistError, OSError) as exc:
+        return {"ok": False, "error": str(exc)}
+    return {"ok": True, **import_summary(result), "note": "hub not running: stored only"}
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -266,7 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="wristgate hub")
     parser.add_argument("-c", "--config", type=Path, default=DEFAULT_CONFIG, metavar="hub.toml")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the hub")
+    run = commands.add_parser(
+        "run",
+        help="run the hub",
+        description="Exit status 78 (EX_CONFIG): hub.toml, the policy, a token or password file, "
+        "the store or the HTTP port cannot be used; systemd does not restart it.",
+    )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(run=_run)
     for name in ("import-tickets", "import"):

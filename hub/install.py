@@ -65,6 +65,7 @@ from hub.broker import (
     write_acl,
 )
 from hub.service import load_hub_config
+from hub.unit_network import GATE_DROPIN, broker_dropin
 
 REPO = Path(__file__).resolve().parent.parent
 FIRMWARE = REPO / "firmware_configs"
@@ -737,6 +738,7 @@ def install_gate(args: argparse.Namespace, t: Target) -> None:
     t.file(UDEV_RULES, (FIRMWARE / "udev" / "99-wristgate.rules").read_bytes())
     t.file(BLACKLIST, (FIRMWARE / "udev" / "blacklist-pn533.conf").read_bytes())
     t.file(GATE_UNIT, unit_text("gate.service", code))
+    _broker_dropin(t, broker)
     for program in ("gate", "gatectl"):
         t.symlink(f"{BIN}/{program}", f"{code}/.venv/bin/{program}")
     if config.hardware.reader is not None:
@@ -752,6 +754,18 @@ def install_gate(args: argparse.Namespace, t: Target) -> None:
         _systemd_gate(t, ready)
 
 
+def _broker_dropin(t: Target, broker: tuple[str, int] | None) -> None:
+    """The unit lets the gate reach the LAN only: a broker elsewhere gets a drop-in."""
+    dropin, note = broker_dropin(broker[0]) if broker is not None else (None, None)
+    if dropin is not None:
+        t.directory(str(Path(GATE_DROPIN).parent))
+        t.file(GATE_DROPIN, dropin)
+    else:
+        t.remove(GATE_DROPIN)
+    if note:
+        t.note(note)
+
+
 def _systemd_gate(t: Target, ready: bool) -> None:
     unit = Path(GATE_UNIT).name
     if UDEV_RULES in t.changes:
@@ -759,7 +773,7 @@ def _systemd_gate(t: Target, ready: bool) -> None:
         t.run("udevadm", "trigger", "--subsystem-match=tty", "--subsystem-match=usb")
     if BLACKLIST in t.changes:
         t.note("the pn533 blacklist takes effect at the next boot (or: modprobe -r pn533_usb)")
-    if GATE_UNIT in t.changes:
+    if GATE_UNIT in t.changes or GATE_DROPIN in t.changes:
         t.run("systemctl", "daemon-reload")
     t.run("systemctl", "enable", "--quiet", unit)
     if not ready:

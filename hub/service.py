@@ -41,7 +41,14 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.config import ConfigError, describe, load_policy, read_toml
-from gate.control import ControlRequest, ControlServer
+from gate.control import (
+    MAX_IMPORT_REQUEST,
+    ControlRequest,
+    ControlServer,
+    Peer,
+    asked_by,
+    import_files,
+)
 from gate.core.authority import GateRole
 from gate.link import LinkDown, LinkUp
 from gate.metrics import Metrics
@@ -162,7 +169,7 @@ class Hub:
             log.warning("hub.toml has no [gates] roster: gates' roles cannot be checked")
         self.client = self._client()
         self.connected = False
-        self.control = ControlServer(h.control_socket, self.inbox)
+        self.control = ControlServer(h.control_socket, self.inbox, max_request=MAX_IMPORT_REQUEST)
         web = config.http
         access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
         limits = Limits(
@@ -292,7 +299,7 @@ class Hub:
                     log.warning("broker connection lost: %s", reason)
                 self.connected = False
             case ControlRequest() if message.take():  # else its asker gave up: not done
-                message.reply.put(self._answer(message.command, message.args))
+                message.reply.put(self._answer(message.command, message.args, message.peer))
 
     def _vet(self, gate: str, entry: WireEntry) -> None:
         """Refuse (`Refused`) an entry `gate` may not have written (gate.core.authority)."""
@@ -344,25 +351,41 @@ class Hub:
 
     # --- the control socket (`hub import-tickets`, `hub status`) -------------------------------
 
-    def _answer(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _answer(
+        self, command: str, args: dict[str, Any], peer: Peer | None = None
+    ) -> dict[str, Any]:
         try:
             if command == "import":
-                path = Path(args["path"])
-                result = (
-                    self.allowlist.import_dir(path)
-                    if path.is_dir()
-                    else self.allowlist.import_tickets(path)
-                )
-                self._report_import(result, str(path))
-                self._publish_allowlist(result)
-                return {"ok": True, **import_summary(result)}
+                return self._import(args, peer)
             if command == "status":
                 return {"ok": True, **self.status()}
             if command == "findings":
                 return {"ok": True, "findings": [f.as_dict() for f in self.venue.findings()]}
-        except (ValueError, OSError, KeyError) as exc:
+        except (ValueError, OSError) as exc:
             return {"ok": False, "error": str(exc)}
-        return {"ok": False, "error": f"unknown command {command!r}"}
+        return {"ok": False, "error": f"unknown command {command!r:.40}"}
+
+    def _import(self, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
+        """An import whose files `hub import-tickets` read with the operator's rights and sent:
+        `{"tickets": {"name", "text"}}` for one tickets file, `{"directory": {"source",
+        "files"}}` for an allowlist directory. The hub opens no path it is named."""
+        if isinstance(args.get("tickets"), dict):
+            name, text = args["tickets"].get("name"), args["tickets"].get("text")
+            if not isinstance(name, str) or not isinstance(text, str):
+                raise ValueError('a tickets import is {"tickets": {"name": NAME, "text": TEXT}}')
+            source = name = Path(name[:200]).name or "tickets.csv"
+            result = self.allowlist.import_tickets_text(name, text)
+        elif "directory" in args:
+            source, files = import_files(args["directory"])
+            result = self.allowlist.import_texts(files, source)
+        elif "path" in args:
+            raise ValueError("an import sends the file's text, not a path: use a current hub CLI")
+        else:
+            raise ValueError("an import carries 'tickets' (one file) or 'directory'")
+        who = asked_by(peer)
+        self._report_import(result, f"{source} by {peer or 'an unknown peer'}")
+        self._publish_allowlist(result)
+        return {"ok": True, **import_summary(result), "imported_by": who}
 
     def _publish_allowlist(self, result: ImportResult) -> None:
         if not result.applied:

@@ -1,8 +1,9 @@
 """`gate run -c gate.toml` as systemd starts it: a real process, mock pins, an emulated reader.
 
 A configuration, key file, journal or allowlist that cannot be used stops the gate at once with
-exit status 2 and a message naming the file and the field. A good one starts, notifies systemd
-(READY, then WATCHDOG pings; STOPPING on SIGTERM) and answers on its control socket. The shipped
+exit status 78 (EX_CONFIG, which the unit does not restart) and a message naming the file and
+the field. A good one starts, notifies systemd (READY, then WATCHDOG pings; STOPPING on SIGTERM)
+and answers on its control socket. The shipped
 configurations (profiles, gate.toml.example, site.key.example, the unit, the udev rules) are
 loaded here too, so that they can never rot.
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 import pytest
 from gate_rig import PINS, wait_for, write_venue
 
-from gate.cli import build_parser
+from gate.cli import EXIT_CONFIG, build_parser
 from gate.gatectl import ask
 from gate.nfc.emulator import TagEmulator
 from gate.nfc.token import load_keyring
@@ -204,12 +205,12 @@ BAD_CONFIGS = {
 
 
 @pytest.mark.parametrize("case", BAD_CONFIGS)
-def test_a_bad_config_exits_2_at_once_naming_the_file_and_the_field(tmp_path, case):
+def test_a_bad_config_exits_78_at_once_naming_the_file_and_the_field(tmp_path, case):
     config = write_gate(tmp_path, "udp:127.0.0.1:50000")
     spoil, expected = BAD_CONFIGS[case]
     spoil(config)
     status, stderr = gate_run_fails(config)
-    assert status == 2, stderr
+    assert status == EXIT_CONFIG, stderr
     assert stderr.startswith("gate run: ")
     for text in expected:
         assert text.format(config=config, profile=config.parent / "profile.toml") in stderr
@@ -220,25 +221,25 @@ def test_a_missing_profile_is_reported_with_the_gate_toml_field_naming_it(tmp_pa
     config = write_gate(tmp_path, "udp:127.0.0.1:50000")
     edit(config, 'profile = "profile.toml"', 'profile = "turnstile-pn53"')
     status, stderr = gate_run_fails(config)
-    assert status == 2
+    assert status == EXIT_CONFIG
     assert str(config) in stderr
     assert re.search(r"\bprofile\b", stderr), stderr  # the field, not the profiles/ dir
 
 
-def test_a_pin_the_board_does_not_have_exits_2_naming_the_field(tmp_path):
+def test_a_pin_the_board_does_not_have_exits_78_naming_the_field(tmp_path):
     config = write_gate(tmp_path, "udp:127.0.0.1:50000")
     edit(config, "[gate]", "[pins]\nrelay = 99\n\n[gate]")
     status, stderr = gate_run_fails(config)
-    assert (status, "Traceback" in stderr) == (2, False), stderr
+    assert (status, "Traceback" in stderr) == (EXIT_CONFIG, False), stderr
     assert "pins.relay" in stderr
 
 
-def test_a_control_socket_that_cannot_be_made_exits_2_naming_it(tmp_path):
+def test_a_control_socket_that_cannot_be_made_exits_78_naming_it(tmp_path):
     config = write_gate(tmp_path, "udp:127.0.0.1:50000")
     (config.parent / "run").write_text("a file where the socket's directory should be\n")
     edit(config, '/E1/gate.sock"', '/E1/run/gate.sock"')
     status, stderr = gate_run_fails(config)
-    assert (status, "Traceback" in stderr) == (2, False), stderr
+    assert (status, "Traceback" in stderr) == (EXIT_CONFIG, False), stderr
     assert str(config.parent / "run") in stderr
 
 
@@ -247,7 +248,7 @@ def test_a_key_file_others_can_read_is_refused_naming_it_and_its_mode(tmp_path):
     key = tmp_path / "venue" / "site.key"
     key.chmod(0o644)
     status, stderr = gate_run_fails(config)
-    assert status == 2
+    assert status == EXIT_CONFIG
     assert f"gate run: cannot start: {key}: mode 0644 " in stderr
     assert f"chmod 600 {key}" in stderr
     assert "5a5a" not in stderr.lower()  # never the key itself
@@ -258,7 +259,7 @@ def test_a_missing_policy_file_is_refused(tmp_path):
     policy = tmp_path / "venue" / "policy.toml"
     policy.unlink()
     status, stderr = gate_run_fails(config)
-    assert status == 2
+    assert status == EXIT_CONFIG
     assert f"gate run: cannot start: {policy}: no such file" in stderr
 
 
@@ -266,7 +267,7 @@ def test_a_missing_allowlist_directory_is_refused(tmp_path):
     config = write_gate(tmp_path, "udp:127.0.0.1:50000")
     shutil.rmtree(tmp_path / "venue" / "allowlist")
     status, stderr = gate_run_fails(config)
-    assert status == 2
+    assert status == EXIT_CONFIG
     assert f"gate run: cannot start: {tmp_path / 'venue' / 'allowlist'}" in stderr
 
 
@@ -276,7 +277,7 @@ def test_a_journal_that_is_not_a_database_is_refused(tmp_path):
     journal.parent.mkdir()
     journal.write_bytes(b"not a database\n" * 512)
     status, stderr = gate_run_fails(config)
-    assert status == 2
+    assert status == EXIT_CONFIG
     assert f"gate run: cannot start: journal {journal}: " in stderr
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import socket
 import subprocess
 import sys
@@ -306,7 +307,9 @@ def test_journal_tail_shows_the_last_entries(desk):
     assert done.returncode == 0, done.stderr
     *entries, summary = done.stdout.splitlines()
     assert [int(line.split()[0]) for line in entries] == [3, 4, 5, 6, 7]
-    assert entries[-1].split()[1:] == ["decision", "NOPE6", "DENY_UNKNOWN"]
+    assert entries[-1].split()[1:4] == ["decision", "NOPE6", "DENY_UNKNOWN"]
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert entries[-1].endswith(f"by {me} (uid {os.getuid()})")  # a test scan names its asker
     assert summary == "(last seq 7, hub acked 0)"
 
 

@@ -110,7 +110,7 @@ def test_a_token_file_others_can_read_is_refused_at_start(tmp_path, fresh_broker
             text=True,
             timeout=30,
         )
-        assert result.returncode == 2
+        assert result.returncode == 78  # EX_CONFIG
         assert "staff.token" in result.stderr and "0600" in result.stderr
     finally:
         v.close()

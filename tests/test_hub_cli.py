@@ -83,7 +83,7 @@ def test_a_bad_hub_config_is_refused_naming_the_field(tmp_path):
     config = tmp_path / "hub.toml"
     config.write_text('[mqtt]\nport = "many"\n')
     result = hub(config, "run")
-    assert result.returncode == 2
+    assert result.returncode == 78  # EX_CONFIG: the unit does not restart it
     assert "mqtt.port" in result.stderr
 
 

@@ -3,6 +3,9 @@
 Gates run with gpiozero's mock pins (GPIOZERO_PIN_FACTORY=mock) and a reader on nfcpy's `udp:`
 driver with nothing on it; scans come through each gate's control socket, the same path as a
 real read. The test keeps its own ground truth from the answers it gets.
+
+With `service` (an `Account`), the daemons run as that user, as systemd runs them as
+`wristgate`: the venue's files are handed to it before each start (the tests run as root).
 """
 
 from __future__ import annotations
@@ -29,6 +32,28 @@ ROLES = {"D": "desk", "E": "entry", "X": "exit", "H": "handheld"}
 ROSTER = {f"{letter}{n}": role for letter, role in ROLES.items() for n in (1, 2)}
 
 
+@dataclass(frozen=True)
+class Account:
+    """A user a process runs as: uid, primary gid and supplementary groups."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
+
+    def command(self, argv: list[str]) -> list[str]:
+        """`argv` run as this account, through util-linux's setpriv (Popen's own `user=`
+        leaves a saved uid that some kernels' sandboxes refuse exec for)."""
+        groups = ["--groups", ",".join(map(str, self.groups))] if self.groups else []
+        ids = ["--reuid", str(self.uid), "--regid", str(self.gid)]
+        return ["setpriv", *ids, *(groups or ["--clear-groups"]), *argv]
+
+
+def hand_over(root: Path, account: Account) -> None:
+    """Everything under `root` (and `root`) owned by `account`, modes kept."""
+    for path in [root, *root.rglob("*")]:
+        os.lchown(path, account.uid, account.gid)
+
+
 @dataclass
 class Process:
     name: str
@@ -36,10 +61,12 @@ class Process:
     log: Path
     socket: Path
     proc: subprocess.Popen[bytes] | None = None
+    account: Account | None = None
 
     def start(self) -> Process:
         out = self.log.open("ab")
-        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=out, env=ENV)
+        argv = self.account.command(self.argv) if self.account is not None else self.argv
+        self.proc = subprocess.Popen(argv, stdout=out, stderr=out, env=ENV)
         wait_for(self._answers, timeout=20, what=f"{self.name} up")
         return self
 
@@ -81,6 +108,7 @@ class Venue:
         default_factory=lambda: {"desk": "desk-" + "d" * 24, "staff": "staff-" + "s" * 24}
     )
     forged: bool = False  # the test forges entries: refusals are expected, not a fault
+    service: Account | None = None  # the daemons' user; None: this process's own
 
     def __post_init__(self) -> None:
         self.venue = write_venue(self.root / "venue")
@@ -118,7 +146,9 @@ class Venue:
             "[gates]\n" + "".join(f'{gate} = "{role}"\n' for gate, role in ROSTER.items())
         )
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
-        self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock").start()
+        self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock", account=self.service)
+        self._hand_over()
+        self.hub.start()
         return self.hub
 
     def start_gate(
@@ -146,9 +176,16 @@ class Venue:
             f'password_file = "{self._password_file(gate)}"\nack_timeout_s = 2.0\n'
         )
         argv = [sys.executable, "-m", "gate", "run", "-c", str(config)]
-        process = self.gates.get(gate) or Process(gate, argv, d / "gate.log", d / "gate.sock")
+        process = self.gates.get(gate) or Process(
+            gate, argv, d / "gate.log", d / "gate.sock", account=self.service
+        )
+        self._hand_over()
         self.gates[gate] = process.start()
         return process
+
+    def _hand_over(self) -> None:
+        if self.service is not None:
+            hand_over(self.root, self.service)
 
     def scan(self, gate: str, value: str, kind: str = "nfc", intent: str = "final") -> str:
         request = {"cmd": "scan", "kind": kind, "value": value, "intent": intent}

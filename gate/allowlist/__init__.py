@@ -10,7 +10,14 @@ The index is `gate.core.Allowlist`, the dicts the rules core reads; TinyDB is ne
 the scan path.
 """
 
-from gate.allowlist.csvdir import RowError, load_csv_dir
+from gate.allowlist.csvdir import (
+    RowError,
+    decode_csv,
+    load_csv_dir,
+    load_csv_texts,
+    read_csv_dir,
+    read_csv_file,
+)
 from gate.allowlist.errors import AllowlistError, DeltaError, SnapshotError, StaleDelta
 from gate.allowlist.storage import AtomicJSONStorage
 from gate.allowlist.store import AllowlistDelta, AllowlistStore
@@ -25,6 +32,10 @@ __all__ = [
     "RowError",
     "SnapshotError",
     "StaleDelta",
+    "decode_csv",
     "load_csv_dir",
+    "load_csv_texts",
     "normalise_uid",
+    "read_csv_dir",
+    "read_csv_file",
 ]

@@ -7,7 +7,8 @@
 
 A file that is missing, not UTF-8 or lacks header columns stops the load (`AllowlistError`,
 naming every such file). A bad row is reported as a `RowError` with its physical line number and
-skipped; the good rows still load.
+skipped; the good rows still load. No message repeats a line of a file: a header is described
+by the columns it names, a row by the field at fault, its cell quoted short (`validate.shown`).
 
     allowlist, row_errors = load_csv_dir("allowlist/")
     for e in row_errors:
@@ -19,7 +20,8 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterator
+import stat
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +33,7 @@ from gate.allowlist.validate import (
     normalise_uid,
     phone_problem,
     revocation_key,
+    shown,
     ticket_problems,
     whole_number,
 )
@@ -80,10 +83,37 @@ def load_csv_dir(path: str | os.PathLike[str]) -> tuple[Allowlist, list[RowError
     directory = Path(path)
     if not directory.is_dir():
         raise AllowlistError(f"{directory}: not a directory")
+    texts: dict[str, str] = {}
+    problems = []
+    for name in COLUMNS:
+        try:
+            texts[name] = _read_file(directory / name)
+        except FileNotFoundError:
+            pass  # said by load_csv_texts, which knows the optional files
+        except AllowlistError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise AllowlistError(problems)
+    return load_csv_texts(texts, where=str(directory))
+
+
+def load_csv_texts(texts: Mapping[str, str], where: str) -> tuple[Allowlist, list[RowError]]:
+    """`load_csv_dir` for files already read: file name (`tickets.csv`, ...) -> its text.
+
+    The control sockets take allowlists this way: the operator's own command reads the files
+    with the operator's rights and sends their text, so the daemon never opens a path it is
+    named. `where` says where the files came from (a directory), for a missing file's message.
+    """
+    unknown = sorted(set(texts) - set(COLUMNS))
+    if unknown:
+        raise AllowlistError(
+            f"{len(unknown)} file(s) that are not allowlist files: the files are "
+            f"{', '.join(COLUMNS)}"
+        )
     tables, problems = {}, []
     for name in COLUMNS:
         try:
-            tables[name] = _read_table(directory / name)
+            tables[name] = _parse_table(name, texts.get(name), where)
         except AllowlistError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -91,22 +121,73 @@ def load_csv_dir(path: str | os.PathLike[str]) -> tuple[Allowlist, list[RowError
     return _Builder(tables).build()
 
 
+def decode_csv(name: str, data: bytes) -> str:
+    """A CSV file's bytes as text (a UTF-8 byte order mark dropped), or `AllowlistError`
+    naming the file and the line that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise AllowlistError(f"{name}:{line}: not UTF-8 text (save the file as UTF-8)") from exc
+
+
+def read_csv_file(path: Path, limit: int | None = None) -> str:
+    """One CSV file's text, read with this process's rights, at most `limit` bytes. Raises
+    `AllowlistError` naming the path and why it cannot be read, never a word of its content."""
+    try:
+        with path.open("rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise AllowlistError(f"{path}: not a regular file")
+            data = f.read() if limit is None else f.read(limit + 1)
+    except FileNotFoundError:
+        raise AllowlistError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise AllowlistError(f"{path}: cannot be read: {exc.strerror}") from None
+    if limit is not None and len(data) > limit:
+        raise AllowlistError(f"{path}: larger than {limit // (1 << 20)} MiB: split the import")
+    return decode_csv(path.name, data)
+
+
+def read_csv_dir(directory: str | os.PathLike[str], limit: int | None = None) -> dict[str, str]:
+    """The allowlist files (`COLUMNS`' names) found in `directory`: file name -> text, at most
+    `limit` bytes in all. Other files there are not read; a missing one is for the loader to
+    judge (revoked.csv may be absent)."""
+    where = Path(directory)
+    if not where.is_dir():
+        raise AllowlistError(f"{where}: not a directory")
+    texts: dict[str, str] = {}
+    left = limit
+    for name in COLUMNS:
+        path = where / name
+        if not path.exists() and not path.is_symlink():
+            continue
+        texts[name] = read_csv_file(path, left)
+        if left is not None:
+            left -= len(texts[name].encode())
+    return texts
+
+
 # --- reading files --------------------------------------------------------------------------
 
 
-def _read_table(path: Path) -> _Table:
-    name = path.name
-    if not path.exists() and name in OPTIONAL:
-        return _Table(name)
+def _read_file(path: Path) -> str:
+    """The text of one allowlist file. Raises `FileNotFoundError` when there is none."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise AllowlistError(f"{name}: missing (required in {path.parent})") from None
+        raise
     except OSError as exc:
-        raise AllowlistError(f"{name}: cannot be read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise AllowlistError(f"{name}:{line}: not UTF-8 text (save the file as UTF-8)") from exc
+        raise AllowlistError(f"{path.name}: cannot be read: {exc.strerror}") from exc
+    return decode_csv(path.name, data)
+
+
+def _parse_table(name: str, text: str | None, where: str) -> _Table:
+    """One file's rows. No message quotes the header: a file that is not an allowlist CSV
+    (a password file named by mistake, or on purpose) is refused without a word of it."""
+    if text is None:
+        if name in OPTIONAL:
+            return _Table(name)
+        raise AllowlistError(f"{name}: missing (required in {where})")
     records = _records(name, text)
     header = next(records, None)
     if header is None:
@@ -129,22 +210,27 @@ def _records(name: str, text: str) -> Iterator[tuple[int, list[str]]]:
             cells = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
+        except csv.Error as exc:  # its messages name the fault, never the text
             raise AllowlistError(f"{name}:{line}: not valid CSV: {exc}") from exc
         if any(c.strip() for c in cells):
             yield line, cells
 
 
 def _columns(name: str, header: list[str]) -> dict[str, int]:
-    """Column name -> position, or an error listing the columns the header lacks."""
+    """Column name -> position, or an error listing the columns the header lacks. The header
+    is described by the known columns it names, never quoted."""
     found: dict[str, int] = {}
     for i, cell in enumerate(header):
         found.setdefault(cell.strip().lower(), i)
     missing = [c for c in COLUMNS[name] if c not in found]
     if missing:
+        known = [c for c in COLUMNS[name] if c in found]
         raise AllowlistError(
             f"{name}: header lacks column{'s' * (len(missing) > 1)} {', '.join(missing)} "
-            f"(expected {','.join(COLUMNS[name])}; found {','.join(header)})"
+            f"(expected {','.join(COLUMNS[name])}; the first line has {len(header)} "
+            f"cell{'s' * (len(header) != 1)} and names "
+            + (", ".join(known) if known else "none of them: is this the right file?")
+            + ")"
         )
     return {c: found[c] for c in COLUMNS[name]}
 
@@ -204,7 +290,7 @@ class _Builder:
         """
         first = self.first_line.setdefault((name, key), line)
         if first != line:
-            raise _RowProblem(f"duplicate {what} {key!r} (first on line {first})")
+            raise _RowProblem(f"duplicate {what} {shown(key)} (first on line {first})")
 
     def _ticket(self, line: int, row: Row) -> None:
         code = row["code"]
@@ -261,7 +347,7 @@ class _Builder:
         key = revocation_key(value, self.allowlist.tickets)
         self._first(REVOKED, key, line, "value")
         if not reason:
-            raise _RowProblem(f"reason is empty: say why {value!r} is revoked")
+            raise _RowProblem(f"reason is empty: say why {shown(value)} is revoked")
         self.allowlist.revoked[key] = reason
 
 

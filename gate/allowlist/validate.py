@@ -23,6 +23,19 @@ _PHONE = re.compile(r"\+?[0-9][0-9 \-]*")
 _WHOLE = re.compile(r"[0-9]+")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+SHOWN_CHARS = 24  # of a bad cell quoted in a message
+
+
+def shown(value: str) -> str:
+    """A bad value as a message may quote it: repr'd, cut to SHOWN_CHARS characters.
+
+    Only the cell of the field at fault is ever quoted, and only from a file whose header names
+    the allowlist's columns (a file that is not one is refused at its header, unquoted): a
+    mistyped count helps the operator, a line of some other file would leak it.
+    """
+    if len(value) <= SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:SHOWN_CHARS]!r}... ({len(value)} characters)"
 
 
 def normalise_uid(text: str) -> str:
@@ -43,7 +56,7 @@ def normalise_uid(text: str) -> str:
     if not UID_DIGITS[0] <= len(digits) <= UID_DIGITS[1]:
         raise ValueError(
             f"uid must be {UID_DIGITS[0]} to {UID_DIGITS[1]} hex digits, whole bytes "
-            f"(e.g. 04A1B2C3D4E5F6), got {text!r}"
+            f"(e.g. 04A1B2C3D4E5F6), got {shown(text)}"
         )
     return digits.upper()
 
@@ -63,7 +76,7 @@ def band_role(text: str) -> Role:
     """The stock role of a wristband: `adult` or `child`. Raises `ValueError`."""
     role = BAND_ROLES.get(text.strip().lower())
     if role is None:
-        raise ValueError(f"role must be adult or child, got {text!r}")
+        raise ValueError(f"role must be adult or child, got {shown(text)}")
     return role
 
 
@@ -71,7 +84,7 @@ def whole_number(text: str, name: str) -> int:
     """A count written as plain digits. Raises `ValueError`."""
     s = text.strip()
     if not _WHOLE.fullmatch(s):
-        raise ValueError(f"{name} must be a whole number >= 0, got {text!r}")
+        raise ValueError(f"{name} must be a whole number >= 0, got {shown(text)}")
     return int(s)
 
 
@@ -83,7 +96,7 @@ def day(text: str, name: str) -> date:
             return date.fromisoformat(s)
     except ValueError:
         pass
-    raise ValueError(f"{name} must be a date YYYY-MM-DD, got {text!r}")
+    raise ValueError(f"{name} must be a date YYYY-MM-DD, got {shown(text)}")
 
 
 def phone_problem(phone: str) -> str | None:
@@ -95,7 +108,7 @@ def phone_problem(phone: str) -> str | None:
         return None
     return (
         f"guardian_phone must be a phone number ({PHONE_DIGITS[0]}-{PHONE_DIGITS[1]} digits, "
-        f"optional leading +, spaces or dashes), got {phone!r}"
+        f"optional leading +, spaces or dashes), got {shown(phone)}"
     )
 
 
@@ -148,7 +161,7 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
         return []  # the common case, kept fast for snapshots of many tickets
     problems = []
     if not isinstance(t.code, str) or t.code != t.code.strip():
-        problems.append(f"code must be text without surrounding spaces, got {t.code!r}")
+        problems.append(f"code must be text without surrounding spaces, got {shown(t.code)}")
     for name in ("product", "guardian_phone"):
         if not isinstance(getattr(t, name), str):
             problems.append(f"{name} must be text, got {getattr(t, name)!r}")
