@@ -371,9 +371,10 @@ class Gate:
                 self.link.up(self.journal)
                 self.link.status(self._gate_status(), force=True)
                 log.info("link up: %s:%d", self.link.settings.host, self.link.settings.port)
-            case LinkDown(reason=reason):
+            case LinkDown(kind=kind):
                 assert self.link is not None
-                self.link.down(reason)
+                self.link.down(message)
+                self._count(f"link_{kind}")
             case LinkMessage(topic=topic, payload=payload):
                 try:
                     self._link_message(topic, payload)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from hub.link_alerts import broker_alerts
 from hub.sweep import closing_sweep, unaccompanied_groups
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def alerts(
                 "stale_allowlist",
                 f"gate {gate} has allowlist v{view['allowlist_version']}",
             )
+    found.extend(broker_alerts(hub.link_health, hub.config.mqtt.username, hub.policy.tz))
     capacity, inside = headcount.get("capacity"), headcount["inside"]
     if capacity and inside >= CAPACITY_WARNING * capacity:
         level = "critical" if inside >= capacity else "warning"
