@@ -754,7 +754,7 @@ def install_gate(args: argparse.Namespace, t: Target) -> None:
     if not (PROFILES / f"{args.profile}.toml").is_file():
         shipped = ", ".join(sorted(p.stem for p in PROFILES.glob("*.toml")))
         raise UsageError(f"--profile {args.profile}: no such profile; shipped: {shipped}")
-    port = BROKER_PORT if args.plain_mqtt else BROKER_TLS_PORT
+    port = BROKER_TLS_PORT if args.ca else BROKER_PORT
     broker = parse_broker(args.broker, port) if args.broker else None
     if args.broker_password and broker is None:
         raise UsageError("--broker-password goes with --broker")
@@ -1123,7 +1123,7 @@ def _parser(role: str) -> argparse.ArgumentParser:
         p.add_argument(
             "--broker",
             metavar="HOST[:PORT]",
-            help="the hub's broker (adds [link]); port 8883 (TLS), 1883 with --plain-mqtt",
+            help="the hub's broker (adds [link]); port 8883 with --ca (TLS), else 1883",
         )
         p.add_argument(
             "--ca",

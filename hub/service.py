@@ -427,7 +427,7 @@ class Hub:
     def status(self) -> dict[str, Any]:
         return {
             "connected": self.connected,
-            "broker": self.link_health.as_dict(),
+            "broker": {k: v for k, v in self.link_health.as_dict().items() if k != "connected"},
             "allowlist_version": self.allowlist.version,
             "headcount": self.headcount().model_dump(),
             "gates": {g: v.to_protocol().model_dump() for g, v in self.ingest.gates().items()},
