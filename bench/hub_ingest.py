@@ -15,8 +15,8 @@ Both consumers are away while the gates publish: each has a persistent session s
 restarts while the gates keep sending. Then each one connects and is timed from its connect
 until it holds every entry, so the figure is the consumer's rate and not the publishers':
 
-- the baseline is a paho v2 client (a user of its own, a gate's rights) whose `on_message` does `json.loads` of the
-  payload and adds the length of its `entries` list; nothing else. Two such sessions drain the
+- the baseline is a paho v2 client (a user of its own, with a gate's rights) whose `on_message`
+  does `json.loads` of the payload and adds the length of its `entries` list; nothing else. Two such sessions drain the
   same backlog, one before the hub and one after it, and the baseline is their mean time, so a
   change in the machine's speed during the run hits both sides alike;
 - the hub is `hub.service.Hub`, in this process, from a hub.toml written in the temporary
