@@ -16,9 +16,9 @@ restarts while the gates keep sending. Then each one connects and is timed from 
 until it holds every entry, so the figure is the consumer's rate and not the publishers':
 
 - the baseline is a paho v2 client (a user of its own, with a gate's rights) whose `on_message`
-  does `json.loads` of the payload and adds the length of its `entries` list; nothing else. Two such sessions drain the
-  same backlog, one before the hub and one after it, and the baseline is their mean time, so a
-  change in the machine's speed during the run hits both sides alike;
+  does `json.loads` of the payload and adds the length of its `entries` list; nothing else. Two
+  such sessions drain the same backlog, one before the hub and one after it, and the baseline is
+  their mean time, so a change in the machine's speed during the run hits both sides alike;
 - the hub is `hub.service.Hub`, in this process, from a hub.toml written in the temporary
   directory (the day's allowlist imported from CSV, its policy): its paho thread, its inbox,
   its loop (what waits in the inbox, up to 4 MiB at once, to `Ingest.on_messages`: each batch
