@@ -127,7 +127,9 @@ class LinkSettings(BaseModel):
 
 @dataclass
 class LinkUp:
-    """The broker accepted the gate's connection."""
+    """The broker accepted the connection; `session_present`: it still held the session."""
+
+    session_present: bool = True
 
 
 @dataclass
@@ -182,7 +184,7 @@ class Link:
             why = f"broker refused the login as {self.username}: {reason}"
             self.inbox.put(LinkDown(why, "refused"))
         else:
-            self.inbox.put(LinkUp())
+            self.inbox.put(LinkUp(bool(flags.session_present)))
 
     def _on_connect_fail(self, client: Any, userdata: Any) -> None:
         self.inbox.put(failed_attempt(self.settings.host, self.settings.port))
@@ -209,10 +211,13 @@ class Link:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def up(self, journal: Journal) -> None:
-        """Connected: subscribe, and start again from the hub's watermark."""
+    def up(self, journal: Journal, session_present: bool = True) -> bool:
+        """Connected: subscribe, and start again from the hub's watermark. True when the
+        session was found taken over (`LinkHealth.up`)."""
         self.connected = True
-        self.health.up()
+        taken_over = self.health.up(session_present)
+        if taken_over:
+            self._taken_over()
         t = self.topics
         for topic in (
             t.ack(self.gate_id),
@@ -223,6 +228,7 @@ class Link:
         ):
             self.client.subscribe(topic, qos=1)
         self.rewind(journal.acked, "connected")
+        return taken_over
 
     def down(self, down: LinkDown) -> None:
         """The connection dropped, or an attempt failed: counted, and said once per change."""
@@ -231,16 +237,20 @@ class Link:
         if not self.health.down(down.kind, down.reason):
             return
         if down.kind == "taken_over":
-            log.error(
-                "link: another connection logged in as %s and took this gate's session (%d so "
-                "far): this gate's broker password is known elsewhere; reconnecting",
-                self.username,
-                self.health.taken_over,
-            )
+            self._taken_over()
         elif was_up:
             log.warning("link down: %s; journalling on, resending when back", down.reason)
         else:
             log.warning("link: cannot connect: %s", down.reason)
+
+    def _taken_over(self) -> None:
+        log.error(
+            "link: another connection logged in as %s and took this gate's session (%d so far): "
+            "this gate's broker password is known elsewhere (%s)",
+            self.username,
+            self.health.taken_over,
+            self.health.last_reason,
+        )
 
     def rewind(self, after: int, why: str) -> None:
         if self.sent > after:

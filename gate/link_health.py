@@ -5,6 +5,12 @@ takes each client's username as its client id (`use_username_as_clientid`), so a
 "taken over" (v5 reason 0x8E) only by another login with the same username and password: that
 device's password is known elsewhere. That is counted apart from an ordinary drop, and alerted.
 
+Mosquitto sends that reason from 2.0.15 on; 2.0.11 (Debian bookworm) just closes the socket.
+The takeover still shows when the client comes back: it resumes its persistent session (clean
+start off) and the broker says it holds none, because the intruder's clean session replaced it.
+A broker restart keeps sessions (persistence), so that is no false alarm; a broker that lost its
+saved sessions (killed before its autosave) is, and the alert says both.
+
 A failed attempt says what failed in words an operator can act on: the broker's certificate
 not trusted (wrong CA, or a host name the certificate does not carry), a TLS handshake that
 failed (a plain port, an old broker), a login refused, or the broker out of reach.
@@ -22,6 +28,11 @@ SESSION_TAKEN_OVER = 0x8E  # MQTT v5 DISCONNECT reason: another connection took 
 RECENT_S = 3600.0  # takeovers and drops within this are "recent" (alerts, the display)
 KEPT = 100  # times of drops and takeovers kept for the recent counts
 
+SESSION_GONE = (
+    "the broker no longer held this client's session: another login with the same username took "
+    "it over, or the broker lost its saved sessions"
+)
+
 DownKind = Literal["lost", "taken_over", "refused", "tls", "unreachable"]
 
 
@@ -36,8 +47,8 @@ def connect_failure(exc: BaseException | None, host: str, port: int) -> tuple[Do
     where = f"{host}:{port}"
     if isinstance(exc, ssl.SSLCertVerificationError):
         return "tls", (
-            f"TLS: the broker at {where} presented a certificate this client does not trust "
-            f"({exc.verify_message or exc.reason}): check that tls_ca is the venue CA from the "
+            f"TLS: certificate verify failed: the broker at {where} is not trusted "
+            f"({exc.verify_message or exc.reason}); check that tls_ca is the venue CA from the "
             "hub and that the host is a name or address written in the broker's certificate"
         )
     if isinstance(exc, ssl.SSLError):
@@ -65,10 +76,18 @@ class LinkHealth:
         self._drops: deque[float] = deque(maxlen=KEPT)
         self._takeovers: deque[float] = deque(maxlen=KEPT)
 
-    def up(self) -> None:
+    def up(self, session_present: bool = True) -> bool:
+        """Connected; True when the persistent session was gone after a drop: taken over."""
+        lost_session = self.connects > 0 and not session_present and self.last_kind == "lost"
         self.connected = True
         self.connects += 1
         self.down_since = None
+        if lost_session:
+            self.counts["taken_over"] = self.counts.get("taken_over", 0) + 1
+            self._takeovers.append(self.clock())
+            self.last_kind = "taken_over"
+            self.last_reason = SESSION_GONE
+        return lost_session
 
     def down(self, kind: DownKind, reason: str) -> bool:
         """Record a drop or a failed attempt; True when it is news (a drop of a live connection,

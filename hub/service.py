@@ -160,7 +160,7 @@ class Hub:
 
         def on_connect(c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
             refused = LinkDown(f"broker refused the login as {m.username}: {reason}", "refused")
-            self.inbox.put(refused if reason.is_failure else LinkUp())
+            self.inbox.put(refused if reason.is_failure else LinkUp(bool(flags.session_present)))
 
         def on_connect_fail(c: Any, u: Any) -> None:
             self.inbox.put(failed_attempt(m.host, m.port))
@@ -248,8 +248,9 @@ class Hub:
 
     def _handle(self, message: Any) -> None:
         match message:
-            case LinkUp():
-                self.link_health.up()
+            case LinkUp(session_present=resumed):
+                if self.link_health.up(resumed):
+                    self._taken_over()
                 self._up()
             case LinkDown():
                 self._down(message)
@@ -262,16 +263,20 @@ class Hub:
         if not self.link_health.down(down.kind, down.reason):
             return
         if down.kind == "taken_over":
-            log.error(
-                "broker: another connection logged in as %s and took the hub's session (%d so "
-                "far): the hub's broker password is known elsewhere; reconnecting",
-                self.config.mqtt.username,
-                self.link_health.taken_over,
-            )
+            self._taken_over()
         elif was_up:
             log.warning("broker connection lost: %s", down.reason)
         else:
             log.warning("broker: cannot connect: %s", down.reason)
+
+    def _taken_over(self) -> None:
+        log.error(
+            "broker: another connection logged in as %s and took the hub's session (%d so far): "
+            "the hub's broker password is known elsewhere (%s)",
+            self.config.mqtt.username,
+            self.link_health.taken_over,
+            self.link_health.last_reason,
+        )
 
     def _announce(self) -> None:
         """Home Assistant discovery for the headcount and every gate known so far."""
