@@ -172,7 +172,12 @@ def _link(gate: Gate) -> dict[str, Any]:
     info |= {"connected": link.connected, "tls": link.settings.tls_ca is not None}
     info["backlog"] = gate.journal.backlog
     if not link.connected:
-        why = link.health.last_reason or f"broker {broker} unreachable"
+        health = link.health
+        if health.last_kind in ("tls", "refused", "unreachable") and health.last_reason:
+            why = health.last_reason  # says what to fix
+        else:
+            why = f"broker {broker} unreachable"
+            why += f" (connection lost: {health.last_reason})" if health.last_reason else ""
         info["problem"] = f"{why}: journalling on, {info['backlog']} to send"
     elif recent := len(link.health.recent_takeovers()):
         info["problem"] = (
