@@ -15,10 +15,10 @@ Both consumers are away while the gates publish: each has a persistent session s
 restarts while the gates keep sending. Then each one connects and is timed from its connect
 until it holds every entry, so the figure is the consumer's rate and not the publishers':
 
-- the baseline is a paho v2 client (user `hub`) whose `on_message` does `json.loads` of the
-  payload and adds the length of its `entries` list; nothing else. Two such sessions drain the
-  same backlog, one before the hub and one after it, and the baseline is their mean time, so a
-  change in the machine's speed during the run hits both sides alike;
+- the baseline is a paho v2 client (a user of its own, with a gate's rights) whose `on_message`
+  does `json.loads` of the payload and adds the length of its `entries` list; nothing else. Two
+  such sessions drain the same backlog, one before the hub and one after it, and the baseline is
+  their mean time, so a change in the machine's speed during the run hits both sides alike;
 - the hub is `hub.service.Hub`, in this process, from a hub.toml written in the temporary
   directory (the day's allowlist imported from CSV, its policy): its paho thread, its inbox,
   its loop (what waits in the inbox, up to 4 MiB at once, to `Ingest.on_messages`: each batch
@@ -79,7 +79,10 @@ from hub.service import Hub, load_hub_config
 FAMILIES = 2700  # about 50k journal entries from the day's 20 gates
 BATCH_MIN = 50
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "var"
-HUB_CLIENT_ID = "wristgate-hub"  # hub.service's client id: its persistent session
+# The broker takes each client's username as its client id (use_username_as_clientid): the hub's
+# persistent session is user hub's, and each counter logs in as a user of its own, with a gate's
+# rights (it reads every gate's events), so that no two sessions are one.
+HUB_CLIENT_ID = HUB_USER
 COUNTER_IDS = ("bench-counter-before", "bench-counter-after")  # they drain around the hub
 TIMEOUT_S = 60.0
 POLL_S = 0.01  # the polling thread takes the GIL: not too often
@@ -136,9 +139,9 @@ def _disconnect(client: mqtt.Client) -> None:
 
 
 def subscribe_away(broker: Broker, client_id: str, topics: list[str]) -> None:
-    """A persistent session for `client_id` (user hub), subscribed at QoS 1, then left: the
-    broker queues what comes for it until it connects again."""
-    client = _client(broker, HUB_USER, client_id)
+    """A persistent session for `client_id` (its own username), subscribed at QoS 1, then left:
+    the broker queues what comes for it until it connects again."""
+    client = _client(broker, client_id, client_id)
     _connect(client, broker, client_id)
     granted = threading.Event()
     client.on_subscribe = lambda *_: granted.set()
@@ -180,7 +183,7 @@ def publish(broker: Broker, payloads: dict[str, list[bytes]]) -> float:
 
 def baseline_drain(broker: Broker, client_id: str, expected: int) -> float:
     """Seconds from connect until a counting subscriber has seen `expected` entries."""
-    client = _client(broker, HUB_USER, client_id)
+    client = _client(broker, client_id, client_id)
     done = threading.Event()
     seen = [0]
 
@@ -322,7 +325,7 @@ def main(directory: Path = DEFAULT_DIR, families: int = FAMILIES) -> None:
     topics = Topics()
     with tempfile.TemporaryDirectory(dir=directory, prefix="bench-hub-ingest-") as tmp:
         root = Path(tmp)
-        credentials = Credentials.generate(day.gates)
+        credentials = Credentials.generate([*day.gates, *COUNTER_IDS])
         with Broker(root / "broker", credentials=credentials, prefix=topics.prefix) as broker:
             config = write_hub_config(root / "hub", broker, day.allowlist)
             for counter in COUNTER_IDS:

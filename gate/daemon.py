@@ -157,7 +157,7 @@ class Gate:
             s.state_dir.mkdir(parents=True, exist_ok=True)
             self.store = AllowlistStore(s.state_dir / "allowlist.json")
             self.journal = Journal(s.state_dir / "journal.db", s.id, wall=self._wall_ms)
-            self.presence = PresenceLog(s.state_dir / "presence.db")
+            self.presence = PresenceLog(s.state_dir / "presence.db", s.presence_max_mib << 20)
             self.peers = Peers(s.state_dir / "roster.json")
             self.state = State(allowlist=self._initial_allowlist())
             self.newest_hlc = ""  # the newest entry folded into the state, own or another gate's
@@ -379,14 +379,16 @@ class Gate:
                 except JournalError as exc:
                     message.reply.put({"ok": False, "error": f"journal: {exc}"})
                     raise
-            case LinkUp():
+            case LinkUp(session_present=resumed):
                 assert self.link is not None
-                self.link.up(self.journal)
+                if self.link.up(self.journal, resumed):
+                    self._count("link_taken_over")
                 self.link.status(self._gate_status(), force=True)
                 log.info("link up: %s:%d", self.link.settings.host, self.link.settings.port)
-            case LinkDown(reason=reason):
+            case LinkDown(kind=kind):
                 assert self.link is not None
-                self.link.down(reason)
+                self.link.down(message)
+                self._count(f"link_{kind}")
             case LinkMessage(topic=topic, payload=payload, retained=retained):
                 try:
                     self._link_message(topic, payload, retained)
@@ -629,6 +631,23 @@ class Gate:
         dropped = self.journal.compact(retain, self.clock())
         if dropped:
             log.info("journal: %d acknowledged entries past %s compacted", dropped, retain)
+        try:
+            if forgotten := self.presence.forget_older_than(retain, self.clock()):
+                log.info("presence: %d entries of other gates past %s forgotten", forgotten, retain)
+        except PresenceError as exc:
+            log.error("presence: %s", exc)
+
+    def _presence_bounded(self) -> None:
+        """Entries the presence file's bound dropped (a peer flooding it): counted, said."""
+        for gate, n in self.presence.take_dropped().items():
+            self._count("presence_dropped", n)
+            log.warning(
+                "presence: %d oldest entries of %s dropped: the file reached its bound of "
+                "%d MiB (presence_max_mib)",
+                n,
+                gate,
+                self.settings.presence_max_mib,
+            )
 
     # --- the link: acknowledgements, replays, other gates, allowlist --------------------------
 
@@ -695,6 +714,7 @@ class Gate:
                     "entry %s/%d folded out of order (%r): refolding", batch.gate, entry.seq, exc
                 )
                 late = True
+        self._presence_bounded()
         if late:
             log.info("late entries from %s: folding the day again in clock order", batch.gate)
             self.state = State(allowlist=self.state.allowlist)

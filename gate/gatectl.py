@@ -60,6 +60,15 @@ def show_status(a: dict[str, Any]) -> None:
     for part in ("reader", "scanner"):
         health = a.get(part)
         print(f"{part:<10} {_health(health)}")
+    if (link := a.get("link")) and link.get("configured"):
+        state = "connected" if link["connected"] else "down"
+        tls = "TLS" if link.get("tls") else "plain"
+        print(
+            f"broker     {state} ({link['broker']}, {tls}), {link['lost']} lost, "
+            f"{link['taken_over']} taken over, {link['failed']} failed attempts"
+        )
+        if link.get("problem"):
+            print(f"           {link['problem']}")
     if a.get("fire_alarm"):
         print("FIRE ALARM: exit held open")
     if a.get("counters"):

@@ -208,11 +208,24 @@ def _scanner(gate: Gate) -> dict[str, Any]:
 def _link(gate: Gate) -> dict[str, Any]:
     if gate.link is None:
         return {"configured": False}
-    broker = f"{gate.link.settings.host}:{gate.link.settings.port}"
-    info = {"configured": True, "broker": broker, "connected": gate.link.connected}
+    link = gate.link
+    broker = f"{link.settings.host}:{link.settings.port}"
+    info = {**link.health.as_dict(), "configured": True, "broker": broker}
+    info |= {"connected": link.connected, "tls": link.settings.tls_ca is not None}
     info["backlog"] = gate.journal.backlog
-    if not gate.link.connected:
-        info["problem"] = f"broker {broker} unreachable: journalling on, {info['backlog']} to send"
+    if not link.connected:
+        health = link.health
+        if health.last_kind in ("tls", "refused", "unreachable") and health.last_reason:
+            why = health.last_reason  # says what to fix
+        else:
+            why = f"broker {broker} unreachable"
+            why += f" (connection lost: {health.last_reason})" if health.last_reason else ""
+        info["problem"] = f"{why}: journalling on, {info['backlog']} to send"
+    elif recent := len(link.health.recent_takeovers()):
+        info["problem"] = (
+            f"another connection logged in as {link.username} {recent} time(s) in the last hour "
+            "and took this gate's session: its broker password is known elsewhere"
+        )
     return info
 
 

@@ -98,6 +98,9 @@ class GateSettings(_Strict):
     control_socket: Path = Path("/run/wristgate/gate.sock")
     passage_timeout_s: float = Field(default=8.0, gt=0, le=120)
     journal_retention_days: int = Field(default=14, ge=1, le=365)
+    presence_max_mib: int = Field(
+        default=64, ge=2, le=4096, description="the other gates' entries kept here, at most"
+    )
     staff_button_window_s: float = Field(default=20.0, gt=0, le=300)
     test_scans_open_pairing: bool = Field(
         default=False,

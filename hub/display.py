@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gate.core import Member, MemberState, Role, State
 from hub.audit import violation_alerts
+from hub.link_alerts import broker_alerts
 from hub.sweep import closing_sweep
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def alerts(
                 "stale_allowlist",
                 f"gate {gate} has allowlist v{view['allowlist_version']}",
             )
+    found.extend(broker_alerts(hub.link_health, hub.config.mqtt.username, hub.policy.tz))
     capacity, inside = headcount.get("capacity"), headcount["inside"]
     if capacity and inside >= CAPACITY_WARNING * capacity:
         level = "critical" if inside >= capacity else "warning"

@@ -3,8 +3,15 @@
 page.
 
     install-gate --gate-id X1 --role exit --profile turnstile-pn532 [--broker HOST[:PORT]]
-                 [--broker-password FILE] [--site-key FILE] [--root DIR]
-    install-hub  [--gates E1:entry,X1:exit,D1:desk] [--bind-address ADDR] [--root DIR]
+                 [--ca FILE | --plain-mqtt] [--broker-password FILE] [--site-key FILE] [--root DIR]
+    install-hub  [--gates E1:entry,X1:exit,D1:desk] [--bind-address ADDR] [--broker-names NAME,...]
+                 [--ca-cert FILE [--ca-key FILE]] [--broker-cert FILE --broker-key FILE]
+                 [--plain-mqtt] [--root DIR]
+
+The broker speaks TLS to the gates (port 8883) with a venue CA the hub makes (hub/tls.py) or is
+given; its plain port 1883 serves the hub's own clients on 127.0.0.1 only. A gate gets the CA
+(--ca) and checks the broker's certificate and name; plain MQTT across the network only with
+--plain-mqtt on both.
 
 Both are idempotent: run again with the same arguments, they change nothing (same bytes, same
 modes, same secrets). Secrets (the site key, tokens, broker passwords) are generated once and kept.
@@ -48,16 +55,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gate.allowlist.csvdir import COLUMNS
 from gate.config import ConfigError
 from gate.core.authority import GATE_ROLES
+from gate.link import is_loopback
 from gate.nfc.token import KeyFileError, load_keyring
 from gate.protocol import DEFAULT_PREFIX
 from gate.settings import load_gate_config
 from hub.broker import (
     DISPLAY_USER,
+    EXAMPLE_TLS,
     HUB_USER,
     LOOPBACK,
     BrokerError,
     BrokerUnavailable,
     Credentials,
+    TlsListener,
     add_user,
     check_gate_id,
     find_program,
@@ -65,6 +75,7 @@ from hub.broker import (
     write_acl,
 )
 from hub.service import load_hub_config
+from hub.tls import TlsError, broker_tls, check_ca_file, hub_names, this_hostname
 from hub.unit_network import GATE_DROPIN, broker_dropin
 
 REPO = Path(__file__).resolve().parent.parent
@@ -104,6 +115,12 @@ MOSQUITTO_PASSWD = "/etc/mosquitto/wristgate.passwd"
 MOSQUITTO_ACL = "/etc/mosquitto/wristgate.acl"
 MOSQUITTO_MARK = "# Mosquitto 2.0 configuration for a wristgate venue broker."
 BROKER_PORT = 1883
+BROKER_TLS_PORT = 8883
+TLS_DIR = f"{ETC}/tls"
+VENUE_CA = f"{TLS_DIR}/ca.crt"  # given to every gate (install-gate --ca)
+VENUE_CA_KEY = f"{TLS_DIR}/ca.key"  # root only, and only on the hub
+BROKER_CERT, BROKER_KEY, BROKER_CA = EXAMPLE_TLS.certfile, EXAMPLE_TLS.keyfile, EXAMPLE_TLS.cafile
+GATE_CA = f"{ETC}/broker-ca.crt"  # on a gate: the venue CA it checks the broker with
 HUB_SETTLE_S = 3.0  # after starting the hub, how long it must stay up to count as running
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -579,9 +596,9 @@ def _secret_token() -> str:
 # --- the gate -------------------------------------------------------------------------------------
 
 
-def parse_broker(value: str) -> tuple[str, int]:
+def parse_broker(value: str, default_port: int = BROKER_TLS_PORT) -> tuple[str, int]:
     """HOST, HOST:PORT, [V6ADDR] or [V6ADDR]:PORT."""
-    host, port = value, str(BROKER_PORT)
+    host, port = value, str(default_port)
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
         if rest:
@@ -602,7 +619,12 @@ def gate_password_file(gate_id: str) -> str:
 
 
 def render_gate_toml(
-    gate_id: str, role: str, profile: str, broker: tuple[str, int] | None
+    gate_id: str,
+    role: str,
+    profile: str,
+    broker: tuple[str, int] | None,
+    tls_ca: str | None = None,
+    plain: bool = False,
 ) -> tuple[str, Keys]:
     """gate.toml from the example, and the keys the arguments decide.
 
@@ -619,6 +641,7 @@ def render_gate_toml(
             "host": host,
             "port": port,
             "password_file": gate_password_file(gate_id),
+            "tls_ca": tls_ca,
         }
         wanted["link"] = link
         text += (
@@ -629,6 +652,11 @@ def render_gate_toml(
             f"password_file = {toml_value(gate_password_file(gate_id))}"
             "  # from the hub; mode 0600, owner wristgate\n"
         )
+        if tls_ca is not None:
+            text += f"tls_ca = {toml_value(tls_ca)}  # the venue CA: checks the broker\n"
+        if plain:
+            link["tls"] = False
+            text += "tls = false  # plain MQTT on purpose (--plain-mqtt): no TLS\n"
     return text, wanted
 
 
@@ -680,6 +708,31 @@ def _checked_password(source: Path) -> bytes:
     return content
 
 
+def _gate_ca(args: argparse.Namespace, broker: tuple[str, int] | None) -> bytes | None:
+    """The venue CA given with --ca, checked; refuses a remote broker with neither --ca nor
+    --plain-mqtt, since its password would cross the network in clear text."""
+    if args.ca and args.plain_mqtt:
+        raise UsageError("--ca and --plain-mqtt: say one or the other")
+    if (args.ca or args.plain_mqtt) and broker is None:
+        raise UsageError(f"{'--ca' if args.ca else '--plain-mqtt'} goes with --broker")
+    if args.ca:
+        try:
+            content = Path(args.ca).read_bytes()
+            check_ca_file(content, f"--ca {args.ca}")
+        except OSError as exc:
+            raise UsageError(f"--ca {args.ca}: {exc.strerror}") from None
+        except TlsError as exc:
+            raise UsageError(str(exc)) from None
+        return content
+    if broker is not None and not args.plain_mqtt and not is_loopback(broker[0]):
+        raise UsageError(
+            f"--broker {broker[0]} is another machine: give --ca FILE (the hub's {VENUE_CA}) so "
+            "the gate talks TLS and checks the broker, or --plain-mqtt for plain MQTT on an "
+            "isolated gate network (the gate's password then crosses it in clear text)"
+        )
+    return None
+
+
 def _uart_notes(t: Target, device: str) -> None:
     """A PN532 on the Pi's UART needs it enabled and the serial console off (warned only)."""
     if not re.match(r"tty:(AMA|S)\d", device):
@@ -703,10 +756,14 @@ def install_gate(args: argparse.Namespace, t: Target) -> None:
     if not (PROFILES / f"{args.profile}.toml").is_file():
         shipped = ", ".join(sorted(p.stem for p in PROFILES.glob("*.toml")))
         raise UsageError(f"--profile {args.profile}: no such profile; shipped: {shipped}")
-    broker = parse_broker(args.broker) if args.broker else None
+    port = BROKER_TLS_PORT if args.ca else BROKER_PORT
+    broker = parse_broker(args.broker, port) if args.broker else None
     if args.broker_password and broker is None:
         raise UsageError("--broker-password goes with --broker")
-    rendered, wanted = render_gate_toml(gate_id, args.role, args.profile, broker)
+    ca = _gate_ca(args, broker)
+    rendered, wanted = render_gate_toml(
+        gate_id, args.role, args.profile, broker, GATE_CA if ca else None, args.plain_mqtt
+    )
     config = check_config(rendered, load_gate_config, "gate.toml")
     site_key = _checked_key(Path(args.site_key)) if args.site_key else None
     password = _checked_password(Path(args.broker_password)) if args.broker_password else None
@@ -721,6 +778,8 @@ def install_gate(args: argparse.Namespace, t: Target) -> None:
         t.file(SITE_KEY, site_key, SECRET)
     _check_site_key(t)
     install_config(t, GATE_TOML, rendered, wanted)
+    if ca is not None:
+        t.file(GATE_CA, ca, ROOT_FILE)
     ready = True
     if broker is not None:
         t.directory(PASSWORDS, CONFIG_DIR)
@@ -814,9 +873,12 @@ def parse_gates(value: str | None) -> tuple[list[str], dict[str, str]]:
     return gates, roles
 
 
-def render_hub_toml(bind_address: str, roster: dict[str, str] | None = None) -> tuple[str, Keys]:
-    """hub.toml from the example, and the keys the install decides (`roster`: [gates])."""
-    host = LOOPBACK if bind_address in ("0.0.0.0", "::") else bind_address
+def render_hub_toml(
+    bind_address: str, roster: dict[str, str] | None = None, tls: bool = True
+) -> tuple[str, Keys]:
+    """hub.toml from the example, and the keys the install decides (`roster`: [gates]). With TLS
+    the hub stays on the broker's plain port on 127.0.0.1, which only this machine reaches."""
+    host = LOOPBACK if tls or bind_address in ("0.0.0.0", "::") else bind_address
     wanted: Keys = {
         "hub": {"control_socket": HUB_SOCKET},
         "mqtt": {
@@ -863,20 +925,72 @@ def password_file_users(t: Target) -> dict[str, str]:
 
 
 def installed_listener(t: Target) -> str | None:
-    """The plain listener's address of the broker configuration this script installed before."""
+    """The gates' listener address of the broker configuration this script installed before:
+    the TLS listener's, else the plain one's."""
     with contextlib.suppress(InstallError, UnicodeDecodeError):
         conf = (t.read(MOSQUITTO_CONF) or b"").decode()
-        if conf.startswith(MOSQUITTO_MARK) and (
-            m := re.search(r"^listener \d+ (\S+)$", conf, re.M)
-        ):
-            return m[1]
+        if not conf.startswith(MOSQUITTO_MARK):
+            return None
+        tls = re.search(rf"^listener {BROKER_TLS_PORT} (\S+)$", conf, re.M)
+        if tls or (tls := re.search(r"^listener \d+ (\S+)$", conf, re.M)):
+            return tls[1]
     return None
+
+
+def _given(path: str | None, flag: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: {exc.strerror}") from None
+
+
+def _hostname(t: Target) -> str:
+    """The target's host name (its /etc/hostname with --root), for the broker's certificate."""
+    with contextlib.suppress(OSError):
+        if not t.live and (name := t.at("/etc/hostname").read_text().strip()):
+            return name.split(".")[0]
+    return this_hostname()
+
+
+def install_broker_tls(t: Target, args: argparse.Namespace, bind: str) -> TlsListener:
+    """The venue CA and the broker's certificate (hub/tls.py decides), written where Mosquitto
+    and the gates' installs find them; the CA's key readable by root only."""
+    extra = [n.strip() for n in (args.broker_names or "").split(",") if n.strip()]
+    names = hub_names(_hostname(t), bind, extra)
+    given = (
+        _given(args.ca_cert, "--ca-cert"),
+        _given(args.ca_key, "--ca-key"),
+        _given(args.broker_cert, "--broker-cert"),
+        _given(args.broker_key, "--broker-key"),
+    )
+    kept = (t.read(VENUE_CA), t.read(VENUE_CA_KEY), t.read(BROKER_CERT), t.read(BROKER_KEY))
+    try:
+        made = broker_tls(names=names, venue=names[0], kept=kept, given=given)
+    except TlsError as exc:
+        raise UsageError(str(exc)) from None
+    key_file = Owner(0o600, MOSQUITTO, MOSQUITTO)  # Mosquitto reads it again on a restart
+    t.directory(TLS_DIR, ROOT_DIR)
+    t.file(VENUE_CA, made.ca_cert, ROOT_FILE)
+    if made.ca_key is not None:
+        t.file(VENUE_CA_KEY, made.ca_key, Owner(0o600))
+    t.directory(str(Path(BROKER_CERT).parent), ROOT_DIR)
+    t.file(BROKER_CA, made.ca_cert, ROOT_FILE)
+    t.file(BROKER_CERT, made.cert, ROOT_FILE)
+    t.file(BROKER_KEY, made.key, key_file)
+    for note in made.notes:
+        t.note(note)
+    return TlsListener(BROKER_CERT, BROKER_KEY, BROKER_CA, BROKER_TLS_PORT, bind)
 
 
 def install_hub(args: argparse.Namespace, t: Target) -> None:
     gates, roles = parse_gates(args.gates)
     roster = {**_installed_roster(t), **roles}  # roles given again replace those in place
     bind = args.bind_address or installed_listener(t) or LOOPBACK
+    tls_wanted = not args.plain_mqtt
+    if args.plain_mqtt and (args.ca_cert or args.ca_key or args.broker_cert or args.broker_key):
+        raise UsageError("--plain-mqtt and certificates: say one or the other")
     try:  # the bind address is checked by rendering once, before anything is written
         render_config(
             data_dir=MOSQUITTO_DATA,
@@ -896,7 +1010,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
             pwd.getpwnam(MOSQUITTO)
         except KeyError:
             raise InstallError("no user mosquitto: apt-get install mosquitto") from None
-    rendered, wanted = render_hub_toml(bind, roster)
+    rendered, wanted = render_hub_toml(bind, roster, tls_wanted)
     check_config(rendered, load_hub_config, "hub.toml")
     code = code_dir(args.code_dir, t)
     check_code_dir(t, code, "hub")
@@ -927,12 +1041,14 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     broker_file = Owner(0o600, MOSQUITTO, MOSQUITTO)  # Mosquitto reads them again on SIGHUP
     t.directory("/etc/mosquitto", ROOT_DIR)
     t.directory(MOSQUITTO_DATA, Owner(0o755, MOSQUITTO, "root"))  # as Debian's package has it
+    tls = install_broker_tls(t, args, bind) if tls_wanted else None
     conf = render_config(
         data_dir=MOSQUITTO_DATA,
         password_file=MOSQUITTO_PASSWD,
         acl_file=MOSQUITTO_ACL,
-        bind_address=bind,
+        bind_address=LOOPBACK if tls else bind,  # with TLS, plain MQTT for the hub itself only
         port=BROKER_PORT,
+        tls=tls,
         prefix=prefix,
     ).encode()
     stock, orig = t.read(MOSQUITTO_CONF), f"{MOSQUITTO_CONF}.orig"
@@ -961,6 +1077,11 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
             "the broker listens on 127.0.0.1 only: gates cannot reach it. Run again with "
             "--bind-address <the hub's address on the gate network>"
         )
+    if tls is None and bind != LOOPBACK:
+        t.note(
+            f"plain MQTT on {bind} (--plain-mqtt): gate passwords cross the gate network in "
+            "clear text; keep that network isolated"
+        )
     t.write_manifest(f"{ETC}/install-hub.manifest")
     if t.systemd:
         _systemd_hub(t)
@@ -969,6 +1090,12 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
         f"give it to the gate with install-gate --broker-password FILE",
         file=t.out,
     )
+    if tls is not None:
+        print(
+            f"{t.prog}: gates connect with TLS to port {BROKER_TLS_PORT}: give each the venue CA, "
+            f"{VENUE_CA}, with install-gate --ca FILE (never {VENUE_CA_KEY})",
+            file=t.out,
+        )
 
 
 def _installed_roster(t: Target) -> dict[str, str]:
@@ -1031,7 +1158,21 @@ def _parser(role: str) -> argparse.ArgumentParser:
         p.add_argument("--gate-id", required=True, help="unique in the venue: E1, X2, D1 ...")
         p.add_argument("--role", required=True, choices=("entry", "exit", "desk", "handheld"))
         p.add_argument("--profile", required=True, help="firmware_configs/profiles/NAME.toml")
-        p.add_argument("--broker", metavar="HOST[:PORT]", help="the hub's broker (adds [link])")
+        p.add_argument(
+            "--broker",
+            metavar="HOST[:PORT]",
+            help="the hub's broker (adds [link]); port 8883 with --ca (TLS), else 1883",
+        )
+        p.add_argument(
+            "--ca",
+            metavar="FILE",
+            help=f"the venue CA, the hub's {VENUE_CA}: the gate checks the broker with it",
+        )
+        p.add_argument(
+            "--plain-mqtt",
+            action="store_true",
+            help="plain MQTT to the broker, no TLS (an isolated gate network only)",
+        )
         p.add_argument(
             "--broker-password",
             metavar="FILE",
@@ -1049,8 +1190,22 @@ def _parser(role: str) -> argparse.ArgumentParser:
         p.add_argument(
             "--bind-address",
             metavar="ADDR",
-            help="the broker's listener: the hub's address on the gate network (default: the "
-            "one installed before, else 127.0.0.1)",
+            help="the broker's listener for the gates: the hub's address on the gate network "
+            "(default: the one installed before, else 127.0.0.1)",
+        )
+        p.add_argument(
+            "--broker-names",
+            metavar="NAME,...",
+            help="more host names or addresses gates use for the hub (in the broker certificate)",
+        )
+        p.add_argument("--ca-cert", metavar="FILE", help="the venue CA to use (else one is made)")
+        p.add_argument("--ca-key", metavar="FILE", help="its key, to sign the broker certificate")
+        p.add_argument("--broker-cert", metavar="FILE", help="the broker certificate to use")
+        p.add_argument("--broker-key", metavar="FILE", help="its key")
+        p.add_argument(
+            "--plain-mqtt",
+            action="store_true",
+            help="no TLS: plain MQTT for the gates on --bind-address (an isolated network only)",
         )
     p.add_argument("--root", metavar="DIR", help=ROOT_HELP)
     p.add_argument("--code-dir", metavar="PATH", help="where the clone lives on the target")

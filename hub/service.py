@@ -13,7 +13,7 @@ sync per backlog drained rather than per batch; a single batch when the venue is
 
     [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start),
             max_seq_jump
-    [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca
+    [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca, tls
     [http]  bind, port, desk_token_file, staff_token_file, allowed_hosts, workers,
             max_connections, max_streams, header_timeout_s
     [gates] the venue's roster: gate id = "entry" | "exit" | "desk" | "handheld"; published
@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gate.config import ConfigError, describe, load_policy, read_toml
 from gate.control import (
@@ -50,7 +49,16 @@ from gate.control import (
     import_files,
 )
 from gate.core.authority import GateRole
-from gate.link import LinkDown, LinkUp
+from gate.link import (
+    LinkDown,
+    LinkUp,
+    check_transport,
+    connect_async,
+    disconnect_kind,
+    failed_attempt,
+    new_client,
+)
+from gate.link_health import LinkHealth
 from gate.metrics import Metrics
 from gate.protocol import (
     DEFAULT_PREFIX,
@@ -101,6 +109,12 @@ class MqttSection(_Strict):
     password_file: Path | None = None
     prefix: str = DEFAULT_PREFIX
     tls_ca: Path | None = None
+    tls: bool | None = None  # false: plain MQTT to a broker on another machine, on purpose
+
+    @model_validator(mode="after")
+    def _safe_transport(self) -> MqttSection:
+        check_transport(self.host, self.tls_ca, self.tls)
+        return self
 
 
 class HttpSection(_Strict):
@@ -167,6 +181,7 @@ class Hub:
         )
         if not config.gates:
             log.warning("hub.toml has no [gates] roster: gates' roles cannot be checked")
+        self.link_health = LinkHealth()  # the hub's own connection: drops, takeovers
         self.client = self._client()
         self.connected = False
         self.control = ControlServer(h.control_socket, self.inbox, max_request=MAX_IMPORT_REQUEST)
@@ -191,30 +206,25 @@ class Hub:
 
     def _client(self) -> mqtt.Client:
         m = self.config.mqtt
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id="wristgate-hub",
-            clean_session=False,
-            protocol=MQTTProtocolVersion.MQTTv311,
-        )
         password = m.password_file.read_text().strip() if m.password_file else None
-        client.username_pw_set(m.username, password)
-        if m.tls_ca is not None:
-            client.tls_set(ca_certs=str(m.tls_ca))
         offline = dump(HubStatus(online=False))
-        client.will_set(self.topics.hub_status, offline, qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client = new_client(m.username, password, m.tls_ca, (self.topics.hub_status, offline))
 
         def on_connect(c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
-            self.inbox.put(LinkDown(str(reason)) if reason.is_failure else LinkUp())
+            refused = LinkDown(f"broker refused the login as {m.username}: {reason}", "refused")
+            self.inbox.put(refused if reason.is_failure else LinkUp(bool(flags.session_present)))
+
+        def on_connect_fail(c: Any, u: Any) -> None:
+            self.inbox.put(failed_attempt(m.host, m.port))
 
         def on_disconnect(c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
-            self.inbox.put(LinkDown(str(reason)))
+            self.inbox.put(LinkDown(str(reason), disconnect_kind(reason)))
 
         def on_message(c: Any, u: Any, message: Any) -> None:
             self.inbox.put(Received(message.topic, bytes(message.payload), bool(message.retain)))
 
         client.on_connect = on_connect
+        client.on_connect_fail = on_connect_fail
         client.on_disconnect = on_disconnect
         client.on_message = on_message
         return client
@@ -242,7 +252,7 @@ class Hub:
 
     def run(self) -> int:
         m = self.config.mqtt
-        self.client.connect_async(m.host, m.port, keepalive=10)
+        connect_async(self.client, m.host, m.port, keepalive=10)
         self.client.loop_start()
         self.control.start()
         threading.Thread(target=self.http.serve_forever, name="http", daemon=True).start()
@@ -292,12 +302,12 @@ class Hub:
 
     def _handle(self, message: Any) -> None:
         match message:
-            case LinkUp():
+            case LinkUp(session_present=resumed):
+                if self.link_health.up(resumed):
+                    self._taken_over()
                 self._up()
-            case LinkDown(reason=reason):
-                if self.connected:
-                    log.warning("broker connection lost: %s", reason)
-                self.connected = False
+            case LinkDown():
+                self._down(message)
             case ControlRequest() if message.take():  # else its asker gave up: not done
                 message.reply.put(self._answer(message.command, message.args, message.peer))
 
@@ -307,6 +317,27 @@ class Hub:
             knows = Knowledge(state.allowlist, state.members)
             roster = self.config.gates
             check_peer_entry(gate, roster, entry.kind, entry.body, knows, len(entry.body_json))
+
+    def _down(self, down: LinkDown) -> None:
+        """The hub's connection dropped or an attempt failed: counted, alerted, said once."""
+        was_up, self.connected = self.connected, False
+        if not self.link_health.down(down.kind, down.reason):
+            return
+        if down.kind == "taken_over":
+            self._taken_over()
+        elif was_up:
+            log.warning("broker connection lost: %s", down.reason)
+        else:
+            log.warning("broker: cannot connect: %s", down.reason)
+
+    def _taken_over(self) -> None:
+        log.error(
+            "broker: another connection logged in as %s and took the hub's session (%d so far): "
+            "the hub's broker password is known elsewhere (%s)",
+            self.config.mqtt.username,
+            self.link_health.taken_over,
+            self.link_health.last_reason,
+        )
 
     def _announce(self) -> None:
         """Home Assistant discovery for the headcount and every gate known so far."""
@@ -453,6 +484,8 @@ class Hub:
         for reason, n in self.http.refused.items():
             m.count("http_refused_total", n, reason=reason)
         m.set("broker_connected", int(self.connected))
+        for kind, n in self.link_health.counts.items():
+            m.count("broker_disconnects_total", n, kind=kind)
         m.set("allowlist_version", self.allowlist.version)
         m.set("venue_rebuilds", self.venue.rebuilds)
         return m.render()
@@ -488,6 +521,7 @@ class Hub:
     def status(self) -> dict[str, Any]:
         return {
             "connected": self.connected,
+            "broker": {k: v for k, v in self.link_health.as_dict().items() if k != "connected"},
             "allowlist_version": self.allowlist.version,
             "headcount": self.headcount().model_dump(),
             "gates": {g: v.to_protocol().model_dump() for g, v in self.ingest.gates().items()},

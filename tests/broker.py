@@ -54,13 +54,18 @@ class MqttClient:
         *,
         protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311,
         tls_ca: str | None = None,
+        client_id: str = "",
     ) -> None:
-        """With `tls_ca`, over the broker's TLS listener, trusting that CA file."""
+        """With `tls_ca`, over the broker's TLS listener, trusting that CA file. The broker
+        replaces `client_id` with the username (use_username_as_clientid)."""
         self.broker = broker
         self.username = username
         self.port = broker.port
         self.client = paho.Client(
-            CallbackAPIVersion.VERSION2, protocol=protocol, reconnect_on_failure=False
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=protocol,
+            reconnect_on_failure=False,
         )
         if username is not None:
             self.client.username_pw_set(username, password)
@@ -71,8 +76,10 @@ class MqttClient:
         self._cond = threading.Condition()
         self._messages: list[Received] = []
         self._connack: ReasonCode | None = None
+        self.disconnects: list[ReasonCode] = []  # the broker's reasons, when it closed on us
         self._acks: dict[int, Any] = {}  # mid -> reason code (PUBACK) or list of them (SUBACK)
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
         self.client.on_subscribe = self._on_subscribe
@@ -82,6 +89,16 @@ class MqttClient:
         with self._cond:
             self._connack = reason
             self._cond.notify_all()
+
+    def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        with self._cond:
+            self.disconnects.append(reason)
+            self._cond.notify_all()
+
+    def wait_disconnected(self, timeout: float = TIMEOUT_S) -> ReasonCode:
+        """The reason the connection ended, waiting for it."""
+        reason: ReasonCode = self._wait("disconnect", lambda: self.disconnects[:1], timeout)[0]
+        return reason
 
     def _on_message(self, _c: Any, _u: Any, msg: paho.MQTTMessage) -> None:
         with self._cond:

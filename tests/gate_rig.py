@@ -233,12 +233,19 @@ def loop_status(rig: GateRig, within_s: float = 3.0) -> dict[str, Any]:
         raise AssertionError(f"gate {rig.gate_id}: its loop does not answer: {exc}") from exc
 
 
-def link_section(broker: Any, gate_id: str, directory: Path, **settings: Any) -> str:
-    """A `[link]` section for gate.toml: the test broker, this gate's password in a file."""
+def link_section(
+    broker: Any, gate_id: str, directory: Path, port: int | None = None, **settings: Any
+) -> str:
+    """A `[link]` section for gate.toml: the test broker (on `port` if given: its TLS listener),
+    this gate's password in a file."""
     secret = directory / f"{gate_id}.password"
     directory.mkdir(parents=True, exist_ok=True)
     secret.write_text(broker.credentials.password(gate_id))
     os.chmod(secret, 0o600)
-    lines = [f'host = "{broker.host}"', f"port = {broker.port}", f'password_file = "{secret}"']
+    lines = [
+        f'host = "{broker.host}"',
+        f"port = {port or broker.port}",
+        f'password_file = "{secret}"',
+    ]
     lines += [f"{k} = {v!r}" for k, v in settings.items()]
     return "\n[link]\n" + "\n".join(lines) + "\n"

@@ -103,10 +103,11 @@ def test_gate_cannot_forge_acknowledgements_or_anything_of_the_hub(
     broker, mqtt_client, protocol, forger
 ):
     t, tok = broker.topics, token()
-    hub, e1 = mqtt_client("hub"), mqtt_client("E1")
+    gate = mqtt_client(forger, protocol=protocol)
+    # one connection per user (client id = username): the forger E1 is also E1's reader
+    hub, e1 = mqtt_client("hub"), gate if forger == "E1" else mqtt_client("E1")
     for subscriber in (hub, e1):
         subscriber.subscribe(f"{t.prefix}/#")
-    gate = mqtt_client(forger, protocol=protocol)
     for topic in hub_topics(t, "E1"):
         assert_refused(gate.publish(topic, f"forged {tok}"), protocol)
     gate.publish(t.status(forger), f"marker {tok}")
@@ -326,7 +327,10 @@ def test_config_without_tls_shows_the_tls_listener_commented_out(tmp_path):
         data_dir=tmp_path, password_file="/p", acl_file="/a", bind_address="10.0.0.1", port=1884
     )
     assert "\nlistener 1884 10.0.0.1\n" in config
-    assert "\n#listener 8883 0.0.0.0\n#certfile /etc/mosquitto/certs/hub.crt\n" in config
+    assert (
+        "\n#listener 8883 0.0.0.0\n#use_username_as_clientid true\n"
+        "#certfile /etc/mosquitto/certs/hub.crt\n"
+    ) in config
     assert f"\npersistence_location {tmp_path}/\n" in config
 
 

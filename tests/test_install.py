@@ -27,15 +27,15 @@ from gate.config import load_policy
 from gate.nfc.token import load_keyring
 from gate.settings import load_gate_config
 from hub import install
-from hub.broker import BrokerUnavailable, render_config, write_acl
+from hub.broker import BrokerUnavailable, TlsListener, render_config, write_acl
 from hub.service import load_hub_config
+from hub.tls import new_ca
 from hub.web.server import read_token
 
 REPO = Path(__file__).resolve().parent.parent
 INSTALL_GATE = REPO / "scripts" / "install-gate"
 INSTALL_HUB = REPO / "scripts" / "install-hub"
 GATE_ARGS = ("--gate-id", "X1", "--role", "exit", "--profile", "turnstile-pn532")
-BROKER = ("--broker", "192.168.50.1:1883")
 GATES = ("E1", "E2", "X1", "X2", "D1", "H1")
 HUB_ARGS = ("--gates", ",".join(GATES), "--bind-address", "192.168.50.1")
 HOST_TOOLS = ("useradd", "groupadd", "usermod", "gpasswd", "systemctl", "udevadm", "chown")
@@ -188,9 +188,25 @@ def install_twice(host: Host, script: Path, root: Path, *args: str) -> Installed
 
 
 @pytest.fixture(scope="module")
-def gate(host: Host, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+def venue_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venue CA certificate, as install-hub makes it (its key thrown away)."""
+    path = tmp_path_factory.mktemp("ca") / "ca.crt"
+    path.write_bytes(new_ca("test venue")[0])
+    return path
+
+
+@pytest.fixture(scope="module")
+def broker_args(venue_ca: Path) -> tuple[str, ...]:
+    """The hub's broker across the network, over TLS with the venue CA (port 8883)."""
+    return ("--broker", "192.168.50.1", "--ca", str(venue_ca))
+
+
+@pytest.fixture(scope="module")
+def gate(
+    host: Host, tmp_path_factory: pytest.TempPathFactory, broker_args: tuple[str, ...]
+) -> Installed:
     root = stock_root(tmp_path_factory.mktemp("gate") / "root")
-    return install_twice(host, INSTALL_GATE, root, *GATE_ARGS, *BROKER)
+    return install_twice(host, INSTALL_GATE, root, *GATE_ARGS, *broker_args)
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +294,9 @@ def test_gate_toml_loads_and_says_what_the_arguments_said(gate: Installed):
     )
     assert config.hardware.reader is not None and config.hardware.pins.relay == 17
     assert config.link is not None
-    assert (config.link.host, config.link.port) == ("192.168.50.1", 1883)
+    assert (config.link.host, config.link.port) == ("192.168.50.1", 8883)
+    assert config.link.tls_ca == Path("/etc/wristgate/broker-ca.crt")
+    assert (gate.root / "etc/wristgate/broker-ca.crt").read_bytes().startswith(b"-----BEGIN")
     assert config.link.password_file == Path("/etc/wristgate/passwords/X1.password")
     assert config.gate.site_key == Path("/etc/wristgate/site.key")
     assert config.gate.allowlist_csv is None  # a linked gate's allowlist comes from the hub
@@ -331,7 +349,7 @@ def test_gate_with_code_in_opt_gets_the_unit_of_the_repository(host: Host, tmp_p
 
 
 def test_gate_rerun_keeps_the_operators_files_and_takes_key_and_password(
-    host: Host, gate: Installed, tmp_path: Path
+    host: Host, gate: Installed, tmp_path: Path, broker_args: tuple[str, ...]
 ):
     root = tmp_path / "root"
     shutil.copytree(gate.root, root, symlinks=True)
@@ -340,12 +358,12 @@ def test_gate_rerun_keeps_the_operators_files_and_takes_key_and_password(
     (etc / "gate.toml").write_text((etc / "gate.toml").read_text() + "[pins]\npulse_s = 0.8\n")
     edited = {p: (etc / p).read_bytes() for p in ("policy.toml", "gate.toml", "site.key")}
 
-    same = host.ok(INSTALL_GATE, root, *GATE_ARGS, *BROKER)  # operator's edits, same arguments
+    same = host.ok(INSTALL_GATE, root, *GATE_ARGS, *broker_args)  # operator's edits, same arguments
     assert {p: (etc / p).read_bytes() for p in edited} == edited
     assert not (etc / "gate.toml.new").exists() and "kept" not in same.out
 
     entry = ("--gate-id", "X1", "--role", "entry", "--profile", "turnstile-pn532")
-    other = host.ok(INSTALL_GATE, root, *entry, *BROKER)
+    other = host.ok(INSTALL_GATE, root, *entry, *broker_args)
     assert (etc / "gate.toml").read_bytes() == edited["gate.toml"]
     assert 'role = "entry"' in (etc / "gate.toml.new").read_text()
     assert "gate.role is 'exit', this install writes 'entry'" in other.out
@@ -355,7 +373,7 @@ def test_gate_rerun_keeps_the_operators_files_and_takes_key_and_password(
     password = tmp_path / "X1.password"
     password.write_text("from-the-hub\n")
     given = ("--site-key", str(venue_key), "--broker-password", str(password))
-    host.ok(INSTALL_GATE, root, *GATE_ARGS, *BROKER, *given)
+    host.ok(INSTALL_GATE, root, *GATE_ARGS, *broker_args, *given)
     assert (etc / "site.key").read_bytes() == venue_key.read_bytes()
     assert mode(etc / "site.key") == 0o600 and load_keyring(etc / "site.key").key_ids == (2,)
     assert (etc / "passwords/X1.password").read_text() == "from-the-hub\n"
@@ -366,7 +384,7 @@ def test_gate_rerun_keeps_the_operators_files_and_takes_key_and_password(
         "wristgate:wristgate",
     )
     before = snapshot(root)
-    assert "nothing to change" in host.ok(INSTALL_GATE, root, *GATE_ARGS, *BROKER).out
+    assert "nothing to change" in host.ok(INSTALL_GATE, root, *GATE_ARGS, *broker_args).out
     assert snapshot(root) == before
 
 
@@ -414,7 +432,7 @@ def test_hub_files_have_their_modes_and_the_manifest_their_owners(hub: Installed
 def test_hub_toml_loads_and_its_files_are_in_the_root(hub: Installed):
     config = load_hub_config(hub.root / "etc/wristgate/hub.toml")
     assert (config.mqtt.host, config.mqtt.port, config.mqtt.username) == (
-        "192.168.50.1",
+        "127.0.0.1",  # the plain listener, on loopback only; the gates use TLS
         1883,
         "hub",
     )
@@ -441,8 +459,15 @@ def test_hub_broker_configuration_acl_and_users(hub: Installed):
         data_dir="/var/lib/mosquitto",
         password_file="/etc/mosquitto/wristgate.passwd",
         acl_file="/etc/mosquitto/wristgate.acl",
-        bind_address="192.168.50.1",
+        bind_address="127.0.0.1",
         port=1883,
+        tls=TlsListener(
+            "/etc/mosquitto/certs/hub.crt",
+            "/etc/mosquitto/certs/hub.key",
+            "/etc/mosquitto/certs/ca.crt",
+            8883,
+            "192.168.50.1",
+        ),
     )
     assert (mosquitto / "mosquitto.conf.orig").read_text() == STOCK["etc/mosquitto/mosquitto.conf"][
         0
@@ -570,10 +595,11 @@ def test_hub_refuses_what_cannot_work_before_writing_anything(
 def test_gate_and_hub_on_one_machine_share_the_user_and_settle(host: Host, tmp_path: Path):
     root = stock_root(tmp_path / "root")
     host.ok(INSTALL_HUB, root, *HUB_ARGS)
-    host.ok(INSTALL_GATE, root, *GATE_ARGS, *BROKER)  # X1's password is the hub's: in place
+    broker = ("--broker", "192.168.50.1", "--ca", str(root / "etc/wristgate/tls/ca.crt"))
+    host.ok(INSTALL_GATE, root, *GATE_ARGS, *broker)  # X1's password is the hub's: in place
     settled = snapshot(root)
     assert "nothing to change" in host.ok(INSTALL_HUB, root, *HUB_ARGS).out
-    assert "nothing to change" in host.ok(INSTALL_GATE, root, *GATE_ARGS, *BROKER).out
+    assert "nothing to change" in host.ok(INSTALL_GATE, root, *GATE_ARGS, *broker).out
     assert snapshot(root) == settled
     users = [line.split(":")[0] for line in (root / "etc/passwd").read_text().splitlines()]
     assert users.count("wristgate") == 1

@@ -74,8 +74,6 @@ def test_the_hub_exposes_metrics_and_announces_itself_to_home_assistant(
 ):
     venue = Venue(tmp_path, fresh_broker())
     try:
-        ha = mqtt_client("hub", broker=venue.broker)
-        ha.subscribe("homeassistant/#")
         venue.start_hub()
         venue.start_gate("D1")
         assert venue.scan("D1", "T1", "barcode") == "OK_BIND"
@@ -85,6 +83,12 @@ def test_the_hub_exposes_metrics_and_announces_itself_to_home_assistant(
         assert samples['wristgate_hub_gate_online{gate="D1"}'] == 1
         assert samples['wristgate_hub_gate_backlog{gate="D1"}'] == 0
         assert samples["wristgate_hub_inside"] == 0
+        # the announcements are retained; read them as the hub's user once the hub is gone (one
+        # connection per user: a second login as hub would take the hub's session)
+        assert venue.hub is not None
+        venue.hub.stop()
+        ha = mqtt_client("hub", broker=venue.broker)
+        ha.subscribe("homeassistant/#")
         inside = ha.wait_for_message("homeassistant/sensor/wristgate/inside/config", timeout=10)
         config = json.loads(inside.payload)
         assert config["state_topic"] == "wristgate/v1/hub/headcount"

@@ -4,6 +4,7 @@ Everything lives under one work directory (`var/demo/` by default), rewritten at
 
     venue/            allowlist/ (tickets, wristbands, staff), policy.toml, site.key
     secrets/          broker passwords and the hub's API tokens (mode 0600)
+    tls/              the venue CA and the broker's certificate, made as install-hub makes them
     broker/           mosquitto.conf, passwd, acl, data/, mosquitto.log   (hub.broker.Broker)
     hub/              hub.toml, state/ (events.db, allowlist), hub.sock, hub.log
     D1/ E1/ ... H1/   profile.toml, gate.toml, state/ (journal.db ...), gate.sock, gate.log
@@ -11,6 +12,9 @@ Everything lives under one work directory (`var/demo/` by default), rewritten at
 Each gate is a real `gate run` process with gpiozero's mock pins (GPIOZERO_PIN_FACTORY=mock),
 its reader on nfcpy's `udp:` driver, facing a `TagEmulator` in this process where the visitors
 put their bands, and (at the desk) a barcode scanner on a pty this process writes to.
+
+As on a venue, the gates reach the broker over TLS (its certificate signed by a venue CA made
+for the run, checked with the host name by every gate) and the hub over plain MQTT on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import Any
 
 from gate.gatectl import Unreachable, ask
 from gate.nfc.emulator import ORIGINALITY_KEY, TagEmulator
-from hub.broker import Broker, Credentials, free_port
+from hub.broker import LOOPBACK, Broker, Credentials, TlsListener, free_port
 from hub.demo.plan import Plan, write_venue
 
 MARKER = ".wristgate-demo"  # a work directory the demo may wipe carries this file
@@ -226,11 +230,13 @@ class Venue:
         credentials = Credentials.generate([g.id for g in GATES])
         self.say("starting Mosquitto with the venue's configuration ...")
         roster = {g.id: g.role for g in GATES}  # the desk and handheld read guardian phones
-        # self.broker first: stop() sees it
-        self.broker = Broker(self.root / "broker", credentials=credentials, roster=roster)
-        self.broker.start()
+        tls = self._tls()
+        self.broker = Broker(self.root / "broker", credentials=credentials, roster=roster, tls=tls)
+        self.broker.start()  # stop() sees it
         self.say(
-            f"  broker on {self.broker.url} (users hub, display, {', '.join(credentials.gates)})"
+            f"  broker: TLS on {LOOPBACK}:{tls.port} for the gates (venue CA {tls.cafile}), "
+            f"plain {self.broker.url} for the hub; users hub, display, "
+            f"{', '.join(credentials.gates)}"
         )
         self.hub = self._hub_daemon()
         self.hub.spawn()
@@ -246,6 +252,21 @@ class Venue:
         )
         self._wait(self._all_online, "every gate online at the hub")
         self._wait(self._same_allowlist, "every gate holding the hub's allowlist")
+
+    def _tls(self) -> TlsListener:
+        """A venue CA and the broker's certificate for 127.0.0.1, as install-hub makes them."""
+        from hub.tls import new_ca, new_server_cert
+
+        d = self.root / "tls"
+        d.mkdir(mode=0o700)
+        ca_cert, ca_key = new_ca("wristgate demo venue")
+        cert, key = new_server_cert(ca_cert, ca_key, ["localhost", LOOPBACK])
+        for name, content in (("ca.crt", ca_cert), ("hub.crt", cert), ("hub.key", key)):
+            (d / name).touch(mode=0o600)
+            (d / name).write_bytes(content)
+        return TlsListener(
+            str(d / "hub.crt"), str(d / "hub.key"), str(d / "ca.crt"), free_port(), LOOPBACK
+        )
 
     def _hub_daemon(self) -> Daemon:
         d = self.root / "hub"
@@ -293,6 +314,7 @@ class Venue:
             "test_scans_open_pairing = true  # the visitors' test scans stand for their bands\n"
             "[link]\n"
             f'host = "{self._broker.host}"\nport = {self._link_port(spec)}\n'
+            f'tls_ca = "{self.root / "tls" / "ca.crt"}"\n'
             f'password_file = "{self._secret(f"{spec.id}.password", self._password(spec.id))}"\n'
             "ack_timeout_s = 2.0\n"
         )
@@ -305,7 +327,9 @@ class Venue:
         return self.root / spec.id / "state"
 
     def _link_port(self, spec: GateSpec) -> int:
-        return self._broker.port
+        """The broker's TLS port."""
+        assert self._broker.tls is not None
+        return self._broker.tls.port
 
     def _gate_argv(self, spec: GateSpec, config: Path) -> list[str]:
         return [sys.executable, "-m", "gate", "run", "-c", str(config)]
