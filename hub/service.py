@@ -386,6 +386,8 @@ class Hub:
         for key, value in self.headcount().model_dump(exclude={"v", "gates", "as_of"}).items():
             if value is not None:
                 m.set(key, value)
+        for reason, n in self.control.refused.items():
+            m.count("control_refused_total", n, reason=reason)
         m.set("broker_connected", int(self.connected))
         m.set("allowlist_version", self.allowlist.version)
         m.set("venue_rebuilds", self.venue.rebuilds)
@@ -426,6 +428,7 @@ class Hub:
             "headcount": self.headcount().model_dump(),
             "gates": {g: v.to_protocol().model_dump() for g, v in self.ingest.gates().items()},
             "rejected": dict(self.ingest.rejected),
+            "control_refused": self.control.refused,
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
         }
