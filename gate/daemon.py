@@ -829,6 +829,7 @@ def gate_metrics(gate: Gate) -> Metrics:
     metrics.describe("journal_backlog", "journal entries the hub has not acknowledged")
     metrics.describe("reader_state", "1 for the reader's current state")
     metrics.describe("broker_connected", "1 while the MQTT link is up")
+    metrics.describe("control_refused", "control socket requests refused, by reason, since start")
 
     def collect(m: Metrics) -> None:
         m.set("journal_backlog", gate.journal.backlog)
@@ -836,6 +837,8 @@ def gate_metrics(gate: Gate) -> Metrics:
         m.set("inside", gate.state.inside)
         m.set("allowlist_version", gate.state.allowlist.version)
         m.set("broker_connected", int(bool(gate.link and gate.link.connected)))
+        for reason, n in gate.control.refused.items():
+            m.set("control_refused", n, reason=reason)
         if gate.reader is not None:
             current = str(gate.reader.health().state)
             for state in ("connected", "searching", "absent", "failed", "stopped"):

@@ -10,6 +10,7 @@ their text: the gate never opens a path it is named.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -30,7 +31,9 @@ def ask(path: str, request: dict[str, Any], timeout: float = 15.0) -> dict[str, 
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(path)
-            sock.sendall(json.dumps(request).encode() + b"\n")
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                # refused before it was read (busy, too big): the reason is there to read
+                sock.sendall(json.dumps(request).encode() + b"\n")
             with sock.makefile("rb") as replies:
                 line = replies.readline()
     except FileNotFoundError as exc:

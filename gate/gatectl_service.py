@@ -85,6 +85,7 @@ def status(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, A
         "fire_alarm": gate.fire_alarm,
         "awaiting_passage": len(gate.pending),
         "counters": dict(sorted(gate.counters.items())),
+        "control_refused": gate.control.refused,  # by reason: busy, idle, slow, too_big, ...
         "last": gate.last,
     }
 

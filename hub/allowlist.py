@@ -21,6 +21,10 @@ allowlist: whatever it no longer lists is gone. Its change can be published as a
 nothing was removed (`AllowlistChange` cannot say so); otherwise `change` is None and the gates
 take the snapshot.
 
+`import_tickets_text` and `import_texts` take files already read (name -> text): the running hub
+imports only so, from what `hub import-tickets` read with the operator's rights and sent over
+its control socket; the path forms serve the hub's own start-up import and offline imports.
+
 One thread imports at a time (the store's own lock makes concurrent calls safe, not meaningful).
 """
 

@@ -483,6 +483,8 @@ class Hub:
                 m.set(key, value)
         for reason, n in self.http.refused.items():
             m.count("http_refused_total", n, reason=reason)
+        for reason, n in self.control.refused.items():
+            m.count("control_refused_total", n, reason=reason)
         m.set("broker_connected", int(self.connected))
         for kind, n in self.link_health.counts.items():
             m.count("broker_disconnects_total", n, kind=kind)
@@ -527,6 +529,7 @@ class Hub:
             "gates": {g: v.to_protocol().model_dump() for g, v in self.ingest.gates().items()},
             "rejected": dict(self.ingest.rejected),
             "refused": dict(self.ingest.refused),
+            "control_refused": self.control.refused,
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
         }

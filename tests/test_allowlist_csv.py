@@ -6,12 +6,13 @@ the good rows around it load. File-level problems stop the load with `AllowlistE
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from gate.allowlist import AllowlistError, RowError, load_csv_dir
+from gate.allowlist import AllowlistError, RowError, load_csv_dir, load_csv_texts, read_csv_file
 from gate.core import Allowlist, Role, Ticket
 
 TICKETS_HEADER = "code,product,adults,children,valid_from,valid_to,guardian_phone"
@@ -361,3 +362,40 @@ def test_a_path_that_is_not_a_directory_is_an_error(tmp_path: Path) -> None:
 
 def test_allowlist_error_is_a_value_error() -> None:
     assert issubclass(AllowlistError, ValueError)
+
+
+def test_a_file_that_is_not_an_allowlist_is_refused_without_a_word_of_it() -> None:
+    secret = "hub:$7$101$c2VjcmV0LXNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAA"
+    texts = {"tickets.csv": secret + "\nsecond-line-of-it\n", "wristbands.csv": "uid,role\n"}
+    with pytest.raises(AllowlistError) as caught:
+        load_csv_texts({**texts, "staff.csv": "uid,name\n"}, where="upload")
+    message = str(caught.value)
+    assert message == (
+        "tickets.csv: header lacks columns code, product, adults, children, valid_from, "
+        "valid_to, guardian_phone (expected code,product,adults,children,valid_from,valid_to,"
+        "guardian_phone; the first line has 1 cell and names none of them: is this the right "
+        "file?)"
+    )
+
+
+def test_a_bad_cell_is_quoted_cut_short_and_only_for_its_field(tmp_path: Path) -> None:
+    long_count = "7" * 10 + "x" * 40
+    row = f"FAM-9,day,{long_count},1,2026-07-01,2026-07-01,"
+    _, errors = load_with_rows(tmp_path, "tickets.csv", row)
+    assert [str(e) for e in errors] == [
+        f"tickets.csv:{NEXT_LINE['tickets.csv']}: adults must be a whole number >= 0, "
+        "got '7777777777xxxxxxxxxxxxxx'... (50 characters)"
+    ]
+
+
+def test_the_cli_side_reader_refuses_what_is_not_a_small_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "tickets.fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.csv"
+    big.write_text("x" * 101)
+    with pytest.raises(AllowlistError, match="not a regular file"):
+        read_csv_file(fifo, limit=100)  # would block forever if opened
+    with pytest.raises(AllowlistError, match=r"big\.csv: larger than 100 bytes: split the import"):
+        read_csv_file(big, limit=100)
+    with pytest.raises(AllowlistError, match="no such file"):
+        read_csv_file(tmp_path / "absent.csv")

@@ -201,6 +201,8 @@ def test_a_silent_connection_is_dropped_while_another_client_is_served(venue):
         waited = time.monotonic() - started
     assert IDLE_TIMEOUT_S * 0.8 <= waited < IDLE_TIMEOUT_S * 3, waited
     assert json.loads(said)["error"] == f"refused: nothing received for {IDLE_TIMEOUT_S:.0f} s"
+    counted = ask(str(sock_path), {"cmd": "status"})["control_refused"]
+    assert counted.get("idle", 0) >= 1, counted
 
 
 def test_connections_past_the_bound_are_told_busy_and_served_again_once_they_close(venue):
@@ -228,7 +230,8 @@ def test_an_oversize_request_is_refused_and_the_daemon_goes_on(venue):
         "ok": False,
         "error": f"refused: a request is at most {MAX_IMPORT_REQUEST} bytes",
     }
-    assert ask(str(venue.hub.socket), {"cmd": "status"})["ok"]
+    status = ask(str(venue.hub.socket), {"cmd": "status"})
+    assert status["ok"] and status["control_refused"] == {"too_big": 1}
 
 
 def test_a_journal_page_cannot_be_lifted_past_its_cap(venue):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -51,6 +52,25 @@ def test_imported_tickets_reach_the_gates_through_the_running_hub(venue, tmp_pat
     assert "1 added" in result.stdout
     wait_for(lambda: venue.gate_status("D1")["allowlist_version"] >= 2, what="gate updated")
     assert venue.scan("D1", "T7", "barcode") == "OK_BIND"
+
+
+def test_a_directory_is_sent_file_by_file_and_becomes_the_venues_allowlist(venue, tmp_path):
+    venue.start_hub()
+    venue.start_gate("D1")
+    folder = tmp_path / "allowlist"
+    shutil.copytree(venue.venue / "allowlist", folder)
+    today = date.today().isoformat()
+    with (folder / "tickets.csv").open("a") as f:
+        f.write(f"TDIR,family,1,0,{today},{today},\n")
+    (folder / "notes.txt").write_text("not an allowlist file: never read, never sent\n")
+    result = hub(venue.root / "hub" / "hub.toml", "import", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert "1 added" in result.stdout
+    wait_for(lambda: venue.scan("D1", "TDIR", "barcode") == "OK_BIND", what="TDIR at the desk")
+    (folder / "staff.csv").unlink()
+    missing = hub(venue.root / "hub" / "hub.toml", "import", str(folder))
+    assert missing.returncode == 1
+    assert f"staff.csv: missing (required in {folder})" in missing.stderr
 
 
 def test_status_and_findings_answer_while_the_hub_runs_and_say_when_it_does_not(venue):

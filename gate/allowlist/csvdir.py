@@ -135,16 +135,17 @@ def read_csv_file(path: Path, limit: int | None = None) -> str:
     """One CSV file's text, read with this process's rights, at most `limit` bytes. Raises
     `AllowlistError` naming the path and why it cannot be read, never a word of its content."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, /dev/zero never end
+            raise AllowlistError(f"{path}: not a regular file")
         with path.open("rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise AllowlistError(f"{path}: not a regular file")
             data = f.read() if limit is None else f.read(limit + 1)
     except FileNotFoundError:
         raise AllowlistError(f"{path}: no such file") from None
     except OSError as exc:
         raise AllowlistError(f"{path}: cannot be read: {exc.strerror}") from None
     if limit is not None and len(data) > limit:
-        raise AllowlistError(f"{path}: larger than {limit // (1 << 20)} MiB: split the import")
+        size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit} bytes"
+        raise AllowlistError(f"{path}: larger than {size}: split the import")
     return decode_csv(path.name, data)
 
 
