@@ -64,6 +64,11 @@ class Finding:
         }
 
 
-def violations(findings: list[Finding]) -> list[Finding]:
-    """The rule violations among `findings`, in their order."""
-    return [f for f in findings if f.critical]
+def violation_counts(findings: list[Finding]) -> dict[tuple[str, str], int]:
+    """How many rule violations of each kind each gate journalled: {(kind, gate): n}."""
+    counts: dict[tuple[str, str], int] = {}
+    for f in findings:
+        if f.critical:
+            for gate in f.gates:
+                counts[(f.kind, gate)] = counts.get((f.kind, gate), 0) + 1
+    return counts

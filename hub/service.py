@@ -40,6 +40,7 @@ from gate.link import LinkDown, LinkUp
 from gate.metrics import Metrics
 from gate.protocol import DEFAULT_PREFIX, Ack, HubStatus, Topics, dump
 from hub.allowlist import HubAllowlist, ImportResult
+from hub.findings import violation_counts
 from hub.homeassistant import discovery
 from hub.ingest import Ingest
 from hub.reconcile import VenueState
@@ -369,6 +370,8 @@ class Hub:
         m.set("broker_connected", int(self.connected))
         m.set("allowlist_version", self.allowlist.version)
         m.set("venue_rebuilds", self.venue.rebuilds)
+        for (kind, gate), n in violation_counts(self.venue.findings()).items():
+            m.set("rule_violations", n, kind=kind, gate=gate)  # see hub/audit.py
         return m.render()
 
     def display(self) -> dict[str, Any]:
