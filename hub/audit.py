@@ -17,9 +17,10 @@ What a gate decides from its own events and clock is checked exactly, online or 
     override_not_authorised a forced move with no override spent, by a badge not enrolled or
                             revoked, or not armed at that gate within the window
     pairing_without_adult   a pairing window opened with no adult of the group let through
-    impossible_move         a move no rule makes: a decision moving a member back to `bound`,
-                            an expiry recalling anyone but an adult who left, a passage undo of
-                            a move its decision did not make, a move in any other entry
+    impossible_move         a move no rule makes: a decision moving a member back to `bound`
+                            or moving a second member, an expiry recalling anyone but an
+                            adult who left, a passage undo of a move its decision did not
+                            make, a move in any other entry
 
 What a gate decides from what the *other* gates told it is checked only when it decided hearing
 them; a gate cut off (`offline` in the entry's scan, or a band it learned from its token) may
@@ -34,16 +35,14 @@ rightly believe a band outside that came in elsewhere:
                             (the entry gate may not have heard yet); cut off: an adult of the
                             group who was ever let in counts
 
-The older, non-critical findings of a move are made here too: `double_entry`,
-`exit_without_entry` (when the exit is explained by a partition) and
-`child_released_by_override`.
+The warnings a partition leaves behind are made alongside (`hub.audit_warnings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from gate.codec import CodecError, events_of
@@ -66,7 +65,8 @@ from gate.core import (
     rules,
 )
 from gate.core.rules import Attempt, Refusal, Rule, within
-from hub.findings import RULE_VIOLATIONS, Finding
+from hub.audit_warnings import partition_warnings
+from hub.findings import Finding
 from hub.store import GateRow, StoredEntry
 
 # Pairing windows and armed overrides are measured between two times the deciding gate stamped
@@ -109,6 +109,7 @@ class _Entry:
     events: list[Event]
     offline: bool  # the gate said it decided cut off from the others
     learned: set[str] = field(default_factory=set)  # bands the gate knew from their tokens alone
+    moves: int = 0  # members moved so far by this entry
     new: set[str] = field(default_factory=set)  # bands the hub first hears of here
 
     @property
@@ -159,7 +160,10 @@ class RuleAudit:
             member = state.members.get(event.uid)
             if member is None:
                 return  # folding it fails and says so (unknown_reference)
-            if e.entry.kind == "decision":
+            e.moves += 1
+            if e.entry.kind == "decision" and e.moves > 1:
+                self._violation("impossible_move", e, event, member, "a decision moves one member")
+            elif e.entry.kind == "decision":
                 self._decided(state, e, event, member)
             elif e.entry.kind == "expiry":
                 self._recalled(e, event, member)
@@ -187,7 +191,8 @@ class RuleAudit:
     # --- decisions ------------------------------------------------------------------------
 
     def _decided(self, state: State, e: _Entry, mv: MemberMoved, m: Member) -> None:
-        self._partition_findings(e, mv, m)
+        explained = e.offline or mv.uid in e.learned or mv.forced
+        self.found += partition_warnings(mv, m, explained, e.ref)
         if mv.state is MemberState.BOUND:
             self._violation("impossible_move", e, mv, m, "a decision cannot unbind a band")
             return
@@ -329,52 +334,6 @@ class RuleAudit:
 
     # --- findings -------------------------------------------------------------------------
 
-    def _partition_findings(self, e: _Entry, mv: MemberMoved, m: Member) -> None:
-        """What a partition leaves behind (warnings), and an override letting a child out."""
-        forced = f", forced by staff {mv.staff} over {mv.overrode}" if mv.forced else ""
-        leaving = mv.state in _OUT
-        if mv.state is MemberState.INSIDE and m.state is MemberState.INSIDE:
-            self.found.append(
-                Finding(
-                    "double_entry",
-                    _gates(m.last_gate, mv.gate),
-                    mv.at,
-                    f"{m.role} {mv.uid} let in at {mv.gate} {_t(mv.at)} while inside "
-                    f"since {m.last_gate} {_t(m.last_at)}{forced}",
-                    mv.uid,
-                    mv.group,
-                    e.ref,
-                )
-            )
-        explained = e.offline or mv.uid in e.learned or mv.forced
-        if leaving and m.state is not MemberState.INSIDE and explained:
-            self.found.append(
-                Finding(
-                    "exit_without_entry",
-                    _gates(m.last_gate, mv.gate),
-                    mv.at,
-                    f"{m.role} {mv.uid} let out ({mv.state}) at {mv.gate} "
-                    f"{_t(mv.at)} while {m.state} (last at {m.last_gate} {_t(m.last_at)})"
-                    f"{forced}",
-                    mv.uid,
-                    mv.group,
-                    e.ref,
-                )
-            )
-        if leaving and mv.forced and m.role.is_child:
-            self.found.append(
-                Finding(
-                    "child_released_by_override",
-                    (mv.gate,),
-                    mv.at,
-                    f"{m.role} {mv.uid} let out ({mv.state}) at {mv.gate} "
-                    f"{_t(mv.at)} by staff badge {mv.staff} over {mv.overrode}",
-                    mv.uid,
-                    mv.group,
-                    e.ref,
-                )
-            )
-
     def _refused(self, e: _Entry, mv: MemberMoved, m: Member, mode: Mode, r: Refusal) -> None:
         kind = _KIND_OF.get((mode, r.code), "impossible_move")
         self._violation(kind, e, mv, m, f"the rules say {r.code}: {r.message}")
@@ -431,35 +390,5 @@ def _caught_up(row: GateRow, since_ms: int) -> bool:
     )
 
 
-def _gates(*gates: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(gates))
-
-
 def _t(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
-
-
-# --- what the duty manager sees -------------------------------------------------------------------
-
-
-def violation_alerts(findings: Sequence[Finding], tz: tzinfo) -> list[dict[str, str]]:
-    """One critical alert per gate and kind of rule violation, for the wall display (times in
-    the venue's `tz`). No band UIDs or phones (the display is open on the venue LAN): the
-    findings API and the daily report have the details."""
-    counted: dict[tuple[str, str], list[Finding]] = {}
-    for f in findings:
-        if f.critical:
-            counted.setdefault((", ".join(f.gates), f.kind), []).append(f)
-    alerts = []
-    for (gates, kind), found in sorted(counted.items()):
-        last = max(f.at for f in found).astimezone(tz)
-        times = f"{len(found)} times, last" if len(found) > 1 else "at"
-        alerts.append(
-            {
-                "level": "critical",
-                "kind": "rule_violation",
-                "text": f"rule violation at {gates}: {RULE_VIOLATIONS[kind]} "
-                f"({times} {last:%H:%M:%S}; see the findings)",
-            }
-        )
-    return alerts

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub.audit import violation_alerts
+from hub.findings import violation_alerts
 from hub.sweep import closing_sweep, unaccompanied_groups
 
 if TYPE_CHECKING:

@@ -50,8 +50,7 @@ from gate.core import (
     decide,
     fold,
 )
-from hub.audit import violation_alerts
-from hub.findings import Finding
+from hub.findings import Finding, violation_alerts
 from hub.reconcile import VenueState
 from hub.report_violations import TITLE
 from hub.reports import daily_report, report_csv, report_html
@@ -432,6 +431,17 @@ def test_a_passage_record_undoing_what_its_decision_did_not_do_is_impossible_mov
     undo = moved(net, "X1", adult_b, MemberState.BOUND)  # B's entry "undone": B not inside
     forge(net, "X1", undo, kind="passage", decision_seq=decision_seq, passed=False)
     assert violations(net) == [("impossible_move", ("X1",), adult_b)]
+
+
+def test_a_decision_letting_out_an_adult_and_its_child_together_is_impossible_move(
+    net: Net,
+) -> None:
+    family_inside(net, "A")
+    _, adult, child = family("A")
+    out = moved(net, "X1", adult, MemberState.EXITED)
+    opened = PairingOpened("X1", out.at, "T-A", Mode.EXIT, adult)
+    forge(net, "X1", out, opened, moved(net, "X1", child, MemberState.EXITED))
+    assert violations(net) == [("impossible_move", ("X1",), child)]
 
 
 def test_a_closing_window_recalling_a_child_is_impossible_move(net: Net) -> None:
