@@ -210,7 +210,7 @@ class RuleAudit:
             self._refused(e, mv, m, mode, refusal)  # an override lets anyone out, no band back in
             return
         if mv.forced:
-            self._forced(state, e, mv, m, a)
+            self._forced(state, e, mv, m)
             return
         gate_rules = EXIT_AT_GATE if mode is Mode.EXIT else ()
         if (refusal := _first(gate_rules, a)) is not None:
@@ -235,7 +235,7 @@ class RuleAudit:
             for m in a.state.members_of(a.group.id)
         )
 
-    def _forced(self, state: State, e: _Entry, mv: MemberMoved, m: Member, a: Attempt) -> None:
+    def _forced(self, state: State, e: _Entry, mv: MemberMoved, m: Member) -> None:
         problem = self._override_problem(state, e, mv)
         if problem is not None:
             over = f" over {mv.overrode}" if mv.overrode else ""

@@ -233,6 +233,16 @@ def test_a_child_let_in_by_a_gate_that_had_not_heard_its_adult_leave_breaks_no_r
     assert violations(net) == []
 
 
+def test_a_fire_alarm_letting_everyone_out_unscanned_breaks_no_rule(net: Net) -> None:
+    family_inside(net, "A", "B")
+    forge(net, "X1", kind="fire_alarm", on=True)  # gate/daemon.py journals only this
+    net.clock.at(40)  # the families leave through the open exit, nobody scans
+    forge(net, "X1", kind="fire_alarm", on=False)
+    through(net, "X1", "A")  # family A's bands are collected at the exit afterwards
+    assert [f.kind for f in net.hub.venue.findings()] == ["fire_alarm"]
+    assert violations(net) == []
+
+
 def test_an_exit_decided_cut_off_waits_for_every_gate_to_report_before_it_is_judged(
     net: Net,
 ) -> None:
