@@ -24,7 +24,10 @@ What a gate decides from its own events and clock is checked exactly, online or 
 
 What a gate decides from what the *other* gates told it is checked only when it decided hearing
 them; a gate cut off (`offline` in the entry's scan, or a band it learned from its token) may
-rightly believe a band outside that came in elsewhere:
+rightly believe a band outside that came in elsewhere. These are raised once every other gate
+has reported, in a status received after the entry (every few seconds while online), that the
+hub holds all it journalled: until then the entries that explain the move may be on their way
+(a hub back from an outage takes the gates' backlogs one after another).
 
     move_without_entry      a member let out while not inside (a band returned, never let in);
                             cut off: only once every other gate has since reported all it
@@ -79,6 +82,10 @@ WINDOW_TOLERANCE_S = 2.0
 # only after its keepalive; an adult who left through another gate this shortly before a
 # child's entry may not have reached the entry gate yet.
 PRESENCE_LAG_S = 120.0
+# A violation resting on what the other gates said waits until they have all reported; a gate
+# silent this long before the entry came (retired, or unplugged: the display says so) is not
+# waited for.
+RETIRED_AFTER_MS = 24 * 3600 * 1000
 
 # Rules of the gate alone, exact whether or not the gate heard the others (precedence order).
 EXIT_AT_GATE: Sequence[Rule] = (
@@ -119,11 +126,13 @@ class _Entry:
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
-    """An exit decided cut off, of a band the hub did not know inside: a violation unless a
-    gate still to report let it in."""
+    """A violation that rests on what the other gates said: raised once each of them has
+    reported all it journalled (its entries may still be on their way). `unless_entered`: an
+    exit decided cut off, no violation if some gate let the band in."""
 
     finding: Finding
     received_ms: int
+    unless_entered: bool = False
 
 
 @dataclass
@@ -177,13 +186,20 @@ class RuleAudit:
                     self.ever_inside_adults.add(member.group)
 
     def pending_findings(self, gates: Sequence[GateRow]) -> list[Finding]:
-        """The exits decided cut off that no entry explains, once every other gate has
-        reported, in a status received after the exit, that the hub holds its whole journal."""
+        """The violations resting on the other gates, once each of them has reported, in a
+        status received after the entry, that the hub holds its whole journal (a gate silent
+        for `RETIRED_AFTER_MS` before it is not waited for); the exits decided cut off only if
+        no gate let the band in."""
         found = []
         for p in self.pending:
-            if p.finding.uid in self.ever_inside:
+            if p.unless_entered and p.finding.uid in self.ever_inside:
                 continue
-            others = [g for g in gates if g.gate not in p.finding.gates]
+            others = [
+                g
+                for g in gates
+                if g.gate not in p.finding.gates
+                and _heard_since(g, p.received_ms - RETIRED_AFTER_MS)
+            ]
             if all(_caught_up(g, p.received_ms) for g in others):
                 found.append(p.finding)
         return found
@@ -207,7 +223,8 @@ class RuleAudit:
         venue_rules = EXIT_IN_VENUE if mode is Mode.EXIT else ENTRY_IN_VENUE
         refusal = None if cut_off else _first(venue_rules, a)
         if refusal is not None and not (mv.forced and mode is Mode.EXIT):
-            self._refused(e, mv, m, mode, refusal)  # an override lets anyone out, no band back in
+            # an override lets anyone out, no band back in
+            self._refused(e, mv, m, mode, refusal, pending=True)
             return
         if mv.forced:
             self._forced(state, e, mv, m)
@@ -218,7 +235,7 @@ class RuleAudit:
         elif mode is Mode.ENTRY and not self._child_may_enter(a, cut_off):
             refusal = rules.child_enters_with_adult(a)
             assert refusal is not None
-            self._refused(e, mv, m, mode, refusal)
+            self._refused(e, mv, m, mode, refusal, pending=True)
         elif (
             mode is Mode.EXIT and cut_off and (m.state is not MemberState.INSIDE or mv.uid in e.new)
         ):
@@ -334,9 +351,16 @@ class RuleAudit:
 
     # --- findings -------------------------------------------------------------------------
 
-    def _refused(self, e: _Entry, mv: MemberMoved, m: Member, mode: Mode, r: Refusal) -> None:
+    def _refused(
+        self, e: _Entry, mv: MemberMoved, m: Member, mode: Mode, r: Refusal, pending: bool = False
+    ) -> None:
+        """A move the rules refuse; `pending` when the refusal rests on the other gates."""
         kind = _KIND_OF.get((mode, r.code), "impossible_move")
-        self._violation(kind, e, mv, m, f"the rules say {r.code}: {r.message}")
+        finding = _violation_finding(kind, e, mv, m, f"the rules say {r.code}: {r.message}")
+        if pending:
+            self.pending.append(_Pending(finding, e.entry.received_ms))
+        else:
+            self.found.append(finding)
 
     def _defer(self, e: _Entry, mv: MemberMoved, m: Member) -> None:
         how = "from its token" if mv.uid in e.learned else "cut off from the other gates"
@@ -349,7 +373,7 @@ class RuleAudit:
             f"decided {how}: no gate has reported letting it in, and every other gate has "
             f"reported all it journalled (it was {was} at the hub)",
         )
-        self.pending.append(_Pending(finding, e.entry.received_ms))
+        self.pending.append(_Pending(finding, e.entry.received_ms, unless_entered=True))
 
     def _violation(self, kind: str, e: _Entry, mv: MemberMoved, m: Member, why: str) -> None:
         self.found.append(_violation_finding(kind, e, mv, m, why))
@@ -375,6 +399,11 @@ def _violation_finding(kind: str, e: _Entry, mv: MemberMoved, m: Member, why: st
 
 def _first(rule_list: Sequence[Rule], a: Attempt) -> Refusal | None:
     return next((r for rule in rule_list if (r := rule(a)) is not None), None)
+
+
+def _heard_since(row: GateRow, since_ms: int) -> bool:
+    last = max(row.status_ms or 0, row.last_seen_ms or 0)
+    return last >= since_ms
 
 
 def _caught_up(row: GateRow, since_ms: int) -> bool:

@@ -394,7 +394,8 @@ class VenueState:
         with self._read:
             fold = self._fold
             found = [*fold.found, *fold.audit.found, *fold.clock_findings()]
-            found += fold.audit.pending_findings(self.store.gate_rows())
+            if self._stale_since is None:  # held entries may explain them: after the rebuild
+                found += fold.audit.pending_findings(self.store.gate_rows())
         found += self._conflicts() + self._status_clocks()
         return sorted(found, key=lambda f: (f.at, f.kind, f.gates, f.uid or "", f.detail))
 
