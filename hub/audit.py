@@ -207,8 +207,7 @@ class RuleAudit:
     # --- decisions ------------------------------------------------------------------------
 
     def _decided(self, state: State, e: _Entry, mv: MemberMoved, m: Member) -> None:
-        explained = e.offline or mv.uid in e.learned or mv.forced
-        self.found += partition_warnings(mv, m, explained, e.ref)
+        self.found += partition_warnings(mv, m, e.ref)
         if mv.state is MemberState.BOUND:
             self._violation("impossible_move", e, mv, m, "a decision cannot unbind a band")
             return

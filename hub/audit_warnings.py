@@ -1,8 +1,8 @@
 """What a partition leaves behind: the warnings of a move, made beside the audit's checks.
 
     double_entry                a member let in while already inside (two gates, partitioned)
-    exit_without_entry          a member let out while not inside, by a gate that decided cut
-                                off or from the band's token, or by an override
+    exit_without_entry          a member let out while not inside (a gate cut off, or the
+                                entry still on its way; the audit judges whether it is more)
     child_released_by_override  a child or solo child let out by a staff override
 
 None of these is a rule violation: a gate cut off from the others decides from what it knows,
@@ -20,10 +20,9 @@ _OUT = (MemberState.EXITED, MemberState.TEMP_OUT)
 
 
 def partition_warnings(
-    mv: MemberMoved, m: Member, explained: bool, ref: tuple[tuple[str, int], ...]
+    mv: MemberMoved, m: Member, ref: tuple[tuple[str, int], ...]
 ) -> list[Finding]:
-    """The warnings of `mv`, a move of member `m` (as the hub knew it before the move).
-    `explained`: the gate decided cut off, from the band's token, or by an override."""
+    """The warnings of `mv`, a move of member `m` (as the hub knew it before the move)."""
     found = []
     forced = f", forced by staff {mv.staff} over {mv.overrode}" if mv.forced else ""
     leaving = mv.state in _OUT
@@ -40,7 +39,7 @@ def partition_warnings(
                 ref,
             )
         )
-    if leaving and m.state is not MemberState.INSIDE and explained:
+    if leaving and m.state is not MemberState.INSIDE:
         found.append(
             Finding(
                 "exit_without_entry",
