@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 from broker import GATES, MqttClient
+from browser import Browser, missing
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, SOLO_CHILD, STAFF, TODAY, wait_for
 from venue_rig import Venue
 
@@ -272,6 +273,28 @@ def test_the_display_raises_the_violations_naming_x1_without_band_uids(attacked)
     assert "3 times" in text  # three overrides no enrolled badge armed at X1
     for uid in (CHILD, CHILD_2, SOLO_CHILD, CHILD_3, CHILD_4, ADULT_5):
         assert uid not in text
+
+
+@pytest.mark.skipif(missing() is not None, reason=str(missing()))
+def test_the_live_page_shows_the_violations_of_x1_as_critical_alerts(attacked, tmp_path):
+    venue, _ = attacked
+    critical_finding(venue, "move_without_entry", ADULT_5)
+    browser = Browser(tmp_path / "profile", log=tmp_path / "chromedriver.log")
+    try:
+        browser.open(f"http://127.0.0.1:{venue.http_port}/")
+        browser.wait(
+            lambda: "rule violation at X1" in browser.text("alerts-list"), 20, "the alerts"
+        )
+        shown = browser.js(
+            "return [...document.querySelectorAll('#alerts-list li[data-kind=rule_violation]')]"
+            ".map(li => li.className)"
+        )
+        assert len(shown) == 4 and all("alert-critical" in c for c in shown), shown
+        first = browser.js("return document.querySelector('#alerts-list li').className")
+        assert "alert-critical" in first  # critical alerts come first
+        assert not browser.console_errors()
+    finally:
+        browser.close()
 
 
 def _get(venue: Venue, path: str, staff: bool = True) -> str:
