@@ -17,13 +17,17 @@ What a gate decides from its own events and clock is checked exactly, online or 
     override_not_authorised a forced move with no override spent, by a badge not enrolled or
                             revoked, or not armed at that gate within the window
     pairing_without_adult   a pairing window opened with no adult of the group let through
-    impossible_move         a move no rule makes: a decision moving a member back to `bound`,
-                            an expiry recalling anyone but an adult who left, a passage undo of
-                            a move its decision did not make, a move in any other entry
+    impossible_move         a move no rule makes: a decision moving a member back to `bound`
+                            or moving a second member, an expiry recalling anyone but an
+                            adult who left, a passage undo of a move its decision did not
+                            make, a move in any other entry
 
 What a gate decides from what the *other* gates told it is checked only when it decided hearing
 them; a gate cut off (`offline` in the entry's scan, or a band it learned from its token) may
-rightly believe a band outside that came in elsewhere:
+rightly believe a band outside that came in elsewhere. These are raised once every other gate
+has reported, in a status received after the entry (every few seconds while online), that the
+hub holds all it journalled: until then the entries that explain the move may be on their way
+(a hub back from an outage takes the gates' backlogs one after another).
 
     move_without_entry      a member let out while not inside (a band returned, never let in);
                             cut off: only once every other gate has since reported all it
@@ -34,16 +38,14 @@ rightly believe a band outside that came in elsewhere:
                             (the entry gate may not have heard yet); cut off: an adult of the
                             group who was ever let in counts
 
-The older, non-critical findings of a move are made here too: `double_entry`,
-`exit_without_entry` (when the exit is explained by a partition) and
-`child_released_by_override`.
+The warnings a partition leaves behind are made alongside (`hub.audit_warnings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from gate.codec import CodecError, events_of
@@ -66,7 +68,8 @@ from gate.core import (
     rules,
 )
 from gate.core.rules import Attempt, Refusal, Rule, within
-from hub.findings import RULE_VIOLATIONS, Finding
+from hub.audit_warnings import partition_warnings
+from hub.findings import Finding
 from hub.store import GateRow, StoredEntry
 
 # Pairing windows and armed overrides are measured between two times the deciding gate stamped
@@ -79,6 +82,10 @@ WINDOW_TOLERANCE_S = 2.0
 # only after its keepalive; an adult who left through another gate this shortly before a
 # child's entry may not have reached the entry gate yet.
 PRESENCE_LAG_S = 120.0
+# A violation resting on what the other gates said waits until they have all reported; a gate
+# silent this long before the entry came (retired, or unplugged: the display says so) is not
+# waited for.
+RETIRED_AFTER_MS = 24 * 3600 * 1000
 
 # Rules of the gate alone, exact whether or not the gate heard the others (precedence order).
 EXIT_AT_GATE: Sequence[Rule] = (
@@ -109,6 +116,7 @@ class _Entry:
     events: list[Event]
     offline: bool  # the gate said it decided cut off from the others
     learned: set[str] = field(default_factory=set)  # bands the gate knew from their tokens alone
+    moves: int = 0  # members moved so far by this entry
     new: set[str] = field(default_factory=set)  # bands the hub first hears of here
 
     @property
@@ -118,11 +126,13 @@ class _Entry:
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
-    """An exit decided cut off, of a band the hub did not know inside: a violation unless a
-    gate still to report let it in."""
+    """A violation that rests on what the other gates said: raised once each of them has
+    reported all it journalled (its entries may still be on their way). `unless_entered`: an
+    exit decided cut off, no violation if some gate let the band in."""
 
     finding: Finding
     received_ms: int
+    unless_entered: bool = False
 
 
 @dataclass
@@ -159,7 +169,10 @@ class RuleAudit:
             member = state.members.get(event.uid)
             if member is None:
                 return  # folding it fails and says so (unknown_reference)
-            if e.entry.kind == "decision":
+            e.moves += 1
+            if e.entry.kind == "decision" and e.moves > 1:
+                self._violation("impossible_move", e, event, member, "a decision moves one member")
+            elif e.entry.kind == "decision":
                 self._decided(state, e, event, member)
             elif e.entry.kind == "expiry":
                 self._recalled(e, event, member)
@@ -173,13 +186,20 @@ class RuleAudit:
                     self.ever_inside_adults.add(member.group)
 
     def pending_findings(self, gates: Sequence[GateRow]) -> list[Finding]:
-        """The exits decided cut off that no entry explains, once every other gate has
-        reported, in a status received after the exit, that the hub holds its whole journal."""
+        """The violations resting on the other gates, once each of them has reported, in a
+        status received after the entry, that the hub holds its whole journal (a gate silent
+        for `RETIRED_AFTER_MS` before it is not waited for); the exits decided cut off only if
+        no gate let the band in."""
         found = []
         for p in self.pending:
-            if p.finding.uid in self.ever_inside:
+            if p.unless_entered and p.finding.uid in self.ever_inside:
                 continue
-            others = [g for g in gates if g.gate not in p.finding.gates]
+            others = [
+                g
+                for g in gates
+                if g.gate not in p.finding.gates
+                and _heard_since(g, p.received_ms - RETIRED_AFTER_MS)
+            ]
             if all(_caught_up(g, p.received_ms) for g in others):
                 found.append(p.finding)
         return found
@@ -187,7 +207,7 @@ class RuleAudit:
     # --- decisions ------------------------------------------------------------------------
 
     def _decided(self, state: State, e: _Entry, mv: MemberMoved, m: Member) -> None:
-        self._partition_findings(e, mv, m)
+        self.found += partition_warnings(mv, m, e.ref)
         if mv.state is MemberState.BOUND:
             self._violation("impossible_move", e, mv, m, "a decision cannot unbind a band")
             return
@@ -202,10 +222,11 @@ class RuleAudit:
         venue_rules = EXIT_IN_VENUE if mode is Mode.EXIT else ENTRY_IN_VENUE
         refusal = None if cut_off else _first(venue_rules, a)
         if refusal is not None and not (mv.forced and mode is Mode.EXIT):
-            self._refused(e, mv, m, mode, refusal)  # an override lets anyone out, no band back in
+            # an override lets anyone out, no band back in
+            self._refused(e, mv, m, mode, refusal, pending=True)
             return
         if mv.forced:
-            self._forced(state, e, mv, m, a)
+            self._forced(state, e, mv, m)
             return
         gate_rules = EXIT_AT_GATE if mode is Mode.EXIT else ()
         if (refusal := _first(gate_rules, a)) is not None:
@@ -213,7 +234,7 @@ class RuleAudit:
         elif mode is Mode.ENTRY and not self._child_may_enter(a, cut_off):
             refusal = rules.child_enters_with_adult(a)
             assert refusal is not None
-            self._refused(e, mv, m, mode, refusal)
+            self._refused(e, mv, m, mode, refusal, pending=True)
         elif (
             mode is Mode.EXIT and cut_off and (m.state is not MemberState.INSIDE or mv.uid in e.new)
         ):
@@ -230,7 +251,7 @@ class RuleAudit:
             for m in a.state.members_of(a.group.id)
         )
 
-    def _forced(self, state: State, e: _Entry, mv: MemberMoved, m: Member, a: Attempt) -> None:
+    def _forced(self, state: State, e: _Entry, mv: MemberMoved, m: Member) -> None:
         problem = self._override_problem(state, e, mv)
         if problem is not None:
             over = f" over {mv.overrode}" if mv.overrode else ""
@@ -329,55 +350,16 @@ class RuleAudit:
 
     # --- findings -------------------------------------------------------------------------
 
-    def _partition_findings(self, e: _Entry, mv: MemberMoved, m: Member) -> None:
-        """What a partition leaves behind (warnings), and an override letting a child out."""
-        forced = f", forced by staff {mv.staff} over {mv.overrode}" if mv.forced else ""
-        leaving = mv.state in _OUT
-        if mv.state is MemberState.INSIDE and m.state is MemberState.INSIDE:
-            self.found.append(
-                Finding(
-                    "double_entry",
-                    _gates(m.last_gate, mv.gate),
-                    mv.at,
-                    f"{m.role} {mv.uid} let in at {mv.gate} {_t(mv.at)} while inside "
-                    f"since {m.last_gate} {_t(m.last_at)}{forced}",
-                    mv.uid,
-                    mv.group,
-                    e.ref,
-                )
-            )
-        explained = e.offline or mv.uid in e.learned or mv.forced
-        if leaving and m.state is not MemberState.INSIDE and explained:
-            self.found.append(
-                Finding(
-                    "exit_without_entry",
-                    _gates(m.last_gate, mv.gate),
-                    mv.at,
-                    f"{m.role} {mv.uid} let out ({mv.state}) at {mv.gate} "
-                    f"{_t(mv.at)} while {m.state} (last at {m.last_gate} {_t(m.last_at)})"
-                    f"{forced}",
-                    mv.uid,
-                    mv.group,
-                    e.ref,
-                )
-            )
-        if leaving and mv.forced and m.role.is_child:
-            self.found.append(
-                Finding(
-                    "child_released_by_override",
-                    (mv.gate,),
-                    mv.at,
-                    f"{m.role} {mv.uid} let out ({mv.state}) at {mv.gate} "
-                    f"{_t(mv.at)} by staff badge {mv.staff} over {mv.overrode}",
-                    mv.uid,
-                    mv.group,
-                    e.ref,
-                )
-            )
-
-    def _refused(self, e: _Entry, mv: MemberMoved, m: Member, mode: Mode, r: Refusal) -> None:
+    def _refused(
+        self, e: _Entry, mv: MemberMoved, m: Member, mode: Mode, r: Refusal, pending: bool = False
+    ) -> None:
+        """A move the rules refuse; `pending` when the refusal rests on the other gates."""
         kind = _KIND_OF.get((mode, r.code), "impossible_move")
-        self._violation(kind, e, mv, m, f"the rules say {r.code}: {r.message}")
+        finding = _violation_finding(kind, e, mv, m, f"the rules say {r.code}: {r.message}")
+        if pending:
+            self.pending.append(_Pending(finding, e.entry.received_ms))
+        else:
+            self.found.append(finding)
 
     def _defer(self, e: _Entry, mv: MemberMoved, m: Member) -> None:
         how = "from its token" if mv.uid in e.learned else "cut off from the other gates"
@@ -390,7 +372,7 @@ class RuleAudit:
             f"decided {how}: no gate has reported letting it in, and every other gate has "
             f"reported all it journalled (it was {was} at the hub)",
         )
-        self.pending.append(_Pending(finding, e.entry.received_ms))
+        self.pending.append(_Pending(finding, e.entry.received_ms, unless_entered=True))
 
     def _violation(self, kind: str, e: _Entry, mv: MemberMoved, m: Member, why: str) -> None:
         self.found.append(_violation_finding(kind, e, mv, m, why))
@@ -418,6 +400,11 @@ def _first(rule_list: Sequence[Rule], a: Attempt) -> Refusal | None:
     return next((r for rule in rule_list if (r := rule(a)) is not None), None)
 
 
+def _heard_since(row: GateRow, since_ms: int) -> bool:
+    last = max(row.status_ms or 0, row.last_seen_ms or 0)
+    return last >= since_ms
+
+
 def _caught_up(row: GateRow, since_ms: int) -> bool:
     """The gate said, in a status received at or after `since_ms`, that the hub holds every
     entry it journalled."""
@@ -431,35 +418,5 @@ def _caught_up(row: GateRow, since_ms: int) -> bool:
     )
 
 
-def _gates(*gates: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(gates))
-
-
 def _t(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
-
-
-# --- what the duty manager sees -------------------------------------------------------------------
-
-
-def violation_alerts(findings: Sequence[Finding], tz: tzinfo) -> list[dict[str, str]]:
-    """One critical alert per gate and kind of rule violation, for the wall display (times in
-    the venue's `tz`). No band UIDs or phones (the display is open on the venue LAN): the
-    findings API and the daily report have the details."""
-    counted: dict[tuple[str, str], list[Finding]] = {}
-    for f in findings:
-        if f.critical:
-            counted.setdefault((", ".join(f.gates), f.kind), []).append(f)
-    alerts = []
-    for (gates, kind), found in sorted(counted.items()):
-        last = max(f.at for f in found).astimezone(tz)
-        times = f"{len(found)} times, last" if len(found) > 1 else "at"
-        alerts.append(
-            {
-                "level": "critical",
-                "kind": "rule_violation",
-                "text": f"rule violation at {gates}: {RULE_VIOLATIONS[kind]} "
-                f"({times} {last:%H:%M:%S}; see the findings)",
-            }
-        )
-    return alerts

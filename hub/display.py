@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gate.core import Member, MemberState, Role, State
-from hub.audit import violation_alerts
+from hub.findings import violation_alerts
 from hub.link_alerts import broker_alerts
 from hub.sweep import closing_sweep
 

@@ -12,8 +12,9 @@ partition, a wrong clock or a passage nobody used leaves behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 # A gate broke the rules (or said it did): no honest gate, online or cut off, journals these.
@@ -64,6 +65,37 @@ class Finding:
         }
 
 
-def violations(findings: list[Finding]) -> list[Finding]:
-    """The rule violations among `findings`, in their order."""
-    return [f for f in findings if f.critical]
+def violation_counts(findings: list[Finding]) -> dict[tuple[str, str], int]:
+    """How many rule violations of each kind each gate journalled: {(kind, gate): n}."""
+    counts: dict[tuple[str, str], int] = {}
+    for f in findings:
+        if f.critical:
+            for gate in f.gates:
+                counts[(f.kind, gate)] = counts.get((f.kind, gate), 0) + 1
+    return counts
+
+
+# --- what the duty manager sees -------------------------------------------------------------------
+
+
+def violation_alerts(findings: Sequence[Finding], tz: tzinfo) -> list[dict[str, str]]:
+    """One critical alert per gate and kind of rule violation, for the wall display (times in
+    the venue's `tz`). No band UIDs or phones (the display is open on the venue LAN): the
+    findings API and the daily report have the details."""
+    counted: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.critical:
+            counted.setdefault((", ".join(f.gates), f.kind), []).append(f)
+    alerts = []
+    for (gates, kind), found in sorted(counted.items()):
+        last = max(f.at for f in found).astimezone(tz)
+        times = f"{len(found)} times, last" if len(found) > 1 else "at"
+        alerts.append(
+            {
+                "level": "critical",
+                "kind": "rule_violation",
+                "text": f"rule violation at {gates}: {RULE_VIOLATIONS[kind]} "
+                f"({times} {last:%H:%M:%S}; see the findings)",
+            }
+        )
+    return alerts

@@ -34,7 +34,7 @@ what a reconciliation found. Rule violations, critical (`hub.findings.RULE_VIOLA
 Warnings:
 
     double_entry            a member let in while already inside (two gates, partitioned)
-    exit_without_entry      a member let out while not inside, by a gate cut off (or forced)
+    exit_without_entry      a member let out while not inside
     child_released_by_override   a child or solo child let out by a staff override
     grant_not_passed        a grant nobody went through (the passage sensor saw no one)
     clock                   a gate's clock unset, ahead of the hub, or gone back
@@ -398,7 +398,8 @@ class VenueState:
         with self._read:
             fold = self._fold
             found = [*fold.found, *fold.audit.found, *fold.clock_findings()]
-            found += fold.audit.pending_findings(self.store.gate_rows())
+            if self._stale_since is None:  # held entries may explain them: after the rebuild
+                found += fold.audit.pending_findings(self.store.gate_rows())
         found += self._conflicts() + self._status_clocks() + self._quarantined()
         return sorted(found, key=lambda f: (f.at, f.kind, f.gates, f.uid or "", f.detail))
 

@@ -1,8 +1,8 @@
 """The daily report's "Rule violations" table: the day's critical findings, one row each.
 
-A rule violation is a move a gate journalled that no rule allows (see `hub.audit`): it comes
-first in the report, apart from the other findings, with the journal entries it rests on so
-the duty manager can pull them from the gates (`gatectl journal`) or the hub's store.
+A rule violation is a move a gate journalled that no rule allows (see `hub.audit`): it has its
+own table after the headcount, apart from the other findings, with the journal entries it rests
+on so the duty manager can pull them from the gates (`gatectl journal`) or the hub's store.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ the gates' own `fold`: the history before the day silently, to know who was wher
 began, then the day's entries — those whose hybrid timestamp falls on `day` in `tz` — counting
 as it goes. Times in the report are the hybrid timestamps' (a gate's clock, kept in order).
 
-    rule violations    the day's critical findings, first (hub/report_violations.py): moves
-                       a gate journalled that the rules do not allow
+    rule violations    the day's critical findings, after the headcount: moves a gate
+                       journalled that the rules do not allow (hub/report_violations.py)
     entries per hour   first entries (OK_ENTRY, or an override letting in a member never in)
                        and re-entries (from a temporary exit), adults and children apart; exits
                        (final or temporary); who was inside when the hour ended

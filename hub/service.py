@@ -74,6 +74,7 @@ from gate.protocol import (
 )
 from gate.vetting import Knowledge, check_peer_entry
 from hub.allowlist import HubAllowlist, ImportResult
+from hub.findings import violation_counts
 from hub.homeassistant import discovery
 from hub.ingest import MAX_SEQ_JUMP, Ingest
 from hub.reconcile import VenueState
@@ -490,6 +491,8 @@ class Hub:
             m.count("broker_disconnects_total", n, kind=kind)
         m.set("allowlist_version", self.allowlist.version)
         m.set("venue_rebuilds", self.venue.rebuilds)
+        for (kind, gate), n in violation_counts(self.venue.findings()).items():
+            m.set("rule_violations", n, kind=kind, gate=gate)  # see hub/audit.py
         return m.render()
 
     def display(self) -> dict[str, Any]:

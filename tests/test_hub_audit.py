@@ -50,8 +50,7 @@ from gate.core import (
     decide,
     fold,
 )
-from hub.audit import violation_alerts
-from hub.findings import Finding
+from hub.findings import Finding, violation_alerts
 from hub.reconcile import VenueState
 from hub.report_violations import TITLE
 from hub.reports import daily_report, report_csv, report_html
@@ -184,6 +183,27 @@ def test_a_gate_back_from_an_outage_refolded_in_clock_order_breaks_no_rule(net: 
     assert violations(net) == []
 
 
+def test_an_exit_heard_before_its_entry_at_another_gate_breaks_no_rule(net: Net) -> None:
+    family_inside(net)
+    bind(net, "D1", "A")
+    statuses(net, *net.gates)  # the gates at opening: the hub knows them all
+    _, adult, _ = family("A")
+    net.cut("E1")  # the hub does not hear E1 for a while; the gates hear each other
+    net.gates["E1"].scan(adult)
+    net.gates["X1"].follow("E1", net.gates["E1"].unsent(0))
+    net.clock.at(35)
+    assert net.gates["X1"].scan(adult).code is Code.OK_EXIT
+    net.sync()
+    statuses(net, "D1", "X1", "X2")  # E1 has not reported: the exit is not judged yet
+    assert violations(net) == []
+    net.reconnect("E1")
+    statuses(net, *net.gates)
+    assert net.hub.venue.stale and violations(net) == []  # the late entry waits for a rebuild
+    net.clock.tick(net.hub.venue.max_delay_ms)
+    assert net.hub.venue.refresh()
+    assert violations(net) == []
+
+
 def test_an_adult_recalled_by_a_closing_window_then_back_for_the_child_breaks_no_rule(
     net: Net,
 ) -> None:
@@ -231,6 +251,16 @@ def test_a_child_let_in_by_a_gate_that_had_not_heard_its_adult_leave_breaks_no_r
     net.clock.tick(net.hub.venue.max_delay_ms)
     net.hub.venue.refresh()
     assert net.hub.venue.headcount().children == 2
+    assert violations(net) == []
+
+
+def test_a_fire_alarm_letting_everyone_out_unscanned_breaks_no_rule(net: Net) -> None:
+    family_inside(net, "A", "B")
+    forge(net, "X1", kind="fire_alarm", on=True)  # gate/daemon.py journals only this
+    net.clock.at(40)  # the families leave through the open exit, nobody scans
+    forge(net, "X1", kind="fire_alarm", on=False)
+    through(net, "X1", "A")  # family A's bands are collected at the exit afterwards
+    assert [f.kind for f in net.hub.venue.findings()] == ["fire_alarm"]
     assert violations(net) == []
 
 
@@ -379,6 +409,8 @@ def test_an_exit_of_a_band_that_never_came_in_is_move_without_entry(net: Net) ->
     bind(net, "D1", "A")  # bound, never through a gate
     _, adult, _ = family("A")
     forge(net, "X1", moved(net, "X1", adult, MemberState.EXITED))
+    assert violations(net) == []  # the entry may still be on its way from another gate
+    statuses(net, *net.gates)  # every gate: the hub holds all it journalled
     (found,) = [f for f in net.hub.venue.findings() if f.critical]
     assert (found.kind, found.gates, found.uid) == ("move_without_entry", ("X1",), adult)
     assert "DENY_NOT_INSIDE" in found.detail
@@ -401,6 +433,7 @@ def test_a_returned_band_let_in_again_is_impossible_move(net: Net) -> None:
     through(net, "X1", "A")
     _, adult, _ = family("A")
     forge(net, "E1", moved(net, "E1", adult, MemberState.INSIDE), code=Code.OK_ENTRY)
+    statuses(net, *net.gates)
     assert violations(net) == [("impossible_move", ("E1",), adult)]
 
 
@@ -409,6 +442,7 @@ def test_a_child_let_in_with_no_adult_is_child_admitted_alone(net: Net) -> None:
     bind(net, "D1", "A")
     _, _, child = family("A")
     forge(net, "E1", moved(net, "E1", child, MemberState.INSIDE), code=Code.OK_ENTRY)
+    statuses(net, *net.gates)
     assert violations(net) == [("child_admitted_alone", ("E1",), child)]
 
 
@@ -432,6 +466,17 @@ def test_a_passage_record_undoing_what_its_decision_did_not_do_is_impossible_mov
     undo = moved(net, "X1", adult_b, MemberState.BOUND)  # B's entry "undone": B not inside
     forge(net, "X1", undo, kind="passage", decision_seq=decision_seq, passed=False)
     assert violations(net) == [("impossible_move", ("X1",), adult_b)]
+
+
+def test_a_decision_letting_out_an_adult_and_its_child_together_is_impossible_move(
+    net: Net,
+) -> None:
+    family_inside(net, "A")
+    _, adult, child = family("A")
+    out = moved(net, "X1", adult, MemberState.EXITED)
+    opened = PairingOpened("X1", out.at, "T-A", Mode.EXIT, adult)
+    forge(net, "X1", out, opened, moved(net, "X1", child, MemberState.EXITED))
+    assert violations(net) == [("impossible_move", ("X1",), child)]
 
 
 def test_a_closing_window_recalling_a_child_is_impossible_move(net: Net) -> None:

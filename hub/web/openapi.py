@@ -79,7 +79,9 @@ OPENAPI: dict[str, Any] = {
             }
         },
         "/api/gates": _get("Each gate: online, last seen, backlog, allowlist, clock skew", OBJECT),
-        "/api/alerts": _get("Gate offline, stale allowlist, capacity, conflicts", LIST),
+        "/api/alerts": _get(
+            "Rule violations, gate offline, stale allowlist, capacity, conflicts", LIST
+        ),
         "/api/lookup/{credential}": _get(
             "A band's or ticket's group: every member's role, state, last gate and time",
             OBJECT,
@@ -93,7 +95,11 @@ OPENAPI: dict[str, Any] = {
             "staff token",
             security=[{"token": []}],
         ),
-        "/api/findings": _get("What the last reconciliation found", LIST, "staff token"),
+        "/api/findings": _get(
+            "What the last reconciliation found; rule violations have severity critical",
+            LIST,
+            "staff token",
+        ),
         "/api/reports/daily": _get(
             "The daily report (CSV or printable HTML)",
             OBJECT,
