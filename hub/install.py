@@ -803,8 +803,8 @@ def parse_roster(value: str | None, *, with_bare: bool = False) -> dict[str, str
     return roster
 
 
-def render_hub_toml(bind_address: str, roster: Mapping[str, str] | None = None) -> tuple[str, Keys]:
-    """hub.toml from the example, and the keys the install decides (the roles of `roster`)."""
+def render_hub_toml(bind_address: str) -> tuple[str, Keys]:
+    """hub.toml from the example, and the keys the install decides."""
     host = LOOPBACK if bind_address in ("0.0.0.0", "::") else bind_address
     wanted: Keys = {
         "hub": {"control_socket": HUB_SOCKET},
@@ -816,8 +816,6 @@ def render_hub_toml(bind_address: str, roster: Mapping[str, str] | None = None) 
         },
         "http": {"desk_token_file": DESK_TOKEN, "staff_token_file": STAFF_TOKEN},
     }
-    if roster:
-        wanted["gates"] = dict(roster)
     return set_keys((FIRMWARE / "hub.toml.example").read_text(), wanted), wanted
 
 
@@ -885,7 +883,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
         except KeyError:
             raise InstallError("no user mosquitto: apt-get install mosquitto") from None
     roster = {**_installed_roster(t), **parse_roster(args.gates)}
-    rendered, wanted = render_hub_toml(bind, roster)
+    rendered, wanted = render_hub_toml(bind)
     check_config(rendered, load_hub_config, "hub.toml")
     code = code_dir(args.code_dir, t)
     check_code_dir(t, code, "hub")
@@ -896,6 +894,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     t.secret(DESK_TOKEN, _secret_token)
     t.secret(STAFF_TOKEN, _secret_token)
     install_config(t, HUB_TOML, rendered, wanted)
+    _add_roster(t, roster)
     prefix = _effective_prefix(t)
 
     # One user per gate (the ones the password file has already, and --gates), the hub, the display.
@@ -958,6 +957,14 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
         f"give it to the gate with install-gate --broker-password FILE",
         file=t.out,
     )
+
+
+def _add_roster(t: Target, roster: Mapping[str, str]) -> None:
+    """The roles of `--gates` added to the `[gates]` roster of the hub.toml in place (the
+    operator's other lines kept): the ACL is written from it, this time and the next."""
+    text = (t.read(HUB_TOML) or b"").decode()
+    if roster and _installed_roster(t) != roster:
+        t.file(HUB_TOML, set_keys(text, {"gates": dict(roster)}).encode(), CONFIG)
 
 
 def _installed_roster(t: Target) -> dict[str, str]:

@@ -520,6 +520,22 @@ def test_hub_adding_a_gate_adds_only_its_user(host: Host, hub: Installed, tmp_pa
     }
 
 
+def test_hub_adding_a_desk_lets_it_alone_of_the_gates_read_guardian_phones(
+    host: Host, hub: Installed, tmp_path: Path
+):
+    root = tmp_path / "root"
+    shutil.copytree(hub.root, root, symlinks=True)
+    acl = root / "etc/mosquitto/wristgate.acl"
+    assert "allowlist/full" not in acl.read_text().replace("# ", "#").split("user display")[0]
+    host.ok(INSTALL_HUB, root, "--gates", "D7:desk,X7:exit")
+    text = acl.read_text()
+    assert "user D7\ntopic read wristgate/v1/hub/allowlist/full\n" in text
+    assert "user X7" not in text
+    assert load_hub_config(root / "etc/wristgate/hub.toml").gates == {"D7": "desk", "X7": "exit"}
+    host.ok(INSTALL_HUB, root)  # run again without --gates: the roster in hub.toml keeps D7
+    assert "user D7\n" in acl.read_text()
+
+
 def test_hub_without_mosquitto_passwd_says_so_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):
