@@ -48,11 +48,13 @@ DEADLINE_S = 5.0
 def exchange(port: int, request: bytes, timeout: float = DEADLINE_S) -> tuple[int, dict, bytes]:
     """Send `request` as is; the status, headers (lower-case names) and body of the answer.
     A connection closed with no answer fails the test."""
+    deadline = time.monotonic() + 2 * timeout
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(request)
         data = b""
         while chunk := s.recv(65536):
             data += chunk
+            assert time.monotonic() < deadline, f"no end to the answer to {request[:80]!r}"
     assert data, f"the hub closed the connection without an answer to {request[:80]!r}"
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
