@@ -4,7 +4,7 @@ page.
 
     install-gate --gate-id X1 --role exit --profile turnstile-pn532 [--broker HOST[:PORT]]
                  [--broker-password FILE] [--site-key FILE] [--root DIR]
-    install-hub  [--gates E1,E2,X1] [--bind-address ADDR] [--root DIR]
+    install-hub  [--gates E1:entry,X1:exit,D1:desk] [--bind-address ADDR] [--root DIR]
 
 Both are idempotent: run again with the same arguments, they change nothing (same bytes, same
 modes, same secrets). Secrets (the site key, tokens, broker passwords) are generated once and kept.
@@ -1037,7 +1037,12 @@ def _parser(role: str) -> argparse.ArgumentParser:
             "--site-key", metavar="FILE", help="the venue's site key (else one is generated once)"
         )
     else:
-        p.add_argument("--gates", metavar="E1,E2,X1", help="gate ids to give broker users (added)")
+        p.add_argument(
+            "--gates",
+            metavar="E1:entry,X1:exit,D1:desk",
+            help="gate ids to give broker users, with their roles (added; desks and handhelds "
+            "read guardian phones)",
+        )
         p.add_argument(
             "--bind-address",
             metavar="ADDR",
