@@ -90,7 +90,6 @@ def make_server(
     limits: Limits = DEFAULT_LIMITS,
 ) -> HttpServer:
     """The hub's HTTP server on `bind`:`port` (bound now; `serve_forever()` serves)."""
-    server: HttpServer
 
     def handle(request: Request) -> Answer:
         level = access.level(request.headers.get("authorization"))
