@@ -25,6 +25,7 @@ from venue_rig import Venue
 
 from gate.gatectl import ask
 from hub.display import withhold
+from hub.web.http import host_allowed
 
 PHONE = "13800138000"
 MASKED = "*" + PHONE[-4:]  # as the desk token and the gates show it
@@ -264,6 +265,29 @@ def test_a_request_naming_another_host_is_refused_421(hub: Venue) -> None:
     assert status == 421, body
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", "127.0.0.1", socket.gethostname()):
         assert get(port, "/api/headcount", host=host)[0] == 200, host
+
+
+def test_only_the_hubs_own_names_and_ip_addresses_are_answered_as_host() -> None:
+    allowed = frozenset({"localhost", "hub.venue.lan"})
+    for host in (
+        "localhost:8080",
+        "HUB.venue.lan",
+        "hub.venue.lan.",
+        "192.168.50.1:8080",
+        "[::1]:8080",
+        "10.0.0.7",
+    ):
+        assert host_allowed(host, allowed), host
+    for host in (
+        "evil.example",
+        "hub.venue.lan.evil.example",
+        "localhost:80:80",
+        "",
+        "localhost:port",
+        "[evil.example]:80",
+        "hub venue",
+    ):
+        assert not host_allowed(host, allowed), host
 
 
 def test_every_answer_carries_the_security_headers_and_no_version_banner(hub: Venue) -> None:
