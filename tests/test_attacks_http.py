@@ -25,7 +25,7 @@ from venue_rig import Venue
 
 from gate.gatectl import ask
 from hub.display import withhold
-from hub.web.http import host_allowed
+from hub.web.request import host_allowed
 
 PHONE = "13800138000"
 MASKED = "*" + PHONE[-4:]  # as the desk token and the gates show it
