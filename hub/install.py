@@ -1021,6 +1021,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     t.secret(DESK_TOKEN, _secret_token)
     t.secret(STAFF_TOKEN, _secret_token)
     install_config(t, HUB_TOML, rendered, wanted)
+    _add_roster(t, roster)
     prefix = _effective_prefix(t)
 
     # One user per gate (the ones the password file has already, and --gates), the hub, the display.
@@ -1096,6 +1097,14 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
             f"{VENUE_CA}, with install-gate --ca FILE (never {VENUE_CA_KEY})",
             file=t.out,
         )
+
+
+def _add_roster(t: Target, roster: Mapping[str, str]) -> None:
+    """The roles of `--gates` added to the `[gates]` roster of the hub.toml in place (the
+    operator's other lines kept): the ACL is written from it, this time and the next."""
+    text = (t.read(HUB_TOML) or b"").decode()
+    if roster and _installed_roster(t) != roster:
+        t.file(HUB_TOML, set_keys(text, {"gates": dict(roster)}).encode(), CONFIG)
 
 
 def _installed_roster(t: Target) -> dict[str, str]:

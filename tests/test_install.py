@@ -554,8 +554,23 @@ def test_hub_gates_with_roles_write_the_venue_roster_and_keep_it(host: Host, tmp
     for gate in ("E1", "X1", "D1", "H1", "E2"):
         assert (root / f"etc/wristgate/passwords/{gate}.password").exists()
     host.ok(INSTALL_HUB, root, "--gates", "X2:exit")  # a gate added later: the roster grows
-    assert load_hub_config(Path(f"{hub_toml}.new")).gates == {**roster, "X2": "exit"}
-    assert load_hub_config(hub_toml).gates == roster  # the operator's file: merged by hand
+    assert load_hub_config(hub_toml).gates == {**roster, "X2": "exit"}  # [gates] edited in place
+
+
+def test_hub_adding_a_desk_lets_it_alone_of_the_gates_read_guardian_phones(
+    host: Host, hub: Installed, tmp_path: Path
+):
+    root = tmp_path / "root"
+    shutil.copytree(hub.root, root, symlinks=True)
+    acl = root / "etc/mosquitto/wristgate.acl"
+    assert "allowlist/full" not in acl.read_text().replace("# ", "#").split("user display")[0]
+    host.ok(INSTALL_HUB, root, "--gates", "D7:desk,X7:exit")
+    text = acl.read_text()
+    assert "user D7\ntopic read wristgate/v1/hub/allowlist/full\n" in text
+    assert "user X7" not in text
+    assert load_hub_config(root / "etc/wristgate/hub.toml").gates == {"D7": "desk", "X7": "exit"}
+    host.ok(INSTALL_HUB, root)  # run again without --gates: the roster in hub.toml keeps D7
+    assert "user D7\n" in acl.read_text()
 
 
 def test_hub_without_mosquitto_passwd_says_so_and_writes_nothing(

@@ -57,6 +57,67 @@ HEADCOUNT = {
 }
 OBJECT = {"type": "object"}
 LIST = {"type": "array", "items": {"type": "object"}}
+_TEXT = {"type": "string"}
+MEMBER = {
+    "type": "object",
+    "description": "A member as open endpoints show it: by role and number, never by band UID",
+    "properties": {
+        "member": {"type": "string", "examples": ["adult 1", "child 2"]},
+        "role": {"enum": ["adult", "child", "solo_child"]},
+        "state": {"enum": ["bound", "inside", "temp_out", "exited"]},
+        "last_gate": _TEXT,
+        "last_at": {"type": "string", "format": "date-time"},
+    },
+}
+ALERT = {
+    "type": "object",
+    "properties": {
+        "level": {"enum": ["critical", "warning", "info"]},
+        "kind": _TEXT,
+        "text": {"type": "string", "description": "band UIDs and phones read [withheld]"},
+    },
+}
+DISPLAY = {
+    "type": "object",
+    "properties": {
+        "headcount": HEADCOUNT,
+        "gates": OBJECT,
+        "unaccompanied": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "group": {"type": "string", "description": "the ticket code"},
+                    "children": {"type": "array", "items": MEMBER},
+                    "adults": {"type": "array", "items": MEMBER},
+                },
+            },
+        },
+        "alerts": {"type": "array", "items": ALERT},
+        "sweep": {
+            "type": ["object", "null"],
+            "description": "from 30 minutes before closing: the children still inside",
+            "properties": {
+                "closes_at": {"type": "string", "format": "date-time"},
+                "minutes_left": _NUMBER,
+                "children": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "member": _TEXT,
+                            "group": _TEXT,
+                            "role": _TEXT,
+                            "adult_inside": {"type": "boolean"},
+                            "unaccompanied": {"type": "boolean"},
+                        },
+                    },
+                },
+            },
+        },
+        "venue": OBJECT,
+    },
+}
 CREDENTIAL = {
     "name": "credential",
     "in": "path",
@@ -67,11 +128,21 @@ CREDENTIAL = {
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
-    "info": {"title": "wristgate hub", "version": "1"},
+    "info": {
+        "title": "wristgate hub",
+        "version": "1",
+        "description": (
+            "Open endpoints carry no personal data and no band UIDs: groups by ticket code, "
+            "members by role and number. Band UIDs and guardian phones need a token. A "
+            "malformed request is answered 400 (405 for a method other than GET or HEAD, 408 "
+            "too slow, 413 a body, 414 a long target, 421 a foreign Host, 431 a large head, "
+            "503 too many connections) with a JSON {error}."
+        ),
+    },
     "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
     "paths": {
         "/api/headcount": _get("Who is inside now, and each gate's status", HEADCOUNT),
-        "/api/display": _get("Everything the live display shows", OBJECT),
+        "/api/display": _get("Everything the live display shows", DISPLAY),
         "/api/stream": {
             "get": {
                 "summary": "Server-sent events: `event: display` with /api/display's object",
@@ -80,7 +151,8 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/gates": _get("Each gate: online, last seen, backlog, allowlist, clock skew", OBJECT),
         "/api/alerts": _get(
-            "Rule violations, gate offline, stale allowlist, capacity, conflicts", LIST
+            "Rule violations, gate offline, stale allowlist, capacity, conflicts",
+            {"type": "array", "items": ALERT},
         ),
         "/api/lookup/{credential}": _get(
             "A band's or ticket's group: every member's role, state, last gate and time",

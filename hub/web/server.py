@@ -25,8 +25,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, Request, SharedFeed
+from hub.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
 from hub.web.openapi import OPENAPI
+from hub.web.request import Request
 
 if TYPE_CHECKING:
     from hub.service import Hub
@@ -90,7 +91,6 @@ def make_server(
     limits: Limits = DEFAULT_LIMITS,
 ) -> HttpServer:
     """The hub's HTTP server on `bind`:`port` (bound now; `serve_forever()` serves)."""
-    server: HttpServer
 
     def handle(request: Request) -> Answer:
         level = access.level(request.headers.get("authorization"))
