@@ -206,7 +206,7 @@ class Gate:
         try:
             self.link = Link(config.link, s.id, self.inbox) if config.link else None
         except OSError as exc:
-            raise StartupError(f"[link] password_file: {exc}") from exc
+            raise StartupError(f"[link] password_file or tls_ca: {exc}") from exc
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.metrics = gate_metrics(self)
         self.metrics_server: Any = None

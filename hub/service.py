@@ -40,11 +40,10 @@ from gate.link import (
     LinkUp,
     check_transport,
     connect_async,
-    disconnect_kind,
     failed_attempt,
     new_client,
 )
-from gate.link_health import LinkHealth
+from gate.link_health import LinkHealth, disconnect_kind
 from gate.metrics import Metrics
 from gate.protocol import DEFAULT_PREFIX, Ack, HubStatus, Topics, dump
 from hub.allowlist import HubAllowlist, ImportResult
