@@ -721,6 +721,7 @@ class Gate:
             wall_ms=self._wall_ms(),
             hlc=str(self.journal.hlc),
             reader=str(reader) if reader else None,
+            taken_over=len(self.link.health.recent_takeovers()) if self.link else None,
         )
 
     # --- reporting ------------------------------------------------------------------------------

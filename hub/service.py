@@ -367,6 +367,7 @@ class Hub:
             views[gate] = {
                 **v.to_protocol().model_dump(),
                 "reader": v.reader,
+                "taken_over": v.taken_over,
                 "stale_allowlist": v.stale_allowlist,
                 "allowlist_age_s": hub_age if v.stale_allowlist else 0.0,
             }
