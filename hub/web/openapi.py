@@ -79,7 +79,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
         "/api/gates": _get("Each gate: online, last seen, backlog, allowlist, clock skew", OBJECT),
-        "/api/alerts": _get("Gate offline, stale allowlist, capacity, conflicts", LIST),
+        "/api/alerts": _get("Gate offline, stale allowlist, capacity, conflict, takeover", LIST),
         "/api/lookup/{credential}": _get(
             "A band's or ticket's group: every member's role, state, last gate and time",
             OBJECT,
