@@ -219,7 +219,7 @@ class Gate:
         try:
             self.link = Link(config.link, s.id, self.inbox, s.role) if config.link else None
         except OSError as exc:
-            raise StartupError(f"[link] password_file: {exc}") from exc
+            raise StartupError(f"[link] password_file or tls_ca: {exc}") from exc
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.metrics = gate_metrics(self)
         self.metrics_server: Any = None
@@ -780,6 +780,7 @@ class Gate:
             wall_ms=self._wall_ms(),
             hlc=str(self.journal.hlc),
             reader=str(reader) if reader else None,
+            taken_over=len(self.link.health.recent_takeovers()) if self.link else None,
         )
 
     # --- reporting ------------------------------------------------------------------------------

@@ -88,6 +88,9 @@ class GateStatus(Message):
     wall_ms: int | None = None
     hlc: str | None = None
     reader: str | None = None
+    taken_over: int | None = Field(
+        default=None, ge=0, description="times the gate's session was taken over in the last hour"
+    )
 
 
 class Ack(Message):

@@ -156,6 +156,13 @@ def alerts(
     for gate, view in sorted(gates.items()):
         if not view["online"]:
             add("critical", "gate_offline", f"gate {gate} offline since {view['last_seen'] or '?'}")
+        if view.get("taken_over"):
+            add(
+                "critical",
+                "gate_taken_over",
+                f"another connection logged in as gate {gate} and took its broker session "
+                f"{view['taken_over']} time(s) in the last hour: its password is known elsewhere",
+            )
         if view["stale_allowlist"]:
             add(
                 "warning",

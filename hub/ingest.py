@@ -93,6 +93,7 @@ class GateView:
     clock_skew_s: float | None  # the gate's clock minus the hub's (positive: gate ahead)
     stale_allowlist: bool  # the gate's allowlist is older than the hub's
     reader: str | None = None  # the gate's reader state, from its status
+    taken_over: int | None = None  # its broker session taken over in the last hour (its status)
 
     def to_protocol(self) -> HeadcountGate:
         last_seen = None
@@ -361,6 +362,7 @@ class Ingest:
                     hub_version is not None and version is not None and version < hub_version
                 ),
                 reader=status.reader if status else None,
+                taken_over=status.taken_over if status else None,
             )
         return views
 

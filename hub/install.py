@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ from hub.broker import (
     write_acl,
 )
 from hub.service import load_hub_config
-from hub.tls import TlsError, broker_tls, check_ca_file, hub_names, this_hostname
+from hub.tls import BrokerTls, TlsError, broker_tls, check_ca_file, hub_names, this_hostname
 from hub.unit_network import GATE_DROPIN, broker_dropin
 
 REPO = Path(__file__).resolve().parent.parent
@@ -954,9 +954,9 @@ def _hostname(t: Target) -> str:
     return this_hostname()
 
 
-def install_broker_tls(t: Target, args: argparse.Namespace, bind: str) -> TlsListener:
-    """The venue CA and the broker's certificate (hub/tls.py decides), written where Mosquitto
-    and the gates' installs find them; the CA's key readable by root only."""
+def plan_broker_tls(t: Target, args: argparse.Namespace, bind: str) -> BrokerTls:
+    """The venue CA and the broker's certificate, decided (hub/tls.py) and made before anything
+    is written: what does not fit is refused first."""
     extra = [n.strip() for n in (args.broker_names or "").split(",") if n.strip()]
     names = hub_names(_hostname(t), bind, extra)
     given = (
@@ -967,9 +967,14 @@ def install_broker_tls(t: Target, args: argparse.Namespace, bind: str) -> TlsLis
     )
     kept = (t.read(VENUE_CA), t.read(VENUE_CA_KEY), t.read(BROKER_CERT), t.read(BROKER_KEY))
     try:
-        made = broker_tls(names=names, venue=names[0], kept=kept, given=given)
+        return broker_tls(names=names, venue=names[0], kept=kept, given=given)
     except TlsError as exc:
         raise UsageError(str(exc)) from None
+
+
+def install_broker_tls(t: Target, made: BrokerTls, bind: str) -> TlsListener:
+    """The CA and the certificate written where Mosquitto and the gates' installs find them; the
+    CA's key readable by root only."""
     key_file = Owner(0o600, MOSQUITTO, MOSQUITTO)  # Mosquitto reads it again on a restart
     t.directory(TLS_DIR, ROOT_DIR)
     t.file(VENUE_CA, made.ca_cert, ROOT_FILE)
@@ -1012,6 +1017,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
             raise InstallError("no user mosquitto: apt-get install mosquitto") from None
     rendered, wanted = render_hub_toml(bind, roster, tls_wanted)
     check_config(rendered, load_hub_config, "hub.toml")
+    tls_made = plan_broker_tls(t, args, bind) if tls_wanted else None
     code = code_dir(args.code_dir, t)
     check_code_dir(t, code, "hub")
 
@@ -1042,7 +1048,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     broker_file = Owner(0o600, MOSQUITTO, MOSQUITTO)  # Mosquitto reads them again on SIGHUP
     t.directory("/etc/mosquitto", ROOT_DIR)
     t.directory(MOSQUITTO_DATA, Owner(0o755, MOSQUITTO, "root"))  # as Debian's package has it
-    tls = install_broker_tls(t, args, bind) if tls_wanted else None
+    tls = install_broker_tls(t, tls_made, bind) if tls_made else None
     conf = render_config(
         data_dir=MOSQUITTO_DATA,
         password_file=MOSQUITTO_PASSWD,

@@ -54,11 +54,10 @@ from gate.link import (
     LinkUp,
     check_transport,
     connect_async,
-    disconnect_kind,
     failed_attempt,
     new_client,
 )
-from gate.link_health import LinkHealth
+from gate.link_health import LinkHealth, disconnect_kind
 from gate.metrics import Metrics
 from gate.protocol import (
     DEFAULT_PREFIX,
@@ -454,6 +453,7 @@ class Hub:
             views[gate] = {
                 **v.to_protocol().model_dump(),
                 "reader": v.reader,
+                "taken_over": v.taken_over,
                 "stale_allowlist": v.stale_allowlist,
                 "allowlist_age_s": hub_age if v.stale_allowlist else 0.0,
             }

@@ -24,6 +24,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from venue_rig import Venue
 
 from gate.config import ConfigError
+from gate.gatectl import ask
 from gate.hlc import Timestamp
 from gate.protocol import Entry as WireEntry
 from gate.protocol import EventBatch, GateStatus, Topics, dump
@@ -37,8 +38,6 @@ V5 = MQTTProtocolVersion.MQTTv5
 
 
 def hub_broker_status(venue: Venue) -> dict:
-    from gate.gatectl import ask
-
     assert venue.hub is not None
     return ask(str(venue.hub.socket), {"cmd": "status"})
 
@@ -104,26 +103,32 @@ def test_a_second_login_with_the_hubs_password_takes_its_session_and_raises_an_a
         venue.close()
 
 
-def test_a_gate_counts_a_taken_over_session_and_shows_it_in_its_status(
-    tmp_path, fresh_broker, rigs
-):
-    broker = fresh_broker()
-    rig = GateRig(
-        tmp_path, "E1", "entry", scanner=False, extra=link_section(broker, "E1", tmp_path)
-    )
-    rigs.append(rig.start())
-    wait_for(lambda: rig.status()["link"]["connected"], what="E1 connected")
-    intruder = MqttClient(broker, "E1", broker.credentials.password("E1"), protocol=V5)
-    assert not intruder.connect().is_failure
-    intruder.wait_disconnected(timeout=15)  # E1 came back and took its session back
-    intruder.close()
-    wait_for(lambda: rig.status()["link"]["connected"], what="E1 back")
-    link = rig.status()["link"]
-    assert link["taken_over"] == 1 and link["connects"] == 2, link
-    assert "known elsewhere" in link["problem"]
-    assert rig.status()["counters"]["link_taken_over"] == 1
-    diag = rig.ask("diag")
-    assert any("took this gate's session" in p for p in diag["problems"])
+def test_a_taken_over_gate_session_shows_at_the_gate_and_alerts_the_hub(tmp_path, fresh_broker):
+    venue = Venue(tmp_path, fresh_broker())
+    try:
+        venue.start_hub()
+        venue.start_gate("E1")
+        wait_for(lambda: venue.gate_status("E1")["link"]["connected"], what="E1 connected")
+        intruder = MqttClient(venue.broker, "E1", venue.broker.credentials.password("E1"))
+        assert not intruder.connect().is_failure
+        intruder.wait_disconnected(timeout=15)  # E1 came back and took its session back
+        intruder.close()
+        wait_for(lambda: venue.gate_status("E1")["link"]["taken_over"] == 1, what="E1 counted it")
+        status = venue.gate_status("E1")
+        link = status["link"]
+        assert link["connected"] and link["connects"] == 2, link
+        assert "known elsewhere" in link["problem"]
+        assert status["counters"]["link_taken_over"] == 1
+        diag = ask(str(venue.gates["E1"].socket), {"cmd": "diag"})
+        assert any("took this gate's session" in p for p in diag["problems"])
+
+        def gate_alert() -> list[dict]:
+            return [a for a in alerts(venue) if a["kind"] == "gate_taken_over"]
+
+        found = wait_for(gate_alert, timeout=15, what="the hub's alert for E1")
+        assert found[0]["level"] == "critical" and "gate E1" in found[0]["text"]
+    finally:
+        venue.close()
 
 
 # --- TLS by default -------------------------------------------------------------------------------

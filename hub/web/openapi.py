@@ -151,7 +151,8 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/gates": _get("Each gate: online, last seen, backlog, allowlist, clock skew", OBJECT),
         "/api/alerts": _get(
-            "Rule violations, gate offline, stale allowlist, capacity, conflicts",
+            "Rule violations, forged entries, gate offline, stale allowlist, capacity, conflicts, "
+            "broker takeovers",
             {"type": "array", "items": ALERT},
         ),
         "/api/lookup/{credential}": _get(
