@@ -73,7 +73,7 @@ from gate.protocol import (
 from gate.scanner import BarcodeScanner, Rejected
 from gate.sdnotify import Notifier
 from gate.settings import GateConfig
-from gate.wristbands import check_refusal, returned_here, void_token
+from gate.wristbands import check_refusal, collected_here, void_token
 
 log = logging.getLogger("gate")
 
@@ -489,7 +489,7 @@ class Gate:
         )
         self._count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
-        if write_token is not None and returned_here(scan, events):  # after the relay moved
+        if write_token is not None and collected_here(self.state, scan, events):  # relay moved
             void_token(scan.value, write_token, self._count)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
         log.info(

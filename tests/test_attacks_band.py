@@ -172,6 +172,21 @@ def test_a_returned_band_is_refused_at_a_gate_that_never_heard_of_the_return(rig
     assert x1.tap(ADULT, kept)["code"] == "DENY_BAD_TOKEN"  # at X1 too, which knows it left
 
 
+def test_a_family_leaving_together_returns_the_childs_band_and_the_adult_keeps_its_own(linked):
+    """Adult first: the adult may yet have to come back for the child (the window closing with
+    the child inside makes the adult temporarily out), so the adult's band keeps its token; the
+    child's band is collected and voided."""
+    exit_gate = family_inside(linked)
+    adult = exit_gate.tap(ADULT, linked["adult"])
+    child = exit_gate.tap(CHILD, linked["child"])
+    assert (adult["code"], child["code"]) == ("OK_EXIT", "OK_EXIT")
+    assert exit_gate.token_on(adult["memory"], ADULT).group == "T1"
+    with pytest.raises(ValueError):
+        exit_gate.token_on(child["memory"], CHILD)
+    assert exit_gate.status()["counters"].get("token_voided") == 1
+    assert linked["E1"].tap(CHILD, child["memory"])["code"] == "DENY_BAD_TOKEN"
+
+
 def test_a_failed_void_at_the_exit_holds_nobody_back_and_is_counted(rigs, tmp_path):
     desk = start(rigs, tmp_path, "D1", "desk")
     adult, _ = bind_family(desk)
