@@ -4,6 +4,8 @@ emulator's test key pair, the reader's `require | check | off`, and its configur
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nfc_fixtures import BAND_UID, FAMILY_CHILD
 from pydantic import ValidationError
 
@@ -135,3 +137,22 @@ def test_a_token_written_for_a_child_still_reads_on_an_original_band(
     )
     read = probe.next_read()
     assert (read.token and read.token.role, read.tag_fault) == (Role.CHILD, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(uid=st.binary(max_size=12), signature=st.binary(max_size=40))
+def test_any_signature_from_a_tag_is_judged_never_crashes(uid: bytes, signature: bytes) -> None:
+    assert verify(NXP, uid, signature) in (True, False)
+    fault = OriginalityCheck().fault(uid, signature)
+    assert fault is None or "not an original NTAG" in fault
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=80) | st.binary(min_size=33, max_size=33).map(bytes.hex))
+def test_any_configured_key_is_a_point_of_the_curve_or_refused_with_a_reason(text: str) -> None:
+    try:
+        point = parse_public_key(text)
+    except ValueError as exc:
+        assert "originality key" in str(exc)
+    else:
+        assert originality.on_curve(point)
