@@ -76,7 +76,7 @@ from gate.scanner import BarcodeScanner, Rejected
 from gate.sdnotify import Notifier
 from gate.settings import GateConfig
 from gate.vetting import Refused
-from gate.wristbands import check_refusal, returned_here, void_token
+from gate.wristbands import check_refusal, collected_here, void_token
 
 log = logging.getLogger("gate")
 
@@ -505,7 +505,7 @@ class Gate:
         entry = self._record("decision", body, events)
         self._count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
-        if write_token is not None and returned_here(scan, events):  # after the relay moved
+        if write_token is not None and collected_here(self.state, scan, events):  # relay moved
             void_token(scan.value, write_token, self._count)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
         log.info(

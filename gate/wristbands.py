@@ -5,7 +5,10 @@ A band collected at a final exit keeps a valid token unless the exit writes over
 never heard of the exit (cut off, or its presence lost) would then take the band for one still
 in use. So the exit gate writes an empty NDEF message over the token once the grant is journalled
 and the relay has moved: a returned band reads as blank everywhere (`DENY_BAD_TOKEN`, "band has
-no wristband data"), and the desk can bind it again. The write never holds anyone back: people
+no wristband data"), and the desk can bind it again. Collected means: a child's band at its
+final exit, an adult's when no child of the group is left inside (`collected_here`); an adult
+leaving ahead of the children keeps a valid token, since the rules may send that adult back in
+for them. The write never holds anyone back: people
 can always leave. A failed write (band pulled away, locked) is counted (`token_void_failed`) and
 logged; the grant stands, and the gate that journalled the exit still refuses the band
 (`DENY_ALREADY_EXITED`), as does every gate that heard of it.
@@ -18,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gate.core import Code, Event, Kind, MemberMoved, MemberState, Mode, Scan
+from gate.core import Code, Event, Kind, MemberMoved, MemberState, Mode, Role, Scan, State
 from gate.core.bands import band_carries_its_token, tag_is_an_original_wristband
 
 log = logging.getLogger("gate")
@@ -26,12 +29,21 @@ log = logging.getLogger("gate")
 EMPTY_NDEF = b""  # written over a returned band's token
 
 
-def returned_here(scan: Scan, events: list[Event]) -> bool:
-    """The scan let its band out for good at this gate: the band is collected."""
-    return scan.tag and any(
-        isinstance(e, MemberMoved) and e.uid == scan.value and e.state is MemberState.EXITED
-        for e in events
+def collected_here(state: State, scan: Scan, events: list[Event]) -> bool:
+    """The scan let its band out for good at this gate and the band is collected: a child's
+    band, or an adult's whose group has no child left inside (as this gate knows, after the
+    scan). An adult leaving ahead of the children keeps the band: if the children stay, the
+    closing window makes that adult temporarily out, to come back for them (design §4)."""
+    moved = next(
+        (e for e in events if isinstance(e, MemberMoved) and e.uid == scan.value),
+        None,
     )
+    if not scan.tag or moved is None or moved.state is not MemberState.EXITED:
+        return False
+    member = state.members.get(scan.value)
+    if member is not None and member.role is Role.ADULT:
+        return not state.child_inside(moved.group)
+    return True
 
 
 def void_token(uid: str, write_token: Callable[[bytes], Any], count: Callable[[str], None]) -> bool:

@@ -79,6 +79,12 @@ def write_gate(root: Path) -> tuple[Path, Path]:
     start, end = TODAY - timedelta(days=1), TODAY + timedelta(days=1)
     with (venue / "allowlist" / "tickets.csv").open("a") as tickets:
         tickets.writelines(f"{ticket(i)},family,2,2,{start},{end},\n" for i in range(TICKETS))
+    with (venue / "allowlist" / "wristbands.csv").open("a") as stock:  # the desk binds only these
+        stock.writelines(
+            f"{band(i, slot)},{'adult' if slot < 2 else 'child'}\n"
+            for i in range(TICKETS)
+            for slot in range(4)
+        )
     policy = venue / "policy.toml"
     policy.write_text(policy.read_text().replace("capacity = 100\n", "capacity = 100000\n"))
     gate_dir = root / GATE_ID
@@ -108,6 +114,7 @@ def write_config(gate_dir: Path, venue: Path, role: str, reader_port: int) -> Pa
         f'state_dir = "{gate_dir / "state"}"\nsite_key = "{venue / "site.key"}"\n'
         f'policy = "{venue / "policy.toml"}"\nallowlist_csv = "{venue / "allowlist"}"\n'
         f'control_socket = "{gate_dir / "gate.sock"}"\npassage_timeout_s = 1.0\n'
+        "test_scans_open_pairing = true\n"  # the test's scans stand for bands, as in its model
     )
     return config
 

@@ -2,6 +2,7 @@
 
 - `gate.nfc.token`: the signed group token a band carries, and the site keyring.
 - `gate.nfc.t2t`: pure functions over Type 2 Tag memory (capability container, TLVs, NDEF writes).
+- `gate.nfc.originality`: the NTAG21x originality signature (ECDSA on secp128r1, NXP's key).
 - `gate.nfc.reader`: `NfcReader`, the reader thread over any nfcpy device path.
 - `gate.nfc.emulator`: `TagEmulator`, NTAG213/215 bands behind nfcpy's ``udp:`` driver, for tests
   and the demo.
