@@ -249,7 +249,11 @@ def _forced_without_an_override(v: Venue) -> tuple[str, str, Body]:
 
 def _denial_that_moves(v: Venue) -> tuple[str, str, Body]:
     body = journalled(v, nfc("E1", Mode.ENTRY, SPARE_1))  # DENY_UNKNOWN
-    return "E1", "decision", with_events(body, MemberMoved("E1", T0, SPARE_1, DUO, "inside"))
+    return (
+        "E1",
+        "decision",
+        with_events(body, MemberMoved("E1", T0, SPARE_1, DUO, MemberState.INSIDE)),
+    )
 
 
 def _entry_gate_letting_out(v: Venue) -> tuple[str, str, Body]:
@@ -264,7 +268,11 @@ def _entry_gate_letting_out(v: Venue) -> tuple[str, str, Body]:
 def _desk_moving_members(v: Venue) -> tuple[str, str, Body]:
     v.bind(DUO, ADULT_3, CHILD_3)
     body = journalled(v, Scan("D1", Mode.BIND, Kind.BARCODE, DUO))
-    return "D1", "decision", with_events(body, MemberMoved("D1", T0, ADULT_3, DUO, "inside"))
+    return (
+        "D1",
+        "decision",
+        with_events(body, MemberMoved("D1", T0, ADULT_3, DUO, MemberState.INSIDE)),
+    )
 
 
 def _passage_that_forces(v: Venue) -> tuple[str, str, Body]:

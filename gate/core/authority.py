@@ -236,7 +236,7 @@ def _expiry(entry: PeerEntry, knows: Knowledge) -> None:
             case GroupFlagged():
                 pass
             case MemberMoved(uid=uid, state=MemberState.TEMP_OUT, forced=False, staff=None):
-                if _role_known(uid, knows) not in (None, Role.ADULT):
+                if _role_known(uid, event.group, knows) not in (None, Role.ADULT):
                     raise Refused(Reason.KIND_CANNOT, f"an expiry recalls adults only, not {uid}")
                 if event.overrode is not None:
                     raise Refused(Reason.KIND_CANNOT, "an expiry overrides nothing")
@@ -244,10 +244,13 @@ def _expiry(entry: PeerEntry, knows: Knowledge) -> None:
                 raise Refused(Reason.KIND_CANNOT, f"an expiry holds no {_shown(event)}")
 
 
-def _role_known(uid: str, knows: Knowledge) -> Role | None:
-    """A band's role as the consumer knows it: from its binding, else from the stock."""
+def _role_known(uid: str, group: str, knows: Knowledge) -> Role | None:
+    """A band's role in `group` as the consumer knows it: from its binding to that group (a
+    band returned and bound again elsewhere may have had another), else from the stock."""
     member = knows.members.get(uid)
-    return member.role if member is not None else knows.allowlist.bands.get(uid)
+    if member is not None and member.group == group:
+        return member.role
+    return knows.allowlist.bands.get(uid)
 
 
 # --- passage: a grant nobody went through is undone ----------------------------------------------
