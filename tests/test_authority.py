@@ -286,7 +286,7 @@ def _fire_alarm_with_events(v: Venue) -> tuple[str, str, Body]:
     return (
         "X1",
         "fire_alarm",
-        with_events({"on": True}, MemberMoved("X1", T0, CHILD_3, DUO, "exited")),
+        with_events({"on": True}, MemberMoved("X1", T0, CHILD_3, DUO, MemberState.EXITED)),
     )
 
 
