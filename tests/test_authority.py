@@ -393,3 +393,36 @@ def test_a_seq_far_beyond_the_watermark_is_a_jump(seq: int, refused: bool):
         assert jumped.value.reason is Reason.SEQ_JUMP
     else:
         check_seq(seq, 0, 100_000)
+
+
+def test_a_whole_day_of_twenty_gates_passes_entry_by_entry_as_the_hub_folds_it():
+    """bench.reconcile's day (6 desks, 7 entries, 7 exits, the real rules core per gate, with
+    staff overrides, solo children, tokens and closing windows): no entry refused."""
+    from bench.reconcile import make_day
+    from gate.codec import events_of
+    from gate.core import State
+    from hub.store import StoredEntry
+
+    day = make_day(families=150)
+    roles = {"bind": "desk", "entry": "entry", "exit": "exit"}
+    roster = {gate: roles[sim.mode.value] for gate, sim in day.gates.items()}
+    history = sorted(
+        (StoredEntry(g, e.seq, e.nonce, e.hlc, e.wall_ms, e.kind, e.body, 0) for g, sim in
+         day.gates.items() for e in sim.entries),
+        key=lambda e: e.key,
+    )  # fmt: skip
+    state = State(allowlist=day.allowlist)
+    kinds: set[tuple[str, str]] = set()
+    for entry in history:
+        knows = Knowledge(state.allowlist, state.members)
+        events = check_peer_entry(entry.gate, roster, entry.kind, entry.body, knows)
+        assert events == events_of(entry.body)
+        kinds.add((roster[entry.gate], entry.kind))
+        for event in events:
+            fold(state, event)
+    assert {
+        ("desk", "decision"),
+        ("entry", "expiry"),
+        ("exit", "expiry"),
+        ("exit", "passage"),
+    } <= kinds

@@ -90,6 +90,7 @@ BODY_KEYS: Mapping[str, frozenset[str]] = {
     "allowlist": frozenset({"version", "source"}),
 }
 SCAN_KEYS = frozenset({"kind", "value", "mode", "intent", "token", "offline"})
+SCAN_KEYS_NEEDED = SCAN_KEYS - {"offline"}  # journals of earlier releases have no `offline`
 ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "entry": frozenset(MAX_BODY),
     "exit": frozenset(MAX_BODY),
@@ -172,7 +173,7 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
         raise Refused(Reason.SCHEMA, f"{kind} body: unexpected {extra}, missing {missing}")
     if kind == "decision":
         scan = body["scan"]
-        if not isinstance(scan, Mapping) or set(scan) != SCAN_KEYS:
+        if not isinstance(scan, Mapping) or not SCAN_KEYS_NEEDED <= set(scan) <= SCAN_KEYS:
             raise Refused(Reason.SCHEMA, "decision body: scan is not a scan record")
     if kind == "passage" and not (
         isinstance(body["passed"], bool) and type(body["decision_seq"]) is int
