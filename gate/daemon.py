@@ -242,6 +242,11 @@ class Gate:
             after = page[-1].seq
         history.sort(key=lambda item: item[0])
         self.newest_hlc = history[-1][0] if history else ""
+        try:  # what this gate decides next sorts after everything it knows, as when following
+            if self.newest_hlc:
+                self.journal.observe(Timestamp.parse(self.newest_hlc))
+        except (ClockDriftError, ValueError) as exc:
+            log.warning("state rebuild: newest known entry not observed: %s", exc)
         count = skipped = 0
         for _, body in history:
             try:
