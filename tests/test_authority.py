@@ -212,6 +212,12 @@ def _child_removed_by_an_exit_expiry(v: Venue) -> tuple[str, str, Body]:
     return "X1", "expiry", with_events({}, moved)
 
 
+def _adult_recalled_by_an_entry_window(v: Venue) -> tuple[str, str, Body]:
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
+    moved = MemberMoved("E1", T0, ADULT_3, DUO, MemberState.TEMP_OUT)
+    return "E1", "expiry", with_events({}, moved)
+
+
 def _child_recalled_to_temp_out(v: Venue) -> tuple[str, str, Body]:
     v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
     moved = MemberMoved("X1", T0, CHILD_3, DUO, MemberState.TEMP_OUT)
@@ -325,6 +331,7 @@ FORGED = [
     (_child_removed_by_a_handheld_expiry, Reason.ROLE_CANNOT),
     (_child_removed_by_an_exit_expiry, Reason.KIND_CANNOT),
     (_child_recalled_to_temp_out, Reason.KIND_CANNOT),
+    (_adult_recalled_by_an_entry_window, Reason.ROLE_CANNOT),
     (_lone_child_let_out_with_a_pairing, Reason.DECISION_MISMATCH),
     (_override_of_a_badge_nobody_holds, Reason.DECISION_MISMATCH),
     (_another_band_moved, Reason.DECISION_MISMATCH),

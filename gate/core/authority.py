@@ -230,15 +230,18 @@ def _role_can(entry: PeerEntry) -> None:
 def _expiry(entry: PeerEntry, knows: Knowledge) -> None:
     """Only PairingClosed, GroupFlagged and adults recalled to `temp_out` by an exit window."""
     for event in entry.events:
+        uid = getattr(event, "uid", "")[:32]
         match event:
             case PairingClosed(direction=direction):
                 if entry.role is not None and direction is not ROLE_MODE[entry.role]:
                     raise Refused(Reason.ROLE_CANNOT, f"a {entry.role} gate closes no {direction}")
             case GroupFlagged():
                 pass
-            case MemberMoved(uid=uid, state=MemberState.TEMP_OUT, forced=False, staff=None):
-                if _role_known(uid, event.group, knows) not in (None, Role.ADULT):
-                    raise Refused(Reason.KIND_CANNOT, f"an expiry recalls adults only, not {uid}")
+            case MemberMoved(state=MemberState.TEMP_OUT, forced=False, staff=None):
+                if entry.role not in (None, "exit"):
+                    raise Refused(Reason.ROLE_CANNOT, f"only an exit's window recalls, not {uid}")
+                if _role_known(event.uid, event.group, knows) not in (None, Role.ADULT):
+                    raise Refused(Reason.KIND_CANNOT, f"an expiry recalls adults only: {uid}")
                 if event.overrode is not None:
                     raise Refused(Reason.KIND_CANNOT, "an expiry overrides nothing")
             case _:
