@@ -63,13 +63,14 @@ from gate.protocol import (
     Ack,
     AllowlistChange,
     AllowlistSnapshot,
-    EventBatch,
     GateStatus,
     ProtocolError,
     Replay,
     Roster,
+    WireBatch,
     allowlist_of,
     parse,
+    read_events,
     ticket_of,
 )
 from gate.scanner import BarcodeScanner, Rejected
@@ -610,7 +611,7 @@ class Gate:
             if retained:  # events are never retained: left there by someone else
                 self._count("retained_ignored")
                 return
-            batch = parse(EventBatch, payload)
+            batch = read_events(payload)  # as parse(EventBatch), each body's text kept
             if batch.gate != gate:
                 raise ProtocolError(f"batch of gate {batch.gate} on {gate}'s topic")
             if gate != me:
@@ -618,7 +619,7 @@ class Gate:
         else:
             raise ProtocolError("not a topic this gate reads")
 
-    def _follow(self, batch: EventBatch) -> None:
+    def _follow(self, batch: WireBatch) -> None:
         """Another gate's entries: fold the new ones, so presence holds across gates. Entries
         older than what this gate folded already (a gate back from an outage) make it fold its
         whole history again in hybrid-clock order, as the hub does."""
