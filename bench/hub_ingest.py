@@ -205,7 +205,9 @@ def baseline_drain(broker: Broker, client_id: str, expected: int) -> float:
     return elapsed
 
 
-def write_hub_config(root: Path, broker: Broker, allowlist: Allowlist) -> Path:
+def write_hub_config(
+    root: Path, broker: Broker, allowlist: Allowlist, roster: dict[str, str] | None = None
+) -> Path:
     """hub.toml, the policy, the allowlist as CSV and the hub's password file, under `root`."""
     root.mkdir(parents=True, exist_ok=True)
     csv_dir = root / "allowlist"
@@ -240,10 +242,16 @@ def write_hub_config(root: Path, broker: Broker, allowlist: Allowlist) -> Path:
         f'timezone = "{POLICY.timezone}"\nopen = "{POLICY.open}"\nclose = "{POLICY.close}"\n'
         f"capacity = {POLICY.capacity}\npairing_window_s = {POLICY.pairing_window_s}\n"
     )
-    return write_hub_toml(root, broker, policy, csv_dir)
+    return write_hub_toml(root, broker, policy, csv_dir, roster)
 
 
-def write_hub_toml(root: Path, broker: Broker, policy: Path, allowlist_csv: Path) -> Path:
+def write_hub_toml(
+    root: Path,
+    broker: Broker,
+    policy: Path,
+    allowlist_csv: Path,
+    roster: dict[str, str] | None = None,
+) -> Path:
     """hub.toml and the hub's password file under `root`: state there, API on a free port."""
     password = root / "hub.password"
     password.write_text(broker.credentials.password(HUB_USER))
@@ -257,6 +265,7 @@ def write_hub_toml(root: Path, broker: Broker, policy: Path, allowlist_csv: Path
         f'host = "{broker.host}"\nport = {broker.port}\nusername = "{HUB_USER}"\n'
         f'password_file = "{password}"\nprefix = "{broker.topics.prefix}"\n'
         '[http]\nbind = "127.0.0.1"\nport = 0\n'
+        "[gates]\n" + "".join(f'{gate} = "{role}"\n' for gate, role in (roster or {}).items())
     )
     return config
 
@@ -267,6 +276,7 @@ class HubRun:
     current_s: float  # connect until the venue state has folded them all (debounce included)
     counters: dict[str, int]
     rejected: dict[str, int]
+    refused: dict[str, int]  # entries taken for forged (gate.core.authority): none, here
     rebuilds: int
     last_rebuild_ms: int
     late: int
@@ -300,6 +310,7 @@ def hub_drain(config: Path, expected: int) -> HubRun:
             current_s=current - started,
             counters=dict(hub.ingest.counters),
             rejected=dict(hub.ingest.rejected),
+            refused=dict(hub.ingest.refused),
             rebuilds=hub.venue.rebuilds,
             last_rebuild_ms=hub.venue.last_rebuild_ms,
             late=hub.venue.late,
@@ -327,7 +338,9 @@ def main(directory: Path = DEFAULT_DIR, families: int = FAMILIES) -> None:
         root = Path(tmp)
         credentials = Credentials.generate([*day.gates, *COUNTER_IDS])
         with Broker(root / "broker", credentials=credentials, prefix=topics.prefix) as broker:
-            config = write_hub_config(root / "hub", broker, day.allowlist)
+            roles = {"bind": "desk", "entry": "entry", "exit": "exit"}
+            roster = {gate: roles[sim.mode.value] for gate, sim in day.gates.items()}
+            config = write_hub_config(root / "hub", broker, day.allowlist, roster)
             for counter in COUNTER_IDS:
                 subscribe_away(broker, counter, [topics.events()])
             subscribe_away(broker, HUB_CLIENT_ID, [topics.events(), topics.status()])
@@ -343,6 +356,7 @@ def main(directory: Path = DEFAULT_DIR, families: int = FAMILIES) -> None:
         or hub.counters.get("new") != n_entries
         or hub.counters.get("duplicates")
         or hub.rejected
+        or hub.refused
     ):
         raise AssertionError(f"hub {hub}, truth {want} / {n_entries} entries")
     name = (

@@ -125,6 +125,7 @@ class GateSim:
                     "mode": scan.mode.value,
                     "intent": scan.intent.value,
                     "token": scan.token is not None,
+                    "offline": scan.offline,
                 },
                 "decision": decision_to_dict(decision),
                 "events": [event_to_dict(e) for e in events],

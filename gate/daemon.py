@@ -63,13 +63,14 @@ from gate.protocol import (
     Ack,
     AllowlistChange,
     AllowlistSnapshot,
-    EventBatch,
     GateStatus,
     ProtocolError,
     Replay,
     Roster,
+    WireBatch,
     allowlist_of,
     parse,
+    read_events,
     ticket_of,
 )
 from gate.scanner import BarcodeScanner, Rejected
@@ -251,6 +252,11 @@ class Gate:
             after = page[-1].seq
         history.sort(key=lambda item: item[0])
         self.newest_hlc = history[-1][0] if history else ""
+        try:  # what this gate decides next sorts after everything it knows, as when following
+            if self.newest_hlc:
+                self.journal.observe(Timestamp.parse(self.newest_hlc))
+        except (ClockDriftError, ValueError) as exc:
+            log.warning("state rebuild: newest known entry not observed: %s", exc)
         count = skipped = 0
         for _, body in history:
             try:
@@ -670,7 +676,7 @@ class Gate:
             if retained:  # events are never retained: left there by someone else
                 self._count("retained_ignored")
                 return
-            batch = parse(EventBatch, payload)
+            batch = read_events(payload)  # as parse(EventBatch), each body's text kept
             if batch.gate != gate:
                 raise ProtocolError(f"batch of gate {batch.gate} on {gate}'s topic")
             if gate != me:
@@ -678,7 +684,7 @@ class Gate:
         else:
             raise ProtocolError("not a topic this gate reads")
 
-    def _follow(self, batch: EventBatch) -> None:
+    def _follow(self, batch: WireBatch) -> None:
         """Another gate's entries: fold the new ones, so presence holds across gates. Entries
         older than what this gate folded already (a gate back from an outage) make it fold its
         whole history again in hybrid-clock order, as the hub does."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from gate.core import Event, State
 from gate.core.authority import GateRole
-from gate.protocol import Entry, Roster
+from gate.protocol import Roster, WireEntry
 from gate.vetting import Knowledge, Refused, check_peer_entry, roles_of
 
 log = logging.getLogger("gate.peers")
@@ -59,11 +59,12 @@ class Peers:
             log.error("roster not kept in %s: %s", self.path, exc)
         log.info("venue roster: %s", ", ".join(f"{g}:{r}" for g, r in sorted(roles.items())))
 
-    def check(self, gate: str, entry: Entry, state: State) -> list[Event]:
+    def check(self, gate: str, entry: WireEntry, state: State) -> list[Event]:
         """The entry's events if `gate` may say them; else `Refused`, counted and logged."""
         knows = Knowledge(state.allowlist, state.members)
+        size = len(entry.body_json)
         try:
-            return check_peer_entry(gate, self.roster, entry.kind, entry.body, knows)
+            return check_peer_entry(gate, self.roster, entry.kind, entry.body, knows, size)
         except Refused as exc:
             self.refused[exc.reason.value] += 1
             log.warning("peer entry %s/%d refused: %s", gate, entry.seq, exc)

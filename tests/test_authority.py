@@ -212,6 +212,12 @@ def _child_removed_by_an_exit_expiry(v: Venue) -> tuple[str, str, Body]:
     return "X1", "expiry", with_events({}, moved)
 
 
+def _adult_recalled_by_an_entry_window(v: Venue) -> tuple[str, str, Body]:
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
+    moved = MemberMoved("E1", T0, ADULT_3, DUO, MemberState.TEMP_OUT)
+    return "E1", "expiry", with_events({}, moved)
+
+
 def _child_recalled_to_temp_out(v: Venue) -> tuple[str, str, Body]:
     v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
     moved = MemberMoved("X1", T0, CHILD_3, DUO, MemberState.TEMP_OUT)
@@ -249,7 +255,11 @@ def _forced_without_an_override(v: Venue) -> tuple[str, str, Body]:
 
 def _denial_that_moves(v: Venue) -> tuple[str, str, Body]:
     body = journalled(v, nfc("E1", Mode.ENTRY, SPARE_1))  # DENY_UNKNOWN
-    return "E1", "decision", with_events(body, MemberMoved("E1", T0, SPARE_1, DUO, "inside"))
+    return (
+        "E1",
+        "decision",
+        with_events(body, MemberMoved("E1", T0, SPARE_1, DUO, MemberState.INSIDE)),
+    )
 
 
 def _entry_gate_letting_out(v: Venue) -> tuple[str, str, Body]:
@@ -264,7 +274,11 @@ def _entry_gate_letting_out(v: Venue) -> tuple[str, str, Body]:
 def _desk_moving_members(v: Venue) -> tuple[str, str, Body]:
     v.bind(DUO, ADULT_3, CHILD_3)
     body = journalled(v, Scan("D1", Mode.BIND, Kind.BARCODE, DUO))
-    return "D1", "decision", with_events(body, MemberMoved("D1", T0, ADULT_3, DUO, "inside"))
+    return (
+        "D1",
+        "decision",
+        with_events(body, MemberMoved("D1", T0, ADULT_3, DUO, MemberState.INSIDE)),
+    )
 
 
 def _passage_that_forces(v: Venue) -> tuple[str, str, Body]:
@@ -278,7 +292,7 @@ def _fire_alarm_with_events(v: Venue) -> tuple[str, str, Body]:
     return (
         "X1",
         "fire_alarm",
-        with_events({"on": True}, MemberMoved("X1", T0, CHILD_3, DUO, "exited")),
+        with_events({"on": True}, MemberMoved("X1", T0, CHILD_3, DUO, MemberState.EXITED)),
     )
 
 
@@ -317,6 +331,7 @@ FORGED = [
     (_child_removed_by_a_handheld_expiry, Reason.ROLE_CANNOT),
     (_child_removed_by_an_exit_expiry, Reason.KIND_CANNOT),
     (_child_recalled_to_temp_out, Reason.KIND_CANNOT),
+    (_adult_recalled_by_an_entry_window, Reason.ROLE_CANNOT),
     (_lone_child_let_out_with_a_pairing, Reason.DECISION_MISMATCH),
     (_override_of_a_badge_nobody_holds, Reason.DECISION_MISMATCH),
     (_another_band_moved, Reason.DECISION_MISMATCH),
@@ -385,3 +400,36 @@ def test_a_seq_far_beyond_the_watermark_is_a_jump(seq: int, refused: bool):
         assert jumped.value.reason is Reason.SEQ_JUMP
     else:
         check_seq(seq, 0, 100_000)
+
+
+def test_a_whole_day_of_twenty_gates_passes_entry_by_entry_as_the_hub_folds_it():
+    """bench.reconcile's day (6 desks, 7 entries, 7 exits, the real rules core per gate, with
+    staff overrides, solo children, tokens and closing windows): no entry refused."""
+    from bench.reconcile import make_day
+    from gate.codec import events_of
+    from gate.core import State
+    from hub.store import StoredEntry
+
+    day = make_day(families=150)
+    roles = {"bind": "desk", "entry": "entry", "exit": "exit"}
+    roster = {gate: roles[sim.mode.value] for gate, sim in day.gates.items()}
+    history = sorted(
+        (StoredEntry(g, e.seq, e.nonce, e.hlc, e.wall_ms, e.kind, e.body, 0) for g, sim in
+         day.gates.items() for e in sim.entries),
+        key=lambda e: e.key,
+    )  # fmt: skip
+    state = State(allowlist=day.allowlist)
+    kinds: set[tuple[str, str]] = set()
+    for entry in history:
+        knows = Knowledge(state.allowlist, state.members)
+        events = check_peer_entry(entry.gate, roster, entry.kind, entry.body, knows)
+        assert events == events_of(entry.body)
+        kinds.add((roster[entry.gate], entry.kind))
+        for event in events:
+            fold(state, event)
+    assert {
+        ("desk", "decision"),
+        ("entry", "expiry"),
+        ("exit", "expiry"),
+        ("exit", "passage"),
+    } <= kinds

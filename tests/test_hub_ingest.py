@@ -433,8 +433,8 @@ def journal_entries(tmp_path: Path, gate: str, n: int) -> list[Entry]:
         return clock[0]
 
     with Journal(tmp_path / f"{gate}-journal.db", gate, wall=wall) as j:
-        for i in range(n):
-            j.append("decision", {"n": i, "events": []})
+        for i in range(n):  # entries a gate of any role writes: `hub run` checks them
+            j.append("allowlist", {"version": i + 1, "source": "snapshot"})
         return [Entry.of(e) for e in j.tail(n)]
 
 
@@ -705,6 +705,7 @@ def test_the_hub_drains_a_queued_backlog_and_acknowledges_only_what_is_stored(
         counters = hub.ingest.counters
         assert (counters["batches"], counters["new"], counters["duplicates"]) == (18, 450, 0)
         assert dict(hub.ingest.rejected) == {} and counters["acks"] <= 18
+        assert dict(hub.ingest.refused) == {}  # the gates' own entries: none taken for forged
         wait_for(lambda: not hub.venue.stale and hub.venue.folded == 450, what="the venue state")
     finally:
         hub.stop()

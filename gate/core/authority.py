@@ -90,6 +90,7 @@ BODY_KEYS: Mapping[str, frozenset[str]] = {
     "allowlist": frozenset({"version", "source"}),
 }
 SCAN_KEYS = frozenset({"kind", "value", "mode", "intent", "token", "offline"})
+SCAN_KEYS_NEEDED = SCAN_KEYS - {"offline"}  # journals of earlier releases have no `offline`
 ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "entry": frozenset(MAX_BODY),
     "exit": frozenset(MAX_BODY),
@@ -172,7 +173,7 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
         raise Refused(Reason.SCHEMA, f"{kind} body: unexpected {extra}, missing {missing}")
     if kind == "decision":
         scan = body["scan"]
-        if not isinstance(scan, Mapping) or set(scan) != SCAN_KEYS:
+        if not isinstance(scan, Mapping) or not SCAN_KEYS_NEEDED <= set(scan) <= SCAN_KEYS:
             raise Refused(Reason.SCHEMA, "decision body: scan is not a scan record")
     if kind == "passage" and not (
         isinstance(body["passed"], bool) and type(body["decision_seq"]) is int
@@ -229,25 +230,31 @@ def _role_can(entry: PeerEntry) -> None:
 def _expiry(entry: PeerEntry, knows: Knowledge) -> None:
     """Only PairingClosed, GroupFlagged and adults recalled to `temp_out` by an exit window."""
     for event in entry.events:
+        uid = getattr(event, "uid", "")[:32]
         match event:
             case PairingClosed(direction=direction):
                 if entry.role is not None and direction is not ROLE_MODE[entry.role]:
                     raise Refused(Reason.ROLE_CANNOT, f"a {entry.role} gate closes no {direction}")
             case GroupFlagged():
                 pass
-            case MemberMoved(uid=uid, state=MemberState.TEMP_OUT, forced=False, staff=None):
-                if _role_known(uid, knows) not in (None, Role.ADULT):
-                    raise Refused(Reason.KIND_CANNOT, f"an expiry recalls adults only, not {uid}")
+            case MemberMoved(state=MemberState.TEMP_OUT, forced=False, staff=None):
+                if entry.role not in (None, "exit"):
+                    raise Refused(Reason.ROLE_CANNOT, f"only an exit's window recalls, not {uid}")
+                if _role_known(event.uid, event.group, knows) not in (None, Role.ADULT):
+                    raise Refused(Reason.KIND_CANNOT, f"an expiry recalls adults only: {uid}")
                 if event.overrode is not None:
                     raise Refused(Reason.KIND_CANNOT, "an expiry overrides nothing")
             case _:
                 raise Refused(Reason.KIND_CANNOT, f"an expiry holds no {_shown(event)}")
 
 
-def _role_known(uid: str, knows: Knowledge) -> Role | None:
-    """A band's role as the consumer knows it: from its binding, else from the stock."""
+def _role_known(uid: str, group: str, knows: Knowledge) -> Role | None:
+    """A band's role in `group` as the consumer knows it: from its binding to that group (a
+    band returned and bound again elsewhere may have had another), else from the stock."""
     member = knows.members.get(uid)
-    return member.role if member is not None else knows.allowlist.bands.get(uid)
+    if member is not None and member.group == group:
+        return member.role
+    return knows.allowlist.bands.get(uid)
 
 
 # --- passage: a grant nobody went through is undone ----------------------------------------------
