@@ -83,14 +83,15 @@ MAX_BODY: Mapping[str, int] = {
     "allowlist": 16 << 10,
 }
 BODY_KEYS: Mapping[str, frozenset[str]] = {
-    "decision": frozenset({"scan", "decision", "events"}),
+    "decision": frozenset({"scan", "decision", "events", "asked_by"}),  # asked_by: test scans
     "passage": frozenset({"decision_seq", "passed", "events"}),
     "expiry": frozenset({"events"}),
     "fire_alarm": frozenset({"on"}),
-    "allowlist": frozenset({"version", "source"}),
+    "allowlist": frozenset({"version", "source", "asked_by"}),  # asked_by: gatectl's imports
 }
-SCAN_KEYS = frozenset({"kind", "value", "mode", "intent", "token", "offline"})
-SCAN_KEYS_NEEDED = SCAN_KEYS - {"offline"}  # journals of earlier releases have no `offline`
+SCAN_KEYS = frozenset({"kind", "value", "mode", "intent", "token", "offline", "tag"})
+SCAN_KEYS_NEEDED = SCAN_KEYS - {"offline", "tag"}  # earlier releases wrote neither
+ASKED_BY_KEYS = frozenset({"uid", "user", "pid"})  # who asked for a test scan or an import
 ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "entry": frozenset(MAX_BODY),
     "exit": frozenset(MAX_BODY),
@@ -175,6 +176,9 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
         scan = body["scan"]
         if not isinstance(scan, Mapping) or not SCAN_KEYS_NEEDED <= set(scan) <= SCAN_KEYS:
             raise Refused(Reason.SCHEMA, "decision body: scan is not a scan record")
+    asked = body.get("asked_by")
+    if "asked_by" in body and not (isinstance(asked, Mapping) and set(asked) <= ASKED_BY_KEYS):
+        raise Refused(Reason.SCHEMA, f"{kind} body: asked_by is not who asked")
     if kind == "passage" and not (
         isinstance(body["passed"], bool) and type(body["decision_seq"]) is int
     ):
@@ -389,8 +393,12 @@ def _passed(entry: PeerEntry, d: Decision, scan: Mapping[str, object], knows: Kn
             case GroupFlagged():
                 if event.group != group or d.role is not Role.ADULT:
                     raise _mismatch("only an adult leaving flags its group")
-                if target is not MemberState.TEMP_OUT:
-                    raise _mismatch("a group is flagged by a temporary exit")
+                # a temporary exit; or a final one that opened no window (a test scan) to flag
+                # the group when it closes
+                if target is not MemberState.TEMP_OUT and (
+                    target is not MemberState.EXITED or PairingOpened in kinds
+                ):
+                    raise _mismatch("a group is flagged by an exit that leaves no window")
             case OverrideSpent():
                 spent = (event.staff, event.uid, event.overrode)
                 if d.code is not Code.OK_OVERRIDE or spent != (d.staff, uid, d.overrode):
