@@ -167,7 +167,7 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
     if size > MAX_BODY[kind]:
         raise Refused(Reason.SCHEMA, f"{kind} entry of {size} bytes, over {MAX_BODY[kind]}")
     keys = set(body)
-    needed = BODY_KEYS[kind] - {"events"}  # an entry with no events may leave them out
+    needed = BODY_KEYS[kind] - {"events", "asked_by"}  # no events: may leave them out
     if not keys <= BODY_KEYS[kind] or not needed <= keys:
         extra = sorted(str(k)[:32] for k in keys - BODY_KEYS[kind])[:5]
         missing = sorted(needed - keys)
