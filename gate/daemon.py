@@ -691,7 +691,9 @@ class Gate:
         late = False
         for entry in batch.entries:
             try:  # only what that gate may say; refused whole, kept out of presence
-                events = self.peers.check(batch.gate, entry, self.state)
+                events = self.peers.check(
+                    batch.gate, entry, self.state, self.presence, self.journal
+                )
             except Refused as exc:
                 self._count("peer_refused")
                 self.counters[f"peer_refused.{exc.reason}"] = self.peers.refused[exc.reason]

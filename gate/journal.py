@@ -281,6 +281,16 @@ class Journal(_JournalView):
         """The last hybrid timestamp issued or observed."""
         return self._clock.last
 
+    def clock_ms(self) -> int:
+        """This gate's clock as `observe` measures a remote timestamp against: the later of
+        the wall clock and the last hybrid timestamp, in ms."""
+        return max(self._wall(), self._clock.last.wall_ms)
+
+    @property
+    def max_drift_ms(self) -> int:
+        """How far ahead of `clock_ms` a remote timestamp may be."""
+        return self._clock.max_drift_ms
+
     def append(self, kind: str, body: dict[str, Any]) -> Entry:
         """Journal an event; returns once it is committed to disk.
 

@@ -2,8 +2,11 @@
 
 The venue's roster (the hub's retained `Roster`: gate id -> role) says what each gate's role
 lets it journal; `check` reads a peer's entry against it and against what this gate knows (its
-allowlist, the members its state holds). A refused entry is not kept in presence and not folded:
-it is counted by reason and logged with the gate, seq and reason.
+allowlist, the members its state holds, the peers' decisions its presence log keeps: a passage
+record undoes only a decision held there). An entry whose hybrid timestamp runs further ahead of
+this gate's clock than the journal's drift allows is refused too (`clock_ahead`): kept, it would
+sort after everything to come and make every later entry look late. A refused entry is not
+kept in presence and not folded: it is counted by reason and logged with the gate, seq and reason.
 
 The last roster is kept in the state directory (`roster.json`, written to a temp file, synced,
 renamed), so a gate restarted with no broker still knows the venue's roles.
@@ -19,9 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from gate.core import Event, State
-from gate.core.authority import GateRole
+from gate.core.authority import GateRole, PastDecision
+from gate.journal import Journal
+from gate.presence import PresenceError, PresenceLog
 from gate.protocol import Roster, WireEntry
-from gate.vetting import Knowledge, Refused, check_peer_entry, roles_of
+from gate.vetting import (
+    Knowledge,
+    Refused,
+    check_entry_clock,
+    check_peer_entry,
+    past_decision,
+    roles_of,
+    text_size,
+)
 
 log = logging.getLogger("gate.peers")
 
@@ -59,12 +72,27 @@ class Peers:
             log.error("roster not kept in %s: %s", self.path, exc)
         log.info("venue roster: %s", ", ".join(f"{g}:{r}" for g, r in sorted(roles.items())))
 
-    def check(self, gate: str, entry: WireEntry, state: State) -> list[Event]:
-        """The entry's events if `gate` may say them; else `Refused`, counted and logged."""
-        knows = Knowledge(state.allowlist, state.members)
-        size = len(entry.body_json)
+    def check(
+        self, gate: str, entry: WireEntry, state: State, presence: PresenceLog, journal: Journal
+    ) -> list[Event]:
+        """The entry's events if `gate` may say them; else `Refused`, counted and logged.
+        `presence` holds the peers' entries kept so far, `journal` this gate's clock."""
+
+        def decision_of(peer: str, seq: int) -> PastDecision | None:
+            try:
+                body = presence.body(peer, seq)  # only a decision's body holds a scan
+            except PresenceError as exc:  # not held, as far as this gate can tell
+                log.error("presence: %s", exc)
+                return None
+            return None if body is None or "scan" not in body else past_decision("decision", body)
+
+        knows = Knowledge(state.allowlist, state.members, decision_of)
+        size = text_size(entry.body_json)
         try:
-            return check_peer_entry(gate, self.roster, entry.kind, entry.body, knows, size)
+            check_entry_clock(entry.hlc, journal.clock_ms(), journal.max_drift_ms)
+            return check_peer_entry(
+                gate, self.roster, entry.kind, entry.body, knows, size, seq=entry.seq
+            )
         except Refused as exc:
             self.refused[exc.reason.value] += 1
             log.warning("peer entry %s/%d refused: %s", gate, entry.seq, exc)

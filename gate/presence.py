@@ -123,6 +123,16 @@ class PresenceLog:
         for hlc, body in self._db.execute("SELECT hlc, body FROM remote ORDER BY hlc, gate, seq"):
             yield hlc, json.loads(body)
 
+    def body(self, gate: str, seq: int) -> dict[str, Any] | None:
+        """The body of entry `seq` of `gate`, if kept (a passage record's decision, say)."""
+        try:
+            row = self._db.execute(
+                "SELECT body FROM remote WHERE gate = ? AND seq = ?", (gate, seq)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise PresenceError(f"{self.path}: cannot read {gate}/{seq}: {exc}") from exc
+        return None if row is None else dict(json.loads(row[0]))
+
     def forget_before(self, hlc: str) -> int:
         try:
             gone = self._db.execute(

@@ -331,8 +331,11 @@ class RuleAudit:
         body = e.entry.body
         seq = body.get("decision_seq")
         decision = self.lookup(e.entry.gate, seq) if isinstance(seq, int) else None
-        if decision is None:
-            return  # not stored (yet): nothing to hold it against
+        if decision is None:  # a gate publishes in seq order: an undo of nothing is forged
+            self._violation(
+                "impossible_move", e, mv, m, f"by a passage record of decision {seq}, not stored"
+            )
+            return
         try:
             made = [x for x in events_of(decision.body) if isinstance(x, MemberMoved)]
         except CodecError:

@@ -51,6 +51,8 @@ class Finding:
     uid: str | None = None
     group: str | None = None
     entries: tuple[tuple[str, int], ...] = ()  # the journal entries it rests on: (gate, seq)
+    reason: str | None = None  # a quarantine's reason (gate.core.authority.Reason)
+    count: int = 0  # the entries quarantined for it
 
     @property
     def critical(self) -> bool:

@@ -21,7 +21,13 @@ acked)`, at most once per `replay_interval_ms` per gate; `tick` asks again while
 when an online gate's status shows entries the hub never got and nothing has come for a while.
 
 A gate speaks only for itself: each entry of a batch is checked (`vet`, given the gate and the
-entry: `gate.core.authority` through `gate.vetting`) before anything is stored. A refused entry
+entry: `gate.core.authority` through `gate.vetting`; a passage record's undo is judged against
+the decision it names, `decision_of`: stored, or earlier in the same call) before anything is
+stored. So is its hybrid timestamp: more than `max_drift_ms` ahead of the hub's clock, it is
+refused as `clock_ahead` (kept, it would sort after everything to come and the venue's state
+would take every later entry for a late one). And each gate has a budget of stored body bytes
+per clock hour (`budget_bytes`, `[hub] gate_budget_mib_per_hour`): beyond it, its entries are
+refused as `flood` (no copy of the body kept) until the next hour. A refused entry
 is quarantined by the store with its reason (a stub keeps the watermark moving: the gate is
 acknowledged, nothing is lost, nothing waits for it), never folded, and counted in `refused` by
 reason; `/api/findings` and the display show it at once (`forged_event`). An entry whose seq is
@@ -44,7 +50,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from gate.core.authority import Refused, check_seq
+from gate.core.authority import PastDecision, Reason, Refused, check_seq
+from gate.hlc import DEFAULT_MAX_DRIFT_MS
 from gate.journal import wall_clock_ms
 from gate.protocol import (
     MAX_PAYLOAD,
@@ -61,6 +68,7 @@ from gate.protocol import (
     parse,
     read_events,
 )
+from gate.vetting import check_entry_clock, past_decision, text_size
 from hub.store import AddResult, EventStore, GateRow, PreparedBatch, StoredEntry
 
 log = logging.getLogger(__name__)
@@ -71,6 +79,11 @@ REPLAY_INTERVAL_MS = 1000
 # restored from an old backup sees more, and asks for a replay from its own watermark anyway.
 # 100000 is days of a busy gate's journal: no real batch comes near it.
 MAX_SEQ_JUMP = 100_000
+# Stored body bytes a gate may send per clock hour. A decision entry is about 900 bytes with
+# its passage record (bench.reconcile); a turnstile lets one person through every two seconds
+# at best: 1800 decisions, about 2 MB an hour. 16 MiB is eight times that.
+BUDGET_BYTES = 16 << 20
+HOUR_MS = 3_600_000
 Vet = Callable[[str, WireEntry], None]  # raises authority.Refused: the entry is refused
 STALL_MS = 5000  # an online gate silent this long while behind its own status: ask again
 M = TypeVar("M", EventBatch, GateStatus)
@@ -137,6 +150,8 @@ class Ingest:
         stall_ms: int = STALL_MS,
         vet: Vet | None = None,
         max_seq_jump: int = MAX_SEQ_JUMP,
+        max_drift_ms: int = DEFAULT_MAX_DRIFT_MS,
+        budget_bytes: int = BUDGET_BYTES,
     ) -> None:
         self.store = store
         self.topics = topics
@@ -148,6 +163,10 @@ class Ingest:
         self.stall_ms = stall_ms
         self.vet = vet
         self.max_seq_jump = max_seq_jump
+        self.max_drift_ms = max_drift_ms
+        self.budget_bytes = budget_bytes
+        self._spent: dict[str, tuple[int, int]] = {}  # gate -> (clock hour, body bytes taken)
+        self._unstored: dict[tuple[str, int], PastDecision] = {}  # decisions vetted, not stored
         self.rejected: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()  # entries refused for what they say, by reason
         self.counters: Counter[str] = Counter()
@@ -212,23 +231,54 @@ class Ingest:
 
     def _refusals(self, gate: str, batch: WireBatch) -> dict[int, tuple[str, str]]:
         """seq -> (reason, detail) of the batch's entries refused: a seq far beyond the gate's
-        watermark, or what its gate may not say. Each is counted and logged."""
+        watermark, a clock far ahead of the hub's, what its gate may not say, or what is beyond
+        its hourly budget. Each is counted and logged."""
         refused: dict[int, tuple[str, str]] = {}
         acked = self.store.acked(gate)
+        now = self.clock_ms()
         for entry in batch.entries:
             try:
                 check_seq(entry.seq, acked, self.max_seq_jump)
+                check_entry_clock(entry.hlc, now, self.max_drift_ms)
                 if self.vet is not None:
                     self.vet(gate, entry)
+                if entry.seq > acked:  # else stored already: a duplicate costs nothing
+                    self._spend(gate, entry, now)
             except Refused as exc:
                 refused[entry.seq] = (exc.reason.value, exc.detail)
                 self.refused[exc.reason.value] += 1
                 log.warning("entry %s/%d refused: %s", gate, entry.seq, exc)
+                continue
+            if entry.kind == "decision" and (past := past_decision(entry.kind, entry.body)):
+                self._unstored[gate, entry.seq] = past
         return refused
+
+    def _spend(self, gate: str, entry: WireEntry, now: int) -> None:
+        """Take the entry's body from its gate's budget for this hour; `Refused` (`flood`)
+        when it is spent."""
+        hour = now // HOUR_MS
+        spent_hour, spent = self._spent.get(gate, (hour, 0))
+        spent = spent if spent_hour == hour else 0
+        size = text_size(entry.body_json)
+        if spent + size > self.budget_bytes:
+            raise Refused(
+                Reason.FLOOD, f"over the gate's budget of {self.budget_bytes >> 20} MiB an hour"
+            )
+        self._spent[gate] = (hour, spent + size)
+
+    def decision_of(self, gate: str, seq: int) -> PastDecision | None:
+        """Decision entry `seq` of `gate`, if the hub holds it: stored, or vetted in this same
+        call and about to be (a passage record's undo is judged against it)."""
+        past = self._unstored.get((gate, seq))
+        if past is not None:
+            return past
+        stored = self.store.get(gate, seq)
+        return None if stored is None else past_decision(stored.kind, stored.body)
 
     def _store(self, batches: list[PreparedBatch]) -> None:
         """Store batches in one transaction; then hand on what is new and acknowledge each
         gate once, with its watermark after the commit. Never raises."""
+        self._unstored.clear()  # stored now, or to be sent again and vetted again
         if not batches:
             return
         try:

@@ -444,6 +444,8 @@ class VenueState:
                     f"gate {gate} sent what it may not ({reason}): {seqs}, quarantined, not "
                     f"counted; first: {first.kind} entry: {first.detail}",
                     entries=tuple((gate, q.seq) for q in refused[:20]),
+                    reason=reason,
+                    count=len(refused),
                 )
             )
         return found

@@ -12,7 +12,7 @@ sync per backlog drained rather than per batch; a single batch when the venue is
 `hub.toml`:
 
     [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start),
-            max_seq_jump
+            max_seq_jump, gate_budget_mib_per_hour (see hub.ingest)
     [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca, tls
     [http]  bind, port, desk_token_file, staff_token_file, allowed_hosts, workers,
             max_connections, max_streams, header_timeout_s
@@ -71,11 +71,11 @@ from gate.protocol import (
     change_without_phones,
     dump,
 )
-from gate.vetting import Knowledge, check_peer_entry
+from gate.vetting import Knowledge, check_peer_entry, text_size
 from hub.allowlist import HubAllowlist, ImportResult
 from hub.findings import violation_counts
 from hub.homeassistant import discovery
-from hub.ingest import MAX_SEQ_JUMP, Ingest
+from hub.ingest import BUDGET_BYTES, MAX_SEQ_JUMP, Ingest
 from hub.reconcile import VenueState
 from hub.store import EventStore
 from hub.web.http import Limits
@@ -100,6 +100,9 @@ class HubSection(_Strict):
     control_socket: Path = Path("/run/wristgate-hub/hub.sock")
     allowlist_csv: Path | None = None
     max_seq_jump: int = Field(default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest")
+    gate_budget_mib_per_hour: int = Field(
+        default=BUDGET_BYTES >> 20, ge=1, description="body MiB a gate may send an hour"
+    )
 
 
 class MqttSection(_Strict):
@@ -178,6 +181,7 @@ class Hub:
             allowlist_version=lambda: self.allowlist.version,
             vet=self._vet,
             max_seq_jump=h.max_seq_jump,
+            budget_bytes=h.gate_budget_mib_per_hour << 20,
         )
         if not config.gates:
             log.warning("hub.toml has no [gates] roster: gates' roles cannot be checked")
@@ -314,9 +318,9 @@ class Hub:
     def _vet(self, gate: str, entry: WireEntry) -> None:
         """Refuse (`Refused`) an entry `gate` may not have written (gate.core.authority)."""
         with self.venue.reading() as state:
-            knows = Knowledge(state.allowlist, state.members)
-            roster = self.config.gates
-            check_peer_entry(gate, roster, entry.kind, entry.body, knows, len(entry.body_json))
+            knows = Knowledge(state.allowlist, state.members, self.ingest.decision_of)
+            roster, body, size = self.config.gates, entry.body, text_size(entry.body_json)
+            check_peer_entry(gate, roster, entry.kind, body, knows, size, seq=entry.seq)
 
     def _down(self, down: LinkDown) -> None:
         """The hub's connection dropped or an attempt failed: counted, alerted, said once."""

@@ -26,7 +26,10 @@ An entry a gate may not have written (`gate.core.authority`: the ingest checks e
 quarantined: its head, reason and first `QUARANTINE_BODY` characters go to `quarantine`, and
 `entries` holds in its place a stub of kind `refused` with no events, so the gate's watermark
 moves on over it (nothing waits for it, nothing folds it). An entry refused for its sequence
-number (`seq_jump`) is quarantined and not stored at all: it leaves no gap.
+number (`seq_jump`) is quarantined and not stored at all: it leaves no gap. Each gate's first
+`QUARANTINE_COPIES` refused bodies are kept; later ones, and any refused as `flood`, keep only
+their head, reason and size. The stub of an entry refused as `clock_ahead` takes the time it
+was received as its hybrid timestamp: it must not sort after everything to come.
 
 Schema (`PRAGMA user_version` = 2; a version 1 store gets the quarantine table when opened):
 
@@ -55,10 +58,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gate.hlc import MAX_WALL_MS, Timestamp
 from gate.protocol import Entry, WireEntry
 
 SCHEMA_VERSION = 2
 QUARANTINE_BODY = 2048  # characters of a refused body kept: enough to read, never a flood
+QUARANTINE_COPIES = 1000  # refused bodies kept per gate (2 MB at most); later ones: head only
 FILE_MODE = 0o600  # bodies name wristbands and may carry guardians' phone numbers
 PAGE_SIZE = 2000
 MAX_SQL_INT = (1 << 63) - 1
@@ -247,6 +252,7 @@ class EventStore:
         try:
             self._configure()
             self._gates = {row.gate: row for row in self._read_gates()}
+            self._kept: dict[str, int] = {}  # quarantined bodies kept, per gate (`_copies`)
         except BaseException:
             self._db.close()
             raise
@@ -288,19 +294,22 @@ class EventStore:
                         text.encode()  # a lone surrogate cannot be stored
             except (ValueError, TypeError, UnicodeError) as exc:
                 raise ValueError(f"entry {e.seq} of {gate}: cannot be stored: {exc}") from exc
-            kind, content = e.kind, e.body
+            kind, content, hlc = e.kind, e.body, e.hlc
             if refused is not None and e.seq in refused:
                 reason, detail = refused[e.seq]
                 head = (gate, e.seq, e.nonce, e.hlc, e.wall_ms, kind)
-                kept = body[:QUARANTINE_BODY]
-                quarantined.append((*head, kept, received_ms, reason, detail[:500], len(body)))
+                kept = "" if reason == "flood" else body[:QUARANTINE_BODY]
+                size = len(body.encode(errors="surrogatepass"))
+                quarantined.append((*head, kept, received_ms, reason, detail[:500], size))
                 if reason == "seq_jump":
                     continue
                 kind, content = "refused", {"refused": reason, "kind": kind[:32]}
                 body = _encode(content)
-            rows.append((gate, e.seq, e.nonce, e.hlc, e.wall_ms, kind, body, received_ms))
+                if reason == "clock_ahead":  # the stub sorts where it came, not in the future
+                    hlc = min(hlc, str(Timestamp(min(max(received_ms, 0), MAX_WALL_MS))))
+            rows.append((gate, e.seq, e.nonce, hlc, e.wall_ms, kind, body, received_ms))
             stored.append(
-                StoredEntry(gate, e.seq, e.nonce, e.hlc, e.wall_ms, kind, content, received_ms)
+                StoredEntry(gate, e.seq, e.nonce, hlc, e.wall_ms, kind, content, received_ms)
             )
         return PreparedBatch(gate, received_ms, rows, stored, quarantined)
 
@@ -316,7 +325,7 @@ class EventStore:
             with self._transaction():
                 for batch in batches:
                     if batch.quarantined:
-                        self._db.executemany(_INSERT_QUARANTINE, batch.quarantined)
+                        self._db.executemany(_INSERT_QUARANTINE, self._copies(batch))
                     row = rows.get(batch.gate) or self._gates.get(batch.gate)
                     row = row or GateRow(batch.gate, first_seen_ms=batch.received_ms)
                     outcome = self._insert(batch, row.highest)
@@ -339,6 +348,24 @@ class EventStore:
             )
             for batch, outcome in zip(batches, outcomes, strict=True)
         ]
+
+    def _copies(self, batch: PreparedBatch) -> list[tuple[Any, ...]]:
+        """The batch's quarantine rows, each gate's first `QUARANTINE_COPIES` with their body:
+        the rest keep only their head, reason and size (a flood keeps no copies)."""
+        gate = batch.gate
+        if gate not in self._kept:
+            found = self._db.execute(
+                "SELECT COUNT(*) FROM quarantine WHERE gate = ? AND body != ''", (gate,)
+            )
+            self._kept[gate] = int(found.fetchone()[0])
+        rows = []
+        for row in batch.quarantined:
+            if row[6] and self._kept[gate] >= QUARANTINE_COPIES:
+                row = (*row[:6], "", *row[7:9], row[9][:100], row[10])
+            elif row[6]:
+                self._kept[gate] += 1
+            rows.append(row)
+        return rows
 
     def set_status(
         self, gate: str, status: dict[str, Any], received_ms: int, skew_ms: int | None

@@ -36,6 +36,7 @@ from gate.codec import decision_to_dict, event_to_dict
 from gate.core import (
     BandBound,
     BandToken,
+    BindingOpened,
     Event,
     Intent,
     Kind,
@@ -50,8 +51,8 @@ from gate.core import (
     decide,
     fold,
 )
-from gate.core.authority import MAX_BODY, Reason, Refused, check_seq
-from gate.vetting import Knowledge, check_peer_entry
+from gate.core.authority import MAX_BODY, PastDecision, Reason, Refused, check_clock, check_seq
+from gate.vetting import Knowledge, check_peer_entry, past_decision
 
 ROSTER = {"D1": "desk", "E1": "entry", "X1": "exit", "H1": "handheld"}
 Body = dict[str, Any]
@@ -71,19 +72,41 @@ def journalled(v: Venue, scan: Scan, now: datetime = T0) -> Body:
         "token": scan.token is not None,
         "offline": scan.offline,
     }
-    return {
+    body = {
         "scan": scanned,
         "decision": decision_to_dict(decision),
         "events": [event_to_dict(e) for e in events],
     }
+    held = journal(v)
+    held[scan.gate, len([g for g, _ in held if g == scan.gate]) + 1] = body
+    return body
+
+
+def journal(v: Venue) -> dict[tuple[str, int], Body]:
+    """The decision entries `journalled` for the venue's gates, by (gate, seq): what a consumer
+    holds when a passage record names one."""
+    held: dict[tuple[str, int], Body] = v.__dict__.setdefault("journal", {})
+    return held
 
 
 def with_events(body: Body, *events: Event) -> Body:
     return {**body, "events": [event_to_dict(e) for e in events]}
 
 
+def knowledge(v: Venue) -> Knowledge:
+    held = journal(v)
+
+    def decision_of(gate: str, seq: int) -> PastDecision | None:
+        body = held.get((gate, seq))
+        return None if body is None else past_decision("decision", body)
+
+    return Knowledge(v.state.allowlist, v.state.members, decision_of)
+
+
 def check(v: Venue, gate: str, kind: str, body: Body, roster: Any = ROSTER) -> list[Event]:
-    return check_peer_entry(gate, roster, kind, body, Knowledge(v.state.allowlist, v.state.members))
+    """As a consumer checks `gate`'s next entry, after every decision `journalled` for it."""
+    seq = len([g for g, _ in journal(v) if g == gate]) + 1
+    return check_peer_entry(gate, roster, kind, body, knowledge(v), seq=seq)
 
 
 def nfc(gate: str, mode: Mode, uid: str, intent: Intent = Intent.FINAL, **kw: Any) -> Scan:
@@ -144,8 +167,23 @@ def _exit_window_closes(v: Venue) -> tuple[str, str, Body]:
 
 def _nobody_went_through(v: Venue) -> tuple[str, str, Body]:
     v.bind(DUO, ADULT_3, CHILD_3)
+    journalled(v, nfc("E1", Mode.ENTRY, ADULT_3))  # E1's decision 1
     undo = MemberMoved("E1", T0, ADULT_3, DUO, MemberState.BOUND)
-    return "E1", "passage", with_events({"decision_seq": 3, "passed": False}, undo)
+    return "E1", "passage", with_events({"decision_seq": 1, "passed": False}, undo)
+
+
+def _nobody_went_out(v: Venue) -> tuple[str, str, Body]:
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
+    journalled(v, nfc("X1", Mode.EXIT, ADULT_3))  # X1's decision 1: the adult out
+    undo = MemberMoved("X1", T0, ADULT_3, DUO, MemberState.INSIDE)
+    return "X1", "passage", with_events({"decision_seq": 1, "passed": False}, undo)
+
+
+def _adult_temp_exit_not_taken(v: Venue) -> tuple[str, str, Body]:
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
+    journalled(v, nfc("X1", Mode.EXIT, ADULT_3, Intent.TEMPORARY))
+    undo = MemberMoved("X1", T0, ADULT_3, DUO, MemberState.INSIDE)
+    return "X1", "passage", with_events({"decision_seq": 1, "passed": False}, undo)
 
 
 def _fire_alarm(v: Venue) -> tuple[str, str, Body]:
@@ -167,6 +205,8 @@ REAL = [
     _band_learned_from_its_token,
     _exit_window_closes,
     _nobody_went_through,
+    _nobody_went_out,
+    _adult_temp_exit_not_taken,
     _fire_alarm,
     _allowlist,
 ]
@@ -287,6 +327,62 @@ def _passage_that_forces(v: Venue) -> tuple[str, str, Body]:
     return "X1", "passage", with_events({"decision_seq": 3, "passed": False}, undo)
 
 
+def _undo_of_a_decision_never_made(v: Venue) -> tuple[str, str, Body]:
+    """An exit's password takes a child out of the headcount by 'undoing' a decision that
+    does not exist."""
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
+    undo = MemberMoved("X1", T0, CHILD_3, DUO, MemberState.BOUND)
+    return "X1", "passage", with_events({"decision_seq": 99999, "passed": False}, undo)
+
+
+def _undo_to_exited(v: Venue) -> tuple[str, str, Body]:
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
+    undo = MemberMoved("X1", T0, CHILD_3, DUO, MemberState.EXITED)
+    return "X1", "passage", with_events({"decision_seq": 99999, "passed": False}, undo)
+
+
+def _entry_undoes_a_child_it_never_let_in(v: Venue) -> tuple[str, str, Body]:
+    """An entry's password sends a child back to `bound`, naming the entry of its adult."""
+    v.bind(DUO, ADULT_3, CHILD_3)
+    journalled(v, nfc("E1", Mode.ENTRY, ADULT_3))  # E1's decision 1: the adult in
+    journalled(v, nfc("E1", Mode.ENTRY, CHILD_3))  # 2: the child in
+    undo = MemberMoved("E1", T0, CHILD_3, DUO, MemberState.BOUND)
+    return "E1", "passage", with_events({"decision_seq": 1, "passed": False}, undo)
+
+
+def _undo_naming_a_later_decision(v: Venue) -> tuple[str, str, Body]:
+    """The passage's own seq is 2: decision 1 only may be named, never one after it."""
+    v.bind(DUO, ADULT_3, CHILD_3)
+    journalled(v, nfc("E1", Mode.ENTRY, ADULT_3))
+    undo = MemberMoved("E1", T0, ADULT_3, DUO, MemberState.BOUND)
+    return "E1", "passage", with_events({"decision_seq": 2, "passed": False}, undo)
+
+
+def _undo_of_a_denial(v: Venue) -> tuple[str, str, Body]:
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
+    journalled(v, nfc("X1", Mode.EXIT, CHILD_3))  # denied: no adult scanned first
+    undo = MemberMoved("X1", T0, CHILD_3, DUO, MemberState.BOUND)
+    return "X1", "passage", with_events({"decision_seq": 1, "passed": False}, undo)
+
+
+def _child_undone_to_temp_out(v: Venue) -> tuple[str, str, Body]:
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3)
+    journalled(v, nfc("E1", Mode.ENTRY, CHILD_3))
+    undo = MemberMoved("E1", T0, CHILD_3, DUO, MemberState.TEMP_OUT)
+    return "E1", "passage", with_events({"decision_seq": 1, "passed": False}, undo)
+
+
+def _exit_decision_with_480_pairings(v: Venue) -> tuple[str, str, Body]:
+    """Each PairingOpened folds in time linear in the pairing's adults: 480 in one entry, and
+    a hundred such entries took seconds to fold."""
+    v.bind(DUO, ADULT_3, CHILD_3).admit(ADULT_3, CHILD_3)
+    body = journalled(v, nfc("X1", Mode.EXIT, ADULT_3))
+    events = v_events(body)
+    opened = [e for e in events if isinstance(e, PairingOpened)]
+    assert len(opened) == 1
+    return "X1", "decision", with_events(body, *events, *opened * 479)
+
+
 def _fire_alarm_with_events(v: Venue) -> tuple[str, str, Body]:
     v.bind(DUO, ADULT_3, CHILD_3)
     return (
@@ -340,6 +436,13 @@ FORGED = [
     (_entry_gate_letting_out, Reason.ROLE_CANNOT),
     (_desk_moving_members, Reason.ROLE_CANNOT),
     (_passage_that_forces, Reason.KIND_CANNOT),
+    (_undo_of_a_decision_never_made, Reason.DECISION_MISMATCH),
+    (_undo_to_exited, Reason.KIND_CANNOT),
+    (_entry_undoes_a_child_it_never_let_in, Reason.DECISION_MISMATCH),
+    (_undo_naming_a_later_decision, Reason.DECISION_MISMATCH),
+    (_undo_of_a_denial, Reason.DECISION_MISMATCH),
+    (_child_undone_to_temp_out, Reason.DECISION_MISMATCH),
+    (_exit_decision_with_480_pairings, Reason.DECISION_MISMATCH),
     (_fire_alarm_with_events, Reason.SCHEMA),
     (_unknown_kind, Reason.SCHEMA),
     (_unexpected_keys, Reason.SCHEMA),
@@ -420,9 +523,15 @@ def test_a_whole_day_of_twenty_gates_passes_entry_by_entry_as_the_hub_folds_it()
     )  # fmt: skip
     state = State(allowlist=day.allowlist)
     kinds: set[tuple[str, str]] = set()
+    held = {(e.gate, e.seq): e for e in history}
+
+    def decision_of(gate: str, seq: int) -> PastDecision | None:
+        stored = held.get((gate, seq))
+        return None if stored is None else past_decision(stored.kind, stored.body)
+
     for entry in history:
-        knows = Knowledge(state.allowlist, state.members)
-        events = check_peer_entry(entry.gate, roster, entry.kind, entry.body, knows)
+        knows = Knowledge(state.allowlist, state.members, decision_of)
+        events = check_peer_entry(entry.gate, roster, entry.kind, entry.body, knows, seq=entry.seq)
         assert events == events_of(entry.body)
         kinds.add((roster[entry.gate], entry.kind))
         for event in events:
@@ -433,3 +542,43 @@ def test_a_whole_day_of_twenty_gates_passes_entry_by_entry_as_the_hub_folds_it()
         ("exit", "expiry"),
         ("exit", "passage"),
     } <= kinds
+
+
+@pytest.mark.parametrize(("ahead_s", "refused"), [(0, False), (299, False), (301, True)])
+def test_an_entry_whose_clock_runs_past_the_drift_is_refused_as_clock_ahead(
+    ahead_s: int, refused: bool
+):
+    now_ms = 1_800_000_000_000
+    if refused:
+        with pytest.raises(Refused) as ahead:
+            check_clock(now_ms + ahead_s * 1000, now_ms, 300_000)
+        assert ahead.value.reason is Reason.CLOCK_AHEAD
+    else:
+        check_clock(now_ms + ahead_s * 1000, now_ms, 300_000)
+
+
+def test_a_desk_binding_stays_accepted_when_the_ticket_was_amended_since():
+    """The desk opened the binding with the ticket as it then stood (2 adults, 2 children);
+    the hub's allowlist has it amended since: the binding is still the desk's to journal."""
+    v = Venue()
+    gate, kind, body = _desk_ticket(v)
+    opened = v_events(body)[0]
+    assert isinstance(opened, BindingOpened)
+    ticket = v.state.allowlist.tickets[DUO]
+    v.state.allowlist.tickets[DUO] = replace(ticket, children=ticket.children + 1)
+    assert check(v, gate, kind, body) == [opened]
+    forged = with_events(body, replace(opened, group=FAMILY))  # not the ticket scanned
+    with pytest.raises(Refused) as refused:
+        check(v, gate, kind, forged)
+    assert refused.value.reason is Reason.DECISION_MISMATCH
+
+
+def test_an_adult_opening_a_pairing_again_is_folded_once():
+    from gate.core import State
+
+    state = State()
+    opened = PairingOpened("X1", T0, DUO, Mode.EXIT, ADULT_3)
+    for at in range(100):
+        fold(state, replace(opened, at=later(T0, at)))
+    pairing = state.pairings["X1", DUO, Mode.EXIT]
+    assert pairing.adults == (ADULT_3,) and pairing.opened_at == later(T0, 99)

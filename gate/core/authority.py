@@ -25,7 +25,8 @@ Refusal is whole-entry: an entry is accepted or refused entirely, with one stabl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -60,6 +61,8 @@ class Reason(StrEnum):
     DECISION_MISMATCH = "decision_mismatch"  # the events do not follow from the entry's decision
     STOCK_ROLE = "stock_role"  # a band bound or learned against the wristband stock
     SEQ_JUMP = "seq_jump"  # a sequence number far beyond the sender's watermark
+    CLOCK_AHEAD = "clock_ahead"  # a hybrid timestamp beyond the receiver's clock and its drift
+    FLOOD = "flood"  # more than the gate's hourly budget of stored bodies (the hub's ingest)
 
 
 class Refused(ValueError):
@@ -135,12 +138,29 @@ _GRANT_TARGET = {
 
 
 @dataclass(frozen=True, slots=True)
+class PastDecision:
+    """A decision entry the consumer holds: what a passage record's undo is judged against."""
+
+    decision: Decision
+    events: Sequence[Event] = ()
+
+
+DecisionLookup = Callable[[str, int], PastDecision | None]  # (gate, seq) -> its decision entry
+
+
+def _holds_none(gate: str, seq: int) -> PastDecision | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class Knowledge:
     """What the consumer knows: the allowlist (stock roles, staff badges, revocations,
-    tickets) and the members its state holds (roles of bands it saw bound)."""
+    tickets), the members its state holds (roles of bands it saw bound), and the decision
+    entries it holds, by (gate, seq) (the hub's store, a gate's presence log)."""
 
     allowlist: Allowlist = field(default_factory=Allowlist)
     members: Mapping[str, Member] = field(default_factory=dict)
+    decision_of: DecisionLookup = _holds_none
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +178,7 @@ class PeerEntry:
     body: Mapping[str, object]
     events: Sequence[Event] = ()
     decision: Decision | None = None
+    seq: int = 0
 
 
 def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
@@ -195,6 +216,18 @@ def check_seq(seq: int, watermark: int, bound: int) -> None:
         )
 
 
+def check_clock(hlc_wall_ms: int, clock_ms: int, max_drift_ms: int) -> None:
+    """An entry's hybrid timestamp may run ahead of the receiver's clock (`clock_ms`: the later
+    of its wall clock and its own newest timestamp) by at most `max_drift_ms`: one far in the
+    future would sort after everything to come and make each later entry look late."""
+    if hlc_wall_ms - clock_ms > max_drift_ms:
+        ahead = (hlc_wall_ms - clock_ms) // 1000
+        raise Refused(
+            Reason.CLOCK_AHEAD,
+            f"hybrid clock {ahead} s ahead of this one (allowed: {max_drift_ms // 1000} s)",
+        )
+
+
 def vet(entry: PeerEntry, knows: Knowledge) -> list[Event]:
     """The entry's events if its gate may say them; else `Refused`. `check_shape` first."""
     if entry.roster and entry.role is None:
@@ -211,7 +244,7 @@ def vet(entry: PeerEntry, knows: Knowledge) -> list[Event]:
     elif entry.kind == "expiry":
         _expiry(entry, knows)
     elif entry.kind == "passage":
-        _passage(entry)
+        _passage(entry, knows)
     elif entry.events:
         raise Refused(Reason.KIND_CANNOT, f"a {entry.kind} entry holds no events")
     return list(entry.events)
@@ -264,14 +297,51 @@ def _role_known(uid: str, group: str, knows: Knowledge) -> Role | None:
 # --- passage: a grant nobody went through is undone ----------------------------------------------
 
 
-def _passage(entry: PeerEntry) -> None:
+def _passage(entry: PeerEntry, knows: Knowledge) -> None:
+    """A passage record undoes, when nobody went through, the moves of the grant it names: that
+    grant must come before it, be held by the consumer (a gate publishes in seq order, so the
+    decision arrives first), and have moved each member undone, from where it could have been."""
     if entry.events and entry.body.get("passed") is not False:
         raise Refused(Reason.KIND_CANNOT, "a passage that was passed undoes nothing")
     for event in entry.events:
         if not isinstance(event, MemberMoved) or event.forced or event.staff or event.overrode:
             raise Refused(Reason.KIND_CANNOT, f"a passage only undoes moves, not {_shown(event)}")
-        if entry.role == "entry" and event.state is MemberState.EXITED:
-            raise Refused(Reason.KIND_CANNOT, "no one came in at an entry from `exited`")
+        if event.state is MemberState.EXITED:
+            raise Refused(Reason.KIND_CANNOT, "an undo never moves anyone to `exited`")
+    if not entry.events:
+        return
+    seq = entry.body.get("decision_seq")
+    if type(seq) is not int or not 0 < seq < entry.seq:
+        raise _mismatch(f"an undo names decision {str(seq)[:20]}, not one before its own")
+    past = knows.decision_of(entry.gate, seq)
+    if past is None:
+        raise _mismatch(f"an undo of decision {seq}, which this consumer does not hold")
+    d = past.decision
+    if not d.granted or d.gate != entry.gate or d.code not in PASSAGE_GRANTS:
+        raise _mismatch(f"decision {seq} is no passage grant of {entry.gate}")
+    made = {e.uid: e for e in past.events if isinstance(e, MemberMoved)}
+    undone: set[str] = set()
+    for event in entry.events:
+        assert isinstance(event, MemberMoved)  # checked above
+        moved = made.get(event.uid)
+        if moved is None or moved.group != event.group or event.uid in undone:
+            raise _mismatch(f"decision {seq} did not move {event.uid[:32]} (once) to undo")
+        undone.add(event.uid)
+        if event.state not in _UNDO_TO[moved.state] or (
+            event.state is MemberState.TEMP_OUT and d.role is not Role.ADULT
+        ):
+            raise _mismatch(f"{moved.state} is not undone to {event.state}")
+
+
+# Where a member granted a move may have come from (rules: an entry lets in from `bound` or
+# `temp_out`; an exit lets out from `inside`, or, offline or forced, from `bound` or `temp_out`).
+# Only adults are ever `temp_out` on an undo (children never exit temporarily).
+_UNDO_TO: Mapping[MemberState, frozenset[MemberState]] = {
+    MemberState.INSIDE: frozenset({MemberState.BOUND, MemberState.TEMP_OUT}),
+    MemberState.EXITED: frozenset({MemberState.INSIDE, MemberState.BOUND, MemberState.TEMP_OUT}),
+    MemberState.TEMP_OUT: frozenset({MemberState.INSIDE, MemberState.BOUND}),
+    MemberState.BOUND: frozenset(),
+}
 
 
 # --- decision: the events must follow from the entry's own decision ------------------------------
@@ -323,14 +393,10 @@ def _bound(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> Non
     event = entry.events[0]
     match event:
         case BindingOpened(group=group):
-            ticket = knows.allowlist.tickets.get(group)
+            # Its adults and children are the ticket's as the desk knew it: the allowlist may
+            # have changed since (an amended ticket), so they are not held against ours.
             if group != d.value or group != d.group:
                 raise _mismatch("a binding opens for the ticket scanned")
-            if ticket is not None and (event.adults, event.children) != (
-                ticket.adults,
-                ticket.children,
-            ):
-                raise _mismatch(f"binding of {group}: not the ticket's adults and children")
         case BandBound(uid=uid, group=group, role=role):
             if uid != d.value or group != d.group or role != d.role:
                 raise _mismatch("OK_BIND binds the band scanned, to the decision's group and role")
@@ -367,9 +433,11 @@ def _passed(entry: PeerEntry, d: Decision, scan: Mapping[str, object], knows: Kn
         )
     if (target is MemberState.INSIDE) != (mode == Mode.ENTRY):
         raise _mismatch(f"{d.code} in {mode} mode")
-    kinds = [type(e) for e in entry.events]
-    if kinds.count(MemberMoved) != 1:
+    kinds = Counter(type(e) for e in entry.events)
+    if kinds[MemberMoved] != 1:
         raise _mismatch(f"{d.code} moves exactly the band scanned")
+    if any(n > 1 for n in kinds.values()):  # a grant says each thing once (rules `_grant`)
+        raise _mismatch(f"{d.code} says each kind of event at most once")
     for event in entry.events:
         match event:
             case BandLearned():
@@ -416,11 +484,14 @@ def _shown(event: Event) -> str:
 __all__ = [
     "GATE_ROLES",
     "MAX_BODY",
+    "DecisionLookup",
     "GateRole",
     "Knowledge",
+    "PastDecision",
     "PeerEntry",
     "Reason",
     "Refused",
+    "check_clock",
     "check_seq",
     "check_shape",
     "vet",

@@ -124,7 +124,9 @@ def fold(state: State, event: Event) -> State:
         case PairingOpened(gate=gate, group=group, direction=direction):
             key = (gate, group, direction)
             earlier = state.pairings.get(key)
-            adults = (*earlier.adults, event.adult) if earlier else (event.adult,)
+            adults = earlier.adults if earlier else ()
+            if event.adult not in adults:  # an adult scanned again only reopens the window
+                adults = (*adults, event.adult)
             state.pairings[key] = Pairing(gate, group, direction, event.at, adults)
         case PairingClosed(gate=gate, group=group, direction=direction):
             state.pairings.pop((gate, group, direction), None)
