@@ -33,10 +33,15 @@ from gate.core import (
     PairingOpened,
     Role,
 )
+from gate.core.authority import MAX_BODY
 from gate.hlc import Timestamp
 from gate.peers import Peers
 from gate.protocol import Entry, EventBatch, ProtocolError, Roster, Topics, dump, parse
+from gate.vetting import body_size
 from hub.broker import Broker, Credentials
+from hub.ingest import Ingest
+from hub.reconcile import VenueState
+from hub.store import QUARANTINE_COPIES, EventStore
 
 TOPICS = Topics()
 NOW = datetime.now(UTC)
@@ -237,6 +242,37 @@ def test_an_8_mib_body_is_refused_and_no_store_grows(venue: Venue, h1: Forger):
     assert venue.api("/api/gates")["H1"]["backlog"] == 0
 
 
+def test_exit_and_entry_passwords_cannot_undo_a_decision_they_never_made(venue: Venue):
+    """A passage record 'undoing' a grant nobody journalled: an exit's password sending the
+    child to `exited`, an entry's sending it back to `bound`. Both must leave it counted."""
+    before, children = counts(venue), venue.api("/api/headcount")["children"]
+    x2, e2 = Forger(venue.broker, "X2"), Forger(venue.broker, "E2")
+    try:
+        out = MemberMoved("X2", NOW, CHILD, "T1", MemberState.EXITED)
+        x2.send(
+            x2.entry(
+                "passage", {"decision_seq": 99999, "passed": False, "events": [event_to_dict(out)]}
+            )
+        )
+        back = MemberMoved("E2", NOW, CHILD, "T1", MemberState.BOUND)
+        e2.send(
+            e2.entry("fire_alarm", {"on": False}),  # seq 1: held, but no decision
+            e2.entry(
+                "passage", {"decision_seq": 1, "passed": False, "events": [event_to_dict(back)]}
+            ),
+        )
+        refused_everywhere(venue, "kind_cannot", before)
+        refused_everywhere(venue, "decision_mismatch", before)
+    finally:
+        x2.client.close()
+        e2.client.close()
+    for gate in ("E1", "X1"):
+        assert member(venue, gate, CHILD)["state"] == "inside"
+    assert venue.api("/api/headcount")["children"] == children
+    assert CHILD in {row["uid"] for row in venue.api("/api/sweep")}
+    assert forged_findings(venue, "X2") and forged_findings(venue, "E2")
+
+
 def retained_batches(v: Venue, gate: str) -> list[bytes]:
     """What a client subscribing now is handed on `gate`'s events topic as retained: a marker
     sent after subscribing (an empty message, which every consumer ignores) comes after it."""
@@ -300,3 +336,100 @@ def test_a_gate_keeps_the_venue_roster_for_a_restart_without_the_broker(venue: V
 def test_a_roster_naming_an_unknown_role_is_refused() -> None:
     with pytest.raises(ProtocolError, match="not a gate id and a role"):
         parse(Roster, b'{"v": 1, "gates": {"H1": "superuser"}}')
+
+
+def test_a_far_future_clock_is_refused_and_nothing_after_it_counts_as_late(venue: Venue):
+    """A desk's password sends a harmless entry stamped in the year 10889: kept, it would be
+    the newest entry at every gate and the hub for ever, each later one folded as late."""
+    before = counts(venue)
+    rebuilds = venue.gates["X1"].log.read_text(errors="replace").count("folding the day again")
+    d2 = Forger(venue.broker, "D2")
+    try:
+        forged = d2.entry("fire_alarm", {"on": False})
+        d2.send(forged.model_copy(update={"hlc": "ffffffffffff0000"}))
+        refused_everywhere(venue, "clock_ahead", before)
+    finally:
+        d2.client.close()
+    assert venue.scan("D1", "T2", "barcode") in ("OK_BIND", "DENY_ALREADY_BOUND")
+    assert venue.scan("D1", ADULT_2) == "OK_BIND"  # a real entry after the forged one
+    wait_for(lambda: member(venue, "X1", ADULT_2) != {}, timeout=30, what="X1 folds the binding")
+    log = venue.gates["X1"].log.read_text(errors="replace")
+    assert log.count("folding the day again") == rebuilds, log[-1500:]
+    wait_for(lambda: not hub_status(venue)["stale"], timeout=30, what="the hub's state current")
+    stubs = [f for f in venue.api("/api/findings") if f["gates"] == ["D2"]]
+    assert stubs and "clock_ahead" in stubs[0]["detail"], stubs
+
+
+def test_the_open_display_shows_a_forged_entry_without_what_the_sender_wrote(venue: Venue):
+    """What a refusal's detail repeats is the sender's to choose (here a key named like a
+    phone number): staff read it on /api/findings, the open display says only who and why."""
+    before = counts(venue)
+    h2 = Forger(venue.broker, "H2")
+    try:
+        h2.send(h2.entry("fire_alarm", {"on": False, "call 0170 5550199": 1}))
+        refused_everywhere(venue, "schema", before)
+    finally:
+        h2.client.close()
+    found = [f for f in venue.api("/api/findings") if f["gates"] == ["H2"]]
+    assert found and "5550199" in found[0]["detail"], found  # staff see what was sent
+    shown = [a for a in venue.api("/api/display")["alerts"] if a["kind"] == "forged_event"]
+    assert any(a["text"].startswith("gate H2 sent what it may not (schema)") for a in shown)
+    assert not any("5550199" in a["text"] or "0170" in a["text"] for a in shown), shown
+
+
+def test_a_gate_password_flooding_the_hub_is_cut_at_its_hourly_budget(tmp_path: Path):
+    """Expiry entries at their largest, one after another: past the gate's budget for the
+    hour, each is refused as `flood`: acknowledged, a stub stored, no copy of its body kept."""
+    store = EventStore(tmp_path / "events.db")
+    acks: list[bytes] = []
+    ingest = Ingest(
+        store,
+        TOPICS,
+        lambda topic, payload, qos, retain: acks.append(payload),
+        budget_bytes=1 << 20,
+        vet=lambda gate, entry: None,
+    )
+    at = NOW.isoformat()
+    closed = [
+        {"type": "PairingClosed", "gate": "X1", "at": at, "group": f"G{i:06d}", "direction": "exit"}
+        for i in range(1800)
+    ]
+    body = {"events": closed}
+    size = body_size(body)
+    assert 150_000 < size <= MAX_BODY["expiry"]
+    forger = Forger.__new__(Forger)  # entries only: no broker here
+    forger.gate, forger.seq = "X1", 1
+    for _ in range(20):
+        batch = EventBatch(gate="X1", entries=[forger.entry("expiry", body)])
+        ingest.on_message(TOPICS.events("X1"), dump(batch))
+    assert store.acked("X1") == 20  # everything acknowledged: nothing waits
+    taken = 20 - ingest.refused["flood"]
+    assert taken * size <= 1 << 20 < (taken + 1) * size, ingest.refused
+    flood = [q for q in store.quarantined() if q.reason == "flood"]
+    assert len(flood) == ingest.refused["flood"] and all(q.size == size for q in flood)
+    kept = store._db.execute("SELECT SUM(LENGTH(body)) FROM quarantine").fetchone()[0]
+    assert kept == 0, "a flood keeps no copies"
+    store.close()
+    assert size_mb(tmp_path, "events.db") < 3
+    findings = VenueState(EventStore(tmp_path / "events.db")).findings()
+    assert any(f.kind == "forged_event" and f.reason == "flood" and f.critical for f in findings)
+
+
+def test_the_quarantine_keeps_a_gates_first_refused_bodies_only(tmp_path: Path):
+    store = EventStore(tmp_path / "events.db")
+    refusal = "unexpected ['padding']"
+    for seq in range(1, QUARANTINE_COPIES + 51):
+        entry = Entry(
+            seq=seq,
+            nonce=f"n{seq:07d}",
+            wall_ms=1,
+            hlc=str(Timestamp(1)),
+            kind="fire_alarm",
+            body={"on": False, "padding": "x" * 500},
+        )
+        store.add_batches([store.prepare("H1", [entry], 1, {seq: ("schema", refusal)})])
+    kept = store._db.execute("SELECT COUNT(*) FROM quarantine WHERE body != ''").fetchone()[0]
+    assert kept == QUARANTINE_COPIES
+    assert len(store.quarantined()) == QUARANTINE_COPIES + 50  # each still counted
+    assert store.acked("H1") == QUARANTINE_COPIES + 50
+    store.close()

@@ -75,13 +75,15 @@ class Refused(ValueError):
 # The largest serialized body (JSON bytes) of each kind. Real entries need far less: a decision
 # with every event a grant can carry is about 2 kB (a long revocation reason or staff name in
 # its message included); an expiry holds three events of at most ~250 bytes per group whose
-# window closed in one tick, and a gate back after an hour's stop closes at most the windows
-# opened in the last pairing window (at most 3600 s, one adult a second): ~2.7 MB in the very
-# worst case, 64 kB on a busy day.
+# window closed in one tick, and a gate back after a stop closes at most the windows opened in
+# the last pairing window: at one adult a second, 60 s by default (15 kB) and 64 kB on a busy
+# day. 256 kB holds a quarter-hour window's worth (900 groups); a venue setting a longer window
+# and letting an adult through every second risks an expiry refused (its windows then stay
+# open at the other gates until they close there: the safe side).
 MAX_BODY: Mapping[str, int] = {
     "decision": 64 << 10,
     "passage": 16 << 10,
-    "expiry": 4 << 20,
+    "expiry": 256 << 10,
     "fire_alarm": 256,
     "allowlist": 16 << 10,
 }
