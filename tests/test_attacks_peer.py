@@ -293,12 +293,12 @@ def size_mb(directory: Path, name: str) -> float:
 
 
 def test_a_far_sequence_number_left_retained_leaves_no_gap_and_is_cleared(venue: Venue):
+    far = venue.gate_status("E1")["journal"]["last_seq"] + 1_000_000
+    venue.gates["E1"].stop()  # a login is one session (client id = username): E1's is free
     e1 = Forger(venue.broker, "E1")
-    replays = MqttClient(venue.broker, "E1", venue.broker.credentials.password("E1"))
+    replays = e1.client
     try:
-        assert not replays.connect().is_failure
         replays.subscribe(TOPICS.replay("E1"))
-        far = venue.gate_status("E1")["journal"]["last_seq"] + 1_000_000
         e1.send(e1.entry("fire_alarm", {"on": False}, seq=far), retain=True)
         wait_for(
             lambda: hub_status(venue)["refused"].get("seq_jump", 0) >= 1, timeout=30, what="jump"
@@ -317,13 +317,12 @@ def test_a_far_sequence_number_left_retained_leaves_no_gap_and_is_cleared(venue:
             timeout=30,
             what=f"E2 ignoring the retained batch; log: {venue.gates['E2'].tail()[-600:]}",
         )
-        venue.gates["E1"].stop()
+        e1.client.close()
         venue.start_gate("E1")  # connecting, E1 clears its own events topic
         wait_for(lambda: venue.gate_status("E1")["link"]["connected"], timeout=30, what="E1")
         wait_for(lambda: not retained_batches(venue, "E1"), timeout=30, what="E1's topic clear")
     finally:
         e1.client.close()
-        replays.close()
 
 
 def test_a_gate_keeps_the_venue_roster_for_a_restart_without_the_broker(venue: Venue):

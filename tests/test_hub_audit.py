@@ -468,6 +468,18 @@ def test_a_passage_record_undoing_what_its_decision_did_not_do_is_impossible_mov
     assert violations(net) == [("impossible_move", ("X1",), adult_b)]
 
 
+def test_a_passage_record_undoing_a_decision_the_hub_does_not_hold_is_impossible_move(
+    net: Net,
+) -> None:
+    """Defence in depth behind the authority check: a gate publishes in seq order, so an undo
+    whose decision is not stored undoes nothing the hub knows of."""
+    family_inside(net, "A")
+    _, _, child = family("A")
+    undo = moved(net, "X1", child, MemberState.BOUND)
+    forge(net, "X1", undo, kind="passage", decision_seq=99_999, passed=False)
+    assert violations(net) == [("impossible_move", ("X1",), child)]
+
+
 def test_a_decision_letting_out_an_adult_and_its_child_together_is_impossible_move(
     net: Net,
 ) -> None:
