@@ -96,7 +96,9 @@ def decision(gate: str, mode: str, value: str, code: str, events: list[Event], *
 def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
     """D1, E1, X1 and the hub; families T1 (ADULT, CHILD) and TSOLO (SOLO_CHILD) inside."""
     root = tmp_path_factory.mktemp("venue")
-    broker = Broker(root / "broker", credentials=Credentials.generate((*GATES, "H1"))).start()
+    broker = Broker(
+        root / "broker", credentials=Credentials.generate((*GATES, "H1", "H2", "D2"))
+    ).start()
     v = Venue(root, broker, forged=True)
     try:
         v.start_hub()
@@ -273,6 +275,14 @@ def test_exit_and_entry_passwords_cannot_undo_a_decision_they_never_made(venue: 
     assert forged_findings(venue, "X2") and forged_findings(venue, "E2")
 
 
+def test_an_entry_is_measured_in_bytes_not_characters(venue: Venue, h1: Forger):
+    """6000 euro signs are 18000 bytes: over an allowlist entry's 16 KiB, though fewer
+    characters."""
+    before = counts(venue)
+    h1.send(h1.entry("allowlist", {"version": 2, "source": "\u20ac" * 6000}))
+    refused_everywhere(venue, "schema", before)
+
+
 def retained_batches(v: Venue, gate: str) -> list[bytes]:
     """What a client subscribing now is handed on `gate`'s events topic as retained: a marker
     sent after subscribing (an empty message, which every consumer ignores) comes after it."""
@@ -360,20 +370,21 @@ def test_a_far_future_clock_is_refused_and_nothing_after_it_counts_as_late(venue
 
 
 def test_the_open_display_shows_a_forged_entry_without_what_the_sender_wrote(venue: Venue):
-    """What a refusal's detail repeats is the sender's to choose (here a key named like a
-    phone number): staff read it on /api/findings, the open display says only who and why."""
+    """What a refusal's detail repeats is the sender's to choose (here a body key that sends
+    the public elsewhere): staff read it on /api/findings, the open display says only who and
+    why."""
     before = counts(venue)
     h2 = Forger(venue.broker, "H2")
     try:
-        h2.send(h2.entry("fire_alarm", {"on": False, "call 0170 5550199": 1}))
+        h2.send(h2.entry("fire_alarm", {"on": False, "refunds at evil.example": 1}))
         refused_everywhere(venue, "schema", before)
     finally:
         h2.client.close()
     found = [f for f in venue.api("/api/findings") if f["gates"] == ["H2"]]
-    assert found and "5550199" in found[0]["detail"], found  # staff see what was sent
+    assert found and "evil.example" in found[0]["detail"], found  # staff see what was sent
     shown = [a for a in venue.api("/api/display")["alerts"] if a["kind"] == "forged_event"]
     assert any(a["text"].startswith("gate H2 sent what it may not (schema)") for a in shown)
-    assert not any("5550199" in a["text"] or "0170" in a["text"] for a in shown), shown
+    assert not any("evil.example" in a["text"] for a in shown), shown
 
 
 def test_a_gate_password_flooding_the_hub_is_cut_at_its_hourly_budget(tmp_path: Path):
