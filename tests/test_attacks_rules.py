@@ -367,10 +367,7 @@ def test_the_daily_report_lists_each_violation_of_x1(attacked):
     csv_text = _report(venue, "csv")
     table = csv_text.split("Rule violations", 1)[1].split("\r\n\r\n", 1)[0]
     rows = {
-        uid: row
-        for uid in (CHILD, CHILD_4, ADULT_5)
-        for row in table.splitlines()
-        if uid in row
+        uid: row for uid in (CHILD, CHILD_4, ADULT_5) for row in table.splitlines() if uid in row
     }
     assert set(rows) == {CHILD, CHILD_4, ADULT_5}
     assert f"X1/{x1.entries['alone']}" in rows[CHILD] and "child_released_alone" in rows[CHILD]
