@@ -298,7 +298,7 @@ def test_a_flooding_peer_cannot_grow_the_presence_file_past_its_bound(
             wall_ms=start_ms + seq,
             hlc=hlc,
             kind="decision",
-            body=body,
+            body={**body, "decision": {**body["decision"], "gate": gate}},  # each its own
         )
 
     e2 = mqtt_client("E2", broker=broker)

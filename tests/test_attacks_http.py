@@ -129,6 +129,7 @@ def lone_children(tmp_path: Path, fresh_broker):
         venue.wait_bound(("E1", "X1"), (ADULT, CHILD, SOLO_CHILD))
         for band in (ADULT, CHILD, SOLO_CHILD):
             assert venue.scan("E1", band) == "OK_ENTRY"
+        venue.wait_state("X1", (ADULT, CHILD, SOLO_CHILD))  # the entries reached X1
         assert venue.scan("X1", ADULT) == "OK_EXIT"  # first: past the window, T1 is flagged
 
         def flagged() -> bool:

@@ -208,6 +208,24 @@ class Venue:
             for band in bands:
                 wait_for(lambda g=gate, b=band: self.knows(g, b), what=f"{gate} knows {band}")
 
+    def state_at(self, gate: str, uid: str) -> str | None:
+        """The band's state as `gate` holds it; None when the band is not bound there."""
+        answer = ask(str(self.gates[gate].socket), {"cmd": "allowlist", "lookup": uid})
+        member = answer["lookup"].get("member")
+        return str(member["state"]) if member else None
+
+    def wait_state(self, gate: str, bands: tuple[str, ...], state: str = "inside") -> None:
+        """Until `gate` holds every band in `state` (moves reach other gates over the broker)."""
+        for band in bands:
+            try:
+                wait_for(
+                    lambda b=band: self.state_at(gate, b) == state,
+                    timeout=30,
+                    what=f"{gate} holds {band} {state}",
+                )
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; {gate}'s log: {self.gates[gate].tail()}") from None
+
     def gate_status(self, gate: str) -> dict[str, Any]:
         return ask(str(self.gates[gate].socket), {"cmd": "status"})
 
