@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
-from gate.core import Allowlist, Code, Kind, Policy, State, advance, headcount, step
-from gate.scanline import ScanLineError, decision_line, parse_scan_line
+from gate.core import Allowlist, Code, Policy, State, advance, headcount, step
+from gate.scanline import ScanLineError, decision_line, parse_scan_line, read_on_the_reader
 
 
 @dataclass
@@ -54,9 +54,7 @@ def simulate(
             continue
         if last is not None and now < last:
             print(f"{source}:{number}: warning: time goes back from {last.isoformat()}", file=err)
-        if scan.kind is Kind.NFC and scan.value in allowlist.staff:  # a badge needs no token:
-            scan = replace(scan, tag=True)  # its line stands for a read on the reader
-        decision, _ = step(state, scan, now, policy)
+        decision, _ = step(state, read_on_the_reader(scan, allowlist.staff), now, policy)
         outcome.codes[decision.code] += 1
         out.write(json.dumps(decision_line(decision), ensure_ascii=False) + "\n")
         last = now if last is None else max(last, now)
