@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gate_rig import ADULT, CHILD, SOLO_CHILD, GateRig, link_section, loop_status, wait_for
+from gate_rig import ADULT, CHILD, SOLO_CHILD, STAFF, GateRig, link_section, loop_status, wait_for
 
 from gate.gatectl_service import LINKED_IMPORT_REFUSED
 from gate.protocol import AllowlistChange, AllowlistSnapshot, TicketRow, Topics, dump
@@ -224,6 +224,20 @@ def test_a_temporary_intent_scan_of_a_child_is_refused(exit_lane):
     done = gatectl(exit_lane.socket, "scan", "--nfc", CHILD, "--intent", "temporary")
     assert done.returncode == 1
     assert done.stdout.startswith("DENY_CHILD_TEMP_EXIT: ")
+
+
+def test_a_test_scan_of_a_staff_badge_arms_no_override_and_the_relay_stays_shut(exit_lane):
+    """A badge's UID typed at gatectl proves no badge is at the lane: it arms nothing, so the
+    child's test scan that follows is denied, not forced through."""
+    armed = gatectl(exit_lane.socket, "scan", "--nfc", STAFF)
+    assert armed.returncode == 1, armed.stdout
+    assert armed.stdout.startswith("DENY_BAD_TOKEN: ")
+    assert "hold the badge to the reader" in armed.stdout
+    child = gatectl(exit_lane.socket, "scan", "--nfc", CHILD)
+    assert child.returncode == 1, child.stdout
+    assert child.stdout.startswith("DENY_CHILD_NEEDS_ADULT: ")
+    assert exit_lane.last_decision()["forced"] is False
+    assert True not in exit_lane.relay_states()
 
 
 # --- allowlist --------------------------------------------------------------------------------
