@@ -733,15 +733,19 @@ class Gate:
         return self.link.topics.events(gate) if self.link else ""
 
     def _allowlist_snapshot(self, snapshot: AllowlistSnapshot) -> None:
-        """The hub's allowlist is the venue's: any other version than this gate's replaces it
-        (a linked gate imports no CSVs of its own; docs/install.md)."""
-        if snapshot.version == self.state.allowlist.version:
+        """The hub's allowlist is the venue's: any other version than this gate's replaces it,
+        and any version replaces one not from the hub (CSVs imported while the gate ran alone:
+        its numbers say nothing of the hub's; a linked gate refuses imports, docs/gate.md)."""
+        if snapshot.version == self.state.allowlist.version and self.store.from_hub:
             return
-        index = self.store.save_snapshot(allowlist_of(snapshot), snapshot.version)
+        index = self.store.save_snapshot(allowlist_of(snapshot), snapshot.version, from_hub=True)
         self._swap_allowlist(index, "snapshot")
 
     def _allowlist_change(self, change: AllowlistChange) -> None:
         current = self.state.allowlist.version
+        if not self.store.from_hub:  # no hub version to build on: the retained snapshot comes
+            log.info("allowlist delta %d skipped: this gate's list is its own", change.version)
+            return
         if change.version <= current:
             return
         if change.base_version != current:
@@ -796,6 +800,8 @@ class Gate:
     def _count(self, key: str, n: int = 1) -> None:
         self.counters[key] = self.counters.get(key, 0) + n
         self.metrics.count("events_total", n, kind=key)
+
+    count = _count  # for the control handlers: what they refuse is counted alike
 
     def _status_line(self) -> str:
         count = headcount(self.state)

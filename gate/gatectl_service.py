@@ -127,8 +127,17 @@ def journal(gate: Gate, args: dict[str, Any], _peer: Peer | None) -> dict[str, A
     }
 
 
+LINKED_IMPORT_REFUSED = (
+    "this gate takes its allowlist from the hub: import at the hub with `hub import-tickets`"
+)
+
+
 def allowlist(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
     index = gate.state.allowlist
+    if "import" in args and gate.link is not None:  # the hub's next version would hide behind it
+        gate.count("allowlist_import_refused")
+        log.warning("allowlist import by %s refused: this gate is linked to the hub", peer)
+        raise ValueError(LINKED_IMPORT_REFUSED)
     if "import" in args:
         source, files = import_files(args["import"])
         loaded, row_errors = load_csv_texts(files, where=source)

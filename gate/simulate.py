@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TextIO
 
 from gate.core import Allowlist, Code, Policy, State, advance, headcount, step
-from gate.scanline import ScanLineError, decision_line, parse_scan_line
+from gate.scanline import ScanLineError, decision_line, parse_scan_line, read_on_the_reader
 
 
 @dataclass
@@ -54,7 +54,7 @@ def simulate(
             continue
         if last is not None and now < last:
             print(f"{source}:{number}: warning: time goes back from {last.isoformat()}", file=err)
-        decision, _ = step(state, scan, now, policy)
+        decision, _ = step(state, read_on_the_reader(scan, allowlist.staff), now, policy)
         outcome.codes[decision.code] += 1
         out.write(json.dumps(decision_line(decision), ensure_ascii=False) + "\n")
         last = now if last is None else max(last, now)

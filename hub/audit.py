@@ -15,7 +15,9 @@ What a gate decides from its own events and clock is checked exactly, online or 
                             override (the staff-verified guardian pickup)
     child_temp_exit         a child let out temporarily without an override
     override_not_authorised a forced move with no override spent, by a badge not enrolled or
-                            revoked, or not armed at that gate within the window
+                            revoked, or not armed at that gate within the window, or armed
+                            by a test scan or a barcode (the arming scan says no tag was
+                            read: no badge was at the gate)
     pairing_without_adult   a pairing window opened with no adult of the group let through
     impossible_move         a move no rule makes: a decision moving a member back to `bound`
                             or moving a second member, an expiry recalling anyone but an
@@ -59,6 +61,7 @@ from gate.core import (
     MemberMoved,
     MemberState,
     Mode,
+    OverrideArmed,
     OverrideSpent,
     PairingOpened,
     Policy,
@@ -146,6 +149,9 @@ class RuleAudit:
     ever_inside: set[str] = field(default_factory=set)  # bands some gate let in
     ever_inside_adults: set[str] = field(default_factory=set)  # groups with an adult let in
     pending: list[_Pending] = field(default_factory=list)
+    # gate -> (when, badge, why no badge was read) of the override last armed there by a scan
+    # not read from a tag
+    armed_unread: dict[str, tuple[datetime, str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # the window as the audit measures it (model_copy: the tolerance may pass the maximum)
@@ -165,6 +171,9 @@ class RuleAudit:
                 e.new.add(event.uid)
         elif isinstance(event, PairingOpened) and e.entry.kind == "decision":
             self._pairing(state, e, event)
+        elif isinstance(event, OverrideArmed) and e.entry.kind == "decision":
+            if (unread := _no_badge_read(e.entry.body)) is not None:
+                self.armed_unread[event.gate] = (event.at, event.staff, unread)
         elif isinstance(event, MemberMoved):
             member = state.members.get(event.uid)
             if member is None:
@@ -275,6 +284,9 @@ class RuleAudit:
             elsewhere = [f"{g} {_t(o.at)}" for g, o in state.overrides.items() if o.staff == staff]
             where = f" (armed at {', '.join(elsewhere)})" if elsewhere else ""
             return f"staff badge {staff} was not armed at {gate}{where}"
+        unread = self.armed_unread.get(gate)
+        if unread is not None and unread[:2] == (armed.at, armed.staff):
+            return f"staff badge {staff} {unread[2]} at {gate} {_t(armed.at)}: no badge was read"
         if not within(armed.at, mv.at, self.window):
             return (
                 f"staff badge {staff} armed at {gate} {_t(armed.at)}, "
@@ -397,6 +409,19 @@ def _violation_finding(kind: str, e: _Entry, mv: MemberMoved, m: Member, why: st
         m.group,
         e.ref,
     )
+
+
+def _no_badge_read(body: dict[str, Any]) -> str | None:
+    """How a decision that armed an override was scanned, when no badge was read from a tag
+    (`"tag": false`, or `asked_by`: a technician's test scan); None when it was, or when the
+    entry does not say (earlier releases wrote no `tag`)."""
+    scan = body.get("scan")
+    tag = scan.get("tag") if isinstance(scan, dict) else None
+    if "asked_by" in body or (tag is False and scan.get("kind") == "nfc"):
+        return "armed by a test scan"
+    if tag is False:
+        return "armed by a barcode"
+    return None
 
 
 def _first(rule_list: Sequence[Rule], a: Attempt) -> Refusal | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gate.core import Member, MemberState, Role, State
 from hub.findings import Finding, violation_alerts
 from hub.link_alerts import broker_alerts
+from hub.roster_alerts import roster_alerts
 from hub.sweep import closing_sweep
 
 if TYPE_CHECKING:
@@ -177,6 +178,7 @@ def alerts(
                 f"gate {gate} has allowlist v{view['allowlist_version']}",
             )
     found.extend(broker_alerts(hub.link_health, hub.config.mqtt.username, hub.policy.tz))
+    found.extend(roster_alerts(hub.config.gates, gates))  # no roster, gates not on it
     capacity, inside = headcount.get("capacity"), headcount["inside"]
     if capacity and inside >= CAPACITY_WARNING * capacity:
         level = "critical" if inside >= capacity else "warning"

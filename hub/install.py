@@ -873,6 +873,34 @@ def parse_gates(value: str | None) -> tuple[list[str], dict[str, str]]:
     return gates, roles
 
 
+def check_roster_covers(
+    roster: dict[str, str], given: dict[str, str], users: Iterable[str]
+) -> None:
+    """Once the venue has a roster, every gate needs a role on it: the hub refuses all entries of
+    a gate the roster leaves out (`unknown_gate`). `users`: --gates and the password file's
+    users. A venue with no roster yet may add bare gates (the hub warns `no_roster`)."""
+    if not roster:
+        return
+    left_out = sorted({u for u in users if _gate_id(u)} - set(roster))  # hub, display: no
+    if left_out:
+        example = ",".join(
+            [*(f"{g}:{r}" for g, r in given.items()), *(f"{g}:ROLE" for g in left_out)]
+        )
+        raise UsageError(
+            f"--gates: the roster ([gates] of hub.toml) would leave out {', '.join(left_out)}: "
+            "the hub would refuse every entry of theirs as unknown_gate. Give each its role "
+            f"({', '.join(GATE_ROLES)}): install-hub --gates {example}"
+        )
+
+
+def _gate_id(name: str) -> bool:
+    try:
+        check_gate_id(name)
+    except BrokerError:
+        return False
+    return True
+
+
 def render_hub_toml(
     bind_address: str, roster: dict[str, str] | None = None, tls: bool = True
 ) -> tuple[str, Keys]:
@@ -992,6 +1020,7 @@ def install_broker_tls(t: Target, made: BrokerTls, bind: str) -> TlsListener:
 def install_hub(args: argparse.Namespace, t: Target) -> None:
     gates, roles = parse_gates(args.gates)
     roster = {**_installed_roster(t), **roles}  # roles given again replace those in place
+    check_roster_covers(roster, roles, [*gates, *password_file_users(t)])
     bind = args.bind_address or installed_listener(t) or LOOPBACK
     tls_wanted = not args.plain_mqtt
     if args.plain_mqtt and (args.ca_cert or args.ca_key or args.broker_cert or args.broker_key):

@@ -33,7 +33,7 @@ from gate.core import Allowlist, Decision, Event, Policy, Scan, State, decide, e
 from gate.hlc import ZERO
 from gate.journal import Journal
 from gate.protocol import MAX_BATCH, Entry
-from gate.scanline import parse_scan_line
+from gate.scanline import parse_scan_line, read_on_the_reader
 from hub.allowlist import HubAllowlist
 from hub.store import EventStore
 
@@ -92,6 +92,7 @@ def run_day(directory: Path, day_dir: Path = DAY_DIR, scans: Path | None = None)
         if not line.strip():
             continue
         scan, now = parse_scan_line(line)
+        scan = read_on_the_reader(scan, allowlist.staff)
         _close_windows(state, venue, now, policy)
         venue.now_ms = _ms(now)
         decision, events = decide(state, scan, now, policy)
@@ -105,6 +106,7 @@ def run_day(directory: Path, day_dir: Path = DAY_DIR, scans: Path | None = None)
                     "mode": scan.mode.value,
                     "intent": scan.intent.value,
                     "token": False,
+                    "tag": scan.tag,
                     "offline": False,
                 },
                 "decision": decision_to_dict(decision),

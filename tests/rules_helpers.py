@@ -131,6 +131,11 @@ def nfc(gate: str, mode: Mode, uid: str, intent: Intent = Intent.FINAL) -> Scan:
     return Scan(gate, mode, Kind.NFC, uid, intent)
 
 
+def badge(gate: str, mode: Mode, uid: str = STAFF) -> Scan:
+    """A staff badge held to the reader: read from a tag (no token: badges carry none)."""
+    return Scan(gate, mode, Kind.NFC, uid, tag=True)
+
+
 def barcode(gate: str, mode: Mode, code: str) -> Scan:
     return Scan(gate, mode, Kind.BARCODE, code)
 
@@ -171,7 +176,7 @@ class Venue:
         return self.scan(nfc(gate, Mode.EXIT, uid, Intent.TEMPORARY), now)
 
     def badge(self, gate: str, now: datetime = T0, mode: Mode = Mode.EXIT) -> Decision:
-        return self.scan(nfc(gate, mode, STAFF), now)
+        return self.scan(badge(gate, mode), now)
 
     # -- set-ups, each asserting that every scan it makes is granted ---------------------------
 

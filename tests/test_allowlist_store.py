@@ -184,6 +184,24 @@ def test_delta_withdraws_a_staff_badge(store: AllowlistStore) -> None:
     assert index.staff == {}
 
 
+def test_the_store_remembers_whether_its_list_came_from_the_hub(path: Path) -> None:
+    """A gate's list imported from CSVs is its own; a hub snapshot and the deltas on it are the
+    hub's, after a restart too. A file written before the mark was kept: its own."""
+    with AllowlistStore(path) as local:
+        local.save_snapshot(venue(), version=2)
+        assert local.from_hub is False
+        local.save_snapshot(venue(), version=2, from_hub=True)
+        local.apply_delta(AllowlistDelta(2, 3, revoked={"FAM-1": "refund"}))
+        assert local.from_hub is True
+    with AllowlistStore(path) as reopened:
+        assert (reopened.load().version, reopened.from_hub) == (3, True)
+    tables = json.loads(path.read_text())
+    del tables["meta"]["1"]["from_hub"]
+    path.write_text(json.dumps(tables))
+    with AllowlistStore(path) as older:
+        assert (older.load().version, older.from_hub) == (3, False)
+
+
 def test_deltas_chain_by_version(store: AllowlistStore) -> None:
     store.apply_delta(AllowlistDelta(1, 2, revoked={"FAM-1": "refund"}))
     index = store.apply_delta(AllowlistDelta(2, 5, unrevoked=["FAM-1"]))

@@ -9,13 +9,14 @@ publishes X1 batches built with the project's codec, as X1's journal would hold 
     a child let out with no adult of its group           child_released_alone
     an override by a badge not enrolled                  forged_event (refused whole)
     an override by a revoked badge                       forged_event (refused whole)
-    an override citing a badge armed at another gate     forged_event (refused whole)
+    an override citing a badge armed at another gate     override_not_authorised
     a child's temporary exit                             child_temp_exit
     the exit of a band that was bound but never let in   move_without_entry
 
-The overrides never reach the fold: the authority check (gate.core.authority) refuses an
-override no enrolled, unrevoked badge armed at X1 before the hub's audit would judge it, so the
-children stay inside; the audit's own override rules are proven in tests/test_hub_audit.py.
+The overrides by a badge not enrolled or revoked never reach the fold: the authority check
+(gate.core.authority) refuses them whole before the hub's audit would judge them, so the children
+stay inside. An override citing an enrolled badge that was armed at X2 (by X2's own password)
+passes that check and is the audit's to catch.
 Each attack must be a critical finding naming X1 in `/api/findings` (staff token), a critical
 alert on the display (`/api/display`, open to the LAN, without band UIDs), and a row of the
 daily report's "Rule violations" table (CSV and HTML).
@@ -78,10 +79,12 @@ def add_to_allowlist(venue: Path) -> None:
 
 
 class X1:
-    """Whoever holds X1's broker password: publishes X1 journal entries, in order."""
+    """Whoever holds X1's broker password (or `gate`'s, an exit): publishes its journal entries,
+    in order."""
 
-    def __init__(self, client: MqttClient) -> None:
+    def __init__(self, client: MqttClient, gate: str = "X1") -> None:
         self.client = client
+        self.gate = gate
         self.seq = 0
         self.entries: dict[str, int] = {}  # what each entry was for -> its seq
 
@@ -95,11 +98,14 @@ class X1:
                 "value": value,
                 "mode": "exit",
                 "intent": "temporary" if code is Code.OK_TEMP_EXIT else "final",
-                "token": True,
+                "token": code is not Code.OK_STAFF,
+                "tag": True,
                 "offline": False,
             },
             "decision": decision_to_dict(
-                Decision(code, "granted", value, "X1", group, role, forced=code is Code.OK_OVERRIDE)
+                Decision(
+                    code, "granted", value, self.gate, group, role, forced=code is Code.OK_OVERRIDE
+                )
             ),
             "events": [event_to_dict(e) for e in events],
         }
@@ -111,26 +117,33 @@ class X1:
             kind="decision",
             body=body,
         )
-        batch = EventBatch(gate="X1", entries=[entry])
-        assert not self.client.publish(TOPICS.events("X1"), dump(batch)).is_failure
+        batch = EventBatch(gate=self.gate, entries=[entry])
+        assert not self.client.publish(TOPICS.events(self.gate), dump(batch)).is_failure
         self.entries[name] = self.seq
         time.sleep(0.01)  # the next entry stamped later
 
     def let_out(self, name: str, uid: str, group: str, state: MemberState, role: Role) -> None:
-        moved = MemberMoved("X1", datetime.now(UTC), uid, group, state)
+        moved = MemberMoved(self.gate, datetime.now(UTC), uid, group, state)
         code = Code.OK_TEMP_EXIT if state is MemberState.TEMP_OUT else Code.OK_EXIT
         self.decision(name, code, uid, moved, role=role)
 
     def override(self, name: str, uid: str, group: str, badge: str, overrode: Code) -> None:
         now = datetime.now(UTC)
         moved = MemberMoved(
-            "X1", now, uid, group, MemberState.EXITED, forced=True, staff=badge, overrode=overrode
+            self.gate,
+            now,
+            uid,
+            group,
+            MemberState.EXITED,
+            forced=True,
+            staff=badge,
+            overrode=overrode,
         )
-        spent = OverrideSpent("X1", now, badge, uid, overrode)
+        spent = OverrideSpent(self.gate, now, badge, uid, overrode)
         self.decision(name, Code.OK_OVERRIDE, uid, moved, spent, role=Role.CHILD)
 
     def arm(self, name: str, badge: str) -> None:
-        armed = OverrideArmed("X1", datetime.now(UTC), badge)
+        armed = OverrideArmed(self.gate, datetime.now(UTC), badge)
         self.decision(name, Code.OK_STAFF, badge, armed, role=Role.STAFF)
 
 
@@ -141,6 +154,7 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Venue, 
         venue = Venue(root / "venue", broker, forged=True)
         add_to_allowlist(venue.venue)
         client: MqttClient | None = None
+        others: list[MqttClient] = []
         try:
             venue.start_hub()
             for gate in ("D1", "E1"):
@@ -165,12 +179,14 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Venue, 
                     raise AssertionError(f"{exc}; E1's log: {venue.gates['E1'].tail()}") from None
             for band in bands:  # adults first in each family
                 assert venue.scan("E1", band) == "OK_ENTRY", (band, venue.gates["E1"].tail())
-            assert venue.scan("E1", STAFF) == "OK_STAFF"  # armed at E1, never spent there
             venue.wait_settled()
 
             client = MqttClient(broker, "X1", broker.credentials.password("X1"))
             assert not client.connect().is_failure
             x1 = X1(client)
+            others.append(MqttClient(broker, "X2", broker.credentials.password("X2")))
+            assert not others[0].connect().is_failure
+            X1(others[0], "X2").arm("arm at X2", STAFF)  # a badge on X2's reader, never spent there
             x1.let_out("alone", CHILD, "T1", MemberState.EXITED, Role.CHILD)
             x1.arm("arm stranger", STRANGER)
             x1.override("stranger", CHILD_2, "T2", STRANGER, Code.DENY_CHILD_NEEDS_ADULT)
@@ -181,6 +197,8 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Venue, 
             x1.let_out("never entered", ADULT_5, "T5", MemberState.EXITED, Role.ADULT)
             yield venue, x1
         finally:
+            for other in others:
+                other.close()
             if client is not None:
                 client.close()
             venue.close()
@@ -259,10 +277,11 @@ def test_x1_password_override_by_a_revoked_badge_is_refused_whole(attacked):
     assert still_inside(venue, SOLO_CHILD)
 
 
-def test_x1_password_override_armed_at_another_gate_is_refused_whole(attacked):
+def test_x1_password_override_armed_at_another_gate_is_override_not_authorised(attacked):
     venue, x1 = attacked
-    forged(venue, x1, "elsewhere")
-    assert still_inside(venue, CHILD_3)
+    found = critical_finding(venue, "override_not_authorised", CHILD_3)
+    assert_names_x1(found, x1, "elsewhere")
+    assert f"staff badge {STAFF} was not armed at X1 (armed at X2" in found["detail"]
 
 
 def test_x1_password_letting_a_child_out_temporarily_is_child_temp_exit(attacked):
@@ -289,6 +308,7 @@ def test_the_honest_gates_raise_no_violation(attacked):
         "child_temp_exit",
         "forged_event",
         "move_without_entry",
+        "override_not_authorised",
     ], critical
 
 
@@ -300,7 +320,7 @@ def test_the_display_raises_the_violations_naming_x1_without_band_uids(attacked)
         shown = venue.api("/api/display", who=None)["alerts"]
         return [a for a in shown if a["kind"] == "rule_violation"]
 
-    shown = wait_for(lambda: len(alerts()) >= 3 and alerts(), timeout=10, what="alerts")
+    shown = wait_for(lambda: len(alerts()) >= 4 and alerts(), timeout=10, what="alerts")
     assert {a["level"] for a in shown} == {"critical"}
     assert all("rule violation at X1" in a["text"] for a in shown)
     text = " ".join(a["text"] for a in shown)
@@ -325,7 +345,7 @@ def test_the_live_page_shows_the_violations_of_x1_as_critical_alerts(attacked, t
             "return [...document.querySelectorAll('#alerts-list li[data-kind=rule_violation]')]"
             ".map(li => li.className)"
         )
-        assert len(shown) == 3 and all("alert-critical" in c for c in shown), shown
+        assert len(shown) == 4 and all("alert-critical" in c for c in shown), shown
         first = browser.js("return document.querySelector('#alerts-list li').className")
         assert "alert-critical" in first  # critical alerts come first
         assert not browser.console_errors()
@@ -358,6 +378,7 @@ def test_the_metrics_count_the_violations_of_x1_by_kind(attacked):
         'gate="X1",kind="child_released_alone"': "1",
         'gate="X1",kind="child_temp_exit"': "1",
         'gate="X1",kind="move_without_entry"': "1",
+        'gate="X1",kind="override_not_authorised"': "1",
     }
 
 
@@ -366,10 +387,9 @@ def test_the_daily_report_lists_each_violation_of_x1(attacked):
     critical_finding(venue, "move_without_entry", ADULT_5)
     csv_text = _report(venue, "csv")
     table = csv_text.split("Rule violations", 1)[1].split("\r\n\r\n", 1)[0]
-    rows = {
-        uid: row for uid in (CHILD, CHILD_4, ADULT_5) for row in table.splitlines() if uid in row
-    }
-    assert set(rows) == {CHILD, CHILD_4, ADULT_5}
+    every = (CHILD, CHILD_3, CHILD_4, ADULT_5)
+    rows = {uid: row for uid in every for row in table.splitlines() if uid in row}
+    assert set(rows) == set(every)
     assert f"X1/{x1.entries['alone']}" in rows[CHILD] and "child_released_alone" in rows[CHILD]
     assert "child_temp_exit" in rows[CHILD_4] and "move_without_entry" in rows[ADULT_5]
     assert all(",X1," in row for row in rows.values())
@@ -377,3 +397,4 @@ def test_the_daily_report_lists_each_violation_of_x1(attacked):
     assert len(forged_rows) == 1 and f"X1/{x1.entries['stranger']}" in forged_rows[0]
     html_text = _report(venue, "html")
     assert "<h2>Rule violations</h2>" in html_text and "forged_event" in html_text
+    assert "override_not_authorised" in rows[CHILD_3]

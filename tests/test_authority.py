@@ -27,6 +27,7 @@ from rules_helpers import (
     STAFF,
     T0,
     Venue,
+    badge,
     family_inside,
     later,
     solo_inside,
@@ -70,6 +71,7 @@ def journalled(v: Venue, scan: Scan, now: datetime = T0) -> Body:
         "mode": scan.mode.value,
         "intent": scan.intent.value,
         "token": scan.token is not None,
+        "tag": scan.tag,
         "offline": scan.offline,
     }
     body = {
@@ -126,7 +128,7 @@ def _handheld_band(v: Venue) -> tuple[str, str, Body]:
 
 
 def _staff_at_exit(v: Venue) -> tuple[str, str, Body]:
-    return "X1", "decision", journalled(v, nfc("X1", Mode.EXIT, STAFF))
+    return "X1", "decision", journalled(v, badge("X1", Mode.EXIT))
 
 
 def _adult_in(v: Venue) -> tuple[str, str, Body]:
@@ -148,7 +150,7 @@ def _adult_steps_out_leaving_children(v: Venue) -> tuple[str, str, Body]:
 def _solo_child_released_by_override(v: Venue) -> tuple[str, str, Body]:
     solo = solo_inside()
     v.state = solo.state
-    journalled(v, nfc("X1", Mode.EXIT, STAFF))
+    journalled(v, badge("X1", Mode.EXIT))
     return "X1", "decision", journalled(v, nfc("X1", Mode.EXIT, CHILD_4))
 
 
@@ -229,7 +231,7 @@ def _pairing_from_a_handheld(v: Venue) -> tuple[str, str, Body]:
 
 
 def _override_armed_at_another_gate(v: Venue) -> tuple[str, str, Body]:
-    body = journalled(v, nfc("H1", Mode.BIND, STAFF))
+    body = journalled(v, badge("H1", Mode.BIND))
     return "H1", "decision", with_events(body, OverrideArmed("X1", T0, STAFF))
 
 
@@ -274,7 +276,7 @@ def _lone_child_let_out_with_a_pairing(v: Venue) -> tuple[str, str, Body]:
 
 
 def _override_of_a_badge_nobody_holds(v: Venue) -> tuple[str, str, Body]:
-    body = journalled(v, nfc("X1", Mode.EXIT, STAFF))
+    body = journalled(v, badge("X1", Mode.EXIT))
     body["decision"]["value"] = body["scan"]["value"] = "04DEADBEEF"
     return "X1", "decision", with_events(body, OverrideArmed("X1", T0, "04DEADBEEF"))
 
@@ -401,7 +403,7 @@ def _unexpected_keys(v: Venue) -> tuple[str, str, Body]:
 
 
 def _too_large(v: Venue) -> tuple[str, str, Body]:
-    body = journalled(v, nfc("X1", Mode.EXIT, STAFF))
+    body = journalled(v, badge("X1", Mode.EXIT))
     body["decision"]["message"] = "x" * (MAX_BODY["decision"] + 1)
     return "X1", "decision", body
 

@@ -16,11 +16,15 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gate_rig import ADULT, CHILD, SOLO_CHILD, GateRig, loop_status
+from gate_rig import ADULT, CHILD, SOLO_CHILD, STAFF, GateRig, link_section, loop_status, wait_for
+
+from gate.gatectl_service import LINKED_IMPORT_REFUSED
+from gate.protocol import AllowlistChange, AllowlistSnapshot, TicketRow, Topics, dump
 
 REPO = Path(__file__).resolve().parent.parent
 SOLO_PHONE, SOLO_PHONE_MASKED = "13800138000", "*******8000"
@@ -222,6 +226,20 @@ def test_a_temporary_intent_scan_of_a_child_is_refused(exit_lane):
     assert done.stdout.startswith("DENY_CHILD_TEMP_EXIT: ")
 
 
+def test_a_test_scan_of_a_staff_badge_arms_no_override_and_the_relay_stays_shut(exit_lane):
+    """A badge's UID typed at gatectl proves no badge is at the lane: it arms nothing, so the
+    child's test scan that follows is denied, not forced through."""
+    armed = gatectl(exit_lane.socket, "scan", "--nfc", STAFF)
+    assert armed.returncode == 1, armed.stdout
+    assert armed.stdout.startswith("DENY_BAD_TOKEN: ")
+    assert "hold the badge to the reader" in armed.stdout
+    child = gatectl(exit_lane.socket, "scan", "--nfc", CHILD)
+    assert child.returncode == 1, child.stdout
+    assert child.stdout.startswith("DENY_CHILD_NEEDS_ADULT: ")
+    assert exit_lane.last_decision()["forced"] is False
+    assert True not in exit_lane.relay_states()
+
+
 # --- allowlist --------------------------------------------------------------------------------
 
 
@@ -295,6 +313,68 @@ def test_allowlist_import_of_an_incomplete_directory_is_refused_and_the_list_kep
     assert "wristbands.csv" in done.stderr
     assert answer(desk.socket, "allowlist")["version"] == 1
     assert gatectl(desk.socket, "scan", "--barcode", "T9").returncode == 1
+
+
+def test_a_linked_gate_refuses_a_local_allowlist_import_and_names_the_hubs_command(
+    gates, broker, tmp_path
+):
+    """An import on a linked gate would take the hub's next version number and hide it (its
+    revocations with it): refused, with where to import instead, and counted."""
+    extra = link_section(broker, "D1", tmp_path / "secrets")
+    desk = gates("D1", "desk", pins=DESK_PINS, extra=extra)
+    new_list = write_allowlist(tmp_path / "new-list", "T9")
+    done = gatectl(desk.socket, "allowlist", "--import", str(new_list))
+    assert done.returncode == 1, done.stdout
+    assert LINKED_IMPORT_REFUSED in done.stderr
+    assert "hub import-tickets" in done.stderr
+    assert answer(desk.socket, "allowlist")["version"] == 1
+    assert gatectl(desk.socket, "scan", "--barcode", "T9").returncode == 1
+    assert answer(desk.socket, "status")["counters"]["allowlist_import_refused"] == 1
+
+
+def test_the_hubs_snapshot_replaces_a_locally_imported_allowlist_of_the_same_version(
+    gates, broker, mqtt_client, tmp_path
+):
+    """A gate that ran alone and imported CSVs (version 2), then linked: the hub's version 2 is
+    another list, and its revocation must arrive; the hub's deltas then apply on top."""
+    desk = gates("D1", "desk", pins=DESK_PINS)
+    imported = gatectl(
+        desk.socket, "allowlist", "--import", str(write_allowlist(tmp_path / "l", "T9"))
+    )
+    assert imported.returncode == 0, imported.stderr
+    desk.stop()
+    with desk.config.open("a") as config:
+        config.write(link_section(broker, "D1", tmp_path / "secrets"))
+    desk.start()
+    assert answer(desk.socket, "allowlist")["version"] == 2
+    topics, hub = Topics(), mqtt_client("hub")
+    tickets = [
+        TicketRow(
+            code=code, adults=1, children=1, valid_from=date(2020, 1, 1), valid_to=date(2099, 1, 1)
+        )
+        for code in ("T1", "T2")
+    ]
+    snapshot = AllowlistSnapshot(version=2, tickets=tickets, revoked={"T1": "refunded"})
+    try:
+        hub.publish(topics.allowlist_full, dump(snapshot), retain=True)
+        wait_for(
+            lambda: answer(desk.socket, "allowlist")["revoked"] == 1,
+            timeout=10,
+            what="the hub's revocation applied",
+        )
+        listed = answer(desk.socket, "allowlist")
+        assert (listed["version"], listed["tickets"]) == (2, 2)  # the hub's list, not the CSVs'
+        assert gatectl(desk.socket, "scan", "--barcode", "T1").stdout.startswith("DENY_")
+        change = AllowlistChange(base_version=2, version=3, revoked={"T2": "refunded"})
+        hub.publish(topics.allowlist_full_delta, dump(change))
+        wait_for(
+            lambda: answer(desk.socket, "allowlist")["version"] == 3,
+            timeout=10,
+            what="the hub's delta applied",
+        )
+        assert answer(desk.socket, "allowlist")["revoked"] == 2
+    finally:
+        hub.publish(topics.allowlist_full, b"", retain=True)  # the session broker: for others
 
 
 # --- journal ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from gate_rig import ADULT, CHILD
+from gate_rig import ADULT, CHILD, wait_for
 from venue_rig import Venue
 
 GUARDIAN = "13800138000"
@@ -112,5 +112,34 @@ def test_a_token_file_others_can_read_is_refused_at_start(tmp_path, fresh_broker
         )
         assert result.returncode == 78  # EX_CONFIG
         assert "staff.token" in result.stderr and "0600" in result.stderr
+    finally:
+        v.close()
+
+
+def alerts_of(v: Venue, kind: str) -> list[dict[str, str]]:
+    return [a for a in v.api("/api/alerts", None) if a["kind"] == kind]
+
+
+def test_the_alerts_warn_of_a_missing_roster_and_name_a_gate_left_off_it(tmp_path, fresh_broker):
+    """No [gates]: roles go unchecked, said with the fix. A roster without E1: E1's entries are
+    all refused, so the alerts name E1 and the --gates to type."""
+    v = Venue(tmp_path, fresh_broker())
+    v.forged = True  # E1's entries are refused on purpose here
+    try:
+        v.start_hub(roster={})
+        (no_roster,) = wait_for(lambda: alerts_of(v, "no_roster"), what="no_roster alert")
+        assert no_roster["level"] == "warning"
+        assert "install-hub --gates ID:ROLE" in no_roster["text"]
+        assert v.hub is not None
+        v.hub.stop()
+        v.start_hub(roster={"D1": "desk", "X1": "exit"})
+        v.start_gate("E1")
+        assert v.scan("E1", ADULT) != ""  # a decision journalled and sent
+        (unknown,) = wait_for(lambda: alerts_of(v, "unknown_gate"), timeout=20, what="E1 named")
+        assert "gate E1 not on the venue's roster" in unknown["text"], unknown
+        assert "install-hub --gates E1:ROLE" in unknown["text"]
+        assert not alerts_of(v, "no_roster")
+        refused = wait_for(lambda: v.refusals().get("hub"), what="the hub refusing E1's entries")
+        assert set(refused) == {"unknown_gate"}, refused
     finally:
         v.close()

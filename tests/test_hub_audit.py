@@ -81,16 +81,17 @@ def forge(
     kind: str = "decision",
     code: Code = Code.OK_EXIT,
     offline: bool = False,
+    scanned_as: dict[str, Any] | None = None,
     **body: Any,
 ) -> int:
     """Journal at `gate` an entry its rules never produced, as the daemon writes entries, and
-    send it to the hub. Returns its seq."""
+    send it to the hub (`scanned_as`: more of the decision's scan). Returns its seq."""
     g = net.gates[gate]
     data: dict[str, Any] = {**body, "events": [event_to_dict(e) for e in events]}
     if kind == "decision":
         value = next((getattr(e, "uid", "") for e in events if hasattr(e, "uid")), "")
         scanned = {"kind": "nfc", "value": value, "mode": g.mode.value, "intent": "final"}
-        data["scan"] = {**scanned, "token": False, "offline": offline}
+        data["scan"] = {**scanned, "token": False, "offline": offline, **(scanned_as or {})}
         data["decision"] = decision_to_dict(Decision(code, "granted", value, gate))
     seq = g.journal.append(kind, data).seq
     net.sync()
@@ -402,6 +403,38 @@ def test_an_override_by_an_enrolled_badge_armed_at_that_gate_is_no_violation(net
     assert net.scan("X1", child).code is Code.OK_OVERRIDE
     assert violations(net) == []
     assert [f.kind for f in net.hub.venue.findings()] == ["child_released_by_override"]
+
+
+@pytest.mark.parametrize(
+    ("scanned_as", "asked_by", "why"),
+    [
+        pytest.param({"tag": False}, True, "armed by a test scan", id="gatectl scan --nfc"),
+        pytest.param({"tag": False, "kind": "barcode"}, False, "armed by a barcode", id="barcode"),
+    ],
+)
+def test_an_override_armed_by_a_test_scan_is_override_not_authorised(
+    net: Net, scanned_as: dict[str, Any], asked_by: bool, why: str
+) -> None:
+    """A typed badge UID armed the override (a gate of an earlier release, or one whose rules
+    were changed): no badge was at the gate, so the forced move is not authorised."""
+    family_inside(net, "A")
+    _, _, child = family("A")
+    armed = OverrideArmed("X1", net.gates["X1"].now(), STAFF)
+    who = {"asked_by": {"uid": 1000, "user": "tech", "pid": 4242}} if asked_by else {}
+    forge(net, "X1", armed, code=Code.OK_STAFF, scanned_as={**scanned_as, "value": STAFF}, **who)
+    _override(net, "X1", child, STAFF)
+    (found,) = [f for f in net.hub.venue.findings() if f.critical]
+    assert (found.kind, found.gates, found.uid) == ("override_not_authorised", ("X1",), child)
+    assert f"staff badge {STAFF} {why} at X1" in found.detail, found.detail
+
+
+def test_an_override_armed_by_a_badge_read_from_a_tag_is_no_violation(net: Net) -> None:
+    family_inside(net, "A")
+    _, _, child = family("A")
+    armed = OverrideArmed("X1", net.gates["X1"].now(), STAFF)
+    forge(net, "X1", armed, code=Code.OK_STAFF, scanned_as={"tag": True, "value": STAFF})
+    _override(net, "X1", child, STAFF)
+    assert violations(net) == []
 
 
 def test_an_exit_of_a_band_that_never_came_in_is_move_without_entry(net: Net) -> None:

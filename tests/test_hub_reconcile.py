@@ -50,6 +50,7 @@ from gate.core import (
 from gate.hlc import ClockDriftError, Timestamp
 from gate.journal import Journal
 from gate.protocol import Ack, Entry, EventBatch, GateStatus, Topics, dump, parse
+from gate.scanline import read_on_the_reader
 from hub.ingest import Ingest
 from hub.reconcile import VenueState
 from hub.store import EventStore
@@ -123,6 +124,7 @@ class SimGate:
         self.offset_ms = offset_ms
         self.journal = Journal(tmp / (journal_name or f"{gate_id}.db"), gate_id, wall=self.wall)
         self.state = State(allowlist=tokens.allowlist)
+        self.staff = tokens.allowlist.staff  # badges held to the reader: read from a tag
         self.followed: set[tuple[str, int]] = set()
         self.last_seq = 0
         self.last_moves: list[tuple[MemberMoved, MemberState]] = []
@@ -138,7 +140,7 @@ class SimGate:
         now = self.now()
         self.tick()
         token = self.tokens.on_band.get(value) if kind is Kind.NFC else None
-        scan = Scan(self.id, self.mode, kind, value, intent, token)
+        scan = read_on_the_reader(Scan(self.id, self.mode, kind, value, intent, token), self.staff)
         decision, events = decide(self.state, scan, now, POLICY)
         entry = self.journal.append(
             "decision",
@@ -149,6 +151,7 @@ class SimGate:
                     "mode": self.mode.value,
                     "intent": intent.value,
                     "token": token is not None,
+                    "tag": scan.tag,
                 },
                 "decision": decision_to_dict(decision),
                 "events": [event_to_dict(e) for e in events],
@@ -275,9 +278,8 @@ class Net:
         decision = g.scan(value, kind, **options)
         token = self.tokens.on_band.get(value) if kind is Kind.NFC else None
         intent = options.get("intent", Intent.FINAL)
-        truth, _ = step(
-            self.truth, Scan(gate_id, g.mode, kind, value, intent, token), g.now(), POLICY
-        )
+        scan = read_on_the_reader(Scan(gate_id, g.mode, kind, value, intent, token), g.staff)
+        truth, _ = step(self.truth, scan, g.now(), POLICY)
         assert truth.code == decision.code, (value, gate_id, truth, decision)
         self.sync()
         self.clock.tick()

@@ -38,6 +38,7 @@ INSTALL_HUB = REPO / "scripts" / "install-hub"
 GATE_ARGS = ("--gate-id", "X1", "--role", "exit", "--profile", "turnstile-pn532")
 GATES = ("E1", "E2", "X1", "X2", "D1", "H1")
 HUB_ARGS = ("--gates", ",".join(GATES), "--bind-address", "192.168.50.1")
+ROLES = {"E1": "entry", "E2": "entry", "X1": "exit", "X2": "exit", "D1": "desk", "H1": "handheld"}
 HOST_TOOLS = ("useradd", "groupadd", "usermod", "gpasswd", "systemctl", "udevadm", "chown")
 
 # What a fresh Raspberry Pi OS (bookworm) has, as far as the installers care.
@@ -547,14 +548,41 @@ def test_hub_adding_a_gate_adds_only_its_user(host: Host, hub: Installed, tmp_pa
 
 def test_hub_gates_with_roles_write_the_venue_roster_and_keep_it(host: Host, tmp_path: Path):
     root = stock_root(tmp_path / "root")
-    host.ok(INSTALL_HUB, root, "--gates", "E1:entry,X1:exit,D1:desk,H1:handheld,E2")
+    host.ok(INSTALL_HUB, root, "--gates", "E1:entry,X1:exit,D1:desk,H1:handheld")
     hub_toml = root / "etc/wristgate/hub.toml"
     roster = {"D1": "desk", "E1": "entry", "H1": "handheld", "X1": "exit"}
-    assert load_hub_config(hub_toml).gates == roster  # E2, bare: a broker user only
-    for gate in ("E1", "X1", "D1", "H1", "E2"):
+    assert load_hub_config(hub_toml).gates == roster
+    for gate in ("E1", "X1", "D1", "H1"):
         assert (root / f"etc/wristgate/passwords/{gate}.password").exists()
     host.ok(INSTALL_HUB, root, "--gates", "X2:exit")  # a gate added later: the roster grows
     assert load_hub_config(hub_toml).gates == {**roster, "X2": "exit"}  # [gates] edited in place
+
+
+def test_hub_refuses_a_roster_that_leaves_out_gates_of_the_password_file(
+    host: Host, hub: Installed, tmp_path: Path
+):
+    """A venue installed before rosters (six bare gates): a roster of X3 alone would make the hub
+    refuse every entry of the six as unknown_gate. Refused, naming them and how to give roles."""
+    root = tmp_path / "root"
+    shutil.copytree(hub.root, root, symlinks=True)
+    before = snapshot(root)
+    refused = host.run(INSTALL_HUB, root, "--gates", "X3:exit")
+    assert refused.code == install.EXIT_USAGE, refused.out
+    assert "would leave out D1, E1, E2, H1, X1, X2" in refused.err
+    assert "unknown_gate" in refused.err
+    assert (
+        "install-hub --gates X3:exit,D1:ROLE,E1:ROLE,E2:ROLE,H1:ROLE,X1:ROLE,X2:ROLE" in refused.err
+    )
+    assert snapshot(root) == before  # nothing written
+    bare = host.run(
+        INSTALL_HUB, root, "--gates", "X3:exit,E1:entry,E2:entry,X1:exit,X2:exit,D1:desk,H1"
+    )
+    assert bare.code == install.EXIT_USAGE and "would leave out H1:" in bare.err  # a bare id too
+    roles = "X3:exit,E1:entry,E2:entry,X1:exit,X2:exit,D1:desk,H1:handheld"
+    host.ok(INSTALL_HUB, root, "--gates", roles)
+    assert load_hub_config(root / "etc/wristgate/hub.toml").gates == dict(
+        item.split(":") for item in roles.split(",")
+    )
 
 
 def test_hub_adding_a_desk_lets_it_alone_of_the_gates_read_guardian_phones(
@@ -564,11 +592,12 @@ def test_hub_adding_a_desk_lets_it_alone_of_the_gates_read_guardian_phones(
     shutil.copytree(hub.root, root, symlinks=True)
     acl = root / "etc/mosquitto/wristgate.acl"
     assert "allowlist/full" not in acl.read_text().replace("# ", "#").split("user display")[0]
-    host.ok(INSTALL_HUB, root, "--gates", "D7:desk,X7:exit")
+    roster = {**ROLES, "D7": "desk", "X7": "exit"}  # once a roster, every gate on it
+    host.ok(INSTALL_HUB, root, "--gates", ",".join(f"{g}:{r}" for g, r in roster.items()))
     text = acl.read_text()
     assert "user D7\ntopic read wristgate/v1/hub/allowlist/full\n" in text
     assert "user X7" not in text
-    assert load_hub_config(root / "etc/wristgate/hub.toml").gates == {"D7": "desk", "X7": "exit"}
+    assert load_hub_config(root / "etc/wristgate/hub.toml").gates == roster
     host.ok(INSTALL_HUB, root)  # run again without --gates: the roster in hub.toml keeps D7
     assert "user D7\n" in acl.read_text()
 

@@ -48,6 +48,7 @@ from rules_helpers import (
     X2,
     Venue,
     at,
+    badge,
     barcode,
     family_bound,
     family_inside,
@@ -1205,7 +1206,7 @@ PURE_SCANS = [
     pytest.param(nfc(E1, ENTRY, ADULT_1), Code.OK_REENTRY, id="re-entry clears the flag"),
     pytest.param(nfc(X2, EXIT, CHILD_4), Code.OK_OVERRIDE, id="override spent"),
     pytest.param(nfc(X1, EXIT, ADULT_3, TEMPORARY), Code.OK_TEMP_EXIT, id="temp exit flags"),
-    pytest.param(nfc(E2, ENTRY, STAFF), Code.OK_STAFF, id="staff badge"),
+    pytest.param(badge(E2, ENTRY), Code.OK_STAFF, id="staff badge"),
     pytest.param(nfc(X1, EXIT, CHILD_3), Code.DENY_CHILD_NEEDS_ADULT, id="denial"),
 ]
 

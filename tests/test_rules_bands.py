@@ -16,6 +16,7 @@ from rules_helpers import (
     ADULT_1,
     ADULT_2,
     CHILD_1,
+    CHILD_4,
     DESK,
     E1,
     FAMILY,
@@ -24,13 +25,15 @@ from rules_helpers import (
     T0,
     X1,
     Venue,
+    at,
     family_bound,
     family_inside,
     nfc,
+    solo_inside,
     venue_without_stock,
 )
 
-from gate.core import BandToken, Code, Mode, Role, Scan
+from gate.core import BandToken, Code, Kind, Mode, Role, Scan
 
 TOKEN = BandToken(FAMILY, Role.ADULT, date(2026, 1, 1), date(2030, 1, 1), 2, 2)
 FOREIGN = "not a wristband (ISO-DEP card (bank card or phone)): send the visitor to the desk"
@@ -90,6 +93,38 @@ def test_a_scan_without_a_tag_is_judged_by_its_uid_as_before():
 def test_a_staff_badge_needs_an_original_tag_but_no_token(facts, code):
     v = family_inside()
     assert v.scan(tag(X1, Mode.EXIT, STAFF, **facts), v.state.members[ADULT_1].last_at).code is code
+
+
+@pytest.mark.parametrize(
+    ("scan", "code"),
+    [
+        pytest.param(tag(X1, Mode.EXIT, STAFF), Code.OK_STAFF, id="the badge on the reader"),
+        pytest.param(
+            nfc(X1, Mode.EXIT, STAFF), Code.DENY_BAD_TOKEN, id="its UID typed (test scan)"
+        ),
+        pytest.param(
+            Scan(X1, Mode.EXIT, Kind.BARCODE, STAFF), Code.DENY_BAD_TOKEN, id="its UID as a barcode"
+        ),
+        pytest.param(
+            replace(nfc(X1, Mode.EXIT, STAFF), pairs=True),
+            Code.DENY_BAD_TOKEN,
+            id="a bench test scan",
+        ),
+    ],
+)
+def test_a_staff_badge_arms_an_override_only_when_read_from_a_tag(scan, code):
+    """A typed badge UID proves no badge is at the gate: it arms nothing, so the next test scan
+    of a solo child is not forced through (the relay stays shut)."""
+    v = solo_inside()
+    d = v.scan(scan, at(12))
+    assert d.code is code, d
+    solo_out = v.leave(CHILD_4, at(12, 0, 5))
+    if code is Code.OK_STAFF:
+        assert (solo_out.code, solo_out.forced) == (Code.OK_OVERRIDE, True)
+        return
+    assert "hold the badge to the reader" in d.message
+    assert v.state.overrides == {}
+    assert solo_out.code is Code.DENY_GUARDIAN_PICKUP and not solo_out.forced
 
 
 @pytest.mark.parametrize(

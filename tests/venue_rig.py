@@ -127,8 +127,10 @@ class Venue:
         os.chmod(path, 0o600)
         return path
 
-    def start_hub(self, http: str = "") -> Process:
-        """Start the hub; `http`: more lines for hub.toml's [http] section."""
+    def start_hub(self, http: str = "", roster: dict[str, str] | None = None) -> Process:
+        """Start the hub; `http`: more lines for hub.toml's [http] section; `roster`: its
+        [gates], by default every gate of ROSTER."""
+        roster = ROSTER if roster is None else roster
         d = self.root / "hub"
         d.mkdir(exist_ok=True)
         self.http_port = self.http_port or free_port()
@@ -143,7 +145,7 @@ class Venue:
             f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
             f'desk_token_file = "{self._token_file("desk")}"\n'
             f'staff_token_file = "{self._token_file("staff")}"\n{http}\n'
-            "[gates]\n" + "".join(f'{gate} = "{role}"\n' for gate, role in ROSTER.items())
+            "[gates]\n" + "".join(f'{gate} = "{role}"\n' for gate, role in roster.items())
         )
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock", account=self.service)

@@ -8,14 +8,18 @@ the previous version or the new one, all tables of the same version.
 Document shape. Each table holds documents of parallel columns rather than one document per
 entry: 200,000 entries then load in a fraction of the time and memory (no dict per entry).
 
-    meta     {"1": {"format": 1, "version": 7, "counts": {"tickets": 2, "bands": 3, ...}}}
+    meta     {"1": {"format": 1, "version": 7, "counts": {"tickets": 2, "bands": 3, ...},
+                    "from_hub": true}}
     tickets  {"1": {"code": [...], "product": [...], "adults": [...], "children": [...],
                     "valid_from": ["2026-07-01", ...], "valid_to": [...], "guardian_phone": [...]}}
     bands    {"1": {"role": "adult", "uid": [...]}, "2": {"role": "child", "uid": [...]}}
     staff    {"1": {"uid": [...], "name": [...]}}
     revoked  {"1": {"value": [...], "reason": [...]}}
 
-`counts` lets a load prove it has every entry of its version.
+`counts` lets a load prove it has every entry of its version. `from_hub` says the snapshot is
+the hub's (a gate's copy of a snapshot or delta it received), not one imported from CSVs on the
+gate: a linked gate replaces a local allowlist with the hub's even at the same version, since
+version numbers of the two sources say nothing about each other. A file without the key is local.
 """
 
 from __future__ import annotations
@@ -94,11 +98,17 @@ class AllowlistStore:
         self._db = TinyDB(self.path, storage=AtomicJSONStorage)
         self._lock = threading.RLock()
         self._current: Allowlist | None = None
+        self._from_hub = False
 
     @property
     def current(self) -> Allowlist | None:
         """The index last loaded or written by this store, None before the first."""
         return self._current
+
+    @property
+    def from_hub(self) -> bool:
+        """Whether the current snapshot came from the hub (False for CSVs imported here)."""
+        return self._from_hub
 
     def load(self) -> Allowlist:
         """Read the snapshot and build the index; a missing file is an empty allowlist, version 0.
@@ -110,21 +120,25 @@ class AllowlistStore:
             tables = self._db.storage.read()
             index = Allowlist() if tables is None else _decode(tables, self.path)
             self._current = index
+            self._from_hub = tables is not None and _from_hub(tables)
             return index
 
-    def save_snapshot(self, allowlist: Allowlist, version: int | None = None) -> Allowlist:
+    def save_snapshot(
+        self, allowlist: Allowlist, version: int | None = None, *, from_hub: bool = False
+    ) -> Allowlist:
         """Replace the whole allowlist, durably, and return the new index.
 
         The snapshot gets `version`, by default the one after the current version (read from
         disk if nothing is loaded yet; pass `version` to replace a corrupt file). Entries are
         checked and UIDs normalised first: `AllowlistError` lists every problem and nothing is
         written. Any version is accepted, lower ones too: a full snapshot is authoritative.
+        `from_hub` marks a gate's copy of the hub's snapshot (see `from_hub`).
         """
         with self._lock:
             if version is None:
                 version = self._index().version + 1
             index = _checked(allowlist, version)
-            self._write(index)
+            self._write(index, from_hub)
             return index
 
     def apply_delta(self, delta: AllowlistDelta) -> Allowlist:
@@ -132,11 +146,12 @@ class AllowlistStore:
 
         All or nothing: the delta is checked entirely first (`StaleDelta` when its base is not
         the current version, `DeltaError` for anything else), the new snapshot is written, and
-        only then does `current` change. On any error, disk and memory are as before.
+        only then does `current` change. On any error, disk and memory are as before. The result
+        comes from where the snapshot it applies to came from.
         """
         with self._lock:
             index = _applied(self._index(), delta)
-            self._write(index)
+            self._write(index, self._from_hub)
             return index
 
     def close(self) -> None:
@@ -151,9 +166,10 @@ class AllowlistStore:
     def _index(self) -> Allowlist:
         return self._current if self._current is not None else self.load()
 
-    def _write(self, index: Allowlist) -> None:
-        self._db.storage.write(_encode(index))
+    def _write(self, index: Allowlist, from_hub: bool) -> None:
+        self._db.storage.write(_encode(index, from_hub))
         self._current = index
+        self._from_hub = from_hub
 
 
 # --- checking -------------------------------------------------------------------------------
@@ -303,11 +319,12 @@ def _applied(current: Allowlist, delta: AllowlistDelta) -> Allowlist:
 # --- the document shape ---------------------------------------------------------------------
 
 
-def _encode(index: Allowlist) -> Tables:
+def _encode(index: Allowlist, from_hub: bool) -> Tables:
     tickets = list(index.tickets.values())
     counts = {name: len(getattr(index, name)) for name in TABLES}
+    meta = {"format": FORMAT, "version": index.version, "counts": counts, "from_hub": from_hub}
     return {
-        META: {"1": {"format": FORMAT, "version": index.version, "counts": counts}},
+        META: {"1": meta},
         "tickets": {
             "1": {
                 "code": [t.code for t in tickets],
@@ -348,6 +365,11 @@ def _decode(tables: Tables, path: Path) -> Allowlist:
     if found != counts:
         raise SnapshotError(path, f"incomplete snapshot: holds {found}, its meta says {counts}")
     return index
+
+
+def _from_hub(tables: Tables) -> bool:
+    """The meta's `from_hub`; only a true boolean counts (a file written before it: local)."""
+    return any(doc.get("from_hub") is True for doc in tables[META].values())
 
 
 def _meta(tables: Tables) -> tuple[int, dict[str, int]]:

@@ -15,7 +15,8 @@ whether the venue can take you, then who you are with*.
                DENY_GUARDIAN_PICKUP, DENY_CHILD_NEEDS_ADULT
     binding    DENY_UNKNOWN, DENY_REVOKED, DENY_NOT_VALID_NOW, DENY_BINDING (not in stock,
                already bound, no open binding, no free slot)
-    staff      DENY_REVOKED (a lost badge arms nothing)
+    staff      DENY_REVOKED (a lost badge arms nothing), DENY_BAD_TOKEN (not read from a tag:
+               a test scan or a barcode of a badge's UID arms nothing)
 
 Exits never look at validity, opening hours or capacity: people must always be able to leave.
 A gate cut off from the others (`Scan.offline`) lets out a band it believes outside: it may have
@@ -24,11 +25,11 @@ Validity is judged by the session's local day (a night session past midnight kee
 Every band read from a tag must be an original wristband carrying its own token, known to the
 gate or not (`gate.core.bands`); a technician's test scan (no tag) opens no pairing window.
 
-A staff badge arms an override at its gate for the pairing window: the next passage denial there
-becomes OK_OVERRIDE, journalled as forced with the staff badge and the code it overrode. An
-override can always let someone out, but never lets in a revoked band or a returned one
-(DENY_REVOKED, DENY_ALREADY_EXITED at entry). Unknown credentials and binding are never
-overridden, and a denial that cannot be overridden leaves the override armed.
+A staff badge read from a tag (`Scan.tag`) arms an override at its gate for the pairing window:
+the next passage denial there becomes OK_OVERRIDE, journalled as forced with the staff badge and
+the code it overrode. An override can always let someone out, but never lets in a revoked band
+or a returned one (DENY_REVOKED, DENY_ALREADY_EXITED at entry). Unknown credentials and binding
+are never overridden, and a denial that cannot be overridden leaves the override armed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from datetime import datetime, timedelta
 from gate.core.bands import (
     band_carries_its_token,
     band_is_of_the_stock,
+    staff_badge_was_read,
     tag_is_an_original_wristband,
 )
 from gate.core.events import (
@@ -239,6 +241,8 @@ def decide(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
         reason = state.allowlist.revoked.get(scan.value)
         if reason is not None:
             return _deny(scan, Code.DENY_REVOKED, f"staff badge of {staff} revoked: {reason}")
+        if (not_read := staff_badge_was_read(scan)) is not None:
+            return _deny(scan, not_read.code, not_read.message)
         return _arm_override(scan, now, policy, staff)
     if scan.mode is Mode.BIND:
         return _bind(state, scan, now, policy)

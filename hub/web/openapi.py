@@ -152,7 +152,7 @@ OPENAPI: dict[str, Any] = {
         "/api/gates": _get("Each gate: online, last seen, backlog, allowlist, clock skew", OBJECT),
         "/api/alerts": _get(
             "Rule violations, forged entries, gate offline, stale allowlist, capacity, conflicts, "
-            "broker takeovers",
+            "broker takeovers, no roster or gates not on it",
             {"type": "array", "items": ALERT},
         ),
         "/api/lookup/{credential}": _get(
