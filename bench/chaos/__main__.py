@@ -142,6 +142,16 @@ class Run:
             found[gate_id] = rows
         return found
 
+    def wait_stored(self, journals: dict[str, list[Row]], timeout: float = 30.0) -> None:
+        """Until the hub's store holds every entry of `journals` (or `timeout`: the checker
+        then names what is missing)."""
+        wanted = {(row.gate, row.seq) for rows in journals.values() for row in rows}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if wanted <= {(row.gate, row.seq) for row in self.hub_rows()[0]}:
+                return
+            time.sleep(0.5)
+
     def hub_rows(self) -> tuple[list[Row], int]:
         """The hub's store in its order (hybrid clock, gate, seq), and its conflicts."""
         path = self.venue.root / "hub" / "state" / "events.db"
@@ -166,8 +176,14 @@ class Verdict:
         self.run = run
         self.settled = settled
         venue = run.venue
+        # The journals first: gates still close pairing windows after the venue settled, and an
+        # entry journalled after this read is outside the verdict, at the hub or not yet.
+        journals = run.journals()
+        run.wait_stored(journals)
         hub, conflicts = run.hub_rows()
-        self.accounting: Accounting = account(run.visitors.history, run.journals(), hub, conflicts)
+        last = {gate: rows[-1].seq if rows else 0 for gate, rows in journals.items()}
+        hub = [row for row in hub if row.seq <= last.get(row.gate, 0)]
+        self.accounting: Accounting = account(run.visitors.history, journals, hub, conflicts)
         self.violations = child_safety_violations(hub, PAIRING_WINDOW_S)
         self.hub_inside = (venue.hub_headcount() or {}).get("inside")
         status: dict[str, Any] = venue.hub_status() if venue.hub else {}
