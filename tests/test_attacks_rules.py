@@ -50,7 +50,7 @@ from gate.core import (
     Role,
 )
 from gate.hlc import Timestamp
-from gate.protocol import Entry, EventBatch, Topics, dump
+from gate.protocol import Entry, EventBatch, GateStatus, Topics, dump
 from hub.broker import Broker, Credentials
 
 ADULT_3, CHILD_3 = "04A10000000003", "04C10000000003"
@@ -88,7 +88,16 @@ class X1:
         self.seq = 0
         self.entries: dict[str, int] = {}  # what each entry was for -> its seq
 
-    def decision(self, name: str, code: Code, value: str, *events: Event, role: Role) -> None:
+    def decision(
+        self,
+        name: str,
+        code: Code,
+        value: str,
+        *events: Event,
+        role: Role,
+        staff: str | None = None,
+        overrode: Code | None = None,
+    ) -> None:
         self.seq += 1
         now_ms = int(time.time() * 1000)
         group = next((getattr(e, "group", None) for e in events), None)
@@ -104,7 +113,15 @@ class X1:
             },
             "decision": decision_to_dict(
                 Decision(
-                    code, "granted", value, self.gate, group, role, forced=code is Code.OK_OVERRIDE
+                    code,
+                    "granted",
+                    value,
+                    self.gate,
+                    group,
+                    role,
+                    forced=code is Code.OK_OVERRIDE,
+                    staff=staff,
+                    overrode=overrode,
                 )
             ),
             "events": [event_to_dict(e) for e in events],
@@ -140,7 +157,29 @@ class X1:
             overrode=overrode,
         )
         spent = OverrideSpent(self.gate, now, badge, uid, overrode)
-        self.decision(name, Code.OK_OVERRIDE, uid, moved, spent, role=Role.CHILD)
+        self.decision(
+            name,
+            Code.OK_OVERRIDE,
+            uid,
+            moved,
+            spent,
+            role=Role.CHILD,
+            staff=badge,
+            overrode=overrode,
+        )
+
+    def report(self) -> None:
+        """A status as a gate sends it every few seconds: the hub holds all it journalled."""
+        status = GateStatus(
+            gate=self.gate,
+            online=True,
+            role="exit",
+            last_seq=self.seq,
+            acked=self.seq,
+            wall_ms=int(time.time() * 1000),
+        )
+        reason = self.client.publish(TOPICS.status(self.gate), dump(status), retain=True)
+        assert not reason.is_failure
 
     def arm(self, name: str, badge: str) -> None:
         armed = OverrideArmed(self.gate, datetime.now(UTC), badge)
@@ -186,7 +225,8 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Venue, 
             x1 = X1(client)
             others.append(MqttClient(broker, "X2", broker.credentials.password("X2")))
             assert not others[0].connect().is_failure
-            X1(others[0], "X2").arm("arm at X2", STAFF)  # a badge on X2's reader, never spent there
+            x2 = X1(others[0], "X2")
+            x2.arm("arm at X2", STAFF)  # a badge on X2's reader, never spent there
             x1.let_out("alone", CHILD, "T1", MemberState.EXITED, Role.CHILD)
             x1.arm("arm stranger", STRANGER)
             x1.override("stranger", CHILD_2, "T2", STRANGER, Code.DENY_CHILD_NEEDS_ADULT)
@@ -195,6 +235,12 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Venue, 
             x1.override("elsewhere", CHILD_3, "T3", STAFF, Code.DENY_CHILD_NEEDS_ADULT)
             x1.let_out("temporary", CHILD_4, "T4", MemberState.TEMP_OUT, Role.CHILD)
             x1.let_out("never entered", ADULT_5, "T5", MemberState.EXITED, Role.ADULT)
+            wait_for(  # X1's last entry is at the hub; then X2 says it has nothing more
+                lambda: any(f["uid"] == ADULT_5 for f in venue.api("/api/findings")),
+                timeout=30,
+                what="X1's last entry at the hub",
+            )
+            x2.report()
             yield venue, x1
         finally:
             for other in others:

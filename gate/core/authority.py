@@ -425,8 +425,11 @@ def _passed(entry: PeerEntry, d: Decision, scan: Mapping[str, object], knows: Kn
     uid, group = d.value, d.group
     target = _GRANT_TARGET.get(d.code)
     if d.code is Code.OK_OVERRIDE:
-        if d.staff is None or d.overrode is None or d.staff not in knows.allowlist.staff:
-            raise _mismatch("OK_OVERRIDE names an enrolled staff badge and the denial it set aside")
+        badges, revoked = knows.allowlist.staff, knows.allowlist.revoked
+        if d.staff is None or d.overrode is None or d.staff not in badges or d.staff in revoked:
+            raise _mismatch(
+                "OK_OVERRIDE names an enrolled, unrevoked staff badge and the denial it set aside"
+            )
         temporary = scan.get("intent") == "temporary"
         target = (
             MemberState.INSIDE
