@@ -202,7 +202,11 @@ def test_handheld_password_cannot_take_a_child_out_of_the_headcount(venue: Venue
     for gate in ("E1", "X1"):
         assert member(venue, gate, CHILD)["state"] == "inside"
     assert CHILD in {row["uid"] for row in venue.api("/api/sweep")}
-    assert venue.api("/api/headcount")["children"] == 2  # CHILD and SOLO_CHILD, both inside
+    wait_for(  # CHILD and SOLO_CHILD, both inside (the headcount is refreshed once a second)
+        lambda: venue.api("/api/headcount")["children"] == 2,
+        timeout=10,
+        what=f"2 children inside; headcount: {venue.api('/api/headcount')}",
+    )
     found = forged_findings(venue, "H1")
     assert any("role_cannot" in f["detail"] for f in found), found
 
