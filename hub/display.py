@@ -15,11 +15,11 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from gate.core import Member, MemberState, Role, State
+from gate.core import Member, State
 from hub.findings import Finding, violation_alerts
 from hub.link_alerts import broker_alerts
 from hub.roster_alerts import roster_alerts
-from hub.sweep import closing_sweep
+from hub.sweep import closing_sweep, unaccompanied_groups
 
 if TYPE_CHECKING:
     from hub.service import Hub
@@ -90,25 +90,8 @@ def open_member(state: State, member: Member, tz: Any = None) -> dict[str, Any]:
 
 
 def open_unaccompanied(state: State) -> list[dict[str, Any]]:
-    """The groups flagged `children_unaccompanied`: their children inside and where their
-    adults are, by group, members by label."""
-    found = []
-    for group in sorted(state.groups.values(), key=lambda g: g.id):
-        if not group.unaccompanied:
-            continue
-        members = state.members_of(group.id)
-        found.append(
-            {
-                "group": group.id,
-                "children": [
-                    open_member(state, m)
-                    for m in members
-                    if m.role.is_child and m.state is MemberState.INSIDE
-                ],
-                "adults": [open_member(state, m) for m in members if m.role is Role.ADULT],
-            }
-        )
-    return found
+    """The groups flagged `children_unaccompanied`, members by label (no band UID)."""
+    return unaccompanied_groups(state, show=lambda m: open_member(state, m))
 
 
 # A band UID (4 to 10 bytes in hex, colons, spaces or dashes between bytes or not) or a phone

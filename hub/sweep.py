@@ -17,6 +17,7 @@ Times are the gates' own (`Member.last_at`), shown in `tz` when one is given.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -174,9 +175,14 @@ def lookup(
     }
 
 
-def unaccompanied_groups(state: State, tz: tzinfo | None = None) -> list[dict[str, Any]]:
+def unaccompanied_groups(
+    state: State,
+    tz: tzinfo | None = None,
+    show: Callable[[Member], dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """The groups flagged `children_unaccompanied`: their children inside and where their
-    adults are, by group."""
+    adults are, by group; each member as `show` writes it (default: the staff's row)."""
+    show = show or (lambda m: MemberRow.of(m).as_dict(tz))
     found = []
     for group in sorted(state.groups.values(), key=lambda g: g.id):
         if not group.unaccompanied:
@@ -186,11 +192,9 @@ def unaccompanied_groups(state: State, tz: tzinfo | None = None) -> list[dict[st
             {
                 "group": group.id,
                 "children": [
-                    MemberRow.of(m).as_dict(tz)
-                    for m in members
-                    if m.role.is_child and m.state is MemberState.INSIDE
+                    show(m) for m in members if m.role.is_child and m.state is MemberState.INSIDE
                 ],
-                "adults": [MemberRow.of(m).as_dict(tz) for m in members if m.role is Role.ADULT],
+                "adults": [show(m) for m in members if m.role is Role.ADULT],
             }
         )
     return found
