@@ -32,7 +32,7 @@ def addresses_of(host: str) -> list[Address]:
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
-        pass
+        pass  # a name, not an address: the resolver's answer below
     try:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError:

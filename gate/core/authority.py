@@ -275,7 +275,7 @@ def _expiry(entry: PeerEntry, knows: Knowledge) -> None:
                 if entry.role is not None and direction is not ROLE_MODE[entry.role]:
                     raise Refused(Reason.ROLE_CANNOT, f"a {entry.role} gate closes no {direction}")
             case GroupFlagged():
-                pass
+                pass  # an exit window that closed on children alone flags their group
             case MemberMoved(state=MemberState.TEMP_OUT, forced=False, staff=None):
                 if entry.role not in (None, "exit"):
                     raise Refused(Reason.ROLE_CANNOT, f"only an exit's window recalls, not {uid}")
