@@ -13,15 +13,15 @@ from datetime import date
 from pathlib import Path
 
 from bench.common import report
-from gate.allowlist import AllowlistStore
 from gate.core import Allowlist, Role, Ticket
+from gate.store.allowlist import AllowlistStore
 
 TICKETS, BANDS = 50_000, 150_000
 
 PROBE = """
 import json, sys, time
 sys.path[:0] = {paths!r}
-import gate.allowlist
+import gate.store.allowlist
 start = time.perf_counter()
 {load}
 elapsed = time.perf_counter() - start
@@ -30,7 +30,7 @@ status = open("/proc/self/status").read().split("VmHWM:")[1]
 rss_mb = int(status.split()[0]) / 1024
 print(elapsed, rss_mb)
 """
-OURS = "gate.allowlist.AllowlistStore(sys.argv[1]).load()"
+OURS = "gate.store.allowlist.AllowlistStore(sys.argv[1]).load()"
 BASELINE = "json.load(open(sys.argv[1]))"
 
 

@@ -6,8 +6,9 @@ counts the entries, draining the same backlog from the same Mosquitto in the sam
 The backlog: the journals of the 20 gates of `bench.reconcile`'s day (desks, entry and exit
 gates, realistic bodies), about 50k entries, sent as `EventBatch` messages of 50 to 200 entries
 by one paho client per gate, each logged in with its own credentials, to its own
-`Topics().events(gate)` at QoS 1, as gate/link.py sends them (MQTT 3.1.1, persistent session).
-The broker is `hub.broker.Broker` with the venue configuration, in a temporary directory.
+`Topics().events(gate)` at QoS 1, as gate/link/client.py sends them (MQTT 3.1.1, persistent
+session).
+The broker is `deploy.broker.Broker` with the venue configuration, in a temporary directory.
 
 Both consumers are away while the gates publish: each has a persistent session subscribed to
 `gate/+/events` at QoS 1 beforehand, so the broker queues the whole backlog for each of them
@@ -71,9 +72,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from bench.common import POLICY, report
 from bench.reconcile import Day, make_day
+from deploy.broker import HUB_USER, Broker, Credentials
 from gate.core import Allowlist, headcount
-from gate.protocol import MAX_BATCH, EventBatch, Topics, dump
-from hub.broker import HUB_USER, Broker, Credentials
+from gate.link.protocol import MAX_BATCH, EventBatch, Topics, dump
 from hub.service import Hub, load_hub_config
 
 FAMILIES = 2700  # about 50k journal entries from the day's 20 gates
@@ -158,7 +159,7 @@ def publish(broker: Broker, payloads: dict[str, list[bytes]]) -> float:
     clients = {}
     for gate in payloads:
         client = _client(broker, gate, f"bench-gate-{gate}")
-        client.max_inflight_messages_set(20)  # gate/link.py's setting
+        client.max_inflight_messages_set(20)  # gate/link/client.py's setting
         _connect(client, broker, gate)
         clients[gate] = client
     started = time.perf_counter()

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from bench.common import percentiles_us, report
-from gate.journal import Journal
+from gate.store.journal import Journal
 
 ROUNDS, PER_ROUND = 20, 250
 BODY = {

@@ -3,7 +3,7 @@ scans, measured in the same run.
 
     python -m bench.scan_to_relay [DIRECTORY]
 
-The gate is the real daemon, `gate.daemon.Gate`, with an entry role, its loop on a thread and
+The gate is the real daemon, `gate.daemon.gate.Gate`, with an entry role, its loop on a thread and
 gpiozero's mock pins, as tests/gate_rig.py runs it; its reader searches a UDP port where no band
 ever answers. Each scan enters where the reader thread hands a band over: `Gate._on_tag` with a
 `TagRead` carrying a verified `BandToken`, as `NfcReader` delivers it (the RF exchange and the
@@ -47,8 +47,8 @@ from gpiozero.pins.mock import MockFactory, MockPin  # type: ignore[import-untyp
 from bench.common import percentiles_us, report
 from gate.config import load_policy
 from gate.core import BandToken, Intent, Kind, Mode, Policy, Role, Scan, State, decide, fold
-from gate.daemon import Gate
-from gate.nfc.reader import TagRead, WriteOutcome
+from gate.daemon.gate import Gate
+from gate.devices.nfc.reader import TagRead, WriteOutcome
 from gate.settings import load_gate_config
 
 SCANS = 3000

@@ -18,7 +18,7 @@ EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: `gate run` cannot start; systemd does 
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from gate.allowlist import AllowlistError, load_csv_dir
+    from gate.store.allowlist import AllowlistError, load_csv_dir
 
     try:
         allowlist, row_errors = load_csv_dir(args.allowlist)
@@ -34,7 +34,7 @@ def _simulate(args: argparse.Namespace) -> int:
     for row_error in row_errors:
         print(f"{row_error}: row skipped", file=sys.stderr)
 
-    from gate.simulate import simulate
+    from gate.tools.simulate import simulate
 
     if str(args.scans) == "-":
         outcome = simulate(allowlist, policy, sys.stdin, sys.stdout, sys.stderr, "stdin")
@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"gate run: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
-    from gate.daemon import Gate, StartupError, install_signal_handlers
+    from gate.daemon.gate import Gate, StartupError, install_signal_handlers
 
     try:
         gate = Gate(config)

@@ -16,9 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gate.config import ConfigError, describe, read_toml
-from gate.gpio import GatePins
-from gate.link import LinkSettings
-from gate.nfc.originality import NXP_NTAG21X_KEY, OriginalityCheck, parse_public_key
+from gate.devices.gpio import GatePins
+from gate.devices.nfc.originality import NXP_NTAG21X_KEY, OriginalityCheck, parse_public_key
+from gate.link.client import LinkSettings
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "profiles"
 
@@ -82,7 +82,7 @@ class Profile(_Strict):
     description: str = ""
     reader: ReaderSettings | None = None
     scanner: ScannerSettings | None = None
-    pins: GatePins = GatePins()  # validated by gate.gpio: pins, polarity, pulls, timings
+    pins: GatePins = GatePins()  # validated by gate.devices.gpio: pins, polarity, pulls, timings
 
 
 class GateSettings(_Strict):

@@ -26,7 +26,7 @@ from gate.config import ConfigError
 
 if TYPE_CHECKING:
     from gate.core import Allowlist, Policy
-    from hub.reconcile import VenueState
+    from hub.fold.reconcile import VenueState
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: `hub run` cannot start; systemd does not restart it
@@ -44,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
         level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s"
     )
     from hub.service import Hub
-    from hub.store import StoreError
+    from hub.store.events import StoreError
 
     try:
         hub = Hub(_config(args))
@@ -58,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _ask(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any] | None:
     """The running hub's answer, or None when no hub runs on this machine."""
-    from gate.gatectl import Unreachable, ask
+    from gate.tools.gatectl import Unreachable, ask
 
     try:
         return ask(str(_config(args).hub.control_socket), request)
@@ -75,7 +75,7 @@ def _import(args: argparse.Namespace) -> int:
     The files are read here, with the operator's own rights, and their text is sent: the hub,
     which runs as the service user, opens no path an operator names (nor shows a line of one).
     """
-    from gate.allowlist import AllowlistError, read_csv_dir, read_csv_file
+    from gate.store.allowlist import AllowlistError, read_csv_dir, read_csv_file
 
     path = args.path
     try:
@@ -111,8 +111,8 @@ def _import(args: argparse.Namespace) -> int:
 
 def _import_offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any]:
     """No hub runs: the same texts go straight into its store (the operator's own rights)."""
-    from gate.allowlist import AllowlistError
-    from hub.allowlist import HubAllowlist
+    from gate.store.allowlist import AllowlistError
+    from hub.ingest.allowlist import HubAllowlist
     from hub.service import import_summary
 
     try:
@@ -151,8 +151,8 @@ class _Venue:
 def _venue(args: argparse.Namespace) -> Iterator[_Venue]:
     """The venue's state folded from the hub's store, opened for reading only."""
     from gate.config import load_policy
-    from hub.reconcile import VenueState
-    from hub.store import EventStore, StoreError
+    from hub.fold.reconcile import VenueState
+    from hub.store.events import EventStore, StoreError
 
     config = _config(args)
     policy = load_policy(config.hub.policy)
@@ -173,9 +173,9 @@ def _venue(args: argparse.Namespace) -> Iterator[_Venue]:
 def _read_allowlist(directory: Path) -> Allowlist:
     """The hub's allowlist snapshot, read from a copy: opening the live file's store would
     clear the temporary files of a write the running hub may have in progress."""
-    from gate.allowlist import AllowlistError, AllowlistStore
     from gate.core import Allowlist
-    from hub.allowlist import SNAPSHOT_FILE
+    from gate.store.allowlist import AllowlistError, AllowlistStore
+    from hub.ingest.allowlist import SNAPSHOT_FILE
 
     live = directory / SNAPSHOT_FILE
     if not live.is_file():
@@ -199,7 +199,7 @@ def _day(text: str) -> date:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from hub.reports import daily_report, report_csv, report_html
+    from hub.views.reports.daily import daily_report, report_csv, report_html
 
     with _venue(args) as v:
         day = args.date or datetime.now(v.policy.tz).date()
@@ -234,7 +234,7 @@ def _write(target: str, text: str, encoding: str, *, private: bool) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from gate.core import headcount
-    from hub.sweep import closing_sweep, unaccompanied_groups
+    from hub.views.sweep import closing_sweep, unaccompanied_groups
 
     with _venue(args) as v, v.venue.reading() as state:
         rows = closing_sweep(state, staff=args.staff)
@@ -268,7 +268,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _lookup(args: argparse.Namespace) -> int:
-    from hub.sweep import lookup
+    from hub.views.sweep import lookup
 
     with _venue(args) as v, v.venue.reading() as state:
         found = lookup(state, args.value, staff=args.staff, tz=v.policy.tz)

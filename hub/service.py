@@ -12,7 +12,7 @@ sync per backlog drained rather than per batch; a single batch when the venue is
 `hub.toml`:
 
     [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start),
-            max_seq_jump, gate_budget_mib_per_hour (see hub.ingest)
+            max_seq_jump, gate_budget_mib_per_hour (see hub.ingest.intake)
     [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca, tls
     [http]  bind, port, desk_token_file, staff_token_file, allowed_hosts, workers,
             max_connections, max_streams, header_timeout_s
@@ -40,7 +40,7 @@ import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gate.config import ConfigError, describe, load_policy, read_toml
-from gate.control import (
+from gate.control.socket import (
     MAX_IMPORT_REQUEST,
     ControlRequest,
     ControlServer,
@@ -49,7 +49,8 @@ from gate.control import (
     import_files,
 )
 from gate.core.authority import GateRole
-from gate.link import (
+from gate.daemon.metrics import Metrics
+from gate.link.client import (
     LinkDown,
     LinkUp,
     check_transport,
@@ -57,9 +58,8 @@ from gate.link import (
     failed_attempt,
     new_client,
 )
-from gate.link_health import LinkHealth, disconnect_kind
-from gate.metrics import Metrics
-from gate.protocol import (
+from gate.link.health import LinkHealth, disconnect_kind
+from gate.link.protocol import (
     DEFAULT_PREFIX,
     GATE_ID,
     MAX_BATCH,
@@ -71,15 +71,15 @@ from gate.protocol import (
     change_without_phones,
     dump,
 )
-from gate.vetting import Knowledge, check_peer_entry, text_size
-from hub.allowlist import HubAllowlist, ImportResult
-from hub.findings import violation_counts
-from hub.homeassistant import discovery
-from hub.ingest import BUDGET_BYTES, MAX_SEQ_JUMP, Ingest
-from hub.reconcile import VenueState
-from hub.store import EventStore
-from hub.web.http import Limits
-from hub.web.server import Access, make_server, read_token
+from gate.link.vetting import Knowledge, check_peer_entry, text_size
+from hub.fold.findings import violation_counts
+from hub.fold.reconcile import VenueState
+from hub.ingest.allowlist import HubAllowlist, ImportResult
+from hub.ingest.intake import BUDGET_BYTES, MAX_SEQ_JUMP, Ingest
+from hub.store.events import EventStore
+from hub.views.homeassistant import discovery
+from hub.views.web.http import Limits
+from hub.views.web.server import Access, make_server, read_token
 
 log = logging.getLogger("hub")
 
@@ -99,7 +99,9 @@ class HubSection(_Strict):
     policy: Path = Path("/etc/wristgate/policy.toml")
     control_socket: Path = Path("/run/wristgate-hub/hub.sock")
     allowlist_csv: Path | None = None
-    max_seq_jump: int = Field(default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest")
+    max_seq_jump: int = Field(
+        default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest.intake"
+    )
     gate_budget_mib_per_hour: int = Field(
         default=BUDGET_BYTES >> 20, ge=1, description="body MiB a gate may send an hour"
     )
@@ -126,7 +128,7 @@ class HttpSection(_Strict):
     desk_token_file: Path | None = None  # lookups, phones masked
     staff_token_file: Path | None = None  # everything, phones shown
     # Host names answered (DNS rebinding); default: the bind address, localhost and this
-    # machine's names; IP address literals are always answered (hub.web.http).
+    # machine's names; IP address literals are always answered (hub.views.web.http).
     allowed_hosts: list[str] | None = None
     workers: int = Field(default=8, ge=1, le=64)  # handler threads
     max_connections: int = Field(default=256, ge=1, le=4096)
@@ -496,28 +498,28 @@ class Hub:
         m.set("allowlist_version", self.allowlist.version)
         m.set("venue_rebuilds", self.venue.rebuilds)
         for (kind, gate), n in violation_counts(self.venue.findings()).items():
-            m.set("rule_violations", n, kind=kind, gate=gate)  # see hub/audit.py
+            m.set("rule_violations", n, kind=kind, gate=gate)  # see hub/fold/audit.py
         return m.render()
 
     def display(self) -> dict[str, Any]:
-        from hub.display import display_state
+        from hub.views.display import display_state
 
         return display_state(self)
 
     def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
-        from hub.sweep import lookup
+        from hub.views.sweep import lookup
 
         with self.venue.reading() as state:
             return lookup(state, credential, staff=staff)
 
     def sweep(self, *, staff: bool) -> list[dict[str, Any]]:
-        from hub.sweep import closing_sweep
+        from hub.views.sweep import closing_sweep
 
         with self.venue.reading() as state:
             return [row.as_dict(self.policy.tz) for row in closing_sweep(state, staff=staff)]
 
     def report(self, day: date) -> Any:
-        from hub.reports import daily_report
+        from hub.views.reports.daily import daily_report
 
         return daily_report(
             self.store,

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from gate.allowlist import AllowlistStore
 from gate.core import Allowlist, Role, Ticket
+from gate.store.allowlist import AllowlistStore
 
 LIFETIME_S = 30.0
 DAY = date(2026, 7, 1)

@@ -1,4 +1,4 @@
-"""Fixtures for tests against a real Mosquitto with the venue configuration (hub.broker).
+"""Fixtures for tests against a real Mosquitto with the venue configuration (deploy.broker).
 
 - `broker`: one broker for the whole session, users `hub`, `display` and gates E1, E2, X1, X2, D1
   with generated passwords (`broker.credentials`). Tests share it: they tell their messages apart
@@ -24,7 +24,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hub.broker import Broker, Credentials
+from deploy.broker import Broker, Credentials
 
 GATES = ("E1", "E2", "X1", "X2", "D1")
 ROSTER = {"E1": "entry", "E2": "entry", "X1": "exit", "X2": "exit", "D1": "desk"}

@@ -5,7 +5,7 @@
   scripts/bootstrap.
 - `Browser`: Debian's Chromium driven through Debian's chromedriver (Selenium, no download of
   any driver or browser), headless, with a fresh profile; `wait` polls a condition in the page.
-- `FixtureHub`: serves hub/web/static like the hub does, plus `/api/display` and `/api/stream`
+- `FixtureHub`: serves hub/views/web/static like the hub does, plus `/api/display` and `/api/stream`
   from a display object the test sets; the stream can be cut and the whole API made to fail,
   to see the page through a lost connection.
 - `sample_display()`: a display object of a calm afternoon, to change per test.

@@ -2,7 +2,8 @@
 
 Each scan of `examples/children-city/scans.jsonl` is decided by the real rules core against one
 shared state (every gate online, as `gate simulate` runs the day) and journalled in its gate's
-own `gate.journal.Journal` exactly as `gate/daemon.py` writes it: a `decision` entry per scan,
+own `gate.store.journal.Journal` exactly as `gate/daemon/gate.py` writes it: a `decision` entry per
+scan,
 an `expiry` entry when a gate's pairing windows close (journalled when they close, at the gate
 whose window it was). Gates hear each other at once: before each append the gate observes the
 latest hybrid timestamp of the venue, so the journals' order is the day's order. The journals'
@@ -26,16 +27,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from gate.allowlist import load_csv_dir
-from gate.codec import decision_to_dict, event_to_dict
 from gate.config import load_policy
 from gate.core import Allowlist, Decision, Event, Policy, Scan, State, decide, expire, fold
-from gate.hlc import ZERO
-from gate.journal import Journal
-from gate.protocol import MAX_BATCH, Entry
-from gate.scanline import parse_scan_line, read_on_the_reader
-from hub.allowlist import HubAllowlist
-from hub.store import EventStore
+from gate.core.hlc import ZERO
+from gate.link.codec import decision_to_dict, event_to_dict
+from gate.link.protocol import MAX_BATCH, Entry
+from gate.store.allowlist import load_csv_dir
+from gate.store.journal import Journal
+from gate.tools.scanline import parse_scan_line, read_on_the_reader
+from hub.ingest.allowlist import HubAllowlist
+from hub.store.events import EventStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY_DIR = ROOT / "examples" / "children-city"

@@ -54,20 +54,8 @@ from fuzz_inputs import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate import protocol
-from gate.allowlist import AllowlistError, load_csv_dir
-from gate.allowlist.csvdir import COLUMNS
-from gate.allowlist.store import _checked as checked_for_the_store
-from gate.codec import (
-    EVENT_TYPES,
-    CodecError,
-    decision_from_dict,
-    decision_to_dict,
-    event_from_dict,
-    event_to_dict,
-)
 from gate.config import ConfigError, load_policy
-from gate.control import BadRequest, parse_request
+from gate.control.socket import BadRequest, parse_request
 from gate.core import (
     Allowlist,
     Code,
@@ -77,9 +65,9 @@ from gate.core import (
     Ticket,
 )
 from gate.core.model import BandToken
-from gate.nfc.emulator import blank_memory, memory_with_ndef
-from gate.nfc.reader import read_token
-from gate.nfc.t2t import (
+from gate.devices.nfc.emulator import blank_memory, memory_with_ndef
+from gate.devices.nfc.reader import read_token
+from gate.devices.nfc.t2t import (
     DATA_PAGE,
     PAGE,
     GarbledArea,
@@ -89,7 +77,7 @@ from gate.nfc.t2t import (
     plan_ndef_write,
     read_ndef,
 )
-from gate.nfc.token import (
+from gate.devices.nfc.token import (
     KeyFileError,
     Keyring,
     TokenFault,
@@ -97,10 +85,22 @@ from gate.nfc.token import (
     encode_token,
     load_keyring,
 )
-from gate.scanline import ScanLineError, parse_scan_line
-from gate.scanner import Framer, Rejected
+from gate.devices.scanner import Framer, Rejected
+from gate.link import protocol
+from gate.link.codec import (
+    EVENT_TYPES,
+    CodecError,
+    decision_from_dict,
+    decision_to_dict,
+    event_from_dict,
+    event_to_dict,
+)
 from gate.settings import load_gate_config
-from gate.simulate import simulate
+from gate.store.allowlist import AllowlistError, load_csv_dir
+from gate.store.allowlist.csvdir import COLUMNS
+from gate.store.allowlist.store import _checked as checked_for_the_store
+from gate.tools.scanline import ScanLineError, parse_scan_line
+from gate.tools.simulate import simulate
 
 # --- profiles ---------------------------------------------------------------------------------
 
@@ -902,8 +902,8 @@ def gate_link(workdir: Path) -> Iterator[Parse]:
     """The gate's loop, handed each message as the link's paho thread would enqueue it."""
     from gpiozero.pins.mock import MockFactory
 
-    from gate.daemon import Gate
-    from gate.link import LinkMessage
+    from gate.daemon.gate import Gate
+    from gate.link.client import LinkMessage
 
     gate = Gate(load_gate_config(write_gate(workdir)), pin_factory=MockFactory())
     gate.control.start()  # stopped by close(), which waits for it
@@ -932,9 +932,9 @@ GATE_LINK = Target(
 @contextlib.contextmanager
 def hub_ingest(workdir: Path) -> Iterator[Parse]:
     """The hub's ingest over its real event store; it counts bugs it caught as "error"."""
-    from gate.vetting import Knowledge, check_peer_entry
-    from hub.ingest import Ingest
-    from hub.store import EventStore
+    from gate.link.vetting import Knowledge, check_peer_entry
+    from hub.ingest.intake import Ingest
+    from hub.store.events import EventStore
 
     def vet(gate: str, entry: protocol.WireEntry) -> None:  # as `hub run` does, with a roster
         roster: dict[str, Any] = {"E1": "entry", "X1": "exit"}
@@ -943,7 +943,7 @@ def hub_ingest(workdir: Path) -> Iterator[Parse]:
     store = EventStore(workdir / "events.db")
     ingest = Ingest(store, protocol.Topics(), lambda *args, **kwargs: None, vet=vet)
     caught = _Caught()
-    logging.getLogger("hub.ingest").addHandler(caught)
+    logging.getLogger("hub.ingest.intake").addHandler(caught)
 
     def handle(message: LinkInput) -> None:
         before = Counter(ingest.rejected)
@@ -956,7 +956,7 @@ def hub_ingest(workdir: Path) -> Iterator[Parse]:
     try:
         yield handle
     finally:
-        logging.getLogger("hub.ingest").removeHandler(caught)
+        logging.getLogger("hub.ingest.intake").removeHandler(caught)
         store.close()
 
 
@@ -1059,7 +1059,7 @@ CSV_DIRECTORY = Target(
 
 @contextlib.contextmanager
 def hub_import(workdir: Path) -> Iterator[Parse]:
-    from hub.allowlist import HubAllowlist
+    from hub.ingest.allowlist import HubAllowlist
 
     hub = HubAllowlist(workdir / "hub")
 

@@ -1,7 +1,7 @@
 """A gate on the test bench: the real daemon with an emulated reader, a pty scanner, mock pins.
 
 `GateRig` writes a venue (allowlist CSVs, policy, site key), a hardware profile pointing at an
-`TagEmulator` (nfcpy's `udp:` driver) and a pty, and runs `gate.daemon.Gate` on a thread with
+`TagEmulator` (nfcpy's `udp:` driver) and a pty, and runs `gate.daemon.gate.Gate` on a thread with
 gpiozero's `MockFactory`. Tests talk to it as a technician would, through the control socket.
 """
 
@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from gate.daemon import Gate
-from gate.gatectl import ask
-from gate.nfc.emulator import ORIGINALITY_KEY, TagEmulator
-from gate.nfc.t2t import read_ndef
-from gate.nfc.token import decode_token, load_keyring
+from gate.daemon.gate import Gate
+from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
+from gate.devices.nfc.t2t import read_ndef
+from gate.devices.nfc.token import decode_token, load_keyring
 from gate.settings import load_gate_config
+from gate.tools.gatectl import ask
 
 TODAY = date.today()
 SITE_KEY = "1 " + "5a" * 32 + "\n"
@@ -225,7 +225,7 @@ def rigs() -> Iterator[list[GateRig]]:
 def loop_status(rig: GateRig, within_s: float = 3.0) -> dict[str, Any]:
     """The gate's status, asked with a short timeout: a gate whose loop is not running fails here
     within seconds, not after the control socket's own reply timeout."""
-    from gate.gatectl import Unreachable
+    from gate.tools.gatectl import Unreachable
 
     try:
         return ask(str(rig.socket), {"cmd": "status"}, timeout=within_s)

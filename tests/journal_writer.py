@@ -13,7 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from gate.journal import Journal
+from gate.store.journal import Journal
 
 GATE = "E1"
 LIFETIME_S = 30.0

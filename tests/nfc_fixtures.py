@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from gate.core.model import BandToken, Role
-from gate.nfc.emulator import ORIGINALITY_KEY, TagEmulator
-from gate.nfc.originality import OriginalityCheck
-from gate.nfc.reader import NfcReader, TagRead
-from gate.nfc.token import Keyring
+from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
+from gate.devices.nfc.originality import OriginalityCheck
+from gate.devices.nfc.reader import NfcReader, TagRead
+from gate.devices.nfc.token import Keyring
 
 CURRENT_KEY = (2, bytes.fromhex("00112233445566778899aabbccddeeff0123456789abcdef"))
 PREVIOUS_KEY = (1, bytes.fromhex("ffeeddccbbaa99887766554433221100"))

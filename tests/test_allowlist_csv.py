@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from gate.allowlist import AllowlistError, RowError, load_csv_dir, load_csv_texts, read_csv_file
 from gate.core import Allowlist, Role, Ticket
+from gate.store.allowlist import (
+    AllowlistError,
+    RowError,
+    load_csv_dir,
+    load_csv_texts,
+    read_csv_file,
+)
 
 TICKETS_HEADER = "code,product,adults,children,valid_from,valid_to,guardian_phone"
 GOOD = {

@@ -23,7 +23,8 @@ import pytest
 from allowlist_writer import check_complete, snapshot
 from tinydb import Query, TinyDB
 
-from gate.allowlist import (
+from gate.core import Allowlist, Role, Ticket
+from gate.store.allowlist import (
     AllowlistDelta,
     AllowlistError,
     AllowlistStore,
@@ -32,7 +33,6 @@ from gate.allowlist import (
     SnapshotError,
     StaleDelta,
 )
-from gate.core import Allowlist, Role, Ticket
 
 DAY = date(2026, 7, 1)
 FAMILY = Ticket("FAM-1", "family day", 2, 2, DAY, DAY)

@@ -23,15 +23,15 @@ from gate_rig import GateRig, link_section, wait_for
 from paho.mqtt.enums import MQTTProtocolVersion
 from venue_rig import Venue
 
+from deploy import install
+from deploy.broker import Broker, Credentials, TlsListener, free_port
+from deploy.tls import new_ca, new_server_cert
 from gate.config import ConfigError
-from gate.gatectl import ask
-from gate.hlc import Timestamp
-from gate.protocol import Entry as WireEntry
-from gate.protocol import EventBatch, GateStatus, Topics, dump
+from gate.core.hlc import Timestamp
+from gate.link.protocol import Entry as WireEntry
+from gate.link.protocol import EventBatch, GateStatus, Topics, dump
 from gate.settings import load_gate_config
-from hub import install
-from hub.broker import Broker, Credentials, TlsListener, free_port
-from hub.tls import new_ca, new_server_cert
+from gate.tools.gatectl import ask
 
 TOPICS = Topics()
 V5 = MQTTProtocolVersion.MQTTv5

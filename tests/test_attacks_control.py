@@ -36,9 +36,9 @@ import pytest
 from gate_rig import wait_for
 from venue_rig import Account, Venue, hand_over
 
-from gate.control import IDLE_TIMEOUT_S, MAX_CONNECTIONS, MAX_IMPORT_REQUEST
-from gate.gatectl import ask
-from gate.gatectl_service import MAX_JOURNAL_PAGE
+from gate.control.service import MAX_JOURNAL_PAGE
+from gate.control.socket import IDLE_TIMEOUT_S, MAX_CONNECTIONS, MAX_IMPORT_REQUEST
+from gate.tools.gatectl import ask
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICE = Account(1000, 1000)  # the daemons' user, as `wristgate`
@@ -81,7 +81,7 @@ def hub_cli(v: Venue, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def gatectl(v: Venue, *args: str) -> subprocess.CompletedProcess[str]:
-    return as_operator("gate.gatectl", "-s", str(v.gates["D1"].socket), *args)
+    return as_operator("gate.tools.gatectl", "-s", str(v.gates["D1"].socket), *args)
 
 
 def logs(v: Venue) -> str:
@@ -300,7 +300,7 @@ def test_the_units_are_hardened_and_do_not_restart_a_bad_configuration(name):
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
 @pytest.mark.parametrize("name", ["gate.service", "hub.service"])
 def test_systemd_analyze_verifies_the_units_without_a_word(tmp_path, name):
-    from hub.install import unit_text
+    from deploy.install import unit_text
 
     rendered = tmp_path / f"wristgate-{name}"
     rendered.write_bytes(unit_text(name, str(REPO)))  # as install-gate/install-hub write it

@@ -23,9 +23,9 @@ import pytest
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, SOLO_CHILD, STAFF, wait_for
 from venue_rig import Venue
 
-from gate.gatectl import ask
-from hub.display import withhold
-from hub.web.request import host_allowed
+from gate.tools.gatectl import ask
+from hub.views.display import withhold
+from hub.views.web.request import host_allowed
 
 PHONE = "13800138000"
 MASKED = "*" + PHONE[-4:]  # as the desk token and the gates show it

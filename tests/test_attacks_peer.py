@@ -21,7 +21,7 @@ from broker import GATES, MqttClient
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, SOLO_CHILD, STAFF, wait_for
 from venue_rig import Venue
 
-from gate.codec import event_to_dict
+from deploy.broker import Broker, Credentials
 from gate.core import (
     BandBound,
     BindingOpened,
@@ -34,14 +34,14 @@ from gate.core import (
     Role,
 )
 from gate.core.authority import MAX_BODY
-from gate.hlc import Timestamp
-from gate.peers import Peers
-from gate.protocol import Entry, EventBatch, ProtocolError, Roster, Topics, dump, parse
-from gate.vetting import body_size
-from hub.broker import Broker, Credentials
-from hub.ingest import Ingest
-from hub.reconcile import VenueState
-from hub.store import QUARANTINE_COPIES, EventStore
+from gate.core.hlc import Timestamp
+from gate.link.codec import event_to_dict
+from gate.link.peers import Peers
+from gate.link.protocol import Entry, EventBatch, ProtocolError, Roster, Topics, dump, parse
+from gate.link.vetting import body_size
+from hub.fold.reconcile import VenueState
+from hub.ingest.intake import Ingest
+from hub.store.events import QUARANTINE_COPIES, EventStore
 
 TOPICS = Topics()
 NOW = datetime.now(UTC)
@@ -126,7 +126,7 @@ def h1(venue: Venue) -> Iterator[Forger]:
 
 
 def member(v: Venue, gate: str, uid: str) -> dict[str, Any]:
-    from gate.gatectl import ask
+    from gate.tools.gatectl import ask
 
     answer = ask(str(v.gates[gate].socket), {"cmd": "allowlist", "lookup": uid})
     return dict(answer["lookup"].get("member") or {})
@@ -137,7 +137,7 @@ def gate_counters(v: Venue, gate: str) -> dict[str, int]:
 
 
 def hub_status(v: Venue) -> dict[str, Any]:
-    from gate.gatectl import ask
+    from gate.tools.gatectl import ask
 
     assert v.hub is not None
     return ask(str(v.hub.socket), {"cmd": "status"})

@@ -38,7 +38,7 @@ from browser import Browser, missing
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, SOLO_CHILD, STAFF, TODAY, wait_for
 from venue_rig import Venue
 
-from gate.codec import decision_to_dict, event_to_dict
+from deploy.broker import Broker, Credentials
 from gate.core import (
     Code,
     Decision,
@@ -49,9 +49,9 @@ from gate.core import (
     OverrideSpent,
     Role,
 )
-from gate.hlc import Timestamp
-from gate.protocol import Entry, EventBatch, GateStatus, Topics, dump
-from hub.broker import Broker, Credentials
+from gate.core.hlc import Timestamp
+from gate.link.codec import decision_to_dict, event_to_dict
+from gate.link.protocol import Entry, EventBatch, GateStatus, Topics, dump
 
 ADULT_3, CHILD_3 = "04A10000000003", "04C10000000003"
 ADULT_4, CHILD_4 = "04A10000000004", "04C10000000004"

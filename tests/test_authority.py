@@ -1,4 +1,4 @@
-"""What a gate may say: `gate.core.authority` through `gate.vetting`, table-driven.
+"""What a gate may say: `gate.core.authority` through `gate.link.vetting`, table-driven.
 
 Every accepted entry below is what the real rules core produced for a gate of that role (the
 daemon journals `decide`'s decision and events, `expire`'s closings, a passage's undo); every
@@ -33,7 +33,6 @@ from rules_helpers import (
     solo_inside,
 )
 
-from gate.codec import decision_to_dict, event_to_dict
 from gate.core import (
     BandBound,
     BandToken,
@@ -53,7 +52,8 @@ from gate.core import (
     fold,
 )
 from gate.core.authority import MAX_BODY, PastDecision, Reason, Refused, check_clock, check_seq
-from gate.vetting import Knowledge, check_peer_entry, past_decision
+from gate.link.codec import decision_to_dict, event_to_dict
+from gate.link.vetting import Knowledge, check_peer_entry, past_decision
 
 ROSTER = {"D1": "desk", "E1": "entry", "X1": "exit", "H1": "handheld"}
 Body = dict[str, Any]
@@ -417,7 +417,7 @@ def _not_on_the_roster(v: Venue) -> tuple[str, str, Body]:
 
 
 def v_events(body: Body) -> list[Event]:
-    from gate.codec import events_of
+    from gate.link.codec import events_of
 
     return events_of(body)
 
@@ -511,9 +511,9 @@ def test_a_whole_day_of_twenty_gates_passes_entry_by_entry_as_the_hub_folds_it()
     """bench.reconcile's day (6 desks, 7 entries, 7 exits, the real rules core per gate, with
     staff overrides, solo children, tokens and closing windows): no entry refused."""
     from bench.reconcile import make_day
-    from gate.codec import events_of
     from gate.core import State
-    from hub.store import StoredEntry
+    from gate.link.codec import events_of
+    from hub.store.events import StoredEntry
 
     day = make_day(families=150)
     roles = {"bind": "desk", "entry": "entry", "exit": "exit"}

@@ -21,8 +21,7 @@ from broker import MqttClient, connack
 from paho.mqtt.enums import MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from gate.protocol import DEFAULT_PREFIX, MAX_PAYLOAD, Topics
-from hub.broker import (
+from deploy.broker import (
     CONFIG_DIR,
     EXAMPLE_ROSTER,
     Broker,
@@ -38,6 +37,7 @@ from hub.broker import (
     render_example,
     write_acl,
 )
+from gate.link.protocol import DEFAULT_PREFIX, MAX_PAYLOAD, Topics
 
 V311 = MQTTProtocolVersion.MQTTv311
 V5 = MQTTProtocolVersion.MQTTv5

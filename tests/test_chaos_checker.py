@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from bench.chaos.checker import Row, account, child_safety_violations
 from bench.chaos.visitors import Op
-from gate.codec import event_to_dict
 from gate.core import BandBound, Event, MemberMoved, MemberState, Role
+from gate.link.codec import event_to_dict
 
 T0 = datetime(2026, 7, 18, 10, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""`python -m hub.demo`, the simulated venue, as a newcomer runs it: a small day end to end, and
+"""`python -m venue`, the simulated venue, as a newcomer runs it: a small day end to end, and
 Ctrl-C in the middle of one.
 
 Every process the demo starts (Mosquitto, the hub, the gates) names the demo's work directory on
@@ -24,7 +24,7 @@ STOPS_WITHIN_S = 15
 
 def demo_command(workdir: Path, *args: str) -> list[str]:
     return [
-        sys.executable, "-m", "hub.demo", "--workdir", str(workdir), "--http-port", "0", *args,
+        sys.executable, "-m", "venue", "--workdir", str(workdir), "--http-port", "0", *args,
     ]  # fmt: skip
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fuzz_targets import CSV_DIRECTORY, HUB_TICKETS, fuzz
 
-from gate.allowlist import AllowlistError, AllowlistStore
 from gate.core import Allowlist, Ticket
+from gate.store.allowlist import AllowlistError, AllowlistStore
 
 
 def test_any_csv_directory_loads_its_good_rows_or_is_refused_with_a_reason() -> None:

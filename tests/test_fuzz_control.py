@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from fuzz_targets import CONTROL_REQUEST, fuzz
 
-from gate.control import BadRequest, parse_request
+from gate.control.socket import BadRequest, parse_request
 
 
 def test_any_request_line_is_a_command_or_a_bad_request_with_a_reason() -> None:

@@ -29,8 +29,8 @@ from fuzz_targets import (
     hub_ingest,
 )
 
-from gate.codec import CodecError, decision_from_dict, event_from_dict
-from gate.protocol import GateStatus, ProtocolError, Topics, parse
+from gate.link.codec import CodecError, decision_from_dict, event_from_dict
+from gate.link.protocol import GateStatus, ProtocolError, Topics, parse
 
 
 @pytest.mark.parametrize("target", PAYLOADS, ids=lambda t: t.name.split()[-1])

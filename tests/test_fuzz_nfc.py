@@ -14,10 +14,10 @@ import pytest
 from fuzz_targets import BAND_MEMORY, BAND_WRITE, KEY_FILE, KEYRING, TOKEN, fuzz, tag_reads
 from nfc_fixtures import BAND_UID, FAMILY_CHILD
 
-from gate.nfc.emulator import memory_with_ndef
-from gate.nfc.reader import read_token
-from gate.nfc.t2t import MAX_AREA, WriteRefused, plan_ndef_write, read_ndef
-from gate.nfc.token import KeyFileError, encode_token, load_keyring
+from gate.devices.nfc.emulator import memory_with_ndef
+from gate.devices.nfc.reader import read_token
+from gate.devices.nfc.t2t import MAX_AREA, WriteRefused, plan_ndef_write, read_ndef
+from gate.devices.nfc.token import KeyFileError, encode_token, load_keyring
 
 
 def test_any_message_verifies_as_the_signed_token_or_is_refused_with_a_reason() -> None:

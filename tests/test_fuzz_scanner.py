@@ -13,7 +13,7 @@ import json
 import pytest
 from fuzz_targets import SCAN_LINE, SCANNER, fuzz
 
-from gate.scanline import ScanLineError, parse_scan_line
+from gate.tools.scanline import ScanLineError, parse_scan_line
 
 
 def test_any_scanner_stream_frames_into_codes_and_rejections_with_their_reason() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from gate_rig import ADULT, CHILD, STAFF, GateRig, wait_for
 
-from gate.nfc.token import TokenFault
+from gate.devices.nfc.token import TokenFault
 
 
 def rig(rigs: list[GateRig], tmp_path: Path, gate_id: str, role: str, **options: object) -> GateRig:
@@ -167,7 +167,7 @@ def test_a_journal_that_cannot_write_lets_nobody_through_and_the_gate_keeps_runn
     rigs, tmp_path, monkeypatch
 ):
     """A full or failing SD card: what cannot be journalled never moves the relay."""
-    from gate.journal import JournalError
+    from gate.store.journal import JournalError
 
     desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
     desk.barcode("T1")

@@ -11,7 +11,7 @@ import time
 
 from gate_rig import ADULT, CHILD, GateRig, link_section, wait_for
 
-from gate.protocol import Ack, EventBatch, Topics, dump, parse
+from gate.link.protocol import Ack, EventBatch, Topics, dump, parse
 
 TOPICS = Topics()
 

@@ -1,7 +1,7 @@
 """`gatectl` as a technician runs it: a real subprocess talking to a running gate's control socket.
 
 Each gate is a `GateRig` (the real daemon, an emulated reader, a pty scanner, mock pins); every
-command goes through `python -m gate.gatectl -s SOCKET ...` and is judged by what a technician
+command goes through `python -m gate.tools.gatectl -s SOCKET ...` and is judged by what a technician
 sees: the printed lines, `--json`, and the exit status (0 done or granted, 1 no, denied or a
 problem, 2 usage, 3 the gate cannot be reached).
 """
@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from gate_rig import ADULT, CHILD, SOLO_CHILD, STAFF, GateRig, link_section, loop_status, wait_for
 
-from gate.gatectl_service import LINKED_IMPORT_REFUSED
-from gate.protocol import AllowlistChange, AllowlistSnapshot, TicketRow, Topics, dump
+from gate.control.service import LINKED_IMPORT_REFUSED
+from gate.link.protocol import AllowlistChange, AllowlistSnapshot, TicketRow, Topics, dump
 
 REPO = Path(__file__).resolve().parent.parent
 SOLO_PHONE, SOLO_PHONE_MASKED = "13800138000", "*******8000"
@@ -40,7 +40,7 @@ def gatectl(
 ) -> subprocess.CompletedProcess[str]:
     """`gatectl -s SOCK ARGS...` as a subprocess, as a technician would type it."""
     return subprocess.run(
-        [sys.executable, "-m", "gate.gatectl", "-s", str(sock), *args],
+        [sys.executable, "-m", "gate.tools.gatectl", "-s", str(sock), *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -173,7 +173,7 @@ def test_status_json_parses_and_has_the_fields(desk):
 
 def test_the_socket_defaults_to_WRISTGATE_SOCKET(desk):
     done = subprocess.run(
-        [sys.executable, "-m", "gate.gatectl", "status"],
+        [sys.executable, "-m", "gate.tools.gatectl", "status"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gate.hlc import (
+from gate.core.hlc import (
     MAX_COUNTER,
     MAX_WALL_MS,
     ClockDriftError,

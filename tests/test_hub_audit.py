@@ -1,4 +1,4 @@
-"""The hub re-checks the rules over the folded history (hub/audit.py).
+"""The hub re-checks the rules over the folded history (hub/fold/audit.py).
 
 Honest gates here are test_hub_reconcile's `SimGate`s: the real rules core deciding, the real
 journal, the real `EventStore`, `Ingest` and `VenueState` at the hub, partitions included. A
@@ -33,7 +33,6 @@ from test_hub_reconcile import (
     venue_allowlist,
 )
 
-from gate.codec import decision_to_dict, event_to_dict
 from gate.core import (
     Code,
     Decision,
@@ -50,11 +49,12 @@ from gate.core import (
     decide,
     fold,
 )
-from hub.findings import Finding, violation_alerts
-from hub.reconcile import VenueState
-from hub.report_violations import TITLE
-from hub.reports import daily_report, report_csv, report_html
-from hub.store import EventStore
+from gate.link.codec import decision_to_dict, event_to_dict
+from hub.fold.findings import Finding, violation_alerts
+from hub.fold.reconcile import VenueState
+from hub.store.events import EventStore
+from hub.views.reports.daily import daily_report, report_csv, report_html
+from hub.views.reports.violations import TITLE
 
 LOST_BADGE = "04EE0002"
 STRANGER = "04EE00FF"
@@ -257,7 +257,7 @@ def test_a_child_let_in_by_a_gate_that_had_not_heard_its_adult_leave_breaks_no_r
 
 def test_a_fire_alarm_letting_everyone_out_unscanned_breaks_no_rule(net: Net) -> None:
     family_inside(net, "A", "B")
-    forge(net, "X1", kind="fire_alarm", on=True)  # gate/daemon.py journals only this
+    forge(net, "X1", kind="fire_alarm", on=True)  # gate/daemon/gate.py journals only this
     net.clock.at(40)  # the families leave through the open exit, nobody scans
     forge(net, "X1", kind="fire_alarm", on=False)
     through(net, "X1", "A")  # family A's bands are collected at the exit afterwards

@@ -2,7 +2,7 @@
 `on_messages(...)` with what waited in its inbox; and the hub itself draining a backlog queued in
 a real Mosquitto.
 
-Batches are built from the real gate journal (`gate.journal.Journal`) and the real protocol
+Batches are built from the real gate journal (`gate.store.journal.Journal`) and the real protocol
 models; what the hub publishes is captured and read back with the same models, together with
 what another SQLite connection then sees in the store (what is committed).
 """
@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from store_faults import committed, committed_run, failing_insert
 
 from bench.hub_ingest import HUB_CLIENT_ID, subscribe_away, write_hub_toml
-from gate.journal import Journal
-from gate.protocol import (
+from deploy.broker import Broker
+from gate.link.protocol import (
     MAX_BATCH,
     MAX_PAYLOAD,
     Ack,
@@ -39,11 +39,11 @@ from gate.protocol import (
     dump,
     parse,
 )
-from hub.broker import Broker
-from hub.ingest import Ingest, Message
+from gate.store.journal import Journal
+from hub.ingest.intake import Ingest, Message
 from hub.service import Hub as HubService
 from hub.service import load_hub_config
-from hub.store import EventStore, StoredEntry
+from hub.store.events import EventStore, StoredEntry
 
 JULY_2026 = 1_784_000_000_000
 TOPICS = Topics("venue/v1")
@@ -113,7 +113,7 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 
 def wire(journal: Journal, n: int) -> list[Entry]:
-    """Append `n` entries to the gate's journal; return them as gate/link.py sends them."""
+    """Append `n` entries to the gate's journal; return them as gate/link/client.py sends them."""
     for i in range(n):
         journal.append("decision", {"n": i, "events": []})
     return [
@@ -212,7 +212,7 @@ def test_a_reset_journal_is_reported_as_conflicts_and_the_first_entries_kept(
             Entry(seq=e.seq, nonce=e.nonce, wall_ms=e.wall_ms, hlc=str(e.hlc), kind=e.kind, body={})
             for e in fresh.entries_after(0)
         ]
-    with caplog.at_level(logging.WARNING, logger="hub.ingest"):
+    with caplog.at_level(logging.WARNING, logger="hub.ingest.intake"):
         hub.send("E1", again)
     assert hub.ingest.counters["conflicts"] == 2
     assert "journal reset" in caplog.text
@@ -347,7 +347,7 @@ def test_a_retained_event_batch_is_ignored_and_counted(hub: Hub):
 def test_a_bad_message_is_counted_by_reason_and_dropped_with_one_log_line(
     hub: Hub, topic: str, payload: bytes, reason: str, caplog: pytest.LogCaptureFixture
 ):
-    with caplog.at_level(logging.WARNING, logger="hub.ingest"):
+    with caplog.at_level(logging.WARNING, logger="hub.ingest.intake"):
         hub.ingest.on_message(topic, payload)
     assert dict(hub.ingest.rejected) == {reason: 1}
     assert len(caplog.records) == 1 and reason in caplog.text
@@ -425,7 +425,7 @@ def test_almost_valid_messages_never_raise_and_what_is_stored_is_acknowledged(
 
 
 def journal_entries(tmp_path: Path, gate: str, n: int) -> list[Entry]:
-    """`n` entries of a real journal of `gate`, as gate/link.py sends them."""
+    """`n` entries of a real journal of `gate`, as gate/link/client.py sends them."""
     clock = [JULY_2026]
 
     def wall() -> int:

@@ -1,7 +1,7 @@
 """The venue's one truth at the hub: every gate's journal folded in hybrid-clock order.
 
-The gates here are `SimGate`s: the real rules core deciding, the real journal (`gate.journal`)
-on disk, journalled exactly as `gate/daemon.py` does (kinds `decision`, `expiry`, `passage`),
+The gates here are `SimGate`s: the real rules core deciding, the real journal (`gate.store.journal`)
+on disk, journalled exactly as `gate/daemon/gate.py` does (kinds `decision`, `expiry`, `passage`),
 following each other's entries like the daemon's link (folding them, observing their hybrid
 timestamps), and reading the wristband token a desk wrote when the band is not known. The hub
 is the real `EventStore`, `Ingest` and `VenueState`; the network between them is `Net`, where a
@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from gate.codec import decision_to_dict, event_from_dict, event_to_dict
 from gate.core import (
     Allowlist,
     BandBound,
@@ -47,13 +46,14 @@ from gate.core import (
     headcount,
     step,
 )
-from gate.hlc import ClockDriftError, Timestamp
-from gate.journal import Journal
-from gate.protocol import Ack, Entry, EventBatch, GateStatus, Topics, dump, parse
-from gate.scanline import read_on_the_reader
-from hub.ingest import Ingest
-from hub.reconcile import VenueState
-from hub.store import EventStore
+from gate.core.hlc import ClockDriftError, Timestamp
+from gate.link.codec import decision_to_dict, event_from_dict, event_to_dict
+from gate.link.protocol import Ack, Entry, EventBatch, GateStatus, Topics, dump, parse
+from gate.store.journal import Journal
+from gate.tools.scanline import read_on_the_reader
+from hub.fold.reconcile import VenueState
+from hub.ingest.intake import Ingest
+from hub.store.events import EventStore
 
 DAY = date(2026, 7, 1)
 T0 = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -108,7 +108,7 @@ class Tokens:
 
 
 class SimGate:
-    """A gate as gate/daemon.py runs it, minus the hardware."""
+    """A gate as gate/daemon/gate.py runs it, minus the hardware."""
 
     def __init__(
         self,

@@ -36,13 +36,13 @@ from rules_helpers import (
     ticket,
 )
 
-from gate.codec import decision_to_dict, event_to_dict
 from gate.core import Code, Decision, MemberMoved, MemberState, Role, fold
-from gate.hlc import Timestamp
-from gate.protocol import Entry
-from hub.reconcile import Finding, VenueState
-from hub.reports import DailyReport, daily_report, report_csv, report_html, sections
-from hub.store import EventStore
+from gate.core.hlc import Timestamp
+from gate.link.codec import decision_to_dict, event_to_dict
+from gate.link.protocol import Entry
+from hub.fold.reconcile import Finding, VenueState
+from hub.store.events import EventStore
+from hub.views.reports.daily import DailyReport, daily_report, report_csv, report_html, sections
 
 TZ = ZoneInfo("Asia/Shanghai")
 EXAMPLE_DAY = date(2026, 7, 18)

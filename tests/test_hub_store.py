@@ -1,7 +1,7 @@
 """The hub's persisted state: the event store (each entry once, the watermark, gaps, conflicts,
 the venue's order, restarts, SIGKILL) and the hub's allowlist (ticket imports, directories).
 
-Entries come from the real gate journal (`gate.journal.Journal`) where the test is about what
+Entries come from the real gate journal (`gate.store.journal.Journal`) where the test is about what
 gates send; hand-made ones where it is about edge cases of seq, nonce and order.
 """
 
@@ -25,19 +25,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_faults import committed, failing_insert
 
-from gate.allowlist import AllowlistDelta, AllowlistError, AllowlistStore
 from gate.core import Role
-from gate.journal import Journal
-from gate.protocol import Entry, WireEntry, allowlist_of, ticket_of
-from hub.allowlist import HubAllowlist
-from hub.store import EventStore, StoreError
+from gate.link.protocol import Entry, WireEntry, allowlist_of, ticket_of
+from gate.store.allowlist import AllowlistDelta, AllowlistError, AllowlistStore
+from gate.store.journal import Journal
+from hub.ingest.allowlist import HubAllowlist
+from hub.store.events import EventStore, StoreError
 
 JULY_2026 = 1_784_000_000_000
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "children-city"
 
 
 def wire(journal: Journal, after: int = 0) -> list[Entry]:
-    """A journal's entries as they travel to the hub (gate/link.py)."""
+    """A journal's entries as they travel to the hub (gate/link/client.py)."""
     return [
         Entry(seq=e.seq, nonce=e.nonce, wall_ms=e.wall_ms, hlc=str(e.hlc), kind=e.kind, body=e.body)
         for e in journal.entries_after(after, limit=100_000)
@@ -340,8 +340,8 @@ def test_a_reopened_store_knows_everything(tmp_path: Path):
 WRITER = textwrap.dedent(
     """
     import sys
-    from gate.protocol import Entry
-    from hub.store import EventStore
+    from gate.link.protocol import Entry
+    from hub.store.events import EventStore
 
     store, gates = EventStore(sys.argv[1]), sys.argv[2:]
     seq = store.acked(gates[0])
@@ -477,7 +477,7 @@ def test_a_dry_run_says_what_would_change_and_writes_nothing(tmp_path: Path):
 
 
 def test_a_gate_applying_the_published_change_holds_the_hub_s_allowlist(tmp_path: Path):
-    """What gate/daemon.py does with an AllowlistChange gives the hub's own allowlist."""
+    """What gate/daemon/gate.py does with an AllowlistChange gives the hub's own allowlist."""
     with HubAllowlist(tmp_path / "hub") as hub, AllowlistStore(tmp_path / "gate.json") as gate:
         hub.import_dir(EXAMPLE)
         gate.save_snapshot(allowlist_of(hub.snapshot()), hub.version)

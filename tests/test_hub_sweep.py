@@ -36,9 +36,9 @@ from rules_helpers import (
 )
 
 from gate.core import MemberState, Role, State
-from hub.reconcile import VenueState
-from hub.store import EventStore
-from hub.sweep import closing_sweep, lookup, unaccompanied_groups
+from hub.fold.reconcile import VenueState
+from hub.store.events import EventStore
+from hub.views.sweep import closing_sweep, lookup, unaccompanied_groups
 
 TZ = ZoneInfo("Asia/Shanghai")
 FLAGGED = "T2607180215"  # the family whose only adult went for the car

@@ -22,15 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from gate.allowlist.csvdir import load_csv_dir
+from deploy import install
+from deploy.broker import BrokerUnavailable, TlsListener, render_config, write_acl
+from deploy.tls import new_ca
 from gate.config import load_policy
-from gate.nfc.token import load_keyring
+from gate.devices.nfc.token import load_keyring
 from gate.settings import load_gate_config
-from hub import install
-from hub.broker import BrokerUnavailable, TlsListener, render_config, write_acl
+from gate.store.allowlist.csvdir import load_csv_dir
 from hub.service import load_hub_config
-from hub.tls import new_ca
-from hub.web.server import read_token
+from hub.views.web.server import read_token
 
 REPO = Path(__file__).resolve().parent.parent
 INSTALL_GATE = REPO / "scripts" / "install-gate"

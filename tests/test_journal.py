@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from journal_writer import GATE, UNACKED
 
-from gate.hlc import ClockDriftError, Timestamp
-from gate.journal import Entry, Journal, JournalError, JournalReader
+from gate.core.hlc import ClockDriftError, Timestamp
+from gate.store.journal import Entry, Journal, JournalError, JournalReader
 
 JULY_2026 = 1_784_000_000_000  # ms since the epoch
 NOW = datetime.fromtimestamp(JULY_2026 / 1000, UTC)

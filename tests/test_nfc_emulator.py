@@ -11,8 +11,8 @@ import nfc.clf
 import nfc.tag.tt2
 import pytest
 
-from gate.nfc import originality
-from gate.nfc.emulator import ORIGINALITY_KEY, Command, TagEmulator, blank_memory, profile
+from gate.devices.nfc import originality
+from gate.devices.nfc.emulator import ORIGINALITY_KEY, Command, TagEmulator, blank_memory, profile
 
 UID = "04A1B2C3D4E5F6"
 

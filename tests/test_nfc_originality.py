@@ -10,15 +10,15 @@ from nfc_fixtures import BAND_UID, FAMILY_CHILD
 from pydantic import ValidationError
 
 from gate.core.model import Role
-from gate.nfc import originality
-from gate.nfc.emulator import (
+from gate.devices.nfc import originality
+from gate.devices.nfc.emulator import (
     ORIGINALITY_KEY,
     ORIGINALITY_PRIVATE_KEY,
     TagEmulator,
     signature_of,
 )
-from gate.nfc.originality import NXP_NTAG21X_KEY, OriginalityCheck, parse_public_key, verify
-from gate.nfc.token import encode_token
+from gate.devices.nfc.originality import NXP_NTAG21X_KEY, OriginalityCheck, parse_public_key, verify
+from gate.devices.nfc.token import encode_token
 from gate.settings import ReaderSettings
 
 # Genuine NTAG21x signatures as NXP's tags answer them (UID, READ_SIG), as published with the
@@ -129,7 +129,7 @@ def test_the_reader_sets_the_tags_fault_as_its_mode_says(
 def test_a_token_written_for_a_child_still_reads_on_an_original_band(
     tag_emulator: TagEmulator, start_reader, site_keys
 ) -> None:
-    from gate.nfc.emulator import memory_with_ndef
+    from gate.devices.nfc.emulator import memory_with_ndef
 
     probe = start_reader(tag_emulator.path)
     tag_emulator.present(

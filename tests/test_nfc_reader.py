@@ -22,10 +22,10 @@ from nfc_fixtures import (
 )
 
 from gate.core.model import Role
-from gate.nfc.emulator import TagEmulator, blank_memory, memory_with_ndef
-from gate.nfc.reader import BAND_GONE, BAND_REMOVED, ReaderState, TagRead, WriteOutcome
-from gate.nfc.t2t import plan_ndef_write, read_ndef
-from gate.nfc.token import Keyring, decode_token, encode_token
+from gate.devices.nfc.emulator import TagEmulator, blank_memory, memory_with_ndef
+from gate.devices.nfc.reader import BAND_GONE, BAND_REMOVED, ReaderState, TagRead, WriteOutcome
+from gate.devices.nfc.t2t import plan_ndef_write, read_ndef
+from gate.devices.nfc.token import Keyring, decode_token, encode_token
 
 StartReader = Callable[..., ReaderProbe]
 ADULT = dataclasses.replace(FAMILY_CHILD, role=Role.ADULT, group="T-2026-000777")

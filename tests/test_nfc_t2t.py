@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.nfc.emulator import blank_memory, memory_with_ndef
-from gate.nfc.t2t import (
+from gate.devices.nfc.emulator import blank_memory, memory_with_ndef
+from gate.devices.nfc.t2t import (
     CapabilityContainer,
     GarbledArea,
     NdefTlv,

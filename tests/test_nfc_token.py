@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from nfc_fixtures import BAND_UID, CURRENT_KEY, FAMILY_CHILD, OTHER_UID, PREVIOUS_KEY
 
 from gate.core.model import BandToken, Role
-from gate.nfc.token import (
+from gate.devices.nfc.token import (
     MAX_MESSAGE_BYTES,
     KeyFileError,
     Keyring,

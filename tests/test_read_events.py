@@ -1,4 +1,4 @@
-"""`gate.protocol.read_events`, the hub's reading of an events payload: it accepts and refuses
+"""`gate.link.protocol.read_events`, the hub's reading of an events payload: it accepts and refuses
 exactly what `parse(EventBatch, ...)` does, with the same reason, and reads the same values, each
 body also as the JSON text to store. What gates send (`dump`'s form) is read in one pass that
 keeps each body's text as it came; anything else goes through `parse`.
@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.journal import Journal
-from gate.protocol import (
+from gate.link.protocol import (
     MAX_BATCH,
     Entry,
     EventBatch,
@@ -25,6 +24,7 @@ from gate.protocol import (
     parse,
     read_events,
 )
+from gate.store.journal import Journal
 
 JULY_2026 = 1_784_000_000_000
 

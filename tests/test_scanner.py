@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gate.scanner import (
+from gate.devices.scanner import (
     BarcodeScanner,
     Framer,
     Rejected,

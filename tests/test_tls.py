@@ -1,4 +1,4 @@
-"""The venue's TLS as install-hub and install-gate set it up (hub/tls.py, with openssl), into
+"""The venue's TLS as install-hub and install-gate set it up (deploy/tls.py, with openssl), into
 scratch roots: the CA and the broker's certificate made, kept, renewed or taken as given, and
 what does not fit refused before anything is written. tests/test_attacks_broker.py runs a real
 broker and gates on them."""
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hub import install
-from hub.tls import cert_names, issued_by, new_ca, new_server_cert
+from deploy import install
+from deploy.tls import cert_names, issued_by, new_ca, new_server_cert
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from gate_rig import wait_for, write_venue
 
-from gate.gatectl import Unreachable, ask
-from hub.broker import Broker, free_port
+from deploy.broker import Broker, free_port
+from gate.tools.gatectl import Unreachable, ask
 
 ENV = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
 ROLES = {"D": "desk", "E": "entry", "X": "exit", "H": "handheld"}

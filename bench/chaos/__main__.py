@@ -32,9 +32,9 @@ from bench.chaos.checker import Accounting, Row, account, child_safety_violation
 from bench.chaos.nemesis import FAULTS, Campaign, Nemesis
 from bench.chaos.venue import ChaosVenue, Death, Supervisor
 from bench.chaos.visitors import Visitors
-from gate.journal import Journal
-from hub.demo.plan import PAIRING_WINDOW_S, local_timezone, make_plan
-from hub.demo.venue import DemoError, http_port, say
+from gate.store.journal import Journal
+from venue.plan import PAIRING_WINDOW_S, local_timezone, make_plan
+from venue.processes import DemoError, http_port, say
 
 FULL = Campaign(500, 100, 50, 20, 20, 10, interval_s=0.9)
 QUICK = Campaign(25, 5, 3, 2, 2, 2, interval_s=0.9)

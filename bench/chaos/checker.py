@@ -26,8 +26,8 @@ from datetime import timedelta
 from typing import Any
 
 from bench.chaos.visitors import MOVED_IN, Op, moved_out
-from gate.codec import CodecError, events_of
 from gate.core import BandBound, BandLearned, MemberMoved, MemberState, Role
+from gate.link.codec import CodecError, events_of
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gate.daemon import Gate, StartupError, install_signal_handlers
+from gate.daemon.gate import Gate, StartupError, install_signal_handlers
 from gate.settings import load_gate_config
 
 

@@ -1,4 +1,4 @@
-"""The demo's venue of real processes (`hub.demo.venue`), fitted with what the faults need.
+"""The demo's venue of real processes (`venue.processes`), fitted with what the faults need.
 
 - every gate reaches the broker through its own `Relay`, which the harness cuts (a partition);
 - E2 runs on a wall clock the harness moves (`bench.chaos.shifted_gate`);
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.chaos.proxy import Relay
-from hub.demo.venue import Daemon, GateSpec, Venue
+from venue.processes import Daemon, GateSpec, Venue
 
 CLOCK_GATE = "E2"
 DISK_GATE = "X2"

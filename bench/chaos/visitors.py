@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub.demo.plan import Family, Plan
+from venue.plan import Family, Plan
 
 ANSWER_TIMEOUT_S = 10.0
 ENTRIES = ("E1", "E2")

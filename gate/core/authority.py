@@ -1,11 +1,11 @@
 """A gate speaks only for itself: what a peer gate's journal entry may say, checked before it is
 kept or folded (design §9). Pure: no I/O, no clock; the caller decodes the body's events and
-decision (`gate.vetting`) and hands in what it knows.
+decision (`gate.link.vetting`) and hands in what it knows.
 
     check_shape(kind, body, size)                     # before decoding anything
     events = vet(PeerEntry(...), Knowledge(...))      # the entry's events, or `Refused`
 
-What each role's gate journals (read from `gate.daemon`: `scan`, `_record`, `_passage`,
+What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`, `_passage`,
 `_advance_time`, `_fire_alarm`, `_swap_allowlist`; the table is in docs/security/authority.md):
 
     entry     decision  BandLearned(bound) MemberMoved(inside) PairingOpened(entry)

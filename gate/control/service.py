@@ -1,0 +1,289 @@
+"""What the daemon answers on its control socket. Runs on the daemon's loop, which owns the state.
+
+Every answer is a JSON object with `ok`; a failed check or a denied scan says so in its fields,
+and `gatectl` turns that into its exit status. Each handler is given who asked (`Peer`, from
+the kernel): a test scan and an allowlist import are journalled with it.
+
+Numbers a request may carry are bounded here, not trusted: a journal page is at most
+MAX_JOURNAL_PAGE entries whatever `limit` or `tail` asks; negative or non-integer values are
+refused with a reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gate.control.socket import Peer, asked_by, import_files
+from gate.core import Intent, Kind, headcount, mask_phone
+from gate.store.allowlist import load_csv_texts, normalise_uid
+
+if TYPE_CHECKING:
+    from gate.daemon.gate import Gate
+
+log = logging.getLogger("gate.control.socket")
+
+EARLIEST_SANE_CLOCK = datetime(2025, 1, 1, tzinfo=UTC)
+LOW_DISK_MB = 200.0
+MAX_JOURNAL_PAGE = 1000  # entries in one journal answer; `gatectl journal --export` pages
+MAX_SCAN_VALUE = 256  # characters of a test scan's value (a barcode, a UID)
+
+
+def answer(
+    gate: Gate, command: str, args: dict[str, Any], peer: Peer | None = None
+) -> dict[str, Any]:
+    handler = COMMANDS.get(command)
+    if handler is None:
+        return {"ok": False, "error": f"unknown command {command!r:.40} ({', '.join(COMMANDS)})"}
+    try:
+        return {"ok": True, **handler(gate, args, peer)}
+    except KeyError as exc:
+        return {"ok": False, "error": f"{command}: {exc.args[0]!r:.40} is required"}
+    except (ValueError, OSError) as exc:
+        return {"ok": False, "error": str(exc)}
+
+
+def bounded(args: dict[str, Any], name: str, default: int, *, least: int, most: int) -> int:
+    """`args[name]`, a whole number of at least `least`, cut to `most`. Raises `ValueError`."""
+    value = args.get(name, default)
+    if type(value) is not int:
+        raise ValueError(f"{name} must be a whole number")
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, got {value}")
+    return min(value, most)
+
+
+def _plain(obj: Any) -> Any:
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
+
+
+def status(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+    s = gate.settings
+    return {
+        "gate": s.id,
+        "role": s.role,
+        "mode": gate.mode.value if gate.mode else "check",
+        "uptime_s": round(time.monotonic() - gate.started, 1),
+        "allowlist_version": gate.state.allowlist.version,
+        "headcount": headcount(gate.state).as_dict(),
+        "journal": {
+            "last_seq": gate.journal.last_seq,
+            "acked": gate.journal.acked,
+            "backlog": gate.journal.backlog,
+        },
+        "reader": _plain(gate.reader.health()) if gate.reader else None,
+        "scanner": _plain(gate.scanner.health()) if gate.scanner else None,
+        "link": _link(gate),
+        "fire_alarm": gate.fire_alarm,
+        "awaiting_passage": len(gate.pending),
+        "counters": dict(sorted(gate.counters.items())),
+        "control_refused": gate.control.refused,  # by reason: busy, idle, slow, too_big, ...
+        "last": gate.last,
+    }
+
+
+def scan(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
+    kind = Kind(args["kind"])
+    value = args["value"]
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_SCAN_VALUE:
+        raise ValueError(f"value must be text of 1 to {MAX_SCAN_VALUE} characters")
+    if kind is Kind.NFC:
+        value = normalise_uid(value)
+    intent = Intent(args.get("intent", "final"))
+    who = asked_by(peer)
+    log.info("test scan %s %s asked by %s", kind.value, value, peer or "an unknown peer")
+    result = gate.read(kind, value, intent=intent, test=True, asked_by=who)  # no band on the reader
+    if "check" in result:
+        return {"check": result["check"], "granted": result["check"]["known"]}
+    seq = (gate.last or {}).get("seq")  # the journal entry the decision was committed as
+    return {"decision": result, "seq": seq, "granted": result["code"].startswith("OK_")}
+
+
+def selftest(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+    report = gate.io.selftest()
+    return {"selftest": _plain(report), "passed": bool(getattr(report, "passed", True))}
+
+
+def journal(gate: Gate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+    page = MAX_JOURNAL_PAGE
+    tail = bounded(args, "tail", 20, least=0, most=page)
+    last = gate.journal.last_seq
+    after = bounded(args, "after", max(last - tail, 0), least=0, most=max(last, 0))
+    limit = bounded(args, "limit", page, least=1, most=page)
+    entries = gate.journal.entries_after(after, limit=limit)
+    return {
+        "entries": [e.to_json() for e in entries],
+        "last_seq": last,
+        "acked": gate.journal.acked,
+        "limit": limit,  # what was used: at most MAX_JOURNAL_PAGE
+    }
+
+
+LINKED_IMPORT_REFUSED = (
+    "this gate takes its allowlist from the hub: import at the hub with `hub import-tickets`"
+)
+
+
+def allowlist(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
+    index = gate.state.allowlist
+    if "import" in args and gate.link is not None:  # the hub's next version would hide behind it
+        gate.count("allowlist_import_refused")
+        log.warning("allowlist import by %s refused: this gate is linked to the hub", peer)
+        raise ValueError(LINKED_IMPORT_REFUSED)
+    if "import" in args:
+        source, files = import_files(args["import"])
+        loaded, row_errors = load_csv_texts(files, where=source)
+        index = gate.store.save_snapshot(loaded)
+        gate.state.allowlist = index
+        who = asked_by(peer)
+        body = {"version": index.version, "source": source, "asked_by": who}
+        gate.journal.append("allowlist", body)
+        log.info("allowlist version %d imported from %s by %s", index.version, source, peer)
+        return {
+            "imported": index.version,
+            "rows_skipped": [str(e) for e in row_errors],
+            "imported_by": who,
+        }
+    info: dict[str, Any] = {
+        "version": index.version,
+        "tickets": len(index.tickets),
+        "bands": len(index.bands),
+        "staff": len(index.staff),
+        "revoked": len(index.revoked),
+    }
+    if "lookup" in args:
+        info["lookup"] = _lookup(gate, str(args["lookup"]))
+    return info
+
+
+def _lookup(gate: Gate, value: str) -> dict[str, Any]:
+    index = gate.state.allowlist
+    with contextlib.suppress(ValueError):  # not a UID: a ticket code
+        value = normalise_uid(value)
+    found: dict[str, Any] = {"value": value}
+    if ticket := index.tickets.get(value):
+        found["ticket"] = {**asdict(ticket), "guardian_phone": mask_phone(ticket.guardian_phone)}
+    if value in index.bands:
+        found["stock_role"] = index.bands[value].value
+    if value in index.staff:
+        found["staff"] = index.staff[value]
+    if value in index.revoked:
+        found["revoked"] = index.revoked[value]
+    if value in gate.state.members:
+        found["member"] = gate.check(value)
+    return found
+
+
+def diag(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+    checks = {
+        "reader": _reader(gate),
+        "scanner": _scanner(gate),
+        "gpio": _plain(gate.io.state()),
+        "disk": _disk(gate.settings.state_dir),
+        "clock": _clock(gate),
+        "key_file": _key_file(gate.settings.site_key),
+        "link": _link(gate),
+    }
+    problems = [f"{name}: {c['problem']}" for name, c in checks.items() if c.get("problem")]
+    return {"checks": checks, "problems": problems, "passed": not problems}
+
+
+def _reader(gate: Gate) -> dict[str, Any]:
+    if gate.reader is None:
+        return {"fitted": False}
+    health = _plain(gate.reader.health())
+    healthy = ("connected", "searching")  # searching: waiting for a band, all is well
+    problem = None if health.get("state") in healthy else f"reader {health.get('state')}"
+    if problem and health.get("last_error"):
+        problem += f": {health['last_error']}"
+    return {"fitted": True, **health, "problem": problem}
+
+
+def _scanner(gate: Gate) -> dict[str, Any]:
+    if gate.scanner is None:
+        return {"fitted": False}
+    health = _plain(gate.scanner.health())
+    problem = None if health.get("state") == "open" else f"scanner {health.get('state')}"
+    return {"fitted": True, **health, "stats": _plain(gate.scanner.stats()), "problem": problem}
+
+
+def _link(gate: Gate) -> dict[str, Any]:
+    if gate.link is None:
+        return {"configured": False}
+    link = gate.link
+    broker = f"{link.settings.host}:{link.settings.port}"
+    info = {**link.health.as_dict(), "configured": True, "broker": broker}
+    info |= {"connected": link.connected, "tls": link.settings.tls_ca is not None}
+    info["backlog"] = gate.journal.backlog
+    if not link.connected:
+        health = link.health
+        if health.last_kind in ("tls", "refused", "unreachable") and health.last_reason:
+            why = health.last_reason  # says what to fix
+        else:
+            why = f"broker {broker} unreachable"
+            why += f" (connection lost: {health.last_reason})" if health.last_reason else ""
+        info["problem"] = f"{why}: journalling on, {info['backlog']} to send"
+    elif recent := len(link.health.recent_takeovers()):
+        info["problem"] = (
+            f"another connection logged in as {link.username} {recent} time(s) in the last hour "
+            "and took this gate's session: its broker password is known elsewhere"
+        )
+    return info
+
+
+def _disk(path: Path) -> dict[str, Any]:
+    free = os.statvfs(path)
+    free_mb = free.f_bavail * free.f_frsize / 1e6
+    problem = f"only {free_mb:.0f} MB free on {path}" if free_mb < LOW_DISK_MB else None
+    return {"path": str(path), "free_mb": round(free_mb, 1), "problem": problem}
+
+
+def _clock(gate: Gate) -> dict[str, Any]:
+    now = gate.clock()
+    newest = gate.journal.tail(1)
+    last = newest[0].wall_ms if newest else None
+    info: dict[str, Any] = {"now": now.isoformat(), "last_journal_wall_ms": last}
+    if now < EARLIEST_SANE_CLOCK:
+        info["problem"] = f"clock reads {now:%Y-%m-%d}: not set (no RTC, no NTP yet?)"
+    elif last and now.timestamp() * 1000 < last - 60_000:
+        info["problem"] = "clock is behind the journal's last entry: it went back"
+    return info
+
+
+def _key_file(path: Path) -> dict[str, Any]:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        return {"path": str(path), "problem": f"cannot read: {exc.strerror}"}
+    problem = f"mode {mode:04o}: must be 0600" if mode & 0o077 else None
+    return {"path": str(path), "mode": f"{mode:04o}", "problem": problem}
+
+
+def mode(gate: Gate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+    if gate.settings.role != "handheld":
+        raise ValueError(f"the {gate.settings.role} gate {gate.settings.id} has a fixed mode")
+    wanted = args.get("mode")
+    if wanted not in ("bind", "check"):
+        raise ValueError("mode is bind or check")
+    gate.handheld_mode = wanted
+    return {"mode": wanted}
+
+
+Handler = Callable[["Gate", dict[str, Any], Peer | None], dict[str, Any]]
+COMMANDS: dict[str, Handler] = {
+    "status": status,
+    "scan": scan,
+    "selftest": selftest,
+    "journal": journal,
+    "allowlist": allowlist,
+    "diag": diag,
+    "mode": mode,
+}

@@ -1,0 +1,551 @@
+"""Wristbands on the far side of nfcpy's ``udp:`` driver: an NTAG213/215 emulator for tests and
+the demo. Any nfcpy reader opened on ``udp:HOST:PORT`` finds the band presented here.
+
+    from gate.devices.nfc.emulator import TagEmulator
+
+    with TagEmulator("127.0.0.1", 0) as tags:          # port 0: the system picks a free port
+        reader = NfcReader(tags.path, keyring, on_read)  # tags.path == "udp:127.0.0.1:<port>"
+        reader.start()
+        tags.present("04A1B2C3D4E5F6")                   # a blank NTAG213 on the reader
+        ...
+        tags.remove()                                    # taken away
+        print(tags.memory.hex())                         # what the reader wrote to it
+
+**How nfcpy's udp driver pairs a reader with a tag** (``nfc/clf/udp.py``): both sides open the
+same ``udp:HOST:PORT``. The tag side (``listen``) binds UDP port PORT; the reader side (``sense``)
+sends from an ephemeral socket to HOST:PORT and reads the answers there. Frames are datagrams of
+text, ``106A <hex>``. Whenever the reader senses again it first "mutes": it sends ``RFOFF`` (if
+it heard anything since the last time) and opens a new socket, so its address changes. So run
+one emulator per reader, each on its own port.
+
+The band runs nfcpy's own listen path: ``ContactlessFrontend.listen`` with a
+``LocalTarget('106A')`` carrying the band's SENS_RES/SDD_RES/SEL_RES, then ``exchange`` for each
+command, over a subclass of nfcpy's udp device with these changes for the listening side:
+
+- the socket stays bound between listens. nfcpy closes and binds it again, which drops the
+  SENS_REQ a reader sends right after its RFOFF; NTAG detection re-selects the tag after a
+  command it does not answer, so that re-selection would always be lost;
+- answers go to whoever sent the last frame (nfcpy keeps the address of the activation, but the
+  reader's address changes with each sense);
+- once the band being served has left, frames are dropped and end the wait at once, so a band
+  taken away stops answering even in the middle of an anticollision;
+- it binds HOST:PORT, not all interfaces; port 0 picks a free port (`TagEmulator.port`).
+
+The band answers READ (``30``: 16 bytes from 4 pages, rolling over past the last page),
+WRITE (``A2``: one page; lock bits, the OTP capability container and lock bytes are honoured),
+GET_VERSION (``60``) and, on NTAG21x, READ_SIG (``3C 00``: an originality signature of its UID
+made with the emulator's own test key pair, `ORIGINALITY_KEY`, not NXP's: tests and the demo set
+that public key in the reader's configuration), NAKs (``00``) an address out of range or a
+locked page, and stays silent on everything else (PWD_AUTH, FAST_READ, AUTHENTICATE, ...).
+As a real tag, it serves commands only once selected (REQA, anticollision, SEL_REQ for its UID),
+and falls back to IDLE after a command it does not answer, a NAK, or the reader's RFOFF: the
+reader must select it again. So a band swapped for another under a reader is not taken for the
+first. HALT is not modelled (HLTA is just another silent command).
+
+Faults to rehearse: `TagEmulator.pull_after_writes` pulls the band away after some page writes;
+foreign tags come from `present(..., kind=...)` ("ULTRALIGHT", "ULTRALIGHT_EV1", "UNKNOWN_TYPE2",
+"ISO_DEP") or from `present(..., memory=...)` (no capability container, garbage); a clone's
+signature from `present(..., signature=...)` (bytes it answers READ_SIG with, or None: silent);
+`TagEmulator.history` records the commands the band received.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import nfc
+import nfc.clf
+import nfc.clf.udp
+
+from gate.devices.nfc import originality
+
+log = logging.getLogger(__name__)
+
+ACK, NAK = b"\x0a", b"\x00"
+_SESSION_TIMEOUT_S = 0.25  # reader quiet this long: back to listening (it may re-select)
+_LISTEN_S = 0.1  # nfcpy's udp listen waits at least 0.5 s for a first frame anyway
+_HISTORY = 2000
+_WAKE = b"\xff\xfe\xfd\xfc"  # a frame no reader sends: wakes the band's thread
+
+# The emulator's originality key pair (secp128r1), a test pair of this project's own, not NXP's.
+ORIGINALITY_PRIVATE_KEY = 0x1A9494A26ED225C7A8B77456049D93EA
+ORIGINALITY_KEY = "040D406EED3833FFA3A7F230873F7B1F19D18D0A1A734FCC424704B7BD5C4DFE3D"
+GENUINE = "genuine"  # `present(signature=GENUINE)`: signed with the emulator's private key
+
+
+@dataclass(frozen=True, slots=True)
+class TagProfile:
+    """What a kind of tag answers: its size, SEL_RES, GET_VERSION and factory content."""
+
+    name: str
+    pages: int  # pages answered by READ and WRITE
+    version: bytes | None = None  # GET_VERSION answer; None: silent
+    cc: bytes | None = None  # capability container of a blank tag; None: not NDEF formatted
+    sel_res: int = 0x00  # 0x00: a Type 2 tag; 0x20: ISO-DEP (bank card, phone)
+    dynamic_lock_page: int | None = None  # followed by CFG0, CFG1, PWD, PACK on NTAG21x
+    pages_per_lock_bit: int = 2  # dynamic lock bit granularity
+    hidden_pages: int = 0  # last pages that read as zeros (PWD, PACK)
+    signs: bool = False  # answers READ_SIG (NTAG21x)
+
+
+# Memory maps from NXP's NTAG213/215/216 data sheet (NTAG21x, rev. 3.2).
+NTAG213 = TagProfile(
+    "NTAG213", 45, bytes.fromhex("0004040201000F03"), bytes.fromhex("E1101200"),
+    dynamic_lock_page=40, pages_per_lock_bit=2, hidden_pages=2, signs=True,
+)  # fmt: skip
+NTAG215 = TagProfile(
+    "NTAG215", 135, bytes.fromhex("0004040201001103"), bytes.fromhex("E1103E00"),
+    dynamic_lock_page=130, pages_per_lock_bit=16, hidden_pages=2, signs=True,
+)  # fmt: skip
+NTAG216 = TagProfile(
+    "NTAG216", 231, bytes.fromhex("0004040201001303"), bytes.fromhex("E1106D00"),
+    dynamic_lock_page=226, pages_per_lock_bit=16, hidden_pages=2, signs=True,
+)  # fmt: skip
+# Foreign tags, for tests of what a gate must shrug off.
+ULTRALIGHT = TagProfile("MIFARE Ultralight", 16)  # no GET_VERSION, factory blank OTP: no NDEF
+ULTRALIGHT_EV1 = TagProfile(
+    "MIFARE Ultralight EV1", 20, bytes.fromhex("0004030101000B03"), hidden_pages=2
+)
+UNKNOWN_TYPE2 = TagProfile(  # answers GET_VERSION with a product nfcpy does not know
+    "unknown Type 2 tag", 45, bytes.fromhex("0004FF0201000F03"), bytes.fromhex("E1101200")
+)
+ISO_DEP = TagProfile("ISO-DEP card", 0, sel_res=0x20)  # a bank card or a phone: no Type 2 memory
+
+PROFILES: dict[str, TagProfile] = {
+    "NTAG213": NTAG213,
+    "NTAG215": NTAG215,
+    "NTAG216": NTAG216,
+    "ULTRALIGHT": ULTRALIGHT,
+    "ULTRALIGHT_EV1": ULTRALIGHT_EV1,
+    "UNKNOWN_TYPE2": UNKNOWN_TYPE2,
+    "ISO_DEP": ISO_DEP,
+}
+
+
+def profile(kind: str | TagProfile) -> TagProfile:
+    """The profile named `kind` (case-insensitive, e.g. "NTAG215"), or `kind` itself."""
+    if isinstance(kind, TagProfile):
+        return kind
+    try:
+        return PROFILES[kind.upper().replace("-", "_")]
+    except KeyError:
+        raise ValueError(f"unknown tag kind {kind!r}; known: {', '.join(PROFILES)}") from None
+
+
+class Command(NamedTuple):
+    """One frame the band received after activation, as `TagEmulator.history` records it."""
+
+    name: str  # READ, WRITE, GET_VERSION, SENS_REQ, or the command byte in hex
+    page: int | None
+    answered: bool
+
+
+def blank_memory(uid: str, kind: str | TagProfile = "NTAG213") -> bytes:
+    """The memory of a new band of `kind`: UID pages, CC, an empty NDEF message, defaults."""
+    p = profile(kind)
+    mem = bytearray(p.pages * 4)
+    _put_uid(mem, bytes.fromhex(uid))
+    if p.cc is not None:
+        mem[12:16] = p.cc
+        mem[16:20] = b"\x03\x00\xfe\x00"  # empty NDEF message, terminator
+    if p.dynamic_lock_page is not None:
+        at = p.dynamic_lock_page * 4
+        mem[at : at + 20] = bytes.fromhex("000000BD040000FF00000000FFFFFFFF00000000")
+    return bytes(mem)
+
+
+def memory_with_ndef(uid: str, message: bytes, kind: str | TagProfile = "NTAG213") -> bytes:
+    """The memory of a band of `kind` holding the NDEF `message` (e.g. from `encode_token`)."""
+    mem = bytearray(blank_memory(uid, kind))
+    tlv = b"\x03" + (
+        bytes([len(message)]) if len(message) < 255 else b"\xff" + len(message).to_bytes(2, "big")
+    )
+    data = tlv + message + b"\xfe"
+    mem[16 : 16 + len(data)] = data
+    return bytes(mem)
+
+
+def _put_uid(mem: bytearray, uid: bytes) -> None:
+    """Pages 0-2 of a tag with a 7-byte UID: UID0-2, BCC0, UID3-6, BCC1, internal byte."""
+    if len(uid) != 7 or len(mem) < 12:
+        return
+    mem[0:3], mem[4:8] = uid[0:3], uid[3:7]
+    mem[3] = 0x88 ^ uid[0] ^ uid[1] ^ uid[2]  # 0x88: the cascade tag
+    mem[8] = uid[3] ^ uid[4] ^ uid[5] ^ uid[6]
+    mem[9] = mem[9] or 0x48
+
+
+def signature_of(uid: str) -> bytes:
+    """The originality signature an emulated NTAG answers: `uid` signed with the test key."""
+    return originality.sign(ORIGINALITY_PRIVATE_KEY, bytes.fromhex(uid))
+
+
+class _Band:
+    """The tag on the reader. Guarded by the emulator's lock."""
+
+    def __init__(
+        self, uid: bytes, kind: TagProfile, memory: bytearray, signature: bytes | None = None
+    ) -> None:
+        self.uid, self.kind, self.memory = uid, kind, memory
+        self.signature = signature  # READ_SIG's answer; None: silent
+        self.writes_left: int | None = None  # pull_after_writes
+        self.selected = False  # IDLE until a reader selects it
+
+    def last_sel_req(self) -> bytes:
+        """The SEL_REQ of the last cascade level, which selects this band."""
+        level = {4: (0x93, self.uid), 7: (0x95, self.uid[3:]), 10: (0x97, self.uid[6:])}
+        cmd, part = level[len(self.uid)]
+        return bytes([cmd, 0x70]) + part + bytes([part[0] ^ part[1] ^ part[2] ^ part[3]])
+
+    def target(self) -> nfc.clf.LocalTarget:
+        sens_res = bytes([{4: 0x04, 7: 0x44, 10: 0x84}[len(self.uid)], 0x00])
+        return nfc.clf.LocalTarget(
+            "106A",
+            sens_res=bytearray(sens_res),
+            sdd_res=bytearray(self.uid),
+            sel_res=bytearray([self.kind.sel_res]),
+        )
+
+    def read(self, page: int) -> bytes:
+        k = self.kind
+        out = bytearray()
+        for q in range(page, page + 4):
+            q %= k.pages  # roll over past the last page
+            hidden = q >= k.pages - k.hidden_pages
+            out += bytes(4) if hidden else self.memory[q * 4 : q * 4 + 4]
+        return bytes(out)
+
+    def write(self, page: int, data: bytes) -> bool:
+        """One page write as the tag does it; False if refused (NAK)."""
+        k, mem = self.kind, self.memory
+        if page < 2 or page >= k.pages or self.locked(page):
+            return False
+        at = page * 4
+        if page == 2:  # lock bytes: bits can only be set; the UID check bytes stay
+            mem[10] |= data[2]
+            mem[11] |= data[3]
+        elif page == 3 or page == k.dynamic_lock_page:  # OTP / lock bits: OR
+            for i in range(4 if page == 3 else 3):
+                mem[at + i] |= data[i]
+        else:
+            mem[at : at + 4] = data
+        return True
+
+    def locked(self, page: int) -> bool:
+        lock0, lock1 = self.memory[10], self.memory[11]
+        if page == 3:
+            return bool(lock0 & 0x08)
+        if 4 <= page <= 7:
+            return bool(lock0 >> page & 1)
+        if 8 <= page <= 15:
+            return bool(lock1 >> (page - 8) & 1)
+        dyn = self.kind.dynamic_lock_page
+        if dyn is not None and 16 <= page < dyn:
+            bit = (page - 16) // self.kind.pages_per_lock_bit
+            return bool(self.memory[dyn * 4 + bit // 8] >> (bit % 8) & 1)
+        return False
+
+
+class _TagSideUdp(nfc.clf.udp.Device):  # type: ignore[misc]
+    """nfcpy's udp device, changed for the listening side (see the module docstring)."""
+
+    socket: Any
+    addr: tuple[str, int]
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.socket.bind((self.addr[0], port))
+        self.addr = (self.addr[0], self.socket.getsockname()[1])
+        self._path = f"{self.addr[0]}:{self.addr[1]}"
+        self._vendor_name, self._device_name, self._chipset_name = "wristgate", "tag", "UDP"
+        self._peer: Any = None
+        self.accept: Any = None  # asked about each frame: False drops it and ends the wait
+
+    def mute(self) -> None:
+        pass  # a tag has no field to switch off; keep the socket bound
+
+    def close(self) -> None:
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+
+    def _bind_socket(self, time_to_return: float) -> bool:
+        return self.socket is not None and self.socket.getsockname()[1] == self.addr[1]
+
+    def _recv_data(self, timeout: float | None, *brty_list: str) -> Any:
+        brty, data, addr = super()._recv_data(timeout, *brty_list)
+        if self.accept is not None and not self.accept(bytes(data)):
+            raise nfc.clf.TimeoutError("frame dropped")  # ends listen() or exchange() at once
+        self._peer = addr
+        return brty, data, addr
+
+    def send_rsp_recv_cmd(self, target: Any, data: Any, timeout: float | None) -> Any:
+        if self._peer is not None:
+            target._addr = self._peer  # answer whoever spoke last
+        return super().send_rsp_recv_cmd(target, data, timeout)
+
+    def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` for a frame and drop it: nothing in the field answers."""
+        if self.socket is not None and select.select([self.socket], [], [], timeout)[0]:
+            self.socket.recvfrom(1024)
+
+
+class TagEmulator:
+    """One reader's field, where tests and the demo put bands and take them away.
+
+    `kind` is the default tag kind: "NTAG213", "NTAG215", "NTAG216", or a foreign one
+    ("ULTRALIGHT", "ULTRALIGHT_EV1", "UNKNOWN_TYPE2": answers GET_VERSION with a product nfcpy
+    does not know, "ISO_DEP": a bank card or phone), or a `TagProfile`.
+
+    `start()` binds the port (raising `OSError` if it is taken) and starts the band's thread;
+    `stop()` ends it. Also a context manager. All methods are thread-safe.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, kind: str | TagProfile = "NTAG213"):
+        self.host, self._port, self.kind = host, port, profile(kind)
+        self._lock = threading.Lock()
+        self._band: _Band | None = None
+        self._last_memory = b""
+        self._history: deque[Command] = deque(maxlen=_HISTORY)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._device: _TagSideUdp | None = None
+        self._clf: Any = None
+        self._serving: _Band | None = None  # the band the thread listens for
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> TagEmulator:
+        if self._thread is not None:
+            return self
+        self._device = _TagSideUdp(self.host, self._port)
+        self._port = self._device.addr[1]
+        self._device.accept = self._accept
+        self._clf = nfc.ContactlessFrontend()
+        self._clf.device = self._device  # what ContactlessFrontend.open does with a found device
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=f"tag-emulator:{self._port}")
+        self._thread.daemon = True
+        self._thread.start()
+        log.debug("tag emulator listening on %s", self.path)
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stopping.set()
+        deadline = time.monotonic() + 3.0
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            self._wake()
+            self._thread.join(timeout=0.05)
+        self._thread = None
+        self._clf.close()
+
+    def __enter__(self) -> TagEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def path(self) -> str:
+        """The nfcpy device path a reader opens to reach this emulator."""
+        return f"udp:{self.host}:{self._port}"
+
+    # --- the field -------------------------------------------------------------------------------
+
+    def present(
+        self,
+        uid: str,
+        memory: bytes | None = None,
+        *,
+        kind: str | TagProfile | None = None,
+        signature: bytes | str | None = GENUINE,
+    ) -> None:
+        """Put a band on the reader, replacing any band there.
+
+        `uid` is hex (7 bytes for a Type 2 tag; NXP UIDs begin with 04, and nfcpy takes a tag
+        whose UID does not for a generic Type 2 tag). `memory` is the tag memory from page 0
+        (zero-padded to the tag's size; bytes 0-9 are set from the UID as the factory does);
+        by default a blank NDEF-formatted band of `kind` (default: the emulator's kind).
+        `signature`: what an NTAG21x answers READ_SIG with: `GENUINE` (its UID signed with the
+        emulator's test key), other bytes (a clone's copy, a wrong one), or None (silent).
+        """
+        k = profile(kind) if kind is not None else self.kind
+        uid_b = bytes.fromhex(uid)
+        if len(uid_b) not in (4, 7, 10):
+            raise ValueError(f"uid must be 4, 7 or 10 bytes, got {uid!r}")
+        size = k.pages * 4
+        if memory is None:
+            memory = blank_memory(uid, k) if len(uid_b) == 7 else bytes(size)
+        if len(memory) > size:
+            raise ValueError(f"{k.name} holds {size} bytes, memory has {len(memory)}")
+        mem = bytearray(memory) + bytes(size - len(memory))
+        _put_uid(mem, uid_b)
+        if signature == GENUINE:
+            signature = signature_of(uid) if k.signs else None
+        with self._lock:
+            self._band = _Band(uid_b, k, mem, signature if isinstance(signature, bytes) else None)
+            self._last_memory = bytes(mem)
+        log.debug("band %s (%s) presented", uid.upper(), k.name)
+        self._wake()
+
+    def remove(self) -> None:
+        """Take the band off the reader: from now on nothing answers."""
+        with self._lock:
+            self._take_away()
+        self._wake()
+
+    def pull_after_writes(self, n: int) -> None:
+        """Simulate a band pulled away mid-write: the band carries out and acknowledges the next
+        `n` page writes, then leaves the field at once (with n = 0: as the next write comes,
+        without carrying it out). `memory` then shows what it kept."""
+        if n < 0:
+            raise ValueError("n must be 0 or more")
+        with self._lock:
+            if self._band is not None:
+                self._band.writes_left = n
+
+    @property
+    def uid(self) -> str | None:
+        """The UID of the band on the reader, if any."""
+        with self._lock:
+            return self._band.uid.hex().upper() if self._band else None
+
+    @property
+    def memory(self) -> bytes:
+        """The memory of the band on the reader, or of the last one taken away."""
+        with self._lock:
+            return bytes(self._band.memory) if self._band else self._last_memory
+
+    @property
+    def history(self) -> list[Command]:
+        """Frames received after activation (most recent last, bounded)."""
+        with self._lock:
+            return list(self._history)
+
+    def clear_history(self) -> None:
+        with self._lock:
+            self._history.clear()
+
+    # --- the band's thread -----------------------------------------------------------------------
+
+    def _take_away(self) -> None:
+        if self._band is not None:
+            self._last_memory = bytes(self._band.memory)
+            self._band = None
+
+    def _wake(self) -> None:
+        """Nudge the thread out of a wait on the socket: `_accept` drops this frame."""
+        if self._device is None:
+            return
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(b"106A " + _WAKE.hex().encode(), self._device.addr)
+
+    def _run(self) -> None:
+        assert self._device is not None
+        while not self._stopping.is_set():
+            try:
+                with self._lock:
+                    band = self._band
+                    self._serving = band
+                if band is None:
+                    self._device.drain(0.1)
+                    continue
+                activated = self._clf.listen(band.target(), _LISTEN_S)
+                if activated is not None and activated.tt2_cmd is not None:
+                    self._session(band, bytes(activated.tt2_cmd))
+            except Exception:  # keep the band alive whatever a frame did
+                log.exception("tag emulator: unexpected error")
+                self._stopping.wait(0.05)
+
+    def _session(self, band: _Band, first: bytes) -> None:
+        """Serve commands until the reader drops the field or goes quiet, or the band leaves."""
+        rsp, more = self._answer(band, first)
+        while more and not self._stopping.is_set():
+            try:
+                cmd = self._clf.exchange(rsp, _SESSION_TIMEOUT_S)
+            except nfc.clf.BrokenLinkError:  # RFOFF: the reader switched its field off
+                with self._lock:
+                    band.selected = False  # no power: back to IDLE
+                return
+            except nfc.clf.TimeoutError:  # quiet: listen again, which serves any next frame
+                return
+            except nfc.clf.CommunicationError:  # a malformed datagram (such as our wake-up)
+                rsp = None
+                continue
+            if cmd is None:
+                return
+            rsp, more = self._answer(band, bytes(cmd))
+        if rsp is not None:
+            self._clf.exchange(rsp, 0)  # a last answer (SENS_RES) before listening again
+
+    def _answer(self, band: _Band, cmd: bytes) -> tuple[bytes | None, bool]:
+        """The band's answer to `cmd` (None: silence), and whether the session goes on."""
+        with self._lock:
+            if band is not self._band or not cmd:
+                return None, False  # taken away
+            rsp, more, name, page = self._command(band, cmd)
+            self._history.append(Command(name, page, rsp is not None))
+            return rsp, more
+
+    def _command(self, band: _Band, cmd: bytes) -> tuple[bytes | None, bool, str, int | None]:
+        op = cmd[0]
+        if cmd in (b"\x26", b"\x52"):  # REQA/WUPA: a reader selecting anew
+            band.selected = False
+            return band.target().sens_res, False, "SENS_REQ", None
+        if not band.selected:  # IDLE: a tag ignores all but anticollision
+            return None, True, f"{op:02X} (not selected)", None
+        rsp, more, name, page = self._selected(band, cmd)
+        if rsp is None or rsp == NAK:
+            band.selected = False  # silence or NAK: the tag falls back to IDLE
+        return rsp, more, name, page
+
+    def _selected(self, band: _Band, cmd: bytes) -> tuple[bytes | None, bool, str, int | None]:
+        k = band.kind
+        op = cmd[0]
+        if op == 0x30 and len(cmd) == 2 and k.pages:  # READ
+            page = cmd[1]
+            return (band.read(page) if page < k.pages else NAK), True, "READ", page
+        if op == 0xA2 and len(cmd) == 6 and k.pages:  # WRITE
+            page = cmd[1]
+            if band.writes_left == 0:
+                self._take_away()  # pulled away before this write
+                return None, False, "WRITE", page
+            ok = band.write(page, cmd[2:6])
+            if ok and band.writes_left is not None:
+                band.writes_left -= 1
+                if band.writes_left == 0:
+                    self._take_away()  # acknowledged, then gone
+                    return ACK, False, "WRITE", page
+            return (ACK if ok else NAK), True, "WRITE", page
+        if op == 0x60 and len(cmd) == 1:  # GET_VERSION
+            return k.version, True, "GET_VERSION", None
+        if op == 0x3C and len(cmd) == 2:  # READ_SIG
+            return band.signature, True, "READ_SIG", None
+        return None, op not in (0x50, 0x93, 0x95, 0x97), f"{op:02X}", None  # silent
+
+    def _accept(self, data: bytes) -> bool:
+        """Each frame the device receives. Dropped (ending the wait for it): a wake-up, and any
+        frame once the band being served has left. A band is selected by the last SEL_REQ of
+        its UID."""
+        if data == _WAKE:
+            return False
+        with self._lock:
+            band = self._band
+            if band is None or band is not self._serving or self._stopping.is_set():
+                return False
+            if len(data) == 7 and data[1] == 0x70 and data == band.last_sel_req():
+                band.selected = True
+            return True

@@ -1,0 +1,428 @@
+"""The MQTT protocol between gates and the hub: topics and versioned, validated payloads.
+
+Both ends build and read every payload through these models, so a malformed, oversized or
+foreign message is rejected in one place with a reason (`ProtocolError`), counted by the caller
+and dropped; it never stops a consumer. `docs/mqtt.md` describes the same tree for people.
+
+    {prefix}/gate/{gate}/events      gate -> hub     journal entries, QoS 1      EventBatch
+    {prefix}/gate/{gate}/status      gate -> all     retained; will: offline      GateStatus
+    {prefix}/hub/ack/{gate}          hub -> gate     retained                     Ack
+    {prefix}/hub/replay/{gate}       hub -> gate     "resend after seq"           Replay
+    {prefix}/hub/allowlist           hub -> gates    retained snapshot, no phones AllowlistSnapshot
+    {prefix}/hub/allowlist/delta     hub -> gates    changes, no phones           AllowlistChange
+    {prefix}/hub/allowlist/full      hub -> desks    retained snapshot, phones    AllowlistSnapshot
+    {prefix}/hub/allowlist/full/delta  hub -> desks  changes, phones              AllowlistChange
+    {prefix}/hub/headcount           hub -> all      retained                     Headcount
+    {prefix}/hub/status              hub -> all      retained; will: offline      HubStatus
+    {prefix}/hub/roster              hub -> gates    retained: gate id -> role    Roster
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal, NamedTuple, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gate.config import describe
+from gate.core import Allowlist, Role, Ticket
+from gate.core.authority import GATE_ROLES
+from gate.store.journal import Entry as JournalEntry
+
+VERSION = 1
+DEFAULT_PREFIX = "wristgate/v1"
+HA_DISCOVERY = "homeassistant"  # Home Assistant's MQTT discovery prefix
+MAX_PAYLOAD = 32 * 1024 * 1024  # a 200k-entry allowlist snapshot is about 12 MB of JSON
+MAX_BATCH = 200
+GATE_ID = r"^[A-Za-z0-9_-]{1,32}$"
+PHONE_ROLES = frozenset({"desk", "handheld"})  # the gate roles that get guardian phones
+
+
+class ProtocolError(ValueError):
+    """A payload that is not ours or not valid: the reason says which field and why."""
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = 1
+
+
+class Entry(BaseModel):
+    """One journal entry as it travels: what the gate committed, byte for byte."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seq: int = Field(ge=1)
+    nonce: str = Field(min_length=8, max_length=64)
+    wall_ms: int = Field(ge=0)
+    hlc: str = Field(pattern=r"^[0-9a-f]{16}$")
+    kind: str = Field(min_length=1, max_length=32)
+    body: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: JournalEntry) -> Entry:
+        """A committed journal entry, as it travels."""
+        return cls(
+            seq=entry.seq,
+            nonce=entry.nonce,
+            wall_ms=entry.wall_ms,
+            hlc=str(entry.hlc),
+            kind=entry.kind,
+            body=entry.body,
+        )
+
+
+class EventBatch(Message):
+    gate: str = Field(pattern=GATE_ID)
+    entries: list[Entry] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class GateStatus(Message):
+    gate: str = Field(pattern=GATE_ID)
+    online: bool
+    role: str | None = None
+    allowlist_version: int | None = None
+    last_seq: int | None = None
+    acked: int | None = None
+    wall_ms: int | None = None
+    hlc: str | None = None
+    reader: str | None = None
+    taken_over: int | None = Field(
+        default=None, ge=0, description="times the gate's session was taken over in the last hour"
+    )
+
+
+class Ack(Message):
+    gate: str = Field(pattern=GATE_ID)
+    seq: int = Field(ge=0, description="highest sequence stored with nothing missing below")
+
+
+class Replay(Message):
+    gate: str = Field(pattern=GATE_ID)
+    after: int = Field(ge=0)
+
+
+class TicketRow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: str = Field(min_length=1, max_length=64)
+    product: str = ""
+    adults: int = Field(ge=0, le=255)
+    children: int = Field(ge=0, le=255)
+    valid_from: date
+    valid_to: date
+    guardian_phone: str = ""
+    guardian_registered: bool = False  # a phone left out of this copy: the desk has it
+
+
+class AllowlistSnapshot(Message):
+    version: int = Field(ge=1)
+    tickets: list[TicketRow] = []
+    bands: dict[str, Literal["adult", "child"]] = {}
+    staff: dict[str, str] = {}
+    revoked: dict[str, str] = {}
+
+
+class AllowlistChange(Message):
+    base_version: int = Field(ge=0)
+    version: int = Field(ge=1)
+    tickets: list[TicketRow] = []
+    bands: dict[str, Literal["adult", "child"]] = {}
+    staff: dict[str, str] = {}
+    revoked: dict[str, str] = {}
+    unrevoked: list[str] = []
+
+
+class HeadcountGate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    online: bool
+    last_seen: str | None
+    backlog: int
+    allowlist_version: int | None
+    clock_skew_s: float | None = None
+
+
+class Headcount(Message):
+    inside: int
+    adults: int
+    children: int
+    unaccompanied_children: int
+    groups_inside: int
+    capacity: int | None
+    as_of: str
+    gates: dict[str, HeadcountGate] = {}
+
+
+class HubStatus(Message):
+    online: bool
+    allowlist_version: int | None = None
+
+
+class Roster(Message):
+    """The venue's gates and their roles (`[gates]` of hub.toml): what each gate may say."""
+
+    gates: dict[str, str] = Field(default={}, max_length=4096)
+
+    @field_validator("gates")
+    @classmethod
+    def _roles(cls, gates: dict[str, str]) -> dict[str, str]:
+        for gate, role in gates.items():
+            if not re.match(GATE_ID, gate) or role not in GATE_ROLES:
+                raise ValueError(f"{gate[:32]!r} = {role[:16]!r}: not a gate id and a role")
+        return gates
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], payload: bytes) -> M:
+    """Read a payload as `model`, or raise ProtocolError with the reason."""
+    if len(payload) > MAX_PAYLOAD:
+        raise ProtocolError(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError) as exc:  # also a number too long, nesting too deep
+        raise ProtocolError(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("a payload is a JSON object")
+    if _SURROGATE_ESCAPE.search(payload) and not _utf8_text(data):
+        raise ProtocolError("text with a lone surrogate (a \\ud800 escape): no UTF-8 can hold it")
+    if data.get("v") != VERSION:
+        raise ProtocolError(f"protocol version {data.get('v')!r}, expected {VERSION}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(describe(exc, model.__name__).replace("\n", "; ")) from exc
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # how JSON spells a surrogate
+
+
+def _utf8_text(data: Any) -> bool:
+    """Whether every string in `data` is text UTF-8 can hold: JSON's escapes can spell a lone
+    surrogate, which no store, log or dump could write."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def dump(message: BaseModel) -> bytes:
+    return message.model_dump_json().encode()
+
+
+# --- event batches as the hub stores them ---------------------------------------------------------
+
+
+class WireEntry(NamedTuple):
+    """An `Entry` as `read_events` reads it: its body decoded, and as JSON text to store."""
+
+    seq: int
+    nonce: str
+    wall_ms: int
+    hlc: str
+    kind: str
+    body: dict[str, Any]
+    body_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class WireBatch:
+    gate: str
+    entries: list[WireEntry]
+
+
+def read_events(payload: bytes) -> WireBatch:
+    """`parse(EventBatch, payload)`, each body also as JSON text: it accepts and refuses the
+    same payloads, with the same ProtocolError, and reads the same values.
+
+    A batch as `dump` writes it (as every gate sends it) is read in one pass that keeps each
+    body's text as it came; any other form of JSON goes through `parse`, its bodies encoded."""
+    batch = _read_dumped_events(payload)
+    if batch is not None:
+        return batch
+    parsed = parse(EventBatch, payload)
+    return WireBatch(
+        parsed.gate,
+        [
+            WireEntry(e.seq, e.nonce, e.wall_ms, e.hlc, e.kind, e.body, _encode_body(e.body))
+            for e in parsed.entries
+        ],
+    )
+
+
+# `dump(EventBatch(...))` exactly: compact, keys in the models' order. Numbers of 19 digits at
+# most (SQLite's range); strings without escapes or control characters, lengths as the models'.
+_DUMPED_HEAD = re.compile(r'\{"v":1,"gate":"([A-Za-z0-9_-]{1,32})","entries":\[')
+_DUMPED_ENTRY = re.compile(
+    r'\{"seq":([1-9][0-9]{0,18}),"nonce":"([^"\\\x00-\x1f]{8,64})",'
+    r'"wall_ms":(0|[1-9][0-9]{0,18}),"hlc":"([0-9a-f]{16})",'
+    r'"kind":"([^"\\\x00-\x1f]{1,32})","body":(?=\{)'
+)
+_body_decoder = json.JSONDecoder()
+_encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _read_dumped_events(payload: bytes) -> WireBatch | None:
+    """The batch, if `payload` is in `dump`'s form and valid; else None, and `parse` decides.
+
+    Each body is decoded by `json`, as `parse` does, and its text kept as it came. A payload
+    that escapes a surrogate is left to `parse`, which refuses a lone one."""
+    if len(payload) > MAX_PAYLOAD or _SURROGATE_ESCAPE.search(payload):
+        return None
+    try:
+        text = payload.decode()
+    except UnicodeDecodeError:
+        return None
+    head = _DUMPED_HEAD.match(text)
+    if head is None:
+        return None
+    entries: list[WireEntry] = []
+    at = head.end()
+    while len(entries) < MAX_BATCH:
+        fields = _DUMPED_ENTRY.match(text, at)
+        if fields is None:
+            return None
+        start = fields.end()
+        try:
+            body, end = _body_decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            return None
+        body_json = text[start:end]
+        seq, nonce, wall_ms, hlc, kind = fields.groups()
+        entries.append(WireEntry(int(seq), nonce, int(wall_ms), hlc, kind, body, body_json))
+        if text.startswith("},", end):
+            at = end + 2
+        elif end + 3 == len(text) and text.endswith("}]}"):
+            return WireBatch(head[1], entries)
+        else:
+            return None
+    return None
+
+
+class Topics:
+    """The topic tree under one venue prefix."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
+        self.prefix = prefix.rstrip("/")
+
+    def events(self, gate: str = "+") -> str:
+        return f"{self.prefix}/gate/{gate}/events"
+
+    def status(self, gate: str = "+") -> str:
+        return f"{self.prefix}/gate/{gate}/status"
+
+    def ack(self, gate: str = "+") -> str:
+        return f"{self.prefix}/hub/ack/{gate}"
+
+    def replay(self, gate: str = "+") -> str:
+        return f"{self.prefix}/hub/replay/{gate}"
+
+    @property
+    def allowlist(self) -> str:
+        return f"{self.prefix}/hub/allowlist"
+
+    @property
+    def allowlist_delta(self) -> str:
+        return f"{self.prefix}/hub/allowlist/delta"
+
+    @property
+    def allowlist_full(self) -> str:
+        """The allowlist with guardian phones: desks and handhelds only (the broker's ACL)."""
+        return f"{self.prefix}/hub/allowlist/full"
+
+    @property
+    def allowlist_full_delta(self) -> str:
+        return f"{self.prefix}/hub/allowlist/full/delta"
+
+    def allowlist_for(self, role: str) -> tuple[str, str]:
+        """The snapshot and delta topics a gate of `role` reads: with phones for the desk and
+        handhelds (which show them masked), without for entry and exit gates."""
+        if role in PHONE_ROLES:
+            return self.allowlist_full, self.allowlist_full_delta
+        return self.allowlist, self.allowlist_delta
+
+    @property
+    def headcount(self) -> str:
+        return f"{self.prefix}/hub/headcount"
+
+    @property
+    def hub_status(self) -> str:
+        return f"{self.prefix}/hub/status"
+
+    @property
+    def roster(self) -> str:
+        return f"{self.prefix}/hub/roster"
+
+    def gate_of(self, topic: str) -> str | None:
+        """The gate id a gate topic names (`{prefix}/gate/{gate}/...`), else None."""
+        parts = topic[len(self.prefix) + 1 :].split("/") if topic.startswith(self.prefix) else []
+        return parts[1] if len(parts) == 3 and parts[0] == "gate" else None
+
+
+# --- the allowlist on the wire and in memory ---------------------------------------------------
+
+
+def ticket_row(t: Ticket) -> TicketRow:
+    return TicketRow(
+        code=t.code,
+        product=t.product,
+        adults=t.adults,
+        children=t.children,
+        valid_from=t.valid_from,
+        valid_to=t.valid_to,
+        guardian_phone=t.guardian_phone,
+        guardian_registered=t.guardian_registered,
+    )
+
+
+def ticket_of(row: TicketRow) -> Ticket:
+    return Ticket(
+        row.code,
+        row.product,
+        row.adults,
+        row.children,
+        row.valid_from,
+        row.valid_to,
+        row.guardian_phone,
+        row.guardian_registered,
+    )
+
+
+def without_phones(index: Allowlist) -> Allowlist:
+    """The allowlist as entry and exit gates get it: each guardian phone replaced by the flag
+    that one is registered (design §9: phones only where they are needed)."""
+    if not any(t.guardian_phone for t in index.tickets.values()):
+        return index
+    tickets = {code: t.without_phone() for code, t in index.tickets.items()}
+    return Allowlist(index.version, tickets, index.bands, index.staff, index.revoked)
+
+
+def change_without_phones(change: AllowlistChange) -> AllowlistChange:
+    rows = [ticket_row(ticket_of(row).without_phone()) for row in change.tickets]
+    return change.model_copy(update={"tickets": rows})
+
+
+def snapshot_of(index: Allowlist) -> AllowlistSnapshot:
+    """The hub's allowlist as it is published (retained) to every gate."""
+    return AllowlistSnapshot(
+        version=index.version,
+        tickets=[ticket_row(t) for t in index.tickets.values()],
+        bands={
+            uid: "adult" if role is Role.ADULT else "child" for uid, role in index.bands.items()
+        },
+        staff=dict(index.staff),
+        revoked=dict(index.revoked),
+    )
+
+
+def allowlist_of(snapshot: AllowlistSnapshot) -> Allowlist:
+    return Allowlist(
+        version=snapshot.version,
+        tickets={row.code: ticket_of(row) for row in snapshot.tickets},
+        bands={uid: Role(role) for uid, role in snapshot.bands.items()},
+        staff=dict(snapshot.staff),
+        revoked=dict(snapshot.revoked),
+    )

@@ -1,0 +1,3 @@
+"""The gate's stores: the journal (its only outbox), the allowlist, what it learned from other
+gates.
+"""

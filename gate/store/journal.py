@@ -1,0 +1,483 @@
+"""The gate's durable journal: every event, in order, on disk before the gate acts on it.
+
+Design §5: each event goes first into this journal, then to the hub, which acknowledges per gate
+the highest contiguous sequence number it has stored; the gate resends everything above it.
+
+    with Journal("/var/lib/wristgate/journal.db", "E1") as journal:
+        entry = journal.append("decision", {"uid": "04A1B2C3D4E5F6", "code": "OK_ENTRY"})
+        relay.pulse()                      # only once the entry is on disk
+        publish(journal.entries_after(journal.acked, 500))
+        journal.acknowledge(hub_ack)       # the hub's watermark, stored durably
+
+Storage: SQLite in WAL mode with `synchronous=FULL` (design §6). `append` is one INSERT in its
+own transaction; on commit SQLite syncs the WAL once, so the entry survives a power cut once
+`append` returns. The database file is synced only at checkpoints, every
+`WAL_AUTOCHECKPOINT_PAGES` pages, after which the WAL is written again from its start, not
+truncated (`journal_size_limit` only trims a WAL that grew while a reader held it): a sync into
+blocks the file already has costs about half what a sync of a growing file does
+(bench/journal.py).
+
+Sequence numbers start at 1 and go up by one per entry: never reused and never skipped, across
+restarts and compaction (`compact` records the highest sequence it deleted in `meta`). A failed
+append raises `JournalError` and uses no sequence number.
+
+Threads and processes: one thread owns a `Journal` (the daemon's loop); Python's sqlite3 checks
+this. A second writer of the same file is refused (an exclusive `flock` on `<path>-lock`).
+Readers in other processes, such as the technician's CLI, use `Journal.open_readonly(path)`,
+which WAL lets read while the gate writes.
+
+Schema (`PRAGMA user_version` = 1):
+
+    entries(seq INTEGER PRIMARY KEY, nonce TEXT, wall_ms INTEGER, hlc TEXT, kind TEXT, body TEXT)
+    meta(key TEXT PRIMARY KEY, value)   -- gate, acked, compacted_seq, compacted_hlc
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TextIO
+
+from gate.core.hlc import DEFAULT_MAX_DRIFT_MS, MAX_WALL_MS, ZERO, HybridClock, Timestamp
+
+SCHEMA_VERSION = 1
+WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: about 4 MB of WAL between checkpoints
+JOURNAL_SIZE_LIMIT = 8 << 20  # above the WAL's steady size, so it is reused, not truncated
+READ_BUSY_TIMEOUT_MS = 5000
+FILE_MODE = 0o600  # bodies name wristbands and may carry guardians' phone numbers
+LOCK_SUFFIX = "-lock"
+
+_SCHEMA = (
+    """CREATE TABLE entries (
+        seq     INTEGER PRIMARY KEY,  -- 1, 2, 3... per gate, never reused
+        nonce   TEXT    NOT NULL,     -- 16 random hex digits
+        wall_ms INTEGER NOT NULL,     -- the gate's wall clock at append, ms since the epoch
+        hlc     TEXT    NOT NULL,     -- hybrid timestamp, as text that sorts in time order
+        kind    TEXT    NOT NULL,
+        body    TEXT    NOT NULL      -- a JSON object
+    ) STRICT""",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY NOT NULL) STRICT, WITHOUT ROWID",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+_INSERT = "INSERT INTO entries (seq, nonce, wall_ms, hlc, kind, body) VALUES (?, ?, ?, ?, ?, ?)"
+_COLUMNS = "seq, nonce, wall_ms, hlc, kind, body"
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_SET_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?"
+
+
+class JournalError(Exception):
+    """The journal cannot be opened, read or written. Names the file; `reason` says why."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"journal {self.path}: {reason}")
+
+
+def wall_clock_ms() -> int:
+    """The system's wall clock in milliseconds since the epoch (may be wrong: see gate.core.hlc)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One journalled event, as the hub receives it."""
+
+    gate: str
+    seq: int
+    nonce: str
+    wall_ms: int
+    hlc: Timestamp
+    kind: str
+    body: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as a JSON object (the hybrid timestamp in its text form)."""
+        return {
+            "gate": self.gate,
+            "seq": self.seq,
+            "nonce": self.nonce,
+            "wall_ms": self.wall_ms,
+            "hlc": str(self.hlc),
+            "kind": self.kind,
+            "body": self.body,
+        }
+
+
+class _JournalView:
+    """What both the writer and a read-only reader can do."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = db
+        self.gate_id: str = self._meta("gate", "")
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the last entry appended (0 for none)."""
+        return self._read_last()[0]
+
+    @property
+    def acked(self) -> int:
+        """The hub's acknowledged watermark: every entry up to it is stored at the hub."""
+        return int(self._meta("acked", 0))
+
+    @property
+    def backlog(self) -> int:
+        """Entries not yet acknowledged by the hub."""
+        acked = self.acked  # first: a reader's two queries may straddle an append and an ack
+        return self.last_seq - acked
+
+    def entries_after(self, seq: int, limit: int = 1000) -> list[Entry]:
+        """Up to `limit` entries with a sequence number above `seq`, in order: what to resend."""
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        return [self._entry(row) for row in rows]
+
+    def tail(self, n: int) -> list[Entry]:
+        """The last `n` entries, oldest first."""
+        rows = self._query(f"SELECT {_COLUMNS} FROM entries ORDER BY seq DESC LIMIT ?", (n,))
+        return [self._entry(row) for row in reversed(rows)]
+
+    def export(self, fh: TextIO, after: int = 0) -> int:
+        """Write the entries above `after` to `fh`, one JSON object per line, in order; returns
+        how many. Streams: memory stays flat whatever the journal's size."""
+        count = 0
+        with self._failures("cannot be read"):
+            cursor = self._db.execute(
+                f"SELECT {_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq", (after,)
+            )
+            for row in cursor:
+                fh.write(_encode_json(self._entry(row).to_json()) + "\n")
+                count += 1
+        return count
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _entry(self, row: tuple[Any, ...]) -> Entry:
+        seq, nonce, wall_ms, hlc, kind, body = row
+        return Entry(
+            self.gate_id, seq, nonce, wall_ms, Timestamp.parse(hlc), kind, json.loads(body)
+        )
+
+    def _read_last(self) -> tuple[int, Timestamp]:
+        """(last sequence number, last hybrid timestamp), from the entries or, when compaction
+        removed them all, from what it recorded."""
+        rows = self._query("SELECT seq, hlc FROM entries ORDER BY seq DESC LIMIT 1")
+        seq, hlc = rows[0] if rows else (0, str(ZERO))
+        compacted_seq = int(self._meta("compacted_seq", 0))
+        compacted_hlc = str(self._meta("compacted_hlc", str(ZERO)))
+        return max(seq, compacted_seq), Timestamp.parse(max(hlc, compacted_hlc))
+
+    def _meta(self, key: str, default: Any) -> Any:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else default
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._failures("cannot be read"):
+            return self._db.execute(sql, params).fetchall()
+
+    @contextlib.contextmanager
+    def _failures(self, doing: str) -> Iterator[None]:
+        """SQLite and OS errors as `JournalError`, naming the file."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(self.path, f"{doing}: {exc}") from exc
+
+
+class JournalReader(_JournalView):
+    """A read-only view of a journal, safe to open while the gate writes it (WAL)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise JournalError(path, "no such journal file")
+        uri = f"{path.absolute().as_uri()}?mode=ro"
+        try:
+            db = sqlite3.connect(uri, uri=True, isolation_level=None)
+            db.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
+            _check_schema(path, db)
+        except sqlite3.Error as exc:
+            raise JournalError(path, f"cannot be opened for reading: {exc}") from exc
+        super().__init__(path, db)
+
+
+class Journal(_JournalView):
+    """The gate's journal, open for writing. See the module's docstring.
+
+    `wall` returns the wall time in ms (injected in tests); `max_drift_ms` bounds how far ahead
+    a remote hybrid timestamp may be (`observe`). Opening a file of another gate, another
+    program or a newer schema, an unreadable file or a missing directory raises `JournalError`.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        gate_id: str,
+        *,
+        wall: Callable[[], int] = wall_clock_ms,
+        max_drift_ms: int = DEFAULT_MAX_DRIFT_MS,
+    ) -> None:
+        if not gate_id:
+            raise ValueError("gate_id must not be empty")
+        path = Path(path)
+        self._lock_fd = _lock(path)
+        db = None
+        try:
+            _create_file(path)
+            db = _open_for_writing(path, gate_id)
+            super().__init__(path, db)
+            self._last_seq, last_hlc = self._read_last()
+            self._acked = super().acked
+        except BaseException:
+            if db is not None:
+                db.close()
+            os.close(self._lock_fd)
+            raise
+        self._wall = wall
+        self._clock = HybridClock(wall, last=last_hlc, max_drift_ms=max_drift_ms)
+
+    @staticmethod
+    def open_readonly(path: str | os.PathLike[str]) -> JournalReader:
+        """A read-only view of the journal at `path`, for another thread or process."""
+        return JournalReader(path)
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    @property
+    def acked(self) -> int:
+        return self._acked
+
+    @property
+    def hlc(self) -> Timestamp:
+        """The last hybrid timestamp issued or observed."""
+        return self._clock.last
+
+    def clock_ms(self) -> int:
+        """This gate's clock as `observe` measures a remote timestamp against: the later of
+        the wall clock and the last hybrid timestamp, in ms."""
+        return max(self._wall(), self._clock.last.wall_ms)
+
+    @property
+    def max_drift_ms(self) -> int:
+        """How far ahead of `clock_ms` a remote timestamp may be."""
+        return self._clock.max_drift_ms
+
+    def append(self, kind: str, body: dict[str, Any]) -> Entry:
+        """Journal an event; returns once it is committed to disk.
+
+        `body` must be JSON-serialisable (ValueError or TypeError otherwise, nothing written).
+        Raises `JournalError` when the write fails; no sequence number is used then.
+        """
+        if not kind:
+            raise ValueError("kind must not be empty")
+        text = _encode_json(body)
+        seq = self._last_seq + 1
+        wall_ms = self._wall()
+        hlc = self._clock.tick(wall_ms)
+        nonce = secrets.token_hex(8)
+        try:
+            self._db.execute(_INSERT, (seq, nonce, wall_ms, str(hlc), kind, text))
+        except sqlite3.Error as exc:
+            self._resync()
+            raise JournalError(self.path, f"append of entry {seq} failed: {exc}") from exc
+        self._last_seq = seq
+        return Entry(self.gate_id, seq, nonce, wall_ms, hlc, kind, json.loads(text))
+
+    def acknowledge(self, seq: int) -> int:
+        """Store the hub's acknowledged watermark durably; returns the watermark.
+
+        A lower watermark than the one held is ignored (acks can arrive out of order). One above
+        the last entry is refused with ValueError: the hub is speaking of another journal.
+        """
+        if seq > self._last_seq:
+            raise ValueError(f"ack {seq} is beyond the last entry {self._last_seq} of {self.path}")
+        if seq > self._acked:
+            with self._failures("cannot store the acknowledgement"):
+                self._db.execute(_SET_META, ("acked", seq, seq))
+            self._acked = seq
+        return self._acked
+
+    def observe(self, remote: Timestamp) -> Timestamp:
+        """Merge a remote hybrid timestamp into the clock (see `HybridClock.observe`, which may
+        raise `ClockDriftError`). It is persisted with the next entry."""
+        return self._clock.observe(remote)
+
+    def compact(self, retain: timedelta, now: datetime) -> int:
+        """Delete acknowledged entries older than `retain` at `now` (by hybrid timestamp, which
+        does not go back with the wall clock); returns how many. Unacknowledged entries are
+        always kept. Space freed is reused by later entries."""
+        if retain < timedelta(0):
+            raise ValueError(f"retain must not be negative: {retain}")
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        cutoff_ms = max(0, (now - retain).timestamp() * 1000)
+        cutoff = str(Timestamp(min(int(cutoff_ms), MAX_WALL_MS)))
+        with self._failures("compaction failed"), _transaction(self._db):
+            # Sequence numbers and timestamps grow together, so what goes is a prefix.
+            rows = self._db.execute(
+                "SELECT seq, hlc FROM entries WHERE seq <= ? AND hlc < ? ORDER BY seq DESC LIMIT 1",
+                (self._acked, cutoff),
+            ).fetchall()
+            if not rows:
+                return 0
+            upto, hlc = rows[0]
+            deleted = self._db.execute("DELETE FROM entries WHERE seq <= ?", (upto,)).rowcount
+            self._db.execute(_SET_META, ("compacted_seq", upto, upto))
+            self._db.execute(_SET_META, ("compacted_hlc", hlc, hlc))
+        return int(deleted)
+
+    def settings(self) -> dict[str, Any]:
+        """The SQLite settings in force, for diagnostics."""
+        names = ("journal_mode", "synchronous", "wal_autocheckpoint", "journal_size_limit")
+        return {name: self._query(f"PRAGMA {name}")[0][0] for name in names}
+
+    def close(self) -> None:
+        """Close the database, then release the writer's lock."""
+        if self._lock_fd < 0:
+            return
+        self._db.close()
+        os.close(self._lock_fd)
+        self._lock_fd = -1
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _resync(self) -> None:
+        """After a failed append: read the last sequence number from disk again, in case the entry
+        reached it after all (an I/O error can be reported for a commit that was written)."""
+        with contextlib.suppress(JournalError):
+            self._last_seq = max(self._last_seq, self._read_last()[0])
+
+
+# --- opening ----------------------------------------------------------------------------------
+
+
+def _lock(path: Path) -> int:
+    """Take this writer's exclusive lock, on `<path>-lock`; returns the descriptor holding it.
+
+    A file of its own: a descriptor on the database itself could not be closed without dropping
+    the POSIX locks SQLite holds on it in this process. The file stays (removing a lock file
+    races with the next writer taking it).
+    """
+    lock_path = path.with_name(path.name + LOCK_SUFFIX)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        raise JournalError(path, f"cannot be opened for writing: {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalError(path, "another process is writing this journal") from None
+    return fd
+
+
+def _create_file(path: Path) -> None:
+    """Create a missing journal file with mode 0600, which SQLite then gives its WAL too."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE))
+    except FileExistsError:
+        if not path.is_file():
+            raise JournalError(path, "is not a file") from None
+    except OSError as exc:
+        raise JournalError(path, f"cannot be created: {exc.strerror}") from exc
+
+
+def _open_for_writing(path: Path, gate_id: str) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(path, isolation_level=None)  # autocommit: one statement, one commit
+    except sqlite3.Error as exc:
+        raise JournalError(path, f"cannot be opened: {exc}") from exc
+    try:
+        _configure(path, db, gate_id)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _configure(path: Path, db: sqlite3.Connection, gate_id: str) -> None:
+    try:
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise JournalError(path, f"cannot use WAL mode (journal_mode is {mode})")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+        if _check_schema(path, db) == 0:
+            _create(path, db, gate_id)
+        (owner,) = db.execute("SELECT value FROM meta WHERE key = 'gate'").fetchone()
+    except sqlite3.Error as exc:
+        raise JournalError(path, f"cannot be opened: {exc}") from exc
+    if owner != gate_id:
+        raise JournalError(path, f"belongs to gate {owner!r}, not {gate_id!r}")
+
+
+def _check_schema(path: Path, db: sqlite3.Connection) -> int:
+    """The schema version: 0 for an empty file, else SCHEMA_VERSION; JournalError otherwise."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    (tables,) = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    if version == 0 and tables == 0:
+        return 0
+    if version == 0:
+        raise JournalError(path, "not a wristgate journal (a SQLite file of something else)")
+    if version != SCHEMA_VERSION:
+        raise JournalError(path, f"schema version {version}, this program reads {SCHEMA_VERSION}")
+    return int(version)
+
+
+def _create(path: Path, db: sqlite3.Connection, gate_id: str) -> None:
+    """The tables and the owner, in one transaction: a crash leaves an empty file or a journal."""
+    with _transaction(db):
+        for statement in _SCHEMA:
+            db.execute(statement)
+        db.execute("INSERT INTO meta (key, value) VALUES ('gate', ?)", (gate_id,))
+    _fsync_directory(path.parent)  # the new file's name must survive a power cut too
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One transaction over several statements (the connection is in autocommit mode)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,77 @@
+"""What a partition leaves behind: the warnings of a move, made beside the audit's checks.
+
+    double_entry                a member let in while already inside (two gates, partitioned)
+    exit_without_entry          a member let out while not inside (a gate cut off, or the
+                                entry still on its way; the audit judges whether it is more)
+    child_released_by_override  a child or solo child let out by a staff override
+
+None of these is a rule violation: a gate cut off from the others decides from what it knows,
+and an override is the venue's own way out (design §4). The hub shows them for staff to judge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gate.core import Member, MemberMoved, MemberState
+from hub.fold.findings import Finding
+
+_OUT = (MemberState.EXITED, MemberState.TEMP_OUT)
+
+
+def partition_warnings(
+    mv: MemberMoved, m: Member, ref: tuple[tuple[str, int], ...]
+) -> list[Finding]:
+    """The warnings of `mv`, a move of member `m` (as the hub knew it before the move)."""
+    found = []
+    forced = f", forced by staff {mv.staff} over {mv.overrode}" if mv.forced else ""
+    leaving = mv.state in _OUT
+    if mv.state is MemberState.INSIDE and m.state is MemberState.INSIDE:
+        found.append(
+            Finding(
+                "double_entry",
+                _gates(m.last_gate, mv.gate),
+                mv.at,
+                f"{m.role} {mv.uid} let in at {mv.gate} {_t(mv.at)} while inside "
+                f"since {m.last_gate} {_t(m.last_at)}{forced}",
+                mv.uid,
+                mv.group,
+                ref,
+            )
+        )
+    if leaving and m.state is not MemberState.INSIDE:
+        found.append(
+            Finding(
+                "exit_without_entry",
+                _gates(m.last_gate, mv.gate),
+                mv.at,
+                f"{m.role} {mv.uid} let out ({mv.state}) at {mv.gate} "
+                f"{_t(mv.at)} while {m.state} (last at {m.last_gate} {_t(m.last_at)})"
+                f"{forced}",
+                mv.uid,
+                mv.group,
+                ref,
+            )
+        )
+    if leaving and mv.forced and m.role.is_child:
+        found.append(
+            Finding(
+                "child_released_by_override",
+                (mv.gate,),
+                mv.at,
+                f"{m.role} {mv.uid} let out ({mv.state}) at {mv.gate} "
+                f"{_t(mv.at)} by staff badge {mv.staff} over {mv.overrode}",
+                mv.uid,
+                mv.group,
+                ref,
+            )
+        )
+    return found
+
+
+def _gates(*gates: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(gates))
+
+
+def _t(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")

@@ -1,0 +1,114 @@
+"""What a reconciliation found: one `Finding` per thing, and how serious each kind is.
+
+Kept apart from `hub.fold.reconcile` so the audit (`hub.fold.audit`), the display and the reports
+share
+it without importing the fold.
+
+A finding is *critical* when it says a gate broke the venue's rules (a rule violation: see
+`hub.fold.audit` and docs/security/audit.md): a child let out alone, an override no enrolled badge
+armed, a move that does not follow from where the member was. The display raises those at once
+and the daily report lists them in their own section. The other kinds are warnings: what a
+partition, a wrong clock or a passage nobody used leaves behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+# A gate broke the rules (or said it did): no honest gate, online or cut off, journals these.
+RULE_VIOLATIONS: dict[str, str] = {
+    "child_released_alone": "child let out with no adult of its group (or a solo child with "
+    "no staff-verified guardian pickup)",
+    "child_temp_exit": "child let out temporarily (children may not exit temporarily)",
+    "child_admitted_alone": "child let in with no adult of its group inside or paired",
+    "override_not_authorised": "override not armed by an enrolled, unrevoked staff badge at "
+    "that gate within the window",
+    "move_without_entry": "member let out that no gate let in",
+    "impossible_move": "a move no rule makes from the member's previous state",
+    "pairing_without_adult": "pairing window opened with no adult of the group let through",
+}
+
+# Someone published as a gate what that gate never journals (hub.ingest.intake refused it): a gate's
+# password is in other hands, or its software is not ours. As serious as a rule violation.
+FORGED_ENTRIES: dict[str, str] = {
+    "forged_event": "entries refused: that gate's login published what no gate of its role "
+    "journals",
+    "seq_jump": "a batch refused: its sequence number is far beyond the gate's journal",
+}
+CRITICAL: dict[str, str] = {**RULE_VIOLATIONS, **FORGED_ENTRIES}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a reconciliation found. `at` is when it happened, as the gate recorded it."""
+
+    kind: str
+    gates: tuple[str, ...]
+    at: datetime
+    detail: str
+    uid: str | None = None
+    group: str | None = None
+    entries: tuple[tuple[str, int], ...] = ()  # the journal entries it rests on: (gate, seq)
+    reason: str | None = None  # a quarantine's reason (gate.core.authority.Reason)
+    count: int = 0  # the entries quarantined for it
+
+    @property
+    def critical(self) -> bool:
+        """A rule violation or a forged entry: raised on the display at once, listed apart in the
+        report."""
+        return self.kind in CRITICAL
+
+    @property
+    def severity(self) -> str:
+        return "critical" if self.critical else "warning"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "gates": list(self.gates),
+            "at": self.at.isoformat(),
+            "uid": self.uid,
+            "group": self.group,
+            "detail": self.detail,
+            "entries": [list(e) for e in self.entries],
+        }
+
+
+def violation_counts(findings: list[Finding]) -> dict[tuple[str, str], int]:
+    """How many rule violations of each kind each gate journalled: {(kind, gate): n}."""
+    counts: dict[tuple[str, str], int] = {}
+    for f in findings:
+        if f.kind in RULE_VIOLATIONS:
+            for gate in f.gates:
+                counts[(f.kind, gate)] = counts.get((f.kind, gate), 0) + 1
+    return counts
+
+
+# --- what the duty manager sees -------------------------------------------------------------------
+
+
+def violation_alerts(findings: Sequence[Finding], tz: tzinfo) -> list[dict[str, str]]:
+    """One critical alert per gate and kind of rule violation, for the wall display (times in
+    the venue's `tz`). No band UIDs or phones (the display is open on the venue LAN): the
+    findings API and the daily report have the details."""
+    counted: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.kind in RULE_VIOLATIONS:  # forged entries have alerts of their own (hub.views.display)
+            counted.setdefault((", ".join(f.gates), f.kind), []).append(f)
+    alerts = []
+    for (gates, kind), found in sorted(counted.items()):
+        last = max(f.at for f in found).astimezone(tz)
+        times = f"{len(found)} times, last" if len(found) > 1 else "at"
+        alerts.append(
+            {
+                "level": "critical",
+                "kind": "rule_violation",
+                "text": f"rule violation at {gates}: {RULE_VIOLATIONS[kind]} "
+                f"({times} {last:%H:%M:%S}; see the findings)",
+            }
+        )
+    return alerts

@@ -1,0 +1,3 @@
+"""What comes into the hub: every gate's journal batches and statuses, and the ticket office's
+imports.
+"""

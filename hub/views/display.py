@@ -1,0 +1,183 @@
+"""What the duty manager's wall display shows, as one JSON object (`/api/display`, `/api/stream`).
+
+Numbers, the groups whose children are inside with no adult of theirs, each gate's health, the
+alerts, and from 30 minutes before closing the children still inside. Open on the venue LAN, so
+it carries no personal data and nothing to copy a band with: groups are named by their ticket
+code, members by role and number within their group ("adult 1", "child 2", in binding order),
+never by band UID; no guardian phones. Alert texts go through `withhold`, which blanks anything
+shaped like a band UID or a phone number (a finding's detail names bands). Staff find the bands
+behind a group with the staff token (`/api/lookup/{ticket}`, `/api/sweep`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from gate.core import Member, State
+from hub.fold.findings import Finding, violation_alerts
+from hub.views.link_alerts import broker_alerts
+from hub.views.roster_alerts import roster_alerts
+from hub.views.sweep import closing_sweep, unaccompanied_groups
+
+if TYPE_CHECKING:
+    from hub.service import Hub
+
+SWEEP_BEFORE_CLOSE = timedelta(minutes=30)
+CAPACITY_WARNING = 0.9
+CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict")
+FORGED_KINDS = ("forged_event", "seq_jump")
+
+
+def display_state(hub: Hub) -> dict[str, Any]:
+    headcount = hub.headcount().model_dump(exclude={"v", "gates"})
+    gates = hub.gate_views()
+    now = datetime.now(hub.policy.tz)
+    closes_at = next_close(hub, now)
+    sweep = None
+    with hub.venue.reading() as state:
+        unaccompanied = open_unaccompanied(state)
+        if closes_at - now <= SWEEP_BEFORE_CLOSE:
+            sweep = {
+                "closes_at": closes_at.isoformat(),
+                "minutes_left": max(int((closes_at - now).total_seconds() // 60), 0),
+                "children": [
+                    {
+                        "member": member_label(state, state.members[r.uid]),
+                        "group": r.group,
+                        "role": r.role.value,
+                        "adult_inside": r.adult_inside,
+                        "unaccompanied": r.unaccompanied,
+                    }
+                    for r in closing_sweep(state, staff=False)
+                ],
+            }
+    return {
+        "headcount": headcount,
+        "gates": gates,
+        "unaccompanied": unaccompanied,
+        "alerts": alerts(hub, headcount, gates, unaccompanied, sweep),
+        "sweep": sweep,
+        "venue": {
+            "name": hub.config.hub.name,
+            "timezone": hub.policy.timezone,
+            "now": now.isoformat(timespec="seconds"),
+        },
+    }
+
+
+def member_label(state: State, member: Member) -> str:
+    """ "adult 2", "child 1": the member's role and its number among its group's members of that
+    kind (children and children who came alone counted together), in binding order."""
+    kind = "child" if member.role.is_child else "adult"
+    group = state.members_of(member.group)
+    same = [m.uid for m in group if m.role.is_child == member.role.is_child]
+    number = same.index(member.uid) + 1 if member.uid in same else 0
+    return f"{kind} {number}"
+
+
+def open_member(state: State, member: Member, tz: Any = None) -> dict[str, Any]:
+    """A member as the open display shows it: no band UID."""
+    at = member.last_at.astimezone(tz) if tz else member.last_at
+    return {
+        "member": member_label(state, member),
+        "role": member.role.value,
+        "state": member.state.value,
+        "last_gate": member.last_gate,
+        "last_at": at.isoformat(timespec="seconds"),
+    }
+
+
+def open_unaccompanied(state: State) -> list[dict[str, Any]]:
+    """The groups flagged `children_unaccompanied`, members by label (no band UID)."""
+    return unaccompanied_groups(state, show=lambda m: open_member(state, m))
+
+
+# A band UID (4 to 10 bytes in hex, colons, spaces or dashes between bytes or not) or a phone
+# number (7 digits or more, or groups of 3-4 digits after spaces or dashes, so not a date): what
+# an open text must not carry.
+_WITHHELD = re.compile(
+    r"(?<![0-9A-Za-z])(?:"
+    r"(?:[0-9A-Fa-f]{2}[:\s-]){3,9}[0-9A-Fa-f]{2}"
+    r"|[0-9A-Fa-f]{8,20}"
+    r"|\+?\d{7,}"
+    r"|\+?\d{2,4}(?:[\s-]\d{3,4}){2,3}"
+    r")(?![0-9A-Za-z])"
+)
+WITHHELD = "[withheld]"
+
+
+def forged_text(f: Finding) -> str:
+    """A quarantine on the open display: the gate, the reason and the count, never its detail
+    (what the sender wrote: staff read it on `/api/findings`)."""
+    gates = ", ".join(f.gates)
+    return f"gate {gates} sent what it may not ({f.reason}): {f.count} entries quarantined"
+
+
+def withhold(text: str) -> str:
+    """`text` with every band UID and phone number in it replaced by "[withheld]"."""
+    return _WITHHELD.sub(WITHHELD, text)
+
+
+def next_close(hub: Hub, now: datetime) -> datetime:
+    """The next closing time in the venue's timezone (today's, or tomorrow's once past it)."""
+    close = now.replace(
+        hour=hub.policy.close.hour, minute=hub.policy.close.minute, second=0, microsecond=0
+    )
+    return close if close > now else close + timedelta(days=1)
+
+
+def alerts(
+    hub: Hub,
+    headcount: dict[str, Any],
+    gates: dict[str, Any],
+    unaccompanied: list[dict[str, Any]],
+    sweep: dict[str, Any] | None,
+) -> list[dict[str, str]]:
+    found: list[dict[str, str]] = []
+
+    def add(level: str, kind: str, text: str) -> None:
+        found.append({"level": level, "kind": kind, "text": withhold(text)})
+
+    for group in unaccompanied:
+        n = len(group["children"])
+        who = "1 child" if n == 1 else f"{n} children"
+        add("critical", "unaccompanied", f"group {group['group']}: {who} with no adult")
+    for gate, view in sorted(gates.items()):
+        if not view["online"]:
+            add("critical", "gate_offline", f"gate {gate} offline since {view['last_seen'] or '?'}")
+        if view.get("taken_over"):
+            add(
+                "critical",
+                "gate_taken_over",
+                f"another connection logged in as gate {gate} and took its broker session "
+                f"{view['taken_over']} time(s) in the last hour: its password is known elsewhere",
+            )
+        if view["stale_allowlist"]:
+            add(
+                "warning",
+                "stale_allowlist",
+                f"gate {gate} has allowlist v{view['allowlist_version']}",
+            )
+    found.extend(broker_alerts(hub.link_health, hub.config.mqtt.username, hub.policy.tz))
+    found.extend(roster_alerts(hub.config.gates, gates))  # no roster, gates not on it
+    capacity, inside = headcount.get("capacity"), headcount["inside"]
+    if capacity and inside >= CAPACITY_WARNING * capacity:
+        level = "critical" if inside >= capacity else "warning"
+        add(level, "capacity", f"{inside} inside of {capacity} ({100 * inside // capacity}%)")
+    findings = hub.venue.findings()
+    for f in findings:
+        if f.kind in FORGED_KINDS:  # someone holds a gate's password: at once, on top
+            add("critical", f.kind, forged_text(f))
+    found += violation_alerts(findings, hub.policy.tz)  # a gate broke the rules: critical, at once
+    conflicts = [f for f in findings if f.kind in CONFLICT_KINDS]
+    if conflicts:
+        add("warning", "conflict", f"{len(conflicts)} conflicts found by the last reconciliation")
+    if sweep is not None:
+        add(
+            "info",
+            "closing",
+            f"closing in {sweep['minutes_left']} min: {len(sweep['children'])} children inside",
+        )
+    return found

@@ -1,0 +1,1 @@
+"""The daily report: the manuals' headcount and materials sheets and the day's rule violations."""

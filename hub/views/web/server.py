@@ -1,0 +1,207 @@
+"""The hub's HTTP side: the live display, its JSON API and event stream, with access by token.
+
+Open on the venue LAN (read-only, no personal data, no band UIDs: groups by ticket code, members
+by role and number): `/`, `/static/*`, `/metrics`, `/api/headcount`, `/api/display`,
+`/api/stream`, `/api/gates`, `/api/alerts`, `/api/openapi.json`, `/healthz`.
+With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
+masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
+`/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=csv|html]`. Tokens live in files
+named by hub.toml (mode 0600), never in the repository. The server itself (time, thread and size
+bounds, Host check, security headers) is `hub.views.web.http`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import mimetypes
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.views.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
+from hub.views.web.openapi import OPENAPI
+from hub.views.web.request import Request
+
+if TYPE_CHECKING:
+    from hub.service import Hub
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+STREAM_EVERY_S = 0.5
+KEEPALIVE_S = 15.0
+
+OPEN, DESK, STAFF = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+    @staticmethod
+    def json(data: Any, status: int = 200) -> Reply:
+        return Reply(status, json.dumps(data, default=str, ensure_ascii=False).encode())
+
+
+def read_token(path: Path | None) -> str | None:
+    """A token file's content; refused if others may read it."""
+    if path is None:
+        return None
+    if path.stat().st_mode & 0o077:
+        raise ValueError(f"{path}: a token file must be mode 0600")
+    token = path.read_text().strip()
+    if len(token) < 16:
+        raise ValueError(f"{path}: a token must be at least 16 characters")
+    return token
+
+
+class Access:
+    """Who a request is, from its bearer token."""
+
+    def __init__(self, desk: str | None, staff: str | None) -> None:
+        self.desk, self.staff = desk, staff
+
+    def level(self, header: str | None) -> int:
+        if not header or not header.startswith("Bearer "):
+            return OPEN
+        token = header.removeprefix("Bearer ").strip().encode("utf-8", "surrogateescape")
+        if self.staff and hmac.compare_digest(token, self.staff.encode()):
+            return STAFF
+        if self.desk and hmac.compare_digest(token, self.desk.encode()):
+            return DESK
+        return OPEN
+
+
+def make_server(
+    hub: Hub,
+    bind: str,
+    port: int,
+    access: Access,
+    *,
+    allowed_hosts: list[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> HttpServer:
+    """The hub's HTTP server on `bind`:`port` (bound now; `serve_forever()` serves)."""
+
+    def handle(request: Request) -> Answer:
+        level = access.level(request.headers.get("authorization"))
+        try:
+            reply = route(hub, request.path, request.query, level)
+        except (ValueError, KeyError) as exc:
+            reply = Reply.json({"error": str(exc)}, 400)
+        challenge = (("WWW-Authenticate", 'Bearer realm="wristgate hub"'),)
+        return Answer(
+            reply.status, reply.body, reply.content_type, challenge if reply.status == 401 else ()
+        )
+
+    async def stream(request: Request, send: Callable[[bytes], Awaitable[None]]) -> None:
+        """Server-sent events: the display object whenever it changes."""
+        last, quiet_since = b"", time.monotonic()  # last: the display without its clock
+        try:
+            while not hub.stopping:
+                display = await feed.latest()
+                changed = _without_clock(display)  # the clock alone is no change
+                now = time.monotonic()
+                if changed != last:
+                    data = json.dumps(display, default=str).encode()
+                    await send(b"event: display\ndata: " + data + b"\n\n")
+                    last, quiet_since = changed, now
+                elif now - quiet_since > KEEPALIVE_S:
+                    await send(b": keepalive\n\n")
+                    quiet_since = now
+                await asyncio.sleep(STREAM_EVERY_S)
+        except (OSError, TimeoutError):
+            pass  # the display went away, or stopped reading
+        except Exception:  # a bug must end this stream, not the hub: the page falls back
+            log.exception("display stream failed")
+
+    server = HttpServer(
+        bind,
+        port,
+        handle,
+        {"/api/stream": stream},
+        allowed_hosts=allowed_hosts,
+        limits=limits,
+    )
+    feed = SharedFeed(server, hub.display, STREAM_EVERY_S)
+    return server
+
+
+def _without_clock(display: dict[str, Any]) -> bytes:
+    venue = {k: v for k, v in display.get("venue", {}).items() if k != "now"}
+    return json.dumps({**display, "venue": venue}, default=str).encode()
+
+
+def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:
+    """The reply to a GET of `path` (percent-decoded) by a caller of access `level`."""
+    if path == "/":
+        return _static("index.html")
+    if path.startswith("/static/"):
+        return _static(path.removeprefix("/static/"))
+    if path == "/metrics":
+        return Reply(200, hub.metrics_text().encode(), "text/plain; version=0.0.4; charset=utf-8")
+    opened: dict[str, Callable[[], Any]] = {
+        "/api/headcount": lambda: hub.headcount().model_dump(exclude={"v"}),
+        "/api/display": hub.display,
+        "/api/gates": hub.gate_views,
+        "/api/alerts": lambda: hub.display()["alerts"],
+        "/api/openapi.json": lambda: OPENAPI,
+        "/healthz": lambda: {"ok": True, "connected": hub.connected},
+    }
+    if path in opened:
+        return Reply.json(opened[path]())
+    if path.startswith("/api/lookup/"):
+        if level < DESK:
+            return _unauthorised("a desk or staff token")
+        found = hub.lookup(path.removeprefix("/api/lookup/"), staff=level >= STAFF)
+        return Reply.json(found) if found else Reply.json({"error": "not known"}, 404)
+    staff_only: dict[str, Callable[[], Reply]] = {
+        "/api/sweep": lambda: Reply.json(hub.sweep(staff=True)),
+        "/api/findings": lambda: Reply.json([f.as_dict() for f in hub.venue.findings()]),
+        "/api/reports/daily": lambda: _report(hub, query),
+    }
+    if path in staff_only:
+        return staff_only[path]() if level >= STAFF else _unauthorised("the staff token")
+    return Reply.json({"error": f"no such path {path}"}, 404)
+
+
+def _report(hub: Hub, query: dict[str, str]) -> Reply:
+    day = date.fromisoformat(query["date"]) if "date" in query else hub.today()
+    fmt = query.get("format", "json")
+    report = hub.report(day)
+    from hub.views.reports.daily import report_csv, report_html
+
+    if fmt == "csv":
+        return Reply(200, report_csv(report, staff=True).encode(), "text/csv; charset=utf-8")
+    if fmt == "html":
+        return Reply(200, report_html(report, staff=True).encode(), "text/html; charset=utf-8")
+    raise ValueError("format is csv or html")
+
+
+def _unauthorised(needs: str) -> Reply:
+    return Reply.json({"error": f"this needs {needs} (Authorization: Bearer …)"}, 401)
+
+
+_STATIC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+
+
+def _static(name: str) -> Reply:
+    """A file of the static directory itself: one short plain name, nothing else."""
+    if not _STATIC_NAME.fullmatch(name):
+        return Reply.json({"error": "not found"}, 404)
+    path = STATIC / name
+    if not path.is_file():
+        return Reply.json({"error": "not found"}, 404)
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind in ("application/javascript",):
+        kind += "; charset=utf-8"
+    return Reply(200, path.read_bytes(), kind)

@@ -1,0 +1,184 @@
+"""`python -m venue`: a whole simulated venue on this machine, for a compressed day.
+
+    python -m venue [--families N] [--outage-s S] [--speed X] [--seed N]
+                       [--workdir DIR] [--http-port PORT]
+
+Exit status: 0 the hub's headcount equals the ground truth at every checkpoint and no journal
+entry was lost or stored twice; 1 they disagree; 2 the venue could not run (the message says
+where its logs are); 130 interrupted (Ctrl-C), everything stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+from venue.lanes import Stopped
+from venue.plan import OUTAGE_AT, Plan, hhmm, local_timezone, make_plan
+from venue.processes import GATES, DemoError, Venue, http_port, say
+from venue.summary import Report, journal_rows
+from venue.visitors import Simulation
+
+DEFAULT_FAMILIES = 120
+DEFAULT_OUTAGE_S = 20.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m venue",
+        description=(
+            "A simulated children's city on this machine: Mosquitto, the hub and six gates "
+            "(real processes, emulated readers, mock pins), and families moving through a "
+            "compressed day, with a broker outage in the middle. Ends by setting the hub's "
+            "headcount beside the simulator's ground truth."
+        ),
+    )
+    parser.add_argument(
+        "--families", type=_at_least(4), default=DEFAULT_FAMILIES, metavar="N",
+        help=f"families in the day (default {DEFAULT_FAMILIES}; at least 4)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--outage-s", type=float, default=DEFAULT_OUTAGE_S, metavar="S",
+        help=f"seconds the broker is down at {hhmm(OUTAGE_AT)} (default {DEFAULT_OUTAGE_S:g}; "
+        "0: no outage)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--speed", type=float, default=1.0, metavar="X",
+        help="how fast the day runs: 1 (default) brings families about as fast as the one "
+        "desk binds them; 2 twice as fast (a queue at the desk); 0.5 half as fast",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=7, help="the families drawn (default 7)")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("var/demo"), metavar="DIR",
+        help="configuration, state and logs of the run (default var/demo; emptied first)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--http-port", type=int, default=8080, metavar="PORT",
+        help="the hub's display and API (default 8080, or a free port if taken; 0: a free port)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.speed <= 0:
+        parser.error("--speed must be above 0")
+    if args.outage_s < 0:
+        parser.error("--outage-s must be 0 or more")
+    return args
+
+
+def _at_least(low: int) -> type[int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"at least {low}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.venue: Venue | None = None
+        self.started = time.monotonic()
+
+    def run(self) -> int:
+        args = self.args
+        timezone = local_timezone()
+        today = datetime.now(ZoneInfo(timezone)).date()
+        plan = make_plan(args.families, args.seed, today, timezone)
+        root = args.workdir.resolve()
+        self.venue = venue = Venue(root, plan, http_port(args.http_port), say)
+        self._introduce(plan, root)
+        venue.start()
+        self._banner(venue)
+        sim = Simulation(venue, plan, args.outage_s, args.speed, say)
+        try:
+            sim.run()
+        except Stopped:
+            raise DemoError("the day stopped early") from None
+        report = Report(
+            plan, sim, journal_rows(venue.journals(), venue.store_rows()), venue.findings()
+        )
+        for line in report.lines():
+            say(line)
+        minutes, seconds = divmod(int(time.monotonic() - self.started), 60)
+        say(f"(the run took {minutes} min {seconds:02d} s; logs and state in {root})")
+        return 0 if report.ok else 1
+
+    def _introduce(self, plan: Plan, root: Path) -> None:
+        outage = (
+            f"the broker goes down for {self.args.outage_s:g} s at {hhmm(OUTAGE_AT)}"
+            if self.args.outage_s
+            else "no broker outage"
+        )
+        say(
+            f"wristgate demo: a day at a simulated children's city, {plan.day} ({plan.timezone})\n"
+            f"  {len(plan.families)} families, {plan.people} people (seed {self.args.seed}); "
+            f"{outage}\n"
+            f"  gates: {'; '.join(f'{g.id} {g.what}' for g in GATES)}\n"
+            f"  work directory: {root}"
+        )
+
+    def _banner(self, venue: Venue) -> None:
+        rule = "=" * 72
+        say(
+            f"{rule}\n"
+            f"  The venue is open. Live display:   {venue.display_url}\n"
+            f"  (headcount JSON: {venue.display_url}api/headcount)\n"
+            f"{rule}\n"
+            "A line every few seconds: real time, the venue's clock, families, people inside "
+            "by the ground truth (and by the hub), the broker, the desk's queue."
+        )
+
+    def where_logs_are(self) -> None:
+        if self.venue is not None and self.venue.broker is not None:
+            say(f"the logs are in {self.venue.root} (hub/hub.log, D1/gate.log, ...)")
+
+    def close(self) -> bool:
+        """Stop gates, hub and broker, whatever happened; a second Ctrl-C cannot cut it short.
+        True if anything had been started."""
+        if self.venue is None or self.venue.broker is None:
+            return False
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self.venue.stop()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        return True
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: as Ctrl-C
+    demo = Demo(args)
+    try:
+        return demo.run()
+    except KeyboardInterrupt:
+        say("\ninterrupted: stopping the gates, the hub and the broker ...")
+        return 130
+    except (DemoError, OSError, ValueError) as exc:
+        say(f"demo: {exc}")
+        demo.where_logs_are()
+        return 2
+    except Exception:
+        traceback.print_exc()
+        say("demo: unexpected error")
+        demo.where_logs_are()
+        return 2
+    finally:
+        if demo.close():
+            say("stopped: gates, hub and broker")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

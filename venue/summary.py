@@ -1,0 +1,165 @@
+"""The end of the day: the ground truth beside the hub's headcount, and nothing lost or doubled.
+
+Events lost: for each gate, the entries its journal holds (`last_seq`, from the gate) that the
+hub's event store does not (the distinct sequence numbers it stored for that gate). Duplicates:
+entries stored twice (rows beside distinct sequence numbers; the store is keyed on gate and
+sequence, so this stays 0 however often a gate resends). The copies a gate sent again after the
+outage, which the hub recognised and ignored, are shown too: that is the idempotence at work.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from venue.plan import Plan, Story, hhmm
+from venue.processes import StoreRow
+from venue.visitors import Checkpoint, Simulation
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    gate: str
+    last_seq: int  # the gate's own count of its journal entries
+    acked: int  # the hub's watermark for the gate
+    stored: int
+    distinct: int
+    resent: int
+    conflicts: int
+
+    @property
+    def lost(self) -> int:
+        """Entries of the gate's journal the hub does not hold: missing, or refused because
+        the hub holds another entry under their sequence number (a conflict)."""
+        return max(self.last_seq - self.distinct, 0) + self.conflicts
+
+    @property
+    def duplicates(self) -> int:
+        return self.stored - self.distinct
+
+
+def journal_rows(
+    journals: dict[str, dict[str, int]], store: dict[str, StoreRow]
+) -> list[JournalRow]:
+    rows = []
+    for gate, journal in journals.items():
+        s = store.get(gate) or StoreRow(gate, 0, 0, 0, 0, 0)
+        rows.append(
+            JournalRow(
+                gate, int(journal["last_seq"]), s.acked, s.stored, s.distinct, s.resent, s.conflicts
+            )
+        )
+    return rows
+
+
+@dataclass
+class Report:
+    plan: Plan
+    sim: Simulation
+    journals: list[JournalRow]
+    findings: list[dict[str, Any]]
+
+    @property
+    def lost(self) -> int:
+        return sum(r.lost for r in self.journals)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(r.duplicates for r in self.journals)
+
+    @property
+    def agrees(self) -> bool:
+        return bool(self.sim.checkpoints) and all(c.agrees for c in self.sim.checkpoints)
+
+    @property
+    def ok(self) -> bool:
+        return self.agrees and self.lost == 0 and self.duplicates == 0
+
+    def lines(self) -> list[str]:
+        plan, sim = self.plan, self.sim
+        out = ["", "=" * 30 + " the day in numbers " + "=" * 30]
+        stories = [
+            _n(plan.count(Story.SOLO), "solo child", "solo children"),
+            _n(plan.count(Story.TEMPORARY), "temporary exit", "temporary exits"),
+            _n(plan.count(Story.LEAVES_FIRST), "adult who left first", "adults who left first"),
+            _n(plan.count(Story.CHECKED), "handheld check", "handheld checks"),
+        ]
+        out.append(
+            f"{len(plan.families)} families, {plan.people} people; among them {', '.join(stories)}"
+        )
+        if sim.outage is not None:
+            began, ended = sim.outage
+            out.append(
+                f"broker down {sim.outage_s:g} s ({hhmm(began)}-{hhmm(ended)}): "
+                "the gates decided alone meanwhile"
+            )
+        decisions = sum(sim.codes.values())
+        out.append(f"answers at the gates: {decisions}: {_tally(sim.codes)}")
+        if sim.checks:
+            seen = sum(ok for _uid, _shown, ok in sim.checks)
+            out.append(f"handheld checks: {len(sim.checks)}, {seen} showed the band inside")
+        if sim.surprises:
+            out.append(f"not as the plan expected: {_tally(sim.surprises)}")
+        if sim.escorted:
+            out.append(f"walked out by staff: {sim.escorted}")
+        out += ["", *self._headcount()]
+        out += ["", *self._journal_table()]
+        kinds = Counter(str(f.get("kind")) for f in self.findings)
+        out.append("")
+        out.append(f"hub findings: {_tally(kinds) if kinds else 'none'}")
+        broken = Counter(
+            str(f.get("kind")) for f in self.findings if f.get("severity") == "critical"
+        )
+        out.append(f"rule violations: {_tally(broken) if broken else 'none'}")
+        out.append("")
+        out.append(self.result())
+        return out
+
+    def _headcount(self) -> list[str]:
+        lines = [f"{'headcount':<34}{'inside':>8}{'adults':>8}{'children':>10}{'unaccomp.':>11}"]
+        for point in self.sim.checkpoints:
+            lines.append(_count_line(f"{point.name} ({hhmm(point.day_time)})", "truth", point))
+            lines.append(_count_line("", "hub", point))
+        return lines
+
+    def _journal_table(self) -> list[str]:
+        head = (
+            f"{'journals':<10}{'gate':<6}{'last seq':>9}{'hub acked':>11}{'stored':>8}"
+            f"{'lost':>6}{'stored twice':>14}{'resent, ignored':>17}"
+        )
+        lines = [head]
+        for r in self.journals:
+            lines.append(
+                f"{'':<10}{r.gate:<6}{r.last_seq:>9}{r.acked:>11}{r.stored:>8}{r.lost:>6}"
+                f"{r.duplicates:>14}{r.resent:>17}"
+            )
+        return lines
+
+    def result(self) -> str:
+        parts = [
+            "hub == ground truth" if self.agrees else "hub != ground truth",
+            f"lost {self.lost}",
+            f"duplicates {self.duplicates}",
+        ]
+        head = "RESULT: " if self.ok else "RESULT: FAILED: "
+        return head + ", ".join(parts)
+
+
+def _count_line(label: str, who: str, point: Checkpoint) -> str:
+    count = point.truth if who == "truth" else point.hub
+    if count is None:
+        return f"  {label:<26}{who:<6}{'(no answer)':>37}"
+    mark = ("agree" if point.agrees else "DIFFER") if who == "hub" else ""
+    return (
+        f"  {label:<26}{who:<6}{count.inside:>8}{count.adults:>8}{count.children:>10}"
+        f"{count.unaccompanied:>11}  {mark}".rstrip()
+    )
+
+
+def _tally(counter: Counter[str]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in sorted(counter.items(), key=lambda kv: -kv[1]))
+
+
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
