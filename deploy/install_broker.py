@@ -9,21 +9,39 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import pwd
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from deploy.broker import (
+    DISPLAY_USER,
+    HUB_USER,
+    LOOPBACK,
+    BrokerError,
+    BrokerUnavailable,
+    Credentials,
     TlsListener,
+    add_user,
+    check_gate_id,
+    find_program,
+    render_config,
+    write_acl,
 )
 from deploy.layout import (
     BROKER_CA,
     BROKER_CERT,
     BROKER_KEY,
+    BROKER_PORT,
     BROKER_TLS_PORT,
+    CONFIG_DIR,
     MOSQUITTO,
+    MOSQUITTO_ACL,
     MOSQUITTO_CONF,
+    MOSQUITTO_DATA,
     MOSQUITTO_MARK,
     MOSQUITTO_PASSWD,
+    PASSWORDS,
     ROOT_DIR,
     ROOT_FILE,
     TLS_DIR,
@@ -31,7 +49,7 @@ from deploy.layout import (
     VENUE_CA_KEY,
     Owner,
 )
-from deploy.target import InstallError, Target, UsageError
+from deploy.target import InstallError, Target, UsageError, secret_token
 from deploy.tls import BrokerTls, TlsError, broker_tls, hub_names, this_hostname
 
 
@@ -128,3 +146,91 @@ def install_broker_tls(t: Target, made: BrokerTls, bind: str) -> TlsListener:
     for note in made.notes:
         t.note(note)
     return TlsListener(BROKER_CERT, BROKER_KEY, BROKER_CA, BROKER_TLS_PORT, bind)
+
+
+def check_broker(t: Target, bind: str) -> None:
+    """What installing the broker needs, checked before anything is written: a listener address
+    Mosquitto takes, mosquitto_passwd, and on a real install Debian's user mosquitto."""
+    try:  # the bind address is checked by rendering once, before anything is written
+        render_config(
+            data_dir=MOSQUITTO_DATA,
+            password_file=MOSQUITTO_PASSWD,
+            acl_file=MOSQUITTO_ACL,
+            bind_address=bind,
+            port=BROKER_PORT,
+        )
+    except BrokerError as exc:
+        raise UsageError(f"--bind-address: {exc}") from None
+    try:
+        find_program("mosquitto_passwd")
+    except BrokerUnavailable as exc:
+        raise InstallError(f"the broker's password file needs mosquitto_passwd: {exc}") from None
+    if t.live:
+        try:
+            pwd.getpwnam(MOSQUITTO)
+        except KeyError:
+            raise InstallError("no user mosquitto: apt-get install mosquitto") from None
+
+
+def broker_passwords(t: Target, given: Iterable[str]) -> Credentials:
+    """The broker users' passwords, each generated once into /etc/wristgate/passwords/USER.password.
+
+    One user per gate (the ones the password file has already, and `given`, --gates), the hub,
+    the display."""
+    gates = list(given)
+    t.directory(PASSWORDS, CONFIG_DIR)
+    known = password_file_users(t)
+    for name in known:
+        with contextlib.suppress(BrokerError):
+            if name not in (HUB_USER, DISPLAY_USER) and check_gate_id(name) not in gates:
+                gates.append(name)
+    stored = {
+        name: t.secret(f"{PASSWORDS}/{name}.password", secret_token)
+        for name in (HUB_USER, DISPLAY_USER, *gates)
+    }
+    return Credentials(hub=stored.pop(HUB_USER), display=stored.pop(DISPLAY_USER), gates=stored)
+
+
+def install_mosquitto(
+    t: Target,
+    tls_made: BrokerTls | None,
+    bind: str,
+    prefix: str,
+    roster: Mapping[str, str],
+    credentials: Credentials,
+) -> TlsListener | None:
+    """Mosquitto's configuration (Debian's own kept once as .orig), the ACL for the roster, the
+    users of `credentials` in its password file; the TLS listener, when there is one."""
+    known = password_file_users(t)
+    broker_file = Owner(0o600, MOSQUITTO, MOSQUITTO)  # Mosquitto reads them again on SIGHUP
+    t.directory("/etc/mosquitto", ROOT_DIR)
+    t.directory(MOSQUITTO_DATA, Owner(0o755, MOSQUITTO, "root"))  # as Debian's package has it
+    tls = install_broker_tls(t, tls_made, bind) if tls_made else None
+    conf = render_config(
+        data_dir=MOSQUITTO_DATA,
+        password_file=MOSQUITTO_PASSWD,
+        acl_file=MOSQUITTO_ACL,
+        bind_address=LOOPBACK if tls else bind,  # with TLS, plain MQTT for the hub itself only
+        port=BROKER_PORT,
+        tls=tls,
+        prefix=prefix,
+    ).encode()
+    stock, orig = t.read(MOSQUITTO_CONF), f"{MOSQUITTO_CONF}.orig"
+    if t.read(orig) is not None:
+        t.own(orig, ROOT_FILE)
+    elif stock is not None and not stock.startswith(MOSQUITTO_MARK.encode()):
+        t.file(orig, stock, ROOT_FILE)  # Debian's own, kept once
+    t.file(MOSQUITTO_CONF, conf, ROOT_FILE)
+    # the roster's desks and handhelds read guardian phones: rewritten whenever gates are added
+    t.file(MOSQUITTO_ACL, write_acl(prefix, roster).encode(), broker_file)
+    for name, password in credentials.users().items():
+        hashed = known.get(name)
+        if hashed is not None and password_matches(hashed, password) is not False:
+            continue  # there, with this password (or a hash this script cannot check)
+        add_user(t.at(MOSQUITTO_PASSWD), name, password)
+        t.changed("user", f"{MOSQUITTO_PASSWD}: {name}")
+    t.own(MOSQUITTO_PASSWD, broker_file)
+    others = sorted(set(known) - set(credentials.users()))
+    if others:
+        t.note(f"{MOSQUITTO_PASSWD} also holds {', '.join(others)}: kept")
+    return tls

@@ -5,29 +5,16 @@ tokens, the broker (deploy/install_broker.py), the unit, then the broker and the
 from __future__ import annotations
 
 import argparse
-import contextlib
-import pwd
 from collections.abc import Iterable, Mapping
 
-from deploy.broker import (
-    DISPLAY_USER,
-    HUB_USER,
-    LOOPBACK,
-    BrokerError,
-    BrokerUnavailable,
-    Credentials,
-    add_user,
-    check_gate_id,
-    find_program,
-    render_config,
-    write_acl,
-)
+from deploy.broker import HUB_USER, LOOPBACK, BrokerError, check_gate_id
 from deploy.config_files import Keys, check_config, install_common, install_config, set_keys
 from deploy.install_broker import (
-    install_broker_tls,
+    broker_passwords,
+    check_broker,
+    install_mosquitto,
     installed_listener,
     password_file_users,
-    password_matches,
     plan_broker_tls,
 )
 from deploy.layout import (
@@ -35,7 +22,6 @@ from deploy.layout import (
     BROKER_PORT,
     BROKER_TLS_PORT,
     CONFIG,
-    CONFIG_DIR,
     DESK_TOKEN,
     ETC,
     FIRMWARE,
@@ -43,22 +29,13 @@ from deploy.layout import (
     HUB_STATE,
     HUB_TOML,
     HUB_UNIT,
-    MOSQUITTO,
-    MOSQUITTO_ACL,
-    MOSQUITTO_CONF,
-    MOSQUITTO_DATA,
-    MOSQUITTO_MARK,
-    MOSQUITTO_PASSWD,
     PASSWORDS,
-    ROOT_DIR,
-    ROOT_FILE,
     STAFF_TOKEN,
     STATE_DIR,
     VENUE_CA,
     VENUE_CA_KEY,
-    Owner,
 )
-from deploy.target import InstallError, Target, UsageError, ensure_user, secret_token
+from deploy.target import Target, UsageError, ensure_user, secret_token
 from deploy.units import check_code_dir, code_dir, start_hub, unit_text
 from gate.config import ConfigError
 from gate.core.authority import GATE_ROLES
@@ -147,25 +124,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     tls_wanted = not args.plain_mqtt
     if args.plain_mqtt and (args.ca_cert or args.ca_key or args.broker_cert or args.broker_key):
         raise UsageError("--plain-mqtt and certificates: say one or the other")
-    try:  # the bind address is checked by rendering once, before anything is written
-        render_config(
-            data_dir=MOSQUITTO_DATA,
-            password_file=MOSQUITTO_PASSWD,
-            acl_file=MOSQUITTO_ACL,
-            bind_address=bind,
-            port=BROKER_PORT,
-        )
-    except BrokerError as exc:
-        raise UsageError(f"--bind-address: {exc}") from None
-    try:
-        find_program("mosquitto_passwd")
-    except BrokerUnavailable as exc:
-        raise InstallError(f"the broker's password file needs mosquitto_passwd: {exc}") from None
-    if t.live:
-        try:
-            pwd.getpwnam(MOSQUITTO)
-        except KeyError:
-            raise InstallError("no user mosquitto: apt-get install mosquitto") from None
+    check_broker(t, bind)
     rendered, wanted = render_hub_toml(bind, roster, tls_wanted)
     check_config(rendered, load_hub_config, "hub.toml")
     tls_made = plan_broker_tls(t, args, bind) if tls_wanted else None
@@ -181,52 +140,8 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     _add_roster(t, roster)
     prefix = _effective_prefix(t)
 
-    # One user per gate (the ones the password file has already, and --gates), the hub, the display.
-    t.directory(PASSWORDS, CONFIG_DIR)
-    known = password_file_users(t)
-    for name in known:
-        with contextlib.suppress(BrokerError):
-            if name not in (HUB_USER, DISPLAY_USER) and check_gate_id(name) not in gates:
-                gates.append(name)
-    stored = {
-        name: t.secret(f"{PASSWORDS}/{name}.password", secret_token)
-        for name in (HUB_USER, DISPLAY_USER, *gates)
-    }
-    credentials = Credentials(
-        hub=stored.pop(HUB_USER), display=stored.pop(DISPLAY_USER), gates=stored
-    )
-
-    broker_file = Owner(0o600, MOSQUITTO, MOSQUITTO)  # Mosquitto reads them again on SIGHUP
-    t.directory("/etc/mosquitto", ROOT_DIR)
-    t.directory(MOSQUITTO_DATA, Owner(0o755, MOSQUITTO, "root"))  # as Debian's package has it
-    tls = install_broker_tls(t, tls_made, bind) if tls_made else None
-    conf = render_config(
-        data_dir=MOSQUITTO_DATA,
-        password_file=MOSQUITTO_PASSWD,
-        acl_file=MOSQUITTO_ACL,
-        bind_address=LOOPBACK if tls else bind,  # with TLS, plain MQTT for the hub itself only
-        port=BROKER_PORT,
-        tls=tls,
-        prefix=prefix,
-    ).encode()
-    stock, orig = t.read(MOSQUITTO_CONF), f"{MOSQUITTO_CONF}.orig"
-    if t.read(orig) is not None:
-        t.own(orig, ROOT_FILE)
-    elif stock is not None and not stock.startswith(MOSQUITTO_MARK.encode()):
-        t.file(orig, stock, ROOT_FILE)  # Debian's own, kept once
-    t.file(MOSQUITTO_CONF, conf, ROOT_FILE)
-    # the roster's desks and handhelds read guardian phones: rewritten whenever gates are added
-    t.file(MOSQUITTO_ACL, write_acl(prefix, roster).encode(), broker_file)
-    for name, password in credentials.users().items():
-        hashed = known.get(name)
-        if hashed is not None and password_matches(hashed, password) is not False:
-            continue  # there, with this password (or a hash this script cannot check)
-        add_user(t.at(MOSQUITTO_PASSWD), name, password)
-        t.changed("user", f"{MOSQUITTO_PASSWD}: {name}")
-    t.own(MOSQUITTO_PASSWD, broker_file)
-    others = sorted(set(known) - set(credentials.users()))
-    if others:
-        t.note(f"{MOSQUITTO_PASSWD} also holds {', '.join(others)}: kept")
+    credentials = broker_passwords(t, gates)
+    tls = install_mosquitto(t, tls_made, bind, prefix, roster, credentials)
 
     t.file(HUB_UNIT, unit_text("hub.service", code))
     t.symlink(f"{BIN}/hub", f"{code}/.venv/bin/hub")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import install, install_broker, install_hub
+from deploy import install, install_broker
 from deploy.broker import BrokerUnavailable, TlsListener, find_program, render_config, write_acl
 from deploy.config_files import Keys, set_keys
 from deploy.tls import new_ca
@@ -609,7 +609,7 @@ def test_hub_without_mosquitto_passwd_says_so_and_writes_nothing(
     def missing(name: str) -> str:
         raise BrokerUnavailable(f"{name} not found: install Debian package mosquitto")
 
-    monkeypatch.setattr(install_hub, "find_program", missing)
+    monkeypatch.setattr(install_broker, "find_program", missing)
     assert install.main(["hub", "--root", str(tmp_path)]) == install.EXIT_FAILED
     err = capsys.readouterr().err
     assert "mosquitto_passwd" in err and "install Debian package mosquitto" in err
