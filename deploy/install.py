@@ -26,6 +26,10 @@ and groups are written into DIR/etc/passwd and DIR/etc/group (and DIR/etc/shadow
 when DIR has them), no file is chowned, and neither useradd nor systemctl nor udevadm runs. Every
 run writes a manifest, /etc/wristgate/install-gate.manifest or install-hub.manifest, with the mode
 and owner each path has on a real install (`MODE OWNER:GROUP PATH` per line).
+
+This module is the command line. The steps are in install_gate.py, install_hub.py and
+install_broker.py (the hub's Mosquitto); they write through target.py (the machine, its users),
+to the paths of layout.py, with config_files.py (gate.toml, hub.toml, the policy) and units.py.
 """
 
 from __future__ import annotations

@@ -189,6 +189,7 @@ class Target:
 
 
 def secret_token() -> str:
+    """A new secret, a token or a password: 32 random bytes, URL-safe."""
     return secrets.token_urlsafe(32)
 
 
