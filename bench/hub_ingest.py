@@ -72,7 +72,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from bench.common import POLICY, report
 from bench.reconcile import Day, make_day
-from deploy.broker import HUB_USER, Broker, Credentials
+from deploy.broker import HUB_USER, Credentials
+from deploy.broker_process import Broker
 from gate.core import Allowlist, headcount
 from gate.link.protocol import MAX_BATCH, EventBatch, Topics, dump
 from hub.service import Hub, load_hub_config

@@ -1,4 +1,4 @@
-"""The venue's Mosquitto broker: its configuration, its ACL, its users, and a process to test with.
+"""The venue's Mosquitto broker: its configuration, its ACL and its users.
 
 The configuration is rendered from `firmware_configs/mosquitto/mosquitto.conf.template`; the ACL is
 written here from the topic tree of `gate.link.protocol.Topics`, so the two cannot drift apart.
@@ -9,33 +9,23 @@ Users:
 - the hub logs in as `hub`, the headcount display as `display`. Those two names are reserved and
   can never be gate ids (`check_gate_id` refuses them, in any case).
 
-`Broker` runs a real Mosquitto on a free loopback port for the tests and the demo::
-
-    with Broker(tmp_path, credentials=Credentials.generate(["E1", "X1"])) as broker:
-        client.username_pw_set("E1", broker.credentials.password("E1"))
-        client.connect(broker.host, broker.port)
-
-It never listens beyond 127.0.0.1. Mosquitto comes from Debian's `mosquitto` package.
+`deploy.broker_process.Broker` runs one for the tests and the demo. Mosquitto comes from Debian's
+`mosquitto` package.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
-import pwd
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 
 from gate.link.protocol import (
     DEFAULT_PREFIX,
@@ -116,7 +106,7 @@ def _address(what: str, value: str) -> str:
         raise BrokerConfigError(f"{what} {value!r} is not an IP address") from exc
 
 
-def _port(what: str, value: int) -> int:
+def check_port(what: str, value: int) -> int:
     if not 0 < value < 65536:
         raise BrokerConfigError(f"{what} {value} is not a TCP port")
     return value
@@ -185,10 +175,10 @@ def render_config(
         "max_packet_size": MAX_PAYLOAD + PACKET_HEADROOM,
         "user": _config_value("user", user),
         "log_dest": "stderr" if log_file is None else f"file {_config_value('log_file', log_file)}",
-        "port": _port("port", port),
+        "port": check_port("port", port),
         "bind_address": _address("bind_address", bind_address),
         "tls": "" if tls else "#",
-        "tls_port": _port("tls port", shown_tls.port),
+        "tls_port": check_port("tls port", shown_tls.port),
         "tls_bind_address": _address("tls bind_address", shown_tls.bind_address),
         "certfile": _config_value("certfile", shown_tls.certfile),
         "keyfile": _config_value("keyfile", shown_tls.keyfile),
@@ -368,184 +358,6 @@ class Credentials:
         Path(path).unlink(missing_ok=True)
         for name, password in self.users().items():
             add_user(path, name, password)
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port nobody listens on right now (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _run_as() -> str:
-    """The `user` setting: as root, stay root (a test's files are root's); else it is ignored."""
-    if os.geteuid() == 0:
-        return pwd.getpwuid(0).pw_name
-    return "mosquitto"
-
-
-class Broker:
-    """A real Mosquitto with the venue configuration, on a loopback port, for tests and the demo.
-
-    `workdir` receives mosquitto.conf, passwd, acl, data/ (persistence) and mosquitto.log.
-    Without `port`, a free one is picked; `restart()` keeps the port and the data. `tls` adds the
-    TLS listener, on 127.0.0.1 too.
-    """
-
-    START_TIMEOUT_S = 10.0
-    STOP_TIMEOUT_S = 10.0
-
-    def __init__(
-        self,
-        workdir: str | os.PathLike[str],
-        port: int | None = None,
-        *,
-        credentials: Credentials | None = None,
-        prefix: str = DEFAULT_PREFIX,
-        tls: TlsListener | None = None,
-        roster: Mapping[str, str] | None = None,
-    ) -> None:
-        """`roster`: gate id -> role; its desks and handhelds read the allowlist with phones."""
-        if tls is not None and tls.bind_address != LOOPBACK:
-            raise BrokerConfigError(f"a test broker listens on {LOOPBACK} only, not {tls}")
-        self.workdir = Path(workdir)
-        self.tls = tls
-        self.credentials = credentials or Credentials.generate()
-        self.topics = Topics(check_prefix(prefix))
-        self.host = LOOPBACK
-        self._fixed_port = port is not None
-        self.port = _port("port", port) if port is not None else free_port()
-        self.config_file = self.workdir / "mosquitto.conf"
-        self.password_file = self.workdir / "passwd"
-        self.acl_file = self.workdir / "acl"
-        self.data_dir = self.workdir / "data"
-        self.log_file = self.workdir / "mosquitto.log"
-        self._output = self.workdir / "mosquitto.out"  # what Mosquitto says before its log opens
-        self._program = find_program("mosquitto")
-        self._process: subprocess.Popen[bytes] | None = None
-        self._started_once = False
-
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.mkdir(exist_ok=True)
-        self.credentials.write_password_file(self.password_file)
-        self.roster = dict(roster or {})
-        self.acl_file.write_text(write_acl(self.topics.prefix, self.roster))
-        self._write_config()
-
-    def _write_config(self) -> None:
-        self.config_file.write_text(
-            render_config(
-                data_dir=self.data_dir,
-                password_file=self.password_file,
-                acl_file=self.acl_file,
-                bind_address=LOOPBACK,
-                port=self.port,
-                tls=self.tls,
-                user=_run_as(),
-                log_file=self.log_file,
-                prefix=self.topics.prefix,
-            )
-        )
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self.running and self._process else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self) -> Broker:
-        """Start Mosquitto and return once its port accepts connections."""
-        if self.running:
-            return self
-        for _attempt in range(3):
-            try:
-                self._spawn_and_wait()
-            except _PortTaken:
-                if self._fixed_port or self._started_once:
-                    raise BrokerError(f"port {self.port} is in use: {self._tail()}") from None
-                self.port = free_port()  # lost a race for the port we picked: pick again
-                self._write_config()
-                continue
-            self._started_once = True
-            return self
-        raise BrokerError(f"no free port after 3 tries: {self._tail()}")
-
-    def _spawn_and_wait(self) -> None:
-        with self._output.open("ab") as out:
-            self._process = subprocess.Popen(
-                [self._program, "-c", str(self.config_file)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + self.START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                tail = self._tail()
-                if "Address already in use" in tail:
-                    raise _PortTaken
-                raise BrokerError(f"mosquitto exited with {self._process.returncode}: {tail}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.host, self.port), 0.2),
-            ):
-                return
-            time.sleep(0.02)
-        self.kill()
-        raise BrokerError(f"mosquitto did not listen on {self.url} in {self.START_TIMEOUT_S} s")
-
-    def _tail(self, lines: int = 8) -> str:
-        text = "".join(
-            p.read_text(errors="replace") for p in (self._output, self.log_file) if p.exists()
-        )
-        return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
-
-    def stop(self) -> None:
-        """SIGTERM (Mosquitto saves its persistence file), then wait; SIGKILL if it hangs."""
-        if not self.running or self._process is None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(self.STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        """SIGKILL, as a power cut would: whatever was not saved yet is lost."""
-        if not self.running or self._process is None:
-            return
-        self._process.kill()
-        self._process.wait()
-
-    def restart(self) -> Broker:
-        """Stop (if running) and start again on the same port with the same data."""
-        self.stop()
-        return self.start()
-
-    def __enter__(self) -> Broker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = f"pid {self.pid}" if self.running else "stopped"
-        return f"<Broker {self.url} {state} in {self.workdir}>"
-
-
-class _PortTaken(Exception):
-    pass
 
 
 if __name__ == "__main__":  # python -m deploy.broker: after a change to the template or the ACL

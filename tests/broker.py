@@ -1,4 +1,5 @@
-"""Fixtures for tests against a real Mosquitto with the venue configuration (deploy.broker).
+"""Fixtures for tests against a real Mosquitto with the venue configuration
+(deploy.broker_process).
 
 - `broker`: one broker for the whole session, users `hub`, `display` and gates E1, E2, X1, X2, D1
   with generated passwords (`broker.credentials`). Tests share it: they tell their messages apart
@@ -24,7 +25,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from deploy.broker import Broker, Credentials
+from deploy.broker import Credentials
+from deploy.broker_process import Broker
 
 GATES = ("E1", "E2", "X1", "X2", "D1")
 ROSTER = {"E1": "entry", "E2": "entry", "X1": "exit", "X2": "exit", "D1": "desk"}

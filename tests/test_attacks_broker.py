@@ -24,7 +24,8 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from venue_rig import Venue
 
 from deploy import install
-from deploy.broker import Broker, Credentials, TlsListener, free_port
+from deploy.broker import Credentials, TlsListener
+from deploy.broker_process import Broker, free_port
 from deploy.tls import new_ca, new_server_cert
 from gate.config import ConfigError
 from gate.core.hlc import Timestamp

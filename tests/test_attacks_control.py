@@ -300,7 +300,7 @@ def test_the_units_are_hardened_and_do_not_restart_a_bad_configuration(name):
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
 @pytest.mark.parametrize("name", ["gate.service", "hub.service"])
 def test_systemd_analyze_verifies_the_units_without_a_word(tmp_path, name):
-    from deploy.install import unit_text
+    from deploy.units import unit_text
 
     rendered = tmp_path / f"wristgate-{name}"
     rendered.write_bytes(unit_text(name, str(REPO)))  # as install-gate/install-hub write it

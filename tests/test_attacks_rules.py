@@ -38,7 +38,8 @@ from browser import Browser, missing
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, SOLO_CHILD, STAFF, TODAY, wait_for
 from venue_rig import Venue
 
-from deploy.broker import Broker, Credentials
+from deploy.broker import Credentials
+from deploy.broker_process import Broker
 from gate.core import (
     Code,
     Decision,

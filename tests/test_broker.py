@@ -24,7 +24,6 @@ from paho.mqtt.reasoncodes import ReasonCode
 from deploy.broker import (
     CONFIG_DIR,
     EXAMPLE_ROSTER,
-    Broker,
     BrokerConfigError,
     BrokerUnavailable,
     Credentials,
@@ -32,11 +31,11 @@ from deploy.broker import (
     add_user,
     check_gate_id,
     find_program,
-    free_port,
     render_config,
     render_example,
     write_acl,
 )
+from deploy.broker_process import Broker, free_port
 from gate.link.protocol import DEFAULT_PREFIX, MAX_PAYLOAD, Topics
 
 V311 = MQTTProtocolVersion.MQTTv311

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from store_faults import committed, committed_run, failing_insert
 
 from bench.hub_ingest import HUB_CLIENT_ID, subscribe_away, write_hub_toml
-from deploy.broker import Broker
+from deploy.broker_process import Broker
 from gate.link.protocol import (
     MAX_BATCH,
     MAX_PAYLOAD,

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy import install
-from deploy.broker import BrokerUnavailable, TlsListener, render_config, write_acl
+from deploy import install, install_broker
+from deploy.broker import BrokerUnavailable, TlsListener, find_program, render_config, write_acl
+from deploy.config_files import Keys, set_keys
 from deploy.tls import new_ca
 from gate.config import load_policy
 from gate.devices.nfc.token import load_keyring
@@ -479,8 +480,8 @@ def test_hub_broker_configuration_acl_and_users(hub: Installed):
     assert sorted(hashes) == sorted(["hub", "display", *GATES])
     for user, hashed in hashes.items():
         password = (hub.root / f"etc/wristgate/passwords/{user}.password").read_text().strip()
-        assert install.password_matches(hashed, password) is True, user
-        assert install.password_matches(hashed, password + "x") is False, user
+        assert install_broker.password_matches(hashed, password) is True, user
+        assert install_broker.password_matches(hashed, password + "x") is False, user
 
 
 def test_hub_unit_is_simple_always_restarted_networked_and_hardened(hub: Installed):
@@ -540,7 +541,7 @@ def test_hub_adding_a_gate_adds_only_its_user(host: Host, hub: Installed, tmp_pa
     host.ok(INSTALL_HUB, root, *HUB_ARGS)
     final = dict(line.split(":", 1) for line in passwd.read_text().split())
     e2 = (root / "etc/wristgate/passwords/E2.password").read_text().strip()
-    assert install.password_matches(final["E2"], e2) is True
+    assert install_broker.password_matches(final["E2"], e2) is True
     assert {u: h for u, h in final.items() if u != "E2"} == {
         u: h for u, h in (line.split(":", 1) for line in new_lines) if u != "E2"
     }
@@ -608,7 +609,7 @@ def test_hub_without_mosquitto_passwd_says_so_and_writes_nothing(
     def missing(name: str) -> str:
         raise BrokerUnavailable(f"{name} not found: install Debian package mosquitto")
 
-    monkeypatch.setattr(install, "find_program", missing)
+    monkeypatch.setattr(install_broker, "find_program", missing)
     assert install.main(["hub", "--root", str(tmp_path)]) == install.EXIT_FAILED
     err = capsys.readouterr().err
     assert "mosquitto_passwd" in err and "install Debian package mosquitto" in err
@@ -655,12 +656,12 @@ def test_gate_and_hub_on_one_machine_share_the_user_and_settle(host: Host, tmp_p
 
 def test_set_keys_keeps_comments_in_their_column_and_adds_what_is_missing():
     text = '[a]\nid = "X1"        # the id\nother = 1\n\n# a comment\n[b]\nk = "v"\n'
-    values: install.Keys = {
+    values: Keys = {
         "a": {"id": "E10", "new": 3, "other": None},
         "b": {"k": "w", "gone": None},
         "c": {"x": "y"},
     }
-    assert install.set_keys(text, values) == (
+    assert set_keys(text, values) == (
         '[a]\nid = "E10"       # the id\n# other = 1\nnew = 3\n\n# a comment\n[b]\nk = "w"\n'
         '\n[c]\nx = "y"\n'
     )
@@ -669,17 +670,17 @@ def test_set_keys_keeps_comments_in_their_column_and_adds_what_is_missing():
 def test_password_matches_reads_mosquitto_2_and_1_hashes(tmp_path: Path):
     passwd = tmp_path / "passwd"
     subprocess.run(
-        [install.find_program("mosquitto_passwd"), "-c", "-b", str(passwd), "E1", "s3cret"],
+        [find_program("mosquitto_passwd"), "-c", "-b", str(passwd), "E1", "s3cret"],
         check=True,
         capture_output=True,
     )
     hashed = passwd.read_text().split(":", 1)[1].strip()
     assert hashed.startswith("$7$")
-    assert install.password_matches(hashed, "s3cret") is True
-    assert install.password_matches(hashed, "s3cre") is False
+    assert install_broker.password_matches(hashed, "s3cret") is True
+    assert install_broker.password_matches(hashed, "s3cre") is False
     old = "$6$c2FsdA==$" + base64.b64encode(hashlib.sha512(b"s3cret" + b"salt").digest()).decode()
-    assert install.password_matches(old, "s3cret") is True
-    assert install.password_matches("$argon$whatever", "s3cret") is None
+    assert install_broker.password_matches(old, "s3cret") is True
+    assert install_broker.password_matches("$argon$whatever", "s3cret") is None
 
 
 def test_the_scripts_need_the_clones_venv(tmp_path: Path):

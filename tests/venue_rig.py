@@ -23,7 +23,7 @@ from typing import Any
 
 from gate_rig import wait_for, write_venue
 
-from deploy.broker import Broker, free_port
+from deploy.broker_process import Broker, free_port
 from gate.tools.gatectl import Unreachable, ask
 
 ENV = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}

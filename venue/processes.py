@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.broker import LOOPBACK, Broker, Credentials, TlsListener, free_port
+from deploy.broker import LOOPBACK, Credentials, TlsListener
+from deploy.broker_process import Broker, free_port
 from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
 from gate.tools.gatectl import Unreachable, ask
 from venue.plan import Plan, write_venue
