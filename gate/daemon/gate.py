@@ -76,7 +76,8 @@ from gate.link.protocol import (
 from gate.link.vetting import Refused
 from gate.settings import GateConfig
 from gate.store.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
-from gate.store.journal import Journal, JournalError
+from gate.store.journal import Journal
+from gate.store.journal_file import JournalError
 from gate.store.presence import PresenceError, PresenceLog
 
 log = logging.getLogger("gate")
