@@ -97,8 +97,8 @@ from gate.link.codec import (
 )
 from gate.settings import load_gate_config
 from gate.store.allowlist import AllowlistError, load_csv_dir
+from gate.store.allowlist.changes import checked as checked_for_the_store
 from gate.store.allowlist.csvdir import COLUMNS
-from gate.store.allowlist.store import _checked as checked_for_the_store
 from gate.tools.scanline import ScanLineError, parse_scan_line
 from gate.tools.simulate import simulate
 
