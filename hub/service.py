@@ -50,6 +50,7 @@ from gate.control.socket import (
 )
 from gate.core.authority import GateRole
 from gate.daemon.metrics import Metrics
+from gate.link.batches import WireEntry
 from gate.link.client import (
     LinkDown,
     LinkUp,
@@ -67,7 +68,6 @@ from gate.link.protocol import (
     HubStatus,
     Roster,
     Topics,
-    WireEntry,
     change_without_phones,
     dump,
 )

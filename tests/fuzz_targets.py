@@ -86,7 +86,7 @@ from gate.devices.nfc.token import (
     load_keyring,
 )
 from gate.devices.scanner import Framer, Rejected
-from gate.link import protocol
+from gate.link import batches, protocol
 from gate.link.codec import (
     EVENT_TYPES,
     CodecError,
@@ -97,8 +97,8 @@ from gate.link.codec import (
 )
 from gate.settings import load_gate_config
 from gate.store.allowlist import AllowlistError, load_csv_dir
+from gate.store.allowlist.changes import checked as checked_for_the_store
 from gate.store.allowlist.csvdir import COLUMNS
-from gate.store.allowlist.store import _checked as checked_for_the_store
 from gate.tools.scanline import ScanLineError, parse_scan_line
 from gate.tools.simulate import simulate
 
@@ -936,7 +936,7 @@ def hub_ingest(workdir: Path) -> Iterator[Parse]:
     from hub.ingest.intake import Ingest
     from hub.store.events import EventStore
 
-    def vet(gate: str, entry: protocol.WireEntry) -> None:  # as `hub run` does, with a roster
+    def vet(gate: str, entry: batches.WireEntry) -> None:  # as `hub run` does, with a roster
         roster: dict[str, Any] = {"E1": "entry", "X1": "exit"}
         check_peer_entry(gate, roster, entry.kind, entry.body, Knowledge(), len(entry.body_json))
 

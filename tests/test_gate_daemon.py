@@ -167,7 +167,7 @@ def test_a_journal_that_cannot_write_lets_nobody_through_and_the_gate_keeps_runn
     rigs, tmp_path, monkeypatch
 ):
     """A full or failing SD card: what cannot be journalled never moves the relay."""
-    from gate.store.journal import JournalError
+    from gate.store.journal_file import JournalError
 
     desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
     desk.barcode("T1")

@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 from store_faults import committed, failing_insert
 
 from gate.core import Role
-from gate.link.protocol import Entry, WireEntry, allowlist_of, ticket_of
+from gate.link.batches import WireEntry
+from gate.link.protocol import Entry, allowlist_of, ticket_of
 from gate.store.allowlist import AllowlistDelta, AllowlistError, AllowlistStore
 from gate.store.journal import Journal
 from hub.ingest.allowlist import HubAllowlist

@@ -27,7 +27,8 @@ import pytest
 from journal_writer import GATE, UNACKED
 
 from gate.core.hlc import ClockDriftError, Timestamp
-from gate.store.journal import Entry, Journal, JournalError, JournalReader
+from gate.store.journal import Entry, Journal, JournalReader
+from gate.store.journal_file import JournalError
 
 JULY_2026 = 1_784_000_000_000  # ms since the epoch
 NOW = datetime.fromtimestamp(JULY_2026 / 1000, UTC)

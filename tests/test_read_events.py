@@ -1,4 +1,4 @@
-"""`gate.link.protocol.read_events`, the hub's reading of an events payload: it accepts and refuses
+"""`gate.link.batches.read_events`, the hub's reading of an events payload: it accepts and refuses
 exactly what `parse(EventBatch, ...)` does, with the same reason, and reads the same values, each
 body also as the JSON text to store. What gates send (`dump`'s form) is read in one pass that
 keeps each body's text as it came; anything else goes through `parse`.
@@ -13,16 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gate.link.batches import WireBatch, _read_dumped_events, read_events
 from gate.link.protocol import (
     MAX_BATCH,
     Entry,
     EventBatch,
     ProtocolError,
-    WireBatch,
-    _read_dumped_events,
     dump,
     parse,
-    read_events,
 )
 from gate.store.journal import Journal
 

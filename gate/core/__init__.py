@@ -6,6 +6,8 @@
 `step` does both after closing due pairing windows (`expire`); `headcount` counts who is inside.
 """
 
+from gate.core.decider import decide
+from gate.core.desk import mask_phone
 from gate.core.engine import Headcount, advance, headcount, step
 from gate.core.events import (
     BandBound,
@@ -33,7 +35,7 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
-from gate.core.rules import decide, expire, mask_phone
+from gate.core.rules import expire
 from gate.core.state import Allowlist, Group, State, fold
 
 __all__ = [

@@ -5,6 +5,11 @@ decision (`gate.link.vetting`) and hands in what it knows.
     check_shape(kind, body, size)                     # before decoding anything
     events = vet(PeerEntry(...), Knowledge(...))      # the entry's events, or `Refused`
 
+Here: the gate roles, the entry as received and what the consumer knows of it, the reasons an
+entry is refused, the tables of what each role journals, and the checks of an entry's envelope
+(shape, sequence number, clock). What its events say is checked by `vet`
+(`gate.core.peer_events`), a decision's own events against it by `gate.core.peer_decisions`.
+
 What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`, `_passage`,
 `_advance_time`, `_fire_alarm`, `_swap_allowlist`; the table is in docs/security/authority.md):
 
@@ -25,7 +30,6 @@ Refusal is whole-entry: an entry is accepted or refused entirely, with one stabl
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,7 +47,7 @@ from gate.core.events import (
     PairingClosed,
     PairingOpened,
 )
-from gate.core.model import Code, Decision, Member, MemberState, Mode, Role
+from gate.core.model import Code, Decision, Member, Mode
 from gate.core.state import Allowlist
 
 GateRole = Literal["entry", "exit", "desk", "handheld"]
@@ -70,6 +74,16 @@ class Refused(ValueError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+def mismatch(what: str) -> Refused:
+    """Refused: the events do not follow from the entry's decision."""
+    return Refused(Reason.DECISION_MISMATCH, what)
+
+
+def shown(event: Event) -> str:
+    """An event as a refusal names it: by its kind."""
+    return type(event).__name__
 
 
 # The largest serialized body (JSON bytes) of each kind. Real entries need far less: a decision
@@ -131,12 +145,6 @@ ROLE_MODE: Mapping[GateRole, Mode] = {
 PASSAGE_GRANTS = frozenset(
     {Code.OK_ENTRY, Code.OK_REENTRY, Code.OK_EXIT, Code.OK_TEMP_EXIT, Code.OK_OVERRIDE}
 )
-_GRANT_TARGET = {
-    Code.OK_ENTRY: MemberState.INSIDE,
-    Code.OK_REENTRY: MemberState.INSIDE,
-    Code.OK_EXIT: MemberState.EXITED,
-    Code.OK_TEMP_EXIT: MemberState.TEMP_OUT,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,262 +238,6 @@ def check_clock(hlc_wall_ms: int, clock_ms: int, max_drift_ms: int) -> None:
         )
 
 
-def vet(entry: PeerEntry, knows: Knowledge) -> list[Event]:
-    """The entry's events if its gate may say them; else `Refused`. `check_shape` first."""
-    if entry.roster and entry.role is None:
-        raise Refused(Reason.UNKNOWN_GATE, f"gate {entry.gate} is not on the venue's roster")
-    for event in entry.events:
-        if event.gate != entry.gate:
-            raise Refused(
-                Reason.FOREIGN_GATE,
-                f"{type(event).__name__} names gate {event.gate[:32]}, not {entry.gate}",
-            )
-    _role_can(entry)
-    if entry.kind == "decision":
-        _decision(entry, knows)
-    elif entry.kind == "expiry":
-        _expiry(entry, knows)
-    elif entry.kind == "passage":
-        _passage(entry, knows)
-    elif entry.events:
-        raise Refused(Reason.KIND_CANNOT, f"a {entry.kind} entry holds no events")
-    return list(entry.events)
-
-
-def _role_can(entry: PeerEntry) -> None:
-    role = entry.role
-    if role is None:
-        return
-    if entry.kind not in ROLE_KINDS[role]:
-        raise Refused(Reason.ROLE_CANNOT, f"a {role} gate journals no {entry.kind} entries")
-    for event in entry.events:
-        if type(event) not in ROLE_EVENTS[role]:
-            raise Refused(Reason.ROLE_CANNOT, f"a {role} gate never says {type(event).__name__}")
-
-
-# --- expiry: windows closing ---------------------------------------------------------------------
-
-
-def _expiry(entry: PeerEntry, knows: Knowledge) -> None:
-    """Only PairingClosed, GroupFlagged and adults recalled to `temp_out` by an exit window."""
-    for event in entry.events:
-        uid = getattr(event, "uid", "")[:32]
-        match event:
-            case PairingClosed(direction=direction):
-                if entry.role is not None and direction is not ROLE_MODE[entry.role]:
-                    raise Refused(Reason.ROLE_CANNOT, f"a {entry.role} gate closes no {direction}")
-            case GroupFlagged():
-                pass  # an exit window that closed on children alone flags their group
-            case MemberMoved(state=MemberState.TEMP_OUT, forced=False, staff=None):
-                if entry.role not in (None, "exit"):
-                    raise Refused(Reason.ROLE_CANNOT, f"only an exit's window recalls, not {uid}")
-                if _role_known(event.uid, event.group, knows) not in (None, Role.ADULT):
-                    raise Refused(Reason.KIND_CANNOT, f"an expiry recalls adults only: {uid}")
-                if event.overrode is not None:
-                    raise Refused(Reason.KIND_CANNOT, "an expiry overrides nothing")
-            case _:
-                raise Refused(Reason.KIND_CANNOT, f"an expiry holds no {_shown(event)}")
-
-
-def _role_known(uid: str, group: str, knows: Knowledge) -> Role | None:
-    """A band's role in `group` as the consumer knows it: from its binding to that group (a
-    band returned and bound again elsewhere may have had another), else from the stock."""
-    member = knows.members.get(uid)
-    if member is not None and member.group == group:
-        return member.role
-    return knows.allowlist.bands.get(uid)
-
-
-# --- passage: a grant nobody went through is undone ----------------------------------------------
-
-
-def _passage(entry: PeerEntry, knows: Knowledge) -> None:
-    """A passage record undoes, when nobody went through, the moves of the grant it names: that
-    grant must come before it, be held by the consumer (a gate publishes in seq order, so the
-    decision arrives first), and have moved each member undone, from where it could have been."""
-    if entry.events and entry.body.get("passed") is not False:
-        raise Refused(Reason.KIND_CANNOT, "a passage that was passed undoes nothing")
-    for event in entry.events:
-        if not isinstance(event, MemberMoved) or event.forced or event.staff or event.overrode:
-            raise Refused(Reason.KIND_CANNOT, f"a passage only undoes moves, not {_shown(event)}")
-        if event.state is MemberState.EXITED:
-            raise Refused(Reason.KIND_CANNOT, "an undo never moves anyone to `exited`")
-    if not entry.events:
-        return
-    seq = entry.body.get("decision_seq")
-    if type(seq) is not int or not 0 < seq < entry.seq:
-        raise _mismatch(f"an undo names decision {str(seq)[:20]}, not one before its own")
-    past = knows.decision_of(entry.gate, seq)
-    if past is None:
-        raise _mismatch(f"an undo of decision {seq}, which this consumer does not hold")
-    d = past.decision
-    if not d.granted or d.gate != entry.gate or d.code not in PASSAGE_GRANTS:
-        raise _mismatch(f"decision {seq} is no passage grant of {entry.gate}")
-    made = {e.uid: e for e in past.events if isinstance(e, MemberMoved)}
-    undone: set[str] = set()
-    for event in entry.events:
-        assert isinstance(event, MemberMoved)  # checked above
-        moved = made.get(event.uid)
-        if moved is None or moved.group != event.group or event.uid in undone:
-            raise _mismatch(f"decision {seq} did not move {event.uid[:32]} (once) to undo")
-        undone.add(event.uid)
-        if event.state not in _UNDO_TO[moved.state] or (
-            event.state is MemberState.TEMP_OUT and d.role is not Role.ADULT
-        ):
-            raise _mismatch(f"{moved.state} is not undone to {event.state}")
-
-
-# Where a member granted a move may have come from (rules: an entry lets in from `bound` or
-# `temp_out`; an exit lets out from `inside`, or, offline or forced, from `bound` or `temp_out`).
-# Only adults are ever `temp_out` on an undo (children never exit temporarily).
-_UNDO_TO: Mapping[MemberState, frozenset[MemberState]] = {
-    MemberState.INSIDE: frozenset({MemberState.BOUND, MemberState.TEMP_OUT}),
-    MemberState.EXITED: frozenset({MemberState.INSIDE, MemberState.BOUND, MemberState.TEMP_OUT}),
-    MemberState.TEMP_OUT: frozenset({MemberState.INSIDE, MemberState.BOUND}),
-    MemberState.BOUND: frozenset(),
-}
-
-
-# --- decision: the events must follow from the entry's own decision ------------------------------
-
-
-def _decision(entry: PeerEntry, knows: Knowledge) -> None:
-    d = entry.decision
-    scan = entry.body.get("scan")
-    if d is None or not isinstance(scan, Mapping):
-        raise Refused(Reason.SCHEMA, "a decision entry without its decision")
-    mode = scan.get("mode")
-    if entry.role is not None and mode != ROLE_MODE[entry.role]:
-        raise Refused(Reason.ROLE_CANNOT, f"a {entry.role} gate scans in no {str(mode)[:16]} mode")
-    if d.gate != entry.gate or scan.get("value") != d.value:
-        raise Refused(Reason.DECISION_MISMATCH, "the decision is not this gate's, of this scan")
-    if not d.granted:
-        if entry.events:
-            raise Refused(Reason.DECISION_MISMATCH, f"{d.code} changes nothing")
-        return
-    if d.forced != (d.code is Code.OK_OVERRIDE):
-        raise Refused(Reason.DECISION_MISMATCH, "forced only with OK_OVERRIDE")
-    if d.code is Code.OK_STAFF:
-        _armed(entry, d, knows)
-    elif d.code is Code.OK_BIND:
-        _bound(entry, d, mode, knows)
-    elif d.code in PASSAGE_GRANTS:
-        _passed(entry, d, scan, knows)
-
-
-def _mismatch(what: str) -> Refused:
-    return Refused(Reason.DECISION_MISMATCH, what)
-
-
-def _armed(entry: PeerEntry, d: Decision, knows: Knowledge) -> None:
-    """OK_STAFF arms an override with the badge scanned, if enrolled and not revoked."""
-    badge = d.value
-    if badge not in knows.allowlist.staff or badge in knows.allowlist.revoked:
-        raise _mismatch(f"OK_STAFF of {badge[:32]}: not an enrolled, unrevoked staff badge")
-    armed = entry.events[0] if len(entry.events) == 1 else None
-    if not isinstance(armed, OverrideArmed) or armed.staff != badge:
-        raise _mismatch("OK_STAFF arms an override with the scanned badge, and nothing else")
-
-
-def _bound(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> None:
-    if mode != Mode.BIND:
-        raise _mismatch("OK_BIND outside bind mode")
-    if len(entry.events) != 1:
-        raise _mismatch("OK_BIND opens a binding or binds one band")
-    event = entry.events[0]
-    match event:
-        case BindingOpened(group=group):
-            # Its adults and children are the ticket's as the desk knew it: the allowlist may
-            # have changed since (an amended ticket), so they are not held against ours.
-            if group != d.value or group != d.group:
-                raise _mismatch("a binding opens for the ticket scanned")
-        case BandBound(uid=uid, group=group, role=role):
-            if uid != d.value or group != d.group or role != d.role:
-                raise _mismatch("OK_BIND binds the band scanned, to the decision's group and role")
-            _stock(uid, role, knows)
-        case _:
-            raise _mismatch(f"OK_BIND never says {_shown(event)}")
-
-
-def _stock(uid: str, role: Role, knows: Knowledge) -> None:
-    stock = knows.allowlist.bands.get(uid)
-    if stock is None:
-        return
-    if (stock is Role.ADULT) != (role is Role.ADULT):
-        raise Refused(Reason.STOCK_ROLE, f"band {uid[:32]} is {stock} stock, bound as {role}")
-
-
-def _passed(entry: PeerEntry, d: Decision, scan: Mapping[str, object], knows: Knowledge) -> None:
-    """A passage grant moves the scanned band (learned from its token first, if new), opens a
-    pairing window for an adult, flags a group an adult leaves its children in, and spends the
-    override that forced it."""
-    mode = scan.get("mode")
-    if mode not in (Mode.ENTRY, Mode.EXIT):
-        raise _mismatch(f"{d.code} outside entry or exit mode")
-    uid, group = d.value, d.group
-    target = _GRANT_TARGET.get(d.code)
-    if d.code is Code.OK_OVERRIDE:
-        badges, revoked = knows.allowlist.staff, knows.allowlist.revoked
-        if d.staff is None or d.overrode is None or d.staff not in badges or d.staff in revoked:
-            raise _mismatch(
-                "OK_OVERRIDE names an enrolled, unrevoked staff badge and the denial it set aside"
-            )
-        temporary = scan.get("intent") == "temporary"
-        target = (
-            MemberState.INSIDE
-            if mode == Mode.ENTRY
-            else (MemberState.TEMP_OUT if temporary else MemberState.EXITED)
-        )
-    if (target is MemberState.INSIDE) != (mode == Mode.ENTRY):
-        raise _mismatch(f"{d.code} in {mode} mode")
-    kinds = Counter(type(e) for e in entry.events)
-    if kinds[MemberMoved] != 1:
-        raise _mismatch(f"{d.code} moves exactly the band scanned")
-    if any(n > 1 for n in kinds.values()):  # a grant says each thing once (rules `_grant`)
-        raise _mismatch(f"{d.code} says each kind of event at most once")
-    for event in entry.events:
-        match event:
-            case BandLearned():
-                learned = MemberState.INSIDE if mode == Mode.EXIT else MemberState.BOUND
-                if (event.uid, event.group, event.role) != (uid, group, d.role) or (
-                    event.state is not learned or scan.get("token") is not True
-                ):
-                    raise _mismatch("a band is learned from its own token, where it was scanned")
-                _stock(uid, event.role, knows)
-            case MemberMoved():
-                if (event.uid, event.group, event.state) != (uid, group, target):
-                    raise _mismatch(f"{d.code} moves {uid[:32]} of {group} to {target}")
-                forced = (event.forced, event.staff, event.overrode)
-                if forced != (d.forced, d.staff, d.overrode):
-                    raise _mismatch("a move is forced exactly as its decision")
-            case PairingOpened():
-                if (event.group, event.direction, event.adult) != (group, mode, uid) or (
-                    d.role is not Role.ADULT
-                ):
-                    raise _mismatch("a pairing window opens only for the adult granted here")
-            case GroupFlagged():
-                if event.group != group or d.role is not Role.ADULT:
-                    raise _mismatch("only an adult leaving flags its group")
-                # a temporary exit; or a final one that opened no window (a test scan) to flag
-                # the group when it closes
-                if target is not MemberState.TEMP_OUT and (
-                    target is not MemberState.EXITED or PairingOpened in kinds
-                ):
-                    raise _mismatch("a group is flagged by an exit that leaves no window")
-            case OverrideSpent():
-                spent = (event.staff, event.uid, event.overrode)
-                if d.code is not Code.OK_OVERRIDE or spent != (d.staff, uid, d.overrode):
-                    raise _mismatch("an override is spent only by the OK_OVERRIDE it made")
-            case _:
-                raise _mismatch(f"{d.code} never says {_shown(event)}")
-    if d.code is Code.OK_OVERRIDE and OverrideSpent not in kinds:
-        raise _mismatch("OK_OVERRIDE spends its override")
-
-
-def _shown(event: Event) -> str:
-    return type(event).__name__
-
-
 __all__ = [
     "GATE_ROLES",
     "MAX_BODY",
@@ -499,5 +251,4 @@ __all__ = [
     "check_clock",
     "check_seq",
     "check_shape",
-    "vet",
 ]

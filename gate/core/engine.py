@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from gate.core.decider import decide
 from gate.core.events import Event
 from gate.core.model import Decision, MemberState, Policy, Role, Scan
-from gate.core.rules import decide, expire
+from gate.core.rules import expire
 from gate.core.state import State, fold
 
 

@@ -1,4 +1,4 @@
-"""The venue's rules: `decide(state, scan, now, policy) -> (decision, events)` and `expire`.
+"""The venue's rules: the passage rules `decide` applies (`gate.core.decider`), and `expire`.
 
 Pure: no clock (`now` is passed in), no I/O, no threads, no globals, and the state is only read.
 
@@ -38,29 +38,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gate.core.bands import (
-    band_carries_its_token,
-    band_is_of_the_stock,
-    staff_badge_was_read,
-    tag_is_an_original_wristband,
-)
-from gate.core.events import (
-    BandBound,
-    BandLearned,
-    BindingOpened,
-    Event,
-    GroupFlagged,
-    MemberMoved,
-    OverrideArmed,
-    OverrideSpent,
-    PairingClosed,
-    PairingOpened,
-)
+from gate.core.events import Event, GroupFlagged, MemberMoved, PairingClosed
 from gate.core.model import (
     Code,
     Decision,
     Intent,
-    Kind,
     Member,
     MemberState,
     Mode,
@@ -228,246 +210,10 @@ EXIT_RULES: Sequence[Rule] = (
 NEVER_LET_IN = frozenset({Code.DENY_REVOKED, Code.DENY_ALREADY_EXITED})
 
 
-# --- decide -------------------------------------------------------------------------------------
-
-
-def decide(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
-    """The one decision for `scan` at `now`, and the events that carry it out."""
-    foreign = tag_is_an_original_wristband(scan)
-    if foreign is not None:
-        return _deny(scan, foreign.code, foreign.message)
-    staff = state.allowlist.staff.get(scan.value)
-    if staff is not None:
-        reason = state.allowlist.revoked.get(scan.value)
-        if reason is not None:
-            return _deny(scan, Code.DENY_REVOKED, f"staff badge of {staff} revoked: {reason}")
-        if (not_read := staff_badge_was_read(scan)) is not None:
-            return _deny(scan, not_read.code, not_read.message)
-        return _arm_override(scan, now, policy, staff)
-    if scan.mode is Mode.BIND:
-        return _bind(state, scan, now, policy)
-    return _pass(state, scan, now, policy)
-
-
-def _deny(scan: Scan, code: Code, message: str, member: Member | None = None) -> Outcome:
+def deny(scan: Scan, code: Code, message: str, member: Member | None = None) -> Outcome:
+    """A scan denied: the decision, and no events (a denial changes nothing)."""
     group, role = (member.group, member.role) if member else (None, None)
     return Decision(code, message, scan.value, scan.gate, group, role), []
-
-
-def _arm_override(scan: Scan, now: datetime, policy: Policy, staff: str) -> Outcome:
-    message = f"{staff}: the next denial here within {policy.pairing_window_s:g} s is overridden"
-    decision = Decision(Code.OK_STAFF, message, scan.value, scan.gate, role=Role.STAFF)
-    return decision, [OverrideArmed(scan.gate, now, scan.value)]
-
-
-def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
-    bad_token = band_carries_its_token(scan)
-    if bad_token is not None:
-        return _deny(scan, bad_token.code, bad_token.message)
-    member = state.members.get(scan.value)
-    learned: list[Event] = []
-    if member is None and scan.token is not None:
-        member, learned = _learn_from_token(scan, now)
-    if member is None:
-        if scan.value in state.allowlist.revoked:
-            reason = state.allowlist.revoked[scan.value]
-            return _deny(scan, Code.DENY_REVOKED, f"{scan.value} revoked: {reason}")
-        return _deny(scan, Code.DENY_UNKNOWN, _why_unknown(state, scan.value))
-    group = state.groups.get(member.group) or _token_group(member.group, scan)
-    ticket = state.allowlist.tickets.get(group.id) or _token_ticket(group.id, scan)
-    attempt = Attempt(state, scan, now, policy, member, group, ticket)
-    rules = ENTRY_RULES if scan.mode is Mode.ENTRY else EXIT_RULES
-    refusal = next((r for rule in rules if (r := rule(attempt)) is not None), None)
-    if refusal is None:
-        decision, events = _grant(attempt)
-        return decision, learned + events
-    armed = state.overrides.get(scan.gate)
-    if armed is None or not within(armed.at, now, policy) or not _overridable(refusal, scan):
-        return _deny(scan, refusal.code, refusal.message, member)
-    decision, events = _grant(attempt, forced_by=armed.staff, overrode=refusal)
-    return decision, learned + events
-
-
-def _learn_from_token(scan: Scan, now: datetime) -> tuple[Member, list[Event]]:
-    """A band never seen here, known by its verified token: inside if scanned on the way out,
-    not yet in if on the way in. Learned only if the scan is granted (a denial changes nothing)."""
-    t = scan.token
-    assert t is not None
-    where = MemberState.INSIDE if scan.mode is Mode.EXIT else MemberState.BOUND
-    member = Member(scan.value, t.group, t.role, where, scan.gate, now)
-    learned = BandLearned(scan.gate, now, scan.value, t.group, t.role, where, t.adults, t.children)
-    return member, [learned]
-
-
-def _token_group(group: str, scan: Scan) -> Group:
-    t = scan.token
-    assert t is not None
-    return Group(group, t.adults, t.children)
-
-
-def _token_ticket(group: str, scan: Scan) -> Ticket | None:
-    """Validity from the token, for a group this gate's allowlist does not list (yet)."""
-    t = scan.token
-    if t is None or t.group != group:
-        return None
-    return Ticket(group, "from wristband token", t.adults, t.children, t.valid_from, t.valid_to)
-
-
-def _why_unknown(state: State, value: str) -> str:
-    if value in state.allowlist.tickets:
-        return "a ticket opens a binding at the desk: scan a wristband here"
-    if value in state.allowlist.bands:
-        return "band not bound to a ticket: bind it at the desk"
-    return "not in the allowlist"
-
-
-def _overridable(refusal: Refusal, scan: Scan) -> bool:
-    return scan.mode is Mode.EXIT or refusal.code not in NEVER_LET_IN
-
-
-def _grant(a: Attempt, forced_by: str | None = None, overrode: Refusal | None = None) -> Outcome:
-    m, scan, now = a.member, a.scan, a.now
-    target = a.target
-    events: list[Event] = [
-        MemberMoved(
-            scan.gate,
-            now,
-            m.uid,
-            m.group,
-            target,
-            forced=forced_by is not None,
-            staff=forced_by,
-            overrode=overrode.code if overrode else None,
-        )
-    ]
-    if m.role is Role.ADULT:
-        if scan.pairs:  # a test scan stands for no adult a child could follow
-            events.append(PairingOpened(scan.gate, now, m.group, scan.mode, m.uid))
-        leaves = target is MemberState.TEMP_OUT or (target is MemberState.EXITED and not scan.pairs)
-        if leaves and _leaves_children_alone(a.state, m):  # no window will close to flag it
-            events.append(GroupFlagged(scan.gate, now, m.group))
-    if forced_by is not None and overrode is not None:
-        events.append(OverrideSpent(scan.gate, now, forced_by, m.uid, overrode.code))
-        name = a.state.allowlist.staff.get(forced_by, forced_by)
-        code, message = Code.OK_OVERRIDE, f"override by {name}: {overrode.code} set aside"
-    else:
-        code, message = _grant_code(m, target), _grant_message(m, target)
-    decision = Decision(
-        code,
-        message,
-        scan.value,
-        scan.gate,
-        m.group,
-        m.role,
-        forced=forced_by is not None,
-        staff=forced_by,
-        overrode=overrode.code if overrode else None,
-    )
-    return decision, events
-
-
-def _grant_code(m: Member, target: MemberState) -> Code:
-    if target is MemberState.INSIDE:
-        return Code.OK_REENTRY if m.state is MemberState.TEMP_OUT else Code.OK_ENTRY
-    return Code.OK_TEMP_EXIT if target is MemberState.TEMP_OUT else Code.OK_EXIT
-
-
-def _grant_message(m: Member, target: MemberState) -> str:
-    if target is MemberState.INSIDE:
-        return f"welcome {'back ' if m.state is MemberState.TEMP_OUT else ''}({m.role})"
-    if target is MemberState.TEMP_OUT:
-        return "temporary exit: come back with this band"
-    if m.state is not MemberState.INSIDE:
-        return "goodbye (offline: not known to be inside, for the hub to check)"
-    return "goodbye: please return the band"
-
-
-def _leaves_children_alone(state: State, leaving: Member) -> bool:
-    others = (m for m in state.members_of(leaving.group) if m.uid != leaving.uid)
-    adult_stays = any(m.role is Role.ADULT and m.state is MemberState.INSIDE for m in others)
-    return not adult_stays and state.child_inside(leaving.group)
-
-
-# --- binding at the desk ------------------------------------------------------------------------
-
-
-def _bind(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
-    ticket = state.allowlist.tickets.get(scan.value)
-    if ticket is not None:
-        return _open_binding(state, scan, now, policy, ticket)
-    if scan.kind is Kind.BARCODE:
-        reason = state.allowlist.revoked.get(scan.value)
-        if reason is not None:
-            return _deny(scan, Code.DENY_REVOKED, f"ticket {scan.value} revoked: {reason}")
-        return _deny(scan, Code.DENY_UNKNOWN, "ticket not in the allowlist")
-    return _bind_band(state, scan, now)
-
-
-def _open_binding(
-    state: State, scan: Scan, now: datetime, policy: Policy, ticket: Ticket
-) -> Outcome:
-    reason = state.allowlist.revoked.get(ticket.code)
-    if reason is not None:
-        return _deny(scan, Code.DENY_REVOKED, f"ticket revoked: {reason}")
-    today = policy.session_day(now)
-    if not ticket.valid_on(today):
-        valid = f"{ticket.valid_from.isoformat()}..{ticket.valid_to.isoformat()}"
-        return _deny(scan, Code.DENY_NOT_VALID_NOW, f"ticket valid {valid}, not {today}")
-    group = state.groups.get(ticket.code)
-    if group is not None and group.full:
-        bound = len(group.members)
-        return _deny(scan, Code.DENY_BINDING, f"all {bound} bands of this ticket are bound")
-    people = f"{ticket.adults} adults, {ticket.children} children"
-    if ticket.is_solo:
-        phone = mask_phone(ticket.guardian_phone) or "registered at the hub"
-        people = f"child alone, guardian {phone}"
-    decision = Decision(
-        Code.OK_BIND, f"binding open: {people}; scan the bands", scan.value, scan.gate, ticket.code
-    )
-    return decision, [BindingOpened(scan.gate, now, ticket.code, ticket.adults, ticket.children)]
-
-
-def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
-    uid = scan.value
-    reason = state.allowlist.revoked.get(uid)
-    if reason is not None:
-        return _deny(scan, Code.DENY_REVOKED, f"band revoked: {reason}")
-    foreign = band_is_of_the_stock(state, uid)
-    if foreign is not None:
-        return _deny(scan, foreign.code, foreign.message)
-    earlier = state.members.get(uid)
-    if earlier is not None and earlier.state is not MemberState.EXITED:
-        return _deny(scan, Code.DENY_BINDING, f"band already bound to group {earlier.group}")
-    group_id = state.bindings.get(scan.gate)
-    if group_id is None:
-        return _deny(scan, Code.DENY_BINDING, "no open binding here: scan the ticket first")
-    reason = state.allowlist.revoked.get(group_id)
-    if reason is not None:
-        return _deny(scan, Code.DENY_REVOKED, f"ticket {group_id} revoked: {reason}")
-    group = state.groups[group_id]
-    role = _free_slot(group, state.allowlist.bands.get(uid))
-    if isinstance(role, Refusal):
-        return _deny(scan, role.code, role.message)
-    adults = group.bound_adults + (role is Role.ADULT)
-    children = group.bound_children + (role is not Role.ADULT)
-    message = (
-        f"bound as {role}: {adults}/{group.adults} adults, {children}/{group.children} children"
-    )
-    decision = Decision(Code.OK_BIND, message, uid, scan.gate, group_id, role)
-    return decision, [BandBound(scan.gate, now, uid, group_id, role)]
-
-
-def _free_slot(group: Group, stock: Role | None) -> Role | Refusal:
-    """The role a band takes in the group: its stock role, or the next free slot, adults first."""
-    adult_free = group.bound_adults < group.adults
-    child_free = group.bound_children < group.children
-    if stock is Role.ADULT and not adult_free:
-        return Refusal(Code.DENY_BINDING, "adult band, but every adult slot is bound")
-    if stock is Role.CHILD and not child_free:
-        return Refusal(Code.DENY_BINDING, "child band, but every child slot is bound")
-    if stock is Role.ADULT or (stock is None and adult_free):
-        return Role.ADULT
-    return Role.SOLO_CHILD if group.solo else Role.CHILD
 
 
 # --- time: pairing windows that close -----------------------------------------------------------
@@ -507,8 +253,3 @@ def expire(state: State, now: datetime, policy: Policy, gate: str | None = None)
             flagged.add(p.group)
             events.append(GroupFlagged(p.gate, closed_at, p.group))
     return events
-
-
-def mask_phone(phone: str) -> str:
-    """Show only the last four digits of a guardian phone."""
-    return "*" * max(len(phone) - 4, 0) + phone[-4:] if phone else ""

@@ -56,6 +56,7 @@ from gate.devices.gpio import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
 from gate.devices.scanner import BarcodeScanner, Rejected
+from gate.link.batches import WireBatch, read_events
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
 from gate.link.codec import CodecError, decision_to_dict, event_to_dict, events_of
 from gate.link.peers import Peers
@@ -67,16 +68,15 @@ from gate.link.protocol import (
     ProtocolError,
     Replay,
     Roster,
-    WireBatch,
     allowlist_of,
     parse,
-    read_events,
     ticket_of,
 )
 from gate.link.vetting import Refused
 from gate.settings import GateConfig
 from gate.store.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
-from gate.store.journal import Journal, JournalError
+from gate.store.journal import Journal
+from gate.store.journal_file import JournalError
 from gate.store.presence import PresenceError, PresenceLog
 
 log = logging.getLogger("gate")

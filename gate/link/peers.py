@@ -23,7 +23,8 @@ from typing import Any
 
 from gate.core import Event, State
 from gate.core.authority import GateRole, PastDecision
-from gate.link.protocol import Roster, WireEntry
+from gate.link.batches import WireEntry
+from gate.link.protocol import Roster
 from gate.link.vetting import (
     Knowledge,
     Refused,

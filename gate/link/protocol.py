@@ -3,6 +3,8 @@
 Both ends build and read every payload through these models, so a malformed, oversized or
 foreign message is rejected in one place with a reason (`ProtocolError`), counted by the caller
 and dropped; it never stops a consumer. `docs/mqtt.md` describes the same tree for people.
+An events payload is read by `gate.link.batches.read_events`, which refuses exactly what `parse`
+does.
 
     {prefix}/gate/{gate}/events      gate -> hub     journal entries, QoS 1      EventBatch
     {prefix}/gate/{gate}/status      gate -> all     retained; will: offline      GateStatus
@@ -21,9 +23,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -186,7 +187,7 @@ def parse(model: type[M], payload: bytes) -> M:
         raise ProtocolError(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ProtocolError("a payload is a JSON object")
-    if _SURROGATE_ESCAPE.search(payload) and not _utf8_text(data):
+    if SURROGATE_ESCAPE.search(payload) and not _utf8_text(data):
         raise ProtocolError("text with a lone surrogate (a \\ud800 escape): no UTF-8 can hold it")
     if data.get("v") != VERSION:
         raise ProtocolError(f"protocol version {data.get('v')!r}, expected {VERSION}")
@@ -196,7 +197,7 @@ def parse(model: type[M], payload: bytes) -> M:
         raise ProtocolError(describe(exc, model.__name__).replace("\n", "; ")) from exc
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # how JSON spells a surrogate
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # how JSON spells a surrogate
 
 
 def _utf8_text(data: Any) -> bool:
@@ -211,95 +212,6 @@ def _utf8_text(data: Any) -> bool:
 
 def dump(message: BaseModel) -> bytes:
     return message.model_dump_json().encode()
-
-
-# --- event batches as the hub stores them ---------------------------------------------------------
-
-
-class WireEntry(NamedTuple):
-    """An `Entry` as `read_events` reads it: its body decoded, and as JSON text to store."""
-
-    seq: int
-    nonce: str
-    wall_ms: int
-    hlc: str
-    kind: str
-    body: dict[str, Any]
-    body_json: str
-
-
-@dataclass(frozen=True, slots=True)
-class WireBatch:
-    gate: str
-    entries: list[WireEntry]
-
-
-def read_events(payload: bytes) -> WireBatch:
-    """`parse(EventBatch, payload)`, each body also as JSON text: it accepts and refuses the
-    same payloads, with the same ProtocolError, and reads the same values.
-
-    A batch as `dump` writes it (as every gate sends it) is read in one pass that keeps each
-    body's text as it came; any other form of JSON goes through `parse`, its bodies encoded."""
-    batch = _read_dumped_events(payload)
-    if batch is not None:
-        return batch
-    parsed = parse(EventBatch, payload)
-    return WireBatch(
-        parsed.gate,
-        [
-            WireEntry(e.seq, e.nonce, e.wall_ms, e.hlc, e.kind, e.body, _encode_body(e.body))
-            for e in parsed.entries
-        ],
-    )
-
-
-# `dump(EventBatch(...))` exactly: compact, keys in the models' order. Numbers of 19 digits at
-# most (SQLite's range); strings without escapes or control characters, lengths as the models'.
-_DUMPED_HEAD = re.compile(r'\{"v":1,"gate":"([A-Za-z0-9_-]{1,32})","entries":\[')
-_DUMPED_ENTRY = re.compile(
-    r'\{"seq":([1-9][0-9]{0,18}),"nonce":"([^"\\\x00-\x1f]{8,64})",'
-    r'"wall_ms":(0|[1-9][0-9]{0,18}),"hlc":"([0-9a-f]{16})",'
-    r'"kind":"([^"\\\x00-\x1f]{1,32})","body":(?=\{)'
-)
-_body_decoder = json.JSONDecoder()
-_encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _read_dumped_events(payload: bytes) -> WireBatch | None:
-    """The batch, if `payload` is in `dump`'s form and valid; else None, and `parse` decides.
-
-    Each body is decoded by `json`, as `parse` does, and its text kept as it came. A payload
-    that escapes a surrogate is left to `parse`, which refuses a lone one."""
-    if len(payload) > MAX_PAYLOAD or _SURROGATE_ESCAPE.search(payload):
-        return None
-    try:
-        text = payload.decode()
-    except UnicodeDecodeError:
-        return None
-    head = _DUMPED_HEAD.match(text)
-    if head is None:
-        return None
-    entries: list[WireEntry] = []
-    at = head.end()
-    while len(entries) < MAX_BATCH:
-        fields = _DUMPED_ENTRY.match(text, at)
-        if fields is None:
-            return None
-        start = fields.end()
-        try:
-            body, end = _body_decoder.raw_decode(text, start)
-        except (ValueError, RecursionError):
-            return None
-        body_json = text[start:end]
-        seq, nonce, wall_ms, hlc, kind = fields.groups()
-        entries.append(WireEntry(int(seq), nonce, int(wall_ms), hlc, kind, body, body_json))
-        if text.startswith("},", end):
-            at = end + 2
-        elif end + 3 == len(text) and text.endswith("}]}"):
-            return WireBatch(head[1], entries)
-        else:
-            return None
-    return None
 
 
 class Topics:

@@ -21,9 +21,9 @@ from gate.core.authority import (
     Refused,
     check_clock,
     check_shape,
-    vet,
 )
 from gate.core.hlc import Timestamp
+from gate.core.peer_events import vet
 from gate.link.codec import CodecError, decision_from_dict, events_of
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -52,6 +52,7 @@ from typing import TypeVar
 
 from gate.core.authority import PastDecision, Reason, Refused, check_seq
 from gate.core.hlc import DEFAULT_MAX_DRIFT_MS
+from gate.link.batches import WireBatch, WireEntry, read_events
 from gate.link.protocol import (
     MAX_PAYLOAD,
     Ack,
@@ -61,11 +62,8 @@ from gate.link.protocol import (
     ProtocolError,
     Replay,
     Topics,
-    WireBatch,
-    WireEntry,
     dump,
     parse,
-    read_events,
 )
 from gate.link.vetting import check_entry_clock, past_decision, text_size
 from gate.store.journal import wall_clock_ms

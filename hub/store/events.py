@@ -59,7 +59,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gate.core.hlc import MAX_WALL_MS, Timestamp
-from gate.link.protocol import Entry, WireEntry
+from gate.link.batches import WireEntry
+from gate.link.protocol import Entry
 
 SCHEMA_VERSION = 2
 QUARANTINE_BODY = 2048  # characters of a refused body kept: enough to read, never a flood

@@ -10,6 +10,7 @@ The index is `gate.core.Allowlist`, the dicts the rules core reads; TinyDB is ne
 the scan path.
 """
 
+from gate.store.allowlist.changes import AllowlistDelta
 from gate.store.allowlist.csvdir import (
     RowError,
     decode_csv,
@@ -20,7 +21,7 @@ from gate.store.allowlist.csvdir import (
 )
 from gate.store.allowlist.errors import AllowlistError, DeltaError, SnapshotError, StaleDelta
 from gate.store.allowlist.storage import AtomicJSONStorage
-from gate.store.allowlist.store import AllowlistDelta, AllowlistStore
+from gate.store.allowlist.store import AllowlistStore
 from gate.store.allowlist.validate import normalise_uid
 
 __all__ = [
