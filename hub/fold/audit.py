@@ -73,7 +73,7 @@ from gate.core.rules import Attempt, Refusal, Rule, within
 from gate.link.codec import CodecError, events_of
 from hub.fold.audit_warnings import partition_warnings
 from hub.fold.findings import Finding
-from hub.store.events import GateRow, StoredEntry
+from hub.store.records import GateRow, StoredEntry
 
 # Pairing windows and armed overrides are measured between two times the deciding gate stamped
 # with its own wall clock (the adult's grant and the child's, the badge and the forced move), so

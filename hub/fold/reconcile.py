@@ -70,7 +70,8 @@ from gate.link.protocol import Headcount, HeadcountGate
 from gate.store.journal import wall_clock_ms
 from hub.fold.audit import RuleAudit
 from hub.fold.findings import Finding
-from hub.store.events import EventStore, StoredEntry
+from hub.store.events import EventStore
+from hub.store.records import StoredEntry
 
 log = logging.getLogger(__name__)
 

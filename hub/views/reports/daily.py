@@ -65,7 +65,8 @@ from gate.core.hlc import MAX_COUNTER, Timestamp
 from gate.link.codec import CodecError, event_from_dict
 from gate.store.allowlist.validate import is_normal_uid
 from hub.fold.findings import Finding
-from hub.store.events import EventStore, StoredEntry
+from hub.store.events import EventStore
+from hub.store.records import StoredEntry
 from hub.views.reports.violations import HEADER, NOTE, TITLE, violation_rows
 from hub.views.sweep import SweepRow, closing_sweep
 
