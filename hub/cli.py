@@ -200,7 +200,8 @@ def _day(text: str) -> date:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from hub.views.reports.daily import daily_report, report_csv, report_html
+    from hub.views.reports.daily import daily_report
+    from hub.views.reports.render import report_csv, report_html
 
     with _venue(args) as v:
         day = args.date or datetime.now(v.policy.tz).date()
