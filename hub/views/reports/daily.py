@@ -57,10 +57,11 @@ from gate.core import (
     headcount,
 )
 from gate.link.codec import CodecError, event_from_dict
+from hub.fold.clocks import wall_ms_of
 from hub.fold.findings import Finding
 from hub.store.events import EventStore
 from hub.store.records import StoredEntry
-from hub.views.reports.formats import epoch_ms, hlc_ms, iso, shown_phone, utc_time
+from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
 from hub.views.sweep import SweepRow, closing_sweep
@@ -187,7 +188,7 @@ def daily_report(
     tally = _Tally(State(allowlist=allowlist or Allowlist()), tz)
     tally.headcount.undone = undone_grants(store, start_ms, end_ms)
     for entry in store.entries_in_hlc_order():
-        ms = hlc_ms(entry.hlc)
+        ms = wall_ms_of(entry.hlc)
         if ms >= end_ms:
             break
         if ms < start_ms:

@@ -1,6 +1,6 @@
-"""How the daily report reads the gates' times and writes its own: hybrid timestamps to
-milliseconds, milliseconds to UTC times, times in the venue's zone; and guardian phones,
-masked unless shown to staff."""
+"""How the daily report writes its times and phones, and the clock arithmetic of the day's
+bounds: milliseconds to UTC times and back, times in the venue's zone, guardian phones masked
+unless shown to staff."""
 
 from __future__ import annotations
 
@@ -8,18 +8,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from gate.core import mask_phone
-from gate.core.hlc import Timestamp
 
 
 def shown_phone(phone: str, staff: bool) -> str:
     return phone if staff else mask_phone(phone)
-
-
-def hlc_ms(hlc: str) -> int:
-    try:
-        return Timestamp.parse(hlc).wall_ms
-    except ValueError:
-        return 0
 
 
 def utc_time(ms: int) -> datetime:

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from gate.core import MemberMoved, MemberState, Role
 from gate.core.hlc import MAX_COUNTER, Timestamp
+from hub.fold.clocks import wall_ms_of
 from hub.store.events import EventStore
 from hub.store.records import StoredEntry
-from hub.views.reports.formats import hlc_ms, iso, utc_time
+from hub.views.reports.formats import iso, utc_time
 
 _HOUR_S = 3600
 
@@ -154,7 +155,7 @@ def undone_grants(store: EventStore, start_ms: int, end_ms: int) -> set[tuple[st
     for entry in store.entries_in_hlc_order(
         after_hlc=str(Timestamp(max(start_ms - 1, 0), MAX_COUNTER))
     ):
-        if hlc_ms(entry.hlc) >= end_ms:
+        if wall_ms_of(entry.hlc) >= end_ms:
             break
         seq = entry.body.get("decision_seq")
         if entry.kind == "passage" and entry.body.get("passed") is False and isinstance(seq, int):
