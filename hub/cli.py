@@ -44,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
         level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s"
     )
     from hub.service import Hub
-    from hub.store.events import StoreError
+    from hub.store.schema import StoreError
 
     try:
         hub = Hub(_config(args))
@@ -152,7 +152,8 @@ def _venue(args: argparse.Namespace) -> Iterator[_Venue]:
     """The venue's state folded from the hub's store, opened for reading only."""
     from gate.config import load_policy
     from hub.fold.reconcile import VenueState
-    from hub.store.events import EventStore, StoreError
+    from hub.store.events import EventStore
+    from hub.store.schema import StoreError
 
     config = _config(args)
     policy = load_policy(config.hub.policy)
@@ -199,7 +200,8 @@ def _day(text: str) -> date:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from hub.views.reports.daily import daily_report, report_csv, report_html
+    from hub.views.reports.daily import daily_report
+    from hub.views.reports.render import report_csv, report_html
 
     with _venue(args) as v:
         day = args.date or datetime.now(v.policy.tz).date()

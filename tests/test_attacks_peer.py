@@ -42,7 +42,8 @@ from gate.link.protocol import Entry, EventBatch, ProtocolError, Roster, Topics,
 from gate.link.vetting import body_size
 from hub.fold.reconcile import VenueState
 from hub.ingest.intake import Ingest
-from hub.store.events import QUARANTINE_COPIES, EventStore
+from hub.store.events import EventStore
+from hub.store.quarantine import QUARANTINE_COPIES
 
 TOPICS = Topics()
 NOW = datetime.now(UTC)

@@ -513,7 +513,7 @@ def test_a_whole_day_of_twenty_gates_passes_entry_by_entry_as_the_hub_folds_it()
     from bench.reconcile import make_day
     from gate.core import State
     from gate.link.codec import events_of
-    from hub.store.events import StoredEntry
+    from hub.store.records import StoredEntry
 
     day = make_day(families=150)
     roles = {"bind": "desk", "entry": "entry", "exit": "exit"}

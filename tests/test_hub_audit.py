@@ -53,7 +53,8 @@ from gate.link.codec import decision_to_dict, event_to_dict
 from hub.fold.findings import Finding, violation_alerts
 from hub.fold.reconcile import VenueState
 from hub.store.events import EventStore
-from hub.views.reports.daily import daily_report, report_csv, report_html
+from hub.views.reports.daily import daily_report
+from hub.views.reports.render import report_csv, report_html
 from hub.views.reports.violations import TITLE
 
 LOST_BADGE = "04EE0002"

@@ -43,7 +43,8 @@ from gate.store.journal import Journal
 from hub.ingest.intake import Ingest, Message
 from hub.service import Hub as HubService
 from hub.service import load_hub_config
-from hub.store.events import EventStore, StoredEntry
+from hub.store.events import EventStore
+from hub.store.records import StoredEntry
 
 JULY_2026 = 1_784_000_000_000
 TOPICS = Topics("venue/v1")

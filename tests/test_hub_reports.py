@@ -42,7 +42,9 @@ from gate.link.codec import decision_to_dict, event_to_dict
 from gate.link.protocol import Entry
 from hub.fold.reconcile import Finding, VenueState
 from hub.store.events import EventStore
-from hub.views.reports.daily import DailyReport, daily_report, report_csv, report_html, sections
+from hub.views.reports.daily import DailyReport, daily_report
+from hub.views.reports.render import report_csv, report_html
+from hub.views.reports.sections import sections
 
 TZ = ZoneInfo("Asia/Shanghai")
 EXAMPLE_DAY = date(2026, 7, 18)

@@ -31,7 +31,8 @@ from gate.link.protocol import Entry, allowlist_of, ticket_of
 from gate.store.allowlist import AllowlistDelta, AllowlistError, AllowlistStore
 from gate.store.journal import Journal
 from hub.ingest.allowlist import HubAllowlist
-from hub.store.events import EventStore, StoreError
+from hub.store.events import EventStore
+from hub.store.schema import StoreError
 
 JULY_2026 = 1_784_000_000_000
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "children-city"

@@ -48,7 +48,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from gate.core import (
     BandLearned,
@@ -61,7 +60,6 @@ from gate.core import (
     MemberState,
     Mode,
     OverrideArmed,
-    OverrideSpent,
     PairingOpened,
     Policy,
     Role,
@@ -69,11 +67,14 @@ from gate.core import (
     State,
     rules,
 )
-from gate.core.rules import Attempt, Refusal, Rule, within
+from gate.core.rules import Attempt, Refusal, Rule
 from gate.link.codec import CodecError, events_of
+from hub.fold.audit_overrides import no_badge_read, override_problem
+from hub.fold.audit_pending import Pending, ready_findings
 from hub.fold.audit_warnings import partition_warnings
+from hub.fold.clocks import iso_seconds
 from hub.fold.findings import Finding
-from hub.store.events import GateRow, StoredEntry
+from hub.store.records import GateRow, StoredEntry
 
 # Pairing windows and armed overrides are measured between two times the deciding gate stamped
 # with its own wall clock (the adult's grant and the child's, the badge and the forced move), so
@@ -85,10 +86,6 @@ WINDOW_TOLERANCE_S = 2.0
 # only after its keepalive; an adult who left through another gate this shortly before a
 # child's entry may not have reached the entry gate yet.
 PRESENCE_LAG_S = 120.0
-# A violation resting on what the other gates said waits until they have all reported; a gate
-# silent this long before the entry came (retired, or unplugged: the display says so) is not
-# waited for.
-RETIRED_AFTER_MS = 24 * 3600 * 1000
 
 # Rules of the gate alone, exact whether or not the gate heard the others (precedence order).
 EXIT_AT_GATE: Sequence[Rule] = (
@@ -127,17 +124,6 @@ class _Entry:
         return ((self.entry.gate, self.entry.seq),)
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    """A violation that rests on what the other gates said: raised once each of them has
-    reported all it journalled (its entries may still be on their way). `unless_entered`: an
-    exit decided cut off, no violation if some gate let the band in."""
-
-    finding: Finding
-    received_ms: int
-    unless_entered: bool = False
-
-
 @dataclass
 class RuleAudit:
     """See the module's docstring. One per fold; `check` before each event is folded."""
@@ -148,7 +134,7 @@ class RuleAudit:
     found: list[Finding] = field(default_factory=list)
     ever_inside: set[str] = field(default_factory=set)  # bands some gate let in
     ever_inside_adults: set[str] = field(default_factory=set)  # groups with an adult let in
-    pending: list[_Pending] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
     # gate -> (when, badge, why no badge was read) of the override last armed there by a scan
     # not read from a tag
     armed_unread: dict[str, tuple[datetime, str, str]] = field(default_factory=dict)
@@ -172,7 +158,7 @@ class RuleAudit:
         elif isinstance(event, PairingOpened) and e.entry.kind == "decision":
             self._pairing(state, e, event)
         elif isinstance(event, OverrideArmed) and e.entry.kind == "decision":
-            if (unread := _no_badge_read(e.entry.body)) is not None:
+            if (unread := no_badge_read(e.entry.body)) is not None:
                 self.armed_unread[event.gate] = (event.at, event.staff, unread)
         elif isinstance(event, MemberMoved):
             member = state.members.get(event.uid)
@@ -195,23 +181,9 @@ class RuleAudit:
                     self.ever_inside_adults.add(member.group)
 
     def pending_findings(self, gates: Sequence[GateRow]) -> list[Finding]:
-        """The violations resting on the other gates, once each of them has reported, in a
-        status received after the entry, that the hub holds its whole journal (a gate silent
-        for `RETIRED_AFTER_MS` before it is not waited for); the exits decided cut off only if
-        no gate let the band in."""
-        found = []
-        for p in self.pending:
-            if p.unless_entered and p.finding.uid in self.ever_inside:
-                continue
-            others = [
-                g
-                for g in gates
-                if g.gate not in p.finding.gates
-                and _heard_since(g, p.received_ms - RETIRED_AFTER_MS)
-            ]
-            if all(_caught_up(g, p.received_ms) for g in others):
-                found.append(p.finding)
-        return found
+        """The violations resting on the other gates, once each of them has reported (see
+        `hub.fold.audit_pending`)."""
+        return ready_findings(self.pending, self.ever_inside, gates)
 
     # --- decisions ------------------------------------------------------------------------
 
@@ -261,39 +233,18 @@ class RuleAudit:
         )
 
     def _forced(self, state: State, e: _Entry, mv: MemberMoved, m: Member) -> None:
-        problem = self._override_problem(state, e, mv)
+        problem = override_problem(
+            state,
+            e.events,
+            mv,
+            e.entry.gate,
+            self.armed_unread,
+            self.window,
+            self.policy.pairing_window_s,
+        )
         if problem is not None:
             over = f" over {mv.overrode}" if mv.overrode else ""
             self._violation("override_not_authorised", e, mv, m, f"forced{over}: {problem}")
-
-    def _override_problem(self, state: State, e: _Entry, mv: MemberMoved) -> str | None:
-        staff, gate, allowlist = mv.staff, e.entry.gate, state.allowlist
-        if not staff:
-            return "no staff badge named"
-        spent = any(
-            isinstance(s, OverrideSpent) and s.staff == staff and s.uid == mv.uid for s in e.events
-        )
-        if not spent:
-            return f"no override of staff badge {staff} spent in the decision"
-        if staff not in allowlist.staff:
-            return f"staff badge {staff} is not enrolled"
-        if (reason := allowlist.revoked.get(staff)) is not None:
-            return f"staff badge {staff} ({allowlist.staff[staff]}) is revoked: {reason}"
-        armed = state.overrides.get(gate)
-        if armed is None or armed.staff != staff:
-            elsewhere = [f"{g} {_t(o.at)}" for g, o in state.overrides.items() if o.staff == staff]
-            where = f" (armed at {', '.join(elsewhere)})" if elsewhere else ""
-            return f"staff badge {staff} was not armed at {gate}{where}"
-        unread = self.armed_unread.get(gate)
-        if unread is not None and unread[:2] == (armed.at, armed.staff):
-            return f"staff badge {staff} {unread[2]} at {gate} {_t(armed.at)}: no badge was read"
-        if not within(armed.at, mv.at, self.window):
-            return (
-                f"staff badge {staff} armed at {gate} {_t(armed.at)}, "
-                f"{(mv.at - armed.at).total_seconds():.0f} s before: outside the "
-                f"{self.policy.pairing_window_s:g} s window"
-            )
-        return None
 
     def _pairing(self, state: State, e: _Entry, p: PairingOpened) -> None:
         """A pairing window rests on an adult of the group let through in the same decision."""
@@ -315,7 +266,8 @@ class RuleAudit:
                 (e.entry.gate,),
                 p.at,
                 f"{e.entry.gate} opened a {p.direction} pairing window for group {p.group} at "
-                f"{_t(p.at)} naming {p.adult} ({who}){'' if moved else ', not let through'}: "
+                f"{iso_seconds(p.at)} naming {p.adult} ({who})"
+                f"{'' if moved else ', not let through'}: "
                 "its children could follow with no adult",
                 p.adult,
                 p.group,
@@ -372,7 +324,7 @@ class RuleAudit:
         kind = _KIND_OF.get((mode, r.code), "impossible_move")
         finding = _violation_finding(kind, e, mv, m, f"the rules say {r.code}: {r.message}")
         if pending:
-            self.pending.append(_Pending(finding, e.entry.received_ms))
+            self.pending.append(Pending(finding, e.entry.received_ms))
         else:
             self.found.append(finding)
 
@@ -387,7 +339,7 @@ class RuleAudit:
             f"decided {how}: no gate has reported letting it in, and every other gate has "
             f"reported all it journalled (it was {was} at the hub)",
         )
-        self.pending.append(_Pending(finding, e.entry.received_ms, unless_entered=True))
+        self.pending.append(Pending(finding, e.entry.received_ms, unless_entered=True))
 
     def _violation(self, kind: str, e: _Entry, mv: MemberMoved, m: Member, why: str) -> None:
         self.found.append(_violation_finding(kind, e, mv, m, why))
@@ -404,47 +356,13 @@ def _violation_finding(kind: str, e: _Entry, mv: MemberMoved, m: Member, why: st
         kind,
         (e.entry.gate,),
         mv.at,
-        f"{e.entry.gate} let {m.role} {mv.uid} of group {m.group} {way} at {_t(mv.at)}: {why}",
+        f"{e.entry.gate} let {m.role} {mv.uid} of group {m.group} {way} "
+        f"at {iso_seconds(mv.at)}: {why}",
         mv.uid,
         m.group,
         e.ref,
     )
 
 
-def _no_badge_read(body: dict[str, Any]) -> str | None:
-    """How a decision that armed an override was scanned, when no badge was read from a tag
-    (`"tag": false`, or `asked_by`: a technician's test scan); None when it was, or when the
-    entry does not say (earlier releases wrote no `tag`)."""
-    scan = body.get("scan")
-    tag = scan.get("tag") if isinstance(scan, dict) else None
-    if "asked_by" in body or (tag is False and scan.get("kind") == "nfc"):
-        return "armed by a test scan"
-    if tag is False:
-        return "armed by a barcode"
-    return None
-
-
 def _first(rule_list: Sequence[Rule], a: Attempt) -> Refusal | None:
     return next((r for rule in rule_list if (r := rule(a)) is not None), None)
-
-
-def _heard_since(row: GateRow, since_ms: int) -> bool:
-    last = max(row.status_ms or 0, row.last_seen_ms or 0)
-    return last >= since_ms
-
-
-def _caught_up(row: GateRow, since_ms: int) -> bool:
-    """The gate said, in a status received at or after `since_ms`, that the hub holds every
-    entry it journalled."""
-    status: dict[str, Any] = row.status or {}
-    last_seq = status.get("last_seq")
-    return (
-        row.status_ms is not None
-        and row.status_ms >= since_ms
-        and isinstance(last_seq, int)
-        and last_seq <= row.acked
-    )
-
-
-def _t(at: datetime) -> str:
-    return at.isoformat(timespec="seconds")

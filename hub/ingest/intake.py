@@ -67,7 +67,8 @@ from gate.link.protocol import (
 )
 from gate.link.vetting import check_entry_clock, past_decision, text_size
 from gate.store.journal import wall_clock_ms
-from hub.store.events import AddResult, EventStore, GateRow, PreparedBatch, StoredEntry
+from hub.store.events import EventStore
+from hub.store.records import AddResult, GateRow, PreparedBatch, StoredEntry
 
 log = logging.getLogger(__name__)
 

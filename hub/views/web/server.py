@@ -178,7 +178,7 @@ def _report(hub: Hub, query: dict[str, str]) -> Reply:
     day = date.fromisoformat(query["date"]) if "date" in query else hub.today()
     fmt = query.get("format", "json")
     report = hub.report(day)
-    from hub.views.reports.daily import report_csv, report_html
+    from hub.views.reports.render import report_csv, report_html
 
     if fmt == "csv":
         return Reply(200, report_csv(report, staff=True).encode(), "text/csv; charset=utf-8")

@@ -1,0 +1,139 @@
+"""The event store's SQLite file: its tables, how it is opened (WAL, `synchronous=FULL`, mode
+0600) and brought up to this program's schema, and its transactions.
+
+Schema (`PRAGMA user_version` = 2; a version 1 store gets the quarantine table when opened):
+
+    entries(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, PRIMARY KEY (gate, seq))
+        index entries_by_hlc (hlc, gate, seq)     -- the venue's order: hybrid time, then gate
+    gates(gate PRIMARY KEY, acked, highest, stored, duplicates, conflicts,
+          first_seen_ms, last_seen_ms, status, status_ms, skew_ms)
+    conflicts(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, kept_nonce,
+              PRIMARY KEY (gate, seq, nonce))     -- entries refused for a reused (gate, seq)
+    quarantine(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, reason, detail, size,
+               PRIMARY KEY (gate, seq, nonce))    -- entries a gate may not have written
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+SCHEMA_VERSION = 2
+FILE_MODE = 0o600  # bodies name wristbands and may carry guardians' phone numbers
+
+_SCHEMA = (
+    """CREATE TABLE entries (
+        gate        TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,  -- the gate's journal sequence: 1, 2, 3...
+        nonce       TEXT    NOT NULL,  -- tells a resent entry from another one with its seq
+        hlc         TEXT    NOT NULL,  -- hybrid timestamp, text that sorts in time order
+        wall_ms     INTEGER NOT NULL,  -- the gate's wall clock at append (may be wrong)
+        kind        TEXT    NOT NULL,
+        body        TEXT    NOT NULL,  -- a JSON object
+        received_ms INTEGER NOT NULL,  -- the hub's clock when first stored
+        PRIMARY KEY (gate, seq)
+    ) STRICT""",
+    "CREATE INDEX entries_by_hlc ON entries (hlc, gate, seq)",
+    """CREATE TABLE gates (
+        gate          TEXT PRIMARY KEY,
+        acked         INTEGER NOT NULL DEFAULT 0,  -- every seq in 1..acked is stored
+        highest       INTEGER NOT NULL DEFAULT 0,  -- highest seq stored
+        stored        INTEGER NOT NULL DEFAULT 0,
+        duplicates    INTEGER NOT NULL DEFAULT 0,
+        conflicts     INTEGER NOT NULL DEFAULT 0,  -- distinct conflicting entries
+        first_seen_ms INTEGER,
+        last_seen_ms  INTEGER,
+        status        TEXT,                        -- the last GateStatus, JSON
+        status_ms     INTEGER,                     -- when it was received
+        skew_ms       INTEGER                      -- its wall_ms minus status_ms, when live
+    ) STRICT""",
+    """CREATE TABLE conflicts (
+        gate        TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,
+        nonce       TEXT    NOT NULL,
+        hlc         TEXT    NOT NULL,
+        wall_ms     INTEGER NOT NULL,
+        kind        TEXT    NOT NULL,
+        body        TEXT    NOT NULL,
+        received_ms INTEGER NOT NULL,
+        kept_nonce  TEXT    NOT NULL,
+        PRIMARY KEY (gate, seq, nonce)
+    ) STRICT""",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+_QUARANTINE = """CREATE TABLE IF NOT EXISTS quarantine (
+        gate        TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,
+        nonce       TEXT    NOT NULL,
+        hlc         TEXT    NOT NULL,
+        wall_ms     INTEGER NOT NULL,
+        kind        TEXT    NOT NULL,
+        body        TEXT    NOT NULL,  -- its first QUARANTINE_BODY characters
+        received_ms INTEGER NOT NULL,
+        reason      TEXT    NOT NULL,  -- gate.core.authority.Reason
+        detail      TEXT    NOT NULL,
+        size        INTEGER NOT NULL,  -- the whole body's length
+        PRIMARY KEY (gate, seq, nonce)
+    ) STRICT"""
+
+
+class StoreError(Exception):
+    """The store cannot be opened or is not a hub event store. Names the file."""
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """The store's database at `path` (created, readable by its owner only, if missing), in
+    WAL mode with `synchronous=FULL` and this program's schema. Raises StoreError."""
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    try:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"event store {path}: cannot be opened: {exc}") from exc
+    try:
+        _configure(db, path)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _configure(db: sqlite3.Connection, path: Path) -> None:
+    try:
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise StoreError(f"event store {path}: cannot use WAL (mode is {mode})")
+        db.execute("PRAGMA synchronous = FULL")
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        (tables,) = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        if version == 0 and tables == 0:
+            with transaction(db):
+                for statement in (*_SCHEMA, _QUARANTINE):
+                    db.execute(statement)
+        elif version == 1:  # the store of an earlier release: add the quarantine
+            with transaction(db):
+                db.execute(_QUARANTINE)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION:
+            raise StoreError(
+                f"event store {path}: schema version {version}, "
+                f"this program reads {SCHEMA_VERSION} (or not a hub event store)"
+            )
+    except sqlite3.Error as exc:
+        raise StoreError(f"event store {path}: cannot be opened: {exc}") from exc
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # a failed COMMIT may leave it open
+            db.execute("ROLLBACK")
+        raise
