@@ -58,6 +58,8 @@ from gpiozero import (  # type: ignore[import-untyped]
 )
 
 from gate.devices.gpio.pins import INPUTS, OUTPUTS, GatePins, Pull
+from gate.devices.gpio.relay import Relay
+from gate.devices.gpio.timers import after
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +140,6 @@ class SelftestReport:
         }
 
 
-def _after(delay: float, action: Callable[[], None], name: str) -> threading.Timer:
-    timer = threading.Timer(delay, action)
-    timer.name = name
-    timer.daemon = True
-    timer.start()
-    return timer
-
-
 class _Input:
     """A contact input whose `asserted` follows the configured level, whatever the pull.
 
@@ -196,116 +190,6 @@ class _Input:
         self.device.close()
 
 
-class _Relay:
-    """The lock relay.
-
-    pulse (turnstile): one pulse per grant; grants that come while a pulse is out are queued
-    as separate pulses with a gap, so the turnstile counts each one.
-    hold (door): held for `hold_s` after the latest grant, released early once no grant is
-    waiting for its passage.
-    Free exit holds it on and overrides both.
-    """
-
-    def __init__(self, device: DigitalOutputDevice, pins: GatePins) -> None:
-        self.device = device
-        self._mode = pins.relay_mode
-        self._pulse_s = pins.pulse_s
-        self._hold_s = pins.hold_s
-        self._lock = threading.RLock()
-        self._timer: threading.Timer | None = None
-        self._generation = 0  # a timer that fires after being superseded does nothing
-        self._owed = 0  # pulse mode: pulses still to send
-        self._busy = False  # pulse mode: a pulse or its gap is under way
-        self._free_exit = False
-        self._testing = False
-
-    @property
-    def in_use(self) -> bool:
-        with self._lock:
-            return self._free_exit or self._busy or self._timer is not None
-
-    def open_for_grant(self) -> None:
-        with self._lock:
-            self._testing = False
-            if self._free_exit:
-                return  # already open
-            if self._mode == "hold":
-                self.device.on()
-                self._schedule(self._hold_s, self._release)
-            else:
-                self._owed += 1
-                if not self._busy:
-                    self._next_pulse()
-
-    def no_grant_waiting(self) -> None:
-        """Every grant has passed or timed out: a held door may lock again."""
-        with self._lock:
-            if self._mode == "hold" and self._timer is not None:
-                self._release()
-
-    def set_free_exit(self, on: bool) -> None:
-        with self._lock:
-            self._free_exit = on
-            self._cancel()
-            self._owed, self._busy, self._testing = 0, False, False
-            self.device.value = on
-
-    def begin_test(self) -> bool:
-        """Switch on for a self-test unless in use; False when skipped."""
-        with self._lock:
-            if self.in_use:
-                return False
-            self._testing = True
-            self.device.on()
-            return True
-
-    def end_test(self) -> None:
-        with self._lock:
-            if self._testing:  # a grant may have taken over meanwhile
-                self._testing = False
-                self.device.off()
-
-    def close(self) -> None:
-        with self._lock:
-            self._cancel()
-
-    def _next_pulse(self) -> None:
-        self._owed -= 1
-        self._busy = True
-        self.device.on()
-        self._schedule(self._pulse_s, self._pulse_off)
-
-    def _pulse_off(self) -> None:
-        self.device.off()
-        self._schedule(self._pulse_s, self._gap_over)  # a gap the controller can see
-
-    def _gap_over(self) -> None:
-        self._busy = False
-        if self._owed:
-            self._next_pulse()
-
-    def _release(self) -> None:
-        self._cancel()
-        self.device.off()
-
-    def _schedule(self, delay: float, action: Callable[[], None]) -> None:
-        self._cancel()
-        self._timer = _after(delay, partial(self._fire, self._generation, action), "relay")
-
-    def _fire(self, generation: int, action: Callable[[], None]) -> None:
-        with self._lock:
-            if generation != self._generation:
-                return
-            self._timer = None
-            action()
-
-    def _cancel(self) -> None:
-        self._generation += 1
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-
 class GateIO:
     """Drives one gate's outputs and watches its inputs; see the module docstring."""
 
@@ -343,7 +227,7 @@ class GateIO:
         )
         self._outputs: dict[str, DigitalOutputDevice] = {}
         self._inputs: dict[str, _Input] = {}
-        self._relay: _Relay | None = None
+        self._relay: Relay | None = None
         try:
             self._build(pin_factory)
         except Exception:
@@ -359,7 +243,7 @@ class GateIO:
                 p.relay, active_high=p.relay_active_high, pin_factory=pin_factory
             )
             self._outputs["relay"] = relay
-            self._relay = _Relay(relay, p)
+            self._relay = Relay(relay, p)
         for name in ("green", "red", "amber"):
             pin = getattr(p, name)
             if pin is not None:
@@ -419,7 +303,7 @@ class GateIO:
         self._last_grant_id += 1
         grant_id = self._last_grant_id
         timeout = partial(self._passage_timed_out, grant_id)
-        self._pending[grant_id] = _after(self.passage_timeout_s, timeout, f"passage {grant_id}")
+        self._pending[grant_id] = after(self.passage_timeout_s, timeout, f"passage {grant_id}")
         return grant_id
 
     def deny(self, *, show_s: float | None = None) -> None:
@@ -457,7 +341,7 @@ class GateIO:
         self._sound(signal)
         if show_s is not None:
             back = partial(self._back_to_idle, self._signal_generation)
-            self._idle_timer = _after(show_s, back, "signal")
+            self._idle_timer = after(show_s, back, "signal")
 
     def _back_to_idle(self, generation: int) -> None:
         with self._lock:
@@ -593,7 +477,7 @@ class GateIO:
             if device := self._outputs.get(name):
                 outputs[name] = _cycle(device, step_s)
         if self._relay is not None:
-            outputs["relay"] = self._test_relay(self._relay, step_s)
+            outputs["relay"] = self._relay.selftest(step_s)
         with self._lock:
             if not self._closed:
                 self._light()
@@ -606,18 +490,6 @@ class GateIO:
             inputs=inputs,
             warnings=_input_warnings(inputs),
         )
-
-    @staticmethod
-    def _test_relay(relay: _Relay, step_s: float) -> str:
-        try:
-            if not relay.begin_test():
-                return "skipped: in use (grant or free exit)"
-            on = bool(relay.device.value)
-            time.sleep(step_s)
-            relay.end_test()
-        except Exception as exc:
-            return f"failed: {exc}"
-        return "ok" if on else "failed: did not switch on"
 
     # Closing.
 
