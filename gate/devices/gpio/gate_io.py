@@ -4,17 +4,8 @@ Pins come from the hardware profile (`GatePins.from_profile`), never from code, 
 is optional: a handheld has LEDs and a buzzer only, a door has no turnstile contact. Devices
 that are not fitted are skipped; `GateIO.fitted` and `selftest()` say what is there.
 
-Signals hold until the next call (or for `show_s` when given, then back to idle):
-
-========== ================ ==========================
-signal     LEDs             buzzer
-========== ================ ==========================
-granted    green            one short beep
-denied     red              three short buzzes
-waiting    amber, blinking  two long beeps
-idle       off              silent
-free exit  green            silent
-========== ================ ==========================
+Signals hold until the next call (or for `show_s` when given, then back to idle); what each
+shows is in `gate.devices.gpio.signals`.
 
 Passage: `grant()` opens the gate and, when a passage sensor is fitted, returns a grant id;
 exactly one `on_passage(grant_id, passed)` follows: ``True`` at the first passage edge (grants
@@ -43,10 +34,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 from types import TracebackType
 
@@ -59,35 +48,10 @@ from gpiozero import (  # type: ignore[import-untyped]
 
 from gate.devices.gpio.pins import INPUTS, OUTPUTS, GatePins, Pull
 from gate.devices.gpio.relay import Relay
+from gate.devices.gpio.signals import Indicators, Signal, Sounds
 from gate.devices.gpio.timers import after
 
 log = logging.getLogger(__name__)
-
-AMBER_BLINK_S = 0.25  # on and off time of the waiting signal
-
-
-@dataclass(frozen=True)
-class Beep:
-    on_s: float
-    off_s: float
-    n: int
-
-
-@dataclass(frozen=True)
-class Sounds:
-    """Buzzer patterns; None keeps the buzzer silent for that signal."""
-
-    granted: Beep | None = Beep(0.1, 0.0, 1)
-    denied: Beep | None = Beep(0.15, 0.1, 3)
-    waiting: Beep | None = Beep(0.4, 0.2, 2)
-
-
-class Signal(StrEnum):
-    IDLE = "idle"
-    GRANTED = "granted"
-    DENIED = "denied"
-    WAITING = "waiting"
-    FREE_EXIT = "free_exit"
 
 
 @dataclass(frozen=True)
@@ -209,16 +173,12 @@ class GateIO:
             raise ValueError(f"passage_timeout_s must be positive, got {passage_timeout_s}")
         self.pins = pins
         self.passage_timeout_s = passage_timeout_s
-        self._sounds = sounds or Sounds()
         self._on_passage = on_passage
         self._on_staff_button = on_staff_button
         self._on_fire_alarm = on_fire_alarm
         self._on_unexpected_passage = on_unexpected_passage
         self._lock = threading.RLock()
         self._closed = False
-        self._signal = Signal.IDLE
-        self._signal_generation = 0
-        self._idle_timer: threading.Timer | None = None
         self._free_exit_sources: set[str] = set()
         self._pending: dict[int, threading.Timer] = {}  # grant id -> passage timeout, in order
         self._last_grant_id = 0
@@ -233,6 +193,7 @@ class GateIO:
         except Exception:
             self._close_devices()
             raise
+        self._indicators = Indicators(self._outputs, sounds or Sounds(), self._lock)
         self._watch_inputs()
         log.info("gate I/O: fitted %s", ", ".join(self.fitted) or "nothing")
 
@@ -296,7 +257,7 @@ class GateIO:
                     self._relay.open_for_grant()
                 if "passage" in self._inputs:
                     grant_id = self._await_passage()
-            self._show(Signal.GRANTED, show_s)
+            self._indicators.show(Signal.GRANTED, show_s)
         return grant_id
 
     def _await_passage(self) -> int:
@@ -310,19 +271,19 @@ class GateIO:
         """Red and the deny buzz."""
         with self._lock:
             self._check_open()
-            self._show(Signal.DENIED, show_s)
+            self._indicators.show(Signal.DENIED, show_s)
 
     def waiting_for_adult(self, *, show_s: float | None = None) -> None:
         """Amber blinking and the waiting beeps: a child's exit needs an adult of its group."""
         with self._lock:
             self._check_open()
-            self._show(Signal.WAITING, show_s)
+            self._indicators.show(Signal.WAITING, show_s)
 
     def idle(self) -> None:
         """Indicators off and buzzer silent (green during free exit); the relay is untouched."""
         with self._lock:
             self._check_open()
-            self._show(Signal.IDLE, None)
+            self._indicators.show(Signal.IDLE, None)
 
     def free_exit(self, on: bool) -> None:
         """Hold the relay open (evacuation) until `free_exit(False)`; the fire alarm input
@@ -330,57 +291,6 @@ class GateIO:
         with self._lock:
             self._check_open()
             self._set_free_exit("manual", on)
-
-    def _show(self, signal: Signal, show_s: float | None) -> None:
-        self._signal = signal
-        self._signal_generation += 1
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-        self._light()
-        self._sound(signal)
-        if show_s is not None:
-            back = partial(self._back_to_idle, self._signal_generation)
-            self._idle_timer = after(show_s, back, "signal")
-
-    def _back_to_idle(self, generation: int) -> None:
-        with self._lock:
-            if not self._closed and generation == self._signal_generation:
-                self._show(Signal.IDLE, None)
-
-    def _light(self) -> None:
-        shown = self._shown_signal()
-        lit = {
-            "green": shown in (Signal.GRANTED, Signal.FREE_EXIT),
-            "red": shown is Signal.DENIED,
-        }
-        for name, on in lit.items():
-            if led := self._outputs.get(name):
-                led.value = on
-        if amber := self._outputs.get("amber"):
-            if shown is Signal.WAITING:
-                amber.blink(AMBER_BLINK_S, AMBER_BLINK_S)
-            else:
-                amber.off()
-
-    def _shown_signal(self) -> Signal:
-        if self._signal is Signal.IDLE and self._free_exit_sources:
-            return Signal.FREE_EXIT
-        return self._signal
-
-    def _sound(self, signal: Signal) -> None:
-        buzzer = self._outputs.get("buzzer")
-        if buzzer is None:
-            return
-        beep = {
-            Signal.GRANTED: self._sounds.granted,
-            Signal.DENIED: self._sounds.denied,
-            Signal.WAITING: self._sounds.waiting,
-        }.get(signal)
-        if beep is None:
-            buzzer.off()
-        else:
-            buzzer.beep(beep.on_s, beep.off_s, beep.n)
 
     # Inputs, on gpiozero's thread (or a timer's).
 
@@ -440,7 +350,7 @@ class GateIO:
         if now != was:
             if self._relay is not None:
                 self._relay.set_free_exit(now)
-            self._light()
+            self._indicators.set_free_exit(now)
             log.warning("gate I/O: free exit %s (%s)", "on" if now else "off", source)
 
     def _notify(self, callback: Callable[..., None] | None, *args: object) -> None:
@@ -457,7 +367,7 @@ class GateIO:
         with self._lock:
             return GateIOState(
                 fitted=self.fitted,
-                signal=self._shown_signal(),
+                signal=self._indicators.shown,
                 free_exit=bool(self._free_exit_sources),
                 outputs={name: bool(dev.value) for name, dev in self._outputs.items()},
                 inputs={name: inp.asserted for name, inp in self._inputs.items()},
@@ -472,15 +382,12 @@ class GateIO:
         and the current signal is shown again at the end.
         """
         self._check_open()
-        outputs: dict[str, str] = {}
-        for name in ("green", "red", "amber", "buzzer"):
-            if device := self._outputs.get(name):
-                outputs[name] = _cycle(device, step_s)
+        outputs = self._indicators.selftest(step_s)
         if self._relay is not None:
             outputs["relay"] = self._relay.selftest(step_s)
         with self._lock:
             if not self._closed:
-                self._light()
+                self._indicators.light()
             inputs = {name: inp.asserted for name, inp in self._inputs.items()}
         fitted = self.fitted
         return SelftestReport(
@@ -504,8 +411,7 @@ class GateIO:
             if self._pending:
                 log.info("gate I/O: closing with %d grants waiting for passage", len(self._pending))
             self._pending.clear()
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
+            self._indicators.close()
             if self._relay is not None:
                 self._relay.close()
         self._close_devices()
@@ -530,19 +436,6 @@ class GateIO:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _cycle(device: DigitalOutputDevice, step_s: float) -> str:
-    """On for `step_s`, then off; "ok" when the output followed both."""
-    try:
-        device.on()
-        on = bool(device.value)
-        time.sleep(step_s)
-        device.off()
-        off = not device.value
-    except Exception as exc:
-        return f"failed: {exc}"
-    return "ok" if on and off else "failed: did not follow on/off"
 
 
 def _input_warnings(inputs: Mapping[str, bool]) -> tuple[str, ...]:
