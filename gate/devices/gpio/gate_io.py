@@ -42,14 +42,13 @@ from types import TracebackType
 from gpiozero import (  # type: ignore[import-untyped]
     LED,
     Buzzer,
-    DigitalInputDevice,
     DigitalOutputDevice,
 )
 
-from gate.devices.gpio.pins import INPUTS, OUTPUTS, GatePins, Pull
+from gate.devices.gpio.inputs import ContactInput, PassageWatch, contact_inputs
+from gate.devices.gpio.pins import INPUTS, OUTPUTS, GatePins
 from gate.devices.gpio.relay import Relay
 from gate.devices.gpio.signals import Indicators, Signal, Sounds
-from gate.devices.gpio.timers import after
 
 log = logging.getLogger(__name__)
 
@@ -104,56 +103,6 @@ class SelftestReport:
         }
 
 
-class _Input:
-    """A contact input whose `asserted` follows the configured level, whatever the pull.
-
-    gpiozero ties the active level to the pull (pull-up means active low); a contact that
-    is asserted at the pulled level is read through the opposite gpiozero events.
-    """
-
-    def __init__(
-        self,
-        pin: int | str,
-        *,
-        active_high: bool,
-        pull: Pull | None,
-        bounce_s: float | None,
-        pin_factory: object,
-    ) -> None:
-        pull = pull or ("down" if active_high else "up")
-        if pull == "floating":
-            self.device = DigitalInputDevice(
-                pin,
-                pull_up=None,
-                active_state=active_high,
-                bounce_time=bounce_s,
-                pin_factory=pin_factory,
-            )
-            self._inverted = False
-        else:
-            pull_up = pull == "up"
-            self.device = DigitalInputDevice(
-                pin, pull_up=pull_up, bounce_time=bounce_s, pin_factory=pin_factory
-            )
-            self._inverted = active_high == pull_up
-
-    @property
-    def asserted(self) -> bool:
-        return bool(self.device.is_active) != self._inverted
-
-    def on_change(
-        self, on_assert: Callable[[], None], on_release: Callable[[], None] | None = None
-    ) -> None:
-        rising, falling = (on_release, on_assert) if self._inverted else (on_assert, on_release)
-        if rising is not None:
-            self.device.when_activated = rising
-        if falling is not None:
-            self.device.when_deactivated = falling
-
-    def close(self) -> None:
-        self.device.close()
-
-
 class GateIO:
     """Drives one gate's outputs and watches its inputs; see the module docstring."""
 
@@ -180,13 +129,12 @@ class GateIO:
         self._lock = threading.RLock()
         self._closed = False
         self._free_exit_sources: set[str] = set()
-        self._pending: dict[int, threading.Timer] = {}  # grant id -> passage timeout, in order
-        self._last_grant_id = 0
+        self._passages = PassageWatch(passage_timeout_s, self._passage_timed_out)
         self._counts = dict.fromkeys(
             ("grants", "passed", "not_passed", "unexpected_passages", "staff_presses"), 0
         )
         self._outputs: dict[str, DigitalOutputDevice] = {}
-        self._inputs: dict[str, _Input] = {}
+        self._inputs: dict[str, ContactInput] = {}
         self._relay: Relay | None = None
         try:
             self._build(pin_factory)
@@ -198,6 +146,7 @@ class GateIO:
         log.info("gate I/O: fitted %s", ", ".join(self.fitted) or "nothing")
 
     def _build(self, pin_factory: object | None) -> None:
+        # Each device is kept as soon as it is open: if a later one fails, it is closed.
         p = self.pins
         if p.relay is not None:
             relay = DigitalOutputDevice(
@@ -213,16 +162,8 @@ class GateIO:
         if p.buzzer is not None:
             buzzer = Buzzer(p.buzzer, active_high=p.buzzer_active_high, pin_factory=pin_factory)
             self._outputs["buzzer"] = buzzer
-        for name in INPUTS:
-            pin = getattr(p, name)
-            if pin is not None:
-                self._inputs[name] = _Input(
-                    pin,
-                    active_high=getattr(p, f"{name}_active_high"),
-                    pull=getattr(p, f"{name}_pull"),
-                    bounce_s=p.bounce_s,
-                    pin_factory=pin_factory,
-                )
+        for name, contact in contact_inputs(p, pin_factory):
+            self._inputs[name] = contact
 
     def _watch_inputs(self) -> None:
         # Attached last: an edge may only arrive once the outputs exist.
@@ -256,15 +197,8 @@ class GateIO:
                 if self._relay is not None:
                     self._relay.open_for_grant()
                 if "passage" in self._inputs:
-                    grant_id = self._await_passage()
+                    grant_id = self._passages.expect()
             self._indicators.show(Signal.GRANTED, show_s)
-        return grant_id
-
-    def _await_passage(self) -> int:
-        self._last_grant_id += 1
-        grant_id = self._last_grant_id
-        timeout = partial(self._passage_timed_out, grant_id)
-        self._pending[grant_id] = after(self.passage_timeout_s, timeout, f"passage {grant_id}")
         return grant_id
 
     def deny(self, *, show_s: float | None = None) -> None:
@@ -299,11 +233,10 @@ class GateIO:
         with self._lock:
             if self._closed:
                 return
-            if self._pending:
-                passed = next(iter(self._pending))
-                self._pending.pop(passed).cancel()
+            passed = self._passages.passed()
+            if passed is not None:
                 self._counts["passed"] += 1
-                if not self._pending and self._relay is not None:
+                if not self._passages.pending and self._relay is not None:
                     self._relay.no_grant_waiting()
             elif self._free_exit_sources:
                 return  # people leaving through an open gate
@@ -317,10 +250,10 @@ class GateIO:
 
     def _passage_timed_out(self, grant_id: int) -> None:
         with self._lock:
-            if self._closed or self._pending.pop(grant_id, None) is None:
+            if self._closed or not self._passages.timed_out(grant_id):
                 return  # passed meanwhile
             self._counts["not_passed"] += 1
-            if not self._pending and self._relay is not None:
+            if not self._passages.pending and self._relay is not None:
                 self._relay.no_grant_waiting()
         log.info("gate I/O: grant %d: no passage within %s s", grant_id, self.passage_timeout_s)
         self._notify(self._on_passage, grant_id, False)
@@ -371,7 +304,7 @@ class GateIO:
                 free_exit=bool(self._free_exit_sources),
                 outputs={name: bool(dev.value) for name, dev in self._outputs.items()},
                 inputs={name: inp.asserted for name, inp in self._inputs.items()},
-                pending_grants=tuple(self._pending),
+                pending_grants=self._passages.pending,
                 counts=dict(self._counts),
             )
 
@@ -406,11 +339,8 @@ class GateIO:
             if self._closed:
                 return
             self._closed = True
-            for timer in self._pending.values():
-                timer.cancel()
-            if self._pending:
-                log.info("gate I/O: closing with %d grants waiting for passage", len(self._pending))
-            self._pending.clear()
+            if waiting := self._passages.drop_all():
+                log.info("gate I/O: closing with %d grants waiting for passage", waiting)
             self._indicators.close()
             if self._relay is not None:
                 self._relay.close()
