@@ -39,16 +39,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
 
-from gpiozero import (  # type: ignore[import-untyped]
-    LED,
-    Buzzer,
-    DigitalOutputDevice,
-)
+from gpiozero import DigitalOutputDevice  # type: ignore[import-untyped]
 
 from gate.devices.gpio.inputs import ContactInput, PassageWatch, contact_inputs
 from gate.devices.gpio.pins import INPUTS, OUTPUTS, GatePins
 from gate.devices.gpio.relay import Relay
-from gate.devices.gpio.signals import Indicators, Signal, Sounds
+from gate.devices.gpio.signals import Indicators, Signal, Sounds, indicator_devices
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +150,8 @@ class GateIO:
             )
             self._outputs["relay"] = relay
             self._relay = Relay(relay, p)
-        for name in ("green", "red", "amber"):
-            pin = getattr(p, name)
-            if pin is not None:
-                led = LED(pin, active_high=p.leds_active_high, pin_factory=pin_factory)
-                self._outputs[name] = led
-        if p.buzzer is not None:
-            buzzer = Buzzer(p.buzzer, active_high=p.buzzer_active_high, pin_factory=pin_factory)
-            self._outputs["buzzer"] = buzzer
+        for name, device in indicator_devices(p, pin_factory):
+            self._outputs[name] = device
         for name, contact in contact_inputs(p, pin_factory):
             self._inputs[name] = contact
 

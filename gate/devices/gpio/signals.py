@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from gpiozero import DigitalOutputDevice  # type: ignore[import-untyped]
+from gpiozero import LED, Buzzer, DigitalOutputDevice  # type: ignore[import-untyped]
 
+from gate.devices.gpio.pins import GatePins
 from gate.devices.gpio.timers import after
 
 INDICATORS = ("green", "red", "amber", "buzzer")
@@ -52,6 +53,21 @@ class Signal(StrEnum):
     DENIED = "denied"
     WAITING = "waiting"
     FREE_EXIT = "free_exit"
+
+
+def indicator_devices(
+    pins: GatePins, pin_factory: object | None
+) -> Iterator[tuple[str, DigitalOutputDevice]]:
+    """The fitted LEDs, then the buzzer, by name, each opened as it is asked for."""
+    for name in ("green", "red", "amber"):
+        pin = getattr(pins, name)
+        if pin is not None:
+            yield name, LED(pin, active_high=pins.leds_active_high, pin_factory=pin_factory)
+    if pins.buzzer is not None:
+        yield (
+            "buzzer",
+            Buzzer(pins.buzzer, active_high=pins.buzzer_active_high, pin_factory=pin_factory),
+        )
 
 
 class Indicators:
