@@ -43,10 +43,10 @@ from gpiozero import DigitalOutputDevice  # type: ignore[import-untyped]
 
 from gate.devices.gpio.inputs import ContactInput, PassageWatch, contact_inputs
 from gate.devices.gpio.pins import INPUTS, OUTPUTS, GatePins
-from gate.devices.gpio.relay import Relay
+from gate.devices.gpio.relay import FreeExit, Relay
 from gate.devices.gpio.signals import Indicators, Signal, Sounds, indicator_devices
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("gate.devices.gpio")  # one log for the gate I/O
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,6 @@ class GateIO:
         self._on_unexpected_passage = on_unexpected_passage
         self._lock = threading.RLock()
         self._closed = False
-        self._free_exit_sources: set[str] = set()
         self._passages = PassageWatch(passage_timeout_s, self._passage_timed_out)
         self._counts = dict.fromkeys(
             ("grants", "passed", "not_passed", "unexpected_passages", "staff_presses"), 0
@@ -138,6 +137,7 @@ class GateIO:
             self._close_devices()
             raise
         self._indicators = Indicators(self._outputs, sounds or Sounds(), self._lock)
+        self._free_exit = FreeExit(self._relay, self._indicators)
         self._watch_inputs()
         log.info("gate I/O: fitted %s", ", ".join(self.fitted) or "nothing")
 
@@ -214,7 +214,7 @@ class GateIO:
         holds it independently."""
         with self._lock:
             self._check_open()
-            self._set_free_exit("manual", on)
+            self._free_exit.set("manual", on)
 
     # Inputs, on gpiozero's thread (or a timer's).
 
@@ -228,7 +228,7 @@ class GateIO:
                 self._counts["passed"] += 1
                 if not self._passages.pending and self._relay is not None:
                     self._relay.no_grant_waiting()
-            elif self._free_exit_sources:
+            elif self._free_exit.on:
                 return  # people leaving through an open gate
             else:
                 self._counts["unexpected_passages"] += 1
@@ -259,22 +259,9 @@ class GateIO:
         with self._lock:
             if self._closed:
                 return
-            self._set_free_exit("fire_alarm", active)
+            self._free_exit.set("fire_alarm", active)
         log.warning("gate I/O: fire alarm %s", "on: free exit" if active else "cleared")
         self._notify(self._on_fire_alarm, active)
-
-    def _set_free_exit(self, source: str, on: bool) -> None:
-        was = bool(self._free_exit_sources)
-        if on:
-            self._free_exit_sources.add(source)
-        else:
-            self._free_exit_sources.discard(source)
-        now = bool(self._free_exit_sources)
-        if now != was:
-            if self._relay is not None:
-                self._relay.set_free_exit(now)
-            self._indicators.set_free_exit(now)
-            log.warning("gate I/O: free exit %s (%s)", "on" if now else "off", source)
 
     def _notify(self, callback: Callable[..., None] | None, *args: object) -> None:
         if callback is None:
@@ -291,7 +278,7 @@ class GateIO:
             return GateIOState(
                 fitted=self.fitted,
                 signal=self._indicators.shown,
-                free_exit=bool(self._free_exit_sources),
+                free_exit=self._free_exit.on,
                 outputs={name: bool(dev.value) for name, dev in self._outputs.items()},
                 inputs={name: inp.asserted for name, inp in self._inputs.items()},
                 pending_grants=self._passages.pending,

@@ -1,7 +1,10 @@
-"""The lock relay of a turnstile (a pulse per grant) or a door (held open), and free exit."""
+"""The lock relay of a turnstile (a pulse per grant) or a door (held open), and free exit, which
+holds it open.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -10,7 +13,10 @@ from functools import partial
 from gpiozero import DigitalOutputDevice  # type: ignore[import-untyped]
 
 from gate.devices.gpio.pins import GatePins
+from gate.devices.gpio.signals import Indicators
 from gate.devices.gpio.timers import after
+
+log = logging.getLogger("gate.devices.gpio")  # one log for the gate I/O
 
 
 class Relay:
@@ -133,3 +139,30 @@ class Relay:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+class FreeExit:
+    """Free exit (evacuation): the relay held open and green shown while any source asks for it,
+    "manual" (the daemon) or "fire_alarm" (the input). Callers hold the gate I/O's lock."""
+
+    def __init__(self, relay: Relay | None, indicators: Indicators) -> None:
+        self._relay = relay
+        self._indicators = indicators
+        self._sources: set[str] = set()
+
+    @property
+    def on(self) -> bool:
+        return bool(self._sources)
+
+    def set(self, source: str, on: bool) -> None:
+        was = bool(self._sources)
+        if on:
+            self._sources.add(source)
+        else:
+            self._sources.discard(source)
+        now = bool(self._sources)
+        if now != was:
+            if self._relay is not None:
+                self._relay.set_free_exit(now)
+            self._indicators.set_free_exit(now)
+            log.warning("gate I/O: free exit %s (%s)", "on" if now else "off", source)
