@@ -36,12 +36,11 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from types import TracebackType
 
 from gpiozero import DigitalOutputDevice  # type: ignore[import-untyped]
 
-from gate.devices.gpio.inputs import ContactInput, PassageWatch, contact_inputs
+from gate.devices.gpio.inputs import ContactInput, InputEvents, contact_inputs
 from gate.devices.gpio.pins import INPUTS, OUTPUTS, GatePins
 from gate.devices.gpio.relay import FreeExit, Relay
 from gate.devices.gpio.signals import Indicators, Signal, Sounds, indicator_devices
@@ -118,16 +117,9 @@ class GateIO:
             raise ValueError(f"passage_timeout_s must be positive, got {passage_timeout_s}")
         self.pins = pins
         self.passage_timeout_s = passage_timeout_s
-        self._on_passage = on_passage
-        self._on_staff_button = on_staff_button
-        self._on_fire_alarm = on_fire_alarm
-        self._on_unexpected_passage = on_unexpected_passage
         self._lock = threading.RLock()
         self._closed = False
-        self._passages = PassageWatch(passage_timeout_s, self._passage_timed_out)
-        self._counts = dict.fromkeys(
-            ("grants", "passed", "not_passed", "unexpected_passages", "staff_presses"), 0
-        )
+        self._grants = 0
         self._outputs: dict[str, DigitalOutputDevice] = {}
         self._inputs: dict[str, ContactInput] = {}
         self._relay: Relay | None = None
@@ -138,7 +130,17 @@ class GateIO:
             raise
         self._indicators = Indicators(self._outputs, sounds or Sounds(), self._lock)
         self._free_exit = FreeExit(self._relay, self._indicators)
-        self._watch_inputs()
+        self._events = InputEvents(
+            self._lock,
+            self._relay,
+            self._free_exit,
+            passage_timeout_s,
+            on_passage=on_passage,
+            on_staff_button=on_staff_button,
+            on_fire_alarm=on_fire_alarm,
+            on_unexpected_passage=on_unexpected_passage,
+        )
+        self._events.watch(self._inputs)
         log.info("gate I/O: fitted %s", ", ".join(self.fitted) or "nothing")
 
     def _build(self, pin_factory: object | None) -> None:
@@ -155,17 +157,6 @@ class GateIO:
         for name, contact in contact_inputs(p, pin_factory):
             self._inputs[name] = contact
 
-    def _watch_inputs(self) -> None:
-        # Attached last: an edge may only arrive once the outputs exist.
-        if passage := self._inputs.get("passage"):
-            passage.on_change(self._passage_edge)
-        if button := self._inputs.get("staff_button"):
-            button.on_change(self._staff_pressed)
-        if alarm := self._inputs.get("fire_alarm"):
-            alarm.on_change(partial(self._fire_alarm, True), partial(self._fire_alarm, False))
-            if alarm.asserted:  # the alarm was already on when we started
-                self._fire_alarm(True)
-
     @property
     def fitted(self) -> tuple[str, ...]:
         """Names of the fitted devices, outputs then inputs."""
@@ -181,13 +172,13 @@ class GateIO:
         """
         with self._lock:
             self._check_open()
-            self._counts["grants"] += 1
+            self._grants += 1
             grant_id = None
             if open_gate:
                 if self._relay is not None:
                     self._relay.open_for_grant()
                 if "passage" in self._inputs:
-                    grant_id = self._passages.expect()
+                    grant_id = self._events.expect_passage()
             self._indicators.show(Signal.GRANTED, show_s)
         return grant_id
 
@@ -216,61 +207,6 @@ class GateIO:
             self._check_open()
             self._free_exit.set("manual", on)
 
-    # Inputs, on gpiozero's thread (or a timer's).
-
-    def _passage_edge(self) -> None:
-        passed: int | None = None
-        with self._lock:
-            if self._closed:
-                return
-            passed = self._passages.passed()
-            if passed is not None:
-                self._counts["passed"] += 1
-                if not self._passages.pending and self._relay is not None:
-                    self._relay.no_grant_waiting()
-            elif self._free_exit.on:
-                return  # people leaving through an open gate
-            else:
-                self._counts["unexpected_passages"] += 1
-        if passed is not None:
-            self._notify(self._on_passage, passed, True)
-        else:
-            log.warning("gate I/O: passage with no grant waiting")
-            self._notify(self._on_unexpected_passage)
-
-    def _passage_timed_out(self, grant_id: int) -> None:
-        with self._lock:
-            if self._closed or not self._passages.timed_out(grant_id):
-                return  # passed meanwhile
-            self._counts["not_passed"] += 1
-            if not self._passages.pending and self._relay is not None:
-                self._relay.no_grant_waiting()
-        log.info("gate I/O: grant %d: no passage within %s s", grant_id, self.passage_timeout_s)
-        self._notify(self._on_passage, grant_id, False)
-
-    def _staff_pressed(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._counts["staff_presses"] += 1
-        self._notify(self._on_staff_button)
-
-    def _fire_alarm(self, active: bool) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._free_exit.set("fire_alarm", active)
-        log.warning("gate I/O: fire alarm %s", "on: free exit" if active else "cleared")
-        self._notify(self._on_fire_alarm, active)
-
-    def _notify(self, callback: Callable[..., None] | None, *args: object) -> None:
-        if callback is None:
-            return
-        try:
-            callback(*args)
-        except Exception:
-            log.exception("gate I/O: callback %r failed", callback)
-
     # Diagnostics.
 
     def state(self) -> GateIOState:
@@ -281,8 +217,8 @@ class GateIO:
                 free_exit=self._free_exit.on,
                 outputs={name: bool(dev.value) for name, dev in self._outputs.items()},
                 inputs={name: inp.asserted for name, inp in self._inputs.items()},
-                pending_grants=self._passages.pending,
-                counts=dict(self._counts),
+                pending_grants=self._events.pending_grants,
+                counts={"grants": self._grants, **self._events.counts},
             )
 
     def selftest(self, step_s: float = 0.2) -> SelftestReport:
@@ -316,8 +252,7 @@ class GateIO:
             if self._closed:
                 return
             self._closed = True
-            if waiting := self._passages.drop_all():
-                log.info("gate I/O: closing with %d grants waiting for passage", waiting)
+            self._events.close()
             self._indicators.close()
             if self._relay is not None:
                 self._relay.close()
