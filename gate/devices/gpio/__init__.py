@@ -1,4 +1,5 @@
-"""The gate's pins through gpiozero: the pin map from the hardware profile, the turnstile or door
-relay, the LEDs and buzzer that signal a decision, the passage sensor, staff button and fire alarm
-inputs, and `GateIO` (in `gate.devices.gpio.gate_io`), which composes them for the daemon.
+"""The gate's pins through gpiozero: the pin map from the hardware profile (`pins`), the turnstile
+or door relay and free exit (`relay`), the LEDs and buzzer that signal a decision (`signals`), the
+passage sensor, staff button and fire alarm (`inputs`), and `GateIO` (`gate_io`), which composes
+them for the daemon.
 """
