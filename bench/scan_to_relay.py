@@ -48,7 +48,8 @@ from bench.common import percentiles_us, report
 from gate.config import load_policy
 from gate.core import BandToken, Intent, Kind, Mode, Policy, Role, Scan, State, decide, fold
 from gate.daemon.gate import Gate
-from gate.devices.nfc.reader import TagRead, WriteOutcome
+from gate.devices.nfc.band import WriteOutcome
+from gate.devices.nfc.reader import TagRead
 from gate.settings import load_gate_config
 
 SCANS = 3000

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gate.config import ConfigError, describe, read_toml
-from gate.devices.gpio import GatePins
+from gate.devices.gpio.pins import GatePins
 from gate.devices.nfc.originality import NXP_NTAG21X_KEY, OriginalityCheck, parse_public_key
 from gate.link.client import LinkSettings
 

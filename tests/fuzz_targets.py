@@ -65,8 +65,8 @@ from gate.core import (
     Ticket,
 )
 from gate.core.model import BandToken
-from gate.devices.nfc.emulator import blank_memory, memory_with_ndef
-from gate.devices.nfc.reader import read_token
+from gate.devices.nfc.band import read_token
+from gate.devices.nfc.emulated_tag import blank_memory, memory_with_ndef
 from gate.devices.nfc.t2t import (
     DATA_PAGE,
     PAGE,

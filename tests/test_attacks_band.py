@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from gate_rig import ADULT, CHILD, STAFF, GateRig, link_section, wait_for
 
-from gate.devices.nfc.emulator import memory_with_ndef, signature_of
+from gate.devices.nfc.emulated_tag import memory_with_ndef
+from gate.devices.nfc.emulator import signature_of
 
 FOREIGN = "04F00000000077"  # a visitor's own NTAG213: not in the venue's stock
 

@@ -14,8 +14,8 @@ import pytest
 from fuzz_targets import BAND_MEMORY, BAND_WRITE, KEY_FILE, KEYRING, TOKEN, fuzz, tag_reads
 from nfc_fixtures import BAND_UID, FAMILY_CHILD
 
-from gate.devices.nfc.emulator import memory_with_ndef
-from gate.devices.nfc.reader import read_token
+from gate.devices.nfc.band import read_token
+from gate.devices.nfc.emulated_tag import memory_with_ndef
 from gate.devices.nfc.t2t import MAX_AREA, WriteRefused, plan_ndef_write, read_ndef
 from gate.devices.nfc.token import KeyFileError, encode_token, load_keyring
 

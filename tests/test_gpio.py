@@ -13,7 +13,9 @@ from gpiozero import Device  # type: ignore[import-untyped]
 from gpiozero.pins.mock import MockFactory, MockPin  # type: ignore[import-untyped]
 
 from gate.config import ConfigError
-from gate.devices.gpio import Beep, GateIO, GatePins, Signal, Sounds
+from gate.devices.gpio.gate_io import GateIO
+from gate.devices.gpio.pins import GatePins
+from gate.devices.gpio.signals import Beep, Signal, Sounds
 
 RELAY, GREEN, RED, AMBER, BUZZER, PASSAGE, STAFF, FIRE = 17, 27, 22, 23, 24, 25, 5, 6
 PULSE_S = 0.05

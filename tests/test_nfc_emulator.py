@@ -12,7 +12,8 @@ import nfc.tag.tt2
 import pytest
 
 from gate.devices.nfc import originality
-from gate.devices.nfc.emulator import ORIGINALITY_KEY, Command, TagEmulator, blank_memory, profile
+from gate.devices.nfc.emulated_tag import blank_memory, profile
+from gate.devices.nfc.emulator import ORIGINALITY_KEY, Command, TagEmulator
 
 UID = "04A1B2C3D4E5F6"
 

@@ -129,7 +129,7 @@ def test_the_reader_sets_the_tags_fault_as_its_mode_says(
 def test_a_token_written_for_a_child_still_reads_on_an_original_band(
     tag_emulator: TagEmulator, start_reader, site_keys
 ) -> None:
-    from gate.devices.nfc.emulator import memory_with_ndef
+    from gate.devices.nfc.emulated_tag import memory_with_ndef
 
     probe = start_reader(tag_emulator.path)
     tag_emulator.present(

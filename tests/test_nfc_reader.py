@@ -22,8 +22,10 @@ from nfc_fixtures import (
 )
 
 from gate.core.model import Role
-from gate.devices.nfc.emulator import TagEmulator, blank_memory, memory_with_ndef
-from gate.devices.nfc.reader import BAND_GONE, BAND_REMOVED, ReaderState, TagRead, WriteOutcome
+from gate.devices.nfc.band import BAND_GONE, BAND_REMOVED, WriteOutcome
+from gate.devices.nfc.emulated_tag import blank_memory, memory_with_ndef
+from gate.devices.nfc.emulator import TagEmulator
+from gate.devices.nfc.reader import ReaderState, TagRead
 from gate.devices.nfc.t2t import plan_ndef_write, read_ndef
 from gate.devices.nfc.token import Keyring, decode_token, encode_token
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gate.devices.nfc.emulator import blank_memory, memory_with_ndef
+from gate.devices.nfc.emulated_tag import blank_memory, memory_with_ndef
 from gate.devices.nfc.t2t import (
     CapabilityContainer,
     GarbledArea,

@@ -52,7 +52,7 @@ from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.metrics import Metrics, serve_metrics
 from gate.daemon.sdnotify import Notifier
 from gate.daemon.wristbands import check_refusal, collected_here, void_token
-from gate.devices.gpio import GateIO
+from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
 from gate.devices.scanner import BarcodeScanner, Rejected

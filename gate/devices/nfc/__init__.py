@@ -5,9 +5,9 @@
   writes).
 - `gate.devices.nfc.originality`: the NTAG21x originality signature (ECDSA on secp128r1, NXP's key).
 - `gate.devices.nfc.reader`: `NfcReader`, the reader thread over any nfcpy device path.
+- `gate.devices.nfc.band`: a band on the reader: reading its token, writing a new one.
 - `gate.devices.nfc.emulator`: `TagEmulator`, NTAG213/215 bands behind nfcpy's ``udp:`` driver, for
-  tests
-  and the demo.
+  tests and the demo; `gate.devices.nfc.emulated_tag` the tags it emulates (memory, answers).
 
 Modules are imported where used; importing this package loads nothing from nfcpy.
 """

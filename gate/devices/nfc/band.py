@@ -1,0 +1,167 @@
+"""A wristband on the reader: the token it carries, read through READ commands, and the writer
+that puts a new one on it and reads it back before it counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import nfc.clf
+import nfc.tag
+import nfc.tag.tt2
+
+from gate.core.model import BandToken
+from gate.devices.nfc.t2t import (
+    READ_SIZE,
+    GarbledArea,
+    NdefArea,
+    WriteRefused,
+    check_written,
+    plan_ndef_write,
+    read_ndef,
+)
+from gate.devices.nfc.token import Keyring, TokenFault, decode_token, is_band_uid
+
+log = logging.getLogger("gate.devices.nfc.reader")  # the reader's log, these lines included
+
+BAND_REMOVED = "band removed during write: scan it again"
+BAND_GONE = "band no longer on the reader: scan it again"
+READ_TIMEOUT_S = 0.05  # per READ; a tag answers in about a millisecond, nfcpy's 5 ms is tight
+TAG_ERRORS = (nfc.tag.TagCommandError, nfc.clf.CommunicationError)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """The result of a token write; `reason` (for an operator) when not `ok`."""
+
+    ok: bool
+    reason: str | None = None
+
+
+class TokenWriter(Protocol):
+    def write_token(self, ndef_bytes: bytes) -> WriteOutcome:
+        """Write an NDEF message to the band and verify it by reading it back. Never raises."""
+        ...
+
+
+class Refusal:
+    """The writer of a tag that cannot carry a token."""
+
+    retry = False
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def write_token(self, ndef_bytes: bytes) -> WriteOutcome:
+        return WriteOutcome(False, self.reason)
+
+    def close(self) -> None:
+        pass
+
+
+class BandWriter:
+    """Writes a token to the band on the reader while `on_read` runs, from any thread.
+
+    What a band holds after `write_token`:
+    - ok: exactly the message, read back byte for byte and read again as a whole;
+    - not ok because the band was pulled away: its previous content untouched (pulled before the
+      first page was written), an empty NDEF message (no token), or, if pulled only after the
+      last page was written, the whole new message; never a partial or mixed message
+      (`gate.devices.nfc.t2t.WritePlan` orders the writes). `retry` is then set: scan it again.
+    """
+
+    def __init__(self, tag: Any) -> None:
+        self._tag = tag
+        self._lock = threading.Lock()
+        self._open = True
+        self.retry = False  # the operator should scan the band again
+
+    def close(self) -> None:
+        with self._lock:  # waits for a write in progress
+            self._open = False
+
+    def read16(self, page: int) -> bytes:
+        data = self._tag.transceive(bytes([0x30, page & 0xFF]), timeout=READ_TIMEOUT_S)
+        if len(data) != READ_SIZE:
+            raise nfc.tag.tt2.Type2TagCommandError(
+                nfc.tag.tt2.INVALID_PAGE_ERROR
+                if len(data) == 1
+                else nfc.tag.tt2.INVALID_RESPONSE_ERROR
+            )
+        return bytes(data)
+
+    def write_token(self, ndef_bytes: bytes) -> WriteOutcome:
+        with self._lock:
+            if not self._open:
+                return WriteOutcome(False, BAND_GONE)
+            try:
+                outcome = self._write(bytes(ndef_bytes))
+            except Exception as exc:  # never raise into the caller
+                log.exception("token write failed")
+                outcome = WriteOutcome(False, f"write failed ({exc!r}): scan it again")
+            if not outcome.ok:
+                log.info("token write failed: %s", outcome.reason)
+            return outcome
+
+    def _write(self, message: bytes) -> WriteOutcome:
+        try:
+            plan = plan_ndef_write(read_ndef(self.read16), message)
+        except WriteRefused as exc:
+            return WriteOutcome(False, exc.reason)
+        except GarbledArea:
+            return WriteOutcome(False, "band memory is garbled: use another band")
+        except TAG_ERRORS:
+            return self._removed()
+        try:
+            for page, data in plan.writes:
+                self._tag.write(page, data)
+        except nfc.tag.tt2.Type2TagCommandError as exc:
+            if exc.errno == nfc.tag.tt2.INVALID_PAGE_ERROR:  # NAK
+                return WriteOutcome(False, "band refused the write (locked?): use another band")
+            return self._removed()
+        except nfc.clf.CommunicationError:
+            return self._removed()
+        try:
+            pages = range(plan.first_page, plan.last_page + 1, READ_SIZE // 4)
+            back = b"".join(self.read16(p) for p in pages)
+            again: NdefArea = read_ndef(self.read16)
+        except TAG_ERRORS:
+            return self._removed()
+        except GarbledArea:
+            again = NdefArea(None)
+        if not check_written(plan, back) or again.message != message:
+            self.retry = True
+            return WriteOutcome(False, "the band did not read back what was written: scan it again")
+        return WriteOutcome(True)
+
+    def _removed(self) -> WriteOutcome:
+        self.retry = True
+        return WriteOutcome(False, BAND_REMOVED)
+
+
+def read_token(
+    read16: Callable[[int], bytes], uid: str, keyring: Keyring
+) -> tuple[BandToken | None, str | None]:
+    """What a wristband carries, read through `read16(page)` (a READ command): its token, or
+    the fault an operator sees; (None, None) for a blank band or one without NDEF data.
+
+    Pure but for `read16`, and raises only what it raises: whatever the band holds, and
+    whatever UID it answers with, ends as a token or a fault.
+    """
+    try:
+        area = read_ndef(read16)
+    except GarbledArea as exc:
+        log.info("band %s: %s", uid, exc)
+        return None, "garbled NDEF data"
+    if not area.message:
+        return None, None
+    if not is_band_uid(uid):  # the UID is the tag's answer: not ours to trust either
+        return None, f"a tag with a UID of {len(uid) // 2} bytes cannot carry a token"
+    try:
+        return decode_token(area.message, uid, keyring), None
+    except TokenFault as fault:
+        return None, fault.reason
