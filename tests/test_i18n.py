@@ -1,0 +1,117 @@
+"""The translation layer: every marked string has its Chinese, and languages are read right."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from gate.i18n import N_, Words, from_accept_language, language_of, words
+from gate.i18n.catalog import LOCALE_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"_": None, "N_": None, "both": None}
+METHODS = [("**.py", "python"), ("**.js", "javascript")]
+PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+
+
+def _marked() -> dict[str, str]:
+    """Every string the code marks for translation, and where the first one stands."""
+    found = {}
+    for package in ("gate", "hub", "venue", "deploy"):
+        for filename, _line, message, _comments, _context in extract_from_dir(
+            ROOT / package, METHODS, keywords=KEYWORDS
+        ):
+            if isinstance(message, str):
+                found.setdefault(message, f"{package}/{filename}:{_line}")
+    return found
+
+
+def _catalogue() -> dict[str, str]:
+    table = {}
+    for path in sorted((LOCALE_DIR / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as po:
+            for message in read_po(po):
+                if message.id:
+                    assert message.id not in table, f"{message.id!r} twice, again in {path.name}"
+                    table[str(message.id)] = "" if message.fuzzy else str(message.string)
+    return table
+
+
+def test_every_marked_string_has_its_chinese() -> None:
+    catalogue = _catalogue()
+    missing = [f"{where}: {msg!r}" for msg, where in _marked().items() if not catalogue.get(msg)]
+    assert not missing, "strings without Chinese in gate/i18n/locale:\n" + "\n".join(missing)
+
+
+def test_translations_keep_every_placeholder() -> None:
+    broken = [
+        f"{msgid!r} -> {text!r}"
+        for msgid, text in _catalogue().items()
+        if text and sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(text))
+    ]
+    assert not broken
+
+
+def test_the_catalogue_holds_no_string_the_code_no_longer_uses() -> None:
+    unused = sorted(set(_catalogue()) - set(_marked()))
+    assert not unused, "translations of strings no code marks any more: " + ", ".join(unused)
+
+
+@pytest.mark.parametrize(
+    ("tag", "language"),
+    [
+        ("zh", "zh-CN"),
+        ("zh-CN", "zh-CN"),
+        ("zh_cn", "zh-CN"),
+        ("zh-Hans-CN", "zh-CN"),
+        ("en", "en"),
+        ("en-GB", "en"),
+        (None, "en"),
+        ("", "en"),
+    ],
+)
+def test_language_tags_are_read_leniently(tag: str | None, language: str) -> None:
+    assert language_of(tag) == language
+
+
+def test_an_unknown_language_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValueError, match="zh-CN"):
+        language_of("fr")
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+        ("en-US,en;q=0.9,zh;q=0.8", "en"),
+        ("fr-FR,zh;q=0.5", "zh-CN"),
+        ("fr, de", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("en;q=0.1, zh;q=0.9", "zh-CN"),
+        ("zh;q=bogus, en", "en"),
+    ],
+)
+def test_the_browser_language_is_the_first_we_speak(header: str | None, language: str) -> None:
+    assert from_accept_language(header) == language
+
+
+def test_chinese_with_english_beside_and_english_alone() -> None:
+    chinese = Words("zh-CN", {"Inside now": "在馆人数", "{n} min old": "{n} 分钟前"})
+    assert chinese("Inside now") == "在馆人数"
+    assert chinese("{n} min old", n=3) == "3 分钟前"
+    assert chinese.both("Inside now") == "在馆人数 Inside now"
+    assert Words("en").both("Inside now") == "Inside now"
+    assert chinese("a string nobody translated, {n}", n=3) == "a string nobody translated, 3"
+    assert N_("Inside now") == "Inside now"
+
+
+def test_the_shipped_catalogues_are_read() -> None:
+    catalogue = _catalogue()
+    assert words("zh-CN").language == "zh-CN"
+    for msgid, text in catalogue.items():
+        assert words("zh-CN")(msgid) == (text or msgid)
