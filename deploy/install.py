@@ -76,7 +76,7 @@ from gate.link.client import is_loopback
 from gate.link.protocol import DEFAULT_PREFIX
 from gate.settings import load_gate_config
 from gate.store.allowlist.csvdir import COLUMNS
-from hub.service import load_hub_config
+from hub.config import load_hub_config
 
 REPO = Path(__file__).resolve().parent.parent
 FIRMWARE = REPO / "firmware_configs"
