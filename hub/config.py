@@ -23,7 +23,7 @@ from gate.config import ConfigError, describe, read_toml
 from gate.core.authority import GateRole
 from gate.link.client import check_transport
 from gate.link.protocol import DEFAULT_PREFIX, GATE_ID, MAX_BATCH
-from hub.ingest.intake import BUDGET_BYTES, MAX_SEQ_JUMP
+from hub.ingest.refusals import BUDGET_BYTES, MAX_SEQ_JUMP
 
 
 class _Strict(BaseModel):
