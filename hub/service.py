@@ -11,7 +11,7 @@ sync per backlog drained rather than per batch; a single batch when the venue is
 
 The hub's parts: its configuration (`hub.config`), its broker connection (`hub.link`), what it
 publishes (`hub.publishing`), its control socket's answers (`hub.control`) and what its views
-read (`hub.views.readout`); `Hub` makes them and runs the loop.
+read (`hub.readout`); `Hub` makes them and runs the loop.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
 from hub.link import HubLink, Received
 from hub.publishing import Publisher
+from hub.readout import Readout
 from hub.store.events import EventStore
-from hub.views.readout import Readout
 from hub.views.web.http import Limits
 from hub.views.web.server import Access, make_server, read_token
 
