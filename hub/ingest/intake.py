@@ -93,13 +93,7 @@ class Ingest:
         self.replay_interval_ms = replay_interval_ms
         self.stall_ms = stall_ms
         self.rejections = Rejections()
-        self.refusals = Refusals(
-            store,
-            vet=vet,
-            max_seq_jump=max_seq_jump,
-            max_drift_ms=max_drift_ms,
-            budget_bytes=budget_bytes,
-        )
+        self.refusals = Refusals(store, vet, max_seq_jump, max_drift_ms, budget_bytes)
         self.rejected: Counter[str] = self.rejections.counts
         self.refused: Counter[str] = self.refusals.counts  # entries refused for what they say
         self.counters: Counter[str] = Counter()

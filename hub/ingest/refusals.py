@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from gate.core.authority import PastDecision, Reason, Refused, check_seq
-from gate.core.hlc import DEFAULT_MAX_DRIFT_MS
 from gate.link.protocol import (
     MAX_PAYLOAD,
     EventBatch,
@@ -83,19 +82,10 @@ class Refusals:
     and the decisions vetted but not yet stored, for `decision_of`."""
 
     def __init__(
-        self,
-        store: EventStore,
-        *,
-        vet: Vet | None = None,
-        max_seq_jump: int = MAX_SEQ_JUMP,
-        max_drift_ms: int = DEFAULT_MAX_DRIFT_MS,
-        budget_bytes: int = BUDGET_BYTES,
+        self, store: EventStore, vet: Vet | None, max_seq_jump: int, max_drift_ms: int, budget: int
     ) -> None:
-        self.store = store
-        self.vet = vet
-        self.max_seq_jump = max_seq_jump
-        self.max_drift_ms = max_drift_ms
-        self.budget_bytes = budget_bytes
+        self.store, self.vet = store, vet
+        self.max_seq_jump, self.max_drift_ms, self.budget_bytes = max_seq_jump, max_drift_ms, budget
         self._spent: dict[str, tuple[int, int]] = {}  # gate -> (clock hour, body bytes taken)
         self._unstored: dict[tuple[str, int], PastDecision] = {}  # decisions vetted, not stored
         self.counts: Counter[str] = Counter()  # entries refused for what they say, by reason
