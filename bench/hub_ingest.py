@@ -76,7 +76,8 @@ from deploy.broker import HUB_USER, Credentials
 from deploy.broker_process import Broker
 from gate.core import Allowlist, headcount
 from gate.link.protocol import MAX_BATCH, EventBatch, Topics, dump
-from hub.service import Hub, load_hub_config
+from hub.config import load_hub_config
+from hub.service import Hub
 
 FAMILIES = 2700  # about 50k journal entries from the day's 20 gates
 BATCH_MIN = 50

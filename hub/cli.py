@@ -34,7 +34,7 @@ DEFAULT_CONFIG = Path("/etc/wristgate/hub.toml")
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from hub.service import load_hub_config
+    from hub.config import load_hub_config
 
     return load_hub_config(args.config)
 
@@ -112,8 +112,8 @@ def _import(args: argparse.Namespace) -> int:
 def _import_offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any]:
     """No hub runs: the same texts go straight into its store (the operator's own rights)."""
     from gate.store.allowlist import AllowlistError
+    from hub.control import import_summary
     from hub.ingest.allowlist import HubAllowlist
-    from hub.service import import_summary
 
     try:
         with HubAllowlist(_config(args).hub.state_dir / "allowlist") as allowlist:

@@ -1151,7 +1151,7 @@ POLICY_CONFIG = Target(
 
 
 def load_hub(path: Path) -> Any:
-    from hub.service import load_hub_config
+    from hub.config import load_hub_config
 
     return load_hub_config(path)
 

@@ -37,99 +37,33 @@ are ignored: a gate never retains them, and each clears its topic when it connec
 
 Threads: `on_message(s)` and `tick` run on the hub's ingest thread (the MQTT callback only
 enqueues). `gates()` may be called from any thread.
+
+What is dropped and refused is counted in hub.ingest.refusals; what the hub knows of each gate
+beyond the store (online, its last status, replays asked) is kept in hub.ingest.gates.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import TypeVar
 
-from gate.core.authority import PastDecision, Reason, Refused, check_seq
+from gate.core.authority import PastDecision
 from gate.core.hlc import DEFAULT_MAX_DRIFT_MS
-from gate.link.batches import WireBatch, WireEntry, read_events
-from gate.link.protocol import (
-    MAX_PAYLOAD,
-    Ack,
-    EventBatch,
-    GateStatus,
-    HeadcountGate,
-    ProtocolError,
-    Replay,
-    Topics,
-    dump,
-    parse,
-)
-from gate.link.vetting import check_entry_clock, past_decision, text_size
+from gate.link.protocol import Ack, GateStatus, HeadcountGate, Replay, Topics, dump
 from gate.store.journal import wall_clock_ms
+from hub.ingest.gates import GateTracker, GateView
+from hub.ingest.refusals import BUDGET_BYTES, MAX_SEQ_JUMP, Refusals, Rejections, Vet
 from hub.store.events import EventStore
-from hub.store.records import AddResult, GateRow, PreparedBatch, StoredEntry
+from hub.store.records import AddResult, PreparedBatch, StoredEntry
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, int, bool], None]  # (topic, payload, qos, retain)
 REPLAY_INTERVAL_MS = 1000
-# A gate sends from the hub's watermark, at most its window (2000 entries) ahead; only a hub
-# restored from an old backup sees more, and asks for a replay from its own watermark anyway.
-# 100000 is days of a busy gate's journal: no real batch comes near it.
-MAX_SEQ_JUMP = 100_000
-# Stored body bytes a gate may send per clock hour. A decision entry is about 900 bytes with
-# its passage record (bench.reconcile); a turnstile lets one person through every two seconds
-# at best: 1800 decisions, about 2 MB an hour. 16 MiB is eight times that.
-BUDGET_BYTES = 16 << 20
-HOUR_MS = 3_600_000
-Vet = Callable[[str, WireEntry], None]  # raises authority.Refused: the entry is refused
 STALL_MS = 5000  # an online gate silent this long while behind its own status: ask again
-M = TypeVar("M", EventBatch, GateStatus)
 Message = tuple[str, bytes, bool]  # (topic, payload, retained)
-
-
-@dataclass(frozen=True, slots=True)
-class GateView:
-    """One gate as the display shows it."""
-
-    gate: str
-    online: bool
-    last_seen_ms: int | None
-    acked: int  # the hub's watermark for the gate
-    highest: int  # the highest seq stored
-    last_seq: int | None  # the gate's last seq, from its status
-    backlog: int  # entries the gate holds that the hub has not acknowledged
-    missing: bool  # entries stored above a gap
-    allowlist_version: int | None
-    clock_skew_s: float | None  # the gate's clock minus the hub's (positive: gate ahead)
-    stale_allowlist: bool  # the gate's allowlist is older than the hub's
-    reader: str | None = None  # the gate's reader state, from its status
-    taken_over: int | None = None  # its broker session taken over in the last hour (its status)
-
-    def to_protocol(self) -> HeadcountGate:
-        last_seen = None
-        if self.last_seen_ms is not None:
-            last_seen = datetime.fromtimestamp(self.last_seen_ms / 1000, UTC).isoformat()
-        return HeadcountGate(
-            online=self.online,
-            last_seen=last_seen,
-            backlog=self.backlog,
-            allowlist_version=self.allowlist_version,
-            clock_skew_s=self.clock_skew_s,
-        )
-
-
-@dataclass
-class _Live:
-    """What the hub knows of a gate beyond the store: liveness and its last status."""
-
-    online: bool = False
-    status: GateStatus | None = None
-    status_ms: int | None = None
-    skew_ms: int | None = None
-    last_event_ms: int | None = None
-    last_replay_ms: int | None = None
 
 
 class Ingest:
@@ -157,20 +91,14 @@ class Ingest:
         self.publish = publish
         self.clock_ms = clock_ms
         self.on_stored = on_stored
-        self.allowlist_version = allowlist_version
         self.replay_interval_ms = replay_interval_ms
         self.stall_ms = stall_ms
-        self.vet = vet
-        self.max_seq_jump = max_seq_jump
-        self.max_drift_ms = max_drift_ms
-        self.budget_bytes = budget_bytes
-        self._spent: dict[str, tuple[int, int]] = {}  # gate -> (clock hour, body bytes taken)
-        self._unstored: dict[tuple[str, int], PastDecision] = {}  # decisions vetted, not stored
-        self.rejected: Counter[str] = Counter()
-        self.refused: Counter[str] = Counter()  # entries refused for what they say, by reason
+        self.rejections = Rejections()
+        self.refusals = Refusals(store, vet, max_seq_jump, max_drift_ms, budget_bytes)
+        self.rejected: Counter[str] = self.rejections.counts
+        self.refused: Counter[str] = self.refusals.counts  # entries refused for what they say
         self.counters: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._live: dict[str, _Live] = {row.gate: _from_row(row) for row in store.gate_rows()}
+        self.tracker = GateTracker(store, allowlist_version)
 
     # --- messages -------------------------------------------------------------------------
 
@@ -213,7 +141,7 @@ class Ingest:
 
     def _prepare(self, gate: str, topic: str, payload: bytes) -> PreparedBatch | None:
         """An events payload read and checked for the store; None when it is rejected."""
-        batch = self._read_events(topic, payload)
+        batch = self.rejections.read_events(topic, payload)
         if batch is None:
             return None
         if batch.gate != gate:
@@ -225,59 +153,18 @@ class Ingest:
         except ValueError as exc:
             self._reject("invalid", topic, str(exc))
             return None
-        refused = self._refusals(gate, batch)
+        refused = self.refusals.check(gate, batch, self.clock_ms())
         return self.store.prepare(gate, batch.entries, now, refused) if refused else prepared
-
-    def _refusals(self, gate: str, batch: WireBatch) -> dict[int, tuple[str, str]]:
-        """seq -> (reason, detail) of the batch's entries refused: a seq far beyond the gate's
-        watermark, a clock far ahead of the hub's, what its gate may not say, or what is beyond
-        its hourly budget. Each is counted and logged."""
-        refused: dict[int, tuple[str, str]] = {}
-        acked = self.store.acked(gate)
-        now = self.clock_ms()
-        for entry in batch.entries:
-            try:
-                check_seq(entry.seq, acked, self.max_seq_jump)
-                check_entry_clock(entry.hlc, now, self.max_drift_ms)
-                if self.vet is not None:
-                    self.vet(gate, entry)
-                if entry.seq > acked:  # else stored already: a duplicate costs nothing
-                    self._spend(gate, entry, now)
-            except Refused as exc:
-                refused[entry.seq] = (exc.reason.value, exc.detail)
-                self.refused[exc.reason.value] += 1
-                log.warning("entry %s/%d refused: %s", gate, entry.seq, exc)
-                continue
-            if entry.kind == "decision" and (past := past_decision(entry.kind, entry.body)):
-                self._unstored[gate, entry.seq] = past
-        return refused
-
-    def _spend(self, gate: str, entry: WireEntry, now: int) -> None:
-        """Take the entry's body from its gate's budget for this hour; `Refused` (`flood`)
-        when it is spent."""
-        hour = now // HOUR_MS
-        spent_hour, spent = self._spent.get(gate, (hour, 0))
-        spent = spent if spent_hour == hour else 0
-        size = text_size(entry.body_json)
-        if spent + size > self.budget_bytes:
-            raise Refused(
-                Reason.FLOOD, f"over the gate's budget of {self.budget_bytes >> 20} MiB an hour"
-            )
-        self._spent[gate] = (hour, spent + size)
 
     def decision_of(self, gate: str, seq: int) -> PastDecision | None:
         """Decision entry `seq` of `gate`, if the hub holds it: stored, or vetted in this same
         call and about to be (a passage record's undo is judged against it)."""
-        past = self._unstored.get((gate, seq))
-        if past is not None:
-            return past
-        stored = self.store.get(gate, seq)
-        return None if stored is None else past_decision(stored.kind, stored.body)
+        return self.refusals.decision_of(gate, seq)
 
     def _store(self, batches: list[PreparedBatch]) -> None:
         """Store batches in one transaction; then hand on what is new and acknowledge each
         gate once, with its watermark after the commit. Never raises."""
-        self._unstored.clear()  # stored now, or to be sent again and vetted again
+        self.refusals.stored()  # stored now, or to be sent again and vetted again
         if not batches:
             return
         try:
@@ -296,10 +183,7 @@ class Ingest:
         for batch, result in zip(batches, results, strict=True):
             self._count(batch.gate, result)
             last[batch.gate] = result
-        with self._lock:
-            for gate in last:
-                live = self._live.setdefault(gate, _Live())
-                live.online, live.last_event_ms = True, now
+        self.tracker.sent_entries(last, now)
         self._hand_on([entry for result in results for entry in result.stored])
         for gate, result in last.items():
             self._send(self.topics.ack(gate), Ack(gate=gate, seq=result.acked), retain=True)
@@ -331,29 +215,15 @@ class Ingest:
             log.exception("entries %s/%d.. stored but not handed on", first.gate, first.seq)
 
     def _status(self, gate: str, topic: str, payload: bytes, retained: bool) -> None:
-        status = self._parse(GateStatus, topic, payload)
+        status = self.rejections.parse(GateStatus, topic, payload)
         if status is None:
             return
         if status.gate != gate:
             self._reject("gate_mismatch", topic, f"payload is from gate {status.gate!r}")
             return
         now = self.clock_ms()
-        with self._lock:
-            live = self._live.setdefault(gate, _Live())
-            earlier, skew_ms = live.status, live.skew_ms
-        if not status.online and earlier is not None:
-            # the will says only "offline": keep what the gate said last (version, last seq)
-            status = earlier.model_copy(update={"online": False})
-        if status.online and not retained and status.wall_ms is not None:
-            skew_ms = status.wall_ms - now  # else the last one measured stands
-        try:
-            self.store.set_status(gate, status.model_dump(mode="json"), now, skew_ms)
-        except sqlite3.Error as exc:  # kept in memory all the same
-            log.error("status of %s not stored: %s", gate, exc)
+        status = self.tracker.record_status(gate, status, retained, now)
         self.counters["statuses"] += 1
-        with self._lock:
-            live.online, live.status, live.status_ms = status.online, status, now
-            live.skew_ms = skew_ms
         acked = self.store.acked(gate)
         if status.online and status.acked is not None and status.acked > acked:
             # The gate holds an ack the store does not back (a store restored from a backup):
@@ -370,8 +240,7 @@ class Ingest:
         that has gone quiet while its status shows entries above the watermark."""
         now = self.clock_ms()
         for row in self.store.gate_rows():
-            with self._lock:
-                live = self._live.get(row.gate)
+            live = self.tracker.get(row.gate)
             if live is None or not live.online:
                 continue
             if row.highest > row.acked:
@@ -386,80 +255,20 @@ class Ingest:
 
     def gates(self) -> dict[str, GateView]:
         """Every gate the hub has heard of, by id."""
-        hub_version = self.allowlist_version() if self.allowlist_version else None
-        rows = {row.gate: row for row in self.store.gate_rows()}
-        with self._lock:
-            live = {gate: replace(state) for gate, state in self._live.items()}
-        views = {}
-        for gate in sorted(rows.keys() | live.keys()):
-            row, state = rows.get(gate) or GateRow(gate), live.get(gate) or _Live()
-            status = state.status
-            last_seq = status.last_seq if status else None
-            version = status.allowlist_version if status else None
-            views[gate] = GateView(
-                gate=gate,
-                online=state.online,
-                last_seen_ms=row.last_seen_ms,
-                acked=row.acked,
-                highest=row.highest,
-                last_seq=last_seq,
-                backlog=max(last_seq or 0, row.highest) - row.acked,
-                missing=row.highest > row.acked,
-                allowlist_version=version,
-                clock_skew_s=state.skew_ms / 1000 if state.skew_ms is not None else None,
-                stale_allowlist=(
-                    hub_version is not None and version is not None and version < hub_version
-                ),
-                reader=status.reader if status else None,
-                taken_over=status.taken_over if status else None,
-            )
-        return views
+        return self.tracker.views()
 
     def headcount_gates(self) -> dict[str, HeadcountGate]:
         """`gates()` as the headcount message carries them."""
-        return {gate: view.to_protocol() for gate, view in self.gates().items()}
+        return self.tracker.headcount_gates()
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _parse(self, model: type[M], topic: str, payload: bytes) -> M | None:
-        if not self._readable(topic, payload):
-            return None
-        try:
-            return parse(model, bytes(payload))
-        except ProtocolError as exc:
-            self._reject(_reason(str(exc)), topic, str(exc))
-            return None
-
-    def _read_events(self, topic: str, payload: bytes) -> WireBatch | None:
-        if not self._readable(topic, payload):
-            return None
-        try:
-            return read_events(bytes(payload))
-        except ProtocolError as exc:
-            self._reject(_reason(str(exc)), topic, str(exc))
-            return None
-
-    def _readable(self, topic: str, payload: bytes) -> bool:
-        if not isinstance(payload, bytes | bytearray):
-            self._reject("malformed", topic, f"payload is {type(payload).__name__}, not bytes")
-            return False
-        if len(payload) > MAX_PAYLOAD:
-            self._reject("oversized", topic, f"{len(payload)} bytes, over {MAX_PAYLOAD}")
-            return False
-        return True
-
     def _reject(self, reason: str, topic: str, detail: str) -> None:
-        self.rejected[reason] += 1
-        log.warning("dropped a message on %s: %s: %s", topic, reason, detail[:300])
+        self.rejections.reject(reason, topic, detail)
 
     def _replay(self, gate: str, after: int, now: int, why: str) -> None:
-        with self._lock:
-            live = self._live.setdefault(gate, _Live())
-            if live.last_replay_ms is not None and now - live.last_replay_ms < (
-                self.replay_interval_ms
-            ):
-                return
-            live.last_replay_ms = now
+        if not self.tracker.may_replay(gate, now, self.replay_interval_ms):
+            return
         log.info("asking %s to resend after %d (%s)", gate, after, why)
         self._send(self.topics.replay(gate), Replay(gate=gate, after=after), retain=False)
         self.counters["replays"] += 1
@@ -470,32 +279,3 @@ class Ingest:
         except Exception as exc:  # the client is down: the next batch or tick sends it again
             self.counters["publish_failed"] += 1
             log.warning("publish to %s failed: %s", topic, exc)
-
-
-def _reason(message: str) -> str:
-    """A rejection reason from `parse`'s message (its wording is fixed in gate.link.protocol)."""
-    if message.startswith("payload of"):
-        return "oversized"
-    if message.startswith("not JSON"):
-        return "malformed"
-    if message.startswith(("a payload is a JSON object", "protocol version")):
-        return "foreign"
-    return "invalid"
-
-
-def _from_row(row: GateRow) -> _Live:
-    """What a restarted hub knows of a gate: its last status (the broker's retained status
-    follows at once and replaces it)."""
-    status = None
-    if row.status is not None:
-        try:
-            status = GateStatus.model_validate(row.status)
-        except ValueError:
-            status = None
-    return _Live(
-        online=bool(status and status.online),
-        status=status,
-        status_ms=row.status_ms,
-        skew_ms=row.skew_ms,
-        last_event_ms=row.last_seen_ms,
-    )

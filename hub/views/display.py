@@ -12,17 +12,20 @@ behind a group with the staff token (`/api/lookup/{ticket}`, `/api/sweep`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gate.core import Member, State
+from gate.core import Member, Policy, State
+from gate.core.authority import GateRole
+from gate.link.health import LinkHealth
+from gate.link.protocol import Headcount
 from hub.fold.findings import Finding, violation_alerts
+from hub.fold.reconcile import VenueState
 from hub.views.link_alerts import broker_alerts
 from hub.views.roster_alerts import roster_alerts
 from hub.views.sweep import closing_sweep, unaccompanied_groups
-
-if TYPE_CHECKING:
-    from hub.service import Hub
 
 SWEEP_BEFORE_CLOSE = timedelta(minutes=30)
 CAPACITY_WARNING = 0.9
@@ -30,13 +33,25 @@ CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict")
 FORGED_KINDS = ("forged_event", "seq_jump")
 
 
-def display_state(hub: Hub) -> dict[str, Any]:
-    headcount = hub.headcount().model_dump(exclude={"v", "gates"})
-    gates = hub.gate_views()
-    now = datetime.now(hub.policy.tz)
-    closes_at = next_close(hub, now)
+@dataclass(frozen=True)
+class Venue:
+    """What the display reads besides the headcount and the gates."""
+
+    name: str  # hub.toml's [hub] name
+    policy: Policy
+    state: VenueState
+    roster: Mapping[str, GateRole]  # hub.toml's [gates]
+    broker: LinkHealth  # the hub's own connection
+    broker_user: str
+
+
+def display_state(venue: Venue, count: Headcount, gates: dict[str, Any]) -> dict[str, Any]:
+    """The display object, of the headcount and the gates as the API shows them."""
+    headcount = count.model_dump(exclude={"v", "gates"})
+    now = datetime.now(venue.policy.tz)
+    closes_at = next_close(venue.policy, now)
     sweep = None
-    with hub.venue.reading() as state:
+    with venue.state.reading() as state:
         unaccompanied = open_unaccompanied(state)
         if closes_at - now <= SWEEP_BEFORE_CLOSE:
             sweep = {
@@ -57,11 +72,11 @@ def display_state(hub: Hub) -> dict[str, Any]:
         "headcount": headcount,
         "gates": gates,
         "unaccompanied": unaccompanied,
-        "alerts": alerts(hub, headcount, gates, unaccompanied, sweep),
+        "alerts": alerts(venue, headcount, gates, unaccompanied, sweep),
         "sweep": sweep,
         "venue": {
-            "name": hub.config.hub.name,
-            "timezone": hub.policy.timezone,
+            "name": venue.name,
+            "timezone": venue.policy.timezone,
             "now": now.isoformat(timespec="seconds"),
         },
     }
@@ -120,16 +135,14 @@ def withhold(text: str) -> str:
     return _WITHHELD.sub(WITHHELD, text)
 
 
-def next_close(hub: Hub, now: datetime) -> datetime:
+def next_close(policy: Policy, now: datetime) -> datetime:
     """The next closing time in the venue's timezone (today's, or tomorrow's once past it)."""
-    close = now.replace(
-        hour=hub.policy.close.hour, minute=hub.policy.close.minute, second=0, microsecond=0
-    )
+    close = now.replace(hour=policy.close.hour, minute=policy.close.minute, second=0, microsecond=0)
     return close if close > now else close + timedelta(days=1)
 
 
 def alerts(
-    hub: Hub,
+    venue: Venue,
     headcount: dict[str, Any],
     gates: dict[str, Any],
     unaccompanied: list[dict[str, Any]],
@@ -160,17 +173,18 @@ def alerts(
                 "stale_allowlist",
                 f"gate {gate} has allowlist v{view['allowlist_version']}",
             )
-    found.extend(broker_alerts(hub.link_health, hub.config.mqtt.username, hub.policy.tz))
-    found.extend(roster_alerts(hub.config.gates, gates))  # no roster, gates not on it
+    found.extend(broker_alerts(venue.broker, venue.broker_user, venue.policy.tz))
+    found.extend(roster_alerts(venue.roster, gates))  # no roster, gates not on it
     capacity, inside = headcount.get("capacity"), headcount["inside"]
     if capacity and inside >= CAPACITY_WARNING * capacity:
         level = "critical" if inside >= capacity else "warning"
         add(level, "capacity", f"{inside} inside of {capacity} ({100 * inside // capacity}%)")
-    findings = hub.venue.findings()
+    findings = venue.state.findings()
     for f in findings:
         if f.kind in FORGED_KINDS:  # someone holds a gate's password: at once, on top
             add("critical", f.kind, forged_text(f))
-    found += violation_alerts(findings, hub.policy.tz)  # a gate broke the rules: critical, at once
+    # a gate broke the rules: critical, at once
+    found += violation_alerts(findings, venue.policy.tz)
     conflicts = [f for f in findings if f.kind in CONFLICT_KINDS]
     if conflicts:
         add("warning", "conflict", f"{len(conflicts)} conflicts found by the last reconciliation")

@@ -23,14 +23,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hub.views.view import HubView
 from hub.views.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
 from hub.views.web.openapi import OPENAPI
 from hub.views.web.request import Request
-
-if TYPE_CHECKING:
-    from hub.service import Hub
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +80,7 @@ class Access:
 
 
 def make_server(
-    hub: Hub,
+    hub: HubView,
     bind: str,
     port: int,
     access: Access,
@@ -141,7 +139,7 @@ def _without_clock(display: dict[str, Any]) -> bytes:
     return json.dumps({**display, "venue": venue}, default=str).encode()
 
 
-def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:
+def route(hub: HubView, path: str, query: dict[str, str], level: int) -> Reply:
     """The reply to a GET of `path` (percent-decoded) by a caller of access `level`."""
     if path == "/":
         return _static("index.html")
@@ -166,7 +164,7 @@ def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:
         return Reply.json(found) if found else Reply.json({"error": "not known"}, 404)
     staff_only: dict[str, Callable[[], Reply]] = {
         "/api/sweep": lambda: Reply.json(hub.sweep(staff=True)),
-        "/api/findings": lambda: Reply.json([f.as_dict() for f in hub.venue.findings()]),
+        "/api/findings": lambda: Reply.json([f.as_dict() for f in hub.findings()]),
         "/api/reports/daily": lambda: _report(hub, query),
     }
     if path in staff_only:
@@ -174,7 +172,7 @@ def route(hub: Hub, path: str, query: dict[str, str], level: int) -> Reply:
     return Reply.json({"error": f"no such path {path}"}, 404)
 
 
-def _report(hub: Hub, query: dict[str, str]) -> Reply:
+def _report(hub: HubView, query: dict[str, str]) -> Reply:
     day = date.fromisoformat(query["date"]) if "date" in query else hub.today()
     fmt = query.get("format", "json")
     report = hub.report(day)

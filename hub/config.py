@@ -1,0 +1,87 @@
+"""The hub's configuration, `hub.toml`, read and checked: a field it does not know or a bad value
+is a `ConfigError` naming the file and the field.
+
+    [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start),
+            max_seq_jump, gate_budget_mib_per_hour (see hub.ingest.intake)
+    [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca, tls
+    [http]  bind, port, desk_token_file, staff_token_file, allowed_hosts, workers,
+            max_connections, max_streams, header_timeout_s
+    [gates] the venue's roster: gate id = "entry" | "exit" | "desk" | "handheld"; published
+            retained on `{prefix}/hub/roster`. A gate speaks only for itself and its role: the
+            hub and the gates refuse what a gate's role cannot journal (gate.core.authority).
+            The broker's ACL gives the roster's desks and handhelds the allowlist with phones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gate.config import ConfigError, describe, read_toml
+from gate.core.authority import GateRole
+from gate.link.client import check_transport
+from gate.link.protocol import DEFAULT_PREFIX, GATE_ID, MAX_BATCH
+from hub.ingest.refusals import BUDGET_BYTES, MAX_SEQ_JUMP
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSection(_Strict):
+    name: str = "wristgate venue"
+    state_dir: Path = Path("/var/lib/wristgate-hub")
+    policy: Path = Path("/etc/wristgate/policy.toml")
+    control_socket: Path = Path("/run/wristgate-hub/hub.sock")
+    allowlist_csv: Path | None = None
+    max_seq_jump: int = Field(
+        default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest.intake"
+    )
+    gate_budget_mib_per_hour: int = Field(
+        default=BUDGET_BYTES >> 20, ge=1, description="body MiB a gate may send an hour"
+    )
+
+
+class MqttSection(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str = "hub"
+    password_file: Path | None = None
+    prefix: str = DEFAULT_PREFIX
+    tls_ca: Path | None = None
+    tls: bool | None = None  # false: plain MQTT to a broker on another machine, on purpose
+
+    @model_validator(mode="after")
+    def _safe_transport(self) -> MqttSection:
+        check_transport(self.host, self.tls_ca, self.tls)
+        return self
+
+
+class HttpSection(_Strict):
+    bind: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    desk_token_file: Path | None = None  # lookups, phones masked
+    staff_token_file: Path | None = None  # everything, phones shown
+    # Host names answered (DNS rebinding); default: the bind address, localhost and this
+    # machine's names; IP address literals are always answered (hub.views.web.http).
+    allowed_hosts: list[str] | None = None
+    workers: int = Field(default=8, ge=1, le=64)  # handler threads
+    max_connections: int = Field(default=256, ge=1, le=4096)
+    max_streams: int = Field(default=32, ge=1, le=1024)  # open displays
+    header_timeout_s: float = Field(default=10.0, gt=0, le=120)  # per connection, head and body
+
+
+class HubConfig(_Strict):
+    hub: HubSection = HubSection()
+    mqtt: MqttSection = MqttSection()
+    http: HttpSection = HttpSection()
+    gates: dict[Annotated[str, Field(pattern=GATE_ID)], GateRole] = {}
+
+
+def load_hub_config(path: Path) -> HubConfig:
+    try:
+        return HubConfig.model_validate(read_toml(path))
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, str(path))) from exc

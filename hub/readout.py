@@ -1,0 +1,167 @@
+"""The running hub as its views read it: the `HubView` the HTTP server serves, and `hub status`.
+
+It reads the venue state, the ingest's gates and counters, the allowlist and the broker link, from
+the HTTP server's threads and the control socket's answers; it changes none of them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+from gate.control.socket import ControlServer
+from gate.core import Policy
+from gate.daemon.metrics import Metrics
+from gate.link.protocol import Headcount
+from hub.config import HubConfig
+from hub.fold.findings import Finding, violation_counts
+from hub.fold.reconcile import VenueState
+from hub.ingest.allowlist import HubAllowlist
+from hub.ingest.intake import Ingest
+from hub.link import HubLink
+from hub.store.events import EventStore
+from hub.views.display import Venue, display_state
+
+
+class Readout:
+    """The hub's `hub.views.view.HubView`."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        policy: Policy,
+        *,
+        store: EventStore,
+        allowlist: HubAllowlist,
+        venue: VenueState,
+        ingest: Ingest,
+        link: HubLink,
+        control: ControlServer,
+        stopping: threading.Event,
+    ) -> None:
+        self.config, self.policy = config, policy
+        self.store, self.allowlist, self.venue, self.ingest = store, allowlist, venue, ingest
+        self.link, self.control, self._stopping = link, control, stopping
+        self.http_refused: Counter[str] = Counter()  # the HTTP server's, once it is made
+        self._display_venue = Venue(
+            name=config.hub.name,
+            policy=policy,
+            state=venue,
+            roster=config.gates,
+            broker=link.health,
+            broker_user=config.mqtt.username,
+        )
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    @property
+    def connected(self) -> bool:
+        return self.link.connected
+
+    def headcount(self) -> Headcount:
+        return self.venue.headcount(self.ingest.headcount_gates())
+
+    def findings(self) -> list[Finding]:
+        return self.venue.findings()
+
+    # --- what the display and the API show ------------------------------------------------------
+
+    def today(self) -> date:
+        return datetime.now(self.policy.tz).date()
+
+    def gate_views(self) -> dict[str, Any]:
+        hub_age = self.allowlist_age_s()
+        views = {}
+        for gate, v in self.ingest.gates().items():
+            views[gate] = {
+                **v.to_protocol().model_dump(),
+                "reader": v.reader,
+                "taken_over": v.taken_over,
+                "stale_allowlist": v.stale_allowlist,
+                "allowlist_age_s": hub_age if v.stale_allowlist else 0.0,
+            }
+        return views
+
+    def allowlist_age_s(self) -> float | None:
+        """How long the hub's current allowlist has been out (what a stale gate misses)."""
+        snapshot = self.config.hub.state_dir / "allowlist" / "allowlist.json"
+        return time.time() - snapshot.stat().st_mtime if snapshot.exists() else None
+
+    def metrics_text(self) -> str:
+        """Prometheus text: ingest and rejections, per-gate backlog and liveness, headcount."""
+        m = Metrics("wristgate_hub")
+        for name, n in self.ingest.counters.items():
+            m.count("ingest_total", n, what=name)
+        for reason, n in self.ingest.rejected.items():
+            m.count("rejected_total", n, reason=reason)
+        for reason, n in self.ingest.refused.items():
+            m.count("refused_total", n, reason=reason)
+        for gate, view in self.ingest.gates().items():
+            m.set("gate_online", int(view.online), gate=gate)
+            m.set("gate_backlog", view.backlog, gate=gate)
+            m.set("gate_acked", view.acked, gate=gate)
+            if view.clock_skew_s is not None:
+                m.set("gate_clock_skew_seconds", view.clock_skew_s, gate=gate)
+        for key, value in self.headcount().model_dump(exclude={"v", "gates", "as_of"}).items():
+            if value is not None:
+                m.set(key, value)
+        for reason, n in self.http_refused.items():
+            m.count("http_refused_total", n, reason=reason)
+        for reason, n in self.control.refused.items():
+            m.count("control_refused_total", n, reason=reason)
+        m.set("broker_connected", int(self.link.connected))
+        for kind, n in self.link.health.counts.items():
+            m.count("broker_disconnects_total", n, kind=kind)
+        m.set("allowlist_version", self.allowlist.version)
+        m.set("venue_rebuilds", self.venue.rebuilds)
+        for (kind, gate), n in violation_counts(self.venue.findings()).items():
+            m.set("rule_violations", n, kind=kind, gate=gate)  # see hub/fold/audit.py
+        return m.render()
+
+    def display(self) -> dict[str, Any]:
+        return display_state(self._display_venue, self.headcount(), self.gate_views())
+
+    def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
+        from hub.views.sweep import lookup
+
+        with self.venue.reading() as state:
+            return lookup(state, credential, staff=staff)
+
+    def sweep(self, *, staff: bool) -> list[dict[str, Any]]:
+        from hub.views.sweep import closing_sweep
+
+        with self.venue.reading() as state:
+            return [row.as_dict(self.policy.tz) for row in closing_sweep(state, staff=staff)]
+
+    def report(self, day: date) -> Any:
+        from hub.views.reports.daily import daily_report
+
+        return daily_report(
+            self.store,
+            day,
+            self.policy.tz,
+            allowlist=self.allowlist.current,
+            findings=self.venue.findings(),
+        )
+
+    # --- `hub status` ---------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        health = self.link.health
+        return {
+            "connected": self.link.connected,
+            "broker": {k: v for k, v in health.as_dict().items() if k != "connected"},
+            "allowlist_version": self.allowlist.version,
+            "headcount": self.headcount().model_dump(),
+            "gates": {g: v.to_protocol().model_dump() for g, v in self.ingest.gates().items()},
+            "rejected": dict(self.ingest.rejected),
+            "refused": dict(self.ingest.refused),
+            "control_refused": self.control.refused,
+            "counters": dict(self.ingest.counters),
+            "stale": self.venue.stale,
+        }

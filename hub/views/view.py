@@ -1,0 +1,50 @@
+"""What the hub's HTTP handlers read of it: the `HubView` interface, so that the web server
+depends on what it shows and not on the service that starts it (`hub.readout.Readout` is
+the running hub's).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Protocol
+
+from gate.link.protocol import Headcount
+from hub.fold.findings import Finding
+
+
+class HubView(Protocol):
+    """Read from the HTTP server's threads, any number at once."""
+
+    @property
+    def stopping(self) -> bool:
+        """The hub is stopping: display streams end."""
+        ...
+
+    @property
+    def connected(self) -> bool:
+        """The hub is connected to the broker."""
+        ...
+
+    def headcount(self) -> Headcount: ...
+
+    def display(self) -> dict[str, Any]:
+        """The wall display's object (`hub.views.display`)."""
+        ...
+
+    def gate_views(self) -> dict[str, Any]: ...
+
+    def findings(self) -> list[Finding]: ...
+
+    def metrics_text(self) -> str: ...
+
+    def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None: ...
+
+    def sweep(self, *, staff: bool) -> list[dict[str, Any]]: ...
+
+    def today(self) -> date:
+        """The venue's day now, in its timezone."""
+        ...
+
+    def report(self, day: date) -> Any:
+        """The daily report of `day` (`hub.views.reports`)."""
+        ...
