@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,13 +49,22 @@ from gate.core import (
     mask_phone,
 )
 from gate.core.hlc import ClockDriftError, Timestamp
+from gate.daemon.inbox import (
+    BarcodeRead,
+    BarcodeRejected,
+    FireAlarm,
+    PassageSeen,
+    StaffButton,
+    Stop,
+    TagArrived,
+)
 from gate.daemon.metrics import Metrics, serve_metrics
 from gate.daemon.sdnotify import Notifier
 from gate.daemon.wristbands import check_refusal, collected_here, void_token
 from gate.devices.gpio import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
-from gate.devices.scanner import BarcodeScanner, Rejected
+from gate.devices.scanner import BarcodeScanner
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
 from gate.link.codec import CodecError, decision_to_dict, event_to_dict, events_of
 from gate.link.peers import Peers
@@ -85,46 +94,6 @@ TICK_S = 0.25
 COMPACT_EVERY_S = 3600.0
 TAG_REPLY_TIMEOUT_S = 3.0
 ROLE_MODES = {"entry": Mode.ENTRY, "exit": Mode.EXIT, "desk": Mode.BIND}
-
-
-# --- what the threads put in the inbox ------------------------------------------------------------
-
-
-@dataclass
-class TagArrived:
-    read: TagRead
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class BarcodeRead:
-    code: str
-
-
-@dataclass
-class BarcodeRejected:
-    rejected: Rejected
-
-
-@dataclass
-class PassageSeen:
-    grant: int
-    passed: bool
-
-
-@dataclass
-class StaffButton:
-    """The staff key was pressed: the next exit is temporary."""
-
-
-@dataclass
-class FireAlarm:
-    on: bool
-
-
-@dataclass
-class Stop:
-    reason: str
 
 
 @dataclass
