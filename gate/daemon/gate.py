@@ -58,6 +58,7 @@ from gate.daemon.inbox import (
     Stop,
     TagArrived,
 )
+from gate.daemon.ledger import Ledger
 from gate.daemon.metrics import Metrics, serve_metrics
 from gate.daemon.sdnotify import Notifier
 from gate.daemon.wristbands import check_refusal, collected_here, void_token
@@ -66,7 +67,7 @@ from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
 from gate.devices.scanner import BarcodeScanner
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
-from gate.link.codec import CodecError, decision_to_dict, event_to_dict, events_of
+from gate.link.codec import decision_to_dict
 from gate.link.peers import Peers
 from gate.link.protocol import (
     Ack,
@@ -129,11 +130,10 @@ class Gate:
             self.journal = Journal(s.state_dir / "journal.db", s.id, wall=self._wall_ms)
             self.presence = PresenceLog(s.state_dir / "presence.db", s.presence_max_mib << 20)
             self.peers = Peers(s.state_dir / "roster.json")
-            self.state = State(allowlist=self._initial_allowlist())
-            self.newest_hlc = ""  # the newest entry folded into the state, own or another gate's
+            self.ledger = Ledger(self.journal, self.presence, self._initial_allowlist())
         except (ConfigError, KeyFileError, JournalError, AllowlistError, OSError) as exc:
             raise StartupError(str(exc)) from exc
-        self.rebuilt, skipped = self._rebuild()
+        self.rebuilt, skipped = self.ledger.rebuild()
         self.inbox: queue.Queue[Any] = queue.Queue()
         self.handheld_mode = "check"  # a handheld binds or checks; gatectl mode switches
         self.counters: dict[str, int] = {}
@@ -209,45 +209,6 @@ class Gate:
             log.info("allowlist imported from %s: version %d", csv_dir, index.version)
         return index
 
-    def _rebuild(self) -> tuple[int, int]:
-        """Fold every journalled event again, with what other gates told this one, in hybrid
-        logical clock order: the state as it was before the restart. Returns the events folded
-        and those skipped: they name a band whose binding never reached this gate (it was
-        partitioned, or its disk was full), which the gate then treats as one it never saw."""
-        history: list[tuple[str, dict[str, Any]]] = list(self.presence.entries())
-        after = 0
-        while page := self.journal.entries_after(after, limit=5000):
-            history.extend((str(entry.hlc), entry.body) for entry in page)
-            after = page[-1].seq
-        history.sort(key=lambda item: item[0])
-        self.newest_hlc = history[-1][0] if history else ""
-        try:  # what this gate decides next sorts after everything it knows, as when following
-            if self.newest_hlc:
-                self.journal.observe(Timestamp.parse(self.newest_hlc))
-        except (ClockDriftError, ValueError) as exc:
-            log.warning("state rebuild: newest known entry not observed: %s", exc)
-        count = skipped = 0
-        for _, body in history:
-            try:
-                events = events_of(body)
-            except CodecError:
-                skipped += 1
-                continue
-            for event in events:
-                try:
-                    fold(self.state, event)
-                except (KeyError, ValueError):
-                    skipped += 1
-                    continue
-                count += 1
-        if count:
-            log.info("state rebuilt from %d journalled events, %d inside", count, self.state.inside)
-        if skipped:
-            log.warning(
-                "state rebuild: %d events skipped (their bindings never reached this gate)", skipped
-            )
-        return count, skipped
-
     # --- the reader thread's callback: enqueue, wait for the loop ---------------------------------
 
     def _on_tag(self, read: TagRead) -> None:
@@ -302,6 +263,11 @@ class Gate:
     def _wall_ms(self) -> int:
         """The journal's wall clock: the gate's own, so decisions and timestamps agree."""
         return int(self.clock().timestamp() * 1000)
+
+    @property
+    def state(self) -> State:
+        """The state the loop folded: the ledger's (a late peer entry makes it fold anew)."""
+        return self.ledger.state
 
     @property
     def _tick_s(self) -> float:
@@ -459,7 +425,7 @@ class Gate:
         now = self.clock()
         self._advance_time(now)
         started = time.perf_counter()
-        decision, events = decide(self.state, scan, now, self.policy)
+        decision, events = decide(self.ledger.state, scan, now, self.policy)
         self.metrics.observe("decision_seconds", time.perf_counter() - started)
         bound = next((e for e in events if isinstance(e, BandBound)), None)
         if bound is not None:
@@ -477,10 +443,12 @@ class Gate:
         body = {"scan": scanned, "decision": decision_to_dict(decision)}
         if asked_by is not None:  # a test scan: who asked, as the kernel named them
             body["asked_by"] = asked_by
-        entry = self._record("decision", body, events)
+        entry = self.ledger.record("decision", body, events)
         self._count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
-        if write_token is not None and collected_here(self.state, scan, events):  # relay moved
+        if write_token is not None and collected_here(
+            self.ledger.state, scan, events
+        ):  # relay moved
             void_token(scan.value, write_token, self._count)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
         log.info(
@@ -493,20 +461,12 @@ class Gate:
         )
         return decision
 
-    def _record(self, kind: str, body: dict[str, Any], events: list[Event]) -> Any:
-        """Journal an entry with its events (committed, fsync), then fold them: in that order."""
-        entry = self.journal.append(kind, {**body, "events": [event_to_dict(e) for e in events]})
-        self.newest_hlc = max(self.newest_hlc, str(entry.hlc))
-        for event in events:
-            fold(self.state, event)
-        return entry
-
     def _states_before(self, events: list[Event]) -> dict[str, MemberState]:
         """Where each member a scan moves was before it (a band learned from its token: where
         the token put it)."""
         learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
         return {
-            e.uid: m.state if (m := self.state.members.get(e.uid)) else learned[e.uid]
+            e.uid: m.state if (m := self.ledger.state.members.get(e.uid)) else learned[e.uid]
             for e in events
             if isinstance(e, MemberMoved)
         }
@@ -521,8 +481,8 @@ class Gate:
         """At the desk: the band is bound only once its token is written and read back."""
         if write_token is None:
             return decision, events  # a test scan: no tag on the reader to write to
-        group = self.state.groups[bound.group]
-        ticket = self.state.allowlist.tickets.get(bound.group)
+        group = self.ledger.state.groups[bound.group]
+        ticket = self.ledger.state.allowlist.tickets.get(bound.group)
         if ticket is None:
             return decision, events
         token = BandToken(
@@ -585,7 +545,7 @@ class Gate:
                 events.append(MemberMoved(moved.gate, now, moved.uid, moved.group, earlier))
             self._count("not_passed")
             log.warning("grant %d (journal %d): no passage within the timeout", grant, pending.seq)
-        self._record("passage", {"decision_seq": pending.seq, "passed": passed}, events)
+        self.ledger.record("passage", {"decision_seq": pending.seq, "passed": passed}, events)
 
     def _fire_alarm(self, on: bool) -> None:
         self.fire_alarm = on
@@ -595,10 +555,10 @@ class Gate:
 
     def _advance_time(self, now: datetime | None = None) -> None:
         now = now or self.clock()
-        events = expire(self.state, now, self.policy, self.settings.id)
+        events = expire(self.ledger.state, now, self.policy, self.settings.id)
         if not events:
             return
-        self._record("expiry", {}, events)
+        self.ledger.record("expiry", {}, events)
 
     def _compact(self) -> None:
         """Drop journal entries the hub acknowledged, once past the retention period."""
@@ -661,7 +621,7 @@ class Gate:
         for entry in batch.entries:
             try:  # only what that gate may say; refused whole, kept out of presence
                 events = self.peers.check(
-                    batch.gate, entry, self.state, self.presence, self.journal
+                    batch.gate, entry, self.ledger.state, self.presence, self.journal
                 )
             except Refused as exc:
                 self._count("peer_refused")
@@ -679,13 +639,13 @@ class Gate:
                 self.journal.observe(Timestamp.parse(entry.hlc))
             except (ClockDriftError, ValueError) as exc:
                 self._reject(self._events_topic(batch.gate), str(exc))
-            late = late or entry.hlc < self.newest_hlc
+            late = late or entry.hlc < self.ledger.newest_hlc
             if late:
                 continue  # this one and the rest of the batch: folded by the rebuild, in order
-            self.newest_hlc = entry.hlc
+            self.ledger.newest_hlc = entry.hlc
             try:
                 for event in events:
-                    fold(self.state, event)
+                    fold(self.ledger.state, event)
             except (KeyError, ValueError) as exc:  # refers to what this gate has not seen yet
                 log.warning(
                     "entry %s/%d folded out of order (%r): refolding", batch.gate, entry.seq, exc
@@ -694,8 +654,7 @@ class Gate:
         self._presence_bounded()
         if late:
             log.info("late entries from %s: folding the day again in clock order", batch.gate)
-            self.state = State(allowlist=self.state.allowlist)
-            if skipped := self._rebuild()[1]:
+            if skipped := self.ledger.refold():
                 self._count("rebuild_skipped", skipped)
 
     def _events_topic(self, gate: str) -> str:
@@ -705,13 +664,13 @@ class Gate:
         """The hub's allowlist is the venue's: any other version than this gate's replaces it,
         and any version replaces one not from the hub (CSVs imported while the gate ran alone:
         its numbers say nothing of the hub's; a linked gate refuses imports, docs/gate.md)."""
-        if snapshot.version == self.state.allowlist.version and self.store.from_hub:
+        if snapshot.version == self.ledger.state.allowlist.version and self.store.from_hub:
             return
         index = self.store.save_snapshot(allowlist_of(snapshot), snapshot.version, from_hub=True)
         self._swap_allowlist(index, "snapshot")
 
     def _allowlist_change(self, change: AllowlistChange) -> None:
-        current = self.state.allowlist.version
+        current = self.ledger.state.allowlist.version
         if not self.store.from_hub:  # no hub version to build on: the retained snapshot comes
             log.info("allowlist delta %d skipped: this gate's list is its own", change.version)
             return
@@ -737,7 +696,7 @@ class Gate:
         self._swap_allowlist(self.store.apply_delta(delta), "delta")
 
     def _swap_allowlist(self, index: Any, how: str) -> None:
-        self.state.allowlist = index
+        self.ledger.state.allowlist = index
         self.journal.append("allowlist", {"version": index.version, "source": how})
         log.info("allowlist version %d (%s from the hub)", index.version, how)
         if self.link is not None:
@@ -755,7 +714,7 @@ class Gate:
             gate=self.settings.id,
             online=True,
             role=self.settings.role,
-            allowlist_version=self.state.allowlist.version,
+            allowlist_version=self.ledger.state.allowlist.version,
             last_seq=self.journal.last_seq,
             acked=self.journal.acked,
             wall_ms=self._wall_ms(),
@@ -773,19 +732,19 @@ class Gate:
     count = _count  # for the control handlers: what they refuse is counted alike
 
     def _status_line(self) -> str:
-        count = headcount(self.state)
+        count = headcount(self.ledger.state)
         return (
             f"{self.settings.role} {self.mode.value if self.mode else 'check'}, "
-            f"allowlist v{self.state.allowlist.version}, "
+            f"allowlist v{self.ledger.state.allowlist.version}, "
             f"{count.inside} inside, journal seq {self.journal.last_seq}"
         )
 
     def check(self, uid: str) -> dict[str, Any]:
         """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-        member = self.state.members.get(uid)
+        member = self.ledger.state.members.get(uid)
         if member is None:
             return {"known": False, "value": uid}
-        ticket = self.state.allowlist.tickets.get(member.group)
+        ticket = self.ledger.state.allowlist.tickets.get(member.group)
         return {
             "known": True,
             "value": uid,
@@ -798,9 +757,9 @@ class Gate:
             "guardian_registered": bool(ticket and ticket.has_guardian),
             "group_members": [
                 {"uid": m.uid, "role": m.role.value, "state": m.state.value}
-                for m in self.state.members_of(member.group)
+                for m in self.ledger.state.members_of(member.group)
             ],
-            "children_unaccompanied": self.state.groups[member.group].unaccompanied,
+            "children_unaccompanied": self.ledger.state.groups[member.group].unaccompanied,
         }
 
 
