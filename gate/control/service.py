@@ -70,7 +70,7 @@ def status(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, A
     return {
         "gate": s.id,
         "role": s.role,
-        "mode": gate.mode.value if gate.mode else "check",
+        "mode": gate.scans.mode.value if gate.scans.mode else "check",
         "uptime_s": round(time.monotonic() - gate.started, 1),
         "allowlist_version": gate.state.allowlist.version,
         "headcount": headcount(gate.state).as_dict(),
@@ -82,11 +82,11 @@ def status(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, A
         "reader": _plain(gate.reader.health()) if gate.reader else None,
         "scanner": _plain(gate.scanner.health()) if gate.scanner else None,
         "link": _link(gate),
-        "fire_alarm": gate.fire_alarm,
-        "awaiting_passage": len(gate.pending),
+        "fire_alarm": gate.scans.fire_alarm,
+        "awaiting_passage": len(gate.scans.pending),
         "counters": dict(sorted(gate.counters.items())),
         "control_refused": gate.control.refused,  # by reason: busy, idle, slow, too_big, ...
-        "last": gate.last,
+        "last": gate.scans.last,
     }
 
 
@@ -100,10 +100,12 @@ def scan(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
     intent = Intent(args.get("intent", "final"))
     who = asked_by(peer)
     log.info("test scan %s %s asked by %s", kind.value, value, peer or "an unknown peer")
-    result = gate.read(kind, value, intent=intent, test=True, asked_by=who)  # no band on the reader
+    result = gate.scans.read(
+        kind, value, intent=intent, test=True, asked_by=who
+    )  # no band on the reader
     if "check" in result:
         return {"check": result["check"], "granted": result["check"]["known"]}
-    seq = (gate.last or {}).get("seq")  # the journal entry the decision was committed as
+    seq = (gate.scans.last or {}).get("seq")  # the journal entry the decision was committed as
     return {"decision": result, "seq": seq, "granted": result["code"].startswith("OK_")}
 
 
@@ -178,7 +180,7 @@ def _lookup(gate: Gate, value: str) -> dict[str, Any]:
     if value in index.revoked:
         found["revoked"] = index.revoked[value]
     if value in gate.state.members:
-        found["member"] = gate.check(value)
+        found["member"] = gate.scans.check(value)
     return found
 
 
@@ -273,7 +275,7 @@ def mode(gate: Gate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]
     wanted = args.get("mode")
     if wanted not in ("bind", "check"):
         raise ValueError("mode is bind or check")
-    gate.handheld_mode = wanted
+    gate.scans.handheld_mode = wanted
     return {"mode": wanted}
 
 

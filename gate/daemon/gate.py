@@ -18,7 +18,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,25 +27,11 @@ from gpiozero import GPIOZeroError
 from gate.config import ConfigError, load_policy
 from gate.control.socket import MAX_IMPORT_REQUEST, ControlRequest, ControlServer
 from gate.core import (
-    BandBound,
-    BandLearned,
-    BandToken,
-    Code,
-    Decision,
-    Event,
-    Intent,
     Kind,
-    MemberMoved,
-    MemberState,
-    Mode,
     Role,
-    Scan,
     State,
-    decide,
-    expire,
     fold,
     headcount,
-    mask_phone,
 )
 from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.inbox import (
@@ -60,14 +45,13 @@ from gate.daemon.inbox import (
 )
 from gate.daemon.ledger import Ledger
 from gate.daemon.metrics import Metrics, serve_metrics
+from gate.daemon.scans import ScanPath
 from gate.daemon.sdnotify import Notifier
-from gate.daemon.wristbands import check_refusal, collected_here, void_token
 from gate.devices.gpio import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
-from gate.devices.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
+from gate.devices.nfc.token import KeyFileError, Keyring, load_keyring
 from gate.devices.scanner import BarcodeScanner
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
-from gate.link.codec import decision_to_dict
 from gate.link.peers import Peers
 from gate.link.protocol import (
     Ack,
@@ -94,15 +78,6 @@ log = logging.getLogger("gate")
 TICK_S = 0.25
 COMPACT_EVERY_S = 3600.0
 TAG_REPLY_TIMEOUT_S = 3.0
-ROLE_MODES = {"entry": Mode.ENTRY, "exit": Mode.EXIT, "desk": Mode.BIND}
-
-
-@dataclass
-class Pending:
-    """A grant waiting for the passage sensor: the journal entry and who moved from where."""
-
-    seq: int
-    moved: list[tuple[MemberMoved, MemberState]]
 
 
 class StartupError(Exception):
@@ -135,12 +110,7 @@ class Gate:
             raise StartupError(str(exc)) from exc
         self.rebuilt, skipped = self.ledger.rebuild()
         self.inbox: queue.Queue[Any] = queue.Queue()
-        self.handheld_mode = "check"  # a handheld binds or checks; gatectl mode switches
         self.counters: dict[str, int] = {}
-        self.pending: dict[int, Pending] = {}
-        self.temporary_until: datetime | None = None
-        self.fire_alarm = False
-        self.last: dict[str, Any] | None = None
         self.started = time.monotonic()
         self._stopping = threading.Event()
 
@@ -192,6 +162,17 @@ class Gate:
             raise StartupError(f"[link] password_file or tls_ca: {exc}") from exc
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.metrics = gate_metrics(self)
+        self.scans = ScanPath(
+            s,
+            self.policy,
+            self.keyring,
+            self.ledger,
+            self.io,
+            self.link,
+            clock,
+            self._count,
+            self.metrics,
+        )
         self.metrics_server: Any = None
         if skipped:
             self._count("rebuild_skipped", skipped)
@@ -242,7 +223,7 @@ class Gate:
                 try:
                     if message is not None:
                         self._handle(message)
-                    self._advance_time()
+                    self.scans.advance_time()
                     if self.link is not None:
                         self.link.pump(self.journal)
                         self.link.status(self._gate_status())
@@ -295,23 +276,21 @@ class Gate:
         match message:
             case TagArrived(read=read):
                 try:
-                    self._tag(read)
+                    self.scans.tag(read)
                 finally:
                     message.done.set()
             case BarcodeRead(code=code):
-                self.read(Kind.BARCODE, code)
+                self.scans.read(Kind.BARCODE, code)
             case BarcodeRejected(rejected=rejected):
                 self._count("scanner_rejected")
                 log.warning("scanner: %s", rejected)
                 self.io.deny()
             case PassageSeen(grant=grant, passed=passed):
-                self._passage(grant, passed)
+                self.scans.passage(grant, passed)
             case StaffButton():
-                window = timedelta(seconds=self.settings.staff_button_window_s)
-                self.temporary_until = self.clock() + window
-                log.info("staff button: next exit is temporary")
+                self.scans.staff_button()
             case FireAlarm(on=on):
-                self._fire_alarm(on)
+                self.scans.fire_alarm_changed(on)
             case ControlRequest() if message.take():  # else its asker gave up: not done
                 from gate.control.service import answer
 
@@ -341,224 +320,6 @@ class Gate:
             case Stop(reason=reason):
                 log.info("stopping: %s", reason)
                 self._stopping.set()
-
-    # --- scans ----------------------------------------------------------------------------------
-
-    @property
-    def mode(self) -> Mode | None:
-        """The mode of this gate's scans; None for a handheld in check mode."""
-        if self.settings.role == "handheld":
-            return Mode.BIND if self.handheld_mode == "bind" else None
-        return ROLE_MODES[self.settings.role]
-
-    def _intent(self) -> Intent:
-        if self.temporary_until is not None and self.clock() <= self.temporary_until:
-            self.temporary_until = None
-            return Intent.TEMPORARY
-        return Intent.FINAL
-
-    def _tag(self, read: TagRead) -> None:
-        if read.token is None and read.token_fault is None:
-            log.info("tag %s (%s) carries no wristband token", read.uid, read.tag_type)
-        self.read(
-            Kind.NFC,
-            read.uid,
-            token=read.token,
-            fault=read.token_fault,
-            writer=read.writer.write_token,
-            tag_fault=read.tag_fault,
-        )
-
-    def read(
-        self,
-        kind: Kind,
-        value: str,
-        *,
-        intent: Intent | None = None,
-        token: BandToken | None = None,
-        fault: str | None = None,
-        writer: Callable[[bytes], Any] | None = None,
-        tag_fault: str | None = None,
-        test: bool = False,
-        asked_by: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """A credential read by this gate (or a technician's test scan, `test`, asked by
-        `asked_by`: no band on the reader): decide, or check. A band from the reader has a
-        `writer`."""
-        mode = self.mode
-        tag = writer is not None and kind is Kind.NFC
-        if mode is None:
-            refused = (
-                check_refusal(self.settings.id, value, token, fault, tag_fault) if tag else None
-            )
-            if refused is not None:
-                self._count("check_bad_token")
-            result = refused or self.check(value)
-            self.io.grant(open_gate=False) if result["known"] else self.io.deny()
-            self.last = {"check": result}
-            log.info("check %s: %s", value, result.get("message") or result.get("state", "unknown"))
-            return {"check": result}
-        offline = self.link is not None and not self.link.connected
-        pairs = not test or self.settings.test_scans_open_pairing
-        scan = Scan(
-            self.settings.id,
-            mode,
-            kind,
-            value,
-            intent or self._intent(),
-            token,
-            fault,
-            offline,
-            tag=tag,
-            tag_fault=tag_fault,
-            pairs=pairs,
-        )
-        return decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
-
-    def scan(
-        self,
-        scan: Scan,
-        write_token: Callable[[bytes], Any] | None = None,
-        asked_by: dict[str, Any] | None = None,
-    ) -> Decision:
-        """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
-        now = self.clock()
-        self._advance_time(now)
-        started = time.perf_counter()
-        decision, events = decide(self.ledger.state, scan, now, self.policy)
-        self.metrics.observe("decision_seconds", time.perf_counter() - started)
-        bound = next((e for e in events if isinstance(e, BandBound)), None)
-        if bound is not None:
-            decision, events = self._write_token(decision, events, bound, write_token)
-        before = self._states_before(events)
-        scanned = {
-            "kind": scan.kind.value,
-            "value": scan.value,
-            "mode": scan.mode.value,
-            "intent": scan.intent.value,
-            "token": scan.token is not None,
-            "tag": scan.tag,  # false: a test scan, or a barcode
-            "offline": scan.offline,  # decided cut off from the others
-        }
-        body = {"scan": scanned, "decision": decision_to_dict(decision)}
-        if asked_by is not None:  # a test scan: who asked, as the kernel named them
-            body["asked_by"] = asked_by
-        entry = self.ledger.record("decision", body, events)
-        self._count(decision.code.value)
-        self._actuate(decision, events, entry.seq, before)
-        if write_token is not None and collected_here(
-            self.ledger.state, scan, events
-        ):  # relay moved
-            void_token(scan.value, write_token, self._count)
-        self.last = {"seq": entry.seq, **decision_to_dict(decision)}
-        log.info(
-            "%s %s %s: %s%s",
-            scan.value,
-            decision.code.value,
-            f"{decision.group}/{decision.role}" if decision.group else "-",
-            decision.message,
-            " [forced]" if decision.forced else "",
-        )
-        return decision
-
-    def _states_before(self, events: list[Event]) -> dict[str, MemberState]:
-        """Where each member a scan moves was before it (a band learned from its token: where
-        the token put it)."""
-        learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
-        return {
-            e.uid: m.state if (m := self.ledger.state.members.get(e.uid)) else learned[e.uid]
-            for e in events
-            if isinstance(e, MemberMoved)
-        }
-
-    def _write_token(
-        self,
-        decision: Decision,
-        events: list[Event],
-        bound: BandBound,
-        write_token: Callable[[bytes], Any] | None,
-    ) -> tuple[Decision, list[Event]]:
-        """At the desk: the band is bound only once its token is written and read back."""
-        if write_token is None:
-            return decision, events  # a test scan: no tag on the reader to write to
-        group = self.ledger.state.groups[bound.group]
-        ticket = self.ledger.state.allowlist.tickets.get(bound.group)
-        if ticket is None:
-            return decision, events
-        token = BandToken(
-            bound.group,
-            bound.role,
-            ticket.valid_from,
-            ticket.valid_to,
-            group.adults,
-            group.children,
-        )
-        try:
-            outcome = write_token(encode_token(token, bound.uid, self.keyring))
-            reason = outcome.reason
-        except ValueError as exc:  # a ticket the token format cannot carry
-            outcome, reason = None, f"no token for this ticket: {exc}"
-        if outcome is not None and outcome.ok:
-            return decision, events
-        self._count("token_write_failed")
-        refused = Decision(
-            Code.DENY_BINDING,
-            f"not bound: {reason}",
-            decision.value,
-            decision.gate,
-            decision.group,
-            decision.role,
-        )
-        return refused, []
-
-    def _actuate(
-        self,
-        decision: Decision,
-        events: list[Event],
-        seq: int,
-        before: dict[str, MemberState],
-    ) -> None:
-        if not decision.granted:
-            if decision.code is Code.DENY_CHILD_NEEDS_ADULT:
-                self.io.waiting_for_adult()
-            else:
-                self.io.deny()
-            return
-        moved = [
-            (e, before[e.uid]) for e in events if isinstance(e, MemberMoved) and e.uid in before
-        ]
-        opens = self.settings.role in ("entry", "exit") and (
-            moved or decision.code is Code.OK_OVERRIDE
-        )
-        grant = self.io.grant(open_gate=bool(opens))
-        if grant is not None and moved:
-            self.pending[grant] = Pending(seq, moved)
-
-    def _passage(self, grant: int, passed: bool) -> None:
-        pending = self.pending.pop(grant, None)
-        if pending is None:
-            return
-        events: list[Event] = []
-        if not passed:  # granted, but nobody went through: undo the move
-            now = self.clock()
-            for moved, earlier in pending.moved:
-                events.append(MemberMoved(moved.gate, now, moved.uid, moved.group, earlier))
-            self._count("not_passed")
-            log.warning("grant %d (journal %d): no passage within the timeout", grant, pending.seq)
-        self.ledger.record("passage", {"decision_seq": pending.seq, "passed": passed}, events)
-
-    def _fire_alarm(self, on: bool) -> None:
-        self.fire_alarm = on
-        self.journal.append("fire_alarm", {"on": on})
-        self.io.free_exit(on)
-        log.warning("fire alarm %s: exit %s", "ON" if on else "cleared", "free" if on else "closed")
-
-    def _advance_time(self, now: datetime | None = None) -> None:
-        now = now or self.clock()
-        events = expire(self.ledger.state, now, self.policy, self.settings.id)
-        if not events:
-            return
-        self.ledger.record("expiry", {}, events)
 
     def _compact(self) -> None:
         """Drop journal entries the hub acknowledged, once past the retention period."""
@@ -734,33 +495,10 @@ class Gate:
     def _status_line(self) -> str:
         count = headcount(self.ledger.state)
         return (
-            f"{self.settings.role} {self.mode.value if self.mode else 'check'}, "
+            f"{self.settings.role} {self.scans.mode.value if self.scans.mode else 'check'}, "
             f"allowlist v{self.ledger.state.allowlist.version}, "
             f"{count.inside} inside, journal seq {self.journal.last_seq}"
         )
-
-    def check(self, uid: str) -> dict[str, Any]:
-        """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-        member = self.ledger.state.members.get(uid)
-        if member is None:
-            return {"known": False, "value": uid}
-        ticket = self.ledger.state.allowlist.tickets.get(member.group)
-        return {
-            "known": True,
-            "value": uid,
-            "group": member.group,
-            "role": member.role.value,
-            "state": member.state.value,
-            "last_gate": member.last_gate,
-            "last_at": member.last_at.isoformat(),
-            "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
-            "guardian_registered": bool(ticket and ticket.has_guardian),
-            "group_members": [
-                {"uid": m.uid, "role": m.role.value, "state": m.state.value}
-                for m in self.ledger.state.members_of(member.group)
-            ],
-            "children_unaccompanied": self.ledger.state.groups[member.group].unaccompanied,
-        }
 
 
 def gate_metrics(gate: Gate) -> Metrics:
