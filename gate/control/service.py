@@ -143,11 +143,8 @@ def allowlist(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, 
     if "import" in args:
         source, files = import_files(args["import"])
         loaded, row_errors = load_csv_texts(files, where=source)
-        index = gate.store.save_snapshot(loaded)
-        gate.state.allowlist = index
         who = asked_by(peer)
-        body = {"version": index.version, "source": source, "asked_by": who}
-        gate.journal.append("allowlist", body)
+        index = gate.allowlists.imported(loaded, source, who)
         log.info("allowlist version %d imported from %s by %s", index.version, source, peer)
         return {
             "imported": index.version,

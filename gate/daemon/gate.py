@@ -34,6 +34,7 @@ from gate.core import (
     headcount,
 )
 from gate.core.hlc import ClockDriftError, Timestamp
+from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.inbox import (
     BarcodeRead,
     BarcodeRejected,
@@ -62,14 +63,12 @@ from gate.link.protocol import (
     Replay,
     Roster,
     WireBatch,
-    allowlist_of,
     parse,
     read_events,
-    ticket_of,
 )
 from gate.link.vetting import Refused
 from gate.settings import GateConfig
-from gate.store.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
+from gate.store.allowlist import AllowlistError, AllowlistStore
 from gate.store.journal import Journal, JournalError
 from gate.store.presence import PresenceError, PresenceLog
 
@@ -105,7 +104,9 @@ class Gate:
             self.journal = Journal(s.state_dir / "journal.db", s.id, wall=self._wall_ms)
             self.presence = PresenceLog(s.state_dir / "presence.db", s.presence_max_mib << 20)
             self.peers = Peers(s.state_dir / "roster.json")
-            self.ledger = Ledger(self.journal, self.presence, self._initial_allowlist())
+            self.ledger = Ledger(
+                self.journal, self.presence, initial_allowlist(self.store, s.allowlist_csv)
+            )
         except (ConfigError, KeyFileError, JournalError, AllowlistError, OSError) as exc:
             raise StartupError(str(exc)) from exc
         self.rebuilt, skipped = self.ledger.rebuild()
@@ -162,6 +163,7 @@ class Gate:
             raise StartupError(f"[link] password_file or tls_ca: {exc}") from exc
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.metrics = gate_metrics(self)
+        self.allowlists = AllowlistKeeper(self.store, self.ledger)
         self.scans = ScanPath(
             s,
             self.policy,
@@ -178,17 +180,6 @@ class Gate:
             self._count("rebuild_skipped", skipped)
 
     # --- start-up -------------------------------------------------------------------------------
-
-    def _initial_allowlist(self) -> Any:
-        index = self.store.load()
-        csv_dir = self.settings.allowlist_csv
-        if index.version == 0 and csv_dir is not None:
-            loaded, row_errors = load_csv_dir(csv_dir)
-            for row_error in row_errors:
-                log.warning("allowlist %s: row skipped", row_error)
-            index = self.store.save_snapshot(loaded)
-            log.info("allowlist imported from %s: version %d", csv_dir, index.version)
-        return index
 
     # --- the reader thread's callback: enqueue, wait for the loop ---------------------------------
 
@@ -355,9 +346,11 @@ class Gate:
         elif topic == t.replay(me):
             self.link.rewind(parse(Replay, payload).after, "replay requested by the hub")
         elif topic == self.link.allowlist_topics[0]:
-            self._allowlist_snapshot(parse(AllowlistSnapshot, payload))
+            if self.allowlists.snapshot(parse(AllowlistSnapshot, payload)):
+                self.link.status(self._gate_status(), force=True)
         elif topic == self.link.allowlist_topics[1]:
-            self._allowlist_change(parse(AllowlistChange, payload))
+            if self.allowlists.change(parse(AllowlistChange, payload)):
+                self.link.status(self._gate_status(), force=True)
         elif topic == t.roster:
             self.peers.set_roster(parse(Roster, payload))
         elif (gate := t.gate_of(topic)) is not None and topic == t.events(gate):
@@ -420,48 +413,6 @@ class Gate:
 
     def _events_topic(self, gate: str) -> str:
         return self.link.topics.events(gate) if self.link else ""
-
-    def _allowlist_snapshot(self, snapshot: AllowlistSnapshot) -> None:
-        """The hub's allowlist is the venue's: any other version than this gate's replaces it,
-        and any version replaces one not from the hub (CSVs imported while the gate ran alone:
-        its numbers say nothing of the hub's; a linked gate refuses imports, docs/gate.md)."""
-        if snapshot.version == self.ledger.state.allowlist.version and self.store.from_hub:
-            return
-        index = self.store.save_snapshot(allowlist_of(snapshot), snapshot.version, from_hub=True)
-        self._swap_allowlist(index, "snapshot")
-
-    def _allowlist_change(self, change: AllowlistChange) -> None:
-        current = self.ledger.state.allowlist.version
-        if not self.store.from_hub:  # no hub version to build on: the retained snapshot comes
-            log.info("allowlist delta %d skipped: this gate's list is its own", change.version)
-            return
-        if change.version <= current:
-            return
-        if change.base_version != current:
-            log.info(
-                "allowlist delta %d->%d skipped: this gate has %d; waiting for a snapshot",
-                change.base_version,
-                change.version,
-                current,
-            )
-            return
-        delta = AllowlistDelta(
-            base_version=change.base_version,
-            version=change.version,
-            tickets=[ticket_of(row) for row in change.tickets],
-            bands={uid: Role(role) for uid, role in change.bands.items()},
-            staff=dict(change.staff),
-            revoked=dict(change.revoked),
-            unrevoked=list(change.unrevoked),
-        )
-        self._swap_allowlist(self.store.apply_delta(delta), "delta")
-
-    def _swap_allowlist(self, index: Any, how: str) -> None:
-        self.ledger.state.allowlist = index
-        self.journal.append("allowlist", {"version": index.version, "source": how})
-        log.info("allowlist version %d (%s from the hub)", index.version, how)
-        if self.link is not None:
-            self.link.status(self._gate_status(), force=True)
 
     def _reject(self, topic: str, reason: str) -> None:
         self._count("link_rejected")
