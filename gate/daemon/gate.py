@@ -30,11 +30,10 @@ from gate.core import (
     Kind,
     Role,
     State,
-    fold,
     headcount,
 )
-from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
+from gate.daemon.follower import LinkFollower
 from gate.daemon.inbox import (
     BarcodeRead,
     BarcodeRejected,
@@ -54,19 +53,6 @@ from gate.devices.nfc.token import KeyFileError, Keyring, load_keyring
 from gate.devices.scanner import BarcodeScanner
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
 from gate.link.peers import Peers
-from gate.link.protocol import (
-    Ack,
-    AllowlistChange,
-    AllowlistSnapshot,
-    GateStatus,
-    ProtocolError,
-    Replay,
-    Roster,
-    WireBatch,
-    parse,
-    read_events,
-)
-from gate.link.vetting import Refused
 from gate.settings import GateConfig
 from gate.store.allowlist import AllowlistError, AllowlistStore
 from gate.store.journal import Journal, JournalError
@@ -161,9 +147,24 @@ class Gate:
             self.link = Link(config.link, s.id, self.inbox, s.role) if config.link else None
         except OSError as exc:
             raise StartupError(f"[link] password_file or tls_ca: {exc}") from exc
-        self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.metrics = gate_metrics(self)
         self.allowlists = AllowlistKeeper(self.store, self.ledger)
+        self.follower = (
+            LinkFollower(
+                self.link,
+                s,
+                self.ledger,
+                self.peers,
+                self.allowlists,
+                self.reader,
+                self._wall_ms,
+                self.counters,
+                self._count,
+                self.metrics,
+            )
+            if self.link
+            else None
+        )
         self.scans = ScanPath(
             s,
             self.policy,
@@ -178,8 +179,6 @@ class Gate:
         self.metrics_server: Any = None
         if skipped:
             self._count("rebuild_skipped", skipped)
-
-    # --- start-up -------------------------------------------------------------------------------
 
     # --- the reader thread's callback: enqueue, wait for the loop ---------------------------------
 
@@ -215,9 +214,8 @@ class Gate:
                     if message is not None:
                         self._handle(message)
                     self.scans.advance_time()
-                    if self.link is not None:
-                        self.link.pump(self.journal)
-                        self.link.status(self._gate_status())
+                    if self.follower is not None:
+                        self.follower.tick()
                 except JournalError as exc:  # disk full, card failing: move nothing unrecorded
                     self._count("journal_failed")
                     self.io.deny()
@@ -290,24 +288,9 @@ class Gate:
                 except JournalError as exc:
                     message.reply.put({"ok": False, "error": f"journal: {exc}"})
                     raise
-            case LinkUp(session_present=resumed):
-                assert self.link is not None
-                if self.link.up(self.journal, resumed):
-                    self._count("link_taken_over")
-                self.link.status(self._gate_status(), force=True)
-                log.info("link up: %s:%d", self.link.settings.host, self.link.settings.port)
-            case LinkDown(kind=kind):
-                assert self.link is not None
-                self.link.down(message)
-                self._count(f"link_{kind}")
-            case LinkMessage(topic=topic, payload=payload, retained=retained):
-                try:
-                    self._link_message(topic, payload, retained)
-                except ProtocolError as exc:
-                    self._reject(topic, str(exc))
-                except (AllowlistError, OSError) as exc:  # the hub sends it again on reconnect
-                    self._count("allowlist_store_failed")
-                    log.error("allowlist: cannot store the hub's: %s", exc)
+            case LinkUp() | LinkDown() | LinkMessage():
+                assert self.follower is not None
+                self.follower.handle(message)
             case Stop(reason=reason):
                 log.info("stopping: %s", reason)
                 self._stopping.set()
@@ -323,117 +306,6 @@ class Gate:
                 log.info("presence: %d entries of other gates past %s forgotten", forgotten, retain)
         except PresenceError as exc:
             log.error("presence: %s", exc)
-
-    def _presence_bounded(self) -> None:
-        """Entries the presence file's bound dropped (a peer flooding it): counted, said."""
-        for gate, n in self.presence.take_dropped().items():
-            self._count("presence_dropped", n)
-            log.warning(
-                "presence: %d oldest entries of %s dropped: the file reached its bound of "
-                "%d MiB (presence_max_mib)",
-                n,
-                gate,
-                self.settings.presence_max_mib,
-            )
-
-    # --- the link: acknowledgements, replays, other gates, allowlist --------------------------
-
-    def _link_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
-        assert self.link is not None
-        t, me = self.link.topics, self.settings.id
-        if topic == t.ack(me):
-            self.link.acknowledged(self.journal, parse(Ack, payload).seq)
-        elif topic == t.replay(me):
-            self.link.rewind(parse(Replay, payload).after, "replay requested by the hub")
-        elif topic == self.link.allowlist_topics[0]:
-            if self.allowlists.snapshot(parse(AllowlistSnapshot, payload)):
-                self.link.status(self._gate_status(), force=True)
-        elif topic == self.link.allowlist_topics[1]:
-            if self.allowlists.change(parse(AllowlistChange, payload)):
-                self.link.status(self._gate_status(), force=True)
-        elif topic == t.roster:
-            self.peers.set_roster(parse(Roster, payload))
-        elif (gate := t.gate_of(topic)) is not None and topic == t.events(gate):
-            if not payload:  # a gate clearing its topic of retained messages (gate.link.client)
-                return
-            if retained:  # events are never retained: left there by someone else
-                self._count("retained_ignored")
-                return
-            batch = read_events(payload)  # as parse(EventBatch), each body's text kept
-            if batch.gate != gate:
-                raise ProtocolError(f"batch of gate {batch.gate} on {gate}'s topic")
-            if gate != me:
-                self._follow(batch)
-        else:
-            raise ProtocolError("not a topic this gate reads")
-
-    def _follow(self, batch: WireBatch) -> None:
-        """Another gate's entries: fold the new ones, so presence holds across gates. Entries
-        older than what this gate folded already (a gate back from an outage) make it fold its
-        whole history again in hybrid-clock order, as the hub does."""
-        late = False
-        for entry in batch.entries:
-            try:  # only what that gate may say; refused whole, kept out of presence
-                events = self.peers.check(
-                    batch.gate, entry, self.ledger.state, self.presence, self.journal
-                )
-            except Refused as exc:
-                self._count("peer_refused")
-                self.counters[f"peer_refused.{exc.reason}"] = self.peers.refused[exc.reason]
-                self.metrics.count("peer_refused_total", reason=exc.reason.value)
-                continue
-            try:
-                if not self.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):
-                    continue  # replayed: folded already
-            except PresenceError as exc:  # as if cut off from that gate: the hub has the entry
-                self._count("presence_failed")
-                log.error("presence: %s: not folded", exc)
-                continue
-            try:
-                self.journal.observe(Timestamp.parse(entry.hlc))
-            except (ClockDriftError, ValueError) as exc:
-                self._reject(self._events_topic(batch.gate), str(exc))
-            late = late or entry.hlc < self.ledger.newest_hlc
-            if late:
-                continue  # this one and the rest of the batch: folded by the rebuild, in order
-            self.ledger.newest_hlc = entry.hlc
-            try:
-                for event in events:
-                    fold(self.ledger.state, event)
-            except (KeyError, ValueError) as exc:  # refers to what this gate has not seen yet
-                log.warning(
-                    "entry %s/%d folded out of order (%r): refolding", batch.gate, entry.seq, exc
-                )
-                late = True
-        self._presence_bounded()
-        if late:
-            log.info("late entries from %s: folding the day again in clock order", batch.gate)
-            if skipped := self.ledger.refold():
-                self._count("rebuild_skipped", skipped)
-
-    def _events_topic(self, gate: str) -> str:
-        return self.link.topics.events(gate) if self.link else ""
-
-    def _reject(self, topic: str, reason: str) -> None:
-        self._count("link_rejected")
-        key = reason.split(":")[0][:60]
-        self.rejected[key] = self.rejected.get(key, 0) + 1
-        log.warning("link: dropped a message on %s: %s", topic, reason)
-
-    def _gate_status(self) -> GateStatus:
-        reader = self.reader.health().state if self.reader else None
-        return GateStatus(
-            gate=self.settings.id,
-            online=True,
-            role=self.settings.role,
-            allowlist_version=self.ledger.state.allowlist.version,
-            last_seq=self.journal.last_seq,
-            acked=self.journal.acked,
-            wall_ms=self._wall_ms(),
-            hlc=str(self.journal.hlc),
-            reader=str(reader) if reader else None,
-            taken_over=len(self.link.health.recent_takeovers()) if self.link else None,
-        )
 
     # --- reporting ------------------------------------------------------------------------------
 
