@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from gate.core import (
 )
 from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.follower import LinkFollower
+from gate.daemon.housekeeping import Housekeeping, gate_metrics
 from gate.daemon.inbox import (
     BarcodeRead,
     BarcodeRejected,
@@ -44,7 +45,7 @@ from gate.daemon.inbox import (
     TagArrived,
 )
 from gate.daemon.ledger import Ledger
-from gate.daemon.metrics import Metrics, serve_metrics
+from gate.daemon.metrics import serve_metrics
 from gate.daemon.scans import ScanPath
 from gate.daemon.sdnotify import Notifier
 from gate.devices.gpio import GateIO
@@ -56,12 +57,11 @@ from gate.link.peers import Peers
 from gate.settings import GateConfig
 from gate.store.allowlist import AllowlistError, AllowlistStore
 from gate.store.journal import Journal, JournalError
-from gate.store.presence import PresenceError, PresenceLog
+from gate.store.presence import PresenceLog
 
 log = logging.getLogger("gate")
 
 TICK_S = 0.25
-COMPACT_EVERY_S = 3600.0
 TAG_REPLY_TIMEOUT_S = 3.0
 
 
@@ -147,7 +147,8 @@ class Gate:
             self.link = Link(config.link, s.id, self.inbox, s.role) if config.link else None
         except OSError as exc:
             raise StartupError(f"[link] password_file or tls_ca: {exc}") from exc
-        self.metrics = gate_metrics(self)
+        self.metrics = gate_metrics(self.ledger, self.link, self.control, self.reader)
+        self.housekeeping = Housekeeping(s, self.ledger, self.notifier, clock)
         self.allowlists = AllowlistKeeper(self.store, self.ledger)
         self.follower = (
             LinkFollower(
@@ -202,8 +203,7 @@ class Gate:
         log.info(
             "gate %s (%s) ready: %s", self.settings.id, self.settings.role, self._status_line()
         )
-        watchdog_at = 0.0
-        compact_at = time.monotonic() + COMPACT_EVERY_S
+        self.housekeeping.start()
         try:
             while not self._stopping.is_set():
                 try:
@@ -220,12 +220,7 @@ class Gate:
                     self._count("journal_failed")
                     self.io.deny()
                     log.error("journal: %s: nothing was let through", exc)
-                if self.notifier.watchdog_interval_s and time.monotonic() >= watchdog_at:
-                    self.notifier.watchdog()
-                    watchdog_at = time.monotonic() + self.notifier.watchdog_interval_s
-                if time.monotonic() >= compact_at:
-                    self._compact()
-                    compact_at = time.monotonic() + COMPACT_EVERY_S
+                self.housekeeping.due()
         finally:
             self.close()
         return 0
@@ -295,18 +290,6 @@ class Gate:
                 log.info("stopping: %s", reason)
                 self._stopping.set()
 
-    def _compact(self) -> None:
-        """Drop journal entries the hub acknowledged, once past the retention period."""
-        retain = timedelta(days=self.settings.journal_retention_days)
-        dropped = self.journal.compact(retain, self.clock())
-        if dropped:
-            log.info("journal: %d acknowledged entries past %s compacted", dropped, retain)
-        try:
-            if forgotten := self.presence.forget_older_than(retain, self.clock()):
-                log.info("presence: %d entries of other gates past %s forgotten", forgotten, retain)
-        except PresenceError as exc:
-            log.error("presence: %s", exc)
-
     # --- reporting ------------------------------------------------------------------------------
 
     def _count(self, key: str, n: int = 1) -> None:
@@ -322,34 +305,6 @@ class Gate:
             f"allowlist v{self.ledger.state.allowlist.version}, "
             f"{count.inside} inside, journal seq {self.journal.last_seq}"
         )
-
-
-def gate_metrics(gate: Gate) -> Metrics:
-    """The gate's Prometheus metrics; gauges are read at each scrape."""
-    metrics = Metrics("wristgate_gate")
-    metrics.describe("events_total", "decisions by reason code, and faults by kind")
-    metrics.describe("peer_refused_total", "other gates' entries refused, by reason")
-    metrics.describe("decision_seconds", "time of the rules core's decision")
-    metrics.describe("journal_backlog", "journal entries the hub has not acknowledged")
-    metrics.describe("reader_state", "1 for the reader's current state")
-    metrics.describe("broker_connected", "1 while the MQTT link is up")
-    metrics.describe("control_refused", "control socket requests refused, by reason, since start")
-
-    def collect(m: Metrics) -> None:
-        m.set("journal_backlog", gate.journal.backlog)
-        m.set("journal_last_seq", gate.journal.last_seq)
-        m.set("inside", gate.state.inside)
-        m.set("allowlist_version", gate.state.allowlist.version)
-        m.set("broker_connected", int(bool(gate.link and gate.link.connected)))
-        for reason, n in gate.control.refused.items():
-            m.set("control_refused", n, reason=reason)
-        if gate.reader is not None:
-            current = str(gate.reader.health().state)
-            for state in ("connected", "searching", "absent", "failed", "stopped"):
-                m.set("reader_state", int(state == current), state=state)
-
-    metrics.collect = collect
-    return metrics
 
 
 def _pin_named_in(config: GateConfig, exc: Exception) -> str:
