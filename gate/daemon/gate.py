@@ -25,6 +25,7 @@ from typing import Any
 from gpiozero import GPIOZeroError
 
 from gate.config import ConfigError, load_policy
+from gate.control.service import answer
 from gate.control.socket import MAX_IMPORT_REQUEST, ControlRequest, ControlServer
 from gate.core import (
     Kind,
@@ -276,8 +277,6 @@ class Gate:
             case FireAlarm(on=on):
                 self.scans.fire_alarm_changed(on)
             case ControlRequest() if message.take():  # else its asker gave up: not done
-                from gate.control.service import answer
-
                 try:
                     message.reply.put(answer(self, message.command, message.args, message.peer))
                 except JournalError as exc:
