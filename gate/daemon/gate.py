@@ -7,6 +7,11 @@
 
 Every decision is journalled before the relay moves. After a crash the state is rebuilt by
 folding the journal's events again, in sequence order.
+
+`Gate` builds the parts and owns the loop; each part runs on it: the scan path (`scans`), the
+link's messages (`follower`), the allowlist swaps (`allowlist_keeper`), the journal and the
+folded state (`ledger`), the chores between messages (`housekeeping`). The control socket's
+answers (`gate.control.service`) see the gate through its `RunningGate` protocol.
 """
 
 from __future__ import annotations
