@@ -87,7 +87,7 @@ class LinkFollower:
     def tick(self) -> None:
         """Publish what the journal holds above what was sent; the status when it is due."""
         self.link.pump(self.ledger.journal)
-        self.link.status(self.gate_status())
+        self.send_status()
 
     def send_status(self, force: bool = False) -> None:
         self.link.status(self.gate_status(), force=force)

@@ -76,6 +76,9 @@ class StartupError(Exception):
 
 
 class Gate:
+    """The gate daemon: its stores, devices, link and parts, built from the configuration, and
+    the one loop that owns the state."""
+
     def __init__(
         self,
         config: GateConfig,

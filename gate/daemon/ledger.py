@@ -17,6 +17,8 @@ log = logging.getLogger("gate")
 
 
 class Ledger:
+    """Owned by the loop: the parts record, fold and read the state through it."""
+
     def __init__(self, journal: Journal, presence: PresenceLog, allowlist: Allowlist) -> None:
         self.journal = journal
         self.presence = presence

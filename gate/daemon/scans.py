@@ -188,9 +188,8 @@ class ScanPath:
         entry = self.ledger.record("decision", body, events)
         self.count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
-        if write_token is not None and collected_here(
-            self.ledger.state, scan, events
-        ):  # relay moved
+        state = self.ledger.state
+        if write_token is not None and collected_here(state, scan, events):  # relay moved
             void_token(scan.value, write_token, self.count)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
         log.info(
@@ -269,10 +268,11 @@ class ScanPath:
 
     def check(self, uid: str) -> dict[str, Any]:
         """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-        member = self.ledger.state.members.get(uid)
+        state = self.ledger.state
+        member = state.members.get(uid)
         if member is None:
             return {"known": False, "value": uid}
-        ticket = self.ledger.state.allowlist.tickets.get(member.group)
+        ticket = state.allowlist.tickets.get(member.group)
         return {
             "known": True,
             "value": uid,
@@ -285,7 +285,7 @@ class ScanPath:
             "guardian_registered": bool(ticket and ticket.has_guardian),
             "group_members": [
                 {"uid": m.uid, "role": m.role.value, "state": m.state.value}
-                for m in self.ledger.state.members_of(member.group)
+                for m in state.members_of(member.group)
             ],
-            "children_unaccompanied": self.ledger.state.groups[member.group].unaccompanied,
+            "children_unaccompanied": state.groups[member.group].unaccompanied,
         }
