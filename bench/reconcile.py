@@ -8,7 +8,7 @@ The day: families bound at 6 desks, let in at 7 entry gates and out at 7 exit ga
 to 17:00, some adults stepping out and back in through other gates, solo children released by a
 staff override, a few children scanned before their adult. The broker is down all day: each gate
 decides alone, with the real rules core, from its own journal and the tokens on the bands, and
-journals exactly as gate/daemon/gate.py does (decision, passage, expiry). The same scans also go
+journals exactly as gate/daemon/scans.py does (decision, passage, expiry). The same scans also go
 through one shared state, the ground truth the hub must reach.
 
 Then the hub comes back and the 20 backlogs arrive one gate after another, in 200-entry
@@ -113,7 +113,7 @@ class GateSim:
                 fold(self.state, event)
 
     def scan(self, scan: Scan, now: datetime) -> Code:
-        """gate/daemon/gate.py's Gate.scan, then the passage sensor seeing the person through."""
+        """The daemon's ScanPath.scan, then the passage sensor seeing the person through."""
         self.tick(now)
         decision, events = decide(self.state, scan, now, POLICY)
         seq = self.append(

@@ -179,8 +179,8 @@ def through_daemon(config: Path, reads: list[TagRead]) -> tuple[list[int], list[
             rises = len(relay.rises)
             start = time.perf_counter_ns()
             gate._on_tag(read)  # as the reader thread: returns once the loop has decided
-            if gate.last is None or gate.last.get("code") != "OK_ENTRY":
-                raise RuntimeError(f"{read.uid} was not let in: {gate.last}")
+            if gate.scans.last is None or gate.scans.last.get("code") != "OK_ENTRY":
+                raise RuntimeError(f"{read.uid} was not let in: {gate.scans.last}")
             if len(relay.rises) != rises + 1:
                 raise RuntimeError(f"{read.uid}: {len(relay.rises) - rises} relay pulses")
             if n >= WARM_UP:

@@ -2,7 +2,7 @@
 
 Each scan of `examples/children-city/scans.jsonl` is decided by the real rules core against one
 shared state (every gate online, as `gate simulate` runs the day) and journalled in its gate's
-own `gate.store.journal.Journal` exactly as `gate/daemon/gate.py` writes it: a `decision` entry per
+own `gate.store.journal.Journal` exactly as `gate/daemon/scans.py` writes it: a `decision` entry per
 scan,
 an `expiry` entry when a gate's pairing windows close (journalled when they close, at the gate
 whose window it was). Gates hear each other at once: before each append the gate observes the

@@ -909,9 +909,10 @@ def gate_link(workdir: Path) -> Iterator[Parse]:
     gate.control.start()  # stopped by close(), which waits for it
 
     def handle(message: LinkInput) -> None:
-        before, refused = Counter(gate.rejected), Counter(gate.peers.refused)
+        rejected = gate.follower.rejected
+        before, refused = Counter(rejected), Counter(gate.peers.refused)
         gate._handle(LinkMessage(message.topic, message.payload))
-        dropped = (Counter(gate.rejected) - before) + (Counter(gate.peers.refused) - refused)
+        dropped = (Counter(rejected) - before) + (Counter(gate.peers.refused) - refused)
         if dropped:
             raise Dropped(next(iter(dropped)))
 

@@ -79,7 +79,7 @@ class Forger:
 
 
 def decision(gate: str, mode: str, value: str, code: str, events: list[Event], **d: Any) -> dict:
-    """A decision entry's body, as `Gate.scan` journals it."""
+    """A decision entry's body, as `ScanPath.scan` journals it."""
     return {
         "scan": {
             "kind": "nfc",

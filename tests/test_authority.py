@@ -60,7 +60,7 @@ Body = dict[str, Any]
 
 
 def journalled(v: Venue, scan: Scan, now: datetime = T0) -> Body:
-    """The decision entry's body a gate journals for `scan` (as `Gate.scan` writes it)."""
+    """The decision entry's body a gate journals for `scan` (as `ScanPath.scan` writes it)."""
     advance(v.state, now, v.policy)
     decision, events = decide(v.state, scan, now, v.policy)
     for event in events:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from gate_rig import ADULT, CHILD, STAFF, GateRig, wait_for
 
+from gate.control.service import AllowlistImports, RunningGate, Scans
 from gate.devices.nfc.token import TokenFault
 
 
@@ -51,6 +52,13 @@ def test_a_family_bound_at_the_desk_leaves_through_a_gate_that_never_saw_it(rigs
     time.sleep(0.6)
     assert exit_gate.relay_states().count(True) == 2  # and no more
     assert exit_gate.relay_states()[-1] is False
+
+
+def test_the_daemon_offers_its_control_service_all_the_service_reads(rigs, tmp_path):
+    gate = rig(rigs, tmp_path, "E1", "entry", scanner=False).gate
+    assert isinstance(gate, RunningGate)
+    assert isinstance(gate.scans, Scans)
+    assert isinstance(gate.allowlists, AllowlistImports)
 
 
 def test_a_band_pulled_away_mid_write_is_not_bound_and_binds_when_scanned_again(rigs, tmp_path):

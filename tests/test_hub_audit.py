@@ -117,7 +117,7 @@ def family_inside(net: Net, *families: str) -> None:
 
 
 def decide_cut_off(net: Net, gate: str, value: str) -> Decision:
-    """Gate.scan with its link down: the scan and its journal entry say `offline`."""
+    """ScanPath.scan with its link down: the scan and its journal entry say `offline`."""
     g = net.gates[gate]
     now = g.now()
     scan = Scan(gate, g.mode, Kind.NFC, value, Intent.FINAL, net.tokens.on_band.get(value))
@@ -258,7 +258,7 @@ def test_a_child_let_in_by_a_gate_that_had_not_heard_its_adult_leave_breaks_no_r
 
 def test_a_fire_alarm_letting_everyone_out_unscanned_breaks_no_rule(net: Net) -> None:
     family_inside(net, "A", "B")
-    forge(net, "X1", kind="fire_alarm", on=True)  # gate/daemon/gate.py journals only this
+    forge(net, "X1", kind="fire_alarm", on=True)  # gate/daemon/scans.py journals only this
     net.clock.at(40)  # the families leave through the open exit, nobody scans
     forge(net, "X1", kind="fire_alarm", on=False)
     through(net, "X1", "A")  # family A's bands are collected at the exit afterwards

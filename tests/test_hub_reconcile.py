@@ -1,7 +1,7 @@
 """The venue's one truth at the hub: every gate's journal folded in hybrid-clock order.
 
 The gates here are `SimGate`s: the real rules core deciding, the real journal (`gate.store.journal`)
-on disk, journalled exactly as `gate/daemon/gate.py` does (kinds `decision`, `expiry`, `passage`),
+on disk, journalled exactly as `gate/daemon/scans.py` does (kinds `decision`, `expiry`, `passage`),
 following each other's entries like the daemon's link (folding them, observing their hybrid
 timestamps), and reading the wristband token a desk wrote when the band is not known. The hub
 is the real `EventStore`, `Ingest` and `VenueState`; the network between them is `Net`, where a
@@ -136,7 +136,7 @@ class SimGate:
         return datetime.fromtimestamp(self.wall() / 1000, UTC)
 
     def scan(self, value: str, kind: Kind = Kind.NFC, intent: Intent = Intent.FINAL) -> Decision:
-        """Gate.scan: advance time, decide, journal, fold."""
+        """ScanPath.scan: advance time, decide, journal, fold."""
         now = self.now()
         self.tick()
         token = self.tokens.on_band.get(value) if kind is Kind.NFC else None
@@ -172,7 +172,7 @@ class SimGate:
         return decision
 
     def nobody_passed(self) -> list[Event]:
-        """Gate._passage(passed=False) for the last grant: journal it and undo the moves."""
+        """ScanPath.passage(passed=False) for the last grant: journal it and undo the moves."""
         now = self.now()
         events: list[Event] = [
             MemberMoved(m.gate, now, m.uid, m.group, earlier) for m, earlier in self.last_moves
@@ -190,7 +190,7 @@ class SimGate:
         return events
 
     def tick(self) -> None:
-        """Gate._advance_time: close this gate's pairing windows that are due."""
+        """ScanPath.advance_time: close this gate's pairing windows that are due."""
         events = expire(self.state, self.now(), POLICY, self.id)
         if events:
             self.journal.append("expiry", {"events": [event_to_dict(e) for e in events]})
@@ -198,7 +198,7 @@ class SimGate:
                 fold(self.state, event)
 
     def follow(self, gate: str, entries: list[Entry]) -> None:
-        """Gate._follow: another gate's entries, folded once, their timestamps observed."""
+        """LinkFollower._follow: another gate's entries, folded once, their timestamps observed."""
         for entry in entries:
             if (gate, entry.seq) in self.followed:
                 continue

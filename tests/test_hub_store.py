@@ -479,7 +479,7 @@ def test_a_dry_run_says_what_would_change_and_writes_nothing(tmp_path: Path):
 
 
 def test_a_gate_applying_the_published_change_holds_the_hub_s_allowlist(tmp_path: Path):
-    """What gate/daemon/gate.py does with an AllowlistChange gives the hub's own allowlist."""
+    """What AllowlistKeeper.change does with an AllowlistChange gives the hub's own allowlist."""
     with HubAllowlist(tmp_path / "hub") as hub, AllowlistStore(tmp_path / "gate.json") as gate:
         hub.import_dir(EXAMPLE)
         gate.save_snapshot(allowlist_of(hub.snapshot()), hub.version)

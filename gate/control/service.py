@@ -4,6 +4,9 @@ Every answer is a JSON object with `ok`; a failed check or a denied scan says so
 and `gatectl` turns that into its exit status. Each handler is given who asked (`Peer`, from
 the kernel): a test scan and an allowlist import are journalled with it.
 
+The service sees the gate only through `RunningGate`, the few members it reads and calls; the
+daemon (`gate.daemon.gate.Gate`) passes itself in.
+
 Numbers a request may carry are bounded here, not trusted: a journal page is at most
 MAX_JOURNAL_PAGE entries whatever `limit` or `tail` asks; negative or non-integer values are
 refused with a reason.
@@ -16,18 +19,23 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from gate.control.socket import Peer, asked_by, import_files
-from gate.core import Intent, Kind, headcount, mask_phone
+from gate.control.socket import ControlServer, Peer, asked_by, import_files
+from gate.core import Allowlist, Intent, Kind, Mode, State, headcount, mask_phone
 from gate.store.allowlist import load_csv_texts, normalise_uid
 
 if TYPE_CHECKING:
-    from gate.daemon.gate import Gate
+    from gate.devices.gpio.gate_io import GateIO
+    from gate.devices.nfc.reader import NfcReader
+    from gate.devices.scanner import BarcodeScanner
+    from gate.link.client import Link
+    from gate.settings import GateSettings
+    from gate.store.journal import Journal
 
 log = logging.getLogger("gate.control.socket")
 
@@ -37,8 +45,72 @@ MAX_JOURNAL_PAGE = 1000  # entries in one journal answer; `gatectl journal --exp
 MAX_SCAN_VALUE = 256  # characters of a test scan's value (a barcode, a UID)
 
 
+# --- what the service reads and calls of the running gate (the daemon passes itself in) ---------
+
+
+@runtime_checkable
+class Scans(Protocol):
+    """The gate's scan path: its mode, its last decision, a technician's test scan."""
+
+    handheld_mode: str  # "bind" or "check"; `gatectl mode` switches a handheld
+    last: dict[str, Any] | None
+    fire_alarm: bool
+
+    @property
+    def mode(self) -> Mode | None: ...
+
+    @property
+    def pending(self) -> Mapping[int, object]: ...  # grants awaiting the passage sensor
+
+    def read(
+        self,
+        kind: Kind,
+        value: str,
+        *,
+        intent: Intent | None = None,
+        test: bool = False,
+        asked_by: dict[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+    def check(self, uid: str) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class AllowlistImports(Protocol):
+    """A technician's import of a CSV directory, stored, swapped in and journalled."""
+
+    def imported(self, loaded: Allowlist, source: str, asked_by: dict[str, Any]) -> Allowlist: ...
+
+
+@runtime_checkable
+class RunningGate(Protocol):
+    """The gate as its control socket sees it: settings, devices, journal, state and counters."""
+
+    settings: GateSettings
+    started: float  # time.monotonic() at start
+    clock: Callable[[], datetime]
+    io: GateIO
+    reader: NfcReader | None
+    scanner: BarcodeScanner | None
+    link: Link | None
+    control: ControlServer
+    journal: Journal
+    counters: dict[str, int]
+
+    @property
+    def scans(self) -> Scans: ...
+
+    @property
+    def allowlists(self) -> AllowlistImports: ...
+
+    @property
+    def state(self) -> State: ...
+
+    def count(self, key: str, n: int = 1) -> None: ...
+
+
 def answer(
-    gate: Gate, command: str, args: dict[str, Any], peer: Peer | None = None
+    gate: RunningGate, command: str, args: dict[str, Any], peer: Peer | None = None
 ) -> dict[str, Any]:
     handler = COMMANDS.get(command)
     if handler is None:
@@ -65,12 +137,12 @@ def _plain(obj: Any) -> Any:
     return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
 
 
-def status(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+def status(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     s = gate.settings
     return {
         "gate": s.id,
         "role": s.role,
-        "mode": gate.mode.value if gate.mode else "check",
+        "mode": gate.scans.mode.value if gate.scans.mode else "check",
         "uptime_s": round(time.monotonic() - gate.started, 1),
         "allowlist_version": gate.state.allowlist.version,
         "headcount": headcount(gate.state).as_dict(),
@@ -82,15 +154,15 @@ def status(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, A
         "reader": _plain(gate.reader.health()) if gate.reader else None,
         "scanner": _plain(gate.scanner.health()) if gate.scanner else None,
         "link": _link(gate),
-        "fire_alarm": gate.fire_alarm,
-        "awaiting_passage": len(gate.pending),
+        "fire_alarm": gate.scans.fire_alarm,
+        "awaiting_passage": len(gate.scans.pending),
         "counters": dict(sorted(gate.counters.items())),
         "control_refused": gate.control.refused,  # by reason: busy, idle, slow, too_big, ...
-        "last": gate.last,
+        "last": gate.scans.last,
     }
 
 
-def scan(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
+def scan(gate: RunningGate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
     kind = Kind(args["kind"])
     value = args["value"]
     if not isinstance(value, str) or not 0 < len(value) <= MAX_SCAN_VALUE:
@@ -100,19 +172,21 @@ def scan(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
     intent = Intent(args.get("intent", "final"))
     who = asked_by(peer)
     log.info("test scan %s %s asked by %s", kind.value, value, peer or "an unknown peer")
-    result = gate.read(kind, value, intent=intent, test=True, asked_by=who)  # no band on the reader
+    result = gate.scans.read(
+        kind, value, intent=intent, test=True, asked_by=who
+    )  # no band on the reader
     if "check" in result:
         return {"check": result["check"], "granted": result["check"]["known"]}
-    seq = (gate.last or {}).get("seq")  # the journal entry the decision was committed as
+    seq = (gate.scans.last or {}).get("seq")  # the journal entry the decision was committed as
     return {"decision": result, "seq": seq, "granted": result["code"].startswith("OK_")}
 
 
-def selftest(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+def selftest(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     report = gate.io.selftest()
     return {"selftest": _plain(report), "passed": bool(getattr(report, "passed", True))}
 
 
-def journal(gate: Gate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+def journal(gate: RunningGate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     page = MAX_JOURNAL_PAGE
     tail = bounded(args, "tail", 20, least=0, most=page)
     last = gate.journal.last_seq
@@ -132,7 +206,7 @@ LINKED_IMPORT_REFUSED = (
 )
 
 
-def allowlist(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
+def allowlist(gate: RunningGate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
     index = gate.state.allowlist
     if "import" in args and gate.link is not None:  # the hub's next version would hide behind it
         gate.count("allowlist_import_refused")
@@ -141,11 +215,8 @@ def allowlist(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, 
     if "import" in args:
         source, files = import_files(args["import"])
         loaded, row_errors = load_csv_texts(files, where=source)
-        index = gate.store.save_snapshot(loaded)
-        gate.state.allowlist = index
         who = asked_by(peer)
-        body = {"version": index.version, "source": source, "asked_by": who}
-        gate.journal.append("allowlist", body)
+        index = gate.allowlists.imported(loaded, source, who)
         log.info("allowlist version %d imported from %s by %s", index.version, source, peer)
         return {
             "imported": index.version,
@@ -164,7 +235,7 @@ def allowlist(gate: Gate, args: dict[str, Any], peer: Peer | None) -> dict[str, 
     return info
 
 
-def _lookup(gate: Gate, value: str) -> dict[str, Any]:
+def _lookup(gate: RunningGate, value: str) -> dict[str, Any]:
     index = gate.state.allowlist
     with contextlib.suppress(ValueError):  # not a UID: a ticket code
         value = normalise_uid(value)
@@ -178,11 +249,11 @@ def _lookup(gate: Gate, value: str) -> dict[str, Any]:
     if value in index.revoked:
         found["revoked"] = index.revoked[value]
     if value in gate.state.members:
-        found["member"] = gate.check(value)
+        found["member"] = gate.scans.check(value)
     return found
 
 
-def diag(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+def diag(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     checks = {
         "reader": _reader(gate),
         "scanner": _scanner(gate),
@@ -196,7 +267,7 @@ def diag(gate: Gate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any
     return {"checks": checks, "problems": problems, "passed": not problems}
 
 
-def _reader(gate: Gate) -> dict[str, Any]:
+def _reader(gate: RunningGate) -> dict[str, Any]:
     if gate.reader is None:
         return {"fitted": False}
     health = _plain(gate.reader.health())
@@ -207,7 +278,7 @@ def _reader(gate: Gate) -> dict[str, Any]:
     return {"fitted": True, **health, "problem": problem}
 
 
-def _scanner(gate: Gate) -> dict[str, Any]:
+def _scanner(gate: RunningGate) -> dict[str, Any]:
     if gate.scanner is None:
         return {"fitted": False}
     health = _plain(gate.scanner.health())
@@ -215,7 +286,7 @@ def _scanner(gate: Gate) -> dict[str, Any]:
     return {"fitted": True, **health, "stats": _plain(gate.scanner.stats()), "problem": problem}
 
 
-def _link(gate: Gate) -> dict[str, Any]:
+def _link(gate: RunningGate) -> dict[str, Any]:
     if gate.link is None:
         return {"configured": False}
     link = gate.link
@@ -246,7 +317,7 @@ def _disk(path: Path) -> dict[str, Any]:
     return {"path": str(path), "free_mb": round(free_mb, 1), "problem": problem}
 
 
-def _clock(gate: Gate) -> dict[str, Any]:
+def _clock(gate: RunningGate) -> dict[str, Any]:
     now = gate.clock()
     newest = gate.journal.tail(1)
     last = newest[0].wall_ms if newest else None
@@ -267,17 +338,17 @@ def _key_file(path: Path) -> dict[str, Any]:
     return {"path": str(path), "mode": f"{mode:04o}", "problem": problem}
 
 
-def mode(gate: Gate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
+def mode(gate: RunningGate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     if gate.settings.role != "handheld":
         raise ValueError(f"the {gate.settings.role} gate {gate.settings.id} has a fixed mode")
     wanted = args.get("mode")
     if wanted not in ("bind", "check"):
         raise ValueError("mode is bind or check")
-    gate.handheld_mode = wanted
+    gate.scans.handheld_mode = wanted
     return {"mode": wanted}
 
 
-Handler = Callable[["Gate", dict[str, Any], Peer | None], dict[str, Any]]
+Handler = Callable[[RunningGate, dict[str, Any], Peer | None], dict[str, Any]]
 COMMANDS: dict[str, Handler] = {
     "status": status,
     "scan": scan,

@@ -7,6 +7,11 @@
 
 Every decision is journalled before the relay moves. After a crash the state is rebuilt by
 folding the journal's events again, in sequence order.
+
+`Gate` builds the parts and owns the loop; each part runs on it: the scan path (`scans`), the
+link's messages (`follower`), the allowlist swaps (`allowlist_keeper`), the journal and the
+folded state (`ledger`), the chores between messages (`housekeeping`). The control socket's
+answers (`gate.control.service`) see the gate through its `RunningGate` protocol.
 """
 
 from __future__ import annotations
@@ -18,121 +23,53 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gpiozero import GPIOZeroError
 
 from gate.config import ConfigError, load_policy
+from gate.control.service import answer
 from gate.control.socket import MAX_IMPORT_REQUEST, ControlRequest, ControlServer
 from gate.core import (
-    BandBound,
-    BandLearned,
-    BandToken,
-    Code,
-    Decision,
-    Event,
-    Intent,
     Kind,
-    MemberMoved,
-    MemberState,
-    Mode,
     Role,
-    Scan,
     State,
-    decide,
-    expire,
-    fold,
     headcount,
-    mask_phone,
 )
-from gate.core.hlc import ClockDriftError, Timestamp
-from gate.daemon.metrics import Metrics, serve_metrics
+from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
+from gate.daemon.follower import LinkFollower
+from gate.daemon.housekeeping import Housekeeping, gate_metrics
+from gate.daemon.inbox import (
+    BarcodeRead,
+    BarcodeRejected,
+    FireAlarm,
+    PassageSeen,
+    StaffButton,
+    Stop,
+    TagArrived,
+)
+from gate.daemon.ledger import Ledger
+from gate.daemon.metrics import serve_metrics
+from gate.daemon.scans import ScanPath
 from gate.daemon.sdnotify import Notifier
-from gate.daemon.wristbands import check_refusal, collected_here, void_token
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
-from gate.devices.nfc.token import KeyFileError, Keyring, encode_token, load_keyring
-from gate.devices.scanner import BarcodeScanner, Rejected
-from gate.link.batches import WireBatch, read_events
+from gate.devices.nfc.token import KeyFileError, Keyring, load_keyring
+from gate.devices.scanner import BarcodeScanner
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
-from gate.link.codec import CodecError, decision_to_dict, event_to_dict, events_of
 from gate.link.peers import Peers
-from gate.link.protocol import (
-    Ack,
-    AllowlistChange,
-    AllowlistSnapshot,
-    GateStatus,
-    ProtocolError,
-    Replay,
-    Roster,
-    allowlist_of,
-    parse,
-    ticket_of,
-)
-from gate.link.vetting import Refused
 from gate.settings import GateConfig
-from gate.store.allowlist import AllowlistDelta, AllowlistError, AllowlistStore, load_csv_dir
+from gate.store.allowlist import AllowlistError, AllowlistStore
 from gate.store.journal import Journal
 from gate.store.journal_file import JournalError
-from gate.store.presence import PresenceError, PresenceLog
+from gate.store.presence import PresenceLog
 
 log = logging.getLogger("gate")
 
 TICK_S = 0.25
-COMPACT_EVERY_S = 3600.0
 TAG_REPLY_TIMEOUT_S = 3.0
-ROLE_MODES = {"entry": Mode.ENTRY, "exit": Mode.EXIT, "desk": Mode.BIND}
-
-
-# --- what the threads put in the inbox ------------------------------------------------------------
-
-
-@dataclass
-class TagArrived:
-    read: TagRead
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class BarcodeRead:
-    code: str
-
-
-@dataclass
-class BarcodeRejected:
-    rejected: Rejected
-
-
-@dataclass
-class PassageSeen:
-    grant: int
-    passed: bool
-
-
-@dataclass
-class StaffButton:
-    """The staff key was pressed: the next exit is temporary."""
-
-
-@dataclass
-class FireAlarm:
-    on: bool
-
-
-@dataclass
-class Stop:
-    reason: str
-
-
-@dataclass
-class Pending:
-    """A grant waiting for the passage sensor: the journal entry and who moved from where."""
-
-    seq: int
-    moved: list[tuple[MemberMoved, MemberState]]
 
 
 class StartupError(Exception):
@@ -140,6 +77,9 @@ class StartupError(Exception):
 
 
 class Gate:
+    """The gate daemon: its stores, devices, link and parts, built from the configuration, and
+    the one loop that owns the state."""
+
     def __init__(
         self,
         config: GateConfig,
@@ -160,18 +100,14 @@ class Gate:
             self.journal = Journal(s.state_dir / "journal.db", s.id, wall=self._wall_ms)
             self.presence = PresenceLog(s.state_dir / "presence.db", s.presence_max_mib << 20)
             self.peers = Peers(s.state_dir / "roster.json")
-            self.state = State(allowlist=self._initial_allowlist())
-            self.newest_hlc = ""  # the newest entry folded into the state, own or another gate's
+            self.ledger = Ledger(
+                self.journal, self.presence, initial_allowlist(self.store, s.allowlist_csv)
+            )
         except (ConfigError, KeyFileError, JournalError, AllowlistError, OSError) as exc:
             raise StartupError(str(exc)) from exc
-        self.rebuilt, skipped = self._rebuild()
+        self.rebuilt, skipped = self.ledger.rebuild()
         self.inbox: queue.Queue[Any] = queue.Queue()
-        self.handheld_mode = "check"  # a handheld binds or checks; gatectl mode switches
         self.counters: dict[str, int] = {}
-        self.pending: dict[int, Pending] = {}
-        self.temporary_until: datetime | None = None
-        self.fire_alarm = False
-        self.last: dict[str, Any] | None = None
         self.started = time.monotonic()
         self._stopping = threading.Event()
 
@@ -221,63 +157,39 @@ class Gate:
             self.link = Link(config.link, s.id, self.inbox, s.role) if config.link else None
         except OSError as exc:
             raise StartupError(f"[link] password_file or tls_ca: {exc}") from exc
-        self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
-        self.metrics = gate_metrics(self)
+        self.metrics = gate_metrics(self.ledger, self.link, self.control, self.reader)
+        self.housekeeping = Housekeeping(s, self.ledger, self.notifier, clock)
+        self.allowlists = AllowlistKeeper(self.store, self.ledger)
+        self.follower = (
+            LinkFollower(
+                self.link,
+                s,
+                self.ledger,
+                self.peers,
+                self.allowlists,
+                self.reader,
+                self._wall_ms,
+                self.counters,
+                self._count,
+                self.metrics,
+            )
+            if self.link
+            else None
+        )
+        self.scans = ScanPath(
+            s,
+            self.policy,
+            self.keyring,
+            self.ledger,
+            self.io,
+            self.link,
+            clock,
+            self._count,
+            self.metrics,
+        )
         self.metrics_server: Any = None
         if skipped:
             self._count("rebuild_skipped", skipped)
-
-    # --- start-up -------------------------------------------------------------------------------
-
-    def _initial_allowlist(self) -> Any:
-        index = self.store.load()
-        csv_dir = self.settings.allowlist_csv
-        if index.version == 0 and csv_dir is not None:
-            loaded, row_errors = load_csv_dir(csv_dir)
-            for row_error in row_errors:
-                log.warning("allowlist %s: row skipped", row_error)
-            index = self.store.save_snapshot(loaded)
-            log.info("allowlist imported from %s: version %d", csv_dir, index.version)
-        return index
-
-    def _rebuild(self) -> tuple[int, int]:
-        """Fold every journalled event again, with what other gates told this one, in hybrid
-        logical clock order: the state as it was before the restart. Returns the events folded
-        and those skipped: they name a band whose binding never reached this gate (it was
-        partitioned, or its disk was full), which the gate then treats as one it never saw."""
-        history: list[tuple[str, dict[str, Any]]] = list(self.presence.entries())
-        after = 0
-        while page := self.journal.entries_after(after, limit=5000):
-            history.extend((str(entry.hlc), entry.body) for entry in page)
-            after = page[-1].seq
-        history.sort(key=lambda item: item[0])
-        self.newest_hlc = history[-1][0] if history else ""
-        try:  # what this gate decides next sorts after everything it knows, as when following
-            if self.newest_hlc:
-                self.journal.observe(Timestamp.parse(self.newest_hlc))
-        except (ClockDriftError, ValueError) as exc:
-            log.warning("state rebuild: newest known entry not observed: %s", exc)
-        count = skipped = 0
-        for _, body in history:
-            try:
-                events = events_of(body)
-            except CodecError:
-                skipped += 1
-                continue
-            for event in events:
-                try:
-                    fold(self.state, event)
-                except (KeyError, ValueError):
-                    skipped += 1
-                    continue
-                count += 1
-        if count:
-            log.info("state rebuilt from %d journalled events, %d inside", count, self.state.inside)
-        if skipped:
-            log.warning(
-                "state rebuild: %d events skipped (their bindings never reached this gate)", skipped
-            )
-        return count, skipped
 
     # --- the reader thread's callback: enqueue, wait for the loop ---------------------------------
 
@@ -301,8 +213,7 @@ class Gate:
         log.info(
             "gate %s (%s) ready: %s", self.settings.id, self.settings.role, self._status_line()
         )
-        watchdog_at = 0.0
-        compact_at = time.monotonic() + COMPACT_EVERY_S
+        self.housekeeping.start()
         try:
             while not self._stopping.is_set():
                 try:
@@ -312,20 +223,14 @@ class Gate:
                 try:
                     if message is not None:
                         self._handle(message)
-                    self._advance_time()
-                    if self.link is not None:
-                        self.link.pump(self.journal)
-                        self.link.status(self._gate_status())
+                    self.scans.advance_time()
+                    if self.follower is not None:
+                        self.follower.tick()
                 except JournalError as exc:  # disk full, card failing: move nothing unrecorded
                     self._count("journal_failed")
                     self.io.deny()
                     log.error("journal: %s: nothing was let through", exc)
-                if self.notifier.watchdog_interval_s and time.monotonic() >= watchdog_at:
-                    self.notifier.watchdog()
-                    watchdog_at = time.monotonic() + self.notifier.watchdog_interval_s
-                if time.monotonic() >= compact_at:
-                    self._compact()
-                    compact_at = time.monotonic() + COMPACT_EVERY_S
+                self.housekeeping.due()
         finally:
             self.close()
         return 0
@@ -333,6 +238,11 @@ class Gate:
     def _wall_ms(self) -> int:
         """The journal's wall clock: the gate's own, so decisions and timestamps agree."""
         return int(self.clock().timestamp() * 1000)
+
+    @property
+    def state(self) -> State:
+        """The state the loop folded: the ledger's (a late peer entry makes it fold anew)."""
+        return self.ledger.state
 
     @property
     def _tick_s(self) -> float:
@@ -360,440 +270,33 @@ class Gate:
         match message:
             case TagArrived(read=read):
                 try:
-                    self._tag(read)
+                    self.scans.tag(read)
                 finally:
                     message.done.set()
             case BarcodeRead(code=code):
-                self.read(Kind.BARCODE, code)
+                self.scans.read(Kind.BARCODE, code)
             case BarcodeRejected(rejected=rejected):
                 self._count("scanner_rejected")
                 log.warning("scanner: %s", rejected)
                 self.io.deny()
             case PassageSeen(grant=grant, passed=passed):
-                self._passage(grant, passed)
+                self.scans.passage(grant, passed)
             case StaffButton():
-                window = timedelta(seconds=self.settings.staff_button_window_s)
-                self.temporary_until = self.clock() + window
-                log.info("staff button: next exit is temporary")
+                self.scans.staff_button()
             case FireAlarm(on=on):
-                self._fire_alarm(on)
+                self.scans.fire_alarm_changed(on)
             case ControlRequest() if message.take():  # else its asker gave up: not done
-                from gate.control.service import answer
-
                 try:
                     message.reply.put(answer(self, message.command, message.args, message.peer))
                 except JournalError as exc:
                     message.reply.put({"ok": False, "error": f"journal: {exc}"})
                     raise
-            case LinkUp(session_present=resumed):
-                assert self.link is not None
-                if self.link.up(self.journal, resumed):
-                    self._count("link_taken_over")
-                self.link.status(self._gate_status(), force=True)
-                log.info("link up: %s:%d", self.link.settings.host, self.link.settings.port)
-            case LinkDown(kind=kind):
-                assert self.link is not None
-                self.link.down(message)
-                self._count(f"link_{kind}")
-            case LinkMessage(topic=topic, payload=payload, retained=retained):
-                try:
-                    self._link_message(topic, payload, retained)
-                except ProtocolError as exc:
-                    self._reject(topic, str(exc))
-                except (AllowlistError, OSError) as exc:  # the hub sends it again on reconnect
-                    self._count("allowlist_store_failed")
-                    log.error("allowlist: cannot store the hub's: %s", exc)
+            case LinkUp() | LinkDown() | LinkMessage():
+                assert self.follower is not None
+                self.follower.handle(message)
             case Stop(reason=reason):
                 log.info("stopping: %s", reason)
                 self._stopping.set()
-
-    # --- scans ----------------------------------------------------------------------------------
-
-    @property
-    def mode(self) -> Mode | None:
-        """The mode of this gate's scans; None for a handheld in check mode."""
-        if self.settings.role == "handheld":
-            return Mode.BIND if self.handheld_mode == "bind" else None
-        return ROLE_MODES[self.settings.role]
-
-    def _intent(self) -> Intent:
-        if self.temporary_until is not None and self.clock() <= self.temporary_until:
-            self.temporary_until = None
-            return Intent.TEMPORARY
-        return Intent.FINAL
-
-    def _tag(self, read: TagRead) -> None:
-        if read.token is None and read.token_fault is None:
-            log.info("tag %s (%s) carries no wristband token", read.uid, read.tag_type)
-        self.read(
-            Kind.NFC,
-            read.uid,
-            token=read.token,
-            fault=read.token_fault,
-            writer=read.writer.write_token,
-            tag_fault=read.tag_fault,
-        )
-
-    def read(
-        self,
-        kind: Kind,
-        value: str,
-        *,
-        intent: Intent | None = None,
-        token: BandToken | None = None,
-        fault: str | None = None,
-        writer: Callable[[bytes], Any] | None = None,
-        tag_fault: str | None = None,
-        test: bool = False,
-        asked_by: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """A credential read by this gate (or a technician's test scan, `test`, asked by
-        `asked_by`: no band on the reader): decide, or check. A band from the reader has a
-        `writer`."""
-        mode = self.mode
-        tag = writer is not None and kind is Kind.NFC
-        if mode is None:
-            refused = (
-                check_refusal(self.settings.id, value, token, fault, tag_fault) if tag else None
-            )
-            if refused is not None:
-                self._count("check_bad_token")
-            result = refused or self.check(value)
-            self.io.grant(open_gate=False) if result["known"] else self.io.deny()
-            self.last = {"check": result}
-            log.info("check %s: %s", value, result.get("message") or result.get("state", "unknown"))
-            return {"check": result}
-        offline = self.link is not None and not self.link.connected
-        pairs = not test or self.settings.test_scans_open_pairing
-        scan = Scan(
-            self.settings.id,
-            mode,
-            kind,
-            value,
-            intent or self._intent(),
-            token,
-            fault,
-            offline,
-            tag=tag,
-            tag_fault=tag_fault,
-            pairs=pairs,
-        )
-        return decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
-
-    def scan(
-        self,
-        scan: Scan,
-        write_token: Callable[[bytes], Any] | None = None,
-        asked_by: dict[str, Any] | None = None,
-    ) -> Decision:
-        """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
-        now = self.clock()
-        self._advance_time(now)
-        started = time.perf_counter()
-        decision, events = decide(self.state, scan, now, self.policy)
-        self.metrics.observe("decision_seconds", time.perf_counter() - started)
-        bound = next((e for e in events if isinstance(e, BandBound)), None)
-        if bound is not None:
-            decision, events = self._write_token(decision, events, bound, write_token)
-        before = self._states_before(events)
-        scanned = {
-            "kind": scan.kind.value,
-            "value": scan.value,
-            "mode": scan.mode.value,
-            "intent": scan.intent.value,
-            "token": scan.token is not None,
-            "tag": scan.tag,  # false: a test scan, or a barcode
-            "offline": scan.offline,  # decided cut off from the others
-        }
-        body = {"scan": scanned, "decision": decision_to_dict(decision)}
-        if asked_by is not None:  # a test scan: who asked, as the kernel named them
-            body["asked_by"] = asked_by
-        entry = self._record("decision", body, events)
-        self._count(decision.code.value)
-        self._actuate(decision, events, entry.seq, before)
-        if write_token is not None and collected_here(self.state, scan, events):  # relay moved
-            void_token(scan.value, write_token, self._count)
-        self.last = {"seq": entry.seq, **decision_to_dict(decision)}
-        log.info(
-            "%s %s %s: %s%s",
-            scan.value,
-            decision.code.value,
-            f"{decision.group}/{decision.role}" if decision.group else "-",
-            decision.message,
-            " [forced]" if decision.forced else "",
-        )
-        return decision
-
-    def _record(self, kind: str, body: dict[str, Any], events: list[Event]) -> Any:
-        """Journal an entry with its events (committed, fsync), then fold them: in that order."""
-        entry = self.journal.append(kind, {**body, "events": [event_to_dict(e) for e in events]})
-        self.newest_hlc = max(self.newest_hlc, str(entry.hlc))
-        for event in events:
-            fold(self.state, event)
-        return entry
-
-    def _states_before(self, events: list[Event]) -> dict[str, MemberState]:
-        """Where each member a scan moves was before it (a band learned from its token: where
-        the token put it)."""
-        learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
-        return {
-            e.uid: m.state if (m := self.state.members.get(e.uid)) else learned[e.uid]
-            for e in events
-            if isinstance(e, MemberMoved)
-        }
-
-    def _write_token(
-        self,
-        decision: Decision,
-        events: list[Event],
-        bound: BandBound,
-        write_token: Callable[[bytes], Any] | None,
-    ) -> tuple[Decision, list[Event]]:
-        """At the desk: the band is bound only once its token is written and read back."""
-        if write_token is None:
-            return decision, events  # a test scan: no tag on the reader to write to
-        group = self.state.groups[bound.group]
-        ticket = self.state.allowlist.tickets.get(bound.group)
-        if ticket is None:
-            return decision, events
-        token = BandToken(
-            bound.group,
-            bound.role,
-            ticket.valid_from,
-            ticket.valid_to,
-            group.adults,
-            group.children,
-        )
-        try:
-            outcome = write_token(encode_token(token, bound.uid, self.keyring))
-            reason = outcome.reason
-        except ValueError as exc:  # a ticket the token format cannot carry
-            outcome, reason = None, f"no token for this ticket: {exc}"
-        if outcome is not None and outcome.ok:
-            return decision, events
-        self._count("token_write_failed")
-        refused = Decision(
-            Code.DENY_BINDING,
-            f"not bound: {reason}",
-            decision.value,
-            decision.gate,
-            decision.group,
-            decision.role,
-        )
-        return refused, []
-
-    def _actuate(
-        self,
-        decision: Decision,
-        events: list[Event],
-        seq: int,
-        before: dict[str, MemberState],
-    ) -> None:
-        if not decision.granted:
-            if decision.code is Code.DENY_CHILD_NEEDS_ADULT:
-                self.io.waiting_for_adult()
-            else:
-                self.io.deny()
-            return
-        moved = [
-            (e, before[e.uid]) for e in events if isinstance(e, MemberMoved) and e.uid in before
-        ]
-        opens = self.settings.role in ("entry", "exit") and (
-            moved or decision.code is Code.OK_OVERRIDE
-        )
-        grant = self.io.grant(open_gate=bool(opens))
-        if grant is not None and moved:
-            self.pending[grant] = Pending(seq, moved)
-
-    def _passage(self, grant: int, passed: bool) -> None:
-        pending = self.pending.pop(grant, None)
-        if pending is None:
-            return
-        events: list[Event] = []
-        if not passed:  # granted, but nobody went through: undo the move
-            now = self.clock()
-            for moved, earlier in pending.moved:
-                events.append(MemberMoved(moved.gate, now, moved.uid, moved.group, earlier))
-            self._count("not_passed")
-            log.warning("grant %d (journal %d): no passage within the timeout", grant, pending.seq)
-        self._record("passage", {"decision_seq": pending.seq, "passed": passed}, events)
-
-    def _fire_alarm(self, on: bool) -> None:
-        self.fire_alarm = on
-        self.journal.append("fire_alarm", {"on": on})
-        self.io.free_exit(on)
-        log.warning("fire alarm %s: exit %s", "ON" if on else "cleared", "free" if on else "closed")
-
-    def _advance_time(self, now: datetime | None = None) -> None:
-        now = now or self.clock()
-        events = expire(self.state, now, self.policy, self.settings.id)
-        if not events:
-            return
-        self._record("expiry", {}, events)
-
-    def _compact(self) -> None:
-        """Drop journal entries the hub acknowledged, once past the retention period."""
-        retain = timedelta(days=self.settings.journal_retention_days)
-        dropped = self.journal.compact(retain, self.clock())
-        if dropped:
-            log.info("journal: %d acknowledged entries past %s compacted", dropped, retain)
-        try:
-            if forgotten := self.presence.forget_older_than(retain, self.clock()):
-                log.info("presence: %d entries of other gates past %s forgotten", forgotten, retain)
-        except PresenceError as exc:
-            log.error("presence: %s", exc)
-
-    def _presence_bounded(self) -> None:
-        """Entries the presence file's bound dropped (a peer flooding it): counted, said."""
-        for gate, n in self.presence.take_dropped().items():
-            self._count("presence_dropped", n)
-            log.warning(
-                "presence: %d oldest entries of %s dropped: the file reached its bound of "
-                "%d MiB (presence_max_mib)",
-                n,
-                gate,
-                self.settings.presence_max_mib,
-            )
-
-    # --- the link: acknowledgements, replays, other gates, allowlist --------------------------
-
-    def _link_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
-        assert self.link is not None
-        t, me = self.link.topics, self.settings.id
-        if topic == t.ack(me):
-            self.link.acknowledged(self.journal, parse(Ack, payload).seq)
-        elif topic == t.replay(me):
-            self.link.rewind(parse(Replay, payload).after, "replay requested by the hub")
-        elif topic == self.link.allowlist_topics[0]:
-            self._allowlist_snapshot(parse(AllowlistSnapshot, payload))
-        elif topic == self.link.allowlist_topics[1]:
-            self._allowlist_change(parse(AllowlistChange, payload))
-        elif topic == t.roster:
-            self.peers.set_roster(parse(Roster, payload))
-        elif (gate := t.gate_of(topic)) is not None and topic == t.events(gate):
-            if not payload:  # a gate clearing its topic of retained messages (gate.link.client)
-                return
-            if retained:  # events are never retained: left there by someone else
-                self._count("retained_ignored")
-                return
-            batch = read_events(payload)  # as parse(EventBatch), each body's text kept
-            if batch.gate != gate:
-                raise ProtocolError(f"batch of gate {batch.gate} on {gate}'s topic")
-            if gate != me:
-                self._follow(batch)
-        else:
-            raise ProtocolError("not a topic this gate reads")
-
-    def _follow(self, batch: WireBatch) -> None:
-        """Another gate's entries: fold the new ones, so presence holds across gates. Entries
-        older than what this gate folded already (a gate back from an outage) make it fold its
-        whole history again in hybrid-clock order, as the hub does."""
-        late = False
-        for entry in batch.entries:
-            try:  # only what that gate may say; refused whole, kept out of presence
-                events = self.peers.check(
-                    batch.gate, entry, self.state, self.presence, self.journal
-                )
-            except Refused as exc:
-                self._count("peer_refused")
-                self.counters[f"peer_refused.{exc.reason}"] = self.peers.refused[exc.reason]
-                self.metrics.count("peer_refused_total", reason=exc.reason.value)
-                continue
-            try:
-                if not self.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):
-                    continue  # replayed: folded already
-            except PresenceError as exc:  # as if cut off from that gate: the hub has the entry
-                self._count("presence_failed")
-                log.error("presence: %s: not folded", exc)
-                continue
-            try:
-                self.journal.observe(Timestamp.parse(entry.hlc))
-            except (ClockDriftError, ValueError) as exc:
-                self._reject(self._events_topic(batch.gate), str(exc))
-            late = late or entry.hlc < self.newest_hlc
-            if late:
-                continue  # this one and the rest of the batch: folded by the rebuild, in order
-            self.newest_hlc = entry.hlc
-            try:
-                for event in events:
-                    fold(self.state, event)
-            except (KeyError, ValueError) as exc:  # refers to what this gate has not seen yet
-                log.warning(
-                    "entry %s/%d folded out of order (%r): refolding", batch.gate, entry.seq, exc
-                )
-                late = True
-        self._presence_bounded()
-        if late:
-            log.info("late entries from %s: folding the day again in clock order", batch.gate)
-            self.state = State(allowlist=self.state.allowlist)
-            if skipped := self._rebuild()[1]:
-                self._count("rebuild_skipped", skipped)
-
-    def _events_topic(self, gate: str) -> str:
-        return self.link.topics.events(gate) if self.link else ""
-
-    def _allowlist_snapshot(self, snapshot: AllowlistSnapshot) -> None:
-        """The hub's allowlist is the venue's: any other version than this gate's replaces it,
-        and any version replaces one not from the hub (CSVs imported while the gate ran alone:
-        its numbers say nothing of the hub's; a linked gate refuses imports, docs/gate.md)."""
-        if snapshot.version == self.state.allowlist.version and self.store.from_hub:
-            return
-        index = self.store.save_snapshot(allowlist_of(snapshot), snapshot.version, from_hub=True)
-        self._swap_allowlist(index, "snapshot")
-
-    def _allowlist_change(self, change: AllowlistChange) -> None:
-        current = self.state.allowlist.version
-        if not self.store.from_hub:  # no hub version to build on: the retained snapshot comes
-            log.info("allowlist delta %d skipped: this gate's list is its own", change.version)
-            return
-        if change.version <= current:
-            return
-        if change.base_version != current:
-            log.info(
-                "allowlist delta %d->%d skipped: this gate has %d; waiting for a snapshot",
-                change.base_version,
-                change.version,
-                current,
-            )
-            return
-        delta = AllowlistDelta(
-            base_version=change.base_version,
-            version=change.version,
-            tickets=[ticket_of(row) for row in change.tickets],
-            bands={uid: Role(role) for uid, role in change.bands.items()},
-            staff=dict(change.staff),
-            revoked=dict(change.revoked),
-            unrevoked=list(change.unrevoked),
-        )
-        self._swap_allowlist(self.store.apply_delta(delta), "delta")
-
-    def _swap_allowlist(self, index: Any, how: str) -> None:
-        self.state.allowlist = index
-        self.journal.append("allowlist", {"version": index.version, "source": how})
-        log.info("allowlist version %d (%s from the hub)", index.version, how)
-        if self.link is not None:
-            self.link.status(self._gate_status(), force=True)
-
-    def _reject(self, topic: str, reason: str) -> None:
-        self._count("link_rejected")
-        key = reason.split(":")[0][:60]
-        self.rejected[key] = self.rejected.get(key, 0) + 1
-        log.warning("link: dropped a message on %s: %s", topic, reason)
-
-    def _gate_status(self) -> GateStatus:
-        reader = self.reader.health().state if self.reader else None
-        return GateStatus(
-            gate=self.settings.id,
-            online=True,
-            role=self.settings.role,
-            allowlist_version=self.state.allowlist.version,
-            last_seq=self.journal.last_seq,
-            acked=self.journal.acked,
-            wall_ms=self._wall_ms(),
-            hlc=str(self.journal.hlc),
-            reader=str(reader) if reader else None,
-            taken_over=len(self.link.health.recent_takeovers()) if self.link else None,
-        )
 
     # --- reporting ------------------------------------------------------------------------------
 
@@ -804,63 +307,12 @@ class Gate:
     count = _count  # for the control handlers: what they refuse is counted alike
 
     def _status_line(self) -> str:
-        count = headcount(self.state)
+        count = headcount(self.ledger.state)
         return (
-            f"{self.settings.role} {self.mode.value if self.mode else 'check'}, "
-            f"allowlist v{self.state.allowlist.version}, "
+            f"{self.settings.role} {self.scans.mode.value if self.scans.mode else 'check'}, "
+            f"allowlist v{self.ledger.state.allowlist.version}, "
             f"{count.inside} inside, journal seq {self.journal.last_seq}"
         )
-
-    def check(self, uid: str) -> dict[str, Any]:
-        """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-        member = self.state.members.get(uid)
-        if member is None:
-            return {"known": False, "value": uid}
-        ticket = self.state.allowlist.tickets.get(member.group)
-        return {
-            "known": True,
-            "value": uid,
-            "group": member.group,
-            "role": member.role.value,
-            "state": member.state.value,
-            "last_gate": member.last_gate,
-            "last_at": member.last_at.isoformat(),
-            "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
-            "guardian_registered": bool(ticket and ticket.has_guardian),
-            "group_members": [
-                {"uid": m.uid, "role": m.role.value, "state": m.state.value}
-                for m in self.state.members_of(member.group)
-            ],
-            "children_unaccompanied": self.state.groups[member.group].unaccompanied,
-        }
-
-
-def gate_metrics(gate: Gate) -> Metrics:
-    """The gate's Prometheus metrics; gauges are read at each scrape."""
-    metrics = Metrics("wristgate_gate")
-    metrics.describe("events_total", "decisions by reason code, and faults by kind")
-    metrics.describe("peer_refused_total", "other gates' entries refused, by reason")
-    metrics.describe("decision_seconds", "time of the rules core's decision")
-    metrics.describe("journal_backlog", "journal entries the hub has not acknowledged")
-    metrics.describe("reader_state", "1 for the reader's current state")
-    metrics.describe("broker_connected", "1 while the MQTT link is up")
-    metrics.describe("control_refused", "control socket requests refused, by reason, since start")
-
-    def collect(m: Metrics) -> None:
-        m.set("journal_backlog", gate.journal.backlog)
-        m.set("journal_last_seq", gate.journal.last_seq)
-        m.set("inside", gate.state.inside)
-        m.set("allowlist_version", gate.state.allowlist.version)
-        m.set("broker_connected", int(bool(gate.link and gate.link.connected)))
-        for reason, n in gate.control.refused.items():
-            m.set("control_refused", n, reason=reason)
-        if gate.reader is not None:
-            current = str(gate.reader.health().state)
-            for state in ("connected", "searching", "absent", "failed", "stopped"):
-                m.set("reader_state", int(state == current), state=state)
-
-    metrics.collect = collect
-    return metrics
 
 
 def _pin_named_in(config: GateConfig, exc: Exception) -> str:

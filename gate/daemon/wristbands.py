@@ -1,5 +1,6 @@
-"""What the gate does with a band on its reader besides deciding: the handheld's check of the
-band's credentials, and voiding the token of a band returned at a final exit.
+"""What the gate does with a band on its reader besides deciding: writing its token at the desk,
+the handheld's check of the band's credentials, and voiding the token of a band returned at a
+final exit.
 
 A band collected at a final exit keeps a valid token unless the exit writes over it; a gate that
 never heard of the exit (cut off, or its presence lost) would then take the band for one still
@@ -21,8 +22,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gate.core import Code, Event, Kind, MemberMoved, MemberState, Mode, Role, Scan, State
+from gate.core import (
+    BandBound,
+    BandToken,
+    Code,
+    Decision,
+    Event,
+    Kind,
+    MemberMoved,
+    MemberState,
+    Mode,
+    Role,
+    Scan,
+    State,
+)
 from gate.core.bands import band_carries_its_token, tag_is_an_original_wristband
+from gate.devices.nfc.token import Keyring, encode_token
 
 log = logging.getLogger("gate")
 
@@ -63,6 +78,49 @@ def void_token(uid: str, write_token: Callable[[bytes], Any], count: Callable[[s
         count("token_void_failed")
         log.warning("band %s returned, but its token could not be voided: %s", uid, reason)
     return ok
+
+
+def write_band_token(
+    decision: Decision,
+    events: list[Event],
+    bound: BandBound,
+    write_token: Callable[[bytes], Any] | None,
+    state: State,
+    keyring: Keyring,
+    count: Callable[[str], None],
+) -> tuple[Decision, list[Event]]:
+    """At the desk: the band is bound only once its token is written and read back."""
+    if write_token is None:
+        return decision, events  # a test scan: no tag on the reader to write to
+    group = state.groups[bound.group]
+    ticket = state.allowlist.tickets.get(bound.group)
+    if ticket is None:
+        return decision, events
+    token = BandToken(
+        bound.group,
+        bound.role,
+        ticket.valid_from,
+        ticket.valid_to,
+        group.adults,
+        group.children,
+    )
+    try:
+        outcome = write_token(encode_token(token, bound.uid, keyring))
+        reason = outcome.reason
+    except ValueError as exc:  # a ticket the token format cannot carry
+        outcome, reason = None, f"no token for this ticket: {exc}"
+    if outcome is not None and outcome.ok:
+        return decision, events
+    count("token_write_failed")
+    refused = Decision(
+        Code.DENY_BINDING,
+        f"not bound: {reason}",
+        decision.value,
+        decision.gate,
+        decision.group,
+        decision.role,
+    )
+    return refused, []
 
 
 def check_refusal(

@@ -1,0 +1,291 @@
+"""The scan path: a credential read at this gate is decided by the rules core, journalled, folded
+into the state, and only then moves the relay; at the desk a band is bound once its token is
+written. The passage sensor, the staff key, the fire alarm and time passing end here too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from gate.core import (
+    BandBound,
+    BandLearned,
+    BandToken,
+    Code,
+    Decision,
+    Event,
+    Intent,
+    Kind,
+    MemberMoved,
+    MemberState,
+    Mode,
+    Policy,
+    Scan,
+    decide,
+    expire,
+    mask_phone,
+)
+from gate.daemon.ledger import Ledger
+from gate.daemon.metrics import Metrics
+from gate.daemon.wristbands import check_refusal, collected_here, void_token, write_band_token
+from gate.devices.gpio.gate_io import GateIO
+from gate.devices.nfc.reader import TagRead
+from gate.devices.nfc.token import Keyring
+from gate.link.client import Link
+from gate.link.codec import decision_to_dict
+from gate.settings import GateSettings
+
+log = logging.getLogger("gate")
+
+ROLE_MODES = {"entry": Mode.ENTRY, "exit": Mode.EXIT, "desk": Mode.BIND}
+
+
+@dataclass
+class Pending:
+    """A grant waiting for the passage sensor: the journal entry and who moved from where."""
+
+    seq: int
+    moved: list[tuple[MemberMoved, MemberState]]
+
+
+class ScanPath:
+    """Every scan of this gate, and what else it journals of its own: passages, expiries, the
+    fire alarm. Runs on the loop."""
+
+    def __init__(
+        self,
+        settings: GateSettings,
+        policy: Policy,
+        keyring: Keyring,
+        ledger: Ledger,
+        io: GateIO,
+        link: Link | None,
+        clock: Callable[[], datetime],
+        count: Callable[..., None],
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.keyring = keyring
+        self.ledger = ledger
+        self.io = io
+        self.link = link
+        self.clock = clock
+        self.count = count
+        self.metrics = metrics
+        self.handheld_mode = "check"  # a handheld binds or checks; gatectl mode switches
+        self.pending: dict[int, Pending] = {}
+        self.temporary_until: datetime | None = None
+        self.fire_alarm = False
+        self.last: dict[str, Any] | None = None
+
+    @property
+    def mode(self) -> Mode | None:
+        """The mode of this gate's scans; None for a handheld in check mode."""
+        if self.settings.role == "handheld":
+            return Mode.BIND if self.handheld_mode == "bind" else None
+        return ROLE_MODES[self.settings.role]
+
+    def _intent(self) -> Intent:
+        if self.temporary_until is not None and self.clock() <= self.temporary_until:
+            self.temporary_until = None
+            return Intent.TEMPORARY
+        return Intent.FINAL
+
+    def tag(self, read: TagRead) -> None:
+        if read.token is None and read.token_fault is None:
+            log.info("tag %s (%s) carries no wristband token", read.uid, read.tag_type)
+        self.read(
+            Kind.NFC,
+            read.uid,
+            token=read.token,
+            fault=read.token_fault,
+            writer=read.writer.write_token,
+            tag_fault=read.tag_fault,
+        )
+
+    def read(
+        self,
+        kind: Kind,
+        value: str,
+        *,
+        intent: Intent | None = None,
+        token: BandToken | None = None,
+        fault: str | None = None,
+        writer: Callable[[bytes], Any] | None = None,
+        tag_fault: str | None = None,
+        test: bool = False,
+        asked_by: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A credential read by this gate (or a technician's test scan, `test`, asked by
+        `asked_by`: no band on the reader): decide, or check. A band from the reader has a
+        `writer`."""
+        mode = self.mode
+        tag = writer is not None and kind is Kind.NFC
+        if mode is None:
+            refused = (
+                check_refusal(self.settings.id, value, token, fault, tag_fault) if tag else None
+            )
+            if refused is not None:
+                self.count("check_bad_token")
+            result = refused or self.check(value)
+            self.io.grant(open_gate=False) if result["known"] else self.io.deny()
+            self.last = {"check": result}
+            log.info("check %s: %s", value, result.get("message") or result.get("state", "unknown"))
+            return {"check": result}
+        offline = self.link is not None and not self.link.connected
+        pairs = not test or self.settings.test_scans_open_pairing
+        scan = Scan(
+            self.settings.id,
+            mode,
+            kind,
+            value,
+            intent or self._intent(),
+            token,
+            fault,
+            offline,
+            tag=tag,
+            tag_fault=tag_fault,
+            pairs=pairs,
+        )
+        return decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
+
+    def scan(
+        self,
+        scan: Scan,
+        write_token: Callable[[bytes], Any] | None = None,
+        asked_by: dict[str, Any] | None = None,
+    ) -> Decision:
+        """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
+        now = self.clock()
+        self.advance_time(now)
+        started = time.perf_counter()
+        decision, events = decide(self.ledger.state, scan, now, self.policy)
+        self.metrics.observe("decision_seconds", time.perf_counter() - started)
+        bound = next((e for e in events if isinstance(e, BandBound)), None)
+        if bound is not None:
+            decision, events = write_band_token(
+                decision, events, bound, write_token, self.ledger.state, self.keyring, self.count
+            )
+        before = self._states_before(events)
+        scanned = {
+            "kind": scan.kind.value,
+            "value": scan.value,
+            "mode": scan.mode.value,
+            "intent": scan.intent.value,
+            "token": scan.token is not None,
+            "tag": scan.tag,  # false: a test scan, or a barcode
+            "offline": scan.offline,  # decided cut off from the others
+        }
+        body = {"scan": scanned, "decision": decision_to_dict(decision)}
+        if asked_by is not None:  # a test scan: who asked, as the kernel named them
+            body["asked_by"] = asked_by
+        entry = self.ledger.record("decision", body, events)
+        self.count(decision.code.value)
+        self._actuate(decision, events, entry.seq, before)
+        state = self.ledger.state
+        if write_token is not None and collected_here(state, scan, events):  # relay moved
+            void_token(scan.value, write_token, self.count)
+        self.last = {"seq": entry.seq, **decision_to_dict(decision)}
+        log.info(
+            "%s %s %s: %s%s",
+            scan.value,
+            decision.code.value,
+            f"{decision.group}/{decision.role}" if decision.group else "-",
+            decision.message,
+            " [forced]" if decision.forced else "",
+        )
+        return decision
+
+    def _states_before(self, events: list[Event]) -> dict[str, MemberState]:
+        """Where each member a scan moves was before it (a band learned from its token: where
+        the token put it)."""
+        learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
+        return {
+            e.uid: m.state if (m := self.ledger.state.members.get(e.uid)) else learned[e.uid]
+            for e in events
+            if isinstance(e, MemberMoved)
+        }
+
+    def _actuate(
+        self,
+        decision: Decision,
+        events: list[Event],
+        seq: int,
+        before: dict[str, MemberState],
+    ) -> None:
+        if not decision.granted:
+            if decision.code is Code.DENY_CHILD_NEEDS_ADULT:
+                self.io.waiting_for_adult()
+            else:
+                self.io.deny()
+            return
+        moved = [
+            (e, before[e.uid]) for e in events if isinstance(e, MemberMoved) and e.uid in before
+        ]
+        opens = self.settings.role in ("entry", "exit") and (
+            moved or decision.code is Code.OK_OVERRIDE
+        )
+        grant = self.io.grant(open_gate=bool(opens))
+        if grant is not None and moved:
+            self.pending[grant] = Pending(seq, moved)
+
+    def passage(self, grant: int, passed: bool) -> None:
+        pending = self.pending.pop(grant, None)
+        if pending is None:
+            return
+        events: list[Event] = []
+        if not passed:  # granted, but nobody went through: undo the move
+            now = self.clock()
+            for moved, earlier in pending.moved:
+                events.append(MemberMoved(moved.gate, now, moved.uid, moved.group, earlier))
+            self.count("not_passed")
+            log.warning("grant %d (journal %d): no passage within the timeout", grant, pending.seq)
+        self.ledger.record("passage", {"decision_seq": pending.seq, "passed": passed}, events)
+
+    def staff_button(self) -> None:
+        window = timedelta(seconds=self.settings.staff_button_window_s)
+        self.temporary_until = self.clock() + window
+        log.info("staff button: next exit is temporary")
+
+    def fire_alarm_changed(self, on: bool) -> None:
+        self.fire_alarm = on
+        self.ledger.journal.append("fire_alarm", {"on": on})
+        self.io.free_exit(on)
+        log.warning("fire alarm %s: exit %s", "ON" if on else "cleared", "free" if on else "closed")
+
+    def advance_time(self, now: datetime | None = None) -> None:
+        now = now or self.clock()
+        events = expire(self.ledger.state, now, self.policy, self.settings.id)
+        if not events:
+            return
+        self.ledger.record("expiry", {}, events)
+
+    def check(self, uid: str) -> dict[str, Any]:
+        """A handheld's check: a band's group, role and state, and the guardian phone masked."""
+        state = self.ledger.state
+        member = state.members.get(uid)
+        if member is None:
+            return {"known": False, "value": uid}
+        ticket = state.allowlist.tickets.get(member.group)
+        return {
+            "known": True,
+            "value": uid,
+            "group": member.group,
+            "role": member.role.value,
+            "state": member.state.value,
+            "last_gate": member.last_gate,
+            "last_at": member.last_at.isoformat(),
+            "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
+            "guardian_registered": bool(ticket and ticket.has_guardian),
+            "group_members": [
+                {"uid": m.uid, "role": m.role.value, "state": m.state.value}
+                for m in state.members_of(member.group)
+            ],
+            "children_unaccompanied": state.groups[member.group].unaccompanied,
+        }
