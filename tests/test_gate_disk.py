@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, GateRig, link_section, wait_for
 
-from bench.chaos.venue import SmallDisk
+from venue.faults import SmallDisk
 from gate.core import MemberMoved, MemberState
 from gate.link.codec import event_to_dict
 from gate.store.presence import PresenceError, PresenceLog

@@ -3,8 +3,8 @@
     python -m bench.chaos              # the campaign: 500 gate kills, 100 hub kills, 50 outages...
     python -m bench.chaos --quick      # the same, smaller (a couple of minutes; CI runs it)
 
-A venue of real processes on this machine, on loopback only (`bench.chaos.venue`): Mosquitto,
-the hub and six gates. Families move through it (`bench.chaos.visitors`) while faults are
+A venue of real processes on this machine, on loopback only (`venue.faults`): Mosquitto,
+the hub and six gates. Families move through it (`venue.crowd`) while faults are
 injected (`bench.chaos.nemesis`). Then every fault is healed, the visitors stop, the venue
 settles, and the history is judged (`bench.chaos.checker`): lost, duplicated, unexpected and
 recovered events, the headcount against the ground truth, the child-safety invariant, and any
@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 from bench.chaos.checker import Accounting, Row, account, child_safety_violations
 from bench.chaos.nemesis import FAULTS, Campaign, Nemesis
-from bench.chaos.venue import ChaosVenue, Death, Supervisor
-from bench.chaos.visitors import Visitors
+from venue.faults import ChaosVenue, Death, Supervisor
+from venue.crowd import Visitors
 from gate.store.journal import Journal
 from venue.plan import PAIRING_WINDOW_S, local_timezone, make_plan
 from venue.processes import DemoError, http_port, say

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bench.chaos.visitors import MOVED_IN, Op, moved_out
+from venue.crowd import MOVED_IN, Op, moved_out
 from gate.core import BandBound, BandLearned, MemberMoved, MemberState, Role
 from gate.link.codec import CodecError, events_of
 

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.chaos.venue import ChaosVenue, Supervisor
+from venue.faults import ChaosVenue, Supervisor
 
 FAULTS = ("gate_kill", "hub_kill", "broker_outage", "partition", "clock_jump", "disk_full")
 LINKED_GATES = ("D1", "E1", "E2", "X1", "X2")

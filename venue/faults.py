@@ -1,7 +1,7 @@
 """The demo's venue of real processes (`venue.processes`), fitted with what the faults need.
 
 - every gate reaches the broker through its own `Relay`, which the harness cuts (a partition);
-- E2 runs on a wall clock the harness moves (`bench.chaos.shifted_gate`);
+- E2 runs on a wall clock the harness moves (`venue.shifted_gate`);
 - X2 keeps its state (journal, allowlist, presence) on a small tmpfs that the harness fills
   (`SmallDisk`), where the machine lets it mount one (root);
 - `kill` SIGKILLs a daemon; `Supervisor` starts again whatever died, as systemd's
@@ -116,7 +116,7 @@ class ChaosVenue(Venue):
         return [
             sys.executable,
             "-m",
-            "bench.chaos.shifted_gate",
+            "venue.shifted_gate",
             str(config),
             str(self.clock_offset_file),
         ]
