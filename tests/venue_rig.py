@@ -25,6 +25,7 @@ from gate_rig import wait_for, write_venue
 
 from deploy.broker import Broker, free_port
 from gate.tools.gatectl import Unreachable, ask
+from venue.truth import MOVED_IN, moved_out
 
 ENV = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
 ROLES = {"D": "desk", "E": "entry", "X": "exit", "H": "handheld"}
@@ -194,9 +195,9 @@ class Venue:
         answer = ask(str(self.gates[gate].socket), request)
         assert answer.get("ok"), answer
         code = str(answer["decision"]["code"])
-        if code in ("OK_ENTRY", "OK_REENTRY"):
+        if code in MOVED_IN:
             self.inside[value] = True
-        elif code in ("OK_EXIT", "OK_TEMP_EXIT") or (code == "OK_OVERRIDE" and "X" in gate):
+        elif moved_out(code, gate):
             self.inside[value] = False
         return code
 

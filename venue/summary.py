@@ -15,7 +15,8 @@ from typing import Any
 
 from venue.plan import Plan, Story, hhmm
 from venue.processes import StoreRow
-from venue.visitors import Checkpoint, Simulation
+from venue.truth import Checkpoint
+from venue.visitors import Simulation
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,16 @@ class Report:
                 f"broker down {sim.outage_s:g} s ({hhmm(began)}-{hhmm(ended)}): "
                 "the gates decided alone meanwhile"
             )
-        decisions = sum(sim.codes.values())
-        out.append(f"answers at the gates: {decisions}: {_tally(sim.codes)}")
-        if sim.checks:
-            seen = sum(ok for _uid, _shown, ok in sim.checks)
-            out.append(f"handheld checks: {len(sim.checks)}, {seen} showed the band inside")
-        if sim.surprises:
-            out.append(f"not as the plan expected: {_tally(sim.surprises)}")
-        if sim.escorted:
-            out.append(f"walked out by staff: {sim.escorted}")
+        floor = sim.floor
+        decisions = sum(floor.codes.values())
+        out.append(f"answers at the gates: {decisions}: {_tally(floor.codes)}")
+        if floor.checks:
+            seen = sum(ok for _uid, _shown, ok in floor.checks)
+            out.append(f"handheld checks: {len(floor.checks)}, {seen} showed the band inside")
+        if floor.surprises:
+            out.append(f"not as the plan expected: {_tally(floor.surprises)}")
+        if floor.escorted:
+            out.append(f"walked out by staff: {floor.escorted}")
         out += ["", *self._headcount()]
         out += ["", *self._journal_table()]
         kinds = Counter(str(f.get("kind")) for f in self.findings)

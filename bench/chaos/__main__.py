@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo
 
 from bench.chaos.checker import Accounting, Row, account, child_safety_violations
 from bench.chaos.nemesis import FAULTS, Campaign, Nemesis
-from venue.faults import ChaosVenue, Death, Supervisor
-from venue.crowd import Visitors
 from gate.store.journal import Journal
+from venue.crowd import Visitors
+from venue.faults import ChaosVenue, Death, Supervisor
 from venue.plan import PAIRING_WINDOW_S, local_timezone, make_plan
 from venue.processes import DemoError, http_port, say
 
