@@ -22,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from venue.daemon import DemoError
 from venue.families import FamilyDay
 from venue.floor import Floor
 from venue.lanes import Stopped
 from venue.plan import OUTAGE_AT, PAIRING_WINDOW_S, Family, Plan, hhmm
-from venue.processes import DemoError, Venue
+from venue.processes import Venue
 from venue.truth import Checkpoint, Count, differences
 
 PROGRESS_EVERY_S = 5.0
