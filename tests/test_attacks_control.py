@@ -34,11 +34,12 @@ from typing import Any
 
 import pytest
 from gate_rig import wait_for
-from venue_rig import Account, Venue, hand_over
+from venue_rig import Venue
 
 from gate.control.service import MAX_JOURNAL_PAGE
 from gate.control.socket import IDLE_TIMEOUT_S, MAX_CONNECTIONS, MAX_IMPORT_REQUEST
 from gate.tools.gatectl import ask
+from venue.daemon import Account, hand_over
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICE = Account(1000, 1000)  # the daemons' user, as `wristgate`

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bench.chaos.checker import Row, account, child_safety_violations
-from bench.chaos.visitors import Op
 from gate.core import BandBound, Event, MemberMoved, MemberState, Role
 from gate.link.codec import event_to_dict
+from venue.crowd import Op
 
 T0 = datetime(2026, 7, 18, 10, 0, tzinfo=UTC)
 

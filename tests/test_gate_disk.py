@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, GateRig, link_section, wait_for
 
-from bench.chaos.venue import SmallDisk
 from gate.core import MemberMoved, MemberState
 from gate.link.codec import event_to_dict
 from gate.store.presence import PresenceError, PresenceLog
+from venue.faults import SmallDisk
 
 
 def test_a_full_presence_file_raises_its_own_error_naming_the_file(tmp_path):

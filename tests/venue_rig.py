@@ -1,8 +1,9 @@
-"""A venue of real processes on one machine: Mosquitto, `hub run`, and `gate run` per gate.
+"""The simulated venue's processes as the tests drive them: Mosquitto, `hub run`, and `gate run`
+per gate, each started when a test asks for it (`venue.daemon`, `venue.configs`).
 
 Gates run with gpiozero's mock pins (GPIOZERO_PIN_FACTORY=mock) and a reader on nfcpy's `udp:`
 driver with nothing on it; scans come through each gate's control socket, the same path as a
-real read. The test keeps its own ground truth from the answers it gets.
+real read. The test keeps its own ground truth from the answers it gets (`venue.truth`).
 
 With `service` (an `Account`), the daemons run as that user, as systemd runs them as
 `wristgate`: the venue's files are handed to it before each start (the tests run as root).
@@ -11,9 +12,6 @@ With `service` (an `Account`), the daemons run as that user, as systemd runs the
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -25,74 +23,39 @@ from gate_rig import wait_for, write_venue
 
 from deploy.broker_process import Broker, free_port
 from gate.tools.gatectl import Unreachable, ask
+from venue.configs import GateLink, HubLinks, gate_toml, hub_toml, write_secret
+from venue.daemon import Account, Daemon, DemoError, hand_over
+from venue.truth import MOVED_IN, moved_out
 
-ENV = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
 ROLES = {"D": "desk", "E": "entry", "X": "exit", "H": "handheld"}
 # The venue's roster: the gates a test may start, by the role their first letter says.
 ROSTER = {f"{letter}{n}": role for letter, role in ROLES.items() for n in (1, 2)}
 
 
-@dataclass(frozen=True)
-class Account:
-    """A user a process runs as: uid, primary gid and supplementary groups."""
-
-    uid: int
-    gid: int
-    groups: tuple[int, ...] = ()
-
-    def command(self, argv: list[str]) -> list[str]:
-        """`argv` run as this account, through util-linux's setpriv (Popen's own `user=`
-        leaves a saved uid that some kernels' sandboxes refuse exec for)."""
-        groups = ["--groups", ",".join(map(str, self.groups))] if self.groups else []
-        ids = ["--reuid", str(self.uid), "--regid", str(self.gid)]
-        return ["setpriv", *ids, *(groups or ["--clear-groups"]), *argv]
-
-
-def hand_over(root: Path, account: Account) -> None:
-    """Everything under `root` (and `root`) owned by `account`, modes kept."""
-    for path in [root, *root.rglob("*")]:
-        os.lchown(path, account.uid, account.gid)
-
-
 @dataclass
-class Process:
-    name: str
-    argv: list[str]
-    log: Path
-    socket: Path
-    proc: subprocess.Popen[bytes] | None = None
-    account: Account | None = None
+class Process(Daemon):
+    """A daemon as a test drives it: `start` returns once it answers, or fails with its log."""
 
     def start(self) -> Process:
-        out = self.log.open("ab")
-        argv = self.account.command(self.argv) if self.account is not None else self.argv
-        self.proc = subprocess.Popen(argv, stdout=out, stderr=out, env=ENV)
+        self.spawn()
         wait_for(self._answers, timeout=20, what=f"{self.name} up")
         return self
 
     def _answers(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise AssertionError(f"{self.name} exited {self.proc.returncode}: {self.tail()}")
         try:
-            return bool(ask(str(self.socket), {"cmd": "status"}, timeout=2).get("ok"))
-        except Unreachable:
-            return False
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
+            return self.answers()
+        except DemoError:
+            assert self.proc is not None
+            raise AssertionError(
+                f"{self.name} exited {self.proc.returncode}: {self.tail()}"
+            ) from None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.terminate()
+        self.wait_stopped(timeout=15)
 
-    def tail(self) -> str:
+    def tail(self, lines: int = 15) -> str:
+        """The end of the log as a test shows it: its last 2000 characters, whatever `lines`."""
         return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
 
 
@@ -116,16 +79,12 @@ class Venue:
         self.secrets.mkdir(exist_ok=True)
 
     def _password_file(self, user: str) -> Path:
-        path = self.secrets / f"{user}.password"
-        path.write_text(self.broker.credentials.password(user))
-        os.chmod(path, 0o600)
-        return path
+        return write_secret(
+            self.secrets / f"{user}.password", self.broker.credentials.password(user)
+        )
 
     def _token_file(self, who: str) -> Path:
-        path = self.secrets / f"{who}.token"
-        path.write_text(self.tokens[who])
-        os.chmod(path, 0o600)
-        return path
+        return write_secret(self.secrets / f"{who}.token", self.tokens[who])
 
     def start_hub(self, http: str = "", roster: dict[str, str] | None = None) -> Process:
         """Start the hub; `http`: more lines for hub.toml's [http] section; `roster`: its
@@ -135,18 +94,15 @@ class Venue:
         d.mkdir(exist_ok=True)
         self.http_port = self.http_port or free_port()
         config = d / "hub.toml"
-        config.write_text(
-            "[hub]\n"
-            f'state_dir = "{d / "state"}"\npolicy = "{self.venue / "policy.toml"}"\n'
-            f'control_socket = "{d / "hub.sock"}"\nallowlist_csv = "{self.venue / "allowlist"}"\n'
-            "[mqtt]\n"
-            f'host = "{self.broker.host}"\nport = {self.broker.port}\n'
-            f'password_file = "{self._password_file("hub")}"\n'
-            f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
-            f'desk_token_file = "{self._token_file("desk")}"\n'
-            f'staff_token_file = "{self._token_file("staff")}"\n{http}\n'
-            "[gates]\n" + "".join(f'{gate} = "{role}"\n' for gate, role in roster.items())
+        links = HubLinks(
+            self.broker.host,
+            self.broker.port,
+            self._password_file("hub"),
+            self.http_port,
+            self._token_file("desk"),
+            self._token_file("staff"),
         )
+        config.write_text(hub_toml(d, self.venue, links, roster, http=http))
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock", account=self.service)
         self._hand_over()
@@ -158,7 +114,6 @@ class Venue:
     ) -> Process:
         """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue;
         without `local_allowlist` it gets its allowlist from the hub alone."""
-        csv = f'allowlist_csv = "{self.venue / "allowlist"}"\n' if local_allowlist else ""
         d = self.root / gate
         d.mkdir(exist_ok=True)
         profile = d / "profile.toml"
@@ -166,16 +121,11 @@ class Venue:
             f'[reader]\ndevice = "udp:127.0.0.1:{free_port()}"\n[pins]\nrelay = 17\ngreen = 22\n'
         )
         config = d / "gate.toml"
+        link = GateLink(
+            self.broker.host, broker_port or self.broker.port, self._password_file(gate)
+        )
         config.write_text(
-            "[gate]\n"
-            f'id = "{gate}"\nrole = "{ROLES[gate[0]]}"\nprofile = "{profile}"\n'
-            f'state_dir = "{d / "state"}"\nsite_key = "{self.venue / "site.key"}"\n'
-            f'policy = "{self.venue / "policy.toml"}"\n'
-            f'{csv}control_socket = "{d / "gate.sock"}"\n'
-            "test_scans_open_pairing = true\n"
-            "[link]\n"
-            f'host = "{self.broker.host}"\nport = {broker_port or self.broker.port}\n'
-            f'password_file = "{self._password_file(gate)}"\nack_timeout_s = 2.0\n'
+            gate_toml(gate, ROLES[gate[0]], d, d / "state", self.venue, link, local_allowlist)
         )
         argv = [sys.executable, "-m", "gate", "run", "-c", str(config)]
         process = self.gates.get(gate) or Process(
@@ -194,9 +144,9 @@ class Venue:
         answer = ask(str(self.gates[gate].socket), request)
         assert answer.get("ok"), answer
         code = str(answer["decision"]["code"])
-        if code in ("OK_ENTRY", "OK_REENTRY"):
+        if code in MOVED_IN:
             self.inside[value] = True
-        elif code in ("OK_EXIT", "OK_TEMP_EXIT") or (code == "OK_OVERRIDE" and "X" in gate):
+        elif moved_out(code, gate):
             self.inside[value] = False
         return code
 

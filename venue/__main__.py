@@ -1,5 +1,7 @@
-"""`python -m venue`: the simulated venue's day on this machine (what `./scripts/demo` runs)."""
+"""`python -m venue`: the demo's command line (`venue.demo`)."""
+
+import sys
 
 from venue.demo import main
 
-raise SystemExit(main())
+sys.exit(main())

@@ -20,10 +20,12 @@ from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+from venue.configs import GATES
+from venue.daemon import DemoError
 from venue.lanes import Stopped
 from venue.plan import OUTAGE_AT, Plan, hhmm, local_timezone, make_plan
-from venue.processes import GATES, DemoError, Venue, http_port, say
-from venue.summary import Report, journal_rows
+from venue.processes import Venue, http_port, say
+from venue.summary import Report, journal_rows, store_rows
 from venue.visitors import Simulation
 
 DEFAULT_FAMILIES = 120
@@ -102,9 +104,8 @@ class Demo:
             sim.run()
         except Stopped:
             raise DemoError("the day stopped early") from None
-        report = Report(
-            plan, sim, journal_rows(venue.journals(), venue.store_rows()), venue.findings()
-        )
+        stored = store_rows(root / "hub" / "state" / "events.db")
+        report = Report(plan, sim, journal_rows(venue.journals(), stored), venue.findings())
         for line in report.lines():
             say(line)
         minutes, seconds = divmod(int(time.monotonic() - self.started), 60)

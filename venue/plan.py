@@ -13,7 +13,7 @@ guardian phone), and a few families with a story to tell:
 - `Story.SOLO`: a child admitted alone, released at the exit by a staff badge (guardian pickup).
 
 Times are *day times*: seconds since midnight of the venue's day (`hhmm` prints them). The
-simulator's clock (`visitors.DayClock`) runs the day compressed into minutes.
+simulator's clock (`clock.DayClock`) runs the day compressed into minutes.
 
 `write_venue` turns a plan into what the gates and the hub read: the allowlist directory
 (tickets.csv, wristbands.csv, staff.csv), policy.toml and the site key.

@@ -15,6 +15,10 @@ put their bands, and (at the desk) a barcode scanner on a pty this process write
 
 As on a venue, the gates reach the broker over TLS (its certificate signed by a venue CA made
 for the run, checked with the host name by every gate) and the hub over plain MQTT on 127.0.0.1.
+
+A harness fits the venue with what its faults need (`venue.faults.Fittings`; bench.chaos does):
+a relay of its own between each gate and the broker, a gate on a wall clock it moves, a gate's
+state on a small disk it fills.
 """
 
 from __future__ import annotations
@@ -24,10 +28,7 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
-import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -38,21 +39,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.broker import LOOPBACK, Credentials, TlsListener
+from deploy.broker import LOOPBACK, Credentials
 from deploy.broker_process import Broker, free_port
-from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
-from gate.tools.gatectl import Unreachable, ask
+from gate.devices.nfc.emulator import TagEmulator
+from gate.tools.gatectl import Unreachable
+from venue.configs import (
+    GATES,
+    GateLink,
+    GateSpec,
+    HubLinks,
+    gate_toml,
+    hub_toml,
+    profile_toml,
+    write_secret,
+    write_tls,
+)
+from venue.daemon import Daemon, DemoError
+from venue.faults import Fittings
 from venue.plan import Plan, write_venue
 
 MARKER = ".wristgate-demo"  # a work directory the demo may wipe carries this file
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
-PINS = {
-    "entry": "relay = 17\ngreen = 22\nred = 27\namber = 23\nbuzzer = 24\n",
-    "exit": "relay = 17\ngreen = 22\nred = 27\namber = 23\nbuzzer = 24\n",
-    "desk": "green = 22\nred = 27\nbuzzer = 24\n",
-    "handheld": "green = 22\nred = 27\namber = 23\nbuzzer = 24\n",
-}
 
 
 _print_lock = threading.Lock()
@@ -62,86 +69,6 @@ def say(line: str) -> None:
     """One line of the run's output (from any thread)."""
     with _print_lock:
         print(line, flush=True)
-
-
-class DemoError(Exception):
-    """The venue cannot be set up or does not answer: the message says what and where to look."""
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    id: str
-    role: str  # entry | exit | desk | handheld
-    scanner: bool  # a barcode scanner (pty) besides the wristband reader
-    what: str
-
-
-GATES = (
-    GateSpec("D1", "desk", True, "desk (ticket scanner; binds bands, writes their tokens)"),
-    GateSpec("E1", "entry", False, "entry"),
-    GateSpec("E2", "entry", False, "entry"),
-    GateSpec("X1", "exit", False, "exit"),
-    GateSpec("X2", "exit", False, "exit"),
-    GateSpec("H1", "handheld", False, "handheld (check mode)"),
-)
-
-
-@dataclass
-class Daemon:
-    """A child process with a control socket (`gate run` or `hub run`), its output in a log."""
-
-    name: str
-    argv: list[str]
-    log: Path
-    socket: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def spawn(self) -> None:
-        env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env
-            )
-
-    def answers(self) -> bool:
-        """True once the control socket answers; DemoError if the process has died."""
-        if self.proc is not None and self.proc.poll() is not None:
-            raise DemoError(
-                f"{self.name} exited with status {self.proc.returncode}; "
-                f"the end of {self.log}:\n{self.tail()}"
-            )
-        try:
-            return bool(self.ask("status", timeout=2).get("ok"))
-        except Unreachable:
-            return False
-
-    def ask(self, cmd: str, timeout: float = 5.0, **args: Any) -> dict[str, Any]:
-        return ask(str(self.socket), {"cmd": cmd, **args}, timeout=timeout)
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def terminate(self) -> None:
-        if self.running:
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGTERM)
-
-    def wait_stopped(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        if self.proc is None:
-            return
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
 
 @dataclass
@@ -171,18 +98,6 @@ class Gate:
 
 
 @dataclass
-class StoreRow:
-    """One gate as the hub's event store holds it."""
-
-    gate: str
-    acked: int  # every seq 1..acked is stored
-    stored: int  # rows in the store
-    distinct: int  # distinct seqs among them
-    resent: int  # copies the gate sent again that the store recognised and ignored
-    conflicts: int
-
-
-@dataclass
 class Venue:
     """The venue's processes under `root`. `start()` brings it all up; `stop()` is safe to call
     at any point, more than once, and leaves no process behind."""
@@ -191,6 +106,7 @@ class Venue:
     plan: Plan
     http_port: int
     say: Callable[[str], None] = print
+    fittings: Fittings = field(default_factory=Fittings)  # what a harness's faults need
     broker: Broker | None = None
     hub: Daemon | None = None
     gates: dict[str, Gate] = field(default_factory=dict)
@@ -212,17 +128,14 @@ class Venue:
 
     def prepare(self) -> None:
         """Empty the work directory (only one the demo made) and write the venue's files."""
+        self.fittings.prepare(self.root)
         clear_workdir(self.root)
         write_venue(self.plan, self.files)
         self.secrets_dir.mkdir(mode=0o700)
         self.tokens = {"desk": secrets.token_urlsafe(24), "staff": secrets.token_urlsafe(24)}
 
     def _secret(self, name: str, text: str) -> Path:
-        path = self.secrets_dir / name
-        path.touch(mode=0o600)
-        os.chmod(path, 0o600)
-        path.write_text(text)
-        return path
+        return write_secret(self.secrets_dir / name, text)
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -231,7 +144,7 @@ class Venue:
         credentials = Credentials.generate([g.id for g in GATES])
         self.say("starting Mosquitto with the venue's configuration ...")
         roster = {g.id: g.role for g in GATES}  # the desk and handheld read guardian phones
-        tls = self._tls()
+        tls = write_tls(self.root / "tls")
         self.broker = Broker(self.root / "broker", credentials=credentials, roster=roster, tls=tls)
         self.broker.start()  # stop() sees it
         self.say(
@@ -254,38 +167,21 @@ class Venue:
         self._wait(self._all_online, "every gate online at the hub")
         self._wait(self._same_allowlist, "every gate holding the hub's allowlist")
 
-    def _tls(self) -> TlsListener:
-        """A venue CA and the broker's certificate for 127.0.0.1, as install-hub makes them."""
-        from deploy.tls import new_ca, new_server_cert
-
-        d = self.root / "tls"
-        d.mkdir(mode=0o700)
-        ca_cert, ca_key = new_ca("wristgate demo venue")
-        cert, key = new_server_cert(ca_cert, ca_key, ["localhost", LOOPBACK])
-        for name, content in (("ca.crt", ca_cert), ("hub.crt", cert), ("hub.key", key)):
-            (d / name).touch(mode=0o600)
-            (d / name).write_bytes(content)
-        return TlsListener(
-            str(d / "hub.crt"), str(d / "hub.key"), str(d / "ca.crt"), free_port(), LOOPBACK
-        )
-
     def _hub_daemon(self) -> Daemon:
         d = self.root / "hub"
         d.mkdir()
         config = d / "hub.toml"
+        links = HubLinks(
+            self._broker.host,
+            self._broker.port,
+            self._secret("hub.password", self._password("hub")),
+            self.http_port,
+            self._secret("desk.token", self.tokens["desk"]),
+            self._secret("staff.token", self.tokens["staff"]),
+        )
         config.write_text(
             "# The simulated venue's hub (written by python -m venue).\n"
-            '[hub]\nname = "wristgate demo venue"\n'
-            f'state_dir = "{d / "state"}"\npolicy = "{self.files / "policy.toml"}"\n'
-            f'control_socket = "{d / "hub.sock"}"\nallowlist_csv = "{self.files / "allowlist"}"\n'
-            "[mqtt]\n"
-            f'host = "{self._broker.host}"\nport = {self._broker.port}\n'
-            f'password_file = "{self._secret("hub.password", self._password("hub"))}"\n'
-            f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
-            f'desk_token_file = "{self._secret("desk.token", self.tokens["desk"])}"\n'
-            f'staff_token_file = "{self._secret("staff.token", self.tokens["staff"])}"\n'
-            "[gates]  # the venue's roster: what each gate may say\n"
-            + "".join(f'{spec.id} = "{spec.role}"\n' for spec in GATES)
+            + hub_toml(d, self.files, links, {g.id: g.role for g in GATES}, "wristgate demo venue")
         )
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         return Daemon("hub", argv, d / "hub.log", d / "hub.sock")
@@ -294,46 +190,34 @@ class Venue:
         d = self.root / spec.id
         d.mkdir()
         field_ = TagEmulator("127.0.0.1", 0).start()
-        profile = [
-            f"# {spec.id}: {spec.what}\n",
-            f'[reader]\ndevice = "{field_.path}"\ndebounce_s = 0.3\n',
-            f'originality_key = "{ORIGINALITY_KEY}"  # the emulated bands\' test key pair\n',
-        ]
         master = slave = None
         if spec.scanner:
             master, slave = os.openpty()
-            profile.append(f'[scanner]\nport = "{os.ttyname(slave)}"\nterminator = "CR"\n')
-        profile.append(f"[pins]\n{PINS[spec.role]}")
-        (d / "profile.toml").write_text("".join(profile))
+        scanner = os.ttyname(slave) if slave is not None else None
+        (d / "profile.toml").write_text(profile_toml(spec, field_.path, scanner))
         config = d / "gate.toml"
-        config.write_text(
-            "[gate]\n"
-            f'id = "{spec.id}"\nrole = "{spec.role}"\nprofile = "{d / "profile.toml"}"\n'
-            f'state_dir = "{self._state_dir(spec)}"\nsite_key = "{self.files / "site.key"}"\n'
-            f'policy = "{self.files / "policy.toml"}"\n'
-            f'allowlist_csv = "{self.files / "allowlist"}"\ncontrol_socket = "{d / "gate.sock"}"\n'
-            "test_scans_open_pairing = true  # the visitors' test scans stand for their bands\n"
-            "[link]\n"
-            f'host = "{self._broker.host}"\nport = {self._link_port(spec)}\n'
-            f'tls_ca = "{self.root / "tls" / "ca.crt"}"\n'
-            f'password_file = "{self._secret(f"{spec.id}.password", self._password(spec.id))}"\n'
-            "ack_timeout_s = 2.0\n"
-        )
-        daemon = Daemon(spec.id, self._gate_argv(spec, config), d / "gate.log", d / "gate.sock")
+        password = self._secret(f"{spec.id}.password", self._password(spec.id))
+        ca = self.root / "tls" / "ca.crt"
+        link = GateLink(self._broker.host, self._link_port(spec), password, ca)
+        config.write_text(gate_toml(spec.id, spec.role, d, self._state_dir(spec), self.files, link))
+        argv = self.fittings.gate_argv(spec.id, config)
+        daemon = Daemon(spec.id, argv, d / "gate.log", d / "gate.sock")
         return Gate(spec, daemon, field_, master, slave)
 
-    # What a harness built on this venue may change per gate (bench.chaos does):
-
     def _state_dir(self, spec: GateSpec) -> Path:
-        return self.root / spec.id / "state"
+        return self.fittings.state_dir(spec.id, self.root / spec.id / "state")
 
     def _link_port(self, spec: GateSpec) -> int:
-        """The broker's TLS port."""
+        """The broker's TLS port, or what the harness put in front of it for this gate."""
         assert self._broker.tls is not None
-        return self._broker.tls.port
+        return self.fittings.link_port(spec.id, self._broker.tls.port)
 
-    def _gate_argv(self, spec: GateSpec, config: Path) -> list[str]:
-        return [sys.executable, "-m", "gate", "run", "-c", str(config)]
+    def daemons(self) -> dict[str, Daemon]:
+        """Every gate's daemon by its id, and the hub's."""
+        found = {gid: g.daemon for gid, g in self.gates.items()}
+        if self.hub is not None:
+            found["hub"] = self.hub
+        return found
 
     @property
     def _broker(self) -> Broker:
@@ -430,29 +314,6 @@ class Venue:
             time.sleep(0.2)
         return False
 
-    def store_rows(self) -> dict[str, StoreRow]:
-        """Per gate, what the hub's event store holds (read only, beside the running hub)."""
-        path = self.root / "hub" / "state" / "events.db"
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            counts = {
-                gate: (rows, distinct)
-                for gate, rows, distinct in db.execute(
-                    # an entry the hub refused (quarantined, a stub kept) counts as lost
-                    "SELECT gate, COUNT(*), COUNT(DISTINCT seq) FROM entries "
-                    "WHERE kind != 'refused' GROUP BY gate"
-                )
-            }
-            found = {}
-            for gate, acked, duplicates, conflicts in db.execute(
-                "SELECT gate, acked, duplicates, conflicts FROM gates"
-            ):
-                rows, distinct = counts.get(gate, (0, 0))
-                found[gate] = StoreRow(gate, acked, rows, distinct, duplicates, conflicts)
-            return found
-        finally:
-            db.close()
-
     def lookup(self, ticket: str) -> dict[str, Any] | None:
         """The hub's view of a family (`/api/lookup/TICKET`): members, states, its flag."""
         try:
@@ -470,7 +331,8 @@ class Venue:
 
     def stop(self) -> None:
         """Gates first (SIGTERM, all at once), then the hub, then the broker; readers' fields
-        and the scanner's pty last. Whatever does not stop in time is killed."""
+        and the scanner's pty last, then what the harness fitted. Whatever does not stop in time
+        is killed."""
         self.stopping.set()
         gates = [g.daemon for g in self.gates.values()]
         for daemon in gates:
@@ -485,6 +347,7 @@ class Venue:
                 self.broker.stop()
         for gate in self.gates.values():
             gate.close()
+        self.fittings.stop()
 
 
 def clear_workdir(root: Path) -> None:

@@ -9,13 +9,50 @@ outage, which the hub recognised and ignored, are shown too: that is the idempot
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from venue.plan import Plan, Story, hhmm
-from venue.processes import StoreRow
-from venue.visitors import Checkpoint, Simulation
+from venue.truth import Checkpoint
+from venue.visitors import Simulation
+
+
+@dataclass
+class StoreRow:
+    """One gate as the hub's event store holds it."""
+
+    gate: str
+    acked: int  # every seq 1..acked is stored
+    stored: int  # rows in the store
+    distinct: int  # distinct seqs among them
+    resent: int  # copies the gate sent again that the store recognised and ignored
+    conflicts: int
+
+
+def store_rows(path: Path) -> dict[str, StoreRow]:
+    """Per gate, what the hub's event store at `path` holds (read only, beside the running hub)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        counts = {
+            gate: (rows, distinct)
+            for gate, rows, distinct in db.execute(
+                # an entry the hub refused (quarantined, a stub kept) counts as lost
+                "SELECT gate, COUNT(*), COUNT(DISTINCT seq) FROM entries "
+                "WHERE kind != 'refused' GROUP BY gate"
+            )
+        }
+        found = {}
+        for gate, acked, duplicates, conflicts in db.execute(
+            "SELECT gate, acked, duplicates, conflicts FROM gates"
+        ):
+            rows, distinct = counts.get(gate, (0, 0))
+            found[gate] = StoreRow(gate, acked, rows, distinct, duplicates, conflicts)
+        return found
+    finally:
+        db.close()
 
 
 @dataclass(frozen=True)
@@ -94,15 +131,16 @@ class Report:
                 f"broker down {sim.outage_s:g} s ({hhmm(began)}-{hhmm(ended)}): "
                 "the gates decided alone meanwhile"
             )
-        decisions = sum(sim.codes.values())
-        out.append(f"answers at the gates: {decisions}: {_tally(sim.codes)}")
-        if sim.checks:
-            seen = sum(ok for _uid, _shown, ok in sim.checks)
-            out.append(f"handheld checks: {len(sim.checks)}, {seen} showed the band inside")
-        if sim.surprises:
-            out.append(f"not as the plan expected: {_tally(sim.surprises)}")
-        if sim.escorted:
-            out.append(f"walked out by staff: {sim.escorted}")
+        floor = sim.floor
+        decisions = sum(floor.codes.values())
+        out.append(f"answers at the gates: {decisions}: {_tally(floor.codes)}")
+        if floor.checks:
+            seen = sum(ok for _uid, _shown, ok in floor.checks)
+            out.append(f"handheld checks: {len(floor.checks)}, {seen} showed the band inside")
+        if floor.surprises:
+            out.append(f"not as the plan expected: {_tally(floor.surprises)}")
+        if floor.escorted:
+            out.append(f"walked out by staff: {floor.escorted}")
         out += ["", *self._headcount()]
         out += ["", *self._journal_table()]
         kinds = Counter(str(f.get("kind")) for f in self.findings)

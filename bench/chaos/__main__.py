@@ -3,14 +3,15 @@
     python -m bench.chaos              # the campaign: 500 gate kills, 100 hub kills, 50 outages...
     python -m bench.chaos --quick      # the same, smaller (a couple of minutes; CI runs it)
 
-A venue of real processes on this machine, on loopback only (`bench.chaos.venue`): Mosquitto,
-the hub and six gates. Families move through it (`bench.chaos.visitors`) while faults are
-injected (`bench.chaos.nemesis`). Then every fault is healed, the visitors stop, the venue
-settles, and the history is judged (`bench.chaos.checker`): lost, duplicated, unexpected and
-recovered events, the headcount against the ground truth, the child-safety invariant, and any
-daemon that died without being killed. Prints a table and one JSON line; exit status 0 when
-every check passes and every fault asked for was injected, 1 otherwise, 2 if the venue cannot
-be set up. Bounded: faults stop at --max-minutes, and settling waits at most 3 minutes.
+A venue of real processes on this machine, on loopback only (`venue.processes`, fitted with a
+relay per gate, a shifted clock and a small disk): Mosquitto, the hub and six gates. Families
+move through it (`venue.crowd`) while faults are injected (`bench.chaos.nemesis`). Then every
+fault is healed, the visitors stop, the venue settles, and the history is judged
+(`bench.chaos.checker`): lost, duplicated, unexpected and recovered events, the headcount
+against the ground truth, the child-safety invariant, and any daemon that died without being
+killed. Prints a table and one JSON line; exit status 0 when every check passes and every fault
+asked for was injected, 1 otherwise, 2 if the venue cannot be set up. Bounded: faults stop at
+--max-minutes, and settling waits at most 3 minutes.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.chaos.checker import Accounting, Row, account, child_safety_violations
-from bench.chaos.nemesis import FAULTS, Campaign, Nemesis
-from bench.chaos.venue import ChaosVenue, Death, Supervisor
-from bench.chaos.visitors import Visitors
+from bench.chaos.nemesis import CLOCK_GATE, DISK_GATE, FAULTS, Campaign, Nemesis
+from bench.chaos.proxy import Relays
 from gate.store.journal import Journal
+from venue.crowd import Visitors
+from venue.daemon import DemoError
+from venue.faults import Death, Fittings, Supervisor
 from venue.plan import PAIRING_WINDOW_S, local_timezone, make_plan
-from venue.processes import DemoError, http_port, say
+from venue.processes import Venue, http_port, say
 
 FULL = Campaign(500, 100, 50, 20, 20, 10, interval_s=0.9)
 QUICK = Campaign(25, 5, 3, 2, 2, 2, interval_s=0.9)
@@ -76,29 +79,34 @@ def main(argv: list[str] | None = None) -> int:
     timezone = local_timezone()
     today = datetime.now(ZoneInfo(timezone)).date()
     plan = make_plan(5000 if not args.quick else 600, args.seed, today, timezone)
-    venue = ChaosVenue(args.workdir.resolve(), plan, http_port(0), say)
+    relays = Relays()  # each gate reaches the broker through its own, which a partition cuts
+    fittings = Fittings(relay=relays.dial, shifted_clock=CLOCK_GATE, small_disk=DISK_GATE)
+    venue = Venue(args.workdir.resolve(), plan, http_port(0), say, fittings)
     signal.signal(signal.SIGTERM, _interrupted)
     started = time.monotonic()
     try:
         say(f"starting the venue in {venue.root} ...")
         venue.start()
-        result = Run(venue, campaign, args).go(started + args.max_minutes * 60)
+        result = Run(venue, relays, campaign, args).go(started + args.max_minutes * 60)
     except DemoError as exc:
         say(f"chaos: {exc}")
         return 2
     finally:
         venue.stop()
+        relays.close()
     say(f"(the run took {time.monotonic() - started:.0f} s; logs and state in {venue.root})")
     return 0 if result else 1
 
 
 class Run:
-    def __init__(self, venue: ChaosVenue, campaign: Campaign, args: argparse.Namespace) -> None:
+    def __init__(
+        self, venue: Venue, relays: Relays, campaign: Campaign, args: argparse.Namespace
+    ) -> None:
         self.venue = venue
         self.campaign = campaign
-        self.supervisor = Supervisor(venue)
+        self.supervisor = Supervisor(venue.daemons)
         self.visitors = Visitors(venue.plan, self._socket, seed=args.seed)
-        self.nemesis = Nemesis(venue, self.supervisor, campaign, args.seed, say)
+        self.nemesis = Nemesis(venue, self.supervisor, relays, campaign, args.seed, say)
 
     def _socket(self, gate: str) -> Path:
         return self.venue.gates[gate].daemon.socket

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bench.chaos.visitors import MOVED_IN, Op, moved_out
 from gate.core import BandBound, BandLearned, MemberMoved, MemberState, Role
 from gate.link.codec import CodecError, events_of
+from venue.crowd import Op
+from venue.truth import MOVED_IN, moved_out
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.chaos.venue import ChaosVenue, Supervisor
+from bench.chaos.proxy import Relays
+from venue.faults import Supervisor
+from venue.processes import Venue
 
 FAULTS = ("gate_kill", "hub_kill", "broker_outage", "partition", "clock_jump", "disk_full")
 LINKED_GATES = ("D1", "E1", "E2", "X1", "X2")
+CLOCK_GATE = "E2"  # runs on a wall clock the nemesis moves
+DISK_GATE = "X2"  # keeps its state on a small disk the nemesis fills
 
 
 @dataclass(frozen=True)
@@ -43,14 +47,16 @@ class Campaign:
 class Nemesis:
     def __init__(
         self,
-        venue: ChaosVenue,
+        venue: Venue,
         supervisor: Supervisor,
+        relays: Relays,
         campaign: Campaign,
         seed: int,
         say: Callable[[str], None],
     ) -> None:
         self.venue = venue
         self.supervisor = supervisor
+        self.relays = relays
         self.campaign = campaign
         self.rng = random.Random(seed)
         self.say = say
@@ -58,8 +64,8 @@ class Nemesis:
         self.skipped: dict[str, str] = {}  # fault: why it could not be injected here
         self._ends: dict[str, threading.Timer] = {}  # lasting faults under way: their end
         self._lock = threading.Lock()
-        if venue.disk is None:
-            self.skipped["disk_full"] = venue.disk_refused or "no small disk"
+        if venue.fittings.disk is None:
+            self.skipped["disk_full"] = venue.fittings.disk_refused or "no small disk"
 
     def run(self, deadline: float) -> None:
         schedule = [f for f, n in self.campaign.asked().items() for _ in range(n)]
@@ -101,19 +107,19 @@ class Nemesis:
 
     def partition(self) -> None:
         gate = self.rng.choice(LINKED_GATES)
-        self.venue.relays[gate].cut()
+        self.relays[gate].cut()
         self._lasting("partition", self.rng.uniform(2, 8))
 
     def clock_jump(self) -> None:
         if self.rng.random() < 0.5:
-            self.venue.shift_clock(-self.rng.uniform(3600, 3 * 3600))
+            self.venue.fittings.shift_clock(-self.rng.uniform(3600, 3 * 3600))
         else:
-            self.venue.shift_clock(self.rng.uniform(1, 4))
+            self.venue.fittings.shift_clock(self.rng.uniform(1, 4))
         self._lasting("clock_jump", self.rng.uniform(3, 10))
 
     def disk_full(self) -> None:
-        assert self.venue.disk is not None
-        self.venue.disk.fill()
+        assert self.venue.fittings.disk is not None
+        self.venue.fittings.disk.fill()
         self._lasting("disk_full", self.rng.uniform(2, 6))
 
     # --- lasting faults -------------------------------------------------------------------------
@@ -130,9 +136,9 @@ class Nemesis:
         if fault == "broker_outage":
             self.venue.broker_back()
         elif fault == "partition":
-            for relay in self.venue.relays.values():
+            for relay in self.relays.values():
                 relay.heal()
         elif fault == "clock_jump":
-            self.venue.shift_clock(0)
-        elif fault == "disk_full" and self.venue.disk is not None:
-            self.venue.disk.free()
+            self.venue.fittings.shift_clock(0)
+        elif fault == "disk_full" and self.venue.fittings.disk is not None:
+            self.venue.fittings.disk.free()

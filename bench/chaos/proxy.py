@@ -95,3 +95,16 @@ def _close(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
+
+
+class Relays(dict[str, Relay]):
+    """One `Relay` per gate, made as the venue starts each gate (`Venue(relay=relays.dial)`)."""
+
+    def dial(self, gate: str, upstream_port: int) -> int:
+        """The port `gate` dials instead of the broker's `upstream_port`."""
+        self[gate] = Relay(upstream_port).start()
+        return self[gate].port
+
+    def close(self) -> None:
+        for relay in self.values():
+            relay.close()

@@ -1,10 +1,11 @@
-"""The demo's venue of real processes (`venue.processes`), fitted with what the faults need.
+"""What the venue's faults need besides its processes, which `venue.processes` fits on.
 
-- every gate reaches the broker through its own `Relay`, which the harness cuts (a partition);
-- E2 runs on a wall clock the harness moves (`bench.chaos.shifted_gate`);
-- X2 keeps its state (journal, allowlist, presence) on a small tmpfs that the harness fills
-  (`SmallDisk`), where the machine lets it mount one (root);
-- `kill` SIGKILLs a daemon; `Supervisor` starts again whatever died, as systemd's
+- `Fittings`: what a harness fits the venue with (bench.chaos does): each gate reaches the
+  broker through a relay of the harness's own (`relay`), which it cuts (a partition); one gate
+  runs on a wall clock the harness moves (`shifted_clock`, `venue.shifted_gate`); one keeps its
+  state (journal, allowlist, presence) on a small tmpfs the harness fills (`small_disk`,
+  a `SmallDisk`), where the machine lets it mount one (root);
+- `Supervisor`: `kill` SIGKILLs a daemon; the supervisor starts again whatever died, as systemd's
   `Restart=always` would, and tells a death the harness caused from one it did not.
 """
 
@@ -17,14 +18,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.chaos.proxy import Relay
-from venue.processes import Daemon, GateSpec, Venue
+from venue.daemon import Daemon
 
-CLOCK_GATE = "E2"
-DISK_GATE = "X2"
 DISK_MB = 64
 RESTART_DELAY_S = 0.3
 
@@ -86,57 +85,46 @@ def unmount_under(root: Path) -> None:
 
 
 @dataclass
-class ChaosVenue(Venue):
-    relays: dict[str, Relay] = field(default_factory=dict)
-    disk: SmallDisk | None = None
-    disk_refused: str | None = None  # why there is no small disk
-    clock_offset_file: Path | None = None
+class Fittings:
+    """What a harness fits the venue with for its faults; by default nothing."""
 
-    def prepare(self) -> None:
-        unmount_under(self.root)
-        super().prepare()
+    relay: Callable[[str, int], int] | None = None  # (gate, broker's port) -> the port it dials
+    shifted_clock: str | None = None  # the gate on a wall clock the harness moves
+    small_disk: str | None = None  # the gate whose state is on a small disk the harness fills
+    disk: SmallDisk | None = field(default=None, init=False)
+    disk_refused: str | None = field(default=None, init=False)  # why there is no small disk
+    clock_offset_file: Path | None = field(default=None, init=False)
 
-    def _state_dir(self, spec: GateSpec) -> Path:
-        state = super()._state_dir(spec)
-        if spec.id == DISK_GATE:
+    def prepare(self, root: Path) -> None:
+        if self.small_disk is not None:
+            unmount_under(root)
+
+    def state_dir(self, gate: str, state: Path) -> Path:
+        if gate == self.small_disk:
             disk = SmallDisk(state)
             self.disk_refused = disk.mount()
             self.disk = None if self.disk_refused else disk
         return state
 
-    def _link_port(self, spec: GateSpec) -> int:
-        self.relays[spec.id] = Relay(super()._link_port(spec)).start()
-        return self.relays[spec.id].port
+    def link_port(self, gate: str, broker_port: int) -> int:
+        return broker_port if self.relay is None else self.relay(gate, broker_port)
 
-    def _gate_argv(self, spec: GateSpec, config: Path) -> list[str]:
-        if spec.id != CLOCK_GATE:
-            return super()._gate_argv(spec, config)
+    def gate_argv(self, gate: str, config: Path) -> list[str]:
+        if gate != self.shifted_clock:
+            return [sys.executable, "-m", "gate", "run", "-c", str(config)]
         self.clock_offset_file = config.parent / "clock-offset"
         self.clock_offset_file.write_text("0\n")
-        return [
-            sys.executable,
-            "-m",
-            "bench.chaos.shifted_gate",
-            str(config),
-            str(self.clock_offset_file),
-        ]
+        offsets = str(self.clock_offset_file)
+        return [sys.executable, "-m", "venue.shifted_gate", str(config), offsets]
 
     def shift_clock(self, seconds: float) -> None:
+        """Set the `shifted_clock` gate's wall clock `seconds` off the system's."""
         assert self.clock_offset_file is not None
         tmp = self.clock_offset_file.with_suffix(".tmp")
         tmp.write_text(f"{seconds}\n")
         tmp.replace(self.clock_offset_file)
 
-    def daemons(self) -> dict[str, Daemon]:
-        found = {gid: g.daemon for gid, g in self.gates.items()}
-        if self.hub is not None:
-            found["hub"] = self.hub
-        return found
-
     def stop(self) -> None:
-        super().stop()
-        for relay in self.relays.values():
-            relay.close()
         if self.disk is not None:
             self.disk.unmount()
 
@@ -152,8 +140,8 @@ class Supervisor:
     """Starts again any daemon that is not running, after `RESTART_DELAY_S`. A daemon the
     harness killed (`kill`) is expected to die; any other exit is recorded as a `Death`."""
 
-    def __init__(self, venue: ChaosVenue) -> None:
-        self.venue = venue
+    def __init__(self, daemons: Callable[[], dict[str, Daemon]]) -> None:
+        self.daemons = daemons  # the venue's, by name (`Venue.daemons`)
         self.deaths: list[Death] = []
         self._killed: set[str] = set()
         self._held: set[str] = set()  # not to be started again for now
@@ -171,15 +159,13 @@ class Supervisor:
 
     def kill(self, name: str, hold_s: float = 0.0) -> None:
         """SIGKILL the daemon `name`; it is started again `hold_s` later (at the soonest)."""
-        daemon = self.venue.daemons()[name]
+        daemon = self.daemons()[name]
         with self._lock:
             self._killed.add(name)
             if hold_s:
                 self._held.add(name)
                 threading.Timer(hold_s, self._release, args=(name,)).start()
-        if daemon.proc is not None and daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
+        daemon.kill()
 
     def _release(self, name: str) -> None:
         with self._lock:
@@ -187,7 +173,7 @@ class Supervisor:
 
     def _watch(self) -> None:
         while not self._stopping.wait(0.05):
-            for name, daemon in self.venue.daemons().items():
+            for name, daemon in self.daemons().items():
                 if daemon.proc is None or daemon.proc.poll() is None:
                     continue
                 with self._lock:
@@ -205,7 +191,7 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(Exception):
-                if all(d.answers() for d in self.venue.daemons().values()):
+                if all(d.answers() for d in self.daemons().values()):
                     return True
             time.sleep(0.1)
         return False

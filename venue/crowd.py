@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from venue.plan import Family, Plan
+from venue.truth import MOVED_IN, moved_out
 
 ANSWER_TIMEOUT_S = 10.0
 ENTRIES = ("E1", "E2")
 EXITS = ("X1", "X2")
 DESK = "D1"
-MOVED_IN = frozenset({"OK_ENTRY", "OK_REENTRY"})
 
 
 @dataclass
@@ -48,10 +48,6 @@ class Op:
     seq: int | None = None
     code: str | None = None
     error: str = ""
-
-
-def moved_out(code: str, gate: str) -> bool:
-    return code in ("OK_EXIT", "OK_TEMP_EXIT") or (code == "OK_OVERRIDE" and gate in EXITS)
 
 
 def send_scan(socket_path: Path, request: dict[str, str], op: Op) -> Op:

@@ -1,6 +1,6 @@
 """`gate run` with its wall clock moved by the harness: the clock jumps of a Raspberry Pi.
 
-    python -m bench.chaos.shifted_gate GATE_TOML OFFSET_FILE
+    python -m venue.shifted_gate GATE_TOML OFFSET_FILE
 
 The gate's wall clock (its decisions and its journal's hybrid timestamps) is the system's plus
 the offset in OFFSET_FILE, in seconds (`-10800` is a Pi that booted three hours in the past,
