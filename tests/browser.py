@@ -25,9 +25,10 @@ from typing import Any
 
 from gate_rig import wait_for
 
+from hub.views.web.server import STATIC  # the page the hub serves, as it serves it
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
-STATIC = Path(__file__).resolve().parent.parent / "hub" / "web" / "static"
 
 # Headless on this machine and in CI: no sandbox (root), no GPU, and no background traffic to
 # hosts a closed network refuses.
