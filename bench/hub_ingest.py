@@ -20,7 +20,7 @@ until it holds every entry, so the figure is the consumer's rate and not the pub
   does `json.loads` of the payload and adds the length of its `entries` list; nothing else. Two
   such sessions drain the same backlog, one before the hub and one after it, and the baseline is
   their mean time, so a change in the machine's speed during the run hits both sides alike;
-- the hub is `hub.service.Hub`, in this process, from a hub.toml written in the temporary
+- the hub is `hub.service.hub.Hub`, in this process, from a hub.toml written in the temporary
   directory (the day's allowlist imported from CSV, its policy): its paho thread, its inbox,
   its loop (what waits in the inbox, up to 4 MiB at once, to `Ingest.on_messages`: each batch
   read and checked, all of them stored in one synced SQLite transaction, then one retained ack
@@ -76,8 +76,8 @@ from deploy.broker import HUB_USER, Credentials
 from deploy.broker_process import Broker
 from gate.core import Allowlist, headcount
 from gate.link.protocol import MAX_BATCH, EventBatch, Topics, dump
-from hub.config import load_hub_config
-from hub.service import Hub
+from hub.service.config import load_hub_config
+from hub.service.hub import Hub
 
 FAMILIES = 2700  # about 50k journal entries from the day's 20 gates
 BATCH_MIN = 50

@@ -40,7 +40,7 @@ from deploy.units import check_code_dir, code_dir, start_hub, unit_text
 from gate.config import ConfigError
 from gate.core.authority import GATE_ROLES
 from gate.link.protocol import DEFAULT_PREFIX
-from hub.config import load_hub_config
+from hub.service.config import load_hub_config
 
 
 def parse_gates(value: str | None) -> tuple[list[str], dict[str, str]]:

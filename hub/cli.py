@@ -34,7 +34,7 @@ DEFAULT_CONFIG = Path("/etc/wristgate/hub.toml")
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from hub.config import load_hub_config
+    from hub.service.config import load_hub_config
 
     return load_hub_config(args.config)
 
@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s"
     )
-    from hub.service import Hub
+    from hub.service.hub import Hub
     from hub.store.schema import StoreError
 
     try:
@@ -58,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _ask(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any] | None:
     """The running hub's answer, or None when no hub runs on this machine."""
-    from gate.tools.gatectl import Unreachable, ask
+    from gate.control.client import Unreachable, ask
 
     try:
         return ask(str(_config(args).hub.control_socket), request)
@@ -112,8 +112,8 @@ def _import(args: argparse.Namespace) -> int:
 def _import_offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any]:
     """No hub runs: the same texts go straight into its store (the operator's own rights)."""
     from gate.store.allowlist import AllowlistError
-    from hub.control import import_summary
     from hub.ingest.allowlist import HubAllowlist
+    from hub.service.control import import_summary
 
     try:
         with HubAllowlist(_config(args).hub.state_dir / "allowlist") as allowlist:

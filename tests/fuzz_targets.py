@@ -1152,7 +1152,7 @@ POLICY_CONFIG = Target(
 
 
 def load_hub(path: Path) -> Any:
-    from hub.config import load_hub_config
+    from hub.service.config import load_hub_config
 
     return load_hub_config(path)
 

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from gate.control.client import ask
 from gate.daemon.gate import Gate
 from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
 from gate.devices.nfc.t2t import read_ndef
 from gate.devices.nfc.token import decode_token, load_keyring
 from gate.settings import load_gate_config
-from gate.tools.gatectl import ask
 
 TODAY = date.today()
 SITE_KEY = "1 " + "5a" * 32 + "\n"
@@ -225,7 +225,7 @@ def rigs() -> Iterator[list[GateRig]]:
 def loop_status(rig: GateRig, within_s: float = 3.0) -> dict[str, Any]:
     """The gate's status, asked with a short timeout: a gate whose loop is not running fails here
     within seconds, not after the control socket's own reply timeout."""
-    from gate.tools.gatectl import Unreachable
+    from gate.control.client import Unreachable
 
     try:
         return ask(str(rig.socket), {"cmd": "status"}, timeout=within_s)

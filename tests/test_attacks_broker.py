@@ -28,11 +28,11 @@ from deploy.broker import Credentials, TlsListener
 from deploy.broker_process import Broker, free_port
 from deploy.tls import new_ca, new_server_cert
 from gate.config import ConfigError
+from gate.control.client import ask
 from gate.core.hlc import Timestamp
 from gate.link.protocol import Entry as WireEntry
 from gate.link.protocol import EventBatch, GateStatus, Topics, dump
 from gate.settings import load_gate_config
-from gate.tools.gatectl import ask
 
 TOPICS = Topics()
 V5 = MQTTProtocolVersion.MQTTv5

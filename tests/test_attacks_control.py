@@ -36,9 +36,9 @@ import pytest
 from gate_rig import wait_for
 from venue_rig import Venue
 
-from gate.control.service import MAX_JOURNAL_PAGE
+from gate.control.client import ask
 from gate.control.socket import IDLE_TIMEOUT_S, MAX_CONNECTIONS, MAX_IMPORT_REQUEST
-from gate.tools.gatectl import ask
+from gate.daemon.answers import MAX_JOURNAL_PAGE
 from venue.daemon import Account, hand_over
 
 REPO = Path(__file__).resolve().parent.parent

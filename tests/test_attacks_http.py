@@ -23,7 +23,7 @@ import pytest
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, SOLO_CHILD, STAFF, wait_for
 from venue_rig import Venue
 
-from gate.tools.gatectl import ask
+from gate.control.client import ask
 from hub.views.display import withhold
 from hub.views.web.request import host_allowed
 

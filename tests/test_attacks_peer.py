@@ -128,7 +128,7 @@ def h1(venue: Venue) -> Iterator[Forger]:
 
 
 def member(v: Venue, gate: str, uid: str) -> dict[str, Any]:
-    from gate.tools.gatectl import ask
+    from gate.control.client import ask
 
     answer = ask(str(v.gates[gate].socket), {"cmd": "allowlist", "lookup": uid})
     return dict(answer["lookup"].get("member") or {})
@@ -139,7 +139,7 @@ def gate_counters(v: Venue, gate: str) -> dict[str, int]:
 
 
 def hub_status(v: Venue) -> dict[str, Any]:
-    from gate.tools.gatectl import ask
+    from gate.control.client import ask
 
     assert v.hub is not None
     return ask(str(v.hub.socket), {"cmd": "status"})

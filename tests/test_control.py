@@ -6,8 +6,8 @@ import queue
 import threading
 from pathlib import Path
 
+from gate.control.client import ask
 from gate.control.socket import ControlRequest, ControlServer
-from gate.tools.gatectl import ask
 
 
 def test_a_request_the_loop_did_not_take_in_time_is_never_carried_out(tmp_path: Path) -> None:

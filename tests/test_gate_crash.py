@@ -44,11 +44,11 @@ from typing import Any
 from gate_rig import PINS, TODAY, wait_for, write_venue
 
 from gate.config import load_policy
+from gate.control.client import Unreachable, ask
 from gate.core import Intent, Kind, Mode, Policy, Scan, State, decide, fold, headcount
 from gate.link.codec import decision_to_dict, event_from_dict
 from gate.store.allowlist import load_csv_dir
 from gate.store.journal import Entry, Journal
-from gate.tools.gatectl import Unreachable, ask
 
 REPO = Path(__file__).resolve().parent.parent
 GATE_ID = "G1"

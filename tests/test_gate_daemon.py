@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from gate_rig import ADULT, CHILD, STAFF, GateRig, wait_for
 
-from gate.control.service import AllowlistImports, RunningGate, Scans
+from gate.daemon.answers import AllowlistImports, RunningGate, Scans
 from gate.devices.nfc.token import TokenFault
 
 

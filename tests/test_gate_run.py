@@ -29,10 +29,10 @@ import pytest
 from gate_rig import PINS, wait_for, write_venue
 
 from gate.cli import EXIT_CONFIG, build_parser
+from gate.control.client import ask
 from gate.devices.nfc.emulator import TagEmulator
 from gate.devices.nfc.token import load_keyring
 from gate.settings import PROFILES_DIR, GateSettings, load_gate_config
-from gate.tools.gatectl import ask
 
 REPO = Path(__file__).resolve().parent.parent
 FIRMWARE = REPO / "firmware_configs"

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from gate_rig import ADULT, CHILD, SOLO_CHILD, STAFF, GateRig, link_section, loop_status, wait_for
 
-from gate.control.service import LINKED_IMPORT_REFUSED
+from gate.daemon.answers import LINKED_IMPORT_REFUSED
 from gate.link.protocol import AllowlistChange, AllowlistSnapshot, TicketRow, Topics, dump
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import pytest
 from gate_rig import wait_for
 from venue_rig import Venue
 
-from hub.config import load_hub_config
+from hub.service.config import load_hub_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -40,9 +40,9 @@ from gate.link.protocol import (
     parse,
 )
 from gate.store.journal import Journal
-from hub.config import load_hub_config
 from hub.ingest.intake import Ingest, Message
-from hub.service import Hub as HubService
+from hub.service.config import load_hub_config
+from hub.service.hub import Hub as HubService
 from hub.store.events import EventStore
 from hub.store.records import StoredEntry
 

@@ -30,7 +30,7 @@ from gate.config import load_policy
 from gate.devices.nfc.token import load_keyring
 from gate.settings import load_gate_config
 from gate.store.allowlist.csvdir import load_csv_dir
-from hub.config import load_hub_config
+from hub.service.config import load_hub_config
 from hub.views.web.server import read_token
 
 REPO = Path(__file__).resolve().parent.parent

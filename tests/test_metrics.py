@@ -11,7 +11,7 @@ import pytest
 from gate_rig import ADULT, GateRig
 from venue_rig import Venue
 
-from gate.daemon.metrics import Metrics
+from gate.control.metrics import Metrics
 
 
 def scrape(url: str) -> dict[str, float]:

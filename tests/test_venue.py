@@ -121,7 +121,7 @@ def test_malformed_payloads_on_the_gate_topics_are_counted_and_the_hub_keeps_ser
         e1.publish("wristgate/v1/gate/E1/events", payload)
     for payload in garbage[3:]:
         e1.publish("wristgate/v1/gate/E1/status", payload)
-    from gate.tools.gatectl import ask
+    from gate.control.client import ask
 
     def rejected() -> int:
         return sum(ask(str(venue.hub.socket), {"cmd": "status"})["rejected"].values())

@@ -22,7 +22,7 @@ from typing import Any
 from gate_rig import wait_for, write_venue
 
 from deploy.broker_process import Broker, free_port
-from gate.tools.gatectl import Unreachable, ask
+from gate.control.client import Unreachable, ask
 from venue.configs import GateLink, HubLinks, gate_toml, hub_toml, write_secret
 from venue.daemon import Account, Daemon, DemoError, hand_over
 from venue.truth import MOVED_IN, moved_out

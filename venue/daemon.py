@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gate.tools.gatectl import Unreachable, ask
+from gate.control.client import Unreachable, ask
 
 STOP_TIMEOUT_S = 10.0
 

@@ -33,7 +33,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from gate.tools.gatectl import Unreachable
+from gate.control.client import Unreachable
 from venue.processes import Gate
 
 ANSWER_TIMEOUT_S = 8.0  # a band held on the reader this long with no decision: try again

@@ -41,8 +41,8 @@ from typing import Any
 
 from deploy.broker import LOOPBACK, Credentials
 from deploy.broker_process import Broker, free_port
+from gate.control.client import Unreachable
 from gate.devices.nfc.emulator import TagEmulator
-from gate.tools.gatectl import Unreachable
 from venue.configs import (
     GATES,
     GateLink,

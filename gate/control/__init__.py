@@ -1,3 +1,3 @@
-"""The local control socket: how a technician (`gatectl`) and the hub's tools talk to a running
-process.
+"""What a running process offers the machine it runs on: the control socket (server and client)
+that a technician (`gatectl`) and the hub's tools use, systemd's notify protocol, and the metrics.
 """

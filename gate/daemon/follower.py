@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from gate.control.metrics import Metrics
 from gate.core import fold
 from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.allowlist_keeper import AllowlistKeeper
 from gate.daemon.ledger import Ledger
-from gate.daemon.metrics import Metrics
 from gate.devices.nfc.reader import NfcReader
 from gate.link.batches import WireBatch, read_events
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp

@@ -11,7 +11,7 @@ folding the journal's events again, in sequence order.
 `Gate` builds the parts and owns the loop; each part runs on it: the scan path (`scans`), the
 link's messages (`follower`), the allowlist swaps (`allowlist_keeper`), the journal and the
 folded state (`ledger`), the chores between messages (`housekeeping`). The control socket's
-answers (`gate.control.service`) see the gate through its `RunningGate` protocol.
+answers (`gate.daemon.answers`) see the gate through its `RunningGate` protocol.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from typing import Any
 from gpiozero import GPIOZeroError
 
 from gate.config import ConfigError, load_policy
-from gate.control.service import answer
+from gate.control.metrics import serve_metrics
+from gate.control.sdnotify import Notifier
 from gate.control.socket import MAX_IMPORT_REQUEST, ControlRequest, ControlServer
 from gate.core import (
     Kind,
@@ -39,6 +40,7 @@ from gate.core import (
     headcount,
 )
 from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
+from gate.daemon.answers import answer
 from gate.daemon.follower import LinkFollower
 from gate.daemon.housekeeping import Housekeeping, gate_metrics
 from gate.daemon.inbox import (
@@ -51,9 +53,7 @@ from gate.daemon.inbox import (
     TagArrived,
 )
 from gate.daemon.ledger import Ledger
-from gate.daemon.metrics import serve_metrics
 from gate.daemon.scans import ScanPath
-from gate.daemon.sdnotify import Notifier
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import KeyFileError, Keyring, load_keyring

@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from gate.control.metrics import Metrics
+from gate.control.sdnotify import Notifier
 from gate.control.socket import ControlServer
 from gate.daemon.ledger import Ledger
-from gate.daemon.metrics import Metrics
-from gate.daemon.sdnotify import Notifier
 from gate.devices.nfc.reader import NfcReader
 from gate.link.client import Link
 from gate.settings import GateSettings

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from gate.control.metrics import Metrics
 from gate.core import (
     BandBound,
     BandLearned,
@@ -31,7 +32,6 @@ from gate.core import (
     mask_phone,
 )
 from gate.daemon.ledger import Ledger
-from gate.daemon.metrics import Metrics
 from gate.daemon.wristbands import check_refusal, collected_here, void_token, write_band_token
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import TagRead

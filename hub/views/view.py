@@ -1,5 +1,5 @@
 """What the hub's HTTP handlers read of it: the `HubView` interface, so that the web server
-depends on what it shows and not on the service that starts it (`hub.readout.Readout` is
+depends on what it shows and not on the service that starts it (`hub.service.readout.Readout` is
 the running hub's).
 """
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from gate.settings import GateSettings
     from gate.store.journal import Journal
 
-log = logging.getLogger("gate.control.socket")
+log = logging.getLogger("gate.control")
 
 EARLIEST_SANE_CLOCK = datetime(2025, 1, 1, tzinfo=UTC)
 LOW_DISK_MB = 200.0

@@ -12,16 +12,16 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
+from gate.control.metrics import Metrics
 from gate.control.socket import ControlServer
 from gate.core import Policy
-from gate.daemon.metrics import Metrics
 from gate.link.protocol import Headcount
-from hub.config import HubConfig
 from hub.fold.findings import Finding, violation_counts
 from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
-from hub.link import HubLink
+from hub.service.config import HubConfig
+from hub.service.link import HubLink
 from hub.store.events import EventStore
 from hub.views.display import Venue, display_state
 

@@ -21,7 +21,7 @@ from gate.link.protocol import (
 )
 from hub.ingest.allowlist import HubAllowlist, ImportResult
 from hub.ingest.intake import Ingest
-from hub.link import HubLink
+from hub.service.link import HubLink
 from hub.store.events import EventStore
 from hub.views.homeassistant import discovery
 

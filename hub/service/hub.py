@@ -9,9 +9,9 @@ The loop takes what waits in its inbox at once (up to DRAIN_BYTES of payload): t
 among it, from every gate, are stored in one transaction, then each gate is acknowledged. One
 sync per backlog drained rather than per batch; a single batch when the venue is quiet.
 
-The hub's parts: its configuration (`hub.config`), its broker connection (`hub.link`), what it
-publishes (`hub.publishing`), its control socket's answers (`hub.control`) and what its views
-read (`hub.readout`); `Hub` makes them and runs the loop.
+The hub's parts, beside this module: its configuration (`config`), its broker connection
+(`link`), what it publishes (`publishing`), its control socket's answers (`control`) and what its
+views read (`readout`); `Hub` makes them and runs the loop.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from gate.link.batches import WireEntry
 from gate.link.client import LinkDown, LinkUp
 from gate.link.protocol import Topics
 from gate.link.vetting import Knowledge, check_peer_entry, text_size
-from hub.config import HubConfig
-from hub.control import HubControl, report_import
 from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
-from hub.link import HubLink, Received
-from hub.publishing import Publisher
-from hub.readout import Readout
+from hub.service.config import HubConfig
+from hub.service.control import HubControl, report_import
+from hub.service.link import HubLink, Received
+from hub.service.publishing import Publisher
+from hub.service.readout import Readout
 from hub.store.events import EventStore
 from hub.views.web.http import Limits
 from hub.views.web.server import Access, make_server, read_token

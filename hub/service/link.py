@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 from gate.link.client import LinkDown, LinkUp, connect_async, failed_attempt, new_client
 from gate.link.health import LinkHealth, disconnect_kind
 from gate.link.protocol import HubStatus, Topics, dump
-from hub.config import MqttSection
+from hub.service.config import MqttSection
 
 log = logging.getLogger("hub")
 

@@ -12,7 +12,7 @@ from typing import Any
 from gate.control.socket import Peer, asked_by, import_files
 from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import HubAllowlist, ImportResult
-from hub.publishing import Publisher
+from hub.service.publishing import Publisher
 
 log = logging.getLogger("hub")
 
