@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from gate.store.durable import fsync_directory
+
 SCHEMA_VERSION = 1
 WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: about 4 MB of WAL between checkpoints
 JOURNAL_SIZE_LIMIT = 8 << 20  # above the WAL's steady size, so it is reused, not truncated
@@ -119,7 +121,7 @@ def _create(path: Path, db: sqlite3.Connection, gate_id: str) -> None:
         for statement in _SCHEMA:
             db.execute(statement)
         db.execute("INSERT INTO meta (key, value) VALUES ('gate', ?)", (gate_id,))
-    _fsync_directory(path.parent)  # the new file's name must survive a power cut too
+    fsync_directory(path.parent)  # the new file's name must survive a power cut too
 
 
 @contextlib.contextmanager
@@ -132,11 +134,3 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

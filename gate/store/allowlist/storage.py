@@ -24,6 +24,7 @@ from typing import Any
 from tinydb.storages import Storage
 
 from gate.store.allowlist.errors import SnapshotError
+from gate.store.durable import fsync_directory
 
 TEMP_SUFFIX = ".tmp"
 
@@ -70,7 +71,7 @@ class AtomicJSONStorage(Storage):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
-        _fsync_directory(directory)
+        fsync_directory(directory)
 
     @property
     def _temp_prefix(self) -> str:
@@ -83,11 +84,3 @@ class AtomicJSONStorage(Storage):
         for stale in self.path.parent.glob(f"{glob.escape(self._temp_prefix)}*{TEMP_SUFFIX}"):
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
