@@ -44,7 +44,7 @@ def knows(rig: GateRig, *bands: str) -> None:
     for band in bands:
         wait_for(
             lambda b=band: "member" in rig.ask("allowlist", lookup=b)["lookup"],
-            timeout=10,
+            timeout=30,  # the peer hears over the broker; a loaded machine can take a while
             what=f"{rig.gate_id} hears of {band}",
         )
 
