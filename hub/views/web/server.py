@@ -2,10 +2,12 @@
 
 Open on the venue LAN (read-only, no personal data, no band UIDs: groups by ticket code, members
 by role and number): `/`, `/static/*`, `/metrics`, `/api/headcount`, `/api/display`,
-`/api/stream`, `/api/gates`, `/api/alerts`, `/api/openapi.json`, `/healthz`.
+`/api/stream`, `/api/gates`, `/api/alerts`, `/api/headcount/today` (the day's headcount by
+hour, for the display's curve), `/api/openapi.json`, `/healthz`.
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
 masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
-`/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=csv|html]`. Tokens live in files
+`/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=json|xlsx|html|csv][&lang=zh-CN]`
+(JSON by default). Tokens live in files
 named by hub.toml (mode 0600), never in the repository. The server itself (time, thread and size
 bounds, Host check, security headers) is `hub.views.web.http`.
 """
@@ -19,12 +21,14 @@ import logging
 import mimetypes
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from hub.views.reports.today import TodayCurve
 from hub.views.view import HubView
 from hub.views.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
 from hub.views.web.openapi import OPENAPI
@@ -152,6 +156,7 @@ def route(hub: HubView, path: str, query: dict[str, str], level: int) -> Reply:
         "/api/display": hub.display,
         "/api/gates": hub.gate_views,
         "/api/alerts": lambda: hub.display()["alerts"],
+        "/api/headcount/today": lambda: _today_curve(hub)(),
         "/api/openapi.json": lambda: OPENAPI,
         "/healthz": lambda: {"ok": True, "connected": hub.connected},
     }
@@ -173,16 +178,38 @@ def route(hub: HubView, path: str, query: dict[str, str], level: int) -> Reply:
 
 
 def _report(hub: HubView, query: dict[str, str]) -> Reply:
+    """The daily report: JSON unless `format` asks for the workbook, the page or the CSV."""
+    from gate.i18n import language_of
+    from hub.views.reports.render import report_csv, report_html
+    from hub.views.reports.workbook import MIME, report_xlsx
+
     day = date.fromisoformat(query["date"]) if "date" in query else hub.today()
     fmt = query.get("format", "json")
+    if fmt not in REPORT_FORMATS:
+        raise ValueError(f"format is one of {', '.join(REPORT_FORMATS)}, not {fmt[:20]!r}")
+    language = language_of(query.get("lang"))
     report = hub.report(day)
-    from hub.views.reports.render import report_csv, report_html
-
+    if fmt == "xlsx":
+        return Reply(200, report_xlsx(report, staff=True, language=language), MIME)
     if fmt == "csv":
-        return Reply(200, report_csv(report, staff=True).encode(), "text/csv; charset=utf-8")
+        text = report_csv(report, staff=True, language=language)
+        return Reply(200, text.encode("utf-8-sig"), "text/csv; charset=utf-8")
     if fmt == "html":
-        return Reply(200, report_html(report, staff=True).encode(), "text/html; charset=utf-8")
-    raise ValueError("format is csv or html")
+        page = report_html(report, staff=True, language=language)
+        return Reply(200, page.encode(), "text/html; charset=utf-8")
+    return Reply.json(report.as_dict(staff=True))
+
+
+REPORT_FORMATS = ("json", "xlsx", "html", "csv")
+_CURVES: weakref.WeakKeyDictionary[Any, TodayCurve] = weakref.WeakKeyDictionary()
+
+
+def _today_curve(hub: HubView) -> TodayCurve:
+    """One curve per hub served, kept a minute (`hub.views.reports.today`)."""
+    found = _CURVES.get(hub)
+    if found is None:
+        found = _CURVES[hub] = TodayCurve(lambda: hub.report(hub.today()), hub.today)
+    return found
 
 
 def _unauthorised(needs: str) -> Reply:
