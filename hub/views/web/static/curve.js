@@ -28,13 +28,15 @@
     box.className = "panel";
     box.hidden = true;
     box.style.gridColumn = "1 / -1";
+    box.style.gridRow = "5"; /* under the page's four rows of panels, across the whole width */
     box.setAttribute("aria-labelledby", "curve-title");
     var title = document.createElement("h2");
     title.id = "curve-title";
     title.textContent = "Inside today, hour by hour";
     box.appendChild(title);
     var svg = el("svg", { id: "curve-svg", viewBox: "0 0 " + W + " " + H, role: "img",
-                          "aria-label": "People inside today, hour by hour" });
+                          "aria-label": "People inside today, hour by hour",
+                          preserveAspectRatio: "xMinYMid meet" });
     svg.style.width = "100%";
     svg.style.height = "auto";
     svg.style.maxHeight = "22vh";
