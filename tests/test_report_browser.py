@@ -1,6 +1,6 @@
-"""Today's headcount curve on the wall display (`static/curve.js`), in a real headless Chromium,
-served by the hub's own web server (`hub.views.web.server.make_server`): from the example day's
-real store, and from a venue of real processes whose family has just come in.
+"""In a real headless Chromium: today's headcount curve on the wall display (`static/curve.js`),
+served by the hub's own web server (`hub.views.web.server.make_server`) from the example day's
+real store; and the printed daily report, laid out as for an A4 page, in both languages.
 
 Skipped, with the reason, where Chromium or chromedriver is missing (scripts/bootstrap installs
 both)."""
@@ -18,6 +18,8 @@ from browser import Browser, missing, sample_display
 from test_report_outputs import ExampleView, day, hub_toml, report, store  # noqa: F401
 
 from hub.views.reports.daily import DailyReport
+from hub.views.reports.render import report_html
+from hub.views.reports.sections import sections
 from hub.views.web.server import Access, make_server
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
@@ -72,3 +74,40 @@ def test_the_display_draws_todays_headcount_curve(
     finally:
         server.shutdown()
         server.server_close()
+
+
+A4_CONTENT_PX = round((210 - 2 * 12) / 25.4 * 96)  # A4 less the page's 12 mm margins, at 96 dpi
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_the_printed_report_fits_the_width_of_an_a4_page(
+    chromium: Browser,
+    report: DailyReport,  # noqa: F811
+    tmp_path: Path,
+    language: str,
+) -> None:
+    page = tmp_path / "day.html"
+    page.write_text(report_html(report, staff=True, language=language), encoding="utf-8")
+    driver = chromium.driver
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": A4_CONTENT_PX, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        chromium.open(page.as_uri())
+        widest = chromium.js(
+            "return Math.max(...[...document.querySelectorAll('table, svg, h1, h2, p')]"
+            ".map(e => e.getBoundingClientRect().right))"
+        )
+        assert widest <= A4_CONTENT_PX + 0.5, "something runs off the page"
+        assert chromium.js("return document.documentElement.scrollWidth") <= A4_CONTENT_PX
+        tables = chromium.js("return document.querySelectorAll('table').length")
+        assert tables == len(sections(report, staff=True))
+        points = chromium.js(
+            "return document.querySelector('svg.chart polyline').points.numberOfItems"
+        )
+        assert points == len(report.hours) + 1
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
