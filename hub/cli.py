@@ -223,7 +223,9 @@ def _report(args: argparse.Namespace) -> int:
             findings=v.venue.findings(),
             allowlist=v.allowlist,
         )
-    lang, private = args.lang, args.staff
+    # --lang, else the hub's configured language where hub.toml names one, else English
+    lang = args.lang or getattr(_config(args).hub, "language", None) or "en"
+    private = args.staff
     for target, render, encoding in (
         (args.csv, report_csv, "utf-8-sig"),
         (args.html, report_html, "utf-8"),
@@ -364,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv", metavar="FILE", help="every table stacked in one CSV, for scripts (- for stdout)"
     )
     daily.add_argument(
-        "--lang", type=_language, default="en", metavar="en|zh-CN", help="default: en"
+        "--lang", type=_language, metavar="en|zh-CN", help="default: the hub's language, or en"
     )
     daily.add_argument("--staff", action="store_true", help="show guardian phone numbers")
     daily.set_defaults(run=_report)
