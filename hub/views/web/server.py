@@ -48,6 +48,7 @@ class Reply:
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
     def json(data: Any, status: int = 200) -> Reply:
@@ -102,7 +103,10 @@ def make_server(
             reply = Reply.json({"error": str(exc)}, 400)
         challenge = (("WWW-Authenticate", 'Bearer realm="wristgate hub"'),)
         return Answer(
-            reply.status, reply.body, reply.content_type, challenge if reply.status == 401 else ()
+            reply.status,
+            reply.body,
+            reply.content_type,
+            reply.headers + (challenge if reply.status == 401 else ()),
         )
 
     async def stream(request: Request, send: Callable[[bytes], Awaitable[None]]) -> None:
@@ -189,18 +193,38 @@ def _report(hub: HubView, query: dict[str, str]) -> Reply:
         raise ValueError(f"format is one of {', '.join(REPORT_FORMATS)}, not {fmt[:20]!r}")
     language = language_of(query.get("lang"))
     report = hub.report(day)
+    name = f"daily-report-{day.isoformat()}"
     if fmt == "xlsx":
-        return Reply(200, report_xlsx(report, staff=True, language=language), MIME)
+        book = report_xlsx(report, staff=True, language=language)
+        return Reply(200, book, MIME, _download(f"{name}.xlsx"))
     if fmt == "csv":
         text = report_csv(report, staff=True, language=language)
-        return Reply(200, text.encode("utf-8-sig"), "text/csv; charset=utf-8")
+        return Reply(
+            200, text.encode("utf-8-sig"), "text/csv; charset=utf-8", _download(f"{name}.csv")
+        )
     if fmt == "html":
         page = report_html(report, staff=True, language=language)
-        return Reply(200, page.encode(), "text/html; charset=utf-8")
+        return Reply(
+            200,
+            page.encode(),
+            "text/html; charset=utf-8",
+            (("Content-Security-Policy", PAGE_POLICY),),
+        )
     return Reply.json(report.as_dict(staff=True))
 
 
 REPORT_FORMATS = ("json", "xlsx", "html", "csv")
+# The report's page carries its own style and nothing else: no script, nothing fetched.
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _download(filename: str) -> tuple[tuple[str, str], ...]:
+    return (("Content-Disposition", f'attachment; filename="{filename}"'),)
+
+
 _CURVES: weakref.WeakKeyDictionary[Any, TodayCurve] = weakref.WeakKeyDictionary()
 
 
