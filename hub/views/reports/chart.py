@@ -9,7 +9,7 @@ from datetime import datetime
 from gate.i18n import words
 
 W, H = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 30
+LEFT, RIGHT, TOP, BOTTOM = 44, 24, 14, 30
 
 
 def headcount_svg(points: list[tuple[datetime, int]], language: str = "en") -> str:
