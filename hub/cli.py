@@ -209,7 +209,7 @@ def _language(text: str) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from hub.views.reports.csvdir import report_csv_files, write_csv_dir
+    from hub.views.reports.csvdir import report_csv_files
     from hub.views.reports.daily import daily_report
     from hub.views.reports.render import report_csv, report_html, report_text
     from hub.views.reports.workbook import report_xlsx
@@ -225,27 +225,37 @@ def _report(args: argparse.Namespace) -> int:
         )
     # --lang, else the hub's configured language where hub.toml names one, else English
     lang = args.lang or getattr(_config(args).hub, "language", None) or "en"
-    private = args.staff
-    for target, render, encoding in (
-        (args.csv, report_csv, "utf-8-sig"),
-        (args.html, report_html, "utf-8"),
-    ):
-        if target is not None:
-            _write(
-                target, render(report, staff=args.staff, language=lang), encoding, private=private
-            )
-    if args.xlsx is not None:
-        data = report_xlsx(report, staff=args.staff, language=lang)
-        fd = os.open(args.xlsx, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-    if args.csv_dir is not None:
-        files = report_csv_files(report, staff=args.staff, language=lang)
-        for path in write_csv_dir(args.csv_dir, files, private=private):
-            print(path)
+    staff = args.staff
+    try:
+        for target, render, encoding in (
+            (args.csv, report_csv, "utf-8-sig"),
+            (args.html, report_html, "utf-8"),
+        ):
+            if target is not None:
+                text = render(report, staff=staff, language=lang)
+                _write(target, text, encoding, private=staff)
+        if args.xlsx is not None:
+            _write_bytes(Path(args.xlsx), report_xlsx(report, staff=staff, language=lang), staff)
+        if args.csv_dir is not None:
+            args.csv_dir.mkdir(parents=True, exist_ok=True)
+            for name, data in report_csv_files(report, staff=staff, language=lang).items():
+                _write_bytes(args.csv_dir / name, data, staff)
+                print(args.csv_dir / name)
+    except OSError as exc:
+        where = exc.filename or "the report's file"
+        raise ConfigError(f"{where}: cannot write the report there: {exc.strerror}") from None
     if not (args.csv or args.html or args.xlsx or args.csv_dir):  # people read it on screen
-        sys.stdout.write(report_text(report, staff=args.staff, language=lang))
+        sys.stdout.write(report_text(report, staff=staff, language=lang))
     return EXIT_OK
+
+
+def _write_bytes(path: Path, data: bytes, private: bool) -> None:
+    """`data` to `path`; mode 0600 when it shows phones, whatever the file had before."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with open(fd, "wb") as out:
+        if private:
+            os.fchmod(out.fileno(), 0o600)
+        out.write(data)
 
 
 def _write(target: str, text: str, encoding: str, *, private: bool) -> None:

@@ -268,3 +268,34 @@ def test_hub_report_daily_writes_a_workbook_and_a_csv_directory(
     assert "Headcount by hour" in screen.stdout and "," not in screen.stdout.splitlines()[0]
     wrong = hub(hub_toml, "report", "daily", "--lang", "fr")
     assert wrong.returncode == 2 and "zh-CN" in wrong.stderr
+
+
+def test_report_files_with_phones_are_the_owners_and_a_bad_place_is_named(
+    hub_toml: Path, tmp_path: Path
+) -> None:
+    out, folder = tmp_path / "day.xlsx", tmp_path / "day"
+    out.write_bytes(b"an older file others could read")
+    out.chmod(0o644)
+    run = hub(
+        hub_toml,
+        "report",
+        "daily",
+        "--date",
+        "2026-07-18",
+        "--staff",
+        "--xlsx",
+        str(out),
+        "--csv-dir",
+        str(folder),
+    )
+    assert run.returncode == 0, run.stderr
+    for path in (out, *folder.iterdir()):
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name}: guardians' phones, owner only"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    bad = hub(
+        hub_toml, "report", "daily", "--date", "2026-07-18", "--xlsx", str(blocked / "day.xlsx")
+    )
+    assert bad.returncode == 2
+    assert f"{blocked / 'day.xlsx'}: cannot write the report there" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-from pathlib import Path
 
 from hub.views.reports.cells import csv_safe
 from hub.views.reports.daily import DailyReport
@@ -29,16 +27,3 @@ def report_csv_files(report: DailyReport, *, staff: bool, language: str = "en") 
         title = _NOT_IN_FILE_NAMES.sub(" ", section.title).strip()
         files[f"{report.day.isoformat()} {n:02d} {title}.csv"] = out.getvalue().encode("utf-8-sig")
     return files
-
-
-def write_csv_dir(directory: Path, files: dict[str, bytes], *, private: bool) -> list[Path]:
-    """The files written into `directory` (made if need be); mode 0600 when they show phones."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, data in files.items():
-        path = directory / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        written.append(path)
-    return written
