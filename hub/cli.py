@@ -199,9 +199,20 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
+def _language(text: str) -> str:
+    from gate.i18n import language_of
+
+    try:
+        return language_of(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _report(args: argparse.Namespace) -> int:
+    from hub.views.reports.csvdir import report_csv_files
     from hub.views.reports.daily import daily_report
-    from hub.views.reports.render import report_csv, report_html
+    from hub.views.reports.render import report_csv, report_html, report_text
+    from hub.views.reports.workbook import report_xlsx
 
     with _venue(args) as v:
         day = args.date or datetime.now(v.policy.tz).date()
@@ -212,13 +223,39 @@ def _report(args: argparse.Namespace) -> int:
             findings=v.venue.findings(),
             allowlist=v.allowlist,
         )
-    outputs = [(args.csv, report_csv, "utf-8-sig"), (args.html, report_html, "utf-8")]
-    if args.csv is None and args.html is None:
-        outputs = [("-", report_csv, "utf-8")]
-    for target, render, encoding in outputs:
-        if target is not None:
-            _write(target, render(report, staff=args.staff), encoding, private=args.staff)
+    # --lang, else the hub's configured language where hub.toml names one, else English
+    lang = args.lang or getattr(_config(args).hub, "language", None) or "en"
+    staff = args.staff
+    try:
+        for target, render, encoding in (
+            (args.csv, report_csv, "utf-8-sig"),
+            (args.html, report_html, "utf-8"),
+        ):
+            if target is not None:
+                text = render(report, staff=staff, language=lang)
+                _write(target, text, encoding, private=staff)
+        if args.xlsx is not None:
+            _write_bytes(Path(args.xlsx), report_xlsx(report, staff=staff, language=lang), staff)
+        if args.csv_dir is not None:
+            args.csv_dir.mkdir(parents=True, exist_ok=True)
+            for name, data in report_csv_files(report, staff=staff, language=lang).items():
+                _write_bytes(args.csv_dir / name, data, staff)
+                print(args.csv_dir / name)
+    except OSError as exc:
+        where = exc.filename or "the report's file"
+        raise ConfigError(f"{where}: cannot write the report there: {exc.strerror}") from None
+    if not (args.csv or args.html or args.xlsx or args.csv_dir):  # people read it on screen
+        sys.stdout.write(report_text(report, staff=staff, language=lang))
     return EXIT_OK
+
+
+def _write_bytes(path: Path, data: bytes, private: bool) -> None:
+    """`data` to `path`; mode 0600 when it shows phones, whatever the file had before."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with open(fd, "wb") as out:
+        if private:
+            os.fchmod(out.fileno(), 0o600)
+        out.write(data)
 
 
 def _write(target: str, text: str, encoding: str, *, private: bool) -> None:
@@ -329,11 +366,18 @@ def build_parser() -> argparse.ArgumentParser:
     reports = report.add_subparsers(dest="report", required=True)
     daily = reports.add_parser(
         "daily",
-        help="the day's headcount, wristbands and incidents (CSV to standard output by default)",
+        help="the day's headcount, wristbands and incidents (tables on screen by default)",
     )
     daily.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="default: today")
-    daily.add_argument("--csv", metavar="FILE", help="write the CSV here (- for standard output)")
+    daily.add_argument("--xlsx", metavar="FILE", help="write a workbook here, a sheet per table")
+    daily.add_argument("--csv-dir", type=Path, metavar="DIR", help="write a CSV per table here")
     daily.add_argument("--html", metavar="FILE", help="write a printable HTML page here")
+    daily.add_argument(
+        "--csv", metavar="FILE", help="every table stacked in one CSV, for scripts (- for stdout)"
+    )
+    daily.add_argument(
+        "--lang", type=_language, metavar="en|zh-CN", help="default: the hub's language, or en"
+    )
     daily.add_argument("--staff", action="store_true", help="show guardian phone numbers")
     daily.set_defaults(run=_report)
 

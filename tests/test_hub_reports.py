@@ -199,12 +199,12 @@ def test_the_csv_reads_back_section_by_section(report: DailyReport, day: Day) ->
     titles = [s.title for s in sections(report, staff=False)]
     found = [r[0] for i, r in enumerate(rows) if r and (i == 0 or not rows[i - 1])]
     assert found == titles
-    table = _section(rows, "Entries per hour")
-    assert table[0][0] == "hour"
+    table = _section(rows, "Headcount by hour")
+    assert table[0][0] == "hour from"
     body, total = table[1:-1], table[-1]
     assert total[0] == "total"
     assert int(total[3]) == sum(int(r[3]) for r in body) == report.admitted
-    summary = dict(_section(rows, "Headcount")[1:])
+    summary = dict(_section(rows, "Daily headcount")[1:])
     assert summary["peak inside"] == "708"
     assert summary["peak reached at"] == "2026-07-18 13:24:01"
     assert summary["admitted in all"] == "930"
@@ -286,10 +286,10 @@ def hub(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_hub_report_daily_writes_csv_to_stdout(hub_toml: Path, day: Day) -> None:
-    run = hub(hub_toml, "report", "daily", "--date", "2026-07-18")
+    run = hub(hub_toml, "report", "daily", "--date", "2026-07-18", "--csv", "-")
     assert run.returncode == 0, run.stderr
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert dict(_section(rows, "Headcount")[1:])["admitted in all"] == "930"
+    assert dict(_section(rows, "Daily headcount")[1:])["admitted in all"] == "930"
     findings = _section(rows, "Reconciliation findings")
     assert len(findings) == 1 + 10
     assert not [p for p in guardian_phones(day) if p in run.stdout]

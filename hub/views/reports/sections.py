@@ -1,121 +1,144 @@
 """The daily report as tables: each section a title, a header row and rows, in print order,
-as the CSV and HTML renderings (`hub.views.reports.render`) lay them out."""
+as every rendering (`hub.views.reports.render`, `.workbook`, `.csvdir`) lays them out.
+
+Cells keep their kind: numbers stay numbers, a moment is a `datetime` in the venue's zone, an
+hour of the day a `time`; each rendering writes them its own way (a spreadsheet's real times,
+text in CSV and HTML). Every code and role is shown by its label (`hub.views.labels`), and the
+titles and headers are in the report's language; the manuals' two sheets keep their names,
+Chinese with the English beside (`Words.both`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from gate.i18n import N_, words
+from hub.views.labels import humanize, label
 from hub.views.reports.daily import DailyReport
 from hub.views.reports.formats import shown_phone
+from hub.views.reports.hours import hours_section
+from hub.views.reports.table import Section
 from hub.views.reports.violations import HEADER, NOTE, TITLE, violation_rows
+from hub.views.sweep import MemberRow
+
+HEADCOUNT_SHEET = N_("Daily headcount")  # 《每日人数统计表》
+MATERIALS_SHEET = N_("Daily materials")  # 《每日物资领用记录表》
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One table of the report: a title, a header row and rows (numbers stay numbers)."""
-
-    title: str
-    header: tuple[str, ...]
-    rows: tuple[tuple[str | int, ...], ...]
-    note: str = ""
-    total: bool = False  # the last row sums the others
-
-
-def sections(report: DailyReport, *, staff: bool) -> list[Section]:
+def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[Section]:
     """The report's tables, in print order; guardian phones masked unless `staff`."""
+    _ = words(language)
     tz = report.tz
 
-    def t(at: datetime | None) -> str:
-        return at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if at else ""
+    def t(at: datetime | None) -> datetime | None:
+        return at.astimezone(tz) if at else None
+
+    def yes(flag: bool) -> str:
+        return _("yes") if flag else ""
 
     c, b = report.closing, report.bands
-    out = [
+    exits = sum(h.exits_adults + h.exits_children for h in report.hours)
+    reentries = sum(h.reentries_adults + h.reentries_children for h in report.hours)
+    item, value, count = _("item"), _("value"), _("count")
+    return [
         Section(
-            "Daily report",
-            ("item", "value"),
+            _("Daily report"),
+            (item, value),
             (
-                ("venue day", report.day.isoformat()),
-                ("timezone", report.timezone),
-                ("journal entries", report.entries),
-                ("gates", " ".join(report.gates)),
-                ("first entry", t(report.first_at)),
-                ("last entry", t(report.last_at)),
-                ("guardian phones", "shown (staff)" if staff else "masked"),
+                (_("venue day"), report.day.isoformat()),
+                (_("timezone"), report.timezone),
+                (_("journal entries"), report.entries),
+                (_("gates"), " ".join(report.gates)),
+                (_("first entry"), t(report.first_at)),
+                (_("last entry"), t(report.last_at)),
+                (_("guardian phones"), _("shown (staff)") if staff else _("masked")),
             ),
         ),
         Section(
-            "Headcount",
-            ("item", "value"),
+            _.both(HEADCOUNT_SHEET),
+            (item, value),
             (
-                ("inside when the day began", report.inside_at_start),
-                ("admitted adults (first entries)", report.admitted_adults),
-                ("admitted children (first entries)", report.admitted_children),
-                ("admitted in all", report.admitted),
-                (
-                    "re-entries",
-                    sum(h.reentries_adults + h.reentries_children for h in report.hours),
+                (_("inside when the day began"), report.inside_at_start),
+                (_("admitted adults (first entries)"), report.admitted_adults),
+                (_("admitted children (first entries)"), report.admitted_children),
+                (_("admitted in all"), report.admitted),
+                (_("re-entries"), reentries),
+                (_("exits"), exits),
+                (_("peak inside"), report.peak),
+                (_("peak reached at"), t(report.peak_at)),
+                (_("inside at the end of the day"), c.inside),
+                (_("adults inside at the end"), c.adults),
+                (_("children inside at the end"), c.children),
+                (_("children inside with no adult of their group"), c.unaccompanied_children),
+                (_("groups inside at the end"), c.groups_inside),
+            ),
+        ),
+        Section(
+            _(TITLE),
+            tuple(_(h) for h in HEADER),
+            violation_rows(report.findings, t, language),
+            note=_(NOTE),
+        ),
+        hours_section(report, language),
+        Section(
+            _.both(MATERIALS_SHEET),
+            (item, count),
+            (
+                *(
+                    (_("issued: {role} bands", role=label(role, language)), n)
+                    for role, n in b.issued.items()
                 ),
-                ("exits", sum(h.exits_adults + h.exits_children for h in report.hours)),
-                ("peak inside", report.peak),
-                ("peak reached at", t(report.peak_at)),
-                ("inside at the end of the day", c.inside),
-                ("adults inside at the end", c.adults),
-                ("children inside at the end", c.children),
-                ("children inside with no adult of their group", c.unaccompanied_children),
-                ("groups inside at the end", c.groups_inside),
-            ),
-        ),
-        Section(TITLE, HEADER, violation_rows(report.findings, t), note=NOTE),
-        _hours_section(report),
-        Section(
-            "Wristbands",
-            ("item", "count"),
-            (
-                *((f"issued: {role} bands", n) for role, n in b.issued.items()),
-                ("issued in all", b.issued_total),
-                ("returned at a final exit", b.returned),
-                ("still out (bound, not returned)", len(b.still_out)),
-                ("written off (lost or damaged)", len(b.written_off)),
+                (_("issued in all"), b.issued_total),
+                (_("returned at a final exit"), b.returned),
+                (_("still out (bound, not returned)"), len(b.still_out)),
+                (_("written off (lost or damaged)"), len(b.written_off)),
             ),
         ),
         Section(
-            "Wristbands still out",
-            ("band", "role", "group", "state", "last gate", "last seen"),
+            _("Wristbands still out"),
+            (_("band"), _("role"), _("group"), _("state"), _("last gate"), _("last seen")),
             tuple(
-                (r.uid, r.role.value, r.group, r.state.value, r.last_gate, t(r.last_at))
+                (
+                    r.uid,
+                    label(r.role, language),
+                    r.group,
+                    label(r.state, language),
+                    r.last_gate,
+                    t(r.last_at),
+                )
                 for r in b.still_out
             ),
         ),
         Section(
-            "Wristbands written off",
-            ("band", "stock role", "reason"),
-            tuple((w.uid, w.role, w.reason) for w in b.written_off),
-            note="bands revoked in the allowlist as lost or damaged",
+            _.both(N_("Wristbands written off")),
+            (_("band"), _("stock role"), _("reason")),
+            tuple(
+                (w.uid, label(w.role, language) if w.role else "", w.reason) for w in b.written_off
+            ),
+            note=_("bands revoked in the allowlist as lost or damaged"),
         ),
         Section(
-            "Children inside at the end of the day",
+            _("Children inside at closing"),
             (
-                "band",
-                "role",
-                "group",
-                "no adult of the group inside",
-                "group flagged",
-                "adults of the group",
-                "last gate",
-                "last seen",
-                "guardian phone",
+                _("band"),
+                _("role"),
+                _("group"),
+                _("no adult of the group inside"),
+                _("group flagged"),
+                _("adults of the group"),
+                _("last gate"),
+                _("last seen"),
+                _("guardian phone"),
             ),
             tuple(
                 (
                     r.uid,
-                    r.role.value,
+                    label(r.role, language),
                     r.group,
-                    "yes" if not r.adult_inside else "",
-                    "yes" if r.children_unaccompanied else "",
-                    "; ".join(
-                        f"{a.uid} {a.state.value} ({a.last_gate} {t(a.last_at)})" for a in r.adults
-                    ),
+                    yes(not r.adult_inside),
+                    yes(r.children_unaccompanied),
+                    "; ".join(_adult(a, tz, language) for a in r.adults),
                     r.last_gate,
                     t(r.last_at),
                     shown_phone(r.guardian_phone, staff),
@@ -124,17 +147,17 @@ def sections(report: DailyReport, *, staff: bool) -> list[Section]:
             ),
         ),
         Section(
-            "Staff overrides",
+            _("Staff overrides"),
             (
-                "time",
-                "gate",
-                "staff badge",
-                "staff",
-                "code overridden",
-                "band",
-                "role",
-                "group",
-                "guardian phone",
+                _("time"),
+                _("gate"),
+                _("staff badge"),
+                _("staff"),
+                _("refusal set aside"),
+                _("band"),
+                _("role"),
+                _("group"),
+                _("guardian phone"),
             ),
             tuple(
                 (
@@ -142,9 +165,9 @@ def sections(report: DailyReport, *, staff: bool) -> list[Section]:
                     o.gate,
                     o.staff,
                     o.staff_name,
-                    o.overrode,
+                    label(o.overrode, language) if o.overrode else "",
                     o.uid,
-                    o.role,
+                    label(o.role, language) if o.role else "",
                     o.group,
                     shown_phone(o.guardian_phone, staff),
                 )
@@ -152,59 +175,36 @@ def sections(report: DailyReport, *, staff: bool) -> list[Section]:
             ),
         ),
         Section(
-            "Denials by code",
-            ("code", "count", "gates"),
+            _("Refusals by reason"),
+            (_("reason"), _("count"), _("gates")),
             tuple(
-                (d.code, d.count, " ".join(f"{g}:{n}" for g, n in d.gates.items()))
+                (
+                    label(d.code, language),
+                    d.count,
+                    " ".join(f"{g}:{n}" for g, n in d.gates.items()),
+                )
                 for d in report.denials
             ),
         ),
         Section(
-            "Reconciliation findings",
-            ("time", "kind", "gates", "band", "group", "detail"),
+            _("Reconciliation findings"),
+            (_("time"), _("finding"), _("gates"), _("band"), _("group"), _("detail")),
             tuple(
-                (t(f.at), f.kind, " ".join(f.gates), f.uid or "", f.group or "", f.detail)
+                (
+                    t(f.at),
+                    label(f.kind, language),
+                    " ".join(f.gates),
+                    f.uid or "",
+                    f.group or "",
+                    humanize(f.detail, language),
+                )
                 for f in report.findings
             ),
         ),
     ]
-    return out
 
 
-def _hours_section(report: DailyReport) -> Section:
-    rows: list[tuple[str | int, ...]] = []
-    for h in report.hours:
-        end = h.start + timedelta(hours=1)
-        rows.append(
-            (
-                f"{h.start:%H:%M}-{end:%H:%M}",
-                h.entries_adults,
-                h.entries_children,
-                h.entries,
-                h.reentries_adults,
-                h.reentries_children,
-                h.exits_adults,
-                h.exits_children,
-                h.inside_at_end,
-            )
-        )
-    if rows:
-        totals = [sum(int(r[i]) for r in rows) for i in range(1, 8)]
-        rows.append(("total", *totals, report.closing.inside))
-    return Section(
-        "Entries per hour",
-        (
-            "hour",
-            "entries: adults",
-            "entries: children",
-            "entries: all",
-            "re-entries: adults",
-            "re-entries: children",
-            "exits: adults",
-            "exits: children",
-            "inside at the end of the hour",
-        ),
-        tuple(rows),
-        note="entries are first entries; re-entries come back from a temporary exit",
-        total=bool(rows),
-    )
+def _adult(a: MemberRow, tz: ZoneInfo, language: str) -> str:
+    """One adult of a child's group, in a cell: "A-1 Inside the venue (E1 10:02)"."""
+    when = f" {a.last_at.astimezone(tz):%H:%M}" if a.last_at else ""
+    return f"{a.uid} {label(a.state, language)} ({a.last_gate}{when})"

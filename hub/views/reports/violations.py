@@ -12,30 +12,42 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from hub.fold.findings import CRITICAL, Finding
+from gate.i18n import N_
+from hub.fold.findings import Finding
+from hub.views.labels import humanize, label
 
-TITLE = "Rule violations"
-NOTE = (
+TITLE = N_("Rule violations")
+NOTE = N_(
     "moves a gate journalled that the venue's rules do not allow, re-checked by the hub, and "
     "entries refused as forged: a leaked gate password or a faulty gate; what each gate said, "
     "not what was seen"
 )
-HEADER = ("time", "gate", "violation", "band", "group", "journal entries", "detail")
+HEADER = (
+    N_("time"),
+    N_("gate"),
+    N_("violation"),
+    N_("band"),
+    N_("group"),
+    N_("journal entries"),
+    N_("detail"),
+)
 
 
 def violation_rows(
-    findings: Sequence[Finding], when: Callable[[datetime], str]
-) -> tuple[tuple[str, ...], ...]:
+    findings: Sequence[Finding],
+    when: Callable[[datetime], datetime | None],
+    language: str = "en",
+) -> tuple[tuple[str | datetime | None, ...], ...]:
     """The report rows of the critical findings among `findings`, oldest first."""
     return tuple(
         (
             when(f.at),
             " ".join(f.gates),
-            f"{f.kind}: {CRITICAL[f.kind]}",
+            label(f.kind, language),
             f.uid or "",
             f.group or "",
             " ".join(f"{gate}/{seq}" for gate, seq in f.entries),
-            f.detail,
+            humanize(f.detail, language),
         )
         for f in sorted(findings, key=lambda f: f.at)
         if f.critical

@@ -230,6 +230,7 @@ class HttpServer:
         self, writer: asyncio.StreamWriter, answer: Answer, head_only: bool = False
     ) -> None:
         reason = _phrase(answer.status)
+        own = {name.lower() for name, _ in answer.headers}  # an answer's own policy replaces ours
         headers = [
             ("Server", SERVER),
             ("Date", formatdate(usegmt=True)),
@@ -237,7 +238,7 @@ class HttpServer:
             ("Content-Length", str(len(answer.body))),
             ("Cache-Control", "no-store"),
             ("Connection", "close"),
-            *SECURITY_HEADERS,
+            *(h for h in SECURITY_HEADERS if h[0].lower() not in own),
             *answer.headers,
         ]
         head = f"HTTP/1.1 {answer.status} {reason}\r\n" + "".join(

@@ -143,6 +143,11 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/api/headcount": _get("Who is inside now, and each gate's status", HEADCOUNT),
         "/api/display": _get("Everything the live display shows", DISPLAY),
+        "/api/headcount/today": _get(
+            "Today's headcount by hour: who was inside when the first hour began and at each "
+            "hour's end (the hour under way ends now); kept a minute",
+            OBJECT,
+        ),
         "/api/stream": {
             "get": {
                 "summary": "Server-sent events: `event: display` with /api/display's object",
@@ -174,12 +179,17 @@ OPENAPI: dict[str, Any] = {
             "staff token",
         ),
         "/api/reports/daily": _get(
-            "The daily report (CSV or printable HTML)",
+            "The daily report: JSON, or a workbook (xlsx), a printable page (html), one CSV",
             OBJECT,
             "staff token",
             parameters=[
                 {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}},
-                {"name": "format", "in": "query", "schema": {"enum": ["csv", "html"]}},
+                {
+                    "name": "format",
+                    "in": "query",
+                    "schema": {"enum": ["json", "xlsx", "html", "csv"], "default": "json"},
+                },
+                {"name": "lang", "in": "query", "schema": {"enum": ["en", "zh-CN"]}},
             ],
         ),
     },

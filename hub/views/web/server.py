@@ -2,10 +2,12 @@
 
 Open on the venue LAN (read-only, no personal data, no band UIDs: groups by ticket code, members
 by role and number): `/`, `/static/*`, `/metrics`, `/api/headcount`, `/api/display`,
-`/api/stream`, `/api/gates`, `/api/alerts`, `/api/openapi.json`, `/healthz`.
+`/api/stream`, `/api/gates`, `/api/alerts`, `/api/headcount/today` (the day's headcount by
+hour, for the display's curve), `/api/openapi.json`, `/healthz`.
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
 masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
-`/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=csv|html]`. Tokens live in files
+`/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=json|xlsx|html|csv][&lang=zh-CN]`
+(JSON by default). Tokens live in files
 named by hub.toml (mode 0600), never in the repository. The server itself (time, thread and size
 bounds, Host check, security headers) is `hub.views.web.http`.
 """
@@ -19,12 +21,14 @@ import logging
 import mimetypes
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from hub.views.reports.today import TodayCurve
 from hub.views.view import HubView
 from hub.views.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
 from hub.views.web.openapi import OPENAPI
@@ -44,6 +48,7 @@ class Reply:
     status: int
     body: bytes
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
     def json(data: Any, status: int = 200) -> Reply:
@@ -98,7 +103,10 @@ def make_server(
             reply = Reply.json({"error": str(exc)}, 400)
         challenge = (("WWW-Authenticate", 'Bearer realm="wristgate hub"'),)
         return Answer(
-            reply.status, reply.body, reply.content_type, challenge if reply.status == 401 else ()
+            reply.status,
+            reply.body,
+            reply.content_type,
+            reply.headers + (challenge if reply.status == 401 else ()),
         )
 
     async def stream(request: Request, send: Callable[[bytes], Awaitable[None]]) -> None:
@@ -152,6 +160,7 @@ def route(hub: HubView, path: str, query: dict[str, str], level: int) -> Reply:
         "/api/display": hub.display,
         "/api/gates": hub.gate_views,
         "/api/alerts": lambda: hub.display()["alerts"],
+        "/api/headcount/today": lambda: _today_curve(hub)(),
         "/api/openapi.json": lambda: OPENAPI,
         "/healthz": lambda: {"ok": True, "connected": hub.connected},
     }
@@ -173,16 +182,58 @@ def route(hub: HubView, path: str, query: dict[str, str], level: int) -> Reply:
 
 
 def _report(hub: HubView, query: dict[str, str]) -> Reply:
+    """The daily report: JSON unless `format` asks for the workbook, the page or the CSV."""
+    from gate.i18n import language_of
+    from hub.views.reports.render import report_csv, report_html
+    from hub.views.reports.workbook import MIME, report_xlsx
+
     day = date.fromisoformat(query["date"]) if "date" in query else hub.today()
     fmt = query.get("format", "json")
+    if fmt not in REPORT_FORMATS:
+        raise ValueError(f"format is one of {', '.join(REPORT_FORMATS)}, not {fmt[:20]!r}")
+    language = language_of(query.get("lang"))
     report = hub.report(day)
-    from hub.views.reports.render import report_csv, report_html
-
+    name = f"daily-report-{day.isoformat()}"
+    if fmt == "xlsx":
+        book = report_xlsx(report, staff=True, language=language)
+        return Reply(200, book, MIME, _download(f"{name}.xlsx"))
     if fmt == "csv":
-        return Reply(200, report_csv(report, staff=True).encode(), "text/csv; charset=utf-8")
+        text = report_csv(report, staff=True, language=language)
+        return Reply(
+            200, text.encode("utf-8-sig"), "text/csv; charset=utf-8", _download(f"{name}.csv")
+        )
     if fmt == "html":
-        return Reply(200, report_html(report, staff=True).encode(), "text/html; charset=utf-8")
-    raise ValueError("format is csv or html")
+        page = report_html(report, staff=True, language=language)
+        return Reply(
+            200,
+            page.encode(),
+            "text/html; charset=utf-8",
+            (("Content-Security-Policy", PAGE_POLICY),),
+        )
+    return Reply.json(report.as_dict(staff=True))
+
+
+REPORT_FORMATS = ("json", "xlsx", "html", "csv")
+# The report's page carries its own style and nothing else: no script, nothing fetched.
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _download(filename: str) -> tuple[tuple[str, str], ...]:
+    return (("Content-Disposition", f'attachment; filename="{filename}"'),)
+
+
+_CURVES: weakref.WeakKeyDictionary[Any, TodayCurve] = weakref.WeakKeyDictionary()
+
+
+def _today_curve(hub: HubView) -> TodayCurve:
+    """One curve per hub served, kept a minute (`hub.views.reports.today`)."""
+    found = _CURVES.get(hub)
+    if found is None:
+        found = _CURVES[hub] = TodayCurve(lambda: hub.report(hub.today()), hub.today)
+    return found
 
 
 def _unauthorised(needs: str) -> Reply:
