@@ -42,7 +42,7 @@ from gate.core import (
 from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.answers import answer
 from gate.daemon.follower import LinkFollower
-from gate.daemon.housekeeping import Housekeeping, gate_metrics
+from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
     BarcodeRead,
     BarcodeRejected,
@@ -53,6 +53,7 @@ from gate.daemon.inbox import (
     TagArrived,
 )
 from gate.daemon.ledger import Ledger
+from gate.daemon.metrics import gate_metrics
 from gate.daemon.scans import ScanPath
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
@@ -302,7 +303,7 @@ class Gate:
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counters[key] = self.counters.get(key, 0) + n
-        self.metrics.count("events_total", n, kind=key)
+        self.metrics.count("events", n, kind=key)
 
     count = _count  # for the control handlers: what they refuse is counted alike
 
