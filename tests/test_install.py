@@ -417,7 +417,10 @@ def test_hub_files_have_their_modes_and_the_manifest_their_owners(hub: Installed
     secrets = [
         "/etc/wristgate/desk.token",
         "/etc/wristgate/staff.token",
-        *(f"/etc/wristgate/passwords/{u}.password" for u in ("hub", "display", "homeassistant", *GATES)),
+        *(
+            f"/etc/wristgate/passwords/{u}.password"
+            for u in ("hub", "display", "homeassistant", *GATES)
+        ),
     ]
     for path in secrets:
         assert recorded[path] == (0o600, "wristgate:wristgate"), path
