@@ -6,8 +6,10 @@ Users:
 
 - each gate logs in with its gate id as username (`E1`, `X2`, ...): the ACL's `%u` patterns then
   give it its own `{prefix}/gate/{id}/events` and `.../status` and nothing else to publish;
-- the hub logs in as `hub`, the headcount display as `display`. Those two names are reserved and
-  can never be gate ids (`check_gate_id` refuses them, in any case).
+- the hub logs in as `hub`, the headcount display as `display`, the venue's Home Assistant as
+  `homeassistant` (it reads the discovery configs, the headcount and the statuses, and publishes
+  nothing). Those names are reserved and can never be gate ids (`check_gate_id` refuses them,
+  in any case).
 
 `deploy.broker_process.Broker` runs one for the tests and the demo. Mosquitto comes from Debian's
 `mosquitto` package.
@@ -42,7 +44,8 @@ TEMPLATE = CONFIG_DIR / "mosquitto.conf.template"
 EXAMPLE_ROSTER = {"E1": "entry", "X1": "exit", "D1": "desk", "H1": "handheld"}  # hub.toml.example
 HUB_USER = "hub"
 DISPLAY_USER = "display"
-RESERVED_USERS = frozenset({HUB_USER, DISPLAY_USER})
+HA_USER = "homeassistant"
+RESERVED_USERS = frozenset({HUB_USER, DISPLAY_USER, HA_USER})
 
 LOOPBACK = "127.0.0.1"
 PACKET_HEADROOM = 64 * 1024  # topic and properties on top of the largest payload
@@ -264,6 +267,21 @@ topic read {t.headcount}
 topic read {t.hub_status}
 topic read {t.status("+")}
 
+# Home Assistant reads what the hub announces to it (MQTT discovery), the headcount and who is
+# online, and publishes nothing. It takes back what the gate patterns would give it, as the
+# display does, and the gates' acknowledgements, replays and roster.
+user {HA_USER}
+topic deny {p}/gate/{HA_USER}/#
+topic deny {t.events("+")}
+topic deny {t.allowlist}/#
+topic deny {t.ack("+")}
+topic deny {t.replay("+")}
+topic deny {t.roster}
+topic read {HA_DISCOVERY}/#
+topic read {t.headcount}
+topic read {t.hub_status}
+topic read {t.status("+")}
+
 # Every other user is a gate whose username is its gate id (%u).
 # It publishes its own journal and presence, and nothing else:
 pattern write {t.events("%u")}
@@ -317,7 +335,8 @@ def add_user(password_file: str | os.PathLike[str], name: str, password: str) ->
 
 @dataclass(frozen=True, repr=False)
 class Credentials:
-    """Passwords of the broker's users: the hub, the display and each gate (by gate id).
+    """Passwords of the broker's users: the hub, the display, each gate (by gate id) and Home
+    Assistant (a fresh one unless given).
 
     Its repr names the users only, so a password never lands in a log or a test report.
     """
@@ -325,6 +344,7 @@ class Credentials:
     hub: str
     display: str
     gates: Mapping[str, str] = field(default_factory=dict)
+    homeassistant: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def __post_init__(self) -> None:
         for gate in self.gates:
@@ -345,7 +365,12 @@ class Credentials:
 
     def users(self) -> dict[str, str]:
         """Username -> password, for every user."""
-        return {HUB_USER: self.hub, DISPLAY_USER: self.display, **self.gates}
+        return {
+            HUB_USER: self.hub,
+            DISPLAY_USER: self.display,
+            HA_USER: self.homeassistant,
+            **self.gates,
+        }
 
     def password(self, user: str) -> str:
         try:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from deploy.broker import (
     DISPLAY_USER,
+    HA_USER,
     HUB_USER,
     LOOPBACK,
+    RESERVED_USERS,
     BrokerError,
     BrokerUnavailable,
     Credentials,
@@ -176,19 +178,24 @@ def broker_passwords(t: Target, given: Iterable[str]) -> Credentials:
     """The broker users' passwords, each generated once into /etc/wristgate/passwords/USER.password.
 
     One user per gate (the ones the password file has already, and `given`, --gates), the hub,
-    the display."""
+    the display, Home Assistant."""
     gates = list(given)
     t.directory(PASSWORDS, CONFIG_DIR)
     known = password_file_users(t)
     for name in known:
         with contextlib.suppress(BrokerError):
-            if name not in (HUB_USER, DISPLAY_USER) and check_gate_id(name) not in gates:
+            if name not in RESERVED_USERS and check_gate_id(name) not in gates:
                 gates.append(name)
     stored = {
         name: t.secret(f"{PASSWORDS}/{name}.password", secret_token)
-        for name in (HUB_USER, DISPLAY_USER, *gates)
+        for name in (HUB_USER, DISPLAY_USER, HA_USER, *gates)
     }
-    return Credentials(hub=stored.pop(HUB_USER), display=stored.pop(DISPLAY_USER), gates=stored)
+    return Credentials(
+        hub=stored.pop(HUB_USER),
+        display=stored.pop(DISPLAY_USER),
+        homeassistant=stored.pop(HA_USER),
+        gates=stored,
+    )
 
 
 def install_mosquitto(

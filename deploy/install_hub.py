@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable, Mapping
 
-from deploy.broker import HUB_USER, LOOPBACK, BrokerError, check_gate_id
+from deploy.broker import HA_USER, HUB_USER, LOOPBACK, BrokerError, check_gate_id
 from deploy.config_files import Keys, check_config, install_common, install_config, set_keys
 from deploy.install_broker import (
     broker_passwords,
@@ -161,6 +161,11 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     print(
         f"{t.prog}: each gate's broker password is in {PASSWORDS}/<gate id>.password: "
         f"give it to the gate with install-gate --broker-password FILE",
+        file=t.out,
+    )
+    print(
+        f"{t.prog}: Home Assistant logs in to the broker as {HA_USER} with "
+        f"{PASSWORDS}/{HA_USER}.password (reads the discovery, the headcount, the statuses)",
         file=t.out,
     )
     if tls is not None:

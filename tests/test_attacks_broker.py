@@ -145,7 +145,10 @@ def tls_venue(tmp_path) -> tuple[Path, Broker]:
         p.stem: p.read_text().strip() for p in (root / "etc/wristgate/passwords").iterdir()
     }
     credentials = Credentials(
-        hub=passwords.pop("hub"), display=passwords.pop("display"), gates=passwords
+        hub=passwords.pop("hub"),
+        display=passwords.pop("display"),
+        homeassistant=passwords.pop("homeassistant"),
+        gates=passwords,
     )
     certs = root / "etc/mosquitto/certs"
     tls = TlsListener(

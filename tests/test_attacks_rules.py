@@ -417,15 +417,15 @@ def test_the_metrics_count_the_violations_of_x1_by_kind(attacked):
     critical_finding(venue, "move_without_entry", ADULT_5)
     metrics = _get(venue, "/metrics", staff=False)
     counted = {
-        line.split("{", 1)[1].split("}", 1)[0]: line.rsplit(" ", 1)[1]
+        line.split("{", 1)[1].split("}", 1)[0]: float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()
         if line.startswith("wristgate_hub_rule_violations{")
     }
     assert counted == {
-        'gate="X1",kind="child_released_alone"': "1",
-        'gate="X1",kind="child_temp_exit"': "1",
-        'gate="X1",kind="move_without_entry"': "1",
-        'gate="X1",kind="override_not_authorised"': "1",
+        'gate="X1",kind="child_released_alone"': 1,
+        'gate="X1",kind="child_temp_exit"': 1,
+        'gate="X1",kind="move_without_entry"': 1,
+        'gate="X1",kind="override_not_authorised"': 1,
     }
 
 

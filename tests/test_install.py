@@ -417,7 +417,10 @@ def test_hub_files_have_their_modes_and_the_manifest_their_owners(hub: Installed
     secrets = [
         "/etc/wristgate/desk.token",
         "/etc/wristgate/staff.token",
-        *(f"/etc/wristgate/passwords/{u}.password" for u in ("hub", "display", *GATES)),
+        *(
+            f"/etc/wristgate/passwords/{u}.password"
+            for u in ("hub", "display", "homeassistant", *GATES)
+        ),
     ]
     for path in secrets:
         assert recorded[path] == (0o600, "wristgate:wristgate"), path
@@ -477,7 +480,7 @@ def test_hub_broker_configuration_acl_and_users(hub: Installed):
     hashes = dict(
         line.split(":", 1) for line in (mosquitto / "wristgate.passwd").read_text().split()
     )
-    assert sorted(hashes) == sorted(["hub", "display", *GATES])
+    assert sorted(hashes) == sorted(["hub", "display", "homeassistant", *GATES])
     for user, hashed in hashes.items():
         password = (hub.root / f"etc/wristgate/passwords/{user}.password").read_text().strip()
         assert install_broker.password_matches(hashed, password) is True, user

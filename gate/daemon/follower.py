@@ -132,7 +132,7 @@ class LinkFollower:
             except Refused as exc:
                 self.count("peer_refused")
                 self.counters[f"peer_refused.{exc.reason}"] = self.peers.refused[exc.reason]
-                self.metrics.count("peer_refused_total", reason=exc.reason.value)
+                self.metrics.count("peer_refused", reason=exc.reason.value)
                 continue
             try:
                 if not self.ledger.presence.add(batch.gate, entry.seq, entry.hlc, entry.body):

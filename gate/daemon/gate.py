@@ -42,7 +42,7 @@ from gate.core import (
 from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.answers import answer
 from gate.daemon.follower import LinkFollower
-from gate.daemon.housekeeping import Housekeeping, gate_metrics
+from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
     BarcodeRead,
     BarcodeRejected,
@@ -53,7 +53,9 @@ from gate.daemon.inbox import (
     TagArrived,
 )
 from gate.daemon.ledger import Ledger
+from gate.daemon.metrics import gate_metrics
 from gate.daemon.scans import ScanPath
+from gate.devices.gpio.backend import PinBackendError, open_pin_backend
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import KeyFileError, Keyring, load_keyring
@@ -111,6 +113,12 @@ class Gate:
         self.started = time.monotonic()
         self._stopping = threading.Event()
 
+        self._own_pins: Any = None  # the factory opened here, closed with the gate
+        try:
+            if pin_factory is None:  # else the tests' own (gate.devices.gpio.backend)
+                pin_factory = self._own_pins = open_pin_backend(config.hardware.pins)
+        except PinBackendError as exc:
+            raise StartupError(str(exc)) from exc
         try:
             self.io = GateIO(
                 config.hardware.pins,
@@ -261,6 +269,8 @@ class Gate:
         if self.metrics_server is not None:
             self.metrics_server.shutdown()
         self.io.close()
+        if self._own_pins is not None:
+            self._own_pins.close()
         self.journal.close()
         self.presence.close()
         self.store.close()
@@ -302,7 +312,7 @@ class Gate:
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counters[key] = self.counters.get(key, 0) + n
-        self.metrics.count("events_total", n, kind=key)
+        self.metrics.count("events", n, kind=key)
 
     count = _count  # for the control handlers: what they refuse is counted alike
 

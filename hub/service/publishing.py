@@ -82,8 +82,8 @@ class Publisher:
         self.link.publish(t.allowlist, dump(self.allowlist.gate_snapshot()), retain=True)
 
     def announce(self) -> None:
-        """Home Assistant discovery for the headcount and every gate known so far."""
-        gates = sorted(self.ingest.gates())
+        """Home Assistant discovery for the headcount, the roster's gates and any other seen."""
+        gates = sorted(set(self.ingest.gates()) | set(self.roster))
         for topic, payload in discovery(self.topics, self.name, gates).items():
             self.link.publish(topic, payload, retain=True)
         self._announced = set(gates)

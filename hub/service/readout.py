@@ -12,16 +12,16 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from gate.control.metrics import Metrics
 from gate.control.socket import ControlServer
 from gate.core import Policy
 from gate.link.protocol import Headcount
-from hub.fold.findings import Finding, violation_counts
+from hub.fold.findings import Finding
 from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
 from hub.service.link import HubLink
+from hub.service.metrics import hub_metrics
 from hub.store.events import EventStore
 from hub.views.display import Venue, display_state
 
@@ -46,6 +46,7 @@ class Readout:
         self.store, self.allowlist, self.venue, self.ingest = store, allowlist, venue, ingest
         self.link, self.control, self._stopping = link, control, stopping
         self.http_refused: Counter[str] = Counter()  # the HTTP server's, once it is made
+        self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
             policy=policy,
@@ -93,35 +94,8 @@ class Readout:
         return time.time() - snapshot.stat().st_mtime if snapshot.exists() else None
 
     def metrics_text(self) -> str:
-        """Prometheus text: ingest and rejections, per-gate backlog and liveness, headcount."""
-        m = Metrics("wristgate_hub")
-        for name, n in self.ingest.counters.items():
-            m.count("ingest_total", n, what=name)
-        for reason, n in self.ingest.rejected.items():
-            m.count("rejected_total", n, reason=reason)
-        for reason, n in self.ingest.refused.items():
-            m.count("refused_total", n, reason=reason)
-        for gate, view in self.ingest.gates().items():
-            m.set("gate_online", int(view.online), gate=gate)
-            m.set("gate_backlog", view.backlog, gate=gate)
-            m.set("gate_acked", view.acked, gate=gate)
-            if view.clock_skew_s is not None:
-                m.set("gate_clock_skew_seconds", view.clock_skew_s, gate=gate)
-        for key, value in self.headcount().model_dump(exclude={"v", "gates", "as_of"}).items():
-            if value is not None:
-                m.set(key, value)
-        for reason, n in self.http_refused.items():
-            m.count("http_refused_total", n, reason=reason)
-        for reason, n in self.control.refused.items():
-            m.count("control_refused_total", n, reason=reason)
-        m.set("broker_connected", int(self.link.connected))
-        for kind, n in self.link.health.counts.items():
-            m.count("broker_disconnects_total", n, kind=kind)
-        m.set("allowlist_version", self.allowlist.version)
-        m.set("venue_rebuilds", self.venue.rebuilds)
-        for (kind, gate), n in violation_counts(self.venue.findings()).items():
-            m.set("rule_violations", n, kind=kind, gate=gate)  # see hub/fold/audit.py
-        return m.render()
+        """Prometheus text (hub.service.metrics): ingest, gates, headcount, the process."""
+        return self._metrics.render().decode()
 
     def display(self) -> dict[str, Any]:
         return display_state(self._display_venue, self.headcount(), self.gate_views())

@@ -22,6 +22,7 @@ from gate.config import ConfigError, describe
 
 OUTPUTS = ("relay", "green", "red", "amber", "buzzer")
 INPUTS = ("passage", "staff_button", "fire_alarm")
+BACKENDS = ("lgpio", "mock")  # gate.devices.gpio.backend: the Pi's /dev/gpiochip*, or tests
 
 
 def _pin_id(value: object) -> int | str:
@@ -71,6 +72,11 @@ class GatePins:
     fire_alarm_active_high: bool = False
     fire_alarm_pull: Pull | None = None
     bounce_s: Annotated[float, Field(ge=0)] | None = None  # debounce for all inputs
+
+    # What drives the pins (gate.devices.gpio.backend): lgpio on a Pi, mock in tests; the
+    # gpiochip number, when gpiozero's choice (0; 4 on a Pi 5 with an older kernel) is wrong.
+    backend: Literal["lgpio", "mock"] = "lgpio"
+    chip: Annotated[int, Field(ge=0, le=63)] | None = None
 
     @model_validator(mode="after")
     def _each_pin_once(self) -> GatePins:
