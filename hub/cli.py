@@ -142,18 +142,17 @@ STORED_ONLY = N_("hub not running: stored only")
 
 
 def _status(args: argparse.Namespace) -> int:
+    _ = terminal_words(args.lang)
     answer = _ask(args, {"cmd": "status"})
     if answer is None:
-        print(
-            "hub: " + terminal_words(args.lang)("not running (no control socket)"), file=sys.stderr
-        )
+        print("hub: " + _("not running (no control socket)"), file=sys.stderr)
         return EXIT_UNREACHABLE
     if args.json:
         _print_json(answer)
     elif answer.get("ok"):
         from hub.views.console.status import show_status
 
-        print("\n".join(show_status(answer, terminal_words(args.lang), _zone(args))))
+        print("\n".join(show_status(answer, _, _zone(args))))
     else:
         print(f"hub status: {answer.get('error')}", file=sys.stderr)
     return EXIT_OK if answer.get("ok") else EXIT_NO
@@ -161,15 +160,12 @@ def _status(args: argparse.Namespace) -> int:
 
 def _findings(args: argparse.Namespace) -> int:
     """The running hub's findings, else the store's (the same fold, done here)."""
+    _ = terminal_words(args.lang)
     answer = _ask(args, {"cmd": "findings"})
     if answer is None:
         with _venue(args) as v:
             answer = {"ok": True, "findings": [f.as_dict() for f in v.venue.findings()]}
-        if not args.json:
-            print(
-                "hub: " + terminal_words(args.lang)("not running: findings read from its store"),
-                file=sys.stderr,
-            )
+        print("hub: " + _("not running: findings read from its store"), file=sys.stderr)
     if not answer.get("ok"):
         print(f"hub findings: {answer.get('error')}", file=sys.stderr)
         return EXIT_NO
@@ -178,7 +174,7 @@ def _findings(args: argparse.Namespace) -> int:
     else:
         from hub.views.console.findings import show_findings
 
-        print("\n".join(show_findings(answer["findings"], terminal_words(args.lang), _zone(args))))
+        print("\n".join(show_findings(answer["findings"], _, _zone(args))))
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from hub.views.reports import technician_scans
 from hub.views.reports.daily import DailyReport
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.violations import HEADER, NOTE, TITLE, violation_rows
@@ -158,6 +159,12 @@ def sections(report: DailyReport, *, staff: bool) -> list[Section]:
                 (d.code, d.count, " ".join(f"{g}:{n}" for g, n in d.gates.items()))
                 for d in report.denials
             ),
+        ),
+        Section(
+            technician_scans.TITLE,
+            technician_scans.HEADER,
+            technician_scans.technician_rows(report.test_scans, t),
+            note=technician_scans.NOTE,
         ),
         Section(
             "Reconciliation findings",
