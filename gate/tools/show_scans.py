@@ -162,7 +162,7 @@ def lookup(found: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
             lines.append("  " + _("guardian {phone}", phone=ticket["guardian_phone"]))
     if "stock_role" in found:
         lines.append(
-            _("{value}: a band of the stock, for a {role}", value=value, role=found["stock_role"])
+            _("{value}: a band of the stock ({role})", value=value, role=found["stock_role"])
         )
     if "staff" in found:
         lines.append(_("{value}: staff badge of {name}", value=value, name=found["staff"]))
