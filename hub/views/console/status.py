@@ -70,7 +70,8 @@ def inside(h: dict[str, Any], _: Words) -> str:
 def gate_table(
     gates: dict[str, dict[str, Any]], counted: dict[str, dict[str, Any]], _: Words, tz: tzinfo
 ) -> list[str]:
-    """One row per gate: what the ingest knows of it beside what the headcount carries."""
+    """One row per gate: what the ingest knows of it beside what the headcount carries; a
+    column no gate has anything for is left out."""
     if not gates and not counted:
         return [_("no gate has been heard from")]
     header = (
@@ -104,7 +105,9 @@ def gate_table(
                 None if skew is None else f"{skew:+.1f} s",
             )
         )
-    return columns(rows, right={4, 5, 6, 7})
+    shown = [0, *(i for i in range(1, len(header)) if any(r[i] is not None for r in rows[1:]))]
+    right = {shown.index(i) for i in (4, 5, 6, 7) if i in shown}  # the numbers
+    return columns([tuple(row[i] for i in shown) for row in rows], right=right)
 
 
 def _counts(counts: dict[str, int]) -> str:
