@@ -100,6 +100,13 @@ def health(part: dict[str, Any] | None, _: Words) -> str:
     state = str(part.get("state"))
     where = part.get("device") or part.get("port")
     text = f"{_(STATES[state]) if state in STATES else state} ({where})"
+    counted = [(key, part.get(key)) for key in ("reads", "faults", "not_original", "reopens")]
+    if shown := ", ".join(f"{key} {n}" for key, n in counted if n):
+        text += f"; {shown}"
+    if stats := part.get("stats"):  # a scanner's lines, in diag
+        rejected = ", ".join(f"{k} {n}" for k, n in (stats.get("rejected") or {}).items())
+        text += _("; {n} lines accepted", n=stats.get("accepted", 0))
+        text += _(", rejected: {reasons}", reasons=rejected) if rejected else ""
     if part.get("last_error"):
         text += _(", last error: {error}", error=part["last_error"])
     return text
