@@ -1,8 +1,13 @@
 """The `hub` command: run the hub, import tickets, ask it how the venue stands.
 
-`report daily`, `sweep` and `lookup` read the hub's state directory directly (the event store
-and the allowlist snapshot, read only), so they answer whether `hub run` is running or not:
-SQLite's WAL lets them read while the hub writes.
+`report daily`, `sweep`, `lookup` and `findings` read the hub's state directory directly (the
+event store and the allowlist snapshot, read only), so they answer whether `hub run` is running
+or not: SQLite's WAL lets them read while the hub writes. (`findings` asks the running hub
+first: its fold is the live one.)
+
+What they print is for a person (`hub.views.console`): lined-up columns, times on the venue's
+clock, in the language of `--lang` or else of the shell's locale (`LC_ALL`, `LC_MESSAGES`,
+`LANG`). `--json`, before or after the command, prints the data itself, its keys in English.
 """
 
 from __future__ import annotations
@@ -23,8 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gate.config import ConfigError
+from gate.i18n import N_
+from gate.i18n.terminal import output_options, terminal_words
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from gate.core import Allowlist, Policy
     from hub.fold.reconcile import VenueState
 
@@ -99,13 +108,14 @@ def _import(args: argparse.Namespace) -> int:
         return EXIT_NO
     for row in answer.get("rows_skipped", []):
         print(f"{row}: row skipped", file=sys.stderr)
-    who = answer.get("imported_by")
-    print(
-        f"allowlist version {answer['version']}: {answer['added']} added, "
-        f"{answer['replaced']} replaced, {answer['removed']} removed"
-        + (f" ({answer['note']})" if answer.get("note") else "")
-        + (f", imported as {who['user']} (uid {who['uid']})" if who else "")
-    )
+    if args.json:
+        _print_json(answer)
+    else:
+        from hub.views.console.family import show_import
+
+        _ = terminal_words(args.lang)
+        shown = {**answer, "note": _(answer["note"])} if answer.get("note") else answer
+        print("\n".join(show_import(shown, _)))
     return EXIT_NO if answer.get("rows_skipped") else EXIT_OK
 
 
@@ -125,16 +135,63 @@ def _import_offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[s
                 result = allowlist.import_texts(where["files"], where["source"])
     except (AllowlistError, OSError) as exc:
         return {"ok": False, "error": str(exc)}
-    return {"ok": True, **import_summary(result), "note": "hub not running: stored only"}
+    return {"ok": True, **import_summary(result), "note": STORED_ONLY}
+
+
+STORED_ONLY = N_("hub not running: stored only")
 
 
 def _status(args: argparse.Namespace) -> int:
-    answer = _ask(args, {"cmd": args.command})
+    _ = terminal_words(args.lang)
+    answer = _ask(args, {"cmd": "status"})
     if answer is None:
-        print("hub: not running (no control socket)", file=sys.stderr)
+        print("hub: " + _("not running (no control socket)"), file=sys.stderr)
         return EXIT_UNREACHABLE
-    print(json.dumps(answer, indent=2, ensure_ascii=False, default=str))
+    if args.json:
+        _print_json(answer)
+    elif answer.get("ok"):
+        from hub.views.console.status import show_status
+
+        print("\n".join(show_status(answer, _, _zone(args))))
+    else:
+        print(f"hub status: {answer.get('error')}", file=sys.stderr)
     return EXIT_OK if answer.get("ok") else EXIT_NO
+
+
+def _findings(args: argparse.Namespace) -> int:
+    """The running hub's findings, else the store's (the same fold, done here)."""
+    _ = terminal_words(args.lang)
+    answer = _ask(args, {"cmd": "findings"})
+    if answer is None:
+        with _venue(args) as v:
+            answer = {"ok": True, "findings": [f.as_dict() for f in v.venue.findings()]}
+        print("hub: " + _("not running: findings read from its store"), file=sys.stderr)
+    if not answer.get("ok"):
+        print(f"hub findings: {answer.get('error')}", file=sys.stderr)
+        return EXIT_NO
+    if args.json:
+        _print_json(answer)
+    else:
+        from hub.views.console.findings import show_findings
+
+        print("\n".join(show_findings(answer["findings"], _, _zone(args))))
+    return EXIT_OK
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _zone(args: argparse.Namespace) -> tzinfo:
+    """The venue's timezone, from the policy hub.toml names (UTC if it cannot be read)."""
+    from datetime import UTC
+
+    from gate.config import load_policy
+
+    try:
+        return load_policy(_config(args).hub.policy).tz
+    except ConfigError:
+        return UTC
 
 
 # --- reading the hub's state directory: report, sweep, lookup ------------------------------------
@@ -226,6 +283,9 @@ def _report(args: argparse.Namespace) -> int:
     # --lang, else the hub's configured language where hub.toml names one, else English
     lang = args.lang or getattr(_config(args).hub, "language", None) or "en"
     staff = args.staff
+    if args.json:  # the report's data, for scripts
+        _print_json(report.as_dict(staff=staff))
+        return EXIT_OK
     try:
         for target, render, encoding in (
             (args.csv, report_csv, "utf-8-sig"),
@@ -280,29 +340,17 @@ def _sweep(args: argparse.Namespace) -> int:
         flagged = unaccompanied_groups(state, v.policy.tz)
         count = headcount(state)
     tz = v.policy.tz
+    answer = {
+        "headcount": count.as_dict(),
+        "children": [row.as_dict(tz) for row in rows],
+        "unaccompanied_groups": flagged,
+    }
     if args.json:
-        answer = {
-            "headcount": count.as_dict(),
-            "children": [row.as_dict(tz) for row in rows],
-            "unaccompanied_groups": flagged,
-        }
-        print(json.dumps(answer, indent=2, ensure_ascii=False))
-        return EXIT_OK
-    alone = sum(row.alone for row in rows)
-    print(
-        f"{len(rows)} children inside, {alone} with no adult of their group inside; "
-        f"{count.inside} people inside in all ({count.adults} adults)"
-    )
-    for row in rows:
-        adults = ", ".join(
-            f"{a.uid} {a.state.value} ({a.last_gate} {_clock(a.last_at, tz)})" for a in row.adults
-        )
-        print(
-            f"{'!' if row.alone else ' '} {row.uid:<16} {row.role.value:<10} {row.group:<14} "
-            f"last {row.last_gate} {_clock(row.last_at, tz)}  "
-            f"adults: {adults or 'none'}"
-            + (f"  guardian {row.guardian_phone}" if row.guardian_phone else "")
-        )
+        _print_json(answer)
+    else:
+        from hub.views.console.family import show_sweep
+
+        print("\n".join(show_sweep(answer, terminal_words(args.lang), tz)))
     return EXIT_OK
 
 
@@ -315,35 +363,18 @@ def _lookup(args: argparse.Namespace) -> int:
         print(f"hub lookup: {args.value}: no bound band or known ticket", file=sys.stderr)
         return EXIT_NO
     if args.json:
-        print(json.dumps(found, indent=2, ensure_ascii=False))
-        return EXIT_OK
-    ticket = found["ticket"]
-    print(
-        f"{found['match']['kind']} {found['match']['value']}: group {found['group']}, "
-        f"{found['inside']} of {len(found['members'])} inside"
-        + ("; CHILDREN UNACCOMPANIED" if found["children_unaccompanied"] else "")
-    )
-    if ticket:
-        print(
-            f"ticket {ticket['code']}: {ticket['product']}, adults {ticket['adults']}, "
-            f"children {ticket['children']}, valid {ticket['valid_from']}..{ticket['valid_to']}"
-        )
-    for value, reason in found["revoked"].items():
-        print(f"revoked: {value}: {reason}")
-    if found["guardian_phone"]:
-        print(f"guardian phone: {found['guardian_phone']}")
-    for m in found["members"]:
-        print(f"  {m['uid']:<16} {m['role']:<10} {m['state']:<9} {m['last_gate']} {m['last_at']}")
+        _print_json(found)
+    else:
+        from hub.views.console.family import show_lookup
+
+        print("\n".join(show_lookup(found, terminal_words(args.lang), v.policy.tz)))
     return EXIT_OK
-
-
-def _clock(at: datetime, tz: Any) -> str:
-    return at.astimezone(tz).strftime("%H:%M:%S")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="wristgate hub")
     parser.add_argument("-c", "--config", type=Path, default=DEFAULT_CONFIG, metavar="hub.toml")
+    output_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "run",
@@ -358,9 +389,16 @@ def build_parser() -> argparse.ArgumentParser:
             name, help="import a tickets CSV (add or replace) or a whole allowlist directory"
         )
         imp.add_argument("path", type=Path, metavar="FILE.csv|DIR")
+        output_options(imp, top=False)
         imp.set_defaults(run=_import)
-    for name, text in (("status", "gates, headcount, rejections"), ("findings", "reconciliation")):
-        commands.add_parser(name, help=text).set_defaults(run=_status)
+    status = commands.add_parser("status", help="the broker link, the headcount, each gate")
+    output_options(status, top=False)
+    status.set_defaults(run=_status)
+    findings = commands.add_parser(
+        "findings", help="what the reconciliation found (from the store when the hub is stopped)"
+    )
+    output_options(findings, top=False)
+    findings.set_defaults(run=_findings)
 
     report = commands.add_parser("report", help="reports from the hub's store")
     reports = report.add_subparsers(dest="report", required=True)
@@ -375,21 +413,19 @@ def build_parser() -> argparse.ArgumentParser:
     daily.add_argument(
         "--csv", metavar="FILE", help="every table stacked in one CSV, for scripts (- for stdout)"
     )
-    daily.add_argument(
-        "--lang", type=_language, metavar="en|zh-CN", help="default: the hub's language, or en"
-    )
     daily.add_argument("--staff", action="store_true", help="show guardian phone numbers")
+    output_options(daily, top=False)
     daily.set_defaults(run=_report)
 
     sweep = commands.add_parser("sweep", help="the closing sweep: every child still inside")
     sweep.add_argument("--staff", action="store_true", help="show guardian phone numbers")
-    sweep.add_argument("--json", action="store_true")
+    output_options(sweep, top=False)
     sweep.set_defaults(run=_sweep)
 
     find = commands.add_parser("lookup", help="a family by any of its bands or its ticket")
     find.add_argument("value", metavar="UID|TICKET")
     find.add_argument("--staff", action="store_true", help="show the guardian phone number")
-    find.add_argument("--json", action="store_true")
+    output_options(find, top=False)
     find.set_defaults(run=_lookup)
     return parser
 

@@ -16,14 +16,16 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from gate_rig import ADULT, CHILD, SOLO_CHILD, STAFF, GateRig, link_section, loop_status, wait_for
 
 from gate.daemon.answers import LINKED_IMPORT_REFUSED
+from gate.i18n.terminal import cells, terminal_language
 from gate.link.protocol import AllowlistChange, AllowlistSnapshot, TicketRow, Topics, dump
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,7 +52,9 @@ def gatectl(
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "WRISTGATE_SOCKET"}
+    """This environment in English (`LANG=C.UTF-8`, no LC_ALL or LC_MESSAGES), plus `extra`."""
+    gone = ("WRISTGATE_SOCKET", "LC_ALL", "LC_MESSAGES", "LANG")
+    env = {k: v for k, v in os.environ.items() if k not in gone} | {"LANG": "C.UTF-8"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env | (extra or {})
 
@@ -154,7 +158,7 @@ def lines_starting(text: str, prefix: str) -> list[str]:
 def test_status_names_the_gate_its_allowlist_version_and_the_count_inside(exit_lane):
     done = gatectl(exit_lane.socket, "status")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("gate L1 (exit, mode exit)")
+    assert done.stdout.startswith("Gate L1 (exit, mode exit), up ")
     assert lines_starting(done.stdout, "allowlist") == ["allowlist  version 1"]
     assert lines_starting(done.stdout, "inside")[0].startswith("inside     2 (1 adults, 1 children")
 
@@ -181,7 +185,7 @@ def test_the_socket_defaults_to_WRISTGATE_SOCKET(desk):
         env=_env({"WRISTGATE_SOCKET": str(desk.socket)}),
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("gate D1 ")
+    assert done.stdout.startswith("Gate D1 ")
 
 
 # --- test scans -------------------------------------------------------------------------------
@@ -191,9 +195,11 @@ def test_a_granted_nfc_test_scan_exits_0(desk):
     gatectl(desk.socket, "scan", "--barcode", "T1")
     done = gatectl(desk.socket, "scan", "--nfc", ADULT)
     assert done.returncode == 0, done.stderr
+    me = pwd.getpwuid(os.getuid()).pw_name
     assert done.stdout.splitlines() == [
         "OK_BIND: bound as adult: 1/1 adults, 0/1 children",
         "  group T1, adult",
+        f"  technician's test scan by {me} (uid {os.getuid()}): journal seq 2",
     ]
 
 
@@ -247,11 +253,11 @@ def test_allowlist_shows_its_version_and_counts(desk):
     done = gatectl(desk.socket, "allowlist")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "version: 1",
-        "tickets: 3",
-        "bands: 5",
-        "staff: 1",
-        "revoked: 0",
+        "version       1",
+        "tickets       3",
+        "bands         5",
+        "staff badges  1",
+        "revoked       0",
     ]
 
 
@@ -281,9 +287,9 @@ def test_allowlist_import_raises_the_version_and_a_new_ticket_becomes_bindable(d
     new_list = write_allowlist(tmp_path / "new-list", "T9")
     done = gatectl(desk.socket, "allowlist", "--import", str(new_list))
     assert done.returncode == 0, done.stderr
-    assert "imported: 2" in done.stdout.splitlines()
+    assert done.stdout.startswith("allowlist version 2 imported, as ")
     listed = gatectl(desk.socket, "allowlist").stdout.splitlines()
-    assert listed[:2] == ["version: 2", "tickets: 4"]
+    assert [line.split() for line in listed[:2]] == [["version", "2"], ["tickets", "4"]]
     bound = gatectl(desk.socket, "scan", "--barcode", "T9")
     assert bound.returncode == 0, bound.stdout
     assert bound.stdout.startswith("OK_BIND: ")
@@ -385,12 +391,13 @@ def test_journal_tail_shows_the_last_entries(desk):
         gatectl(desk.socket, "scan", "--barcode", f"NOPE{n}")
     done = gatectl(desk.socket, "journal", "--tail", "5")
     assert done.returncode == 0, done.stderr
-    *entries, summary = done.stdout.splitlines()
+    header, *entries, summary = done.stdout.splitlines()
+    assert header.split() == ["SEQ", "TIME", "KIND", "VALUE", "WHAT"]
     assert [int(line.split()[0]) for line in entries] == [3, 4, 5, 6, 7]
-    assert entries[-1].split()[1:4] == ["decision", "NOPE6", "DENY_UNKNOWN"]
+    assert entries[-1].split()[2:5] == ["decision", "NOPE6", "DENY_UNKNOWN"]
     me = pwd.getpwuid(os.getuid()).pw_name
-    assert entries[-1].endswith(f"by {me} (uid {os.getuid()})")  # a test scan names its asker
-    assert summary == "(last seq 7, hub acked 0)"
+    assert entries[-1].endswith(f"technician's test scan by {me} (uid {os.getuid()})")
+    assert summary == "(last seq 7, hub acked 0; times in UTC)"
 
 
 def test_journal_export_writes_every_entry_as_a_json_line_in_sequence(desk, tmp_path):
@@ -443,23 +450,26 @@ def test_journal_export_writes_the_hybrid_timestamp_as_the_journal_does(desk, tm
 def test_diag_checks_reader_scanner_gpio_disk_clock_and_key_file(desk):
     checks = answer(desk.socket, "diag")["checks"]
     assert list(checks) == ["reader", "scanner", "gpio", "disk", "clock", "key_file", "link"]
-    shown = gatectl(desk.socket, "diag").stdout.splitlines()
-    assert [line[5:].split()[0] for line in shown] == list(checks)
+    header, *shown, _blank, verdict = gatectl(desk.socket, "diag").stdout.splitlines()
+    assert header.split() == ["RESULT", "CHECK", "DETAIL"]
+    assert [line.split()[1] for line in shown] == list(checks)
+    assert verdict == "all checks passed"
 
 
 def test_diag_of_a_healthy_gate_passes(desk):
     done = gatectl(desk.socket, "diag")
-    assert [line[:5] for line in done.stdout.splitlines()] == ["ok   "] * 7
+    assert [line.split()[0] for line in done.stdout.splitlines()[1:8]] == ["ok"] * 7
+    assert "=None" not in done.stdout and "last_error" not in done.stdout  # no Python reprs
     assert done.returncode == 0
 
 
 def test_diag_fails_naming_the_key_file_when_others_can_read_it(desk):
     key = desk.root / "venue" / "site.key"
-    assert lines_starting(gatectl(desk.socket, "diag").stdout, "ok   key_file")
+    assert lines_starting(gatectl(desk.socket, "diag").stdout, "ok      key_file")
     key.chmod(0o644)  # while the gate runs
     done = gatectl(desk.socket, "diag")
     assert done.returncode == 1
-    [line] = lines_starting(done.stdout, "FAIL key_file")
+    [line] = lines_starting(done.stdout, "FAIL    key_file")
     assert "mode 0644: must be 0600" in line
     problems = answer(desk.socket, "diag")["problems"]
     assert "key_file: mode 0644: must be 0600" in problems
@@ -469,10 +479,21 @@ def test_diag_fails_naming_the_key_file_when_others_can_read_it(desk):
 def test_selftest_cycles_the_fitted_outputs_and_lists_them(entry):
     done = gatectl(entry.socket, "selftest")
     assert done.returncode == 0, done.stderr
-    report = json.loads(lines_starting(done.stdout, "selftest: ")[0].removeprefix("selftest: "))
+    lines = done.stdout.splitlines()
+    assert lines[:6] == [
+        "OUTPUT  RESULT",
+        "green   ok",
+        "red     ok",
+        "amber   ok",
+        "buzzer  ok",
+        "relay   ok",
+    ]
+    assert "not fitted: passage, staff_button, fire_alarm" in lines
+    assert lines[-1] == "selftest passed"
+    assert "{" not in done.stdout and "True" not in done.stdout  # no JSON blob, no repr
+    report = answer(entry.socket, "selftest")["selftest"]
     assert report["fitted"] == ["relay", "green", "red", "amber", "buzzer"]
     assert report["outputs"] == dict.fromkeys(["green", "red", "amber", "buzzer", "relay"], "ok")
-    assert "passed: True" in done.stdout.splitlines()
     assert True in entry.relay_states()  # the relay really switched
     assert entry.relay_states()[-1] is False
 
@@ -504,8 +525,9 @@ def test_a_handheld_in_check_mode_shows_group_role_state_and_a_masked_phone(hand
     assert done.returncode == 0, done.stderr
     first, second, *members = done.stdout.splitlines()
     assert first == f"{SOLO_CHILD}: solo_child of group TSOLO, bound"
+    assert second.startswith("  last seen at H1 ")
     assert second.endswith(f"guardian {SOLO_PHONE_MASKED}")
-    assert members == [f"  {SOLO_CHILD}  solo_child bound"]
+    assert members == [f"  {SOLO_CHILD}  solo_child  bound"]
     assert SOLO_PHONE not in done.stdout
     assert answer(handheld.socket, "status")["headcount"]["inside"] == 0  # a check moves nobody
 
@@ -521,6 +543,146 @@ def test_mode_on_an_entry_gate_is_refused(entry):
     assert done.returncode == 1
     assert "fixed mode" in done.stderr
     assert answer(entry.socket, "status")["mode"] == "entry"
+
+
+# --- for a person or for a script: --json anywhere, times, columns, language ------------------
+
+
+@pytest.mark.parametrize("command", [["allowlist"], ["journal", "--tail", "3"], ["diag"]])
+def test_json_before_or_after_the_command_is_the_same_answer(desk, command):
+    gatectl(desk.socket, "scan", "--barcode", "T1")
+    before = gatectl(desk.socket, "--json", *command)
+    after = gatectl(desk.socket, *command, "--json")
+    assert before.returncode == after.returncode == 0, before.stderr + after.stderr
+    first, second = json.loads(before.stdout), json.loads(after.stdout)
+    if command == ["diag"]:  # the clock and the free space move between the two
+        for answer_ in (first, second):
+            del answer_["checks"]["clock"]["now"], answer_["checks"]["disk"]["free_mb"]
+    assert first == second
+    assert first["ok"] is True and first["timezone"] == "UTC"
+
+
+def test_status_json_after_the_command_keeps_the_fields_scripts_read(desk):
+    status = json.loads(gatectl(desk.socket, "status", "--json").stdout)
+    assert (status["gate"], status["role"], status["journal"]["last_seq"]) == ("D1", "desk", 0)
+    assert {"headcount", "reader", "scanner", "link", "counters", "last"} <= status.keys()
+
+
+def test_journal_times_are_on_the_venues_clock_in_lined_up_columns(gates, tmp_path):
+    from gate_rig import write_venue
+
+    venue = write_venue(tmp_path / "venue")
+    policy = venue / "policy.toml"
+    policy.write_text(policy.read_text().replace('"UTC"', '"Asia/Shanghai"'))
+    entry = gates("E1", "entry", scanner=False)
+    for n in range(3):
+        gatectl(entry.socket, "scan", "--nfc", f"04DEAD0000000{n}")
+    done = gatectl(entry.socket, "journal")
+    assert done.returncode == 0, done.stderr
+    header, *rows, summary = done.stdout.splitlines()
+    assert summary.endswith("times in Asia/Shanghai)")
+    exported = [
+        json.loads(line)
+        for line in gatectl(entry.socket, "journal", "--export", "-").stdout.splitlines()
+    ]
+    shanghai = ZoneInfo("Asia/Shanghai")
+    for row, entry_ in zip(rows, exported, strict=True):
+        local = datetime.fromtimestamp(entry_["wall_ms"] / 1000, UTC).astimezone(shanghai)
+        assert row.split()[1] == f"{local:%H:%M:%S}"  # today, on the venue's clock
+    for column in ("TIME", "KIND", "VALUE", "WHAT"):
+        start = header.index(column)
+        assert all(row[start - 2 : start] == "  " and row[start] != " " for row in rows), column
+    status = gatectl(entry.socket, "diag").stdout
+    assert "(Asia/Shanghai)" in status
+
+
+def test_a_dry_run_scan_decides_but_journals_nothing_and_the_relay_stays_still(exit_lane):
+    def decisions() -> list[dict[str, Any]]:  # time passing journals expiries meanwhile
+        return [
+            e for e in answer(exit_lane.socket, "journal")["entries"] if e["kind"] == "decision"
+        ]
+
+    journal_before = decisions()
+    done = gatectl(exit_lane.socket, "scan", "--nfc", ADULT, "--dry-run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("OK_EXIT: ")  # the rules would let the adult out
+    assert lines[-1] == "  dry run: decided only, nothing journalled, the relay did not move"
+    assert "technician's test scan" not in done.stdout
+    dry = answer(exit_lane.socket, "scan", "--nfc", ADULT, "--dry-run")
+    assert (dry["dry_run"], dry["seq"], dry["decision"]["code"]) == (True, None, "OK_EXIT")
+    assert decisions() == journal_before
+    assert True not in exit_lane.relay_states()
+    member = answer(exit_lane.socket, "allowlist", "--lookup", ADULT)["lookup"]["member"]
+    assert member["state"] == "inside"
+    assert answer(exit_lane.socket, "status")["counters"]["dry_run_scans"] == 2
+
+
+def test_a_real_test_scan_is_journalled_as_the_technicians_and_says_so(exit_lane):
+    done = gatectl(exit_lane.socket, "scan", "--nfc", ADULT)
+    assert done.returncode == 0, done.stderr
+    me = pwd.getpwuid(os.getuid()).pw_name
+    seq = answer(exit_lane.socket, "status")["journal"]["last_seq"]
+    assert done.stdout.splitlines()[-1] == (
+        f"  technician's test scan by {me} (uid {os.getuid()}): journal seq {seq}"
+    )
+    wait_for(lambda: True in exit_lane.relay_states(), what="the relay opened")
+    last_row = gatectl(exit_lane.socket, "journal").stdout.splitlines()[-2]
+    assert last_row.split()[0] == str(seq)
+    assert f"OK_EXIT  technician's test scan by {me}" in last_row
+
+
+def test_chinese_under_a_chinese_locale_and_english_on_request(exit_lane):
+    env = {"LANG": "zh_CN.UTF-8"}
+    status = gatectl(exit_lane.socket, "status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("闸机 L1（exit，模式 exit），已运行 ")  # noqa: RUF001
+    assert "在馆" in status.stdout and "成人 1，儿童 1" in status.stdout  # noqa: RUF001
+    labels = [line.split()[0] for line in status.stdout.splitlines()[1:4]]
+    assert labels == ["白名单", "在馆", "日志"]
+    values = [line[cells_to_index(line, 12) :] for line in status.stdout.splitlines()[1:4]]
+    assert all(v and v[0] != " " for v in values)  # the texts start in one column
+    diag = gatectl(exit_lane.socket, "diag", env=env)
+    assert diag.stdout.splitlines()[0].split() == ["结果", "检查项", "详情"]
+    assert diag.stdout.splitlines()[-1] == "全部检查通过"
+    english = gatectl(exit_lane.socket, "--lang", "en", "status", env=env)
+    assert english.stdout.startswith("Gate L1 ")
+    chinese = gatectl(exit_lane.socket, "journal", "--lang", "zh-CN")
+    assert chinese.stdout.splitlines()[0].split() == ["序号", "时间", "类型", "值", "内容"]
+    assert json.loads(gatectl(exit_lane.socket, "status", "--json", env=env).stdout)["gate"] == "L1"
+
+
+def cells_to_index(line: str, width: int) -> int:
+    """The index in `line` where `width` terminal cells end (a Chinese character takes two)."""
+    taken = 0
+    for index, char in enumerate(line):
+        if taken >= width:
+            return index
+        taken += cells(char)
+    return len(line)
+
+
+@pytest.mark.parametrize(
+    ("option", "environ", "language"),
+    [
+        (None, {"LANG": "zh_CN.UTF-8"}, "zh-CN"),
+        (None, {"LANG": "zh_TW.UTF-8"}, "zh-CN"),
+        (None, {"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),
+        (None, {"LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_GB.UTF-8"}, "zh-CN"),
+        (None, {"LC_ALL": "", "LANG": "zh_CN.UTF-8"}, "zh-CN"),
+        (None, {}, "en"),
+        ("en", {"LANG": "zh_CN.UTF-8"}, "en"),
+        ("zh", {}, "zh-CN"),
+    ],
+)
+def test_the_language_is_the_option_else_the_locale_else_english(option, environ, language):
+    assert terminal_language(option, environ) == language
+
+
+def test_an_unknown_language_is_a_usage_error(tmp_path):
+    done = gatectl(tmp_path / "gate.sock", "status", "--lang", "fr")
+    assert done.returncode == 2
+    assert "unknown language 'fr'" in done.stderr
 
 
 # --- no gate, bad usage -----------------------------------------------------------------------

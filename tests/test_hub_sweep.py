@@ -227,9 +227,14 @@ def test_hub_sweep_json_and_text(hub_toml: Path) -> None:
     assert [g["group"] for g in answer["unaccompanied_groups"]] == [FLAGGED]
     text = hub(hub_toml, "sweep")
     assert text.returncode == 0, text.stderr
-    lines = text.stdout.splitlines()
-    assert lines[0].startswith("10 children inside, 3 with no adult")
-    assert [line[0] for line in lines[1:]] == ["!"] * 3 + [" "] * 7
+    head, header, *rows = text.stdout.splitlines()
+    assert head.startswith("10 children inside, 3 with no adult")
+    assert head.endswith("(times in Asia/Shanghai)")
+    assert header.split()[:3] == ["BAND", "ROLE", "GROUP"]
+    assert [line[0] for line in rows] == ["!"] * 3 + [" "] * 7
+    first = answer["children"][0]
+    shown = first["last_at"][:19].replace("T", " ")  # another day: the date shown too
+    assert rows[0].split()[4:7] == [first["last_gate"], *shown.split()]  # the venue's clock
 
 
 def test_hub_lookup_finds_a_family_and_masks_unless_staff(hub_toml: Path, day: Day) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gate.control.socket import ControlServer, Peer, asked_by, import_files
-from gate.core import Allowlist, Intent, Kind, Mode, State, headcount, mask_phone
+from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, mask_phone
 from gate.store.allowlist import load_csv_texts, normalise_uid
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class Scans(Protocol):
         intent: Intent | None = None,
         test: bool = False,
         asked_by: dict[str, Any] | None = None,
+        dry_run: bool = False,
     ) -> dict[str, Any]: ...
 
     def check(self, uid: str) -> dict[str, Any]: ...
@@ -87,6 +88,7 @@ class RunningGate(Protocol):
     """The gate as its control socket sees it: settings, devices, journal, state and counters."""
 
     settings: GateSettings
+    policy: Policy  # its timezone: the venue's clock, as gatectl shows times
     started: float  # time.monotonic() at start
     clock: Callable[[], datetime]
     io: GateIO
@@ -116,7 +118,7 @@ def answer(
     if handler is None:
         return {"ok": False, "error": f"unknown command {command!r:.40} ({', '.join(COMMANDS)})"}
     try:
-        return {"ok": True, **handler(gate, args, peer)}
+        return {"ok": True, **handler(gate, args, peer), "timezone": gate.policy.timezone}
     except KeyError as exc:
         return {"ok": False, "error": f"{command}: {exc.args[0]!r:.40} is required"}
     except (ValueError, OSError) as exc:
@@ -171,14 +173,17 @@ def scan(gate: RunningGate, args: dict[str, Any], peer: Peer | None) -> dict[str
         value = normalise_uid(value)
     intent = Intent(args.get("intent", "final"))
     who = asked_by(peer)
-    log.info("test scan %s %s asked by %s", kind.value, value, peer or "an unknown peer")
+    dry = args.get("dry_run", False) is True  # decided, nothing journalled, nothing moved
+    what = "dry-run scan" if dry else "test scan"
+    log.info("%s %s %s asked by %s", what, kind.value, value, peer or "an unknown peer")
     result = gate.scans.read(
-        kind, value, intent=intent, test=True, asked_by=who
+        kind, value, intent=intent, test=True, asked_by=who, dry_run=dry
     )  # no band on the reader
     if "check" in result:
-        return {"check": result["check"], "granted": result["check"]["known"]}
-    seq = (gate.scans.last or {}).get("seq")  # the journal entry the decision was committed as
-    return {"decision": result, "seq": seq, "granted": result["code"].startswith("OK_")}
+        return {"check": result["check"], "granted": result["check"]["known"], "dry_run": dry}
+    seq = None if dry else (gate.scans.last or {}).get("seq")  # the entry it was committed as
+    granted = result["code"].startswith("OK_")
+    return {"decision": result, "seq": seq, "granted": granted, "dry_run": dry, "asked_by": who}
 
 
 def selftest(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:

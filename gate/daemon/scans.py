@@ -121,10 +121,11 @@ class ScanPath:
         tag_fault: str | None = None,
         test: bool = False,
         asked_by: dict[str, Any] | None = None,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         """A credential read by this gate (or a technician's test scan, `test`, asked by
         `asked_by`: no band on the reader): decide, or check. A band from the reader has a
-        `writer`."""
+        `writer`. A `dry_run` is decided and nothing else: not journalled, no light, no relay."""
         mode = self.mode
         tag = writer is not None and kind is Kind.NFC
         if mode is None:
@@ -134,6 +135,8 @@ class ScanPath:
             if refused is not None:
                 self.count("check_bad_token")
             result = refused or self.check(value)
+            if dry_run:
+                return {"check": result}
             self.io.grant(open_gate=False) if result["known"] else self.io.deny()
             self.last = {"check": result}
             log.info("check %s: %s", value, result.get("message") or result.get("state", "unknown"))
@@ -153,7 +156,17 @@ class ScanPath:
             tag_fault=tag_fault,
             pairs=pairs,
         )
+        if dry_run:
+            return decision_to_dict(self.preview(scan))
         return decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
+
+    def preview(self, scan: Scan) -> Decision:
+        """What the rules decide of `scan` on the state as it stands, and nothing more: no
+        journal entry, no fold, no light, no relay (`gatectl scan --dry-run`)."""
+        decision, _events = decide(self.ledger.state, scan, self.clock(), self.policy)
+        self.count("dry_run_scans")
+        log.info("%s %s (dry run, not journalled)", scan.value, decision.code.value)
+        return decision
 
     def scan(
         self,

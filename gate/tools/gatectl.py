@@ -3,6 +3,11 @@
 Exit status: 0 done (a scan granted, a check passed), 1 the answer is "no" (a scan denied, a
 selftest or diag problem, a command the gate refused), 2 usage, 3 the gate cannot be reached.
 
+What it prints is for a person (`gate.tools.show`, `gate.tools.show_scans`): lined-up columns,
+times on the venue's clock, in the language of `--lang` or else of the shell's locale
+(`LC_ALL`, `LC_MESSAGES`, `LANG`: `zh_CN.UTF-8` is Chinese). `--json`, before or after the
+command, prints the gate's answer itself, its keys in English, for scripts.
+
 `allowlist --import DIR` reads the CSV files itself, with the technician's own rights, and sends
 their text: the gate never opens a path it is named.
 """
@@ -17,97 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from gate.control.client import Unreachable, ask
+from gate.i18n import Words
+from gate.i18n.terminal import output_options, terminal_words
+from gate.tools.show import Show, show_diag, show_selftest, show_status, zone_of
+from gate.tools.show_scans import show_allowlist, show_journal, show_mode, show_scan
 
 DEFAULT_SOCKET = "/run/wristgate/gate.sock"
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-
-
-# --- human output -----------------------------------------------------------------------------
-
-
-def show_status(a: dict[str, Any]) -> None:
-    h, j = a["headcount"], a["journal"]
-    print(f"gate {a['gate']} ({a['role']}, mode {a['mode']}), up {a['uptime_s']:.0f} s")
-    print(f"allowlist  version {a['allowlist_version']}")
-    print(
-        f"inside     {h['inside']} ({h['adults']} adults, {h['children']} children, "
-        f"{h['unaccompanied_children']} unaccompanied) in {h['groups_inside']} groups"
-    )
-    print(f"journal    seq {j['last_seq']}, hub acked {j['acked']}, backlog {j['backlog']}")
-    for part in ("reader", "scanner"):
-        health = a.get(part)
-        print(f"{part:<10} {_health(health)}")
-    if (link := a.get("link")) and link.get("configured"):
-        state = "connected" if link["connected"] else "down"
-        tls = "TLS" if link.get("tls") else "plain"
-        print(
-            f"broker     {state} ({link['broker']}, {tls}), {link['lost']} lost, "
-            f"{link['taken_over']} taken over, {link['failed']} failed attempts"
-        )
-        if link.get("problem"):
-            print(f"           {link['problem']}")
-    if a.get("fire_alarm"):
-        print("FIRE ALARM: exit held open")
-    if a.get("counters"):
-        print("counts     " + ", ".join(f"{k} {v}" for k, v in a["counters"].items()))
-    if a.get("last"):
-        print(f"last       {json.dumps(a['last'], ensure_ascii=False)}")
-
-
-def _health(health: dict[str, Any] | None) -> str:
-    if health is None:
-        return "not fitted"
-    text = f"{health.get('state')} ({health.get('device') or health.get('port')})"
-    if health.get("last_error"):
-        text += f", last error: {health['last_error']}"
-    return text
-
-
-def show_scan(a: dict[str, Any]) -> None:
-    if "check" in a:
-        c = a["check"]
-        if not c["known"]:
-            print(f"{c['value']}: not bound here")
-            return
-        print(f"{c['value']}: {c['role']} of group {c['group']}, {c['state']}")
-        print(f"  last seen {c['last_gate']} {c['last_at']}, guardian {c['guardian_phone'] or '-'}")
-        for m in c["group_members"]:
-            print(f"  {m['uid']}  {m['role']:<10} {m['state']}")
-        return
-    d = a["decision"]
-    forced = " (forced)" if d["forced"] else ""
-    print(f"{d['code']}{forced}: {d['message']}")
-    if d.get("group"):
-        print(f"  group {d['group']}" + (f", {d['role']}" if d.get("role") else ""))
-
-
-def show_diag(a: dict[str, Any]) -> None:
-    for name, check in a["checks"].items():
-        mark = "FAIL" if check.get("problem") else "ok"
-        detail = check.get("problem") or ", ".join(
-            f"{k}={v}" for k, v in check.items() if k != "problem" and not isinstance(v, dict)
-        )
-        print(f"{mark:<5}{name:<10}{detail}")
-
-
-def show_journal(a: dict[str, Any]) -> None:
-    for e in a["entries"]:
-        body = e["body"]
-        what = body.get("decision", {}).get("code") or json.dumps(body, ensure_ascii=False)[:80]
-        value = body.get("decision", {}).get("value", "")
-        who = body.get("asked_by")
-        asker = f"  by {who.get('user')} (uid {who.get('uid')})" if who else ""  # a test scan
-        print(f"{e['seq']:>8}  {e['kind']:<10} {value:<16} {what}{asker}")
-    print(f"(last seq {a['last_seq']}, hub acked {a['acked']})")
-
-
-def show_plain(a: dict[str, Any]) -> None:
-    for key, value in a.items():
-        if key != "ok":
-            text = (
-                json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-            )
-            print(f"{key}: {text}")
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -121,23 +42,34 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("WRISTGATE_SOCKET", DEFAULT_SOCKET),
         help=f"control socket (default $WRISTGATE_SOCKET or {DEFAULT_SOCKET})",
     )
-    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    output_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("status", help="who the gate is, headcount, journal, reader, scanner")
-    scan = commands.add_parser("scan", help="a test scan through the same path as a real read")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text)
+        output_options(sub, top=False)
+        return sub
+
+    command("status", "who the gate is, headcount, journal, reader, scanner")
+    scan = command("scan", "a technician's test scan through the same path as a real read")
     which = scan.add_mutually_exclusive_group(required=True)
     which.add_argument("--nfc", metavar="UID")
     which.add_argument("--barcode", metavar="CODE")
     scan.add_argument("--intent", choices=["final", "temporary"], default="final")
-    commands.add_parser("selftest", help="cycle indicators, buzzer and relay; read the inputs")
-    journal = commands.add_parser("journal", help="the journal's last entries, or all of it")
+    scan.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide only: nothing journalled, no light, the relay does not move",
+    )
+    command("selftest", "cycle indicators, buzzer and relay; read the inputs")
+    journal = command("journal", "the journal's last entries, or all of it")
     journal.add_argument("--tail", type=int, default=20, metavar="N")
     journal.add_argument("--export", metavar="FILE", help="every entry as JSON lines (- stdout)")
-    allow = commands.add_parser("allowlist", help="version and counts; look up; import CSVs")
+    allow = command("allowlist", "version and counts; look up; import CSVs")
     allow.add_argument("--lookup", metavar="VALUE", help="a band UID, ticket code or badge")
     allow.add_argument("--import", dest="import_dir", metavar="DIR", help="a CSV directory")
-    commands.add_parser("diag", help="reader, scanner, GPIO, disk, clock, key file")
-    mode = commands.add_parser("mode", help="a handheld's mode")
+    command("diag", "reader, scanner, GPIO, disk, clock, key file, broker")
+    mode = command("mode", "a handheld's mode")
     mode.add_argument("mode", choices=["bind", "check"])
     return parser
 
@@ -146,7 +78,8 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
     match args.command:
         case "scan":
             kind, value = ("nfc", args.nfc) if args.nfc else ("barcode", args.barcode)
-            return {"cmd": "scan", "kind": kind, "value": value, "intent": args.intent}
+            scan = {"cmd": "scan", "kind": kind, "value": value, "intent": args.intent}
+            return scan | ({"dry_run": True} if args.dry_run else {})
         case "journal":
             return {"cmd": "journal", "tail": args.tail}
         case "allowlist":
@@ -173,7 +106,7 @@ def import_request(directory: Path) -> dict[str, Any]:
     return {"source": source, "files": read_csv_dir(directory, limit=MAX_IMPORT_BYTES)}
 
 
-def export_journal(path: str, target: str) -> int:
+def export_journal(path: str, target: str, _: Words) -> int:
     out = sys.stdout if target == "-" else open(target, "w", encoding="utf-8")  # noqa: SIM115
     after, written = 0, 0
     try:
@@ -189,20 +122,29 @@ def export_journal(path: str, target: str) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
-    print(f"{written} entries exported", file=sys.stderr)
+    print(_("{n} entries exported", n=written), file=sys.stderr)
     return EXIT_OK
 
 
-SHOW = {"status": show_status, "scan": show_scan, "diag": show_diag, "journal": show_journal}
+SHOW: dict[str, Show] = {
+    "status": show_status,
+    "scan": show_scan,
+    "selftest": show_selftest,
+    "journal": show_journal,
+    "allowlist": show_allowlist,
+    "diag": show_diag,
+    "mode": show_mode,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     from gate.store.allowlist import AllowlistError
 
     args = build_parser().parse_args(argv)
+    _ = terminal_words(args.lang)
     try:
         if args.command == "journal" and args.export:
-            return export_journal(args.socket, args.export)
+            return export_journal(args.socket, args.export, _)
         request = request_for(args)
     except AllowlistError as exc:
         print(f"gatectl: {exc}", file=sys.stderr)
@@ -220,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     elif not answer.get("ok"):
         print(f"gatectl: {answer.get('error')}", file=sys.stderr)
     else:
-        SHOW.get(args.command, show_plain)(answer)
+        print("\n".join(SHOW[args.command](answer, _, zone_of(answer))))
     if not answer.get("ok"):
         return EXIT_NO
     if answer.get("granted") is False or answer.get("passed") is False:

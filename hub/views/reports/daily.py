@@ -64,6 +64,7 @@ from hub.store.records import StoredEntry
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
+from hub.views.reports.technician_scans import TechnicianScan, technician_scan
 from hub.views.sweep import SweepRow, closing_sweep
 
 # --- the report ---------------------------------------------------------------------------------
@@ -110,6 +111,7 @@ class DailyReport:
     findings: tuple[Finding, ...]
     children_inside: tuple[SweepRow, ...]  # at the end of the day; phones whole
     skipped: int = 0  # events of the day that could not be read or folded
+    test_scans: tuple[TechnicianScan, ...] = ()  # a technician's, at gatectl: not visitors
 
     @property
     def admitted_adults(self) -> int:
@@ -164,6 +166,17 @@ class DailyReport:
                 for row in self.children_inside
             ],
             "skipped": self.skipped,
+            "test_scans": [
+                {
+                    "at": iso(r.at, tz),
+                    "gate": r.gate,
+                    "technician": r.technician,
+                    "value": r.value,
+                    "code": r.code,
+                    "seq": r.seq,
+                }
+                for r in self.test_scans
+            ],
         }
 
 
@@ -216,6 +229,7 @@ class _Tally:
     bands: BandTally = field(default_factory=BandTally)
     overrides: list[OverrideRow] = field(default_factory=list)
     denials: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    test_scans: list[TechnicianScan] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.headcount = HeadcountTally(self.tz)
@@ -267,7 +281,9 @@ class _Tally:
             return
         code = str(d.get("code", ""))
         gate = str(d.get("gate") or entry.gate)
-        if code.startswith("DENY_"):
+        if tested := technician_scan(entry.body, entry.gate, entry.seq, utc_time(ms)):
+            self.test_scans.append(tested)  # a technician's: listed apart, not a visitor's
+        elif code.startswith("DENY_"):
             self.denials[code][gate] += 1
         elif code == "OK_OVERRIDE":
             badge, group = str(d.get("staff") or ""), str(d.get("group") or "")
@@ -316,6 +332,7 @@ class _Tally:
             findings=kept,
             children_inside=tuple(closing_sweep(self.state, staff=True)),
             skipped=self.skipped,
+            test_scans=tuple(self.test_scans),
         )
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from gate.i18n import N_, words
 from hub.views.labels import humanize, label
+from hub.views.reports import technician_scans
 from hub.views.reports.daily import DailyReport
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.hours import hours_section
@@ -185,6 +186,14 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
                 )
                 for d in report.denials
             ),
+        ),
+        Section(
+            _(technician_scans.TITLE),
+            tuple(_(heading) for heading in technician_scans.HEADER),
+            technician_scans.technician_rows(
+                report.test_scans, t, lambda code: label(code, language)
+            ),
+            note=_(technician_scans.NOTE),
         ),
         Section(
             _("Reconciliation findings"),
