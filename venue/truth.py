@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from venue.lanes import Answer, How
+from venue.hands import Answer, How
 from venue.plan import Plan, hhmm
 
 MOVED_IN = frozenset({"OK_ENTRY", "OK_REENTRY"})
@@ -67,7 +67,11 @@ class Truth:
         self._lock = threading.Lock()
         self.group_of = {uid: f.ticket for f in plan.families for uid in f.bands}
         self.bands_of = {f.ticket: f.bands for f in plan.families}
-        self.role: dict[str, str] = {}  # adult | child | solo_child, as the desk bound it
+        # adult | child | solo_child: as the plan says, then as the desk bound it
+        self.role: dict[str, str] = {uid: "adult" for f in plan.families for uid in f.adults}
+        self.role |= {
+            uid: "solo_child" if f.solo else "child" for f in plan.families for uid in f.children
+        }
         self.where: dict[str, Where] = {}
         self.flagged: set[str] = set()
 
@@ -79,7 +83,8 @@ class Truth:
             return  # a ticket, the staff badge, a denial: nobody moved
         with self._lock:
             if a.code == "OK_BIND":
-                self.role[uid], self.where[uid] = a.role or "child", Where.BOUND
+                self.role[uid] = a.role or self.role[uid]
+                self.where[uid] = Where.BOUND
             elif gate_role == "entry" and a.code in INTO:
                 self.where[uid] = Where.INSIDE
             elif gate_role == "exit" and a.code in OUT_OF:
@@ -153,7 +158,7 @@ class Checkpoint:
         if not self.settled:
             verdict += " (the journals had not all reached the hub)"
         return (
-            f"checkpoint {self.name} ({hhmm(self.day_time)}): ground truth {self.truth}; "
+            f"checkpoint {self.name} (venue {hhmm(self.day_time)}): ground truth {self.truth}; "
             f"hub {hub}: {verdict}"
         )
 
