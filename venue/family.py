@@ -23,7 +23,7 @@ from venue.plan import MINUTE, PAIRING_WINDOW_S, Family, Plan, Story
 
 WALK = 3 * MINUTE  # from the desk to the entry gate, in day time
 TRIES = 3  # a move the gates did not answer (or not as hoped) is tried this often
-AGAIN_S = 1.0  # real seconds before it is tried again
+AGAIN_S = 2.5  # real seconds before it is tried again (a killed gate is back by then)
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class Floor(Protocol):
 
     def when(self) -> str: ...
 
+    def now(self) -> float: ...
+
     def through(
         self, gate: str, taps: list[Tap], expected: set[str], belief: Belief | None = None
     ) -> list[Answer]: ...
@@ -98,13 +100,23 @@ class Floor(Protocol):
 
 class FamilyDay:
     """One family through its day; `shift`: day seconds its plan's times are moved by (a
-    family let in when there is room, rather than at its plan's time)."""
+    family let in when there is room, rather than at its plan's time). With `keeps_stay`, a
+    family that got in late (a queue, a gate down) moves the rest of its plan by as much: it
+    stays as long as its plan says, so no exit follows an entry sooner than the plan allows."""
 
-    def __init__(self, family: Family, visitors: Floor, shift: float = 0.0) -> None:
+    def __init__(
+        self, family: Family, visitors: Floor, shift: float = 0.0, keeps_stay: bool = False
+    ) -> None:
         self.f = family
         self.v = visitors
         self.shift = shift
+        self.keeps_stay = keeps_stay
         self.belief = Belief()
+
+    def _in_at(self, planned: float) -> None:
+        """The family got in now, having planned to at `planned` (a time of its plan)."""
+        if self.keeps_stay:
+            self.shift = max(self.shift, self.v.now() - planned)
 
     def at(self, day_time: float, calm: bool = False, real: float = 0.0) -> Wait:
         return Wait(day_time + self.shift, real, calm)
@@ -119,6 +131,7 @@ class FamilyDay:
             return
         yield self.at(f.arrive + WALK, real=time.monotonic() + self.v.hands.after_binding_s)
         yield from self._enter(f.entry_gate, {"OK_ENTRY"})
+        self._in_at(f.arrive + WALK)
         if f.story is Story.TEMPORARY:
             yield from self._temporary_exit()
         elif f.story is Story.LEAVES_FIRST:
@@ -189,6 +202,7 @@ class FamilyDay:
         if out[0].code == "OK_TEMP_EXIT":
             yield self.at(f.away_until)
             yield from self._enter(f.back_entry, {"OK_REENTRY"}, [adult])
+            self._in_at(f.away_until)
 
     def _adult_leaves_first(self) -> Iterator[Wait]:
         f, say = self.f, self.v.say
@@ -206,6 +220,7 @@ class FamilyDay:
         seen_flagged = time.monotonic() + PAIRING_WINDOW_S + 4  # flagged for a while
         yield self.at(f.away_until, calm=True, real=seen_flagged)
         back = self.through(f.back_entry, [Tap(adult)], {"OK_REENTRY"})
+        self._in_at(f.away_until)
         if back[0].granted:
             say(f"{self.v.when()}  {f.ticket}: the adult is back with the children")
 

@@ -55,7 +55,7 @@ class Answer:
 
     @property
     def answered(self) -> bool:
-        return self.code not in (NO_READ, NO_ANSWER)
+        return self.code not in (NO_READ, NO_ANSWER) and not self.code.startswith(NO_ANSWER)
 
 
 class Hands(Protocol):

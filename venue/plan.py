@@ -193,9 +193,9 @@ def _family(rng: random.Random, story: Story, ticket: str, uids: _Uids) -> Famil
         entry_gate=rng.choice(("E1", "E2")),
         exit_gate=rng.choice(("X1", "X2")),
     )
-    if story is Story.TEMPORARY:
+    if story is Story.TEMPORARY:  # back at least 45 min before leaving
         away_from = arrive + (leave - arrive) * rng.uniform(0.25, 0.45)
-        away_until = away_from + rng.uniform(20, 45) * MINUTE
+        away_until = min(away_from + rng.uniform(20, 45) * MINUTE, leave - 45 * MINUTE)
         return _with(family, rng, away_from, away_until)
     if story is Story.LEAVES_FIRST:
         away_from = rng.uniform(11.6, 12.1) * HOUR

@@ -29,6 +29,7 @@ from venue.hands import CHECKED, NO_ANSWER, Answer, How, Tap
 
 ANSWER_TIMEOUT_S = 10.0
 BETWEEN_SCANS_S = 0.05
+UNAVAILABLE = "NO_ANSWER_GATE_DOWN"  # nothing listened: the scan was never made
 ROLES = {g.id: g.role for g in GATES}
 
 
@@ -95,9 +96,12 @@ class SocketHands:
         with self._lock:
             at_gate = self._gates[gate]
         answers = []
+        down = False
         with at_gate:
             for tap in taps:
-                answer = self._scan(gate, tap)
+                # a family that found the gate down does not try its other bands there
+                answer = Answer(gate, tap, NO_ANSWER) if down else self._scan(gate, tap)
+                down = down or answer.code == UNAVAILABLE
                 seen(answer)
                 answers.append(answer)
         return answers
@@ -113,6 +117,8 @@ class SocketHands:
         if ROLES.get(gate) != "handheld":
             with self._lock:
                 self.history.append(op)
+        if op.outcome == "unavailable":
+            return Answer(gate, tap, UNAVAILABLE)
         if op.outcome != "ok" or op.code is None:
             return Answer(gate, tap, NO_ANSWER)
         if op.code == CHECKED:

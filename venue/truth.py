@@ -1,9 +1,11 @@
 """The simulator's ground truth: who is where, from the gates' answers alone, never from the hub;
 and the checkpoints that set the hub's headcount beside it.
 
-`MOVED_IN` and `moved_out` are the rule by which a decision moves a band in or out, for a
-harness that keeps its ground truth from the gates' answers by gate (the tests' venue, the chaos
-campaign's checker): a gate's id starts with the letter of its role (E entry, X exit).
+`Truth` is the visitors' (`venue.visitors`), in the demo and the chaos campaign alike.
+`MOVED_IN` and `moved_out` are the same rule by gate id, for a harness that keeps its ground
+truth from the answers alone (the tests' venue; the chaos checker, over the scans that took
+effect, the answered ones and the ones recovered from a journal): a gate's id starts with the
+letter of its role (E entry, X exit).
 """
 
 from __future__ import annotations

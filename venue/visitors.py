@@ -5,8 +5,9 @@ Each family follows its plan (`venue.family.FamilyDay`), which yields a `Wait` b
 few worker threads serve whichever family's wait is over, the earliest in the day first, so
 many families are in the venue at once and each gate serves one family at a time. Families
 arrive at their plan's time, or (with `room`) as soon as fewer than `room` families are here,
-their day moved to start then. Every answer goes into the ground truth (`venue.truth.Truth`),
-the tally of answers, and what the family believes about itself.
+their day moved to start then and each stay as long as planned however late it got in. Every
+answer goes into the ground truth (`venue.truth.Truth`), the tally of answers, and what the
+family believes about itself.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ class Visitors:
 
     def checked(self, uid: str, shown: str) -> None:
         self.tally.checked(uid, shown)
+
+    def now(self) -> float:
+        """The venue's clock: its day time."""
+        return self.clock.now()
 
     def when(self) -> str:
         """The venue's clock, as the demo's lines show it."""
@@ -212,5 +217,5 @@ class Visitors:
                     return
                 shift = now - family.arrive
             self.arrived += 1
-            steps = FamilyDay(family, self, shift).day()
+            steps = FamilyDay(family, self, shift, keeps_stay=self.room is not None).day()
             self._waiting.append(Visit(self.arrived, family, steps, Wait(day=now)))

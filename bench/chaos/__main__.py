@@ -51,8 +51,8 @@ SHARES = Shares(solo=0.05, temporary=0.2, checked=0.05, child_alone=0.15)
 # The day runs fast (a stay of 45 min to 3 h lasts 9 to 36 s: longer than any forward clock
 # jump), with at most ROOM families in at once, served by WORKERS threads.
 DAY_RATE = 300.0
-ROOM = 40
-WORKERS = 8
+ROOM = 80
+WORKERS = 12
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
