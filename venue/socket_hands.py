@@ -97,6 +97,7 @@ class SocketHands:
             at_gate = self._gates[gate]
         answers = []
         down = False
+        time.sleep(BETWEEN_SCANS_S)  # walking up to the gate
         with at_gate:
             for tap in taps:
                 # a family that found the gate down does not try its other bands there
@@ -107,7 +108,6 @@ class SocketHands:
         return answers
 
     def _scan(self, gate: str, tap: Tap) -> Answer:
-        time.sleep(BETWEEN_SCANS_S)
         kind = "barcode" if tap.how is How.TICKET else "nfc"
         intent = "temporary" if tap.how is How.TEMPORARY else "final"
         op = Op(gate, tap.value, kind, intent, time.monotonic())
