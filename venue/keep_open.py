@@ -30,8 +30,8 @@ def try_these(venue: Venue) -> list[str]:
         rule,
         "  The venue stays open (--keep-open): the broker, the hub and "
         f"{len(gates)} gates keep running.",
-        "  The venue's clock has stopped at closing; the gates, the hub and the display keep",
-        "  real time. Try, from another terminal:",
+        "  The simulated day is over; the gates, the hub and the display keep real time.",
+        "  Try, from another terminal:",
         f"    live display:   {venue.display_url}",
         f"    the hub:        {hub} -c {config} status",
         f"                    {hub} -c {config} sweep",

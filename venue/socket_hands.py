@@ -67,10 +67,13 @@ def send_scan(socket_path: Path, request: dict[str, str], op: Op) -> dict[str, A
                 line = replies.readline()
         except OSError as exc:
             line, op.error = b"", str(exc)
-    if not line:
+    try:  # a gate killed while it answered leaves half a line
+        answer: dict[str, Any] = json.loads(line) if line.endswith(b"\n") else {}
+    except ValueError:
+        answer = {}
+    if not answer:
         op.outcome = "indeterminate"
         return {}
-    answer: dict[str, Any] = json.loads(line)
     if not answer.get("ok"):
         op.outcome, op.error = "refused", str(answer.get("error", answer))
     elif "check" in answer:
