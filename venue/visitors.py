@@ -53,6 +53,10 @@ class Tally:
         with self._lock:
             self.checks.append((uid, shown, shown == "inside"))
 
+    def walked_out(self, people: int) -> None:
+        with self._lock:
+            self.escorted += people
+
 
 @dataclass
 class Visit:
@@ -128,8 +132,7 @@ class Visitors:
         badge = Tap(self.plan.staff_badge)
         taps = [tap for uid in uids for tap in (badge, Tap(uid))]
         answers = self.through(gate, taps, {"OK_STAFF", "OK_OVERRIDE"}, belief)
-        with self.tally._lock:
-            self.tally.escorted += sum(a.code == "OK_OVERRIDE" for a in answers)
+        self.tally.walked_out(sum(a.code == "OK_OVERRIDE" for a in answers))
 
     # --- running --------------------------------------------------------------------------------
 
