@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bench.chaos.checker import Row, account, child_safety_violations
 from gate.core import BandBound, Event, MemberMoved, MemberState, Role
 from gate.link.codec import event_to_dict
-from venue.crowd import Op
+from venue.socket_hands import Op
 
 T0 = datetime(2026, 7, 18, 10, 0, tzinfo=UTC)
 
@@ -18,11 +18,11 @@ def decision(gate: str, seq: int, value: str, code: str, nonce: str = "") -> Row
 
 
 def answered(gate: str, seq: int, value: str, code: str, sent: float) -> Op:
-    return Op(0, gate, value, "nfc", "final", sent, "ok", seq, code)
+    return Op(gate, value, "nfc", "final", sent, "ok", seq, code)
 
 
 def unanswered(gate: str, value: str, sent: float) -> Op:
-    return Op(0, gate, value, "nfc", "final", sent, "indeterminate")
+    return Op(gate, value, "nfc", "final", sent, "indeterminate")
 
 
 def test_a_clean_history_has_nothing_lost_duplicated_or_unexpected_and_counts_who_is_in():

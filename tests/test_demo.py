@@ -1,5 +1,6 @@
-"""`python -m venue`, the simulated venue, as a newcomer runs it: a small day end to end, and
-Ctrl-C in the middle of one.
+"""`python -m venue`, the simulated venue, as a newcomer runs it: a small day end to end, Ctrl-C
+in the middle of one, and `--keep-open`: the venue stays up after the day, the commands it prints
+work against it, and SIGTERM stops it.
 
 Every process the demo starts (Mosquitto, the hub, the gates) names the demo's work directory on
 its command line, so "nothing left behind" is checked by looking for that path in /proc.
@@ -8,13 +9,17 @@ its command line, so "nothing left behind" is checked by looking for that path i
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
+import re
+import shlex
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,6 +60,38 @@ def left_behind(path: Path, grace_s: float = 3.0) -> list[str]:
     return found
 
 
+class Output:
+    """A running demo's output, line by line, read on a thread of its own."""
+
+    def __init__(self, demo: subprocess.Popen[str]) -> None:
+        self.demo = demo
+        self.seen: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(
+            target=lambda: [self._lines.put(x) for x in demo.stdout or ()]
+        )
+        self._reader.start()
+
+    def until(self, found, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(found(line) for line in self.seen):
+            assert time.monotonic() < deadline, f"{what}, never came:\n" + story(self.text())
+            assert self.demo.poll() is None, "the demo ended early:\n" + story(self.text())
+            with contextlib.suppress(queue.Empty):
+                self.seen.append(self._lines.get(timeout=1))
+
+    def close(self) -> None:
+        if self.demo.poll() is None:
+            self.demo.kill()
+            self.demo.wait()
+        self._reader.join(timeout=5)
+        while not self._lines.empty():
+            self.seen.append(self._lines.get())
+
+    def text(self) -> str:
+        return "".join(self.seen)
+
+
 def test_a_small_day_ends_with_the_hub_equal_to_the_ground_truth_and_nothing_lost(tmp_path):
     workdir = tmp_path / "demo"
     done = subprocess.run(
@@ -71,6 +108,9 @@ def test_a_small_day_ends_with_the_hub_equal_to_the_ground_truth_and_nothing_los
     assert "checkpoint after the outage" in done.stdout  # the outage happened and was checked
     assert "rule violations: none" in done.stdout, told  # an outage, a recall, an override
     assert "Live display:   http://127.0.0.1:" in done.stdout
+    progress = [line for line in done.stdout.splitlines() if line.startswith("[")]
+    assert progress and all(re.match(r"\[real \d+:\d\d \| venue \d\d:\d\d\] ", p) for p in progress)
+    assert "the broker goes down for 5 s of real time" in done.stdout  # never "5 s at 12:30"
     assert not left_behind(workdir)
 
 
@@ -110,4 +150,49 @@ def test_ctrl_c_in_the_middle_of_the_day_stops_everything_it_started(tmp_path):
     assert status == 130, told
     assert took < STOPS_WITHIN_S
     assert "interrupted" in told and "stopped: gates, hub and broker" in told, told
+    assert not left_behind(workdir), told
+
+
+def test_keep_open_leaves_the_venue_running_with_commands_that_work_until_sigterm(tmp_path):
+    workdir = tmp_path / "demo"
+    demo = subprocess.Popen(
+        demo_command(workdir, "--families", "6", "--outage-s", "0", "--keep-open"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    out = Output(demo)
+    try:
+        out.until(lambda line: "Ctrl-C (or SIGTERM) stops" in line, SMALL_DAY_TIMEOUT_S, "the day")
+        told = out.text()
+        assert "RESULT: hub == ground truth, lost 0, duplicates 0" in told, story(told)
+        assert len(processes_naming(workdir)) >= 8  # broker, hub, six gates: still up
+
+        gatectl = re.findall(r"(\S*gatectl -s \S+/(\w\d)/gate\.sock status)", told)
+        assert {gate for _, gate in gatectl} == {"D1", "E1", "E2", "X1", "X2", "H1"}, told
+        for line, gate in gatectl:
+            status = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=30)
+            assert status.returncode == 0 and gate in status.stdout, status.stdout + status.stderr
+        hub_lines = re.findall(r"(\S*hub -c \S+hub\.toml (?:status|sweep))$", told, re.MULTILINE)
+        assert len(hub_lines) == 2, told
+        for line in hub_lines:
+            ran = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=30)
+            assert ran.returncode == 0, f"{line}:\n{ran.stdout}{ran.stderr}"
+        (url,) = re.findall(r"live display:\s+(http://127\.0\.0\.1:\d+/)", told)
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert page.status == 200 and b"<html" in page.read().lower()
+        with urllib.request.urlopen(f"{url}api/headcount", timeout=10) as reply:
+            assert json.loads(reply.read())["inside"] == 0  # everybody left at closing
+
+        demo.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        status = demo.wait(timeout=STOPS_WITHIN_S)
+        took = time.monotonic() - stopping
+    finally:
+        out.close()
+    told = out.text()
+    assert status == 0, story(told)  # the day's verdict: the hub agreed with the ground truth
+    assert took < STOPS_WITHIN_S
+    assert "stopped: gates, hub and broker" in told, story(told)
     assert not left_behind(workdir), told

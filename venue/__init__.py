@@ -12,13 +12,15 @@ tests' venue (`tests/venue_rig.py`) use it, and differ in what they do to it.
     processes.py    the venue's processes: start, ask, stop, the broker outage
     faults.py       what faults need: relays, a shifted clock, a small disk, a supervisor
     shifted_gate.py `gate run` on a wall clock a harness moves
-    lanes.py        one worker thread per gate, serving the visitors' taps in turn
-    clock.py        the compressed day
+    clock.py        the venue's clocks: the compressed day, a steady one
     truth.py        the ground truth, and the checkpoints beside the hub's headcount
-    floor.py        the lanes, the clock, the ground truth and the tally, as visitors meet them
-    families.py     one family's day and its story
-    visitors.py     the demo's day: the families, the outage and the checkpoints
+    family.py       one family's day by its plan, and what it believes about itself
+    visitors.py     the visitors: who moves next, the ground truth, the tally (demo and chaos)
+    hands.py        how a scan is made: the interface, taps and answers
+    lanes.py        the demo's hands: a queue per gate, taps on the emulated readers
+    socket_hands.py the chaos campaign's hands: scans through the control sockets, as Ops
+    day.py          the demo's day: the broker outage, the checkpoints, the progress lines
     summary.py      the demo's closing report: headcounts, journals lost or stored twice
-    crowd.py        the chaos campaign's visitors: many families at once, every scan recorded
+    keep_open.py    `--keep-open`: the commands to try against the running venue
     demo.py         the demo's command line (`python -m venue`, `./scripts/demo`)
 """

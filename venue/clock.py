@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from venue.lanes import Stopped
+from venue.hands import Stopped
 from venue.plan import CLOSES, LAST_ARRIVAL, OPENS, Plan
 
 DESK_S_PER_BAND = 0.6  # a band on the desk's reader, written and read back (nfcpy's udp: link)
@@ -71,3 +71,16 @@ class DayClock:
         while (left := self._real_at(day_time) - self._real()) > 0:
             if stopping.wait(min(left, 0.25)):
                 raise Stopped
+
+
+class SteadyClock:
+    """A clock for a venue whose families come as there is room (the chaos campaign): `rate`
+    day seconds per real second from `starts`, without end."""
+
+    def __init__(self, rate: float, starts: float = OPENS) -> None:
+        self.rate = rate
+        self.starts = starts
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        return self.starts + (time.monotonic() - self._t0) * self.rate

@@ -1,11 +1,12 @@
 """`python -m venue`: a whole simulated venue on this machine, for a compressed day.
 
     python -m venue [--families N] [--outage-s S] [--speed X] [--seed N]
-                       [--workdir DIR] [--http-port PORT]
+                       [--workdir DIR] [--http-port PORT] [--keep-open]
 
 Exit status: 0 the hub's headcount equals the ground truth at every checkpoint and no journal
 entry was lost or stored twice; 1 they disagree; 2 the venue could not run (the message says
-where its logs are); 130 interrupted (Ctrl-C), everything stopped.
+where its logs are); 130 interrupted (Ctrl-C) during the day, everything stopped. With
+--keep-open the venue stays up after the day until Ctrl-C or SIGTERM, then the day's status.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from zoneinfo import ZoneInfo
 
 from venue.configs import GATES
 from venue.daemon import DemoError
-from venue.lanes import Stopped
-from venue.plan import OUTAGE_AT, Plan, hhmm, local_timezone, make_plan
+from venue.day import Simulation, real_elapsed
+from venue.hands import Stopped
+from venue.keep_open import stay_open
+from venue.plan import CLOSES, OPENS, OUTAGE_AT, Plan, hhmm, local_timezone, make_plan
 from venue.processes import Venue, http_port, say
 from venue.summary import Report, journal_rows, store_rows
-from venue.visitors import Simulation
 
 DEFAULT_FAMILIES = 120
 DEFAULT_OUTAGE_S = 20.0
@@ -43,13 +45,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
-        "--families", type=_at_least(4), default=DEFAULT_FAMILIES, metavar="N",
-        help=f"families in the day (default {DEFAULT_FAMILIES}; at least 4)",
+        "--families", type=_at_least(5), default=DEFAULT_FAMILIES, metavar="N",
+        help=f"families in the day (default {DEFAULT_FAMILIES}; at least 5)",
     )  # fmt: skip
     parser.add_argument(
         "--outage-s", type=float, default=DEFAULT_OUTAGE_S, metavar="S",
-        help=f"seconds the broker is down at {hhmm(OUTAGE_AT)} (default {DEFAULT_OUTAGE_S:g}; "
-        "0: no outage)",
+        help=f"real seconds the broker is down from venue time {hhmm(OUTAGE_AT)} "
+        f"(default {DEFAULT_OUTAGE_S:g}; 0: no outage)",
     )  # fmt: skip
     parser.add_argument(
         "--speed", type=float, default=1.0, metavar="X",
@@ -64,6 +66,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--http-port", type=int, default=8080, metavar="PORT",
         help="the hub's display and API (default 8080, or a free port if taken; 0: a free port)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep-open", action="store_true",
+        help="after the day, keep the venue running and print the commands to try against it "
+        "(gatectl, hub, the display) until Ctrl-C",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.speed <= 0:
@@ -88,6 +95,7 @@ class Demo:
         self.args = args
         self.venue: Venue | None = None
         self.started = time.monotonic()
+        self.interrupted_after_day = False
 
     def run(self) -> int:
         args = self.args
@@ -109,12 +117,20 @@ class Demo:
         for line in report.lines():
             say(line)
         minutes, seconds = divmod(int(time.monotonic() - self.started), 60)
-        say(f"(the run took {minutes} min {seconds:02d} s; logs and state in {root})")
-        return 0 if report.ok else 1
+        say(f"(the run took {minutes} min {seconds:02d} s of real time; logs and state in {root})")
+        status = 0 if report.ok else 1
+        if self.args.keep_open:
+            try:
+                stay_open(venue, say)
+            except KeyboardInterrupt:
+                say(f"\n{real_elapsed(time.monotonic() - self.started)}: stopping the gates, "
+                    "the hub and the broker ...")  # fmt: skip
+        return status
 
     def _introduce(self, plan: Plan, root: Path) -> None:
         outage = (
-            f"the broker goes down for {self.args.outage_s:g} s at {hhmm(OUTAGE_AT)}"
+            f"at venue time {hhmm(OUTAGE_AT)} the broker goes down for "
+            f"{self.args.outage_s:g} s of real time"
             if self.args.outage_s
             else "no broker outage"
         )
@@ -133,8 +149,11 @@ class Demo:
             f"  The venue is open. Live display:   {venue.display_url}\n"
             f"  (headcount JSON: {venue.display_url}api/headcount)\n"
             f"{rule}\n"
-            "A line every few seconds: real time, the venue's clock, families, people inside "
-            "by the ground truth (and by the hub), the broker, the desk's queue."
+            f"Two clocks: the venue's clock runs the day from {hhmm(OPENS)} to {hhmm(CLOSES)} in a "
+            "few minutes (lines say 'venue 12:30');\nthe gates, the hub and the display keep real "
+            "time (the progress lines say 'real 2:05': real time since the start).\n"
+            "A progress line every few seconds: families, people inside by the ground truth "
+            "(and by the hub), the broker, the desk's queue."
         )
 
     def where_logs_are(self) -> None:

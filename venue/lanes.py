@@ -18,6 +18,7 @@ sequence is higher than before the tap; the handheld, which only checks, answers
 has reported the band.
 
 `Pause` lets the simulator stop the whole venue between two jobs (for a checkpoint).
+`ReaderHands` are the demo's `venue.hands.Hands`: a lane per gate, and the bands' memories.
 """
 
 from __future__ import annotations
@@ -29,50 +30,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 from typing import Any
 
 from gate.control.client import Unreachable
-from venue.processes import Gate
+from venue.hands import CHECKED, NO_READ, Answer, How, Stopped, Tap
+from venue.processes import Gate, Venue
 
 ANSWER_TIMEOUT_S = 8.0  # a band held on the reader this long with no decision: try again
 POLL_S = 0.03
 DEBOUNCE_S = 0.45  # the same band back on the same reader: wait past the reader's debounce
-NO_READ = "NO_READ"  # the band was never read (it is tried twice)
-CHECKED = "CHECKED"  # a handheld's check
-
-
-class Stopped(Exception):
-    """The demo is stopping: the worker or the visitor gives up what it was doing."""
-
-
-class How(StrEnum):
-    BAND = "band"
-    TICKET = "ticket"
-    TEMPORARY = "temporary"
-
-
-@dataclass(frozen=True)
-class Tap:
-    value: str  # a band UID, or a ticket code
-    how: How = How.BAND
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the gate said: its decision code (or CHECKED, NO_READ), and about whom."""
-
-    gate: str
-    tap: Tap
-    code: str
-    group: str | None = None
-    role: str | None = None
-    check: dict[str, Any] | None = None
-
-    @property
-    def granted(self) -> bool:
-        return self.code.startswith("OK_")
 
 
 @dataclass
@@ -303,3 +270,28 @@ class Lane:
                     return value
             time.sleep(POLL_S)
         return None
+
+
+class ReaderHands:
+    """The demo's hands: taps on the gates' emulated readers (and the desk's scanner), through
+    a lane per gate. A band carries its token, so it is good at every gate once bound."""
+
+    after_binding_s = 0.0
+
+    def __init__(self, venue: Venue) -> None:
+        self.pause = Pause()
+        bands = Bands()
+        self.lanes = {
+            gid: Lane(gate, bands, self.pause, venue.stopping) for gid, gate in venue.gates.items()
+        }
+
+    def open(self) -> None:
+        """Every lane starts serving."""
+        for lane in self.lanes.values():
+            lane.start()
+
+    def through(self, gate: str, taps: list[Tap], seen: Callable[[Answer], None]) -> list[Answer]:
+        return self.lanes[gate].through(taps, seen)
+
+    def waiting(self, gate: str) -> int:
+        return self.lanes[gate].waiting

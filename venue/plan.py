@@ -10,7 +10,12 @@ guardian phone), and a few families with a story to tell:
   inside; when the pairing window closes the group is flagged "children unaccompanied", until
   the adult comes back in and later leaves with them;
 - `Story.CHECKED`: a member's band is checked on the floor with the handheld;
-- `Story.SOLO`: a child admitted alone, released at the exit by a staff badge (guardian pickup).
+- `Story.SOLO`: a child admitted alone, released at the exit by a staff badge (guardian pickup);
+- `Story.CHILD_ALONE`: a child tries the exit alone, is turned back, and leaves later with its
+  family.
+
+`Shares` says how many families of each story a plan draws: the demo's day, or the chaos
+campaign's busier one.
 
 Times are *day times*: seconds since midnight of the venue's day (`hhmm` prints them). The
 simulator's clock (`clock.DayClock`) runs the day compressed into minutes.
@@ -51,6 +56,20 @@ class Story(StrEnum):
     TEMPORARY = "temporary exit"
     LEAVES_FIRST = "adult leaves first"
     CHECKED = "handheld check"
+    CHILD_ALONE = "child tries alone"
+
+
+@dataclass(frozen=True)
+class Shares:
+    """The share of families with each story (each story at least once in a plan)."""
+
+    solo: float = 0.05
+    temporary: float = 0.08
+    checked: float = 0.06
+    child_alone: float = 0.04
+
+
+DEMO_SHARES = Shares()
 
 
 @dataclass(frozen=True)
@@ -66,9 +85,11 @@ class Family:
     leave: float
     entry_gate: str
     exit_gate: str
-    away_from: float = 0.0  # TEMPORARY, LEAVES_FIRST: an adult goes out ...
+    away_from: float = (
+        0.0  # TEMPORARY, LEAVES_FIRST: an adult goes out (CHILD_ALONE: a child tries)
+    )
     away_until: float = 0.0  # ... and comes back in
-    away_exit: str = ""  # the exit the adult goes out by
+    away_exit: str = ""  # the exit the adult goes out by (the child tries)
     back_entry: str = ""  # the entry the adult comes back in by
     check_at: float = 0.0  # CHECKED: when, and whose band
     checked: str = ""
@@ -104,15 +125,18 @@ def hhmm(day_time: float) -> str:
     return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
 
 
-def make_plan(families: int, seed: int, day: date, timezone: str) -> Plan:
-    """`families` families (at least 4: one of each story) drawn with `seed`."""
-    if families < 4:
-        raise ValueError("the demo needs at least 4 families")
+def make_plan(
+    families: int, seed: int, day: date, timezone: str, shares: Shares = DEMO_SHARES
+) -> Plan:
+    """`families` families (at least 5: one of each story) drawn with `seed`."""
+    if families < 5:
+        raise ValueError("the simulated venue needs at least 5 families")
     rng = random.Random(seed)
     stories = [Story.LEAVES_FIRST]
-    stories += [Story.SOLO] * max(1, round(families * 0.05))
-    stories += [Story.TEMPORARY] * max(1, round(families * 0.08))
-    stories += [Story.CHECKED] * max(1, round(families * 0.06))
+    stories += [Story.SOLO] * max(1, round(families * shares.solo))
+    stories += [Story.TEMPORARY] * max(1, round(families * shares.temporary))
+    stories += [Story.CHECKED] * max(1, round(families * shares.checked))
+    stories += [Story.CHILD_ALONE] * max(1, round(families * shares.child_alone))
     stories = stories[:families]
     stories += [Story.PLAIN] * (families - len(stories))
     rng.shuffle(stories)
@@ -169,9 +193,9 @@ def _family(rng: random.Random, story: Story, ticket: str, uids: _Uids) -> Famil
         entry_gate=rng.choice(("E1", "E2")),
         exit_gate=rng.choice(("X1", "X2")),
     )
-    if story is Story.TEMPORARY:
+    if story is Story.TEMPORARY:  # back at least 45 min before leaving
         away_from = arrive + (leave - arrive) * rng.uniform(0.25, 0.45)
-        away_until = away_from + rng.uniform(20, 45) * MINUTE
+        away_until = min(away_from + rng.uniform(20, 45) * MINUTE, leave - 45 * MINUTE)
         return _with(family, rng, away_from, away_until)
     if story is Story.LEAVES_FIRST:
         away_from = rng.uniform(11.6, 12.1) * HOUR
@@ -180,6 +204,9 @@ def _family(rng: random.Random, story: Story, ticket: str, uids: _Uids) -> Famil
     if story is Story.CHECKED:
         check_at = arrive + (leave - arrive) * rng.uniform(0.3, 0.7)
         return replace(family, check_at=check_at, checked=rng.choice(family.bands))
+    if story is Story.CHILD_ALONE:
+        tries_at = arrive + (leave - arrive) * rng.uniform(0.3, 0.7)
+        return replace(family, away_from=tries_at, away_exit=rng.choice(("X1", "X2")))
     return family
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from venue.day import Simulation
 from venue.plan import Plan, Story, hhmm
 from venue.truth import Checkpoint
-from venue.visitors import Simulation
 
 
 @dataclass
@@ -121,6 +121,7 @@ class Report:
             _n(plan.count(Story.TEMPORARY), "temporary exit", "temporary exits"),
             _n(plan.count(Story.LEAVES_FIRST), "adult who left first", "adults who left first"),
             _n(plan.count(Story.CHECKED), "handheld check", "handheld checks"),
+            _n(plan.count(Story.CHILD_ALONE), "child who tried alone", "children who tried alone"),
         ]
         out.append(
             f"{len(plan.families)} families, {plan.people} people; among them {', '.join(stories)}"
@@ -128,10 +129,11 @@ class Report:
         if sim.outage is not None:
             began, ended = sim.outage
             out.append(
-                f"broker down {sim.outage_s:g} s ({hhmm(began)}-{hhmm(ended)}): "
+                f"broker down for {sim.outage_s:g} s of real time (venue {hhmm(began)}-"
+                f"{hhmm(ended)}): "
                 "the gates decided alone meanwhile"
             )
-        floor = sim.floor
+        floor = sim.tally
         decisions = sum(floor.codes.values())
         out.append(f"answers at the gates: {decisions}: {_tally(floor.codes)}")
         if floor.checks:
@@ -155,9 +157,10 @@ class Report:
         return out
 
     def _headcount(self) -> list[str]:
-        lines = [f"{'headcount':<34}{'inside':>8}{'adults':>8}{'children':>10}{'unaccomp.':>11}"]
+        lines = [f"{'headcount':<40}{'inside':>8}{'adults':>8}{'children':>10}{'unaccomp.':>11}"]
         for point in self.sim.checkpoints:
-            lines.append(_count_line(f"{point.name} ({hhmm(point.day_time)})", "truth", point))
+            label = f"{point.name} (venue {hhmm(point.day_time)})"
+            lines.append(_count_line(label, "truth", point))
             lines.append(_count_line("", "hub", point))
         return lines
 
@@ -187,10 +190,10 @@ class Report:
 def _count_line(label: str, who: str, point: Checkpoint) -> str:
     count = point.truth if who == "truth" else point.hub
     if count is None:
-        return f"  {label:<26}{who:<6}{'(no answer)':>37}"
+        return f"  {label:<32}{who:<6}{'(no answer)':>37}"
     mark = ("agree" if point.agrees else "DIFFER") if who == "hub" else ""
     return (
-        f"  {label:<26}{who:<6}{count.inside:>8}{count.adults:>8}{count.children:>10}"
+        f"  {label:<32}{who:<6}{count.inside:>8}{count.adults:>8}{count.children:>10}"
         f"{count.unaccompanied:>11}  {mark}".rstrip()
     )
 

@@ -1,9 +1,11 @@
 """The simulator's ground truth: who is where, from the gates' answers alone, never from the hub;
 and the checkpoints that set the hub's headcount beside it.
 
-`MOVED_IN` and `moved_out` are the rule by which a decision moves a band in or out, for a
-harness that keeps its ground truth from the gates' answers by gate (the tests' venue, the chaos
-campaign's checker): a gate's id starts with the letter of its role (E entry, X exit).
+`Truth` is the visitors' (`venue.visitors`), in the demo and the chaos campaign alike.
+`MOVED_IN` and `moved_out` are the same rule by gate id, for a harness that keeps its ground
+truth from the answers alone (the tests' venue; the chaos checker, over the scans that took
+effect, the answered ones and the ones recovered from a journal): a gate's id starts with the
+letter of its role (E entry, X exit).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from venue.lanes import Answer, How
+from venue.hands import Answer, How
 from venue.plan import Plan, hhmm
 
 MOVED_IN = frozenset({"OK_ENTRY", "OK_REENTRY"})
@@ -67,7 +69,11 @@ class Truth:
         self._lock = threading.Lock()
         self.group_of = {uid: f.ticket for f in plan.families for uid in f.bands}
         self.bands_of = {f.ticket: f.bands for f in plan.families}
-        self.role: dict[str, str] = {}  # adult | child | solo_child, as the desk bound it
+        # adult | child | solo_child: as the plan says, then as the desk bound it
+        self.role: dict[str, str] = {uid: "adult" for f in plan.families for uid in f.adults}
+        self.role |= {
+            uid: "solo_child" if f.solo else "child" for f in plan.families for uid in f.children
+        }
         self.where: dict[str, Where] = {}
         self.flagged: set[str] = set()
 
@@ -79,7 +85,8 @@ class Truth:
             return  # a ticket, the staff badge, a denial: nobody moved
         with self._lock:
             if a.code == "OK_BIND":
-                self.role[uid], self.where[uid] = a.role or "child", Where.BOUND
+                self.role[uid] = a.role or self.role[uid]
+                self.where[uid] = Where.BOUND
             elif gate_role == "entry" and a.code in INTO:
                 self.where[uid] = Where.INSIDE
             elif gate_role == "exit" and a.code in OUT_OF:
@@ -153,7 +160,7 @@ class Checkpoint:
         if not self.settled:
             verdict += " (the journals had not all reached the hub)"
         return (
-            f"checkpoint {self.name} ({hhmm(self.day_time)}): ground truth {self.truth}; "
+            f"checkpoint {self.name} (venue {hhmm(self.day_time)}): ground truth {self.truth}; "
             f"hub {hub}: {verdict}"
         )
 

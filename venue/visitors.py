@@ -1,202 +1,224 @@
-"""The demo's day: families moved through a compressed day, a broker outage, and checkpoints
-that set the hub's headcount beside the simulator's own ground truth.
+"""The visitors: the plan's families moving through the venue, the demo's and the chaos
+campaign's alike; only their `Hands` (how a scan is made) differ.
 
-Each family is a thread that follows its plan (`plan.Family`; `families.FamilyDay`): bound at
-the desk (the ticket on the scanner, then each band on the reader, which writes the band's
-token), in at its entry gate adults first, its story if it has one, out at its exit gate adults
-first (a solo child with a staff badge: the guardian pickup). It queues at the gates' `Lane`s
-like everybody else (`floor.Floor`).
-
-`Truth` (`truth.py`) is the simulator's book of who is inside, kept only from the answers the
-gates gave, never from the hub. In the middle of the day the broker is cut off for `outage_s`
-seconds while the gates keep working; afterwards, and again at closing, the venue pauses for a
-*checkpoint*: the pairing windows close, every gate's journal reaches the hub, and the hub's
-headcount is set beside the ground truth.
+Each family follows its plan (`venue.family.FamilyDay`), which yields a `Wait` between moves. A
+few worker threads serve whichever family's wait is over, the earliest in the day first, so
+many families are in the venue at once and each gate serves one family at a time. Families
+arrive at their plan's time, or (with `room`) as soon as fewer than `room` families are here,
+their day moved to start then and each stay as long as planned however late it got in. Every
+answer goes into the ground truth (`venue.truth.Truth`), the tally of answers, and what the
+family believes about itself.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
+from typing import Protocol
 
-from venue.daemon import DemoError
-from venue.families import FamilyDay
-from venue.floor import Floor
-from venue.lanes import Stopped
-from venue.plan import OUTAGE_AT, PAIRING_WINDOW_S, Family, Plan, hhmm
-from venue.processes import Venue
-from venue.truth import Checkpoint, Count, differences
+from venue.configs import GATES
+from venue.family import Belief, FamilyDay, Wait
+from venue.hands import Answer, Hands, Stopped, Tap
+from venue.plan import Family, Plan, hhmm
+from venue.truth import Truth
 
-PROGRESS_EVERY_S = 5.0
+ROLES = {g.id: g.role for g in GATES}
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
 
 
 @dataclass
-class Simulation:
-    venue: Venue
-    plan: Plan
-    outage_s: float
-    speed: float
-    say: Callable[[str], None]
-    checkpoints: list[Checkpoint] = field(default_factory=list)
-    outage: tuple[float, float] | None = None  # day times
-    arrived: int = 0
-    done: int = 0
+class Tally:
+    """What the gates answered: codes, answers the plan did not expect, handheld checks."""
 
-    def __post_init__(self) -> None:
-        self.stopping = self.venue.stopping
-        self.floor = Floor(self.venue, self.plan, self.speed)
-        self.clock = self.floor.clock
-        self.truth = self.floor.truth
-        self._lock = threading.Lock()
-        self._errors: list[BaseException] = []
-        self._everyone_left = threading.Event()
-        self._finished = threading.Event()  # the day is over: no more progress lines
-        self._started = time.monotonic()
+    codes: Counter[str] = field(default_factory=Counter)
+    surprises: Counter[str] = field(default_factory=Counter)  # "E2 DENY_..." not in the plan
+    checks: list[tuple[str, str, bool]] = field(default_factory=list)  # uid, shown, as truth
+    escorted: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    # --- the day --------------------------------------------------------------------------------
-
-    def run(self) -> None:
-        """The whole day, on the calling thread; raises DemoError if any part of it failed."""
-        self.floor.open()
-        self._thread(self._progress, "progress")
-        try:
-            outage = self._thread(self._outage, "outage")
-            families = []
-            for family in self.plan.families:
-                self._wait_day(family.arrive)
-                families.append(self._thread(partial(self._visit, family), family.ticket))
-                self.arrived += 1
-            for thread in families:
-                self._join(thread)
-            self._everyone_left.set()
-            self._join(outage)
-            self._raise_errors()
-            self._closing()
-            self.checkpoint("at closing")
-            self._raise_errors()
-        finally:
-            self._finished.set()
-
-    def _thread(self, target: Callable[[], None], name: str) -> threading.Thread:
-        def guarded() -> None:
-            try:
-                target()
-            except Stopped:
-                return  # the demo is stopping: not a failure
-            except BaseException as exc:  # a failure anywhere stops the whole demo
-                with self._lock:
-                    self._errors.append(exc)
-                self.stopping.set()
-
-        thread = threading.Thread(target=guarded, name=name, daemon=True)
-        thread.start()
-        return thread
-
-    def _join(self, thread: threading.Thread) -> None:
-        while thread.is_alive():
-            thread.join(0.2)
-            self._raise_errors()
-
-    def _raise_errors(self) -> None:
+    def answer(self, a: Answer, expected: set[str]) -> None:
         with self._lock:
-            errors = list(self._errors)
-        if errors:
-            error = errors[0]
-            raise error if isinstance(error, DemoError) else DemoError(f"{error!r}") from error
-        if self.stopping.is_set():
-            raise Stopped
+            self.codes[a.code] += 1
+            if a.code not in expected:
+                self.surprises[f"{a.gate} {a.code}"] += 1
 
-    def _wait_day(self, day_time: float) -> None:
-        try:
-            self.clock.wait_until(day_time, self.stopping)
-        except Stopped:
-            self._raise_errors()
-            raise
+    def checked(self, uid: str, shown: str) -> None:
+        """A handheld showed the band `uid` as `shown`."""
+        with self._lock:
+            self.checks.append((uid, shown, shown == "inside"))
 
-    def _visit(self, f: Family) -> None:
-        try:
-            FamilyDay(self.floor, f, self.say).run()
-        finally:
-            with self._lock:
-                self.done += 1
+    def walked_out(self, people: int) -> None:
+        with self._lock:
+            self.escorted += people
 
-    def _closing(self) -> None:
-        left = self.truth.inside_now()
-        if left:
-            self.say(f"closing: {len(left)} people still inside are walked out by staff at X1")
-            self.floor.escort("X1", left)
 
-    # --- the broker outage, checkpoints, progress --------------------------------------------
+@dataclass
+class Visit:
+    number: int
+    family: Family
+    steps: Iterator[Wait]  # the family's day
+    wait: Wait
 
-    def _outage(self) -> None:
-        while self.clock.now() < OUTAGE_AT and not self._everyone_left.is_set():
-            if self.stopping.wait(0.2):
-                return
-        if self.outage_s <= 0:
-            self.checkpoint("at midday")
-            return
-        began = self.clock.now()
-        self.say(
-            f"{hhmm(began)}  the broker goes down for {self.outage_s:g} s: "
-            "every gate goes on alone, from its own journal and the bands' tokens"
-        )
-        self.floor.broker_went_down()
-        self.venue.broker_down()
-        if self.stopping.wait(self.outage_s) or not self.venue.broker_back():
-            return
-        self.floor.broker_came_back()
-        self.outage = (began, self.clock.now())
-        self.say(f"{hhmm(self.clock.now())}  the broker is back: the gates send what they kept")
-        self.checkpoint("after the outage")
 
-    def checkpoint(self, name: str) -> None:
-        """Pause the venue, let the windows close and the journals reach the hub, compare."""
-        self.say(
-            f"{hhmm(self.clock.now())}  checkpoint {name}: the venue pauses while every journal "
-            "reaches the hub ..."
-        )
-        pause = self.floor.pause
-        pause.hold(self.stopping)
-        self.clock.pause()
-        try:
-            if self.stopping.wait(PAIRING_WINDOW_S + 1):  # open pairing windows close
-                raise Stopped
-            settled = self.venue.wait_settled()
-            hub = self.venue.hub_headcount()
-            point = Checkpoint(
-                name,
-                self.clock.now(),
-                self.truth.count(),
-                Count.of_hub(hub) if hub is not None else None,
-                settled,
-            )
-            with self._lock:
-                self.checkpoints.append(point)
-            self.say(point.line())
-            if settled and not point.agrees:
-                for line in differences(self.plan, self.truth, self.venue.lookup):
-                    self.say(f"  differs: {line}")
-        finally:
-            self.clock.resume()
-            pause.release()
+class Visitors:
+    """The plan's families through the venue, on `workers` threads; `stopping` ends everything
+    at once (the venue is stopping), `stop()` lets the moves under way finish."""
 
-    def _progress(self) -> None:
-        while not self.stopping.wait(PROGRESS_EVERY_S):
-            if self.floor.pause.paused:
+    def __init__(
+        self,
+        plan: Plan,
+        hands: Hands,
+        clock: Clock,
+        stopping: threading.Event,
+        say: Callable[[str], None],
+        workers: int,
+        room: int | None = None,
+        calm: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.plan, self.hands, self.clock, self.stopping = plan, hands, clock, stopping
+        self._say = say
+        self.workers, self.room, self.calm = workers, room, calm
+        self.truth = Truth(plan)
+        self.tally = Tally()
+        self.arrived = self.done = 0
+        self.errors: list[BaseException] = []
+        self.finished = threading.Event()  # every family has left
+        self._cond = threading.Condition()
+        self._waiting: list[Visit] = []
+        self._busy = 0
+        self._closing = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- what the families do -------------------------------------------------------------------
+
+    def say(self, line: str) -> None:
+        self._say(line)
+
+    def checked(self, uid: str, shown: str) -> None:
+        self.tally.checked(uid, shown)
+
+    def now(self) -> float:
+        """The venue's clock: its day time."""
+        return self.clock.now()
+
+    def when(self) -> str:
+        """The venue's clock, as the demo's lines show it."""
+        return f"venue {hhmm(self.clock.now())}"
+
+    def through(
+        self, gate: str, taps: list[Tap], expected: set[str], belief: Belief | None = None
+    ) -> list[Answer]:
+        """A job at `gate`; each answer goes into the ground truth, the tally and `belief` as
+        it comes (before the gate serves anyone else)."""
+        role = ROLES[gate]
+
+        def seen(answer: Answer) -> None:
+            self.truth.record(role, answer)
+            self.tally.answer(answer, expected)
+            if belief is not None:
+                belief.heard(role, answer)
+
+        return self.hands.through(gate, taps, seen)
+
+    def escort(self, gate: str, uids: list[str], belief: Belief | None = None) -> None:
+        """Staff walk people out together: the badge before each band (an override is
+        journalled with the badge and the denial it set aside)."""
+        badge = Tap(self.plan.staff_badge)
+        taps = [tap for uid in uids for tap in (badge, Tap(uid))]
+        answers = self.through(gate, taps, {"OK_STAFF", "OK_OVERRIDE"}, belief)
+        self.tally.walked_out(sum(a.code == "OK_OVERRIDE" for a in answers))
+
+    # --- running --------------------------------------------------------------------------------
+
+    def start(self) -> Visitors:
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"visitors-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """No new move starts; the moves under way finish (their scans are answered or not)."""
+        self._closing.set()
+        with self._cond:
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()
+
+    @property
+    def here(self) -> int:
+        with self._cond:
+            return self.arrived - self.done
+
+    def _work(self) -> None:
+        while not (self._closing.is_set() or self.stopping.is_set()):
+            visit = self._take()
+            if visit is None:
                 continue
-            hub = self.venue.hub_headcount()
-            with self._lock:
-                done, arrived = self.done, self.arrived
-            elapsed = int(time.monotonic() - self._started)
-            if self._finished.is_set():
+            going = True
+            try:
+                visit.wait = next(visit.steps)
+            except StopIteration:
+                going = False
+            except Stopped:
                 return
-            self.say(
-                f"[{elapsed // 60:2d}:{elapsed % 60:02d}] {hhmm(self.clock.now())}  "
-                f"families {done}/{len(self.plan.families)} done, {arrived - done} here  |  "
-                f"inside {len(self.truth.inside_now())} (hub {hub['inside'] if hub else '?'})  |  "
-                f"broker {'up' if self.floor.broker_up else 'DOWN'}  |  "
-                f"desk queue {self.floor.lanes['D1'].waiting}"
-            )
+            except BaseException as exc:  # a failure anywhere stops the whole venue
+                with self._cond:
+                    self.errors.append(exc)
+                self.stopping.set()
+                return
+            with self._cond:
+                self._busy -= 1
+                if going:
+                    self._waiting.append(visit)
+                else:
+                    self.done += 1
+                self._cond.notify_all()
+
+    def _take(self) -> Visit | None:
+        with self._cond:
+            self._arrive()
+            now, real = self.clock.now(), time.monotonic()
+            calm: bool | None = None
+            ready = None
+            for visit in self._waiting:
+                wait = visit.wait
+                if wait.day > now or wait.real > real:
+                    continue
+                if wait.calm:
+                    calm = self.calm() if calm is None else calm
+                    if not calm:
+                        continue
+                if ready is None or (wait.day, visit.number) < (ready.wait.day, ready.number):
+                    ready = visit
+            if ready is not None:
+                self._waiting.remove(ready)
+                self._busy += 1
+                return ready
+            if self.arrived == len(self.plan.families) and not self._waiting and not self._busy:
+                self.finished.set()
+            self._cond.wait(0.05)
+            return None
+
+    def _arrive(self) -> None:
+        families = self.plan.families
+        now = self.clock.now()
+        while self.arrived < len(families):
+            family = families[self.arrived]
+            if self.room is None:
+                if family.arrive > now:
+                    return
+                shift = 0.0
+            else:
+                if len(self._waiting) + self._busy >= self.room:
+                    return
+                shift = now - family.arrive
+            self.arrived += 1
+            steps = FamilyDay(family, self, shift, keeps_stay=self.room is not None).day()
+            self._waiting.append(Visit(self.arrived, family, steps, Wait(day=now)))

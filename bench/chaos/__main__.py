@@ -5,7 +5,8 @@
 
 A venue of real processes on this machine, on loopback only (`venue.processes`, fitted with a
 relay per gate, a shifted clock and a small disk): Mosquitto, the hub and six gates. Families
-move through it (`venue.crowd`) while faults are injected (`bench.chaos.nemesis`). Then every
+move through it (`venue.visitors`, their scans sent through the gates' control sockets and
+recorded: `venue.socket_hands`) while faults are injected (`bench.chaos.nemesis`). Then every
 fault is healed, the visitors stop, the venue settles, and the history is judged
 (`bench.chaos.checker`): lost, duplicated, unexpected and recovered events, the headcount
 against the ground truth, the child-safety invariant, and any daemon that died without being
@@ -21,6 +22,7 @@ import json
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import datetime
@@ -33,15 +35,24 @@ from bench.chaos.checker import Accounting, Row, account, child_safety_violation
 from bench.chaos.nemesis import CLOCK_GATE, DISK_GATE, FAULTS, Campaign, Nemesis
 from bench.chaos.proxy import Relays
 from gate.store.journal import Journal
-from venue.crowd import Visitors
+from venue.clock import SteadyClock
 from venue.daemon import DemoError
 from venue.faults import Death, Fittings, Supervisor
-from venue.plan import PAIRING_WINDOW_S, local_timezone, make_plan
+from venue.plan import PAIRING_WINDOW_S, Shares, local_timezone, make_plan
 from venue.processes import Venue, http_port, say
+from venue.socket_hands import SocketHands
+from venue.visitors import Visitors
 
 FULL = Campaign(500, 100, 50, 20, 20, 10, interval_s=0.9)
 QUICK = Campaign(25, 5, 3, 2, 2, 2, interval_s=0.9)
 SETTLE_TIMEOUT_S = 180.0
+# Busier than the demo's day: more adults stepping out for a while, more children trying alone.
+SHARES = Shares(solo=0.05, temporary=0.2, checked=0.05, child_alone=0.15)
+# The day runs fast (a stay of 45 min to 3 h lasts 9 to 36 s: longer than any forward clock
+# jump), with at most ROOM families in at once, served by WORKERS threads.
+DAY_RATE = 300.0
+ROOM = 80
+WORKERS = 12
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     campaign = campaign_of(args)
     timezone = local_timezone()
     today = datetime.now(ZoneInfo(timezone)).date()
-    plan = make_plan(5000 if not args.quick else 600, args.seed, today, timezone)
+    plan = make_plan(5000 if not args.quick else 600, args.seed, today, timezone, SHARES)
     relays = Relays()  # each gate reaches the broker through its own, which a partition cuts
     fittings = Fittings(relay=relays.dial, shifted_clock=CLOCK_GATE, small_disk=DISK_GATE)
     venue = Venue(args.workdir.resolve(), plan, http_port(0), say, fittings)
@@ -105,7 +116,16 @@ class Run:
         self.venue = venue
         self.campaign = campaign
         self.supervisor = Supervisor(venue.daemons)
-        self.visitors = Visitors(venue.plan, self._socket, seed=args.seed)
+        self.hands = SocketHands(self._socket)
+        self.visitors = Visitors(
+            venue.plan,
+            self.hands,
+            SteadyClock(DAY_RATE),
+            threading.Event(),
+            say,
+            workers=WORKERS,
+            room=ROOM,
+        )
         self.nemesis = Nemesis(venue, self.supervisor, relays, campaign, args.seed, say)
 
     def _socket(self, gate: str) -> Path:
@@ -124,6 +144,9 @@ class Run:
             time.sleep(3)
         finally:
             self.visitors.stop()
+        if self.visitors.errors:
+            self.supervisor.stop()
+            raise DemoError(f"the visitors failed: {self.visitors.errors[0]!r}")
         self.supervisor.wait_up()
         settled = self.venue.wait_settled(SETTLE_TIMEOUT_S)
         self.supervisor.stop()
@@ -191,7 +214,7 @@ class Verdict:
         hub, conflicts = run.hub_rows()
         last = {gate: rows[-1].seq if rows else 0 for gate, rows in journals.items()}
         hub = [row for row in hub if row.seq <= last.get(row.gate, 0)]
-        self.accounting: Accounting = account(run.visitors.history, journals, hub, conflicts)
+        self.accounting: Accounting = account(run.hands.history, journals, hub, conflicts)
         self.violations = child_safety_violations(hub, PAIRING_WINDOW_S)
         self.hub_inside = (venue.hub_headcount() or {}).get("inside")
         status: dict[str, Any] = venue.hub_status() if venue.hub else {}

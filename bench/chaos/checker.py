@@ -27,7 +27,7 @@ from typing import Any
 
 from gate.core import BandBound, BandLearned, MemberMoved, MemberState, Role
 from gate.link.codec import CodecError, events_of
-from venue.crowd import Op
+from venue.socket_hands import Op
 from venue.truth import MOVED_IN, moved_out
 
 

@@ -1,0 +1,131 @@
+"""The chaos campaign's hands: every scan sent through the gate's control socket, and recorded
+as an `Op` with what came of it, as Jepsen records operations:
+
+- `ok`: the gate answered with the journal entry its decision was committed as (`seq`, `code`);
+- `unavailable`: nothing listened on the control socket (the gate was down): never sent;
+- `indeterminate`: sent, and the gate died before it answered: it may or may not have decided;
+- `refused`: the gate answered that it did not decide: it could not journal the decision (its
+  disk was full), or its loop did not take the request in time (it then never carries it out).
+
+A scan through the control socket carries no band token: a gate takes a band it has heard of
+from the desk over the broker, so a family waits `after_binding_s` after the desk. A handheld's
+check journals nothing, so it is answered but is no operation of the history.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from venue.configs import GATES
+from venue.hands import CHECKED, NO_ANSWER, Answer, How, Tap
+
+ANSWER_TIMEOUT_S = 10.0
+BETWEEN_SCANS_S = 0.05
+UNAVAILABLE = "NO_ANSWER_GATE_DOWN"  # nothing listened: the scan was never made
+ROLES = {g.id: g.role for g in GATES}
+
+
+@dataclass
+class Op:
+    gate: str
+    value: str
+    kind: str  # nfc | barcode
+    intent: str
+    sent: float  # time.monotonic()
+    outcome: str = ""  # ok | unavailable | indeterminate | refused
+    seq: int | None = None
+    code: str | None = None
+    error: str = ""
+
+    @property
+    def tap(self) -> Tap:
+        if self.kind == "barcode":
+            return Tap(self.value, How.TICKET)
+        return Tap(self.value, How.TEMPORARY if self.intent == "temporary" else How.BAND)
+
+
+def send_scan(socket_path: Path, request: dict[str, str], op: Op) -> dict[str, Any]:
+    """Send one scan to a gate's control socket; fill in what came of it; the gate's answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(ANSWER_TIMEOUT_S)
+        try:
+            sock.connect(str(socket_path))
+        except OSError as exc:
+            op.outcome, op.error = "unavailable", str(exc)
+            return {}
+        try:
+            sock.sendall(json.dumps({"cmd": "scan", **request}).encode() + b"\n")
+            with sock.makefile("rb") as replies:
+                line = replies.readline()
+        except OSError as exc:
+            line, op.error = b"", str(exc)
+    try:  # a gate killed while it answered leaves half a line
+        answer: dict[str, Any] = json.loads(line) if line.endswith(b"\n") else {}
+    except ValueError:
+        answer = {}
+    if not answer:
+        op.outcome = "indeterminate"
+        return {}
+    if not answer.get("ok"):
+        op.outcome, op.error = "refused", str(answer.get("error", answer))
+    elif "check" in answer:
+        op.outcome, op.code = "ok", CHECKED
+    else:
+        op.outcome, op.seq, op.code = "ok", answer.get("seq"), answer["decision"]["code"]
+    return answer
+
+
+class SocketHands:
+    """Scans through the gates' control sockets (`sockets`: a gate's id -> its socket), one
+    family at a gate at a time; `history`: every scan a gate could journal, in order sent."""
+
+    after_binding_s = 3.0  # the walk to the entry: the gates hear of the bands meanwhile
+
+    def __init__(self, sockets: Callable[[str], Path]) -> None:
+        self.sockets = sockets
+        self.history: list[Op] = []
+        self._lock = threading.Lock()
+        self._gates: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    def through(self, gate: str, taps: list[Tap], seen: Callable[[Answer], None]) -> list[Answer]:
+        with self._lock:
+            at_gate = self._gates[gate]
+        answers = []
+        down = False
+        time.sleep(BETWEEN_SCANS_S)  # walking up to the gate
+        with at_gate:
+            for tap in taps:
+                # a family that found the gate down does not try its other bands there
+                answer = Answer(gate, tap, NO_ANSWER) if down else self._scan(gate, tap)
+                down = down or answer.code == UNAVAILABLE
+                seen(answer)
+                answers.append(answer)
+        return answers
+
+    def _scan(self, gate: str, tap: Tap) -> Answer:
+        kind = "barcode" if tap.how is How.TICKET else "nfc"
+        intent = "temporary" if tap.how is How.TEMPORARY else "final"
+        op = Op(gate, tap.value, kind, intent, time.monotonic())
+        reply = send_scan(
+            self.sockets(gate), {"kind": kind, "value": tap.value, "intent": intent}, op
+        )
+        if ROLES.get(gate) != "handheld":
+            with self._lock:
+                self.history.append(op)
+        if op.outcome == "unavailable":
+            return Answer(gate, tap, UNAVAILABLE)
+        if op.outcome != "ok" or op.code is None:
+            return Answer(gate, tap, NO_ANSWER)
+        if op.code == CHECKED:
+            check = dict(reply["check"])
+            return Answer(gate, tap, CHECKED, check.get("group"), check.get("role"), check)
+        decision = dict(reply["decision"])
+        return Answer(gate, tap, op.code, decision.get("group"), decision.get("role"))
