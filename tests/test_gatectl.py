@@ -24,6 +24,7 @@ import pytest
 from gate_rig import ADULT, CHILD, SOLO_CHILD, STAFF, GateRig, link_section, loop_status, wait_for
 
 from gate.daemon.answers import LINKED_IMPORT_REFUSED
+from gate.i18n.reasons import reason_text
 from gate.link.protocol import AllowlistChange, AllowlistSnapshot, TicketRow, Topics, dump
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,7 +51,8 @@ def gatectl(
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "WRISTGATE_SOCKET"}
+    locale = ("WRISTGATE_SOCKET", "WRISTGATE_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES")
+    env = {k: v for k, v in os.environ.items() if k not in locale} | {"LANG": "C.UTF-8"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env | (extra or {})
 
@@ -193,8 +195,20 @@ def test_a_granted_nfc_test_scan_exits_0(desk):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "OK_BIND: bound as adult: 1/1 adults, 0/1 children",
+        "  Band bound to its ticket's group",
         "  group T1, adult",
     ]
+
+
+def test_a_test_scan_says_its_reason_in_the_technicians_language(entry):
+    done = gatectl(entry.socket, "scan", "--nfc", NEVER_SEEN, env={"LANG": "zh_CN.UTF-8"})
+    assert done.returncode == 1
+    first, reason = done.stdout.splitlines()[:2]
+    assert first.startswith("DENY_UNKNOWN: ")  # the code and the rules' detail stay as they are
+    assert reason == "  " + reason_text("DENY_UNKNOWN", "zh-CN")
+    assert "不在白名单中" in reason
+    journal = gatectl(entry.socket, "journal", env={"WRISTGATE_LANG": "zh-CN"})
+    assert "DENY_UNKNOWN 不在白名单中" in journal.stdout
 
 
 def test_a_denied_nfc_test_scan_exits_1_and_prints_the_reason_code(entry):

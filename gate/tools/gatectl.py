@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from gate.control.client import Unreachable, ask
+from gate.i18n import language_from_environment
+from gate.i18n.reasons import reason_text
 
 DEFAULT_SOCKET = "/run/wristgate/gate.sock"
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -77,6 +79,7 @@ def show_scan(a: dict[str, Any]) -> None:
     d = a["decision"]
     forced = " (forced)" if d["forced"] else ""
     print(f"{d['code']}{forced}: {d['message']}")
+    print(f"  {_reason(d['code'])}")
     if d.get("group"):
         print(f"  group {d['group']}" + (f", {d['role']}" if d.get("role") else ""))
 
@@ -93,12 +96,18 @@ def show_diag(a: dict[str, Any]) -> None:
 def show_journal(a: dict[str, Any]) -> None:
     for e in a["entries"]:
         body = e["body"]
-        what = body.get("decision", {}).get("code") or json.dumps(body, ensure_ascii=False)[:80]
+        code = body.get("decision", {}).get("code")
+        what = f"{code} {_reason(code)}" if code else json.dumps(body, ensure_ascii=False)[:80]
         value = body.get("decision", {}).get("value", "")
         who = body.get("asked_by")
         asker = f"  by {who.get('user')} (uid {who.get('uid')})" if who else ""  # a test scan
         print(f"{e['seq']:>8}  {e['kind']:<10} {value:<16} {what}{asker}")
     print(f"(last seq {a['last_seq']}, hub acked {a['acked']})")
+
+
+def _reason(code: str) -> str:
+    """A decision's code in words, in the technician's language (WRISTGATE_LANG, the locale)."""
+    return reason_text(code, language_from_environment())
 
 
 def show_plain(a: dict[str, Any]) -> None:
