@@ -5,9 +5,10 @@
   scripts/bootstrap.
 - `Browser`: Debian's Chromium driven through Debian's chromedriver (Selenium, no download of
   any driver or browser), headless, with a fresh profile; `wait` polls a condition in the page.
-- `FixtureHub`: serves hub/views/web/static like the hub does, plus `/api/display` and `/api/stream`
-  from a display object the test sets; the stream can be cut and the whole API made to fail,
-  to see the page through a lost connection.
+- `FixtureHub`: serves hub/views/web/static like the hub does (the page in the language of the
+  request, `hub.views.web.page`), plus `/api/display` and `/api/stream` from a display object the
+  test sets; the stream can be cut and the whole API made to fail, to see the page through a
+  lost connection.
 - `sample_display()`: a display object of a calm afternoon, to change per test.
 """
 
@@ -17,6 +18,7 @@ import copy
 import json
 import shutil
 import threading
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +27,7 @@ from typing import Any
 
 from gate_rig import wait_for
 
+from hub.views.web.page import display_page, request_language
 from hub.views.web.server import STATIC  # the page the hub serves, as it serves it
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,8 +68,15 @@ def missing() -> str | None:
 
 class Browser:
     def __init__(
-        self, profile: Path, width: int = 1280, height: int = 900, log: Path | None = None
+        self,
+        profile: Path,
+        width: int = 1280,
+        height: int = 900,
+        log: Path | None = None,
+        accept_language: str | None = None,
     ) -> None:
+        """`accept_language`: what the browser asks for ("zh-CN,zh"), as a kiosk set up in
+        Chinese would."""
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -76,6 +86,9 @@ class Browser:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
         options.add_argument(f"--window-size={width},{height}")
+        if accept_language:
+            options.add_argument(f"--lang={accept_language.split(',')[0]}")
+            options.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
         service = Service(executable_path=str(CHROMEDRIVER), log_output=str(log) if log else None)
         self.driver = webdriver.Chrome(options=options, service=service)
         self.driver.set_page_load_timeout(20)
@@ -196,8 +209,11 @@ class FixtureHub:
     on its own: the page must); `api_down()` fails /api/display too; `restore()` undoes both.
     """
 
-    def __init__(self, display: dict[str, Any] | None = None, static: Path = STATIC) -> None:
+    def __init__(
+        self, display: dict[str, Any] | None = None, static: Path = STATIC, language: str = "en"
+    ) -> None:
         self.static = static
+        self.language = language  # the hub's [hub] language
         self.display = display or sample_display()
         self.version = 0
         self.stream_up = True
@@ -253,7 +269,7 @@ class FixtureHub:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                path = self.path.split("?")[0]
+                path, _, query = self.path.partition("?")
                 if path == "/api/stream":
                     self._stream()
                 elif path == "/api/display":
@@ -264,8 +280,15 @@ class FixtureHub:
                         body = json.dumps(hub.display).encode()
                         hub.polls += 1
                     self._send(200, body, "application/json")
-                elif path == "/" or path.startswith("/static/"):
-                    self._static("index.html" if path == "/" else path.removeprefix("/static/"))
+                elif path == "/":
+                    hub.pages += 1
+                    asked = dict(urllib.parse.parse_qsl(query))
+                    accept = self.headers.get("Accept-Language")
+                    language = request_language(asked, accept, hub.language)
+                    page = display_page(language, hub.static).encode()
+                    self._send(200, page, "text/html; charset=utf-8")
+                elif path.startswith("/static/"):
+                    self._static(path.removeprefix("/static/"))
                 else:
                     self._send(404, b'{"error": "no such path"}', "application/json")
 
@@ -275,8 +298,6 @@ class FixtureHub:
                     self._send(404, b"not found", "text/plain")
                     return
                 kinds = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-                if name == "index.html":
-                    hub.pages += 1
                 kind = kinds.get(file.suffix, "application/octet-stream")
                 self._send(200, file.read_bytes(), f"{kind}; charset=utf-8")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -11,10 +12,15 @@ from babel.messages.pofile import read_po
 
 from gate.i18n import N_, Words, from_accept_language, language_of, words
 from gate.i18n.catalog import LOCALE_DIR
+from hub.views.web.page import extract_page
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "N_": None, "both": None}
-METHODS = [("**.py", "python"), ("**.js", "javascript")]
+KEYWORDS = {"_": None, "N_": None, "both": None, "_both": None}
+METHODS: list[tuple[str, Any]] = [
+    ("**.py", "python"),
+    ("**.js", "javascript"),
+    ("**/static/*.html", extract_page),  # the display page's data-w words
+]
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
 

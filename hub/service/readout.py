@@ -15,6 +15,7 @@ from typing import Any
 from gate.control.metrics import Metrics
 from gate.control.socket import ControlServer
 from gate.core import Policy
+from gate.i18n import words
 from gate.link.protocol import Headcount
 from hub.fold.findings import Finding, violation_counts
 from hub.fold.reconcile import VenueState
@@ -123,8 +124,9 @@ class Readout:
             m.set("rule_violations", n, kind=kind, gate=gate)  # see hub/fold/audit.py
         return m.render()
 
-    def display(self) -> dict[str, Any]:
-        return display_state(self._display_venue, self.headcount(), self.gate_views())
+    def display(self, language: str | None = None) -> dict[str, Any]:
+        said = words(language or self.config.hub.language)
+        return display_state(self._display_venue, self.headcount(), self.gate_views(), said)
 
     def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
         from hub.views.sweep import lookup
