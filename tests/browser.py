@@ -10,6 +10,8 @@
   test sets; the stream can be cut and the whole API made to fail, to see the page through a
   lost connection.
 - `sample_display()`: a display object of a calm afternoon, to change per test.
+- `busy_afternoon(language)`: a busy one where every section of the page shows, its alerts
+  written by the hub's own words in `language` (the languages' test, scripts/display-screenshots).
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import shutil
 import threading
 import urllib.parse
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from gate_rig import wait_for
 
+from gate.i18n import words
 from hub.views.web.page import display_page, request_language
 from hub.views.web.server import STATIC  # the page the hub serves, as it serves it
 
@@ -199,6 +202,61 @@ def sample_display(now: datetime | None = None) -> dict[str, Any]:
         "sweep": None,
         "venue": {"name": "Sunny Kids City", "timezone": "Asia/Shanghai", "now": iso},
     }
+
+
+def busy_afternoon(language: str, now: datetime | None = None) -> dict[str, Any]:
+    """Capacity nearly reached, a gate offline, a group whose child is left alone, the closing
+    sweep on: every section of the page shows; the alerts as the hub writes them in `language`."""
+    _ = words(language)
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    display = sample_display(now)
+    display["venue"]["name"] = "阳光儿童城" if language == "zh-CN" else "Sunny Kids City"
+    display["headcount"].update(
+        inside=372, adults=160, children=212, unaccompanied_children=1, groups_inside=118
+    )
+    x1 = display["gates"]["X1"]
+    x1.update(online=False, last_seen=(now - timedelta(minutes=4)).isoformat(), backlog=3)
+    display["gates"]["E1"].update(stale_allowlist=True, allowlist_age_s=600.0, reader="connected")
+    member = {"state": "temp_out", "last_gate": "X1", "last_at": now.isoformat()}
+    display["unaccompanied"] = [
+        {
+            "group": "T1042",
+            "children": [{"member": "child 1", "role": "child", "last_gate": "E1"}],
+            "adults": [{"member": "adult 1", "role": "adult", **member}],
+        }
+    ]
+    display["sweep"] = {
+        "closes_at": (now + timedelta(minutes=25)).isoformat(),
+        "minutes_left": 25,
+        "children": [
+            {"member": "child 1", "group": "T1042", "role": "child", "adult_inside": False},
+            {"member": "child 2", "group": "T0988", "role": "solo_child", "adult_inside": False},
+            {"member": "child 1", "group": "T0977", "role": "child", "adult_inside": True},
+        ],
+    }
+    display["alerts"] = [
+        {
+            "level": "critical",
+            "kind": "unaccompanied",
+            "text": _("group {group}: 1 child with no adult", group="T1042"),
+        },
+        {
+            "level": "critical",
+            "kind": "gate_offline",
+            "text": _("gate {gate} offline since {since}", gate="X1", since=x1["last_seen"]),
+        },
+        {
+            "level": "warning",
+            "kind": "capacity",
+            "text": _("{n} inside of {capacity} ({p}%)", n=372, capacity=400, p=93),
+        },
+        {
+            "level": "info",
+            "kind": "closing",
+            "text": _("closing in {minutes} min: {n} children inside", minutes=25, n=3),
+        },
+    ]
+    return display
 
 
 class FixtureHub:

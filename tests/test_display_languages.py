@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from browser import Browser, FixtureHub, missing, sample_display
+from browser import Browser, FixtureHub, busy_afternoon, missing
 
 from gate.i18n import words
 from hub.views.web.page import STATIC, page_words
@@ -25,61 +23,6 @@ pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 HEADINGS = [text for text, how in page_words((STATIC / "index.html").read_text()) if how]
-
-
-def busy_afternoon(language: str) -> dict[str, Any]:
-    """Capacity nearly reached, a gate offline, a group whose child is left alone, the closing
-    sweep on: every section of the page shows; the alerts as the hub writes them in `language`."""
-    _ = words(language)
-    now = datetime.now(UTC).replace(microsecond=0)
-    display = sample_display(now)
-    display["venue"]["name"] = "阳光儿童城" if language == "zh-CN" else "Sunny Kids City"
-    display["headcount"].update(
-        inside=372, adults=160, children=212, unaccompanied_children=1, groups_inside=118
-    )
-    x1 = display["gates"]["X1"]
-    x1.update(online=False, last_seen=(now - timedelta(minutes=4)).isoformat(), backlog=3)
-    display["gates"]["E1"].update(stale_allowlist=True, allowlist_age_s=600.0, reader="connected")
-    member = {"state": "temp_out", "last_gate": "X1", "last_at": now.isoformat()}
-    display["unaccompanied"] = [
-        {
-            "group": "T1042",
-            "children": [{"member": "child 1", "role": "child", "last_gate": "E1"}],
-            "adults": [{"member": "adult 1", "role": "adult", **member}],
-        }
-    ]
-    display["sweep"] = {
-        "closes_at": (now + timedelta(minutes=25)).isoformat(),
-        "minutes_left": 25,
-        "children": [
-            {"member": "child 1", "group": "T1042", "role": "child", "adult_inside": False},
-            {"member": "child 2", "group": "T0988", "role": "solo_child", "adult_inside": False},
-            {"member": "child 1", "group": "T0977", "role": "child", "adult_inside": True},
-        ],
-    }
-    display["alerts"] = [
-        {
-            "level": "critical",
-            "kind": "unaccompanied",
-            "text": _("group {group}: 1 child with no adult", group="T1042"),
-        },
-        {
-            "level": "critical",
-            "kind": "gate_offline",
-            "text": _("gate {gate} offline since {since}", gate="X1", since=x1["last_seen"]),
-        },
-        {
-            "level": "warning",
-            "kind": "capacity",
-            "text": _("{n} inside of {capacity} ({p}%)", n=372, capacity=400, p=93),
-        },
-        {
-            "level": "info",
-            "kind": "closing",
-            "text": _("closing in {minutes} min: {n} children inside", minutes=25, n=3),
-        },
-    ]
-    return display
 
 
 @pytest.fixture(scope="module")
