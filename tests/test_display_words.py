@@ -170,5 +170,10 @@ def test_a_running_hub_speaks_its_language_unless_the_request_names_another(
         assert CHINESE.search(chinese["no_roster"]) and not CHINESE.search(english["no_roster"])
         display = json.loads(get("/api/display", "zh-CN")[1])
         assert display["alerts"][0]["text"] == chinese[display["alerts"][0]["kind"]]
+        for lang, wanted in (("zh-CN", chinese), ("en", english)):  # the stream, each its own
+            with urllib.request.urlopen(f"{base}/api/stream?lang={lang}", timeout=10) as stream:
+                line = next(x for x in stream if x.startswith(b"data: "))
+            alerts = json.loads(line.removeprefix(b"data: "))["alerts"]
+            assert {a["kind"]: a["text"] for a in alerts} == wanted
     finally:
         venue.close()
