@@ -101,3 +101,24 @@ def test_the_display_in_english_shows_no_chinese(chromium: Browser) -> None:
         assert "Closing sweep" in text and "Adult 1" in text and "3 waiting" in text
     finally:
         hub.close()
+
+
+def test_on_a_phone_the_chinese_display_fits_with_its_english_headings(chromium: Browser) -> None:
+    hub = FixtureHub(busy_afternoon("zh-CN")).start()
+    chromium.resize(390, 844)
+    try:
+        text = shown(chromium, hub.url + "?lang=zh-CN")
+        assert "在馆人数" in text
+        widths = chromium.js(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], widths  # nothing wider than the screen
+        clipped = chromium.js(
+            "return [...document.querySelectorAll('h2, th, dt, dd, .pill, .alert-text')]"
+            ".filter(e => e.getClientRects().length && e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.textContent)"
+        )
+        assert clipped == [], clipped
+    finally:
+        chromium.resize(1280, 900)
+        hub.close()
