@@ -177,3 +177,20 @@ def test_a_running_hub_speaks_its_language_unless_the_request_names_another(
             assert {a["kind"]: a["text"] for a in alerts} == wanted
     finally:
         venue.close()
+
+
+def test_a_gates_language_is_read_and_a_bad_one_named_with_the_choices(tmp_path: Path) -> None:
+    from gate.settings import load_gate_config
+
+    config = tmp_path / "gate.toml"
+    head = '[gate]\nid = "X1"\nrole = "exit"\nprofile = "turnstile-pn532"\n'
+    config.write_text(head)
+    assert load_gate_config(config).gate.language == "en"
+    config.write_text(head + 'language = "zh-CN"\n')
+    assert load_gate_config(config).gate.language == "zh-CN"
+    config.write_text(head + 'language = "fr"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_gate_config(config)
+    message = str(refused.value)
+    assert "gate.toml [gate]" in message and "language" in message
+    assert "'en'" in message and "'zh-CN'" in message and "'fr'" in message
