@@ -1,6 +1,6 @@
-"""Installing wristgate on a Raspberry Pi: a gate (`scripts/install-gate`) or the hub
-(`scripts/install-hub`), from the clone the script runs in. docs/install.md is the technician's
-page.
+"""Installing wristgate on a Raspberry Pi: a gate (`scripts/install-gate`), the hub
+(`scripts/install-hub`) or a wall display (`scripts/install-display`, deploy/install_display.py),
+from the clone the script runs in. docs/install.md is the technician's page.
 
     install-gate --gate-id X1 --role exit --profile turnstile-pn532 [--broker HOST[:PORT]]
                  [--ca FILE | --plain-mqtt] [--broker-password FILE] [--site-key FILE] [--root DIR]
@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deploy.broker import BrokerError
+from deploy.install_display import LANGUAGES, install_display
 from deploy.install_gate import install_gate
 from deploy.install_hub import install_hub
 from deploy.layout import VENUE_CA
@@ -55,13 +56,24 @@ ROOT_HELP = (
 )
 
 
+WHAT = {"gate": "a gate", "hub": "the hub", "display": "a wall display"}
+INSTALLS = {"gate": install_gate, "hub": install_hub, "display": install_display}
+
+
 def _parser(role: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=f"install-{role}",
-        description=f"Install this clone as {'a gate' if role == 'gate' else 'the hub'}: "
-        "idempotent; see docs/install.md.",
+        description=f"Install this clone as {WHAT[role]}: idempotent; see docs/install.md.",
     )
-    if role == "gate":
+    if role == "display":
+        p.add_argument("--hub", required=True, help="the hub's address: http://HUB:8080")
+        p.add_argument(
+            "--lang",
+            required=True,
+            choices=LANGUAGES,
+            help="the display's language, whatever this machine's locale",
+        )
+    elif role == "gate":
         p.add_argument("--gate-id", required=True, help="unique in the venue: E1, X2, D1 ...")
         p.add_argument("--role", required=True, choices=("entry", "exit", "desk", "handheld"))
         p.add_argument("--profile", required=True, help="firmware_configs/profiles/NAME.toml")
@@ -121,8 +133,8 @@ def _parser(role: str) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("gate", "hub"):
-        print("usage: python -m deploy.install {gate|hub} ...", file=sys.stderr)
+    if not argv or argv[0] not in INSTALLS:
+        print("usage: python -m deploy.install {gate|hub|display} ...", file=sys.stderr)
         return EXIT_USAGE
     role, rest = argv[0], argv[1:]
     args = _parser(role).parse_args(rest)
@@ -134,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t = Target(None if args.root is None else Path(args.root), prog)
     print(f"{prog}: installing into {t.root}", file=t.out)
     try:
-        (install_gate if role == "gate" else install_hub)(args, t)
+        INSTALLS[role](args, t)
     except UsageError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE

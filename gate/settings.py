@@ -109,6 +109,9 @@ class GateSettings(_Strict):
     )
     metrics_bind: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=0, le=65535, description="Prometheus")
+    language: Literal["en", "zh-CN"] = Field(
+        default="en", description="the words of the reasons the gate logs for staff"
+    )
 
 
 class GateConfig(_Strict):

@@ -5,10 +5,13 @@
   scripts/bootstrap.
 - `Browser`: Debian's Chromium driven through Debian's chromedriver (Selenium, no download of
   any driver or browser), headless, with a fresh profile; `wait` polls a condition in the page.
-- `FixtureHub`: serves hub/views/web/static like the hub does, plus `/api/display` and `/api/stream`
-  from a display object the test sets; the stream can be cut and the whole API made to fail,
-  to see the page through a lost connection.
+- `FixtureHub`: serves hub/views/web/static like the hub does (the page in the language of the
+  request, `hub.views.web.page`), plus `/api/display` and `/api/stream` from a display object the
+  test sets; the stream can be cut and the whole API made to fail, to see the page through a
+  lost connection.
 - `sample_display()`: a display object of a calm afternoon, to change per test.
+- `busy_afternoon(language)`: a busy one where every section of the page shows, its alerts
+  written by the hub's own words in `language` (the languages' test, scripts/display-screenshots).
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import copy
 import json
 import shutil
 import threading
+import urllib.parse
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from gate_rig import wait_for
 
+from gate.i18n import words
+from hub.views.web.page import display_page, request_language
 from hub.views.web.server import STATIC  # the page the hub serves, as it serves it
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,8 +71,15 @@ def missing() -> str | None:
 
 class Browser:
     def __init__(
-        self, profile: Path, width: int = 1280, height: int = 900, log: Path | None = None
+        self,
+        profile: Path,
+        width: int = 1280,
+        height: int = 900,
+        log: Path | None = None,
+        accept_language: str | None = None,
     ) -> None:
+        """`accept_language`: what the browser asks for ("zh-CN,zh"), as a kiosk set up in
+        Chinese would."""
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -76,6 +89,9 @@ class Browser:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
         options.add_argument(f"--window-size={width},{height}")
+        if accept_language:
+            options.add_argument(f"--lang={accept_language.split(',')[0]}")
+            options.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
         service = Service(executable_path=str(CHROMEDRIVER), log_output=str(log) if log else None)
         self.driver = webdriver.Chrome(options=options, service=service)
         self.driver.set_page_load_timeout(20)
@@ -188,6 +204,61 @@ def sample_display(now: datetime | None = None) -> dict[str, Any]:
     }
 
 
+def busy_afternoon(language: str, now: datetime | None = None) -> dict[str, Any]:
+    """Capacity nearly reached, a gate offline, a group whose child is left alone, the closing
+    sweep on: every section of the page shows; the alerts as the hub writes them in `language`."""
+    _ = words(language)
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    display = sample_display(now)
+    display["venue"]["name"] = "阳光儿童城" if language == "zh-CN" else "Sunny Kids City"
+    display["headcount"].update(
+        inside=372, adults=160, children=212, unaccompanied_children=1, groups_inside=118
+    )
+    x1 = display["gates"]["X1"]
+    x1.update(online=False, last_seen=(now - timedelta(minutes=4)).isoformat(), backlog=3)
+    display["gates"]["E1"].update(stale_allowlist=True, allowlist_age_s=600.0, reader="connected")
+    member = {"state": "temp_out", "last_gate": "X1", "last_at": now.isoformat()}
+    display["unaccompanied"] = [
+        {
+            "group": "T1042",
+            "children": [{"member": "child 1", "role": "child", "last_gate": "E1"}],
+            "adults": [{"member": "adult 1", "role": "adult", **member}],
+        }
+    ]
+    display["sweep"] = {
+        "closes_at": (now + timedelta(minutes=25)).isoformat(),
+        "minutes_left": 25,
+        "children": [
+            {"member": "child 1", "group": "T1042", "role": "child", "adult_inside": False},
+            {"member": "child 2", "group": "T0988", "role": "solo_child", "adult_inside": False},
+            {"member": "child 1", "group": "T0977", "role": "child", "adult_inside": True},
+        ],
+    }
+    display["alerts"] = [
+        {
+            "level": "critical",
+            "kind": "unaccompanied",
+            "text": _("group {group}: 1 child with no adult", group="T1042"),
+        },
+        {
+            "level": "critical",
+            "kind": "gate_offline",
+            "text": _("gate {gate} offline since {since}", gate="X1", since=x1["last_seen"]),
+        },
+        {
+            "level": "warning",
+            "kind": "capacity",
+            "text": _("{n} inside of {capacity} ({p}%)", n=372, capacity=400, p=93),
+        },
+        {
+            "level": "info",
+            "kind": "closing",
+            "text": _("closing in {minutes} min: {n} children inside", minutes=25, n=3),
+        },
+    ]
+    return display
+
+
 class FixtureHub:
     """Serves the display page and a display object the test controls.
 
@@ -196,8 +267,11 @@ class FixtureHub:
     on its own: the page must); `api_down()` fails /api/display too; `restore()` undoes both.
     """
 
-    def __init__(self, display: dict[str, Any] | None = None, static: Path = STATIC) -> None:
+    def __init__(
+        self, display: dict[str, Any] | None = None, static: Path = STATIC, language: str = "en"
+    ) -> None:
         self.static = static
+        self.language = language  # the hub's [hub] language
         self.display = display or sample_display()
         self.version = 0
         self.stream_up = True
@@ -253,7 +327,7 @@ class FixtureHub:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                path = self.path.split("?")[0]
+                path, _, query = self.path.partition("?")
                 if path == "/api/stream":
                     self._stream()
                 elif path == "/api/display":
@@ -264,8 +338,15 @@ class FixtureHub:
                         body = json.dumps(hub.display).encode()
                         hub.polls += 1
                     self._send(200, body, "application/json")
-                elif path == "/" or path.startswith("/static/"):
-                    self._static("index.html" if path == "/" else path.removeprefix("/static/"))
+                elif path == "/":
+                    hub.pages += 1
+                    asked = dict(urllib.parse.parse_qsl(query))
+                    accept = self.headers.get("Accept-Language")
+                    language = request_language(asked, accept, hub.language)
+                    page = display_page(language, hub.static).encode()
+                    self._send(200, page, "text/html; charset=utf-8")
+                elif path.startswith("/static/"):
+                    self._static(path.removeprefix("/static/"))
                 else:
                     self._send(404, b'{"error": "no such path"}', "application/json")
 
@@ -275,8 +356,6 @@ class FixtureHub:
                     self._send(404, b"not found", "text/plain")
                     return
                 kinds = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-                if name == "index.html":
-                    hub.pages += 1
                 kind = kinds.get(file.suffix, "application/octet-stream")
                 self._send(200, file.read_bytes(), f"{kind}; charset=utf-8")
 

@@ -25,6 +25,7 @@ import pytest
 from gate_rig import ADULT, CHILD, SOLO_CHILD, STAFF, GateRig, link_section, loop_status, wait_for
 
 from gate.daemon.answers import LINKED_IMPORT_REFUSED
+from gate.i18n.reasons import reason_text
 from gate.i18n.terminal import cells, terminal_language
 from gate.link.protocol import AllowlistChange, AllowlistSnapshot, TicketRow, Topics, dump
 
@@ -52,8 +53,8 @@ def gatectl(
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This environment in English (`LANG=C.UTF-8`, no LC_ALL or LC_MESSAGES), plus `extra`."""
-    gone = ("WRISTGATE_SOCKET", "LC_ALL", "LC_MESSAGES", "LANG")
+    """This environment in English (`LANG=C.UTF-8`, no other language variable), plus `extra`."""
+    gone = ("WRISTGATE_SOCKET", "WRISTGATE_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
     env = {k: v for k, v in os.environ.items() if k not in gone} | {"LANG": "C.UTF-8"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env | (extra or {})
@@ -198,9 +199,21 @@ def test_a_granted_nfc_test_scan_exits_0(desk):
     me = pwd.getpwuid(os.getuid()).pw_name
     assert done.stdout.splitlines() == [
         "OK_BIND: bound as adult: 1/1 adults, 0/1 children",
+        "  Band bound to its ticket's group",
         "  group T1, adult",
         f"  technician's test scan by {me} (uid {os.getuid()}): journal seq 2",
     ]
+
+
+def test_a_test_scan_says_its_reason_in_the_technicians_language(entry):
+    done = gatectl(entry.socket, "scan", "--nfc", NEVER_SEEN, env={"LANG": "zh_CN.UTF-8"})
+    assert done.returncode == 1
+    first, reason = done.stdout.splitlines()[:2]
+    assert first.startswith("DENY_UNKNOWN: ")  # the code and the rules' detail stay as they are
+    assert reason == "  " + reason_text("DENY_UNKNOWN", "zh-CN")
+    assert "不在白名单中" in reason
+    journal = gatectl(entry.socket, "journal", env={"WRISTGATE_LANG": "zh-CN"})
+    assert "DENY_UNKNOWN 不在白名单中" in journal.stdout
 
 
 def test_a_denied_nfc_test_scan_exits_1_and_prints_the_reason_code(entry):
@@ -629,7 +642,7 @@ def test_a_real_test_scan_is_journalled_as_the_technicians_and_says_so(exit_lane
     wait_for(lambda: True in exit_lane.relay_states(), what="the relay opened")
     last_row = gatectl(exit_lane.socket, "journal").stdout.splitlines()[-2]
     assert last_row.split()[0] == str(seq)
-    assert f"OK_EXIT  technician's test scan by {me}" in last_row
+    assert f"OK_EXIT Exit allowed  technician's test scan by {me}" in last_row
 
 
 def test_chinese_under_a_chinese_locale_and_english_on_request(exit_lane):

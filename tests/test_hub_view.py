@@ -30,7 +30,7 @@ class StillView:
             as_of="2026-07-01T10:00:00+00:00",
         )
 
-    def display(self) -> dict[str, Any]:
+    def display(self, language: str | None = None) -> dict[str, Any]:
         return {"alerts": []}
 
     def gate_views(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -11,10 +12,15 @@ from babel.messages.pofile import read_po
 
 from gate.i18n import N_, Words, from_accept_language, language_of, words
 from gate.i18n.catalog import LOCALE_DIR
+from hub.views.web.page import extract_page
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "N_": None, "both": None}
-METHODS = [("**.py", "python"), ("**.js", "javascript")]
+KEYWORDS = {"_": None, "N_": None, "both": None, "_both": None}
+METHODS: list[tuple[str, Any]] = [
+    ("**.py", "python"),
+    ("**.js", "javascript"),
+    ("**/static/*.html", extract_page),  # the display page's data-w words
+]
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
 
@@ -115,3 +121,43 @@ def test_the_shipped_catalogues_are_read() -> None:
     assert words("zh-CN").language == "zh-CN"
     for msgid, text in catalogue.items():
         assert words("zh-CN")(msgid) == (text or msgid)
+
+
+# --- reason codes -------------------------------------------------------------------------------
+
+
+def test_every_code_and_refusal_reason_has_its_words_in_both_languages() -> None:
+    from gate.core.authority import Reason
+    from gate.core.model import Code
+    from gate.i18n.reasons import CODES, REFUSALS, reason_text, refusal_text
+
+    catalogue = _catalogue()
+    assert set(CODES) == {c.value for c in Code}, "gate/i18n/reasons.py CODES: one per Code"
+    assert set(REFUSALS) == {r.value for r in Reason}, "REFUSALS: one per authority.Reason"
+    for table, say in ((CODES, reason_text), (REFUSALS, refusal_text)):
+        for key, english in table.items():
+            assert say(key, "en") == english and english.strip()
+            assert catalogue.get(english), f"{key}: {english!r} has no Chinese"
+            chinese = say(key, "zh-CN")
+            assert chinese == catalogue[english] and re.search(r"[\u4e00-\u9fff]", chinese)
+    assert reason_text("NOT_A_CODE", "zh-CN") == "NOT_A_CODE"
+
+
+@pytest.mark.parametrize(
+    ("environ", "language"),
+    [
+        ({"LANG": "zh_CN.UTF-8"}, "zh-CN"),
+        ({"LANG": "en_GB.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANGUAGE": "fr:zh_CN", "LANG": "en_US.UTF-8"}, "zh-CN"),
+        ({"LC_ALL": "de_DE.UTF-8"}, "en"),
+        ({"WRISTGATE_LANG": "zh-CN", "LANG": "C"}, "zh-CN"),
+        ({}, "en"),
+    ],
+)
+def test_a_command_speaks_the_language_of_its_locale(
+    environ: dict[str, str], language: str
+) -> None:
+    from gate.i18n import language_from_environment
+
+    assert language_from_environment(environ) == language

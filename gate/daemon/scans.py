@@ -36,6 +36,7 @@ from gate.daemon.wristbands import check_refusal, collected_here, void_token, wr
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import TagRead
 from gate.devices.nfc.token import Keyring
+from gate.i18n.reasons import reason_text
 from gate.link.client import Link
 from gate.link.codec import decision_to_dict
 from gate.settings import GateSettings
@@ -206,10 +207,11 @@ class ScanPath:
             void_token(scan.value, write_token, self.count)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
         log.info(
-            "%s %s %s: %s%s",
+            "%s %s %s: %s (%s)%s",
             scan.value,
             decision.code.value,
             f"{decision.group}/{decision.role}" if decision.group else "-",
+            reason_text(decision.code.value, self.settings.language),  # [gate] language
             decision.message,
             " [forced]" if decision.forced else "",
         )

@@ -12,6 +12,7 @@ from gate.i18n.catalog import (
     N_,
     Words,
     from_accept_language,
+    language_from_environment,
     language_of,
     words,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "N_",
     "Words",
     "from_accept_language",
+    "language_from_environment",
     "language_of",
     "words",
 ]

@@ -7,6 +7,7 @@ Missing translations fall back to the English id, so a new string is never lost,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -58,6 +59,26 @@ def from_accept_language(header: str | None, fallback: str = DEFAULT_LANGUAGE) -
         except ValueError:
             continue
     return fallback
+
+
+def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """The language of a command's human output: `WRISTGATE_LANG`, else the locale as gettext
+    reads it (LANGUAGE, LC_ALL, LC_MESSAGES, LANG); a locale we do not speak, or C, is English."""
+    env = os.environ if environ is None else environ
+    for name in ("WRISTGATE_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        for tag in value.split(":"):
+            tag = tag.split(".")[0].split("@")[0]
+            if tag in ("C", "POSIX"):
+                return DEFAULT_LANGUAGE
+            try:
+                return language_of(tag)
+            except ValueError:
+                continue
+        return DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
 
 
 @cache

@@ -18,22 +18,16 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 
-from gate.i18n.catalog import DEFAULT_LANGUAGE, Words, language_of, words
-
-LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX: the first one set decides
+from gate.i18n.catalog import Words, language_from_environment, language_of, words
 
 
 def terminal_language(option: str | None, environ: Mapping[str, str]) -> str:
-    """The language of a command's human output: its `--lang` option, else the locale of the
-    shell (`LC_ALL`, then `LC_MESSAGES`, then `LANG`: `zh_CN.UTF-8` and any `zh*` is Chinese),
-    else English. Raises ValueError for an option naming a language we do not speak."""
+    """The language of a command's human output: its `--lang` option, else the environment
+    (`WRISTGATE_LANG`, then the locale: `zh_CN.UTF-8` and any `zh*` is Chinese), else English.
+    Raises ValueError for an option naming a language we do not speak."""
     if option:
         return language_of(option)
-    for name in LOCALE_VARIABLES:
-        value = environ.get(name, "").strip()
-        if value:
-            return "zh-CN" if value.lower().startswith("zh") else DEFAULT_LANGUAGE
-    return DEFAULT_LANGUAGE
+    return language_from_environment(environ)
 
 
 def terminal_words(option: str | None) -> Words:

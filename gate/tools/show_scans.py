@@ -11,6 +11,7 @@ from datetime import tzinfo
 from typing import Any
 
 from gate.i18n import Words
+from gate.i18n.reasons import reason_text
 from gate.i18n.terminal import columns, labelled, venue_time
 
 
@@ -30,7 +31,7 @@ def show_scan(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
     else:
         d = a["decision"]
         forced = " " + _("(forced)") if d.get("forced") else ""
-        lines = [f"{d['code']}{forced}: {d['message']}"]
+        lines = [f"{d['code']}{forced}: {d['message']}", f"  {reason_text(d['code'], _.language)}"]
         if d.get("group"):
             role = _(", {role}", role=d["role"]) if d.get("role") else ""
             lines.append("  " + _("group {group}", group=d["group"]) + role)
@@ -88,7 +89,9 @@ def entry_words(kind: str, body: dict[str, Any], _: Words) -> tuple[str, str]:
     match kind:
         case "decision":
             d = body.get("decision") or {}
-            what = str(d.get("code", "?")) + (" " + _("(forced)") if d.get("forced") else "")
+            code = str(d.get("code", "?"))
+            what = f"{code} {reason_text(code, _.language)}"
+            what += " " + _("(forced)") if d.get("forced") else ""
             if "asked_by" in body:
                 what += "  " + technician(body["asked_by"], _)
             return str(d.get("value", "")), what

@@ -18,25 +18,31 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from gate.i18n import N_, Words, words
+
 # A gate broke the rules (or said it did): no honest gate, online or cut off, journals these.
 RULE_VIOLATIONS: dict[str, str] = {
-    "child_released_alone": "child let out with no adult of its group (or a solo child with "
-    "no staff-verified guardian pickup)",
-    "child_temp_exit": "child let out temporarily (children may not exit temporarily)",
-    "child_admitted_alone": "child let in with no adult of its group inside or paired",
-    "override_not_authorised": "override not armed by an enrolled, unrevoked staff badge at "
-    "that gate within the window",
-    "move_without_entry": "member let out that no gate let in",
-    "impossible_move": "a move no rule makes from the member's previous state",
-    "pairing_without_adult": "pairing window opened with no adult of the group let through",
+    "child_released_alone": N_(
+        "child let out with no adult of its group (or a solo child with no staff-verified "
+        "guardian pickup)"
+    ),
+    "child_temp_exit": N_("child let out temporarily (children may not exit temporarily)"),
+    "child_admitted_alone": N_("child let in with no adult of its group inside or paired"),
+    "override_not_authorised": N_(
+        "override not armed by an enrolled, unrevoked staff badge at that gate within the window"
+    ),
+    "move_without_entry": N_("member let out that no gate let in"),
+    "impossible_move": N_("a move no rule makes from the member's previous state"),
+    "pairing_without_adult": N_("pairing window opened with no adult of the group let through"),
 }
 
 # Someone published as a gate what that gate never journals (hub.ingest.intake refused it): a gate's
 # password is in other hands, or its software is not ours. As serious as a rule violation.
 FORGED_ENTRIES: dict[str, str] = {
-    "forged_event": "entries refused: that gate's login published what no gate of its role "
-    "journals",
-    "seq_jump": "a batch refused: its sequence number is far beyond the gate's journal",
+    "forged_event": N_(
+        "entries refused: that gate's login published what no gate of its role journals"
+    ),
+    "seq_jump": N_("a batch refused: its sequence number is far beyond the gate's journal"),
 }
 CRITICAL: dict[str, str] = {**RULE_VIOLATIONS, **FORGED_ENTRIES}
 
@@ -91,7 +97,9 @@ def violation_counts(findings: list[Finding]) -> dict[tuple[str, str], int]:
 # --- what the duty manager sees -------------------------------------------------------------------
 
 
-def violation_alerts(findings: Sequence[Finding], tz: tzinfo) -> list[dict[str, str]]:
+def violation_alerts(
+    findings: Sequence[Finding], tz: tzinfo, _: Words | None = None
+) -> list[dict[str, str]]:
     """One critical alert per gate and kind of rule violation, for the wall display (times in
     the venue's `tz`). No band UIDs or phones (the display is open on the venue LAN): the
     findings API and the daily report have the details."""
@@ -99,16 +107,26 @@ def violation_alerts(findings: Sequence[Finding], tz: tzinfo) -> list[dict[str, 
     for f in findings:
         if f.kind in RULE_VIOLATIONS:  # forged entries have alerts of their own (hub.views.display)
             counted.setdefault((", ".join(f.gates), f.kind), []).append(f)
+    _ = _ or words()
     alerts = []
     for (gates, kind), found in sorted(counted.items()):
-        last = max(f.at for f in found).astimezone(tz)
-        times = f"{len(found)} times, last" if len(found) > 1 else "at"
-        alerts.append(
-            {
-                "level": "critical",
-                "kind": "rule_violation",
-                "text": f"rule violation at {gates}: {RULE_VIOLATIONS[kind]} "
-                f"({times} {last:%H:%M:%S}; see the findings)",
-            }
+        last = f"{max(f.at for f in found).astimezone(tz):%H:%M:%S}"
+        what = _(RULE_VIOLATIONS[kind])
+        text = (
+            _(
+                "rule violation at {gates}: {what} ({n} times, last {time}; see the findings)",
+                gates=gates,
+                what=what,
+                n=len(found),
+                time=last,
+            )
+            if len(found) > 1
+            else _(
+                "rule violation at {gates}: {what} (at {time}; see the findings)",
+                gates=gates,
+                what=what,
+                time=last,
+            )
         )
+        alerts.append({"level": "critical", "kind": "rule_violation", "text": text})
     return alerts

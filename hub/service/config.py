@@ -2,7 +2,8 @@
 is a `ConfigError` naming the file and the field.
 
     [hub]   state_dir, policy, control_socket, allowlist_csv (imported at first start),
-            max_seq_jump, gate_budget_mib_per_hour (see hub.ingest.intake)
+            max_seq_jump, gate_budget_mib_per_hour (see hub.ingest.intake), language ("en" or
+            "zh-CN": the display's and the alerts' words when a request names no language)
     [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca, tls
     [http]  bind, port, desk_token_file, staff_token_file, allowed_hosts, workers,
             max_connections, max_streams, header_timeout_s
@@ -17,10 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gate.config import ConfigError, describe, read_toml
 from gate.core.authority import GateRole
+from gate.i18n import DEFAULT_LANGUAGE, language_of
 from gate.link.client import check_transport
 from gate.link.protocol import DEFAULT_PREFIX, GATE_ID, MAX_BATCH
 from hub.ingest.refusals import BUDGET_BYTES, MAX_SEQ_JUMP
@@ -42,6 +44,12 @@ class HubSection(_Strict):
     gate_budget_mib_per_hour: int = Field(
         default=BUDGET_BYTES >> 20, ge=1, description="body MiB a gate may send an hour"
     )
+    language: str = Field(default=DEFAULT_LANGUAGE, description='"en" or "zh-CN"')
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, language: str) -> str:
+        return language_of(language)  # "zh", "zh_CN" -> "zh-CN"; else the choices
 
 
 class MqttSection(_Strict):

@@ -113,7 +113,13 @@ class Hub:
             body_timeout_s=web.header_timeout_s,
         )
         self.http = make_server(
-            self.views, web.bind, web.port, access, allowed_hosts=web.allowed_hosts, limits=limits
+            self.views,
+            web.bind,
+            web.port,
+            access,
+            allowed_hosts=web.allowed_hosts,
+            limits=limits,
+            language=config.hub.language,
         )
         self.views.http_refused = self.http.refused
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from gate.control.socket import ControlServer
 from gate.core import Policy
+from gate.i18n import words
 from gate.link.protocol import Headcount
 from hub.fold.findings import Finding
 from hub.fold.reconcile import VenueState
@@ -97,8 +98,9 @@ class Readout:
         """Prometheus text (hub.service.metrics): ingest, gates, headcount, the process."""
         return self._metrics.render().decode()
 
-    def display(self) -> dict[str, Any]:
-        return display_state(self._display_venue, self.headcount(), self.gate_views())
+    def display(self, language: str | None = None) -> dict[str, Any]:
+        said = words(language or self.config.hub.language)
+        return display_state(self._display_venue, self.headcount(), self.gate_views(), said)
 
     def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
         from hub.views.sweep import lookup

@@ -19,6 +19,8 @@ from typing import Any
 
 from gate.core import Member, Policy, State
 from gate.core.authority import GateRole
+from gate.i18n import Words, words
+from gate.i18n.reasons import refusal_text
 from gate.link.health import LinkHealth
 from gate.link.protocol import Headcount
 from hub.fold.findings import Finding, violation_alerts
@@ -45,8 +47,12 @@ class Venue:
     broker_user: str
 
 
-def display_state(venue: Venue, count: Headcount, gates: dict[str, Any]) -> dict[str, Any]:
-    """The display object, of the headcount and the gates as the API shows them."""
+def display_state(
+    venue: Venue, count: Headcount, gates: dict[str, Any], _: Words | None = None
+) -> dict[str, Any]:
+    """The display object, of the headcount and the gates as the API shows them; the alerts'
+    texts in the language of `_` (English without one)."""
+    _ = _ or words()
     headcount = count.model_dump(exclude={"v", "gates"})
     now = datetime.now(venue.policy.tz)
     closes_at = next_close(venue.policy, now)
@@ -72,7 +78,7 @@ def display_state(venue: Venue, count: Headcount, gates: dict[str, Any]) -> dict
         "headcount": headcount,
         "gates": gates,
         "unaccompanied": unaccompanied,
-        "alerts": alerts(venue, headcount, gates, unaccompanied, sweep),
+        "alerts": alerts(venue, headcount, gates, unaccompanied, sweep, _),
         "sweep": sweep,
         "venue": {
             "name": venue.name,
@@ -123,11 +129,16 @@ _WITHHELD = re.compile(
 WITHHELD = "[withheld]"
 
 
-def forged_text(f: Finding) -> str:
+def forged_text(f: Finding, _: Words | None = None) -> str:
     """A quarantine on the open display: the gate, the reason and the count, never its detail
     (what the sender wrote: staff read it on `/api/findings`)."""
-    gates = ", ".join(f.gates)
-    return f"gate {gates} sent what it may not ({f.reason}): {f.count} entries quarantined"
+    _ = _ or words()
+    return _(
+        "gate {gate} sent what it may not ({reason}): {n} entries quarantined",
+        gate=", ".join(f.gates),
+        reason=f"{f.reason}: {refusal_text(f.reason, _.language)}" if f.reason else "?",
+        n=f.count,
+    )
 
 
 def withhold(text: str) -> str:
@@ -147,51 +158,78 @@ def alerts(
     gates: dict[str, Any],
     unaccompanied: list[dict[str, Any]],
     sweep: dict[str, Any] | None,
+    _: Words | None = None,
 ) -> list[dict[str, str]]:
+    _ = _ or words()
     found: list[dict[str, str]] = []
 
     def add(level: str, kind: str, text: str) -> None:
         found.append({"level": level, "kind": kind, "text": withhold(text)})
 
     for group in unaccompanied:
-        n = len(group["children"])
-        who = "1 child" if n == 1 else f"{n} children"
-        add("critical", "unaccompanied", f"group {group['group']}: {who} with no adult")
+        n, name = len(group["children"]), group["group"]
+        add(
+            "critical",
+            "unaccompanied",
+            _("group {group}: 1 child with no adult", group=name)
+            if n == 1
+            else _("group {group}: {n} children with no adult", group=name, n=n),
+        )
     for gate, view in sorted(gates.items()):
         if not view["online"]:
-            add("critical", "gate_offline", f"gate {gate} offline since {view['last_seen'] or '?'}")
+            since = view["last_seen"] or "?"
+            text = _("gate {gate} offline since {since}", gate=gate, since=since)
+            add("critical", "gate_offline", text)
         if view.get("taken_over"):
             add(
                 "critical",
                 "gate_taken_over",
-                f"another connection logged in as gate {gate} and took its broker session "
-                f"{view['taken_over']} time(s) in the last hour: its password is known elsewhere",
+                _(
+                    "another connection logged in as gate {gate} and took its broker session "
+                    "{n} time(s) in the last hour: its password is known elsewhere",
+                    gate=gate,
+                    n=view["taken_over"],
+                ),
             )
         if view["stale_allowlist"]:
             add(
                 "warning",
                 "stale_allowlist",
-                f"gate {gate} has allowlist v{view['allowlist_version']}",
+                _(
+                    "gate {gate} has allowlist v{version}",
+                    gate=gate,
+                    version=view["allowlist_version"],
+                ),
             )
-    found.extend(broker_alerts(venue.broker, venue.broker_user, venue.policy.tz))
-    found.extend(roster_alerts(venue.roster, gates))  # no roster, gates not on it
+    found.extend(broker_alerts(venue.broker, venue.broker_user, venue.policy.tz, _))
+    found.extend(roster_alerts(venue.roster, gates, _))  # no roster, gates not on it
     capacity, inside = headcount.get("capacity"), headcount["inside"]
     if capacity and inside >= CAPACITY_WARNING * capacity:
         level = "critical" if inside >= capacity else "warning"
-        add(level, "capacity", f"{inside} inside of {capacity} ({100 * inside // capacity}%)")
+        percent = 100 * inside // capacity
+        add(
+            level,
+            "capacity",
+            _("{n} inside of {capacity} ({p}%)", n=inside, capacity=capacity, p=percent),
+        )
     findings = venue.state.findings()
     for f in findings:
         if f.kind in FORGED_KINDS:  # someone holds a gate's password: at once, on top
-            add("critical", f.kind, forged_text(f))
+            add("critical", f.kind, forged_text(f, _))
     # a gate broke the rules: critical, at once
-    found += violation_alerts(findings, venue.policy.tz)
+    found += violation_alerts(findings, venue.policy.tz, _)
     conflicts = [f for f in findings if f.kind in CONFLICT_KINDS]
     if conflicts:
-        add("warning", "conflict", f"{len(conflicts)} conflicts found by the last reconciliation")
+        n = len(conflicts)
+        add("warning", "conflict", _("{n} conflicts found by the last reconciliation", n=n))
     if sweep is not None:
         add(
             "info",
             "closing",
-            f"closing in {sweep['minutes_left']} min: {len(sweep['children'])} children inside",
+            _(
+                "closing in {minutes} min: {n} children inside",
+                minutes=sweep["minutes_left"],
+                n=len(sweep["children"]),
+            ),
         )
     return found

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from gate.i18n import Words, words
 from gate.link.health import RECENT_S, LinkHealth
 
 OFFLINE_AFTER_S = 5.0  # the first connection at start, a broker restart: no alert
 UNSTABLE_DROPS = 3
 
 
-def broker_alerts(health: LinkHealth, user: str, tz: tzinfo) -> list[dict[str, str]]:
+def broker_alerts(
+    health: LinkHealth, user: str, tz: tzinfo, _: Words | None = None
+) -> list[dict[str, str]]:
+    _ = _ or words()
+
     def clock(t: float) -> str:
         return datetime.fromtimestamp(t, tz).strftime("%H:%M:%S")
 
@@ -31,19 +36,25 @@ def broker_alerts(health: LinkHealth, user: str, tz: tzinfo) -> list[dict[str, s
             {
                 "level": "critical",
                 "kind": "broker_taken_over",
-                "text": f"another connection logged in as broker user {user!r} and took the hub's "
-                f"session {n} time{'s' if n > 1 else ''} in the last hour (last at "
-                f"{clock(takeovers[-1])}): that password is known elsewhere; change it",
+                "text": _(
+                    "another connection logged in as broker user {user} and took the hub's "
+                    "session {n} time(s) in the last hour (last at {time}): that password is "
+                    "known elsewhere; change it",
+                    user=repr(user),
+                    n=n,
+                    time=clock(takeovers[-1]),
+                ),
             }
         )
     since = health.down_since
     if not health.connected and since is not None and health.clock() - since >= OFFLINE_AFTER_S:
-        why = f": {health.last_reason}" if health.last_reason else ""
+        why = f": {health.last_reason}" if health.last_reason else ""  # the broker's own words
         found.append(
             {
                 "level": "critical",
                 "kind": "broker_offline",
-                "text": f"the hub is not connected to the broker since {clock(since)}{why}",
+                "text": _("the hub is not connected to the broker since {time}", time=clock(since))
+                + why,
             }
         )
     drops = health.recent_drops()
@@ -52,8 +63,13 @@ def broker_alerts(health: LinkHealth, user: str, tz: tzinfo) -> list[dict[str, s
             {
                 "level": "warning",
                 "kind": "broker_unstable",
-                "text": f"the hub's broker connection dropped {drops} times in the last "
-                f"{RECENT_S / 3600:.0f} hour (last: {health.last_reason})",
+                "text": _(
+                    "the hub's broker connection dropped {n} times in the last {hours} hour "
+                    "(last: {reason})",
+                    n=drops,
+                    hours=round(RECENT_S / 3600),
+                    reason=health.last_reason,
+                ),
             }
         )
     return found

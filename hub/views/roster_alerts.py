@@ -14,31 +14,54 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from gate.i18n import Words, words
+
 FIX = "install-hub --gates"
 
 
-def roster_alerts(roster: Mapping[str, str], heard: Iterable[str]) -> list[dict[str, str]]:
+def roster_alerts(
+    roster: Mapping[str, str], heard: Iterable[str], _: Words | None = None
+) -> list[dict[str, str]]:
     """`roster`: gate id -> role; `heard`: the ids of the gates the hub has heard from."""
+    _ = _ or words()
     if not roster:
         return [
             {
                 "level": "warning",
                 "kind": "no_roster",
-                "text": "hub.toml has no [gates] roster: gates' roles are not checked (any gate's "
-                f"login may journal what only another role may); give each gate its role: "
-                f"{FIX} ID:ROLE,... (entry, exit, desk, handheld) and restart the hub",
+                "text": _(
+                    "hub.toml has no [gates] roster: gates' roles are not checked (any gate's "
+                    "login may journal what only another role may); give each gate its role: "
+                    "{fix} ID:ROLE,... (entry, exit, desk, handheld) and restart the hub",
+                    fix=FIX,
+                ),
             }
         ]
     unknown = sorted(set(heard) - set(roster))
     if not unknown:
         return []
     names = ", ".join(unknown)
+    roles = ",".join(f"{g}:ROLE" for g in unknown)
     return [
         {
             "level": "warning",
             "kind": "unknown_gate",
-            "text": f"gate{'s' if len(unknown) > 1 else ''} {names} not on the venue's roster "
-            f"([gates] of hub.toml): every entry refused, their visitors not counted; give each "
-            f"its role: {FIX} {','.join(f'{g}:ROLE' for g in unknown)} and restart the hub",
+            "text": _(
+                "gate {gates} not on the venue's roster ([gates] of hub.toml): every entry "
+                "refused, its visitors not counted; give it its role: {fix} {roles} and "
+                "restart the hub",
+                gates=names,
+                fix=FIX,
+                roles=roles,
+            )
+            if len(unknown) == 1
+            else _(
+                "gates {gates} not on the venue's roster ([gates] of hub.toml): every entry "
+                "refused, their visitors not counted; give each its role: {fix} {roles} and "
+                "restart the hub",
+                gates=names,
+                fix=FIX,
+                roles=roles,
+            ),
         }
     ]

@@ -27,8 +27,9 @@ class HubView(Protocol):
 
     def headcount(self) -> Headcount: ...
 
-    def display(self) -> dict[str, Any]:
-        """The wall display's object (`hub.views.display`)."""
+    def display(self, language: str | None = None) -> dict[str, Any]:
+        """The wall display's object (`hub.views.display`), its alerts in `language` ("en",
+        "zh-CN"; None: the hub's `[hub] language`)."""
         ...
 
     def gate_views(self) -> dict[str, Any]: ...

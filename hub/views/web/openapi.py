@@ -118,6 +118,13 @@ DISPLAY = {
         "venue": OBJECT,
     },
 }
+LANG = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "description": "en or zh-CN (also on /, /api/display, /api/alerts, /api/stream)",
+    "schema": {"type": "string", "enum": ["en", "zh-CN"]},
+}
 CREDENTIAL = {
     "name": "credential",
     "in": "path",
@@ -159,6 +166,18 @@ OPENAPI: dict[str, Any] = {
             "Rule violations, forged entries, gate offline, stale allowlist, capacity, conflicts, "
             "broker takeovers, no roster or gates not on it",
             {"type": "array", "items": ALERT},
+        ),
+        "/api/words": _get(
+            "The display page's string table: each English id and its text in the language of "
+            "the request (?lang=en|zh-CN, else Accept-Language, else the hub's [hub] language)",
+            {
+                "type": "object",
+                "properties": {
+                    "language": {"type": "string", "enum": ["en", "zh-CN"]},
+                    "words": {"type": "object", "additionalProperties": _TEXT},
+                },
+            },
+            parameters=[LANG],
         ),
         "/api/lookup/{credential}": _get(
             "A band's or ticket's group: every member's role, state, last gate and time",

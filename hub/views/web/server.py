@@ -3,7 +3,10 @@
 Open on the venue LAN (read-only, no personal data, no band UIDs: groups by ticket code, members
 by role and number): `/`, `/static/*`, `/metrics`, `/api/headcount`, `/api/display`,
 `/api/stream`, `/api/gates`, `/api/alerts`, `/api/headcount/today` (the day's headcount by
-hour, for the display's curve), `/api/openapi.json`, `/healthz`.
+hour, for the display's curve), `/api/words`, `/api/openapi.json`, `/healthz`.
+The page, the display's alerts and `/api/words` (the page's string table) are in the language of
+the request: `?lang=en|zh-CN`, else the browser's Accept-Language, else `[hub] language`
+(`hub.views.web.page`).
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
 masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
 `/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=json|xlsx|html|csv][&lang=zh-CN]`
@@ -15,6 +18,7 @@ bounds, Host check, security headers) is `hub.views.web.http`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -28,10 +32,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from gate.i18n import LANGUAGES
 from hub.views.reports.today import TodayCurve
 from hub.views.view import HubView
 from hub.views.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
 from hub.views.web.openapi import OPENAPI
+from hub.views.web.page import display_page, request_language, string_table
 from hub.views.web.request import Request
 
 log = logging.getLogger(__name__)
@@ -92,33 +98,41 @@ def make_server(
     *,
     allowed_hosts: list[str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    language: str = "en",
 ) -> HttpServer:
-    """The hub's HTTP server on `bind`:`port` (bound now; `serve_forever()` serves)."""
+    """The hub's HTTP server on `bind`:`port` (bound now; `serve_forever()` serves); `language`
+    is the hub's, for a request that names none."""
+
+    def asked(request: Request) -> str:
+        return request_language(request.query, request.headers.get("accept-language"), language)
 
     def handle(request: Request) -> Answer:
         level = access.level(request.headers.get("authorization"))
+        lang = asked(request)
         try:
-            reply = route(hub, request.path, request.query, level)
+            reply = route(hub, request.path, request.query, level, lang)
         except (ValueError, KeyError) as exc:
             reply = Reply.json({"error": str(exc)}, 400)
         challenge = (("WWW-Authenticate", 'Bearer realm="wristgate hub"'),)
+        spoken = (("Content-Language", lang), ("Vary", "Accept-Language"))
         return Answer(
             reply.status,
             reply.body,
             reply.content_type,
-            reply.headers + (challenge if reply.status == 401 else ()),
+            reply.headers + (challenge if reply.status == 401 else spoken),
         )
 
     async def stream(request: Request, send: Callable[[bytes], Awaitable[None]]) -> None:
         """Server-sent events: the display object whenever it changes."""
         last, quiet_since = b"", time.monotonic()  # last: the display without its clock
+        feed = feeds[asked(request)]
         try:
             while not hub.stopping:
                 display = await feed.latest()
                 changed = _without_clock(display)  # the clock alone is no change
                 now = time.monotonic()
                 if changed != last:
-                    data = json.dumps(display, default=str).encode()
+                    data = json.dumps(display, default=str, ensure_ascii=False).encode()
                     await send(b"event: display\ndata: " + data + b"\n\n")
                     last, quiet_since = changed, now
                 elif now - quiet_since > KEEPALIVE_S:
@@ -138,7 +152,10 @@ def make_server(
         allowed_hosts=allowed_hosts,
         limits=limits,
     )
-    feed = SharedFeed(server, hub.display, STREAM_EVERY_S)
+    feeds = {  # one per language: its alerts' words
+        lang: SharedFeed(server, functools.partial(hub.display, lang), STREAM_EVERY_S)
+        for lang in LANGUAGES
+    }
     return server
 
 
@@ -147,20 +164,24 @@ def _without_clock(display: dict[str, Any]) -> bytes:
     return json.dumps({**display, "venue": venue}, default=str).encode()
 
 
-def route(hub: HubView, path: str, query: dict[str, str], level: int) -> Reply:
-    """The reply to a GET of `path` (percent-decoded) by a caller of access `level`."""
+def route(
+    hub: HubView, path: str, query: dict[str, str], level: int, language: str = "en"
+) -> Reply:
+    """The reply to a GET of `path` (percent-decoded) by a caller of access `level`, its words in
+    `language` (the request's, as `make_server` reads it)."""
     if path == "/":
-        return _static("index.html")
+        return Reply(200, display_page(language).encode(), "text/html; charset=utf-8")
     if path.startswith("/static/"):
         return _static(path.removeprefix("/static/"))
     if path == "/metrics":
         return Reply(200, hub.metrics_text().encode(), "text/plain; version=0.0.4; charset=utf-8")
     opened: dict[str, Callable[[], Any]] = {
         "/api/headcount": lambda: hub.headcount().model_dump(exclude={"v"}),
-        "/api/display": hub.display,
+        "/api/display": lambda: hub.display(language),
         "/api/gates": hub.gate_views,
-        "/api/alerts": lambda: hub.display()["alerts"],
+        "/api/alerts": lambda: hub.display(language)["alerts"],
         "/api/headcount/today": lambda: _today_curve(hub)(),
+        "/api/words": lambda: {"language": language, "words": string_table(language)},
         "/api/openapi.json": lambda: OPENAPI,
         "/healthz": lambda: {"ok": True, "connected": hub.connected},
     }

@@ -7,6 +7,12 @@
  * announce changes, not every event. Everything the hub sends is written as text, never as HTML.
  * The display names members by role and number within their group ("Adult 1"), never by band.
  *
+ * Words: every word the page shows goes through `_("English", {name: value})` (or `_both`, Chinese
+ * with the English beside it, for headings); the hub serves the page with its string table in
+ * `<script id="words">` for the page's language (`<html lang>`: `?lang=`, the browser's language,
+ * else the hub's `[hub] language`), and asks the hub's API in that language. A new word needs
+ * its Chinese in gate/i18n/locale/zh_CN/LC_MESSAGES/display.po (tests/test_i18n.py finds it).
+ *
  * For tests and operators: `window.__loads` counts page loads in this tab (1 unless the page was
  * reloaded), `window.__updates` the display objects drawn, `document.body.dataset.link` is
  * "connecting", "live", "polling" (stream down, poll answering) or "lost" (neither answers).
@@ -14,8 +20,10 @@
 (() => {
   "use strict";
 
-  const STREAM_URL = "/api/stream";
-  const DISPLAY_URL = "/api/display";
+  const LANG = document.documentElement.lang || "en";
+  const WORDS = readWords();
+  const STREAM_URL = `/api/stream?lang=${encodeURIComponent(LANG)}`;
+  const DISPLAY_URL = `/api/display?lang=${encodeURIComponent(LANG)}`;
   const POLL_MS = 5000;
   const TICK_MS = 1000;
   const QUIET_MS = 45000; // nothing on an open stream for this long: open it again
@@ -44,12 +52,46 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // --- words -------------------------------------------------------------------------------
+
+  function readWords() {
+    try {
+      const table = JSON.parse(document.getElementById("words").textContent);
+      return table && typeof table === "object" ? table : {};
+    } catch (err) {
+      return {}; // served without a table (a file opened as it is): English
+    }
+  }
+
+  /** `english` in the page's language, its {placeholders} filled from `values`. */
+  function _(english, values) {
+    const text = typeof WORDS[english] === "string" && WORDS[english] ? WORDS[english] : english;
+    return fill(text, values);
+  }
+
+  /** Chinese with the English beside it ("在馆人数 Inside now"); English alone in English. */
+  function _both(english, values) {
+    const local = _(english, values);
+    const original = fill(english, values);
+    return local === original ? original : `${local} ${original}`;
+  }
+
+  /** Marks a word to translate where it is shown, not where it is written. */
+  function N_(english) {
+    return english;
+  }
+
+  function fill(text, values) {
+    if (!values) return text;
+    return text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all));
+  }
+
   function countLoad() {
     try {
       const n = Number(sessionStorage.getItem(LOADS_KEY) || 0) + 1;
       sessionStorage.setItem(LOADS_KEY, String(n));
       return n;
-    } catch (_) {
+    } catch (err) {
       return 1;
     }
   }
@@ -79,7 +121,7 @@
       let data;
       try {
         data = JSON.parse(event.data);
-      } catch (_) {
+      } catch (err) {
         return;
       }
       accept(data);
@@ -120,7 +162,7 @@
       pollOk = true;
       if (!streamOpen) accept(data);
       if (!source) openStream(); // the hub answers again: no need to wait for the back-off
-    } catch (_) {
+    } catch (err) {
       pollOk = false;
     }
     showLink();
@@ -138,10 +180,10 @@
     const pill = $("link");
     pill.className = `link link-${state}`;
     const words = {
-      live: "Live",
-      polling: "Reconnecting…",
-      lost: "Offline — reconnecting…",
-      connecting: "Connecting…",
+      live: _("Live"),
+      polling: _("Reconnecting…"),
+      lost: _("Offline — reconnecting…"),
+      connecting: _("Connecting…"),
     };
     setText($("link-text"), words[state]);
 
@@ -152,11 +194,15 @@
     const last = display ? clockTime(receivedAt + clockOffsetMs) : null;
     let detail = "";
     if (state === "polling") {
-      detail = `The live stream dropped; figures refresh every ${POLL_MS / 1000} s meanwhile.`;
+      detail = _("The live stream dropped; figures refresh every {s} s meanwhile.", {
+        s: POLL_MS / 1000,
+      });
     } else if (state === "lost") {
       detail = last
-        ? `The hub does not answer. Figures below are from ${last} and may be out of date.`
-        : "The hub does not answer.";
+        ? _("The hub does not answer. Figures below are from {time} and may be out of date.", {
+            time: last,
+          })
+        : _("The hub does not answer.");
     }
     setText($("connection-detail"), detail);
     $("main").classList.toggle("stale", state === "lost");
@@ -185,7 +231,10 @@
     section("sweep", data.sweep || null, drawSweep);
     section("alerts", data.alerts || [], drawAlerts);
     section("gates", data.gates || {}, drawGates);
-    document.title = `${num(data.headcount.inside)} inside · ${venue.name || "venue headcount"}`;
+    document.title = _("{n} inside · {venue}", {
+      n: num(data.headcount.inside),
+      venue: venue.name || _("Venue headcount"),
+    });
     const asOf = parseTime(data.headcount.as_of);
     setText($("as-of"), asOf === null ? "–" : clockTime(asOf));
     $("updated").dataset.since = String(receivedAt + clockOffsetMs);
@@ -202,8 +251,8 @@
   // --- the sections ------------------------------------------------------------------------
 
   function drawVenue(venue) {
-    setText($("venue-name"), venue.name || "Venue headcount");
-    setText($("venue-tz"), `venue time, ${timeZone}`);
+    setText($("venue-name"), venue.name || _("Venue headcount"));
+    setText($("venue-tz"), _("venue time, {zone}", { zone: timeZone }));
   }
 
   function drawNumbers(h) {
@@ -211,10 +260,13 @@
     setText($("adults"), num(h.adults));
     setText($("children"), num(h.children));
     const groups = Number(h.groups_inside) || 0;
-    setText($("groups-inside"), `${groups} ${groups === 1 ? "group" : "groups"} inside`);
+    setText(
+      $("groups-inside"),
+      groups === 1 ? _("1 group inside") : _("{n} groups inside", { n: groups }),
+    );
     const alone = Number(h.unaccompanied_children) || 0;
     const note = $("unaccompanied-count");
-    setText(note, alone ? `${alone} with no adult of theirs` : "");
+    setText(note, alone ? _("{n} with no adult of theirs", { n: alone }) : "");
     note.classList.toggle("bad", alone > 0);
 
     const tile = $("capacity-tile");
@@ -225,9 +277,9 @@
     if (!capacity) {
       tile.classList.add("level-none");
       setText($("capacity-percent"), "–");
-      setText($("capacity-note"), "No capacity limit set");
+      setText($("capacity-note"), _("No capacity limit set"));
       bar.setAttribute("aria-valuenow", "0");
-      bar.setAttribute("aria-valuetext", "no capacity limit set");
+      bar.setAttribute("aria-valuetext", _("No capacity limit set"));
       $("capacity-fill").style.width = "0";
       return;
     }
@@ -237,14 +289,18 @@
     tile.classList.add(`level-${level}`);
     setText($("capacity-percent"), `${percent}%`);
     const left = capacity - inside;
+    const n = { inside, capacity, left };
     const words = {
-      ok: `${inside} of ${capacity} · ${left} places left`,
-      warn: `Nearly full: ${inside} of ${capacity} · ${left} left`,
-      full: left < 0 ? `Over capacity: ${-left} too many` : `Full: ${inside} of ${capacity}`,
+      ok: _("{inside} of {capacity} · {left} places left", n),
+      warn: _("Nearly full: {inside} of {capacity} · {left} left", n),
+      full:
+        left < 0
+          ? _("Over capacity: {n} too many", { n: -left })
+          : _("Full: {inside} of {capacity}", n),
     };
     setText($("capacity-note"), words[level]);
     bar.setAttribute("aria-valuenow", String(Math.min(percent, 100)));
-    bar.setAttribute("aria-valuetext", `${percent}%, ${inside} of ${capacity} places`);
+    bar.setAttribute("aria-valuetext", _("{percent}%, {inside} of {capacity} places", { percent, ...n }));
     $("capacity-fill").style.width = `${Math.min(percent, 100)}%`;
   }
 
@@ -257,13 +313,19 @@
         const children = g.children || g.children_inside || [];
         const adults = g.adults || [];
         const card = el("article", { class: "group", "data-group": g.group });
-        card.append(el("h3", {}, `Group ${g.group}`));
+        card.append(el("h3", {}, _("Group {group}", { group: g.group })));
         const dl = el("dl");
         dl.append(
-          el("dt", {}, children.length === 1 ? "Child inside" : `${children.length} children`),
+          el(
+            "dt",
+            {},
+            children.length === 1
+              ? _("Child inside")
+              : _("{n} children", { n: children.length }),
+          ),
           el("dd", {}, memberList(children, childWords)),
-          el("dt", {}, adults.length === 1 ? "Their adult" : "Their adults"),
-          el("dd", {}, adults.length ? memberList(adults, adultWords) : "none bound"),
+          el("dt", {}, adults.length === 1 ? _("Their adult") : _("Their adults")),
+          el("dd", {}, adults.length ? memberList(adults, adultWords) : _("none bound")),
         );
         card.append(dl);
         return card;
@@ -272,21 +334,24 @@
   }
 
   const STATES = {
-    inside: "inside",
-    temp_out: "temporarily out",
-    exited: "left the venue",
-    bound: "not come in yet",
+    inside: N_("inside"),
+    temp_out: N_("temporarily out"),
+    exited: N_("left the venue"),
+    bound: N_("not come in yet"),
   };
 
   function childWords(c) {
-    const solo = c.role === "solo_child" ? " (came alone)" : "";
+    const solo = c.role === "solo_child" ? _(" (came alone)") : "";
     const place = where(c);
-    return `${solo}${place ? ` — in at ${place}` : ""}`;
+    const at = place ? _(" — in at {place}", { place }) : "";
+    return solo + at;
   }
 
   function adultWords(a) {
     const place = where(a);
-    return ` — ${STATES[a.state] || a.state || "unknown"}${place ? `, last at ${place}` : ""}`;
+    const state = STATES[a.state] ? _(STATES[a.state]) : a.state || _("unknown");
+    const last = place ? _(", last at {place}", { place }) : "";
+    return " — " + state + last;
   }
 
   /** "X1, 10:05:01" from a member's last gate and time (either may be missing). */
@@ -299,7 +364,7 @@
     const ul = el("ul");
     for (const m of members) {
       const li = el("li");
-      li.append(el("span", { class: "member" }, cap(m.member || m.role || "?")), document.createTextNode(words(m)));
+      li.append(el("span", { class: "member" }, memberName(m.member || m.role || "?")), document.createTextNode(words(m)));
       ul.append(li);
     }
     return ul;
@@ -315,10 +380,13 @@
     const minutes = Number(sweep.minutes_left);
     const count =
       children.length === 0
-        ? "no children inside"
-        : `${children.length} ${children.length === 1 ? "child" : "children"} still inside`;
-    const when = closes === null ? "Closing soon" : `Closes at ${clockTime(closes, false)}`;
-    setText($("sweep-summary"), `${when} — ${minutes} min left · ${count}`);
+        ? _("no children inside")
+        : children.length === 1
+          ? _("1 child still inside")
+          : _("{n} children still inside", { n: children.length });
+    const when =
+      closes === null ? _("Closing soon") : _("Closes at {time}", { time: clockTime(closes, false) });
+    setText($("sweep-summary"), _("{when} — {n} min left · {count}", { when, n: minutes, count }));
     const flagged = (c) => Boolean(c.unaccompanied ?? c.children_unaccompanied);
     const solo = (c) => c.role === "solo_child";
     const alone = (c) => flagged(c) || (!solo(c) && !c.adult_inside);
@@ -333,17 +401,17 @@
     $("sweep-rows").replaceChildren(
       ...rows.map((c) => {
         const adult = flagged(c)
-          ? "No — unaccompanied"
+          ? _("No — unaccompanied")
           : c.adult_inside
-            ? "Yes"
+            ? _("Yes")
             : solo(c)
-              ? "Came alone: guardian pickup"
-              : "No adult inside";
+              ? _("Came alone: guardian pickup")
+              : _("No adult inside");
         const tr = el("tr", { class: alone(c) ? "alone" : "" });
         tr.append(
           el("td", {}, c.group || "–"),
-          el("td", {}, cap(c.member || "?")),
-          el("td", {}, c.role === "solo_child" ? "came alone" : "child"),
+          el("td", {}, memberName(c.member || "?")),
+          el("td", {}, c.role === "solo_child" ? _("came alone") : _("child")),
           el("td", {}, adult),
         );
         return tr;
@@ -352,11 +420,12 @@
   }
 
   const LEVELS = { critical: 0, warning: 1, info: 2 };
+  const LEVEL_WORDS = { critical: N_("critical"), warning: N_("warning"), info: N_("info") };
 
   function drawAlerts(alerts) {
     const list = $("alerts-list");
     if (!alerts.length) {
-      list.replaceChildren(el("li", { class: "alert alert-none" }, "All clear: no alerts"));
+      list.replaceChildren(el("li", { class: "alert alert-none" }, _("All clear: no alerts")));
       return;
     }
     const sorted = [...alerts].sort((a, b) => (LEVELS[a.level] ?? 3) - (LEVELS[b.level] ?? 3));
@@ -364,25 +433,25 @@
       ...sorted.map((a) => {
         const level = a.level in LEVELS ? a.level : "info";
         const li = el("li", { class: `alert alert-${level}`, "data-kind": a.kind || "" });
-        li.append(el("span", { class: "alert-level" }, level), el("span", { class: "alert-text" }, a.text || a.kind || ""));
+        li.append(el("span", { class: "alert-level" }, _(LEVEL_WORDS[level])), el("span", { class: "alert-text" }, a.text || a.kind || ""));
         return li;
       }),
     );
   }
 
   const READER = {
-    searching: ["Ready", ""],
-    connected: ["Reading a band", ""],
-    stopped: ["Stopped", "warn"],
-    absent: ["Not found — retrying", "bad"],
-    failed: ["Failed — retrying", "bad"],
+    searching: [N_("Ready"), ""],
+    connected: [N_("Reading a band"), ""],
+    stopped: [N_("Stopped"), "warn"],
+    absent: [N_("Not found — retrying"), "bad"],
+    failed: [N_("Failed — retrying"), "bad"],
   };
 
   function drawGates(gates) {
     const ids = Object.keys(gates).sort();
     const list = $("gates-list");
     if (!ids.length) {
-      list.replaceChildren(el("li", { class: "empty" }, "No gate has reported yet"));
+      list.replaceChildren(el("li", { class: "empty" }, _("No gate has reported yet")));
       return;
     }
     const hubNow = receivedAt + clockOffsetMs;
@@ -394,43 +463,45 @@
         const head = el("div", { class: "gate-head" });
         head.append(
           el("h3", {}, id),
-          el("span", { class: `pill pill-${g.online ? "online" : "offline"}` }, g.online ? "Online" : "Offline"),
+          el("span", { class: `pill pill-${g.online ? "online" : "offline"}` }, g.online ? _("Online") : _("Offline")),
         );
         const dl = el("dl");
         const seen = parseTime(g.last_seen);
-        const seenDd = el("dd", { class: g.online ? "" : "bad" }, seen === null ? "never" : "");
+        const seenDd = el("dd", { class: g.online ? "" : "bad" }, seen === null ? _("never") : "");
         if (seen !== null) seenDd.dataset.since = String(seen);
         const backlog = Number(g.backlog) || 0;
         const version = g.allowlist_version;
         const stale = g.stale_allowlist === true;
         const age = Number(g.allowlist_age_s);
-        const listDd = el("dd", { class: stale ? "warn" : "" }, version == null ? "none yet" : `v${version}`);
+        const listDd = el("dd", { class: stale ? "warn" : "" }, version == null ? _("none yet") : `v${version}`);
         if (version != null && stale && Number.isFinite(age)) {
           const span = el("span");
           span.dataset.since = String(hubNow - age * 1000);
-          span.dataset.template = ", out of date for {}";
+          span.dataset.template = _(", out of date for {age}");
           listDd.append(span);
         } else if (version != null && Number.isFinite(age) && age > 0) {
           const span = el("span");
           span.dataset.since = String(hubNow - age * 1000);
-          span.dataset.template = ", {} old";
+          span.dataset.template = _(", {age} old");
           listDd.append(span);
         } else if (version != null && !stale) {
-          listDd.append(document.createTextNode(" (current)"));
+          listDd.append(document.createTextNode(_(" (current)")));
         }
-        const [readerWords, readerLevel] = READER[g.reader] || [g.reader || "unknown", g.reader ? "" : "warn"];
+        const [readerWords, readerLevel] = READER[g.reader]
+          ? [_(READER[g.reader][0]), READER[g.reader][1]]
+          : [g.reader || _("unknown"), g.reader ? "" : "warn"];
         const skew = g.clock_skew_s;
         const skewBad = typeof skew === "number" && Math.abs(skew) > SKEW_WARNING_S;
         dl.append(
-          el("dt", {}, "Last seen"),
+          el("dt", {}, _("Last seen")),
           seenDd,
-          el("dt", {}, "Backlog"),
-          el("dd", { class: backlog >= BACKLOG_WARNING ? "warn" : "" }, backlog ? `${backlog} waiting` : "0"),
-          el("dt", {}, "Allowlist"),
+          el("dt", {}, _("Backlog")),
+          el("dd", { class: backlog >= BACKLOG_WARNING ? "warn" : "" }, backlog ? _("{n} waiting", { n: backlog }) : "0"),
+          el("dt", {}, _("Allowlist")),
           listDd,
-          el("dt", {}, "Reader"),
+          el("dt", {}, _("Reader")),
           el("dd", { class: readerLevel }, readerWords),
-          el("dt", {}, "Clock"),
+          el("dt", {}, _("Clock")),
           el("dd", { class: skewBad ? "warn" : "" }, typeof skew === "number" ? skewWords(skew) : "–"),
         );
         li.append(head, dl);
@@ -440,9 +511,10 @@
   }
 
   function skewWords(s) {
-    if (Math.abs(s) < 0.5) return "in step";
-    const amount = Math.abs(s) < 60 ? `${Math.abs(s).toFixed(1)} s` : ago(Math.abs(s) * 1000);
-    return `${amount} ${s > 0 ? "ahead" : "behind"}`;
+    if (Math.abs(s) < 0.5) return _("in step");
+    const amount =
+      Math.abs(s) < 60 ? _("{s} s", { s: Math.abs(s).toFixed(1) }) : ago(Math.abs(s) * 1000);
+    return s > 0 ? _("{amount} ahead", { amount }) : _("{amount} behind", { amount });
   }
 
   // --- time --------------------------------------------------------------------------------
@@ -452,18 +524,18 @@
     setText($("clock"), clockTime(now));
     for (const node of document.querySelectorAll("[data-since]")) {
       const since = Number(node.dataset.since);
-      const template = node.dataset.template || "{} ago";
-      setText(node, template.replace("{}", ago(Math.max(0, now - since))));
+      const template = node.dataset.template || _("{age} ago");
+      setText(node, fill(template, { age: ago(Math.max(0, now - since)) }));
     }
   }
 
   function ago(ms) {
     const s = Math.round(ms / 1000);
-    if (s < 60) return `${s} s`;
+    if (s < 60) return _("{s} s", { s });
     const m = Math.floor(s / 60);
-    if (m < 60) return `${m} min`;
+    if (m < 60) return _("{m} min", { m });
     const h = Math.floor(m / 60);
-    return `${h} h ${m % 60} min`;
+    return _("{h} h {m} min", { h, m: m % 60 });
   }
 
   const formats = {};
@@ -487,7 +559,7 @@
     try {
       new Intl.DateTimeFormat("en-GB", { timeZone: zone });
       return zone;
-    } catch (_) {
+    } catch (err) {
       return null;
     }
   }
@@ -515,10 +587,11 @@
     return node;
   }
 
-  /** "Child 2" from "child 2". */
-  function cap(text) {
-    const s = String(text);
-    return s.charAt(0).toUpperCase() + s.slice(1);
+  /** "Child 2" from the hub's "child 2", "Adult 1" from "adult 1", in the page's language. */
+  function memberName(text) {
+    const m = /^(adult|child) (\d+)$/.exec(String(text));
+    if (!m) return String(text);
+    return m[1] === "adult" ? _("Adult {n}", { n: m[2] }) : _("Child {n}", { n: m[2] });
   }
 
   function setText(node, text) {
@@ -543,7 +616,7 @@
     try {
       const reply = await fetch(DISPLAY_URL, { cache: "no-store" });
       if (reply.ok && !display) accept(await reply.json());
-    } catch (_) {
+    } catch (err) {
       // the stream's error handler takes it from here
     }
   }
