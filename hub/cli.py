@@ -134,6 +134,10 @@ def _status(args: argparse.Namespace) -> int:
         print("hub: not running (no control socket)", file=sys.stderr)
         return EXIT_UNREACHABLE
     print(json.dumps(answer, indent=2, ensure_ascii=False, default=str))
+    if args.command == "status" and answer.get("ok") and not answer.get("connected"):
+        why = (answer.get("broker") or {}).get("last_down") or "not connected yet"
+        print(f"hub: not connected to the broker: {why}", file=sys.stderr)
+        return EXIT_NO  # running, but it hears no gate: the figures are not live
     return EXIT_OK if answer.get("ok") else EXIT_NO
 
 

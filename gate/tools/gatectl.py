@@ -38,7 +38,8 @@ def show_status(a: dict[str, Any]) -> None:
         health = a.get(part)
         print(f"{part:<10} {_health(health)}")
     if (link := a.get("link")) and link.get("configured"):
-        state = "connected" if link["connected"] else "down"
+        refused = link.get("last_down_kind") == "refused"
+        state = "connected" if link["connected"] else "login refused" if refused else "down"
         tls = "TLS" if link.get("tls") else "plain"
         print(
             f"broker     {state} ({link['broker']}, {tls}), {link['lost']} lost, "

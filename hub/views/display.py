@@ -23,7 +23,8 @@ from gate.link.health import LinkHealth
 from gate.link.protocol import Headcount
 from hub.fold.findings import Finding, violation_alerts
 from hub.fold.reconcile import VenueState
-from hub.views.link_alerts import broker_alerts
+from hub.views.link_alerts import broker_alerts, gates_alerts
+from hub.views.liveness import iso_seconds, since_words
 from hub.views.roster_alerts import roster_alerts
 from hub.views.sweep import closing_sweep, unaccompanied_groups
 
@@ -157,9 +158,13 @@ def alerts(
         n = len(group["children"])
         who = "1 child" if n == 1 else f"{n} children"
         add("critical", "unaccompanied", f"group {group['group']}: {who} with no adult")
+    hub_off = not venue.broker.connected  # it cannot tell: one `gates_unreachable` instead
+    now = venue.broker.clock()
     for gate, view in sorted(gates.items()):
-        if not view["online"]:
-            add("critical", "gate_offline", f"gate {gate} offline since {view['last_seen'] or '?'}")
+        if not view["online"] and not hub_off:
+            seen = iso_seconds(view.get("status_at") or view.get("last_seen"))  # its will
+            since = since_words(seen, now, venue.policy.tz) if seen is not None else "?"
+            add("critical", "gate_offline", f"gate {gate} offline ({since})")
         if view.get("taken_over"):
             add(
                 "critical",
@@ -174,6 +179,7 @@ def alerts(
                 f"gate {gate} has allowlist v{view['allowlist_version']}",
             )
     found.extend(broker_alerts(venue.broker, venue.broker_user, venue.policy.tz))
+    found.extend(gates_alerts(venue.broker, headcount, gates, venue.policy.tz))
     found.extend(roster_alerts(venue.roster, gates))  # no roster, gates not on it
     capacity, inside = headcount.get("capacity"), headcount["inside"]
     if capacity and inside >= CAPACITY_WARNING * capacity:
