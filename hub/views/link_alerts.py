@@ -95,12 +95,13 @@ def broker_alerts(
 def gates_alerts(
     health: LinkHealth,
     headcount: dict[str, Any],
-    gates: dict[str, Any],
+    gates: int,
     tz: tzinfo,
     _: Words | None = None,
 ) -> list[dict[str, str]]:
-    """`gates_unreachable` while the hub's own link is down, `gates_quiet` while it is up but no
-    gate speaks; nothing while live."""
+    """`gates_unreachable` (for the number of `gates` the hub knows or has on its roster) while
+    the hub's own link is down, `gates_quiet` while it is up but no gate speaks; nothing while
+    live."""
     _ = _ or words()
     if headcount.get("live"):
         return []
@@ -111,7 +112,7 @@ def gates_alerts(
         text = _(
             "{n} gates cannot be heard while the hub is off the broker; figures as of their last "
             "word ({since})",
-            n=len(gates),
+            n=gates,
             since=since,
         )
         return [{"level": "critical", "kind": "gates_unreachable", "text": text}]
