@@ -179,7 +179,7 @@ def alerts(
                 f"gate {gate} has allowlist v{view['allowlist_version']}",
             )
     found.extend(broker_alerts(venue.broker, venue.broker_user, venue.policy.tz))
-    known = len(set(gates) | set(venue.roster))
+    known = len(gates) or len(venue.roster)  # those it has heard of, else those it expects
     found.extend(gates_alerts(venue.broker, headcount, known, venue.policy.tz))
     found.extend(roster_alerts(venue.roster, gates))  # no roster, gates not on it
     capacity, inside = headcount.get("capacity"), headcount["inside"]

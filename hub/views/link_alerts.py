@@ -99,7 +99,7 @@ def gates_alerts(
     tz: tzinfo,
     _: Words | None = None,
 ) -> list[dict[str, str]]:
-    """`gates_unreachable` (for the number of `gates` the hub knows or has on its roster) while
+    """`gates_unreachable` (`gates`: how many the hub has heard of, or has on its roster) while
     the hub's own link is down, `gates_quiet` while it is up but no gate speaks; nothing while
     live."""
     _ = _ or words()

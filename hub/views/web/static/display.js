@@ -7,9 +7,14 @@
  * announce changes, not every event. Everything the hub sends is written as text, never as HTML.
  * The display names members by role and number within their group ("Adult 1"), never by band.
  *
+ * The page says "Live" only while the hub's figures are live (`headcount.live`: the hub is on
+ * its broker and hears its gates). Otherwise the figures are greyed with their age ("Figures
+ * 3 min old"), the badge says "Not live", and an empty alert list is never "All clear".
+ *
  * For tests and operators: `window.__loads` counts page loads in this tab (1 unless the page was
  * reloaded), `window.__updates` the display objects drawn, `document.body.dataset.link` is
- * "connecting", "live", "polling" (stream down, poll answering) or "lost" (neither answers).
+ * "connecting", "live", "polling" (stream down, poll answering) or "lost" (neither answers): the
+ * page's own stream to the hub; `document.body.dataset.figures` is "live" or "stale": the hub's.
  */
 (() => {
   "use strict";
@@ -132,18 +137,25 @@
     return pollOk === false ? "lost" : "polling";
   }
 
+  /** The hub's figures are live: the hub is on its broker and hears its gates. */
+  function figuresLive() {
+    return Boolean(display && display.headcount && display.headcount.live === true);
+  }
+
   function showLink() {
     const state = linkState();
     document.body.dataset.link = state;
     const pill = $("link");
-    pill.className = `link link-${state}`;
+    const shown = state === "live" && !figuresLive() ? "stale" : state;
+    pill.className = `link link-${shown}`;
     const words = {
       live: "Live",
+      stale: "Not live",
       polling: "Reconnecting…",
       lost: "Offline — reconnecting…",
       connecting: "Connecting…",
     };
-    setText($("link-text"), words[state]);
+    setText($("link-text"), words[shown]);
 
     const banner = $("connection-lost");
     const down = state === "polling" || state === "lost";
@@ -183,9 +195,11 @@
     section("headcount", data.headcount, drawNumbers);
     section("unaccompanied", data.unaccompanied || [], drawUnaccompanied);
     section("sweep", data.sweep || null, drawSweep);
-    section("alerts", data.alerts || [], drawAlerts);
-    section("gates", data.gates || {}, drawGates);
+    const live = data.headcount.live === true;
+    section("alerts", { alerts: data.alerts || [], live }, drawAlerts);
+    section("gates", { gates: data.gates || {}, live }, drawGates);
     document.title = `${num(data.headcount.inside)} inside · ${venue.name || "venue headcount"}`;
+    showFigures(data.headcount);
     const asOf = parseTime(data.headcount.as_of);
     setText($("as-of"), asOf === null ? "–" : clockTime(asOf));
     $("updated").dataset.since = String(receivedAt + clockOffsetMs);
@@ -197,6 +211,29 @@
     if (drawn[name] === json) return;
     drawn[name] = json;
     drawFn(value);
+  }
+
+  /** Greyed figures with their age while the hub's figures are not live. */
+  function showFigures(h) {
+    const live = h.live === true;
+    document.body.dataset.figures = live ? "live" : "stale";
+    $("numbers").classList.toggle("not-live", !live);
+    const banner = $("figures-stale");
+    banner.hidden = live;
+    const age = $("figures-age");
+    const since = parseTime(h.stale_since) ?? parseTime(h.as_of);
+    if (live || since === null) {
+      delete age.dataset.since;
+      setText(age, live ? "" : "Figures of unknown age");
+      setText($("figures-detail"), "");
+      return;
+    }
+    age.dataset.since = String(since);
+    age.dataset.template = "Figures {} old";
+    setText(
+      $("figures-detail"),
+      `The hub has heard no gate since ${clockTime(since, false)}: these figures may be wrong. See the alerts.`,
+    );
   }
 
   // --- the sections ------------------------------------------------------------------------
@@ -353,10 +390,14 @@
 
   const LEVELS = { critical: 0, warning: 1, info: 2 };
 
-  function drawAlerts(alerts) {
+  function drawAlerts({ alerts, live }) {
     const list = $("alerts-list");
     if (!alerts.length) {
-      list.replaceChildren(el("li", { class: "alert alert-none" }, "All clear: no alerts"));
+      list.replaceChildren(
+        live
+          ? el("li", { class: "alert alert-none" }, "All clear: no alerts")
+          : el("li", { class: "alert alert-unknown" }, "No alerts, but the figures are not live"),
+      );
       return;
     }
     const sorted = [...alerts].sort((a, b) => (LEVELS[a.level] ?? 3) - (LEVELS[b.level] ?? 3));
@@ -378,7 +419,7 @@
     failed: ["Failed — retrying", "bad"],
   };
 
-  function drawGates(gates) {
+  function drawGates({ gates, live }) {
     const ids = Object.keys(gates).sort();
     const list = $("gates-list");
     if (!ids.length) {
@@ -389,13 +430,13 @@
     list.replaceChildren(
       ...ids.map((id) => {
         const g = gates[id] || {};
-        const li = el("li", { class: `gate ${g.online ? "gate-online" : "gate-offline"}` });
+        // while the hub hears nothing, a gate it last knew online is unheard, not online
+        const health = !g.online ? "offline" : live ? "online" : "unheard";
+        const li = el("li", { class: `gate gate-${health}` });
         li.dataset.gate = id;
         const head = el("div", { class: "gate-head" });
-        head.append(
-          el("h3", {}, id),
-          el("span", { class: `pill pill-${g.online ? "online" : "offline"}` }, g.online ? "Online" : "Offline"),
-        );
+        const pillWords = { online: "Online", offline: "Offline", unheard: "Not heard" };
+        head.append(el("h3", {}, id), el("span", { class: `pill pill-${health}` }, pillWords[health]));
         const dl = el("dl");
         const seen = parseTime(g.last_seen);
         const seenDd = el("dd", { class: g.online ? "" : "bad" }, seen === null ? "never" : "");
@@ -425,7 +466,7 @@
           el("dt", {}, "Last seen"),
           seenDd,
           el("dt", {}, "Backlog"),
-          el("dd", { class: backlog >= BACKLOG_WARNING ? "warn" : "" }, backlog ? `${backlog} waiting` : "0"),
+          backlogDd(g, health, backlog),
           el("dt", {}, "Allowlist"),
           listDd,
           el("dt", {}, "Reader"),
@@ -437,6 +478,16 @@
         return li;
       }),
     );
+  }
+
+  /** Online: what waits now. Otherwise the last known backlog and when it was known: the gate
+   * journals on meanwhile, so there may be more. */
+  function backlogDd(g, health, backlog) {
+    const warn = backlog >= BACKLOG_WARNING ? "warn" : "";
+    if (health === "online") return el("dd", { class: warn }, backlog ? `${backlog} waiting` : "0");
+    const at = parseTime(g.status_at) ?? parseTime(g.last_seen);
+    const when = at === null ? "" : ` at ${clockTime(at, false)}`;
+    return el("dd", { class: warn, "data-backlog": "last-known" }, `last known: ${backlog}${when}`);
   }
 
   function skewWords(s) {
