@@ -181,6 +181,8 @@ def test_a_gate_whose_login_is_refused_says_so_in_its_log_status_and_diag(
         assert "unreachable" not in diag.stdout, diag.stdout
         answer = venue.gate_status("X1")["link"]
         assert answer["last_down_kind"] == "refused" and answer["lost"] == 0, answer
+        counters = venue.gate_status("X1")["counters"]
+        assert counters["link_refused"] >= 3 and "link_lost" not in counters, counters
     finally:
         venue.close()
 

@@ -243,12 +243,15 @@ class Link:
         self.rewind(journal.acked, "connected")
         return taken_over
 
-    def down(self, down: LinkDown) -> None:
-        """The connection dropped, or an attempt failed: counted, and said once per change."""
+    def down(self, down: LinkDown) -> bool:
+        """The connection dropped, or an attempt failed: counted, and said once per change.
+        False when it was only a failed attempt's socket closing (`LinkHealth.echoes_failure`)."""
         was_up = self.connected
         self.connected = False
+        if self.health.echoes_failure(down.kind):
+            return False
         if not self.health.down(down.kind, down.reason):
-            return
+            return True
         if down.kind == "taken_over":
             self._taken_over()
         elif was_up:
@@ -257,6 +260,7 @@ class Link:
             log.error("link: %s; journalling on, retrying", down.reason)
         else:
             log.warning("link: cannot connect: %s", down.reason)
+        return True
 
     def _taken_over(self) -> None:
         log.error(

@@ -114,13 +114,18 @@ class LinkHealth:
             self.last_reason = SESSION_GONE
         return lost_session
 
+    def echoes_failure(self, kind: DownKind) -> bool:
+        """A "lost" while not connected, after a refused login or a failed handshake: paho closing
+        that attempt's socket, not a connection lost. Neither counted nor said."""
+        return kind == "lost" and not self.connected and self.last_kind in ("refused", "tls")
+
     def down(self, kind: DownKind, reason: str) -> bool:
         """Record a drop or a failed attempt; True when it is news (a drop of a live connection,
         a takeover, or another failure than the last one), worth a log line."""
+        if self.echoes_failure(kind):
+            return False  # the failed attempt's socket closing: the refusal stands
         now = self.clock()
         was_up = self.connected
-        if kind == "lost" and not was_up and self.last_kind in ("refused", "tls"):
-            return False  # the refused attempt's socket closing: the refusal stands
         changed = (kind, reason) != (self.last_kind, self.last_reason)
         news = was_up or kind == "taken_over" or changed
         self.counts[kind] = self.counts.get(kind, 0) + 1
