@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from gate_rig import ADULT, CHILD, wait_for
 from venue_rig import Venue
+
+from gate.i18n import words
+from hub.views.liveness import STALE_AFTER_S, liveness, since_words
 
 REFUSED = "not authorised"
 
@@ -201,3 +206,60 @@ def test_no_password_is_ever_in_what_a_refusal_says(user: str) -> None:
         f"check /etc/wristgate/passwords/{user}.password"
     )
     assert "no password_file" in refused_login(user, reason, None)
+
+
+def test_a_connected_hub_is_live_only_once_a_gate_speaks(tmp_path: Path, fresh_broker: Any) -> None:
+    venue = Venue(tmp_path, fresh_broker())
+    try:
+        venue.start_hub()
+        quiet = wait_alert(venue, "gates_quiet")
+        assert quiet["level"] == "warning" and "not live" in quiet["text"]
+        headcount = venue.api("/api/headcount", None)
+        assert headcount["live"] is False and headcount["stale_since"]  # since the hub started
+        assert hub_status(venue).returncode == 0  # connected: the hub itself is well
+
+        venue.start_gate("E1")
+        wait_for(lambda: venue.api("/api/headcount", None)["live"], 20, "live with a gate")
+        assert venue.api("/api/headcount", None)["stale_since"] is None
+        assert "gates_quiet" not in kinds(venue.api("/api/alerts", None))
+    finally:
+        venue.close()
+
+
+# --- the rule itself, on a clock the test holds ---------------------------------------------------
+
+T0 = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("connected", "down_since", "heard_at", "now", "live", "stale_since"),
+    [
+        (True, None, T0, T0 + STALE_AFTER_S, True, None),  # heard just within
+        (True, None, T0, T0 + STALE_AFTER_S + 1, False, T0),  # connected, gates quiet
+        (True, None, None, T0 + 5, False, T0 - 100),  # no gate since the hub started
+        (False, T0 + 3, T0, T0 + 4, False, T0),  # off the broker: as of the gates' last word
+        (False, T0 - 50, None, T0, False, T0 - 50),  # never heard, down since then
+    ],
+)
+def test_live_means_connected_and_a_gate_heard_within_the_threshold(
+    connected: bool,
+    down_since: float | None,
+    heard_at: float | None,
+    now: float,
+    live: bool,
+    stale_since: float | None,
+) -> None:
+    got = liveness(
+        connected=connected, down_since=down_since, heard_at=heard_at, started=T0 - 100, now=now
+    )
+    assert (got.live, got.stale_since) == (live, stale_since)
+
+
+def test_times_read_as_the_venue_reads_them() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    at = datetime(2026, 7, 18, 14, 11, tzinfo=tz).timestamp()
+    assert since_words(at, at + 185, tz) == "since 14:11, 3 min"
+    assert since_words(at, at + 42, tz) == "since 14:11, 42 s"
+    assert since_words(at, at + 3900, tz) == "since 14:11, 1 h 5 min"
+    assert since_words(at, at + 86400, tz) == "since 18 Jul 14:11, 24 h 0 min"
+    assert since_words(at, at + 185, tz, words("zh-CN")) == "自 14:11 起，已 3 分钟"  # noqa: RUF001
