@@ -87,7 +87,7 @@ def test_a_hub_whose_login_is_refused_is_not_live_and_says_why(
         refused = wait_alert(venue, "hub_broker_refused")
         assert refused["level"] == "critical"
         password_file = venue.root / "secrets" / "hub.password"
-        assert "login for hub" in refused["text"] and REFUSED in refused["text"]
+        assert "login as hub" in refused["text"] and f": {REFUSED} — " in refused["text"]
         assert f"check {password_file}" in refused["text"]
         assert "not live" in refused["text"] and "since " in refused["text"]
 

@@ -99,7 +99,8 @@ def test_a_hub_refused_by_its_broker_shows_no_live_badge_and_no_all_clear(
         )
         assert_not_live(browser)
         text = browser.text("alerts-list")
-        assert "login for hub: not authorised" in text and "hub.password" in text
+        assert "login as hub (since" in text and "not authorised — check" in text
+        assert "hub.password" in text
         assert re.search(r"since \d\d:\d\d, \d+ (s|min)", text), text  # a human time
         assert not re.search(r"\d{4}-\d\d-\d\dT", text), text  # no raw ISO time
         browser.screenshot(tmp_path / "display-refused.png")

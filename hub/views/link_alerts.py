@@ -65,10 +65,11 @@ def broker_alerts(
         if health.last_kind == "refused":
             kind = "hub_broker_refused"
             text = _(
-                "The broker refuses the hub's login ({since}): {reason}. No gate can be heard: "
-                "the figures are not live",
+                "The broker refuses the hub's login as {user} ({since}): {reason}. No gate can "
+                "be heard: the figures are not live",
+                user=user,
                 since=since,
-                reason=reason,
+                reason=reason.removeprefix(f"broker refused the login for {user}: "),
             )
         else:
             kind = "hub_broker_down"
