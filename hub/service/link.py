@@ -87,7 +87,7 @@ class HubLink:
         elif was_up:
             log.warning("broker connection lost: %s", down.reason)
         elif down.kind == "refused":  # a wrong password does not mend itself: said as an error
-            log.error("broker: %s; no gate can be heard until it is fixed", down.reason)
+            log.error("%s; no gate can be heard until it is fixed", down.reason)
         else:
             log.warning("broker: cannot connect: %s", down.reason)
 
