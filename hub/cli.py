@@ -155,6 +155,10 @@ def _status(args: argparse.Namespace) -> int:
         print("\n".join(show_status(answer, _, _zone(args))))
     else:
         print(f"hub status: {answer.get('error')}", file=sys.stderr)
+    if answer.get("ok") and not answer.get("connected"):
+        why = (answer.get("broker") or {}).get("last_down") or _("not connected yet")
+        print("hub: " + _("not connected to the broker: {why}", why=why), file=sys.stderr)
+        return EXIT_NO  # running, but it hears no gate: the figures are not live
     return EXIT_OK if answer.get("ok") else EXIT_NO
 
 

@@ -184,6 +184,7 @@ def sample_display(now: datetime | None = None) -> dict[str, Any]:
             "stale_allowlist": False,
             "reader": "searching",
             "clock_skew_s": 0.1,
+            "status_at": iso,
         }
 
     return {
@@ -195,6 +196,8 @@ def sample_display(now: datetime | None = None) -> dict[str, Any]:
             "groups_inside": 71,
             "capacity": 400,
             "as_of": iso,
+            "live": True,
+            "stale_since": None,
         },
         "gates": {"D1": gate(), "E1": gate(), "X1": gate()},
         "unaccompanied": [],

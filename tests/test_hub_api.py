@@ -53,6 +53,8 @@ def test_the_headcount_has_exactly_the_documented_fields(venue):
         "capacity",
         "as_of",
         "gates",
+        "live",
+        "stale_since",
     }
     assert headcount["capacity"] == 100
 

@@ -72,6 +72,7 @@ class Venue:
     )
     forged: bool = False  # the test forges entries: refusals are expected, not a fault
     service: Account | None = None  # the daemons' user; None: this process's own
+    passwords: dict[str, str] = field(default_factory=dict)  # a user's own (a wrong one) instead
 
     def __post_init__(self) -> None:
         self.venue = write_venue(self.root / "venue")
@@ -79,9 +80,8 @@ class Venue:
         self.secrets.mkdir(exist_ok=True)
 
     def _password_file(self, user: str) -> Path:
-        return write_secret(
-            self.secrets / f"{user}.password", self.broker.credentials.password(user)
-        )
+        password = self.passwords.get(user) or self.broker.credentials.password(user)
+        return write_secret(self.secrets / f"{user}.password", password)
 
     def _token_file(self, who: str) -> Path:
         return write_secret(self.secrets / f"{who}.token", self.tokens[who])
@@ -216,7 +216,8 @@ class Venue:
             if name == "hub":
                 refused = dict(status["refused"])
             else:
-                refused = {k: n for k, n in status["counters"].items() if "refused" in k}
+                counters = status["counters"].items()  # link_refused: a login, not an entry
+                refused = {k: n for k, n in counters if "refused" in k and k != "link_refused"}
             if refused:
                 found[name] = refused
         return found

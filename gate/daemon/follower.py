@@ -72,8 +72,8 @@ class LinkFollower:
                 self.send_status(force=True)
                 log.info("link up: %s:%d", self.link.settings.host, self.link.settings.port)
             case LinkDown(kind=kind):
-                self.link.down(message)
-                self.count(f"link_{kind}")
+                if self.link.down(message):  # not a refused attempt's socket closing
+                    self.count(f"link_{kind}")
             case LinkMessage(topic=topic, payload=payload, retained=retained):
                 try:
                     self._route(topic, payload, retained)

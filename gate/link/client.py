@@ -34,7 +34,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gate.link.health import DownKind, LinkHealth, connect_failure, disconnect_kind
+from gate.link.health import (
+    DownKind,
+    LinkHealth,
+    connect_failure,
+    disconnect_kind,
+    refused_login,
+)
 from gate.link.protocol import MAX_BATCH, EventBatch, GateStatus, Topics, dump
 from gate.link.protocol import Entry as WireEntry
 from gate.store.journal import Journal
@@ -186,7 +192,7 @@ class Link:
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
-            why = f"broker refused the login as {self.username}: {reason}"
+            why = refused_login(self.username, reason, self.settings.password_file)
             self.inbox.put(LinkDown(why, "refused"))
         else:
             self.inbox.put(LinkUp(bool(flags.session_present)))
@@ -237,18 +243,24 @@ class Link:
         self.rewind(journal.acked, "connected")
         return taken_over
 
-    def down(self, down: LinkDown) -> None:
-        """The connection dropped, or an attempt failed: counted, and said once per change."""
+    def down(self, down: LinkDown) -> bool:
+        """The connection dropped, or an attempt failed: counted, and said once per change.
+        False when it was only a failed attempt's socket closing (`LinkHealth.echoes_failure`)."""
         was_up = self.connected
         self.connected = False
+        if self.health.echoes_failure(down.kind):
+            return False
         if not self.health.down(down.kind, down.reason):
-            return
+            return True
         if down.kind == "taken_over":
             self._taken_over()
         elif was_up:
             log.warning("link down: %s; journalling on, resending when back", down.reason)
+        elif down.kind == "refused":  # a wrong password does not mend itself: said as an error
+            log.error("link: %s; journalling on, retrying", down.reason)
         else:
             log.warning("link: cannot connect: %s", down.reason)
+        return True
 
     def _taken_over(self) -> None:
         log.error(

@@ -13,7 +13,11 @@ saved sessions (killed before its autosave) is, and the alert says both.
 
 A failed attempt says what failed in words an operator can act on: the broker's certificate
 not trusted (wrong CA, or a host name the certificate does not carry), a TLS handshake that
-failed (a plain port, an old broker), a login refused, or the broker out of reach.
+failed (a plain port, an old broker), a login refused (`refused_login`: the user, the broker's
+reason and the password file to check), or the broker out of reach. Paho follows a refused
+CONNACK with a "disconnect" of the socket it never had ("Protocol error"): that is the same
+failed attempt, not a lost connection, and is not counted again (else a refused login would read
+as "connection lost" and be logged on every retry).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 SESSION_TAKEN_OVER = 0x8E  # MQTT v5 DISCONNECT reason: another connection took the client id
@@ -39,6 +44,26 @@ DownKind = Literal["lost", "taken_over", "refused", "tls", "unreachable"]
 def disconnect_kind(reason: Any) -> DownKind:
     """What a paho v2 `on_disconnect` reason code means: taken over, or lost."""
     return "taken_over" if getattr(reason, "value", None) == SESSION_TAKEN_OVER else "lost"
+
+
+# MQTT v5 CONNACK reasons a login gets, in the words the docs use; others as the broker says them
+_REFUSALS = {
+    0x84: "the broker does not speak this MQTT version",
+    0x85: "client id not accepted",
+    0x86: "bad user name or password",
+    0x87: "not authorised",
+    0x8A: "this user is banned",
+    0x8C: "bad authentication method",
+}
+
+
+def refused_login(user: str, reason: Any, password_file: Path | None) -> str:
+    """What a refused login says, to the technician who must fix it: the user, the broker's
+    reason, and the password file to check (never its content)."""
+    code = getattr(reason, "value", None)
+    why = _REFUSALS.get(code, str(reason).lower()) if isinstance(code, int) else str(reason)
+    check = f"check {password_file}" if password_file else "no password_file is set: set one"
+    return f"broker refused the login for {user}: {why} — {check}"
 
 
 def connect_failure(exc: BaseException | None, host: str, port: int) -> tuple[DownKind, str]:
@@ -89,9 +114,16 @@ class LinkHealth:
             self.last_reason = SESSION_GONE
         return lost_session
 
+    def echoes_failure(self, kind: DownKind) -> bool:
+        """A "lost" while not connected, after a refused login or a failed handshake: paho closing
+        that attempt's socket, not a connection lost. Neither counted nor said."""
+        return kind == "lost" and not self.connected and self.last_kind in ("refused", "tls")
+
     def down(self, kind: DownKind, reason: str) -> bool:
         """Record a drop or a failed attempt; True when it is news (a drop of a live connection,
         a takeover, or another failure than the last one), worth a log line."""
+        if self.echoes_failure(kind):
+            return False  # the failed attempt's socket closing: the refusal stands
         now = self.clock()
         was_up = self.connected
         changed = (kind, reason) != (self.last_kind, self.last_reason)

@@ -153,6 +153,8 @@ class Headcount(Message):
     capacity: int | None
     as_of: str
     gates: dict[str, HeadcountGate] = {}
+    live: bool = Field(default=False, description="connected and a gate heard recently")
+    stale_since: str | None = Field(default=None, description="not live: figures as of then")
 
 
 class HubStatus(Message):

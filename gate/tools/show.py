@@ -115,9 +115,15 @@ def health(part: dict[str, Any] | None, _: Words) -> str:
 def broker(link: dict[str, Any] | None, _: Words) -> str:
     if not link or not link.get("configured"):
         return _("not configured: this gate runs alone")
+    if link.get("connected"):
+        state = _("connected")
+    elif link.get("last_down_kind") == "refused":
+        state = _("login refused")
+    else:
+        state = _("down")
     return _(
         "{state} ({broker}, {tls}), {lost} lost, {taken} taken over, {failed} failed attempts",
-        state=_("connected") if link.get("connected") else _("down"),
+        state=state,
         broker=link.get("broker"),
         tls="TLS" if link.get("tls") else _("no TLS"),
         lost=link.get("lost", 0),

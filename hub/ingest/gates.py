@@ -36,6 +36,7 @@ class GateView:
     stale_allowlist: bool  # the gate's allowlist is older than the hub's
     reader: str | None = None  # the gate's reader state, from its status
     taken_over: int | None = None  # its broker session taken over in the last hour (its status)
+    status_ms: int | None = None  # when its last status came (its backlog is as of then)
 
     def to_protocol(self) -> HeadcountGate:
         last_seen = None
@@ -60,6 +61,7 @@ class Liveness:
     skew_ms: int | None = None
     last_event_ms: int | None = None
     last_replay_ms: int | None = None
+    heard_ms: int | None = None  # the gate's last word as it came (a retained one is not)
 
 
 class GateTracker:
@@ -83,7 +85,7 @@ class GateTracker:
         with self._lock:
             for gate in gates:
                 live = self._live.setdefault(gate, Liveness())
-                live.online, live.last_event_ms = True, now
+                live.online, live.last_event_ms, live.heard_ms = True, now, now
 
     def record_status(self, gate: str, status: GateStatus, retained: bool, now: int) -> GateStatus:
         """Keep `gate`'s status, in memory and in the store; the status as kept (a will says
@@ -103,6 +105,8 @@ class GateTracker:
         with self._lock:
             live.online, live.status, live.status_ms = status.online, status, now
             live.skew_ms = skew_ms
+            if not retained:
+                live.heard_ms = now
         return status
 
     def may_replay(self, gate: str, now: int, interval_ms: int) -> bool:
@@ -114,6 +118,12 @@ class GateTracker:
                 return False
             live.last_replay_ms = now
         return True
+
+    def heard_ms(self) -> int | None:
+        """When the hub last heard a gate speak (entries, or a status as it was sent), of all
+        its gates; None when none has since the hub started."""
+        with self._lock:
+            return max((g.heard_ms for g in self._live.values() if g.heard_ms), default=None)
 
     def views(self) -> dict[str, GateView]:
         """Every gate the hub has heard of, by id."""
@@ -143,6 +153,7 @@ class GateTracker:
                 ),
                 reader=status.reader if status else None,
                 taken_over=status.taken_over if status else None,
+                status_ms=state.status_ms,
             )
         return views
 

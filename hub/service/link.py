@@ -12,7 +12,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from gate.link.client import LinkDown, LinkUp, connect_async, failed_attempt, new_client
-from gate.link.health import LinkHealth, disconnect_kind
+from gate.link.health import LinkHealth, disconnect_kind, refused_login
 from gate.link.protocol import HubStatus, Topics, dump
 from hub.service.config import MqttSection
 
@@ -43,7 +43,7 @@ class HubLink:
         client = new_client(m.username, password, m.tls_ca, (self.topics.hub_status, offline))
 
         def on_connect(c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
-            refused = LinkDown(f"broker refused the login as {m.username}: {reason}", "refused")
+            refused = LinkDown(refused_login(m.username, reason, m.password_file), "refused")
             self.inbox.put(refused if reason.is_failure else LinkUp(bool(flags.session_present)))
 
         def on_connect_fail(c: Any, u: Any) -> None:
@@ -86,6 +86,8 @@ class HubLink:
             self._taken_over()
         elif was_up:
             log.warning("broker connection lost: %s", down.reason)
+        elif down.kind == "refused":  # a wrong password does not mend itself: said as an error
+            log.error("%s; no gate can be heard until it is fixed", down.reason)
         else:
             log.warning("broker: cannot connect: %s", down.reason)
 

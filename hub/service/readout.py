@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from gate.control.socket import ControlServer
@@ -25,6 +25,7 @@ from hub.service.link import HubLink
 from hub.service.metrics import hub_metrics
 from hub.store.events import EventStore
 from hub.views.display import Venue, display_state
+from hub.views.liveness import Liveness, liveness
 
 
 class Readout:
@@ -47,6 +48,7 @@ class Readout:
         self.store, self.allowlist, self.venue, self.ingest = store, allowlist, venue, ingest
         self.link, self.control, self._stopping = link, control, stopping
         self.http_refused: Counter[str] = Counter()  # the HTTP server's, once it is made
+        self.started = time.time()
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
@@ -65,8 +67,21 @@ class Readout:
     def connected(self) -> bool:
         return self.link.connected
 
+    def liveness(self) -> Liveness:
+        """Live: connected to the broker and a gate heard recently (`hub.views.liveness`)."""
+        heard_ms = self.ingest.tracker.heard_ms()
+        return liveness(
+            connected=self.link.connected,
+            down_since=self.link.health.down_since,
+            heard_at=heard_ms / 1000 if heard_ms is not None else None,
+            started=self.started,
+            now=time.time(),
+        )
+
     def headcount(self) -> Headcount:
-        return self.venue.headcount(self.ingest.headcount_gates())
+        count = self.venue.headcount(self.ingest.headcount_gates())
+        live = self.liveness()
+        return count.model_copy(update={"live": live.live, "stale_since": live.stale_since_iso()})
 
     def findings(self) -> list[Finding]:
         return self.venue.findings()
@@ -86,6 +101,7 @@ class Readout:
                 "taken_over": v.taken_over,
                 "stale_allowlist": v.stale_allowlist,
                 "allowlist_age_s": hub_age if v.stale_allowlist else 0.0,
+                "status_at": _iso_ms(v.status_ms),  # its backlog and reader as of then
             }
         return views
 
@@ -131,6 +147,7 @@ class Readout:
         health = self.link.health
         return {
             "connected": self.link.connected,
+            "live": self.liveness().live,
             "broker": {k: v for k, v in health.as_dict().items() if k != "connected"},
             "allowlist_version": self.allowlist.version,
             "headcount": self.headcount().model_dump(),
@@ -141,3 +158,7 @@ class Readout:
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
         }
+
+
+def _iso_ms(ms: int | None) -> str | None:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat() if ms is not None else None

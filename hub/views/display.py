@@ -25,7 +25,8 @@ from gate.link.health import LinkHealth
 from gate.link.protocol import Headcount
 from hub.fold.findings import Finding, violation_alerts
 from hub.fold.reconcile import VenueState
-from hub.views.link_alerts import broker_alerts
+from hub.views.link_alerts import broker_alerts, gates_alerts
+from hub.views.liveness import iso_seconds, since_words
 from hub.views.roster_alerts import roster_alerts
 from hub.views.sweep import closing_sweep, unaccompanied_groups
 
@@ -175,11 +176,17 @@ def alerts(
             if n == 1
             else _("group {group}: {n} children with no adult", group=name, n=n),
         )
+    hub_off = not venue.broker.connected  # it cannot tell: one `gates_unreachable` instead
+    now = venue.broker.clock()
     for gate, view in sorted(gates.items()):
-        if not view["online"]:
-            since = view["last_seen"] or "?"
-            text = _("gate {gate} offline since {since}", gate=gate, since=since)
-            add("critical", "gate_offline", text)
+        if not view["online"] and not hub_off:
+            seen = iso_seconds(view.get("status_at") or view.get("last_seen"))  # its will
+            since = since_words(seen, now, venue.policy.tz, _) if seen is not None else "?"
+            add(
+                "critical",
+                "gate_offline",
+                _("gate {gate} offline ({since})", gate=gate, since=since),
+            )
         if view.get("taken_over"):
             add(
                 "critical",
@@ -202,6 +209,8 @@ def alerts(
                 ),
             )
     found.extend(broker_alerts(venue.broker, venue.broker_user, venue.policy.tz, _))
+    known = len(gates) or len(venue.roster)  # those it has heard of, else those it expects
+    found.extend(gates_alerts(venue.broker, headcount, known, venue.policy.tz, _))
     found.extend(roster_alerts(venue.roster, gates, _))  # no roster, gates not on it
     capacity, inside = headcount.get("capacity"), headcount["inside"]
     if capacity and inside >= CAPACITY_WARNING * capacity:

@@ -31,6 +31,8 @@ HEADCOUNT = {
         "capacity",
         "as_of",
         "gates",
+        "live",
+        "stale_since",
     ],
     "properties": {
         "inside": _NUMBER,
@@ -40,6 +42,15 @@ HEADCOUNT = {
         "groups_inside": _NUMBER,
         "capacity": {"type": ["integer", "null"]},
         "as_of": {"type": "string", "format": "date-time"},
+        "live": {
+            "type": "boolean",
+            "description": "connected to the broker and a gate heard within 20 s",
+        },
+        "stale_since": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "not live: the figures are as of then; null when live",
+        },
         "gates": {
             "type": "object",
             "additionalProperties": {

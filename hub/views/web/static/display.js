@@ -13,9 +13,14 @@
  * else the hub's `[hub] language`), and asks the hub's API in that language. A new word needs
  * its Chinese in gate/i18n/locale/zh_CN/LC_MESSAGES/display.po (tests/test_i18n.py finds it).
  *
+ * The page says "Live" only while the hub's figures are live (`headcount.live`: the hub is on
+ * its broker and hears its gates). Otherwise the figures are greyed with their age ("Figures
+ * 3 min old"), the badge says "Not live", and an empty alert list is never "All clear".
+ *
  * For tests and operators: `window.__loads` counts page loads in this tab (1 unless the page was
  * reloaded), `window.__updates` the display objects drawn, `document.body.dataset.link` is
- * "connecting", "live", "polling" (stream down, poll answering) or "lost" (neither answers).
+ * "connecting", "live", "polling" (stream down, poll answering) or "lost" (neither answers): the
+ * page's own stream to the hub; `document.body.dataset.figures` is "live" or "stale": the hub's.
  */
 (() => {
   "use strict";
@@ -174,18 +179,25 @@
     return pollOk === false ? "lost" : "polling";
   }
 
+  /** The hub's figures are live: the hub is on its broker and hears its gates. */
+  function figuresLive() {
+    return Boolean(display && display.headcount && display.headcount.live === true);
+  }
+
   function showLink() {
     const state = linkState();
     document.body.dataset.link = state;
     const pill = $("link");
-    pill.className = `link link-${state}`;
+    const shown = state === "live" && !figuresLive() ? "stale" : state;
+    pill.className = `link link-${shown}`;
     const words = {
       live: _("Live"),
+      stale: _("Not live"),
       polling: _("Reconnecting…"),
       lost: _("Offline — reconnecting…"),
       connecting: _("Connecting…"),
     };
-    setText($("link-text"), words[state]);
+    setText($("link-text"), words[shown]);
 
     const banner = $("connection-lost");
     const down = state === "polling" || state === "lost";
@@ -229,12 +241,14 @@
     section("headcount", data.headcount, drawNumbers);
     section("unaccompanied", data.unaccompanied || [], drawUnaccompanied);
     section("sweep", data.sweep || null, drawSweep);
-    section("alerts", data.alerts || [], drawAlerts);
-    section("gates", data.gates || {}, drawGates);
+    const live = data.headcount.live === true;
+    section("alerts", { alerts: data.alerts || [], live }, drawAlerts);
+    section("gates", { gates: data.gates || {}, live }, drawGates);
     document.title = _("{n} inside · {venue}", {
       n: num(data.headcount.inside),
       venue: venue.name || _("Venue headcount"),
     });
+    showFigures(data.headcount);
     const asOf = parseTime(data.headcount.as_of);
     setText($("as-of"), asOf === null ? "–" : clockTime(asOf));
     $("updated").dataset.since = String(receivedAt + clockOffsetMs);
@@ -246,6 +260,31 @@
     if (drawn[name] === json) return;
     drawn[name] = json;
     drawFn(value);
+  }
+
+  /** Greyed figures with their age while the hub's figures are not live. */
+  function showFigures(h) {
+    const live = h.live === true;
+    document.body.dataset.figures = live ? "live" : "stale";
+    $("numbers").classList.toggle("not-live", !live);
+    const banner = $("figures-stale");
+    banner.hidden = live;
+    const age = $("figures-age");
+    const since = parseTime(h.stale_since) ?? parseTime(h.as_of);
+    if (live || since === null) {
+      delete age.dataset.since;
+      setText(age, live ? "" : _("Figures of unknown age"));
+      setText($("figures-detail"), "");
+      return;
+    }
+    age.dataset.since = String(since);
+    age.dataset.template = _("Figures {age} old");
+    setText(
+      $("figures-detail"),
+      _("The hub has heard no gate since {time}: these figures may be wrong. See the alerts.", {
+        time: clockTime(since, false),
+      }),
+    );
   }
 
   // --- the sections ------------------------------------------------------------------------
@@ -422,10 +461,14 @@
   const LEVELS = { critical: 0, warning: 1, info: 2 };
   const LEVEL_WORDS = { critical: N_("critical"), warning: N_("warning"), info: N_("info") };
 
-  function drawAlerts(alerts) {
+  function drawAlerts({ alerts, live }) {
     const list = $("alerts-list");
     if (!alerts.length) {
-      list.replaceChildren(el("li", { class: "alert alert-none" }, _("All clear: no alerts")));
+      list.replaceChildren(
+        live
+          ? el("li", { class: "alert alert-none" }, _("All clear: no alerts"))
+          : el("li", { class: "alert alert-unknown" }, _("No alerts, but the figures are not live")),
+      );
       return;
     }
     const sorted = [...alerts].sort((a, b) => (LEVELS[a.level] ?? 3) - (LEVELS[b.level] ?? 3));
@@ -447,7 +490,7 @@
     failed: [N_("Failed — retrying"), "bad"],
   };
 
-  function drawGates(gates) {
+  function drawGates({ gates, live }) {
     const ids = Object.keys(gates).sort();
     const list = $("gates-list");
     if (!ids.length) {
@@ -458,13 +501,13 @@
     list.replaceChildren(
       ...ids.map((id) => {
         const g = gates[id] || {};
-        const li = el("li", { class: `gate ${g.online ? "gate-online" : "gate-offline"}` });
+        // while the hub hears nothing, a gate it last knew online is unheard, not online
+        const health = !g.online ? "offline" : live ? "online" : "unheard";
+        const li = el("li", { class: `gate gate-${health}` });
         li.dataset.gate = id;
         const head = el("div", { class: "gate-head" });
-        head.append(
-          el("h3", {}, id),
-          el("span", { class: `pill pill-${g.online ? "online" : "offline"}` }, g.online ? _("Online") : _("Offline")),
-        );
+        const pillWords = { online: _("Online"), offline: _("Offline"), unheard: _("Not heard") };
+        head.append(el("h3", {}, id), el("span", { class: `pill pill-${health}` }, pillWords[health]));
         const dl = el("dl");
         const seen = parseTime(g.last_seen);
         const seenDd = el("dd", { class: g.online ? "" : "bad" }, seen === null ? _("never") : "");
@@ -496,7 +539,7 @@
           el("dt", {}, _("Last seen")),
           seenDd,
           el("dt", {}, _("Backlog")),
-          el("dd", { class: backlog >= BACKLOG_WARNING ? "warn" : "" }, backlog ? _("{n} waiting", { n: backlog }) : "0"),
+          backlogDd(g, health, backlog),
           el("dt", {}, _("Allowlist")),
           listDd,
           el("dt", {}, _("Reader")),
@@ -508,6 +551,19 @@
         return li;
       }),
     );
+  }
+
+  /** Online: what waits now. Otherwise the last known backlog and when it was known: the gate
+   * journals on meanwhile, so there may be more. */
+  function backlogDd(g, health, backlog) {
+    const warn = backlog >= BACKLOG_WARNING ? "warn" : "";
+    if (health === "online") return el("dd", { class: warn }, backlog ? _("{n} waiting", { n: backlog }) : "0");
+    const at = parseTime(g.status_at) ?? parseTime(g.last_seen);
+    const known =
+      at === null
+        ? _("last known: {n}", { n: backlog })
+        : _("last known: {n} at {time}", { n: backlog, time: clockTime(at, false) });
+    return el("dd", { class: warn, "data-backlog": "last-known" }, known);
   }
 
   function skewWords(s) {
