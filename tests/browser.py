@@ -246,7 +246,7 @@ def busy_afternoon(language: str, now: datetime | None = None) -> dict[str, Any]
         {
             "level": "critical",
             "kind": "gate_offline",
-            "text": _("gate {gate} offline since {since}", gate="X1", since=x1["last_seen"]),
+            "text": _("gate {gate} offline ({since})", gate="X1", since=x1["last_seen"]),
         },
         {
             "level": "warning",
@@ -260,6 +260,18 @@ def busy_afternoon(language: str, now: datetime | None = None) -> dict[str, Any]
         },
     ]
     return display
+
+
+# /api/headcount/today as the hub serves it: who was inside, hour by hour, since opening.
+TODAY_CURVE = {
+    "day": "2026-07-18",
+    "timezone": "Asia/Shanghai",
+    "peak": 41,
+    "points": [
+        {"at": f"2026-07-18T{hour:02d}:00:00+08:00", "inside": inside}
+        for hour, inside in ((9, 0), (10, 18), (11, 35), (12, 41), (13, 33), (14, 38))
+    ],
+}
 
 
 class FixtureHub:
@@ -281,6 +293,7 @@ class FixtureHub:
         self.api_up = True
         self.streams = 0  # stream connections served
         self.polls = 0  # /api/display answered
+        self.today = TODAY_CURVE  # /api/headcount/today
         self.pages = 0  # GET / answered
         self._cond = threading.Condition()
         self._closed = False
@@ -341,6 +354,8 @@ class FixtureHub:
                         body = json.dumps(hub.display).encode()
                         hub.polls += 1
                     self._send(200, body, "application/json")
+                elif path == "/api/headcount/today":
+                    self._send(200, json.dumps(hub.today).encode(), "application/json")
                 elif path == "/":
                     hub.pages += 1
                     asked = dict(urllib.parse.parse_qsl(query))

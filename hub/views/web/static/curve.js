@@ -16,6 +16,16 @@
     return node;
   }
 
+  /** `english` in the page's language, from the string table the hub served the page with. */
+  function _(english) {
+    try {
+      var table = JSON.parse(document.getElementById("words").textContent) || {};
+      return typeof table[english] === "string" && table[english] ? table[english] : english;
+    } catch (err) {
+      return english; // a page served without its table: English
+    }
+  }
+
   function hhmm(iso) {
     return String(iso).slice(11, 16); // the venue's wall time, as the hub wrote it
   }
@@ -32,10 +42,10 @@
     box.setAttribute("aria-labelledby", "curve-title");
     var title = document.createElement("h2");
     title.id = "curve-title";
-    title.textContent = "Inside today, hour by hour";
+    title.textContent = _("Inside today, hour by hour");
     box.appendChild(title);
     var svg = el("svg", { id: "curve-svg", viewBox: "0 0 " + W + " " + H, role: "img",
-                          "aria-label": "People inside today, hour by hour",
+                          "aria-label": _("People inside today, hour by hour"),
                           preserveAspectRatio: "xMinYMid meet" });
     svg.style.width = "100%";
     svg.style.height = "auto";
