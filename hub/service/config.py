@@ -19,7 +19,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gate.config import ConfigError, describe, read_toml
+from gate.config import ConfigError, config_problems, read_toml
 from gate.core.authority import GateRole
 from gate.link.client import check_transport
 from gate.link.protocol import DEFAULT_PREFIX, GATE_ID, MAX_BATCH
@@ -84,4 +84,4 @@ def load_hub_config(path: Path) -> HubConfig:
     try:
         return HubConfig.model_validate(read_toml(path))
     except ValidationError as exc:
-        raise ConfigError(describe(exc, str(path))) from exc
+        raise ConfigError("\n".join(config_problems(exc, str(path), HubConfig))) from exc
