@@ -231,7 +231,7 @@ def _hardware(
         profile_data = read_toml(profile_file)
     except ConfigError as exc:
         shipped = ""
-        if not profile_file.exists() and profile_file.parent == PROFILES_DIR:
+        if isinstance(exc.__cause__, FileNotFoundError) and profile_file.parent == PROFILES_DIR:
             shipped = (
                 f": the shipped profiles are {', '.join(shipped_profiles())}; "
                 "or give the path of a profile .toml"

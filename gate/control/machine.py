@@ -103,6 +103,8 @@ def _name(lookup: object, number: int) -> str:
 
 def file_problem(path: Path, account: Account, *, secret: bool = False) -> str | None:
     """Why `account` cannot read the file at `path`, with the fix; None when it can."""
+    if "\x00" in str(path):
+        return "not a file name (a NUL character): correct the path"
     owner = f"{account.name}:{account.name}" if secret else f"root:{account.name}"
     mode = "600" if secret else "640"
     try:
@@ -126,10 +128,15 @@ def file_problem(path: Path, account: Account, *, secret: bool = False) -> str |
 
 def directory_problem(path: Path, account: Account) -> str | None:
     """Why `account` cannot write in the directory `path` (or make it); None when it can."""
+    if "\x00" in str(path):
+        return "not a file name (a NUL character): correct the path"
     fix = f"install -d -o {account.name} -g {account.name} -m 0750 {path}"
     existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+    except OSError as exc:  # a name too long
+        return f"cannot be read: {exc.strerror or exc}: correct the path"
     try:
         st = existing.stat()
     except OSError as exc:
