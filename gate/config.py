@@ -139,13 +139,17 @@ _KINDS = {
     "bool_parsing": ("not true or false", "write true or false, without quotes"),
     "bool_type": ("not true or false", "write true or false, without quotes"),
     "string_type": ("not text", "write it in quotes"),
-    "path_type": ("not a path", 'write it in quotes, like "/etc/wristgate/policy.toml"'),
+    "path_type": ("not a path", "write the path in quotes"),
     "dict_type": ("not a table", "write it as a [section] of its own"),
     "model_type": ("not a table", "write it as a [section] of its own"),
     "dataclass_type": ("not a table", "write it as a [section] of its own"),
     "list_type": ("not a list", 'write it as ["a", "b"]'),
 }
 _UNKNOWN = ("extra_forbidden", "unexpected_keyword_argument")
+# Patterns of names, in words.
+_PATTERNS = {
+    r"^[A-Za-z0-9_-]{1,32}$": "1 to 32 letters, digits, _ or -, like E1 or X2",
+}
 
 
 def config_problems(exc: ValidationError, source: str, model: object = None) -> list[str]:
@@ -172,6 +176,10 @@ def config_problems(exc: ValidationError, source: str, model: object = None) -> 
         elif kind == "missing":
             where = f"[{'.'.join(loc[:-1])}]" if len(loc) > 1 else "the file"
             lines.append(f"{source}: {field}: missing: add {loc[-1]} = ... to {where}")
+        elif kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") in _PATTERNS:
+            lines.append(
+                f"{source}: {field}: not a name{got}: write {_PATTERNS[err['ctx']['pattern']]}"
+            )
         elif kind in _KINDS:
             what, fix = _KINDS[kind]
             lines.append(f"{source}: {field}: {what}{got}: {fix}")

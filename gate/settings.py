@@ -97,19 +97,25 @@ class GateSettings(_Strict):
         default=None, description="CSV directory imported at start when no snapshot exists"
     )
     control_socket: Path = Path("/run/wristgate/gate.sock")
-    passage_timeout_s: float = Field(default=8.0, gt=0, le=120)
-    journal_retention_days: int = Field(default=14, ge=1, le=365)
+    passage_timeout_s: float = Field(strict=True, default=8.0, gt=0, le=120)
+    journal_retention_days: int = Field(strict=True, default=14, ge=1, le=365)
     presence_max_mib: int = Field(
-        default=64, ge=2, le=4096, description="the other gates' entries kept here, at most"
+        strict=True,
+        default=64,
+        ge=2,
+        le=4096,
+        description="the other gates' entries kept here, at most",
     )
-    staff_button_window_s: float = Field(default=20.0, gt=0, le=300)
+    staff_button_window_s: float = Field(strict=True, default=20.0, gt=0, le=300)
     test_scans_open_pairing: bool = Field(
         default=False,
         description="a test scan (gatectl, no band on the reader) of an adult lets children "
         "follow: for bench rigs and drills only",
     )
     metrics_bind: str = "127.0.0.1"
-    metrics_port: int | None = Field(default=None, ge=0, le=65535, description="Prometheus")
+    metrics_port: int | None = Field(
+        strict=True, default=None, ge=0, le=65535, description="Prometheus"
+    )
 
 
 class GateConfig(_Strict):
