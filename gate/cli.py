@@ -67,8 +67,8 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)  # syslog priorities when journald reads standard error
     try:
         config = load_gate_config(args.config)
-    except ConfigError as exc:
-        say(f"gate run: {exc}")
+    except ConfigError as exc:  # one line per problem
+        say("\n".join(f"gate run: {problem}" for problem in str(exc).split("\n")))
         return EXIT_CONFIG
 
     from gate.daemon.check import start_problems

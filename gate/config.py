@@ -119,10 +119,18 @@ def read_toml(path: Path) -> dict[str, object]:
 
 def load_policy(path: Path) -> Policy:
     data = read_toml(path)
+    # A number would be read as seconds past midnight: `open = 900` is not nine o'clock.
+    numbers = [k for k in ("open", "close") if isinstance(data.get(k), int | float)]
+    problems = [
+        f"{path}: {k}: not a time (got {data[k]!r}): {_KINDS['time_type'][1]}" for k in numbers
+    ]
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(config_problems(exc, str(path), Policy))) from exc
+        problems.extend(config_problems(exc, str(path), Policy))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return policy
 
 
 # --- configuration problems an operator can act on: the field, the value, the fix ---------------

@@ -109,6 +109,7 @@ class GateSettings(_Strict):
     staff_button_window_s: float = Field(strict=True, default=20.0, gt=0, le=300)
     test_scans_open_pairing: bool = Field(
         default=False,
+        strict=True,
         description="a test scan (gatectl, no band on the reader) of an adult lets children "
         "follow: for bench rigs and drills only",
     )

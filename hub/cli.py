@@ -48,10 +48,14 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         config = _config(args)
-        problems = start_problems(config, args.config)
-        if problems:
-            say("\n".join(f"hub run: {problem}" for problem in problems))
-            return EXIT_CONFIG
+    except ConfigError as exc:  # one line per problem
+        say("\n".join(f"hub run: {problem}" for problem in str(exc).split("\n")))
+        return EXIT_CONFIG
+    problems = start_problems(config, args.config)
+    if problems:
+        say("\n".join(f"hub run: {problem}" for problem in problems))
+        return EXIT_CONFIG
+    try:
         hub = Hub(config)
     except (ConfigError, ValueError, OSError, StoreError) as exc:
         say(f"hub run: cannot start: {exc}")

@@ -36,7 +36,7 @@ SHOWN_ROWS = 5  # allowlist rows a check lists; the rest are counted
 
 
 EXIT_CLEAN, EXIT_PROBLEMS = 0, 2
-PROBLEM, FINE = N_("problem"), N_("ok")
+PROBLEM, FINE = N_("to fix"), N_("fine")
 
 
 def show(found: Findings, command: str, path: Path, account: Account, out: TextIO) -> int:

@@ -29,7 +29,7 @@ from gate.i18n import N_, words
 from hub.service.config import HubConfig, load_hub_config
 
 EXIT_CLEAN, EXIT_PROBLEMS = 0, 2
-PROBLEM, FINE = N_("problem"), N_("ok")
+PROBLEM, FINE = N_("to fix"), N_("fine")
 
 
 def check_hub(path: Path, account: Account, root: Path | None = None) -> Findings:

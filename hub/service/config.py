@@ -54,7 +54,9 @@ class MqttSection(_Strict):
     password_file: Path | None = None
     prefix: str = DEFAULT_PREFIX
     tls_ca: Path | None = None
-    tls: bool | None = None  # false: plain MQTT to a broker on another machine, on purpose
+    tls: bool | None = Field(
+        default=None, strict=True
+    )  # false: plain MQTT to a broker on another machine, on purpose
 
     @model_validator(mode="after")
     def _safe_transport(self) -> MqttSection:
