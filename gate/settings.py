@@ -34,12 +34,14 @@ _T = TypeVar("_T", bound=BaseModel)
 
 
 class _Strict(BaseModel):
+    """Unknown fields refused; numbers and flags `strict=True`: `port = true` is no port 1."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ReaderSettings(_Strict):
     device: str = Field(description="nfcpy device path: usb, tty:AMA0:pn532, udp:HOST:PORT")
-    debounce_s: float = Field(default=1.5, ge=0, le=30)
+    debounce_s: float = Field(default=1.5, ge=0, le=30, strict=True)
     originality: Literal["require", "check", "off"] = Field(
         default="require", description="NTAG originality signature: refuse, log, or skip"
     )
@@ -69,10 +71,10 @@ class ReaderSettings(_Strict):
 
 class ScannerSettings(_Strict):
     port: str = Field(description="serial device, e.g. /dev/wristgate-scanner")
-    baudrate: int = Field(default=9600, gt=0, le=4_000_000)
+    baudrate: int = Field(default=9600, gt=0, le=4_000_000, strict=True)
     terminator: Literal["CR", "LF", "CRLF"] = "CR"
-    max_length: int = Field(default=64, ge=4, le=4096)
-    strip_aim: bool = True
+    max_length: int = Field(default=64, ge=4, le=4096, strict=True)
+    strip_aim: bool = Field(default=True, strict=True)
 
     @property
     def terminator_bytes(self) -> bytes:

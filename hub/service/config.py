@@ -27,6 +27,8 @@ from hub.ingest.refusals import BUDGET_BYTES, MAX_SEQ_JUMP
 
 
 class _Strict(BaseModel):
+    """Unknown fields refused; numbers and flags `strict=True`: `port = true` is no port 1."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -54,9 +56,8 @@ class MqttSection(_Strict):
     password_file: Path | None = None
     prefix: str = DEFAULT_PREFIX
     tls_ca: Path | None = None
-    tls: bool | None = Field(
-        default=None, strict=True
-    )  # false: plain MQTT to a broker on another machine, on purpose
+    # false: plain MQTT to a broker on another machine, on purpose
+    tls: bool | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
     def _safe_transport(self) -> MqttSection:
@@ -75,9 +76,8 @@ class HttpSection(_Strict):
     workers: int = Field(strict=True, default=8, ge=1, le=64)  # handler threads
     max_connections: int = Field(strict=True, default=256, ge=1, le=4096)
     max_streams: int = Field(strict=True, default=32, ge=1, le=1024)  # open displays
-    header_timeout_s: float = Field(
-        strict=True, default=10.0, gt=0, le=120
-    )  # per connection, head and body
+    # per connection, head and body
+    header_timeout_s: float = Field(strict=True, default=10.0, gt=0, le=120)
 
 
 class HubConfig(_Strict):
