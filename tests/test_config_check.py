@@ -420,3 +420,26 @@ def test_a_running_gate_logs_with_priorities_under_journald_and_plain_on_a_termi
     terminal = [line for line in logs["terminal"].splitlines() if line]
     assert any(line.startswith(ready) for line in terminal), terminal
     assert not any(line.startswith("<") for line in terminal), terminal
+
+
+def test_a_running_hub_logs_with_priorities_under_journald(tmp_path):
+    config = hub_files(tmp_path, mqtt=f"port = {free_port()}\n")  # no broker there: it warns
+    stream, env = journal_stream(tmp_path / "journal")
+    journal = tmp_path / "journal"
+    with stream:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hub", "-c", str(config), "run"],
+            stderr=stream,
+            env={k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"} | env,
+        )
+        try:
+            wait_for(lambda: "hub running" in journal.read_text(), timeout=30, what="hub up")
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0, journal.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+    lines = [line for line in journal.read_text().splitlines() if line]
+    assert any(line.startswith("<6>INFO hub") and "hub running" in line for line in lines), lines
+    assert any(line.startswith("<4>WARNING hub: ") for line in lines), lines  # -p warning finds it
+    assert all(line[:3] in ("<2>", "<3>", "<4>", "<6>", "<7>") for line in lines), lines
