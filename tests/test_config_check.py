@@ -443,3 +443,17 @@ def test_a_running_hub_logs_with_priorities_under_journald(tmp_path):
     assert any(line.startswith("<6>INFO hub") and "hub running" in line for line in lines), lines
     assert any(line.startswith("<4>WARNING hub: ") for line in lines), lines  # -p warning finds it
     assert all(line[:3] in ("<2>", "<3>", "<4>", "<6>", "<7>") for line in lines), lines
+
+
+def test_a_running_gate_holds_its_metrics_port_and_the_check_says_so(tmp_path):
+    port = free_port()
+    rig = GateRig(
+        tmp_path, "E1", "entry", extra=f'metrics_bind = "127.0.0.1"\nmetrics_port = {port}\n'
+    )
+    try:
+        rig.start()
+        done = command("gate", "check", "-c", str(rig.config))
+    finally:
+        rig.close()
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert f"metrics_port = {port}: in use by the running gate (freed when it stops)" in done.stdout

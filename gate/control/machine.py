@@ -18,6 +18,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gate.control.client import Unreachable, ask
+
 SERVICE_USER = "wristgate"  # the units' User=
 
 
@@ -176,11 +178,11 @@ def port_problem(bind: str, port: int) -> str | None:
 
 
 def answers(control_socket: Path) -> bool:
-    """Whether a process listens on the control socket at `control_socket` (it runs)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(2)
-        try:
-            probe.connect(str(control_socket))
-        except OSError:
-            return False
+    """Whether a process answers on the control socket at `control_socket` (it runs). It is
+    asked its status, as `gatectl status` and `hub status` ask: an empty connection would be
+    counted as a bad request."""
+    try:
+        ask(str(control_socket), {"cmd": "status"}, timeout=5)
+    except (Unreachable, ValueError):
+        return False
     return True
