@@ -248,8 +248,12 @@ def _hardware(
         problems.append(f"{path} [gate] profile = {profile!r}: {exc}{shipped}")
         return None
     source = f"{profile_file} (+ overrides in {path})"
-    hardware = _validated(Profile, _merge(profile_data, overrides), source, problems)
-    if hardware is None:
+    found: list[str] = []
+    hardware = _validated(Profile, _merge(profile_data, overrides), source, found)
+    if hardware is None:  # a pin that is no pin at all: the range too
+        problems.extend(
+            f"{p}: {PIN_RANGE}" if ": pins." in p and "a pin is" in p else p for p in found
+        )
         return None
     found = pin_problems(hardware.pins, source)
     if hardware.reader is None and hardware.scanner is None:

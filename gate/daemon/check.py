@@ -29,14 +29,20 @@ from gate.control.machine import (
 )
 from gate.devices.nfc.token import KeyFileError, load_keyring
 from gate.i18n import N_, words
-from gate.settings import GateConfig, GateSettings, read_gate_config
+from gate.settings import GateConfig, GateSettings, profile_path, read_gate_config
 from gate.store.allowlist import AllowlistError, load_csv_dir
 
 SHOWN_ROWS = 5  # allowlist rows a check lists; the rest are counted
 
 
 EXIT_CLEAN, EXIT_PROBLEMS = 0, 2
-PROBLEM, FINE = N_("to fix"), N_("fine")
+PROBLEM, FINE = N_("to fix"), N_("note")
+ONE = N_("1 problem: fix it, then check again before restarting")
+MANY = N_("{count} problems: fix them, then check again before restarting")
+
+
+def summary(_: Callable[[str], str], count: int) -> str:
+    return _(ONE) if count == 1 else _(MANY).format(count=count)
 
 
 def show(found: Findings, command: str, path: Path, account: Account, out: TextIO) -> int:
@@ -53,12 +59,7 @@ def show(found: Findings, command: str, path: Path, account: Account, out: TextI
     for line in found.notes:
         print(f"  {_(FINE):<8} {line}", file=out)
     if found.problems:
-        print(
-            _("{count} problems: fix them, then check again before restarting").format(
-                count=len(found.problems)
-            ),
-            file=out,
-        )
+        print(summary(_, len(found.problems)), file=out)
         return EXIT_PROBLEMS
     print(_("no problems: ready to start"), file=out)
     return EXIT_CLEAN
@@ -87,6 +88,8 @@ def check_gate(path: Path, account: Account, root: Path | None = None) -> Findin
             _file(found, where_link, "password_file", link.password_file, at, account, secret=True)
         if link.tls_ca is not None:
             _file(found, f"{path} [link]", "tls_ca", link.tls_ca, at, account)
+    if config is not None and root is None:
+        _devices(found, config, path)
     if gate.metrics_port is not None:
         if root is not None:
             found.notes.append(f"{where} metrics_port = {gate.metrics_port}: not asked (--root)")
@@ -180,6 +183,23 @@ def _allowlist(found: Findings, where: str, shown: Path, path: Path) -> None:
     if len(row_errors) > SHOWN_ROWS:
         more = len(row_errors) - SHOWN_ROWS
         found.problems.append(f"{where} allowlist_csv: {more} more rows would be skipped")
+
+
+def _devices(found: Findings, config: GateConfig, source: Path) -> None:
+    """Serial devices not plugged in now: notes, not problems (the gate waits for them)."""
+    hardware, where = config.hardware, profile_path(config.gate.profile, source.parent)
+    reader = hardware.reader.device if hardware.reader else ""
+    wanted = []
+    if reader.startswith("tty:"):
+        wanted.append(("reader.device", reader, Path("/dev") / f"tty{reader.split(':')[1]}"))
+    if hardware.scanner is not None:
+        wanted.append(("scanner.port", hardware.scanner.port, Path(hardware.scanner.port)))
+    for name, value, device in wanted:
+        if not device.exists():
+            found.notes.append(
+                f"{where}: {name} = {value!r}: {device} is not here now: the gate waits for it; "
+                "plug it in, or check the udev rules"
+            )
 
 
 def _port(found: Findings, where: str, gate: GateSettings, at: Callable[[Path], Path]) -> None:

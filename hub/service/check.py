@@ -13,6 +13,7 @@ With `root`, absolute paths are read under that directory (an image made by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -29,7 +30,13 @@ from gate.i18n import N_, words
 from hub.service.config import HubConfig, load_hub_config
 
 EXIT_CLEAN, EXIT_PROBLEMS = 0, 2
-PROBLEM, FINE = N_("to fix"), N_("fine")
+PROBLEM, FINE = N_("to fix"), N_("note")
+ONE = N_("1 problem: fix it, then check again before restarting")
+MANY = N_("{count} problems: fix them, then check again before restarting")
+
+
+def summary(_: Callable[[str], str], count: int) -> str:
+    return _(ONE) if count == 1 else _(MANY).format(count=count)
 
 
 def check_hub(path: Path, account: Account, root: Path | None = None) -> Findings:
@@ -120,8 +127,7 @@ def show(found: Findings, path: Path, account: Account, out: TextIO) -> int:
     for line in found.notes:
         print(f"  {_(FINE):<8} {line}", file=out)
     if found.problems:
-        summary = _("{count} problems: fix them, then check again before restarting")
-        print(summary.format(count=len(found.problems)), file=out)
+        print(summary(_, len(found.problems)), file=out)
         return EXIT_PROBLEMS
     print(_("no problems: ready to start"), file=out)
     return EXIT_CLEAN
