@@ -3,8 +3,8 @@
 A gate's file says who it is (id, role) and where things live; the hardware profile (a TOML file
 in `firmware_configs/profiles/`) says what is wired to it: the reader's nfcpy device path, the
 scanner's serial settings and the GPIO pins. Sections `[reader]`, `[scanner]` and `[pins]` in
-`gate.toml` override the profile field by field. A bad file is refused with the file, the field
-and the reason (`ConfigError`).
+`gate.toml` override the profile field by field. A bad file is refused with every problem it
+has, each naming the file, the field, the value and the fix (`ConfigError`, one line each).
 """
 
 from __future__ import annotations
