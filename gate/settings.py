@@ -99,16 +99,16 @@ class GateSettings(_Strict):
         default=None, description="CSV directory imported at start when no snapshot exists"
     )
     control_socket: Path = Path("/run/wristgate/gate.sock")
-    passage_timeout_s: float = Field(strict=True, default=8.0, gt=0, le=120)
-    journal_retention_days: int = Field(strict=True, default=14, ge=1, le=365)
+    passage_timeout_s: float = Field(default=8.0, gt=0, le=120, strict=True)
+    journal_retention_days: int = Field(default=14, ge=1, le=365, strict=True)
     presence_max_mib: int = Field(
-        strict=True,
         default=64,
         ge=2,
         le=4096,
         description="the other gates' entries kept here, at most",
+        strict=True,
     )
-    staff_button_window_s: float = Field(strict=True, default=20.0, gt=0, le=300)
+    staff_button_window_s: float = Field(default=20.0, gt=0, le=300, strict=True)
     test_scans_open_pairing: bool = Field(
         default=False,
         strict=True,
@@ -117,7 +117,7 @@ class GateSettings(_Strict):
     )
     metrics_bind: str = "127.0.0.1"
     metrics_port: int | None = Field(
-        strict=True, default=None, ge=0, le=65535, description="Prometheus"
+        default=None, ge=0, le=65535, description="Prometheus", strict=True
     )
 
 

@@ -39,19 +39,19 @@ class HubSection(_Strict):
     control_socket: Path = Path("/run/wristgate-hub/hub.sock")
     allowlist_csv: Path | None = None
     max_seq_jump: int = Field(
-        strict=True, default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest.intake"
+        default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest.intake", strict=True
     )
     gate_budget_mib_per_hour: int = Field(
-        strict=True,
         default=BUDGET_BYTES >> 20,
         ge=1,
         description="body MiB a gate may send an hour",
+        strict=True,
     )
 
 
 class MqttSection(_Strict):
     host: str = "127.0.0.1"
-    port: int = Field(strict=True, default=1883, ge=1, le=65535)
+    port: int = Field(default=1883, ge=1, le=65535, strict=True)
     username: str = "hub"
     password_file: Path | None = None
     prefix: str = DEFAULT_PREFIX
@@ -67,17 +67,17 @@ class MqttSection(_Strict):
 
 class HttpSection(_Strict):
     bind: str = "127.0.0.1"
-    port: int = Field(strict=True, default=8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535, strict=True)
     desk_token_file: Path | None = None  # lookups, phones masked
     staff_token_file: Path | None = None  # everything, phones shown
     # Host names answered (DNS rebinding); default: the bind address, localhost and this
     # machine's names; IP address literals are always answered (hub.views.web.http).
     allowed_hosts: list[str] | None = None
-    workers: int = Field(strict=True, default=8, ge=1, le=64)  # handler threads
-    max_connections: int = Field(strict=True, default=256, ge=1, le=4096)
-    max_streams: int = Field(strict=True, default=32, ge=1, le=1024)  # open displays
+    workers: int = Field(default=8, ge=1, le=64, strict=True)  # handler threads
+    max_connections: int = Field(default=256, ge=1, le=4096, strict=True)
+    max_streams: int = Field(default=32, ge=1, le=1024, strict=True)  # open displays
     # per connection, head and body
-    header_timeout_s: float = Field(strict=True, default=10.0, gt=0, le=120)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=120, strict=True)
 
 
 class HubConfig(_Strict):
