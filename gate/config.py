@@ -127,7 +127,10 @@ def load_policy(path: Path) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        problems.extend(config_problems(exc, str(path), Policy))
+        told = tuple(f"{path}: {k}:" for k in numbers)
+        problems.extend(
+            p for p in config_problems(exc, str(path), Policy) if not p.startswith(told)
+        )
     if problems:
         raise ConfigError("\n".join(problems))
     return policy
