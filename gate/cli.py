@@ -2,7 +2,8 @@
 
 `gate run` exits 78 (EX_CONFIG, sysexits.h) when it cannot start: its configuration, profile,
 site key, policy, journal or allowlist cannot be used; the message names the file, the field
-and the reason. The unit's RestartPreventExitStatus=78 stops systemd restarting it forever.
+and the reason. Exit 2 is a usage error (argparse), and `gate check`'s "problems found". The
+unit's RestartPreventExitStatus=2 78 stops systemd restarting it forever for either.
 """
 
 from __future__ import annotations
@@ -60,29 +61,43 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import logging
-
+    from gate.control.logs import configure_logging, say
     from gate.settings import load_gate_config
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level),
-        format="%(levelname)s %(name)s: %(message)s",  # journald adds the time
-    )
+    configure_logging(args.log_level)  # syslog priorities when journald reads standard error
     try:
         config = load_gate_config(args.config)
-    except ConfigError as exc:
-        print(f"gate run: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # one line per problem
+        say("\n".join(f"gate run: {problem}" for problem in str(exc).split("\n")))
         return EXIT_CONFIG
 
+    from gate.daemon.check import start_problems
     from gate.daemon.gate import Gate, StartupError, install_signal_handlers
 
+    problems = start_problems(config)
+    if problems:
+        say("\n".join(f"gate run: {args.config} {problem}" for problem in problems))
+        return EXIT_CONFIG
     try:
         gate = Gate(config)
     except StartupError as exc:
-        print(f"gate run: cannot start: {exc}", file=sys.stderr)
+        say(f"gate run: cannot start: {exc}")
         return EXIT_CONFIG
     install_signal_handlers(gate)
     return gate.run()
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gate.control.machine import Account
+    from gate.daemon.check import check_gate, show
+
+    try:
+        account = Account.current() if args.root else Account.service(args.user)
+    except KeyError:
+        print(f"gate check: --user {args.user}: no such user here", file=sys.stderr)
+        return EXIT_USAGE
+    found = check_gate(args.config, account, args.root)
+    return show(found, "gate check", args.config, account, sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-c", "--config", type=Path, required=True, metavar="gate.toml")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(run=_run)
+
+    check = commands.add_parser(
+        "check",
+        help="check a gate.toml and what it names, without starting anything",
+        description="Lists every problem `gate run` would meet (fields, profile, pins, files "
+        "the service user must read, directories, ports), each with the file, the field and "
+        "the fix. Exit status: 0 none, 2 problems found. Run it before a restart.",
+    )
+    check.add_argument("-c", "--config", type=Path, required=True, metavar="gate.toml")
+    check.add_argument("--user", help="the service's user (default: wristgate if it exists)")
+    check.add_argument("--root", type=Path, metavar="DIR", help="an image: paths read under DIR")
+    check.set_defaults(run=_check)
     return parser
 
 

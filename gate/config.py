@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import reprlib
 import tomllib
+import types
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gate.core import Policy
 
@@ -116,7 +119,121 @@ def read_toml(path: Path) -> dict[str, object]:
 
 def load_policy(path: Path) -> Policy:
     data = read_toml(path)
+    # A number would be read as seconds past midnight: `open = 900` is not nine o'clock.
+    numbers = [k for k in ("open", "close") if isinstance(data.get(k), int | float)]
+    problems = [
+        f"{path}: {k}: not a time (got {data[k]!r}): {_KINDS['time_type'][1]}" for k in numbers
+    ]
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe(exc, str(path))) from exc
+        told = tuple(f"{path}: {k}:" for k in numbers)
+        problems.extend(
+            p for p in config_problems(exc, str(path), Policy) if not p.startswith(told)
+        )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return policy
+
+
+# --- configuration problems an operator can act on: the field, the value, the fix ---------------
+
+# Pydantic's words for a value of the wrong kind, and what to write instead.
+_KINDS = {
+    "time_parsing": ("not a time", "write HH:MM, like 09:00 (with the leading zero)"),
+    "time_type": ("not a time", 'write HH:MM in quotes, like "09:00"'),
+    "int_parsing": ("not a whole number", "write digits without quotes, like 8080"),
+    "int_type": ("not a whole number", "write digits without quotes, like 8080"),
+    "int_from_float": ("not a whole number", "write it without a decimal point"),
+    "float_parsing": ("not a number", "write digits without quotes, like 1.5"),
+    "float_type": ("not a number", "write digits without quotes, like 1.5"),
+    "bool_parsing": ("not true or false", "write true or false, without quotes"),
+    "bool_type": ("not true or false", "write true or false, without quotes"),
+    "string_type": ("not text", "write it in quotes"),
+    "path_type": ("not a path", "write the path in quotes"),
+    "dict_type": ("not a table", "write it as a [section] of its own"),
+    "model_type": ("not a table", "write it as a [section] of its own"),
+    "dataclass_type": ("not a table", "write it as a [section] of its own"),
+    "list_type": ("not a list", 'write it as ["a", "b"]'),
+}
+_UNKNOWN = ("extra_forbidden", "unexpected_keyword_argument")
+# Patterns of names, in words.
+_PATTERNS = {
+    r"^[A-Za-z0-9_-]{1,32}$": "1 to 32 letters, digits, _ or -, like E1 or X2",
+}
+
+
+def config_problems(exc: ValidationError, source: str, model: object = None) -> list[str]:
+    """What `describe` says, one line per problem, in words an operator can act on: a value
+    of the wrong kind says what to write, an unknown field or section says which of the known
+    ones was probably meant (`model`, a pydantic model or dataclass, names them), a missing one
+    says to add it. The value is shown as `describe` shows it (never a secret's)."""
+    lines = []
+    for err in exc.errors():
+        message = err["msg"].removeprefix("Value error, ")
+        loc = [str(p) for p in err["loc"]]
+        if not loc:
+            lines.append(f"{source}: {message}")
+            continue
+        field = ".".join(loc)
+        kind = err["type"]
+        got = "" if _unshown(kind, field) else f" (got {_shown(err['input'])})"
+        if kind in _UNKNOWN:
+            known = fields_of(model, loc[:-1])
+            if len(loc) == 1 and _all_tables(model):
+                lines.append(f"{source}: [{field}]: {unknown_field(field, known, 'section')}")
+            else:
+                lines.append(f"{source}: {field}: {unknown_field(loc[-1], known)}")
+        elif kind == "missing":
+            where = f"[{'.'.join(loc[:-1])}]" if len(loc) > 1 else "the file"
+            lines.append(f"{source}: {field}: missing: add {loc[-1]} = ... to {where}")
+        elif kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") in _PATTERNS:
+            lines.append(
+                f"{source}: {field}: not a name{got}: write {_PATTERNS[err['ctx']['pattern']]}"
+            )
+        elif kind in _KINDS:
+            what, fix = _KINDS[kind]
+            lines.append(f"{source}: {field}: {what}{got}: {fix}")
+        else:
+            lines.append(f"{source}: {field}: {message}{got}")
+    return lines
+
+
+def unknown_field(name: str, known: list[str], what: str = "field") -> str:
+    """`name` is not one of `known`: the one probably meant, and the choices."""
+    if not known:
+        return f"not a known {what}: remove it"
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"not a known {what}: {hint}remove or rename it ({what}s: {', '.join(known)})"
+
+
+def fields_of(model: object, path: list[str]) -> list[str]:
+    """The field names of `model` (a pydantic model or dataclass) after walking `path`."""
+    for name in path:
+        field = _fields(model).get(name)
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+    return list(_fields(model))
+
+
+def _fields(model: object) -> dict[str, Any]:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return dict(model.model_fields)
+    return dict(getattr(model, "__pydantic_fields__", {}))
+
+
+def _all_tables(model: object) -> bool:
+    fields = _fields(model).values()
+    return bool(fields) and all(
+        _fields(_model_in(f.annotation)) or get_origin(f.annotation) is dict for f in fields
+    )
+
+
+def _model_in(annotation: object) -> object:
+    if get_origin(annotation) in (Union, types.UnionType):
+        for arg in get_args(annotation):
+            if _fields(arg):
+                return arg
+    return annotation

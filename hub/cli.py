@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -49,20 +48,42 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s"
-    )
+    from gate.control.logs import configure_logging, say
+
+    configure_logging(args.log_level)  # syslog priorities when journald reads standard error
+    from hub.service.check import start_problems
     from hub.service.hub import Hub
     from hub.store.schema import StoreError
 
     try:
-        hub = Hub(_config(args))
+        config = _config(args)
+    except ConfigError as exc:  # one line per problem
+        say("\n".join(f"hub run: {problem}" for problem in str(exc).split("\n")))
+        return EXIT_CONFIG
+    problems = start_problems(config, args.config)
+    if problems:
+        say("\n".join(f"hub run: {problem}" for problem in problems))
+        return EXIT_CONFIG
+    try:
+        hub = Hub(config)
     except (ConfigError, ValueError, OSError, StoreError) as exc:
-        print(f"hub run: cannot start: {exc}", file=sys.stderr)
+        say(f"hub run: cannot start: {exc}")
         return EXIT_CONFIG
     signal.signal(signal.SIGTERM, lambda *_: hub.stop())
     signal.signal(signal.SIGINT, lambda *_: hub.stop())
     return hub.run()
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gate.control.machine import Account
+    from hub.service.check import check_hub, show
+
+    try:
+        account = Account.current() if args.root else Account.service(args.user)
+    except KeyError:
+        print(f"hub check: --user {args.user}: no such user here", file=sys.stderr)
+        return EXIT_USAGE
+    return show(check_hub(args.config, account, args.root), args.config, account, sys.stdout)
 
 
 def _ask(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any] | None:
@@ -384,10 +405,22 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run the hub",
         description="Exit status 78 (EX_CONFIG): hub.toml, the policy, a token or password file, "
-        "the store or the HTTP port cannot be used; systemd does not restart it.",
+        "the store or the HTTP port cannot be used; 2: a usage error. systemd restarts it for "
+        "neither (RestartPreventExitStatus=2 78).",
     )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(run=_run)
+    check = commands.add_parser(
+        "check",
+        help="check a hub.toml and what it names, without starting anything",
+        description="Lists every problem `hub run` would meet (fields, the policy, files the "
+        "service user must read, directories, the HTTP port), each with the file, the field "
+        "and the fix. Exit status: 0 none, 2 problems found. Run it before a restart.",
+    )
+    check.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS, metavar="hub.toml")
+    check.add_argument("--user", help="the service's user (default: wristgate if it exists)")
+    check.add_argument("--root", type=Path, metavar="DIR", help="an image: paths read under DIR")
+    check.set_defaults(run=_check)
     for name in ("import-tickets", "import"):
         imp = commands.add_parser(
             name, help="import a tickets CSV (add or replace) or a whole allowlist directory"

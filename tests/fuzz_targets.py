@@ -1146,6 +1146,31 @@ GATE_CONFIG = Target(
     with_files(load_gate_files),
     (ConfigError,),
 )
+
+
+def check_gate_files(workdir: Path, files: tuple[bytes, bytes]) -> Any:
+    from gate.control.machine import Account
+    from gate.daemon.check import check_gate
+
+    (workdir / "gate.toml").write_bytes(files[0])
+    (workdir / "profile.toml").write_bytes(files[1])
+    return check_gate(workdir / "gate.toml", Account.current(), root=workdir)
+
+
+def check_findings(value: Any, findings: Any) -> None:
+    """Every problem a check lists is one line naming the file it is about."""
+    for line in findings.problems + findings.notes:
+        assert isinstance(line, str) and line and "\n" not in line, line
+        assert "toml" in line.split(": ")[0], line
+
+
+GATE_CHECK = Target(
+    "gate check: gate.toml, its profile and the files they name",
+    GATE_CONFIG.inputs,
+    with_files(check_gate_files),
+    (),
+    check_findings,
+)
 POLICY_CONFIG = Target(
     "policy.toml", toml_files(POLICY_TOML), with_files(load_toml_file(load_policy)), (ConfigError,)
 )
@@ -1159,6 +1184,23 @@ def load_hub(path: Path) -> Any:
 
 HUB_CONFIG = Target(
     "hub.toml", toml_files(HUB_TOML), with_files(load_toml_file(load_hub)), (ConfigError,)
+)
+
+
+def check_hub_file(workdir: Path, data: bytes) -> Any:
+    from gate.control.machine import Account
+    from hub.service.check import check_hub
+
+    (workdir / "hub.toml").write_bytes(data)
+    return check_hub(workdir / "hub.toml", Account.current(), root=workdir)
+
+
+HUB_CHECK = Target(
+    "hub check: hub.toml and the files it names",
+    toml_files(HUB_TOML),
+    with_files(check_hub_file),
+    (),
+    check_findings,
 )
 
 

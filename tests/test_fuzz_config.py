@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 from fuzz_inputs import toml_text
-from fuzz_targets import GATE_CONFIG, GATE_TOML, HUB_CONFIG, POLICY_CONFIG, POLICY_TOML, fuzz
+from fuzz_targets import (
+    GATE_CHECK,
+    GATE_CONFIG,
+    GATE_TOML,
+    HUB_CHECK,
+    HUB_CONFIG,
+    POLICY_CONFIG,
+    POLICY_TOML,
+    fuzz,
+)
 
 from gate.config import ConfigError, load_policy, read_toml
 from gate.settings import load_gate_config
@@ -27,6 +36,14 @@ def test_any_policy_toml_loads_or_is_refused_with_a_reason() -> None:
 
 def test_any_hub_toml_loads_or_is_refused_with_a_reason() -> None:
     fuzz(HUB_CONFIG)
+
+
+def test_gate_check_lists_the_problems_of_any_gate_toml_and_never_fails_itself() -> None:
+    fuzz(GATE_CHECK)
+
+
+def test_hub_check_lists_the_problems_of_any_hub_toml_and_never_fails_itself() -> None:
+    fuzz(HUB_CHECK)
 
 
 # --- inputs fuzzing found --------------------------------------------------------------------

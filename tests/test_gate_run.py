@@ -191,7 +191,7 @@ BAD_CONFIGS = {
     ),
     "unknown-section": (
         lambda config: edit(config, "[gate]", '[readers]\ndevice = "usb"\n\n[gate]'),
-        ["{config}: unknown sections: readers"],
+        ["{config}: [readers]: not a known section: did you mean reader?"],
     ),
     "not-toml": (
         lambda config: edit(config, 'id = "E1"', "id = E1"),

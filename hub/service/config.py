@@ -20,7 +20,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gate.config import ConfigError, describe, read_toml
+from gate.config import ConfigError, config_problems, read_toml
 from gate.core.authority import GateRole
 from gate.i18n import DEFAULT_LANGUAGE, language_of
 from gate.link.client import check_transport
@@ -29,6 +29,8 @@ from hub.ingest.refusals import BUDGET_BYTES, MAX_SEQ_JUMP
 
 
 class _Strict(BaseModel):
+    """Unknown fields refused; numbers and flags `strict=True`: `port = true` is no port 1."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -39,10 +41,13 @@ class HubSection(_Strict):
     control_socket: Path = Path("/run/wristgate-hub/hub.sock")
     allowlist_csv: Path | None = None
     max_seq_jump: int = Field(
-        default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest.intake"
+        default=MAX_SEQ_JUMP, ge=MAX_BATCH, description="see hub.ingest.intake", strict=True
     )
     gate_budget_mib_per_hour: int = Field(
-        default=BUDGET_BYTES >> 20, ge=1, description="body MiB a gate may send an hour"
+        default=BUDGET_BYTES >> 20,
+        ge=1,
+        description="body MiB a gate may send an hour",
+        strict=True,
     )
     language: str = Field(default=DEFAULT_LANGUAGE, description='"en" or "zh-CN"')
 
@@ -54,12 +59,13 @@ class HubSection(_Strict):
 
 class MqttSection(_Strict):
     host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
+    port: int = Field(default=1883, ge=1, le=65535, strict=True)
     username: str = "hub"
     password_file: Path | None = None
     prefix: str = DEFAULT_PREFIX
     tls_ca: Path | None = None
-    tls: bool | None = None  # false: plain MQTT to a broker on another machine, on purpose
+    # false: plain MQTT to a broker on another machine, on purpose
+    tls: bool | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
     def _safe_transport(self) -> MqttSection:
@@ -69,16 +75,17 @@ class MqttSection(_Strict):
 
 class HttpSection(_Strict):
     bind: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535, strict=True)
     desk_token_file: Path | None = None  # lookups, phones masked
     staff_token_file: Path | None = None  # everything, phones shown
     # Host names answered (DNS rebinding); default: the bind address, localhost and this
     # machine's names; IP address literals are always answered (hub.views.web.http).
     allowed_hosts: list[str] | None = None
-    workers: int = Field(default=8, ge=1, le=64)  # handler threads
-    max_connections: int = Field(default=256, ge=1, le=4096)
-    max_streams: int = Field(default=32, ge=1, le=1024)  # open displays
-    header_timeout_s: float = Field(default=10.0, gt=0, le=120)  # per connection, head and body
+    workers: int = Field(default=8, ge=1, le=64, strict=True)  # handler threads
+    max_connections: int = Field(default=256, ge=1, le=4096, strict=True)
+    max_streams: int = Field(default=32, ge=1, le=1024, strict=True)  # open displays
+    # per connection, head and body
+    header_timeout_s: float = Field(default=10.0, gt=0, le=120, strict=True)
 
 
 class HubConfig(_Strict):
@@ -92,4 +99,4 @@ def load_hub_config(path: Path) -> HubConfig:
     try:
         return HubConfig.model_validate(read_toml(path))
     except ValidationError as exc:
-        raise ConfigError(describe(exc, str(path))) from exc
+        raise ConfigError("\n".join(config_problems(exc, str(path), HubConfig))) from exc
