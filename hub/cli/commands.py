@@ -13,38 +13,24 @@ clock, in the language of `--lang` or else of the shell's locale (`LC_ALL`, `LC_
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
-import shutil
 import signal
 import sys
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gate.config import ConfigError
 from gate.i18n import N_
 from gate.i18n.terminal import output_options, terminal_words
+from hub.cli.report import report_command
+from hub.cli.state import config_of, open_venue, print_json, venue_zone
 
 if TYPE_CHECKING:
-    from datetime import tzinfo
-
-    from gate.core import Allowlist, Policy
-    from hub.fold.reconcile import VenueState
+    pass
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: `hub run` cannot start; systemd does not restart it
 DEFAULT_CONFIG = Path("/etc/wristgate/hub.toml")
-
-
-def _config(args: argparse.Namespace) -> Any:
-    from hub.service.config import load_hub_config
-
-    return load_hub_config(args.config)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
     from hub.store.schema import StoreError
 
     try:
-        config = _config(args)
+        config = config_of(args)
     except ConfigError as exc:  # one line per problem
         say("\n".join(f"hub run: {problem}" for problem in str(exc).split("\n")))
         return EXIT_CONFIG
@@ -91,7 +77,7 @@ def _ask(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any] | 
     from gate.control.client import Unreachable, ask
 
     try:
-        return ask(str(_config(args).hub.control_socket), request)
+        return ask(str(config_of(args).hub.control_socket), request)
     except Unreachable:
         return None
 
@@ -130,7 +116,7 @@ def _import(args: argparse.Namespace) -> int:
     for row in answer.get("rows_skipped", []):
         print(f"{row}: row skipped", file=sys.stderr)
     if args.json:
-        _print_json(answer)
+        print_json(answer)
     else:
         from hub.views.console.family import show_import
 
@@ -147,7 +133,7 @@ def _import_offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[s
     from hub.service.control import import_summary
 
     try:
-        with HubAllowlist(_config(args).hub.state_dir / "allowlist") as allowlist:
+        with HubAllowlist(config_of(args).hub.state_dir / "allowlist") as allowlist:
             if "tickets" in request:
                 one = request["tickets"]
                 result = allowlist.import_tickets_text(one["name"], one["text"])
@@ -169,11 +155,11 @@ def _status(args: argparse.Namespace) -> int:
         print("hub: " + _("not running (no control socket)"), file=sys.stderr)
         return EXIT_UNREACHABLE
     if args.json:
-        _print_json(answer)
+        print_json(answer)
     elif answer.get("ok"):
         from hub.views.console.status import show_status
 
-        print("\n".join(show_status(answer, _, _zone(args))))
+        print("\n".join(show_status(answer, _, venue_zone(args))))
     else:
         print(f"hub status: {answer.get('error')}", file=sys.stderr)
     if answer.get("ok") and not answer.get("connected"):
@@ -188,90 +174,19 @@ def _findings(args: argparse.Namespace) -> int:
     _ = terminal_words(args.lang)
     answer = _ask(args, {"cmd": "findings"})
     if answer is None:
-        with _venue(args) as v:
+        with open_venue(args) as v:
             answer = {"ok": True, "findings": [f.as_dict() for f in v.venue.findings()]}
         print("hub: " + _("not running: findings read from its store"), file=sys.stderr)
     if not answer.get("ok"):
         print(f"hub findings: {answer.get('error')}", file=sys.stderr)
         return EXIT_NO
     if args.json:
-        _print_json(answer)
+        print_json(answer)
     else:
         from hub.views.console.findings import show_findings
 
-        print("\n".join(show_findings(answer["findings"], _, _zone(args))))
+        print("\n".join(show_findings(answer["findings"], _, venue_zone(args))))
     return EXIT_OK
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _zone(args: argparse.Namespace) -> tzinfo:
-    """The venue's timezone, from the policy hub.toml names (UTC if it cannot be read)."""
-    from datetime import UTC
-
-    from gate.config import load_policy
-
-    try:
-        return load_policy(_config(args).hub.policy).tz
-    except ConfigError:
-        return UTC
-
-
-# --- reading the hub's state directory: report, sweep, lookup ------------------------------------
-
-
-@dataclass
-class _Venue:
-    policy: Policy
-    venue: VenueState
-    allowlist: Allowlist
-
-
-@contextlib.contextmanager
-def _venue(args: argparse.Namespace) -> Iterator[_Venue]:
-    """The venue's state folded from the hub's store, opened for reading only."""
-    from gate.config import load_policy
-    from hub.fold.reconcile import VenueState
-    from hub.store.events import EventStore
-    from hub.store.schema import StoreError
-
-    config = _config(args)
-    policy = load_policy(config.hub.policy)
-    path = config.hub.state_dir / "events.db"
-    if not path.is_file():
-        raise ConfigError(f"{path}: no event store here (hub.state_dir in {args.config})")
-    allowlist = _read_allowlist(config.hub.state_dir / "allowlist")
-    try:
-        store = EventStore(path)
-    except StoreError as exc:
-        raise ConfigError(str(exc)) from exc
-    try:
-        yield _Venue(policy, VenueState(store, allowlist=allowlist, policy=policy), allowlist)
-    finally:
-        store.close()
-
-
-def _read_allowlist(directory: Path) -> Allowlist:
-    """The hub's allowlist snapshot, read from a copy: opening the live file's store would
-    clear the temporary files of a write the running hub may have in progress."""
-    from gate.core import Allowlist
-    from gate.store.allowlist import AllowlistError, AllowlistStore
-    from hub.ingest.allowlist import SNAPSHOT_FILE
-
-    live = directory / SNAPSHOT_FILE
-    if not live.is_file():
-        print(f"hub: {live}: no allowlist imported yet", file=sys.stderr)
-        return Allowlist()
-    with tempfile.TemporaryDirectory(prefix="wristgate-read-") as tmp:
-        copy = Path(tmp) / SNAPSHOT_FILE
-        try:
-            shutil.copyfile(live, copy)
-            with AllowlistStore(copy) as store:
-                return store.load()
-        except (OSError, AllowlistError) as exc:
-            raise ConfigError(f"{live}: {exc}") from exc
 
 
 def _day(text: str) -> date:
@@ -281,86 +196,11 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
-def _language(text: str) -> str:
-    from gate.i18n import language_of
-
-    try:
-        return language_of(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _report(args: argparse.Namespace) -> int:
-    from hub.views.reports.csvdir import report_csv_files
-    from hub.views.reports.daily import daily_report
-    from hub.views.reports.render import report_csv, report_html, report_text
-    from hub.views.reports.workbook import report_xlsx
-
-    with _venue(args) as v:
-        day = args.date or datetime.now(v.policy.tz).date()
-        report = daily_report(
-            v.venue.store,
-            day,
-            v.policy.tz,
-            findings=v.venue.findings(),
-            allowlist=v.allowlist,
-        )
-    # --lang, else the hub's configured language where hub.toml names one, else English
-    lang = args.lang or getattr(_config(args).hub, "language", None) or "en"
-    staff = args.staff
-    if args.json:  # the report's data, for scripts
-        _print_json(report.as_dict(staff=staff))
-        return EXIT_OK
-    try:
-        for target, render, encoding in (
-            (args.csv, report_csv, "utf-8-sig"),
-            (args.html, report_html, "utf-8"),
-        ):
-            if target is not None:
-                text = render(report, staff=staff, language=lang)
-                _write(target, text, encoding, private=staff)
-        if args.xlsx is not None:
-            _write_bytes(Path(args.xlsx), report_xlsx(report, staff=staff, language=lang), staff)
-        if args.csv_dir is not None:
-            args.csv_dir.mkdir(parents=True, exist_ok=True)
-            for name, data in report_csv_files(report, staff=staff, language=lang).items():
-                _write_bytes(args.csv_dir / name, data, staff)
-                print(args.csv_dir / name)
-    except OSError as exc:
-        where = exc.filename or "the report's file"
-        raise ConfigError(f"{where}: cannot write the report there: {exc.strerror}") from None
-    if not (args.csv or args.html or args.xlsx or args.csv_dir):  # people read it on screen
-        sys.stdout.write(report_text(report, staff=staff, language=lang))
-    return EXIT_OK
-
-
-def _write_bytes(path: Path, data: bytes, private: bool) -> None:
-    """`data` to `path`; mode 0600 when it shows phones, whatever the file had before."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with open(fd, "wb") as out:
-        if private:
-            os.fchmod(out.fileno(), 0o600)
-        out.write(data)
-
-
-def _write(target: str, text: str, encoding: str, *, private: bool) -> None:
-    """`text` to the file `target` ("-": standard output); mode 0600 when it shows phones."""
-    if target == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with open(fd, "w", encoding=encoding, newline="") as f:
-        if private:
-            os.fchmod(f.fileno(), 0o600)
-        f.write(text)
-
-
 def _sweep(args: argparse.Namespace) -> int:
     from gate.core import headcount
     from hub.views.sweep import closing_sweep, unaccompanied_groups
 
-    with _venue(args) as v, v.venue.reading() as state:
+    with open_venue(args) as v, v.venue.reading() as state:
         rows = closing_sweep(state, staff=args.staff)
         flagged = unaccompanied_groups(state, v.policy.tz)
         count = headcount(state)
@@ -371,7 +211,7 @@ def _sweep(args: argparse.Namespace) -> int:
         "unaccompanied_groups": flagged,
     }
     if args.json:
-        _print_json(answer)
+        print_json(answer)
     else:
         from hub.views.console.family import show_sweep
 
@@ -382,13 +222,13 @@ def _sweep(args: argparse.Namespace) -> int:
 def _lookup(args: argparse.Namespace) -> int:
     from hub.views.sweep import lookup
 
-    with _venue(args) as v, v.venue.reading() as state:
+    with open_venue(args) as v, v.venue.reading() as state:
         found = lookup(state, args.value, staff=args.staff, tz=v.policy.tz)
     if found is None:
         print(f"hub lookup: {args.value}: no bound band or known ticket", file=sys.stderr)
         return EXIT_NO
     if args.json:
-        _print_json(found)
+        print_json(found)
     else:
         from hub.views.console.family import show_lookup
 
@@ -452,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daily.add_argument("--staff", action="store_true", help="show guardian phone numbers")
     output_options(daily, top=False)
-    daily.set_defaults(run=_report)
+    daily.set_defaults(run=report_command)
 
     sweep = commands.add_parser("sweep", help="the closing sweep: every child still inside")
     sweep.add_argument("--staff", action="store_true", help="show guardian phone numbers")
