@@ -88,8 +88,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gate.control.machine import Account
-    from gate.daemon.check import check_gate, show
+    from gate.control.machine import Account, show_findings
+    from gate.daemon.check import check_gate
 
     try:
         account = Account.current() if args.root else Account.service(args.user)
@@ -97,7 +97,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"gate check: --user {args.user}: no such user here", file=sys.stderr)
         return EXIT_USAGE
     found = check_gate(args.config, account, args.root)
-    return show(found, "gate check", args.config, account, sys.stdout)
+    return show_findings(found, "gate check", args.config, account, sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,8 +17,10 @@ import socket
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from gate.control.client import Unreachable, ask
+from gate.i18n import N_, words
 
 SERVICE_USER = "wristgate"  # the units' User=
 
@@ -186,3 +188,28 @@ def answers(control_socket: Path) -> bool:
     except (Unreachable, ValueError):
         return False
     return True
+
+
+# --- what a check found, shown to the technician -----------------------------------------------
+
+EXIT_CLEAN, EXIT_PROBLEMS = 0, 2
+PROBLEM, FINE = N_("to fix"), N_("note")
+ONE = N_("1 problem: fix it, then check again before restarting")
+MANY = N_("{count} problems: fix them, then check again before restarting")
+
+
+def show_findings(found: Findings, command: str, path: Path, account: Account, out: TextIO) -> int:
+    """The findings, one a line, then what to do; the exit status (2 with problems)."""
+    _ = words()
+    heading = _("{command}: {file}, checked as user {user}")
+    print(heading.format(command=command, file=path, user=account.name), file=out)
+    for line in found.problems:
+        print(f"  {_(PROBLEM):<8} {line}", file=out)
+    for line in found.notes:
+        print(f"  {_(FINE):<8} {line}", file=out)
+    if found.problems:
+        count = len(found.problems)
+        print(_(ONE) if count == 1 else _(MANY).format(count=count), file=out)
+        return EXIT_PROBLEMS
+    print(_("no problems: ready to start"), file=out)
+    return EXIT_CLEAN

@@ -16,7 +16,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from gate.config import ConfigError, load_policy
 from gate.control.machine import (
@@ -28,41 +28,10 @@ from gate.control.machine import (
     port_problem,
 )
 from gate.devices.nfc.token import KeyFileError, load_keyring
-from gate.i18n import N_, words
 from gate.settings import GateConfig, GateSettings, profile_path, read_gate_config
 from gate.store.allowlist import AllowlistError, load_csv_dir
 
 SHOWN_ROWS = 5  # allowlist rows a check lists; the rest are counted
-
-
-EXIT_CLEAN, EXIT_PROBLEMS = 0, 2
-PROBLEM, FINE = N_("to fix"), N_("note")
-ONE = N_("1 problem: fix it, then check again before restarting")
-MANY = N_("{count} problems: fix them, then check again before restarting")
-
-
-def summary(_: Callable[[str], str], count: int) -> str:
-    return _(ONE) if count == 1 else _(MANY).format(count=count)
-
-
-def show(found: Findings, command: str, path: Path, account: Account, out: TextIO) -> int:
-    """The findings, one a line, then what to do; the exit status (2 with problems)."""
-    _ = words()
-    print(
-        _("{command}: {file}, checked as user {user}").format(
-            command=command, file=path, user=account.name
-        ),
-        file=out,
-    )
-    for line in found.problems:
-        print(f"  {_(PROBLEM):<8} {line}", file=out)
-    for line in found.notes:
-        print(f"  {_(FINE):<8} {line}", file=out)
-    if found.problems:
-        print(summary(_, len(found.problems)), file=out)
-        return EXIT_PROBLEMS
-    print(_("no problems: ready to start"), file=out)
-    return EXIT_CLEAN
 
 
 def check_gate(path: Path, account: Account, root: Path | None = None) -> Findings:

@@ -61,15 +61,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gate.control.machine import Account
-    from hub.service.check import check_hub, show
+    from gate.control.machine import Account, show_findings
+    from hub.service.check import check_hub
 
     try:
         account = Account.current() if args.root else Account.service(args.user)
     except KeyError:
         print(f"hub check: --user {args.user}: no such user here", file=sys.stderr)
         return EXIT_USAGE
-    return show(check_hub(args.config, account, args.root), args.config, account, sys.stdout)
+    found = check_hub(args.config, account, args.root)
+    return show_findings(found, "hub check", args.config, account, sys.stdout)
 
 
 def _ask(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any] | None:

@@ -13,9 +13,7 @@ With `root`, absolute paths are read under that directory (an image made by
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from gate.config import ConfigError, load_policy
 from gate.control.machine import (
@@ -26,17 +24,7 @@ from gate.control.machine import (
     file_problem,
     port_problem,
 )
-from gate.i18n import N_, words
 from hub.service.config import HubConfig, load_hub_config
-
-EXIT_CLEAN, EXIT_PROBLEMS = 0, 2
-PROBLEM, FINE = N_("to fix"), N_("note")
-ONE = N_("1 problem: fix it, then check again before restarting")
-MANY = N_("{count} problems: fix them, then check again before restarting")
-
-
-def summary(_: Callable[[str], str], count: int) -> str:
-    return _(ONE) if count == 1 else _(MANY).format(count=count)
 
 
 def check_hub(path: Path, account: Account, root: Path | None = None) -> Findings:
@@ -115,19 +103,3 @@ def start_problems(config: HubConfig, source: Path) -> list[str]:
             "running?), or choose another port"
         )
     return problems
-
-
-def show(found: Findings, path: Path, account: Account, out: TextIO) -> int:
-    """The findings, one a line, then what to do; the exit status (2 with problems)."""
-    _ = words()
-    heading = _("{command}: {file}, checked as user {user}")
-    print(heading.format(command="hub check", file=path, user=account.name), file=out)
-    for line in found.problems:
-        print(f"  {_(PROBLEM):<8} {line}", file=out)
-    for line in found.notes:
-        print(f"  {_(FINE):<8} {line}", file=out)
-    if found.problems:
-        print(summary(_, len(found.problems)), file=out)
-        return EXIT_PROBLEMS
-    print(_("no problems: ready to start"), file=out)
-    return EXIT_CLEAN
