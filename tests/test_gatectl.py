@@ -743,3 +743,19 @@ def test_unknown_usage_exits_2(tmp_path, argv):
     done = gatectl(tmp_path / "gate.sock", *argv)
     assert done.returncode == 2
     assert done.stderr.startswith("usage: gatectl")
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_no_traceback(exit_lane):
+    """`gatectl status | head -1`: the pipe is closed before gatectl writes; it exits quietly."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gate.tools.gatectl", "-s", str(exit_lane.socket), "status"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the answer is printed
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err, err

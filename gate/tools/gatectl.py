@@ -23,7 +23,7 @@ from typing import Any
 
 from gate.control.client import Unreachable, ask
 from gate.i18n import Words
-from gate.i18n.terminal import output_options, terminal_words
+from gate.i18n.terminal import output_options, reader_gone, terminal_words
 from gate.tools.show import Show, show_diag, show_selftest, show_status, zone_of
 from gate.tools.show_scans import show_allowlist, show_journal, show_mode, show_scan
 
@@ -138,6 +138,14 @@ SHOW: dict[str, Show] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `gatectl journal | head`
+        reader_gone()
+        return EXIT_OK
+
+
+def _main(argv: list[str] | None) -> int:
     from gate.store.allowlist import AllowlistError
 
     args = build_parser().parse_args(argv)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gate.config import ConfigError
 from gate.i18n import N_
-from gate.i18n.terminal import output_options, terminal_words
+from gate.i18n.terminal import output_options, reader_gone, terminal_words
 from hub.cli.report import report_command
 from hub.cli.state import config_of, open_venue, print_json, venue_zone
 
@@ -315,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `hub findings | head`
+        reader_gone()
+        return EXIT_OK
 
 
 if __name__ == "__main__":
