@@ -26,13 +26,16 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gate_rig import wait_for
 
 from gate.i18n import words
+from hub.views.liveness import since_words
 from hub.views.web.page import display_page, request_language
 from hub.views.web.server import STATIC  # the page the hub serves, as it serves it
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the sample venue's clock
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
 
@@ -218,7 +221,8 @@ def busy_afternoon(language: str, now: datetime | None = None) -> dict[str, Any]
         inside=372, adults=160, children=212, unaccompanied_children=1, groups_inside=118
     )
     x1 = display["gates"]["X1"]
-    x1.update(online=False, last_seen=(now - timedelta(minutes=4)).isoformat(), backlog=3)
+    gone = (now - timedelta(minutes=4)).isoformat()  # its will: the last the hub heard of it
+    x1.update(online=False, last_seen=gone, status_at=gone, backlog=3)
     display["gates"]["E1"].update(stale_allowlist=True, allowlist_age_s=600.0, reader="connected")
     member = {"state": "temp_out", "last_gate": "X1", "last_at": now.isoformat()}
     display["unaccompanied"] = [
@@ -246,7 +250,13 @@ def busy_afternoon(language: str, now: datetime | None = None) -> dict[str, Any]
         {
             "level": "critical",
             "kind": "gate_offline",
-            "text": _("gate {gate} offline ({since})", gate="X1", since=x1["last_seen"]),
+            "text": _(
+                "gate {gate} offline ({since})",
+                gate="X1",
+                since=since_words(
+                    (now - timedelta(minutes=4)).timestamp(), now.timestamp(), SHANGHAI, _
+                ),
+            ),
         },
         {
             "level": "warning",
