@@ -88,16 +88,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gate.control.machine import Account, show_findings
+    from gate.control.machine import run_check
     from gate.daemon.check import check_gate
 
-    try:
-        account = Account.current() if args.root else Account.service(args.user)
-    except KeyError:
-        print(f"gate check: --user {args.user}: no such user here", file=sys.stderr)
-        return EXIT_USAGE
-    found = check_gate(args.config, account, args.root)
-    return show_findings(found, "gate check", args.config, account, sys.stdout)
+    return run_check("gate check", check_gate, args.config, args.user, args.root)
 
 
 def build_parser() -> argparse.ArgumentParser:

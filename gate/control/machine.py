@@ -15,6 +15,8 @@ import os
 import pwd
 import socket
 import stat
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -213,3 +215,20 @@ def show_findings(found: Findings, command: str, path: Path, account: Account, o
         return EXIT_PROBLEMS
     print(_("no problems: ready to start"), file=out)
     return EXIT_CLEAN
+
+
+def run_check(
+    command: str,
+    check: Callable[[Path, Account, Path | None], Findings],
+    config: Path,
+    user: str,
+    root: Path | None,
+) -> int:
+    """`gate check` / `hub check`: `check` the configuration as the service's `user` (as whoever
+    runs it, for an image under `root`), then show what it found; the exit status."""
+    try:
+        account = Account.current() if root else Account.service(user)
+    except KeyError:
+        print(f"{command}: --user {user}: no such user here", file=sys.stderr)
+        return EXIT_PROBLEMS  # a usage error: 2 as well
+    return show_findings(check(config, account, root), command, config, account, sys.stdout)

@@ -61,16 +61,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from gate.control.machine import Account, show_findings
+    from gate.control.machine import run_check
     from hub.service.check import check_hub
 
-    try:
-        account = Account.current() if args.root else Account.service(args.user)
-    except KeyError:
-        print(f"hub check: --user {args.user}: no such user here", file=sys.stderr)
-        return EXIT_USAGE
-    found = check_hub(args.config, account, args.root)
-    return show_findings(found, "hub check", args.config, account, sys.stdout)
+    return run_check("hub check", check_hub, args.config, args.user, args.root)
 
 
 def _ask(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any] | None:
