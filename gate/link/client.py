@@ -36,15 +36,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gate.link.health import (
     DownKind,
+    DownWords,
     LinkHealth,
     connect_failure,
     disconnect_kind,
     refused_login,
+    say_down,
 )
 from gate.link.protocol import MAX_BATCH, EventBatch, GateStatus, Topics, dump
 from gate.link.protocol import Entry as WireEntry
 from gate.store.journal import Journal
 
+DOWN_WORDS = DownWords(
+    lost="link down: %s; journalling on, resending when back",
+    refused="link: %s; journalling on, retrying",
+    cannot_connect="link: cannot connect: %s",
+)
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 14 * 86400  # as the broker's persistent_client_expiration
@@ -254,12 +261,8 @@ class Link:
             return True
         if down.kind == "taken_over":
             self._taken_over()
-        elif was_up:
-            log.warning("link down: %s; journalling on, resending when back", down.reason)
-        elif down.kind == "refused":  # a wrong password does not mend itself: said as an error
-            log.error("link: %s; journalling on, retrying", down.reason)
         else:
-            log.warning("link: cannot connect: %s", down.reason)
+            say_down(log, DOWN_WORDS, down.kind, down.reason, was_up)
         return True
 
     def _taken_over(self) -> None:

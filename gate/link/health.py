@@ -22,10 +22,12 @@ as "connection lost" and be logged on every retry).
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,3 +164,24 @@ class LinkHealth:
             "last_down_kind": self.last_kind,
             "down_since": self.down_since,
         }
+
+
+@dataclass(frozen=True)
+class DownWords:
+    """How one side says its link went down, each with `%s` for the broker's reason."""
+
+    lost: str  # it was up
+    refused: str  # the login was refused: a wrong password does not mend itself, an error
+    cannot_connect: str  # an attempt failed
+
+
+def say_down(
+    log: logging.Logger, words: DownWords, kind: DownKind, reason: str, was_up: bool
+) -> None:
+    """A change of the link, said once (the caller has `LinkHealth.down` decide it is one)."""
+    if was_up:
+        log.warning(words.lost, reason)
+    elif kind == "refused":
+        log.error(words.refused, reason)
+    else:
+        log.warning(words.cannot_connect, reason)

@@ -12,10 +12,21 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from gate.link.client import LinkDown, LinkUp, connect_async, failed_attempt, new_client
-from gate.link.health import LinkHealth, disconnect_kind, refused_login
+from gate.link.health import (
+    DownWords,
+    LinkHealth,
+    disconnect_kind,
+    refused_login,
+    say_down,
+)
 from gate.link.protocol import HubStatus, Topics, dump
 from hub.service.config import MqttSection
 
+DOWN_WORDS = DownWords(
+    lost="broker connection lost: %s",
+    refused="%s; no gate can be heard until it is fixed",
+    cannot_connect="broker: cannot connect: %s",
+)
 log = logging.getLogger("hub")
 
 
@@ -84,12 +95,8 @@ class HubLink:
             return
         if down.kind == "taken_over":
             self._taken_over()
-        elif was_up:
-            log.warning("broker connection lost: %s", down.reason)
-        elif down.kind == "refused":  # a wrong password does not mend itself: said as an error
-            log.error("%s; no gate can be heard until it is fixed", down.reason)
         else:
-            log.warning("broker: cannot connect: %s", down.reason)
+            say_down(log, DOWN_WORDS, down.kind, down.reason, was_up)
 
     def _taken_over(self) -> None:
         log.error(
