@@ -53,6 +53,7 @@ from gate.core import (
 from gate.core.hlc import Timestamp
 from gate.link.codec import decision_to_dict, event_to_dict
 from gate.link.protocol import Entry, EventBatch, GateStatus, Topics, dump
+from hub.views.labels import label
 
 ADULT_3, CHILD_3 = "04A10000000003", "04C10000000003"
 ADULT_4, CHILD_4 = "04A10000000004", "04C10000000004"
@@ -437,11 +438,13 @@ def test_the_daily_report_lists_each_violation_of_x1(attacked):
     every = (CHILD, CHILD_3, CHILD_4, ADULT_5)
     rows = {uid: row for uid in every for row in table.splitlines() if uid in row}
     assert set(rows) == set(every)
-    assert f"X1/{x1.entries['alone']}" in rows[CHILD] and "child_released_alone" in rows[CHILD]
-    assert "child_temp_exit" in rows[CHILD_4] and "move_without_entry" in rows[ADULT_5]
+    assert f"X1/{x1.entries['alone']}" in rows[CHILD]
+    assert label("child_released_alone", "en") in rows[CHILD]  # by its label, never its code
+    assert label("child_temp_exit", "en") in rows[CHILD_4]
+    assert label("move_without_entry", "en") in rows[ADULT_5]
     assert all(",X1," in row for row in rows.values())
-    forged_rows = [row for row in table.splitlines() if "forged_event" in row]
+    forged_rows = [row for row in table.splitlines() if label("forged_event", "en") in row]
     assert len(forged_rows) == 1 and f"X1/{x1.entries['stranger']}" in forged_rows[0]
     html_text = _report(venue, "html")
-    assert "<h2>Rule violations</h2>" in html_text and "forged_event" in html_text
-    assert "override_not_authorised" in rows[CHILD_3]
+    assert "<h2>Rule violations</h2>" in html_text and label("forged_event", "en") in html_text
+    assert label("override_not_authorised", "en") in rows[CHILD_3]
