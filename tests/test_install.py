@@ -751,10 +751,10 @@ cp "$repo"/examples/children-city/*.csv /etc/wristgate/allowlist/  # the day's a
 install -d -m 0750 -o wristgate -g wristgate /run/wristgate-hub  # RuntimeDirectory=
 runuser -u wristgate -- "$repo/.venv/bin/hub" -c /etc/wristgate/hub.toml run 2>"$scratch/hub.log" &
 for _ in $(seq 100); do
-    "$repo/.venv/bin/hub" status 2>/dev/null | grep -q '"connected": true' && break
+    "$repo/.venv/bin/hub" --json status 2>/dev/null | grep -q '"connected": true' && break
     sleep 0.1
 done
-"$repo/.venv/bin/hub" status | grep -E '"(connected|allowlist_version)"' | tr -d ' ,'
+"$repo/.venv/bin/hub" --json status | grep -E '"(connected|allowlist_version)"' | tr -d ' ,'
 exec 3<>/dev/tcp/127.0.0.1/8080
 printf 'GET /api/headcount HTTP/1.0\r\n\r\n' >&3
 head -n 1 <&3 | cut -d ' ' -f 2- | tr -d '\r'
