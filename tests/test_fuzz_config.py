@@ -99,3 +99,13 @@ def test_a_policy_timezone_naming_a_directory_is_refused_with_a_reason(
     path.write_text(toml_text({**POLICY_TOML, "timezone": timezone}))
     with pytest.raises(ConfigError, match="unknown IANA timezone"):
         load_policy(path)
+
+
+def test_hub_check_reads_a_path_with_two_leading_slashes_under_its_root(tmp_path: Path) -> None:
+    """Fuzzing found it: POSIX keeps `//x` apart from `/x`, and it was not found under --root."""
+    from gate.control.machine import Account
+    from hub.service.check import check_hub
+
+    (tmp_path / "hub.toml").write_text('[hub]\nallowlist_csv = "//x"\n')
+    found = check_hub(tmp_path / "hub.toml", Account.current(), root=tmp_path)
+    assert found.problems and all("\n" not in line for line in found.problems)

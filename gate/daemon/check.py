@@ -89,7 +89,7 @@ def start_problems(config: GateConfig) -> list[str]:
 def _under(root: Path | None) -> Callable[[Path], Path]:
     if root is None:
         return lambda p: p
-    return lambda p: root / p.relative_to("/") if p.is_absolute() else p
+    return lambda p: root / str(p).lstrip("/") if p.is_absolute() else p
 
 
 def _raw_gate(path: Path) -> GateSettings:

@@ -36,7 +36,7 @@ def check_hub(path: Path, account: Account, root: Path | None = None) -> Finding
         return found
 
     def at(p: Path) -> Path:
-        return root / p.relative_to("/") if root is not None and p.is_absolute() else p
+        return root / str(p).lstrip("/") if root is not None and p.is_absolute() else p
 
     def file(section: str, name: str, value: Path | None, secret: bool = False) -> None:
         if value is None:
