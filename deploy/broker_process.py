@@ -211,4 +211,4 @@ class Broker:
 
 
 class _PortTaken(Exception):
-    pass
+    """Another process took the port between our probe and Mosquitto's bind: try another."""

@@ -17,16 +17,13 @@ import signal
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gate.config import ConfigError
 from gate.i18n import N_
 from gate.i18n.terminal import output_options, reader_gone, terminal_words
 from hub.cli.report import report_command
 from hub.cli.state import config_of, open_venue, print_json, venue_zone
-
-if TYPE_CHECKING:
-    pass
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: `hub run` cannot start; systemd does not restart it

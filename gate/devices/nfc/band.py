@@ -60,7 +60,7 @@ class Refusal:
         return WriteOutcome(False, self.reason)
 
     def close(self) -> None:
-        pass
+        """It holds nothing to let go of: it only refuses."""
 
 
 class BandWriter:
