@@ -3,10 +3,12 @@
     python -m venue [--families N] [--outage-s S] [--speed X] [--seed N]
                        [--workdir DIR] [--http-port PORT] [--keep-open]
 
-Exit status: 0 the hub's headcount equals the ground truth at every checkpoint and no journal
-entry was lost or stored twice; 1 they disagree; 2 the venue could not run (the message says
-where its logs are); 130 interrupted (Ctrl-C) during the day, everything stopped. With
---keep-open the venue stays up after the day until Ctrl-C or SIGTERM, then the day's status.
+Exit status: 0 the hub's headcount equals the ground truth at every checkpoint, no journal
+entry was lost or stored twice, every answer was the code the simulator expected, the hub holds
+the moves and flags the plan called for, and no daemon died; 1 otherwise; 2 the venue could not
+run (the message says where its logs are); 130 interrupted (Ctrl-C) during the day, everything
+stopped. With --keep-open the venue stays up after the day until Ctrl-C or SIGTERM, then the
+day's status.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from zoneinfo import ZoneInfo
 from venue.configs import GATES
 from venue.daemon import DemoError
 from venue.day import Simulation, real_elapsed
+from venue.faults import describe_status
 from venue.hands import Stopped
 from venue.keep_open import stay_open
 from venue.plan import CLOSES, OPENS, OUTAGE_AT, Plan, hhmm, local_timezone, make_plan
 from venue.processes import Venue, http_port, say
-from venue.summary import Report, journal_rows, store_rows
+from venue.summary import Report, journal_rows, judge_demo, store_bodies, store_rows
 
 DEFAULT_FAMILIES = 120
 DEFAULT_OUTAGE_S = 20.0
@@ -112,8 +115,16 @@ class Demo:
             sim.run()
         except Stopped:
             raise DemoError("the day stopped early") from None
-        stored = store_rows(root / "hub" / "state" / "events.db")
-        report = Report(plan, sim, journal_rows(venue.journals(), stored), venue.findings())
+        events_db = root / "hub" / "state" / "events.db"
+        stored = store_rows(events_db)
+        judgement = judge_demo(plan, sim, store_bodies(events_db))
+        deaths = [  # nothing kills a daemon in the demo: any death is unplanned
+            f"{d.name} {describe_status(d.proc.returncode if d.proc else None)}:\n{d.tail(30)}"
+            for d in venue.daemons().values()
+            if not d.running
+        ]
+        journals = journal_rows(venue.journals(), stored) if not deaths else []
+        report = Report(plan, sim, journals, venue.findings(), judgement, deaths)
         for line in report.lines():
             say(line)
         minutes, seconds = divmod(int(time.monotonic() - self.started), 60)

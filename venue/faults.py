@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -134,16 +135,41 @@ class Death:
     name: str
     status: int | None
     tail: str
+    pid: int | None = None
+
+    def __str__(self) -> str:
+        how = describe_status(self.status)
+        return f"{self.name} (pid {self.pid}) {how}, unplanned; the end of its log:\n{self.tail}"
+
+
+def describe_status(status: int | None) -> str:
+    """A child's exit status as Popen gives it: a code, or the signal that ended it."""
+    if status is None:
+        return "still running"
+    if status < 0:
+        try:
+            return f"ended by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"ended by signal {-status}"
+    return f"exited with status {status}"
 
 
 class Supervisor:
     """Starts again any daemon that is not running, after `RESTART_DELAY_S`. A daemon the
-    harness killed (`kill`) is expected to die; any other exit is recorded as a `Death`."""
+    harness killed (`kill`) is expected to die; any other exit is recorded as a `Death`.
+
+    A kill is planned only if it is exactly the one the harness made: `kill` notes the
+    process's pid before it sends SIGKILL, and only to a process that was still running;
+    the death is planned when the reaped process is that pid and SIGKILL ended it. A daemon
+    that died by itself an instant before a planned kill (already a zombie, or exited with a
+    status of its own) is an unplanned death, whatever the timing. `kills` counts the planned
+    deaths seen."""
 
     def __init__(self, daemons: Callable[[], dict[str, Daemon]]) -> None:
         self.daemons = daemons  # the venue's, by name (`Venue.daemons`)
         self.deaths: list[Death] = []
-        self._killed: set[str] = set()
+        self.kills = 0
+        self._killed: dict[str, int] = {}  # name: the pid the harness sent SIGKILL
         self._held: set[str] = set()  # not to be started again for now
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -157,15 +183,20 @@ class Supervisor:
         self._stopping.set()
         self._thread.join()
 
-    def kill(self, name: str, hold_s: float = 0.0) -> None:
-        """SIGKILL the daemon `name`; it is started again `hold_s` later (at the soonest)."""
+    def kill(self, name: str, hold_s: float = 0.0) -> bool:
+        """SIGKILL the daemon `name`; it is started again `hold_s` later (at the soonest).
+        False if it was not running (dead, or not yet started again): no kill was made."""
         daemon = self.daemons()[name]
         with self._lock:
-            self._killed.add(name)
+            proc = daemon.proc
+            if proc is None or proc.poll() is not None:
+                return False
+            self._killed[name] = proc.pid  # noted before the signal is sent
             if hold_s:
                 self._held.add(name)
                 threading.Timer(hold_s, self._release, args=(name,)).start()
-        daemon.kill()
+            daemon.kill()  # under the lock: the watcher judges the death after the kill
+        return True
 
     def _release(self, name: str) -> None:
         with self._lock:
@@ -179,10 +210,13 @@ class Supervisor:
                 with self._lock:
                     if name in self._held:
                         continue
-                    planned = name in self._killed
-                    self._killed.discard(name)
-                if not planned:
-                    self.deaths.append(Death(name, daemon.proc.returncode, daemon.tail(8)))
+                    proc = daemon.proc
+                    killed = self._killed.pop(name, None)
+                    planned = killed == proc.pid and proc.returncode == -signal.SIGKILL
+                if planned:
+                    self.kills += 1
+                else:
+                    self.deaths.append(Death(name, proc.returncode, daemon.tail(30), proc.pid))
                     time.sleep(RESTART_DELAY_S)
                 daemon.spawn()
 

@@ -36,6 +36,7 @@ class How(StrEnum):
 class Tap:
     value: str  # a band UID, or a ticket code
     how: How = How.BAND
+    expect: frozenset[str] = frozenset()  # the codes the simulator expects (empty: any)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Hands(Protocol):
     its bands are good at the other gates (0 when the band carries its token)."""
 
     after_binding_s: float
+    overrides: bool  # a staff badge's scan arms an override (read from a tag)
 
     def through(
         self, gate: str, taps: list[Tap], seen: Callable[[Answer], None]

@@ -277,6 +277,7 @@ class ReaderHands:
     a lane per gate. A band carries its token, so it is good at every gate once bound."""
 
     after_binding_s = 0.0
+    overrides = True  # a staff badge on the reader arms an override
 
     def __init__(self, venue: Venue) -> None:
         self.pause = Pause()

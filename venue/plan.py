@@ -30,6 +30,7 @@ import contextlib
 import os
 import random
 import secrets
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -117,6 +118,34 @@ class Plan:
 
     def count(self, story: Story) -> int:
         return sum(f.story is story for f in self.families)
+
+    def planned(self, overrides: bool = True) -> Counter[str]:
+        """The moves and flags of the whole day (`planned_moves`)."""
+        total: Counter[str] = Counter()
+        for family in self.families:
+            total.update(planned_moves(family, overrides))
+        return total
+
+
+MOVES = ("OK_ENTRY", "OK_REENTRY", "OK_EXIT", "OK_TEMP_EXIT", "OK_OVERRIDE")
+
+
+def planned_moves(family: Family, overrides: bool = True) -> Counter[str]:
+    """The moves (decision codes) and unaccompanied flags ("flags") the family's plan calls
+    for. `overrides`: whether the hands can arm a staff override (a badge read from a tag; a
+    test scan of a badge through the control socket cannot, so the chaos campaign's solo
+    children stay inside)."""
+    moves = Counter({"OK_ENTRY": len(family.bands)})
+    if family.solo:
+        if overrides:
+            moves["OK_OVERRIDE"] += 1  # the guardian pickup
+    else:
+        moves["OK_EXIT"] += len(family.bands)
+    if family.story is Story.TEMPORARY:
+        moves.update({"OK_TEMP_EXIT": 1, "OK_REENTRY": 1})
+    elif family.story is Story.LEAVES_FIRST:  # out, flagged, the window closing makes it
+        moves.update({"OK_EXIT": 1, "OK_REENTRY": 1, "flags": 1})  # temporary: back in
+    return moves
 
 
 def hhmm(day_time: float) -> str:

@@ -4,8 +4,15 @@ as an `Op` with what came of it, as Jepsen records operations:
 - `ok`: the gate answered with the journal entry its decision was committed as (`seq`, `code`);
 - `unavailable`: nothing listened on the control socket (the gate was down): never sent;
 - `indeterminate`: sent, and the gate died before it answered: it may or may not have decided;
-- `refused`: the gate answered that it did not decide: it could not journal the decision (its
-  disk was full), or its loop did not take the request in time (it then never carries it out).
+- `refused`: the gate answered that it did not decide, with a reason from the closed list
+  (`gate.control.refusals.Reason`): it could not journal the decision (`disk_full`,
+  `journal_cannot_commit`), its loop did not take the request in time (`loop_busy`: it then
+  never carries it out), ...;
+- `failed`: any other failure: an internal error of the gate, a refusal whose reason is not on
+  the list, an answer that is not one. The checker fails the run on any.
+
+Each scan carries a request id of the harness's own (`request`), which the gate journals with
+its decision: the checker finds a scan's journal entry by it, never by gate and band.
 
 A scan through the control socket carries no band token: a gate takes a band it has heard of
 from the desk over the broker, so a family waits `after_binding_s` after the desk. A handheld's
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.control.refusals import REASONS, is_internal_error, refusal_reason
 from venue.configs import GATES
 from venue.hands import CHECKED, NO_ANSWER, Answer, How, Tap
 
@@ -40,10 +48,13 @@ class Op:
     kind: str  # nfc | barcode
     intent: str
     sent: float  # time.monotonic()
-    outcome: str = ""  # ok | unavailable | indeterminate | refused
+    outcome: str = ""  # ok | unavailable | indeterminate | refused | failed
     seq: int | None = None
     code: str | None = None
     error: str = ""
+    request: str = ""  # the id the scan was sent with, journalled with its decision
+    reason: str = ""  # refused: the gate's reason (`gate.control.refusals.Reason`)
+    expected: frozenset[str] = frozenset()  # the codes the simulator expected (empty: any)
 
     @property
     def tap(self) -> Tap:
@@ -74,12 +85,19 @@ def send_scan(socket_path: Path, request: dict[str, str], op: Op) -> dict[str, A
     if not answer:
         op.outcome = "indeterminate"
         return {}
-    if not answer.get("ok"):
-        op.outcome, op.error = "refused", str(answer.get("error", answer))
+    reason = refusal_reason(answer)
+    if answer.get("ok") is not True:
+        op.error = str(answer.get("error", answer))[:300]
+        if reason in REASONS and not is_internal_error(answer):
+            op.outcome, op.reason = "refused", str(reason)
+        else:  # an internal error, or a failure text with no reason from the list
+            op.outcome = "failed"
     elif "check" in answer:
         op.outcome, op.code = "ok", CHECKED
     else:
         op.outcome, op.seq, op.code = "ok", answer.get("seq"), answer["decision"]["code"]
+        if answer.get("request") != op.request:
+            op.outcome, op.error = "failed", f"answered for request {answer.get('request')!r}"
     return answer
 
 
@@ -92,8 +110,11 @@ class SocketHands:
     def __init__(self, sockets: Callable[[str], Path]) -> None:
         self.sockets = sockets
         self.history: list[Op] = []
+        self._sent = 0
         self._lock = threading.Lock()
         self._gates: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    overrides = False  # a test scan of a staff badge arms no override: solo children stay
 
     def through(self, gate: str, taps: list[Tap], seen: Callable[[Answer], None]) -> list[Answer]:
         with self._lock:
@@ -113,10 +134,12 @@ class SocketHands:
     def _scan(self, gate: str, tap: Tap) -> Answer:
         kind = "barcode" if tap.how is How.TICKET else "nfc"
         intent = "temporary" if tap.how is How.TEMPORARY else "final"
-        op = Op(gate, tap.value, kind, intent, time.monotonic())
-        reply = send_scan(
-            self.sockets(gate), {"kind": kind, "value": tap.value, "intent": intent}, op
-        )
+        with self._lock:
+            self._sent += 1
+            request = f"chaos-{self._sent}"
+        op = Op(gate, tap.value, kind, intent, time.monotonic(), request=request)
+        scan = {"kind": kind, "value": tap.value, "intent": intent, "request": request}
+        reply = send_scan(self.sockets(gate), scan, op)
         if ROLES.get(gate) != "handheld":
             with self._lock:
                 self.history.append(op)

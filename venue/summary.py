@@ -9,15 +9,38 @@ outage, which the hub recognised and ignored, are shown too: that is the idempot
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from venue.as_planned import Judgement, family_of, happened_at_hub, judge_day, judge_scans
 from venue.day import Simulation
 from venue.plan import Plan, Story, hhmm
 from venue.truth import Checkpoint
+
+
+def store_bodies(path: Path) -> list[dict[str, Any]]:
+    """Every entry's body the hub's event store at `path` holds (read only), refused stubs
+    left out."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [
+            json.loads(body)
+            for (body,) in db.execute("SELECT body FROM entries WHERE kind != 'refused'")
+        ]
+    finally:
+        db.close()
+
+
+def judge_demo(plan: Plan, sim: Simulation, bodies: list[dict[str, Any]]) -> Judgement:
+    """Every answer as the simulator expected it, and the hub holding the planned day."""
+    families = family_of(plan)
+    judgement = judge_scans(sim.tally.scans, families)
+    happened = happened_at_hub(bodies, families)
+    return judge_day(plan, sim.hands.overrides, happened, judgement, exact_totals=True)
 
 
 @dataclass
@@ -96,6 +119,8 @@ class Report:
     sim: Simulation
     journals: list[JournalRow]
     findings: list[dict[str, Any]]
+    judgement: Judgement = field(default_factory=Judgement)
+    deaths: list[str] = field(default_factory=list)  # daemons that died during the day
 
     @property
     def lost(self) -> int:
@@ -111,7 +136,13 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.agrees and self.lost == 0 and self.duplicates == 0
+        return (
+            self.agrees
+            and self.lost == 0
+            and self.duplicates == 0
+            and self.judgement.passed
+            and not self.deaths
+        )
 
     def lines(self) -> list[str]:
         plan, sim = self.plan, self.sim
@@ -152,6 +183,8 @@ class Report:
             str(f.get("kind")) for f in self.findings if f.get("severity") == "critical"
         )
         out.append(f"rule violations: {_tally(broken) if broken else 'none'}")
+        out += ["", *self.judgement.lines()]
+        out += [f"died during the day: {death}" for death in self.deaths]
         out.append("")
         out.append(self.result())
         return out
@@ -182,7 +215,13 @@ class Report:
             "hub == ground truth" if self.agrees else "hub != ground truth",
             f"lost {self.lost}",
             f"duplicates {self.duplicates}",
+            "the day as planned"
+            if self.judgement.passed
+            else f"NOT as planned ({len(self.judgement.unexpected)} unexpected codes, "
+            f"{len(self.judgement.off_plan)} off plan)",
         ]
+        if self.deaths:
+            parts.append(f"{len(self.deaths)} daemons died")
         head = "RESULT: " if self.ok else "RESULT: FAILED: "
         return head + ", ".join(parts)
 

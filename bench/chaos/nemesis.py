@@ -2,7 +2,8 @@
 or so. Kills are instant (the supervisor starts the daemon again); the other faults last a few
 seconds and end by themselves, while the next ones go on, so faults overlap as they do in life.
 
-    gate_kill       SIGKILL of a random gate (any moment: mid-scan, mid-commit, mid-publish)
+    gate_kill       SIGKILL of a random gate (any moment: mid-scan, mid-commit, mid-publish);
+                    a gate that is down at that moment is not counted, the kill comes later
     hub_kill        SIGKILL of the hub, started again up to 2 s later
     broker_outage   Mosquitto stopped for 1-5 s, then started on the same port and data
     partition       one gate's relay to the broker cut for 2-8 s
@@ -78,7 +79,9 @@ class Nemesis:
             if fault in self._ends:  # the same fault still lasts: later
                 schedule.insert(min(len(schedule), 3), fault)
                 continue
-            getattr(self, fault)()
+            if getattr(self, fault)() is False:  # a kill of a daemon that was down: later
+                schedule.insert(min(len(schedule), 3), fault)
+                continue
             self.injected[fault] += 1
             done += 1
             if done % 50 == 0:
@@ -95,11 +98,11 @@ class Nemesis:
 
     # --- the faults ---------------------------------------------------------------------------
 
-    def gate_kill(self) -> None:
-        self.supervisor.kill(self.rng.choice(list(self.venue.gates)))
+    def gate_kill(self) -> bool:
+        return self.supervisor.kill(self.rng.choice(list(self.venue.gates)))
 
-    def hub_kill(self) -> None:
-        self.supervisor.kill("hub", hold_s=self.rng.uniform(0, 2))
+    def hub_kill(self) -> bool:
+        return self.supervisor.kill("hub", hold_s=self.rng.uniform(0, 2))
 
     def broker_outage(self) -> None:
         self.venue.broker_down()

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gate.control.refusals import Reason, Refused, refusal
+
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 64 * 1024  # a command; the import commands raise it (ControlServer's max_request)
@@ -78,15 +80,16 @@ def import_files(request: Any) -> tuple[str, dict[str, str]]:
     """The source name and the files' texts of an import request: `{"source": NAME, "files":
     {"tickets.csv": TEXT, ...}}`, as gatectl sends them. A path is refused: the daemon reads
     no file it is named, the operator's command reads it with the operator's own rights."""
+    bad = Reason.BAD_REQUEST
     if isinstance(request, str):
-        raise ValueError("an import sends the files' text, not a path: use a current gatectl")
+        raise Refused(bad, "an import sends the files' text, not a path: use a current gatectl")
     if not isinstance(request, dict):
-        raise ValueError('an import is {"source": NAME, "files": {FILE: TEXT, ...}}')
+        raise Refused(bad, 'an import is {"source": NAME, "files": {FILE: TEXT, ...}}')
     source, files = request.get("source"), request.get("files")
     if not isinstance(source, str) or not isinstance(files, dict):
-        raise ValueError('an import is {"source": NAME, "files": {FILE: TEXT, ...}}')
+        raise Refused(bad, 'an import is {"source": NAME, "files": {FILE: TEXT, ...}}')
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
-        raise ValueError("an import's files are text by file name")
+        raise Refused(bad, "an import's files are text by file name")
     return source[:200], files
 
 
@@ -123,8 +126,11 @@ class ControlRequest:
             return True
 
 
-class BadRequest(ValueError):
+class BadRequest(Refused):
     """A request line that is not a command; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Reason.BAD_REQUEST, message)
 
 
 def parse_request(line: bytes, max_request: int = MAX_REQUEST) -> tuple[str, dict[str, Any]]:
@@ -151,7 +157,7 @@ class _Refused(Exception):
     """A request that is not read to its end: too big, too slow. The message says which;
     `reason` is its counter's name."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -164,18 +170,18 @@ def read_request(sock: socket.socket, max_request: int) -> bytes:
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise _Refused("slow", f"the request took over {REQUEST_TIMEOUT_S:.0f} s to send")
+            raise _Refused(Reason.SLOW, f"the request took over {REQUEST_TIMEOUT_S:.0f} s to send")
         sock.settimeout(min(IDLE_TIMEOUT_S, left))
         try:
             chunk = sock.recv(1 << 16)
         except TimeoutError:
-            raise _Refused("idle", f"nothing received for {IDLE_TIMEOUT_S:.0f} s") from None
+            raise _Refused(Reason.IDLE, f"nothing received for {IDLE_TIMEOUT_S:.0f} s") from None
         if not chunk:
             return bytes(received)  # the client finished without a newline: take what came
         end = chunk.find(b"\n")
         received += chunk if end < 0 else chunk[:end]
         if len(received) > max_request:
-            raise _Refused("too_big", f"a request is at most {max_request} bytes")
+            raise _Refused(Reason.TOO_BIG, f"a request is at most {max_request} bytes")
         if end >= 0:
             return bytes(received)
 
@@ -192,11 +198,11 @@ class _Handler(socketserver.BaseRequestHandler):
         except _Refused as exc:
             self.server.count(exc.reason)
             log.warning("control request from %s refused: %s", peer or "an unknown peer", exc)
-            self._send({"ok": False, "error": f"refused: {exc}"})
+            self._send(refusal(exc.reason, f"refused: {exc}"))
             return
         except BadRequest as exc:
-            self.server.count("bad_request")
-            self._send({"ok": False, "error": f"bad request: {exc}"})
+            self.server.count(Reason.BAD_REQUEST)
+            self._send(refusal(Reason.BAD_REQUEST, f"bad request: {exc}"))
             return
         except OSError:
             return  # the client went away
@@ -206,7 +212,9 @@ class _Handler(socketserver.BaseRequestHandler):
             answer = pending.reply.get(timeout=self.server.reply_timeout_s)
         except queue.Empty:
             if pending.give_up():
-                answer = {"ok": False, "error": "the loop did not answer in time: not carried out"}
+                self.server.count(Reason.LOOP_BUSY)
+                said = "the loop did not answer in time: not carried out"
+                answer = refusal(Reason.LOOP_BUSY, said)
             else:
                 answer = pending.reply.get()  # taken just now: it is being answered
         self._send(answer)
@@ -225,16 +233,16 @@ class _Server(socketserver.ThreadingUnixStreamServer):
     slots: threading.BoundedSemaphore
     refused: dict[str, int]
 
-    def count(self, reason: str) -> None:
-        self.refused[reason] = self.refused.get(reason, 0) + 1
+    def count(self, reason: Reason) -> None:
+        self.refused[reason.value] = self.refused.get(reason.value, 0) + 1
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """A thread per connection, up to MAX_CONNECTIONS; past that, `busy` at once."""
         if not self.slots.acquire(blocking=False):
-            self.count("busy")
+            self.count(Reason.BUSY)
             with contextlib.suppress(OSError):
                 request.settimeout(1.0)
-                busy = {"ok": False, "error": f"busy: {MAX_CONNECTIONS} requests in progress"}
+                busy = refusal(Reason.BUSY, f"busy: {MAX_CONNECTIONS} requests in progress")
                 request.sendall(json.dumps(busy).encode() + b"\n")
             self.shutdown_request(request)
             return
@@ -272,9 +280,14 @@ class ControlServer:
 
     @property
     def refused(self) -> dict[str, int]:
-        """Requests refused before they reached the loop, by reason: busy, idle, slow,
-        too_big, bad_request."""
+        """Requests refused before the loop carried them out, by reason (`Reason`): busy,
+        idle, slow, too_big, bad_request, loop_busy."""
         return dict(self._server.refused)
+
+    def count_refused(self, reason: Reason) -> None:
+        """A request the loop refused (its journal could not commit, its arguments were bad):
+        counted with those refused before they reached it."""
+        self._server.count(reason)
 
     def start(self) -> None:
         self._thread.start()

@@ -102,7 +102,8 @@ MAX_BODY: Mapping[str, int] = {
     "allowlist": 16 << 10,
 }
 BODY_KEYS: Mapping[str, frozenset[str]] = {
-    "decision": frozenset({"scan", "decision", "events", "asked_by"}),  # asked_by: test scans
+    # asked_by: test scans; request: the id of the control request that asked for it
+    "decision": frozenset({"scan", "decision", "events", "asked_by", "request"}),
     "passage": frozenset({"decision_seq", "passed", "events"}),
     "expiry": frozenset({"events"}),
     "fire_alarm": frozenset({"on"}),
@@ -198,7 +199,7 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
     if size > MAX_BODY[kind]:
         raise Refused(Reason.SCHEMA, f"{kind} entry of {size} bytes, over {MAX_BODY[kind]}")
     keys = set(body)
-    needed = BODY_KEYS[kind] - {"events", "asked_by"}  # no events: may leave them out
+    needed = BODY_KEYS[kind] - {"events", "asked_by", "request"}  # no events: may leave them out
     if not keys <= BODY_KEYS[kind] or not needed <= keys:
         extra = sorted(str(k)[:32] for k in keys - BODY_KEYS[kind])[:5]
         missing = sorted(needed - keys)
@@ -210,6 +211,9 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
     asked = body.get("asked_by")
     if "asked_by" in body and not (isinstance(asked, Mapping) and set(asked) <= ASKED_BY_KEYS):
         raise Refused(Reason.SCHEMA, f"{kind} body: asked_by is not who asked")
+    request = body.get("request")
+    if "request" in body and not (isinstance(request, str) and 0 < len(request) <= 64):
+        raise Refused(Reason.SCHEMA, f"{kind} body: request is not a request id")
     if kind == "passage" and not (
         isinstance(body["passed"], bool) and type(body["decision_seq"]) is int
     ):

@@ -15,8 +15,11 @@ refused with a reason.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import re
+import secrets
 import stat
 import time
 from collections.abc import Callable, Mapping
@@ -25,9 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from gate.control.refusals import Reason, Refused, internal_error, one_of, refusal, required
 from gate.control.socket import ControlServer, Peer, asked_by, import_files
 from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, mask_phone
-from gate.store.allowlist import load_csv_texts, normalise_uid
+from gate.store.allowlist import AllowlistError, load_csv_texts, normalise_uid
+from gate.store.journal_file import JournalError
 
 if TYPE_CHECKING:
     from gate.devices.gpio.gate_io import GateIO
@@ -43,6 +48,7 @@ EARLIEST_SANE_CLOCK = datetime(2025, 1, 1, tzinfo=UTC)
 LOW_DISK_MB = 200.0
 MAX_JOURNAL_PAGE = 1000  # entries in one journal answer; `gatectl journal --export` pages
 MAX_SCAN_VALUE = 256  # characters of a test scan's value (a barcode, a UID)
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a scan's request id, journalled with it
 
 
 # --- what the service reads and calls of the running gate (the daemon passes itself in) ---------
@@ -71,6 +77,7 @@ class Scans(Protocol):
         test: bool = False,
         asked_by: dict[str, Any] | None = None,
         dry_run: bool = False,
+        request: str | None = None,
     ) -> dict[str, Any]: ...
 
     def check(self, uid: str) -> dict[str, Any]: ...
@@ -114,24 +121,35 @@ class RunningGate(Protocol):
 def answer(
     gate: RunningGate, command: str, args: dict[str, Any], peer: Peer | None = None
 ) -> dict[str, Any]:
+    """The answer to one request: done, refused with a `Reason`, or an internal error (logged
+    with its traceback, counted as `internal_error`); see `gate.control.refusals`. A journal
+    that cannot commit is raised on: the loop counts it and moves nothing (`journal_refusal`
+    is what the asker is told)."""
     handler = COMMANDS.get(command)
     if handler is None:
-        return {"ok": False, "error": f"unknown command {command!r:.40} ({', '.join(COMMANDS)})"}
+        known = ", ".join(COMMANDS)
+        gate.control.count_refused(Reason.UNKNOWN_COMMAND)
+        return refusal(Reason.UNKNOWN_COMMAND, f"unknown command {command!r:.40} ({known})")
     try:
         return {"ok": True, **handler(gate, args, peer), "timezone": gate.policy.timezone}
-    except KeyError as exc:
-        return {"ok": False, "error": f"{command}: {exc.args[0]!r:.40} is required"}
-    except (ValueError, OSError) as exc:
-        return {"ok": False, "error": str(exc)}
+    except Refused as exc:
+        gate.control.count_refused(exc.reason)
+        return exc.answer()
+    except JournalError:
+        raise
+    except Exception as exc:  # a bug: said as such, never passed off as a refusal
+        log.exception("control request %s from %s failed", command, peer or "an unknown peer")
+        gate.count("internal_error")
+        return internal_error(f"{command}: {type(exc).__name__}: {exc}")
 
 
 def bounded(args: dict[str, Any], name: str, default: int, *, least: int, most: int) -> int:
-    """`args[name]`, a whole number of at least `least`, cut to `most`. Raises `ValueError`."""
+    """`args[name]`, a whole number of at least `least`, cut to `most`. Raises `Refused`."""
     value = args.get(name, default)
     if type(value) is not int:
-        raise ValueError(f"{name} must be a whole number")
+        raise Refused(Reason.BAD_REQUEST, f"{name} must be a whole number")
     if value < least:
-        raise ValueError(f"{name} must be at least {least}, got {value}")
+        raise Refused(Reason.BAD_REQUEST, f"{name} must be at least {least}, got {value}")
     return min(value, most)
 
 
@@ -165,25 +183,39 @@ def status(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict
 
 
 def scan(gate: RunningGate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
-    kind = Kind(args["kind"])
-    value = args["value"]
+    kind = one_of(Kind, required(args, "kind"), "kind")
+    value = required(args, "value")
     if not isinstance(value, str) or not 0 < len(value) <= MAX_SCAN_VALUE:
-        raise ValueError(f"value must be text of 1 to {MAX_SCAN_VALUE} characters")
+        raise Refused(Reason.BAD_REQUEST, f"value must be text of 1 to {MAX_SCAN_VALUE} characters")
     if kind is Kind.NFC:
-        value = normalise_uid(value)
-    intent = Intent(args.get("intent", "final"))
+        try:
+            value = normalise_uid(value)
+        except ValueError as exc:
+            raise Refused(Reason.BAD_REQUEST, str(exc)) from None
+    intent = one_of(Intent, args.get("intent", "final"), "intent")
+    request = args.get("request") or secrets.token_hex(8)  # the asker's id, else one made here
+    if not isinstance(request, str) or not REQUEST_ID.fullmatch(request):
+        raise Refused(Reason.BAD_REQUEST, "request is 1 to 64 letters, digits or ._:-")
     who = asked_by(peer)
     dry = args.get("dry_run", False) is True  # decided, nothing journalled, nothing moved
     what = "dry-run scan" if dry else "test scan"
     log.info("%s %s %s asked by %s", what, kind.value, value, peer or "an unknown peer")
     result = gate.scans.read(
-        kind, value, intent=intent, test=True, asked_by=who, dry_run=dry
+        kind, value, intent=intent, test=True, asked_by=who, dry_run=dry, request=request
     )  # no band on the reader
     if "check" in result:
-        return {"check": result["check"], "granted": result["check"]["known"], "dry_run": dry}
+        check = result["check"]
+        return {"check": check, "granted": check["known"], "dry_run": dry, "request": request}
     seq = None if dry else (gate.scans.last or {}).get("seq")  # the entry it was committed as
     granted = result["code"].startswith("OK_")
-    return {"decision": result, "seq": seq, "granted": granted, "dry_run": dry, "asked_by": who}
+    return {
+        "decision": result,
+        "seq": seq,
+        "request": request,  # journalled with the decision: how a harness finds its entry
+        "granted": granted,
+        "dry_run": dry,
+        "asked_by": who,
+    }
 
 
 def selftest(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
@@ -216,12 +248,20 @@ def allowlist(gate: RunningGate, args: dict[str, Any], peer: Peer | None) -> dic
     if "import" in args and gate.link is not None:  # the hub's next version would hide behind it
         gate.count("allowlist_import_refused")
         log.warning("allowlist import by %s refused: this gate is linked to the hub", peer)
-        raise ValueError(LINKED_IMPORT_REFUSED)
+        raise Refused(Reason.NOT_HERE, LINKED_IMPORT_REFUSED)
     if "import" in args:
         source, files = import_files(args["import"])
-        loaded, row_errors = load_csv_texts(files, where=source)
+        try:
+            loaded, row_errors = load_csv_texts(files, where=source)
+        except AllowlistError as exc:
+            raise Refused(Reason.BAD_IMPORT, str(exc)) from None
         who = asked_by(peer)
-        index = gate.allowlists.imported(loaded, source, who)
+        try:
+            index = gate.allowlists.imported(loaded, source, who)
+        except (OSError, AllowlistError) as exc:  # the snapshot could not be written
+            full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+            why = Reason.DISK_FULL if full else Reason.STATE_CANNOT_WRITE
+            raise Refused(why, str(exc)) from exc
         log.info("allowlist version %d imported from %s by %s", index.version, source, peer)
         return {
             "imported": index.version,
@@ -345,10 +385,11 @@ def _key_file(path: Path) -> dict[str, Any]:
 
 def mode(gate: RunningGate, args: dict[str, Any], _peer: Peer | None) -> dict[str, Any]:
     if gate.settings.role != "handheld":
-        raise ValueError(f"the {gate.settings.role} gate {gate.settings.id} has a fixed mode")
+        fixed = f"the {gate.settings.role} gate {gate.settings.id} has a fixed mode"
+        raise Refused(Reason.NOT_HERE, fixed)
     wanted = args.get("mode")
     if wanted not in ("bind", "check"):
-        raise ValueError("mode is bind or check")
+        raise Refused(Reason.BAD_REQUEST, "mode is bind or check")
     gate.scans.handheld_mode = wanted
     return {"mode": wanted}
 

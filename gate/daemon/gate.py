@@ -31,6 +31,7 @@ from gpiozero import GPIOZeroError
 
 from gate.config import ConfigError, load_policy
 from gate.control.metrics import serve_metrics
+from gate.control.refusals import journal_refusal
 from gate.control.sdnotify import Notifier
 from gate.control.socket import MAX_IMPORT_REQUEST, ControlRequest, ControlServer
 from gate.core import (
@@ -298,8 +299,8 @@ class Gate:
             case ControlRequest() if message.take():  # else its asker gave up: not done
                 try:
                     message.reply.put(answer(self, message.command, message.args, message.peer))
-                except JournalError as exc:
-                    message.reply.put({"ok": False, "error": f"journal: {exc}"})
+                except JournalError as exc:  # disk full, or another write failure: not done
+                    message.reply.put(journal_refusal(exc, exc.reason))
                     raise
             case LinkUp() | LinkDown() | LinkMessage():
                 assert self.follower is not None

@@ -27,6 +27,7 @@ from gate.core import (
     Mode,
     Policy,
     Scan,
+    State,
     decide,
     expire,
     mask_phone,
@@ -123,10 +124,12 @@ class ScanPath:
         test: bool = False,
         asked_by: dict[str, Any] | None = None,
         dry_run: bool = False,
+        request: str | None = None,
     ) -> dict[str, Any]:
         """A credential read by this gate (or a technician's test scan, `test`, asked by
         `asked_by`: no band on the reader): decide, or check. A band from the reader has a
-        `writer`. A `dry_run` is decided and nothing else: not journalled, no light, no relay."""
+        `writer`. A `dry_run` is decided and nothing else: not journalled, no light, no relay.
+        `request`: the control request's id, journalled with the decision."""
         mode = self.mode
         tag = writer is not None and kind is Kind.NFC
         if mode is None:
@@ -159,7 +162,8 @@ class ScanPath:
         )
         if dry_run:
             return decision_to_dict(self.preview(scan))
-        return decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
+        decision = self.scan(scan, write_token=writer, asked_by=asked_by, request=request)
+        return decision_to_dict(decision)
 
     def preview(self, scan: Scan) -> Decision:
         """What the rules decide of `scan` on the state as it stands, and nothing more: no
@@ -174,6 +178,7 @@ class ScanPath:
         scan: Scan,
         write_token: Callable[[bytes], Any] | None = None,
         asked_by: dict[str, Any] | None = None,
+        request: str | None = None,
     ) -> Decision:
         """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
         now = self.clock()
@@ -199,6 +204,8 @@ class ScanPath:
         body = {"scan": scanned, "decision": decision_to_dict(decision)}
         if asked_by is not None:  # a test scan: who asked, as the kernel named them
             body["asked_by"] = asked_by
+        if request is not None:  # a control request's id: the asker finds its entry by it
+            body["request"] = request
         entry = self.ledger.record("decision", body, events)
         self.count(decision.code.value)
         self._actuate(decision, events, entry.seq, before)
@@ -283,24 +290,28 @@ class ScanPath:
 
     def check(self, uid: str) -> dict[str, Any]:
         """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-        state = self.ledger.state
-        member = state.members.get(uid)
-        if member is None:
-            return {"known": False, "value": uid}
-        ticket = state.allowlist.tickets.get(member.group)
-        return {
-            "known": True,
-            "value": uid,
-            "group": member.group,
-            "role": member.role.value,
-            "state": member.state.value,
-            "last_gate": member.last_gate,
-            "last_at": member.last_at.isoformat(),
-            "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
-            "guardian_registered": bool(ticket and ticket.has_guardian),
-            "group_members": [
-                {"uid": m.uid, "role": m.role.value, "state": m.state.value}
-                for m in state.members_of(member.group)
-            ],
-            "children_unaccompanied": state.groups[member.group].unaccompanied,
-        }
+        return member_check(self.ledger.state, uid)
+
+
+def member_check(state: State, uid: str) -> dict[str, Any]:
+    """A handheld's check: a band's group, role and state, and the guardian phone masked."""
+    member = state.members.get(uid)
+    if member is None:
+        return {"known": False, "value": uid}
+    ticket = state.allowlist.tickets.get(member.group)
+    return {
+        "known": True,
+        "value": uid,
+        "group": member.group,
+        "role": member.role.value,
+        "state": member.state.value,
+        "last_gate": member.last_gate,
+        "last_at": member.last_at.isoformat(),
+        "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
+        "guardian_registered": bool(ticket and ticket.has_guardian),
+        "group_members": [
+            {"uid": m.uid, "role": m.role.value, "state": m.state.value}
+            for m in state.members_of(member.group)
+        ],
+        "children_unaccompanied": state.groups[member.group].unaccompanied,
+    }
