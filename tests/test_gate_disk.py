@@ -60,6 +60,7 @@ def test_a_gate_whose_disk_fills_refuses_scans_with_a_reason_and_carries_on_when
         disk.fill()
         refused = gate.ask("scan", kind="nfc", value=ADULT)
         assert not refused["ok"] and "journal" in refused["error"]
+        assert refused["refused"] == "disk_full" and "internal_error" not in refused
         assert gate.status()["counters"]["journal_failed"] >= 1
         for value, kind in (("T2", "barcode"), (ADULT_2, "nfc"), (CHILD_2, "nfc")):
             assert _scan(desk, value, kind) == "OK_BIND"  # X1 cannot keep these

@@ -9,14 +9,16 @@ Two oracles besides "the hub agrees with the ground truth" (which an all-denied 
   campaign's nemesis: `explain`). Any other code is unexpected, and fails the run;
 - the hub holds the moves the plan called for (`venue.plan.planned_moves`): entries,
   re-entries, exits, temporary exits, overrides, and unaccompanied flags, family by family.
-  A family whose day was disturbed (as above) may fall short; any other family must match
-  exactly, and no family may ever have more.
+  A family whose day was disturbed (as above) may fall short (and be flagged, its children
+  left inside by a gate that went down); any other family must match exactly, and no family
+  may ever have more moves than planned. A family stopped on its way (the campaign ends
+  before the day does) is held to "never more".
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +54,8 @@ class Judgement:
     planned: Counter[str] = field(default_factory=Counter)
     happened: Counter[str] = field(default_factory=Counter)
     off_plan: list[str] = field(default_factory=list)  # families whose moves differ
+    finished: int = 0  # families whose day was over (the others were stopped on the way)
+    as_planned: int = 0  # of those, the ones whose moves at the hub are exactly the plan's
 
     @property
     def passed(self) -> bool:
@@ -61,7 +65,9 @@ class Judgement:
         out = [
             "as planned: "
             + ", ".join(f"{WORDS[k]} {self.happened[k]}/{self.planned[k]}" for k in (*MOVES, FLAGS))
-            + " (at the hub / planned)"
+            + " (at the hub / planned, of the families whose day was over)",
+            f"  families whose day was over: {self.finished}, "
+            f"exactly as planned: {self.as_planned}",
         ]
         if self.disturbed:
             out.append(f"  families a lost answer or a fault disturbed: {len(self.disturbed)}")
@@ -133,19 +139,28 @@ def judge_day(
     overrides: bool,
     happened: Mapping[str, Counter[str]],
     judgement: Judgement,
+    finished: Collection[str] | None = None,
     exact_totals: bool = False,
 ) -> Judgement:
-    """The hub's moves against the plan's, family by family (see the module's docstring);
-    with `exact_totals` (the demo, which has no faults), the totals must match too."""
+    """The hub's moves against the plan's, family by family (see the module's docstring).
+    `finished`: the families whose day was over (None: all); a family stopped on its way (the
+    campaign ends before the day does) may fall short, never go beyond. With `exact_totals`
+    (the demo, which has no faults), the day's totals must match the plan's too."""
+    keys = (*MOVES, FLAGS)
     for family in plan.families:
         planned = planned_moves(family, overrides)
         held = happened.get(family.ticket, Counter())
-        judgement.planned.update(planned)
-        judgement.happened.update(held)
-        keys = (*MOVES, FLAGS)
-        more = [k for k in keys if held[k] > planned[k]]
+        over = finished is None or family.ticket in finished
+        undisturbed = family.ticket not in judgement.disturbed
+        # a fault may leave children inside while their adults are out (flagged): never moves
+        more = [k for k in keys if held[k] > planned[k] and (k != FLAGS or undisturbed)]
         differs = [k for k in keys if held[k] != planned[k]]
-        if more or (differs and family.ticket not in judgement.disturbed):
+        if over:
+            judgement.planned.update(planned)
+            judgement.happened.update(held)
+            judgement.finished += 1
+            judgement.as_planned += not differs
+        if more or (over and undisturbed and differs):
             said = ", ".join(f"{WORDS[k]} {held[k]} (planned {planned[k]})" for k in differs)
             judgement.off_plan.append(f"{family.ticket} ({family.story}): {said}")
     if exact_totals:

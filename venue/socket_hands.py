@@ -137,7 +137,9 @@ class SocketHands:
         with self._lock:
             self._sent += 1
             request = f"chaos-{self._sent}"
-        op = Op(gate, tap.value, kind, intent, time.monotonic(), request=request)
+        op = Op(
+            gate, tap.value, kind, intent, time.monotonic(), request=request, expected=tap.expect
+        )
         scan = {"kind": kind, "value": tap.value, "intent": intent, "request": request}
         reply = send_scan(self.sockets(gate), scan, op)
         if ROLES.get(gate) != "handheld":

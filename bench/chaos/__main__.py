@@ -31,7 +31,7 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.chaos.checker import Accounting, Row, account, child_safety_violations
+from bench.chaos.checker import Accounting, Row, account, as_planned, child_safety_violations
 from bench.chaos.nemesis import CLOCK_GATE, DISK_GATE, FAULTS, Campaign, Nemesis
 from bench.chaos.proxy import Relays
 from gate.store.journal import Journal
@@ -214,8 +214,12 @@ class Verdict:
         hub, conflicts = run.hub_rows()
         last = {gate: rows[-1].seq if rows else 0 for gate, rows in journals.items()}
         hub = [row for row in hub if row.seq <= last.get(row.gate, 0)]
-        self.accounting: Accounting = account(run.hands.history, journals, hub, conflicts)
+        ops = run.hands.history
+        self.accounting: Accounting = account(ops, journals, hub, conflicts)
         self.violations = child_safety_violations(hub, PAIRING_WINDOW_S)
+        faults = run.nemesis.spans
+        finished = run.visitors.finished_families
+        self.planned = as_planned(ops, hub, venue.plan, run.hands.overrides, faults, finished)
         self.hub_inside = (venue.hub_headcount() or {}).get("inside")
         status: dict[str, Any] = venue.hub_status() if venue.hub else {}
         self.hub_rejected = sum(dict(status.get("rejected", {})).values())
@@ -223,10 +227,20 @@ class Verdict:
         self.deaths: list[Death] = run.supervisor.deaths
         self.injected = run.nemesis.injected
         self.asked = run.campaign.asked()
+        self.kills_seen = run.supervisor.kills  # planned deaths the supervisor reaped
 
     @property
     def headcount_exact(self) -> bool:
         return self.hub_inside == self.accounting.truth_inside
+
+    @property
+    def kills_accounted(self) -> bool:
+        """Every kill the nemesis made was reaped as a planned death, and no other."""
+        return self.kills_seen == self.kills_made
+
+    @property
+    def kills_made(self) -> int:
+        return self.injected["gate_kill"] + self.injected["hub_kill"]
 
     @property
     def passed(self) -> bool:
@@ -234,6 +248,9 @@ class Verdict:
         return (
             self.settled
             and not (a.lost or a.duplicated or a.unexpected or self.violations or self.deaths)
+            and not (a.mismatched or a.failed)
+            and self.planned.passed
+            and self.kills_accounted
             and self.headcount_exact
             and all(self.injected[f] >= n for f, n in self.asked.items() if f not in self.skipped)
         )
@@ -255,21 +272,33 @@ class Verdict:
             ("  lost", len(a.lost), "must be 0"),
             ("  duplicated", len(a.duplicated), "must be 0"),
             ("unexpected", len(a.unexpected), "must be 0"),
+            ("matched to another request's entry", len(a.mismatched), "must be 0"),
             ("no answer (gate killed mid-scan)", a.indeterminate, ""),
             ("  recovered (journalled, at the hub)", a.recovered, ""),
             ("  not applied (died before the commit)", a.not_applied, ""),
             ("not sent (gate down)", a.unavailable, ""),
-            ("refused (journal could not commit)", a.refused, ""),
+            ("refused with a reason from the list", a.refused, ""),
+            *((f"  {reason}", n, "") for reason, n in sorted(a.refusals.items())),
+            ("failed (internal error, off the list)", len(a.failed), "must be 0"),
             ("gate journal entries at the hub", f"{a.at_hub}/{a.journalled}", "all"),
             ("headcount: hub / ground truth", f"{self.hub_inside}/{a.truth_inside}", "equal"),
             ("child-safety violations", len(self.violations), "must be 0"),
             ("daemons died unkilled", len(self.deaths), "must be 0"),
+            ("kills made / reaped as planned", f"{self.kills_made}/{self.kills_seen}", "equal"),
+            ("unexpected codes", len(self.planned.unexpected), "must be 0"),
+            ("families off plan", len(self.planned.off_plan), "must be 0"),
+            (
+                "families done / exactly as planned",
+                f"{self.planned.finished}/{self.planned.as_planned}",
+                "",
+            ),
             ("hub payload rejections", self.hub_rejected, ""),
             ("settled after healing", "yes" if self.settled else "NO", "yes"),
         ]
         lines += ["", f"{'events':<40} {'count':>12}  target"]
         lines += [f"{label:<40} {value!s:>12}  {target}" for label, value, target in rows]
         lines.append("decisions: " + ", ".join(f"{c} {n}" for c, n in a.codes.most_common()))
+        lines += self.planned.lines()
         lines.append(
             "hub findings: " + (", ".join(f"{k} {n}" for k, n in self.findings.items()) or "none")
         )
@@ -278,10 +307,12 @@ class Verdict:
             ("duplicated", a.duplicated),
             ("unexpected", a.unexpected),
             ("child safety", self.violations),
+            ("mismatched", a.mismatched),
+            ("failed", a.failed),
         ):
             lines += [f"  {what}: {item}" for item in items[:10]]
         for death in self.deaths[:5]:
-            lines.append(f"  {death.name} exited with status {death.status}:\n{death.tail}")
+            lines.append(f"  {death}")
         lines.append(f"result: {'PASS' if self.passed else 'FAIL'}")
         return lines
 
@@ -296,6 +327,17 @@ class Verdict:
             "duplicated": len(a.duplicated),
             "unexpected": len(a.unexpected),
             "recovered": a.recovered,
+            "mismatched": len(a.mismatched),
+            "refused": dict(a.refusals),
+            "failed": len(a.failed),
+            "unexpected_codes": len(self.planned.unexpected),
+            "explained_codes": sum(self.planned.explained.values()),
+            "off_plan": len(self.planned.off_plan),
+            "planned": dict(self.planned.planned),
+            "happened": dict(self.planned.happened),
+            "families_done": self.planned.finished,
+            "families_as_planned": self.planned.as_planned,
+            "kills": self.kills_seen,
             "headcount_hub": self.hub_inside,
             "headcount_truth": a.truth_inside,
             "child_safety_violations": len(self.violations),

@@ -7,9 +7,17 @@ journal and the hub's store are read at the end:
     lost           an acknowledged decision, or any entry of a gate's journal, not at the hub
     duplicated     an entry the hub holds twice (one gate entry under two seqs) or refused as a
                    conflict, or a headcount above the ground truth
-    unexpected     an entry at the hub that no gate journalled, or a decision for no scan sent
+    unexpected     an entry at the hub that no gate journalled, a decision for no scan sent, or
+                   one journalled for a scan the gate said it refused
+    mismatched     an acknowledged scan whose journal entry carries another request id
     recovered      a scan the gate died answering, whose decision was journalled and reached the hub
     not applied    a scan the gate died answering before it journalled anything
+    refused        a scan the gate refused with a reason from the closed list
+                   (`gate.control.refusals.Reason`), counted by reason
+    failed         any other failure: an internal error, a failure text with no listed reason
+
+Every scan carries a request id of the harness's own, journalled with its decision: a scan and
+its journal entry are matched by it, never by gate and band.
 
 The child-safety invariant is checked over the hub's whole history, in its hybrid-clock order:
 no child leaves without an adult of its group let out at the same gate within the pairing window
@@ -20,15 +28,35 @@ guardian pickup); every forced move names its staff badge.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from gate.core import BandBound, BandLearned, MemberMoved, MemberState, Role
 from gate.link.codec import CodecError, events_of
+from venue.as_planned import (
+    Judgement,
+    Scanned,
+    family_of,
+    happened_at_hub,
+    judge_day,
+    judge_scans,
+)
+from venue.plan import Plan
 from venue.socket_hands import Op
 from venue.truth import MOVED_IN, moved_out
+
+# A denial within this long of a fault (under way, or healed this recently) may be the fault's:
+# a gate that missed a binding or a move while it, the desk or the broker was cut off or down.
+FAULT_SHADOW_S = 10.0
+EXPLAINING = frozenset({"gate_kill", "broker_outage", "partition", "clock_jump", "disk_full"})
+
+
+class Fault(Protocol):
+    fault: str
+
+    def covers(self, at: float, shadow_s: float) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +78,9 @@ class Accounting:
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    refusals: Counter[str] = field(default_factory=Counter)  # by reason
     indeterminate: int = 0
     recovered: int = 0
     not_applied: int = 0
@@ -110,18 +141,32 @@ def _decisions(
     stored: Mapping[tuple[str, int], Row],
     result: Accounting,
 ) -> list[tuple[Op, str]]:
-    """Each op with the code it took effect with (answered, or recovered from the journal)."""
-    answered = {(op.gate, op.seq) for op in ops if op.outcome == "ok"}
-    unanswered: dict[tuple[str, str], list[Row]] = defaultdict(list)  # (gate, value): decisions
+    """Each op with the code it took effect with (answered, or recovered from the journal by
+    its request id)."""
+    by_seq = {(gate, r.seq): r for gate, rows in journals.items() for r in rows}
+    by_request: dict[tuple[str, str], Row] = {}
     for gate, rows in journals.items():
         for row in rows:
-            if row.kind == "decision" and (gate, row.seq) not in answered:
-                unanswered[(gate, str(row.body.get("scan", {}).get("value")))].append(row)
+            if row.kind == "decision":
+                request = str(row.body.get("request") or "")
+                if not request or (gate, request) in by_request:
+                    what = "no request id" if not request else f"request {request} again"
+                    result.unexpected.append(f"{gate}/{row.seq}: a decision with {what}")
+                    continue
+                by_request[(gate, request)] = row
+    sent = {(op.gate, op.request) for op in ops}
     effective = []
     for op in ops:
+        journalled = by_request.get((op.gate, op.request))
         if op.outcome == "ok":
             result.acknowledged += 1
             result.codes[op.code or "?"] += 1
+            mine = by_seq.get((op.gate, op.seq or 0))
+            if mine is None or mine.body.get("request") != op.request:
+                found = f"{journalled.seq}" if journalled else "none"
+                result.mismatched.append(
+                    f"{op.gate}/{op.seq}: answered for request {op.request}, whose entry is {found}"
+                )
             at_hub = stored.get((op.gate, op.seq or 0))
             if at_hub is None:
                 result.lost.append(f"{op.gate}/{op.seq}: {op.value} {op.code} acknowledged")
@@ -130,21 +175,56 @@ def _decisions(
             effective.append((op, op.code or ""))
         elif op.outcome == "indeterminate":
             result.indeterminate += 1
-            matches = unanswered.get((op.gate, op.value))
-            if matches:
-                decided = matches.pop(0)
+            if journalled is not None:
                 result.recovered += 1
-                effective.append((op, str(decided.body.get("decision", {}).get("code"))))
+                effective.append((op, str(journalled.body.get("decision", {}).get("code"))))
             else:
                 result.not_applied += 1
         elif op.outcome == "unavailable":
             result.unavailable += 1
-        else:
+        elif op.outcome == "refused":
             result.refused += 1
-    for (gate, value), rows in unanswered.items():
-        for row in rows:
+            result.refusals[op.reason] += 1
+            if journalled is not None:
+                result.unexpected.append(
+                    f"{op.gate}/{journalled.seq}: journalled, yet refused ({op.reason})"
+                )
+        else:
+            result.failed.append(f"{op.gate} {op.value} ({op.request}): {op.error}")
+    for (gate, request), row in by_request.items():
+        if (gate, request) not in sent:
+            value = row.body.get("scan", {}).get("value")
             result.unexpected.append(f"{gate}/{row.seq}: a decision on {value} nobody scanned")
     return effective
+
+
+def as_planned(
+    ops: Sequence[Op],
+    hub: Sequence[Row],
+    plan: Plan,
+    overrides: bool,
+    faults: Sequence[Fault],
+    finished: Collection[str] | None = None,
+) -> Judgement:
+    """Whether the day happened as planned (`venue.as_planned`): each answered scan's code the
+    one the simulator expected, or explained (a lost answer of its family before it; a denial
+    while a fault was under way or within FAULT_SHADOW_S of its end); and the hub holding the
+    moves and flags the plan called for, exactly for every family no fault disturbed."""
+    families = family_of(plan)
+
+    def explain(scan: Scanned) -> str | None:
+        for fault in faults:
+            if fault.fault in EXPLAINING and fault.covers(scan.at, FAULT_SHADOW_S):
+                return f"during a {fault.fault.replace('_', ' ')}"
+        return None
+
+    scans = [
+        Scanned(op.gate, op.value, op.code if op.outcome == "ok" else None, op.expected, op.sent)
+        for op in sorted(ops, key=lambda op: op.sent)
+    ]
+    judgement = judge_scans(scans, families, explain)
+    happened = happened_at_hub([row.body for row in hub], families)
+    return judge_day(plan, overrides, happened, judgement, finished)
 
 
 def _inside(effective: Iterable[tuple[Op, str]]) -> int:

@@ -31,6 +31,21 @@ CLOCK_GATE = "E2"  # runs on a wall clock the nemesis moves
 DISK_GATE = "X2"  # keeps its state on a small disk the nemesis fills
 
 
+@dataclass
+class Span:
+    """One fault injected: what, on which daemon (None: the venue's broker), from when to
+    when (time.monotonic(); a kill lasts an instant, a lasting fault until it ended)."""
+
+    fault: str
+    target: str | None
+    start: float
+    end: float | None = None
+
+    def covers(self, at: float, shadow_s: float) -> bool:
+        """Under way at `at`, or ended less than `shadow_s` before it."""
+        return self.start <= at and (self.end is None or at <= self.end + shadow_s)
+
+
 @dataclass(frozen=True)
 class Campaign:
     gate_kill: int
@@ -64,6 +79,8 @@ class Nemesis:
         self.injected: Counter[str] = Counter()
         self.skipped: dict[str, str] = {}  # fault: why it could not be injected here
         self._ends: dict[str, threading.Timer] = {}  # lasting faults under way: their end
+        self.spans: list[Span] = []  # every fault injected, for the checker's explanations
+        self._open: dict[str, Span] = {}  # lasting faults under way: their span
         self._lock = threading.Lock()
         if venue.fittings.disk is None:
             self.skipped["disk_full"] = venue.fittings.disk_refused or "no small disk"
@@ -99,10 +116,17 @@ class Nemesis:
     # --- the faults ---------------------------------------------------------------------------
 
     def gate_kill(self) -> bool:
-        return self.supervisor.kill(self.rng.choice(list(self.venue.gates)))
+        return self._kill("gate_kill", self.rng.choice(list(self.venue.gates)))
 
     def hub_kill(self) -> bool:
-        return self.supervisor.kill("hub", hold_s=self.rng.uniform(0, 2))
+        return self._kill("hub_kill", "hub", hold_s=self.rng.uniform(0, 2))
+
+    def _kill(self, fault: str, name: str, hold_s: float = 0.0) -> bool:
+        at = time.monotonic()
+        if not self.supervisor.kill(name, hold_s=hold_s):
+            return False
+        self.spans.append(Span(fault, name, at, time.monotonic() + hold_s))
+        return True
 
     def broker_outage(self) -> None:
         self.venue.broker_down()
@@ -111,31 +135,34 @@ class Nemesis:
     def partition(self) -> None:
         gate = self.rng.choice(LINKED_GATES)
         self.relays[gate].cut()
-        self._lasting("partition", self.rng.uniform(2, 8))
+        self._lasting("partition", self.rng.uniform(2, 8), gate)
 
     def clock_jump(self) -> None:
         if self.rng.random() < 0.5:
             self.venue.fittings.shift_clock(-self.rng.uniform(3600, 3 * 3600))
         else:
             self.venue.fittings.shift_clock(self.rng.uniform(1, 4))
-        self._lasting("clock_jump", self.rng.uniform(3, 10))
+        self._lasting("clock_jump", self.rng.uniform(3, 10), CLOCK_GATE)
 
     def disk_full(self) -> None:
         assert self.venue.fittings.disk is not None
         self.venue.fittings.disk.fill()
-        self._lasting("disk_full", self.rng.uniform(2, 6))
+        self._lasting("disk_full", self.rng.uniform(2, 6), DISK_GATE)
 
     # --- lasting faults -------------------------------------------------------------------------
 
-    def _lasting(self, fault: str, seconds: float) -> None:
+    def _lasting(self, fault: str, seconds: float, target: str | None = None) -> None:
         with self._lock:
             timer = threading.Timer(seconds, self._end, args=(fault,))
             self._ends[fault] = timer
+            self._open[fault] = span = Span(fault, target, time.monotonic())
+            self.spans.append(span)
         timer.start()
 
     def _end(self, fault: str) -> None:
         with self._lock:
             self._ends.pop(fault, None)
+            span = self._open.pop(fault, None)
         if fault == "broker_outage":
             self.venue.broker_back()
         elif fault == "partition":
@@ -145,3 +172,5 @@ class Nemesis:
             self.venue.fittings.shift_clock(0)
         elif fault == "disk_full" and self.venue.fittings.disk is not None:
             self.venue.fittings.disk.free()
+        if span is not None:
+            span.end = time.monotonic()  # healed
