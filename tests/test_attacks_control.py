@@ -230,6 +230,7 @@ def test_an_oversize_request_is_refused_and_the_daemon_goes_on(venue):
     answer = raw_request(venue.hub.socket, huge)
     assert answer == {
         "ok": False,
+        "refused": "too_big",
         "error": f"refused: a request is at most {MAX_IMPORT_REQUEST} bytes",
     }
     status = ask(str(venue.hub.socket), {"cmd": "status"})
@@ -239,9 +240,10 @@ def test_an_oversize_request_is_refused_and_the_daemon_goes_on(venue):
 def test_a_journal_page_cannot_be_lifted_past_its_cap(venue):
     sock_path = str(venue.gates["D1"].socket)
     unlimited = ask(sock_path, {"cmd": "journal", "after": 0, "limit": -1})
-    assert unlimited == {"ok": False, "error": "limit must be at least 1, got -1"}
+    bad = {"ok": False, "refused": "bad_request"}
+    assert unlimited == {**bad, "error": "limit must be at least 1, got -1"}
     backwards = ask(sock_path, {"cmd": "journal", "tail": -5})
-    assert backwards == {"ok": False, "error": "tail must be at least 0, got -5"}
+    assert backwards == {**bad, "error": "tail must be at least 0, got -5"}
     assert ask(sock_path, {"cmd": "journal", "limit": "all"})["ok"] is False
     huge = ask(sock_path, {"cmd": "journal", "after": 0, "limit": 10**12})
     assert huge["ok"] is True

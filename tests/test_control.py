@@ -16,7 +16,9 @@ def test_a_request_the_loop_did_not_take_in_time_is_never_carried_out(tmp_path: 
     server.start()
     try:
         answer = ask(str(tmp_path / "gate.sock"), {"cmd": "scan", "value": "04A1"})
-        assert answer == {"ok": False, "error": "the loop did not answer in time: not carried out"}
+        said = "the loop did not answer in time: not carried out"
+        assert answer == {"ok": False, "refused": "loop_busy", "error": said}
+        assert server.refused == {"loop_busy": 1}
         late = inbox.get_nowait()  # the loop comes to it afterwards: it must leave it alone
         assert not late.take()
     finally:

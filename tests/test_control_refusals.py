@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+from gate_rig import ADULT, GateRig
 
 import gate.daemon.scans
 from gate.control.refusals import REASONS, is_internal_error, refusal_reason
-from tests.gate_rig import ADULT, GateRig
 
 
 @pytest.fixture
@@ -50,9 +50,7 @@ def test_an_unknown_command_and_an_argument_out_of_bounds_are_refused_with_their
     assert set(refused) <= REASONS
 
 
-def test_a_crash_on_the_scan_path_is_an_internal_error_never_a_refusal(
-    entry, monkeypatch, caplog
-):
+def test_a_crash_on_the_scan_path_is_an_internal_error_never_a_refusal(entry, monkeypatch, caplog):
     """Before, any KeyError, ValueError or OSError on the scan path became {"ok": false}: a
     harness counted a decision that crashed as a harmless refusal."""
 

@@ -104,7 +104,8 @@ def test_a_small_day_ends_with_the_hub_equal_to_the_ground_truth_and_nothing_los
     told = story(done.stdout + done.stderr)
     assert done.returncode == 0, told
     results = [line for line in done.stdout.splitlines() if line.startswith("RESULT:")]
-    assert results == ["RESULT: hub == ground truth, lost 0, duplicates 0, the day as planned"], told
+    planned = "RESULT: hub == ground truth, lost 0, duplicates 0, the day as planned"
+    assert results == [planned], told
     assert "as planned: entries " in done.stdout, told  # the planned day, counted at the hub
     assert "checkpoint after the outage" in done.stdout  # the outage happened and was checked
     assert "rule violations: none" in done.stdout, told  # an outage, a recall, an override
