@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gate.control.refusals import REASONS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,3 +31,8 @@ def test_the_reduced_chaos_campaign_loses_nothing_and_keeps_every_child_safe(tmp
     assert summary["injected"]["gate_kill"] == 25 and summary["injected"]["hub_kill"] == 5
     assert summary["acknowledged"] > 300  # the families kept moving through it all
     assert summary["headcount_hub"] == summary["headcount_truth"]
+    # the checker cannot be fooled: every failure a listed refusal, every scan its own entry,
+    # every code as expected (or explained), the plan's moves, every kill the harness's own
+    assert summary["failed"] == summary["mismatched"] == summary["unexpected_codes"] == 0
+    assert summary["off_plan"] == 0 and set(summary["refused"]) <= REASONS
+    assert summary["kills"] == 30 and summary["deaths"] == 0

@@ -233,8 +233,11 @@ class _Server(socketserver.ThreadingUnixStreamServer):
     slots: threading.BoundedSemaphore
     refused: dict[str, int]
 
+    counting = threading.Lock()  # the handlers' threads and the loop count alike
+
     def count(self, reason: Reason) -> None:
-        self.refused[reason.value] = self.refused.get(reason.value, 0) + 1
+        with self.counting:
+            self.refused[reason.value] = self.refused.get(reason.value, 0) + 1
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """A thread per connection, up to MAX_CONNECTIONS; past that, `busy` at once."""
