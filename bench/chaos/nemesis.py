@@ -2,8 +2,9 @@
 or so. Kills are instant (the supervisor starts the daemon again); the other faults last a few
 seconds and end by themselves, while the next ones go on, so faults overlap as they do in life.
 
-    gate_kill       SIGKILL of a random gate (any moment: mid-scan, mid-commit, mid-publish);
-                    a gate that is down at that moment is not counted, the kill comes later
+    gate_kill       SIGKILL of a random gate that is serving (any moment: mid-scan, mid-commit,
+                    mid-publish); one still starting after its last kill is left to start and
+                    the kill comes later
     hub_kill        SIGKILL of the hub, started again up to 2 s later
     broker_outage   Mosquitto stopped for 1-5 s, then started on the same port and data
     partition       one gate's relay to the broker cut for 2-8 s
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.chaos.proxy import Relays
+from venue.daemon import DemoError
 from venue.faults import Supervisor
 from venue.processes import Venue
 
@@ -122,6 +124,14 @@ class Nemesis:
         return self._kill("hub_kill", "hub", hold_s=self.rng.uniform(0, 2))
 
     def _kill(self, fault: str, name: str, hold_s: float = 0.0) -> bool:
+        """Kill `name` if it is serving (its control socket answers): a daemon still starting
+        after the last kill is left to start, or on a loaded machine the venue would spend the
+        campaign starting up and serve nobody. False: no kill made (the nemesis tries later)."""
+        try:
+            if not self.venue.daemons()[name].answers():
+                return False
+        except DemoError:  # it died meanwhile: the supervisor judges that
+            return False
         at = time.monotonic()
         if not self.supervisor.kill(name, hold_s=hold_s):
             return False
