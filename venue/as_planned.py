@@ -18,7 +18,7 @@ Two oracles besides "the hub agrees with the ground truth" (which an all-denied 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,7 +171,3 @@ def judge_day(
                     f"{judgement.planned[key]} planned"
                 )
     return judgement
-
-
-def scans_of_tally(records: Sequence[tuple[str, str, str | None, frozenset[str]]]) -> list[Scanned]:
-    return [Scanned(gate, value, code, expected) for gate, value, code, expected in records]
