@@ -8,3 +8,6 @@ from gate_rig import rigs  # noqa: F401
 
 # --- NFC: site keys, emulated bands, readers (tests/nfc_fixtures.py) ------------------------------
 from nfc_fixtures import key_file, site_keys, start_reader, tag_emulator  # noqa: F401
+
+# --- Processes: none left behind, every group a test spawned killed at its end (processes.py) ---
+from processes import leave_no_process  # noqa: F401

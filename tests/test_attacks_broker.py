@@ -93,7 +93,7 @@ def test_a_second_login_with_the_hubs_password_takes_its_session_and_raises_an_a
         def taken_over_alert() -> list[dict]:
             return [a for a in alerts(venue) if a["kind"] == "broker_taken_over"]
 
-        found = wait_for(taken_over_alert, timeout=15, what="the takeover alert")
+        found = wait_for(taken_over_alert, what="the takeover alert")
         assert found[0]["level"] == "critical" and "'hub'" in found[0]["text"]
         assert stolen not in json.dumps(alerts(venue))  # the password is never shown
         wait_for(lambda: hub_broker_status(venue)["connected"], what="the hub back")
@@ -126,7 +126,7 @@ def test_a_taken_over_gate_session_shows_at_the_gate_and_alerts_the_hub(tmp_path
         def gate_alert() -> list[dict]:
             return [a for a in alerts(venue) if a["kind"] == "gate_taken_over"]
 
-        found = wait_for(gate_alert, timeout=15, what="the hub's alert for E1")
+        found = wait_for(gate_alert, what="the hub's alert for E1")
         assert found[0]["level"] == "critical" and "gate E1" in found[0]["text"]
     finally:
         venue.close()

@@ -221,7 +221,7 @@ def test_connections_past_the_bound_are_told_busy_and_served_again_once_they_clo
     finally:
         for s in silent:
             s.close()
-    wait_for(lambda: ask(sock_path, {"cmd": "status"}, timeout=5).get("ok"), what="served again")
+    wait_for(lambda: ask(sock_path, {"cmd": "status"}).get("ok"), what="served again")
 
 
 def test_an_oversize_request_is_refused_and_the_daemon_goes_on(venue):

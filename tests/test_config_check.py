@@ -403,7 +403,7 @@ def test_a_running_gate_logs_with_priorities_under_journald_and_plain_on_a_termi
                 wait_for(lambda: " ready: " in logged(), timeout=30, what="the gate ready")
                 process.send_signal(signal.SIGTERM)
                 assert process.wait(timeout=30) == 0, logged()
-                wait_for(lambda: " stopped" in logged(), timeout=10, what="the gate stopped")
+                wait_for(lambda: " stopped" in logged(), what="the gate stopped")
                 logs[where] = logged()
             finally:
                 if process.poll() is None:

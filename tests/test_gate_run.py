@@ -288,9 +288,9 @@ def test_a_good_config_starts_and_answers_status(tmp_path, reader, gate_process)
     config = write_gate(tmp_path, reader)
     process = gate_process(config)
     sock = control_socket(config)
-    wait_for(lambda: sock.exists() or process.poll() is not None, timeout=15, what="socket")
+    wait_for(lambda: sock.exists() or process.poll() is not None, what="socket")
     assert process.poll() is None, (tmp_path / "gate-0.log").read_text()
-    status = wait_for(lambda: ask(str(sock), {"cmd": "status"}), timeout=5, what="status")
+    status = wait_for(lambda: ask(str(sock), {"cmd": "status"}), what="status")
     assert (status["gate"], status["role"], status["allowlist_version"]) == ("E1", "entry", 1)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gate_rig import wait_for, write_venue
+from processes import adopt
 
 from deploy.broker_process import Broker, free_port
 from gate.control.client import Unreachable, ask
@@ -38,7 +39,8 @@ class Process(Daemon):
 
     def start(self) -> Process:
         self.spawn()
-        wait_for(self._answers, timeout=20, what=f"{self.name} up")
+        adopt(self.proc)  # killed at the end of the test if it is still running then
+        wait_for(self._answers, what=f"{self.name} up")
         return self
 
     def _answers(self) -> bool:
