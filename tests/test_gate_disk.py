@@ -45,8 +45,8 @@ def test_a_gate_whose_disk_fills_refuses_scans_with_a_reason_and_carries_on_when
 ):
     broker = fresh_broker()  # of its own: no session of an earlier test's X1 to pick up
     disk = SmallDisk(tmp_path / "X1" / "state", size_mb=8)
-    if why := disk.mount():
-        pytest.skip(why)
+    if why := disk.mount():  # as root: a container whose kernel does not let it mount
+        pytest.skip(f"the kernel refused the small disk: {why}")
     try:
         desk = GateRig(tmp_path, "D1", "desk", scanner=False, extra=_link(broker, tmp_path, "D1"))
         gate = GateRig(tmp_path, "X1", "exit", scanner=False, extra=_link(broker, tmp_path, "X1"))

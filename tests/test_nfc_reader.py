@@ -338,7 +338,7 @@ def test_band_pulled_away_mid_write_is_reported_and_holds_no_partial_token(
 
     probe.on_tag = None
     tag_emulator.present(BAND_UID, tag_emulator.memory)  # scanned again: reported at once
-    again = probe.next_read(timeout=3)
+    again = probe.next_read()
     want = {0: None if old == "blank" else ADULT, total: FAMILY_CHILD}.get(n)
     assert (again.token, again.token_fault) == (want, None)
 
