@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
+import processes
 import pytest
 from journal_writer import GATE, UNACKED
 
@@ -474,7 +475,7 @@ def test_sigkill_never_loses_a_committed_entry_nor_breaks_the_sequence(
 def _run_and_kill(path: Path, compact_every: int, delay_s: float) -> list[int]:
     """Start a writer on `path`, SIGKILL it `delay_s` after it is ready; the sequence numbers it
     reported committed."""
-    child = subprocess.Popen(
+    child = processes.spawn(
         [sys.executable, str(WRITER), str(path), str(compact_every)],
         stdout=subprocess.PIPE,
         text=True,
