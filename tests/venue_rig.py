@@ -39,7 +39,9 @@ class Process(Daemon):
 
     def start(self) -> Process:
         self.spawn()
-        adopt(self.proc)  # killed at the end of the test if it is still running then
+        # Stopped by Venue.close; killed when pytest exits should it be stopped before that (a
+        # venue may be a module's, its gates outliving the test that started them)
+        adopt(self.proc, session=True)
         wait_for(self._answers, what=f"{self.name} up")
         return self
 
