@@ -147,6 +147,16 @@ def marks() -> tuple[int, int]:
     return len(_spawned), len(_adopted)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (a CI runner's timeout, scripts/test-under-load stopped): an interrupt, so that
+    pytest tears down and the processes here are killed, not left to run on."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _terminated)
+
+
 @atexit.register
 def _at_exit() -> None:
     reap()

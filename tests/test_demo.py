@@ -84,7 +84,8 @@ class Output:
 
     def close(self) -> None:
         processes.kill_group(self.demo)  # the demo and whatever it left running
-        self._reader.join(timeout=5)
+        self._reader.join(timeout=60)  # the rest of its output, to the end
+        assert not self._reader.is_alive(), "the demo's output never ended"
         while not self._lines.empty():
             self.seen.append(self._lines.get())
 
@@ -142,7 +143,8 @@ def test_ctrl_c_in_the_middle_of_the_day_stops_everything_it_started(tmp_path):
         took = time.monotonic() - stopping
     finally:
         processes.kill_group(demo)  # the demo and whatever it left running: broker, hub, gates
-        reader.join(timeout=5)
+        reader.join(timeout=60)  # the rest of its output, to the end
+        assert not reader.is_alive(), "the demo's output never ended"
     told = story("".join(seen) + "".join(lines.queue))
     assert status == 130, told
     assert took < STOPS_WITHIN_S
