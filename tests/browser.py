@@ -128,7 +128,7 @@ class Browser:
             )
         )
 
-    def wait(self, condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    def wait(self, condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
         return wait_for(condition, timeout, what)
 
     def resize(self, width: int, height: int) -> None:

@@ -84,7 +84,7 @@ class ReaderProbe:
         finally:
             self.reads.put(read)
 
-    def next_read(self, timeout: float = 5.0) -> TagRead:
+    def next_read(self, timeout: float = 30.0) -> TagRead:
         try:
             return self.reads.get(timeout=timeout)
         except queue.Empty:
@@ -97,7 +97,7 @@ class ReaderProbe:
             return
         raise AssertionError(f"unexpected report: {read}")
 
-    def wait_state(self, *states: str, timeout: float = 5.0) -> None:
+    def wait_state(self, *states: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while self.reader.health().state not in states:
             if time.monotonic() > deadline:

@@ -19,6 +19,7 @@ from datetime import date
 from itertools import pairwise
 from pathlib import Path
 
+import processes
 import pytest
 from allowlist_writer import check_complete, snapshot
 from tinydb import Query, TinyDB
@@ -426,7 +427,7 @@ def test_sigkill_during_snapshot_writes_always_leaves_a_whole_version(path: Path
 def _run_and_kill(path: Path, first_version: int, delay_s: float) -> tuple[list[int], float]:
     """Start a writer at `first_version`, SIGKILL it `delay_s` after it is ready; the versions
     it reported saved."""
-    child = subprocess.Popen(
+    child = processes.spawn(
         [sys.executable, str(WRITER), str(path), str(first_version), "0.05"],
         stdout=subprocess.PIPE,
         text=True,

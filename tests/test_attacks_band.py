@@ -67,7 +67,7 @@ def family_inside(linked: dict[str, Any]) -> GateRig:
     entry, exit_gate = linked["E1"], linked["X1"]
     assert entry.tap(ADULT, linked["adult"])["code"] == "OK_ENTRY"
     assert entry.tap(CHILD, linked["child"])["code"] == "OK_ENTRY"
-    wait_for(lambda: exit_gate.status()["headcount"]["inside"] == 2, timeout=10, what="presence")
+    wait_for(lambda: exit_gate.status()["headcount"]["inside"] == 2, what="presence")
     return exit_gate
 
 
@@ -208,7 +208,7 @@ def test_a_test_scan_of_an_adult_opens_no_pairing_window_for_a_child(rigs, tmp_p
     knows(entry, ADULT, CHILD)
     assert entry.tap(ADULT, adult)["code"] == "OK_ENTRY"
     assert entry.tap(CHILD, child)["code"] == "OK_ENTRY"
-    wait_for(lambda: exit_gate.status()["headcount"]["inside"] == 2, timeout=10, what="presence")
+    wait_for(lambda: exit_gate.status()["headcount"]["inside"] == 2, what="presence")
     test = exit_gate.ask("scan", kind="nfc", value=ADULT)["decision"]
     assert test["code"] == "OK_EXIT"  # the technician's tool still works ...
     assert exit_gate.tap(CHILD, child)["code"] == "DENY_CHILD_NEEDS_ADULT"  # ... but pairs nobody

@@ -87,13 +87,13 @@ def test_a_second_login_with_the_hubs_password_takes_its_session_and_raises_an_a
         assert not intruder.connect().is_failure
         # the hub loses its session (told so with 0x8E from Mosquitto 2.0.15 on), comes back at
         # once, and takes it back in turn: the intruder is out
-        intruder.wait_disconnected(timeout=15)
+        intruder.wait_disconnected()
         intruder.close()
 
         def taken_over_alert() -> list[dict]:
             return [a for a in alerts(venue) if a["kind"] == "broker_taken_over"]
 
-        found = wait_for(taken_over_alert, timeout=15, what="the takeover alert")
+        found = wait_for(taken_over_alert, what="the takeover alert")
         assert found[0]["level"] == "critical" and "'hub'" in found[0]["text"]
         assert stolen not in json.dumps(alerts(venue))  # the password is never shown
         wait_for(lambda: hub_broker_status(venue)["connected"], what="the hub back")
@@ -112,7 +112,7 @@ def test_a_taken_over_gate_session_shows_at_the_gate_and_alerts_the_hub(tmp_path
         wait_for(lambda: venue.gate_status("E1")["link"]["connected"], what="E1 connected")
         intruder = MqttClient(venue.broker, "E1", venue.broker.credentials.password("E1"))
         assert not intruder.connect().is_failure
-        intruder.wait_disconnected(timeout=15)  # E1 came back and took its session back
+        intruder.wait_disconnected()  # E1 came back and took its session back
         intruder.close()
         wait_for(lambda: venue.gate_status("E1")["link"]["taken_over"] == 1, what="E1 counted it")
         status = venue.gate_status("E1")
@@ -126,7 +126,7 @@ def test_a_taken_over_gate_session_shows_at_the_gate_and_alerts_the_hub(tmp_path
         def gate_alert() -> list[dict]:
             return [a for a in alerts(venue) if a["kind"] == "gate_taken_over"]
 
-        found = wait_for(gate_alert, timeout=15, what="the hub's alert for E1")
+        found = wait_for(gate_alert, what="the hub's alert for E1")
         assert found[0]["level"] == "critical" and "gate E1" in found[0]["text"]
     finally:
         venue.close()

@@ -195,13 +195,13 @@ def test_a_file_only_the_operator_can_read_imports_because_the_cli_reads_it(venu
 def test_a_silent_connection_is_dropped_while_another_client_is_served(venue):
     sock_path = venue.gates["D1"].socket
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
-        silent.settimeout(IDLE_TIMEOUT_S * 4)
+        silent.settimeout(IDLE_TIMEOUT_S + 60)  # dropped, not kept: long before this
         silent.connect(str(sock_path))
         started = time.monotonic()
-        assert ask(str(sock_path), {"cmd": "status"}, timeout=5)["ok"]  # served meanwhile
+        assert ask(str(sock_path), {"cmd": "status"}, timeout=30)["ok"]  # served meanwhile
         said = silent.recv(4096)  # the server's farewell, then the end of the stream
         waited = time.monotonic() - started
-    assert IDLE_TIMEOUT_S * 0.8 <= waited < IDLE_TIMEOUT_S * 3, waited
+    assert waited >= IDLE_TIMEOUT_S * 0.8, waited  # not before its idle time (later: load)
     assert json.loads(said)["error"] == f"refused: nothing received for {IDLE_TIMEOUT_S:.0f} s"
     counted = ask(str(sock_path), {"cmd": "status"})["control_refused"]
     assert counted.get("idle", 0) >= 1, counted
@@ -221,7 +221,7 @@ def test_connections_past_the_bound_are_told_busy_and_served_again_once_they_clo
     finally:
         for s in silent:
             s.close()
-    wait_for(lambda: ask(sock_path, {"cmd": "status"}, timeout=5).get("ok"), what="served again")
+    wait_for(lambda: ask(sock_path, {"cmd": "status"}).get("ok"), what="served again")
 
 
 def test_an_oversize_request_is_refused_and_the_daemon_goes_on(venue):

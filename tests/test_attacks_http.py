@@ -325,11 +325,14 @@ def test_200_half_open_connections_neither_stop_a_request_nor_add_threads(hub: V
             s = socket.create_connection(("127.0.0.1", hub.http_port), timeout=DEADLINE_S)
             s.sendall(b"GET /api/headcount HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never ends
             idle.append(s)
-        started = time.monotonic()
         status, _, body = get(hub.http_port, "/api/headcount")
-        answered_s = time.monotonic() - started
         assert status == 200 and json.loads(body)["capacity"] == 100
-        assert answered_s < 2.0, f"a normal request took {answered_s:.1f} s"
+        # served while the last of the 200 still waits for its 408: not after the head timeout
+        # freed the server (a clock would measure the machine's load as well)
+        idle[-1].setblocking(False)
+        with pytest.raises(BlockingIOError):
+            idle[-1].recv(100)
+        idle[-1].setblocking(True)
         during = hub_threads(hub)
         assert during <= before + 2, f"{during} threads with 200 idle connections, {before} before"
         # the head timeout (3 s here) answers them 408 and closes them
@@ -386,8 +389,8 @@ def test_an_exit_gates_login_is_not_delivered_the_allowlist_with_phones(
         for client in (desk, exit_gate, display):
             client.subscribe(t.allowlist_full)
             client.subscribe(t.allowlist)
-        desk.wait_for_message(t.allowlist_full, containing=PHONE, timeout=20)  # it is there
-        exit_gate.wait_for_message(t.allowlist, containing="TSOLO", timeout=10)
+        desk.wait_for_message(t.allowlist_full, containing=PHONE)  # it is there
+        exit_gate.wait_for_message(t.allowlist, containing="TSOLO")
         time.sleep(1.0)  # retained messages come at once; give the refused one time to show
         assert exit_gate.received(t.allowlist_full) == []
         assert display.received(t.allowlist_full) == [] and display.received(t.allowlist) == []

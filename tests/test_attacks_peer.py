@@ -298,7 +298,7 @@ def retained_batches(v: Venue, gate: str) -> list[bytes]:
         probe.subscribe(TOPICS.events(gate))
         probe.subscribe(TOPICS.events("X2"))
         probe.publish(TOPICS.events("X2"), b"")
-        probe.wait_for_message(TOPICS.events("X2"), timeout=10)
+        probe.wait_for_message(TOPICS.events("X2"))
         return [m.payload for m in probe.received(TOPICS.events(gate)) if m.retain and m.payload]
     finally:
         probe.close()

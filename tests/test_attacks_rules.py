@@ -267,7 +267,7 @@ def critical_finding(venue: Venue, kind: str, uid: str) -> dict[str, Any]:
 
     assert venue.hub is not None
     try:
-        return wait_for(found, timeout=20, what=f"{kind} about {uid}")
+        return wait_for(found, what=f"{kind} about {uid}")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; findings: {findings(venue)}; {venue.hub.tail()}") from None
 
@@ -301,7 +301,7 @@ def forged(venue: Venue, x1: X1, *names: str) -> dict[str, Any]:
         )
 
     try:
-        return wait_for(found, timeout=20, what=f"forged_event holding {names}")
+        return wait_for(found, what=f"forged_event holding {names}")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; findings: {findings(venue)}") from None
 
@@ -368,7 +368,7 @@ def test_the_display_raises_the_violations_naming_x1_without_band_uids(attacked)
         shown = venue.api("/api/display", who=None)["alerts"]
         return [a for a in shown if a["kind"] == "rule_violation"]
 
-    shown = wait_for(lambda: len(alerts()) >= 4 and alerts(), timeout=10, what="alerts")
+    shown = wait_for(lambda: len(alerts()) >= 4 and alerts(), what="alerts")
     assert {a["level"] for a in shown} == {"critical"}
     assert all("rule violation at X1" in a["text"] for a in shown)
     text = " ".join(a["text"] for a in shown)

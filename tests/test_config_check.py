@@ -22,6 +22,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import processes
 import pytest
 from gate_rig import GateRig, wait_for, write_venue
 from venue_rig import Venue
@@ -396,14 +397,14 @@ def test_a_running_gate_logs_with_priorities_under_journald_and_plain_on_a_termi
                     seen.extend(os.read(master, 65536))
                 return seen.decode(errors="replace").replace("\r\n", "\n")
 
-            process = subprocess.Popen(
+            process = processes.spawn(
                 [sys.executable, "-m", "gate", "run", "-c", str(rig.config)], stderr=out, env=env
             )
             try:
                 wait_for(lambda: " ready: " in logged(), timeout=30, what="the gate ready")
                 process.send_signal(signal.SIGTERM)
                 assert process.wait(timeout=30) == 0, logged()
-                wait_for(lambda: " stopped" in logged(), timeout=10, what="the gate stopped")
+                wait_for(lambda: " stopped" in logged(), what="the gate stopped")
                 logs[where] = logged()
             finally:
                 if process.poll() is None:
@@ -429,7 +430,7 @@ def test_a_running_hub_logs_with_priorities_under_journald(tmp_path):
     stream, env = journal_stream(tmp_path / "journal")
     journal = tmp_path / "journal"
     with stream:
-        process = subprocess.Popen(
+        process = processes.spawn(
             [sys.executable, "-m", "hub", "-c", str(config), "run"],
             stderr=stream,
             env={k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"} | env,

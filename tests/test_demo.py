@@ -22,9 +22,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import processes
+
 REPO = Path(__file__).resolve().parent.parent
-SMALL_DAY_TIMEOUT_S = 150
-STOPS_WITHIN_S = 15
+SMALL_DAY_TIMEOUT_S = 600  # about a minute on an idle machine; a loaded one is slow, never wrong
+STOPS_WITHIN_S = 60  # the demo stops its gates, hub and broker (each given 5 s) in seconds
 
 
 def demo_command(workdir: Path, *args: str) -> list[str]:
@@ -53,7 +55,7 @@ def story(output: str) -> str:
     return "\n".join(line for line in output.splitlines() if not line.startswith("["))
 
 
-def left_behind(path: Path, grace_s: float = 3.0) -> list[str]:
+def left_behind(path: Path, grace_s: float = 30.0) -> list[str]:
     deadline = time.monotonic() + grace_s
     while (found := processes_naming(path)) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -81,10 +83,9 @@ class Output:
                 self.seen.append(self._lines.get(timeout=1))
 
     def close(self) -> None:
-        if self.demo.poll() is None:
-            self.demo.kill()
-            self.demo.wait()
-        self._reader.join(timeout=5)
+        processes.kill_group(self.demo)  # the demo and whatever it left running
+        self._reader.join(timeout=60)  # the rest of its output, to the end
+        assert not self._reader.is_alive(), "the demo's output never ended"
         while not self._lines.empty():
             self.seen.append(self._lines.get())
 
@@ -94,10 +95,9 @@ class Output:
 
 def test_a_small_day_ends_with_the_hub_equal_to_the_ground_truth_and_nothing_lost(tmp_path):
     workdir = tmp_path / "demo"
-    done = subprocess.run(
+    done = processes.run(  # on a timeout, the demo's broker, hub and gates are killed with it
         demo_command(workdir, "--families", "12", "--outage-s", "5"),
         cwd=REPO,
-        capture_output=True,
         text=True,
         timeout=SMALL_DAY_TIMEOUT_S,
     )
@@ -118,7 +118,7 @@ def test_a_small_day_ends_with_the_hub_equal_to_the_ground_truth_and_nothing_los
 
 def test_ctrl_c_in_the_middle_of_the_day_stops_everything_it_started(tmp_path):
     workdir = tmp_path / "demo"
-    demo = subprocess.Popen(
+    demo = processes.spawn(  # a group of its own: killed whole however the test ends
         demo_command(workdir, "--families", "40"),
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -130,7 +130,7 @@ def test_ctrl_c_in_the_middle_of_the_day_stops_everything_it_started(tmp_path):
     reader.start()
     seen: list[str] = []
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while not any(line.startswith("[") for line in seen):  # a progress line: families move
             assert time.monotonic() < deadline, "the day never got going:\n" + "".join(seen)
             assert demo.poll() is None, "the demo ended early:\n" + "".join(seen)
@@ -144,10 +144,9 @@ def test_ctrl_c_in_the_middle_of_the_day_stops_everything_it_started(tmp_path):
         status = demo.wait(timeout=STOPS_WITHIN_S)
         took = time.monotonic() - stopping
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
-        reader.join(timeout=5)
+        processes.kill_group(demo)  # the demo and whatever it left running: broker, hub, gates
+        reader.join(timeout=60)  # the rest of its output, to the end
+        assert not reader.is_alive(), "the demo's output never ended"
     told = story("".join(seen) + "".join(lines.queue))
     assert status == 130, told
     assert took < STOPS_WITHIN_S
@@ -157,7 +156,7 @@ def test_ctrl_c_in_the_middle_of_the_day_stops_everything_it_started(tmp_path):
 
 def test_keep_open_leaves_the_venue_running_with_commands_that_work_until_sigterm(tmp_path):
     workdir = tmp_path / "demo"
-    demo = subprocess.Popen(
+    demo = processes.spawn(
         demo_command(workdir, "--families", "6", "--outage-s", "0", "--keep-open"),
         cwd=REPO,
         stdout=subprocess.PIPE,

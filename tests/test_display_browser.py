@@ -222,17 +222,17 @@ def test_a_dropped_stream_says_connection_lost_and_the_poll_keeps_the_numbers_fr
 
     display["headcount"]["inside"] = 250  # only the poll can bring this
     fixture_hub.set(display)
-    browser.wait(lambda: browser.text("inside") == "250", timeout=8, what="the poll's figure")
+    browser.wait(lambda: browser.text("inside") == "250", what="the poll's figure")
 
     fixture_hub.api_down()
-    browser.wait(lambda: link(browser) == "lost", timeout=8, what="the hub unreachable")
+    browser.wait(lambda: link(browser) == "lost", what="the hub unreachable")
     assert "does not answer" in browser.text("connection-lost")
     assert "stale" in str(browser.js("return document.getElementById('main').className"))
 
     display["headcount"]["inside"] = 251
     fixture_hub.set(display)
     fixture_hub.restore()
-    browser.wait(lambda: link(browser) == "live", timeout=12, what="live again")
+    browser.wait(lambda: link(browser) == "live", what="live again")
     browser.wait(lambda: browser.text("inside") == "251", what="the stream's figure")
     assert not browser.visible("connection-lost")
     assert reloads_marker(browser)["loads"] == 1 and fixture_hub.pages == 1

@@ -49,9 +49,9 @@ def test_a_family_bound_at_the_desk_leaves_through_a_gate_that_never_saw_it(rigs
     assert exit_gate.tap(ADULT, adult_band)["code"] == "OK_EXIT"
     assert exit_gate.tap(CHILD, child_band)["code"] == "OK_EXIT"
     wait_for(lambda: exit_gate.relay_states().count(True) == 2, what="two relay pulses")
-    time.sleep(0.6)
+    wait_for(lambda: exit_gate.relay_states()[-1] is False, what="the relay released")
+    time.sleep(0.6)  # a window for a pulse too many to show (absence has no event to wait on)
     assert exit_gate.relay_states().count(True) == 2  # and no more
-    assert exit_gate.relay_states()[-1] is False
 
 
 def test_the_daemon_offers_its_control_service_all_the_service_reads(rigs, tmp_path):
@@ -100,7 +100,9 @@ def test_a_grant_with_no_passage_is_journalled_as_not_passed_and_undone(rigs, tm
     desk = rig(rigs, tmp_path, "D1", "desk", pins={"green": 22, "red": 27})
     desk.barcode("T1")
     band = desk.tap(ADULT)["memory"]
-    entry = rig(rigs, tmp_path, "E1", "entry", scanner=False, pins=pins)
+    # The rotation contact closes a few status questions after the grant: a timeout of several
+    # seconds leaves a loaded machine room for them (the first grant waits it out, once).
+    entry = rig(rigs, tmp_path, "E1", "entry", scanner=False, pins=pins, passage_timeout_s=6.0)
     assert entry.tap(ADULT, band)["code"] == "OK_ENTRY"
     wait_for(lambda: entry.status()["counters"].get("not_passed") == 1, what="passage timeout")
     assert entry.status()["headcount"]["inside"] == 0
@@ -110,10 +112,14 @@ def test_a_grant_with_no_passage_is_journalled_as_not_passed_and_undone(rigs, tm
     assert entry.tap(ADULT, band)["code"] == "OK_ENTRY"
     entry.factory.pin(5).drive_low()  # rotation contact closes
     entry.factory.pin(5).drive_high()
-    time.sleep(1.3)
+
+    def passages() -> list[bool]:
+        entries = entry.ask("journal", tail=10)["entries"]
+        return [e["body"]["passed"] for e in entries if e["kind"] == "passage"]
+
+    wait_for(lambda: len(passages()) == 2, what="the second grant's passage journalled")
+    assert passages() == [False, True]
     assert entry.status()["headcount"]["inside"] == 1
-    passages = [e for e in entry.ask("journal", tail=10)["entries"] if e["kind"] == "passage"]
-    assert [p["body"]["passed"] for p in passages] == [False, True]
 
 
 def test_a_staff_badge_releases_a_solo_child_by_override(rigs, tmp_path):
@@ -152,8 +158,7 @@ def test_the_staff_key_makes_the_next_exit_temporary(rigs, tmp_path):
     pins = {"relay": 17, "green": 22, "red": 27, "staff_button": 6}
     exit_gate = rig(rigs, tmp_path, "X1", "exit", scanner=False, pins=pins)
     exit_gate.factory.pin(6).drive_low()
-    exit_gate.factory.pin(6).drive_high()
-    time.sleep(0.2)
+    exit_gate.factory.pin(6).drive_high()  # the press is in the gate's inbox, before any question
     assert exit_gate.tap(ADULT, band)["code"] == "OK_TEMP_EXIT"
     assert exit_gate.ask("allowlist", lookup=ADULT)["lookup"]["member"]["state"] == "temp_out"
 

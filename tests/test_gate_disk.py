@@ -45,8 +45,8 @@ def test_a_gate_whose_disk_fills_refuses_scans_with_a_reason_and_carries_on_when
 ):
     broker = fresh_broker()  # of its own: no session of an earlier test's X1 to pick up
     disk = SmallDisk(tmp_path / "X1" / "state", size_mb=8)
-    if why := disk.mount():
-        pytest.skip(why)
+    if why := disk.mount():  # as root: a container whose kernel does not let it mount
+        pytest.skip(f"the kernel refused the small disk: {why}")
     try:
         desk = GateRig(tmp_path, "D1", "desk", scanner=False, extra=_link(broker, tmp_path, "D1"))
         gate = GateRig(tmp_path, "X1", "exit", scanner=False, extra=_link(broker, tmp_path, "X1"))
@@ -54,7 +54,7 @@ def test_a_gate_whose_disk_fills_refuses_scans_with_a_reason_and_carries_on_when
         wait_for(lambda: gate.status()["link"]["connected"], what="X1 following the desk")
         for value, kind in (("T1", "barcode"), (ADULT, "nfc"), (CHILD, "nfc")):
             assert _scan(desk, value, kind) == "OK_BIND"
-        wait_for(lambda: "member" in gate.ask("allowlist", lookup=CHILD)["lookup"], timeout=10)
+        wait_for(lambda: "member" in gate.ask("allowlist", lookup=CHILD)["lookup"])
         before = gate.seq()
 
         disk.fill()
@@ -64,7 +64,7 @@ def test_a_gate_whose_disk_fills_refuses_scans_with_a_reason_and_carries_on_when
         assert gate.status()["counters"]["journal_failed"] >= 1
         for value, kind in (("T2", "barcode"), (ADULT_2, "nfc"), (CHILD_2, "nfc")):
             assert _scan(desk, value, kind) == "OK_BIND"  # X1 cannot keep these
-        wait_for(lambda: gate.status()["counters"].get("presence_failed", 0) >= 1, timeout=10)
+        wait_for(lambda: gate.status()["counters"].get("presence_failed", 0) >= 1)
         assert gate.seq() == before  # nothing half-written
 
         disk.free()

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
 
+import processes
 import pytest
 from gate_rig import PINS, wait_for, write_venue
 
@@ -38,7 +39,9 @@ REPO = Path(__file__).resolve().parent.parent
 FIRMWARE = REPO / "firmware_configs"
 EXAMPLE = FIRMWARE / "gate.toml.example"
 UNIT = REPO / "systemd" / "gate.service"
-FAILS_WITHIN_S = 5.0
+# A bad configuration makes `gate run` give up as soon as it has read it: an interpreter start
+# and the imports, seconds on a loaded machine; a gate that started instead runs on until killed.
+FAILS_WITHIN_S = 30.0
 WATCHDOG_USEC = 200_000
 
 
@@ -119,7 +122,7 @@ def notify_socket(tmp_path: Path) -> Iterator[socket.socket]:
     """Where systemd would listen for the gate's notifications."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
         listener.bind(str(tmp_path / "notify"))
-        listener.settimeout(10)
+        listener.settimeout(60)  # generous: a loaded machine starts a gate slowly
         yield listener
 
 
@@ -131,7 +134,7 @@ def gate_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]
 
     def start(config: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         log = (tmp_path / f"gate-{len(started)}.log").open("w")
-        process = subprocess.Popen(
+        process = processes.spawn(
             [sys.executable, "-m", "gate", "run", "-c", str(config)],
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -154,7 +157,7 @@ def notified(listener: socket.socket) -> str:
     try:
         return listener.recv(4096).decode()
     except TimeoutError:
-        pytest.fail("no notification from the gate within 10 s")
+        pytest.fail("no notification from the gate within 60 s")
 
 
 def notify_env(listener: socket.socket) -> dict[str, str]:
@@ -288,9 +291,9 @@ def test_a_good_config_starts_and_answers_status(tmp_path, reader, gate_process)
     config = write_gate(tmp_path, reader)
     process = gate_process(config)
     sock = control_socket(config)
-    wait_for(lambda: sock.exists() or process.poll() is not None, timeout=15, what="socket")
+    wait_for(lambda: sock.exists() or process.poll() is not None, what="socket")
     assert process.poll() is None, (tmp_path / "gate-0.log").read_text()
-    status = wait_for(lambda: ask(str(sock), {"cmd": "status"}), timeout=5, what="status")
+    status = wait_for(lambda: ask(str(sock), {"cmd": "status"}), what="status")
     assert (status["gate"], status["role"], status["allowlist_version"]) == ("E1", "entry", 1)
 
 

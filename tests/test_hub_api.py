@@ -137,7 +137,7 @@ def test_the_alerts_warn_of_a_missing_roster_and_name_a_gate_left_off_it(tmp_pat
         v.start_hub(roster={"D1": "desk", "X1": "exit"})
         v.start_gate("E1")
         assert v.scan("E1", ADULT) != ""  # a decision journalled and sent
-        (unknown,) = wait_for(lambda: alerts_of(v, "unknown_gate"), timeout=20, what="E1 named")
+        (unknown,) = wait_for(lambda: alerts_of(v, "unknown_gate"), what="E1 named")
         assert "gate E1 not on the venue's roster" in unknown["text"], unknown
         assert "install-hub --gates E1:ROLE" in unknown["text"]
         assert not alerts_of(v, "no_roster")

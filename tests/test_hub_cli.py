@@ -189,7 +189,7 @@ def test_findings_are_read_from_the_store_when_the_hub_is_stopped(venue):
     venue.start_hub()
     venue.start_gate("D1")
     assert venue.scan("D1", "T1", "barcode") == "OK_BIND"
-    wait_for(lambda: venue.settled(), timeout=20, what="the hub has D1's journal")
+    wait_for(lambda: venue.settled(), what="the hub has D1's journal")
     config = venue.root / "hub" / "hub.toml"
     running = json.loads(hub(config, "findings", "--json").stdout)
     venue.hub.stop()
@@ -216,7 +216,7 @@ def test_a_test_scan_shows_as_a_technicians_in_the_daily_report(venue):
     assert venue.scan("D1", "NOPE2", "barcode") == "DENY_UNKNOWN"  # also asked over the socket
     dry = gatectl(sock, "scan", "--barcode", "NOPE3", "--dry-run")
     assert "dry run" in dry.stdout
-    wait_for(lambda: venue.settled(), timeout=20, what="the hub has D1's journal")
+    wait_for(lambda: venue.settled(), what="the hub has D1's journal")
     config = venue.root / "hub" / "hub.toml"
     report = json.loads(hub(config, "report", "daily", "--json").stdout)
     tested = report["test_scans"]

@@ -699,7 +699,7 @@ def test_the_hub_drains_a_queued_backlog_and_acknowledges_only_what_is_stored(
     loop = threading.Thread(target=hub.run, name="hub-loop")
     loop.start()
     try:
-        wait_for(lambda: hub.store.counts().entries == 450, timeout=20, what="the backlog stored")
+        wait_for(lambda: hub.store.counts().entries == 450, what="the backlog stored")
         for gate, link in links.items():
             wait_for(functools.partial(link.acknowledged, 150), what=f"{gate}'s last ack")
             assert link.unbacked == [] and link.acks == sorted(link.acks)

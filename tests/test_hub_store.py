@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import processes
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -369,7 +370,7 @@ def test_sigkill_never_loses_an_acknowledged_batch_nor_half_a_transaction(
     path = tmp_path / "events.db"
     rng = random.Random()
     for _ in range(4):
-        proc = subprocess.Popen(
+        proc = processes.spawn(
             [sys.executable, "-c", WRITER, str(path), *gates], stdout=subprocess.PIPE, text=True
         )
         assert proc.stdout is not None

@@ -11,18 +11,21 @@ from __future__ import annotations
 import io
 import json
 import os
+import pwd
 import random
 import signal
 import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
+import processes
 import pytest
 from journal_writer import GATE, UNACKED
 
@@ -336,15 +339,55 @@ def test_a_journal_in_a_missing_directory_raises_an_error_naming_the_path(tmp_pa
     assert str(path) in str(failed.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
 def test_a_journal_in_a_read_only_directory_raises_an_error_naming_the_path(
     tmp_path: Path,
 ) -> None:
-    directory = tmp_path / "ro"
-    directory.mkdir(mode=0o500)
-    with pytest.raises(JournalError, match="Permission denied") as failed:
-        Journal(directory / "journal.db", "E1")
-    assert failed.value.path == directory / "journal.db"
+    """As the service user would meet it. Root writes into any directory, so as root (CI) the
+    journal is opened in a child that dropped to `nobody`, as systemd runs the gate unprivileged."""
+    if os.geteuid() != 0:
+        directory = tmp_path / "ro"
+        directory.mkdir(mode=0o500)
+        with pytest.raises(JournalError, match="Permission denied") as failed:
+            Journal(directory / "journal.db", "E1")
+        assert failed.value.path == directory / "journal.db"
+        return
+    # pytest's own directory is root's alone (0700): a directory nobody can reach but not write
+    with tempfile.TemporaryDirectory(prefix="wristgate-ro-") as top:
+        os.chmod(top, 0o755)
+        directory = Path(top) / "ro"
+        directory.mkdir(mode=0o555)
+        message, where = _open_as_nobody(directory / "journal.db")
+    assert "Permission denied" in message, message
+    assert where == str(directory / "journal.db")
+    assert where in message
+
+
+def _open_as_nobody(path: Path) -> tuple[str, str]:
+    """Open a journal at `path` in a forked child running as `nobody`: the JournalError's
+    message and path (or what went wrong instead)."""
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe, then leaves at once
+        outcome = ["opened: no error", ""]
+        try:
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            Journal(path, "E1").close()
+        except JournalError as exc:
+            outcome = [str(exc), str(exc.path)]
+        except BaseException as exc:
+            outcome = [f"{type(exc).__name__}: {exc}", ""]
+        finally:
+            os.write(write_end, json.dumps(outcome).encode())
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        said = pipe.read()
+    os.waitpid(child, 0)
+    message, where = json.loads(said)
+    return message, where
 
 
 def test_a_directory_in_place_of_the_file_raises_an_error_naming_the_path(path: Path) -> None:
@@ -432,7 +475,7 @@ def test_sigkill_never_loses_a_committed_entry_nor_breaks_the_sequence(
 def _run_and_kill(path: Path, compact_every: int, delay_s: float) -> list[int]:
     """Start a writer on `path`, SIGKILL it `delay_s` after it is ready; the sequence numbers it
     reported committed."""
-    child = subprocess.Popen(
+    child = processes.spawn(
         [sys.executable, str(WRITER), str(path), str(compact_every)],
         stdout=subprocess.PIPE,
         text=True,

@@ -104,7 +104,7 @@ def test_a_hub_whose_login_is_refused_is_not_live_and_says_why(
         )
 
         # said once in the hub's log, however often it tried again
-        wait_for(lambda: refusals_at_broker(venue) >= 3, timeout=20, what="three refused logins")
+        wait_for(lambda: refusals_at_broker(venue) >= 3, what="three refused logins")
         assert venue.hub is not None
         log = venue.hub.log.read_text()
         assert log.count(f"broker refused the login for hub: {REFUSED}") == 1, log
@@ -167,8 +167,8 @@ def test_a_gate_whose_login_is_refused_says_so_in_its_log_status_and_diag(
         said = f"broker refused the login for X1: {REFUSED} — check {password_file}"
         gate = venue.gates["X1"]
         try:
-            wait_for(lambda: said in gate.log.read_text(), timeout=20, what="the log line")
-            wait_for(lambda: refusals_at_broker(venue) >= 3, timeout=20, what="three refusals")
+            wait_for(lambda: said in gate.log.read_text(), what="the log line")
+            wait_for(lambda: refusals_at_broker(venue) >= 3, what="three refusals")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; X1's log: {gate.tail()}") from None
         log = gate.log.read_text()

@@ -20,6 +20,7 @@ from nfc_fixtures import (
     ReaderProbe,
     memory_reader,
 )
+from processes import wait_for
 
 from gate.core.model import Role
 from gate.devices.nfc.band import BAND_GONE, BAND_REMOVED, WriteOutcome
@@ -337,7 +338,7 @@ def test_band_pulled_away_mid_write_is_reported_and_holds_no_partial_token(
 
     probe.on_tag = None
     tag_emulator.present(BAND_UID, tag_emulator.memory)  # scanned again: reported at once
-    again = probe.next_read(timeout=3)
+    again = probe.next_read()
     want = {0: None if old == "blank" else ADULT, total: FAMILY_CHILD}.get(n)
     assert (again.token, again.token_fault) == (want, None)
 
@@ -348,17 +349,11 @@ def test_band_pulled_away_mid_write_is_reported_and_holds_no_partial_token(
 @pytest.mark.parametrize("device", ["tty:NOPE:pn532", "usb:ffff:ffff"])
 def test_missing_device_leaves_the_reader_retrying(device: str, start_reader: StartReader) -> None:
     probe = start_reader(device, reopen_min_s=0.01, reopen_max_s=0.05)
-    deadline = time.monotonic() + 5
-    while probe.reader.health().reopens < 3:
-        assert time.monotonic() < deadline, probe.reader.health()
-        time.sleep(0.01)
+    wait_for(lambda: probe.reader.health().reopens >= 3, what="three reopens")
     health = probe.reader.health()
     assert health.state in (ReaderState.ABSENT, ReaderState.FAILED)
     assert health.last_error and health.device == device
-    started = time.monotonic()
-    probe.reader.stop()
-    assert time.monotonic() - started < 0.5
-    assert probe.reader.health().state == ReaderState.STOPPED
+    stopped_promptly(probe.reader)
 
 
 class Unplugged:
@@ -415,7 +410,17 @@ def test_stop_returns_promptly(
     else:
         probe.wait_state(ReaderState.SEARCHING)
         time.sleep(0.3)  # inside a sense: nfcpy's udp driver waits 1 s for an answer
+    stopped_promptly(probe.reader)
+
+
+def stopped_promptly(reader: Any) -> None:
+    """`stop` ends the reader's thread within a sense cycle (1 s on udp:). On a loaded machine
+    a cycle takes longer than its second, so what is asserted is that the thread is gone and
+    that stopping took seconds, not the stop's own join timeout (30 s here) spent on a thread
+    that would not end."""
     started = time.monotonic()
-    probe.reader.stop()
-    assert time.monotonic() - started < 1.2
-    assert probe.reader.health().state == ReaderState.STOPPED
+    reader.stop(timeout=30)
+    took = time.monotonic() - started
+    assert reader._thread is None or not reader._thread.is_alive(), "the reader's thread lives on"
+    assert took < 10, f"stop took {took:.1f} s"
+    assert reader.health().state == ReaderState.STOPPED

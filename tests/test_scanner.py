@@ -21,7 +21,7 @@ from gate.devices.scanner import (
     ScannerState,
 )
 
-WAIT_S = 3.0  # upper bound for anything to happen; tests pass in milliseconds
+WAIT_S = 30.0  # upper bound for anything to happen; tests pass in milliseconds
 
 
 OpenScanner = Callable[..., BarcodeScanner]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gate_rig import wait_for, write_venue
+from processes import adopt
 
 from deploy.broker_process import Broker, free_port
 from gate.control.client import Unreachable, ask
@@ -38,7 +39,10 @@ class Process(Daemon):
 
     def start(self) -> Process:
         self.spawn()
-        wait_for(self._answers, timeout=20, what=f"{self.name} up")
+        # Stopped by Venue.close; killed when pytest exits should it be stopped before that (a
+        # venue may be a module's, its gates outliving the test that started them)
+        adopt(self.proc, session=True)
+        wait_for(self._answers, what=f"{self.name} up")
         return self
 
     def _answers(self) -> bool:
