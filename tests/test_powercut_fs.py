@@ -125,7 +125,9 @@ def test_a_created_file_without_any_sync_is_gone(fs: Mount) -> None:
 
 def test_a_cut_kills_the_processes_on_its_machine_only(fs: Mount) -> None:
     (fs.point / "N").mkdir()
-    holder = "import sys, time; f = open(sys.argv[1], 'ab'); print('ready', flush=True); time.sleep(120)"
+    holder = (
+        "import sys, time; f = open(sys.argv[1], 'ab'); print('ready', flush=True); time.sleep(120)"
+    )
     procs = []
     for machine in ("M", "N"):
         p = subprocess.Popen(
@@ -205,3 +207,42 @@ def test_sqlite_in_wal_mode_survives_a_cut_mid_commit(fs: Mount, tear: bool) -> 
         assert set(committed) <= ids, f"acknowledged commits lost: {set(committed) - ids}"
     assert len(fs.cuts()) == 3
     assert any(c["lost_bytes"] for c in fs.cuts()), "the cuts did lose unsynced pages"
+
+
+def test_a_gate_keeps_the_roster_it_was_sent_across_a_power_cut(fs: Mount) -> None:
+    """Found by this filesystem: the roster was renamed into place without its directory
+    synced, so a cut could take it back (a gate then starts with no roles until the broker)."""
+    from gate.link.peers import Peers
+    from gate.link.protocol import Roster
+
+    path = fs.point / "M" / "roster.json"
+    Peers(path).set_roster(Roster(gates={"E1": "entry", "X1": "exit"}))
+    fs.cut("M", [])
+    assert set(Peers(path).roster) == {"E1", "X1"}
+
+
+def test_an_allowlist_swap_is_the_old_or_the_new_version_after_a_cut(fs: Mount) -> None:
+    from gate.core import Allowlist
+    from gate.store.allowlist import AllowlistStore
+
+    path = fs.point / "M" / "allowlist.json"
+    store = AllowlistStore(path)
+    store.save_snapshot(Allowlist(staff={"04A1B2C3D4E5F6": "Ann"}), 1)
+    store.close()
+    writer = (
+        "import sys\nfrom gate.core import Allowlist\n"
+        "from gate.store.allowlist import AllowlistStore\n"
+        "s = AllowlistStore(sys.argv[1])\nsys.stdin.readline()\n"
+        "s.save_snapshot(Allowlist(staff={'04A1B2C3D4E5F6': 'Ann', '04B1B2C3D4E5F6': 'Bo'}), 2)\n"
+        "print('saved')\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", writer, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    fs.arm("M", "rename", "allowlist", [proc.pid], skip=0)
+    out, _ = proc.communicate(b"go\n", timeout=60)
+    assert proc.returncode == -9 and b"saved" not in out, "cut inside the rename"
+    fs.wait_cut(1)
+    reopened = AllowlistStore(path)
+    assert reopened.load().version == 1, "the rename was not synced: the old version"
+    reopened.close()

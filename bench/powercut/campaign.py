@@ -100,10 +100,10 @@ class Cutter:
             self.mount.arm(victim, pids=pids, tear=tear, seed=seed, **spec)
             if moment.import_tickets:
                 self._import_tickets()
-            if not self._fired(before):
-                if not self.mount.disarm():
-                    landed = "random"  # it did not happen in time: the power goes anyway
-                    self.mount.ask(self._now(victim, pids, tear, seed))
+            # not in time: the power goes anyway, at once (unless it fired as it was disarmed)
+            if not self._fired(before) and not self.mount.disarm():
+                landed = "random"
+                self.mount.ask(self._now(victim, pids, tear, seed))
         else:
             time.sleep(self.rng.uniform(0.0, 1.0))
             self.mount.ask(self._now(victim, pids, tear, seed))
@@ -136,11 +136,12 @@ class Cutter:
         template = (self.venue.files / "allowlist" / "tickets.csv").read_text().splitlines()[1]
         line = ",".join([f"PWR{self._extra:05d}", *template.split(",")[1:]])
         name = f"powercut-{self._extra}.csv"
+        text = f"{TICKET_HEADER}\n{line}\n"
         try:
-            answer = self.venue.hub.ask("import", tickets={"name": name, "text": f"{TICKET_HEADER}\n{line}\n"})
+            answer = self.venue.hub.ask("import", tickets={"name": name, "text": text})
             self.books.imports += bool(answer.get("ok"))
-        except Unreachable:
-            pass  # the hub is down: the armed cut waits for another moment, or times out
+        except (Unreachable, ValueError):
+            pass  # the hub is down or was cut answering: the armed cut fires or times out
 
     def _acked(self) -> dict[str, int]:
         """What the hub has acknowledged to each gate that answers now."""
@@ -170,4 +171,6 @@ class Cutter:
         rows, compacted = evidence.journal(disk / "journal.db", victim)
         lost = answered_in_journal(scans_of(self.history()), victim, rows, compacted)
         self.books.lost += [f"{victim} cut: {item}" for item in lost]
-        self.books.snapshots.append((f"{victim} after cut", evidence.snapshot(disk / "allowlist.json")))
+        self.books.snapshots.append(
+            (f"{victim} after cut", evidence.snapshot(disk / "allowlist.json"))
+        )

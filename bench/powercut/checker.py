@@ -126,7 +126,8 @@ def snapshot_version(tables: Any) -> tuple[int, str] | str:
 def mixed_snapshots(observed: Iterable[tuple[str, Any]]) -> list[str]:
     """`(where, parsed snapshot or why it did not parse)`: each must be one whole version, and
     every snapshot of one version the same."""
-    problems, digests = [], {}
+    problems: list[str] = []
+    digests: dict[int, tuple[str, str]] = {}
     for where, tables in observed:
         found = snapshot_version(tables) if not isinstance(tables, str) else tables
         if isinstance(found, str):

@@ -1,7 +1,7 @@
 """A power-cut filesystem, in the spirit of Jepsen's LazyFS: a FUSE view of a backing directory
 that keeps every write not yet fsynced in memory, and on a cut throws it away.
 
-    python -m bench.powercut.lazyfs BACKING MOUNTPOINT --control SOCKET
+    python -m bench.powercut.serve BACKING MOUNTPOINT --control SOCKET
 
 What is durable (the backing directory holds exactly that; see docs/reliability.md):
 
@@ -31,19 +31,19 @@ which is right for processes on one machine.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import itertools
 import os
 import random
 import stat
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mfusepy import FUSE, FuseOSError, Operations
+from mfusepy import FuseOSError, Operations
 
 from bench.powercut.overlay import Node, tear_point
 
@@ -88,7 +88,7 @@ class Cut:
     done: bool = False
 
 
-class LazyFS(Operations):
+class LazyFS(Operations):  # type: ignore[misc]
     use_ns = True
 
     def __init__(self, backing: Path, mountpoint: Path) -> None:
@@ -332,22 +332,24 @@ class LazyFS(Operations):
         return self._run(path, fsyncdir, "fsyncdir")
 
     def mkdir(self, path: str, mode: int) -> int:
-        return self._run(path, lambda: os.mkdir(self._full(path), mode) or 0)
+        return self._run(path, lambda: _ok(os.mkdir, self._full(path), mode))
 
     def rmdir(self, path: str) -> int:
-        return self._run(path, lambda: os.rmdir(self._full(path)) or 0)
+        return self._run(path, lambda: _ok(os.rmdir, self._full(path)))
 
     def readdir(self, path: str, fh: int) -> list[str]:
         return self._run(path, lambda: [".", "..", *os.listdir(self._full(path))])
 
     def chmod(self, path: str, mode: int) -> int:
-        return self._run(path, lambda: os.chmod(self._full(path), mode) or 0)
+        return self._run(path, lambda: _ok(os.chmod, self._full(path), mode))
 
     def chown(self, path: str, uid: int, gid: int) -> int:
-        return self._run(path, lambda: os.lchown(self._full(path), uid, gid) or 0)
+        return self._run(path, lambda: _ok(os.lchown, self._full(path), uid, gid))
 
     def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
-        return self._run(path, lambda: os.utime(self._full(path), ns=times) or 0)
+        if times is None:
+            return self._run(path, lambda: _ok(os.utime, self._full(path)))
+        return self._run(path, lambda: _ok(os.utime, self._full(path), ns=times))
 
     def access(self, path: str, amode: int) -> int:
         return 0  # default_permissions: the kernel checks modes
@@ -356,6 +358,11 @@ class LazyFS(Operations):
         sv = os.statvfs(self._full(path))
         keys = ("f_bavail", "f_bfree", "f_blocks", "f_bsize", "f_favail", "f_ffree", "f_files")
         return {k: getattr(sv, k) for k in (*keys, "f_flag", "f_frsize", "f_namemax")}
+
+
+def _ok(call: Callable[..., None], *args: Any, **kwargs: Any) -> int:
+    call(*args, **kwargs)
+    return 0
 
 
 def kill_users(directory: Path, pids: list[int]) -> list[int]:
@@ -384,8 +391,6 @@ def kill_users(directory: Path, pids: list[int]) -> list[int]:
 
 def wait_dead(pids: list[int], timeout: float = 15.0) -> None:
     """Until every pid is gone or a zombie (its files closed)."""
-    import time
-
     deadline = time.monotonic() + timeout
     for pid in pids:
         while time.monotonic() < deadline:
@@ -396,23 +401,3 @@ def wait_dead(pids: list[int], timeout: float = 15.0) -> None:
             if state in ("Z", "X"):
                 break
             time.sleep(0.005)
-
-
-def main(argv: list[str] | None = None) -> None:
-    from bench.powercut.switch import Switch
-
-    parser = argparse.ArgumentParser(prog="python -m bench.powercut.lazyfs")
-    parser.add_argument("backing", type=Path)
-    parser.add_argument("mountpoint", type=Path)
-    parser.add_argument("--control", type=Path, required=True, help="the switch's Unix socket")
-    args = parser.parse_args(argv)
-    fs = LazyFS(args.backing.resolve(), args.mountpoint.resolve())
-    Switch(fs, args.control).start()
-    FUSE(
-        fs, str(args.mountpoint), foreground=True, default_permissions=True,
-        attr_timeout=0, entry_timeout=0, negative_timeout=0, fsname="lazyfs",
-    )  # fmt: skip
-
-
-if __name__ == "__main__":
-    main()

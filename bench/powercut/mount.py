@@ -35,7 +35,7 @@ class Mount:
     def start(self) -> Mount:
         self.backing.mkdir(parents=True, exist_ok=True)
         self.point.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "bench.powercut.lazyfs", str(self.backing), str(self.point)]
+        argv = [sys.executable, "-m", "bench.powercut.serve", str(self.backing), str(self.point)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [*argv, "--control", str(self.control)],
@@ -45,7 +45,9 @@ class Mount:
         while not (os.path.ismount(self.point) and self._answers()):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise MountError(f"LazyFS did not mount at {self.point}; {self.log}:\n{self.tail()}")
+                raise MountError(
+                    f"LazyFS did not mount at {self.point}; {self.log}:\n{self.tail()}"
+                )
             time.sleep(0.05)
         return self
 

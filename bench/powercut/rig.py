@@ -73,7 +73,9 @@ class Keeper:
     def tend(self) -> None:
         for name, daemon in self.daemons.items():
             if daemon.proc is not None and daemon.proc.poll() is not None:
-                self.deaths.append(f"{name} exited with {daemon.proc.returncode}:\n{daemon.tail(8)}")
+                self.deaths.append(
+                    f"{name} exited with {daemon.proc.returncode}:\n{daemon.tail(8)}"
+                )
                 self.restart(name)
         for name, since in list(self.starting.items()):
             try:
@@ -83,8 +85,10 @@ class Keeper:
             if answered:
                 del self.starting[name]
             elif time.monotonic() - since > START_TIMEOUT_S:
-                self.unrecoverable.append(f"{name}: no answer {START_TIMEOUT_S:.0f} s after a cut:"
-                                          f"\n{self.daemons[name].tail(8)}")
+                self.unrecoverable.append(
+                    f"{name}: no answer {START_TIMEOUT_S:.0f} s after a cut:"
+                    f"\n{self.daemons[name].tail(8)}"
+                )
                 del self.starting[name]
 
     def wait_all_up(self, timeout: float = START_TIMEOUT_S) -> bool:
