@@ -45,32 +45,10 @@ from typing import Any, TypeVar
 
 from mfusepy import FuseOSError, Operations
 
+from bench.powercut.names import Name, Names, machine_of, parent_of
 from bench.powercut.overlay import Node, tear_point
 
 T = TypeVar("T")
-
-
-def machine_of(path: str) -> str:
-    """The machine a path of the mount belongs to: its top directory ('' for the root)."""
-    parts = path.strip("/").split("/")
-    return parts[0] if len(parts) > 1 else ""
-
-
-def parent_of(path: str) -> str:
-    return "/" + "/".join(path.strip("/").split("/")[:-1])
-
-
-@dataclass
-class Name:
-    """A change of names not yet durable, and how a cut undoes it."""
-
-    kind: str  # create | rename | unlink
-    machine: str
-    dirs: set[str]  # the directories whose fsync makes it durable
-    path: str  # create: the new file; rename: the new name; unlink: the removed name
-    old: str = ""  # rename: the name it had
-    stash: str = ""  # the file removed or renamed over, kept until durable
-    ino: int = 0  # create: the file, whose own fsync makes its name durable too
 
 
 @dataclass
@@ -99,7 +77,7 @@ class LazyFS(Operations):  # type: ignore[misc]
         self.mutex = threading.RLock()
         self.nodes: dict[int, Node] = {}  # backing inode -> its unsynced state
         self.handles: dict[int, Node] = {}
-        self.names: list[Name] = []
+        self.names = Names(self.root, self.stash, self._forget)
         self.frozen: set[str] = set()
         self.epochs: dict[str, int] = {}
         self.last_write: tuple[Node, int, bytes] | None = None
@@ -149,11 +127,6 @@ class LazyFS(Operations):  # type: ignore[misc]
             os.close(node.fd)
             del self.nodes[ino]
 
-    def _stash(self, full: str) -> str:
-        target = str(self.stash / f"{next(self._ids)}")
-        os.rename(full, target)
-        return target
-
     # --- the cut ---------------------------------------------------------------------------------
 
     def begin_cut(self, cut: Cut) -> None:
@@ -177,42 +150,13 @@ class LazyFS(Operations):  # type: ignore[misc]
                 if node.machine == cut.machine:
                     cut.lost_bytes += node.drop()
                     self._forget(ino)
-            for name in reversed([n for n in self.names if n.machine == cut.machine]):
-                self._undo(name)
-                cut.undone += 1
-            self.names = [n for n in self.names if n.machine != cut.machine]
+            cut.undone = self.names.undo(cut.machine)
         threading.Thread(target=self._end_cut, args=(cut,), daemon=True).start()
 
     def _end_cut(self, cut: Cut) -> None:
         wait_dead(cut.killed)
         self.frozen.discard(cut.machine)
         cut.done = True
-
-    def _undo(self, name: Name) -> None:
-        try:
-            if name.kind == "create":
-                os.unlink(self._full(name.path))
-            elif name.kind == "rename":
-                os.rename(self._full(name.path), self._full(name.old))
-            if name.stash:
-                os.rename(name.stash, self._full(name.path))
-        except OSError:
-            pass  # a later change already moved it: the earlier record has nothing to undo
-
-    def _durable(self, name: Name) -> None:
-        if name.stash:
-            ino = os.lstat(name.stash).st_ino
-            os.unlink(name.stash)
-            self._forget(ino)
-
-    def _settle(self, done: Callable[[Name], bool]) -> None:
-        keep = []
-        for name in self.names:
-            if done(name):
-                self._durable(name)
-            else:
-                keep.append(name)
-        self.names = keep
 
     # --- files -----------------------------------------------------------------------------------
 
@@ -236,7 +180,7 @@ class LazyFS(Operations):  # type: ignore[misc]
             node = self._node(path)
             if not existed:
                 ino = os.lstat(full).st_ino
-                self.names.append(Name("create", node.machine, {parent_of(path)}, path, ino=ino))
+                self.names.add(Name("create", node.machine, {parent_of(path)}, path, ino=ino))
             return self._handle(node)
 
         return self._run(path, create, "create")
@@ -288,7 +232,7 @@ class LazyFS(Operations):  # type: ignore[misc]
             node = self.handles[fh]
             node.sync()
             ino = os.fstat(node.fd).st_ino
-            self._settle(lambda n: n.kind == "create" and n.ino == ino)
+            self.names.file_synced(ino)
             return 0
 
         return self._run(path, fsync, "fsync")
@@ -301,18 +245,18 @@ class LazyFS(Operations):  # type: ignore[misc]
             if stat.S_ISDIR(os.lstat(source).st_mode):
                 os.rename(source, target)
                 return 0
-            stash = self._stash(target) if os.path.lexists(target) else ""
+            stash = self.names.stash(target) if os.path.lexists(target) else ""
             os.rename(source, target)
             dirs = {parent_of(old), parent_of(new)}
-            self.names.append(Name("rename", machine_of(new), dirs, new, old, stash))
+            self.names.add(Name("rename", machine_of(new), dirs, new, old, stash))
             return 0
 
         return self._run(new, rename, "rename")
 
     def unlink(self, path: str) -> int:
         def unlink() -> int:
-            stash = self._stash(self._full(path))
-            self.names.append(Name("unlink", machine_of(path), {parent_of(path)}, path, "", stash))
+            stash = self.names.stash(self._full(path))
+            self.names.add(Name("unlink", machine_of(path), {parent_of(path)}, path, "", stash))
             return 0
 
         return self._run(path, unlink, "unlink")
@@ -324,9 +268,7 @@ class LazyFS(Operations):  # type: ignore[misc]
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            for name in self.names:
-                name.dirs.discard(path)
-            self._settle(lambda n: not n.dirs)
+            self.names.directory_synced(path)
             return 0
 
         return self._run(path, fsyncdir, "fsyncdir")
