@@ -9,7 +9,8 @@ sort after everything to come and make every later entry look late. A refused en
 kept in presence and not folded: it is counted by reason and logged with the gate, seq and reason.
 
 The last roster is kept in the state directory (`roster.json`, written to a temp file, synced,
-renamed), so a gate restarted with no broker still knows the venue's roles.
+renamed, the directory synced so the new name survives a power cut), so a gate restarted with
+no broker still knows the venue's roles.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from gate.link.vetting import (
     roles_of,
     text_size,
 )
+from gate.store.durable import fsync_directory
 from gate.store.journal import Journal
 from gate.store.presence import PresenceError, PresenceLog
 
@@ -69,6 +71,7 @@ class Peers:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(temp, self.path)
+            fsync_directory(self.path.parent)
         except OSError as exc:  # used all the same; the retained roster comes back next start
             log.error("roster not kept in %s: %s", self.path, exc)
         log.info("venue roster: %s", ", ".join(f"{g}:{r}" for g, r in sorted(roles.items())))
