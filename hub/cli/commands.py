@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gate.config import ConfigError
+from gate.config import ConfigError, load_policy
 from gate.i18n import N_
 from gate.i18n.terminal import output_options, reader_gone, terminal_words
 from hub.cli.report import report_command
@@ -125,14 +125,16 @@ def _import_offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[s
     from hub.service.control import import_summary
 
     try:
-        with HubAllowlist(config_of(args).hub.state_dir / "allowlist") as allowlist:
+        hub = config_of(args).hub
+        sessions = load_policy(hub.policy).sessions
+        with HubAllowlist(hub.state_dir / "allowlist", sessions) as allowlist:
             if "tickets" in request:
                 one = request["tickets"]
                 result = allowlist.import_tickets_text(one["name"], one["text"])
             else:
                 where = request["directory"]
                 result = allowlist.import_texts(where["files"], where["source"])
-    except (AllowlistError, OSError) as exc:
+    except (AllowlistError, ConfigError, OSError) as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": True, **import_summary(result), "note": STORED_ONLY}
 
