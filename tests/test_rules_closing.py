@@ -17,8 +17,8 @@ from gate.config import ConfigError, load_policy
 from gate.core import Code, MemberState, Mode, PairingOpened, Ticket
 from gate.core import closing as core_closing
 from gate.i18n.notices import NOTICES, message_text
-from gate.store.allowlist import AllowlistStore, load_csv_dir
 from gate.link.protocol import ticket_of, ticket_row
+from gate.store.allowlist import AllowlistStore, load_csv_dir
 from tests.rules_helpers import (
     ADULT_1,
     ADULT_2,
@@ -40,7 +40,7 @@ SESSIONS = {"AM": "09:30-12:30", "PM": "13:30-18:00"}
 
 
 def with_sessions(venue: Venue, **tickets: str) -> Venue:
-    """The venue with the AM and PM sessions, and `tickets` (code -> session) made session tickets."""
+    """The venue with the AM and PM sessions; `tickets` (code -> session) made session tickets."""
     venue.policy = policy(sessions=SESSIONS)
     for code, session in tickets.items():
         t = venue.state.allowlist.tickets[code]
@@ -235,7 +235,9 @@ def test_tickets_csv_takes_an_optional_session_column(tmp_path: Path) -> None:
         "tickets.csv:4: session 'EVENING' is not one of the venue's sessions (AM, PM): add it "
         "to [sessions] of policy.toml or correct the ticket"
     ]
-    old = write_allowlist(tmp_path / "b", header.replace(",session", "") + "T1,f,1,0,2026-07-18,2026-07-18,\n")
+    old = write_allowlist(
+        tmp_path / "b", header.replace(",session", "") + "T1,f,1,0,2026-07-18,2026-07-18,\n"
+    )
     assert load_csv_dir(old)[0].tickets["T1"].session == ""
 
 

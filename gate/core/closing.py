@@ -39,7 +39,9 @@ COLLECT_RULES: Sequence[Rule] = (
 )
 
 # The templates, word for word as `gate.i18n.notices` translates them.
-COLLECT = "in only to collect {children} child(ren) of group {group}: leave with them (closed {close})"
+COLLECT = (
+    "in only to collect {children} child(ren) of group {group}: leave with them (closed {close})"
+)
 TEMP_ALONE = (
     "temporary exit: come back with this band; group {group} has {children} child(ren) inside "
     "with no adult: collect them before closing at {close}"

@@ -73,5 +73,7 @@ def ticket_hours(policy: Policy, ticket: Ticket | None) -> Hours | None:
 
 def session_list(policy: Policy) -> list[Hours]:
     """The policy's sessions, by start time."""
-    found = [Hours(name, *hours) for name in policy.sessions if (hours := policy.session_hours(name))]
+    found = [
+        Hours(name, *hours) for name in policy.sessions if (hours := policy.session_hours(name))
+    ]
     return sorted(found, key=lambda h: (h.open, h.session))

@@ -208,7 +208,7 @@ def parse_hours(name: str, hours: object) -> tuple[time, time]:
         first, last = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
     except ValueError:
         raise ValueError(
-            f"session {name}: not HH:MM-HH:MM (got {hours!r}): write it like \"09:30-12:30\""
+            f'session {name}: not HH:MM-HH:MM (got {hours!r}): write it like "09:30-12:30"'
         ) from None
     if not first < last:
         raise ValueError(f"session {name}: {hours!r} must start before it ends, on one day")

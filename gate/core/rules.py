@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gate.core.events import Event, GroupFlagged, MemberMoved, PairingClosed
+from gate.core.hours import ticket_hours
 from gate.core.model import (
     Code,
     Decision,
@@ -55,7 +56,6 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
-from gate.core.hours import ticket_hours
 from gate.core.state import Group, State
 
 Outcome = tuple[Decision, list[Event]]
