@@ -12,14 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
-from gate.config import ConfigError, load_policy
-from gate.core import Code, MemberState, Mode, PairingOpened, Ticket
-from gate.core import closing as core_closing
-from gate.i18n.notices import NOTICES, message_text
-from gate.link.protocol import ticket_of, ticket_row
-from gate.store.allowlist import AllowlistStore, load_csv_dir
-from tests.rules_helpers import (
+from rules_helpers import (
     ADULT_1,
     ADULT_2,
     ADULT_3,
@@ -35,6 +28,13 @@ from tests.rules_helpers import (
     family_inside,
     policy,
 )
+
+from gate.config import ConfigError, load_policy
+from gate.core import Code, MemberState, Mode, PairingOpened, Ticket
+from gate.core import closing as core_closing
+from gate.i18n.notices import NOTICES, message_text
+from gate.link.protocol import ticket_of, ticket_row
+from gate.store.allowlist import AllowlistStore, load_csv_dir
 
 SESSIONS = {"AM": "09:30-12:30", "PM": "13:30-18:00"}
 

@@ -191,15 +191,21 @@ def _day(text: str) -> date:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
     from gate.core import headcount
+    from hub.views.closing import closing_alert, closings
     from hub.views.sweep import closing_sweep, unaccompanied_groups
 
+    _ = terminal_words(args.lang)
     with open_venue(args) as v, v.venue.reading() as state:
         rows = closing_sweep(state, staff=args.staff)
         flagged = unaccompanied_groups(state, v.policy.tz)
         count = headcount(state)
+        found = closings(v.policy, state, datetime.now(v.policy.tz))
     tz = v.policy.tz
     answer = {
+        "closing": [c.as_dict() | closing_alert(c, _) for c in found],
         "headcount": count.as_dict(),
         "children": [row.as_dict(tz) for row in rows],
         "unaccompanied_groups": flagged,
@@ -209,7 +215,7 @@ def _sweep(args: argparse.Namespace) -> int:
     else:
         from hub.views.console.family import show_sweep
 
-        print("\n".join(show_sweep(answer, terminal_words(args.lang), tz)))
+        print("\n".join(show_sweep(answer, _, tz)))
     return EXIT_OK
 
 
