@@ -254,3 +254,28 @@ def test_a_session_survives_the_snapshot_and_the_wire(tmp_path: Path) -> None:
         store.save_snapshot(allowlist, 1)
     with AllowlistStore(tmp_path / "gate.json") as again:
         assert again.load().tickets["T1"].session == "PM"
+
+
+# --- offline: the session on the band's token ---------------------------------------------------
+
+
+def test_a_session_tokens_band_keeps_its_hours_at_a_gate_that_never_saw_it() -> None:
+    from gate.core import BandToken, Kind, Role, Scan
+    from gate.devices.nfc.token import Keyring, decode_token, encode_token
+
+    keys = Keyring((1, bytes(range(16))))
+    token = BandToken("T-AM", Role.ADULT, at(10).date(), at(10).date(), 1, 1, "AM")
+    message = encode_token(token, "04A1B2C3D4E5F6", keys)
+    assert decode_token(message, "04A1B2C3D4E5F6", keys) == token
+    whole_day = replace(token, session="")
+    plain = encode_token(whole_day, "04A1B2C3D4E5F6", keys)
+    assert len(plain) == len(message) - 3  # a ticket of the whole day: version 1, as before
+    assert decode_token(plain, "04A1B2C3D4E5F6", keys) == whole_day
+
+    venue = Venue()
+    venue.policy = policy(sessions=SESSIONS)  # nothing of T-AM in this gate's allowlist
+    scan = Scan("E1", Mode.ENTRY, Kind.NFC, "04A1B2C3D4E5F6", token=token)
+    refused = venue.scan(scan, at(14, 1))
+    assert refused.code is Code.DENY_NOT_VALID_NOW
+    assert "session AM 09:30-12:30" in refused.message
+    assert venue.scan(scan, at(10)).code is Code.OK_ENTRY

@@ -115,7 +115,15 @@ def _token_ticket(group: str, scan: Scan) -> Ticket | None:
     t = scan.token
     if t is None or t.group != group:
         return None
-    return Ticket(group, "from wristband token", t.adults, t.children, t.valid_from, t.valid_to)
+    return Ticket(
+        group,
+        "from wristband token",
+        t.adults,
+        t.children,
+        t.valid_from,
+        t.valid_to,
+        session=t.session,
+    )
 
 
 def _why_unknown(state: State, value: str) -> str:

@@ -139,6 +139,7 @@ class BandToken:
     valid_to: date
     adults: int
     children: int
+    session: str = ""  # the ticket's session (场次), so a gate that never saw it keeps its hours
 
 
 @dataclass(frozen=True, slots=True)
