@@ -122,3 +122,20 @@ def test_each_session_has_its_own_sweep_of_its_own_children() -> None:
     assert {r.uid for r in found[1].rows} == {CHILD_3}
     (said,) = [a for a in announcements(found) if a["session"] == "PM"]
     assert said["text"]["zh-CN"].startswith("各位游客,PM 场次将于 18:00 结束。")
+
+
+def test_hub_sweep_puts_the_closing_first_marked_when_critical() -> None:
+    from zoneinfo import ZoneInfo
+
+    from hub.views.console.family import show_sweep
+
+    venue = children_left_inside()
+    _ = words("en")
+    found = closings(venue.policy, venue.state, at(18, 25))
+    answer = {
+        "closing": [c.as_dict() | closing_alert(c, _) for c in found],
+        "headcount": {"inside": 2, "adults": 0},
+        "children": [],
+    }
+    lines = show_sweep(answer, _, ZoneInfo("Asia/Shanghai"))
+    assert lines[0] == "!! closed 25 min ago: 2 children still inside"
