@@ -279,3 +279,24 @@ def test_a_session_tokens_band_keeps_its_hours_at_a_gate_that_never_saw_it() -> 
     assert refused.code is Code.DENY_NOT_VALID_NOW
     assert "session AM 09:30-12:30" in refused.message
     assert venue.scan(scan, at(10)).code is Code.OK_ENTRY
+
+
+def test_gatectl_says_the_notice_in_the_technicians_language() -> None:
+    from zoneinfo import ZoneInfo
+
+    from gate.i18n import words
+    from gate.tools.show_scans import show_scan
+
+    venue = family_inside()
+    venue.step_out(ADULT_1, at(15))
+    d = venue.step_out(ADULT_2, at(15, 1))
+    answer = {
+        "decision": {"code": d.code.value, "message": d.message, "group": FAMILY, "role": "adult"},
+        "seq": 7,
+        "asked_by": {"user": "ana", "uid": 1000},
+    }
+    first = show_scan(answer, words("zh-CN"), ZoneInfo("Asia/Shanghai"))[0]
+    assert first == (
+        "OK_TEMP_EXIT: 临时出园:请凭此手环返回;T-FAMILY 组仍有 2 名儿童在馆内且无监护人陪同:"
+        "请在 18:00 闭馆前接走小朋友"
+    )
