@@ -35,6 +35,7 @@ DAY = date(2026, 7, 18)  # a Saturday
 YESTERDAY = DAY - timedelta(days=1)
 TZ = timezone(timedelta(hours=8))  # Asia/Shanghai has no daylight saving time
 OPEN, CLOSE = time(9, 30), time(18, 0)
+SESSIONS = {"AM": "09:30-12:30", "PM": "13:30-18:00"}  # 场次: tickets of one session
 DESK_OPENS = time(9, 0)
 CAPACITY = 1500
 WINDOW = timedelta(seconds=60)  # pairing_window_s
@@ -95,6 +96,7 @@ class Family:
     bound_at: datetime | None = None
     entry_at: datetime | None = None
     exit_at: datetime | None = None  # None: still inside when the scans end
+    session: str = ""  # a ticket of one session (SESSIONS), else of the whole day
 
     @property
     def people(self) -> list[Person]:
@@ -374,14 +376,16 @@ def build(rng: random.Random) -> tuple[dict[str, list[list[str]]], Script, list[
     script.scan(at(10, 47, 13), "E1", "entry", "nfc", foreign, "DENY_UNKNOWN")
     for fam in [*families, *solos, late]:
         passages(script, fam)
+    sessions = sessions_and_collection(script)
 
+    groups = [*families, *solos, late, *sessions]
     tables = {
-        "tickets": ticket_rows([*families, *solos, late], extra_tickets, f, rng),
-        "wristbands": band_rows([*families, *solos, late], extra_bands, f, rng),
+        "tickets": ticket_rows(groups, extra_tickets, f, rng),
+        "wristbands": band_rows(groups, extra_bands, f, rng),
         "staff": [["uid", "name"], *([uid, name] for uid, name in STAFF.items())],
         "revoked": [["value", "reason"], *sorted(revoked)],
     }
-    return tables, script, [*families, *solos, late]
+    return tables, script, groups
 
 
 def bind(script: Script, t: datetime, fam: Family, lost: Person | None, stray: Person) -> datetime:
@@ -563,6 +567,114 @@ def solo_exit(script: Script, fam: Family) -> None:
     fam.exit_at = x
 
 
+# --- sessions, and a closing with children collected after it ----------------------------------
+
+
+def sessions_and_collection(script: Script) -> list[Family]:
+    """Five families bound at the second desk (D2), scripted to the minute with their own
+    random bands, so the rest of the day is unchanged:
+
+    - a morning-session family (AM, 09:30-12:30) in at 10:02, out at 12:15;
+    - a morning-session family that comes in the afternoon: refused at 14:01 (DENY_NOT_VALID_NOW);
+    - a morning-session family whose only adult steps out at 12:00: told to collect the child
+      before the session ends, back at 12:41 after it (OK_COLLECT), out with the child;
+    - an afternoon-session family (PM, 13:30-18:00) at the gate ten minutes early (refused),
+      in at 13:31, out at 16:30;
+    - a family of the whole day whose only adult steps out at 17:20 and comes back at 18:06,
+      after closing, to collect the two children (OK_COLLECT), and leaves with them.
+    """
+    f = Factory(random.Random(SEED + 15))
+
+    def family(code: str, adults: int, children: int, session: str, story: str) -> Family:
+        people = (
+            [f.person("adult") for _ in range(adults)],
+            [f.person("child") for _ in range(children)],
+        )
+        return Family(code, "day-family", *people, at(9, 0), session=session, story=story)
+
+    am = family("S2607180001", 1, 2, "AM", "session-am")
+    am_late = family("S2607180002", 2, 1, "AM", "session-am-in-the-afternoon")
+    am_collect = family("S2607180003", 1, 1, "AM", "session-am-collected")
+    pm = family("S2607180004", 2, 1, "PM", "session-pm")
+    evening = family("S2607180005", 1, 2, "", "collected-after-closing")
+    for fam, t in ((am, at(9, 35)), (am_collect, at(9, 40)), (evening, at(10, 30))):
+        d2_bind(script, t, fam)
+    for fam, t in ((pm, at(13, 15)), (am_late, at(13, 58))):
+        d2_bind(script, t, fam)
+
+    def through(t: datetime, gate: str, mode: str, people: list[Person], code: str) -> None:
+        state = {"OK_ENTRY": "inside", "OK_EXIT": "exited"}[code]
+        for i, p in enumerate(people):
+            script.scan(t + s(4 * i), gate, mode, "nfc", p.uid, code, moves=[(p.uid, state)])
+
+    through(at(10, 2), "E1", "entry", am.people, "OK_ENTRY")
+    through(at(12, 15), "X1", "exit", am.people, "OK_EXIT")
+    script.scan(at(14, 1), "E2", "entry", "nfc", am_late.adults[0].uid, "DENY_NOT_VALID_NOW")
+
+    a = am_collect.adults[0]
+    through(at(10, 5), "E2", "entry", am_collect.people, "OK_ENTRY")
+    script.scan(
+        at(12, 0),
+        "X2",
+        "exit",
+        "nfc",
+        a.uid,
+        "OK_TEMP_EXIT",
+        "temporary",
+        [(a.uid, "temp_out")],
+        flag=am_collect.ticket,
+    )
+    script.scan(
+        at(12, 41),
+        "E1",
+        "entry",
+        "nfc",
+        a.uid,
+        "OK_COLLECT",
+        moves=[(a.uid, "inside")],
+        unflag=am_collect.ticket,
+    )
+    through(at(12, 43), "X1", "exit", am_collect.people, "OK_EXIT")
+
+    script.scan(at(13, 20), "E1", "entry", "nfc", pm.adults[0].uid, "DENY_NOT_VALID_NOW")
+    through(at(13, 31), "E1", "entry", pm.people, "OK_ENTRY")
+    through(at(16, 30), "X2", "exit", pm.people, "OK_EXIT")
+
+    a = evening.adults[0]
+    through(at(10, 40), "E1", "entry", evening.people, "OK_ENTRY")
+    script.scan(
+        at(17, 20),
+        "X1",
+        "exit",
+        "nfc",
+        a.uid,
+        "OK_TEMP_EXIT",
+        "temporary",
+        [(a.uid, "temp_out")],
+        flag=evening.ticket,
+    )
+    script.scan(
+        at(18, 6),
+        "E2",
+        "entry",
+        "nfc",
+        a.uid,
+        "OK_COLLECT",
+        moves=[(a.uid, "inside")],
+        unflag=evening.ticket,
+    )
+    through(at(18, 7), "X2", "exit", evening.people, "OK_EXIT")
+    return [am, am_late, am_collect, pm, evening]
+
+
+def d2_bind(script: Script, t: datetime, fam: Family) -> None:
+    """The second desk binds a family: ticket, adults' bands, children's, 5 s apart."""
+    script.scan(t, "D2", "bind", "barcode", fam.ticket, "OK_BIND")
+    for i, p in enumerate(fam.people, 1):
+        script.scan(t + s(5 * i), "D2", "bind", "nfc", p.uid, "OK_BIND", moves=[(p.uid, "bound")])
+    fam.bound_at = t
+
+
 def ticket_row(
     code: str,
     product: str,
@@ -582,17 +694,22 @@ def ticket_rows(
     """Every ticket the gates know: today's, the annual passes, a few sold for today whose
     families never came, and the first ones sold for tomorrow."""
     rows = [
-        ticket_row(g.ticket, g.product, len(g.adults), len(g.children), *g.valid, g.phone)
+        [
+            *ticket_row(g.ticket, g.product, len(g.adults), len(g.children), *g.valid, g.phone),
+            g.session,
+        ]
         for g in groups
     ]
-    rows += extra
+    rows += [[*row, ""] for row in extra]
     sizes = ((1, 1), (2, 1), (2, 2), (1, 2))
     for _ in range(NO_SHOWS):
-        rows.append(ticket_row(f.ticket(), "day-family", *rng.choice(sizes), DAY))
+        rows.append([*ticket_row(f.ticket(), "day-family", *rng.choice(sizes), DAY), ""])
     tomorrow = DAY + timedelta(days=1)
     for _ in range(TOMORROW_TICKETS):
-        rows.append(ticket_row(f.ticket(tomorrow), "day-family", *rng.choice(sizes), tomorrow))
+        row = ticket_row(f.ticket(tomorrow), "day-family", *rng.choice(sizes), tomorrow)
+        rows.append([*row, ""])
     header = ["code", "product", "adults", "children", "valid_from", "valid_to", "guardian_phone"]
+    header.append("session")
     return [header, *sorted(rows)]
 
 
@@ -695,7 +812,8 @@ def write(out: Path, seed: int = SEED) -> dict[str, object]:
         f'open = "{OPEN:%H:%M}"\n'
         f'close = "{CLOSE:%H:%M}"\n'
         f"capacity = {CAPACITY}\n"
-        f"pairing_window_s = {WINDOW.seconds}\n",
+        f"pairing_window_s = {WINDOW.seconds}\n"
+        "\n[sessions]  # 场次\n" + "".join(f'{k} = "{v}"\n' for k, v in SESSIONS.items()),
         encoding="utf-8",
         newline="",
     )

@@ -22,13 +22,14 @@ def _simulate(args: argparse.Namespace) -> int:
     from gate.store.allowlist import AllowlistError, load_csv_dir
 
     try:
-        allowlist, row_errors = load_csv_dir(args.allowlist)
         policy_path = args.policy or args.allowlist / "policy.toml"
         if policy_path.exists() or args.policy:
             policy = load_policy(policy_path)
+            sessions = policy.sessions  # a ticket of a session the policy lacks: a row error
         else:
             print(f"no {policy_path}: open around the clock, no capacity limit", file=sys.stderr)
-            policy = PERMISSIVE_POLICY
+            policy, sessions = PERMISSIVE_POLICY, None
+        allowlist, row_errors = load_csv_dir(args.allowlist, sessions)
     except (AllowlistError, ConfigError) as exc:
         print(f"gate simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -18,7 +18,7 @@ exactly as on a gate. Times are fixed and timezone-aware; `at(10)` is 10:00 loca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -151,6 +151,16 @@ class Venue:
     def scan(self, scan: Scan, now: datetime) -> Decision:
         decision, self.events = step(self.state, scan, now, self.policy)
         return decision
+
+    def with_policy(self, session_of: str | None = None, **changes: Any) -> Venue:
+        """The venue with its policy changed; `session_of` a ticket made one of the first of
+        the `sessions` given."""
+        self.policy = policy(**changes)
+        if session_of is not None:
+            t = self.state.allowlist.tickets[session_of]
+            first = next(iter(changes["sessions"]))
+            self.state.allowlist.tickets[session_of] = replace(t, session=first)
+        return self
 
     def revoke(self, value: str, reason: str = "reported at the desk") -> Venue:
         """Revoke a ticket code or a band UID in the allowlist (a refund, a lost band)."""

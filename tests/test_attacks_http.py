@@ -37,6 +37,7 @@ OPEN_PATHS = (
     "/api/headcount",
     "/api/gates",
     "/api/alerts",
+    "/api/announcements",
     "/metrics",
     "/api/openapi.json",
     "/healthz",

@@ -139,7 +139,34 @@ def test_scans_are_one_day_in_time_order() -> None:
     assert all(t.utcoffset() == timedelta(hours=8) for t in times)
     assert {t.date().isoformat() for t in times} == {"2026-07-18"}
     assert time(17, 59) < times[-1].time() < time(18, 10), "the day ends just after closing"
-    assert {s["gate"] for s in scans} == {"D1", "E1", "E2", "X1", "X2"}
-    assert {s["mode"] for s in scans if s["gate"] == "D1"} == {"bind"}
+    assert {s["gate"] for s in scans} == {"D1", "D2", "E1", "E2", "X1", "X2"}
+    assert {s["mode"] for s in scans if s["gate"] in ("D1", "D2")} == {"bind"}
     tickets = (DAY / "tickets.csv").read_text().splitlines()
     assert 250 <= len(tickets) - 1 <= 400
+
+
+def test_the_day_has_sessions_and_a_child_collected_after_closing(
+    simulated: subprocess.CompletedProcess[str],
+) -> None:
+    """A morning-session ticket refused in the afternoon; a parent back after the session's end
+    and one back after closing, each only to collect (OK_COLLECT), then out with the children."""
+    assert "[sessions]" in (DAY / "policy.toml").read_text()
+    assert (DAY / "tickets.csv").read_text().splitlines()[0].endswith(",session")
+    scans = scan_lines()
+    out = [json.loads(line) for line in simulated.stdout.splitlines()][:-1]
+    said = list(zip(scans, out, strict=True))
+    refused = [(s["t"][11:16], d["message"]) for s, d in said if d["code"] == "DENY_NOT_VALID_NOW"]
+    assert ("14:01", "ticket valid in session AM 09:30-12:30 only, now 14:01") in refused
+    collected = [(s["t"][11:16], d["group"]) for s, d in said if d["code"] == "OK_COLLECT"]
+    assert [t for t, _ in collected] == ["12:41", "18:06"]  # after the AM session, after closing
+    for t, group in collected:
+        after = [(s, d) for s, d in said if d["group"] == group and s["t"][11:16] >= t]
+        assert [d["code"] for _, d in after][1:] == ["OK_EXIT"] * (len(after) - 1)
+        assert {d["role"] for _, d in after} >= {"adult", "child"}
+    told = [
+        d["message"]
+        for s, d in said
+        if d["code"] == "OK_TEMP_EXIT" and d["group"] in dict((g, t) for t, g in collected)
+    ]
+    assert any("collect them before closing at 12:30" in m for m in told)
+    assert any("collect them before closing at 18:00" in m for m in told)

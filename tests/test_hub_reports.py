@@ -89,12 +89,12 @@ def guardian_phones(day: Day) -> list[str]:
 
 def test_entries_per_hour_add_up_to_the_admitted_total(report: DailyReport, day: Day) -> None:
     granted = [d for _, _, d in day.decisions if d.code is Code.OK_ENTRY]
-    assert report.admitted == sum(h.entries for h in report.hours) == len(granted) == 930
+    assert report.admitted == sum(h.entries for h in report.hours) == len(granted) == 941
     assert report.admitted_adults == sum(d.role is Role.ADULT for d in granted)
     assert report.admitted_children == sum(d.role is not Role.ADULT for d in granted)
     assert (
         sum(h.reentries_adults + h.reentries_children for h in report.hours)
-        == (codes(day)[Code.OK_REENTRY])
+        == codes(day)[Code.OK_REENTRY] + codes(day)[Code.OK_COLLECT]  # back in, to collect too
     )
     exits = codes(day)[Code.OK_EXIT] + codes(day)[Code.OK_TEMP_EXIT] + codes(day)[Code.OK_OVERRIDE]
     assert sum(h.exits_adults + h.exits_children for h in report.hours) == exits
@@ -112,7 +112,7 @@ def test_peak_occupancy_is_the_most_inside_at_once(report: DailyReport, day: Day
         (report.peak, report.peak_at)
         == (day.peak, day.peak_at)
         == (
-            708,
+            711,
             datetime(2026, 7, 18, 13, 24, 1, tzinfo=TZ),
         )
     )
@@ -131,16 +131,17 @@ def test_the_day_ends_as_the_expected_summary_says(report: DailyReport) -> None:
 def test_wristband_stock(report: DailyReport, day: Day) -> None:
     bands_bound = [d for _, _, d in day.decisions if d.code is Code.OK_BIND and d.role]
     b = report.bands
-    assert b.issued_total == len(bands_bound) == 932
+    assert b.issued_total == len(bands_bound) == 946
     assert b.issued == dict(sorted(Counter(d.role.value for d in bands_bound).items()))
     exited = {m.uid for m in day.state.members.values() if m.state is MemberState.EXITED}
-    assert b.returned == len(exited) == 915
+    assert b.returned == len(exited) == 926
     assert {r.uid for r in b.still_out} == set(day.state.members) - exited
     assert b.returned + len(b.still_out) == b.issued_total
-    # the family bound at 17:56 never got in; the adult who went for the car still has a band
+    # the family bound at 17:56 never got in, nor the morning-session family that came in the
+    # afternoon; the adult who went for the car still has a band
     assert Counter(r.state for r in b.still_out) == {
         MemberState.INSIDE: 14,
-        MemberState.BOUND: 2,
+        MemberState.BOUND: 5,
         MemberState.TEMP_OUT: 1,
     }
     lost = {v for v, reason in day.allowlist.revoked.items() if "lost" in reason}
@@ -185,7 +186,7 @@ def test_denials_by_code_are_those_of_gate_simulate(report: DailyReport) -> None
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     denied = Counter(d["code"] for d in lines if d.get("code", "").startswith("DENY_"))
     assert {d.code: d.count for d in report.denials} == dict(denied)
-    assert sum(denied.values()) == 14
+    assert sum(denied.values()) == 16
 
 
 def test_the_days_findings_are_kept(report: DailyReport, venue: VenueState) -> None:
@@ -205,9 +206,9 @@ def test_the_csv_reads_back_section_by_section(report: DailyReport, day: Day) ->
     assert total[0] == "total"
     assert int(total[3]) == sum(int(r[3]) for r in body) == report.admitted
     summary = dict(_section(rows, "Daily headcount")[1:])
-    assert summary["peak inside"] == "708"
+    assert summary["peak inside"] == "711"
     assert summary["peak reached at"] == "2026-07-18 13:24:01"
-    assert summary["admitted in all"] == "930"
+    assert summary["admitted in all"] == "941"
     overrides = _section(rows, "Staff overrides")
     assert len(overrides) == 1 + 10
     text = report_csv(report, staff=False)
@@ -257,7 +258,7 @@ def test_the_report_as_data_masks_phones_unless_staff(report: DailyReport, day: 
     assert not [p for p in guardian_phones(day) if p in masked]
     data = report.as_dict(staff=True)
     assert data["closing"]["inside"] == 14
-    assert data["peak"] == {"inside": 708, "at": "2026-07-18T13:24:01+08:00"}
+    assert data["peak"] == {"inside": 711, "at": "2026-07-18T13:24:01+08:00"}
     assert data["overrides"][0]["guardian_phone"] in guardian_phones(day)
 
 
@@ -289,7 +290,7 @@ def test_hub_report_daily_writes_csv_to_stdout(hub_toml: Path, day: Day) -> None
     run = hub(hub_toml, "report", "daily", "--date", "2026-07-18", "--csv", "-")
     assert run.returncode == 0, run.stderr
     rows = list(csv.reader(io.StringIO(run.stdout)))
-    assert dict(_section(rows, "Daily headcount")[1:])["admitted in all"] == "930"
+    assert dict(_section(rows, "Daily headcount")[1:])["admitted in all"] == "941"
     findings = _section(rows, "Reconciliation findings")
     assert len(findings) == 1 + 10
     assert not [p for p in guardian_phones(day) if p in run.stdout]
@@ -435,3 +436,24 @@ def test_a_day_counts_from_where_the_day_before_left_off(tmp_path: Path) -> None
     assert {b.uid for b in report.bands.still_out} == {ADULT_3, CHILD_3, ADULT_4}
     assert report.findings == (on_day, anchored)
     assert [w.uid for w in report.bands.written_off] == ["04A1DEAD"]
+
+
+def test_the_report_breaks_the_day_down_by_session(report: DailyReport, day: Day) -> None:
+    """The example day's AM and PM tickets (examples/make_day.py): first entries, the parents
+    let in after the AM session and after closing to collect, nobody of a session left."""
+    rows = {r.session: r for r in report.sessions}
+    assert list(rows) == ["", "AM", "PM"]
+    assert (rows["AM"].admitted_adults, rows["AM"].admitted_children) == (2, 3)
+    assert (rows["PM"].admitted_adults, rows["PM"].admitted_children) == (2, 1)
+    assert (rows["AM"].collections, rows[""].collections) == (1, 1)
+    assert rows["AM"].children_inside == rows["PM"].children_inside == 0
+    assert rows[""].children_inside == 10
+    whole = sum(r.admitted_adults + r.admitted_children for r in report.sessions)
+    assert whole == report.admitted
+    data = report.as_dict(staff=False)["sessions"]
+    assert data[1] == {
+        "session": "AM",
+        "admitted": {"adults": 2, "children": 3},
+        "collections": 1,
+        "children_inside": 0,
+    }

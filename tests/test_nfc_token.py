@@ -129,9 +129,9 @@ def test_a_rotated_keyring_signs_with_the_current_key() -> None:
 
 def test_token_from_a_newer_format_is_refused_as_unsupported(site_keys: Keyring) -> None:
     (record,) = ndef.message_decoder(encode_token(FAMILY_CHILD, BAND_UID, site_keys))
-    newer = ndef.Record(record.type, "", b"\x02" + record.data[1:])
+    newer = ndef.Record(record.type, "", b"\x03" + record.data[1:])  # 2 names a session
     message = b"".join(ndef.message_encoder([newer]))
-    assert fault(message, site_keys) == "unsupported token version 2"
+    assert fault(message, site_keys) == "unsupported token version 3"
 
 
 def test_other_ndef_content_is_not_a_wristgate_token(site_keys: Keyring) -> None:

@@ -204,6 +204,21 @@ def guardian_pickup_by_override() -> tuple[Venue, Decision]:
     return v, v.leave(CHILD_4, later(T0, 610))
 
 
+@grant_play
+def collection_after_closing() -> tuple[Venue, Decision]:
+    """Both adults out for a while, the children inside; one comes back after closing."""
+    v = family_adult_1_out_for_a_while()
+    assert v.step_out(ADULT_2, later(T0, 610)).code is Code.OK_TEMP_EXIT
+    return v, v.enter(ADULT_1, at(18, 30))
+
+
+def test_ok_collect_after_closing_an_adult_comes_in_for_the_children() -> None:
+    v, d = collection_after_closing()
+    assert (d.code, d.group, d.role) == (Code.OK_COLLECT, FAMILY, Role.ADULT)
+    assert state_of(v, ADULT_1) is INSIDE
+    assert PairingOpened(E1, at(18, 30), FAMILY, ENTRY, ADULT_1) in v.events
+
+
 def test_ok_bind_a_ticket_opens_the_binding_of_its_group() -> None:
     v, d = ticket_opens_binding()
     assert (d.code, d.group) == (Code.OK_BIND, FAMILY)
@@ -346,6 +361,13 @@ DENIALS = [
         Code.DENY_NOT_VALID_NOW,
         NEXT_MORNING,
     ),
+    case(
+        "not valid: a session's ticket outside its session",
+        lambda: family_bound().with_policy(sessions={"AM": "09:30-12:30"}, session_of=FAMILY),
+        nfc(E1, ENTRY, ADULT_1),
+        Code.DENY_NOT_VALID_NOW,
+        at(14, 1),
+    ),
     # DENY_REVOKED: refund, lost band reported
     case(
         "revoked: lost band at the desk",
@@ -460,6 +482,13 @@ DENIALS = [
         nfc(E1, ENTRY, ADULT_1),
         Code.DENY_CLOSED,
         at(18),
+    ),
+    case(
+        "closed: after closing, an adult whose group has no child inside",
+        family_bound,
+        nfc(E1, ENTRY, ADULT_1),
+        Code.DENY_CLOSED,
+        at(18, 30),
     ),
     case(
         "closed: after a close past midnight",

@@ -1,13 +1,16 @@
 """Properties of the rules core over random multi-gate days.
 
 Several families, several gates, random modes and intents, time jumps across the pairing window,
-opening hours and midnight. Whatever happens, these hold after every scan:
+opening hours, sessions and midnight, collections after closing. Whatever happens, these hold
+after every scan:
 
 - no child reaches `exited` or `temp_out` without an adult of its group granted out at that gate
   within the window, or an override recorded as forced;
 - the headcount equals the members in `inside` and is never negative;
 - `decide` is deterministic and does not change the state; a denial changes nothing;
-- replaying the events through `fold` rebuilds the same state.
+- replaying the events through `fold` rebuilds the same state;
+- after closing (the venue's, or a session's) the only way in is OK_COLLECT: an adult whose
+  group has a child inside; a session's ticket comes in only within its session.
 """
 
 from __future__ import annotations
@@ -41,13 +44,18 @@ from gate.core import (
 
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = Policy(
-    timezone="Asia/Shanghai", open="09:00", close="21:00", capacity=9, pairing_window_s=60
+    timezone="Asia/Shanghai",
+    open="09:00",
+    close="21:00",
+    capacity=9,
+    pairing_window_s=60,
+    sessions={"AM": "09:00-12:00"},
 )
 WINDOW = timedelta(seconds=POLICY.pairing_window_s)
 START = datetime(2026, 7, 18, 9, 0, tzinfo=TZ)
 
 TICKETS = {
-    "T-FAM1": Ticket("T-FAM1", "family", 2, 2, date(2026, 7, 18), date(2026, 7, 19)),
+    "T-FAM1": Ticket("T-FAM1", "family", 2, 2, date(2026, 7, 18), date(2026, 7, 19), session="AM"),
     "T-FAM2": Ticket("T-FAM2", "family", 1, 3, date(2026, 7, 18), date(2026, 7, 18)),
     "T-PAIR": Ticket("T-PAIR", "duo", 1, 1, date(2026, 7, 18), date(2026, 7, 19)),
     "T-SOLO": Ticket("T-SOLO", "solo", 0, 1, date(2026, 7, 18), date(2026, 7, 18), "13800138000"),
@@ -123,6 +131,19 @@ def desk_morning() -> list[tuple[timedelta, Scan]]:
     return day
 
 
+def closing_evening() -> list[tuple[timedelta, Scan]]:
+    """The desk's morning, then two families in (one of the AM session, 09:00-12:00), the adult
+    of one out for a while leaving its children, and the clock run to just before the session's
+    end: the random part of the day crosses it, and with the longer jumps the venue's closing,
+    with children inside."""
+    inside = ["04A10000", "04A10001", "04A10004", "04A10005", "04A10002", "04A10006", "04A10007"]
+    day = desk_morning()
+    day += [(timedelta(seconds=2), Scan("E1", Mode.ENTRY, Kind.NFC, b)) for b in inside]
+    out = [("04A10002", timedelta(seconds=5)), ("04A10001", timedelta(hours=2, minutes=57))]
+    day += [(jump, Scan("X1", Mode.EXIT, Kind.NFC, b, Intent.TEMPORARY)) for b, jump in out]
+    return day
+
+
 def snapshot(state: State) -> tuple[object, ...]:
     return (
         dict(state.members),
@@ -155,6 +176,7 @@ class Day:
         for event in events:
             self.check_child_safety(event)
             fold(self.state, event)
+        self.check_closing(scan, decision.code, decision.role)
         if decision.granted and decision.role is Role.ADULT and scan.mode is not Mode.BIND:
             self.adult_grants.append((scan.gate, decision.group or "", scan.mode, self.now))
         self.events += events
@@ -175,6 +197,24 @@ class Day:
         assert event.state is MemberState.EXITED, "a child went out temporarily"
         assert member.role is Role.CHILD, "a solo child left without a guardian pickup"
         assert self.adult_paired(event, Mode.EXIT), "a child left with no adult of its group"
+
+    def check_closing(self, scan: Scan, code: Code, role: Role | None) -> None:
+        """In after closing only to collect; a session's ticket only within its session."""
+        member = self.state.members.get(scan.value)
+        if scan.mode is not Mode.ENTRY or member is None or not code.granted:
+            return
+        if code is Code.OK_COLLECT:
+            assert role is Role.ADULT, "only an adult comes in to collect"
+            assert self.state.child_inside(member.group), "collecting nobody"
+            return
+        if code is Code.OK_OVERRIDE:
+            return
+        assert POLICY.is_open(self.now), f"{code} after closing"
+        ticket = self.state.allowlist.tickets.get(member.group)
+        if ticket is not None and ticket.session:
+            start, end = POLICY.session_hours(ticket.session) or (None, None)
+            assert start is not None and end is not None
+            assert start <= POLICY.local(self.now).time() < end, f"{code} outside its session"
 
     def adult_paired(self, event: MemberMoved, mode: Mode) -> bool:
         return any(
@@ -207,6 +247,19 @@ def test_invariants_hold_over_random_days(random_scans: Move) -> None:
     assert snapshot(replayed) == snapshot(day.state)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(days)
+def test_invariants_hold_over_random_evenings_past_closing(random_scans: Move) -> None:
+    day = Day()
+    for jump, scan in closing_evening() + random_scans:
+        day.scan(jump, scan)
+
+    replayed = State(allowlist=day.state.allowlist)
+    for event in day.events:
+        fold(replayed, event)
+    assert snapshot(replayed) == snapshot(day.state)
+
+
 def test_random_days_reach_the_interesting_codes() -> None:
     """Guard against a generator that never gets anyone through a gate (a vacuous property)."""
     seen: set[Code] = set()
@@ -214,15 +267,17 @@ def test_random_days_reach_the_interesting_codes() -> None:
     @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(days)
     def run(random_scans: Move) -> None:
-        day = Day()
-        for jump, scan in desk_morning() + random_scans:
-            day.now += jump
-            day.events += advance(day.state, day.now, POLICY)
-            decision, events = decide(day.state, scan, day.now, POLICY)
-            seen.add(decision.code)
-            for event in events:
-                fold(day.state, event)
+        for start in (desk_morning(), closing_evening()):
+            day = Day()
+            for jump, scan in start + random_scans:
+                day.now += jump
+                day.events += advance(day.state, day.now, POLICY)
+                decision, events = decide(day.state, scan, day.now, POLICY)
+                seen.add(decision.code)
+                for event in events:
+                    fold(day.state, event)
 
     run()
     assert {Code.OK_ENTRY, Code.OK_EXIT, Code.OK_TEMP_EXIT, Code.OK_OVERRIDE} <= seen, sorted(seen)
     assert {Code.DENY_CHILD_NEEDS_ADULT, Code.DENY_CLOSED} <= seen
+    assert {Code.OK_COLLECT, Code.DENY_NOT_VALID_NOW} <= seen, sorted(seen)

@@ -53,7 +53,7 @@ class Belief:
         uid, code = a.tap.value, a.code
         if code in ("OK_BIND", "DENY_ALREADY_BOUND") and uid not in self.where:
             self.where[uid] = Where.BOUND
-        elif code in ("OK_ENTRY", "OK_REENTRY", "DENY_ALREADY_INSIDE") or (
+        elif code in ("OK_ENTRY", "OK_REENTRY", "OK_COLLECT", "DENY_ALREADY_INSIDE") or (
             gate_role == "entry" and code == "OK_OVERRIDE"
         ):
             self.where[uid] = Where.INSIDE

@@ -19,7 +19,7 @@ from typing import Any
 from venue.hands import Answer, How
 from venue.plan import Plan, hhmm
 
-MOVED_IN = frozenset({"OK_ENTRY", "OK_REENTRY"})
+MOVED_IN = frozenset({"OK_ENTRY", "OK_REENTRY", "OK_COLLECT"})
 
 
 def moved_out(code: str, gate: str) -> bool:
@@ -33,7 +33,7 @@ class Where(StrEnum):
     OUT = "out"  # left for good, or for a while
 
 
-INTO = {"OK_ENTRY", "OK_REENTRY", "OK_OVERRIDE"}  # at an entry gate
+INTO = {"OK_ENTRY", "OK_REENTRY", "OK_COLLECT", "OK_OVERRIDE"}  # at an entry gate
 OUT_OF = {"OK_EXIT", "OK_TEMP_EXIT", "OK_OVERRIDE"}  # at an exit gate
 
 

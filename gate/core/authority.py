@@ -144,7 +144,14 @@ ROLE_MODE: Mapping[GateRole, Mode] = {
     "handheld": Mode.BIND,
 }
 PASSAGE_GRANTS = frozenset(
-    {Code.OK_ENTRY, Code.OK_REENTRY, Code.OK_EXIT, Code.OK_TEMP_EXIT, Code.OK_OVERRIDE}
+    {
+        Code.OK_ENTRY,
+        Code.OK_REENTRY,
+        Code.OK_COLLECT,
+        Code.OK_EXIT,
+        Code.OK_TEMP_EXIT,
+        Code.OK_OVERRIDE,
+    }
 )
 
 

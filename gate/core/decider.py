@@ -13,6 +13,7 @@ from gate.core.bands import (
     staff_badge_was_read,
     tag_is_an_original_wristband,
 )
+from gate.core.closing import COLLECT_RULES, collect_message, collects, exit_notice
 from gate.core.desk import bind
 from gate.core.events import (
     BandLearned,
@@ -79,10 +80,11 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     group = state.groups.get(member.group) or _token_group(member.group, scan)
     ticket = state.allowlist.tickets.get(group.id) or _token_ticket(group.id, scan)
     attempt = Attempt(state, scan, now, policy, member, group, ticket)
-    rules = ENTRY_RULES if scan.mode is Mode.ENTRY else EXIT_RULES
+    collect = collects(attempt)  # after closing: in only to collect the children
+    rules = COLLECT_RULES if collect else ENTRY_RULES if scan.mode is Mode.ENTRY else EXIT_RULES
     refusal = next((r for rule in rules if (r := rule(attempt)) is not None), None)
     if refusal is None:
-        decision, events = _grant(attempt)
+        decision, events = _grant(attempt, collect=collect)
         return decision, learned + events
     armed = state.overrides.get(scan.gate)
     if armed is None or not within(armed.at, now, policy) or not _overridable(refusal, scan):
@@ -113,7 +115,15 @@ def _token_ticket(group: str, scan: Scan) -> Ticket | None:
     t = scan.token
     if t is None or t.group != group:
         return None
-    return Ticket(group, "from wristband token", t.adults, t.children, t.valid_from, t.valid_to)
+    return Ticket(
+        group,
+        "from wristband token",
+        t.adults,
+        t.children,
+        t.valid_from,
+        t.valid_to,
+        session=t.session,
+    )
 
 
 def _why_unknown(state: State, value: str) -> str:
@@ -128,7 +138,12 @@ def _overridable(refusal: Refusal, scan: Scan) -> bool:
     return scan.mode is Mode.EXIT or refusal.code not in NEVER_LET_IN
 
 
-def _grant(a: Attempt, forced_by: str | None = None, overrode: Refusal | None = None) -> Outcome:
+def _grant(
+    a: Attempt,
+    forced_by: str | None = None,
+    overrode: Refusal | None = None,
+    collect: bool = False,
+) -> Outcome:
     m, scan, now = a.member, a.scan, a.now
     target = a.target
     events: list[Event] = [
@@ -153,8 +168,10 @@ def _grant(a: Attempt, forced_by: str | None = None, overrode: Refusal | None = 
         events.append(OverrideSpent(scan.gate, now, forced_by, m.uid, overrode.code))
         name = a.state.allowlist.staff.get(forced_by, forced_by)
         code, message = Code.OK_OVERRIDE, f"override by {name}: {overrode.code} set aside"
+    elif collect:
+        code, message = Code.OK_COLLECT, collect_message(a)
     else:
-        code, message = _grant_code(m, target), _grant_message(m, target)
+        code, message = _grant_code(m, target), exit_notice(a) or _grant_message(m, target)
     decision = Decision(
         code,
         message,

@@ -6,6 +6,7 @@ the venue policy, which is validated where it is read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -59,6 +60,7 @@ class Code(StrEnum):
     OK_TEMP_EXIT = "OK_TEMP_EXIT"
     OK_STAFF = "OK_STAFF"
     OK_OVERRIDE = "OK_OVERRIDE"
+    OK_COLLECT = "OK_COLLECT"  # after closing: an adult in only to collect the group's children
     DENY_UNKNOWN = "DENY_UNKNOWN"
     DENY_NOT_VALID_NOW = "DENY_NOT_VALID_NOW"
     DENY_REVOKED = "DENY_REVOKED"
@@ -92,6 +94,7 @@ class Ticket:
     # The hub holds a guardian phone this copy leaves out: entry and exit gates get the
     # allowlist without phones (only the desk, handhelds and the hub need them).
     guardian_registered: bool = False
+    session: str = ""  # a session (场次) of the policy's [sessions]: valid only within its hours
 
     @property
     def is_solo(self) -> bool:
@@ -136,6 +139,7 @@ class BandToken:
     valid_to: date
     adults: int
     children: int
+    session: str = ""  # the ticket's session (场次), so a gate that never saw it keeps its hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +196,26 @@ class Decision:
         return self.code.granted
 
 
+SESSION_NAME = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+def parse_hours(name: str, hours: object) -> tuple[time, time]:
+    """ "09:30-12:30" -> (09:30, 12:30); a session starts and ends on the same day."""
+    text = hours if isinstance(hours, str) else ""
+    start, sep, end = text.partition("-")
+    try:
+        if not sep:
+            raise ValueError
+        first, last = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        raise ValueError(
+            f'session {name}: not HH:MM-HH:MM (got {hours!r}): write it like "09:30-12:30"'
+        ) from None
+    if not first < last:
+        raise ValueError(f"session {name}: {hours!r} must start before it ends, on one day")
+    return first, last
+
+
 class Policy(BaseModel):
     """The venue's rules of the day: opening hours in its own timezone, capacity, pairing window."""
 
@@ -202,6 +226,30 @@ class Policy(BaseModel):
     close: time = Field(description="closing time, local HH:MM; before `open` means past midnight")
     capacity: int = Field(gt=0, description="people inside at most")
     pairing_window_s: float = Field(default=60.0, gt=0, le=3600)
+    sessions: dict[str, str] = Field(
+        default_factory=dict,
+        description='named sessions (场次), local "HH:MM-HH:MM" each, e.g. AM = "09:30-12:30"',
+    )
+
+    @field_validator("sessions")
+    @classmethod
+    def _session_hours(cls, sessions: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for name, hours in sessions.items():
+            if not SESSION_NAME.fullmatch(name):
+                problems.append(f"session name {name!r}: write 1 to 16 letters, digits, _ or -")
+            try:
+                parse_hours(name, hours)
+            except ValueError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return sessions
+
+    def session_hours(self, name: str) -> tuple[time, time] | None:
+        """The session's start and end (local), or None for a name the policy does not know."""
+        hours = self.sessions.get(name)
+        return parse_hours(name, hours) if hours is not None else None
 
     @field_validator("timezone")
     @classmethod

@@ -31,6 +31,7 @@ from gate.core.model import Code, Decision, MemberState, Mode, Role
 _GRANT_TARGET = {
     Code.OK_ENTRY: MemberState.INSIDE,
     Code.OK_REENTRY: MemberState.INSIDE,
+    Code.OK_COLLECT: MemberState.INSIDE,
     Code.OK_EXIT: MemberState.EXITED,
     Code.OK_TEMP_EXIT: MemberState.TEMP_OUT,
 }

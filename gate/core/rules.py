@@ -9,8 +9,11 @@ whether the venue can take you, then who you are with*.
     tag        DENY_BAD_TOKEN: not an original wristband (any scan of a tag, staff and desk too)
     identity   DENY_BAD_TOKEN: no token, or not its own; DENY_REVOKED (no member), DENY_UNKNOWN
                (never overridden)
-    entry      DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW, DENY_ALREADY_INSIDE,
-               DENY_CLOSED, DENY_CAPACITY, DENY_CHILD_NEEDS_ADULT
+    entry      DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW (the day, then the
+               session), DENY_ALREADY_INSIDE, DENY_CLOSED, DENY_CAPACITY, DENY_CHILD_NEEDS_ADULT
+    collect    after the closing of its hours (venue or session) an adult of a group whose
+               children are inside comes in only to collect them: OK_COLLECT past the day's
+               and the identity checks, with no hours or capacity (`gate.core.closing`)
     exit       DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_INSIDE, DENY_CHILD_TEMP_EXIT,
                DENY_GUARDIAN_PICKUP, DENY_CHILD_NEEDS_ADULT
     binding    DENY_UNKNOWN, DENY_REVOKED, DENY_NOT_VALID_NOW, DENY_BINDING (not in stock,
@@ -39,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gate.core.events import Event, GroupFlagged, MemberMoved, PairingClosed
+from gate.core.hours import ticket_hours
 from gate.core.model import (
     Code,
     Decision,
@@ -123,6 +127,24 @@ def ticket_valid_today(a: Attempt) -> Refusal | None:
     return None
 
 
+def ticket_valid_in_its_session(a: Attempt) -> Refusal | None:
+    """A session's ticket (场次) comes in only within its session's hours."""
+    if a.ticket is None or not a.ticket.session:
+        return None
+    hours = ticket_hours(a.policy, a.ticket)
+    if hours is None:
+        return Refusal(
+            Code.DENY_NOT_VALID_NOW,
+            f"ticket of session {a.ticket.session}, which the venue policy does not name",
+        )
+    if hours.admits(a.policy, a.now):
+        return None
+    now = f"{a.policy.local(a.now):%H:%M}"
+    return Refusal(
+        Code.DENY_NOT_VALID_NOW, f"ticket valid in session {hours.words()} only, now {now}"
+    )
+
+
 def no_passback(a: Attempt) -> Refusal | None:
     if a.member.state is MemberState.INSIDE:
         where = f"entered at {a.member.last_gate} {a.member.last_at.isoformat(timespec='seconds')}"
@@ -191,6 +213,7 @@ ENTRY_RULES: Sequence[Rule] = (
     not_revoked,
     band_returned_is_final,
     ticket_valid_today,
+    ticket_valid_in_its_session,
     no_passback,
     within_opening_hours,
     below_capacity,

@@ -37,6 +37,7 @@ from gate.daemon.wristbands import check_refusal, collected_here, void_token, wr
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import TagRead
 from gate.devices.nfc.token import Keyring
+from gate.i18n.notices import message_text
 from gate.i18n.reasons import reason_text
 from gate.link.client import Link
 from gate.link.codec import decision_to_dict
@@ -219,7 +220,7 @@ class ScanPath:
             decision.code.value,
             f"{decision.group}/{decision.role}" if decision.group else "-",
             reason_text(decision.code.value, self.settings.language),  # [gate] language
-            decision.message,
+            message_text(decision.message, self.settings.language),
             " [forced]" if decision.forced else "",
         )
         return decision

@@ -103,6 +103,7 @@ def write_band_token(
         ticket.valid_to,
         group.adults,
         group.children,
+        ticket.session,
     )
     try:
         outcome = write_token(encode_token(token, bound.uid, keyring))

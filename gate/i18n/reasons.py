@@ -21,6 +21,7 @@ CODES: dict[str, str] = {
     "OK_TEMP_EXIT": N_("Temporary exit allowed: come back with the same band"),
     "OK_STAFF": N_("Staff badge accepted"),
     "OK_OVERRIDE": N_("Allowed by a staff override"),
+    "OK_COLLECT": N_("After closing: in only to collect the group's children inside"),
     "DENY_UNKNOWN": N_("Not in the allowlist: send the visitor to the ticket desk"),
     "DENY_NOT_VALID_NOW": N_("Ticket not valid today"),
     "DENY_REVOKED": N_("Ticket or band revoked: send the visitor to the ticket desk"),

@@ -11,6 +11,7 @@ from datetime import tzinfo
 from typing import Any
 
 from gate.i18n import Words
+from gate.i18n.notices import message_text
 from gate.i18n.reasons import reason_text
 from gate.i18n.terminal import columns, labelled, venue_time
 
@@ -31,7 +32,8 @@ def show_scan(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
     else:
         d = a["decision"]
         forced = " " + _("(forced)") if d.get("forced") else ""
-        lines = [f"{d['code']}{forced}: {d['message']}", f"  {reason_text(d['code'], _.language)}"]
+        message = message_text(d["message"], _.language)
+        lines = [f"{d['code']}{forced}: {message}", f"  {reason_text(d['code'], _.language)}"]
         if d.get("group"):
             role = _(", {role}", role=d["role"]) if d.get("role") else ""
             lines.append("  " + _("group {group}", group=d["group"]) + role)

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gate.config import ConfigError
+from gate.config import ConfigError, load_policy
 from gate.i18n import N_
 from gate.i18n.terminal import output_options, reader_gone, terminal_words
 from hub.cli.report import report_command
@@ -125,14 +125,16 @@ def _import_offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[s
     from hub.service.control import import_summary
 
     try:
-        with HubAllowlist(config_of(args).hub.state_dir / "allowlist") as allowlist:
+        hub = config_of(args).hub
+        sessions = load_policy(hub.policy).sessions
+        with HubAllowlist(hub.state_dir / "allowlist", sessions) as allowlist:
             if "tickets" in request:
                 one = request["tickets"]
                 result = allowlist.import_tickets_text(one["name"], one["text"])
             else:
                 where = request["directory"]
                 result = allowlist.import_texts(where["files"], where["source"])
-    except (AllowlistError, OSError) as exc:
+    except (AllowlistError, ConfigError, OSError) as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": True, **import_summary(result), "note": STORED_ONLY}
 
@@ -189,15 +191,21 @@ def _day(text: str) -> date:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
     from gate.core import headcount
+    from hub.views.closing import closing_alert, closings
     from hub.views.sweep import closing_sweep, unaccompanied_groups
 
+    _ = terminal_words(args.lang)
     with open_venue(args) as v, v.venue.reading() as state:
         rows = closing_sweep(state, staff=args.staff)
         flagged = unaccompanied_groups(state, v.policy.tz)
         count = headcount(state)
+        found = closings(v.policy, state, datetime.now(v.policy.tz))
     tz = v.policy.tz
     answer = {
+        "closing": [c.as_dict() | closing_alert(c, _) for c in found],
         "headcount": count.as_dict(),
         "children": [row.as_dict(tz) for row in rows],
         "unaccompanied_groups": flagged,
@@ -207,7 +215,7 @@ def _sweep(args: argparse.Namespace) -> int:
     else:
         from hub.views.console.family import show_sweep
 
-        print("\n".join(show_sweep(answer, terminal_words(args.lang), tz)))
+        print("\n".join(show_sweep(answer, _, tz)))
     return EXIT_OK
 
 

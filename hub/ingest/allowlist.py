@@ -32,7 +32,7 @@ One thread imports at a time (the store's own lock makes concurrent calls safe, 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -85,8 +85,11 @@ class ImportResult:
 class HubAllowlist:
     """The hub's allowlist snapshot in `directory` (created if missing)."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], sessions: Collection[str] | None = None
+    ) -> None:
         self.directory = Path(directory)
+        self.sessions = sessions  # the venue policy's: a ticket of another is a row error
         self.directory.mkdir(parents=True, exist_ok=True)
         self.store = AllowlistStore(self.directory / SNAPSHOT_FILE)
         self._current = self.store.load()
@@ -121,7 +124,7 @@ class HubAllowlist:
 
     def import_tickets_text(self, name: str, text: str, *, dry_run: bool = False) -> ImportResult:
         """`import_tickets` for a file already read: `name` (its file name) and its text."""
-        tickets, row_errors = _read_tickets(name, text)
+        tickets, row_errors = _read_tickets(name, text, self.sessions)
         current = self._current
         added = [t for code, t in tickets.items() if code not in current.tickets]
         replaced = [
@@ -163,7 +166,7 @@ class HubAllowlist:
     ) -> ImportResult:
         """`import_dir` for files already read: file name (`tickets.csv`, ...) -> its text;
         `where` names the directory they came from."""
-        loaded, row_errors = load_csv_texts(texts, where)
+        loaded, row_errors = load_csv_texts(texts, where, self.sessions)
         current = self._current
         base = current.version
         old, new = current.tickets, loaded.tickets
@@ -227,12 +230,14 @@ class HubAllowlist:
         self.close()
 
 
-def _read_tickets(name: str, text: str) -> tuple[dict[str, Ticket], list[RowError]]:
+def _read_tickets(
+    name: str, text: str, sessions: Collection[str] | None = None
+) -> tuple[dict[str, Ticket], list[RowError]]:
     """The tickets of one file in the `tickets.csv` format, read by the gates' loader; errors
     name the file by `name`."""
     empty = {n: ",".join(COLUMNS[n]) + "\n" for n in (WRISTBANDS, STAFF)}  # the loader wants them
     try:
-        loaded, row_errors = load_csv_texts({TICKETS: text, **empty}, where=name)
+        loaded, row_errors = load_csv_texts({TICKETS: text, **empty}, where=name, sessions=sessions)
     except AllowlistError as exc:
         raise AllowlistError([_renamed(p, name) for p in exc.problems]) from exc
     errors = [RowError(name, e.line, e.message) for e in row_errors]

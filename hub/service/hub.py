@@ -58,7 +58,7 @@ class Hub:
         self.topics = Topics(config.mqtt.prefix)
         self.inbox: queue.Queue[Any] = queue.Queue()
         self.store = EventStore(h.state_dir / "events.db")
-        self.allowlist = HubAllowlist(h.state_dir / "allowlist")
+        self.allowlist = HubAllowlist(h.state_dir / "allowlist", self.policy.sessions)
         if self.allowlist.version == 0 and h.allowlist_csv is not None:
             report_import(self.allowlist.import_dir(h.allowlist_csv), str(h.allowlist_csv))
         self.venue = VenueState(

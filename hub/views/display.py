@@ -1,12 +1,14 @@
 """What the duty manager's wall display shows, as one JSON object (`/api/display`, `/api/stream`).
 
 Numbers, the groups whose children are inside with no adult of theirs, each gate's health, the
-alerts, and from 30 minutes before closing the children still inside. Open on the venue LAN, so
-it carries no personal data and nothing to copy a band with: groups are named by their ticket
-code, members by role and number within their group ("adult 1", "child 2", in binding order),
-never by band UID; no guardian phones. Alert texts go through `withhold`, which blanks anything
-shaped like a band UID or a phone number (a finding's detail names bands). Staff find the bands
-behind a group with the staff token (`/api/lookup/{ticket}`, `/api/sweep`).
+alerts, and from 30 minutes before closing (the venue's, each session's) the children still
+inside, after closing too while any is (`hub.views.closing`), with the broadcast room's prompts.
+Open on the venue LAN, so it carries no personal data and nothing to copy a band with: groups
+are named by their ticket code, members by role and number within their group ("adult 1",
+"child 2", in binding order), never by band UID; no guardian phones. Alert texts go through
+`withhold`, which blanks anything shaped like a band UID or a phone number (a finding's detail
+names bands). Staff find the bands behind a group with the staff token (`/api/lookup/{ticket}`,
+`/api/sweep`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from gate.core import Member, Policy, State
@@ -25,12 +27,12 @@ from gate.link.health import LinkHealth
 from gate.link.protocol import Headcount
 from hub.fold.findings import Finding, violation_alerts
 from hub.fold.reconcile import VenueState
+from hub.views.closing import Closing, announcements, closing_alert, closings
 from hub.views.link_alerts import broker_alerts, gates_alerts
 from hub.views.liveness import iso_seconds, since_words
 from hub.views.roster_alerts import roster_alerts
-from hub.views.sweep import closing_sweep, unaccompanied_groups
+from hub.views.sweep import unaccompanied_groups
 
-SWEEP_BEFORE_CLOSE = timedelta(minutes=30)
 CAPACITY_WARNING = 0.9
 CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict")
 FORGED_KINDS = ("forged_event", "seq_jump")
@@ -56,36 +58,52 @@ def display_state(
     _ = _ or words()
     headcount = count.model_dump(exclude={"v", "gates"})
     now = datetime.now(venue.policy.tz)
-    closes_at = next_close(venue.policy, now)
-    sweep = None
     with venue.state.reading() as state:
         unaccompanied = open_unaccompanied(state)
-        if closes_at - now <= SWEEP_BEFORE_CLOSE:
-            sweep = {
-                "closes_at": closes_at.isoformat(),
-                "minutes_left": max(int((closes_at - now).total_seconds() // 60), 0),
-                "children": [
-                    {
-                        "member": member_label(state, state.members[r.uid]),
-                        "group": r.group,
-                        "role": r.role.value,
-                        "adult_inside": r.adult_inside,
-                        "unaccompanied": r.unaccompanied,
-                    }
-                    for r in closing_sweep(state, staff=False)
-                ],
-            }
+        found = closings(venue.policy, state, now)
+        sweep = open_sweep(state, found)
+    said = alerts(venue, headcount, gates, unaccompanied, _)
+    said += [{**a, "text": withhold(a["text"])} for a in (closing_alert(c, _) for c in found)]
     return {
         "headcount": headcount,
         "gates": gates,
         "unaccompanied": unaccompanied,
-        "alerts": alerts(venue, headcount, gates, unaccompanied, sweep, _),
+        "alerts": said,
         "sweep": sweep,
+        "announcements": announcements(found),
         "venue": {
             "name": venue.name,
             "timezone": venue.policy.timezone,
             "now": now.isoformat(timespec="seconds"),
         },
+    }
+
+
+def open_sweep(state: State, found: list[Closing]) -> dict[str, Any] | None:
+    """The closing sweep as the open display shows it, while one is on (`hub.views.closing`):
+    the children of the closings on (the venue's: every child inside), members by label; the
+    venue's closing, else the first session's, gives the time and the phase."""
+    if not found:
+        return None
+    first = found[0]
+    rows = {r.uid: r for c in found for r in c.rows}
+    return {
+        "closes_at": first.closes_at.isoformat(),
+        "phase": first.phase,
+        "level": "critical" if any(c.level == "critical" for c in found) else "info",
+        "minutes_left": first.minutes if first.phase == "before" else 0,
+        "minutes_past": first.minutes if first.phase == "after" else 0,
+        "closings": [c.as_dict() for c in found],
+        "children": [
+            {
+                "member": member_label(state, state.members[r.uid]),
+                "group": r.group,
+                "role": r.role.value,
+                "adult_inside": r.adult_inside,
+                "unaccompanied": r.unaccompanied,
+            }
+            for r in sorted(rows.values(), key=lambda r: (not r.alone, r.group, r.uid))
+        ],
     }
 
 
@@ -147,18 +165,11 @@ def withhold(text: str) -> str:
     return _WITHHELD.sub(WITHHELD, text)
 
 
-def next_close(policy: Policy, now: datetime) -> datetime:
-    """The next closing time in the venue's timezone (today's, or tomorrow's once past it)."""
-    close = now.replace(hour=policy.close.hour, minute=policy.close.minute, second=0, microsecond=0)
-    return close if close > now else close + timedelta(days=1)
-
-
 def alerts(
     venue: Venue,
     headcount: dict[str, Any],
     gates: dict[str, Any],
     unaccompanied: list[dict[str, Any]],
-    sweep: dict[str, Any] | None,
     _: Words | None = None,
 ) -> list[dict[str, str]]:
     _ = _ or words()
@@ -231,14 +242,4 @@ def alerts(
     if conflicts:
         n = len(conflicts)
         add("warning", "conflict", _("{n} conflicts found by the last reconciliation", n=n))
-    if sweep is not None:
-        add(
-            "info",
-            "closing",
-            _(
-                "closing in {minutes} min: {n} children inside",
-                minutes=sweep["minutes_left"],
-                n=len(sweep["children"]),
-            ),
-        )
-    return found
+    return found  # the closings' own alerts: `closing_alert`

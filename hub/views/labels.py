@@ -35,6 +35,7 @@ CODES: dict[str, str] = {
     Code.OK_TEMP_EXIT: N_("Let out for a while"),
     Code.OK_STAFF: N_("Staff passage"),
     Code.OK_OVERRIDE: N_("Let through by a staff override"),
+    Code.OK_COLLECT: N_("Let in after closing to collect children"),
     Code.DENY_UNKNOWN: N_("Not on the ticket list"),
     Code.DENY_NOT_VALID_NOW: N_("Ticket not valid today"),
     Code.DENY_REVOKED: N_("Ticket, band or badge cancelled"),

@@ -20,7 +20,13 @@ network at all (design.md §5). The token is one NDEF record of the NFC Forum ex
     12+n    12    HMAC-SHA256(key, len(uid) || uid || bytes 0 to 12+n), truncated to 12 bytes
     ======  ====  ===========================================================================
 
-Sizes: the payload is 24+n bytes; the NDEF message (a short record: 3 header bytes and the 15-byte
+Version 2, written only for a ticket of a session (场次), so that a gate that has never seen the
+band keeps the session's hours offline: as version 1 with the version byte 2 and, after the
+children's count, 1 byte s (1 to 16) and the session's name (UTF-8, s bytes); the band hint and
+the MAC follow as in version 1. A band of a ticket of the whole day keeps version 1, which every
+gate reads.
+
+Sizes: the payload is 24+n bytes (version 2: 25+n+s); the NDEF message (a short record: 3 header bytes and the 15-byte
 type name) is 42+n bytes, at most 74 for a 32-byte group id. On the band, with its TLV header (2)
 and terminator (1), it takes at most 77 of an NTAG213's 144 bytes of user memory.
 
@@ -56,6 +62,8 @@ log = logging.getLogger(__name__)
 
 RECORD_TYPE = "urn:nfc:ext:wristgate.net:t"  # ndeflib's spelling of external type wristgate.net:t
 VERSION = 1
+SESSION_VERSION = 2  # a token that names its ticket's session
+MAX_SESSION_BYTES = 16
 MAX_GROUP_BYTES = 32
 MAC_BYTES = 12
 MIN_KEY_BYTES = 16
@@ -208,13 +216,18 @@ def encode_token(token: BandToken, uid: str, keyring: Keyring) -> bytes:
     for name, count in (("adults", token.adults), ("children", token.children)):
         if not 0 <= count <= 255:
             raise ValueError(f"{name} must be 0 to 255, got {count}")
+    session = token.session.encode("utf-8")
+    if len(session) > MAX_SESSION_BYTES:
+        raise ValueError(f"session must be at most {MAX_SESSION_BYTES} bytes: {token.session!r}")
+    version = SESSION_VERSION if session else VERSION
     body = (
-        bytes([VERSION, keyring.current_id, len(group)])
+        bytes([version, keyring.current_id, len(group)])
         + group
         + bytes([_ROLE_CODES[Role(token.role)]])
         + _days(token.valid_from)
         + _days(token.valid_to)
         + bytes([token.adults, token.children])
+        + (bytes([len(session)]) + session if session else b"")
         + uid_b[-2:]
     )
     key = keyring.key(keyring.current_id)
@@ -235,14 +248,22 @@ def decode_token(ndef_bytes: bytes, uid: str, keyring: Keyring) -> BandToken:
     payload = _token_payload(bytes(ndef_bytes))
     if len(payload) < 3:
         raise TokenFault("truncated")
-    if payload[0] != VERSION:
+    if payload[0] not in (VERSION, SESSION_VERSION):
         raise TokenFault(f"unsupported token version {payload[0]}")
     n = payload[2]
     if n > MAX_GROUP_BYTES:
         raise TokenFault("garbled token")
-    if len(payload) < _FIXED + n:
+    extra = 0  # version 2: the session's length byte and name
+    if payload[0] == SESSION_VERSION:
+        if len(payload) < _FIXED + n + 1:
+            raise TokenFault("truncated")
+        s = payload[10 + n]
+        if not 1 <= s <= MAX_SESSION_BYTES:
+            raise TokenFault("garbled token")
+        extra = 1 + s
+    if len(payload) < _FIXED + n + extra:
         raise TokenFault("truncated")
-    if len(payload) > _FIXED + n:
+    if len(payload) > _FIXED + n + extra:
         raise TokenFault("garbled token")
     body, mac = payload[:-MAC_BYTES], payload[-MAC_BYTES:]
     if body[-2:] != uid_b[-2:]:
@@ -280,7 +301,13 @@ def _fields(body: bytes, n: int) -> BandToken:
     valid_to = EPOCH + timedelta(days=int.from_bytes(rest[3:5], "big"))
     if role is None or not group or valid_to < valid_from:
         raise TokenFault("garbled token")
-    return BandToken(group, role, valid_from, valid_to, rest[5], rest[6])
+    session = ""
+    if body[0] == SESSION_VERSION:
+        try:
+            session = rest[8 : 8 + rest[7]].decode("utf-8")
+        except UnicodeDecodeError:
+            raise TokenFault("garbled token") from None
+    return BandToken(group, role, valid_from, valid_to, rest[5], rest[6], session)
 
 
 def _days(day: date) -> bytes:

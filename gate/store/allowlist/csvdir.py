@@ -1,6 +1,6 @@
 """Reading the allowlist CSV directory of design.md §8.
 
-    tickets.csv     code,product,adults,children,valid_from,valid_to,guardian_phone
+    tickets.csv     code,product,adults,children,valid_from,valid_to,guardian_phone[,session]
     wristbands.csv  uid,role
     staff.csv       uid,name
     revoked.csv     value,reason      (optional)
@@ -21,7 +21,7 @@ import csv
 import io
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -36,6 +36,7 @@ from gate.store.allowlist.validate import (
     revocation_key,
     shown,
     ticket_problems,
+    unknown_session,
     whole_number,
 )
 
@@ -47,6 +48,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     REVOKED: ("value", "reason"),
 }
 OPTIONAL = frozenset({REVOKED})
+# Columns a file may have: a ticket's session (场次), empty for a ticket of the whole day.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {TICKETS: ("session",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +77,14 @@ class _Table:
     row_errors: list[RowError] = field(default_factory=list)
 
 
-def load_csv_dir(path: str | os.PathLike[str]) -> tuple[Allowlist, list[RowError]]:
+def load_csv_dir(
+    path: str | os.PathLike[str], sessions: Collection[str] | None = None
+) -> tuple[Allowlist, list[RowError]]:
     """Read the CSV directory at `path` into an `Allowlist` (version 0), with the rows skipped.
 
     Raises `AllowlistError` when a required file is missing or unreadable, or a header lacks
-    columns; the message names each such file and what is wrong with it.
+    columns; the message names each such file and what is wrong with it. `sessions`: the names
+    of the venue policy's sessions, when known; a ticket naming another is a row error.
     """
     directory = Path(path)
     if not directory.is_dir():
@@ -94,10 +100,12 @@ def load_csv_dir(path: str | os.PathLike[str]) -> tuple[Allowlist, list[RowError
             problems.extend(exc.problems)
     if problems:
         raise AllowlistError(problems)
-    return load_csv_texts(texts, where=str(directory))
+    return load_csv_texts(texts, where=str(directory), sessions=sessions)
 
 
-def load_csv_texts(texts: Mapping[str, str], where: str) -> tuple[Allowlist, list[RowError]]:
+def load_csv_texts(
+    texts: Mapping[str, str], where: str, sessions: Collection[str] | None = None
+) -> tuple[Allowlist, list[RowError]]:
     """`load_csv_dir` for files already read: file name (`tickets.csv`, ...) -> its text.
 
     The control sockets take allowlists this way: the operator's own command reads the files
@@ -118,7 +126,7 @@ def load_csv_texts(texts: Mapping[str, str], where: str) -> tuple[Allowlist, lis
             problems.extend(exc.problems)
     if problems:
         raise AllowlistError(problems)
-    return _Builder(tables).build()
+    return _Builder(tables, sessions).build()
 
 
 def decode_csv(name: str, data: bytes) -> str:
@@ -233,7 +241,8 @@ def _columns(name: str, header: list[str]) -> dict[str, int]:
             + (", ".join(known) if known else "none of them: is this the right file?")
             + ")"
         )
-    return {c: found[c] for c in COLUMNS[name]}
+    extra = {c: found[c] for c in OPTIONAL_COLUMNS.get(name, ()) if c in found}
+    return {c: found[c] for c in COLUMNS[name]} | extra
 
 
 def _row(
@@ -260,8 +269,9 @@ class _RowProblem(Exception):
 class _Builder:
     """Checks the rows of each file, in dependency order, into one `Allowlist`."""
 
-    def __init__(self, tables: dict[str, _Table]) -> None:
+    def __init__(self, tables: dict[str, _Table], sessions: Collection[str] | None) -> None:
         self.tables = tables
+        self.sessions = sessions
         self.allowlist = Allowlist(version=0)
         self.row_errors: list[RowError] = []
         self.first_line: dict[tuple[str, str], int] = {}  # (file, key) -> line first seen
@@ -309,8 +319,14 @@ class _Builder:
             if (bad_phone := phone_problem(phone)) is not None:
                 problems.append(bad_phone)
             raise _RowProblem(*problems)
-        ticket = Ticket(code, row["product"], adults, children, valid_from, valid_to, phone)
-        if problems := ticket_problems(ticket):
+        session = row.get("session", "")
+        ticket = Ticket(
+            code, row["product"], adults, children, valid_from, valid_to, phone, session=session
+        )
+        problems = ticket_problems(ticket)
+        if session and self.sessions is not None and session not in self.sessions:
+            problems.append(unknown_session(session, self.sessions))
+        if problems:
             raise _RowProblem(*problems)
         self.allowlist.tickets[code] = ticket
 

@@ -7,10 +7,11 @@ callers can prefix where the value came from (`tickets.csv:12: ...`, `delta tick
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Collection, Container
 from datetime import date, datetime
 
 from gate.core import Role, Ticket
+from gate.core.model import SESSION_NAME
 
 UID_DIGITS = (8, 20)  # hex digits of an NFC UID: 4 (NTAG21x: 7) up to 10 bytes
 PHONE_DIGITS = (6, 20)
@@ -136,7 +137,21 @@ def ticket_problems(ticket: Ticket) -> list[str]:
         problems.append("guardian_registered is only for a ticket whose phone was left out")
     if (bad_phone := phone_problem(ticket.guardian_phone)) is not None:
         problems.append(bad_phone)
+    if ticket.session and not SESSION_NAME.fullmatch(ticket.session):
+        problems.append(
+            f"session {shown(ticket.session)} is not a session name: 1 to 16 letters, digits, "
+            "_ or -, as in the venue policy's [sessions] (or empty for the whole day)"
+        )
     return problems
+
+
+def unknown_session(session: str, sessions: Collection[str]) -> str:
+    """A ticket's session that the venue policy does not name, and the ones it does."""
+    known = ", ".join(sorted(sessions)) or "none: the policy has no [sessions]"
+    return (
+        f"session {shown(session)} is not one of the venue's sessions ({known}): add it to "
+        "[sessions] of policy.toml or correct the ticket"
+    )
 
 
 def ticket_type_problems(ticket: Ticket) -> list[str]:
@@ -151,6 +166,7 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
         and type(t.valid_to) is date
         and type(t.guardian_phone) is str
         and type(t.guardian_registered) is bool
+        and type(t.session) is str
         and t.code == t.code.strip()
         and t.adults >= 0
         and t.children >= 0
@@ -162,7 +178,7 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
     problems = []
     if not isinstance(t.code, str) or t.code != t.code.strip():
         problems.append(f"code must be text without surrounding spaces, got {shown(t.code)}")
-    for name in ("product", "guardian_phone"):
+    for name in ("product", "guardian_phone", "session"):
         if not isinstance(getattr(t, name), str):
             problems.append(f"{name} must be text, got {getattr(t, name)!r}")
     for name in ("code", "product", "guardian_phone"):

@@ -23,8 +23,12 @@ def show_sweep(answer: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
         adults=count["adults"],
         zone=str(tz),
     )
+    # the closings on (hub.views.closing): critical once closed with a child inside
+    said = [
+        f"{'!! ' if c['level'] == 'critical' else ''}{c['text']}" for c in answer.get("closing", [])
+    ]
     if not rows:
-        return [head]
+        return [*said, head]
     table: list[tuple[str, ...]] = [
         (
             " ",
@@ -54,7 +58,7 @@ def show_sweep(answer: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
                 adults or _("none"),
             )
         )
-    return [head, *columns(table)]
+    return [*said, head, *columns(table)]
 
 
 def _alone(row: dict[str, Any]) -> bool:

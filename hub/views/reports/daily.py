@@ -27,6 +27,8 @@ as it goes. Times in the report are the hybrid timestamps' (a gate's clock, kept
                        written off (band UIDs revoked with a reason saying lost or damaged)
     incidents          staff overrides, denials by code, the reconciliation's findings of the day,
                        children still inside when the day ended
+    sessions           by session (场次) of the tickets, when any has one: first entries,
+                       parents in after closing to collect, children left (reports/sessions.py)
 
 A passage the gate undid (its sensor saw nobody go through) is not counted; an exit the closing
 pairing window turned into a temporary one (an adult who left children inside) counts as an
@@ -64,6 +66,7 @@ from hub.store.records import StoredEntry
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
+from hub.views.reports.sessions import SessionRow, SessionTally
 from hub.views.reports.technician_scans import TechnicianScan, technician_scan
 from hub.views.sweep import SweepRow, closing_sweep
 
@@ -112,6 +115,7 @@ class DailyReport:
     children_inside: tuple[SweepRow, ...]  # at the end of the day; phones whole
     skipped: int = 0  # events of the day that could not be read or folded
     test_scans: tuple[TechnicianScan, ...] = ()  # a technician's, at gatectl: not visitors
+    sessions: tuple[SessionRow, ...] = ()  # by session, when some ticket has one
 
     @property
     def admitted_adults(self) -> int:
@@ -177,6 +181,7 @@ class DailyReport:
                 }
                 for r in self.test_scans
             ],
+            "sessions": [s.as_dict() for s in self.sessions],
         }
 
 
@@ -230,6 +235,7 @@ class _Tally:
     overrides: list[OverrideRow] = field(default_factory=list)
     denials: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     test_scans: list[TechnicianScan] = field(default_factory=list)
+    sessions: SessionTally = field(default_factory=SessionTally)
 
     def __post_init__(self) -> None:
         self.headcount = HeadcountTally(self.tz)
@@ -271,6 +277,7 @@ class _Tally:
                 self.bands.bound(event)
             elif isinstance(event, MemberMoved) and prior is not None:
                 self.headcount.moved(entry.kind, event, prior.state, prior.role, hour)
+                self.sessions.moved(self.state, entry.kind, event, prior.state)
                 self.bands.moved(event, prior.state)
         inside = self.state.inside
         self.headcount.folded(entry, inside - before, inside, ms, hour)
@@ -285,6 +292,8 @@ class _Tally:
             self.test_scans.append(tested)  # a technician's: listed apart, not a visitor's
         elif code.startswith("DENY_"):
             self.denials[code][gate] += 1
+        elif code == "OK_COLLECT":
+            self.sessions.decided(self.state, code, str(d.get("group") or ""))
         elif code == "OK_OVERRIDE":
             badge, group = str(d.get("staff") or ""), str(d.get("group") or "")
             ticket = self.state.allowlist.tickets.get(group)
@@ -311,6 +320,7 @@ class _Tally:
             if start_ms <= epoch_ms(f.at) < end_ms or any(key in self.keys for key in f.entries)
         )
         count = self.headcount
+        inside = tuple(closing_sweep(self.state, staff=True))
         return DailyReport(
             day=day,
             timezone=str(tz),
@@ -330,9 +340,10 @@ class _Tally:
                 for code, gates in sorted(self.denials.items())
             ),
             findings=kept,
-            children_inside=tuple(closing_sweep(self.state, staff=True)),
+            children_inside=inside,
             skipped=self.skipped,
             test_scans=tuple(self.test_scans),
+            sessions=self.sessions.rows(self.state, inside),
         )
 
 

@@ -107,10 +107,15 @@ DISPLAY = {
         "alerts": {"type": "array", "items": ALERT},
         "sweep": {
             "type": ["object", "null"],
-            "description": "from 30 minutes before closing: the children still inside",
+            "description": "from 30 minutes before closing (the venue's, each session's) the "
+            "children still inside; after closing too, critical, while any is",
             "properties": {
                 "closes_at": {"type": "string", "format": "date-time"},
+                "phase": {"type": "string", "enum": ["before", "after"]},
+                "level": {"type": "string", "enum": ["info", "critical"]},
                 "minutes_left": _NUMBER,
+                "minutes_past": _NUMBER,
+                "closings": {"type": "array", "items": OBJECT},
                 "children": {
                     "type": "array",
                     "items": {
@@ -126,7 +131,19 @@ DISPLAY = {
                 },
             },
         },
+        "announcements": {"type": "array", "items": OBJECT},
         "venue": OBJECT,
+    },
+}
+ANNOUNCEMENT = {
+    "type": "object",
+    "properties": {
+        "kind": {"type": "string", "enum": ["closing_soon", "closed"]},
+        "level": {"type": "string", "enum": ["info", "critical"]},
+        "session": {"type": "string", "description": "empty: the venue's closing"},
+        "closes_at": {"type": "string", "format": "date-time"},
+        "groups": {"type": "array", "items": {"type": "string"}},
+        "text": {"type": "object", "properties": {"en": {"type": "string"}, "zh-CN": {}}},
     },
 }
 LANG = {
@@ -177,6 +194,12 @@ OPENAPI: dict[str, Any] = {
             "Rule violations, forged entries, gate offline, stale allowlist, capacity, conflicts, "
             "broker takeovers, no roster or gates not on it",
             {"type": "array", "items": ALERT},
+        ),
+        "/api/announcements": _get(
+            "The broadcast room's prompts: 30 minutes before each closing (the venue's, each "
+            "session's) and after it while children are inside, naming their groups, in English "
+            "and Chinese",
+            {"type": "array", "items": ANNOUNCEMENT},
         ),
         "/api/words": _get(
             "The display page's string table: each English id and its text in the language of "

@@ -2,7 +2,8 @@
 
 Open on the venue LAN (read-only, no personal data, no band UIDs: groups by ticket code, members
 by role and number): `/`, `/static/*`, `/metrics`, `/api/headcount`, `/api/display`,
-`/api/stream`, `/api/gates`, `/api/alerts`, `/api/headcount/today` (the day's headcount by
+`/api/stream`, `/api/gates`, `/api/alerts`, `/api/announcements` (the broadcast room's closing
+prompts), `/api/headcount/today` (the day's headcount by
 hour, for the display's curve), `/api/words`, `/api/openapi.json`, `/healthz`.
 The page, the display's alerts and `/api/words` (the page's string table) are in the language of
 the request: `?lang=en|zh-CN`, else the browser's Accept-Language, else `[hub] language`
@@ -180,6 +181,7 @@ def route(
         "/api/display": lambda: hub.display(language),
         "/api/gates": hub.gate_views,
         "/api/alerts": lambda: hub.display(language)["alerts"],
+        "/api/announcements": lambda: hub.display(language).get("announcements", []),
         "/api/headcount/today": lambda: _today_curve(hub)(),
         "/api/words": lambda: {"language": language, "words": string_table(language)},
         "/api/openapi.json": lambda: OPENAPI,

@@ -241,6 +241,7 @@
     section("headcount", data.headcount, drawNumbers);
     section("unaccompanied", data.unaccompanied || [], drawUnaccompanied);
     section("sweep", data.sweep || null, drawSweep);
+    section("announcements", data.announcements || [], drawAnnouncements);
     const live = data.headcount.live === true;
     section("alerts", { alerts: data.alerts || [], live }, drawAlerts);
     section("gates", { gates: data.gates || {}, live }, drawGates);
@@ -425,7 +426,18 @@
           : _("{n} children still inside", { n: children.length });
     const when =
       closes === null ? _("Closing soon") : _("Closes at {time}", { time: clockTime(closes, false) });
-    setText($("sweep-summary"), _("{when} — {n} min left · {count}", { when, n: minutes, count }));
+    const closed = sweep.phase === "after";
+    panel.classList.toggle("sweep-critical", sweep.level === "critical");
+    setText(
+      $("sweep-summary"),
+      closed
+        ? _("Closed at {time} — {n} min ago · {count}", {
+            time: closes === null ? "–" : clockTime(closes, false),
+            n: Number(sweep.minutes_past),
+            count,
+          })
+        : _("{when} — {n} min left · {count}", { when, n: minutes, count }),
+    );
     const flagged = (c) => Boolean(c.unaccompanied ?? c.children_unaccompanied);
     const solo = (c) => c.role === "solo_child";
     const alone = (c) => flagged(c) || (!solo(c) && !c.adult_inside);
@@ -454,6 +466,17 @@
           el("td", {}, adult),
         );
         return tr;
+      }),
+    );
+  }
+
+  // The broadcast room's prompts (闭园温馨提示): the hub words them in every language.
+  function drawAnnouncements(said) {
+    $("announcements").hidden = !said.length;
+    $("announcements-list").replaceChildren(
+      ...said.map((a) => {
+        const text = (a.text && (a.text[LANG] || a.text.en)) || "";
+        return el("li", { class: `announcement announcement-${a.level === "critical" ? "critical" : "info"}` }, text);
       }),
     );
   }
