@@ -32,7 +32,7 @@ from hub.views.sweep import closing_sweep, unaccompanied_groups
 
 SWEEP_BEFORE_CLOSE = timedelta(minutes=30)
 CAPACITY_WARNING = 0.9
-CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict")
+CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict", "voucher_reused")
 FORGED_KINDS = ("forged_event", "seq_jump")
 
 
