@@ -157,8 +157,8 @@ def fold(state: State, event: Event) -> State:
             state.vouchers_used.setdefault(serial, event)
         case GroupsJoined(group=group, other=other):
             joined = state.family(group) | state.family(other)
-            for g in joined:
-                state.families[g] = joined
+            for code in joined:
+                state.families[code] = joined
         case PairingClosed(gate=gate, group=group, direction=direction):
             state.pairings.pop((gate, group, direction), None)
         case GroupFlagged(group=group):
