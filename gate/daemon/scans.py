@@ -32,6 +32,7 @@ from gate.core import (
     mask_phone,
 )
 from gate.daemon.ledger import Ledger
+from gate.daemon.vouchers import Vouchers
 from gate.daemon.wristbands import check_refusal, collected_here, void_token, write_band_token
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import TagRead
@@ -69,8 +70,10 @@ class ScanPath:
         clock: Callable[[], datetime],
         count: Callable[..., None],
         metrics: Metrics,
+        vouchers: Vouchers | None = None,
     ) -> None:
         self.settings = settings
+        self.vouchers = vouchers
         self.policy = policy
         self.keyring = keyring
         self.ledger = ledger
@@ -144,6 +147,11 @@ class ScanPath:
             return {"check": result}
         offline = self.link is not None and not self.link.connected
         pairs = not test or self.settings.test_scans_open_pairing
+        voucher, voucher_fault = (
+            self.vouchers.read(value)
+            if self.vouchers is not None and kind is Kind.BARCODE
+            else (None, None)
+        )
         scan = Scan(
             self.settings.id,
             mode,
@@ -156,10 +164,15 @@ class ScanPath:
             tag=tag,
             tag_fault=tag_fault,
             pairs=pairs,
+            voucher=voucher,
+            voucher_fault=voucher_fault,
         )
         if dry_run:
             return decision_to_dict(self.preview(scan))
-        return decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
+        decided = decision_to_dict(self.scan(scan, write_token=writer, asked_by=asked_by))
+        if self.last is not None and "voucher" in self.last:
+            decided["voucher"] = self.last["voucher"]
+        return decided
 
     def preview(self, scan: Scan) -> Decision:
         """What the rules decide of `scan` on the state as it stands, and nothing more: no
@@ -206,6 +219,9 @@ class ScanPath:
         if write_token is not None and collected_here(state, scan, events):  # relay moved
             void_token(scan.value, write_token, self.count)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
+        issued = self.vouchers.issue(decision, now) if self.vouchers is not None else None
+        if issued is not None:
+            self.last["voucher"] = issued
         log.info(
             "%s %s %s: %s (%s)%s",
             scan.value,

@@ -115,6 +115,7 @@ class TicketRow(BaseModel):
     valid_to: date
     guardian_phone: str = ""
     guardian_registered: bool = False  # a phone left out of this copy: the desk has it
+    leaders: int = Field(default=0, ge=0, le=255)  # a school group's ticket: its adults lead
 
 
 class AllowlistSnapshot(Message):
@@ -289,6 +290,7 @@ def ticket_row(t: Ticket) -> TicketRow:
         valid_to=t.valid_to,
         guardian_phone=t.guardian_phone,
         guardian_registered=t.guardian_registered,
+        leaders=t.leaders,
     )
 
 
@@ -302,6 +304,7 @@ def ticket_of(row: TicketRow) -> Ticket:
         row.valid_to,
         row.guardian_phone,
         row.guardian_registered,
+        row.leaders,
     )
 
 

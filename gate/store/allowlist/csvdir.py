@@ -1,6 +1,6 @@
 """Reading the allowlist CSV directory of design.md §8.
 
-    tickets.csv     code,product,adults,children,valid_from,valid_to,guardian_phone
+    tickets.csv     code,product,adults,children,valid_from,valid_to,guardian_phone[,leaders]
     wristbands.csv  uid,role
     staff.csv       uid,name
     revoked.csv     value,reason      (optional)
@@ -47,6 +47,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     REVOKED: ("value", "reason"),
 }
 OPTIONAL = frozenset({REVOKED})
+# Columns a file may leave out: `leaders` makes a ticket a school group's (its adults lead it).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {TICKETS: ("leaders",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +235,8 @@ def _columns(name: str, header: list[str]) -> dict[str, int]:
             + (", ".join(known) if known else "none of them: is this the right file?")
             + ")"
         )
-    return {c: found[c] for c in COLUMNS[name]}
+    optional = [c for c in OPTIONAL_COLUMNS.get(name, ()) if c in found]
+    return {c: found[c] for c in (*COLUMNS[name], *optional)}
 
 
 def _row(
@@ -303,13 +306,22 @@ class _Builder:
         valid_from = _parsed(problems, day, row["valid_from"], "valid_from")
         valid_to = _parsed(problems, day, row["valid_to"], "valid_to")
         phone = row["guardian_phone"]
-        if adults is None or children is None or valid_from is None or valid_to is None:
+        leaders = _parsed(problems, whole_number, row.get("leaders") or "0", "leaders")
+        if (
+            adults is None
+            or children is None
+            or valid_from is None
+            or valid_to is None
+            or leaders is None
+        ):
             if not code:
                 problems.insert(0, "code is empty")
             if (bad_phone := phone_problem(phone)) is not None:
                 problems.append(bad_phone)
             raise _RowProblem(*problems)
-        ticket = Ticket(code, row["product"], adults, children, valid_from, valid_to, phone)
+        ticket = Ticket(
+            code, row["product"], adults, children, valid_from, valid_to, phone, leaders=leaders
+        )
         if problems := ticket_problems(ticket):
             raise _RowProblem(*problems)
         self.allowlist.tickets[code] = ticket

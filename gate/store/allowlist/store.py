@@ -165,6 +165,7 @@ def _encode(index: Allowlist, from_hub: bool) -> Tables:
                 "valid_to": [t.valid_to.isoformat() for t in tickets],
                 "guardian_phone": [t.guardian_phone for t in tickets],
                 "guardian_registered": [t.guardian_registered for t in tickets],
+                "leaders": [t.leaders for t in tickets],
             }
         },
         "bands": {
@@ -182,7 +183,9 @@ def _decode(tables: Tables, path: Path) -> Allowlist:
         version, counts = _meta(tables)
         index = Allowlist(
             version,
-            _tickets(_columns(tables, "tickets", TICKET_COLUMNS), _registered(tables)),
+            _tickets(
+                _columns(tables, "tickets", TICKET_COLUMNS), _registered(tables), _leaders(tables)
+            ),
             _bands(tables),
             dict(zip(*_columns(tables, "staff", ("uid", "name")), strict=True)),
             dict(zip(*_columns(tables, "revoked", ("value", "reason")), strict=True)),
@@ -226,15 +229,27 @@ def _columns(tables: Tables, table: str, names: Sequence[str]) -> list[list[Any]
     return columns
 
 
-def _tickets(columns: list[list[Any]], registered: list[Any] | None) -> dict[str, Ticket]:
+def _tickets(
+    columns: list[list[Any]], registered: list[Any] | None, leaders: list[Any] | None = None
+) -> dict[str, Ticket]:
     day, same = _memo(date.fromisoformat), _memo(str)  # shared objects for repeated values
     flags = registered if registered is not None else [False] * len(columns[0])
+    leads = leaders if leaders is not None else [0] * len(columns[0])
     return {
-        code: Ticket(code, same(product), adults, children, day(start), day(end), phone, flag)
-        for code, product, adults, children, start, end, phone, flag in zip(
-            *columns, flags, strict=True
+        code: Ticket(code, same(product), adults, children, day(start), day(end), phone, flag, lead)
+        for code, product, adults, children, start, end, phone, flag, lead in zip(
+            *columns, flags, leads, strict=True
         )
     }
+
+
+def _leaders(tables: Tables) -> list[int] | None:
+    """The `leaders` column of the tickets, or None in a snapshot written before group
+    tickets (every ticket there is a family's)."""
+    docs = list(tables["tickets"].values())
+    if not docs or any("leaders" not in doc for doc in docs):
+        return None
+    return _columns(tables, "tickets", ("leaders",))[0]
 
 
 def _registered(tables: Tables) -> list[bool] | None:
