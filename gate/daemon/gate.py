@@ -60,7 +60,6 @@ from gate.devices.gpio.backend import PinBackendError, open_pin_backend
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import KeyFileError, Keyring, load_keyring
-from gate.devices.printer import TicketPrinter
 from gate.devices.scanner import BarcodeScanner
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
 from gate.link.peers import Peers
@@ -196,12 +195,7 @@ class Gate:
             clock,
             self._count,
             self.metrics,
-            Vouchers(
-                self.keyring,
-                s.voucher_valid_min,
-                TicketPrinter(self.hardware.printer.device) if self.hardware.printer else None,
-                self._count,
-            ),
+            Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
         )
         self.metrics_server: Any = None
         if skipped:

@@ -29,11 +29,16 @@ from gate.core import (
     Scan,
     decide,
     expire,
-    mask_phone,
 )
 from gate.daemon.ledger import Ledger
 from gate.daemon.vouchers import Vouchers
-from gate.daemon.wristbands import check_refusal, collected_here, void_token, write_band_token
+from gate.daemon.wristbands import (
+    band_check,
+    check_refusal,
+    collected_here,
+    void_token,
+    write_band_token,
+)
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import TagRead
 from gate.devices.nfc.token import Keyring
@@ -147,11 +152,7 @@ class ScanPath:
             return {"check": result}
         offline = self.link is not None and not self.link.connected
         pairs = not test or self.settings.test_scans_open_pairing
-        voucher, voucher_fault = (
-            self.vouchers.read(value)
-            if self.vouchers is not None and kind is Kind.BARCODE
-            else (None, None)
-        )
+        voucher, voucher_fault = self.vouchers.read(value) if self.vouchers else (None, None)
         scan = Scan(
             self.settings.id,
             mode,
@@ -299,24 +300,4 @@ class ScanPath:
 
     def check(self, uid: str) -> dict[str, Any]:
         """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-        state = self.ledger.state
-        member = state.members.get(uid)
-        if member is None:
-            return {"known": False, "value": uid}
-        ticket = state.allowlist.tickets.get(member.group)
-        return {
-            "known": True,
-            "value": uid,
-            "group": member.group,
-            "role": member.role.value,
-            "state": member.state.value,
-            "last_gate": member.last_gate,
-            "last_at": member.last_at.isoformat(),
-            "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
-            "guardian_registered": bool(ticket and ticket.has_guardian),
-            "group_members": [
-                {"uid": m.uid, "role": m.role.value, "state": m.state.value}
-                for m in state.members_of(member.group)
-            ],
-            "children_unaccompanied": state.groups[member.group].unaccompanied,
-        }
+        return band_check(self.ledger.state, uid)

@@ -24,6 +24,7 @@ from gate.core import Code, Decision, Role, Voucher
 from gate.devices.nfc.token import Keyring
 from gate.devices.printer import TicketPrinter
 from gate.devices.voucher import VoucherFault, issue_voucher, looks_like_voucher, read_voucher
+from gate.settings import PrinterSettings
 
 log = logging.getLogger("gate")
 
@@ -40,6 +41,17 @@ class Vouchers:
         self.valid_min = valid_min
         self.printer = printer
         self.count = count
+
+    @classmethod
+    def of(
+        cls,
+        valid_min: int,
+        printer: PrinterSettings | None,
+        keyring: Keyring,
+        count: Callable[..., None],
+    ) -> Vouchers:
+        """This gate's vouchers, from its settings and its profile's printer."""
+        return cls(keyring, valid_min, TicketPrinter(printer.device) if printer else None, count)
 
     def read(self, code: str) -> tuple[Voucher | None, str | None]:
         """(the voucher, None), (None, why it is not one), or (None, None): not a voucher."""
