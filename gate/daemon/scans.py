@@ -30,6 +30,7 @@ from gate.core import (
     decide,
     expire,
 )
+from gate.daemon.joins import join_at_desk
 from gate.daemon.ledger import Ledger
 from gate.daemon.vouchers import Vouchers
 from gate.daemon.wristbands import (
@@ -297,6 +298,13 @@ class ScanPath:
         if not events:
             return
         self.ledger.record("expiry", {}, events)
+
+    def join(self, first: str, second: str, asked_by: dict[str, Any] | None) -> dict[str, Any]:
+        """Staff join two tickets into one family here (`gate.daemon.joins`)."""
+        now = self.clock()
+        tickets = (first, second)
+        self.last = join_at_desk(self.ledger, self.settings, self.policy, now, tickets, asked_by)
+        return self.last
 
     def check(self, uid: str) -> dict[str, Any]:
         """A handheld's check: a band's group, role and state, and the guardian phone masked."""
