@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gate_rig import ADULT, CHILD, TODAY, GateRig, rigs, wait_for
+from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, TODAY, GateRig, rigs, wait_for
 from venue_rig import Venue
 
 from gate.control.client import ask
@@ -160,3 +160,27 @@ def test_a_voucher_through_the_serial_scanner_is_read_and_a_bad_one_refused_with
     unknown = gate.barcode(code)  # signed for a band this lone gate never saw
     assert unknown["code"] == "DENY_UNKNOWN" and ADULT in unknown["message"]
     assert gate.status()["counters"].get("voucher_rejected") == 1
+
+
+def test_two_tickets_joined_at_the_desk_let_either_adult_take_either_child(venue: Venue) -> None:
+    venue.start_hub()
+    for gate in ("D1", "E1", "X1"):
+        venue.start_gate(gate)
+    for ticket, bands in (("T1", (ADULT, CHILD)), ("T2", (ADULT_2, CHILD_2))):
+        assert venue.scan("D1", ticket, "barcode") == "OK_BIND"
+        for band in bands:
+            assert venue.scan("D1", band) == "OK_BIND"
+    joined = ask(str(venue.gates["D1"].socket), {"cmd": "join", "tickets": ["T1", "T2"]})
+    assert joined["granted"] and joined["decision"]["code"] == "OK_JOIN", joined
+    at_exit = ask(str(venue.gates["X1"].socket), {"cmd": "join", "tickets": ["T1", "T2"]})
+    assert at_exit["ok"] is False and "at a desk" in at_exit["error"], at_exit  # not at a lane
+    venue.wait_bound(("E1", "X1"), (ADULT, CHILD, ADULT_2, CHILD_2))
+    for band in (ADULT, CHILD, ADULT_2, CHILD_2):
+        assert venue.scan("E1", band) == "OK_ENTRY"
+    venue.wait_state("X1", (ADULT, CHILD, ADULT_2, CHILD_2), "inside")
+
+    assert venue.scan("X1", ADULT_2) == "OK_EXIT"  # T2's adult takes T1's child
+    assert venue.scan("X1", CHILD) == "OK_EXIT"
+    venue.wait_settled()
+    assert int(venue.api("/api/headcount")["inside"]) == venue.truth() == 2
+    assert not [f for f in venue.api("/api/findings") if f["severity"] == "critical"]
