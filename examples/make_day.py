@@ -62,6 +62,9 @@ TEMP_EXITS_ONE_ADULT = 3  # the only adult pops out: the children are flagged un
 PARENT_LEAVES_EARLY = 2  # one of two parents goes home early, the other leaves with the children
 CHILD_BEFORE_ADULT = 2  # a child runs to the exit first, is refused, then follows its parent
 STILL_INSIDE = 3  # still playing when the day's scans end
+VOUCHER_REENTRIES = 2  # the only adult of two adults out pops out with a digital voucher
+TICKET_REENTRIES = 1  # an adult pops out and comes back by the ticket's own code
+CLASS_CHILDREN, CLASS_TEACHERS = 30, 2  # a school class on one group ticket (团体接待)
 
 
 def at(hh: int, mm: int, ss: int = 0) -> datetime:
@@ -277,9 +280,11 @@ def build(rng: random.Random) -> tuple[dict[str, list[list[str]]], Script, list[
         lost_earlier = f.uid()
         revoked.append([lost_earlier, "band reported lost 2026-07-11"])
 
+    school = school_class(f, rng)  # a school class, bound at the desk like a family
+
     # --- the desk: one queue, first come first served ------------------------------------------
     queue: list[tuple[datetime, int, str, Family | None]] = []
-    for i, group in enumerate([*families, *solos, late]):
+    for i, group in enumerate([*families, *solos, late, school]):
         job = "old-ticket" if group is yesterday else "bind"
         heapq.heappush(queue, (group.arrival, i, job, group))
     heapq.heappush(queue, (at(11, 21, 40), len(queue), "refunded", None))
@@ -370,6 +375,16 @@ def build(rng: random.Random) -> tuple[dict[str, list[list[str]]], Script, list[
     for fam in pick(lambda x: leaves(x) < at(17, 30), CHILD_BEFORE_ADULT):
         fam.story = "child-before-adult"
 
+    # --- vouchers and a school class (their own stories) -----------------------------------------
+    picked = pick(
+        lambda x: len(x.adults) == 2 and stay(x) >= long_stay and leaves(x) <= at(17, 30),
+        VOUCHER_REENTRIES + TICKET_REENTRIES,
+    )
+    for fam in picked:
+        fam.story = "voucher"
+    for fam in picked[VOUCHER_REENTRIES:]:
+        fam.story = "ticket-reentry"  # comes back by the ticket's own code instead
+
     # --- scripting the passages -----------------------------------------------------------------
     solos[0].story = "solo-tries-alone"  # tries the exit alone before the guardian is met
     foreign = f"{rng.getrandbits(32):08X}"  # a metro card, 4-byte UID
@@ -377,10 +392,11 @@ def build(rng: random.Random) -> tuple[dict[str, list[list[str]]], Script, list[
     for fam in [*families, *solos, late]:
         passages(script, fam)
     sessions = sessions_and_collection(script)
+    school_day(script, school)
 
-    groups = [*families, *solos, late, *sessions]
+    groups = [*families, *solos, late, school, *sessions]
     tables = {
-        "tickets": ticket_rows(groups, extra_tickets, f, rng),
+        "tickets": with_leaders(ticket_rows(groups, extra_tickets, f, rng), school),
         "wristbands": band_rows(groups, extra_bands, f, rng),
         "staff": [["uid", "name"], *([uid, name] for uid, name in STAFF.items())],
         "revoked": [["value", "reason"], *sorted(revoked)],
@@ -458,7 +474,9 @@ def passages(script: Script, fam: Family) -> None:
     assert x is not None
     people_out = list(fam.adults)
 
-    if story in ("temp-exit", "temp-exit-alone"):
+    if story in ("voucher", "ticket-reentry"):
+        reentry_without_the_band(script, fam, e, x)
+    elif story in ("temp-exit", "temp-exit-alone"):
         a = rng.choice(fam.adults)
         alone = story == "temp-exit-alone"
         tau = e + m(rng.uniform(40, (x - e).total_seconds() / 60 - 80))
@@ -536,6 +554,91 @@ def passages(script: Script, fam: Family) -> None:
     t = script.through(x, g_out, "exit", people_out, "OK_EXIT", "exited")
     t += s(rng.randint(2, 6))
     script.through(t, g_out, "exit", fam.children, "OK_EXIT", "exited")
+
+
+# --- vouchers and school groups ---------------------------------------------------------------
+
+
+def voucher_line(script: Script, uid: str, until: datetime) -> tuple[str, dict[str, str]]:
+    """A voucher as the exit lane prints it, and what an entry gate's check reads from it."""
+    rng = script.rng
+    code = "WV1" + "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", k=45))
+    serial = f"{rng.getrandbits(40):010X}"
+    return code, {"serial": serial, "uid": uid, "expires": until.isoformat()}
+
+
+def reentry_without_the_band(script: Script, fam: Family, e: datetime, x: datetime) -> None:
+    """One of two adults pops out (lunch, the car) with a digital voucher and comes back by it;
+    a friend outside tries the same voucher later and is refused, and so is a bad photocopy.
+    Or (story `ticket-reentry`) the adult comes back showing the family's ticket."""
+    rng = script.rng
+    a = fam.adults[0]
+    tau = e + m(rng.uniform(40, (x - e).total_seconds() / 60 - 90))
+    back = tau + m(rng.uniform(15, 35))
+    assert back < x - m(30)
+    gate_out, gate_in = rng.choice(EXITS), rng.choice(ENTRIES)
+    script.scan(
+        tau, gate_out, "exit", "nfc", a.uid, "OK_TEMP_EXIT", "temporary", [(a.uid, "temp_out")]
+    )
+    if fam.story == "ticket-reentry":
+        script.scan(back, gate_in, "entry", "barcode", fam.ticket, "OK_REENTRY")
+        script.steps[-1] = replace_moves(script.steps[-1], [(a.uid, "inside")])
+        return
+    code, read = voucher_line(script, a.uid, tau + m(120))
+    script.scan(back, gate_in, "entry", "barcode", code, "OK_REENTRY", moves=[(a.uid, "inside")])
+    script.steps[-1].scan["voucher"] = read  # type: ignore[index]
+    other = ENTRIES[1 - ENTRIES.index(gate_in)]
+    script.scan(back + m(rng.uniform(5, 15)), other, "entry", "barcode", code, "DENY_VOUCHER_USED")
+    script.steps[-1].scan["voucher"] = read  # type: ignore[index]
+    smudged = code[:-4] + "Q2Q2"  # a photocopy with a smudge: its signature fails
+    script.scan(back + m(20), other, "entry", "barcode", smudged, "DENY_VOUCHER_FORGED")
+    script.steps[-1].scan["voucher_fault"] = "signature does not match"  # type: ignore[index]
+
+
+def replace_moves(step: Step, moves: list[tuple[str, str]]) -> Step:
+    return Step(step.t, step.seq, step.code, step.scan, tuple(moves), step.flag, step.unflag)
+
+
+def school_class(f: Factory, rng: random.Random) -> Family:
+    """Class 3A of a primary school: two teachers lead 30 children on one group ticket."""
+    teachers = [f.person("adult") for _ in range(CLASS_TEACHERS)]
+    children = [f.person("child") for _ in range(CLASS_CHILDREN)]
+    arrival = at(9, 50) + s(rng.uniform(0, 300))
+    return Family(f"G{DAY:%y%m%d}3A", "school-group", teachers, children, arrival, story="school")
+
+
+def school_day(script: Script, school: Family) -> None:
+    """In behind the teachers; out at 14:30 behind them, one child every few seconds, far past
+    one pairing window; the line stops while a child is in the toilet, the window closes (the
+    teachers are counted out for a while, the class flagged), the next child is refused and a
+    teacher scans again to reopen the lane."""
+    rng = script.rng
+    assert school.bound_at is not None
+    e = max(school.bound_at + s(60), at(OPEN.hour, OPEN.minute) + s(30))
+    t = script.through(e, "E2", "entry", school.adults, "OK_ENTRY", "inside")
+    script.through(t + s(3), "E2", "entry", school.children, "OK_ENTRY", "inside")
+    x, gate = at(14, 30), "X2"
+    while not script.reserve(gate, x, x + m(6)):
+        x += s(97)
+    t = script.through(x, gate, "exit", school.adults, "OK_EXIT", "exited")
+    first, rest = school.children[:20], school.children[20:]
+    t = script.through(t + s(3), gate, "exit", first, "OK_EXIT", "exited")
+    closes = t + WINDOW  # the last child through ran the window on until here
+    teachers = [(a.uid, "temp_out") for a in school.adults]
+    script.fact(closes, teachers, flag=school.ticket)
+    t = closes + s(rng.randint(20, 30))
+    script.scan(t, gate, "exit", "nfc", rest[0].uid, "DENY_CHILD_NEEDS_ADULT")
+    t += s(rng.randint(3, 6))
+    lead = school.adults[0].uid
+    script.scan(t, gate, "exit", "nfc", lead, "OK_GROUP_WINDOW")
+    school.exit_at = script.through(t + s(4), gate, "exit", rest, "OK_EXIT", "exited")
+
+
+def with_leaders(rows: list[list[str]], school: Family) -> list[list[str]]:
+    """tickets.csv with its optional `leaders` column: the class's teachers lead it."""
+    leaders = {school.ticket: str(len(school.adults))}
+    header, *body = rows
+    return [[*header, "leaders"], *([*r, leaders.get(r[0], "")] for r in body)]
 
 
 def solo_exit(script: Script, fam: Family) -> None:

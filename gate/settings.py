@@ -81,10 +81,17 @@ class ScannerSettings(_Strict):
         return TERMINATORS[self.terminator]
 
 
+class PrinterSettings(_Strict):
+    device: str = Field(
+        description="the exit lane's ESC/POS ticket printer: /dev/usb/lp0, a serial port, a file"
+    )
+
+
 class Profile(_Strict):
     description: str = ""
     reader: ReaderSettings | None = None
     scanner: ScannerSettings | None = None
+    printer: PrinterSettings | None = None  # prints vouchers at an exit gate
     pins: GatePins = GatePins()  # validated by gate.devices.gpio: pins, polarity, pulls, timings
 
 
@@ -109,6 +116,14 @@ class GateSettings(_Strict):
         strict=True,
     )
     staff_button_window_s: float = Field(default=20.0, gt=0, le=300, strict=True)
+    voucher_valid_min: int = Field(
+        default=0,
+        ge=0,
+        le=24 * 60,
+        strict=True,
+        description="an exit gate issues a digital voucher at each adult's temporary exit, "
+        "valid this many minutes (0: none)",
+    )
     test_scans_open_pairing: bool = Field(
         default=False,
         strict=True,

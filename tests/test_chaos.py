@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import processes
+
 from gate.control.refusals import REASONS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -117,6 +117,8 @@ def test_day_contains_its_stories() -> None:
     assert codes["OK_OVERRIDE"] >= 5, "the children who came alone leave through an override"
     assert codes["DENY_CAPACITY"] == 0, "the venue is never full that day"
     assert 2000 <= sum(codes.values()) <= 6000
+    for code in ("OK_GROUP_WINDOW", "DENY_VOUCHER_USED", "DENY_VOUCHER_FORGED"):
+        assert codes[code] >= 1, f"the day has no {code}"  # vouchers and a school class
 
     summary = expected_summary()
     assert list(summary) == [
@@ -130,6 +132,30 @@ def test_day_contains_its_stories() -> None:
     assert 0 < summary["groups_inside"] < 10, "most visitors have left by the last scan"
     assert summary["inside"] == summary["adults"] + summary["children"]
     assert codes["OK_ENTRY"] > 20 * summary["inside"]
+
+
+def test_day_has_a_voucher_re_entry_and_a_school_class_through_one_lane() -> None:
+    scans, codes = scan_lines(), expected_codes()
+    by_voucher = [
+        s for s, c in zip(scans, codes, strict=True) if "voucher" in s and c == "OK_REENTRY"
+    ]
+    assert by_voucher, "no one comes back by a digital voucher"
+    leaders = [r for r in (DAY / "tickets.csv").read_text().splitlines()[1:] if r.split(",")[-1]]
+    assert len(leaders) == 1, leaders
+    school = leaders[0].split(",")[0]
+    assert leaders[0].split(",")[2:4] == ["2", "30"]
+    reopened = [s for s, c in zip(scans, codes, strict=True) if c == "OK_GROUP_WINDOW"]
+    assert len(reopened) == 1
+    lane = reopened[0]["gate"]
+    out = [
+        s
+        for s, c in zip(scans, codes, strict=True)
+        if c == "OK_EXIT"
+        and s["gate"] == lane
+        and abs(datetime.fromisoformat(s["t"]) - datetime.fromisoformat(reopened[0]["t"]))
+        < timedelta(minutes=5)
+    ]
+    assert len(out) >= 32, f"class {school}: {len(out)} out through {lane}"
 
 
 def test_scans_are_one_day_in_time_order() -> None:
@@ -151,7 +177,7 @@ def test_the_day_has_sessions_and_a_child_collected_after_closing(
     """A morning-session ticket refused in the afternoon; a parent back after the session's end
     and one back after closing, each only to collect (OK_COLLECT), then out with the children."""
     assert "[sessions]" in (DAY / "policy.toml").read_text()
-    assert (DAY / "tickets.csv").read_text().splitlines()[0].endswith(",session")
+    assert (DAY / "tickets.csv").read_text().splitlines()[0].split(",")[7:] == ["session", "leaders"]
     scans = scan_lines()
     out = [json.loads(line) for line in simulated.stdout.splitlines()][:-1]
     said = list(zip(scans, out, strict=True))

@@ -59,6 +59,7 @@ from rules_helpers import (
     ticket,
     venue_without_stock,
 )
+from test_rules_vouchers import reached_here
 
 from gate.core import (
     BandBound,
@@ -1258,6 +1259,7 @@ def test_decide_never_changes_the_state(scan: Scan, code: Code) -> None:
 def test_every_reason_code_is_reached_by_these_scenarios() -> None:
     reached = {play()[1].code for play in GRANTS.values()}
     reached |= {c.run()[1].code for c in DENIALS}
+    reached |= reached_here()  # vouchers, groups, joins: tests/test_rules_vouchers.py
     assert reached == set(Code)
 
 

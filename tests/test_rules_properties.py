@@ -4,8 +4,10 @@ Several families, several gates, random modes and intents, time jumps across the
 opening hours, sessions and midnight, collections after closing. Whatever happens, these hold
 after every scan:
 
-- no child reaches `exited` or `temp_out` without an adult of its group granted out at that gate
-  within the window, or an override recorded as forced;
+- no child reaches `exited` or `temp_out` without an adult of its (joined) group granted out at
+  that gate within the window (a school group's window runs on with each of its children let
+  through it, and its leader may reopen it), or an override recorded as forced; vouchers (good,
+  forged, expired, spent, offline) and joins at the desk included;
 - the headcount equals the members in `inside` and is never negative;
 - `decide` is deterministic and does not change the state; a denial changes nothing;
 - replaying the events through `fold` rebuilds the same state;
@@ -25,6 +27,7 @@ from hypothesis import strategies as st
 from gate.core import (
     Allowlist,
     Code,
+    Decision,
     Event,
     Intent,
     Kind,
@@ -36,10 +39,12 @@ from gate.core import (
     Scan,
     State,
     Ticket,
+    Voucher,
     advance,
     decide,
     fold,
     headcount,
+    join,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -59,8 +64,9 @@ TICKETS = {
     "T-FAM2": Ticket("T-FAM2", "family", 1, 3, date(2026, 7, 18), date(2026, 7, 18)),
     "T-PAIR": Ticket("T-PAIR", "duo", 1, 1, date(2026, 7, 18), date(2026, 7, 19)),
     "T-SOLO": Ticket("T-SOLO", "solo", 0, 1, date(2026, 7, 18), date(2026, 7, 18), "13800138000"),
+    "T-CLASS": Ticket("T-CLASS", "school", 1, 3, date(2026, 7, 18), date(2026, 7, 18), leaders=1),
 }
-STOCK = {f"04A1{i:04X}": (Role.ADULT if i < 4 else Role.CHILD) for i in range(10)}
+STOCK = {f"04A1{i:04X}": (Role.ADULT if i < 4 or i == 10 else Role.CHILD) for i in range(14)}
 BANDS = [*STOCK, "04B20001", "04B20002", "04B20003"]  # the last three are not in the stock list
 STAFF = "04FF0001"
 ALLOWLIST = Allowlist(
@@ -86,13 +92,34 @@ FAMILIES = [
     ["04A10002", "04A10006", "04B20001", "04A10007"],
     ["04B20002", "04A10008"],
     ["04A10009"],
+    ["04A1000A", "04A1000B", "04A1000C", "04A1000D"],  # a teacher and three pupils
     ["04B20003", "04DEAD00", *TICKETS, "NOT-A-TICKET"],  # strangers and tickets
+    # vouchers for a member (V good, E expired, F forged, O good and shown to a gate cut off),
+    # and staff joining two tickets at the desk
+    ["V-04A10000", "V-04A10002", "E-04A10001", "F-04A10000", "O-04A10002", "O-04A1000A", "JOIN"],
 ]
+VOUCHER_ENDS = START + timedelta(days=2)
 Move = list[tuple[timedelta, Scan]]
 
 
 def credential(gate: str, mode: Mode, value: str, intent: Intent) -> Scan:
-    kind = Kind.BARCODE if value.startswith(("T-", "NOT")) else Kind.NFC
+    if value[:2] in ("V-", "E-", "F-", "O-"):
+        uid = value[2:]
+        ends = START if value[0] == "E" else VOUCHER_ENDS
+        voucher = None if value[0] == "F" else Voucher(f"S{uid}", uid, ends)
+        fault = "signature does not match" if value[0] == "F" else None
+        offline = value[0] == "O"
+        return Scan(
+            gate,
+            mode,
+            Kind.BARCODE,
+            value,
+            intent,
+            offline=offline,
+            voucher=voucher,
+            voucher_fault=fault,
+        )
+    kind = Kind.BARCODE if value.startswith(("T-", "NOT", "JOIN")) else Kind.NFC
     return Scan(gate, mode, kind, value, intent, tag=value == STAFF)  # a badge on the reader
 
 
@@ -123,6 +150,7 @@ def desk_morning() -> list[tuple[timedelta, Scan]]:
         ("T-FAM2", ["04A10002", "04A10006", "04B20001", "04A10007"]),
         ("T-PAIR", ["04B20002", "04A10008"]),
         ("T-SOLO", ["04A10009"]),
+        ("T-CLASS", ["04A1000A", "04A1000B", "04A1000C", "04A1000D"]),
     ]
     day = []
     for ticket, bands in binds:
@@ -152,6 +180,8 @@ def snapshot(state: State) -> tuple[object, ...]:
         dict(state.pairings),
         dict(state.overrides),
         state.inside,
+        dict(state.families),
+        dict(state.vouchers_used),
     )
 
 
@@ -168,16 +198,17 @@ class Day:
         self.now += jump
         self.events += advance(self.state, self.now, POLICY)
         before = snapshot(self.state)
-        decision, events = decide(self.state, scan, self.now, POLICY)
+        decision, events = decide_or_join(self.state, scan, self.now)
         assert snapshot(self.state) == before, "decide changed the state"
-        assert decide(self.state, scan, self.now, POLICY) == (decision, events), "not deterministic"
+        again = decide_or_join(self.state, scan, self.now)
+        assert again == (decision, events), "not deterministic"
         if not decision.granted:
             assert events == [], f"{decision.code} produced events"
         for event in events:
             self.check_child_safety(event)
             fold(self.state, event)
         self.check_closing(scan, decision.code, decision.role)
-        if decision.granted and decision.role is Role.ADULT and scan.mode is not Mode.BIND:
+        if decision.granted and scan.mode is not Mode.BIND and self.opens_window(decision, scan):
             self.adult_grants.append((scan.gate, decision.group or "", scan.mode, self.now))
         self.events += events
         self.check_headcount()
@@ -216,12 +247,23 @@ class Day:
             assert start is not None and end is not None
             assert start <= POLICY.local(self.now).time() < end, f"{code} outside its session"
 
-    def adult_paired(self, event: MemberMoved, mode: Mode) -> bool:
+    def opens_window(self, decision: Decision, scan: Scan) -> bool:
+        """An adult granted (or a leader reopening) opens a window; a child of a school group
+        let through its group's live window here runs it on."""
+        if decision.role is Role.ADULT:
+            return True
+        group = decision.group or ""
+        if decision.role is not Role.CHILD or not self.state.is_group_ticket(group):
+            return False
         return any(
-            gate == event.gate
-            and group == event.group
-            and m is mode
-            and at <= event.at <= at + WINDOW
+            (gate, g, m) == (scan.gate, group, scan.mode) and at <= self.now <= at + WINDOW
+            for gate, g, m, at in self.adult_grants
+        )
+
+    def adult_paired(self, event: MemberMoved, mode: Mode) -> bool:
+        family = self.state.family(event.group)
+        return any(
+            gate == event.gate and group in family and m is mode and at <= event.at <= at + WINDOW
             for gate, group, m, at in self.adult_grants
         )
 
@@ -232,6 +274,13 @@ class Day:
         count = headcount(self.state)
         assert count.adults + count.children == count.inside
         assert count.unaccompanied_children <= count.children
+
+
+def decide_or_join(state: State, scan: Scan, now: datetime) -> tuple[Decision, list[Event]]:
+    """A scan, or (the value JOIN) staff joining T-FAM2 and T-PAIR into one family at the desk."""
+    if scan.value == "JOIN":
+        return join(state, "D1", "T-FAM2", "T-PAIR", now, POLICY)
+    return decide(state, scan, now, POLICY)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -272,7 +321,7 @@ def test_random_days_reach_the_interesting_codes() -> None:
             for jump, scan in start + random_scans:
                 day.now += jump
                 day.events += advance(day.state, day.now, POLICY)
-                decision, events = decide(day.state, scan, day.now, POLICY)
+                decision, events = decide_or_join(day.state, scan, day.now)
                 seen.add(decision.code)
                 for event in events:
                     fold(day.state, event)
@@ -281,3 +330,4 @@ def test_random_days_reach_the_interesting_codes() -> None:
     assert {Code.OK_ENTRY, Code.OK_EXIT, Code.OK_TEMP_EXIT, Code.OK_OVERRIDE} <= seen, sorted(seen)
     assert {Code.DENY_CHILD_NEEDS_ADULT, Code.DENY_CLOSED} <= seen
     assert {Code.OK_COLLECT, Code.DENY_NOT_VALID_NOW} <= seen, sorted(seen)
+    assert {Code.OK_REENTRY, Code.OK_JOIN, Code.DENY_VOUCHER_FORGED} <= seen, sorted(seen)

@@ -114,23 +114,29 @@ class Venue:
         return self.hub
 
     def start_gate(
-        self, gate: str, broker_port: int | None = None, local_allowlist: bool = True
+        self,
+        gate: str,
+        broker_port: int | None = None,
+        local_allowlist: bool = True,
+        settings: str = "",
+        hardware: str = "",
     ) -> Process:
         """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue;
-        without `local_allowlist` it gets its allowlist from the hub alone."""
+        without `local_allowlist` it gets its allowlist from the hub alone; `settings`: more
+        lines for gate.toml's [gate], `hardware`: more sections for its profile."""
         d = self.root / gate
         d.mkdir(exist_ok=True)
         profile = d / "profile.toml"
         profile.write_text(
             f'[reader]\ndevice = "udp:127.0.0.1:{free_port()}"\n[pins]\nrelay = 17\ngreen = 22\n'
+            + hardware
         )
         config = d / "gate.toml"
         link = GateLink(
             self.broker.host, broker_port or self.broker.port, self._password_file(gate)
         )
-        config.write_text(
-            gate_toml(gate, ROLES[gate[0]], d, d / "state", self.venue, link, local_allowlist)
-        )
+        toml = gate_toml(gate, ROLES[gate[0]], d, d / "state", self.venue, link, local_allowlist)
+        config.write_text(toml.replace("[gate]\n", f"[gate]\n{settings}", 1))
         argv = [sys.executable, "-m", "gate", "run", "-c", str(config)]
         process = self.gates.get(gate) or Process(
             gate, argv, d / "gate.log", d / "gate.sock", account=self.service

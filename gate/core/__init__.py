@@ -15,12 +15,16 @@ from gate.core.events import (
     BindingOpened,
     Event,
     GroupFlagged,
+    GroupsJoined,
     MemberMoved,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
+    PairingExtended,
     PairingOpened,
+    VoucherUsed,
 )
+from gate.core.groups import join
 from gate.core.model import (
     BandToken,
     Code,
@@ -34,6 +38,7 @@ from gate.core.model import (
     Role,
     Scan,
     Ticket,
+    Voucher,
 )
 from gate.core.rules import expire
 from gate.core.state import Allowlist, Group, State, fold
@@ -49,6 +54,7 @@ __all__ = [
     "Event",
     "Group",
     "GroupFlagged",
+    "GroupsJoined",
     "Headcount",
     "Intent",
     "Kind",
@@ -59,17 +65,21 @@ __all__ = [
     "OverrideArmed",
     "OverrideSpent",
     "PairingClosed",
+    "PairingExtended",
     "PairingOpened",
     "Policy",
     "Role",
     "Scan",
     "State",
     "Ticket",
+    "Voucher",
+    "VoucherUsed",
     "advance",
     "decide",
     "expire",
     "fold",
     "headcount",
+    "join",
     "mask_phone",
     "step",
 ]

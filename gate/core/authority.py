@@ -14,15 +14,16 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
 `_advance_time`, `_fire_alarm`, `_swap_allowlist`; the table is in docs/security/authority.md):
 
     entry     decision  BandLearned(bound) MemberMoved(inside) PairingOpened(entry)
-                        OverrideArmed OverrideSpent
+                        OverrideArmed OverrideSpent VoucherUsed PairingExtended(entry)
               expiry    PairingClosed(entry)
               passage   MemberMoved (an undo: unforced, never to exited)
     exit      decision  BandLearned(inside) MemberMoved(exited|temp_out) PairingOpened(exit)
-                        GroupFlagged OverrideArmed OverrideSpent
+                        GroupFlagged OverrideArmed OverrideSpent PairingExtended(exit)
               expiry    PairingClosed(exit) MemberMoved(temp_out, adults) GroupFlagged
               passage   MemberMoved (an undo: unforced)
-    desk      decision  BindingOpened BandBound OverrideArmed
-    handheld  decision  BindingOpened BandBound OverrideArmed   (bind mode; checks journal nothing)
+    desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined
+    handheld  decision  BindingOpened BandBound OverrideArmed GroupsJoined (bind mode; checks
+                        journal nothing)
     every     fire_alarm, allowlist: no events
 
 Refusal is whole-entry: an entry is accepted or refused entirely, with one stable reason.
@@ -41,11 +42,14 @@ from gate.core.events import (
     BindingOpened,
     Event,
     GroupFlagged,
+    GroupsJoined,
     MemberMoved,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
+    PairingExtended,
     PairingOpened,
+    VoucherUsed,
 )
 from gate.core.model import Code, Decision, Member, Mode
 from gate.core.state import Allowlist
@@ -118,10 +122,19 @@ ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "desk": frozenset({"decision", "fire_alarm", "allowlist"}),
     "handheld": frozenset({"decision", "fire_alarm", "allowlist"}),
 }
-_BINDING = frozenset({BindingOpened, BandBound, OverrideArmed})
+_BINDING = frozenset({BindingOpened, BandBound, OverrideArmed, GroupsJoined})
 ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
     "entry": frozenset(
-        {BandLearned, MemberMoved, PairingOpened, PairingClosed, OverrideArmed, OverrideSpent}
+        {
+            BandLearned,
+            MemberMoved,
+            PairingOpened,
+            PairingClosed,
+            OverrideArmed,
+            OverrideSpent,
+            VoucherUsed,
+            PairingExtended,
+        }
     ),
     "exit": frozenset(
         {
@@ -132,6 +145,7 @@ ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
             GroupFlagged,
             OverrideArmed,
             OverrideSpent,
+            PairingExtended,
         }
     ),
     "desk": _BINDING,

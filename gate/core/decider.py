@@ -22,8 +22,11 @@ from gate.core.events import (
     MemberMoved,
     OverrideArmed,
     OverrideSpent,
+    PairingExtended,
     PairingOpened,
+    VoucherUsed,
 )
+from gate.core.groups import reopen, reopens_window
 from gate.core.model import (
     Code,
     Decision,
@@ -38,6 +41,7 @@ from gate.core.model import (
 )
 from gate.core.rules import ENTRY_RULES, EXIT_RULES, NEVER_LET_IN, Attempt, Outcome, deny, within
 from gate.core.state import Group, State
+from gate.core.vouchers import is_reentry_barcode, who_comes_back
 
 
 def decide(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
@@ -68,8 +72,15 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     bad_token = band_carries_its_token(scan)
     if bad_token is not None:
         return deny(scan, bad_token.code, bad_token.message)
-    member = state.members.get(scan.value)
     learned: list[Event] = []
+    reentry = is_reentry_barcode(state, scan)
+    if reentry:
+        found = who_comes_back(state, scan, now)
+        if isinstance(found, Refusal):
+            return deny(scan, found.code, found.message)
+        member: Member | None = found
+    else:
+        member = state.members.get(scan.value)
     if member is None and scan.token is not None:
         member, learned = _learn_from_token(scan, now)
     if member is None:
@@ -79,6 +90,8 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
         return deny(scan, Code.DENY_UNKNOWN, _why_unknown(state, scan.value))
     group = state.groups.get(member.group) or _token_group(member.group, scan)
     ticket = state.allowlist.tickets.get(group.id) or _token_ticket(group.id, scan)
+    if not reentry and reopens_window(state, scan, member):
+        return reopen(scan, now, policy, member)
     attempt = Attempt(state, scan, now, policy, member, group, ticket)
     collect = collects(attempt)  # after closing: in only to collect the children
     rules = COLLECT_RULES if collect else ENTRY_RULES if scan.mode is Mode.ENTRY else EXIT_RULES
@@ -158,6 +171,10 @@ def _grant(
             overrode=overrode.code if overrode else None,
         )
     ]
+    if scan.voucher is not None:
+        events.append(VoucherUsed(scan.gate, now, scan.voucher.serial, m.uid, m.group))
+    if m.role is Role.CHILD and _extends(a):
+        events.append(PairingExtended(scan.gate, now, m.group, scan.mode, m.uid))
     if m.role is Role.ADULT:
         if scan.pairs:  # a test scan stands for no adult a child could follow
             events.append(PairingOpened(scan.gate, now, m.group, scan.mode, m.uid))
@@ -172,6 +189,9 @@ def _grant(
         code, message = Code.OK_COLLECT, collect_message(a)
     else:
         code, message = _grant_code(m, target), exit_notice(a) or _grant_message(m, target)
+        if is_reentry_barcode(a.state, scan):
+            way = "voucher" if scan.voucher is not None else "ticket"
+            code, message = Code.OK_REENTRY, f"welcome back ({m.role}, by {way})"
     decision = Decision(
         code,
         message,
@@ -182,8 +202,17 @@ def _grant(
         forced=forced_by is not None,
         staff=forced_by,
         overrode=overrode.code if overrode else None,
+        member=m.uid if m.uid != scan.value else None,
     )
     return decision, events
+
+
+def _extends(a: Attempt) -> bool:
+    """A child of a group ticket granted through its group's open window here runs it on."""
+    if not a.state.is_group_ticket(a.group.id):
+        return False
+    pairing = a.state.pairings.get((a.scan.gate, a.group.id, a.scan.mode))
+    return pairing is not None and within(pairing.opened_at, a.now, a.policy)
 
 
 def _grant_code(m: Member, target: MemberState) -> Code:
@@ -203,6 +232,6 @@ def _grant_message(m: Member, target: MemberState) -> str:
 
 
 def _leaves_children_alone(state: State, leaving: Member) -> bool:
-    others = (m for m in state.members_of(leaving.group) if m.uid != leaving.uid)
+    others = (m for m in state.family_members(leaving.group) if m.uid != leaving.uid)
     adult_stays = any(m.role is Role.ADULT and m.state is MemberState.INSIDE for m in others)
     return not adult_stays and state.child_inside(leaving.group)

@@ -81,6 +81,41 @@ class PairingClosed:
 
 
 @dataclass(frozen=True, slots=True)
+class PairingExtended:
+    """A child of a group ticket went through an open window of its group at `gate`: the
+    window runs on from `at`, so a whole class passes one lane behind its leaders."""
+
+    gate: str
+    at: datetime
+    group: str
+    direction: Mode
+    child: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherUsed:
+    """Digital voucher `voucher` (its serial) re-admitted member `uid`: spent, at every gate
+    that hears of it; a second use anywhere is refused, or, cut off, found by the hub."""
+
+    gate: str
+    at: datetime
+    voucher: str
+    uid: str
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsJoined:
+    """Staff at the desk joined ticket `other` to `group`'s family: either's adults may take
+    either's children."""
+
+    gate: str
+    at: datetime
+    group: str
+    other: str
+
+
+@dataclass(frozen=True, slots=True)
 class GroupFlagged:
     """Children of the group are inside and no adult of theirs is: shown live and at closing."""
 
@@ -112,6 +147,9 @@ Event = (
     | MemberMoved
     | PairingOpened
     | PairingClosed
+    | PairingExtended
+    | VoucherUsed
+    | GroupsJoined
     | GroupFlagged
     | OverrideArmed
     | OverrideSpent

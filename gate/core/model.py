@@ -61,6 +61,8 @@ class Code(StrEnum):
     OK_STAFF = "OK_STAFF"
     OK_OVERRIDE = "OK_OVERRIDE"
     OK_COLLECT = "OK_COLLECT"  # after closing: an adult in only to collect the group's children
+    OK_GROUP_WINDOW = "OK_GROUP_WINDOW"  # a group's leader reopened its window (nobody moved)
+    OK_JOIN = "OK_JOIN"  # two tickets joined into one family at the desk
     DENY_UNKNOWN = "DENY_UNKNOWN"
     DENY_NOT_VALID_NOW = "DENY_NOT_VALID_NOW"
     DENY_REVOKED = "DENY_REVOKED"
@@ -74,6 +76,9 @@ class Code(StrEnum):
     DENY_CAPACITY = "DENY_CAPACITY"
     DENY_CLOSED = "DENY_CLOSED"
     DENY_BINDING = "DENY_BINDING"
+    DENY_VOUCHER_FORGED = "DENY_VOUCHER_FORGED"  # malformed, unknown key, or bad signature
+    DENY_VOUCHER_EXPIRED = "DENY_VOUCHER_EXPIRED"
+    DENY_VOUCHER_USED = "DENY_VOUCHER_USED"  # spent already (here, or at a gate heard from)
 
     @property
     def granted(self) -> bool:
@@ -95,6 +100,13 @@ class Ticket:
     # allowlist without phones (only the desk, handhelds and the hub need them).
     guardian_registered: bool = False
     session: str = ""  # a session (场次) of the policy's [sessions]: valid only within its hours
+    # A group ticket (a school class, 团体接待): its adults are its `leaders`, whose windows
+    # each child scanned through extends; 0 for a family ticket.
+    leaders: int = 0
+
+    @property
+    def is_group(self) -> bool:
+        return self.leaders > 0
 
     @property
     def is_solo(self) -> bool:
@@ -143,6 +155,17 @@ class BandToken:
 
 
 @dataclass(frozen=True, slots=True)
+class Voucher:
+    """What a digital voucher says, once the gate has checked its signature (`gate.devices.
+    voucher`): member `uid` left on a temporary exit and may come back in once, until `expires`.
+    `serial` names this voucher, so that its use is an event every gate and the hub fold."""
+
+    serial: str
+    uid: str
+    expires: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Scan:
     """One read at a gate: a barcode or an NFC UID, in the gate's current mode.
 
@@ -167,6 +190,8 @@ class Scan:
     tag: bool = False
     tag_fault: str | None = None
     pairs: bool = True
+    voucher: Voucher | None = None  # a barcode that is a voucher whose signature verified
+    voucher_fault: str | None = None  # a barcode that claims to be a voucher and is not one
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +215,7 @@ class Decision:
     forced: bool = False
     staff: str | None = None
     overrode: Code | None = None
+    member: str | None = None  # the band moved, when the scan was not of it (voucher, ticket)
 
     @property
     def granted(self) -> bool:

@@ -21,10 +21,13 @@ from gate.core.events import (
     BandLearned,
     BindingOpened,
     GroupFlagged,
+    GroupsJoined,
     MemberMoved,
     OverrideArmed,
     OverrideSpent,
+    PairingExtended,
     PairingOpened,
+    VoucherUsed,
 )
 from gate.core.model import Code, Decision, MemberState, Mode, Role
 
@@ -58,6 +61,10 @@ def check_decision(entry: PeerEntry, knows: Knowledge) -> None:
         _armed(entry, d, knows)
     elif d.code is Code.OK_BIND:
         _bound(entry, d, mode, knows)
+    elif d.code is Code.OK_JOIN:
+        _joined(entry, d, mode)
+    elif d.code is Code.OK_GROUP_WINDOW:
+        _reopened(entry, d, mode)
     elif d.code in PASSAGE_GRANTS:
         _passed(entry, d, scan, knows)
 
@@ -92,6 +99,26 @@ def _bound(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> Non
             raise mismatch(f"OK_BIND never says {shown(event)}")
 
 
+def _joined(entry: PeerEntry, d: Decision, mode: object) -> None:
+    """OK_JOIN (staff at the desk) joins the ticket scanned with one other, and nothing else."""
+    event = entry.events[0] if len(entry.events) == 1 else None
+    if mode != Mode.BIND or not isinstance(event, GroupsJoined):
+        raise mismatch("OK_JOIN joins two tickets at a desk, and nothing else")
+    if event.group != d.value or event.group != d.group or event.other == event.group:
+        raise mismatch("OK_JOIN joins the ticket scanned with another")
+
+
+def _reopened(entry: PeerEntry, d: Decision, mode: object) -> None:
+    """OK_GROUP_WINDOW reopens the scanned leader's window here, this way; nobody moves."""
+    event = entry.events[0] if len(entry.events) == 1 else None
+    if mode not in (Mode.ENTRY, Mode.EXIT) or not isinstance(event, PairingOpened):
+        raise mismatch("OK_GROUP_WINDOW opens one pairing window, and nothing else")
+    if (event.adult, event.group, event.direction) != (d.value, d.group, mode) or (
+        d.role is not Role.ADULT
+    ):
+        raise mismatch("OK_GROUP_WINDOW reopens the scanned leader's window, this way")
+
+
 def _stock(uid: str, role: Role, knows: Knowledge) -> None:
     stock = knows.allowlist.bands.get(uid)
     if stock is None:
@@ -107,7 +134,9 @@ def _passed(entry: PeerEntry, d: Decision, scan: Mapping[str, object], knows: Kn
     mode = scan.get("mode")
     if mode not in (Mode.ENTRY, Mode.EXIT):
         raise mismatch(f"{d.code} outside entry or exit mode")
-    uid, group = d.value, d.group
+    uid, group = d.member or d.value, d.group  # a voucher or ticket names its member
+    if d.member is not None and (scan.get("kind") != "barcode" or mode != Mode.ENTRY):
+        raise mismatch("only a barcode at an entry gate stands for another member")
     target = _GRANT_TARGET.get(d.code)
     if d.code is Code.OK_OVERRIDE:
         badges, revoked = knows.allowlist.staff, knows.allowlist.revoked
@@ -157,6 +186,14 @@ def _passed(entry: PeerEntry, d: Decision, scan: Mapping[str, object], knows: Kn
                     target is not MemberState.EXITED or PairingOpened in kinds
                 ):
                     raise mismatch("a group is flagged by an exit that leaves no window")
+            case VoucherUsed():
+                if (event.uid, event.group) != (uid, group) or d.member is None:
+                    raise mismatch("a voucher is spent by the entry of the member it names")
+            case PairingExtended():
+                if (event.group, event.direction, event.child) != (group, mode, uid) or (
+                    d.role is not Role.CHILD
+                ):
+                    raise mismatch("a window runs on only for the child granted through it")
             case OverrideSpent():
                 spent = (event.staff, event.uid, event.overrode)
                 if d.code is not Code.OK_OVERRIDE or spent != (d.staff, uid, d.overrode):

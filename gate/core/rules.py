@@ -7,6 +7,9 @@ one principle: *who you are, then whether your band still counts, then where you
 whether the venue can take you, then who you are with*.
 
     tag        DENY_BAD_TOKEN: not an original wristband (any scan of a tag, staff and desk too)
+    re-entry   DENY_VOUCHER_FORGED, DENY_VOUCHER_EXPIRED, DENY_VOUCHER_USED, DENY_UNKNOWN: a
+               voucher or a ticket's code at an entry gate (`gate.core.vouchers`), never
+               overridden; then the entry rules, for the member it names
     identity   DENY_BAD_TOKEN: no token, or not its own; DENY_REVOKED (no member), DENY_UNKNOWN
                (never overridden)
     entry      DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW (the day, then the
@@ -82,9 +85,13 @@ class Attempt:
         return MemberState.EXITED
 
     def paired_at_gate(self) -> bool:
-        """An adult of the group was granted at this gate, this way, within the window."""
-        pairing = self.state.pairings.get((self.scan.gate, self.group.id, self.scan.mode))
-        return pairing is not None and within(pairing.opened_at, self.now, self.policy)
+        """An adult of the group (or of a ticket joined with it) was granted at this gate, this
+        way, within the window (a group ticket's window runs on with each child granted)."""
+        for group in sorted(self.state.family(self.group.id)):
+            pairing = self.state.pairings.get((self.scan.gate, group, self.scan.mode))
+            if pairing is not None and within(pairing.opened_at, self.now, self.policy):
+                return True
+        return False
 
 
 Rule = Callable[[Attempt], Refusal | None]
@@ -146,6 +153,8 @@ def ticket_valid_in_its_session(a: Attempt) -> Refusal | None:
 
 
 def no_passback(a: Attempt) -> Refusal | None:
+    if a.scan.voucher is not None and a.scan.offline:
+        return None  # signed proof of a temporary exit this gate, cut off, may not have heard of
     if a.member.state is MemberState.INSIDE:
         where = f"entered at {a.member.last_gate} {a.member.last_at.isoformat(timespec='seconds')}"
         return Refusal(Code.DENY_ALREADY_INSIDE, f"already inside ({where})")

@@ -16,11 +16,14 @@ from gate.core.events import (
     BindingOpened,
     Event,
     GroupFlagged,
+    GroupsJoined,
     MemberMoved,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
+    PairingExtended,
     PairingOpened,
+    VoucherUsed,
 )
 from gate.core.model import Member, MemberState, Mode, Role, Ticket
 
@@ -87,6 +90,16 @@ class State:
     pairings: dict[PairingKey, Pairing] = field(default_factory=dict)
     overrides: dict[str, ArmedOverride] = field(default_factory=dict)  # gate -> armed badge
     inside: int = 0  # members in state `inside`, kept by fold for the capacity rule
+    families: dict[str, frozenset[str]] = field(default_factory=dict)  # joined tickets
+    vouchers_used: dict[str, VoucherUsed] = field(default_factory=dict)  # serial -> first use
+
+    def family(self, group: str) -> frozenset[str]:
+        """The tickets joined with `group` at the desk, itself included."""
+        return self.families.get(group) or frozenset((group,))
+
+    def is_group_ticket(self, group: str) -> bool:
+        ticket = self.allowlist.tickets.get(group)
+        return ticket is not None and ticket.is_group
 
     def members_of(self, group: str) -> list[Member]:
         """The group's current members (a band recycled into another group no longer counts)."""
@@ -96,15 +109,23 @@ class State:
         found = (self.members.get(uid) for uid in g.members)
         return [m for m in found if m is not None and m.group == group]
 
+    def family_members(self, group: str) -> list[Member]:
+        """The members of the group and of every ticket joined with it."""
+        return [m for g in sorted(self.family(group)) for m in self.members_of(g)]
+
     def adult_inside(self, group: str) -> bool:
+        """An adult of the group (or of a ticket joined with it) is inside."""
         return any(
-            m.role is Role.ADULT and m.state is MemberState.INSIDE for m in self.members_of(group)
+            m.role is Role.ADULT and m.state is MemberState.INSIDE
+            for m in self.family_members(group)
         )
 
     def child_inside(self, group: str) -> bool:
-        """A child (not a solo child, who is alone by arrangement) of the group is inside."""
+        """A child (not a solo child, who is alone by arrangement) of the group, or of a ticket
+        joined with it, is inside."""
         return any(
-            m.role is Role.CHILD and m.state is MemberState.INSIDE for m in self.members_of(group)
+            m.role is Role.CHILD and m.state is MemberState.INSIDE
+            for m in self.family_members(group)
         )
 
 
@@ -128,6 +149,16 @@ def fold(state: State, event: Event) -> State:
             if event.adult not in adults:  # an adult scanned again only reopens the window
                 adults = (*adults, event.adult)
             state.pairings[key] = Pairing(gate, group, direction, event.at, adults)
+        case PairingExtended(gate=gate, group=group, direction=direction, at=at):
+            open_ = state.pairings.get((gate, group, direction))
+            if open_ is not None and at > open_.opened_at:
+                state.pairings[(gate, group, direction)] = replace(open_, opened_at=at)
+        case VoucherUsed(voucher=serial):
+            state.vouchers_used.setdefault(serial, event)
+        case GroupsJoined(group=group, other=other):
+            joined = state.family(group) | state.family(other)
+            for code in joined:
+                state.families[code] = joined
         case PairingClosed(gate=gate, group=group, direction=direction):
             state.pairings.pop((gate, group, direction), None)
         case GroupFlagged(group=group):

@@ -163,6 +163,8 @@ def _devices(found: Findings, config: GateConfig, source: Path) -> None:
         wanted.append(("reader.device", reader, Path("/dev") / f"tty{reader.split(':')[1]}"))
     if hardware.scanner is not None:
         wanted.append(("scanner.port", hardware.scanner.port, Path(hardware.scanner.port)))
+    if hardware.printer is not None and hardware.printer.device.startswith("/dev/"):
+        wanted.append(("printer.device", hardware.printer.device, Path(hardware.printer.device)))
     for name, value, device in wanted:
         if not device.exists():
             found.notes.append(

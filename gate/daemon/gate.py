@@ -56,6 +56,7 @@ from gate.daemon.inbox import (
 from gate.daemon.ledger import Ledger
 from gate.daemon.metrics import gate_metrics
 from gate.daemon.scans import ScanPath
+from gate.daemon.vouchers import Vouchers
 from gate.devices.gpio.backend import PinBackendError, open_pin_backend
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
@@ -195,6 +196,7 @@ class Gate:
             clock,
             self._count,
             self.metrics,
+            Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
         )
         self.metrics_server: Any = None
         if skipped:

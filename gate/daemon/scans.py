@@ -27,13 +27,19 @@ from gate.core import (
     Mode,
     Policy,
     Scan,
-    State,
     decide,
     expire,
-    mask_phone,
 )
+from gate.daemon.joins import join_at_desk
 from gate.daemon.ledger import Ledger
-from gate.daemon.wristbands import check_refusal, collected_here, void_token, write_band_token
+from gate.daemon.vouchers import Vouchers
+from gate.daemon.wristbands import (
+    band_check,
+    check_refusal,
+    collected_here,
+    void_token,
+    write_band_token,
+)
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import TagRead
 from gate.devices.nfc.token import Keyring
@@ -71,8 +77,10 @@ class ScanPath:
         clock: Callable[[], datetime],
         count: Callable[..., None],
         metrics: Metrics,
+        vouchers: Vouchers | None = None,
     ) -> None:
         self.settings = settings
+        self.vouchers = vouchers
         self.policy = policy
         self.keyring = keyring
         self.ledger = ledger
@@ -148,6 +156,7 @@ class ScanPath:
             return {"check": result}
         offline = self.link is not None and not self.link.connected
         pairs = not test or self.settings.test_scans_open_pairing
+        voucher, voucher_fault = self.vouchers.read(value) if self.vouchers else (None, None)
         scan = Scan(
             self.settings.id,
             mode,
@@ -160,11 +169,16 @@ class ScanPath:
             tag=tag,
             tag_fault=tag_fault,
             pairs=pairs,
+            voucher=voucher,
+            voucher_fault=voucher_fault,
         )
         if dry_run:
             return decision_to_dict(self.preview(scan))
         decision = self.scan(scan, write_token=writer, asked_by=asked_by, request=request)
-        return decision_to_dict(decision)
+        decided = decision_to_dict(decision)
+        if self.last is not None and "voucher" in self.last:
+            decided["voucher"] = self.last["voucher"]
+        return decided
 
     def preview(self, scan: Scan) -> Decision:
         """What the rules decide of `scan` on the state as it stands, and nothing more: no
@@ -214,6 +228,9 @@ class ScanPath:
         if write_token is not None and collected_here(state, scan, events):  # relay moved
             void_token(scan.value, write_token, self.count)
         self.last = {"seq": entry.seq, **decision_to_dict(decision)}
+        issued = self.vouchers.issue(decision, now) if self.vouchers is not None else None
+        if issued is not None:
+            self.last["voucher"] = issued
         log.info(
             "%s %s %s: %s (%s)%s",
             scan.value,
@@ -289,30 +306,13 @@ class ScanPath:
             return
         self.ledger.record("expiry", {}, events)
 
+    def join(self, first: str, second: str, asked_by: dict[str, Any] | None) -> dict[str, Any]:
+        """Staff join two tickets into one family here (`gate.daemon.joins`)."""
+        now = self.clock()
+        tickets = (first, second)
+        self.last = join_at_desk(self.ledger, self.settings, self.policy, now, tickets, asked_by)
+        return self.last
+
     def check(self, uid: str) -> dict[str, Any]:
         """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-        return member_check(self.ledger.state, uid)
-
-
-def member_check(state: State, uid: str) -> dict[str, Any]:
-    """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-    member = state.members.get(uid)
-    if member is None:
-        return {"known": False, "value": uid}
-    ticket = state.allowlist.tickets.get(member.group)
-    return {
-        "known": True,
-        "value": uid,
-        "group": member.group,
-        "role": member.role.value,
-        "state": member.state.value,
-        "last_gate": member.last_gate,
-        "last_at": member.last_at.isoformat(),
-        "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
-        "guardian_registered": bool(ticket and ticket.has_guardian),
-        "group_members": [
-            {"uid": m.uid, "role": m.role.value, "state": m.state.value}
-            for m in state.members_of(member.group)
-        ],
-        "children_unaccompanied": state.groups[member.group].unaccompanied,
-    }
+        return band_check(self.ledger.state, uid)

@@ -35,6 +35,7 @@ from gate.core import (
     Role,
     Scan,
     State,
+    mask_phone,
 )
 from gate.core.bands import band_carries_its_token, tag_is_an_original_wristband
 from gate.devices.nfc.token import Keyring, encode_token
@@ -144,3 +145,27 @@ def check_refusal(
         return None
     assert refusal.code is Code.DENY_BAD_TOKEN
     return {"known": False, "value": uid, "code": refusal.code.value, "message": refusal.message}
+
+
+def band_check(state: State, uid: str) -> dict[str, Any]:
+    """A handheld's check: a band's group, role and state, and the guardian phone masked."""
+    member = state.members.get(uid)
+    if member is None:
+        return {"known": False, "value": uid}
+    ticket = state.allowlist.tickets.get(member.group)
+    return {
+        "known": True,
+        "value": uid,
+        "group": member.group,
+        "role": member.role.value,
+        "state": member.state.value,
+        "last_gate": member.last_gate,
+        "last_at": member.last_at.isoformat(),
+        "guardian_phone": mask_phone(ticket.guardian_phone) if ticket else "",
+        "guardian_registered": bool(ticket and ticket.has_guardian),
+        "group_members": [
+            {"uid": m.uid, "role": m.role.value, "state": m.state.value}
+            for m in state.members_of(member.group)
+        ],
+        "children_unaccompanied": state.groups[member.group].unaccompanied,
+    }

@@ -21,11 +21,14 @@ from gate.core import (
     Decision,
     Event,
     GroupFlagged,
+    GroupsJoined,
     MemberMoved,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
+    PairingExtended,
     PairingOpened,
+    VoucherUsed,
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -40,6 +43,9 @@ EVENT_TYPES: dict[str, type[Any]] = {
         GroupFlagged,
         OverrideArmed,
         OverrideSpent,
+        PairingExtended,
+        VoucherUsed,
+        GroupsJoined,
     )
 }
 

@@ -116,6 +116,7 @@ class TicketRow(BaseModel):
     guardian_phone: str = ""
     guardian_registered: bool = False  # a phone left out of this copy: the desk has it
     session: str = Field(default="", max_length=16)  # 场次: valid only in its hours
+    leaders: int = Field(default=0, ge=0, le=255)  # a school group's ticket: its adults lead
 
 
 class AllowlistSnapshot(Message):
@@ -291,6 +292,7 @@ def ticket_row(t: Ticket) -> TicketRow:
         guardian_phone=t.guardian_phone,
         guardian_registered=t.guardian_registered,
         session=t.session,
+        leaders=t.leaders,
     )
 
 
@@ -305,6 +307,7 @@ def ticket_of(row: TicketRow) -> Ticket:
         row.guardian_phone,
         row.guardian_registered,
         row.session,
+        row.leaders,
     )
 
 

@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     allow.add_argument("--lookup", metavar="VALUE", help="a band UID, ticket code or badge")
     allow.add_argument("--import", dest="import_dir", metavar="DIR", help="a CSV directory")
     command("diag", "reader, scanner, GPIO, disk, clock, key file, broker")
+    joined = command("join", "staff join two tickets into one family (at a desk)")
+    joined.add_argument("tickets", nargs=2, metavar="TICKET")
     mode = command("mode", "a handheld's mode")
     mode.add_argument("mode", choices=["bind", "check"])
     return parser
@@ -91,6 +93,8 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
             return request
         case "mode":
             return {"cmd": "mode", "mode": args.mode}
+        case "join":
+            return {"cmd": "join", "tickets": list(args.tickets)}
     return {"cmd": args.command}
 
 
@@ -134,6 +138,7 @@ SHOW: dict[str, Show] = {
     "allowlist": show_allowlist,
     "diag": show_diag,
     "mode": show_mode,
+    "join": show_scan,
 }
 
 

@@ -19,12 +19,28 @@ from pydantic import (
 )
 
 from gate.config import describe, time_problem
-from gate.core import Decision, Intent, Kind, Mode, Scan
+from gate.core import Decision, Intent, Kind, Mode, Scan, Voucher
 from gate.store.allowlist.validate import normalise_uid
 
 
 class ScanLineError(ValueError):
     """A scan line that cannot be read; the message says why."""
+
+
+class VoucherLine(BaseModel):
+    """What the entry gate's check of a voucher's signature read from it (`gate.devices.voucher`):
+    a scan line stands for a read, and carries no key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    serial: str = Field(min_length=1, max_length=32)
+    uid: str = Field(min_length=8, max_length=20)
+    expires: AwareDatetime
+
+    @field_validator("uid")
+    @classmethod
+    def _a_uid(cls, uid: str) -> str:
+        return normalise_uid(uid)
 
 
 class ScanLine(BaseModel):
@@ -36,6 +52,8 @@ class ScanLine(BaseModel):
     kind: Literal["barcode", "nfc"]
     value: str = Field(min_length=1, max_length=128)
     intent: Literal["final", "temporary"] | None = None
+    voucher: VoucherLine | None = None  # a voucher whose signature the gate checked
+    voucher_fault: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("t")
     @classmethod
@@ -58,6 +76,14 @@ class ScanLine(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _voucher_is_a_barcode(self) -> ScanLine:
+        if (self.voucher or self.voucher_fault) and self.kind != "barcode":
+            raise ValueError("a voucher is read from a barcode")
+        if self.voucher and self.voucher_fault:
+            raise ValueError("a voucher line has voucher or voucher_fault, not both")
+        return self
+
+    @model_validator(mode="after")
     def _nfc_value_is_a_uid(self) -> ScanLine:
         if self.kind == "nfc":
             normalise_uid(self.value)  # raises ValueError with the reason
@@ -66,7 +92,17 @@ class ScanLine(BaseModel):
     def to_scan(self) -> Scan:
         value = normalise_uid(self.value) if self.kind == "nfc" else self.value.strip()
         intent = Intent(self.intent or "final")
-        return Scan(self.gate, Mode(self.mode), Kind(self.kind), value, intent)
+        v = self.voucher
+        voucher = Voucher(v.serial, v.uid, v.expires) if v else None
+        return Scan(
+            self.gate,
+            Mode(self.mode),
+            Kind(self.kind),
+            value,
+            intent,
+            voucher=voucher,
+            voucher_fault=self.voucher_fault,
+        )
 
 
 def read_on_the_reader(scan: Scan, staff: Container[str]) -> Scan:

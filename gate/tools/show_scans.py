@@ -37,6 +37,18 @@ def show_scan(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
         if d.get("group"):
             role = _(", {role}", role=d["role"]) if d.get("role") else ""
             lines.append("  " + _("group {group}", group=d["group"]) + role)
+        if voucher := d.get("voucher"):
+            printed = _("printed") if voucher.get("printed") else _("not printed")
+            until = voucher.get("expires", "?")
+            lines.append(
+                "  "
+                + _(
+                    "voucher {code}, until {until} ({printed})",
+                    code=voucher.get("code"),
+                    until=until,
+                    printed=printed,
+                )
+            )
         if not a.get("dry_run"):
             seq = _("journal seq {seq}", seq=a.get("seq"))
             lines.append(f"  {technician(a.get('asked_by'), _)}: {seq}")

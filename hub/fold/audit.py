@@ -65,13 +65,14 @@ from gate.core import (
     Role,
     Scan,
     State,
+    VoucherUsed,
     rules,
 )
 from gate.core.rules import Attempt, Refusal, Rule
 from gate.link.codec import CodecError, events_of
 from hub.fold.audit_overrides import no_badge_read, override_problem
 from hub.fold.audit_pending import Pending, ready_findings
-from hub.fold.audit_warnings import partition_warnings
+from hub.fold.audit_warnings import partition_warnings, voucher_reuse
 from hub.fold.clocks import iso_seconds
 from hub.fold.findings import Finding
 from hub.store.records import GateRow, StoredEntry
@@ -157,6 +158,8 @@ class RuleAudit:
                 e.new.add(event.uid)
         elif isinstance(event, PairingOpened) and e.entry.kind == "decision":
             self._pairing(state, e, event)
+        elif isinstance(event, VoucherUsed):
+            self.found += voucher_reuse(state, event, e.ref)
         elif isinstance(event, OverrideArmed) and e.entry.kind == "decision":
             if (unread := no_badge_read(e.entry.body)) is not None:
                 self.armed_unread[event.gate] = (event.at, event.staff, unread)
@@ -257,7 +260,14 @@ class RuleAudit:
             for mv in e.events
         )
         adult = state.members.get(p.adult)
-        if moved and adult is not None and adult.role is Role.ADULT and adult.group == p.group:
+        leader = _reopened_by_leader(e, state, p)  # OK_GROUP_WINDOW: nobody moves
+        let_through = moved or leader
+        if (
+            let_through
+            and adult is not None
+            and adult.role is Role.ADULT
+            and adult.group == p.group
+        ):
             return
         who = f"{adult.role} of group {adult.group}" if adult else "a band the hub never saw"
         self.found.append(
@@ -362,6 +372,13 @@ def _violation_finding(kind: str, e: _Entry, mv: MemberMoved, m: Member, why: st
         m.group,
         e.ref,
     )
+
+
+def _reopened_by_leader(e: _Entry, state: State, p: PairingOpened) -> bool:
+    """A leader of a group ticket reopening its group's window (`gate.core.groups`)."""
+    decision = e.entry.body.get("decision")
+    code = decision.get("code") if isinstance(decision, dict) else None
+    return code == Code.OK_GROUP_WINDOW and state.is_group_ticket(p.group)
 
 
 def _first(rule_list: Sequence[Rule], a: Attempt) -> Refusal | None:

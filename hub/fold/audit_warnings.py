@@ -4,6 +4,8 @@
     exit_without_entry          a member let out while not inside (a gate cut off, or the
                                 entry still on its way; the audit judges whether it is more)
     child_released_by_override  a child or solo child let out by a staff override
+    voucher_reused              a digital voucher used a second time (two gates, cut off from
+                                each other: each spent it not knowing of the other)
 
 None of these is a rule violation: a gate cut off from the others decides from what it knows,
 and an override is the venue's own way out (design §4). The hub shows them for staff to judge.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gate.core import Member, MemberMoved, MemberState
+from gate.core import Member, MemberMoved, MemberState, State, VoucherUsed
 from hub.fold.findings import Finding
 
 _OUT = (MemberState.EXITED, MemberState.TEMP_OUT)
@@ -67,6 +69,27 @@ def partition_warnings(
             )
         )
     return found
+
+
+def voucher_reuse(
+    state: State, used: VoucherUsed, ref: tuple[tuple[str, int], ...]
+) -> list[Finding]:
+    """A voucher spent before (`state`, before `used` is folded): a conflict staff look at."""
+    first = state.vouchers_used.get(used.voucher)
+    if first is None:
+        return []
+    return [
+        Finding(
+            "voucher_reused",
+            _gates(first.gate, used.gate),
+            used.at,
+            f"voucher {used.voucher} of {used.uid} used at {used.gate} {_t(used.at)}, "
+            f"already used at {first.gate} {_t(first.at)}",
+            used.uid,
+            used.group,
+            ref,
+        )
+    ]
 
 
 def _gates(*gates: str) -> tuple[str, ...]:

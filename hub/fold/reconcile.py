@@ -37,6 +37,7 @@ what a reconciliation found. Rule violations, critical (`hub.fold.findings.RULE_
 Warnings:
 
     double_entry            a member let in while already inside (two gates, partitioned)
+    voucher_reused          a digital voucher used again (two gates, partitioned)
     exit_without_entry      a member let out while not inside
     child_released_by_override   a child or solo child let out by a staff override
     grant_not_passed        a grant nobody went through (the passage sensor saw no one)

@@ -34,7 +34,7 @@ from hub.views.roster_alerts import roster_alerts
 from hub.views.sweep import unaccompanied_groups
 
 CAPACITY_WARNING = 0.9
-CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict")
+CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict", "voucher_reused")
 FORGED_KINDS = ("forged_event", "seq_jump")
 
 

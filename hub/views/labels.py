@@ -49,6 +49,11 @@ CODES: dict[str, str] = {
     Code.DENY_CAPACITY: N_("Venue full"),
     Code.DENY_CLOSED: N_("Venue closed"),
     Code.DENY_BINDING: N_("Band cannot be bound"),
+    Code.OK_GROUP_WINDOW: N_("Group leader reopened the lane"),
+    Code.OK_JOIN: N_("Tickets joined into one family"),
+    Code.DENY_VOUCHER_FORGED: N_("Voucher not valid"),
+    Code.DENY_VOUCHER_EXPIRED: N_("Voucher expired"),
+    Code.DENY_VOUCHER_USED: N_("Voucher already used"),
 }
 
 FINDINGS: dict[str, str] = {
@@ -67,6 +72,7 @@ FINDINGS: dict[str, str] = {
     "exit_without_entry": N_("Left with no entry on record"),
     "grant_not_passed": N_("Let through, nobody passed"),
     "journal_conflict": N_("Gates' journals disagree"),
+    "voucher_reused": N_("Voucher used twice"),
     "unknown_reference": N_("Entry names something unknown"),
 }
 

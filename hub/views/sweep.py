@@ -57,8 +57,8 @@ class SweepRow:
     uid: str
     group: str
     role: Role
-    adult_inside: bool  # an adult of its own group is inside
-    adults: tuple[MemberRow, ...]  # the group's adults, wherever they are
+    adult_inside: bool  # an adult of its own group (or of a ticket joined with it) is inside
+    adults: tuple[MemberRow, ...]  # the adults of its group and joined ones, wherever they are
     children_unaccompanied: bool  # the group's flag (design §4)
     last_gate: str
     last_at: datetime
@@ -99,7 +99,7 @@ def closing_sweep(state: State, *, staff: bool) -> list[SweepRow]:
         if not m.role.is_child or m.state is not MemberState.INSIDE:
             continue
         group = state.groups.get(m.group)
-        members = state.members_of(m.group)
+        members = state.family_members(m.group)  # its ticket's, and any joined with it
         adults = tuple(MemberRow.of(a) for a in members if a.role is Role.ADULT)
         rows.append(
             SweepRow(

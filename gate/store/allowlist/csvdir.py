@@ -1,6 +1,7 @@
 """Reading the allowlist CSV directory of design.md §8.
 
-    tickets.csv     code,product,adults,children,valid_from,valid_to,guardian_phone[,session]
+    tickets.csv     code,product,adults,children,valid_from,valid_to,guardian_phone
+                    [,session][,leaders]
     wristbands.csv  uid,role
     staff.csv       uid,name
     revoked.csv     value,reason      (optional)
@@ -48,8 +49,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     REVOKED: ("value", "reason"),
 }
 OPTIONAL = frozenset({REVOKED})
-# Columns a file may have: a ticket's session (场次), empty for a ticket of the whole day.
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {TICKETS: ("session",)}
+# Columns a file may have: a ticket's session (场次), empty for a ticket of the whole day;
+# `leaders` makes a ticket a school group's (its adults lead it).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {TICKETS: ("session", "leaders")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,8 +243,8 @@ def _columns(name: str, header: list[str]) -> dict[str, int]:
             + (", ".join(known) if known else "none of them: is this the right file?")
             + ")"
         )
-    extra = {c: found[c] for c in OPTIONAL_COLUMNS.get(name, ()) if c in found}
-    return {c: found[c] for c in COLUMNS[name]} | extra
+    optional = [c for c in OPTIONAL_COLUMNS.get(name, ()) if c in found]
+    return {c: found[c] for c in (*COLUMNS[name], *optional)}
 
 
 def _row(
@@ -313,7 +315,14 @@ class _Builder:
         valid_from = _parsed(problems, day, row["valid_from"], "valid_from")
         valid_to = _parsed(problems, day, row["valid_to"], "valid_to")
         phone = row["guardian_phone"]
-        if adults is None or children is None or valid_from is None or valid_to is None:
+        leaders = _parsed(problems, whole_number, row.get("leaders") or "0", "leaders")
+        if (
+            adults is None
+            or children is None
+            or valid_from is None
+            or valid_to is None
+            or leaders is None
+        ):
             if not code:
                 problems.insert(0, "code is empty")
             if (bad_phone := phone_problem(phone)) is not None:
@@ -321,7 +330,15 @@ class _Builder:
             raise _RowProblem(*problems)
         session = row.get("session", "")
         ticket = Ticket(
-            code, row["product"], adults, children, valid_from, valid_to, phone, session=session
+            code,
+            row["product"],
+            adults,
+            children,
+            valid_from,
+            valid_to,
+            phone,
+            session=session,
+            leaders=leaders,
         )
         problems = ticket_problems(ticket)
         if session and self.sessions is not None and session not in self.sessions:

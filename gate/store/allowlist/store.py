@@ -166,6 +166,7 @@ def _encode(index: Allowlist, from_hub: bool) -> Tables:
                 "guardian_phone": [t.guardian_phone for t in tickets],
                 "guardian_registered": [t.guardian_registered for t in tickets],
                 "session": [t.session for t in tickets],
+                "leaders": [t.leaders for t in tickets],
             }
         },
         "bands": {
@@ -187,6 +188,7 @@ def _decode(tables: Tables, path: Path) -> Allowlist:
                 _columns(tables, "tickets", TICKET_COLUMNS),
                 _registered(tables),
                 _optional(tables, "session"),
+                _optional(tables, "leaders"),
             ),
             _bands(tables),
             dict(zip(*_columns(tables, "staff", ("uid", "name")), strict=True)),
@@ -232,23 +234,28 @@ def _columns(tables: Tables, table: str, names: Sequence[str]) -> list[list[Any]
 
 
 def _tickets(
-    columns: list[list[Any]], registered: list[Any] | None, sessions: list[Any] | None
+    columns: list[list[Any]],
+    registered: list[Any] | None,
+    sessions: list[Any] | None,
+    leaders: list[Any] | None,
 ) -> dict[str, Ticket]:
     day, same = _memo(date.fromisoformat), _memo(str)  # shared objects for repeated values
     flags = registered if registered is not None else [False] * len(columns[0])
     named = sessions if sessions is not None else [""] * len(columns[0])
+    leads = leaders if leaders is not None else [0] * len(columns[0])
     return {
         code: Ticket(
-            code, same(product), adults, children, day(start), day(end), phone, flag, same(sn)
+            code, same(product), adults, children, day(start), day(end), phone, flag, same(sn), lead
         )
-        for code, product, adults, children, start, end, phone, flag, sn in zip(
-            *columns, flags, named, strict=True
+        for code, product, adults, children, start, end, phone, flag, sn, lead in zip(
+            *columns, flags, named, leads, strict=True
         )
     }
 
 
 def _optional(tables: Tables, name: str) -> list[Any] | None:
-    """A tickets column added later (`session`), or None in a snapshot written before it."""
+    """A tickets column added later (`session`, `leaders`), or None in a snapshot written
+    before it (every ticket there is a whole day's, a family's)."""
     docs = list(tables["tickets"].values())
     if not docs or any(name not in doc for doc in docs):
         return None

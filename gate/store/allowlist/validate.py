@@ -135,6 +135,11 @@ def ticket_problems(ticket: Ticket) -> list[str]:
         problems.append("a ticket with 0 adults admits children alone: guardian_phone is required")
     if ticket.guardian_phone and ticket.guardian_registered:
         problems.append("guardian_registered is only for a ticket whose phone was left out")
+    if ticket.leaders and (ticket.leaders != ticket.adults or ticket.children == 0):
+        problems.append(
+            f"leaders {ticket.leaders}: a group ticket's adults are its leaders and it has "
+            f"children: set leaders to adults ({ticket.adults}), or to 0 for a family ticket"
+        )
     if (bad_phone := phone_problem(ticket.guardian_phone)) is not None:
         problems.append(bad_phone)
     if ticket.session and not SESSION_NAME.fullmatch(ticket.session):
@@ -167,6 +172,7 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
         and type(t.guardian_phone) is str
         and type(t.guardian_registered) is bool
         and type(t.session) is str
+        and type(t.leaders) is int
         and t.code == t.code.strip()
         and t.adults >= 0
         and t.children >= 0
@@ -187,7 +193,7 @@ def ticket_type_problems(ticket: Ticket) -> list[str]:
             problems.append(f"{name} is not valid Unicode text (it holds a lone surrogate)")
     if type(t.guardian_registered) is not bool:
         problems.append(f"guardian_registered must be true or false, got {t.guardian_registered!r}")
-    for name in ("adults", "children"):
+    for name in ("adults", "children", "leaders"):
         n = getattr(t, name)
         if type(n) is not int or n < 0:
             problems.append(f"{name} must be a whole number >= 0, got {n!r}")
