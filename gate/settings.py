@@ -109,6 +109,13 @@ class GateSettings(_Strict):
         strict=True,
     )
     staff_button_window_s: float = Field(default=20.0, gt=0, le=300, strict=True)
+    clock_max_offset_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        strict=True,
+        description="beyond this offset to the hub's clock, the gate decides with the hub's time",
+    )
     test_scans_open_pairing: bool = Field(
         default=False,
         strict=True,

@@ -110,10 +110,15 @@ class Venue:
         return self.hub
 
     def start_gate(
-        self, gate: str, broker_port: int | None = None, local_allowlist: bool = True
+        self,
+        gate: str,
+        broker_port: int | None = None,
+        local_allowlist: bool = True,
+        clock_offset_s: float | None = None,
     ) -> Process:
         """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue;
-        without `local_allowlist` it gets its allowlist from the hub alone."""
+        without `local_allowlist` it gets its allowlist from the hub alone; with
+        `clock_offset_s` its wall clock is that far off the system's (`venue.shifted_gate`)."""
         d = self.root / gate
         d.mkdir(exist_ok=True)
         profile = d / "profile.toml"
@@ -128,6 +133,10 @@ class Venue:
             gate_toml(gate, ROLES[gate[0]], d, d / "state", self.venue, link, local_allowlist)
         )
         argv = [sys.executable, "-m", "gate", "run", "-c", str(config)]
+        if clock_offset_s is not None:
+            offset = d / "clock-offset"
+            offset.write_text(f"{clock_offset_s}\n")
+            argv = [sys.executable, "-m", "venue.shifted_gate", str(config), str(offset)]
         process = self.gates.get(gate) or Process(
             gate, argv, d / "gate.log", d / "gate.sock", account=self.service
         )
