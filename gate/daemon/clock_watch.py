@@ -96,6 +96,8 @@ class ClockWatch:
         self._kept_at = -KEEP_EVERY_S
         self._kept_value: int | None = None
         self.corrected = False
+        self.good_through = 0  # the last seq journalled with a clock known right (or this run's)
+        self.shift: tuple[int, int] | None = None  # (from_seq, ms) the hub is to be told of
         self._load()
         self.corrected = self._beyond(self.offset_ms)
         if self.corrected:
@@ -115,14 +117,29 @@ class ClockWatch:
         measured = self.estimate.offset_ms
         return measured if measured is not None else self.kept_ms
 
-    def heard(self, hub_ms: int, received_at_s: float) -> bool:
-        """A hub time message, received (on paho's thread) at `received_at_s` (monotonic).
-        True when the gate switched between its own clock and the hub's."""
+    def heard(self, hub_ms: int, received_at_s: float, last_seq: int) -> bool:
+        """A hub time message, received (on paho's thread) at `received_at_s` (monotonic), the
+        journal's last seq `last_seq`. True when the gate switched between its own clock and the
+        hub's. When the entries journalled since the clock was last known right were stamped
+        more than the bound off the hub's time (a clock wrong from the start, or one that
+        jumped), `shift` says from which seq and by how much: the gate journals it (kind
+        `clock`) and the hub orders those entries with it (`hub.fold.clock_order`)."""
+        before = self.offset_ms if self.corrected and self.offset_ms else 0  # what now() added
         lag_s = max(self.monotonic() - received_at_s, 0.0)
         gate_ms = int(self.raw().timestamp() * 1000 - lag_s * 1000)
         self.estimate.sample(hub_ms, gate_ms, received_at_s)
+        offset = self.offset_ms
+        off = offset is not None and abs(offset - before) > self.bound_ms
+        if off and offset is not None and last_seq > self.good_through:
+            self.shift = (self.good_through + 1, offset - before)
+        if self.shift is None:
+            self.good_through = last_seq
         self._keep()
         return self._switch()
+
+    def take_shift(self) -> tuple[int, int] | None:
+        shift, self.shift = self.shift, None
+        return shift
 
     def age_s(self) -> float | None:
         """Seconds since the offset in use was measured (None: never)."""

@@ -56,6 +56,8 @@ class LinkFollower:
     ) -> None:
         self.link = link
         self.clock = clock
+        if clock is not None:  # entries of earlier runs: not this run's clock to judge
+            clock.good_through = ledger.journal.last_seq
         self.gate_id, self.role = settings.id, settings.role
         self.presence_max_mib = settings.presence_max_mib
         self.ledger = ledger
@@ -132,8 +134,25 @@ class LinkFollower:
         hub = parse(HubTime, message.payload)
         if message.retained or self.clock is None:
             return
-        if self.clock.heard(hub.hub_ms, message.at_s):
+        journal = self.ledger.journal
+        switched = self.clock.heard(hub.hub_ms, message.at_s, journal.last_seq)
+        if switched:
             self.count("clock_corrected" if self.clock.corrected else "clock_own")
+            if self.clock.corrected and journal.clock_put_right():
+                log.info("clock: the hybrid clock put back to %s", journal.hlc)
+        if (shift := self.clock.take_shift()) is not None:
+            first, ms = shift
+            entry = journal.append("clock", {"from_seq": first, "shift_ms": ms})
+            self.clock.good_through = entry.seq
+            log.warning(
+                "clock: entries %d to %d were stamped %.1f s off the hub's time: journalled for "
+                "the hub to order them (entry %d)",
+                first,
+                entry.seq - 1,
+                -ms / 1000,
+                entry.seq,
+            )
+        if switched:
             self.send_status(force=True)
 
     def _follow(self, batch: WireBatch) -> None:
