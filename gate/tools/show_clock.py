@@ -28,19 +28,17 @@ def clock_line(clock: dict[str, Any] | None, _: Words) -> str:
     age = clock.get("age_s")
     measured = duration(age) if age is not None else "?"
     if clock.get("source") == "kept":
-        measured = _("{age}, kept from before the restart", age=measured)
+        when = _("kept from before the restart, measured {age} ago", age=measured)
+    else:
+        when = _("measured {age} ago", age=measured)
     if clock.get("corrected"):
         return _(
-            "OFF: {s} s {way} the hub's (measured {age} ago; {ntp}): decides with the hub's time",
+            "OFF: {s} s {way} the hub's ({when}; {ntp}): decides with the hub's time",
             s=size,
             way=way,
-            age=measured,
+            when=when,
             ntp=ntp,
         )
     return _(
-        "own clock, {s} s {way} the hub's (measured {age} ago; {ntp})",
-        s=size,
-        way=way,
-        age=measured,
-        ntp=ntp,
+        "own clock, {s} s {way} the hub's ({when}; {ntp})", s=size, way=way, when=when, ntp=ntp
     )
