@@ -295,6 +295,7 @@ pattern read {t.allowlist_delta}
 pattern read {t.headcount}
 pattern read {t.hub_status}
 pattern read {t.roster}
+pattern read {t.hub_time}
 # and the other gates' events and presence (a family entering at one gate is known at the next).
 pattern read {t.events("+")}
 pattern read {t.status("+")}

@@ -124,6 +124,13 @@ class GateSettings(_Strict):
         description="an exit gate issues a digital voucher at each adult's temporary exit, "
         "valid this many minutes (0: none)",
     )
+    clock_max_offset_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        strict=True,
+        description="beyond this offset to the hub's clock, the gate decides with the hub's time",
+    )
     test_scans_open_pairing: bool = Field(
         default=False,
         strict=True,

@@ -120,10 +120,12 @@ class Venue:
         local_allowlist: bool = True,
         settings: str = "",
         hardware: str = "",
+        clock_offset_s: float | None = None,
     ) -> Process:
         """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue;
         without `local_allowlist` it gets its allowlist from the hub alone; `settings`: more
-        lines for gate.toml's [gate], `hardware`: more sections for its profile."""
+        lines for gate.toml's [gate], `hardware`: more sections for its profile; with
+        `clock_offset_s` its wall clock is that far off the system's (`venue.shifted_gate`)."""
         d = self.root / gate
         d.mkdir(exist_ok=True)
         profile = d / "profile.toml"
@@ -138,6 +140,10 @@ class Venue:
         toml = gate_toml(gate, ROLES[gate[0]], d, d / "state", self.venue, link, local_allowlist)
         config.write_text(toml.replace("[gate]\n", f"[gate]\n{settings}", 1))
         argv = [sys.executable, "-m", "gate", "run", "-c", str(config)]
+        if clock_offset_s is not None:
+            offset = d / "clock-offset"
+            offset.write_text(f"{clock_offset_s}\n")
+            argv = [sys.executable, "-m", "venue.shifted_gate", str(config), str(offset)]
         process = self.gates.get(gate) or Process(
             gate, argv, d / "gate.log", d / "gate.sock", account=self.service
         )

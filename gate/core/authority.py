@@ -24,7 +24,7 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
     desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined
     handheld  decision  BindingOpened BandBound OverrideArmed GroupsJoined (bind mode; checks
                         journal nothing)
-    every     fire_alarm, allowlist: no events
+    every     fire_alarm, allowlist, clock: no events
 
 Refusal is whole-entry: an entry is accepted or refused entirely, with one stable reason.
 """
@@ -104,7 +104,9 @@ MAX_BODY: Mapping[str, int] = {
     "expiry": 256 << 10,
     "fire_alarm": 256,
     "allowlist": 16 << 10,
+    "clock": 256,
 }
+MAX_CLOCK_SHIFT_MS = 366 * 24 * 3600 * 1000  # a clock a year off: further is no clock
 BODY_KEYS: Mapping[str, frozenset[str]] = {
     # asked_by: test scans; request: the id of the control request that asked for it
     "decision": frozenset({"scan", "decision", "events", "asked_by", "request"}),
@@ -112,6 +114,9 @@ BODY_KEYS: Mapping[str, frozenset[str]] = {
     "expiry": frozenset({"events"}),
     "fire_alarm": frozenset({"on"}),
     "allowlist": frozenset({"version", "source", "asked_by"}),  # asked_by: gatectl's imports
+    # entries from_seq up to this one were stamped shift_ms off the hub's time (the gate's clock
+    # measured wrong, gate.daemon.clock_watch): the hub orders them with the shift
+    "clock": frozenset({"from_seq", "shift_ms"}),
 }
 SCAN_KEYS = frozenset({"kind", "value", "mode", "intent", "token", "offline", "tag"})
 SCAN_KEYS_NEEDED = SCAN_KEYS - {"offline", "tag"}  # earlier releases wrote neither
@@ -119,8 +124,8 @@ ASKED_BY_KEYS = frozenset({"uid", "user", "pid"})  # who asked for a test scan o
 ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "entry": frozenset(MAX_BODY),
     "exit": frozenset(MAX_BODY),
-    "desk": frozenset({"decision", "fire_alarm", "allowlist"}),
-    "handheld": frozenset({"decision", "fire_alarm", "allowlist"}),
+    "desk": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
+    "handheld": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
 }
 _BINDING = frozenset({BindingOpened, BandBound, OverrideArmed, GroupsJoined})
 ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
@@ -241,6 +246,13 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
         raise Refused(Reason.SCHEMA, "passage body: decision_seq or passed malformed")
     if kind == "fire_alarm" and not isinstance(body["on"], bool):
         raise Refused(Reason.SCHEMA, "fire_alarm body: on is not true or false")
+    if kind == "clock" and not (
+        type(body["from_seq"]) is int
+        and body["from_seq"] >= 1
+        and type(body["shift_ms"]) is int
+        and abs(body["shift_ms"]) <= MAX_CLOCK_SHIFT_MS
+    ):
+        raise Refused(Reason.SCHEMA, "clock body: from_seq or shift_ms malformed")
 
 
 def check_seq(seq: int, watermark: int, bound: int) -> None:

@@ -92,6 +92,12 @@ class AllowlistImports(Protocol):
     def imported(self, loaded: Allowlist, source: str, asked_by: dict[str, Any]) -> Allowlist: ...
 
 
+class ClockDetails(Protocol):
+    """The gate's clock against the hub's (`gate.daemon.clock_watch.ClockWatch`)."""
+
+    def details(self) -> dict[str, Any]: ...
+
+
 @runtime_checkable
 class RunningGate(Protocol):
     """The gate as its control socket sees it: settings, devices, journal, state and counters."""
@@ -107,6 +113,7 @@ class RunningGate(Protocol):
     control: ControlServer
     journal: Journal
     counters: dict[str, int]
+    clock_watch: ClockDetails
 
     @property
     def scans(self) -> Scans: ...
@@ -176,6 +183,7 @@ def status(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict
         "reader": _plain(gate.reader.health()) if gate.reader else None,
         "scanner": _plain(gate.scanner.health()) if gate.scanner else None,
         "link": _link(gate),
+        "clock": gate.clock_watch.details(),
         "fire_alarm": gate.scans.fire_alarm,
         "awaiting_passage": len(gate.scans.pending),
         "counters": dict(sorted(gate.counters.items())),
@@ -369,7 +377,11 @@ def _clock(gate: RunningGate) -> dict[str, Any]:
     newest = gate.journal.tail(1)
     last = newest[0].wall_ms if newest else None
     info: dict[str, Any] = {"now": now.isoformat(), "last_journal_wall_ms": last}
-    if now < EARLIEST_SANE_CLOCK:
+    clock = gate.clock_watch.details()
+    info["hub"] = clock
+    if clock["corrected"]:
+        info["problem"] = clock["summary"]
+    elif now < EARLIEST_SANE_CLOCK:
         info["problem"] = f"clock reads {now:%Y-%m-%d}: not set (no RTC, no NTP yet?)"
     elif last and now.timestamp() * 1000 < last - 60_000:
         info["problem"] = "clock is behind the journal's last entry: it went back"

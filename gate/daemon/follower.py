@@ -12,6 +12,7 @@ from gate.control.metrics import Metrics
 from gate.core import fold
 from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.allowlist_keeper import AllowlistKeeper
+from gate.daemon.clock_watch import ClockWatch
 from gate.daemon.ledger import Ledger
 from gate.devices.nfc.reader import NfcReader
 from gate.link.batches import WireBatch, read_events
@@ -22,6 +23,7 @@ from gate.link.protocol import (
     AllowlistChange,
     AllowlistSnapshot,
     GateStatus,
+    HubTime,
     ProtocolError,
     Replay,
     Roster,
@@ -50,8 +52,12 @@ class LinkFollower:
         counters: dict[str, int],
         count: Callable[..., None],
         metrics: Metrics,
+        clock: ClockWatch | None = None,
     ) -> None:
         self.link = link
+        self.clock = clock
+        if clock is not None:  # entries of earlier runs: not this run's clock to judge
+            clock.good_through = ledger.journal.last_seq
         self.gate_id, self.role = settings.id, settings.role
         self.presence_max_mib = settings.presence_max_mib
         self.ledger = ledger
@@ -76,6 +82,9 @@ class LinkFollower:
                     self.count(f"link_{kind}")
             case LinkMessage(topic=topic, payload=payload, retained=retained):
                 try:
+                    if topic == self.link.topics.hub_time:
+                        self._hub_time(message)
+                        return
                     self._route(topic, payload, retained)
                 except ProtocolError as exc:
                     self.reject(topic, str(exc))
@@ -118,6 +127,33 @@ class LinkFollower:
                 self._follow(batch)
         else:
             raise ProtocolError("not a topic this gate reads")
+
+    def _hub_time(self, message: LinkMessage) -> None:
+        """The hub's clock: this gate's offset measured (`gate.daemon.clock_watch`). A retained
+        one is old: no measure of anything."""
+        hub = parse(HubTime, message.payload)
+        if message.retained or self.clock is None:
+            return
+        journal = self.ledger.journal
+        switched = self.clock.heard(hub.hub_ms, message.at_s, journal.last_seq)
+        if switched:
+            self.count("clock_corrected" if self.clock.corrected else "clock_own")
+            if self.clock.corrected and journal.clock_put_right():
+                log.info("clock: the hybrid clock put back to %s", journal.hlc)
+        if (shift := self.clock.take_shift()) is not None:
+            first, ms = shift
+            entry = journal.append("clock", {"from_seq": first, "shift_ms": ms})
+            self.clock.good_through = entry.seq
+            log.warning(
+                "clock: entries %d to %d were stamped %.1f s off the hub's time: journalled for "
+                "the hub to order them (entry %d)",
+                first,
+                entry.seq - 1,
+                -ms / 1000,
+                entry.seq,
+            )
+        if switched:
+            self.send_status(force=True)
 
     def _follow(self, batch: WireBatch) -> None:
         """Another gate's entries: fold the new ones, so presence holds across gates. Entries
@@ -194,4 +230,5 @@ class LinkFollower:
             hlc=str(self.ledger.journal.hlc),
             reader=str(reader) if reader else None,
             taken_over=len(self.link.health.recent_takeovers()),
+            clock=self.clock.status() if self.clock else None,
         )

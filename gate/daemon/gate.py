@@ -42,6 +42,7 @@ from gate.core import (
 )
 from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.answers import answer
+from gate.daemon.clock_watch import ClockWatch
 from gate.daemon.follower import LinkFollower
 from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
@@ -94,12 +95,13 @@ class Gate:
     ) -> None:
         self.settings = s = config.gate
         self.hardware = config.hardware
-        self.clock = clock
         self.notifier = notifier or Notifier()
         try:
             self.policy = load_policy(s.policy)
             self.keyring: Keyring = load_keyring(s.site_key)  # refuses a key others can read
             s.state_dir.mkdir(parents=True, exist_ok=True)
+            self.clock_watch = ClockWatch(clock, s.state_dir / "clock.json", s.clock_max_offset_s)
+            self.clock = clock = self.clock_watch.now
             self.store = AllowlistStore(s.state_dir / "allowlist.json")
             self.journal = Journal(s.state_dir / "journal.db", s.id, wall=self._wall_ms)
             self.presence = PresenceLog(s.state_dir / "presence.db", s.presence_max_mib << 20)
@@ -167,7 +169,8 @@ class Gate:
             self.link = Link(config.link, s.id, self.inbox, s.role) if config.link else None
         except OSError as exc:
             raise StartupError(f"[link] password_file or tls_ca: {exc}") from exc
-        self.metrics = gate_metrics(self.ledger, self.link, self.control, self.reader)
+        watch = self.clock_watch  # its own clock, or the hub's while its own is off
+        self.metrics = gate_metrics(self.ledger, self.link, self.control, self.reader, watch)
         self.housekeeping = Housekeeping(s, self.ledger, self.notifier, clock)
         self.allowlists = AllowlistKeeper(self.store, self.ledger)
         self.follower = (
@@ -182,6 +185,7 @@ class Gate:
                 self.counters,
                 self._count,
                 self.metrics,
+                self.clock_watch,
             )
             if self.link
             else None
@@ -247,7 +251,8 @@ class Gate:
         return 0
 
     def _wall_ms(self) -> int:
-        """The journal's wall clock: the gate's own, so decisions and timestamps agree."""
+        """The journal's wall clock: the one the gate decides with (its own, or the hub's while
+        its own is off), so decisions and timestamps agree."""
         return int(self.clock().timestamp() * 1000)
 
     @property

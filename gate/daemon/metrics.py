@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from gate.control.metrics import Metrics, Reading
 from gate.control.socket import ControlServer
+from gate.daemon.clock_watch import ClockWatch
 from gate.daemon.ledger import Ledger
 from gate.devices.nfc.reader import NfcReader
 from gate.link.client import Link
@@ -15,7 +16,11 @@ READER_STATES = ("connected", "searching", "absent", "failed", "stopped")
 
 
 def gate_metrics(
-    ledger: Ledger, link: Link | None, control: ControlServer, reader: NfcReader | None
+    ledger: Ledger,
+    link: Link | None,
+    control: ControlServer,
+    reader: NfcReader | None,
+    clock: ClockWatch | None = None,
 ) -> Metrics:
     """The gate's metrics, `wristgate_gate_*`, and the process's own."""
     metrics = Metrics("wristgate_gate")
@@ -39,6 +44,25 @@ def gate_metrics(
         r.gauge(
             "broker_connected", "1 while the MQTT link is up", int(bool(link and link.connected))
         )
+        if clock is not None:
+            if (offset := clock.offset_ms) is not None:
+                r.gauge(
+                    "clock_offset_seconds",
+                    "the hub's clock minus this gate's system clock, as last measured",
+                    offset / 1000,
+                )
+            if (age := clock.age_s()) is not None:
+                r.gauge("clock_offset_age_seconds", "since the offset was measured", age)
+            r.gauge(
+                "clock_corrected",
+                "1 while the gate decides with the hub's time (its own clock is off)",
+                int(clock.corrected),
+            )
+            r.gauge(
+                "clock_ntp_synchronized",
+                "1 while NTP says the clock is synchronised",
+                int(clock.ntp() == "synchronized"),
+            )
         for reason, n in control.refused.items():
             r.counter(
                 "control_refused",

@@ -24,7 +24,7 @@ import logging
 import queue
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,7 @@ class LinkMessage:
     topic: str
     payload: bytes
     retained: bool = False  # kept by the broker, not sent now
+    at_s: float = field(default_factory=time.monotonic)  # when paho's thread received it
 
 
 class Link:
@@ -245,6 +246,7 @@ class Link:
             t.roster,
         ):
             self.client.subscribe(topic, qos=1)
+        self.client.subscribe(t.hub_time, qos=0)  # the hub's clock (gate.link.hub_time)
         # Events are never retained: clear whatever someone left on this gate's topic.
         self.client.publish(t.events(self.gate_id), b"", qos=1, retain=True)
         self.rewind(journal.acked, "connected")

@@ -17,6 +17,7 @@ does.
     {prefix}/hub/headcount           hub -> all      retained                     Headcount
     {prefix}/hub/status              hub -> all      retained; will: offline      HubStatus
     {prefix}/hub/roster              hub -> gates    retained: gate id -> role    Roster
+    {prefix}/hub/time                hub -> gates    every second, never retained HubTime
 """
 
 from __future__ import annotations
@@ -80,6 +81,18 @@ class EventBatch(Message):
     entries: list[Entry] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class GateClockStatus(BaseModel):
+    """What a gate knows of its clock (`gate.link.hub_time`): its system clock's offset to the
+    hub's, whether it decides with the hub-corrected time, and its NTP state."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    offset_ms: int | None = Field(default=None, description="hub minus gate; None: never measured")
+    corrected: bool = False
+    age_s: float | None = Field(default=None, ge=0, description="since the offset was measured")
+    ntp: Literal["synchronized", "unsynchronized", "unknown"] = "unknown"
+    bound_ms: int = Field(default=2000, ge=0)
+
+
 class GateStatus(Message):
     gate: str = Field(pattern=GATE_ID)
     online: bool
@@ -93,6 +106,14 @@ class GateStatus(Message):
     taken_over: int | None = Field(
         default=None, ge=0, description="times the gate's session was taken over in the last hour"
     )
+    clock: GateClockStatus | None = None
+
+
+class HubTime(Message):
+    """The hub's wall clock when it sent this (`hub/time`, every second): each gate measures its
+    own clock's offset against it."""
+
+    hub_ms: int = Field(ge=0)
 
 
 class Ack(Message):
@@ -271,6 +292,10 @@ class Topics:
     @property
     def roster(self) -> str:
         return f"{self.prefix}/hub/roster"
+
+    @property
+    def hub_time(self) -> str:
+        return f"{self.prefix}/hub/time"
 
     def gate_of(self, topic: str) -> str | None:
         """The gate id a gate topic names (`{prefix}/gate/{gate}/...`), else None."""

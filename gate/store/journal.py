@@ -266,6 +266,19 @@ class Journal(_JournalView):
         the wall clock and the last hybrid timestamp, in ms."""
         return max(self._wall(), self._clock.last.wall_ms)
 
+    def clock_put_right(self) -> bool:
+        """The wall clock was ahead and is now put right (`gate.daemon.clock_watch`): forget
+        the hybrid clock's readings beyond both the wall clock and the last entry journalled
+        (a restart's first reading, taken an hour ahead, would otherwise stamp the next hour's
+        entries there and every other gate would refuse them). Entries journalled keep their
+        timestamps and the clock never goes back below them. True when it went back."""
+        journalled = self._read_last()[1]
+        last = max(journalled, min(self._clock.last, Timestamp(self._wall(), 0)))
+        if last >= self._clock.last:
+            return False
+        self._clock = HybridClock(self._wall, last=last, max_drift_ms=self._clock.max_drift_ms)
+        return True
+
     @property
     def max_drift_ms(self) -> int:
         """How far ahead of `clock_ms` a remote timestamp may be."""

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gate.i18n import N_, Words
 from gate.i18n.terminal import columns, duration, labelled, venue_time
+from gate.tools.show_clock import clock_line
 
 Show = Callable[[dict[str, Any], Words, tzinfo], list[str]]
 
@@ -74,6 +75,7 @@ def show_status(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
         (_("reader"), health(a.get("reader"), _)),
         (_("scanner"), health(a.get("scanner"), _)),
         (_("broker"), broker(a.get("link"), _)),
+        (_("clock"), clock_line(a.get("clock"), _)),
     ]
     if (link := a.get("link")) and link.get("problem"):
         rows.append(("", link["problem"]))
@@ -174,9 +176,10 @@ def _detail(name: str, check: dict[str, Any], _: Words, tz: tzinfo) -> str:
         case "clock":
             now = venue_time(check.get("now"), tz)
             last = venue_time(check.get("last_journal_wall_ms"), tz)
-            return _(
+            text = _(
                 "now {now} ({zone}), last journal entry {last}", now=now, zone=str(tz), last=last
             )
+            return text + "; " + clock_line(check.get("hub"), _) if check.get("hub") else text
         case "key_file":
             return _("{path}, mode {mode}", path=check.get("path"), mode=check.get("mode"))
         case "link":

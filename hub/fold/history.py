@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from gate.core import Event, MemberMoved, State, fold
 from gate.link.codec import CodecError, events_of
 from hub.fold.audit import RuleAudit
+from hub.fold.clock_order import ClockOrder
 from hub.fold.clocks import GateClock, hlc_time, iso_seconds, wall_ms_of, wall_time
 from hub.fold.findings import Finding
 from hub.store.records import StoredEntry
@@ -30,6 +31,7 @@ class HistoryFold:
     lookup: Callable[[str, int], StoredEntry | None]
     skew_limit_ms: int
     audit: RuleAudit
+    order: ClockOrder | None = None  # the gates' measured clocks (hub.fold.clock_order)
     last_key: Key = _START
     last_hlc_ms: int | None = None
     entries: int = 0
@@ -38,10 +40,10 @@ class HistoryFold:
     clocks: dict[str, GateClock] = field(default_factory=dict)
 
     def apply(self, entry: StoredEntry) -> None:
-        self.last_key = entry.key
+        self.last_key = self.order.key(entry) if self.order else entry.key
         self.entries += 1
         hlc_ms = wall_ms_of(entry.hlc)
-        self.last_hlc_ms = hlc_ms
+        self.last_hlc_ms = self.order.ms(entry) if self.order else hlc_ms
         self._check_clock(entry, hlc_ms)
         events = self._decode(entry)
         if events is None:

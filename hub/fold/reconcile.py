@@ -19,7 +19,9 @@ rebuilds the whole state from the store in order once the late entries stop comi
 `min_interval_ms`, nor than twice the last rebuild's time, after the previous one. While
 `stale` is true, the headcount and findings are provisional.
 
-The fold itself, entry by entry, is `hub.fold.history`; what the store shows beside it (journals
+Entries a gate stamped with a clock it then measured wrong are ordered where they happened on
+the hub's clock (`hub.fold.clock_order`, from the gate's `clock` entries). The fold itself,
+entry by entry, is `hub.fold.history`; what the store shows beside it (journals
 reset, entries quarantined, clocks in the gates' statuses), `hub.fold.store_findings`.
 
 An audit (`hub.fold.audit`) re-checks the rules over the history as it is folded. `findings()` lists
@@ -68,6 +70,7 @@ from gate.core import Allowlist, Policy, State, headcount
 from gate.link.protocol import Headcount, HeadcountGate
 from gate.store.journal import wall_clock_ms
 from hub.fold.audit import RuleAudit
+from hub.fold.clock_order import ClockOrder
 from hub.fold.clocks import SKEW_LIMIT_MS, wall_time
 from hub.fold.findings import Finding
 from hub.fold.history import HistoryFold
@@ -116,6 +119,7 @@ class VenueState:
         self._stale_since: int | None = None
         self._last_late_ms = 0
         self._rebuilt_ms: int | None = None
+        self._order = ClockOrder(store)
         self._fold = self._new_fold()
         self.rebuild()
 
@@ -128,7 +132,9 @@ class VenueState:
             now = self.clock_ms()
             with self._read:
                 for entry in entries:
-                    if entry.gate in self._held or entry.key <= self._fold.last_key:
+                    moved = self._order.learn(entry)  # a gate's clock put right: re-order
+                    key = self._order.key(entry)
+                    if entry.gate in self._held or key <= self._fold.last_key or moved:
                         self._held.add(entry.gate)
                         self.late += 1
                         self._last_late_ms = now
@@ -169,8 +175,9 @@ class VenueState:
         """Fold the whole store again, in order, into a new state; then swap it in."""
         with self._write:
             started = self.clock_ms()
+            self._order = ClockOrder(self.store)
             fresh = self._new_fold()
-            for entry in self.store.entries_in_hlc_order():
+            for entry in self._order.entries():
                 fresh.apply(entry)
             with self._read:
                 self._fold = fresh
@@ -241,4 +248,4 @@ class VenueState:
     def _new_fold(self) -> HistoryFold:
         audit = RuleAudit(self.policy, self.store.get)
         state = State(allowlist=self._allowlist)
-        return HistoryFold(state, self.store.get, self.skew_limit_ms, audit)
+        return HistoryFold(state, self.store.get, self.skew_limit_ms, audit, self._order)

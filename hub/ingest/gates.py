@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from gate.link.protocol import GateStatus, HeadcountGate
 from hub.store.events import EventStore
@@ -37,6 +38,7 @@ class GateView:
     reader: str | None = None  # the gate's reader state, from its status
     taken_over: int | None = None  # its broker session taken over in the last hour (its status)
     status_ms: int | None = None  # when its last status came (its backlog is as of then)
+    clock: dict[str, Any] | None = None  # its clock against the hub's, from its status
 
     def to_protocol(self) -> HeadcountGate:
         last_seen = None
@@ -154,6 +156,7 @@ class GateTracker:
                 reader=status.reader if status else None,
                 taken_over=status.taken_over if status else None,
                 status_ms=state.status_ms,
+                clock=status.clock.model_dump() if status and status.clock else None,
             )
         return views
 

@@ -141,6 +141,7 @@ class Hub:
                 self.ingest.tick()
                 self.venue.refresh()
                 self.publisher.headcount_now()
+                self.publisher.hub_time_now()
         finally:
             self.close()
         return 0

@@ -1,7 +1,8 @@
 """What the hub publishes for the gates, the displays and Home Assistant: its status, the
 allowlist (with and without guardian phones), the roster, each gate's watermark once connected,
-the headcount (retained, at most once a second and only when it changed) and Home Assistant's
-discovery.
+the headcount (retained, at most once a second and only when it changed), Home Assistant's
+discovery, and its clock every second (`hub/time`, never retained: each gate measures its own
+clock against it, `gate.link.hub_time`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gate.link.protocol import (
     Ack,
     Headcount,
     HubStatus,
+    HubTime,
     Roster,
     change_without_phones,
     dump,
@@ -28,6 +30,7 @@ from hub.views.homeassistant import discovery
 log = logging.getLogger("hub")
 
 HEADCOUNT_EVERY_S = 1.0
+HUB_TIME_EVERY_S = 1.0
 
 
 class Publisher:
@@ -46,6 +49,7 @@ class Publisher:
         self.store, self.allowlist, self.ingest = store, allowlist, ingest
         self.headcount = headcount
         self._headcount_at = 0.0
+        self._hub_time_at = 0.0
         self._last_headcount: bytes = b""
         self._announced: set[str] = set()
 
@@ -87,6 +91,15 @@ class Publisher:
         for topic, payload in discovery(self.topics, self.name, gates).items():
             self.link.publish(topic, payload, retain=True)
         self._announced = set(gates)
+
+    def hub_time_now(self) -> None:
+        """The hub's clock, stamped as it is sent, once a second while connected (QoS 0: a lost
+        one is only one sample fewer)."""
+        now = time.monotonic()
+        if not self.link.connected or now - self._hub_time_at < HUB_TIME_EVERY_S:
+            return
+        self._hub_time_at = now
+        self.link.publish(self.topics.hub_time, dump(HubTime(hub_ms=int(time.time() * 1000))), 0)
 
     def headcount_now(self) -> None:
         """The headcount, when connected, a second has passed and it changed."""

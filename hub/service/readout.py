@@ -102,6 +102,7 @@ class Readout:
                 "stale_allowlist": v.stale_allowlist,
                 "allowlist_age_s": hub_age if v.stale_allowlist else 0.0,
                 "status_at": _iso_ms(v.status_ms),  # its backlog and reader as of then
+                "clock": v.clock,  # the gate's own measure (gate.link.hub_time)
             }
         return views
 

@@ -177,6 +177,11 @@ class EventStore:
         with self._lock:
             return queries.entry_at(self._db, gate, seq)
 
+    def entries_of_kind(self, kind: str, limit: int = 10_000) -> list[StoredEntry]:
+        """Up to `limit` entries of `kind`, by gate and seq."""
+        with self._lock:
+            return queries.entries_of_kind(self._db, kind, limit)
+
     def entries_in_hlc_order(
         self, after_hlc: str | None = None, page_size: int = PAGE_SIZE
     ) -> Iterator[StoredEntry]:

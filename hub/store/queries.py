@@ -27,6 +27,15 @@ def page_in_hlc_order(
     ).fetchall()
 
 
+def entries_of_kind(db: sqlite3.Connection, kind: str, limit: int) -> list[StoredEntry]:
+    """Up to `limit` entries of one kind, by gate and seq (the gates' `clock` entries)."""
+    rows = db.execute(
+        f"SELECT {ENTRY_COLUMNS} FROM entries WHERE kind = ? ORDER BY gate, seq LIMIT ?",
+        (kind, limit),
+    ).fetchall()
+    return [entry_from_row(r) for r in rows]
+
+
 def read_conflicts(db: sqlite3.Connection) -> list[Conflict]:
     """See `EventStore.conflicts`."""
     rows = db.execute(

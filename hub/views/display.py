@@ -28,6 +28,7 @@ from gate.link.protocol import Headcount
 from hub.fold.findings import Finding, violation_alerts
 from hub.fold.reconcile import VenueState
 from hub.views.closing import Closing, announcements, closing_alert, closings
+from hub.views.clock_alerts import clock_alerts
 from hub.views.link_alerts import broker_alerts, gates_alerts
 from hub.views.liveness import iso_seconds, since_words
 from hub.views.roster_alerts import roster_alerts
@@ -219,6 +220,7 @@ def alerts(
                     version=view["allowlist_version"],
                 ),
             )
+    found.extend(clock_alerts(gates, _))  # a gate's clock off: critical
     found.extend(broker_alerts(venue.broker, venue.broker_user, venue.policy.tz, _))
     known = len(gates) or len(venue.roster)  # those it has heard of, else those it expects
     found.extend(gates_alerts(venue.broker, headcount, known, venue.policy.tz, _))

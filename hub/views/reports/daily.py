@@ -12,7 +12,8 @@ with the day's incidents beside them.
 The report folds the store's entries in the venue's order (hybrid timestamp, gate, seq) with
 the gates' own `fold`: the history before the day silently, to know who was where when it
 began, then the day's entries — those whose hybrid timestamp falls on `day` in `tz` — counting
-as it goes. Times in the report are the hybrid timestamps' (a gate's clock, kept in order).
+as it goes. Times in the report are the hybrid timestamps' (a gate's clock, kept in order), put
+right where a gate found its clock wrong (`hub.fold.clock_order`).
 
     rule violations    the day's critical findings, after the headcount: moves a gate
                        journalled that the rules do not allow (hub/views/reports/violations.py)
@@ -59,7 +60,7 @@ from gate.core import (
     headcount,
 )
 from gate.link.codec import CodecError, event_from_dict
-from hub.fold.clocks import wall_ms_of
+from hub.fold.clock_order import ClockOrder
 from hub.fold.findings import Finding
 from hub.store.events import EventStore
 from hub.store.records import StoredEntry
@@ -205,8 +206,9 @@ def daily_report(
     end_ms = epoch_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz))
     tally = _Tally(State(allowlist=allowlist or Allowlist()), tz)
     tally.headcount.undone = undone_grants(store, start_ms, end_ms)
-    for entry in store.entries_in_hlc_order():
-        ms = wall_ms_of(entry.hlc)
+    order = ClockOrder(store)  # entries a gate stamped with a wrong clock, where they happened
+    for entry in order.entries():
+        ms = order.ms(entry)
         if ms >= end_ms:
             break
         if ms < start_ms:
