@@ -30,6 +30,7 @@ from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, m
 from gate.store.allowlist import load_csv_texts, normalise_uid
 
 if TYPE_CHECKING:
+    from gate.daemon.drill import GateDrill
     from gate.devices.gpio.gate_io import GateIO
     from gate.devices.nfc.reader import NfcReader
     from gate.devices.scanner import BarcodeScanner
@@ -98,6 +99,7 @@ class RunningGate(Protocol):
     control: ControlServer
     journal: Journal
     counters: dict[str, int]
+    drill: GateDrill | None  # a drill the hub ordered (gate.daemon.drill)
 
     @property
     def scans(self) -> Scans: ...
@@ -157,6 +159,7 @@ def status(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict
         "scanner": _plain(gate.scanner.health()) if gate.scanner else None,
         "link": _link(gate),
         "fire_alarm": gate.scans.fire_alarm,
+        "drill": gate.drill.as_dict() if gate.drill else None,  # while it lasts
         "awaiting_passage": len(gate.scans.pending),
         "counters": dict(sorted(gate.counters.items())),
         "control_refused": gate.control.refused,  # by reason: busy, idle, slow, too_big, ...

@@ -27,6 +27,7 @@ as it goes. Times in the report are the hybrid timestamps' (a gate's clock, kept
                        written off (band UIDs revoked with a reason saying lost or damaged)
     incidents          staff overrides, denials by code, the reconciliation's findings of the day,
                        children still inside when the day ended
+    outages, faults    the day's incidents and drills (hub/views/reports/outages.py)
 
 A passage the gate undid (its sensor saw nobody go through) is not counted; an exit the closing
 pairing window turned into a temporary one (an adult who left children inside) counts as an
@@ -41,7 +42,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,10 +61,12 @@ from gate.link.codec import CodecError, event_from_dict
 from hub.fold.clocks import wall_ms_of
 from hub.fold.findings import Finding
 from hub.store.events import EventStore
+from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
+from hub.views.reports.outages import day_incidents
 from hub.views.reports.technician_scans import TechnicianScan, technician_scan
 from hub.views.sweep import SweepRow, closing_sweep
 
@@ -112,6 +115,8 @@ class DailyReport:
     children_inside: tuple[SweepRow, ...]  # at the end of the day; phones whole
     skipped: int = 0  # events of the day that could not be read or folded
     test_scans: tuple[TechnicianScan, ...] = ()  # a technician's, at gatectl: not visitors
+    incidents: tuple[Incident, ...] = ()  # outages and faults (hub/views/reports/outages.py)
+    drills: tuple[Drill, ...] = ()
 
     @property
     def admitted_adults(self) -> int:
@@ -177,6 +182,8 @@ class DailyReport:
                 }
                 for r in self.test_scans
             ],
+            "incidents": [i.as_dict() for i in self.incidents],
+            "drills": [d.as_dict() for d in self.drills],
         }
 
 
@@ -210,7 +217,9 @@ def daily_report(
             tally.begin(start_ms)
             tally.during(entry, ms)
     tally.begin(start_ms)  # a day with no entries
-    return tally.report(day, tz, findings or ())
+    incidents, drills = day_incidents(store.path, start_ms, end_ms)
+    report = tally.report(day, tz, findings or ())
+    return replace(report, incidents=tuple(incidents), drills=tuple(drills))
 
 
 @dataclass

@@ -1,0 +1,206 @@
+"""Offline mode declared, faults by class, and drills, on a venue of real processes: Mosquitto,
+`hub run`, `gate run` (tests/venue_rig.py), and the `hub` command as a technician runs it.
+
+The venue's offline policy (离线模式启动 / 结束, recovery) and its fault plans (故障分类, 定期演练):
+a 12 s broker outage is an incident with its start, end, the gates it cut off, the scans they
+decided offline and the reconciliation's outcome, on the display while it lasts and in the daily
+report after; a drill is marked as one everywhere and leaves a record of what staff saw.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, wait_for
+from venue_rig import Venue
+
+from hub.store.incidents import IncidentLog
+from hub.store.schema import SCHEMA_VERSION, open_database
+
+
+@pytest.fixture
+def venue(tmp_path: Path, fresh_broker) -> Iterator[Venue]:
+    v = Venue(tmp_path, fresh_broker())
+    yield v
+    v.close()
+
+
+FAMILIES = (ADULT, CHILD, ADULT_2, CHILD_2)
+
+
+def hub_command(v: Venue, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "hub", "-c", str(v.root / "hub" / "hub.toml"), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def hub_json(v: Venue, *args: str, timeout: float = 60) -> Any:
+    done = hub_command(v, *args, "--json", timeout=timeout)
+    assert done.returncode == 0, f"hub {' '.join(args)}: {done.stderr}\n{v.hub.tail()}"
+    return json.loads(done.stdout)
+
+
+def start_venue(v: Venue, gates: tuple[str, ...]) -> None:
+    v.start_hub()
+    for gate in gates:
+        v.start_gate(gate)
+    for ticket, bands in (("T1", (ADULT, CHILD)), ("T2", (ADULT_2, CHILD_2))):
+        assert v.scan("D1", ticket, "barcode") == "OK_BIND"
+        for band in bands:
+            assert v.scan("D1", band) == "OK_BIND"
+    v.wait_bound(tuple(g for g in gates if g != "D1"), FAMILIES)
+
+
+def incident(v: Venue, what: str) -> dict[str, Any] | None:
+    found = [i for i in hub_json(v, "incidents")["incidents"] if i["what"] == what]
+    return found[-1] if found else None
+
+
+def test_a_12_s_broker_outage_is_declared_shown_provisional_and_reported(venue):
+    start_venue(venue, ("D1", "E1", "X1"))
+    assert venue.scan("E1", ADULT_2) == "OK_ENTRY"
+    assert venue.scan("E1", CHILD_2) == "OK_ENTRY"
+    venue.wait_settled()
+    assert not venue.api("/api/display")["headcount"]["provisional"]
+
+    stopped = time.time()
+    venue.broker.stop()  # 离线模式: the gates work on alone
+    shown = wait_for(
+        lambda: (d := venue.api("/api/display"))["offline"]["provisional"] and d,
+        timeout=15,
+        what="the display in offline mode",
+    )
+    assert shown["headcount"]["provisional"] is True
+    assert shown["offline"]["broker"] is True
+    assert {"D1", "E1", "X1"} <= set(shown["offline"]["gates"])
+    assert shown["alerts"][0]["kind"] == "offline_mode"
+    assert venue.scan("E1", ADULT) == "OK_ENTRY"
+    assert venue.scan("E1", CHILD) == "OK_ENTRY"
+    assert venue.scan("X1", ADULT_2) == "OK_EXIT"
+    assert venue.scan("X1", CHILD_2) == "OK_EXIT"
+    time.sleep(max(0.0, stopped + 12 - time.time()))  # the outage lasts its 12 s
+    venue.broker.restart()
+
+    venue.wait_settled(timeout=60)
+    wait_for(
+        lambda: (i := incident(venue, "broker_down")) and i["reconciled_ms"],
+        timeout=40,
+        what=f"the outage reconciled; hub log: {venue.hub.tail()}",
+    )
+    outage = incident(venue, "broker_down")
+    assert outage["class"] == "broker" and outage["offline"] is True
+    assert 12 <= (outage["ended_ms"] - outage["started_ms"]) / 1000 < 40
+    assert {"D1", "E1", "X1"} <= set(outage["gates"])
+    assert outage["offline_scans"] == 4  # every scan of the outage, journalled as offline
+    assert outage["conflicts"] == 0
+    assert outage["drill"] is None
+    assert not venue.api("/api/display")["headcount"]["provisional"]
+
+    report = hub_json(venue, "report", "daily")
+    outages = [i for i in report["incidents"] if i["what"] == "broker_down"]
+    assert outages == [outage]
+    text = hub_command(venue, "report", "daily").stdout
+    assert "Outages (offline mode)" in text and "reconciled: no conflict" in text
+    people = hub_command(venue, "incidents").stdout
+    assert "broker" in people and "4 scans decided offline, 0 conflicts" in people
+
+
+def test_a_broker_cut_drill_is_marked_as_one_and_leaves_its_record(venue):
+    start_venue(venue, ("D1", "E1"))
+    started = hub_json(venue, "drill", "start", "broker-cut", "--gate", "E1", "--for", "8")
+    n = started["drill"]["id"]
+    wait_for(lambda: (venue.gate_status("E1")["drill"] or {}).get("kind") == "broker-cut")
+    assert not venue.gate_status("E1")["link"]["connected"]
+    shown = wait_for(
+        lambda: (d := venue.api("/api/display"))["offline"]["provisional"] and d,
+        timeout=15,
+        what="the display in offline mode for the drill",
+    )
+    assert shown["offline"]["gates"] == ["E1"]
+    assert shown["offline"]["drill"]["kind"] == "broker-cut"
+    assert "drill" in {a["kind"] for a in shown["alerts"]}
+    assert venue.scan("E1", ADULT) == "OK_ENTRY"  # decided cut off
+    assert venue.scan("E1", CHILD) == "OK_ENTRY"
+    gatectl = [sys.executable, "-m", "gate.tools.gatectl", "--socket", str(venue.gates["E1"].socket)]
+    shown_status = subprocess.run([*gatectl, "status"], capture_output=True, text=True, check=False)
+    assert "DRILL" in shown_status.stdout, shown_status.stdout + shown_status.stderr
+
+    ended = hub_json(venue, "drill", "end", timeout=120)
+    record = ended["drill"]["record"]
+    assert record, ended
+    kinds = {a["kind"] for a in record["alerts"]}
+    assert "offline_mode" in kinds and "gate_offline" in kinds  # what staff saw
+    assert 4 <= record["offline_s"] < 30
+    assert record["offline_scans"] == 2
+    assert record["all_at_hub"] is True and record["reconciled"] is True
+    assert record["conflicts"] == 0
+    assert venue.gate_status("E1")["drill"] is None
+    cut = [i for i in hub_json(venue, "incidents")["incidents"] if i["what"] == "gate_offline"]
+    assert [i["drill"] for i in cut] == [n]
+    assert cut[0]["class"] == "network" and cut[0]["source"] == "E1"
+    report = hub_json(venue, "report", "daily")
+    assert [d["id"] for d in report["drills"]] == [n]
+    assert venue.api("/api/headcount")["inside"] == 2
+
+
+def test_a_reader_removed_drill_is_a_reader_fault_marked_as_the_drill(venue):
+    start_venue(venue, ("D1", "E1"))
+    n = hub_json(venue, "drill", "start", "reader-removed", "--gate", "E1", "--for", "120")[
+        "drill"
+    ]["id"]
+    wait_for(lambda: (venue.gate_status("E1")["drill"] or {}).get("kind") == "reader-removed")
+    shown = wait_for(
+        lambda: [a for a in venue.api("/api/display")["alerts"] if a["kind"] == "reader_removed"],
+        timeout=20,
+        what="the reader's alert on the display",
+    )
+    assert "[drill]" in shown[0]["text"]
+    ended = hub_json(venue, "drill", "end", timeout=120)
+    record = ended["drill"]["record"]
+    assert "reader_removed" in {a["kind"] for a in record["alerts"]}
+    assert record["offline_s"] == 0 and record["all_at_hub"] is True
+    reader = [i for i in hub_json(venue, "incidents")["incidents"] if i["class"] == "reader"]
+    assert [(i["what"], i["drill"]) for i in reader] == [("reader_removed", n)]
+    assert reader[0]["ended_ms"] is not None
+    assert venue.gate_status("E1")["drill"] is None
+
+
+def test_a_drill_needs_a_gate_on_the_roster_that_hears_it(venue):
+    venue.start_hub()
+    done = hub_command(venue, "drill", "start", "broker-cut", "--gate", "E1")
+    assert done.returncode == 1 and "not online" in done.stderr
+    done = hub_command(venue, "drill", "start", "broker-cut", "--gate", "Z9")
+    assert done.returncode == 1 and "[gates]" in done.stderr
+
+
+def test_an_older_store_gets_the_incident_tables_and_keeps_its_entries(tmp_path):
+    path = tmp_path / "events.db"
+    db = open_database(path)
+    db.execute("DROP TABLE incidents")
+    db.execute("DROP TABLE drills")
+    db.execute(
+        "INSERT INTO entries VALUES ('E1', 1, 'n', '0001', 1000, 'decision', "
+        "'{\"scan\": {\"offline\": true}}', 1000)"
+    )
+    db.execute("PRAGMA user_version = 2")
+    db.close()
+    with IncidentLog(path) as log:
+        n = log.start("broker", "broker_down", "broker", ["E1"], 500, offline=True)
+        log.end(n, 2000)
+        assert log.offline_scans(["E1"], 500, 2000) == 1
+        log.reconciled(n, offline_scans=1, conflicts=0, at_ms=3000)
+        (found,) = log.between(0, 10_000)
+        assert (found.started_ms, found.ended_ms, found.offline_scans) == (500, 2000, 1)
+        assert log.unreconciled() == []
+        with pytest.raises(ValueError, match="not one of"):
+            log.start("weather", "rain", "hub", [], 0)
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert check.execute("SELECT count(*) FROM entries").fetchone()[0] == 1
