@@ -31,7 +31,9 @@ class FaultControl:
                 raise ValueError('a drill start is {"kind": KIND, "gate": GATE, "for_s": N}')
             view = self.ingest.gates().get(gate)
             online = bool(view and view.online)
-            return {"ok": True, **self.drills.start(kind, gate, for_s, asked_by(peer), online)}
+            who = asked_by(peer)
+            by = f"{who.get('user')} (uid {who.get('uid')}, pid {who.get('pid')})"
+            return {"ok": True, **self.drills.start(kind, gate, for_s, by, online)}
         if action == "end":
             return {"ok": True, **self.drills.end()}
         if action == "status":
