@@ -128,8 +128,9 @@ def test_a_broker_cut_drill_is_marked_as_one_and_leaves_its_record(venue):
     assert "drill" in {a["kind"] for a in shown["alerts"]}
     assert venue.scan("E1", ADULT) == "OK_ENTRY"  # decided cut off
     assert venue.scan("E1", CHILD) == "OK_ENTRY"
-    gatectl = [sys.executable, "-m", "gate.tools.gatectl", "--socket", str(venue.gates["E1"].socket)]
-    shown_status = subprocess.run([*gatectl, "status"], capture_output=True, text=True, check=False)
+    socket = str(venue.gates["E1"].socket)
+    gatectl = [sys.executable, "-m", "gate.tools.gatectl", "--socket", socket, "status"]
+    shown_status = subprocess.run(gatectl, capture_output=True, text=True, check=False)
     assert "DRILL" in shown_status.stdout, shown_status.stdout + shown_status.stderr
 
     ended = hub_json(venue, "drill", "end", timeout=120)
