@@ -111,6 +111,11 @@ def test_a_12_s_broker_outage_is_declared_shown_provisional_and_reported(venue):
     people = hub_command(venue, "incidents").stdout
     assert "broker" in people and "4 scans decided offline, 0 conflicts" in people
 
+    venue.hub.stop()  # the store keeps it: `hub incidents` reads it with the hub stopped
+    stored = hub_command(venue, "incidents", "--json")
+    assert "read from its store" in stored.stderr
+    assert outage in json.loads(stored.stdout)["incidents"]
+
 
 def test_a_broker_cut_drill_is_marked_as_one_and_leaves_its_record(venue):
     start_venue(venue, ("D1", "E1"))
@@ -188,7 +193,7 @@ def test_an_older_store_gets_the_incident_tables_and_keeps_its_entries(tmp_path)
     db.execute("DROP TABLE drills")
     db.execute(
         "INSERT INTO entries VALUES ('E1', 1, 'n', '0001', 1000, 'decision', "
-        "'{\"scan\": {\"offline\": true}}', 1000)"
+        '\'{"scan": {"offline": true}}\', 1000)'
     )
     db.execute("PRAGMA user_version = 2")
     db.close()

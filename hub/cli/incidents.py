@@ -46,6 +46,9 @@ def incidents_command(args: argparse.Namespace) -> int:
         from hub.store.schema import StoreError
 
         path = config_of(args).hub.state_dir / "events.db"
+        if not path.is_file():
+            print(f"hub incidents: {path}: no event store here (hub.state_dir)", file=sys.stderr)
+            return EXIT_NO
         try:
             with IncidentLog(path) as log:
                 answer = {"ok": True, **incidents_answer(log, window)}

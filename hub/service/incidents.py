@@ -77,7 +77,10 @@ class IncidentWatch:
         known = sorted(set(self.roster) | set(gates))
         down = not connected and (self.ever_connected or now - self.started > START_GRACE_S)
         at = int((down_since or now) * 1000)
-        self._keep("broker", "broker_down", "broker", down, known, at, now_ms, offline=True)
+        online = [g for g in known if (view := gates.get(g)) is not None and view.online]
+        self._keep(
+            "broker", "broker_down", "broker", down, online or known, at, now_ms, offline=True
+        )
         for gate in known:
             view, status = gates.get(gate), statuses.get(gate)
             heard = view is not None and (view.status_ms is not None or view.online)
