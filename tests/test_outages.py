@@ -210,3 +210,50 @@ def test_an_older_store_gets_the_incident_tables_and_keeps_its_entries(tmp_path)
     check = sqlite3.connect(path)
     assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert check.execute("SELECT count(*) FROM entries").fetchone()[0] == 1
+
+
+# --- the hub's watch, step by step on a clock of its own ----------------------------------------
+
+
+def _view(gate: str, online: bool, status_ms: int | None, backlog: int = 0) -> Any:
+    from hub.ingest.gates import GateView
+
+    return GateView(gate, online, status_ms, 10, 10, 10 + backlog, backlog, False, 1, 0.0, False,
+                    status_ms=status_ms)  # fmt: skip
+
+
+def test_the_watch_opens_ends_and_reconciles_outages_as_the_hub_sees_them(tmp_path):
+    from gate.link.protocol import GateStatus
+    from hub.service.incidents import IncidentWatch
+
+    now = [1000.0]
+    log = IncidentLog(tmp_path / "events.db")
+    watch = IncidentWatch(
+        log, roster={"E1": "entry", "X1": "exit"}, findings=list, stale=lambda: False,
+        clock=lambda: now[0],
+    )  # fmt: skip
+    up = GateStatus(gate="E1", online=True, reader="removed")
+
+    def tick(connected: bool, gates: dict[str, Any], statuses: dict[str, Any] | None = None):
+        now[0] += 1.5
+        watch.tick(connected=connected, down_since=now[0] - 1, gates=gates,
+                   statuses=statuses or {})  # fmt: skip
+
+    tick(False, {})  # just started, never connected: no outage yet
+    assert log.open_incidents() == []
+    gates = {"E1": _view("E1", True, 1_000_000), "X1": _view("X1", False, 1_000_000)}
+    tick(True, gates, {"E1": up})
+    opened = {(i.what, i.source) for i in log.open_incidents()}
+    assert opened == {("gate_offline", "X1"), ("reader_removed", "E1")}
+    tick(False, gates)  # the hub loses the broker: X1's outage stands, one for the broker
+    opened = {(i.what, i.source): i for i in log.open_incidents()}
+    assert ("gate_offline", "X1") in opened and opened[("broker_down", "broker")].gates == ("E1",)
+    back = {"E1": _view("E1", True, 2_000_000_000_000, backlog=3), "X1": gates["X1"]}
+    tick(True, back, {"E1": up})
+    (broker,) = [i for i in log.between(0, 1 << 62) if i.what == "broker_down"]
+    assert broker.ended_ms is not None and broker.reconciled_ms is None  # E1 still sending
+    back["E1"] = _view("E1", True, 2_000_000_000_000)
+    tick(True, back, {"E1": up})
+    assert log.get(broker.id).reconciled_ms is not None
+    assert {i.what for i in log.open_incidents()} == {"gate_offline", "reader_removed"}
+    log.close()

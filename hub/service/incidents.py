@@ -84,69 +84,15 @@ class IncidentWatch:
         for gate in known:
             view, status = gates.get(gate), statuses.get(gate)
             heard = view is not None and (view.status_ms is not None or view.online)
-            cut = connected and heard and view is not None and not view.online
+            cut = heard and view is not None and not view.online
             detail = "no word from the gate: its network link or its power" if cut else ""
-            self._keep(
-                "network",
-                "gate_offline",
-                gate,
-                cut,
-                [gate],
-                now_ms,
-                now_ms,
-                offline=True,
-                detail=detail,
-            )
-            reader = status.reader if status and status.online else None
-            removed = reader == "removed"
-            bad_reader = reader is not None and reader not in HEALTHY_READER and not removed
-            self._keep(
-                "reader",
-                "reader_removed",
-                gate,
-                removed,
-                [gate],
-                now_ms,
-                now_ms,
-                detail="reader removed",
-            )
-            self._keep(
-                "reader",
-                "reader_fault",
-                gate,
-                bad_reader,
-                [gate],
-                now_ms,
-                now_ms,
-                detail=f"reader {reader}",
-            )
-            scanner = status.scanner if status and status.online else None
-            self._keep(
-                "scanner",
-                "scanner_fault",
-                gate,
-                bool(scanner),
-                [gate],
-                now_ms,
-                now_ms,
-                detail=scanner or "",
-            )
-            disk = status.disk if status and status.online else None
-            self._keep(
-                "disk", "disk_low", gate, bool(disk), [gate], now_ms, now_ms, detail=disk or ""
-            )
-            skew = view.clock_skew_s if view is not None and view.online else None
-            off = skew is not None and abs(skew) > CLOCK_BOUND_S
-            self._keep(
-                "clock",
-                "clock_off",
-                gate,
-                off,
-                [gate],
-                now_ms,
-                now_ms,
-                detail=f"clock {skew:+.0f} s off the hub's" if off and skew else "",
-            )
+            if connected:  # else the hub cannot tell: the broker's outage stands for them all
+                self._keep("network", "gate_offline", gate, cut, [gate], now_ms, now_ms,
+                           offline=True, detail=detail)  # fmt: skip
+            if connected and status is not None and status.online and view is not None:
+                for cls, what, on, detail in gate_faults(view, status):
+                    self._keep(cls, what, gate, on, [gate], now_ms, now_ms, detail=detail)
+            # a gate offline, or the hub cut off: what it said last stands until it speaks
         self._reconcile(gates, now_ms)
 
     def _keep(
@@ -203,6 +149,21 @@ class IncidentWatch:
 
     def open_incidents(self) -> list[Incident]:
         return self.log.open_incidents()
+
+
+def gate_faults(view: GateView, status: GateStatus) -> list[tuple[str, str, bool, str]]:
+    """(class, what, whether it is on, detail) of each fault a gate's status can show."""
+    reader, skew = status.reader, view.clock_skew_s
+    removed = reader == "removed"
+    bad_reader = reader is not None and reader not in HEALTHY_READER and not removed
+    off = skew is not None and abs(skew) > CLOCK_BOUND_S
+    return [
+        ("reader", "reader_removed", removed, "reader removed"),
+        ("reader", "reader_fault", bad_reader, f"reader {reader}"),
+        ("scanner", "scanner_fault", bool(status.scanner), status.scanner or ""),
+        ("disk", "disk_low", bool(status.disk), status.disk or ""),
+        ("clock", "clock_off", off, f"clock {skew:+.0f} s off the hub's" if skew else ""),
+    ]
 
 
 def _caught_up(view: GateView | None, incident: Incident) -> bool:
