@@ -58,6 +58,15 @@ def start_venue(v: Venue, gates: tuple[str, ...]) -> None:
     v.wait_bound(tuple(g for g in gates if g != "D1"), FAMILIES)
 
 
+def waited(v: Venue, condition: Any, what: str, timeout: float = 30) -> Any:
+    """`wait_for`, generous, with the hub's and the gates' logs when it fails."""
+    try:
+        return wait_for(condition, timeout=timeout, what=what)
+    except AssertionError as exc:
+        logs = "\n".join(f"--- {p.name}: {p.tail()}" for p in [v.hub, *v.gates.values()] if p)
+        raise AssertionError(f"{exc}\n{logs}") from None
+
+
 def incident(v: Venue, what: str) -> dict[str, Any] | None:
     found = [i for i in hub_json(v, "incidents")["incidents"] if i["what"] == what]
     return found[-1] if found else None
@@ -72,15 +81,17 @@ def test_a_12_s_broker_outage_is_declared_shown_provisional_and_reported(venue):
 
     stopped = time.time()
     venue.broker.stop()  # 离线模式: the gates work on alone
-    shown = wait_for(
+    shown = waited(
+        venue,
         lambda: (d := venue.api("/api/display"))["offline"]["provisional"] and d,
-        timeout=15,
-        what="the display in offline mode",
+        "the display in offline mode",
     )
     assert shown["headcount"]["provisional"] is True
     assert shown["offline"]["broker"] is True
     assert {"D1", "E1", "X1"} <= set(shown["offline"]["gates"])
     assert shown["alerts"][0]["kind"] == "offline_mode"
+    for gate in ("E1", "X1"):  # each gate knows it is cut off: its scans are journalled so
+        waited(venue, lambda g=gate: not venue.gate_status(g)["link"]["connected"], f"{gate} cut")
     assert venue.scan("E1", ADULT) == "OK_ENTRY"
     assert venue.scan("E1", CHILD) == "OK_ENTRY"
     assert venue.scan("X1", ADULT_2) == "OK_EXIT"
@@ -89,10 +100,11 @@ def test_a_12_s_broker_outage_is_declared_shown_provisional_and_reported(venue):
     venue.broker.restart()
 
     venue.wait_settled(timeout=60)
-    wait_for(
+    waited(
+        venue,
         lambda: (i := incident(venue, "broker_down")) and i["reconciled_ms"],
-        timeout=40,
-        what=f"the outage reconciled; hub log: {venue.hub.tail()}",
+        "the outage reconciled",
+        timeout=60,
     )
     outage = incident(venue, "broker_down")
     assert outage["class"] == "broker" and outage["offline"] is True
@@ -121,12 +133,16 @@ def test_a_broker_cut_drill_is_marked_as_one_and_leaves_its_record(venue):
     start_venue(venue, ("D1", "E1"))
     started = hub_json(venue, "drill", "start", "broker-cut", "--gate", "E1", "--for", "8")
     n = started["drill"]["id"]
-    wait_for(lambda: (venue.gate_status("E1")["drill"] or {}).get("kind") == "broker-cut")
+    waited(
+        venue,
+        lambda: (venue.gate_status("E1")["drill"] or {}).get("kind") == "broker-cut",
+        "E1 playing the drill",
+    )
     assert not venue.gate_status("E1")["link"]["connected"]
-    shown = wait_for(
+    shown = waited(
+        venue,
         lambda: (d := venue.api("/api/display"))["offline"]["provisional"] and d,
-        timeout=15,
-        what="the display in offline mode for the drill",
+        "the display in offline mode for the drill",
     )
     assert shown["offline"]["gates"] == ["E1"]
     assert shown["offline"]["drill"]["kind"] == "broker-cut"
@@ -161,11 +177,15 @@ def test_a_reader_removed_drill_is_a_reader_fault_marked_as_the_drill(venue):
     n = hub_json(venue, "drill", "start", "reader-removed", "--gate", "E1", "--for", "120")[
         "drill"
     ]["id"]
-    wait_for(lambda: (venue.gate_status("E1")["drill"] or {}).get("kind") == "reader-removed")
-    shown = wait_for(
+    waited(
+        venue,
+        lambda: (venue.gate_status("E1")["drill"] or {}).get("kind") == "reader-removed",
+        "E1 playing the drill",
+    )
+    shown = waited(
+        venue,
         lambda: [a for a in venue.api("/api/display")["alerts"] if a["kind"] == "reader_removed"],
-        timeout=20,
-        what="the reader's alert on the display",
+        "the reader's alert on the display",
     )
     assert "[drill]" in shown[0]["text"]
     ended = hub_json(venue, "drill", "end", timeout=120)
@@ -242,6 +262,10 @@ def test_the_watch_opens_ends_and_reconciles_outages_as_the_hub_sees_them(tmp_pa
     tick(False, {})  # just started, never connected: no outage yet
     assert log.open_incidents() == []
     gates = {"E1": _view("E1", True, 1_000_000), "X1": _view("X1", False, 1_000_000)}
+    tick(True, gates, {"E1": up})
+    opened = {(i.what, i.source) for i in log.open_incidents()}
+    assert opened == {("reader_removed", "E1")}  # X1 may be only a moment away
+    tick(True, gates, {"E1": up})
     tick(True, gates, {"E1": up})
     opened = {(i.what, i.source) for i in log.open_incidents()}
     assert opened == {("gate_offline", "X1"), ("reader_removed", "E1")}

@@ -3,8 +3,8 @@
 
     broker   the hub's own broker link down: every gate is cut off from the others and from the
              hub (an outage: offline mode, 离线模式启动 / 结束)
-    network  a gate gone offline (its last will, or its goodbye) while the hub is connected: that
-             gate is cut off (an outage too); it ends when the gate speaks again
+    network  a gate offline (its last will, or its goodbye) for GATE_GRACE_S while the hub is
+             connected: that gate is cut off (an outage too); it ends when the gate speaks again
     reader   the reader state a gate's status carries is not a healthy one ("removed" in a drill)
     scanner  the scanner problem a gate's status carries
     disk     the disk problem a gate's status carries
@@ -32,6 +32,7 @@ log = logging.getLogger("hub")
 
 EVERY_S = 1.0
 START_GRACE_S = 10.0  # a hub just started is not "cut off" before its first connection
+GATE_GRACE_S = 3.0  # a gate offline this long while the hub hears the broker is cut off
 CLOCK_BOUND_S = 30.0
 CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict", "move_without_entry")
 HEALTHY_READER = ("connected", "searching")
@@ -56,6 +57,8 @@ class IncidentWatch:
         self.started = clock()
         self.ever_connected = False
         self._next = 0.0
+        self._online: list[str] = []  # the gates online at the last look while connected
+        self._offline_since: dict[str, float] = {}  # gates seen offline, not yet cut off
         self._open: dict[tuple[str, str], int] = {
             (i.what, i.source): i.id for i in incidents.open_incidents()
         }
@@ -77,23 +80,37 @@ class IncidentWatch:
         known = sorted(set(self.roster) | set(gates))
         down = not connected and (self.ever_connected or now - self.started > START_GRACE_S)
         at = int((down_since or now) * 1000)
-        online = [g for g in known if (view := gates.get(g)) is not None and view.online]
-        self._keep(
-            "broker", "broker_down", "broker", down, online or known, at, now_ms, offline=True
-        )
+        if connected:  # the gates up at the last look: a stopping broker sends their wills first
+            self._online = [g for g in known if (view := gates.get(g)) is not None and view.online]
+        else:
+            self._offline_since.clear()  # the hub cannot tell: the broker's outage stands for all
+        cut_off = self._online or known
+        self._keep("broker", "broker_down", "broker", down, cut_off, at, now_ms, offline=True)
         for gate in known:
             view, status = gates.get(gate), statuses.get(gate)
-            heard = view is not None and (view.status_ms is not None or view.online)
-            cut = heard and view is not None and not view.online
-            detail = "no word from the gate: its network link or its power" if cut else ""
-            if connected:  # else the hub cannot tell: the broker's outage stands for them all
-                self._keep("network", "gate_offline", gate, cut, [gate], now_ms, now_ms,
-                           offline=True, detail=detail)  # fmt: skip
+            if connected:
+                self._gate_heard(gate, view, now)
             if connected and status is not None and status.online and view is not None:
                 for cls, what, on, detail in gate_faults(view, status):
                     self._keep(cls, what, gate, on, [gate], now_ms, now_ms, detail=detail)
             # a gate offline, or the hub cut off: what it said last stands until it speaks
         self._reconcile(gates, now_ms)
+
+    def _gate_heard(self, gate: str, view: GateView | None, now: float) -> None:
+        """A gate offline for GATE_GRACE_S while the hub is connected is cut off: an outage from
+        when it was first seen offline; it ends when the gate is online again."""
+        heard = view is not None and (view.status_ms is not None or view.online)
+        if heard and view is not None and not view.online:
+            since = self._offline_since.setdefault(gate, now)
+            if now - since < GATE_GRACE_S:
+                return
+            detail = "no word from the gate: its network link or its power"
+            at = int(since * 1000)
+            self._keep("network", "gate_offline", gate, True, [gate], at, at, offline=True,
+                       detail=detail)  # fmt: skip
+        else:
+            self._offline_since.pop(gate, None)
+            self._keep("network", "gate_offline", gate, False, [gate], 0, int(now * 1000))
 
     def _keep(
         self,
