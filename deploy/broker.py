@@ -289,6 +289,8 @@ pattern write {t.status("%u")}
 # it reads its own acknowledgements and replay requests,
 pattern read {t.ack("%u")}
 pattern read {t.replay("%u")}
+# the drills the hub orders it (`hub drill start`),
+pattern read {t.drill("%u")}
 # what the hub broadcasts (the allowlist without guardian phones),
 pattern read {t.allowlist}
 pattern read {t.allowlist_delta}

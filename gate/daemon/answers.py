@@ -35,6 +35,7 @@ from gate.store.allowlist import AllowlistError, load_csv_texts, normalise_uid
 from gate.store.journal_file import JournalError
 
 if TYPE_CHECKING:
+    from gate.daemon.drill import GateDrill
     from gate.devices.gpio.gate_io import GateIO
     from gate.devices.nfc.reader import NfcReader
     from gate.devices.scanner import BarcodeScanner
@@ -114,6 +115,7 @@ class RunningGate(Protocol):
     journal: Journal
     counters: dict[str, int]
     clock_watch: ClockDetails
+    drill: GateDrill | None  # a drill the hub ordered (gate.daemon.drill)
 
     @property
     def scans(self) -> Scans: ...
@@ -185,6 +187,7 @@ def status(gate: RunningGate, _args: dict[str, Any], _peer: Peer | None) -> dict
         "link": _link(gate),
         "clock": gate.clock_watch.details(),
         "fire_alarm": gate.scans.fire_alarm,
+        "drill": gate.drill.as_dict() if gate.drill else None,  # while it lasts
         "awaiting_passage": len(gate.scans.pending),
         "counters": dict(sorted(gate.counters.items())),
         "control_refused": gate.control.refused,  # by reason: busy, idle, slow, too_big, ...

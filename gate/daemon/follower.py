@@ -13,6 +13,7 @@ from gate.core import fold
 from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.allowlist_keeper import AllowlistKeeper
 from gate.daemon.clock_watch import ClockWatch
+from gate.daemon.drill import GateDrill
 from gate.daemon.ledger import Ledger
 from gate.devices.nfc.reader import NfcReader
 from gate.link.batches import WireBatch, read_events
@@ -22,6 +23,7 @@ from gate.link.protocol import (
     Ack,
     AllowlistChange,
     AllowlistSnapshot,
+    DrillOrder,
     GateStatus,
     HubTime,
     ProtocolError,
@@ -69,6 +71,9 @@ class LinkFollower:
         self.count = count
         self.metrics = metrics
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
+        self.drill = GateDrill(link)  # a rehearsal the hub ordered (gate.daemon.drill)
+        # the scanner's problem and the disk's, for the status (the gate sets it)
+        self.problems: Callable[[], tuple[str | None, str | None]] = lambda: (None, None)
 
     def handle(self, message: LinkUp | LinkDown | LinkMessage) -> None:
         match message:
@@ -94,6 +99,7 @@ class LinkFollower:
 
     def tick(self) -> None:
         """Publish what the journal holds above what was sent; the status when it is due."""
+        self.drill.tick()
         self.link.pump(self.ledger.journal)
         self.send_status()
 
@@ -112,6 +118,15 @@ class LinkFollower:
         elif topic == self.link.allowlist_topics[1]:
             if self.allowlists.change(parse(AllowlistChange, payload)):
                 self.send_status(force=True)
+        elif topic == t.drill(me):
+            if retained:  # a drill is ordered live, never kept: left there by someone else
+                self.count("retained_ignored")
+                return
+            order = parse(DrillOrder, payload)
+            if order.gate != me:
+                raise ProtocolError(f"drill for gate {order.gate} on {me}'s topic")
+            self.drill.ordered(order)
+            self.send_status(force=True)
         elif topic == t.roster:
             self.peers.set_roster(parse(Roster, payload))
         elif (gate := t.gate_of(topic)) is not None and topic == t.events(gate):
@@ -219,6 +234,9 @@ class LinkFollower:
 
     def gate_status(self) -> GateStatus:
         reader = self.reader.health().state if self.reader else None
+        if self.drill.reader_removed:
+            reader = "removed"
+        scanner, disk = self.problems()
         return GateStatus(
             gate=self.gate_id,
             online=True,
@@ -231,4 +249,7 @@ class LinkFollower:
             reader=str(reader) if reader else None,
             taken_over=len(self.link.health.recent_takeovers()),
             clock=self.clock.status() if self.clock else None,
+            scanner=scanner,
+            disk=disk,
+            drill=self.drill.kind,
         )

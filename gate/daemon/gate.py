@@ -16,6 +16,7 @@ answers (`gate.daemon.answers`) see the gate through its `RunningGate` protocol.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import shutil
@@ -75,6 +76,7 @@ log = logging.getLogger("gate")
 
 TICK_S = 0.25
 TAG_REPLY_TIMEOUT_S = 3.0
+LOW_DISK_MB = 200.0  # as gatectl diag says it (gate.daemon.answers)
 
 
 class StartupError(Exception):
@@ -190,6 +192,9 @@ class Gate:
             if self.link
             else None
         )
+        self.drill = self.follower.drill if self.follower is not None else None  # the hub's
+        if self.follower is not None:  # what its status says of the scanner and the disk
+            self.follower.problems = functools.partial(device_problems, self.scanner, s.state_dir)
         self.scans = ScanPath(
             s,
             self.policy,
@@ -288,7 +293,8 @@ class Gate:
         match message:
             case TagArrived(read=read):
                 try:
-                    self.scans.tag(read)
+                    drilled = self.drill is not None and self.drill.reader_removed  # "removed"
+                    (self.drill.dropped if drilled and self.drill else self.scans.tag)(read)
                 finally:
                     message.done.set()
             case BarcodeRead(code=code):
@@ -342,6 +348,16 @@ def _pin_named_in(config: GateConfig, exc: Exception) -> str:
         if str(value) in text:
             return f"pins.{name} = {value!r}"
     return "the profile's [pins]"
+
+
+def device_problems(
+    scanner: BarcodeScanner | None, state_dir: Path
+) -> tuple[str | None, str | None]:
+    """The scanner's problem and the disk's, for the gate's status (the hub's incidents)."""
+    state = scanner.health().state if scanner else "open"
+    free = disk_free_mb(state_dir)
+    disk = f"only {free:.0f} MB free" if free < LOW_DISK_MB else None
+    return (None if state == "open" else f"scanner {state}"), disk
 
 
 def disk_free_mb(path: Path) -> float:

@@ -223,6 +223,20 @@ class Link:
         connect_async(self.client, s.host, s.port, s.keepalive_s)
         self.client.loop_start()
 
+    def cut(self, drill: str) -> None:
+        """A drill's cut: say goodbye (offline, marked as the drill), then drop the link until
+        `restore`. The gate decides cut off meanwhile."""
+        if self.connected:
+            offline = dump(GateStatus(gate=self.gate_id, online=False, drill=drill))
+            self.client.publish(self.topics.status(self.gate_id), offline, qos=1, retain=True)
+        self.connected = False
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def restore(self) -> None:
+        """The drill's cut is over: connect again (the journal is sent from the watermark)."""
+        self.start()
+
     def stop(self) -> None:
         if self.connected:
             offline = dump(GateStatus(gate=self.gate_id, online=False))
@@ -241,6 +255,7 @@ class Link:
         for topic in (
             t.ack(self.gate_id),
             t.replay(self.gate_id),
+            t.drill(self.gate_id),
             t.events(),
             *self.allowlist_topics,
             t.roster,

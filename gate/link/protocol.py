@@ -107,6 +107,9 @@ class GateStatus(Message):
         default=None, ge=0, description="times the gate's session was taken over in the last hour"
     )
     clock: GateClockStatus | None = None
+    scanner: str | None = Field(default=None, max_length=200, description="its problem, if any")
+    disk: str | None = Field(default=None, max_length=200, description="its problem, if any")
+    drill: str | None = Field(default=None, max_length=40, description="a drill under way")
 
 
 class HubTime(Message):
@@ -114,6 +117,18 @@ class HubTime(Message):
     own clock's offset against it."""
 
     hub_ms: int = Field(ge=0)
+
+
+class DrillOrder(Message):
+    """A rehearsal the hub orders one gate to play (`hub drill start`): `broker-cut` drops the
+    gate's broker link, `reader-removed` has it treat its reader as removed, until `for_s` has
+    passed or an order with `active` false comes (a cut gate hears none: it waits out `for_s`)."""
+
+    gate: str = Field(pattern=GATE_ID)
+    drill: int = Field(ge=1)
+    kind: Literal["broker-cut", "reader-removed"]
+    active: bool
+    for_s: int = Field(default=60, ge=1, le=3600)
 
 
 class Ack(Message):
@@ -256,6 +271,10 @@ class Topics:
 
     def replay(self, gate: str = "+") -> str:
         return f"{self.prefix}/hub/replay/{gate}"
+
+    def drill(self, gate: str = "+") -> str:
+        """A drill ordered to one gate by the hub (`hub drill start`), never retained."""
+        return f"{self.prefix}/hub/drill/{gate}"
 
     @property
     def allowlist(self) -> str:

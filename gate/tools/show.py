@@ -81,6 +81,18 @@ def show_status(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
         rows.append(("", link["problem"]))
     if a.get("fire_alarm"):
         rows.append((_("FIRE ALARM"), _("exit held open")))
+    if drill := a.get("drill"):
+        rows.append(
+            (
+                _("DRILL"),
+                _(
+                    "{kind} ordered by the hub (drill {n}), {left} s left at most",
+                    kind=drill["kind"],
+                    n=drill["drill"],
+                    left=round(drill["left_s"]),
+                ),
+            )
+        )
     if a.get("awaiting_passage"):
         rows.append(
             (_("awaiting"), _("{n} grants wait for the passage sensor", n=a["awaiting_passage"]))

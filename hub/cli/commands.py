@@ -22,6 +22,7 @@ from typing import Any
 from gate.config import ConfigError, load_policy
 from gate.i18n import N_
 from gate.i18n.terminal import output_options, reader_gone, terminal_words
+from hub.cli.incidents import add_commands
 from hub.cli.report import report_command
 from hub.cli.state import config_of, open_venue, print_json, venue_zone
 
@@ -304,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--staff", action="store_true", help="show the guardian phone number")
     output_options(find, top=False)
     find.set_defaults(run=_lookup)
+    add_commands(commands, _day)  # hub incidents, hub drill (hub/cli/incidents.py)
     return parser
 
 

@@ -1,5 +1,5 @@
 """The hub's answers on its control socket: `hub import-tickets` (an import, applied and
-published), `hub status` and `hub findings`.
+published), `hub status` and `hub findings`; `hub incidents` and `hub drill` (hub.service.faults).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ class HubControl:
     ) -> None:
         self.allowlist, self.venue, self.publisher = allowlist, venue, publisher
         self.status = status
+        # `hub incidents` and `hub drill` (hub.service.faults), once the hub has made them
+        self.faults: Callable[[str, dict[str, Any], Peer | None], dict[str, Any]] | None = None
 
     def answer(
         self, command: str, args: dict[str, Any], peer: Peer | None = None
@@ -36,6 +38,8 @@ class HubControl:
                 return self._import(args, peer)
             if command == "status":
                 return {"ok": True, **self.status()}
+            if command in ("incidents", "drill") and self.faults is not None:
+                return self.faults(command, args, peer)
             if command == "findings":
                 return {"ok": True, "findings": [f.as_dict() for f in self.venue.findings()]}
         except (ValueError, OSError) as exc:

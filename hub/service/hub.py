@@ -21,6 +21,7 @@ import gc
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,10 +36,14 @@ from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
 from hub.service.control import HubControl, report_import
+from hub.service.drills import HubDrills
+from hub.service.faults import FaultControl
+from hub.service.incidents import IncidentWatch
 from hub.service.link import HubLink, Received
 from hub.service.publishing import Publisher
 from hub.service.readout import Readout
 from hub.store.events import EventStore
+from hub.store.incidents import IncidentLog
 from hub.views.web.http import Limits
 from hub.views.web.server import Access, make_server, read_token
 
@@ -82,6 +87,7 @@ class Hub:
         )
         self.control = ControlServer(h.control_socket, self.inbox, max_request=MAX_IMPORT_REQUEST)
         self._stopping = threading.Event()
+        self._faults_at = 0.0
         self.views = Readout(
             config,
             self.policy,
@@ -102,7 +108,24 @@ class Hub:
             ingest=self.ingest,
             headcount=self.views.headcount,
         )
+        self.incidents = IncidentLog(h.state_dir / "events.db")  # outages, faults, drills
+        self.drills = HubDrills(
+            self.incidents,
+            self.topics,
+            self.link.publish,
+            config.gates,
+            alerts=lambda: self.views.display("en")["alerts"],
+        )
+        self.watch = IncidentWatch(
+            self.incidents,
+            roster=config.gates,
+            findings=self.venue.findings,
+            stale=lambda: self.venue.stale,
+            drill=self.drills.running,
+        )
+        self.views.incidents, self.views.drills = self.incidents, self.drills
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
+        self.answers.faults = FaultControl(self.incidents, self.drills, self.ingest).answer
         web = config.http
         access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
         limits = Limits(
@@ -142,6 +165,7 @@ class Hub:
                 self.venue.refresh()
                 self.publisher.headcount_now()
                 self.publisher.hub_time_now()
+                self._watch_faults()
         finally:
             self.close()
         return 0
@@ -185,6 +209,23 @@ class Hub:
                 answer = self.answers.answer(message.command, message.args, message.peer)
                 message.reply.put(answer)
 
+    def _watch_faults(self) -> None:
+        """Once a second: the incidents the hub observes, and the drill under way."""
+        now = time.monotonic()
+        if now < self._faults_at:
+            return
+        self._faults_at = now + 1.0
+        gates = self.ingest.gates()
+        statuses = {g: live.status if (live := self.ingest.tracker.get(g)) else None for g in gates}
+        health = self.link.health
+        self.watch.tick(
+            connected=self.link.connected,
+            down_since=health.down_since,
+            gates=gates,
+            statuses=statuses,
+        )
+        self.drills.tick(gates, statuses)
+
     def _vet(self, gate: str, entry: WireEntry) -> None:
         """Refuse (`Refused`) an entry `gate` may not have written (gate.core.authority)."""
         with self.venue.reading() as state:
@@ -200,6 +241,7 @@ class Hub:
         self.http.shutdown()
         self.http.server_close()
         self.control.stop()
+        self.incidents.close()
         self.store.close()
         self.allowlist.close()
         log.info("hub stopped")

@@ -21,11 +21,14 @@ from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
+from hub.service.drills import HubDrills
 from hub.service.link import HubLink
 from hub.service.metrics import hub_metrics
 from hub.store.events import EventStore
+from hub.store.incidents import IncidentLog
 from hub.views.display import Venue, display_state
 from hub.views.liveness import Liveness, liveness
+from hub.views.offline import offline_mode, with_offline_mode
 
 
 class Readout:
@@ -49,6 +52,8 @@ class Readout:
         self.link, self.control, self._stopping = link, control, stopping
         self.http_refused: Counter[str] = Counter()  # the HTTP server's, once it is made
         self.started = time.time()
+        self.incidents: IncidentLog | None = None  # the hub's, once it has made them
+        self.drills: HubDrills | None = None
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
@@ -117,7 +122,12 @@ class Readout:
 
     def display(self, language: str | None = None) -> dict[str, Any]:
         said = words(language or self.config.hub.language)
-        return display_state(self._display_venue, self.headcount(), self.gate_views(), said)
+        shown = display_state(self._display_venue, self.headcount(), self.gate_views(), said)
+        if self.incidents is None:
+            return shown
+        drill = self.drills.current if self.drills is not None else None
+        mode = offline_mode(self.incidents.open_incidents(), drill, self.policy.tz)
+        return with_offline_mode(shown, mode, self.policy.tz, said)
 
     def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
         from hub.views.sweep import lookup

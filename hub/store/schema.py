@@ -1,7 +1,7 @@
 """The event store's SQLite file: its tables, how it is opened (WAL, `synchronous=FULL`, mode
 0600) and brought up to this program's schema, and its transactions.
 
-Schema (`PRAGMA user_version` = 2; a version 1 store gets the quarantine table when opened):
+Schema (`PRAGMA user_version` = 3; an older store gets the tables it lacks when opened):
 
     entries(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, PRIMARY KEY (gate, seq))
         index entries_by_hlc (hlc, gate, seq)     -- the venue's order: hybrid time, then gate
@@ -11,6 +11,9 @@ Schema (`PRAGMA user_version` = 2; a version 1 store gets the quarantine table w
               PRIMARY KEY (gate, seq, nonce))     -- entries refused for a reused (gate, seq)
     quarantine(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, reason, detail, size,
                PRIMARY KEY (gate, seq, nonce))    -- entries a gate may not have written
+    incidents(id, class, what, source, gates, started_ms, ended_ms, offline, drill, detail,
+              offline_scans, conflicts, reconciled_ms)  -- outages and faults (hub/store/incidents)
+    drills(id, kind, gate, started_ms, ended_ms, by, until_ms, record)  -- rehearsals
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FILE_MODE = 0o600  # bodies name wristbands and may carry guardians' phone numbers
 
 _SCHEMA = (
@@ -78,6 +81,34 @@ _QUARANTINE = """CREATE TABLE IF NOT EXISTS quarantine (
         size        INTEGER NOT NULL,  -- the whole body's length
         PRIMARY KEY (gate, seq, nonce)
     ) STRICT"""
+_INCIDENTS = (
+    """CREATE TABLE IF NOT EXISTS incidents (
+        id            INTEGER PRIMARY KEY,
+        class         TEXT    NOT NULL,  -- network, broker, reader, scanner, disk, clock, power
+        what          TEXT    NOT NULL,  -- hub.store.incidents.WHAT: broker_down, gate_offline...
+        source        TEXT    NOT NULL,  -- "broker", "hub" or a gate's id
+        gates         TEXT    NOT NULL,  -- JSON list: the gates it cut off or touched
+        started_ms    INTEGER NOT NULL,  -- the hub's clock
+        ended_ms      INTEGER,           -- NULL while it lasts
+        offline       INTEGER NOT NULL,  -- 1: an outage (offline mode), 0: a fault
+        drill         INTEGER,           -- drills.id when it is a rehearsal
+        detail        TEXT    NOT NULL,
+        offline_scans INTEGER,           -- scans the gates decided cut off, once reconciled
+        conflicts     INTEGER,           -- what the reconciliation found on those gates
+        reconciled_ms INTEGER            -- when every cut-off gate's backlog was at the hub
+    ) STRICT""",
+    "CREATE INDEX IF NOT EXISTS incidents_by_start ON incidents (started_ms)",
+    """CREATE TABLE IF NOT EXISTS drills (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT    NOT NULL,     -- broker-cut, reader-removed
+        gate       TEXT    NOT NULL,
+        started_ms INTEGER NOT NULL,
+        until_ms   INTEGER NOT NULL,     -- when the gate ends it by itself at the latest
+        ended_ms   INTEGER,
+        by         TEXT    NOT NULL,     -- who started it, as the kernel named them
+        record     TEXT                  -- JSON, written at its end
+    ) STRICT""",
+)
 
 
 class StoreError(Exception):
@@ -112,11 +143,12 @@ def _configure(db: sqlite3.Connection, path: Path) -> None:
         (tables,) = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         if version == 0 and tables == 0:
             with transaction(db):
-                for statement in (*_SCHEMA, _QUARANTINE):
+                for statement in (*_SCHEMA, _QUARANTINE, *_INCIDENTS):
                     db.execute(statement)
-        elif version == 1:  # the store of an earlier release: add the quarantine
+        elif version in (1, 2):  # the store of an earlier release: add what it lacks
             with transaction(db):
-                db.execute(_QUARANTINE)
+                for statement in (_QUARANTINE, *_INCIDENTS):
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:
             raise StoreError(

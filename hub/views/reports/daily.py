@@ -30,6 +30,7 @@ right where a gate found its clock wrong (`hub.fold.clock_order`).
                        children still inside when the day ended
     sessions           by session (场次) of the tickets, when any has one: first entries,
                        parents in after closing to collect, children left (reports/sessions.py)
+    outages, faults    the day's incidents and drills (hub/views/reports/outages.py)
 
 A passage the gate undid (its sensor saw nobody go through) is not counted; an exit the closing
 pairing window turned into a temporary one (an adult who left children inside) counts as an
@@ -44,7 +45,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,11 +64,13 @@ from gate.link.codec import CodecError, event_from_dict
 from hub.fold.clock_order import ClockOrder
 from hub.fold.findings import Finding
 from hub.store.events import EventStore
+from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
 from hub.views.reports.sessions import SessionRow, SessionTally
+from hub.views.reports.outages import day_incidents
 from hub.views.reports.technician_scans import TechnicianScan, technician_scan
 from hub.views.sweep import SweepRow, closing_sweep
 
@@ -117,6 +120,8 @@ class DailyReport:
     skipped: int = 0  # events of the day that could not be read or folded
     test_scans: tuple[TechnicianScan, ...] = ()  # a technician's, at gatectl: not visitors
     sessions: tuple[SessionRow, ...] = ()  # by session, when some ticket has one
+    incidents: tuple[Incident, ...] = ()  # outages and faults (hub/views/reports/outages.py)
+    drills: tuple[Drill, ...] = ()
 
     @property
     def admitted_adults(self) -> int:
@@ -183,6 +188,8 @@ class DailyReport:
                 for r in self.test_scans
             ],
             "sessions": [s.as_dict() for s in self.sessions],
+            "incidents": [i.as_dict() for i in self.incidents],
+            "drills": [d.as_dict() for d in self.drills],
         }
 
 
@@ -217,7 +224,9 @@ def daily_report(
             tally.begin(start_ms)
             tally.during(entry, ms)
     tally.begin(start_ms)  # a day with no entries
-    return tally.report(day, tz, findings or ())
+    incidents, drills = day_incidents(store.path, start_ms, end_ms)
+    report = tally.report(day, tz, findings or ())
+    return replace(report, incidents=tuple(incidents), drills=tuple(drills))
 
 
 @dataclass

@@ -10,6 +10,7 @@ Chinese with the English beside (`Words.both`).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from hub.views.reports.daily import DailyReport
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.hours import hours_section
 from hub.views.reports.sessions import sessions_section
+from hub.views.reports.outages import outage_sections
 from hub.views.reports.table import Section
 from hub.views.reports.violations import HEADER, NOTE, TITLE, violation_rows
 from hub.views.sweep import MemberRow
@@ -212,7 +214,12 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
             ),
         ),
         *([sessions_section(report.sessions, _)] if report.sessions else []),
+        *outage_sections(list(report.incidents), list(report.drills), t, _, now_ms()),
     ]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _adult(a: MemberRow, tz: ZoneInfo, language: str) -> str:

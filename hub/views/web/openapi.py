@@ -105,6 +105,13 @@ DISPLAY = {
             },
         },
         "alerts": {"type": "array", "items": ALERT},
+        "offline": {
+            "type": "object",
+            "description": "offline mode (hub/views/offline.py): `provisional` while an outage "
+            "is open (the headcount then carries `provisional: true`), since when (`since_ms`), "
+            "the gates cut off, whether the broker is down for the hub, the drill under way, "
+            "the faults open",
+        },
         "sweep": {
             "type": ["object", "null"],
             "description": "from 30 minutes before closing (the venue's, each session's) the "

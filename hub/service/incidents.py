@@ -1,0 +1,205 @@
+"""The hub's own watch over the venue's faults: it opens and ends incidents in the incident log
+(hub/store/incidents.py) from what it observes, once a second on its loop.
+
+    broker   the hub's own broker link down: every gate is cut off from the others and from the
+             hub (an outage: offline mode, 离线模式启动 / 结束)
+    network  a gate offline (its last will, or its goodbye) for GATE_GRACE_S while the hub is
+             connected: that gate is cut off (an outage too); it ends when the gate speaks again
+    reader   the reader state a gate's status carries is not a healthy one ("removed" in a drill)
+    scanner  the scanner problem a gate's status carries
+    disk     the disk problem a gate's status carries
+    clock    the gate's clock off the hub's by more than CLOCK_BOUND_S, as the hub measures it from
+             the gate's status (its wall time against the hub's on arrival)
+
+An outage's reconciliation (离线模式结束 → 恢复) is written when it has ended and every gate it cut
+off has spoken since, with nothing left in its backlog, and the venue's state is rebuilt: the
+scans the gates decided offline during it, and the conflicts the reconciliation found on those
+gates within it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from gate.link.protocol import GateStatus
+from hub.fold.findings import Finding
+from hub.ingest.gates import GateView
+from hub.store.incidents import Incident, IncidentLog
+
+log = logging.getLogger("hub")
+
+EVERY_S = 1.0
+START_GRACE_S = 10.0  # a hub just started is not "cut off" before its first connection
+GATE_GRACE_S = 3.0  # a gate offline this long while the hub hears the broker is cut off
+CLOCK_BOUND_S = 30.0
+CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict", "move_without_entry")
+HEALTHY_READER = ("connected", "searching")
+
+
+class IncidentWatch:
+    """What the hub observes, turned into incidents. `drill()` names the drill under way (its
+    id and gate) so what it causes is marked as a rehearsal."""
+
+    def __init__(
+        self,
+        incidents: IncidentLog,
+        *,
+        roster: Mapping[str, str],
+        findings: Callable[[], list[Finding]],
+        stale: Callable[[], bool],
+        drill: Callable[[], tuple[int, str] | None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.log, self.roster, self.findings, self.stale = incidents, roster, findings, stale
+        self.drill, self.clock = drill, clock
+        self.started = clock()
+        self.ever_connected = False
+        self._next = 0.0
+        self._online: list[str] = []  # the gates online at the last look while connected
+        self._offline_since: dict[str, float] = {}  # gates seen offline, not yet cut off
+        self._open: dict[tuple[str, str], int] = {
+            (i.what, i.source): i.id for i in incidents.open_incidents()
+        }
+
+    def tick(
+        self,
+        *,
+        connected: bool,
+        down_since: float | None,
+        gates: Mapping[str, GateView],
+        statuses: Mapping[str, GateStatus | None],
+    ) -> None:
+        now = self.clock()
+        if now < self._next:
+            return
+        self._next = now + EVERY_S
+        now_ms = int(now * 1000)
+        self.ever_connected |= connected
+        known = sorted(set(self.roster) | set(gates))
+        down = not connected and (self.ever_connected or now - self.started > START_GRACE_S)
+        at = int((down_since or now) * 1000)
+        if connected:  # the gates up at the last look: a stopping broker sends their wills first
+            self._online = [g for g in known if (view := gates.get(g)) is not None and view.online]
+        else:
+            self._offline_since.clear()  # the hub cannot tell: the broker's outage stands for all
+        cut_off = self._online or known
+        self._keep("broker", "broker_down", "broker", down, cut_off, at, now_ms, offline=True)
+        for gate in known:
+            view, status = gates.get(gate), statuses.get(gate)
+            if connected:
+                self._gate_heard(gate, view, now)
+            if connected and status is not None and status.online and view is not None:
+                for cls, what, on, detail in gate_faults(view, status):
+                    self._keep(cls, what, gate, on, [gate], now_ms, now_ms, detail=detail)
+            # a gate offline, or the hub cut off: what it said last stands until it speaks
+        self._reconcile(gates, now_ms)
+
+    def _gate_heard(self, gate: str, view: GateView | None, now: float) -> None:
+        """A gate offline for GATE_GRACE_S while the hub is connected is cut off: an outage from
+        when it was first seen offline; it ends when the gate is online again."""
+        heard = view is not None and (view.status_ms is not None or view.online)
+        if heard and view is not None and not view.online:
+            since = self._offline_since.setdefault(gate, now)
+            if now - since < GATE_GRACE_S:
+                return
+            detail = "no word from the gate: its network link or its power"
+            at = int(since * 1000)
+            self._keep("network", "gate_offline", gate, True, [gate], at, at, offline=True,
+                       detail=detail)  # fmt: skip
+        else:
+            self._offline_since.pop(gate, None)
+            self._keep("network", "gate_offline", gate, False, [gate], 0, int(now * 1000))
+
+    def _keep(
+        self,
+        cls: str,
+        what: str,
+        source: str,
+        on: bool,
+        gates: list[str],
+        at_ms: int,
+        now_ms: int,
+        *,
+        offline: bool = False,
+        detail: str = "",
+    ) -> None:
+        """Open the incident (`what`, `source`) when `on` and none is open; end it when not."""
+        key = (what, source)
+        n = self._open.get(key)
+        if on and n is None:
+            drill = self.drill()
+            ours = drill and (drill[1] == source or what == "broker_down")
+            rehearsal = drill[0] if drill and ours else None
+            self._open[key] = self.log.start(
+                cls, what, source, gates, at_ms, offline=offline, drill=rehearsal, detail=detail
+            )
+            say = log.warning if rehearsal else log.error
+            say("incident: %s %s (%s)%s", cls, source, detail or what, " [drill]" * bool(rehearsal))
+        elif not on and n is not None:
+            self.log.end(n, now_ms)
+            del self._open[key]
+            log.info("incident over: %s %s", what, source)
+
+    def _reconcile(self, gates: Mapping[str, GateView], now_ms: int) -> None:
+        """Write the outcome of each ended outage whose gates have all reported everything."""
+        pending = self.log.unreconciled()
+        if not pending or self.stale():
+            return
+        for incident in pending:
+            if all(_caught_up(gates.get(g), incident) for g in incident.gates):
+                scans = self.log.offline_scans(
+                    incident.gates, incident.started_ms, incident.ended_ms or now_ms
+                )
+                conflicts = conflicts_within(self.findings(), incident)
+                self.log.reconciled(
+                    incident.id, offline_scans=scans, conflicts=conflicts, at_ms=now_ms
+                )
+                log.info(
+                    "outage %s %s reconciled: %d scans decided offline, %d conflicts",
+                    incident.what,
+                    incident.source,
+                    scans,
+                    conflicts,
+                )
+
+    def open_incidents(self) -> list[Incident]:
+        return self.log.open_incidents()
+
+
+def gate_faults(view: GateView, status: GateStatus) -> list[tuple[str, str, bool, str]]:
+    """(class, what, whether it is on, detail) of each fault a gate's status can show."""
+    reader, skew = status.reader, view.clock_skew_s
+    removed = reader == "removed"
+    bad_reader = reader is not None and reader not in HEALTHY_READER and not removed
+    off = skew is not None and abs(skew) > CLOCK_BOUND_S
+    return [
+        ("reader", "reader_removed", removed, "reader removed"),
+        ("reader", "reader_fault", bad_reader, f"reader {reader}"),
+        ("scanner", "scanner_fault", bool(status.scanner), status.scanner or ""),
+        ("disk", "disk_low", bool(status.disk), status.disk or ""),
+        ("clock", "clock_off", off, f"clock {skew:+.0f} s off the hub's" if skew else ""),
+    ]
+
+
+def _caught_up(view: GateView | None, incident: Incident) -> bool:
+    """The gate spoke after the outage ended and the hub holds everything it journalled (a
+    gate never heard of has nothing to send)."""
+    if view is None:
+        return True
+    spoke = view.status_ms is not None and view.status_ms >= (incident.ended_ms or 0)
+    return view.online and spoke and view.backlog == 0 and not view.missing
+
+
+def conflicts_within(findings: list[Finding], incident: Incident) -> int:
+    """Findings of the conflict kinds on the outage's gates, from its start on (a conflict is
+    found when the cut-off gate reports, so it is dated within the outage)."""
+    start, end = incident.started_ms / 1000 - 5, (incident.ended_ms or 0) / 1000 + 5
+    return sum(
+        1
+        for f in findings
+        if f.kind in CONFLICT_KINDS
+        and set(f.gates) & set(incident.gates)
+        and start <= f.at.timestamp() <= end
+    )

@@ -1,0 +1,283 @@
+"""Offline mode declared, faults by class, and drills, on a venue of real processes: Mosquitto,
+`hub run`, `gate run` (tests/venue_rig.py), and the `hub` command as a technician runs it.
+
+The venue's offline policy (离线模式启动 / 结束, recovery) and its fault plans (故障分类, 定期演练):
+a 12 s broker outage is an incident with its start, end, the gates it cut off, the scans they
+decided offline and the reconciliation's outcome, on the display while it lasts and in the daily
+report after; a drill is marked as one everywhere and leaves a record of what staff saw.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, wait_for
+from venue_rig import Venue
+
+from hub.store.incidents import IncidentLog
+from hub.store.schema import SCHEMA_VERSION, open_database
+
+
+@pytest.fixture
+def venue(tmp_path: Path, fresh_broker) -> Iterator[Venue]:
+    v = Venue(tmp_path, fresh_broker())
+    yield v
+    v.close()
+
+
+FAMILIES = (ADULT, CHILD, ADULT_2, CHILD_2)
+
+
+def hub_command(v: Venue, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "hub", "-c", str(v.root / "hub" / "hub.toml"), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def hub_json(v: Venue, *args: str, timeout: float = 60) -> Any:
+    done = hub_command(v, *args, "--json", timeout=timeout)
+    assert done.returncode == 0, f"hub {' '.join(args)}: {done.stderr}\n{v.hub.tail()}"
+    return json.loads(done.stdout)
+
+
+def start_venue(v: Venue, gates: tuple[str, ...]) -> None:
+    v.start_hub()
+    for gate in gates:
+        v.start_gate(gate)
+    for ticket, bands in (("T1", (ADULT, CHILD)), ("T2", (ADULT_2, CHILD_2))):
+        assert v.scan("D1", ticket, "barcode") == "OK_BIND"
+        for band in bands:
+            assert v.scan("D1", band) == "OK_BIND"
+    v.wait_bound(tuple(g for g in gates if g != "D1"), FAMILIES)
+
+
+def waited(v: Venue, condition: Any, what: str, timeout: float = 30) -> Any:
+    """`wait_for`, generous, with the hub's and the gates' logs when it fails."""
+    try:
+        return wait_for(condition, timeout=timeout, what=what)
+    except AssertionError as exc:
+        logs = "\n".join(f"--- {p.name}: {p.tail()}" for p in [v.hub, *v.gates.values()] if p)
+        raise AssertionError(f"{exc}\n{logs}") from None
+
+
+def incident(v: Venue, what: str) -> dict[str, Any] | None:
+    found = [i for i in hub_json(v, "incidents")["incidents"] if i["what"] == what]
+    return found[-1] if found else None
+
+
+def test_a_12_s_broker_outage_is_declared_shown_provisional_and_reported(venue):
+    start_venue(venue, ("D1", "E1", "X1"))
+    assert venue.scan("E1", ADULT_2) == "OK_ENTRY"
+    assert venue.scan("E1", CHILD_2) == "OK_ENTRY"
+    venue.wait_settled()
+    assert not venue.api("/api/display")["headcount"]["provisional"]
+
+    stopped = time.time()
+    venue.broker.stop()  # 离线模式: the gates work on alone
+    shown = waited(
+        venue,
+        lambda: (d := venue.api("/api/display"))["offline"]["provisional"] and d,
+        "the display in offline mode",
+    )
+    assert shown["headcount"]["provisional"] is True
+    assert shown["offline"]["broker"] is True
+    assert {"D1", "E1", "X1"} <= set(shown["offline"]["gates"])
+    assert shown["alerts"][0]["kind"] == "offline_mode"
+    for gate in ("E1", "X1"):  # each gate knows it is cut off: its scans are journalled so
+        waited(venue, lambda g=gate: not venue.gate_status(g)["link"]["connected"], f"{gate} cut")
+    assert venue.scan("E1", ADULT) == "OK_ENTRY"
+    assert venue.scan("E1", CHILD) == "OK_ENTRY"
+    assert venue.scan("X1", ADULT_2) == "OK_EXIT"
+    assert venue.scan("X1", CHILD_2) == "OK_EXIT"
+    time.sleep(max(0.0, stopped + 12 - time.time()))  # the outage lasts its 12 s
+    venue.broker.restart()
+
+    venue.wait_settled(timeout=60)
+    waited(
+        venue,
+        lambda: (i := incident(venue, "broker_down")) and i["reconciled_ms"],
+        "the outage reconciled",
+        timeout=60,
+    )
+    outage = incident(venue, "broker_down")
+    assert outage["class"] == "broker" and outage["offline"] is True
+    assert 12 <= (outage["ended_ms"] - outage["started_ms"]) / 1000 < 40
+    assert {"D1", "E1", "X1"} <= set(outage["gates"])
+    assert outage["offline_scans"] == 4  # every scan of the outage, journalled as offline
+    assert outage["conflicts"] == 0
+    assert outage["drill"] is None
+    assert not venue.api("/api/display")["headcount"]["provisional"]
+
+    report = hub_json(venue, "report", "daily")
+    outages = [i for i in report["incidents"] if i["what"] == "broker_down"]
+    assert outages == [outage]
+    text = hub_command(venue, "report", "daily").stdout
+    assert "Outages (offline mode)" in text and "reconciled: no conflict" in text
+    people = hub_command(venue, "incidents").stdout
+    assert "broker" in people and "4 scans decided offline, 0 conflicts" in people
+
+    venue.hub.stop()  # the store keeps it: `hub incidents` reads it with the hub stopped
+    stored = hub_command(venue, "incidents", "--json")
+    assert "read from its store" in stored.stderr
+    assert outage in json.loads(stored.stdout)["incidents"]
+
+
+def test_a_broker_cut_drill_is_marked_as_one_and_leaves_its_record(venue):
+    start_venue(venue, ("D1", "E1"))
+    started = hub_json(venue, "drill", "start", "broker-cut", "--gate", "E1", "--for", "8")
+    n = started["drill"]["id"]
+    waited(
+        venue,
+        lambda: (venue.gate_status("E1")["drill"] or {}).get("kind") == "broker-cut",
+        "E1 playing the drill",
+    )
+    assert not venue.gate_status("E1")["link"]["connected"]
+    shown = waited(
+        venue,
+        lambda: (d := venue.api("/api/display"))["offline"]["provisional"] and d,
+        "the display in offline mode for the drill",
+    )
+    assert shown["offline"]["gates"] == ["E1"]
+    assert shown["offline"]["drill"]["kind"] == "broker-cut"
+    assert "drill" in {a["kind"] for a in shown["alerts"]}
+    assert venue.scan("E1", ADULT) == "OK_ENTRY"  # decided cut off
+    assert venue.scan("E1", CHILD) == "OK_ENTRY"
+    socket = str(venue.gates["E1"].socket)
+    gatectl = [sys.executable, "-m", "gate.tools.gatectl", "--socket", socket, "status"]
+    shown_status = subprocess.run(gatectl, capture_output=True, text=True, check=False)
+    assert "DRILL" in shown_status.stdout, shown_status.stdout + shown_status.stderr
+
+    ended = hub_json(venue, "drill", "end", timeout=120)
+    record = ended["drill"]["record"]
+    assert record, ended
+    kinds = {a["kind"] for a in record["alerts"]}
+    assert "offline_mode" in kinds and "gate_offline" in kinds  # what staff saw
+    assert 4 <= record["offline_s"] < 30
+    assert record["offline_scans"] == 2
+    assert record["all_at_hub"] is True and record["reconciled"] is True
+    assert record["conflicts"] == 0
+    assert venue.gate_status("E1")["drill"] is None
+    cut = [i for i in hub_json(venue, "incidents")["incidents"] if i["what"] == "gate_offline"]
+    assert [i["drill"] for i in cut] == [n]
+    assert cut[0]["class"] == "network" and cut[0]["source"] == "E1"
+    report = hub_json(venue, "report", "daily")
+    assert [d["id"] for d in report["drills"]] == [n]
+    assert venue.api("/api/headcount")["inside"] == 2
+
+
+def test_a_reader_removed_drill_is_a_reader_fault_marked_as_the_drill(venue):
+    start_venue(venue, ("D1", "E1"))
+    n = hub_json(venue, "drill", "start", "reader-removed", "--gate", "E1", "--for", "120")[
+        "drill"
+    ]["id"]
+    waited(
+        venue,
+        lambda: (venue.gate_status("E1")["drill"] or {}).get("kind") == "reader-removed",
+        "E1 playing the drill",
+    )
+    shown = waited(
+        venue,
+        lambda: [a for a in venue.api("/api/display")["alerts"] if a["kind"] == "reader_removed"],
+        "the reader's alert on the display",
+    )
+    assert "[drill]" in shown[0]["text"]
+    ended = hub_json(venue, "drill", "end", timeout=120)
+    record = ended["drill"]["record"]
+    assert "reader_removed" in {a["kind"] for a in record["alerts"]}
+    assert record["offline_s"] == 0 and record["all_at_hub"] is True
+    reader = [i for i in hub_json(venue, "incidents")["incidents"] if i["class"] == "reader"]
+    assert [(i["what"], i["drill"]) for i in reader] == [("reader_removed", n)]
+    assert reader[0]["ended_ms"] is not None
+    assert venue.gate_status("E1")["drill"] is None
+
+
+def test_a_drill_needs_a_gate_on_the_roster_that_hears_it(venue):
+    venue.start_hub()
+    done = hub_command(venue, "drill", "start", "broker-cut", "--gate", "E1")
+    assert done.returncode == 1 and "not online" in done.stderr
+    done = hub_command(venue, "drill", "start", "broker-cut", "--gate", "Z9")
+    assert done.returncode == 1 and "[gates]" in done.stderr
+
+
+def test_an_older_store_gets_the_incident_tables_and_keeps_its_entries(tmp_path):
+    path = tmp_path / "events.db"
+    db = open_database(path)
+    db.execute("DROP TABLE incidents")
+    db.execute("DROP TABLE drills")
+    db.execute(
+        "INSERT INTO entries VALUES ('E1', 1, 'n', '0001', 1000, 'decision', "
+        '\'{"scan": {"offline": true}}\', 1000)'
+    )
+    db.execute("PRAGMA user_version = 2")
+    db.close()
+    with IncidentLog(path) as log:
+        n = log.start("broker", "broker_down", "broker", ["E1"], 500, offline=True)
+        log.end(n, 2000)
+        assert log.offline_scans(["E1"], 500, 2000) == 1
+        log.reconciled(n, offline_scans=1, conflicts=0, at_ms=3000)
+        (found,) = log.between(0, 10_000)
+        assert (found.started_ms, found.ended_ms, found.offline_scans) == (500, 2000, 1)
+        assert log.unreconciled() == []
+        with pytest.raises(ValueError, match="not one of"):
+            log.start("weather", "rain", "hub", [], 0)
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert check.execute("SELECT count(*) FROM entries").fetchone()[0] == 1
+
+
+# --- the hub's watch, step by step on a clock of its own ----------------------------------------
+
+
+def _view(gate: str, online: bool, status_ms: int | None, backlog: int = 0) -> Any:
+    from hub.ingest.gates import GateView
+
+    return GateView(gate, online, status_ms, 10, 10, 10 + backlog, backlog, False, 1, 0.0, False,
+                    status_ms=status_ms)  # fmt: skip
+
+
+def test_the_watch_opens_ends_and_reconciles_outages_as_the_hub_sees_them(tmp_path):
+    from gate.link.protocol import GateStatus
+    from hub.service.incidents import IncidentWatch
+
+    now = [1000.0]
+    log = IncidentLog(tmp_path / "events.db")
+    watch = IncidentWatch(
+        log, roster={"E1": "entry", "X1": "exit"}, findings=list, stale=lambda: False,
+        clock=lambda: now[0],
+    )  # fmt: skip
+    up = GateStatus(gate="E1", online=True, reader="removed")
+
+    def tick(connected: bool, gates: dict[str, Any], statuses: dict[str, Any] | None = None):
+        now[0] += 1.5
+        watch.tick(connected=connected, down_since=now[0] - 1, gates=gates,
+                   statuses=statuses or {})  # fmt: skip
+
+    tick(False, {})  # just started, never connected: no outage yet
+    assert log.open_incidents() == []
+    gates = {"E1": _view("E1", True, 1_000_000), "X1": _view("X1", False, 1_000_000)}
+    tick(True, gates, {"E1": up})
+    opened = {(i.what, i.source) for i in log.open_incidents()}
+    assert opened == {("reader_removed", "E1")}  # X1 may be only a moment away
+    tick(True, gates, {"E1": up})
+    tick(True, gates, {"E1": up})
+    opened = {(i.what, i.source) for i in log.open_incidents()}
+    assert opened == {("gate_offline", "X1"), ("reader_removed", "E1")}
+    tick(False, gates)  # the hub loses the broker: X1's outage stands, one for the broker
+    opened = {(i.what, i.source): i for i in log.open_incidents()}
+    assert ("gate_offline", "X1") in opened and opened[("broker_down", "broker")].gates == ("E1",)
+    back = {"E1": _view("E1", True, 2_000_000_000_000, backlog=3), "X1": gates["X1"]}
+    tick(True, back, {"E1": up})
+    (broker,) = [i for i in log.between(0, 1 << 62) if i.what == "broker_down"]
+    assert broker.ended_ms is not None and broker.reconciled_ms is None  # E1 still sending
+    back["E1"] = _view("E1", True, 2_000_000_000_000)
+    tick(True, back, {"E1": up})
+    assert log.get(broker.id).reconciled_ms is not None
+    assert {i.what for i in log.open_incidents()} == {"gate_offline", "reader_removed"}
+    log.close()
