@@ -177,7 +177,8 @@ def test_the_day_has_sessions_and_a_child_collected_after_closing(
     """A morning-session ticket refused in the afternoon; a parent back after the session's end
     and one back after closing, each only to collect (OK_COLLECT), then out with the children."""
     assert "[sessions]" in (DAY / "policy.toml").read_text()
-    assert (DAY / "tickets.csv").read_text().splitlines()[0].split(",")[7:] == ["session", "leaders"]
+    header = (DAY / "tickets.csv").read_text().splitlines()[0]
+    assert header.split(",")[7:] == ["session", "leaders"]
     scans = scan_lines()
     out = [json.loads(line) for line in simulated.stdout.splitlines()][:-1]
     said = list(zip(scans, out, strict=True))

@@ -27,8 +27,8 @@ from gate.link.health import LinkHealth
 from gate.link.protocol import Headcount
 from hub.fold.findings import Finding, violation_alerts
 from hub.fold.reconcile import VenueState
-from hub.views.closing import Closing, announcements, closing_alert, closings
 from hub.views.clock_alerts import clock_alerts
+from hub.views.closing import Closing, announcements, closing_alert, closings
 from hub.views.link_alerts import broker_alerts, gates_alerts
 from hub.views.liveness import iso_seconds, since_words
 from hub.views.roster_alerts import roster_alerts

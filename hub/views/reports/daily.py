@@ -69,8 +69,8 @@ from hub.store.records import StoredEntry
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
-from hub.views.reports.sessions import SessionRow, SessionTally
 from hub.views.reports.outages import day_incidents
+from hub.views.reports.sessions import SessionRow, SessionTally
 from hub.views.reports.technician_scans import TechnicianScan, technician_scan
 from hub.views.sweep import SweepRow, closing_sweep
 

@@ -20,8 +20,8 @@ from hub.views.reports import technician_scans
 from hub.views.reports.daily import DailyReport
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.hours import hours_section
-from hub.views.reports.sessions import sessions_section
 from hub.views.reports.outages import outage_sections
+from hub.views.reports.sessions import sessions_section
 from hub.views.reports.table import Section
 from hub.views.reports.violations import HEADER, NOTE, TITLE, violation_rows
 from hub.views.sweep import MemberRow
