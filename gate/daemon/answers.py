@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from gate.control.refusals import Reason, Refused, internal_error, one_of, refusal, required
 from gate.control.socket import ControlServer, Peer, asked_by, import_files
 from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, mask_phone
+from gate.daemon.wristbands import band_check
 from gate.store.allowlist import AllowlistError, load_csv_texts, normalise_uid
 from gate.store.journal_file import JournalError
 
@@ -80,8 +81,6 @@ class Scans(Protocol):
         dry_run: bool = False,
         request: str | None = None,
     ) -> dict[str, Any]: ...
-
-    def check(self, uid: str) -> dict[str, Any]: ...
 
     def join(self, first: str, second: str, asked_by: dict[str, Any] | None) -> dict[str, Any]: ...
 
@@ -307,7 +306,7 @@ def _lookup(gate: RunningGate, value: str) -> dict[str, Any]:
     if value in index.revoked:
         found["revoked"] = index.revoked[value]
     if value in gate.state.members:
-        found["member"] = gate.scans.check(value)
+        found["member"] = band_check(gate.state, value)
     return found
 
 

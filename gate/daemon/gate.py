@@ -66,7 +66,7 @@ from gate.devices.nfc.token import KeyFileError, Keyring, load_keyring
 from gate.devices.scanner import BarcodeScanner
 from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
 from gate.link.peers import Peers
-from gate.settings import GateConfig
+from gate.settings import GateConfig, Profile
 from gate.store.allowlist import AllowlistError, AllowlistStore
 from gate.store.journal import Journal
 from gate.store.journal_file import JournalError
@@ -136,31 +136,8 @@ class Gate:
             )
         except (GPIOZeroError, ValueError) as exc:
             raise StartupError(f"{_pin_named_in(config, exc)}: {exc}") from exc
-        reader, scanner = self.hardware.reader, self.hardware.scanner
-        self.reader = (
-            NfcReader(
-                reader.device,
-                self.keyring,
-                self._on_tag,
-                debounce_s=reader.debounce_s,
-                originality=reader.originality_check,
-            )
-            if reader
-            else None
-        )
-        self.scanner = (
-            BarcodeScanner(
-                scanner.port,
-                baudrate=scanner.baudrate,
-                terminator=scanner.terminator_bytes,
-                max_length=scanner.max_length,
-                strip_aim=scanner.strip_aim,
-                on_code=lambda code: self.inbox.put(BarcodeRead(code)),
-                on_reject=lambda rejected: self.inbox.put(BarcodeRejected(rejected)),
-            )
-            if scanner
-            else None
-        )
+        self.reader = nfc_reader(config.hardware, self.keyring, self._on_tag)
+        self.scanner = barcode_scanner(config.hardware, self.inbox)
         try:
             self.control = ControlServer(
                 s.control_socket, self.inbox, max_request=MAX_IMPORT_REQUEST
@@ -337,6 +314,38 @@ class Gate:
             f"allowlist v{self.ledger.state.allowlist.version}, "
             f"{count.inside} inside, journal seq {self.journal.last_seq}"
         )
+
+
+def nfc_reader(
+    hardware: Profile, keyring: Keyring, on_tag: Callable[[TagRead], None]
+) -> NfcReader | None:
+    """The profile's NFC reader, if it has one."""
+    reader = hardware.reader
+    if not reader:
+        return None
+    return NfcReader(
+        reader.device,
+        keyring,
+        on_tag,
+        debounce_s=reader.debounce_s,
+        originality=reader.originality_check,
+    )
+
+
+def barcode_scanner(hardware: Profile, inbox: queue.Queue[Any]) -> BarcodeScanner | None:
+    """The profile's barcode scanner, if it has one: its reads and rejects go to the loop."""
+    scanner = hardware.scanner
+    if not scanner:
+        return None
+    return BarcodeScanner(
+        scanner.port,
+        baudrate=scanner.baudrate,
+        terminator=scanner.terminator_bytes,
+        max_length=scanner.max_length,
+        strip_aim=scanner.strip_aim,
+        on_code=lambda code: inbox.put(BarcodeRead(code)),
+        on_reject=lambda rejected: inbox.put(BarcodeRejected(rejected)),
+    )
 
 
 def _pin_named_in(config: GateConfig, exc: Exception) -> str:

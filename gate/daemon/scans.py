@@ -34,7 +34,6 @@ from gate.daemon.joins import join_at_desk
 from gate.daemon.ledger import Ledger
 from gate.daemon.vouchers import Vouchers
 from gate.daemon.wristbands import (
-    band_check,
     check_refusal,
     collected_here,
     void_token,
@@ -312,7 +311,3 @@ class ScanPath:
         tickets = (first, second)
         self.last = join_at_desk(self.ledger, self.settings, self.policy, now, tickets, asked_by)
         return self.last
-
-    def check(self, uid: str) -> dict[str, Any]:
-        """A handheld's check: a band's group, role and state, and the guardian phone masked."""
-        return band_check(self.ledger.state, uid)
