@@ -112,3 +112,21 @@ def test_a_daemon_that_died_during_the_day_fails_it():
     plan = make_plan(8, 5, date(2026, 7, 18), "UTC")
     dead = report(plan, *the_day(plan), deaths=["X1 exited with status 1:\nTraceback ..."])
     assert not dead.ok and "1 daemons died" in dead.result()
+
+
+def test_a_misread_band_is_a_lost_read_but_a_day_of_bad_tokens_fails():
+    """The emulated readers on a loaded machine misread a band now and then (DENY_BAD_TOKEN);
+    the family taps again. A regression that refuses every token still fails: the hub holds
+    none of the planned moves."""
+    plan = make_plan(8, 5, date(2026, 7, 18), "UTC")
+    scans, bodies = the_day(plan)
+    first = next(s for s in scans if s.expected == {"OK_ENTRY"})
+    misread = Scanned(first.gate, first.value, "DENY_BAD_TOKEN", first.expected)
+    scans.insert(scans.index(first), misread)  # then tapped again, and let in
+    retried = report(plan, scans, bodies)
+    assert retried.ok, retried.judgement.lines()
+    assert retried.judgement.explained == {"DENY_BAD_TOKEN (a misread)": 1}
+
+    refused = report(plan, *the_day(plan, lambda code, _f: "DENY_BAD_TOKEN"))
+    assert not refused.ok
+    assert refused.judgement.happened["OK_ENTRY"] == 0 and refused.judgement.off_plan

@@ -90,8 +90,12 @@ def judge_scans(
     scans: Iterable[Scanned],
     families: Mapping[str, str],
     explain: Callable[[Scanned], str | None] = lambda _scan: None,
+    misreads: frozenset[str] = frozenset(),
 ) -> Judgement:
-    """Each scan's code against its expectation, in the order the scans were made."""
+    """Each scan's code against its expectation, in the order the scans were made.
+    `misreads`: codes a reader gives a band it did not read whole (the demo's emulated readers
+    on a loaded machine: DENY_BAD_TOKEN, DENY_BINDING when the token did not read back): a lost
+    read, as if unanswered; the totals at the hub still have to be the plan's."""
     result = Judgement()
     for scan in scans:
         family = families.get(scan.value)
@@ -100,6 +104,11 @@ def judge_scans(
                 result.disturbed.add(family)
             continue
         if not scan.expected or scan.code in scan.expected:
+            continue
+        if scan.code in misreads:
+            result.explained[f"{scan.code} (a misread)"] += 1
+            if family is not None:
+                result.disturbed.add(family)
             continue
         if family is not None and family in result.disturbed:
             result.explained[f"{scan.code} (after a lost answer)"] += 1
