@@ -146,3 +146,32 @@ def test_the_display_in_chromium_shows_the_broadcast_prompt_after_closing(
         assert browser.console_errors() == []
     finally:
         browser.close()
+
+
+def test_a_session_reaches_the_gate_through_the_hubs_allowlist(venue: Venue) -> None:
+    """T1 is a ticket of a session that is not now; the entry gate holds only what the hub
+    published (no local allowlist) and refuses T1's adult, naming the session; T2 (the whole
+    day) comes in."""
+    now = datetime.now(UTC)
+    start, end = now + timedelta(hours=2), now + timedelta(hours=3)
+    if end.date() != now.date() or start.date() != now.date():
+        start, end = now - timedelta(hours=3), now - timedelta(hours=2)
+    hours = f"{start:%H:%M}-{end:%H:%M}"
+    policy = venue.venue / "policy.toml"
+    policy.write_text(policy.read_text() + f'\n[sessions]\nEVE = "{hours}"\n')
+    tickets = venue.venue / "allowlist" / "tickets.csv"
+    head, *rows = tickets.read_text().splitlines()
+    rows = [r + (",EVE" if r.startswith("T1,") else ",") for r in rows]
+    tickets.write_text("\n".join([head + ",session", *rows]) + "\n")
+    venue.start_hub()
+    venue.start_gate("D1")
+    venue.start_gate("E1", local_allowlist=False)
+    for ticket, bands in (("T1", (ADULT, CHILD)), ("T2", (ADULT_2, CHILD_2))):
+        assert venue.scan("D1", ticket, "barcode") == "OK_BIND"
+        for band in bands:
+            assert venue.scan("D1", band) == "OK_BIND"
+    venue.wait_bound(("E1",), (ADULT, ADULT_2))
+    refused = scan(venue, "E1", ADULT)
+    assert refused["code"] == "DENY_NOT_VALID_NOW", refused
+    assert refused["message"].startswith(f"ticket valid in session EVE {hours} only")
+    assert venue.scan("E1", ADULT_2) == "OK_ENTRY"

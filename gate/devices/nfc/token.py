@@ -26,10 +26,10 @@ children's count, 1 byte s (1 to 16) and the session's name (UTF-8, s bytes); th
 the MAC follow as in version 1. A band of a ticket of the whole day keeps version 1, which every
 gate reads.
 
-Sizes: the payload is 24+n bytes (version 2: 25+n+s); the NDEF message (a short record: 3
-header bytes and the 15-byte type name) is 42+n bytes (version 2: 43+n+s), at most 74 for a
-32-byte group id (91 with a 16-byte session). On the band, with its TLV header (2) and terminator
-(1), it takes at most 77 (94) of an NTAG213's 144 bytes of user memory.
+Sizes: the payload is 24+n bytes; the NDEF message (a short record: 3 header bytes and the 15-byte
+type name) is 42+n bytes, at most 74 for a 32-byte group id. On the band, with its TLV header (2)
+and terminator (1), it takes at most 77 of an NTAG213's 144 bytes of user memory. Version 2 adds
+1+s bytes: at most 94 on the band.
 
 The MAC covers the band's UID, so a token copied onto another band fails. The band hint only
 picks the message an operator sees ("token belongs to another band" rather than "signature does
