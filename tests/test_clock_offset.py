@@ -136,6 +136,26 @@ def test_entries_stamped_before_the_measure_are_named_for_the_hub(tmp_path: Path
     assert w.take_shift() is None and w.good_through == 9
 
 
+def test_a_clock_stepped_right_by_ntp_moves_the_offset_at_once(tmp_path: Path):
+    clocks = Clocks(timedelta(hours=-1))
+    w = watch(tmp_path, clocks)
+    w.heard(clocks.hub_ms(), clocks.mono, last_seq=0)
+    assert w.corrected and w.now() == clocks.hub
+    clocks.offset = timedelta(0)  # NTP steps the system clock an hour forward
+    assert w.now() == clocks.hub  # not two hours ahead until the next messages
+    assert not w.corrected and w.offset_ms == 0
+
+
+def test_a_slow_slew_is_no_step(tmp_path: Path):
+    clocks = Clocks()
+    w = watch(tmp_path, clocks)
+    w.heard(clocks.hub_ms(), clocks.mono, last_seq=0)
+    for _ in range(20):  # 0.1 s a time: two seconds in all, never a step
+        clocks.offset += timedelta(milliseconds=100)
+        w.now()
+    assert w.offset_ms == 0
+
+
 def test_the_offset_is_kept_for_a_restart_in_the_same_boot(tmp_path: Path):
     clocks = Clocks(timedelta(hours=1))  # an hour ahead
     watch(tmp_path, clocks).heard(clocks.hub_ms(), clocks.mono, last_seq=0)

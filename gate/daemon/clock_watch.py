@@ -41,6 +41,7 @@ TIME_ERROR = 5  # adjtimex(2): the clock is not synchronised
 NTP_EVERY_S = 60.0
 KEEP_EVERY_S = 60.0
 KEEP_CHANGE_MS = 100
+STEP_MS = 500  # the system clock moved this much against the monotonic one: it was stepped
 
 
 def ntp_state() -> NtpState:
@@ -95,6 +96,7 @@ class ClockWatch:
         self._ntp_at = -NTP_EVERY_S
         self._kept_at = -KEEP_EVERY_S
         self._kept_value: int | None = None
+        self._base_ms: int | None = None  # system clock minus monotonic clock, last seen
         self.corrected = False
         self.good_through = 0  # the last seq journalled with a clock known right (or this run's)
         self.shift: tuple[int, int] | None = None  # (from_seq, ms) the hub is to be told of
@@ -107,7 +109,7 @@ class ClockWatch:
 
     def now(self) -> datetime:
         """The time this gate decides with: its own clock, or the hub's while its own is off."""
-        raw = self.raw()
+        raw = self._read()
         offset = self.offset_ms
         return raw + timedelta(milliseconds=offset) if self.corrected and offset else raw
 
@@ -126,7 +128,7 @@ class ClockWatch:
         `clock`) and the hub orders those entries with it (`hub.fold.clock_order`)."""
         before = self.offset_ms if self.corrected and self.offset_ms else 0  # what now() added
         lag_s = max(self.monotonic() - received_at_s, 0.0)
-        gate_ms = int(self.raw().timestamp() * 1000 - lag_s * 1000)
+        gate_ms = int(self._read().timestamp() * 1000 - lag_s * 1000)
         self.estimate.sample(hub_ms, gate_ms, received_at_s)
         offset = self.offset_ms
         off = offset is not None and abs(offset - before) > self.bound_ms
@@ -197,6 +199,22 @@ class ClockWatch:
         )
 
     # --- helpers ----------------------------------------------------------------------------
+
+    def _read(self) -> datetime:
+        """The system clock, watched against the monotonic one: a step (NTP putting it right,
+        `date -s`) moves the offset with it at once, so the corrected time does not jump."""
+        raw = self.raw()
+        base = int(raw.timestamp() * 1000 - self.monotonic() * 1000)
+        if self._base_ms is not None and abs(base - self._base_ms) > STEP_MS:
+            step = base - self._base_ms
+            self.estimate.stepped(step)
+            if self.kept_ms is not None:
+                self.kept_ms -= step
+            log.warning("clock: the system clock was stepped %+.1f s", step / 1000)
+            self._base_ms = base
+            self._switch()
+        self._base_ms = base  # a slow slew follows along; only a step moves the offset
+        return raw
 
     def _beyond(self, offset: int | None) -> bool:
         return offset is not None and abs(offset) > self.bound_ms

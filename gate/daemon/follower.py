@@ -160,11 +160,12 @@ class LinkFollower:
             entry = journal.append("clock", {"from_seq": first, "shift_ms": ms})
             self.clock.good_through = entry.seq
             log.warning(
-                "clock: entries %d to %d were stamped %.1f s off the hub's time: journalled for "
-                "the hub to order them (entry %d)",
+                "clock: entries %d to %d were stamped %.1f s %s: journalled for the hub to order "
+                "them where they happened (entry %d)",
                 first,
                 entry.seq - 1,
-                -ms / 1000,
+                abs(ms) / 1000,
+                "early" if ms > 0 else "late",
                 entry.seq,
             )
         if switched:

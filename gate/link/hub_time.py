@@ -7,10 +7,11 @@ delay `d` (never negative), and the largest recent sample, the one that travelle
 best estimate: it is low by at most the smallest delay seen, a few milliseconds on a venue's LAN
 (the broker relays at once). The estimate keeps the samples of the last WINDOW_S seconds.
 
-A clock that jumps (NTP stepping it, a technician's `date -s`) makes the old samples wrong: when
-JUMP_SAMPLES samples in a row fall more than JUMP_MS below the estimate, the clock has moved
-forward and the estimate starts again from them; a sample above it (the clock went back) raises
-it at once.
+A clock that jumps (NTP stepping it, a technician's `date -s`) makes the old samples wrong. The
+gate sees a step at once against its monotonic clock and moves the samples with it (`stepped`);
+failing that, when JUMP_SAMPLES samples in a row fall more than JUMP_MS below the estimate, the
+clock has moved forward and the estimate starts again from them; a sample above it (the clock
+went back) raises it at once.
 
     >>> est, h = OffsetEstimate(), 1_800_000_000_000
     >>> est.sample(hub_ms=h, gate_ms=h - 3_590, at_s=0.0)  # gate 3.6 s behind, 10 ms delay
@@ -43,6 +44,12 @@ class OffsetEstimate:
     @property
     def offset_ms(self) -> int | None:
         return max(s for _, s in self.samples) if self.samples else None
+
+    def stepped(self, ms: int) -> None:
+        """The gate's clock was stepped `ms` forward (seen against a monotonic clock): every
+        sample so far is that much too high."""
+        self.samples = deque((at, v - ms) for at, v in self.samples)
+        self.lows = [(at, v - ms) for at, v in self.lows]
 
     def sample(self, hub_ms: int, gate_ms: int, at_s: float) -> int | None:
         """Take one hub time message, `hub_ms` as sent, read when this gate's clock said
