@@ -281,3 +281,20 @@ def test_the_watch_opens_ends_and_reconciles_outages_as_the_hub_sees_them(tmp_pa
     assert log.get(broker.id).reconciled_ms is not None
     assert {i.what for i in log.open_incidents()} == {"gate_offline", "reader_removed"}
     log.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"from_ms": 1 << 70},
+        {"to_ms": -1},
+        {"from_ms": "yesterday"},
+        {"to_ms": 1.5},
+        {"from_ms": None},
+    ],
+)
+def test_a_hostile_incidents_request_is_refused_with_a_reason(tmp_path, args):
+    from hub.service.faults import incidents_answer
+
+    with IncidentLog(tmp_path / "events.db") as log, pytest.raises(ValueError, match="epoch"):
+        incidents_answer(log, args)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from browser import Browser, missing
+from gate_rig import wait_for
 from venue_rig import Venue
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))
@@ -38,6 +39,11 @@ def test_the_display_marks_the_headcount_provisional_while_the_broker_is_down(
         browser.wait(lambda: browser.js("return window.__updates") > 0, what="the page drawn")
         assert not browser.visible("offline-mode")
 
+        wait_for(
+            lambda: all(venue.api("/api/gates")[g]["online"] for g in ("D1", "E1")),
+            timeout=30,
+            what="both gates online at the hub",
+        )
         venue.broker.stop()
         browser.wait(
             lambda: browser.js("return document.body.dataset.offline") == "provisional",

@@ -66,6 +66,8 @@ class HubDrills:
             raise ValueError(f"gate {gate!r} is not online: a drill needs a gate that hears it")
         if not 1 <= for_s <= MAX_FOR_S:
             raise ValueError(f"--for must be 1 to {MAX_FOR_S} seconds")
+        # what the gate would refuse is refused here, before the drill is kept
+        DrillOrder.model_validate({"gate": gate, "drill": 1, "kind": kind, "active": True})
         now = self.clock()
         n = self.log.start_drill(kind, gate, int(now * 1000), int((now + for_s) * 1000), by)
         self.current, self.ending = self.log.open_drill(), False
@@ -97,7 +99,9 @@ class HubDrills:
         return {"drill": found[0].as_dict() if found else None, "ending": False}
 
     def _order(self, kind: str, gate: str, n: int, active: bool, for_s: int) -> None:
-        order = DrillOrder(gate=gate, drill=n, kind=kind, active=active, for_s=for_s)  # type: ignore[arg-type]
+        order = DrillOrder.model_validate(
+            {"gate": gate, "drill": n, "kind": kind, "active": active, "for_s": for_s}
+        )
         self.publish(self.topics.drill(gate), dump(order))
 
     def tick(

@@ -15,6 +15,7 @@ from hub.service.drills import HubDrills
 from hub.store.incidents import IncidentLog
 
 DAY_MS = 86_400_000
+MAX_MS = 1 << 53  # beyond any date; and SQLite's integers stop at 2**63
 
 
 class FaultControl:
@@ -38,8 +39,8 @@ class FaultControl:
             return {"ok": True, **self.drills.end()}
         if action == "status":
             n = args.get("drill")
-            if n is not None and type(n) is not int:
-                raise ValueError("drill must be a whole number")
+            if n is not None and (type(n) is not int or not 0 < n < MAX_MS):
+                raise ValueError("drill must be a drill's number")
             return {"ok": True, **self.drills.status(n)}
         raise ValueError("drill action: start, end or status")
 
@@ -49,8 +50,8 @@ def incidents_answer(incidents: IncidentLog, args: dict[str, Any]) -> dict[str, 
     now = int(time.time() * 1000)
     to_ms = args.get("to_ms", now + 1)
     from_ms = args.get("from_ms", now - DAY_MS)
-    if type(from_ms) is not int or type(to_ms) is not int:
-        raise ValueError("from_ms and to_ms are whole numbers (milliseconds since the epoch)")
+    if not all(type(ms) is int and 0 <= ms < MAX_MS for ms in (from_ms, to_ms)):
+        raise ValueError("from_ms and to_ms are milliseconds since the epoch, whole and positive")
     return {
         "incidents": [i.as_dict() for i in incidents.between(from_ms, to_ms)],
         "drills": [d.as_dict() for d in incidents.drills(from_ms, to_ms)],

@@ -57,7 +57,7 @@ class IncidentWatch:
         self.started = clock()
         self.ever_connected = False
         self._next = 0.0
-        self._online: list[str] = []  # the gates online at the last look while connected
+        self._seen_online: dict[str, float] = {}  # when each gate was last seen online
         self._offline_since: dict[str, float] = {}  # gates seen offline, not yet cut off
         self._open: dict[tuple[str, str], int] = {
             (i.what, i.source): i.id for i in incidents.open_incidents()
@@ -80,11 +80,18 @@ class IncidentWatch:
         known = sorted(set(self.roster) | set(gates))
         down = not connected and (self.ever_connected or now - self.started > START_GRACE_S)
         at = int((down_since or now) * 1000)
-        if connected:  # the gates up at the last look: a stopping broker sends their wills first
-            self._online = [g for g in known if (view := gates.get(g)) is not None and view.online]
+        if connected:  # the gates up lately: a stopping broker sends their wills first
+            for g in known:
+                if (view := gates.get(g)) is not None and view.online:
+                    self._seen_online[g] = now
         else:
             self._offline_since.clear()  # the hub cannot tell: the broker's outage stands for all
-        cut_off = self._online or known
+        lately = now - GATE_GRACE_S - 2 * EVERY_S
+        # up lately, up now, or gone offline just before the hub lost the broker (a will the
+        # stopping broker sent): the gates the outage cuts off
+        went_ms = ((down_since or now) - GATE_GRACE_S) * 1000
+        up = {g for g, view in gates.items() if view.online or (view.status_ms or 0) >= went_ms}
+        cut_off = sorted(up | {g for g, t in self._seen_online.items() if t >= lately}) or known
         self._keep("broker", "broker_down", "broker", down, cut_off, at, now_ms, offline=True)
         for gate in known:
             view, status = gates.get(gate), statuses.get(gate)

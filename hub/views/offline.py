@@ -15,6 +15,7 @@ from typing import Any
 
 from gate.i18n import Words, words
 from hub.store.incidents import Drill, Incident
+from hub.views.console.incidents import fault_words
 from hub.views.liveness import since_words
 
 
@@ -82,7 +83,9 @@ def with_offline_mode(
                 {
                     "level": "warning",
                     "kind": fault["what"],
-                    "text": _("gate {gate}: {detail}", gate=fault["source"], detail=fault["detail"])
+                    "text": _(
+                        "gate {gate}: {detail}", gate=fault["source"], detail=fault_words(fault, _)
+                    )
                     + (" [" + _("drill") + "]" if fault["drill"] else ""),
                 }
             )

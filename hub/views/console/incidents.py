@@ -25,10 +25,21 @@ CLASS_WORDS = (
 )
 
 
+READER_REMOVED = N_("reader removed")
+
+
+def fault_words(i: dict[str, Any], _: Words) -> str:
+    """A fault's detail: in the words of the reader when it is the drill's "removed", else as
+    the gate or the hub said it."""
+    if i.get("what") == "reader_removed":
+        return _(READER_REMOVED)
+    return str(i.get("detail") or i.get("what"))
+
+
 def impact(i: dict[str, Any], _: Words) -> str:
     """What the incident did, in words: an outage's gates and reconciliation, a fault's detail."""
     if not i["offline"]:
-        return str(i.get("detail") or i.get("what"))
+        return fault_words(i, _)
     said = [_("offline mode; gates cut off: {gates}", gates=" ".join(i["gates"]) or "-")]
     if i.get("ended_ms") is None:
         said.append(_("headcount provisional"))

@@ -22,6 +22,7 @@ from typing import Any
 from gate.i18n import N_, Words
 from hub.store.incidents import Drill, Incident, IncidentLog
 from hub.store.schema import StoreError
+from hub.views.console.incidents import fault_words
 from hub.views.reports.table import Section
 
 OUTAGES = N_("Outages (offline mode)")
@@ -114,7 +115,7 @@ def outage_sections(
                     seconds(i, now_ms),
                     _(i.cls),
                     i.source,
-                    i.detail,
+                    fault_words(i.as_dict(), _),
                     drill(i),
                 )
                 for i in faults
