@@ -152,7 +152,8 @@ def test_a_band_outside_the_stock_cannot_take_the_adult_slot_at_the_desk(rigs, t
     adult = desk.tap(ADULT)
     assert (adult["code"], adult["role"]) == ("OK_BIND", "adult"), adult
     assert desk.token_on(adult["memory"], ADULT).group == "T1"
-    assert desk.tap(CHILD)["code"] == "OK_BIND"
+    child = desk.tap(CHILD)
+    assert child["code"] == "OK_BIND", child
 
 
 def test_a_returned_band_is_refused_at_a_gate_that_never_heard_of_the_return(rigs, tmp_path):
