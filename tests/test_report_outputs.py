@@ -105,9 +105,9 @@ def test_the_workbook_has_a_sheet_per_table_with_styled_headers_and_typed_cells(
     assert hours.freeze_panes == "A2"
     assert hours["A2"].value == time(9, 0) and hours["A2"].number_format == "hh:mm"
     total = hours[hours.max_row]
-    assert total[0].value == "total" and total[3].value == 962 and isinstance(total[3].value, int)
+    assert total[0].value == "total" and total[3].value == 973 and isinstance(total[3].value, int)
     summary = {r[0].value: r[1].value for r in book["Daily headcount"].iter_rows(min_row=2)}
-    assert summary["peak inside"] == 735
+    assert summary["peak inside"] == 738
     peak = summary["peak reached at"]
     assert isinstance(peak, datetime) and peak == datetime(2026, 7, 18, 13, 19, 8)  # venue time
     overrides = book["Staff overrides"]
@@ -127,7 +127,7 @@ def test_the_manuals_sheet_names_in_chinese_with_the_english_beside(report: Dail
     assert HEADCOUNT_ZH in book.sheetnames and MATERIALS_ZH in book.sheetnames
     assert all(len(name) <= SHEET_NAME_MAX for name in book.sheetnames)
     assert book[HEADCOUNT_ZH]["A1"].value == "项目"
-    assert book[HEADCOUNT_ZH]["B5"].value == 962  # 入园总人数: still a number
+    assert book[HEADCOUNT_ZH]["B5"].value == 973  # 入园总人数: still a number
     assert sheet_names(["a" * 40, "a" * 40, "x:y/z?", "w " * 20]) == [
         "a" * 31,
         "a" * 29 + " 2",
@@ -149,7 +149,7 @@ def test_one_csv_per_table_named_by_the_table_with_a_bom(report: DailyReport) ->
     hours = next(v for k, v in files.items() if "每小时人数" in k)
     rows = list(csv.reader(io.StringIO(hours.decode("utf-8-sig"))))
     assert rows[0][0] == "时段起" and rows[1][0] == "09:00"
-    assert rows[-1][0] == "合计" and rows[-1][3] == "962"
+    assert rows[-1][0] == "合计" and rows[-1][3] == "973"
     assert all(len(r) == len(rows[0]) for r in rows), "one table: one header, same columns"
 
 
@@ -176,7 +176,7 @@ def test_the_page_has_the_headcount_chart_and_no_raw_code(report: DailyReport) -
 def test_the_terminal_gets_aligned_tables(report: DailyReport) -> None:
     text = report_text(report, staff=False)
     assert "Daily headcount\n===============\n" in text
-    assert re.search(r"^admitted in all +962$", text, re.M)
+    assert re.search(r"^admitted in all +973$", text, re.M)
 
 
 # --- the API and today's curve ------------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_the_api_answers_json_by_default_and_serves_the_workbook(report: DailyRe
     view: Any = ExampleView(report)
     plain = route(view, "/api/reports/daily", {}, STAFF)
     assert plain.status == 200 and plain.content_type == "application/json"
-    assert json.loads(plain.body)["peak"]["inside"] == 735
+    assert json.loads(plain.body)["peak"]["inside"] == 738
     book = route(view, "/api/reports/daily", {"format": "xlsx", "lang": "zh-CN"}, STAFF)
     assert (
         book.content_type
@@ -216,7 +216,7 @@ def test_todays_curve_is_open_and_folded_once_a_minute(report: DailyReport) -> N
     view: Any = ExampleView(report)
     first = route(view, "/api/headcount/today", {}, 0)
     data = json.loads(first.body)
-    assert first.status == 200 and data["day"] == "2026-07-18" and data["peak"] == 735
+    assert first.status == 200 and data["day"] == "2026-07-18" and data["peak"] == 738
     assert len(data["points"]) == len(report.hours) + 1
     assert data["points"][0] == {"at": "2026-07-18T09:00:00+08:00", "inside": 0}
     assert data["points"][-1]["inside"] == report.closing.inside

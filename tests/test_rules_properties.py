@@ -238,7 +238,7 @@ class Day:
             assert role is Role.ADULT, "only an adult comes in to collect"
             assert self.state.child_inside(member.group), "collecting nobody"
             return
-        if code is Code.OK_OVERRIDE:
+        if code in (Code.OK_OVERRIDE, Code.OK_GROUP_WINDOW):  # forced; a leader's window: nobody in
             return
         assert POLICY.is_open(self.now), f"{code} after closing"
         ticket = self.state.allowlist.tickets.get(member.group)

@@ -34,6 +34,7 @@ from gate.daemon.joins import join_at_desk
 from gate.daemon.ledger import Ledger
 from gate.daemon.vouchers import Vouchers
 from gate.daemon.wristbands import (
+    band_check,
     check_refusal,
     collected_here,
     void_token,
@@ -146,7 +147,7 @@ class ScanPath:
             )
             if refused is not None:
                 self.count("check_bad_token")
-            result = refused or self.check(value)
+            result = refused or band_check(self.ledger.state, value)
             if dry_run:
                 return {"check": result}
             self.io.grant(open_gate=False) if result["known"] else self.io.deny()
