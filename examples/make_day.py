@@ -714,60 +714,42 @@ def sessions_and_collection(script: Script) -> list[Family]:
     through(at(12, 15), "X1", "exit", am.people, "OK_EXIT")
     script.scan(at(14, 1), "E2", "entry", "nfc", am_late.adults[0].uid, "DENY_NOT_VALID_NOW")
 
-    a = am_collect.adults[0]
     through(at(10, 5), "E2", "entry", am_collect.people, "OK_ENTRY")
-    script.scan(
-        at(12, 0),
-        "X2",
-        "exit",
-        "nfc",
-        a.uid,
-        "OK_TEMP_EXIT",
-        "temporary",
-        [(a.uid, "temp_out")],
-        flag=am_collect.ticket,
-    )
-    script.scan(
-        at(12, 41),
-        "E1",
-        "entry",
-        "nfc",
-        a.uid,
-        "OK_COLLECT",
-        moves=[(a.uid, "inside")],
-        unflag=am_collect.ticket,
-    )
+    out_and_back_to_collect(script, am_collect, (at(12, 0), "X2"), (at(12, 41), "E1"))
     through(at(12, 43), "X1", "exit", am_collect.people, "OK_EXIT")
 
     script.scan(at(13, 20), "E1", "entry", "nfc", pm.adults[0].uid, "DENY_NOT_VALID_NOW")
     through(at(13, 31), "E1", "entry", pm.people, "OK_ENTRY")
     through(at(16, 30), "X2", "exit", pm.people, "OK_EXIT")
 
-    a = evening.adults[0]
     through(at(10, 40), "E1", "entry", evening.people, "OK_ENTRY")
+    out_and_back_to_collect(script, evening, (at(17, 20), "X1"), (at(18, 6), "E2"))
+    through(at(18, 7), "X2", "exit", evening.people, "OK_EXIT")
+    return [am, am_late, am_collect, pm, evening]
+
+
+def out_and_back_to_collect(
+    script: Script, fam: Family, out: tuple[datetime, str], back: tuple[datetime, str]
+) -> None:
+    """The family's only adult steps out for a while (the children flagged), and comes back
+    after the session or the venue closed, in only to collect them (OK_COLLECT)."""
+    a = fam.adults[0]
+    (t_out, exit_gate), (t_back, entry_gate) = out, back
     script.scan(
-        at(17, 20),
-        "X1",
+        t_out,
+        exit_gate,
         "exit",
         "nfc",
         a.uid,
         "OK_TEMP_EXIT",
         "temporary",
         [(a.uid, "temp_out")],
-        flag=evening.ticket,
+        flag=fam.ticket,
     )
+    back_in = [(a.uid, "inside")]
     script.scan(
-        at(18, 6),
-        "E2",
-        "entry",
-        "nfc",
-        a.uid,
-        "OK_COLLECT",
-        moves=[(a.uid, "inside")],
-        unflag=evening.ticket,
+        t_back, entry_gate, "entry", "nfc", a.uid, "OK_COLLECT", moves=back_in, unflag=fam.ticket
     )
-    through(at(18, 7), "X2", "exit", evening.people, "OK_EXIT")
-    return [am, am_late, am_collect, pm, evening]
 
 
 def d2_bind(script: Script, t: datetime, fam: Family) -> None:
