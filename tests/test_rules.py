@@ -348,7 +348,7 @@ DENIALS = [
         barcode(DESK, BIND, UNKNOWN_TICKET),
         Code.DENY_UNKNOWN,
     ),
-    # DENY_NOT_VALID_NOW: ticket not valid today
+    # DENY_NOT_VALID_NOW: ticket not valid now (not today, or out of its session)
     case(
         "not valid: expired ticket at the desk",
         Venue,

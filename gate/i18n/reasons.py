@@ -23,7 +23,7 @@ CODES: dict[str, str] = {
     "OK_OVERRIDE": N_("Allowed by a staff override"),
     "OK_COLLECT": N_("After closing: in only to collect the group's children inside"),
     "DENY_UNKNOWN": N_("Not in the allowlist: send the visitor to the ticket desk"),
-    "DENY_NOT_VALID_NOW": N_("Ticket not valid today"),
+    "DENY_NOT_VALID_NOW": N_("Ticket not valid now"),
     "DENY_REVOKED": N_("Ticket or band revoked: send the visitor to the ticket desk"),
     "DENY_BAD_TOKEN": N_("The band's signature is not valid: replace the band at the desk"),
     "DENY_ALREADY_INSIDE": N_("Already inside: the band was not used to go out"),

@@ -37,7 +37,7 @@ CODES: dict[str, str] = {
     Code.OK_OVERRIDE: N_("Let through by a staff override"),
     Code.OK_COLLECT: N_("Let in after closing to collect children"),
     Code.DENY_UNKNOWN: N_("Not on the ticket list"),
-    Code.DENY_NOT_VALID_NOW: N_("Ticket not valid today"),
+    Code.DENY_NOT_VALID_NOW: N_("Ticket not valid now"),
     Code.DENY_REVOKED: N_("Ticket, band or badge cancelled"),
     Code.DENY_BAD_TOKEN: N_("Band could not be verified"),
     Code.DENY_ALREADY_INSIDE: N_("Already inside"),
