@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gate.core import Ticket
+from gate.core import Code, Decision, Role, Ticket
+from gate.daemon.vouchers import Vouchers
 from gate.devices.nfc.token import Keyring
 from gate.devices.printer import TicketPrinter, qr_data
 from gate.devices.voucher import VoucherFault, issue_voucher, read_voucher
@@ -76,6 +77,22 @@ def test_the_exit_printer_prints_the_voucher_as_a_qr_code_and_in_text(tmp_path: 
     assert qr_data(printed) == [first, second]
     assert first.encode() in printed and "临时出园".encode() in printed
     assert printed.count(b"\x1dV") == 2  # one cut per ticket
+
+
+def test_the_exit_gate_prints_its_voucher_in_chinese_with_english_beside(tmp_path: Path) -> None:
+    device = tmp_path / "lp0"
+    counted: list[str] = []
+    vouchers = Vouchers(KEYS, 30, TicketPrinter(device), lambda name, *_: counted.append(name))
+    left = Decision(Code.OK_TEMP_EXIT, "out for a while", UID, "X1", "T1", Role.ADULT)
+    answer = vouchers.issue(left, datetime(2026, 7, 18, 17, 0, tzinfo=UTC))
+    assert answer is not None and answer["printed"] and counted == ["vouchers_issued"]
+    printed = device.read_bytes()
+    assert qr_data(printed) == [answer["code"]]
+    text = printed.decode("utf-8", "replace")
+    assert "临时出园 Temporary exit\n" in text
+    assert "有效至 2026-07-18 17:30 Valid until 2026-07-18 17:30\n" in text
+    child = Decision(Code.OK_TEMP_EXIT, "out for a while", UID, "X1", "T1", Role.CHILD)
+    assert vouchers.issue(child, datetime(2026, 7, 18, 17, 0, tzinfo=UTC)) is None
 
 
 def test_a_missing_printer_says_so_and_raises_nothing(tmp_path: Path) -> None:

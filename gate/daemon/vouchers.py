@@ -8,9 +8,10 @@ that is malformed, of an unknown key or with a signature that does not match as
 
 An exit gate with `voucher_valid_min` set issues one at every temporary exit of an adult
 (`OK_TEMP_EXIT`): signed for the band, valid that many minutes, printed as a QR code by the
-lane's ticket printer when the profile has one (`[printer]`), and given in the gate's answer
-(`voucher`), so staff can show it on a phone. A printer that fails holds nobody back: counted
-(`voucher_print_failed`), logged, and the code is still in the answer.
+lane's ticket printer when the profile has one (`[printer]`; its lines in Chinese with the
+English beside: "临时出园 Temporary exit", "有效至 2026-07-18 17:30 Valid until ..."), and
+given in the gate's answer (`voucher`), so staff can show it on a phone. A printer that fails
+holds nobody back: counted (`voucher_print_failed`), logged, and the code is still in the answer.
 """
 
 from __future__ import annotations
@@ -24,9 +25,20 @@ from gate.core import Code, Decision, Role, Voucher
 from gate.devices.nfc.token import Keyring
 from gate.devices.printer import TicketPrinter
 from gate.devices.voucher import VoucherFault, issue_voucher, looks_like_voucher, read_voucher
+from gate.i18n import N_, words
 from gate.settings import PrinterSettings
 
 log = logging.getLogger("gate")
+
+TICKET_TITLE = N_("Temporary exit")
+TICKET_UNTIL = N_("Valid until {until}")
+
+
+def ticket_lines(expires: datetime) -> list[str]:
+    """The voucher ticket's words: Chinese with the English beside, as staff and guests read it."""
+    _ = words("zh-CN")
+    until = expires.strftime("%Y-%m-%d %H:%M")
+    return [_.both(TICKET_TITLE), _.both(TICKET_UNTIL, until=until)]
 
 
 class Vouchers:
@@ -75,11 +87,7 @@ class Vouchers:
         self.count("vouchers_issued")
         printed, problem = False, ""
         if self.printer is not None:
-            lines = [
-                "Temporary exit / 临时出园",
-                f"valid until {expires.isoformat(timespec='minutes')}",
-            ]
-            printed, problem = self.printer.print_voucher(code, lines)
+            printed, problem = self.printer.print_voucher(code, ticket_lines(expires))
             if not printed:
                 self.count("voucher_print_failed")
                 log.warning("voucher for %s not printed: %s", decision.value, problem)

@@ -22,6 +22,7 @@ from typing import Any
 from gate.i18n import N_, Words
 from hub.store.incidents import Drill, Incident, IncidentLog
 from hub.store.schema import StoreError
+from hub.views.alert_labels import alert_label
 from hub.views.console.incidents import fault_words
 from hub.views.reports.table import Section
 
@@ -143,7 +144,10 @@ def record_words(record: dict[str, Any] | None, _: Words) -> str:
     """A drill's record in one cell: alerts staff saw, offline mode, the reconciliation."""
     if not record:
         return _("under way")
-    seen = ", ".join(f"{a['kind']} +{a['after_s']:.0f} s" for a in record.get("alerts", []))
+    seen = ", ".join(
+        _("{alert} +{s} s", alert=alert_label(a["kind"], _), s=f"{a['after_s']:.0f}")
+        for a in record.get("alerts", [])
+    )
     parts = [
         _("alerts: {seen}", seen=seen or _("none")),
         _("offline mode {s} s", s=round(record.get("offline_s") or 0)),
