@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gate.i18n import N_, Words
 from gate.i18n.terminal import columns, duration, labelled, venue_time
-from gate.tools.show_clock import clock_line
+from gate.tools.show_clock import clock_label, clock_line
 
 Show = Callable[[dict[str, Any], Words, tzinfo], list[str]]
 
@@ -75,7 +75,7 @@ def show_status(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
         (_("reader"), health(a.get("reader"), _)),
         (_("scanner"), health(a.get("scanner"), _)),
         (_("broker"), broker(a.get("link"), _)),
-        (_("clock"), clock_line(a.get("clock"), _)),
+        (clock_label(a.get("clock"), _), clock_line(a.get("clock"), _)),
     ]
     if (link := a.get("link")) and link.get("problem"):
         rows.append(("", link["problem"]))

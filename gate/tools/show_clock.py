@@ -15,6 +15,21 @@ NTP = {
 }
 
 
+def clock_critical(clock: dict[str, Any] | None) -> bool:
+    """Whether the clock line is a problem to act on: the gate decides with the hub's time (its
+    own is off), or its clock was never measured against the hub's and NTP has not set it."""
+    if not clock:
+        return False
+    if clock.get("corrected"):
+        return True
+    return clock.get("offset_ms") is None and clock.get("ntp") == "unsynchronized"
+
+
+def clock_label(clock: dict[str, Any] | None, _: Words) -> str:
+    """The line's label: in capitals when critical, as `FIRE ALARM` and `DRILL` are."""
+    return _("CLOCK PROBLEM") if clock_critical(clock) else _("clock")
+
+
 def clock_line(clock: dict[str, Any] | None, _: Words) -> str:
     """Which clock decides, how far this gate's is from the hub's, how old that measure is."""
     if not clock:
