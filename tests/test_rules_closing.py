@@ -126,6 +126,25 @@ def test_an_adults_final_exit_with_the_group_inside_says_who_is_still_inside() -
     assert "成人 1 名,儿童 2 名" in message_text(goodbye.message, "zh-CN")
 
 
+def test_after_closing_a_leaving_adult_is_told_the_venue_closed_not_that_it_is_closing() -> None:
+    venue = family_inside()
+    goodbye = venue.leave(ADULT_1, at(18, 10))
+    assert goodbye.code is Code.OK_EXIT
+    assert goodbye.message == (
+        "goodbye: please return the band; still inside of group T-FAMILY: 1 adult(s), "
+        "2 child(ren); closed at 18:00"
+    )
+    assert message_text(goodbye.message, "zh-CN").endswith("儿童 2 名;已于 18:00 闭馆")
+    venue = family_inside()
+    assert venue.step_out(ADULT_1, at(18, 5)).code is Code.OK_TEMP_EXIT
+    last = venue.step_out(ADULT_2, at(18, 6))
+    assert last.code is Code.OK_TEMP_EXIT
+    assert last.message.endswith("with no adult: collect them now (closed at 18:00)")
+    assert "已于 18:00 闭馆,请立即接走小朋友" in message_text(last.message, "zh-CN")
+    before = family_inside().leave(ADULT_1, at(17, 59))
+    assert before.message.endswith("closing at 18:00")  # not yet closed
+
+
 def test_the_last_of_a_group_to_leave_is_only_told_goodbye() -> None:
     venue = family_inside()
     venue.release(ADULT_1, CHILD_1, CHILD_2, ADULT_2, now=at(15))
@@ -136,7 +155,13 @@ def test_the_last_of_a_group_to_leave_is_only_told_goodbye() -> None:
 
 
 def test_the_core_says_the_notices_word_for_word_as_the_translation_layer_knows_them() -> None:
-    assert (core_closing.COLLECT, core_closing.TEMP_ALONE, core_closing.FINAL_OTHERS) == NOTICES
+    assert (
+        core_closing.COLLECT,
+        core_closing.TEMP_ALONE,
+        core_closing.FINAL_OTHERS,
+        core_closing.TEMP_ALONE_CLOSED,
+        core_closing.FINAL_OTHERS_CLOSED,
+    ) == NOTICES
     assert message_text("goodbye: please return the band", "zh-CN") == (
         "goodbye: please return the band"
     )  # not a notice: as it is

@@ -50,6 +50,15 @@ FINAL_OTHERS = (
     "goodbye: please return the band; still inside of group {group}: {adults} adult(s), "
     "{children} child(ren); closing at {close}"
 )
+# The same, once the hours have closed: the closing is past, the children are to be collected now.
+TEMP_ALONE_CLOSED = (
+    "temporary exit: come back with this band; group {group} has {children} child(ren) inside "
+    "with no adult: collect them now (closed at {close})"
+)
+FINAL_OTHERS_CLOSED = (
+    "goodbye: please return the band; still inside of group {group}: {adults} adult(s), "
+    "{children} child(ren); closed at {close}"
+)
 
 
 def collects(a: Attempt) -> bool:
@@ -82,12 +91,15 @@ def exit_notice(a: Attempt) -> str | None:
     adults, children = _inside(a, Role.ADULT), _inside(a, Role.CHILD)
     hours = ticket_hours(a.policy, a.ticket) or venue_hours(a.policy)
     close = _close(a, hours)
+    closed = hours.closed_after(a.policy, a.now)
     if a.target is MemberState.TEMP_OUT:
         if adults or not children:
             return None
-        return TEMP_ALONE.format(group=a.group.id, children=children, close=close)
+        temp = TEMP_ALONE_CLOSED if closed else TEMP_ALONE
+        return temp.format(group=a.group.id, children=children, close=close)
     if a.target is MemberState.EXITED and (adults or children):
-        return FINAL_OTHERS.format(group=a.group.id, adults=adults, children=children, close=close)
+        final = FINAL_OTHERS_CLOSED if closed else FINAL_OTHERS
+        return final.format(group=a.group.id, adults=adults, children=children, close=close)
     return None
 
 

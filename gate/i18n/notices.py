@@ -1,7 +1,7 @@
 """The gate's closing notices in the operator's language (`gate.core.closing`'s messages).
 
 The rules core writes them in English from templates it holds word for word as these are
-(`tests/test_closing_rules.py` holds the two to one another); this module recognises one in a
+(`tests/test_rules_closing.py` holds the two to one another); this module recognises one in a
 decision's message and says it in `language`. Any other message is returned as it is.
 
     message_text("goodbye: please return the band; still inside of group T1: 1 adult(s), "
@@ -26,6 +26,14 @@ NOTICES = (
     N_(
         "goodbye: please return the band; still inside of group {group}: {adults} adult(s), "
         "{children} child(ren); closing at {close}"
+    ),
+    N_(
+        "temporary exit: come back with this band; group {group} has {children} child(ren) "
+        "inside with no adult: collect them now (closed at {close})"
+    ),
+    N_(
+        "goodbye: please return the band; still inside of group {group}: {adults} adult(s), "
+        "{children} child(ren); closed at {close}"
     ),
 )
 
