@@ -99,7 +99,7 @@ from gate.settings import load_gate_config
 from gate.store.allowlist import AllowlistError, load_csv_dir
 from gate.store.allowlist.changes import checked as checked_for_the_store
 from gate.store.allowlist.csvdir import COLUMNS
-from gate.tools.scanline import ScanLineError, parse_scan_line
+from gate.tools.scanline import Join, ScanLineError, parse_line
 from gate.tools.simulate import simulate
 
 # --- profiles ---------------------------------------------------------------------------------
@@ -580,6 +580,10 @@ aware_times = st.datetimes(
 
 @st.composite
 def scan_lines(draw: st.DrawFn) -> dict[str, Any]:
+    if draw(st.integers(0, 7)) == 0:  # the desk's join of two tickets
+        codes = st.sampled_from(["T1", "T2", "X", " T1 "])
+        tickets = draw(st.lists(codes, min_size=2, max_size=2))
+        return {"t": draw(aware_times).isoformat(), "gate": "D1", "join": tickets}
     mode = draw(st.sampled_from(["bind", "entry", "exit"]))
     kind = draw(st.sampled_from(["barcode", "nfc"]))
     line: dict[str, Any] = {
@@ -605,8 +609,12 @@ SIM_POLICIES = [
 
 def check_scan(line: str, parsed: Any) -> None:
     """A scan line read is one the rules can take: `gate simulate` runs it."""
-    scan, t = parsed
-    assert t.tzinfo is not None and scan.value and scan.value == scan.value.strip(), scan
+    read, t = parsed
+    assert t.tzinfo is not None, read
+    if isinstance(read, Join):
+        assert all(code and code == code.strip() for code in (read.first, read.second)), read
+    else:
+        assert read.value and read.value == read.value.strip(), read
     for policy in SIM_POLICIES:
         simulate(SIM_ALLOWLIST, policy, [line, line], io.StringIO(), io.StringIO())
 
@@ -615,7 +623,7 @@ SCAN_LINE = Target(
     "scan line of gate simulate",
     payloads(scan_lines(), deep=True).map(lambda b: b.decode("utf-8", errors="replace"))
     | texts(200),
-    pure(parse_scan_line),
+    pure(parse_line),
     (ScanLineError,),
     check_scan,
 )

@@ -12,7 +12,8 @@ after every scan:
 - `decide` is deterministic and does not change the state; a denial changes nothing;
 - replaying the events through `fold` rebuilds the same state;
 - after closing (the venue's, or a session's) the only way in is OK_COLLECT: an adult whose
-  group has a child inside; a session's ticket comes in only within its session.
+  (joined) group has a child inside; a session's ticket comes in only within its session; by
+  band, voucher or the ticket's code alike (the member is the band the decision moved).
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ class Day:
         for event in events:
             self.check_child_safety(event)
             fold(self.state, event)
-        self.check_closing(scan, decision.code, decision.role)
+        self.check_closing(scan, decision)
         if decision.granted and scan.mode is not Mode.BIND and self.opens_window(decision, scan):
             self.adult_grants.append((scan.gate, decision.group or "", scan.mode, self.now))
         self.events += events
@@ -229,13 +230,19 @@ class Day:
         assert member.role is Role.CHILD, "a solo child left without a guardian pickup"
         assert self.adult_paired(event, Mode.EXIT), "a child left with no adult of its group"
 
-    def check_closing(self, scan: Scan, code: Code, role: Role | None) -> None:
-        """In after closing only to collect; a session's ticket only within its session."""
-        member = self.state.members.get(scan.value)
-        if scan.mode is not Mode.ENTRY or member is None or not code.granted:
+    def check_closing(self, scan: Scan, decision: Decision) -> None:
+        """In after closing only to collect; a session's ticket only within its session. The
+        member is the band moved: the one scanned, or the one a voucher or ticket code stands
+        for (`Decision.member`)."""
+        code, role = decision.code, decision.role
+        if scan.mode is not Mode.ENTRY or not code.granted or scan.value == STAFF:
             return
+        if code is Code.OK_JOIN:  # a desk's action: nobody moves
+            return
+        member = self.state.members.get(decision.member or scan.value)
+        assert member is not None, f"{code} for {scan.value}: no member moved"
         if code is Code.OK_COLLECT:
-            assert role is Role.ADULT, "only an adult comes in to collect"
+            assert role is member.role is Role.ADULT, "only an adult comes in to collect"
             assert self.state.child_inside(member.group), "collecting nobody"
             return
         if code in (Code.OK_OVERRIDE, Code.OK_GROUP_WINDOW):  # forced; a leader's window: nobody in
@@ -312,6 +319,7 @@ def test_invariants_hold_over_random_evenings_past_closing(random_scans: Move) -
 def test_random_days_reach_the_interesting_codes() -> None:
     """Guard against a generator that never gets anyone through a gate (a vacuous property)."""
     seen: set[Code] = set()
+    by_code: set[Code] = set()
 
     @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(days)
@@ -323,6 +331,8 @@ def test_random_days_reach_the_interesting_codes() -> None:
                 day.events += advance(day.state, day.now, POLICY)
                 decision, events = decide_or_join(day.state, scan, day.now)
                 seen.add(decision.code)
+                if decision.member not in (None, scan.value):  # a voucher or a ticket's code
+                    by_code.add(decision.code)
                 for event in events:
                     fold(day.state, event)
 
@@ -331,3 +341,7 @@ def test_random_days_reach_the_interesting_codes() -> None:
     assert {Code.DENY_CHILD_NEEDS_ADULT, Code.DENY_CLOSED} <= seen
     assert {Code.OK_COLLECT, Code.DENY_NOT_VALID_NOW} <= seen, sorted(seen)
     assert {Code.OK_REENTRY, Code.OK_JOIN, Code.DENY_VOUCHER_FORGED} <= seen, sorted(seen)
+    assert {Code.OK_GROUP_WINDOW, Code.DENY_VOUCHER_EXPIRED} <= seen, sorted(seen)
+    assert Code.DENY_VOUCHER_USED in seen, sorted(seen)
+    # re-entries and collections by voucher or ticket code, so the closing check sees them
+    assert {Code.OK_REENTRY, Code.OK_COLLECT} <= by_code, sorted(by_code)

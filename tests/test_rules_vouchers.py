@@ -115,6 +115,11 @@ class Case:
         return v, v.scan(self.scan, later(T0, self.when))
 
 
+def others_gone() -> Venue:
+    """ADULT_1 out on a temporary exit; ADULT_2 then left with the children."""
+    return stepped_out().release(ADULT_2, CHILD_1, CHILD_2, now=at(10, 10))
+
+
 def used_once() -> Venue:
     v = stepped_out()
     assert v.scan(voucher_scan(), at(10, 30)).code is Code.OK_REENTRY
@@ -138,7 +143,20 @@ CASES = [
     ),
     Case("band unknown here", Venue, voucher_scan(), Code.DENY_UNKNOWN),
     Case("at an exit gate", stepped_out, voucher_scan(X1, mode=EXIT), Code.DENY_UNKNOWN),
-    Case("after closing", stepped_out, voucher_scan(expires_in_h=12), Code.DENY_CLOSED, 9 * 3600),
+    Case(
+        "after closing, its children inside: to collect",
+        stepped_out,
+        voucher_scan(expires_in_h=12),
+        Code.OK_COLLECT,
+        9 * 3600,
+    ),
+    Case(
+        "after closing, no child inside",
+        others_gone,
+        voucher_scan(expires_in_h=12),
+        Code.DENY_CLOSED,
+        9 * 3600,
+    ),
     Case("ticket re-admits its adult", stepped_out, barcode(E1, ENTRY, FAMILY), Code.OK_REENTRY),
     Case("ticket, nobody out", family_inside, barcode(E1, ENTRY, FAMILY), Code.DENY_UNKNOWN),
     Case("ticket at an exit", stepped_out, barcode(X1, EXIT, FAMILY), Code.DENY_UNKNOWN),

@@ -185,3 +185,94 @@ def test_a_missing_allowlist_file_is_refused() -> None:
     result = run([], allowlist=Path("/nonexistent/allowlist"))
     assert result.returncode == 2
     assert "gate simulate:" in result.stderr
+
+
+A2, C2 = "04A10002", "04C10003"  # the second family's adult and child
+
+
+def two_families(tmp_path: Path) -> Path:
+    """T1 and T2, one adult and one child each, bound and inside by 09:45."""
+    root = write_allowlist(
+        tmp_path / "two",
+        "T1,family,1,1,2026-07-18,2026-07-18,\nT2,family,1,1,2026-07-18,2026-07-18,\n",
+        'timezone = "Asia/Shanghai"\nopen = "09:00"\nclose = "18:00"\ncapacity = 100\n',
+    )
+    bands = f"uid,role\n{ADULT},adult\n{CHILD_1},child\n{A2},adult\n{C2},child\n"
+    (root / "wristbands.csv").write_text(bands)
+    return root
+
+
+def both_inside() -> list[str]:
+    scans = []
+    for n, (ticket, adult, child) in enumerate([("T1", ADULT, CHILD_1), ("T2", A2, C2)]):
+        scans.append(line(f"09:4{n}:00", "D1", "bind", "barcode", ticket))
+        scans += [
+            line(f"09:4{n}:0{i}", "D1", "bind", "nfc", b) for i, b in [(1, adult), (2, child)]
+        ]
+    return scans + [
+        line(f"09:45:0{i}", "E1", "entry", "nfc", b) for i, b in enumerate([ADULT, CHILD_1, A2, C2])
+    ]
+
+
+def join_line(t: str, *tickets: object, gate: str = "D1") -> str:
+    return json.dumps({"t": f"2026-07-18T{t}+08:00", "gate": gate, "join": list(tickets)})
+
+
+def test_after_the_desk_joins_two_tickets_the_other_familys_adult_takes_a_child_out(
+    tmp_path: Path,
+) -> None:
+    allowlist = two_families(tmp_path)
+    leaving = [
+        line("11:00:00", "X1", "exit", "nfc", A2),
+        line("11:00:05", "X1", "exit", "nfc", CHILD_1),
+    ]
+    apart = outputs(run([*both_inside(), *leaving], allowlist=allowlist))
+    assert apart[-2]["code"] == "DENY_CHILD_NEEDS_ADULT"  # not across tickets not joined
+    result = run([*both_inside(), join_line("10:30:00", "T1", "T2"), *leaving], allowlist=allowlist)
+    assert result.returncode == 0, result.stderr
+    joined = outputs(result)
+    assert joined[-4]["code"] == "OK_JOIN"
+    assert joined[-4]["group"] == "T1"
+    assert "T1, T2" in joined[-4]["message"]
+    assert joined[-3]["code"] == "OK_EXIT"
+    assert joined[-2]["code"] == "OK_EXIT"
+    assert joined[-2]["group"] == "T1" and joined[-2]["role"] == "child"
+    assert joined[-1]["summary"]["inside"] == 2
+
+
+def test_a_join_the_rules_refuse_is_answered_like_the_desk_answers_it(tmp_path: Path) -> None:
+    allowlist = two_families(tmp_path)
+    scans = [
+        join_line("10:00:00", "T1", "NOPE"),
+        join_line("10:00:01", "T1", "T2"),
+        join_line("10:00:02", "T2", "T1"),
+    ]
+    result = run(scans, allowlist=allowlist)
+    assert result.returncode == 0, result.stderr
+    assert [d.get("code") for d in outputs(result)[:-1]] == [
+        "DENY_UNKNOWN",
+        "OK_JOIN",
+        "DENY_BINDING",
+    ]
+
+
+def test_a_malformed_join_line_is_reported_with_its_number_and_skipped(tmp_path: Path) -> None:
+    allowlist = two_families(tmp_path)
+    join = {"t": "2026-07-18T10:00:00+08:00", "gate": "D1", "join": ["T1", "T2"]}
+    scans = [
+        join_line("10:00:00", "T1"),  # one ticket
+        join_line("10:00:00", "T1", "T2", "T3"),  # three
+        join_line("10:00:00", "T1", " "),  # a blank code
+        join_line("10:00:00", "T1", 7),  # not a code
+        json.dumps(join | {"mode": "bind"}),  # a join is not a scan too
+        json.dumps({k: v for k, v in join.items() if k != "gate"}),  # no desk
+        json.dumps(join | {"t": "2026-07-18T10:00:00"}),  # no UTC offset
+        join_line("10:00:01", "T1", "T2"),
+    ]
+    result = run(scans, allowlist=allowlist)
+    assert result.returncode == 1
+    for number in range(1, 8):
+        assert f"stdin:{number}: line skipped" in result.stderr, result.stderr
+    assert "stdin:8" not in result.stderr
+    assert [d.get("code") for d in outputs(result)[:-1]] == ["OK_JOIN"]
+    assert "two ticket codes" in result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Container
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -105,6 +105,40 @@ class ScanLine(BaseModel):
         )
 
 
+class JoinLine(BaseModel):
+    """The desk's join of two tickets into one family (`gatectl join T1 T2`), as a scan line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    t: AwareDatetime = Field(description="ISO-8601 time with its UTC offset")
+    gate: str = Field(min_length=1, max_length=32)
+    join: list[str] = Field(description="the two ticket codes, the family's first")
+
+    @field_validator("t")
+    @classmethod
+    def _within_the_calendar(cls, t: datetime) -> datetime:
+        if (problem := time_problem(t)) is not None:
+            raise ValueError(problem)
+        return t
+
+    @field_validator("join")
+    @classmethod
+    def _two_codes(cls, join: list[str]) -> list[str]:
+        codes = [code.strip() for code in join]
+        if len(codes) != 2 or any(not code or len(code) > 128 for code in codes):
+            raise ValueError("give two ticket codes of 1 to 128 characters")
+        return codes
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Staff join ticket `second` to `first`'s family at desk `gate` (`gate.core.join`)."""
+
+    gate: str
+    first: str
+    second: str
+
+
 def read_on_the_reader(scan: Scan, staff: Container[str]) -> Scan:
     """A scan line stands for a read at the gate. Its bands are judged by UID (a line carries no
     token), but a staff badge needs none: its line is taken as read from a tag (`Scan.tag`), as
@@ -115,6 +149,31 @@ def read_on_the_reader(scan: Scan, staff: Container[str]) -> Scan:
 
 
 def parse_scan_line(line: str) -> tuple[Scan, datetime]:
+    return _scan(_one_object(line))
+
+
+def _scan(data: dict[str, object]) -> tuple[Scan, datetime]:
+    try:
+        parsed = ScanLine.model_validate(data)
+    except ValidationError as exc:
+        raise ScanLineError(describe(exc, "scan").replace("\n", "; ")) from exc
+    return parsed.to_scan(), parsed.t
+
+
+def parse_line(line: str) -> tuple[Scan | Join, datetime]:
+    """A scan line, or the desk's join of two tickets (a line with `join` instead of a scan)."""
+    data = _one_object(line)
+    if "join" not in data:
+        return _scan(data)
+    try:
+        parsed = JoinLine.model_validate(data)
+    except ValidationError as exc:
+        raise ScanLineError(describe(exc, "join").replace("\n", "; ")) from exc
+    first, second = parsed.join
+    return Join(parsed.gate, first, second), parsed.t
+
+
+def _one_object(line: str) -> dict[str, object]:
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -125,11 +184,7 @@ def parse_scan_line(line: str) -> tuple[Scan, datetime]:
         raise ScanLineError("not JSON: a number too long to read") from exc
     if not isinstance(data, dict):
         raise ScanLineError("a scan line is one JSON object")
-    try:
-        parsed = ScanLine.model_validate(data)
-    except ValidationError as exc:
-        raise ScanLineError(describe(exc, "scan").replace("\n", "; ")) from exc
-    return parsed.to_scan(), parsed.t
+    return data
 
 
 def decision_line(d: Decision) -> dict[str, object]:

@@ -13,8 +13,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
-from gate.core import Allowlist, Code, Policy, State, advance, headcount, step
-from gate.tools.scanline import ScanLineError, decision_line, parse_scan_line, read_on_the_reader
+from gate.core import (
+    Allowlist,
+    Code,
+    Decision,
+    Policy,
+    State,
+    advance,
+    fold,
+    headcount,
+    join,
+    step,
+)
+from gate.tools.scanline import (
+    Join,
+    ScanLineError,
+    decision_line,
+    parse_line,
+    read_on_the_reader,
+)
 
 
 @dataclass
@@ -47,14 +64,17 @@ def simulate(
         if not line.strip():
             continue
         try:
-            scan, now = parse_scan_line(line)
+            read, now = parse_line(line)
         except ScanLineError as exc:
             print(f"{source}:{number}: line skipped: {exc}", file=err)
             outcome.rejected += 1
             continue
         if last is not None and now < last:
             print(f"{source}:{number}: warning: time goes back from {last.isoformat()}", file=err)
-        decision, _ = step(state, read_on_the_reader(scan, allowlist.staff), now, policy)
+        if isinstance(read, Join):
+            decision = join_at_desk(state, read, now, policy)
+        else:
+            decision, _ = step(state, read_on_the_reader(read, allowlist.staff), now, policy)
         outcome.codes[decision.code] += 1
         out.write(json.dumps(decision_line(decision), ensure_ascii=False) + "\n")
         last = now if last is None else max(last, now)
@@ -62,3 +82,13 @@ def simulate(
         advance(state, last, policy)  # windows that closed by the last scan count in the summary
     out.write(json.dumps({"summary": headcount(state).as_dict()}) + "\n")
     return outcome
+
+
+def join_at_desk(state: State, line: Join, now: datetime, policy: Policy) -> Decision:
+    """The desk's join as the gate makes it (`gate.daemon.joins`): decided by the rules core,
+    its `GroupsJoined` folded into the state every gate shares."""
+    advance(state, now, policy)
+    decision, events = join(state, line.gate, line.first, line.second, now, policy)
+    for event in events:
+        fold(state, event)
+    return decision
