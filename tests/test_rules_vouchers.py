@@ -348,3 +348,10 @@ def test_decide_on_a_voucher_is_pure() -> None:
         v.state, scan, at(10, 30), v.policy
     )
     assert date(2026, 7, 1) == DAY and ADULT_2 and CHILD_2 and CHILD_3 and X2
+
+
+def test_a_joined_familys_adult_leaving_is_told_of_every_child_of_the_family_inside() -> None:
+    v = joined()
+    left = v.leave(ADULT_3, at(16))
+    assert left.code is Code.OK_EXIT
+    assert "3 child(ren)" in left.message, left.message  # CHILD_3 and the other ticket's two

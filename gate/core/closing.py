@@ -104,10 +104,11 @@ def exit_notice(a: Attempt) -> str | None:
 
 
 def _inside(a: Attempt, role: Role) -> int:
-    """Members of the group with `role` inside, the one scanning left out."""
+    """Members of the group (and of the tickets joined with it) with `role` inside, the one
+    scanning left out."""
     return sum(
         m.role is role and m.state is MemberState.INSIDE and m.uid != a.member.uid
-        for m in a.state.members_of(a.group.id)
+        for m in a.state.family_members(a.group.id)
     )
 
 
