@@ -398,6 +398,34 @@ def test_the_watch_tells_a_gate_that_booted_again_as_a_power_incident(tmp_path):
     steps.log.close()
 
 
+def test_a_running_gate_says_its_boot_id_in_its_status(venue):
+    """The live half of the power check: a real `gate run` carries its machine's boot id in its
+    retained status (restarting it with another boot id is the watch's test above)."""
+    from broker import MqttClient
+
+    from gate.link.protocol import GateStatus, Topics, parse
+
+    venue.start_hub()
+    venue.start_gate("E1")
+    probe = MqttClient(venue.broker, "D1", venue.broker.credentials.password("D1"))
+    try:
+        assert not probe.connect().is_failure
+        probe.subscribe(Topics().status("E1"))
+        said = waited(
+            venue,
+            lambda: [
+                s
+                for m in probe.received(Topics().status("E1"))
+                if (s := parse(GateStatus, m.payload)).online
+            ],
+            "E1's status",
+        )
+    finally:
+        probe.close()
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    assert said[-1].boot == boot
+
+
 def test_a_voucher_used_twice_during_an_outage_counts_as_its_conflict(tmp_path):
     from datetime import UTC, datetime
 
