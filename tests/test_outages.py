@@ -235,10 +235,12 @@ def test_an_older_store_gets_the_incident_tables_and_keeps_its_entries(tmp_path)
 # --- the hub's watch, step by step on a clock of its own ----------------------------------------
 
 
-def _view(gate: str, online: bool, status_ms: int | None, backlog: int = 0) -> Any:
+def _view(
+    gate: str, online: bool, status_ms: int | None, backlog: int = 0, skew: float = 0.0
+) -> Any:
     from hub.ingest.gates import GateView
 
-    return GateView(gate, online, status_ms, 10, 10, 10 + backlog, backlog, False, 1, 0.0, False,
+    return GateView(gate, online, status_ms, 10, 10, 10 + backlog, backlog, False, 1, skew, False,
                     status_ms=status_ms)  # fmt: skip
 
 
@@ -281,6 +283,165 @@ def test_the_watch_opens_ends_and_reconciles_outages_as_the_hub_sees_them(tmp_pa
     assert log.get(broker.id).reconciled_ms is not None
     assert {i.what for i in log.open_incidents()} == {"gate_offline", "reader_removed"}
     log.close()
+
+
+class _Steps:
+    """The watch on a clock of its own, one tick a step, E1 on the roster."""
+
+    def __init__(self, tmp_path: Path, findings: Any = list) -> None:
+        from hub.service.incidents import IncidentWatch
+
+        self.now = [1000.0]
+        self.log = IncidentLog(tmp_path / "events.db")
+        self.watch = IncidentWatch(self.log, roster={"E1": "entry"}, findings=findings,
+                                   stale=lambda: False, clock=lambda: self.now[0])  # fmt: skip
+
+    def tick(self, status: Any, *, online: bool = True, skew: float = 0.0) -> None:
+        self.now[0] += 1.5
+        view = _view("E1", online, int(self.now[0] * 1000), skew=skew)
+        self.watch.tick(connected=True, down_since=None, gates={"E1": view},
+                        statuses={"E1": status})  # fmt: skip
+
+    def opened(self) -> dict[str, Any]:
+        return {i.what: i for i in self.log.open_incidents()}
+
+    def all(self, what: str) -> list[Any]:
+        return [i for i in self.log.between(0, 1 << 62) if i.what == what]
+
+
+def test_the_watch_opens_and_ends_each_fault_a_gate_status_shows(tmp_path):
+    from gate.i18n import words
+    from gate.link.protocol import GateClockStatus, GateStatus
+    from hub.views.console.incidents import fault_words
+
+    steps, zh = _Steps(tmp_path), words("zh_CN")
+    well = GateStatus(gate="E1", online=True, reader="connected", boot="b1")
+    steps.tick(well)
+    assert steps.opened() == {}
+    faulty = well.model_copy(update={"reader": "error", "scanner": "scanner closed",
+                                     "disk": "only 150 MB free"})  # fmt: skip
+    steps.tick(faulty)
+    opened = steps.opened()
+    assert {w: (i.cls, i.source, i.detail) for w, i in opened.items()} == {
+        "reader_fault": ("reader", "E1", "reader error"),
+        "scanner_fault": ("scanner", "E1", "scanner closed"),
+        "disk_low": ("disk", "E1", "only 150 MB free"),
+    }
+    assert fault_words(opened["reader_fault"].as_dict(), zh) == "读卡器error"
+    assert fault_words(opened["disk_low"].as_dict(), zh) == "only 150 MB free"  # the gate's words
+    started = opened["reader_fault"].started_ms
+    steps.tick(faulty.model_copy(update={"scanner": None}))  # the scanner is back, the rest not
+    assert set(steps.opened()) == {"reader_fault", "disk_low"}
+    (scanner,) = steps.all("scanner_fault")
+    assert scanner.ended_ms == int(steps.now[0] * 1000)
+    steps.tick(well)
+    assert steps.opened() == {}
+    (reader,) = steps.all("reader_fault")
+    assert reader.started_ms == started and reader.ended_ms == int(steps.now[0] * 1000)
+    assert len(steps.all("disk_low")) == 1
+
+    # clock, by the gate's own report: it corrects its clock, so the hub measures no skew
+    ahead = GateClockStatus(offset_ms=-45_000, corrected=True, ntp="unsynchronized")
+    steps.tick(well.model_copy(update={"clock": ahead}))
+    (clock,) = steps.opened().values()
+    assert (clock.what, clock.cls, clock.source) == ("clock_off", "clock", "E1")
+    assert clock.detail == "clock +45 s off the hub's, by the gate's own measure"
+    assert fault_words(clock.as_dict(), zh) == "时钟与中心服务器相差 +45 秒(闸机自测)"
+    beyond = GateClockStatus(offset_ms=3000, corrected=False, bound_ms=2000)
+    steps.tick(well.model_copy(update={"clock": beyond}))  # not corrected, still beyond: on
+    assert set(steps.opened()) == {"clock_off"}
+    within = GateClockStatus(offset_ms=1500, corrected=False, bound_ms=2000)
+    steps.tick(well.model_copy(update={"clock": within}))
+    assert steps.opened() == {}
+    assert steps.all("clock_off")[0].ended_ms == int(steps.now[0] * 1000)
+    # and by the hub's own measure: a gate that does not say, its status's wall time 40 s behind
+    steps.tick(well, skew=-40.0)
+    (skew,) = steps.opened().values()
+    assert (skew.what, skew.cls) == ("clock_skew", "clock")
+    assert skew.detail == "clock -40 s off the hub's, by the hub's measure"
+    steps.tick(well, skew=-20.0)
+    assert steps.opened() == {} and steps.all("clock_skew")[0].ended_ms is not None
+    steps.log.close()
+
+
+def test_the_watch_tells_a_gate_that_booted_again_as_a_power_incident(tmp_path):
+    from gate.i18n import words
+    from gate.link.protocol import GateStatus
+    from hub.views.console.incidents import impact
+
+    steps = _Steps(tmp_path)
+    before = GateStatus(gate="E1", online=True, boot="boot-1")
+    steps.tick(GateStatus(gate="E1", online=True))  # an older gate says no boot id: nothing
+    steps.tick(before)
+    steps.tick(before)
+    last_heard = int(steps.now[0] * 1000)
+    assert steps.all("restarted") == []
+    gone = GateStatus(gate="E1", online=False)  # its power cut: the broker sends its will
+    for _ in range(4):
+        steps.tick(gone, online=False)
+    (outage,) = steps.all("gate_offline")
+    assert outage.ended_ms is None and outage.detail.startswith("no word from the gate")
+    steps.tick(before.model_copy(update={"boot": "boot-2"}))  # back, booted again
+    back = int(steps.now[0] * 1000)
+    (power,) = steps.all("restarted")
+    assert (power.cls, power.source, power.gates) == ("power", "E1", ("E1",))
+    assert (power.started_ms, power.ended_ms) == (last_heard, back)
+    assert power.detail == "restarted: the gate's machine booted again (power lost or rebooted)"
+    (outage,) = steps.all("gate_offline")
+    assert outage.ended_ms == back
+    restarted = "gate E1 restarted: its machine booted again (power lost or rebooted)"
+    assert outage.detail.endswith("; " + restarted)
+    said = impact(outage.as_dict(), words("zh_CN"))
+    assert "闸机无响应" in said and "闸机 E1 已重启" in said, said
+    steps.tick(before.model_copy(update={"boot": "boot-2"}))  # the same boot: nothing more
+    assert len(steps.all("restarted")) == 1 and steps.opened() == {}
+    steps.log.close()
+
+
+def test_a_running_gate_says_its_boot_id_in_its_status(venue):
+    """The live half of the power check: a real `gate run` carries its machine's boot id in its
+    retained status (restarting it with another boot id is the watch's test above)."""
+    from broker import MqttClient
+
+    from gate.link.protocol import GateStatus, Topics, parse
+
+    venue.start_hub()
+    venue.start_gate("E1")
+    probe = MqttClient(venue.broker, "D1", venue.broker.credentials.password("D1"))
+    try:
+        assert not probe.connect().is_failure
+        probe.subscribe(Topics().status("E1"))
+        said = waited(
+            venue,
+            lambda: [
+                s
+                for m in probe.received(Topics().status("E1"))
+                if (s := parse(GateStatus, m.payload)).online
+            ],
+            "E1's status",
+        )
+    finally:
+        probe.close()
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    assert said[-1].boot == boot
+
+
+def test_a_voucher_used_twice_during_an_outage_counts_as_its_conflict(tmp_path):
+    from datetime import UTC, datetime
+
+    from hub.fold.findings import Finding
+    from hub.service.incidents import conflicts_within
+
+    with IncidentLog(tmp_path / "events.db") as log:
+        n = log.start("broker", "broker_down", "broker", ["E1", "E2"], 1_000_000, offline=True)
+        log.end(n, 1_060_000)
+        outage = log.get(n)
+    at = datetime.fromtimestamp(1030, UTC)
+    reused = Finding("voucher_reused", ("E1", "E2"), at, "voucher V1 used at E1 and E2")
+    elsewhere = Finding("voucher_reused", ("X9",), at, "another gate")
+    later = Finding("voucher_reused", ("E1",), datetime.fromtimestamp(5000, UTC), "later")
+    assert outage is not None
+    assert conflicts_within([reused, elsewhere, later], outage) == 1
 
 
 @pytest.mark.parametrize(

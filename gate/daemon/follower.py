@@ -12,7 +12,7 @@ from gate.control.metrics import Metrics
 from gate.core import fold
 from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.allowlist_keeper import AllowlistKeeper
-from gate.daemon.clock_watch import ClockWatch
+from gate.daemon.clock_watch import ClockWatch, boot_id
 from gate.daemon.drill import GateDrill
 from gate.daemon.ledger import Ledger
 from gate.devices.nfc.reader import NfcReader
@@ -58,6 +58,7 @@ class LinkFollower:
     ) -> None:
         self.link = link
         self.clock = clock
+        self.boot = boot_id()[:64]  # the hub tells a reboot (a `power` incident) by a new one
         if clock is not None:  # entries of earlier runs: not this run's clock to judge
             clock.good_through = ledger.journal.last_seq
         self.gate_id, self.role = settings.id, settings.role
@@ -253,4 +254,5 @@ class LinkFollower:
             scanner=scanner,
             disk=disk,
             drill=self.drill.kind,
+            boot=self.boot or None,
         )

@@ -110,6 +110,9 @@ class GateStatus(Message):
     scanner: str | None = Field(default=None, max_length=200, description="its problem, if any")
     disk: str | None = Field(default=None, max_length=200, description="its problem, if any")
     drill: str | None = Field(default=None, max_length=40, description="a drill under way")
+    boot: str | None = Field(
+        default=None, max_length=64, description="the gate machine's boot id: a new one, a reboot"
+    )
 
 
 class HubTime(Message):

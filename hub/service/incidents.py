@@ -8,8 +8,10 @@
     reader   the reader state a gate's status carries is not a healthy one ("removed" in a drill)
     scanner  the scanner problem a gate's status carries
     disk     the disk problem a gate's status carries
-    clock    the gate's clock off the hub's by more than CLOCK_BOUND_S, as the hub measures it from
-             the gate's status (its wall time against the hub's on arrival)
+    clock    the gate's clock off the hub's: by its own report, or by the hub's measure
+             (hub/service/gate_faults.py)
+    power    a gate back with another boot id: its machine booted again (a power cut, a reboot);
+             the outage it was counted in says so
 
 An outage's reconciliation (离线模式结束 → 恢复) is written when it has ended and every gate it cut
 off has spoken since, with nothing left in its backlog, and the venue's state is rebuilt: the
@@ -26,16 +28,22 @@ from collections.abc import Callable, Mapping
 from gate.link.protocol import GateStatus
 from hub.fold.findings import Finding
 from hub.ingest.gates import GateView
+from hub.service.gate_faults import Restarts, gate_faults
 from hub.store.incidents import Incident, IncidentLog
+from hub.views.fault_details import GATE_RESTARTED, NO_WORD, RESTARTED, detail
 
 log = logging.getLogger("hub")
 
 EVERY_S = 1.0
 START_GRACE_S = 10.0  # a hub just started is not "cut off" before its first connection
 GATE_GRACE_S = 3.0  # a gate offline this long while the hub hears the broker is cut off
-CLOCK_BOUND_S = 30.0
-CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict", "move_without_entry")
-HEALTHY_READER = ("connected", "searching")
+CONFLICT_KINDS = (
+    "double_entry",
+    "exit_without_entry",
+    "journal_conflict",
+    "move_without_entry",
+    "voucher_reused",  # a voucher used at two cut-off gates
+)
 
 
 class IncidentWatch:
@@ -59,6 +67,7 @@ class IncidentWatch:
         self._next = 0.0
         self._seen_online: dict[str, float] = {}  # when each gate was last seen online
         self._offline_since: dict[str, float] = {}  # gates seen offline, not yet cut off
+        self._restarts = Restarts()
         self._open: dict[tuple[str, str], int] = {
             (i.what, i.source): i.id for i in incidents.open_incidents()
         }
@@ -98,8 +107,10 @@ class IncidentWatch:
             if connected:
                 self._gate_heard(gate, view, now)
             if connected and status is not None and status.online and view is not None:
-                for cls, what, on, detail in gate_faults(view, status):
-                    self._keep(cls, what, gate, on, [gate], now_ms, now_ms, detail=detail)
+                if (last_ms := self._restarts.heard(gate, status, now_ms)) is not None:
+                    self._restarted(gate, last_ms, now_ms)
+                for cls, what, on, said in gate_faults(view, status):
+                    self._keep(cls, what, gate, on, [gate], now_ms, now_ms, detail=said)
             # a gate offline, or the hub cut off: what it said last stands until it speaks
         self._reconcile(gates, now_ms)
 
@@ -111,13 +122,22 @@ class IncidentWatch:
             since = self._offline_since.setdefault(gate, now)
             if now - since < GATE_GRACE_S:
                 return
-            detail = "no word from the gate: its network link or its power"
             at = int(since * 1000)
             self._keep("network", "gate_offline", gate, True, [gate], at, at, offline=True,
-                       detail=detail)  # fmt: skip
+                       detail=detail(NO_WORD))  # fmt: skip
         else:
             self._offline_since.pop(gate, None)
             self._keep("network", "gate_offline", gate, False, [gate], 0, int(now * 1000))
+
+    def _restarted(self, gate: str, last_ms: int, now_ms: int) -> None:
+        """`gate` booted again between `last_ms` and `now_ms`: a `power` incident over that
+        time, and a note on the outages it was counted in."""
+        n = self.log.start("power", "restarted", gate, [gate], last_ms, detail=detail(RESTARTED))
+        self.log.end(n, now_ms)
+        log.error("incident: power %s (its machine booted again)", gate)
+        for outage in self.log.between(last_ms, now_ms + 1):
+            if outage.offline and gate in outage.gates:
+                self.log.note(outage.id, detail(GATE_RESTARTED, gate=gate))
 
     def _keep(
         self,
@@ -173,21 +193,6 @@ class IncidentWatch:
 
     def open_incidents(self) -> list[Incident]:
         return self.log.open_incidents()
-
-
-def gate_faults(view: GateView, status: GateStatus) -> list[tuple[str, str, bool, str]]:
-    """(class, what, whether it is on, detail) of each fault a gate's status can show."""
-    reader, skew = status.reader, view.clock_skew_s
-    removed = reader == "removed"
-    bad_reader = reader is not None and reader not in HEALTHY_READER and not removed
-    off = skew is not None and abs(skew) > CLOCK_BOUND_S
-    return [
-        ("reader", "reader_removed", removed, "reader removed"),
-        ("reader", "reader_fault", bad_reader, f"reader {reader}"),
-        ("scanner", "scanner_fault", bool(status.scanner), status.scanner or ""),
-        ("disk", "disk_low", bool(status.disk), status.disk or ""),
-        ("clock", "clock_off", off, f"clock {skew:+.0f} s off the hub's" if skew else ""),
-    ]
 
 
 def _caught_up(view: GateView | None, incident: Incident) -> bool:

@@ -34,7 +34,7 @@ DRILL_KINDS = ("broker-cut", "reader-removed")
 class Incident:
     id: int
     cls: str  # one of CLASSES
-    what: str  # broker_down, gate_offline, reader_fault, scanner_fault, disk_low, clock_off
+    what: str  # broker_down, gate_offline, reader_*, scanner_fault, disk_low, clock_*, restarted
     source: str  # "broker", "hub" or a gate's id
     gates: tuple[str, ...]
     started_ms: int
@@ -149,6 +149,15 @@ class IncidentLog:
                 "UPDATE incidents SET gates = ? WHERE id = ?",
                 (json.dumps(sorted({*found.gates, *gates})), incident),
             )
+
+    def note(self, incident: int, text: str) -> None:
+        """Add `text` to an incident's detail (what was learnt of it later), once."""
+        found = self.get(incident)
+        if found is None or text in found.detail.split("; "):
+            return
+        said = "; ".join(p for p in (found.detail, text) if p)
+        with self._lock, transaction(self._db):
+            self._db.execute("UPDATE incidents SET detail = ? WHERE id = ?", (said[:500], incident))
 
     def reconciled(self, incident: int, *, offline_scans: int, conflicts: int, at_ms: int) -> None:
         with self._lock, transaction(self._db):

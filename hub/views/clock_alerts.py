@@ -8,7 +8,11 @@ gate, which says which clock decides and what to do: put the gate's clock right 
 `timedatectl`, docs/gate.md). While the gate decides with the hub's time its visitors are judged
 right and its entries are stamped right; the alert stays until its own clock is within the bound.
 
-The alert's kind, `gate_clock`, is stable: the venue's incident list reads it as a clock fault.
+The alert's kind, `gate_clock`, is stable. The venue's incident list reads the same report as a
+clock fault: the hub's watch (hub/service/gate_faults.py) opens a `clock` incident for a gate
+whose report says it is off (`gate_clock_off`: deciding with the hub's time, or its offset beyond
+its bound) and ends it when it is back within; it keeps the hub's own measure as a second source
+(`clock_skew`, beyond 30 s).
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ def clock_alerts(
         if text is not None:
             found.append({"level": "critical", "kind": KIND, "text": text})
     return found
+
+
+def gate_clock_off(clock: Mapping[str, Any] | None) -> bool:
+    """Whether a gate's own clock report (`GateStatus.clock`) says its clock is off: it decides
+    with the hub's time, or its offset is beyond its bound."""
+    if not clock:
+        return False
+    offset, bound_ms = clock.get("offset_ms"), int(clock.get("bound_ms") or DEFAULT_BOUND_MS)
+    return bool(clock.get("corrected")) or (offset is not None and abs(offset) > bound_ms)
 
 
 def clock_text(gate: str, view: Mapping[str, Any], _: Words) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from gate.i18n import N_, Words
 from gate.i18n.terminal import columns, venue_time
+from hub.views.fault_details import shown
 from hub.views.liveness import duration_words
 
 # the fault plans' classes (故障分类), as `hub incidents` and the report name them
@@ -25,15 +26,10 @@ CLASS_WORDS = (
 )
 
 
-READER_REMOVED = N_("reader removed")
-
-
 def fault_words(i: dict[str, Any], _: Words) -> str:
-    """A fault's detail: in the words of the reader when it is the drill's "removed", else as
-    the gate or the hub said it."""
-    if i.get("what") == "reader_removed":
-        return _(READER_REMOVED)
-    return str(i.get("detail") or i.get("what"))
+    """A fault's detail in the reader's words (hub/views/fault_details.py); the gate's own words
+    for its scanner or disk as it said them."""
+    return shown(str(i.get("detail") or i.get("what")), _)
 
 
 def impact(i: dict[str, Any], _: Words) -> str:
@@ -41,6 +37,8 @@ def impact(i: dict[str, Any], _: Words) -> str:
     if not i["offline"]:
         return fault_words(i, _)
     said = [_("offline mode; gates cut off: {gates}", gates=" ".join(i["gates"]) or "-")]
+    if i.get("detail"):  # why: a gate's silence, a gate that restarted
+        said.append(fault_words(i, _))
     if i.get("ended_ms") is None:
         said.append(_("headcount provisional"))
     elif i.get("reconciled_ms") is None:
