@@ -1,7 +1,7 @@
 """The closing sweep and the lost-child lookup, over the example day at the hub and small venues.
 
-The example day ends (expected-summary.json) with 10 children inside, 3 of them in a family whose
-only adult went out at 17:42 to fetch the car: the sweep must list exactly those children,
+The example day ends (expected-summary.json) with 7 children inside, 2 of them in a family whose
+only adult went out at 17:43 to fetch the car: the sweep must list exactly those children,
 the 3 first.
 """
 
@@ -41,7 +41,7 @@ from hub.store.events import EventStore
 from hub.views.sweep import closing_sweep, lookup, unaccompanied_groups
 
 TZ = ZoneInfo("Asia/Shanghai")
-FLAGGED = "T2607180215"  # the family whose only adult went for the car
+FLAGGED = "YP202661941"  # the family whose only adult went for the car (an annual pass)
 
 
 @pytest.fixture(scope="module")
@@ -76,28 +76,28 @@ def test_the_sweep_lists_exactly_the_children_inside_unaccompanied_first(
 ) -> None:
     expected = json.loads((DAY_DIR / "expected-summary.json").read_text())
     rows = closing_sweep(hub_state, staff=False)
-    assert len(rows) == expected["children"] == 10
+    assert len(rows) == expected["children"] == 7
     assert {r.uid for r in rows} == children_inside(day.state) == children_inside(hub_state)
     flags = [r.children_unaccompanied for r in rows]
-    assert flags == [True] * expected["unaccompanied_children"] + [False] * 7
-    first = rows[:3]
+    assert flags == [True] * expected["unaccompanied_children"] + [False] * 5
+    first = rows[:2]
     assert {r.group for r in first} == {FLAGGED}
     for row in first:
         assert row.alone and not row.adult_inside
-        assert [(a.state, a.last_gate) for a in row.adults] == [(MemberState.TEMP_OUT, "X2")]
-        assert row.adults[0].last_at.astimezone(TZ).strftime("%H:%M") == "17:42"
-    for row in rows[3:]:
+        assert [(a.state, a.last_gate) for a in row.adults] == [(MemberState.TEMP_OUT, "X1")]
+        assert row.adults[0].last_at.astimezone(TZ).strftime("%H:%M") == "17:43"
+    for row in rows[2:]:
         assert row.adult_inside and not row.alone
         assert any(a.state is MemberState.INSIDE for a in row.adults)
-    assert [r.group for r in rows[3:]] == sorted(r.group for r in rows[3:])
+    assert [r.group for r in rows[2:]] == sorted(r.group for r in rows[2:])
 
 
 def test_unaccompanied_groups_at_the_end_of_the_day(hub_state: State) -> None:
     groups = unaccompanied_groups(hub_state, TZ)
     assert [g["group"] for g in groups] == [FLAGGED]
-    assert len(groups[0]["children"]) == 3
+    assert len(groups[0]["children"]) == 2
     assert [(a["state"], a["last_at"][11:16]) for a in groups[0]["adults"]] == [
-        ("temp_out", "17:42")
+        ("temp_out", "17:43")
     ]
 
 
@@ -109,13 +109,13 @@ def test_lookup_by_band_in_any_spelling_and_by_ticket(hub_state: State) -> None:
     assert by_band["match"] == {"kind": "band", "value": child}
     assert by_band["group"] == FLAGGED
     assert by_band["children_unaccompanied"] is True
-    assert by_band["inside"] == 3
+    assert by_band["inside"] == 2
     roles = sorted((m["role"], m["state"]) for m in by_band["members"])
-    assert roles == [("adult", "temp_out")] + [("child", "inside")] * 3
-    assert by_band["ticket"]["product"] == "day-family"
+    assert roles == [("adult", "temp_out")] + [("child", "inside")] * 2
+    assert by_band["ticket"]["product"] == "annual-family"
     assert (by_band["ticket"]["valid_from"], by_band["ticket"]["valid_to"]) == (
-        "2026-07-18",
-        "2026-07-18",
+        "2026-01-01",
+        "2026-12-31",
     )
     by_ticket = lookup(hub_state, FLAGGED.lower(), staff=False, tz=TZ)
     assert by_ticket is not None
@@ -221,18 +221,18 @@ def test_hub_sweep_json_and_text(hub_toml: Path) -> None:
     run = hub(hub_toml, "sweep", "--json")
     assert run.returncode == 0, run.stderr
     answer = json.loads(run.stdout)
-    assert answer["headcount"]["children"] == 10
-    assert [c["children_unaccompanied"] for c in answer["children"]][:4] == [True] * 3 + [False]
+    assert answer["headcount"]["children"] == 7
+    assert [c["children_unaccompanied"] for c in answer["children"]][:4] == [True] * 2 + [False] * 2
     assert answer["children"][0]["last_at"].endswith("+08:00")
     assert [g["group"] for g in answer["unaccompanied_groups"]] == [FLAGGED]
     text = hub(hub_toml, "sweep")
     assert text.returncode == 0, text.stderr
     said = len(answer["closing"])  # the closings on now (from 17:30 in Shanghai) come first
     head, header, *rows = text.stdout.splitlines()[said:]
-    assert head.startswith("10 children inside, 3 with no adult")
+    assert head.startswith("7 children inside, 2 with no adult")
     assert head.endswith("(times in Asia/Shanghai)")
     assert header.split()[:3] == ["BAND", "ROLE", "GROUP"]
-    assert [line[0] for line in rows] == ["!"] * 3 + [" "] * 7
+    assert [line[0] for line in rows] == ["!"] * 2 + [" "] * 5
     first = answer["children"][0]
     shown = first["last_at"][:19].replace("T", " ")  # another day: the date shown too
     assert rows[0].split()[4:7] == [first["last_gate"], *shown.split()]  # the venue's clock
