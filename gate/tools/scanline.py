@@ -43,17 +43,13 @@ class VoucherLine(BaseModel):
         return normalise_uid(uid)
 
 
-class ScanLine(BaseModel):
+class _AtGate(BaseModel):
+    """What every line has: when, and at which gate."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     t: AwareDatetime = Field(description="ISO-8601 time with its UTC offset")
     gate: str = Field(min_length=1, max_length=32)
-    mode: Literal["bind", "entry", "exit"]
-    kind: Literal["barcode", "nfc"]
-    value: str = Field(min_length=1, max_length=128)
-    intent: Literal["final", "temporary"] | None = None
-    voucher: VoucherLine | None = None  # a voucher whose signature the gate checked
-    voucher_fault: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("t")
     @classmethod
@@ -61,6 +57,15 @@ class ScanLine(BaseModel):
         if (problem := time_problem(t)) is not None:
             raise ValueError(problem)
         return t
+
+
+class ScanLine(_AtGate):
+    mode: Literal["bind", "entry", "exit"]
+    kind: Literal["barcode", "nfc"]
+    value: str = Field(min_length=1, max_length=128)
+    intent: Literal["final", "temporary"] | None = None
+    voucher: VoucherLine | None = None  # a voucher whose signature the gate checked
+    voucher_fault: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("value")
     @classmethod
@@ -105,21 +110,10 @@ class ScanLine(BaseModel):
         )
 
 
-class JoinLine(BaseModel):
+class JoinLine(_AtGate):
     """The desk's join of two tickets into one family (`gatectl join T1 T2`), as a scan line."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    t: AwareDatetime = Field(description="ISO-8601 time with its UTC offset")
-    gate: str = Field(min_length=1, max_length=32)
     join: list[str] = Field(description="the two ticket codes, the family's first")
-
-    @field_validator("t")
-    @classmethod
-    def _within_the_calendar(cls, t: datetime) -> datetime:
-        if (problem := time_problem(t)) is not None:
-            raise ValueError(problem)
-        return t
 
     @field_validator("join")
     @classmethod
