@@ -161,7 +161,7 @@ def test_status_names_the_gate_its_allowlist_version_and_the_count_inside(exit_l
     done = gatectl(exit_lane.socket, "status")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Gate L1 (exit, mode exit), up ")
-    # the labels' column is as wide as the widest label shown (a CLOCK PROBLEM line widens it)
+    # the labels' column is as wide as the widest label shown
     assert [line.split() for line in lines_starting(done.stdout, "allowlist")] == [
         ["allowlist", "version", "1"]
     ]

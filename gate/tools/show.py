@@ -75,10 +75,10 @@ def show_status(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
         (_("reader"), health(a.get("reader"), _)),
         (_("scanner"), health(a.get("scanner"), _)),
         (_("broker"), broker(a.get("link"), _)),
-        (clock_label(a.get("clock"), _), clock_line(a.get("clock"), _)),
     ]
     if (link := a.get("link")) and link.get("problem"):
-        rows.append(("", link["problem"]))
+        rows.append(("", link["problem"]))  # under the broker's line
+    rows.append((clock_label(a.get("clock"), _), clock_line(a.get("clock"), _)))
     if a.get("fire_alarm"):
         rows.append((_("FIRE ALARM"), _("exit held open")))
     if drill := a.get("drill"):

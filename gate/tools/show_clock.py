@@ -27,7 +27,7 @@ def clock_critical(clock: dict[str, Any] | None) -> bool:
 
 def clock_label(clock: dict[str, Any] | None, _: Words) -> str:
     """The line's label: in capitals when critical, as `FIRE ALARM` and `DRILL` are."""
-    return _("CLOCK PROBLEM") if clock_critical(clock) else _("clock")
+    return _("CLOCK") if clock_critical(clock) else _("clock")
 
 
 def clock_line(clock: dict[str, Any] | None, _: Words) -> str:
