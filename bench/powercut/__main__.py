@@ -157,6 +157,7 @@ class Run:
             "moments": dict(sorted(books.landed.items())),
             "torn": books.torn,
             "allowlist_imports": books.imports,
+            "allowlist_imports_unanswered": books.imports_unanswered,
             "answered": verdict.answered,
             "recovered": verdict.recovered,
             "lost": len(lost),

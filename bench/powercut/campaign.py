@@ -41,6 +41,7 @@ class Books:
     integrity: list[str] = field(default_factory=list)
     snapshots: list[tuple[str, Any]] = field(default_factory=list)
     imports: int = 0
+    imports_unanswered: int = 0  # the hub down or cut while answering: the cut fires anyway
 
 
 def scans_of(history: list[Op]) -> list[Scan]:
@@ -140,8 +141,8 @@ class Cutter:
         try:
             answer = self.venue.hub.ask("import", tickets={"name": name, "text": text})
             self.books.imports += bool(answer.get("ok"))
-        except (Unreachable, ValueError):
-            pass  # the hub is down or was cut answering: the armed cut fires or times out
+        except (Unreachable, ValueError):  # the armed cut fires or times out all the same
+            self.books.imports_unanswered += 1
 
     def _acked(self) -> dict[str, int]:
         """What the hub has acknowledged to each gate that answers now."""
