@@ -93,6 +93,21 @@ class State:
     families: dict[str, frozenset[str]] = field(default_factory=dict)  # joined tickets
     vouchers_used: dict[str, VoucherUsed] = field(default_factory=dict)  # serial -> first use
 
+    def copy(self) -> State:
+        """A copy that folding into leaves this one alone: every value held is immutable, so a
+        copy of each table is enough. The allowlist is shared (it is replaced, never changed)."""
+        return State(
+            allowlist=self.allowlist,
+            members=dict(self.members),
+            groups=dict(self.groups),
+            bindings=dict(self.bindings),
+            pairings=dict(self.pairings),
+            overrides=dict(self.overrides),
+            inside=self.inside,
+            families=dict(self.families),
+            vouchers_used=dict(self.vouchers_used),
+        )
+
     def family(self, group: str) -> frozenset[str]:
         """The tickets joined with `group` at the desk, itself included."""
         return self.families.get(group) or frozenset((group,))

@@ -9,7 +9,6 @@ import logging
 from collections.abc import Callable
 
 from gate.control.metrics import Metrics
-from gate.core import fold
 from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.allowlist_keeper import AllowlistKeeper
 from gate.daemon.clock_watch import ClockWatch, boot_id
@@ -174,8 +173,8 @@ class LinkFollower:
 
     def _follow(self, batch: WireBatch) -> None:
         """Another gate's entries: fold the new ones, so presence holds across gates. Entries
-        older than what this gate folded already (a gate back from an outage) make it fold its
-        whole history again in hybrid-clock order, as the hub does."""
+        older than what this gate folded already (a gate back from an outage) make it fold
+        again in hybrid-clock order, as the hub does (`Ledger.refold`)."""
         late = False
         for entry in batch.entries:
             try:  # only what that gate may say; refused whole, kept out of presence
@@ -199,12 +198,11 @@ class LinkFollower:
             except (ClockDriftError, ValueError) as exc:
                 self.reject(self.link.topics.events(batch.gate), str(exc))
             late = late or entry.hlc < self.ledger.newest_hlc
-            if late:
-                continue  # this one and the rest of the batch: folded by the rebuild, in order
-            self.ledger.newest_hlc = entry.hlc
+            if late:  # this one and the rest of the batch: placed in order by the refold
+                self.ledger.late(entry.hlc, events)
+                continue
             try:
-                for event in events:
-                    fold(self.ledger.state, event)
+                self.ledger.follow(entry.hlc, events)
             except (KeyError, ValueError) as exc:  # refers to what this gate has not seen yet
                 log.warning(
                     "entry %s/%d folded out of order (%r): refolding", batch.gate, entry.seq, exc

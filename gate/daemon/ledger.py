@@ -1,9 +1,17 @@
 """The gate's books: its own journal, what other gates told it (presence), and the state folded
 from both. An entry is journalled first, then folded; after a restart the state is folded again.
+
+Entries from a peer back from an outage arrive late: older than what this gate folded already.
+The state must then be folded again in hybrid-clock order, as the hub does. The last entries
+are kept in memory, parsed, after a `base` state that folds everything before them, so a late
+entry costs a copy of the base and a fold of at most `2 * WINDOW` entries, not a read of the
+whole day from disk: a gate restarting beside busy peers answers at once. Only an entry older
+than the whole window makes the ledger read its stores again.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 from typing import Any
 
@@ -15,6 +23,8 @@ from gate.store.presence import PresenceLog
 
 log = logging.getLogger("gate")
 
+WINDOW = 2048  # entries kept in memory after the base; the window grows to twice this
+
 
 class Ledger:
     """Owned by the loop: the parts record, fold and read the state through it."""
@@ -24,19 +34,47 @@ class Ledger:
         self.presence = presence
         self.state = State(allowlist=allowlist)
         self.newest_hlc = ""  # the newest entry folded into the state, own or another gate's
+        self._base = State(allowlist=allowlist)  # everything before the window, folded
+        self._base_hlc = ""  # the newest entry folded into the base
+        self._window: list[tuple[str, tuple[Event, ...]]] = []  # in hybrid-clock order
+        self._outrun = False  # an entry older than the window came: only a rebuild places it
 
     def record(self, kind: str, body: dict[str, Any], events: list[Event]) -> Any:
         """Journal an entry with its events (committed, fsync), then fold them: in that order."""
         entry = self.journal.append(kind, {**body, "events": [event_to_dict(e) for e in events]})
-        self.newest_hlc = max(self.newest_hlc, str(entry.hlc))
-        for event in events:
-            fold(self.state, event)
+        self.follow(str(entry.hlc), events)
         return entry
 
+    def follow(self, hlc: str, events: list[Event] | tuple[Event, ...]) -> None:
+        """Fold an entry newer than every other (this gate's own, or a peer's in order). Raises
+        KeyError or ValueError when it refers to what this gate has not folded: the state then
+        holds part of it, and `refold` puts it right."""
+        self.newest_hlc = max(self.newest_hlc, hlc)
+        self._keep(hlc, tuple(events))
+        for event in events:
+            fold(self.state, event)
+
+    def late(self, hlc: str, events: list[Event] | tuple[Event, ...]) -> None:
+        """Keep an entry older than the newest folded one, for the next `refold`."""
+        self._outrun = self._outrun or hlc <= self._base_hlc
+        self._keep(hlc, tuple(events))
+
     def refold(self) -> int:
-        """Fold the day again from an empty state with the same allowlist: the events skipped."""
-        self.state = State(allowlist=self.state.allowlist)
-        return self.rebuild()[1]
+        """Fold the day again in hybrid-clock order, with the allowlist in use: the window's
+        entries over a copy of the base, or, after an entry older than the window, everything
+        read again from the stores. Returns the events skipped (see `rebuild`)."""
+        allowlist = self.state.allowlist
+        if self._outrun:
+            log.info("an entry older than the last %d folded: reading the day again", WINDOW)
+            self.state = State(allowlist=allowlist)
+            return self.rebuild()[1]
+        self._window.sort(key=lambda item: item[0])
+        self.state = self._base.copy()
+        self.state.allowlist = allowlist
+        _, skipped = _fold_all(self.state, (events for _, events in self._window))
+        if self._window:
+            self.newest_hlc = max(self.newest_hlc, self._window[-1][0])
+        return skipped
 
     def rebuild(self) -> tuple[int, int]:
         """Fold every journalled event again, with what other gates told this one, in hybrid
@@ -55,20 +93,22 @@ class Ledger:
                 self.journal.observe(Timestamp.parse(self.newest_hlc))
         except (ClockDriftError, ValueError) as exc:
             log.warning("state rebuild: newest known entry not observed: %s", exc)
-        count = skipped = 0
-        for _, body in history:
+        parsed: list[tuple[str, tuple[Event, ...]]] = []
+        unreadable = 0
+        for hlc, body in history:
             try:
-                events = events_of(body)
+                parsed.append((hlc, tuple(events_of(body))))
             except CodecError:
-                skipped += 1
-                continue
-            for event in events:
-                try:
-                    fold(self.state, event)
-                except (KeyError, ValueError):
-                    skipped += 1
-                    continue
-                count += 1
+                unreadable += 1
+        split = max(0, len(parsed) - WINDOW)
+        self._base = State(allowlist=self.state.allowlist)
+        count, skipped = _fold_all(self._base, (events for _, events in parsed[:split]))
+        self._base_hlc = parsed[split - 1][0] if split else ""
+        self._window = parsed[split:]
+        self._outrun = False
+        self.state = self._base.copy()
+        tail = _fold_all(self.state, (events for _, events in self._window))
+        count, skipped = count + tail[0], skipped + tail[1] + unreadable
         if count:
             log.info("state rebuilt from %d journalled events, %d inside", count, self.state.inside)
         if skipped:
@@ -76,3 +116,33 @@ class Ledger:
                 "state rebuild: %d events skipped (their bindings never reached this gate)", skipped
             )
         return count, skipped
+
+    def _keep(self, hlc: str, events: tuple[Event, ...]) -> None:
+        """Keep an entry in the window (in order when it is the newest); a window grown to twice
+        its size folds its older half into the base."""
+        if not events:
+            return
+        if self._window and hlc < self._window[-1][0]:
+            bisect.insort(self._window, (hlc, events), key=lambda item: item[0])
+        else:
+            self._window.append((hlc, events))
+        if len(self._window) < 2 * WINDOW or self._outrun:
+            return
+        older, self._window = self._window[:WINDOW], self._window[WINDOW:]
+        _fold_all(self._base, (events for _, events in older))
+        self._base_hlc = older[-1][0]
+
+
+def _fold_all(state: State, entries: Any) -> tuple[int, int]:
+    """Fold each entry's events into `state`; an event that names what the state has not seen
+    is skipped. Returns the events folded and skipped."""
+    count = skipped = 0
+    for events in entries:
+        for event in events:
+            try:
+                fold(state, event)
+            except (KeyError, ValueError):
+                skipped += 1
+                continue
+            count += 1
+    return count, skipped
