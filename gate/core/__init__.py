@@ -7,7 +7,7 @@
 """
 
 from gate.core.decider import decide
-from gate.core.desk import mask_phone
+from gate.core.desk import mask_phone, staff_at_desk
 from gate.core.engine import Headcount, advance, headcount, step
 from gate.core.events import (
     BandBound,
@@ -81,5 +81,6 @@ __all__ = [
     "headcount",
     "join",
     "mask_phone",
+    "staff_at_desk",
     "step",
 ]

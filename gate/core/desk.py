@@ -9,7 +9,7 @@ from datetime import datetime
 from gate.core.bands import band_is_of_the_stock
 from gate.core.events import BandBound, BindingOpened
 from gate.core.model import Code, Decision, Kind, MemberState, Policy, Refusal, Role, Scan, Ticket
-from gate.core.rules import Outcome, deny
+from gate.core.rules import Outcome, deny, within
 from gate.core.state import Group, State
 
 
@@ -91,6 +91,19 @@ def _free_slot(group: Group, stock: Role | None) -> Role | Refusal:
     if stock is Role.ADULT or (stock is None and adult_free):
         return Role.ADULT
     return Role.SOLO_CHILD if group.solo else Role.CHILD
+
+
+def staff_at_desk(state: State, gate: str, now: datetime, policy: Policy) -> str | Refusal:
+    """Who authorises a desk action (a correction, a registration, a join from the console): the
+    staff badge tapped on this desk's reader within the pairing window (`OverrideArmed`), its
+    badge UID; or why nobody does. Every desk action's decision and events carry it."""
+    armed = state.overrides.get(gate)
+    if armed is None or not within(armed.at, now, policy):
+        return Refusal(Code.DENY_BINDING, "tap a staff badge on this desk's reader first")
+    reason = state.allowlist.revoked.get(armed.staff)
+    if reason is not None or armed.staff not in state.allowlist.staff:
+        return Refusal(Code.DENY_REVOKED, f"staff badge no longer valid: {reason or 'removed'}")
+    return armed.staff
 
 
 def mask_phone(phone: str) -> str:
