@@ -38,6 +38,7 @@ from gate_rig import wait_for
 from venue_rig import Venue
 
 from gate.control.client import ask
+from gate.control.refusals import REASONS, is_internal_error, refusal_reason
 from gate.control.socket import IDLE_TIMEOUT_S, MAX_CONNECTIONS, MAX_IMPORT_REQUEST
 from gate.daemon.answers import MAX_JOURNAL_PAGE
 from venue.daemon import Account, hand_over
@@ -146,6 +147,26 @@ def test_a_secret_sent_over_the_hub_socket_as_a_path_or_as_tickets_is_never_echo
     )
     for said in (json.dumps(by_path), json.dumps(answer), logs(venue)):
         assert secret not in said
+
+
+def test_the_hub_refuses_with_a_reason_of_the_closed_list_never_a_bare_no(venue):
+    """Like a gate's, the hub's socket answers done, refused with a reason an operator can act
+    on, or an internal error: a harness can tell a refusal from a crash."""
+    assert venue.hub is not None
+    sock = str(venue.hub.socket)
+    cases = {
+        "unknown_command": {"cmd": "reboot"},
+        "bad_request": {"cmd": "import", "path": "/etc/shadow"},
+        "bad_import": {"cmd": "import", "tickets": {"name": "t.csv", "text": "code\nT-1\n"}},
+    }
+    for reason, request in cases.items():
+        answer = ask(sock, request)
+        assert answer["ok"] is False and answer.get("refused") == reason, (request, answer)
+        assert refusal_reason(answer) in REASONS and not is_internal_error(answer)
+        assert answer["error"]
+    drill = ask(sock, {"cmd": "drill", "action": "start", "kind": "meteor"})
+    assert drill.get("refused") == "bad_request", drill
+    assert ask(sock, {"cmd": "status"})["ok"] is True
 
 
 @TWO_USERS

@@ -1,17 +1,21 @@
 """The hub's answers on its control socket: `hub import-tickets` (an import, applied and
 published), `hub status` and `hub findings`; `hub incidents` and `hub drill` (hub.service.faults).
+Every answer is done, refused with a reason of the closed list, or an internal error, as a
+gate's are (`gate.control.refusals`).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gate.control.refusals import Reason, Refused, internal_error, refusal
 from gate.control.socket import Peer, asked_by, import_files
 from hub.fold.reconcile import VenueState
-from hub.ingest.allowlist import HubAllowlist, ImportResult
+from hub.ingest.allowlist import AllowlistError, HubAllowlist, ImportResult
 from hub.service.publishing import Publisher
 
 log = logging.getLogger("hub")
@@ -42,9 +46,19 @@ class HubControl:
                 return self.faults(command, args, peer)
             if command == "findings":
                 return {"ok": True, "findings": [f.as_dict() for f in self.venue.findings()]}
-        except (ValueError, OSError) as exc:
-            return {"ok": False, "error": str(exc)}
-        return {"ok": False, "error": f"unknown command {command!r:.40}"}
+        except Refused as exc:
+            return exc.answer()
+        except AllowlistError as exc:  # the ticket office's files: nothing applied
+            return refusal(Reason.BAD_IMPORT, str(exc))
+        except ValueError as exc:
+            return refusal(Reason.BAD_REQUEST, str(exc))
+        except OSError as exc:  # the hub's own store could not be written: nothing applied
+            full = exc.errno == errno.ENOSPC
+            return refusal(Reason.DISK_FULL if full else Reason.STATE_CANNOT_WRITE, str(exc))
+        except Exception as exc:  # a bug: said as such, never passed off as a refusal
+            log.exception("control request %s from %s failed", command, peer or "an unknown peer")
+            return internal_error(f"{command}: {type(exc).__name__}: {exc}")
+        return refusal(Reason.UNKNOWN_COMMAND, f"unknown command {command!r:.40}")
 
     def _import(self, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
         """An import whose files `hub import-tickets` read with the operator's rights and sent:
