@@ -69,10 +69,12 @@ class Cutter:
         done = 0
         while done < cuts and time.monotonic() < deadline:
             moment = draw(self.rng, done)
-            up = [v for v in moment.victims if self.keeper.up(v)]
-            if not up:
+            # The moment drawn waits for its machine: drawing again would spare the hub, which
+            # restarts slowest, and the cuts would not land in the moments' shares.
+            while not (up := [v for v in moment.victims if self.keeper.up(v)]):
+                if time.monotonic() >= deadline:
+                    return
                 time.sleep(0.2)
-                continue
             self.cut(moment, self.rng.choice(up))
             done += 1
             if done % 10 == 0:
