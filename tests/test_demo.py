@@ -26,7 +26,9 @@ import processes
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_DAY_TIMEOUT_S = 600  # about a minute on an idle machine; a loaded one is slow, never wrong
-STOPS_WITHIN_S = 60  # the demo stops its gates, hub and broker (each given 5 s) in seconds
+# A deadline, not a speed test: the demo gives each daemon 10 s to stop before it kills it, so it
+# stops in well under a minute on an idle machine; on a loaded one it is slow, never wrong.
+STOPS_WITHIN_S = 300
 
 
 def demo_command(workdir: Path, *args: str) -> list[str]:
@@ -140,16 +142,16 @@ def test_ctrl_c_in_the_middle_of_the_day_stops_everything_it_started(tmp_path):
         assert len(started) >= 8, started  # broker, hub, six gates
 
         demo.send_signal(signal.SIGINT)
-        stopping = time.monotonic()
-        status = demo.wait(timeout=STOPS_WITHIN_S)
-        took = time.monotonic() - stopping
+        try:
+            status: int | None = demo.wait(timeout=STOPS_WITHIN_S)
+        except subprocess.TimeoutExpired:
+            status = None  # said below, with everything the demo printed
     finally:
         processes.kill_group(demo)  # the demo and whatever it left running: broker, hub, gates
         reader.join(timeout=60)  # the rest of its output, to the end
         assert not reader.is_alive(), "the demo's output never ended"
     told = story("".join(seen) + "".join(lines.queue))
-    assert status == 130, told
-    assert took < STOPS_WITHIN_S
+    assert status == 130, f"exit status {status} ({STOPS_WITHIN_S} s after Ctrl-C):\n{told}"
     assert "interrupted" in told and "stopped: gates, hub and broker" in told, told
     assert not left_behind(workdir), told
 
@@ -187,13 +189,14 @@ def test_keep_open_leaves_the_venue_running_with_commands_that_work_until_sigter
             assert json.loads(reply.read())["inside"] == 0  # everybody left at closing
 
         demo.send_signal(signal.SIGTERM)
-        stopping = time.monotonic()
-        status = demo.wait(timeout=STOPS_WITHIN_S)
-        took = time.monotonic() - stopping
+        try:
+            status: int | None = demo.wait(timeout=STOPS_WITHIN_S)
+        except subprocess.TimeoutExpired:
+            status = None  # said below, with everything the demo printed
     finally:
         out.close()
     told = out.text()
-    assert status == 0, story(told)  # the day's verdict: the hub agreed with the ground truth
-    assert took < STOPS_WITHIN_S
+    # the day's verdict: the hub agreed with the ground truth
+    assert status == 0, f"exit status {status} ({STOPS_WITHIN_S} s after SIGTERM):\n{story(told)}"
     assert "stopped: gates, hub and broker" in told, story(told)
     assert not left_behind(workdir), told
