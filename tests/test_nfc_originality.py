@@ -123,7 +123,25 @@ def test_the_reader_sets_the_tags_fault_as_its_mode_says(
     else:
         assert fault in (read.tag_fault or "") and "not an original NTAG" in read.tag_fault
     asked = [c.name for c in tag_emulator.history if c.name == "READ_SIG"]
-    assert asked == ([] if mode == "off" else ["READ_SIG"])
+    # a silent tag is asked twice (selected again in between): a slow answer is not a copy
+    times = 0 if mode == "off" else 2 if signature is None else 1
+    assert asked == ["READ_SIG"] * times
+
+
+@pytest.mark.parametrize(("misses", "original"), [(1, True), (2, False)])
+def test_a_band_silent_to_one_read_sig_is_asked_again_and_silent_twice_is_refused(
+    tag_emulator: TagEmulator, start_reader, misses: int, original: bool
+) -> None:
+    """A band moved on the reader, or one answering too late on a loaded reader, misses one
+    READ_SIG: it is selected and asked again, and is not taken for a copy. Silent twice, it is."""
+    probe = start_reader(
+        tag_emulator.path, originality=OriginalityCheck.of("require", ORIGINALITY_KEY)
+    )
+    tag_emulator.miss_signatures(misses)  # before it is on the reader: the first READ_SIG too
+    tag_emulator.present(BAND_UID)
+    read = probe.next_read()
+    assert (read.tag_fault is None) is original, read.tag_fault
+    assert [c.name for c in tag_emulator.history].count("READ_SIG") == 2
 
 
 def test_a_token_written_for_a_child_still_reads_on_an_original_band(

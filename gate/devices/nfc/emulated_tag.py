@@ -117,6 +117,7 @@ class EmulatedTag:
         self.writes_left: int | None = None  # pull_after_writes
         self.selected = False  # IDLE until a reader selects it
         self.pulled = False  # pull_after_writes: it has left the field
+        self.signature_misses = 0  # miss_signatures: READ_SIGs still to leave unanswered
 
     def last_sel_req(self) -> bytes:
         """The SEL_REQ of the last cascade level, which selects this band."""
@@ -207,5 +208,8 @@ class EmulatedTag:
         if op == 0x60 and len(cmd) == 1:  # GET_VERSION
             return k.version, True, "GET_VERSION", None
         if op == 0x3C and len(cmd) == 2:  # READ_SIG
+            if self.signature_misses:  # moved on the reader, or too slow: no answer in time
+                self.signature_misses -= 1
+                return None, True, "READ_SIG", None
             return self.signature, True, "READ_SIG", None
         return None, op not in (0x50, 0x93, 0x95, 0x97), f"{op:02X}", None  # silent

@@ -43,6 +43,7 @@ reader must select it again. So a band swapped for another under a reader is not
 first. HALT is not modelled (HLTA is just another silent command).
 
 Faults to rehearse: `TagEmulator.pull_after_writes` pulls the band away after some page writes;
+`TagEmulator.miss_signatures` leaves READ_SIGs unanswered;
 foreign tags come from `present(..., kind=...)` ("ULTRALIGHT", "ULTRALIGHT_EV1", "UNKNOWN_TYPE2",
 "ISO_DEP") or from `present(..., memory=...)` (no capability container, garbage); a clone's
 signature from `present(..., signature=...)` (bytes it answers READ_SIG with, or None: silent);
@@ -158,6 +159,7 @@ class TagEmulator:
         self._lock = threading.Lock()
         self._band: EmulatedTag | None = None
         self._last_memory = b""
+        self._signature_misses = 0  # miss_signatures with no band on the reader: the next one
         self._history: deque[Command] = deque(maxlen=_HISTORY)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -244,6 +246,7 @@ class TagEmulator:
             self._band = EmulatedTag(
                 uid_b, k, mem, signature if isinstance(signature, bytes) else None
             )
+            self._band.signature_misses, self._signature_misses = self._signature_misses, 0
             self._last_memory = bytes(mem)
         log.debug("band %s (%s) presented", uid.upper(), k.name)
         self._wake()
@@ -263,6 +266,15 @@ class TagEmulator:
         with self._lock:
             if self._band is not None:
                 self._band.writes_left = n
+
+    def miss_signatures(self, n: int) -> None:
+        """The band on the reader (none there: the next one presented) leaves its next `n`
+        READ_SIGs unanswered, as a band moved on the reader, or answering too late, would."""
+        with self._lock:
+            if self._band is not None:
+                self._band.signature_misses = n
+            else:
+                self._signature_misses = n
 
     @property
     def uid(self) -> str | None:

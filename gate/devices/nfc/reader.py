@@ -71,6 +71,10 @@ log = logging.getLogger(__name__)
 
 PRESENCE_S = 0.1  # between presence checks while a band stays on the reader
 READ_SIG = b"\x3c\x00"  # NTAG21x: the 32-byte originality signature
+# A silent READ_SIG is asked once more, the tag selected again, with longer to answer: a band
+# moved on the reader, or a reader (or an emulator) slow under load, is not a copy for that. A
+# copy that cannot answer stays silent twice and costs this much more before it is refused.
+READ_SIG_AGAIN_S = 0.25
 
 # Tags that can be wristbands. nfcpy's Ultralight EV1 subclasses NTAG21x: not listed on purpose.
 _T2 = nfc.tag.tt2_nxp
@@ -297,18 +301,26 @@ class NfcReader:
         check = self._originality
         if check.mode is OriginalityMode.OFF:
             return None
-        try:
-            signature: bytes | None = bytes(tag.transceive(READ_SIG, READ_TIMEOUT_S, 0))
-        except nfc.tag.TagCommandError:  # silent, or a NAK: no signature
-            signature = None
-            if check.mode is OriginalityMode.CHECK:  # select it again: it may still be written
-                tag._target = tag.clf.sense(tag.target)  # what nfcpy's own tags do after silence
+        signature = self._signature(tag)
         fault = check.fault(bytes.fromhex(uid), signature)
         if fault is None:
             return None
         self._count(not_original=1)
         log.warning("tag %s (%s): %s", uid, getattr(tag, "product", tag.type), fault)
         return fault if check.mode is OriginalityMode.REQUIRE else None
+
+    @staticmethod
+    def _signature(tag: Any) -> bytes | None:
+        """READ_SIG's answer; None when the tag stays silent (or NAKs) twice. After silence the
+        tag is selected again (what nfcpy's own tags do), so it can still be read or written."""
+        for timeout in (READ_TIMEOUT_S, READ_SIG_AGAIN_S):
+            try:
+                return bytes(tag.transceive(READ_SIG, timeout, 0))
+            except nfc.tag.TagCommandError:  # silent, or a NAK: no signature
+                tag._target = tag.clf.sense(tag.target)
+                if tag._target is None:  # gone from the field
+                    return None
+        return None
 
     def _deliver(self, read: TagRead) -> None:
         self._count(reads=1, faults=int(read.token_fault is not None))
