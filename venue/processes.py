@@ -59,7 +59,9 @@ from venue.faults import Fittings
 from venue.plan import Plan, write_venue
 
 MARKER = ".wristgate-demo"  # a work directory the demo may wipe carries this file
-START_TIMEOUT_S = 30.0
+# How long the venue waits for its daemons to start and agree: seconds on an idle machine; a
+# loaded one (a Pi at a turnstile, a shared CI runner) is slow, never wrong.
+START_TIMEOUT_S = 120.0
 
 
 _print_lock = threading.Lock()
