@@ -191,6 +191,9 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: as Ctrl-C
+    # Ctrl-C stops the day even if it started with SIGINT ignored (a script's background job
+    # inherits that, and Python then leaves it ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     demo = Demo(args)
     try:
         return demo.run()
