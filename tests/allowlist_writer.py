@@ -2,7 +2,8 @@
 
     python tests/allowlist_writer.py PATH FIRST_VERSION [FSYNC_DELAY_S]
 
-Prints `ready`, then each version once `save_snapshot` has returned (durably on disk). Every
+Prints `ready`, then each version once `save_snapshot` has returned (durably on disk), and
+`fsync` each time a file's (slowed) fsync has begun: the writer is in the middle of a write. Every
 snapshot is self-describing, so a reader can tell a complete one from a mix of two versions:
 `expected_sizes(v)` entries, each marked with its version. Stops by itself after `LIFETIME_S`.
 
@@ -64,6 +65,7 @@ def slow(fsync: Callable[[int], None], delay_s: float) -> Callable[[int], None]:
     def slow_fsync(fd: int) -> None:
         fsync(fd)
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            print("fsync", flush=True)  # a file is being written: a kill now lands mid-write
             time.sleep(delay_s)
 
     return slow_fsync
