@@ -305,10 +305,23 @@ def test_a_flooding_peer_cannot_grow_the_presence_file_past_its_bound(
             body={**body, "decision": {**body["decision"], "gate": gate}},  # each its own
         )
 
+    state = exit_gate.dir / "state"
+    db = state / "presence.db"
+
+    def kept_of(gate: str) -> int:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+            query = "SELECT COUNT(*) FROM remote WHERE gate = ?"
+            return int(c.execute(query, (gate,)).fetchone()[0])
+
     e2 = mqtt_client("E2", broker=broker)
     e2.publish(
         TOPICS.events("E2"),
         dump(EventBatch(gate="E2", entries=[entry("E2", s) for s in range(1, 11)])),
+    )
+    wait_for(  # the quiet gate's history is kept before the flood begins
+        lambda: kept_of("E2") == 10,
+        what="E2's 10 entries kept at X1",
+        log=lambda: f"X1 holds {kept_of('E2')}; counters {exit_gate.status()['counters']}",
     )
     e1 = mqtt_client("E1", broker=broker)
     per_batch, total = 200, 12_000  # about 4 MiB of entries
@@ -317,9 +330,6 @@ def test_a_flooding_peer_cannot_grow_the_presence_file_past_its_bound(
             gate="E1", entries=[entry("E1", s) for s in range(first, first + per_batch)]
         )
         e1.publish(TOPICS.events("E1"), dump(batch))
-
-    state = exit_gate.dir / "state"
-    db = state / "presence.db"
 
     def newest_e1() -> int:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
