@@ -306,6 +306,32 @@ def count_writes(memory: bytes, message: bytes) -> int:
     return len(plan_ndef_write(read_ndef(memory_reader(memory)), message).writes)
 
 
+@pytest.mark.parametrize("misses", [1, 2])
+def test_a_band_silent_to_a_write_but_still_on_the_reader_is_written_again(
+    misses: int, tag_emulator: TagEmulator, start_reader: StartReader, site_keys: Keyring
+) -> None:
+    """A band that misses a WRITE (moved on the reader, or a slow reader) but still answers when
+    selected again is written again from what it holds: the token is whole. Silent again on the
+    second try, it is reported removed, never left with part of a token."""
+    message = encode_token(FAMILY_CHILD, BAND_UID, site_keys)
+    tag_emulator.present(BAND_UID, blank_memory(BAND_UID))
+    probe = start_reader(tag_emulator.path, debounce_s=30)
+
+    def miss_then_write(read: TagRead) -> WriteOutcome:
+        tag_emulator.miss_writes(misses)
+        return read.writer.write_token(message)
+
+    probe.on_tag = miss_then_write
+    probe.next_read()
+    left = message_on(tag_emulator.memory)
+    if misses == 1:
+        assert probe.results == [WriteOutcome(True)]
+        assert left == message
+    else:
+        assert probe.results == [WriteOutcome(False, BAND_REMOVED)]
+        assert left in (b"", message)
+
+
 @pytest.mark.parametrize("old", ["blank", "token"])
 @pytest.mark.parametrize("when", ["first", "second", "middle", "before last", "after last"])
 def test_band_pulled_away_mid_write_is_reported_and_holds_no_partial_token(

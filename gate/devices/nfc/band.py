@@ -100,6 +100,10 @@ class BandWriter:
                 return WriteOutcome(False, BAND_GONE)
             try:
                 outcome = self._write(bytes(ndef_bytes))
+                if outcome.reason == BAND_REMOVED and self._still_there():
+                    log.info("band silent mid-write but still on the reader: writing again")
+                    self.retry = False
+                    outcome = self._write(bytes(ndef_bytes))  # planned from what it holds now
             except Exception as exc:  # never raise into the caller
                 log.exception("token write failed")
                 outcome = WriteOutcome(False, f"write failed ({exc!r}): scan it again")
@@ -137,6 +141,15 @@ class BandWriter:
             self.retry = True
             return WriteOutcome(False, "the band did not read back what was written: scan it again")
         return WriteOutcome(True)
+
+    def _still_there(self) -> bool:
+        """Select the tag again after it fell silent (what nfcpy's own tags do): True when it
+        answers, so a band held still on a slow reader is written again, not sent back."""
+        try:
+            self._tag._target = self._tag.clf.sense(self._tag.target)
+        except TAG_ERRORS:
+            return False
+        return self._tag._target is not None
 
     def _removed(self) -> WriteOutcome:
         self.retry = True

@@ -118,6 +118,7 @@ class EmulatedTag:
         self.selected = False  # IDLE until a reader selects it
         self.pulled = False  # pull_after_writes: it has left the field
         self.signature_misses = 0  # miss_signatures: READ_SIGs still to leave unanswered
+        self.write_misses = 0  # miss_writes: WRITEs still to leave unanswered (not carried out)
 
     def last_sel_req(self) -> bytes:
         """The SEL_REQ of the last cascade level, which selects this band."""
@@ -198,6 +199,9 @@ class EmulatedTag:
             if self.writes_left == 0:
                 self.pulled = True  # pulled away before this write
                 return None, False, "WRITE", page
+            if self.write_misses:  # moved on the reader, or too slow: no answer in time
+                self.write_misses -= 1
+                return None, True, "WRITE", page
             ok = self.write(page, cmd[2:6])
             if ok and self.writes_left is not None:
                 self.writes_left -= 1

@@ -43,7 +43,7 @@ reader must select it again. So a band swapped for another under a reader is not
 first. HALT is not modelled (HLTA is just another silent command).
 
 Faults to rehearse: `TagEmulator.pull_after_writes` pulls the band away after some page writes;
-`TagEmulator.miss_signatures` leaves READ_SIGs unanswered;
+`TagEmulator.miss_signatures` and `miss_writes` leave READ_SIGs or WRITEs unanswered;
 foreign tags come from `present(..., kind=...)` ("ULTRALIGHT", "ULTRALIGHT_EV1", "UNKNOWN_TYPE2",
 "ISO_DEP") or from `present(..., memory=...)` (no capability container, garbage); a clone's
 signature from `present(..., signature=...)` (bytes it answers READ_SIG with, or None: silent);
@@ -275,6 +275,13 @@ class TagEmulator:
                 self._band.signature_misses = n
             else:
                 self._signature_misses = n
+
+    def miss_writes(self, n: int) -> None:
+        """The band on the reader leaves its next `n` WRITEs unanswered and not carried out,
+        staying in the field, as a band moved on the reader (or answering too late) would."""
+        with self._lock:
+            if self._band is not None:
+                self._band.write_misses = n
 
     @property
     def uid(self) -> str | None:
