@@ -44,6 +44,7 @@ from gate.core import (
 from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.answers import answer
 from gate.daemon.clock_watch import ClockWatch
+from gate.daemon.desk_commands import DeskRunner
 from gate.daemon.follower import LinkFollower
 from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
@@ -184,6 +185,7 @@ class Gate:
             self.metrics,
             Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
         )
+        self.desk = DeskRunner(self.scans)  # desk actions by name (gate.daemon.desk_actions)
         self.metrics_server: Any = None
         if skipped:
             self._count("rebuild_skipped", skipped)
