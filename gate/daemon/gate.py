@@ -45,6 +45,7 @@ from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.answers import answer
 from gate.daemon.clock_watch import ClockWatch
 from gate.daemon.desk_commands import DeskRunner
+from gate.daemon.desk_requests import DeskRequests
 from gate.daemon.follower import LinkFollower
 from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
@@ -186,6 +187,10 @@ class Gate:
             Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
         )
         self.desk = DeskRunner(self.scans)  # desk actions by name (gate.daemon.desk_actions)
+        if self.follower is not None and s.role in ("desk", "handheld"):  # the hub's console
+            self.follower.desk = DeskRequests(
+                s.id, self.desk, self.journal, self._wall_ms, self._count
+            )
         self.metrics_server: Any = None
         if skipped:
             self._count("rebuild_skipped", skipped)
