@@ -78,7 +78,7 @@ class DeskRequests:
         try:
             result = self.desk.run(asked.action, dict(asked.args), dict(HUB_CONSOLE), asked.request)
         except ValueError as exc:  # an unknown action, its arguments, a lane that is no desk
-            self.count("desk_request_refused")
+            self.count("desk_request_not_run")
             return self._refuse(asked, str(exc))
         self.count("desk_requests")
         log.info(
