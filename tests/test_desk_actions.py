@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, STAFF, GateRig
+from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, STAFF, GateRig, wait_for
 
 from gate.tools.gatectl import desk_args
 
@@ -130,3 +131,20 @@ def test_desk_arguments_a_key_twice_is_a_list() -> None:
     assert desk_args(["note=a=b"]) == {"note": "a=b"}
     with pytest.raises(ValueError, match="KEY=VALUE"):
         desk_args(["=x"])
+
+
+def test_a_binding_gone_quiet_short_makes_the_desk_say_who_is_missing(
+    rigs, tmp_path, caplog
+) -> None:
+    desk = rig(rigs, tmp_path, "D1", "desk", extra='language = "zh-CN"\n')  # amber fitted
+    assert desk.barcode("T1")["code"] == "OK_BIND" and desk.tap(ADULT)["code"] == "OK_BIND"
+    counted = lambda: desk.status()["counters"].get("binding_left_short")  # noqa: E731
+    wait_for(lambda: counted() == 1, timeout=30, what="the desk says T1 is short")  # window 5 s
+    said = [r.getMessage() for r in caplog.records if "T1" in r.getMessage()]
+    assert any("门票 T1 的家庭未到齐" in m and "1 名儿童" in m for m in said), said
+    assert any(pin.state for pin in desk.factory.pin(23).states)  # amber: the waiting signal
+    time.sleep(6)  # quiet on: said once per quiet spell
+    assert counted() == 1
+    assert desk.tap(CHILD)["code"] == "OK_BIND"  # the rest of the family came: complete
+    time.sleep(6)
+    assert counted() == 1
