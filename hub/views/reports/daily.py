@@ -53,6 +53,7 @@ from zoneinfo import ZoneInfo
 from gate.core import (
     Allowlist,
     BandBound,
+    BindingOpened,
     Event,
     Headcount,
     MemberMoved,
@@ -60,6 +61,7 @@ from gate.core import (
     fold,
     headcount,
 )
+from gate.core.families import Missing, incomplete
 from gate.link.codec import CodecError, event_from_dict
 from hub.fold.clock_order import ClockOrder
 from hub.fold.findings import Finding
@@ -122,6 +124,8 @@ class DailyReport:
     sessions: tuple[SessionRow, ...] = ()  # by session, when some ticket has one
     incidents: tuple[Incident, ...] = ()  # outages and faults (hub/views/reports/outages.py)
     drills: tuple[Drill, ...] = ()
+    # families bound this day with a slot of their ticket still to bind at its end
+    incomplete: tuple[Missing, ...] = ()
 
     @property
     def admitted_adults(self) -> int:
@@ -190,6 +194,7 @@ class DailyReport:
             "sessions": [s.as_dict() for s in self.sessions],
             "incidents": [i.as_dict() for i in self.incidents],
             "drills": [d.as_dict() for d in self.drills],
+            "incomplete": [m.as_dict() for m in self.incomplete],
         }
 
 
@@ -247,6 +252,7 @@ class _Tally:
     denials: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     test_scans: list[TechnicianScan] = field(default_factory=list)
     sessions: SessionTally = field(default_factory=SessionTally)
+    bound_today: set[str] = field(default_factory=set)  # groups a desk bound (to) this day
 
     def __post_init__(self) -> None:
         self.headcount = HeadcountTally(self.tz)
@@ -284,8 +290,11 @@ class _Tally:
             except Exception:
                 self.skipped += 1
                 continue
+            if isinstance(event, BindingOpened):
+                self.bound_today.add(event.group)
             if isinstance(event, BandBound):
                 self.bands.bound(event)
+                self.bound_today.add(event.group)
             elif isinstance(event, MemberMoved) and prior is not None:
                 self.headcount.moved(entry.kind, event, prior.state, prior.role, hour)
                 self.sessions.moved(self.state, entry.kind, event, prior.state)
@@ -355,6 +364,7 @@ class _Tally:
             skipped=self.skipped,
             test_scans=tuple(self.test_scans),
             sessions=self.sessions.rows(self.state, inside),
+            incomplete=tuple(m for m in incomplete(self.state) if m.group in self.bound_today),
         )
 
 

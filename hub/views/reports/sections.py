@@ -18,6 +18,7 @@ from gate.i18n import N_, words
 from hub.views.labels import humanize, label
 from hub.views.reports import technician_scans
 from hub.views.reports.daily import DailyReport
+from hub.views.reports.families import families_section
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.hours import hours_section
 from hub.views.reports.outages import outage_sections
@@ -214,6 +215,7 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
             ),
         ),
         *([sessions_section(report.sessions, _)] if report.sessions else []),
+        *([families_section(report.incomplete, _)] if report.incomplete else []),
         *outage_sections(list(report.incidents), list(report.drills), t, _, now_ms()),
     ]
 
