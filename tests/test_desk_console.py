@@ -158,6 +158,22 @@ def test_the_console_refuses_what_is_not_a_desks_action(desk: Desk) -> None:
     assert status == 400 and "not available on this hub" in said["error"]
     status, said = desk.api("/api/desk/D1/requests/never-asked")
     assert status == 404
+    status, said = desk.api("/api/desk/D1/actions", {"action": "join", "args": {}, "x": 1})
+    assert status == 400 and "the body is" in said["error"]
+    assert desk.api("/api/headcount", {"action": "join"})[0] == 405  # nothing else is posted
+    for kind, body, code in (
+        ("text/plain", b'{"action": "join"}', 415),
+        ("application/json", b"{not json", 400),
+        ("application/json", b"[" * 5000, 413),  # past the server's bound
+    ):
+        posted = urllib.request.Request(
+            f"http://127.0.0.1:{desk.venue.http_port}/api/desk/D1/actions", data=body
+        )
+        posted.add_header("Content-Type", kind)
+        posted.add_header("Authorization", f"Bearer {desk.venue.tokens['desk']}")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(posted, timeout=10)
+        assert refused.value.code == code
 
 
 LANGUAGES = {

@@ -11,7 +11,9 @@ the request: `?lang=en|zh-CN`, else the browser's Accept-Language, else `[hub] l
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
 masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
 `/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=json|xlsx|html|csv][&lang=zh-CN]`
-(JSON by default). Tokens live in files
+(JSON by default). The desk's console, `/desk/{gate}` (the page, open: it holds no data) and
+`/api/desk/{gate}...` (desk or staff token, the only POST): `hub.views.web.desk_routes`.
+Tokens live in files
 named by hub.toml (mode 0600), never in the repository. The server itself (time, thread and size
 bounds, Host check, security headers) is `hub.views.web.http`.
 """
