@@ -140,6 +140,7 @@ def test_the_console_joins_two_tickets_through_the_desk_with_the_badge_tapped_th
     v.wait_settled()
     report = v.api("/api/reports/daily")  # T2 complete, T1 still short at the day's end
     assert report["incomplete"] == [{"group": "T1", "adults": 0, "children": 1}]
+    assert not [f for f in v.api("/api/findings") if f["severity"] == "critical"]
     entries = [ask(desk.socket, {"cmd": "journal", "tail": 20})["entries"]]
     asked = [e for e in entries[0] if e["body"].get("request") == joined["request"]]
     assert len(asked) == 1 and asked[0]["body"]["asked_by"]["user"] == "hub console"
