@@ -141,6 +141,19 @@ def test_the_console_joins_two_tickets_through_the_desk_with_the_badge_tapped_th
     report = v.api("/api/reports/daily")  # T2 complete, T1 still short at the day's end
     assert report["incomplete"] == [{"group": "T1", "adults": 0, "children": 1}]
     assert not [f for f in v.api("/api/findings") if f["severity"] == "critical"]
+    csv = urllib.request.Request(
+        f"http://127.0.0.1:{v.http_port}/api/reports/daily?format=csv&lang=zh-CN",
+        headers={"Authorization": f"Bearer {v.tokens['staff']}"},
+    )
+    with urllib.request.urlopen(csv, timeout=30) as answer:
+        sheets = answer.read().decode("utf-8-sig")
+    assert "未到齐的家庭" in sheets and "服务台操作" in sheets and "Duty Manager" in sheets
+    (action,) = report["desk_actions"]  # the join the badge authorised (a denial names none)
+    assert (action["code"], action["staff"], action["staff_name"]) == (
+        "OK_JOIN",
+        STAFF,
+        "Duty Manager",
+    )
     entries = [ask(desk.socket, {"cmd": "journal", "tail": 20})["entries"]]
     asked = [e for e in entries[0] if e["body"].get("request") == joined["request"]]
     assert len(asked) == 1 and asked[0]["body"]["asked_by"]["user"] == "hub console"

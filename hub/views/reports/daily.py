@@ -68,6 +68,7 @@ from hub.fold.findings import Finding
 from hub.store.events import EventStore
 from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
+from hub.views.reports.desk_actions import DeskActionRow, desk_action_row
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
@@ -126,6 +127,7 @@ class DailyReport:
     drills: tuple[Drill, ...] = ()
     # families bound this day with a slot of their ticket still to bind at its end
     incomplete: tuple[Missing, ...] = ()
+    desk_actions: tuple[DeskActionRow, ...] = ()  # authorised by a badge tapped at the desk
 
     @property
     def admitted_adults(self) -> int:
@@ -195,6 +197,7 @@ class DailyReport:
             "incidents": [i.as_dict() for i in self.incidents],
             "drills": [d.as_dict() for d in self.drills],
             "incomplete": [m.as_dict() for m in self.incomplete],
+            "desk_actions": [a.as_dict(lambda at: iso(at, tz)) for a in self.desk_actions],
         }
 
 
@@ -253,6 +256,7 @@ class _Tally:
     test_scans: list[TechnicianScan] = field(default_factory=list)
     sessions: SessionTally = field(default_factory=SessionTally)
     bound_today: set[str] = field(default_factory=set)  # groups a desk bound (to) this day
+    desk_actions: list[DeskActionRow] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.headcount = HeadcountTally(self.tz)
@@ -308,7 +312,10 @@ class _Tally:
             return
         code = str(d.get("code", ""))
         gate = str(d.get("gate") or entry.gate)
-        if tested := technician_scan(entry.body, entry.gate, entry.seq, utc_time(ms)):
+        staff = self.state.allowlist.staff
+        if action := desk_action_row(entry.body, entry.gate, utc_time(ms), staff):
+            self.desk_actions.append(action)  # a desk action, with the badge that authorised it
+        elif tested := technician_scan(entry.body, entry.gate, entry.seq, utc_time(ms)):
             self.test_scans.append(tested)  # a technician's: listed apart, not a visitor's
         elif code.startswith("DENY_"):
             self.denials[code][gate] += 1
@@ -365,6 +372,7 @@ class _Tally:
             test_scans=tuple(self.test_scans),
             sessions=self.sessions.rows(self.state, inside),
             incomplete=tuple(m for m in incomplete(self.state) if m.group in self.bound_today),
+            desk_actions=tuple(self.desk_actions),
         )
 
 
