@@ -148,7 +148,8 @@ def test_the_console_joins_two_tickets_through_the_desk_with_the_badge_tapped_th
     with urllib.request.urlopen(csv, timeout=30) as answer:
         sheets = answer.read().decode("utf-8-sig")
     assert "未到齐的家庭" in sheets and "服务台操作" in sheets and "Duty Manager" in sheets
-    (action,) = report["desk_actions"]  # the join the badge authorised (a denial names none)
+    refused, action = report["desk_actions"]  # asked with no badge tapped, then with one
+    assert (refused["code"], refused["staff"]) == ("DENY_BINDING", "")
     assert (action["code"], action["staff"], action["staff_name"]) == (
         "OK_JOIN",
         STAFF,

@@ -134,8 +134,7 @@ class Venue:
         device = reader or f"udp:127.0.0.1:{free_port()}"
         tapped = f'originality_key = "{ORIGINALITY_KEY}"\n' if reader else ""
         profile.write_text(
-            f'[reader]\ndevice = "{device}"\n{tapped}[pins]\nrelay = 17\ngreen = 22\n'
-            + hardware
+            f'[reader]\ndevice = "{device}"\n{tapped}[pins]\nrelay = 17\ngreen = 22\n' + hardware
         )
         config = d / "gate.toml"
         link = GateLink(

@@ -22,6 +22,7 @@ from typing import Any
 
 from gate.daemon.desk_commands import DeskRunner
 from gate.link.protocol import (
+    CONSOLE_USER,
     DESK_REQUEST_MAX_AGE_S,
     DeskRefused,
     DeskRequest,
@@ -34,7 +35,7 @@ log = logging.getLogger("gate")
 
 REMEMBERED = 4096  # request ids kept against replays (the journal's tail is read at start)
 REFUSALS_SHOWN = 8  # in the gate's status
-HUB_CONSOLE = {"uid": None, "user": "hub console", "pid": None}  # who asked, as journalled
+HUB_CONSOLE = {"uid": None, "user": CONSOLE_USER, "pid": None}  # who asked, as journalled
 
 
 class DeskRequests:

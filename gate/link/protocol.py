@@ -104,6 +104,7 @@ class GateClockStatus(BaseModel):
 REQUEST_ID = r"^[A-Za-z0-9._:-]{1,64}$"  # a desk request's id, journalled with its decision
 DESK_ACTION = r"^[a-z][a-z_]{0,31}$"
 DESK_REQUEST_MAX_AGE_S = 60  # a desk request older than this (by the desk's clock) is stale
+CONSOLE_USER = "hub console"  # who asked a desk request, as the desk journals it (`asked_by`)
 ArgText = Annotated[str, StringConstraints(max_length=256)]
 ArgName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,31}$")]
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from gate.i18n import N_, Words
+from gate.link.protocol import CONSOLE_USER
 from hub.views.reports.table import Section
 
 TITLE = N_("Desk actions")
@@ -23,7 +24,10 @@ HEADER = (
     N_("staff"),
     N_("detail"),
 )
-NOTE = N_("each authorised by the staff badge tapped on that desk's reader; refused ones too")
+NOTE = N_(
+    "each authorised by the staff badge tapped on that desk's reader; refused ones too (asked "
+    "at the console with no badge tapped: no badge)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +55,13 @@ class DeskActionRow:
 def desk_action_row(
     body: Mapping[str, Any], gate: str, at: datetime, staff_names: Mapping[str, str]
 ) -> DeskActionRow | None:
-    """The row of a decision entry's body, if it is a desk action's (it names its `staff`)."""
-    staff, decision = body.get("staff"), body.get("decision")
-    if not isinstance(staff, str) or not isinstance(decision, dict):
+    """The row of a decision entry's body, if it is a desk action's: it names its `staff`, or
+    the console asked for it (refused with no badge tapped: no staff)."""
+    staff, decision, who = body.get("staff"), body.get("decision"), body.get("asked_by")
+    console = isinstance(who, Mapping) and who.get("user") == CONSOLE_USER
+    if not isinstance(decision, dict) or not (isinstance(staff, str) or console):
         return None
+    staff = staff if isinstance(staff, str) else ""
     return DeskActionRow(
         at,
         str(decision.get("gate") or gate),
