@@ -127,7 +127,8 @@ class Venue:
         """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue;
         without `local_allowlist` it gets its allowlist from the hub alone; `settings`: more
         lines for gate.toml's [gate], `hardware`: more sections for its profile; with
-        `clock_offset_s` its wall clock is that far off the system's (`venue.shifted_gate`)."""
+        `clock_offset_s` its wall clock is that far off the system's (`venue.shifted_gate`);
+        `reader`: the device of a `TagEmulator` the test holds bands (a staff badge) to."""
         d = self.root / gate
         d.mkdir(exist_ok=True)
         profile = d / "profile.toml"
