@@ -229,12 +229,14 @@ def _phone_readers(t: Topics, roster: Mapping[str, str]) -> str:
         "",
         "# The desks and handhelds of the venue's roster (hub.toml [gates]) also read the",
         "# allowlist with guardian phones; the other gates get it without (design §9).",
+        "# Each reads the desk actions the hub's console asks of it, and no other desk's.",
     ]
     if not readers:
         lines.append("# (none in the roster)")
     for gate in readers:
         lines += [f"user {gate}", f"topic read {t.allowlist_full}"]
         lines += [f"topic read {t.allowlist_full_delta}"]
+        lines += [f"topic read {t.desk(gate)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -767,6 +767,20 @@ VALID_PAYLOADS: dict[type[protocol.Message], st.SearchStrategy[Any]] = {
     protocol.HubStatus: st.fixed_dictionaries(
         {"v": st.just(1), "online": st.booleans(), "allowlist_version": st.integers(0, 99)}
     ),
+    protocol.DeskRequest: st.fixed_dictionaries(  # the hub's console asks a desk
+        {
+            "v": st.just(1),
+            "gate": gate_ids,
+            "request": st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True),
+            "action": st.sampled_from(["join", "replace", "walkin", "not_authorised"]),
+            "args": st.dictionaries(
+                st.sampled_from(["ticket", "other", "uid", "names"]),
+                st.text(max_size=20) | st.lists(st.text(max_size=20), max_size=3),
+                max_size=4,
+            ),
+            "sent_ms": st.integers(0, 2**53),
+        }
+    ),
 }
 
 

@@ -24,6 +24,7 @@ from processes import adopt
 
 from deploy.broker_process import Broker, free_port
 from gate.control.client import Unreachable, ask
+from gate.devices.nfc.emulator import ORIGINALITY_KEY
 from venue.configs import GateLink, HubLinks, gate_toml, hub_toml, write_secret
 from venue.daemon import Account, Daemon, DemoError, hand_over
 from venue.truth import MOVED_IN, moved_out
@@ -121,17 +122,20 @@ class Venue:
         settings: str = "",
         hardware: str = "",
         clock_offset_s: float | None = None,
+        reader: str | None = None,
     ) -> Process:
         """Start (or restart) a gate; `broker_port` elsewhere cuts it off from the venue;
         without `local_allowlist` it gets its allowlist from the hub alone; `settings`: more
         lines for gate.toml's [gate], `hardware`: more sections for its profile; with
-        `clock_offset_s` its wall clock is that far off the system's (`venue.shifted_gate`)."""
+        `clock_offset_s` its wall clock is that far off the system's (`venue.shifted_gate`);
+        `reader`: the device of a `TagEmulator` the test holds bands (a staff badge) to."""
         d = self.root / gate
         d.mkdir(exist_ok=True)
         profile = d / "profile.toml"
+        device = reader or f"udp:127.0.0.1:{free_port()}"
+        tapped = f'originality_key = "{ORIGINALITY_KEY}"\n' if reader else ""
         profile.write_text(
-            f'[reader]\ndevice = "udp:127.0.0.1:{free_port()}"\n[pins]\nrelay = 17\ngreen = 22\n'
-            + hardware
+            f'[reader]\ndevice = "{device}"\n{tapped}[pins]\nrelay = 17\ngreen = 22\n' + hardware
         )
         config = d / "gate.toml"
         link = GateLink(

@@ -108,8 +108,9 @@ MAX_BODY: Mapping[str, int] = {
 }
 MAX_CLOCK_SHIFT_MS = 366 * 24 * 3600 * 1000  # a clock a year off: further is no clock
 BODY_KEYS: Mapping[str, frozenset[str]] = {
-    # asked_by: test scans; request: the id of the control request that asked for it
-    "decision": frozenset({"scan", "decision", "events", "asked_by", "request"}),
+    # asked_by: test scans; request: the id of the control request that asked for it (or of
+    # the hub's desk request); staff: the badge that authorised a desk action
+    "decision": frozenset({"scan", "decision", "events", "asked_by", "request", "staff"}),
     "passage": frozenset({"decision_seq", "passed", "events"}),
     "expiry": frozenset({"events"}),
     "fire_alarm": frozenset({"on"}),
@@ -225,7 +226,7 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
     if size > MAX_BODY[kind]:
         raise Refused(Reason.SCHEMA, f"{kind} entry of {size} bytes, over {MAX_BODY[kind]}")
     keys = set(body)
-    needed = BODY_KEYS[kind] - {"events", "asked_by", "request"}  # no events: may leave them out
+    needed = BODY_KEYS[kind] - {"events", "asked_by", "request", "staff"}  # may be left out
     if not keys <= BODY_KEYS[kind] or not needed <= keys:
         extra = sorted(str(k)[:32] for k in keys - BODY_KEYS[kind])[:5]
         missing = sorted(needed - keys)
@@ -240,6 +241,9 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
     request = body.get("request")
     if "request" in body and not (isinstance(request, str) and 0 < len(request) <= 64):
         raise Refused(Reason.SCHEMA, f"{kind} body: request is not a request id")
+    staff = body.get("staff")
+    if "staff" in body and not (isinstance(staff, str) and 0 < len(staff) <= 64):
+        raise Refused(Reason.SCHEMA, f"{kind} body: staff is not a badge")
     if kind == "passage" and not (
         isinstance(body["passed"], bool) and type(body["decision_seq"]) is int
     ):

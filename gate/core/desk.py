@@ -8,6 +8,7 @@ from datetime import datetime
 
 from gate.core.bands import band_is_of_the_stock
 from gate.core.events import BandBound, BindingOpened
+from gate.core.families import left_short
 from gate.core.model import Code, Decision, Kind, MemberState, Policy, Refusal, Role, Scan, Ticket
 from gate.core.rules import Outcome, deny, within
 from gate.core.state import Group, State
@@ -44,9 +45,11 @@ def _open_binding(
     if ticket.is_solo:
         phone = mask_phone(ticket.guardian_phone) or "registered at the hub"
         people = f"child alone, guardian {phone}"
-    decision = Decision(
-        Code.OK_BIND, f"binding open: {people}; scan the bands", scan.value, scan.gate, ticket.code
-    )
+    message = f"binding open: {people}; scan the bands"
+    short = left_short(state, scan.gate, ticket.code)
+    if short is not None:  # 提示一家人是否到齐: the family left behind is said, not dropped
+        message += f"; ticket {short.group} left short: {short.text()}"
+    decision = Decision(Code.OK_BIND, message, scan.value, scan.gate, ticket.code)
     return decision, [BindingOpened(scan.gate, now, ticket.code, ticket.adults, ticket.children)]
 
 

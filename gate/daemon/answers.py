@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from gate.control.refusals import Reason, Refused, internal_error, one_of, refusal, required
 from gate.control.socket import ControlServer, Peer, asked_by, import_files
 from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, mask_phone
+from gate.daemon.desk_commands import DeskRunner, desk
 from gate.daemon.wristbands import band_check
 from gate.store.allowlist import AllowlistError, load_csv_texts, normalise_uid
 from gate.store.journal_file import JournalError
@@ -115,6 +116,7 @@ class RunningGate(Protocol):
     counters: dict[str, int]
     clock_watch: ClockDetails
     drill: GateDrill | None  # a drill the hub ordered (gate.daemon.drill)
+    desk: DeskRunner  # desk actions by name (gate.daemon.desk_commands)
 
     @property
     def scans(self) -> Scans: ...
@@ -435,4 +437,5 @@ COMMANDS: dict[str, Handler] = {
     "diag": diag,
     "mode": mode,
     "join": join,
+    "desk": desk,  # a desk action by name (gate.daemon.desk_commands)
 }

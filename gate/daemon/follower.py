@@ -12,6 +12,7 @@ from gate.control.metrics import Metrics
 from gate.core.hlc import ClockDriftError, Timestamp
 from gate.daemon.allowlist_keeper import AllowlistKeeper
 from gate.daemon.clock_watch import ClockWatch, boot_id
+from gate.daemon.desk_requests import DeskRequests
 from gate.daemon.drill import GateDrill
 from gate.daemon.ledger import Ledger
 from gate.devices.nfc.reader import NfcReader
@@ -72,6 +73,7 @@ class LinkFollower:
         self.metrics = metrics
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.drill = GateDrill(link)  # a rehearsal the hub ordered (gate.daemon.drill)
+        self.desk: DeskRequests | None = None  # the hub's console (a desk's; the gate sets it)
         # the scanner's problem and the disk's, for the status (the gate sets it)
         self.problems: Callable[[], tuple[str | None, str | None]] = lambda: (None, None)
 
@@ -127,6 +129,9 @@ class LinkFollower:
                 raise ProtocolError(f"drill for gate {order.gate} on {me}'s topic")
             self.drill.ordered(order)
             self.send_status(force=True)
+        elif topic == t.desk(me) and self.desk is not None:
+            if self.desk.heard(payload, retained):
+                self.send_status(force=True)  # the console learns why it was not run
         elif topic == t.roster:
             self.peers.set_roster(parse(Roster, payload))
         elif (gate := t.gate_of(topic)) is not None and topic == t.events(gate):
@@ -253,4 +258,5 @@ class LinkFollower:
             disk=disk,
             drill=self.drill.kind,
             boot=self.boot or None,
+            desk_refused=self.desk.shown() if self.desk is not None else None,
         )

@@ -44,6 +44,9 @@ from gate.core import (
 from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.answers import answer
 from gate.daemon.clock_watch import ClockWatch
+from gate.daemon.desk_commands import DeskRunner
+from gate.daemon.desk_prompts import BindingWatch
+from gate.daemon.desk_requests import DeskRequests
 from gate.daemon.follower import LinkFollower
 from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
@@ -184,6 +187,16 @@ class Gate:
             self.metrics,
             Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
         )
+        self.desk = DeskRunner(self.scans)  # desk actions by name (gate.daemon.desk_actions)
+        if s.role in ("desk", "handheld"):  # who of a family is missing, when it goes quiet
+            watch = BindingWatch(
+                s.id, self.ledger, self.policy, clock, self.io, self._count, s.language
+            )
+            self.housekeeping.binding_watch = watch.tick
+        if self.follower is not None and s.role in ("desk", "handheld"):  # the hub's console
+            self.follower.desk = DeskRequests(
+                s.id, self.desk, self.journal, self._wall_ms, self._count
+            )
         self.metrics_server: Any = None
         if skipped:
             self._count("rebuild_skipped", skipped)

@@ -35,6 +35,7 @@ class Housekeeping:
         self.clock = clock
         self.watchdog_at = 0.0
         self.compact_at = 0.0
+        self.binding_watch: Callable[[], object] | None = None  # a desk's (desk_prompts)
 
     def start(self) -> None:
         """The loop starts: the watchdog is pinged at once, the journal compacted in an hour."""
@@ -46,6 +47,8 @@ class Housekeeping:
         if self.notifier.watchdog_interval_s and time.monotonic() >= self.watchdog_at:
             self.notifier.watchdog()
             self.watchdog_at = time.monotonic() + self.notifier.watchdog_interval_s
+        if self.binding_watch is not None:  # a desk's binding gone quiet short: who is missing
+            self.binding_watch()
         if time.monotonic() >= self.compact_at:
             self.compact()
             self.compact_at = time.monotonic() + COMPACT_EVERY_S

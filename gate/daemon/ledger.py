@@ -12,7 +12,9 @@ than the whole window makes the ledger read its stores again.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from gate.core import Allowlist, Event, State, fold
@@ -38,10 +40,24 @@ class Ledger:
         self._base_hlc = ""  # the newest entry folded into the base
         self._window: list[tuple[str, tuple[Event, ...]]] = []  # in hybrid-clock order
         self._outrun = False  # an entry older than the window came: only a rebuild places it
+        self._carried: dict[str, Any] = {}  # body keys every decision recorded now carries
+
+    @contextlib.contextmanager
+    def carrying(self, **keys: Any) -> Iterator[None]:
+        """Every decision entry recorded within carries `keys` in its body: a desk action asked
+        for by the hub is journalled with the hub's request id (`gate.daemon.desk_actions`),
+        whichever action function records it."""
+        before, self._carried = self._carried, {**self._carried, **keys}
+        try:
+            yield
+        finally:
+            self._carried = before
 
     def record(self, kind: str, body: dict[str, Any], events: list[Event]) -> Any:
         """Journal an entry with its events (committed, fsync), then fold them: in that order."""
-        entry = self.journal.append(kind, {**body, "events": [event_to_dict(e) for e in events]})
+        carried = self._carried if kind == "decision" else {}
+        encoded = [event_to_dict(e) for e in events]
+        entry = self.journal.append(kind, {**body, **carried, "events": encoded})
         self.follow(str(entry.hlc), events)
         return entry
 

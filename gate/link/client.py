@@ -170,6 +170,7 @@ class Link:
         self.topics = Topics(settings.prefix)
         # with guardian phones for a desk or handheld, without for the others (the ACL agrees)
         self.allowlist_topics = self.topics.allowlist_for(role)
+        self.desk_topics = self.topics.desk_for(role, gate_id)  # the hub's console
         self.inbox = inbox
         self.connected = False
         self.sent = 0  # highest seq handed to the broker since the last rewind
@@ -256,6 +257,7 @@ class Link:
             t.ack(self.gate_id),
             t.replay(self.gate_id),
             t.drill(self.gate_id),
+            *self.desk_topics,
             t.events(),
             *self.allowlist_topics,
             t.roster,

@@ -18,6 +18,7 @@ does.
     {prefix}/hub/status              hub -> all      retained; will: offline      HubStatus
     {prefix}/hub/roster              hub -> gates    retained: gate id -> role    Roster
     {prefix}/hub/time                hub -> gates    every second, never retained HubTime
+    {prefix}/hub/desk/{gate}         hub -> that desk  a console's desk action    DeskRequest
 """
 
 from __future__ import annotations
@@ -25,9 +26,16 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from gate.config import describe
 from gate.core import Allowlist, Role, Ticket
@@ -93,6 +101,38 @@ class GateClockStatus(BaseModel):
     bound_ms: int = Field(default=2000, ge=0)
 
 
+REQUEST_ID = r"^[A-Za-z0-9._:-]{1,64}$"  # a desk request's id, journalled with its decision
+DESK_ACTION = r"^[a-z][a-z_]{0,31}$"
+DESK_REQUEST_MAX_AGE_S = 60  # a desk request older than this (by the desk's clock) is stale
+CONSOLE_USER = "hub console"  # who asked a desk request, as the desk journals it (`asked_by`)
+ArgText = Annotated[str, StringConstraints(max_length=256)]
+ArgName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{0,31}$")]
+
+
+class DeskRequest(Message):
+    """A desk action asked for at the hub's console (`hub/desk/{gate}`: only the hub writes it,
+    only that desk reads it). The desk runs it as if asked on its control socket
+    (`gate.daemon.desk_actions`) and journals its decision with `request`; the console reads
+    the outcome back from the hub's store by that id. A request older than
+    DESK_REQUEST_MAX_AGE_S by the desk's clock, or one it has run already, is not run again."""
+
+    gate: str = Field(pattern=GATE_ID)
+    request: str = Field(pattern=REQUEST_ID)
+    action: str = Field(pattern=DESK_ACTION)
+    args: dict[ArgName, ArgText | Annotated[list[ArgText], Field(max_length=32)]] = Field(
+        default={}, max_length=16
+    )
+    sent_ms: int = Field(ge=0, description="the hub's clock when it asked")
+
+
+class DeskRefused(BaseModel):
+    """A desk request the desk did not run, and why (said in its status, for the console)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    request: str = Field(pattern=REQUEST_ID)
+    reason: str = Field(max_length=300)
+
+
 class GateStatus(Message):
     gate: str = Field(pattern=GATE_ID)
     online: bool
@@ -112,6 +152,9 @@ class GateStatus(Message):
     drill: str | None = Field(default=None, max_length=40, description="a drill under way")
     boot: str | None = Field(
         default=None, max_length=64, description="the gate machine's boot id: a new one, a reboot"
+    )
+    desk_refused: list[DeskRefused] | None = Field(
+        default=None, max_length=16, description="the desk's last requests not run, and why"
     )
 
 
@@ -278,6 +321,14 @@ class Topics:
     def drill(self, gate: str = "+") -> str:
         """A drill ordered to one gate by the hub (`hub drill start`), never retained."""
         return f"{self.prefix}/hub/drill/{gate}"
+
+    def desk(self, gate: str = "+") -> str:
+        """A desk action asked of one desk (or handheld) by the hub's console, never retained."""
+        return f"{self.prefix}/hub/desk/{gate}"
+
+    def desk_for(self, role: str, gate: str) -> tuple[str, ...]:
+        """The console's topic a gate of `role` reads: its own, for a desk or a handheld."""
+        return (self.desk(gate),) if role in PHONE_ROLES else ()
 
     @property
     def allowlist(self) -> str:

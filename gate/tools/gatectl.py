@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     command("diag", "reader, scanner, GPIO, disk, clock, key file, broker")
     joined = command("join", "staff join two tickets into one family (at a desk)")
     joined.add_argument("tickets", nargs=2, metavar="TICKET")
+    desk = command("desk", "a desk action by name, authorised by a staff badge tapped there")
+    desk.add_argument("action", help="join, replace, unbind, reissue, walkin, not_authorised")
+    desk.add_argument(
+        "args", nargs="*", metavar="KEY=VALUE", help="its arguments; a key given twice: a list"
+    )
     mode = command("mode", "a handheld's mode")
     mode.add_argument("mode", choices=["bind", "check"])
     return parser
@@ -95,7 +100,25 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
             return {"cmd": "mode", "mode": args.mode}
         case "join":
             return {"cmd": "join", "tickets": list(args.tickets)}
+        case "desk":
+            return {"cmd": "desk", "action": args.action, "args": desk_args(args.args)}
     return {"cmd": args.command}
+
+
+def desk_args(pairs: list[str]) -> dict[str, str | list[str]]:
+    """`key=value` words as a desk action's arguments: a key given twice or more, a list.
+    Raises ValueError for a word with no `=`."""
+    found: dict[str, str | list[str]] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise ValueError(f"{pair!r}: arguments are KEY=VALUE (ticket=T1 other=T2)")
+        earlier = found.get(key)
+        if earlier is None:
+            found[key] = value
+        else:
+            found[key] = [*(earlier if isinstance(earlier, list) else [earlier]), value]
+    return found
 
 
 MAX_IMPORT_BYTES = 8 << 20  # of CSV text sent at once (the gate takes up to 16 MiB of JSON)
@@ -139,6 +162,7 @@ SHOW: dict[str, Show] = {
     "diag": show_diag,
     "mode": show_mode,
     "join": show_scan,
+    "desk": show_scan,
 }
 
 
@@ -151,15 +175,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from gate.store.allowlist import AllowlistError
-
     args = build_parser().parse_args(argv)
     _ = terminal_words(args.lang)
     try:
         if args.command == "journal" and args.export:
             return export_journal(args.socket, args.export, _)
         request = request_for(args)
-    except AllowlistError as exc:
+    except ValueError as exc:  # an unreadable import (AllowlistError), a desk argument
         print(f"gatectl: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Unreachable as exc:

@@ -70,7 +70,7 @@ from gate.core import (
 )
 from gate.core.rules import Attempt, Refusal, Rule
 from gate.link.codec import CodecError, events_of
-from hub.fold.audit_overrides import no_badge_read, override_problem
+from hub.fold.audit_overrides import desk_action_problem, no_badge_read, override_problem
 from hub.fold.audit_pending import Pending, ready_findings
 from hub.fold.audit_warnings import partition_warnings, voucher_reuse
 from hub.fold.clocks import iso_seconds
@@ -119,6 +119,7 @@ class _Entry:
     learned: set[str] = field(default_factory=set)  # bands the gate knew from their tokens alone
     moves: int = 0  # members moved so far by this entry
     new: set[str] = field(default_factory=set)  # bands the hub first hears of here
+    staff_checked: bool = False  # a desk action's badge (its body's `staff`), looked at
 
     @property
     def ref(self) -> tuple[tuple[str, int], ...]:
@@ -152,6 +153,11 @@ class RuleAudit:
 
     def check(self, state: State, e: _Entry, event: Event) -> None:
         """Look at `event` of entry `e` before it is folded into `state`."""
+        if not e.staff_checked and e.entry.kind == "decision" and "staff" in e.entry.body:
+            e.staff_checked = True  # a desk action: authorised by the badge tapped there
+            w, window_s = self.window, self.policy.pairing_window_s
+            if found := desk_action_problem(state, e.entry, event, self.armed_unread, w, window_s):
+                self.found.append(found)
         if isinstance(event, BandLearned):
             e.learned.add(event.uid)
             if event.uid not in state.members:

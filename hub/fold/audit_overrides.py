@@ -10,6 +10,8 @@ from typing import Any
 from gate.core import Event, MemberMoved, OverrideSpent, Policy, State
 from gate.core.rules import within
 from hub.fold.clocks import iso_seconds
+from hub.fold.findings import Finding
+from hub.store.records import StoredEntry
 
 
 def override_problem(
@@ -25,7 +27,7 @@ def override_problem(
     `events`, folded into `state` (None: nothing). `armed_unread`: gate -> (when, badge, why)
     of the override last armed there by a scan not read from a tag; `window`: the policy the
     audit measures with, `pairing_window_s` the venue's window as it names it."""
-    staff, allowlist = mv.staff, state.allowlist
+    staff = mv.staff
     if not staff:
         return "no staff badge named"
     spent = any(
@@ -33,6 +35,22 @@ def override_problem(
     )
     if not spent:
         return f"no override of staff badge {staff} spent in the decision"
+    return armed_problem(state, gate, staff, mv.at, armed_unread, window, pairing_window_s)
+
+
+def armed_problem(
+    state: State,
+    gate: str,
+    staff: str,
+    at: datetime,
+    armed_unread: Mapping[str, tuple[datetime, str, str]],
+    window: Policy,
+    pairing_window_s: float,
+) -> str | None:
+    """What is wrong with badge `staff` authorising what `gate` did at `at` (None: nothing):
+    enrolled, unrevoked, armed at that gate by a badge read from a tag, within the window. A
+    forced move's override and a desk action's staff alike."""
+    allowlist = state.allowlist
     if staff not in allowlist.staff:
         return f"staff badge {staff} is not enrolled"
     if (reason := allowlist.revoked.get(staff)) is not None:
@@ -48,13 +66,40 @@ def override_problem(
     if unread is not None and unread[:2] == (armed.at, armed.staff):
         at = iso_seconds(armed.at)
         return f"staff badge {staff} {unread[2]} at {gate} {at}: no badge was read"
-    if not within(armed.at, mv.at, window):
+    if not within(armed.at, at, window):
         return (
             f"staff badge {staff} armed at {gate} {iso_seconds(armed.at)}, "
-            f"{(mv.at - armed.at).total_seconds():.0f} s before: outside the "
+            f"{(at - armed.at).total_seconds():.0f} s before: outside the "
             f"{pairing_window_s:g} s window"
         )
     return None
+
+
+def desk_action_problem(
+    state: State,
+    entry: StoredEntry,
+    event: Event,
+    armed_unread: Mapping[str, tuple[datetime, str, str]],
+    window: Policy,
+    pairing_window_s: float,
+) -> Finding | None:
+    """A desk action's decision (`entry`, its body's `staff` the badge that authorised it)
+    whose badge was not enrolled, unrevoked and tapped on that desk's reader within the window
+    (`gate.core.staff_at_desk`): a critical `desk_action_not_authorised` finding; else None."""
+    staff, gate, at = entry.body.get("staff"), entry.gate, event.at
+    problem = (
+        armed_problem(state, gate, staff, at, armed_unread, window, pairing_window_s)
+        if isinstance(staff, str) and staff
+        else "no staff badge named"
+    )
+    if problem is None:
+        return None
+    decision = entry.body.get("decision")
+    code = decision.get("code") if isinstance(decision, dict) else None
+    group = decision.get("group") if isinstance(decision, dict) else None
+    detail = f"{gate} journalled desk action {code} at {iso_seconds(at)}: {problem}"
+    ref = ((entry.gate, entry.seq),)
+    return Finding("desk_action_not_authorised", (gate,), at, detail, None, group, ref)
 
 
 def no_badge_read(body: dict[str, Any]) -> str | None:

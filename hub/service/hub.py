@@ -36,6 +36,7 @@ from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
 from hub.service.control import HubControl, report_import
+from hub.service.desk import HubDesk
 from hub.service.drills import HubDrills
 from hub.service.faults import FaultControl
 from hub.service.incidents import IncidentWatch
@@ -124,6 +125,14 @@ class Hub:
             drill=self.drills.running,
         )
         self.views.incidents, self.views.drills = self.incidents, self.drills
+        self.views.desks = HubDesk(  # the desks' console: requests out, outcomes read back
+            self.topics,
+            self.link.publish,
+            config.gates,
+            self.store,
+            lambda gate: live.status if (live := self.ingest.tracker.get(gate)) else None,
+            lambda: self.link.connected,
+        )
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
         self.answers.faults = FaultControl(self.incidents, self.drills, self.ingest).answer
         web = config.http

@@ -21,6 +21,7 @@ from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
+from hub.service.desk import HubDesk
 from hub.service.drills import HubDrills
 from hub.service.link import HubLink
 from hub.service.metrics import hub_metrics
@@ -54,6 +55,7 @@ class Readout:
         self.started = time.time()
         self.incidents: IncidentLog | None = None  # the hub's, once it has made them
         self.drills: HubDrills | None = None
+        self.desks: HubDesk | None = None  # the desks' console, once the hub has made it
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
@@ -140,6 +142,29 @@ class Readout:
 
         with self.venue.reading() as state:
             return [row.as_dict(self.policy.tz) for row in closing_sweep(state, staff=staff)]
+
+    # --- the desks' console (hub.service.desk, hub.views.desk_console) ------------------------
+
+    def desk(self, gate: str) -> dict[str, Any] | None:
+        from hub.views.desk_console import desk_view
+
+        if self.desks is None or not self.desks.is_desk(gate):
+            return None
+        view = self.ingest.gates().get(gate)
+        online = view.online if view is not None else None
+        now = datetime.now(self.policy.tz)
+        with self.venue.reading() as state:
+            return desk_view(state, gate, self.config.gates[gate], self.policy, now, online)
+
+    def desk_ask(self, gate: str, action: object, args: object) -> dict[str, Any]:
+        if self.desks is None:
+            raise ValueError("this hub has no console")
+        return self.desks.ask(gate, action, args)
+
+    def desk_outcome(self, gate: str, request: str) -> dict[str, Any]:
+        if self.desks is None:
+            raise KeyError(request)
+        return self.desks.outcome(gate, request)
 
     def report(self, day: date) -> Any:
         from hub.views.reports.daily import daily_report

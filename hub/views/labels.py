@@ -61,6 +61,7 @@ FINDINGS: dict[str, str] = {
     "child_temp_exit": N_("Child let out for a while"),
     "child_admitted_alone": N_("Child let in alone"),
     "override_not_authorised": N_("Override without a valid staff badge"),
+    "desk_action_not_authorised": N_("Desk action without a valid staff badge"),
     "move_without_entry": N_("Let out, never let in"),
     "impossible_move": N_("Impossible move"),
     "pairing_without_adult": N_("Pairing with no adult"),

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from gate.core import Member, MemberState, Role, State, mask_phone
+from gate.core import Group, Member, MemberState, Role, State, mask_phone
+from gate.core.families import missing
 from gate.store.allowlist import normalise_uid
 
 
@@ -158,6 +159,8 @@ def lookup(
         "group": group_id,
         "bound": group is not None,
         "children_unaccompanied": bool(group and group.unaccompanied),
+        # slots of its ticket with no band yet (gate.core.families): null once complete
+        "incomplete": _incomplete(group),
         "inside": sum(m.state is MemberState.INSIDE for m in members),
         "members": [m.as_dict(tz) for m in members],
         "ticket": None
@@ -173,6 +176,13 @@ def lookup(
         "revoked": revoked,
         "guardian_phone": _phone(state, group_id, staff),
     }
+
+
+def _incomplete(group: Group | None) -> dict[str, int] | None:
+    if group is None:
+        return None
+    short = missing(group)
+    return {"adults": short.adults, "children": short.children} if short.any else None
 
 
 def unaccompanied_groups(

@@ -42,6 +42,18 @@ class HubView(Protocol):
 
     def sweep(self, *, staff: bool) -> list[dict[str, Any]]: ...
 
+    def desk(self, gate: str) -> dict[str, Any] | None:
+        """The desk's console object (`hub.views.desk_console`); None: `gate` is no desk."""
+        ...
+
+    def desk_ask(self, gate: str, action: object, args: object) -> dict[str, Any]:
+        """Ask desk `gate` for a desk action (`hub.service.desk`); ValueError: why not."""
+        ...
+
+    def desk_outcome(self, gate: str, request: str) -> dict[str, Any]:
+        """What became of a request asked at the console; KeyError: never asked here."""
+        ...
+
     def today(self) -> date:
         """The venue's day now, in its timezone."""
         ...

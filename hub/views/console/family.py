@@ -81,6 +81,14 @@ def show_lookup(found: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
     if found["children_unaccompanied"]:
         head += _("; CHILDREN UNACCOMPANIED")
     lines = [head]
+    if short := found.get("incomplete"):  # slots of its ticket with no band yet
+        lines.append(
+            _(
+                "INCOMPLETE: {adults} adult(s), {children} child(ren) not bound yet",
+                adults=short["adults"],
+                children=short["children"],
+            )
+        )
     if ticket := found.get("ticket"):
         lines.append(
             _(

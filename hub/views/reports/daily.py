@@ -53,6 +53,7 @@ from zoneinfo import ZoneInfo
 from gate.core import (
     Allowlist,
     BandBound,
+    BindingOpened,
     Event,
     Headcount,
     MemberMoved,
@@ -60,12 +61,14 @@ from gate.core import (
     fold,
     headcount,
 )
+from gate.core.families import Missing, incomplete
 from gate.link.codec import CodecError, event_from_dict
 from hub.fold.clock_order import ClockOrder
 from hub.fold.findings import Finding
 from hub.store.events import EventStore
 from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
+from hub.views.reports.desk_actions import DeskActionRow, desk_action_row
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
@@ -122,6 +125,9 @@ class DailyReport:
     sessions: tuple[SessionRow, ...] = ()  # by session, when some ticket has one
     incidents: tuple[Incident, ...] = ()  # outages and faults (hub/views/reports/outages.py)
     drills: tuple[Drill, ...] = ()
+    # families bound this day with a slot of their ticket still to bind at its end
+    incomplete: tuple[Missing, ...] = ()
+    desk_actions: tuple[DeskActionRow, ...] = ()  # authorised by a badge tapped at the desk
 
     @property
     def admitted_adults(self) -> int:
@@ -190,6 +196,8 @@ class DailyReport:
             "sessions": [s.as_dict() for s in self.sessions],
             "incidents": [i.as_dict() for i in self.incidents],
             "drills": [d.as_dict() for d in self.drills],
+            "incomplete": [m.as_dict() for m in self.incomplete],
+            "desk_actions": [a.as_dict(lambda at: iso(at, tz)) for a in self.desk_actions],
         }
 
 
@@ -247,6 +255,8 @@ class _Tally:
     denials: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     test_scans: list[TechnicianScan] = field(default_factory=list)
     sessions: SessionTally = field(default_factory=SessionTally)
+    bound_today: set[str] = field(default_factory=set)  # groups a desk bound (to) this day
+    desk_actions: list[DeskActionRow] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.headcount = HeadcountTally(self.tz)
@@ -284,8 +294,11 @@ class _Tally:
             except Exception:
                 self.skipped += 1
                 continue
+            if isinstance(event, BindingOpened):
+                self.bound_today.add(event.group)
             if isinstance(event, BandBound):
                 self.bands.bound(event)
+                self.bound_today.add(event.group)
             elif isinstance(event, MemberMoved) and prior is not None:
                 self.headcount.moved(entry.kind, event, prior.state, prior.role, hour)
                 self.sessions.moved(self.state, entry.kind, event, prior.state)
@@ -299,7 +312,10 @@ class _Tally:
             return
         code = str(d.get("code", ""))
         gate = str(d.get("gate") or entry.gate)
-        if tested := technician_scan(entry.body, entry.gate, entry.seq, utc_time(ms)):
+        staff = self.state.allowlist.staff
+        if action := desk_action_row(entry.body, entry.gate, utc_time(ms), staff):
+            self.desk_actions.append(action)  # a desk action, with the badge that authorised it
+        elif tested := technician_scan(entry.body, entry.gate, entry.seq, utc_time(ms)):
             self.test_scans.append(tested)  # a technician's: listed apart, not a visitor's
         elif code.startswith("DENY_"):
             self.denials[code][gate] += 1
@@ -355,6 +371,8 @@ class _Tally:
             skipped=self.skipped,
             test_scans=tuple(self.test_scans),
             sessions=self.sessions.rows(self.state, inside),
+            incomplete=tuple(m for m in incomplete(self.state) if m.group in self.bound_today),
+            desk_actions=tuple(self.desk_actions),
         )
 
 

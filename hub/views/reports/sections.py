@@ -18,6 +18,8 @@ from gate.i18n import N_, words
 from hub.views.labels import humanize, label
 from hub.views.reports import technician_scans
 from hub.views.reports.daily import DailyReport
+from hub.views.reports.desk_actions import desk_actions_section
+from hub.views.reports.families import families_section
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.hours import hours_section
 from hub.views.reports.outages import outage_sections
@@ -214,6 +216,12 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
             ),
         ),
         *([sessions_section(report.sessions, _)] if report.sessions else []),
+        *([families_section(report.incomplete, _)] if report.incomplete else []),
+        *(
+            [desk_actions_section(report.desk_actions, t, lambda c: label(c, language), _)]
+            if report.desk_actions
+            else []
+        ),
         *outage_sections(list(report.incidents), list(report.drills), t, _, now_ms()),
     ]
 

@@ -153,6 +153,7 @@ ANNOUNCEMENT = {
         "text": {"type": "object", "properties": {"en": {"type": "string"}, "zh-CN": {}}},
     },
 }
+GATE = {"name": "gate", "in": "path", "required": True, "schema": {"type": "string"}}
 LANG = {
     "name": "lang",
     "in": "query",
@@ -237,6 +238,39 @@ OPENAPI: dict[str, Any] = {
             "What the last reconciliation found; rule violations have severity critical",
             LIST,
             "staff token",
+        ),
+        "/api/desk/{gate}": _get(
+            "The desk's console: the binding in progress at that desk (ticket, slots by role, "
+            "who is missing, bands bound), whether a staff badge tapped there authorises an "
+            "action now, and the families left short",
+            OBJECT,
+            "desk or staff token",
+            parameters=[GATE],
+            security=[{"token": []}],
+        ),
+        "/api/desk/{gate}/actions": {
+            "post": {
+                "summary": "Ask that desk for a desk action (join, replace, unbind, reissue, "
+                "walkin, not_authorised; revoke and restore run at the hub): "
+                '{"action": NAME, "args": {NAME: TEXT or [TEXT]}}; 202 with its request id',
+                "parameters": [GATE],
+                "security": [{"token": []}],
+                "requestBody": {"content": {"application/json": {"schema": OBJECT}}},
+                "responses": {
+                    "202": {"description": "asked: {request, gate, action, state: pending}"},
+                    "400": {"description": "not asked, and why"},
+                    "401": {"description": "desk or staff token"},
+                },
+            }
+        },
+        "/api/desk/{gate}/requests/{request}": _get(
+            "What became of a request asked at the console: pending, decided (the desk's "
+            "decision: code, message, staff badge, journal seq), refused (why the desk did not "
+            "run it), unanswered",
+            OBJECT,
+            "desk or staff token",
+            parameters=[GATE, {"name": "request", "in": "path", "required": True}],
+            security=[{"token": []}],
         ),
         "/api/reports/daily": _get(
             "The daily report: JSON, or a workbook (xlsx), a printable page (html), one CSV",

@@ -30,6 +30,7 @@ from gate.i18n import Words, from_accept_language, language_of, words
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE = "index.html"
+DESK_PAGE = "desk.html"  # the desk's console
 SCRIPT_KEYWORDS = {"_": None, "_both": None, "N_": None}
 
 # <tag ... data-w[="both"] ...>English</tag>, where the text holds no markup. The page is ours:
@@ -99,9 +100,14 @@ def display_page(language: str, static: Path = STATIC) -> str:
     return _page(language_of(language), static)
 
 
+def desk_page(language: str, static: Path = STATIC) -> str:
+    """The desk's console (`desk.html`) in `language`, the same way as the display."""
+    return _page(language_of(language), static, DESK_PAGE)
+
+
 @cache
-def _page(language: str, static: Path) -> str:
-    page = (static / PAGE).read_text(encoding="utf-8")
+def _page(language: str, static: Path, name: str = PAGE) -> str:
+    page = (static / name).read_text(encoding="utf-8")
     _ = words(language)
 
     def marked(m: re.Match[str]) -> str:

@@ -11,7 +11,9 @@ the request: `?lang=en|zh-CN`, else the browser's Accept-Language, else `[hub] l
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
 masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
 `/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=json|xlsx|html|csv][&lang=zh-CN]`
-(JSON by default). Tokens live in files
+(JSON by default). The desk's console, `/desk/{gate}` (the page, open: it holds no data) and
+`/api/desk/{gate}...` (desk or staff token, the only POST): `hub.views.web.desk_routes`.
+Tokens live in files
 named by hub.toml (mode 0600), never in the repository. The server itself (time, thread and size
 bounds, Host check, security headers) is `hub.views.web.http`.
 """
@@ -36,9 +38,10 @@ from typing import Any
 from gate.i18n import LANGUAGES
 from hub.views.reports.today import TodayCurve
 from hub.views.view import HubView
+from hub.views.web.desk_routes import desk_get, desk_page_gate, desk_post
 from hub.views.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
 from hub.views.web.openapi import OPENAPI
-from hub.views.web.page import display_page, request_language, string_table
+from hub.views.web.page import desk_page, display_page, request_language, string_table
 from hub.views.web.request import Request
 
 log = logging.getLogger(__name__)
@@ -111,7 +114,11 @@ def make_server(
         level = access.level(request.headers.get("authorization"))
         lang = asked(request)
         try:
-            reply = route(hub, request.path, request.query, level, lang)
+            if request.method == "POST":  # the desk's console asks for an action
+                status, said = desk_post(hub, request.path, request.headers, request.body, level)
+                reply = Reply.json(said, status)
+            else:
+                reply = route(hub, request.path, request.query, level, lang)
         except (ValueError, KeyError) as exc:
             reply = Reply.json({"error": str(exc)}, 400)
         challenge = (("WWW-Authenticate", 'Bearer realm="wristgate hub"'),)
@@ -174,6 +181,8 @@ def route(
         return Reply(200, display_page(language).encode(), "text/html; charset=utf-8")
     if path.startswith("/static/"):
         return _static(path.removeprefix("/static/"))
+    if desk_page_gate(path) is not None:  # the desk's console: its data comes by token
+        return Reply(200, desk_page(language).encode(), "text/html; charset=utf-8")
     if path == "/metrics":
         return Reply(200, hub.metrics_text().encode(), "text/plain; version=0.0.4; charset=utf-8")
     opened: dict[str, Callable[[], Any]] = {
@@ -194,6 +203,8 @@ def route(
             return _unauthorised("a desk or staff token")
         found = hub.lookup(path.removeprefix("/api/lookup/"), staff=level >= STAFF)
         return Reply.json(found) if found else Reply.json({"error": "not known"}, 404)
+    if (desk := desk_get(hub, path, level)) is not None:
+        return Reply.json(desk[1], desk[0])
     staff_only: dict[str, Callable[[], Reply]] = {
         "/api/sweep": lambda: Reply.json(hub.sweep(staff=True)),
         "/api/findings": lambda: Reply.json([f.as_dict() for f in hub.findings()]),

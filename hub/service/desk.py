@@ -1,0 +1,145 @@
+"""The hub's side of the desk's console (`/desk/<gate>`): a desk action asked for at the console
+is published to that desk (`hub/desk/{gate}`, `gate.link.protocol.DeskRequest`) with a request
+id; the desk runs it and journals its decision with that id; the outcome is read back from the
+hub's store by it, or from the desk's status when the desk did not run it (`desk_refused`).
+
+    ask(gate, action, args)      -> {"request": id, ...}   published, or ValueError why not
+    outcome(gate, request)       -> {"state": "pending" | "decided" | "refused" | "unanswered"}
+
+Revoke and restore are the hub's own (the allowlist is the hub's): they run here, from
+`hub_actions`, never at a desk; without them this hub says they are not available.
+
+Called from the HTTP server's threads: the requests asked are kept under a lock, at most
+MAX_ASKED of them (the oldest forgotten first).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from gate.config import describe
+from gate.link.protocol import (
+    DESK_REQUEST_MAX_AGE_S,
+    PHONE_ROLES,
+    DeskRequest,
+    GateStatus,
+    Topics,
+    dump,
+)
+from hub.store.events import EventStore
+
+log = logging.getLogger("hub")
+
+MAX_ASKED = 1024
+SCAN_AHEAD = 256  # entries of the desk read past the last one looked at, per question
+ANSWER_GRACE_S = 30  # past the request's age limit: the desk has not answered
+HUB_ACTION_NAMES = ("revoke", "restore")  # the hub's own, never sent to a desk
+HubAction = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Asked:
+    gate: str
+    action: str
+    sent_ms: int
+    looked: int  # the desk's entries up to this seq were looked at
+
+
+class HubDesk:
+    def __init__(
+        self,
+        topics: Topics,
+        publish: Callable[[str, bytes], None],
+        roster: Mapping[str, str],
+        store: EventStore,
+        status_of: Callable[[str], GateStatus | None],
+        connected: Callable[[], bool],
+        clock: Callable[[], float] = time.time,
+        hub_actions: Mapping[str, HubAction] | None = None,
+    ) -> None:
+        self.topics, self.publish, self.roster, self.store = topics, publish, roster, store
+        self.status_of, self.connected, self.clock = status_of, connected, clock
+        self.hub_actions: dict[str, HubAction] = dict(hub_actions or {})
+        self._lock = threading.Lock()
+        self._asked: OrderedDict[str, Asked] = OrderedDict()
+
+    def is_desk(self, gate: str) -> bool:
+        return self.roster.get(gate) in PHONE_ROLES
+
+    def ask(self, gate: str, action: object, args: object) -> dict[str, Any]:
+        """Ask `gate` for desk action `action`; raises ValueError with a reason to show."""
+        if not self.is_desk(gate):
+            raise ValueError(f"{gate[:32]!r} is not a desk or handheld of hub.toml's [gates]")
+        if isinstance(action, str) and action in HUB_ACTION_NAMES:
+            return self._at_hub(action, args)
+        request = f"c{secrets.token_hex(8)}"
+        sent_ms = int(self.clock() * 1000)
+        try:
+            message = DeskRequest(
+                gate=gate, request=request, action=action, args=args, sent_ms=sent_ms
+            )
+        except ValidationError as exc:
+            raise ValueError(describe(exc, "desk request").replace("\n", "; ")) from None
+        if not self.connected():
+            raise ValueError("the hub is not connected to its broker: the desk cannot hear it")
+        looked = self.store.acked(gate)  # the decision comes after everything stored now
+        with self._lock:
+            self._asked[request] = Asked(gate, message.action, sent_ms, looked)
+            while len(self._asked) > MAX_ASKED:
+                self._asked.popitem(last=False)
+        self.publish(self.topics.desk(gate), dump(message))
+        log.info("desk request %s to %s: %s", request, gate, message.action)
+        return {"request": request, "gate": gate, "action": message.action, "state": "pending"}
+
+    def _at_hub(self, action: str, args: object) -> dict[str, Any]:
+        run = self.hub_actions.get(action)
+        if run is None:
+            raise ValueError(f"{action} is not available on this hub")
+        if not isinstance(args, dict):
+            raise ValueError("args: an object of names and texts")
+        return {"action": action, "state": "done", "result": run(args)}
+
+    def outcome(self, gate: str, request: str) -> dict[str, Any]:
+        """What became of request `request` to `gate`; KeyError when this hub never asked it."""
+        with self._lock:
+            asked = self._asked.get(request)
+        if asked is None or asked.gate != gate:
+            raise KeyError(request)
+        said: dict[str, Any] = {"request": request, "gate": gate, "action": asked.action}
+        seq = asked.looked
+        for seq in range(asked.looked + 1, asked.looked + 1 + SCAN_AHEAD):
+            entry = self.store.get(gate, seq)
+            if entry is None:
+                seq -= 1
+                break
+            if entry.kind == "decision" and entry.body.get("request") == request:
+                decision = entry.body.get("decision") or {}
+                return said | {
+                    "state": "decided",
+                    "seq": seq,
+                    "code": decision.get("code"),
+                    "message": decision.get("message"),
+                    "group": decision.get("group"),
+                    "staff": entry.body.get("staff"),
+                    "granted": str(decision.get("code", "")).startswith("OK_"),
+                }
+        with self._lock:
+            asked.looked = max(asked.looked, seq)  # none of them: not looked at again
+        status = self.status_of(gate)
+        for refused in (status.desk_refused or []) if status else []:
+            if refused.request == request:
+                return said | {"state": "refused", "reason": refused.reason}
+        age_s = self.clock() - asked.sent_ms / 1000
+        if age_s > DESK_REQUEST_MAX_AGE_S + ANSWER_GRACE_S:
+            why = f"{gate} did not answer within {age_s:.0f} s: is it online?"
+            return said | {"state": "unanswered", "reason": why}
+        return said | {"state": "pending"}
