@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("diag", "reader, scanner, GPIO, disk, clock, key file, broker")
     joined = command("join", "staff join two tickets into one family (at a desk)")
     joined.add_argument("tickets", nargs=2, metavar="TICKET")
+    replaced = command("replace", "staff replace a lost band: OLD revoked, NEW takes its member")
+    replaced.add_argument("old", metavar="OLD")
+    replaced.add_argument("new", metavar="NEW")
+    command("unbind", "staff unbind a band bound by mistake").add_argument("uid", metavar="UID")
+    command("reissue", "staff give back a band returned by mistake").add_argument(
+        "uid", metavar="UID"
+    )
     mode = command("mode", "a handheld's mode")
     mode.add_argument("mode", choices=["bind", "check"])
     return parser
@@ -95,6 +102,10 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
             return {"cmd": "mode", "mode": args.mode}
         case "join":
             return {"cmd": "join", "tickets": list(args.tickets)}
+        case "replace":
+            return {"cmd": "replace", "old": args.old, "new": args.new}
+        case "unbind" | "reissue":
+            return {"cmd": args.command, "uid": args.uid}
     return {"cmd": args.command}
 
 
@@ -139,6 +150,9 @@ SHOW: dict[str, Show] = {
     "diag": show_diag,
     "mode": show_mode,
     "join": show_scan,
+    "replace": show_scan,
+    "unbind": show_scan,
+    "reissue": show_scan,
 }
 
 
