@@ -34,6 +34,9 @@ RULE_VIOLATIONS: dict[str, str] = {
     "move_without_entry": N_("member let out that no gate let in"),
     "impossible_move": N_("a move no rule makes from the member's previous state"),
     "pairing_without_adult": N_("pairing window opened with no adult of the group let through"),
+    "correction_not_authorised": N_(
+        "band corrected at a desk with no enrolled, unrevoked staff badge tapped there"
+    ),
 }
 
 # Someone published as a gate what that gate never journals (hub.ingest.intake refused it): a gate's

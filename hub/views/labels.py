@@ -75,6 +75,7 @@ FINDINGS: dict[str, str] = {
     "journal_conflict": N_("Gates' journals disagree"),
     "voucher_reused": N_("Voucher used twice"),
     "unknown_reference": N_("Entry names something unknown"),
+    "correction_not_authorised": N_("Band corrected without a staff badge"),
 }
 
 _TABLES = (CODES, ROLES, STATES, FINDINGS)

@@ -25,7 +25,10 @@ right where a gate found its clock wrong (`hub.fold.clock_order`).
     admitted           first entries of the day, adults and children
     closing            the headcount after the day's last entry
     wristbands         issued (bound), returned (final exit), still out (bound, not returned),
-                       written off (band UIDs revoked with a reason saying lost or damaged)
+                       written off (band UIDs revoked with a reason saying lost or damaged,
+                       and lost bands replaced at a desk)
+    corrections        bands replaced, unbound or re-issued at a desk, with the staff badge
+                       (hub/views/reports/corrections.py)
     incidents          staff overrides, denials by code, the reconciliation's findings of the day,
                        children still inside when the day ended
     sessions           by session (场次) of the tickets, when any has one: first entries,
@@ -53,6 +56,9 @@ from zoneinfo import ZoneInfo
 from gate.core import (
     Allowlist,
     BandBound,
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
     Event,
     Headcount,
     MemberMoved,
@@ -66,6 +72,7 @@ from hub.fold.findings import Finding
 from hub.store.events import EventStore
 from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
+from hub.views.reports.corrections import CorrectionRow, correction_row
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
@@ -122,6 +129,7 @@ class DailyReport:
     sessions: tuple[SessionRow, ...] = ()  # by session, when some ticket has one
     incidents: tuple[Incident, ...] = ()  # outages and faults (hub/views/reports/outages.py)
     drills: tuple[Drill, ...] = ()
+    corrections: tuple[CorrectionRow, ...] = ()  # at the desk (hub/views/reports/corrections.py)
 
     @property
     def admitted_adults(self) -> int:
@@ -190,6 +198,7 @@ class DailyReport:
             "sessions": [s.as_dict() for s in self.sessions],
             "incidents": [i.as_dict() for i in self.incidents],
             "drills": [d.as_dict() for d in self.drills],
+            "corrections": [c.as_dict(tz) for c in self.corrections],
         }
 
 
@@ -247,6 +256,7 @@ class _Tally:
     denials: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     test_scans: list[TechnicianScan] = field(default_factory=list)
     sessions: SessionTally = field(default_factory=SessionTally)
+    corrections: list[CorrectionRow] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.headcount = HeadcountTally(self.tz)
@@ -279,11 +289,19 @@ class _Tally:
         before = self.state.inside
         for event in events:
             prior = self.state.members.get(event.uid) if isinstance(event, MemberMoved) else None
+            corrected = (
+                correction_row(self.state, event)
+                if isinstance(event, BandReplaced | BandUnbound | BandReissued)
+                else None
+            )
             try:
                 fold(self.state, event)
             except Exception:
                 self.skipped += 1
                 continue
+            if corrected is not None:
+                self.corrections.append(replace(corrected, at=utc_time(ms)))
+                self.bands.corrected(event, corrected.role)
             if isinstance(event, BandBound):
                 self.bands.bound(event)
             elif isinstance(event, MemberMoved) and prior is not None:
@@ -355,6 +373,7 @@ class _Tally:
             skipped=self.skipped,
             test_scans=tuple(self.test_scans),
             sessions=self.sessions.rows(self.state, inside),
+            corrections=tuple(self.corrections),
         )
 
 
