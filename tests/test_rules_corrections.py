@@ -226,3 +226,19 @@ def reached_here() -> set[Code]:
     """The codes these tables reach (the rules' own every-code test adds them)."""
     venue = family_inside()
     return {correct(venue, replace_band, CHILD_1, CHILD_5).code}
+
+
+def test_a_gate_that_never_saw_the_member_still_refuses_the_lost_and_the_unbound_band() -> None:
+    desk = family_inside()
+    correct(desk, replace_band, CHILD_1, CHILD_5)
+    replaced = desk.events
+    correct(desk, unbind_band, CHILD_2)
+    unbound = desk.events
+    elsewhere = Venue()  # a lane that knows nothing of the family: only its tokens
+    for event in (*replaced, *unbound):
+        with pytest.raises(KeyError):
+            fold(elsewhere.state, event)
+    lost = token_scan(X1, Mode.EXIT, CHILD_1, FAMILY, Role.CHILD)
+    gone = token_scan(X1, Mode.EXIT, CHILD_2, FAMILY, Role.CHILD)
+    assert elsewhere.scan(lost, T0).code is Code.DENY_REVOKED
+    assert elsewhere.scan(gone, T0).code is Code.DENY_UNKNOWN

@@ -269,7 +269,9 @@ def _member_of(state: State, uid: str, group: str) -> Member:
 
 
 def _replace_band(state: State, event: BandReplaced) -> None:
-    """The new band takes the member (group, role, state, slot); the old one is revoked."""
+    """The new band takes the member (group, role, state, slot); the old one is revoked, first:
+    a gate that never saw the member (it learns the new band from its token) refuses it too."""
+    state.revocations[event.old] = f"lost band, replaced by {event.new}"
     old = _member_of(state, event.old, event.group)
     earlier = state.members.get(event.new)
     if earlier is not None and earlier.state is MemberState.INSIDE:
@@ -277,7 +279,6 @@ def _replace_band(state: State, event: BandReplaced) -> None:
     del state.members[event.old]
     state.members[event.new] = replace(old, uid=event.new, last_gate=event.gate, last_at=event.at)
     state.unbound.pop(event.new, None)
-    state.revocations[event.old] = f"lost band, replaced by {event.new}"
     group = state.groups[event.group]
     swapped = dict.fromkeys(event.new if uid == event.old else uid for uid in group.members)
     state.groups[event.group] = replace(group, members=tuple(swapped))
@@ -288,11 +289,12 @@ def _replace_band(state: State, event: BandReplaced) -> None:
 
 
 def _unbind(state: State, event: BandUnbound) -> None:
-    """The band leaves its group: its slot is free, and it leaves the headcount if inside."""
+    """The band leaves its group: its slot is free, and it leaves the headcount if inside. Its
+    token is no longer believed, first: at a gate that never saw the member too."""
+    state.unbound[event.uid] = event.group
     member = _member_of(state, event.uid, event.group)
     del state.members[event.uid]
     state.inside -= member.state is MemberState.INSIDE
-    state.unbound[event.uid] = event.group
     group = state.groups[event.group]
     adult = member.role is Role.ADULT
     group = replace(
