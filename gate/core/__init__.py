@@ -6,12 +6,16 @@
 `step` does both after closing due pairing windows (`expire`); `headcount` counts who is inside.
 """
 
+from gate.core.corrections import reissue_band, replace_band, unbind_band
 from gate.core.decider import decide
 from gate.core.desk import mask_phone, staff_at_desk
 from gate.core.engine import Headcount, advance, headcount, step
 from gate.core.events import (
     BandBound,
     BandLearned,
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
     BindingOpened,
     Event,
     GroupFlagged,
@@ -47,7 +51,10 @@ __all__ = [
     "Allowlist",
     "BandBound",
     "BandLearned",
+    "BandReissued",
+    "BandReplaced",
     "BandToken",
+    "BandUnbound",
     "BindingOpened",
     "Code",
     "Decision",
@@ -81,6 +88,9 @@ __all__ = [
     "headcount",
     "join",
     "mask_phone",
+    "reissue_band",
+    "replace_band",
     "staff_at_desk",
     "step",
+    "unbind_band",
 ]

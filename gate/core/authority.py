@@ -21,9 +21,9 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
                         GroupFlagged OverrideArmed OverrideSpent PairingExtended(exit)
               expiry    PairingClosed(exit) MemberMoved(temp_out, adults) GroupFlagged
               passage   MemberMoved (an undo: unforced)
-    desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined
-    handheld  decision  BindingOpened BandBound OverrideArmed GroupsJoined (bind mode; checks
-                        journal nothing)
+    desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined, and the
+                        corrections: BandReplaced BandUnbound BandReissued GroupFlagged
+    handheld  decision  as a desk (bind mode; checks journal nothing)
     every     fire_alarm, allowlist, clock: no events
 
 Refusal is whole-entry: an entry is accepted or refused entirely, with one stable reason.
@@ -39,6 +39,9 @@ from typing import Literal
 from gate.core.events import (
     BandBound,
     BandLearned,
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
     BindingOpened,
     Event,
     GroupFlagged,
@@ -128,7 +131,8 @@ ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "desk": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
     "handheld": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
 }
-_BINDING = frozenset({BindingOpened, BandBound, OverrideArmed, GroupsJoined})
+_CORRECTIONS = frozenset({BandReplaced, BandUnbound, BandReissued, GroupFlagged})
+_BINDING = frozenset({BindingOpened, BandBound, OverrideArmed, GroupsJoined}) | _CORRECTIONS
 ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
     "entry": frozenset(
         {

@@ -72,6 +72,9 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     bad_token = band_carries_its_token(scan)
     if bad_token is not None:
         return deny(scan, bad_token.code, bad_token.message)
+    lost = state.revocations.get(scan.value)  # replaced at a desk: whatever its token says
+    if lost is not None:
+        return deny(scan, Code.DENY_REVOKED, f"{scan.value} revoked: {lost}")
     learned: list[Event] = []
     reentry = is_reentry_barcode(state, scan)
     if reentry:
@@ -81,6 +84,9 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
         member: Member | None = found
     else:
         member = state.members.get(scan.value)
+    if member is None and scan.value in state.unbound:  # its token names a group it left
+        gone = f"band unbound from group {state.unbound[scan.value]} at the desk: bind it there"
+        return deny(scan, Code.DENY_UNKNOWN, gone)
     if member is None and scan.token is not None:
         member, learned = _learn_from_token(scan, now)
     if member is None:

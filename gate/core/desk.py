@@ -9,7 +9,18 @@ from datetime import datetime
 from gate.core.bands import band_is_of_the_stock
 from gate.core.events import BandBound, BindingOpened
 from gate.core.families import left_short
-from gate.core.model import Code, Decision, Kind, MemberState, Policy, Refusal, Role, Scan, Ticket
+from gate.core.model import (
+    Code,
+    Decision,
+    Kind,
+    Member,
+    MemberState,
+    Policy,
+    Refusal,
+    Role,
+    Scan,
+    Ticket,
+)
 from gate.core.rules import Outcome, deny, within
 from gate.core.state import Group, State
 
@@ -55,7 +66,7 @@ def _open_binding(
 
 def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
     uid = scan.value
-    reason = state.allowlist.revoked.get(uid)
+    reason = state.revoked(uid)
     if reason is not None:
         return deny(scan, Code.DENY_REVOKED, f"band revoked: {reason}")
     foreign = band_is_of_the_stock(state, uid)
@@ -63,6 +74,8 @@ def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
         return deny(scan, foreign.code, foreign.message)
     earlier = state.members.get(uid)
     if earlier is not None and earlier.state is not MemberState.EXITED:
+        if scan.tag and scan.token is None:  # a replacement, a re-issued band: blank
+            return _token_for(scan, earlier)
         return deny(scan, Code.DENY_BINDING, f"band already bound to group {earlier.group}")
     group_id = state.bindings.get(scan.gate)
     if group_id is None:
@@ -81,6 +94,16 @@ def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
     )
     decision = Decision(Code.OK_BIND, message, uid, scan.gate, group_id, role)
     return decision, [BandBound(scan.gate, now, uid, group_id, role)]
+
+
+def _token_for(scan: Scan, member: Member) -> Outcome:
+    """A blank band of a member held to the desk's reader (a replacement, a band re-issued):
+    the desk writes its token (`OK_CORRECTED`, no event: the member is as it was)."""
+    message = f"token written: {member.role} of group {member.group} ({member.state})"
+    decision = Decision(
+        Code.OK_CORRECTED, message, scan.value, scan.gate, member.group, member.role
+    )
+    return decision, []
 
 
 def _free_slot(group: Group, stock: Role | None) -> Role | Refusal:

@@ -140,6 +140,47 @@ class OverrideSpent:
     overrode: Code
 
 
+@dataclass(frozen=True, slots=True)
+class BandReplaced:
+    """Staff at the desk replaced member `old`'s band (lost) with band `new`: the new band takes
+    the member's group, role and state, and the old one is revoked for every gate that folds
+    this (`State.revocations`), whatever its token says."""
+
+    gate: str
+    at: datetime
+    old: str
+    new: str
+    group: str
+    staff: str
+
+
+@dataclass(frozen=True, slots=True)
+class BandUnbound:
+    """Staff at the desk unbound band `uid` (bound by mistake): its slot in `group` is free again,
+    and it leaves the headcount if it was inside. `state`: where the member was before."""
+
+    gate: str
+    at: datetime
+    uid: str
+    group: str
+    role: Role
+    state: MemberState
+    staff: str
+
+
+@dataclass(frozen=True, slots=True)
+class BandReissued:
+    """Staff at the desk gave back band `uid`, returned by mistake at a final exit: the member of
+    `group` is put back in `state` (`temp_out` for an adult, `bound` for a child)."""
+
+    gate: str
+    at: datetime
+    uid: str
+    group: str
+    state: MemberState
+    staff: str
+
+
 Event = (
     BindingOpened
     | BandBound
@@ -153,4 +194,7 @@ Event = (
     | GroupFlagged
     | OverrideArmed
     | OverrideSpent
+    | BandReplaced
+    | BandUnbound
+    | BandReissued
 )

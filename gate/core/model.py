@@ -63,6 +63,7 @@ class Code(StrEnum):
     OK_COLLECT = "OK_COLLECT"  # after closing: an adult in only to collect the group's children
     OK_GROUP_WINDOW = "OK_GROUP_WINDOW"  # a group's leader reopened its window (nobody moved)
     OK_JOIN = "OK_JOIN"  # two tickets joined into one family at the desk
+    OK_CORRECTED = "OK_CORRECTED"  # a band replaced, unbound or re-issued by staff at the desk
     DENY_UNKNOWN = "DENY_UNKNOWN"
     DENY_NOT_VALID_NOW = "DENY_NOT_VALID_NOW"
     DENY_REVOKED = "DENY_REVOKED"

@@ -30,6 +30,7 @@ from gate.core.events import (
     VoucherUsed,
 )
 from gate.core.model import Code, Decision, MemberState, Mode, Role
+from gate.core.peer_corrections import check_correction, stock_fits
 
 _GRANT_TARGET = {
     Code.OK_ENTRY: MemberState.INSIDE,
@@ -63,6 +64,8 @@ def check_decision(entry: PeerEntry, knows: Knowledge) -> None:
         _bound(entry, d, mode, knows)
     elif d.code is Code.OK_JOIN:
         _joined(entry, d, mode)
+    elif d.code is Code.OK_CORRECTED:
+        check_correction(entry, d, mode, knows)
     elif d.code is Code.OK_GROUP_WINDOW:
         _reopened(entry, d, mode)
     elif d.code in PASSAGE_GRANTS:
@@ -120,11 +123,7 @@ def _reopened(entry: PeerEntry, d: Decision, mode: object) -> None:
 
 
 def _stock(uid: str, role: Role, knows: Knowledge) -> None:
-    stock = knows.allowlist.bands.get(uid)
-    if stock is None:
-        return
-    if (stock is Role.ADULT) != (role is Role.ADULT):
-        raise Refused(Reason.STOCK_ROLE, f"band {uid[:32]} is {stock} stock, bound as {role}")
+    stock_fits(uid, role, knows)
 
 
 def _passed(entry: PeerEntry, d: Decision, scan: Mapping[str, object], knows: Knowledge) -> None:

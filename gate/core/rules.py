@@ -107,7 +107,7 @@ def within(start: datetime, now: datetime, policy: Policy) -> bool:
 
 def not_revoked(a: Attempt) -> Refusal | None:
     for value in (a.member.uid, a.member.group):
-        reason = a.state.allowlist.revoked.get(value)
+        reason = a.state.revoked(value)
         if reason is not None:
             return Refusal(Code.DENY_REVOKED, f"{value} revoked: {reason}")
     return None

@@ -13,6 +13,9 @@ from datetime import datetime
 from gate.core.events import (
     BandBound,
     BandLearned,
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
     BindingOpened,
     Event,
     GroupFlagged,
@@ -92,6 +95,11 @@ class State:
     inside: int = 0  # members in state `inside`, kept by fold for the capacity rule
     families: dict[str, frozenset[str]] = field(default_factory=dict)  # joined tickets
     vouchers_used: dict[str, VoucherUsed] = field(default_factory=dict)  # serial -> first use
+    # bands replaced as lost at a desk (`BandReplaced`): uid -> reason, refused everywhere
+    revocations: dict[str, str] = field(default_factory=dict)
+    # bands unbound at a desk (`BandUnbound`) and not bound since: uid -> the group they left.
+    # Their token still names that group: it is no longer believed
+    unbound: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> State:
         """A copy that folding into leaves this one alone: every value held is immutable, so a
@@ -106,7 +114,15 @@ class State:
             inside=self.inside,
             families=dict(self.families),
             vouchers_used=dict(self.vouchers_used),
+            revocations=dict(self.revocations),
+            unbound=dict(self.unbound),
         )
+
+    def revoked(self, value: str) -> str | None:
+        """Why a ticket or band is revoked: by the allowlist, or as a lost band replaced at a
+        desk; None when it is not."""
+        reason = self.allowlist.revoked.get(value)
+        return reason if reason is not None else self.revocations.get(value)
 
     def family(self, group: str) -> frozenset[str]:
         """The tickets joined with `group` at the desk, itself included."""
@@ -183,6 +199,12 @@ def fold(state: State, event: Event) -> State:
             state.overrides[gate] = ArmedOverride(staff, at)
         case OverrideSpent(gate=gate):
             state.overrides.pop(gate, None)
+        case BandReplaced():
+            _replace_band(state, event)
+        case BandUnbound():
+            _unbind(state, event)
+        case BandReissued():
+            _reissue(state, event)
     return state
 
 
@@ -196,6 +218,7 @@ def _bind(state: State, event: BandBound) -> None:
         bound_children=group.bound_children + (not adult),
     )
     state.groups[event.group] = group
+    state.unbound.pop(event.uid, None)
     earlier = state.members.get(event.uid)
     if earlier is not None and earlier.state is MemberState.INSIDE:
         state.inside -= 1  # a recycled band; cannot happen through decide, kept exact anyway
@@ -233,3 +256,69 @@ def _move(state: State, event: MemberMoved) -> None:
     group = state.groups[before.group]
     if group.unaccompanied and (state.adult_inside(group.id) or not state.child_inside(group.id)):
         state.groups[group.id] = replace(group, unaccompanied=False)
+
+
+# --- corrections at the desk (gate.core.corrections) -------------------------------------------
+
+
+def _member_of(state: State, uid: str, group: str) -> Member:
+    member = state.members[uid]
+    if member.group != group:
+        raise ValueError(f"band {uid} is of group {member.group}, not {group}")
+    return member
+
+
+def _replace_band(state: State, event: BandReplaced) -> None:
+    """The new band takes the member (group, role, state, slot); the old one is revoked, first:
+    a gate that never saw the member (it learns the new band from its token) refuses it too."""
+    state.revocations[event.old] = f"lost band, replaced by {event.new}"
+    old = _member_of(state, event.old, event.group)
+    earlier = state.members.get(event.new)
+    if earlier is not None and earlier.state is MemberState.INSIDE:
+        raise ValueError(f"band {event.new} is inside with group {earlier.group}")
+    del state.members[event.old]
+    state.members[event.new] = replace(old, uid=event.new, last_gate=event.gate, last_at=event.at)
+    state.unbound.pop(event.new, None)
+    group = state.groups[event.group]
+    swapped = dict.fromkeys(event.new if uid == event.old else uid for uid in group.members)
+    state.groups[event.group] = replace(group, members=tuple(swapped))
+    for key, pairing in list(state.pairings.items()):
+        if event.old in pairing.adults:
+            adults = tuple(event.new if uid == event.old else uid for uid in pairing.adults)
+            state.pairings[key] = replace(pairing, adults=adults)
+
+
+def _unbind(state: State, event: BandUnbound) -> None:
+    """The band leaves its group: its slot is free, and it leaves the headcount if inside. Its
+    token is no longer believed, first: at a gate that never saw the member too."""
+    state.unbound[event.uid] = event.group
+    member = _member_of(state, event.uid, event.group)
+    del state.members[event.uid]
+    state.inside -= member.state is MemberState.INSIDE
+    group = state.groups[event.group]
+    adult = member.role is Role.ADULT
+    group = replace(
+        group,
+        members=tuple(uid for uid in group.members if uid != event.uid),
+        bound_adults=group.bound_adults - adult,
+        bound_children=group.bound_children - (not adult),
+    )
+    if group.unaccompanied and not state.child_inside(group.id):
+        group = replace(group, unaccompanied=False)
+    state.groups[event.group] = group
+    state.bindings[event.gate] = event.group  # the next band scanned at this desk takes the slot
+    for key, pairing in list(state.pairings.items()):
+        if event.uid in pairing.adults:
+            adults = tuple(uid for uid in pairing.adults if uid != event.uid)
+            state.pairings[key] = replace(pairing, adults=adults)
+
+
+def _reissue(state: State, event: BandReissued) -> None:
+    """A band returned by mistake is its member's again, in `event.state`."""
+    member = _member_of(state, event.uid, event.group)
+    if member.state is not MemberState.EXITED:
+        raise ValueError(f"band {event.uid} was not returned (state {member.state})")
+    state.members[event.uid] = replace(
+        member, state=event.state, last_gate=event.gate, last_at=event.at
+    )
+    state.inside += event.state is MemberState.INSIDE

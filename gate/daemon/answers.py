@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from gate.control.refusals import Reason, Refused, internal_error, one_of, refusal, required
 from gate.control.socket import ControlServer, Peer, asked_by, import_files
 from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, mask_phone
+from gate.daemon.correction_answers import CORRECTIONS
 from gate.daemon.desk_commands import DeskRunner, desk
 from gate.daemon.wristbands import band_check
 from gate.store.allowlist import AllowlistError, load_csv_texts, normalise_uid
@@ -84,6 +85,13 @@ class Scans(Protocol):
     ) -> dict[str, Any]: ...
 
     def join(self, first: str, second: str, asked_by: dict[str, Any] | None) -> dict[str, Any]: ...
+
+    def desk_action(
+        self,
+        action: Callable[..., dict[str, Any]],
+        args: dict[str, Any],
+        asked_by: dict[str, Any] | None,
+    ) -> dict[str, Any]: ...
 
 
 @runtime_checkable
@@ -438,4 +446,5 @@ COMMANDS: dict[str, Handler] = {
     "mode": mode,
     "join": join,
     "desk": desk,  # a desk action by name (gate.daemon.desk_commands)
+    **CORRECTIONS,
 }

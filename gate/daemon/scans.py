@@ -14,7 +14,6 @@ from typing import Any
 
 from gate.control.metrics import Metrics
 from gate.core import (
-    BandBound,
     BandLearned,
     BandToken,
     Code,
@@ -27,9 +26,11 @@ from gate.core import (
     Mode,
     Policy,
     Scan,
+    State,
     decide,
     expire,
 )
+from gate.daemon.desk_corrections import desk_tokens
 from gate.daemon.joins import join_at_desk
 from gate.daemon.ledger import Ledger
 from gate.daemon.vouchers import Vouchers
@@ -38,7 +39,6 @@ from gate.daemon.wristbands import (
     check_refusal,
     collected_here,
     void_token,
-    write_band_token,
 )
 from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import TagRead
@@ -201,12 +201,10 @@ class ScanPath:
         started = time.perf_counter()
         decision, events = decide(self.ledger.state, scan, now, self.policy)
         self.metrics.observe("decision_seconds", time.perf_counter() - started)
-        bound = next((e for e in events if isinstance(e, BandBound)), None)
-        if bound is not None:
-            decision, events = write_band_token(
-                decision, events, bound, write_token, self.ledger.state, self.keyring, self.count
-            )
-        before = self._states_before(events)
+        decision, events = desk_tokens(
+            decision, events, scan, write_token, self.ledger.state, self.keyring, self.count
+        )
+        before = _states_before(self.ledger.state, events)
         scanned = {
             "kind": scan.kind.value,
             "value": scan.value,
@@ -241,16 +239,6 @@ class ScanPath:
             " [forced]" if decision.forced else "",
         )
         return decision
-
-    def _states_before(self, events: list[Event]) -> dict[str, MemberState]:
-        """Where each member a scan moves was before it (a band learned from its token: where
-        the token put it)."""
-        learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
-        return {
-            e.uid: m.state if (m := self.ledger.state.members.get(e.uid)) else learned[e.uid]
-            for e in events
-            if isinstance(e, MemberMoved)
-        }
 
     def _actuate(
         self,
@@ -312,3 +300,26 @@ class ScanPath:
         tickets = (first, second)
         self.last = join_at_desk(self.ledger, self.settings, self.policy, now, tickets, asked_by)
         return self.last
+
+    def desk_action(
+        self,
+        action: Callable[..., dict[str, Any]],
+        args: dict[str, Any],
+        asked_by: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """A staff action at this desk (`gate.daemon.desk_corrections`), once windows due close."""
+        now = self.clock()
+        self.advance_time(now)
+        self.last = action(self.ledger, self.settings, self.policy, now, args, asked_by)
+        return self.last
+
+
+def _states_before(state: State, events: list[Event]) -> dict[str, MemberState]:
+    """Where each member a scan moves was before it (a band learned from its token: where the
+    token put it)."""
+    learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
+    return {
+        e.uid: m.state if (m := state.members.get(e.uid)) else learned[e.uid]
+        for e in events
+        if isinstance(e, MemberMoved)
+    }

@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "DENY_BINDING": N_("The band cannot be bound to this ticket"),
     "OK_GROUP_WINDOW": N_("Group leader: the children may follow now"),
     "OK_JOIN": N_("Tickets joined into one family"),
+    "OK_CORRECTED": N_("Band corrected at the desk by staff"),
     "DENY_VOUCHER_FORGED": N_("Not a valid voucher: the guest shows the band or goes to the desk"),
     "DENY_VOUCHER_EXPIRED": N_("The voucher has expired: the guest goes to the ticket desk"),
     "DENY_VOUCHER_USED": N_("The voucher was already used"),

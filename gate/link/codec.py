@@ -17,6 +17,9 @@ from gate.config import abridged, describe, time_problem
 from gate.core import (
     BandBound,
     BandLearned,
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
     BindingOpened,
     Decision,
     Event,
@@ -46,6 +49,9 @@ EVENT_TYPES: dict[str, type[Any]] = {
         PairingExtended,
         VoucherUsed,
         GroupsJoined,
+        BandReplaced,
+        BandUnbound,
+        BandReissued,
     )
 }
 

@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     desk.add_argument(
         "args", nargs="*", metavar="KEY=VALUE", help="its arguments; a key given twice: a list"
     )
+    replaced = command("replace", "staff replace a lost band: OLD revoked, NEW takes its member")
+    replaced.add_argument("old", metavar="OLD")
+    replaced.add_argument("new", metavar="NEW")
+    command("unbind", "staff unbind a band bound by mistake").add_argument("uid", metavar="UID")
+    command("reissue", "staff give back a band returned by mistake").add_argument(
+        "uid", metavar="UID"
+    )
     mode = command("mode", "a handheld's mode")
     mode.add_argument("mode", choices=["bind", "check"])
     return parser
@@ -102,6 +109,10 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
             return {"cmd": "join", "tickets": list(args.tickets)}
         case "desk":
             return {"cmd": "desk", "action": args.action, "args": desk_args(args.args)}
+        case "replace":
+            return {"cmd": "replace", "old": args.old, "new": args.new}
+        case "unbind" | "reissue":
+            return {"cmd": args.command, "uid": args.uid}
     return {"cmd": args.command}
 
 
@@ -163,6 +174,9 @@ SHOW: dict[str, Show] = {
     "mode": show_mode,
     "join": show_scan,
     "desk": show_scan,
+    "replace": show_scan,
+    "unbind": show_scan,
+    "reissue": show_scan,
 }
 
 

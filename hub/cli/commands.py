@@ -24,6 +24,7 @@ from gate.i18n import N_
 from gate.i18n.terminal import output_options, reader_gone, terminal_words
 from hub.cli.incidents import add_commands
 from hub.cli.report import report_command
+from hub.cli.revocations import add_commands as add_revocations
 from hub.cli.state import config_of, open_venue, print_json, venue_zone
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -306,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     output_options(find, top=False)
     find.set_defaults(run=_lookup)
     add_commands(commands, _day)  # hub incidents, hub drill (hub/cli/incidents.py)
+    add_revocations(commands)  # hub revoke, hub restore (hub/cli/revocations.py)
     return parser
 
 

@@ -19,6 +19,9 @@ What a gate decides from its own events and clock is checked exactly, online or 
                             by a test scan or a barcode (the arming scan says no tag was
                             read: no badge was at the gate)
     pairing_without_adult   a pairing window opened with no adult of the group let through
+    correction_not_authorised  a band replaced, unbound or re-issued at a desk with no
+                            enrolled, unrevoked staff badge tapped there within the window
+                            (`hub.fold.audit_corrections`)
     impossible_move         a move no rule makes: a decision moving a member back to `bound`
                             or moving a second member, an expiry recalling anyone but an
                             adult who left, a passage undo of a move its decision did not
@@ -51,6 +54,9 @@ from datetime import datetime, timedelta
 
 from gate.core import (
     BandLearned,
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
     Code,
     Event,
     Intent,
@@ -70,6 +76,7 @@ from gate.core import (
 )
 from gate.core.rules import Attempt, Refusal, Rule
 from gate.link.codec import CodecError, events_of
+from hub.fold.audit_corrections import correction_findings
 from hub.fold.audit_overrides import desk_action_problem, no_badge_read, override_problem
 from hub.fold.audit_pending import Pending, ready_findings
 from hub.fold.audit_warnings import partition_warnings, voucher_reuse
@@ -169,6 +176,8 @@ class RuleAudit:
         elif isinstance(event, OverrideArmed) and e.entry.kind == "decision":
             if (unread := no_badge_read(e.entry.body)) is not None:
                 self.armed_unread[event.gate] = (event.at, event.staff, unread)
+        elif isinstance(event, BandReplaced | BandUnbound | BandReissued):
+            self.found += correction_findings(state, event, self.armed_unread, self.window, e.ref)
         elif isinstance(event, MemberMoved):
             member = state.members.get(event.uid)
             if member is None:

@@ -22,6 +22,9 @@ allowlist: whatever it no longer lists is gone. Its change can be published as a
 nothing was removed (`AllowlistChange` cannot say so); otherwise `change` is None and the gates
 take the snapshot.
 
+`revoke` and `restore` change one ticket or band, and a directory holding only `revoked.csv`
+adds its revocations (`hub.ingest.revocations`): each one version up, as a delta.
+
 `import_tickets_text` and `import_texts` take files already read (name -> text): the running hub
 imports only so, from what `hub import-tickets` read with the operator's rights and sent over
 its control socket; the path forms serve the hub's own start-up import and offline imports.
@@ -32,7 +35,7 @@ One thread imports at a time (the store's own lock makes concurrent calls safe, 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -55,6 +58,13 @@ from gate.store.allowlist import (
     read_csv_file,
 )
 from gate.store.allowlist.csvdir import COLUMNS, STAFF, TICKETS, WRISTBANDS
+from hub.ingest.revocations import (
+    checked_reason,
+    checked_value,
+    read_revoked,
+    revocation_change,
+    revocations_only,
+)
 
 SNAPSHOT_FILE = "allowlist.json"
 K = TypeVar("K")
@@ -166,6 +176,9 @@ class HubAllowlist:
     ) -> ImportResult:
         """`import_dir` for files already read: file name (`tickets.csv`, ...) -> its text;
         `where` names the directory they came from."""
+        if revocations_only(texts):  # a revocation list alone: added, nothing removed
+            revoked, errors = read_revoked(texts, where, self._current)
+            return self._amend(revoked, (), errors, dry_run=dry_run)
         loaded, row_errors = load_csv_texts(texts, where, self.sessions)
         current = self._current
         base = current.version
@@ -219,6 +232,38 @@ class HubAllowlist:
         return replace(
             result, version=self._current.version, delta=delta, change=change, applied=True
         )
+
+    def revoke(self, value: object, reason: object) -> ImportResult:
+        """Revoke one ticket or band (`hub revoke`), one version up, as a delta; ValueError
+        says what is wrong with `value` or `reason`."""
+        key = checked_value(value, self._current)
+        return self._amend({key: checked_reason(reason)}, ())
+
+    def restore(self, value: object) -> ImportResult:
+        """Lift one revocation (`hub restore`), one version up, as a delta."""
+        key = checked_value(value, self._current)
+        if key not in self._current.revoked:
+            raise ValueError(f"{key} is not revoked in allowlist version {self.version}")
+        return self._amend({}, (key,))
+
+    def _amend(
+        self,
+        revoked: Mapping[str, str],
+        unrevoked: Sequence[str],
+        errors: Sequence[RowError] = (),
+        *,
+        dry_run: bool = False,
+    ) -> ImportResult:
+        base = self.version
+        found = revocation_change(self._current, revoked, unrevoked)
+        if found is None:
+            return ImportResult(base, base, row_errors=tuple(errors))
+        delta, change, counts = found
+        result = ImportResult(base, base, other=counts, row_errors=tuple(errors))
+        if dry_run:
+            return replace(result, delta=delta, change=change)
+        self._current = self.store.apply_delta(delta)
+        return replace(result, version=self.version, delta=delta, change=change, applied=True)
 
     def close(self) -> None:
         self.store.close()

@@ -44,6 +44,8 @@ class HubControl:
                 return {"ok": True, **self.status()}
             if command in ("incidents", "drill") and self.faults is not None:
                 return self.faults(command, args, peer)
+            if command in ("revoke", "restore"):
+                return self._revocation(command, args, peer)
             if command == "findings":
                 return {"ok": True, "findings": [f.as_dict() for f in self.venue.findings()]}
         except Refused as exc:
@@ -84,6 +86,20 @@ class HubControl:
             self.publisher.allowlist_change(result)
         return {"ok": True, **import_summary(result), "imported_by": who}
 
+    def _revocation(self, command: str, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
+        """`hub revoke VALUE --reason R`, `hub restore VALUE`: applied and published at once."""
+        value = args.get("value")
+        if command == "revoke":
+            result = self.allowlist.revoke(value, args.get("reason"))
+        else:
+            result = self.allowlist.restore(value)
+        who = asked_by(peer)
+        log.info("%s %s by %s: %s", command, value, peer or "an unknown peer", result.version)
+        if result.applied:
+            self.venue.allowlist = self.allowlist.current
+            self.publisher.allowlist_change(result)
+        return {"ok": True, **import_summary(result), "value": value, "imported_by": who}
+
 
 def report_import(result: ImportResult, source: str) -> None:
     for row_error in result.row_errors:
@@ -97,5 +113,7 @@ def import_summary(result: ImportResult) -> dict[str, Any]:
         "added": len(result.added),
         "replaced": len(result.replaced),
         "removed": len(result.removed),
+        "revoked": result.other.get("revoked", 0),
+        "restored": result.other.get("unrevoked", 0),
         "rows_skipped": [str(e) for e in result.row_errors],
     }

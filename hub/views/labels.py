@@ -51,6 +51,7 @@ CODES: dict[str, str] = {
     Code.DENY_BINDING: N_("Band cannot be bound"),
     Code.OK_GROUP_WINDOW: N_("Group leader reopened the lane"),
     Code.OK_JOIN: N_("Tickets joined into one family"),
+    Code.OK_CORRECTED: N_("Band corrected at the desk"),
     Code.DENY_VOUCHER_FORGED: N_("Voucher not valid"),
     Code.DENY_VOUCHER_EXPIRED: N_("Voucher expired"),
     Code.DENY_VOUCHER_USED: N_("Voucher already used"),
@@ -75,6 +76,7 @@ FINDINGS: dict[str, str] = {
     "journal_conflict": N_("Gates' journals disagree"),
     "voucher_reused": N_("Voucher used twice"),
     "unknown_reference": N_("Entry names something unknown"),
+    "correction_not_authorised": N_("Band corrected without a staff badge"),
 }
 
 _TABLES = (CODES, ROLES, STATES, FINDINGS)

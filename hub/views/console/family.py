@@ -127,6 +127,12 @@ def show_import(answer: dict[str, Any], _: Words) -> list[str]:
         replaced=answer["replaced"],
         removed=answer["removed"],
     )
+    if answer.get("revoked") or answer.get("restored"):
+        text += _(
+            "; {revoked} revoked, {restored} restored",
+            revoked=answer.get("revoked", 0),
+            restored=answer.get("restored", 0),
+        )
     if answer.get("note"):
         text += f" ({answer['note']})"
     if who := answer.get("imported_by"):

@@ -25,7 +25,10 @@ right where a gate found its clock wrong (`hub.fold.clock_order`).
     admitted           first entries of the day, adults and children
     closing            the headcount after the day's last entry
     wristbands         issued (bound), returned (final exit), still out (bound, not returned),
-                       written off (band UIDs revoked with a reason saying lost or damaged)
+                       written off (band UIDs revoked with a reason saying lost or damaged,
+                       and lost bands replaced at a desk)
+    corrections        bands replaced, unbound or re-issued at a desk, with the staff badge
+                       (hub/views/reports/corrections.py)
     incidents          staff overrides, denials by code, the reconciliation's findings of the day,
                        children still inside when the day ended
     sessions           by session (场次) of the tickets, when any has one: first entries,
@@ -53,6 +56,9 @@ from zoneinfo import ZoneInfo
 from gate.core import (
     Allowlist,
     BandBound,
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
     BindingOpened,
     Event,
     Headcount,
@@ -68,6 +74,7 @@ from hub.fold.findings import Finding
 from hub.store.events import EventStore
 from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
+from hub.views.reports.corrections import CorrectionRow, correction_row
 from hub.views.reports.desk_actions import DeskActionRow, desk_action_row
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
@@ -128,6 +135,7 @@ class DailyReport:
     # families bound this day with a slot of their ticket still to bind at its end
     incomplete: tuple[Missing, ...] = ()
     desk_actions: tuple[DeskActionRow, ...] = ()  # authorised by a badge tapped at the desk
+    corrections: tuple[CorrectionRow, ...] = ()  # at the desk (hub/views/reports/corrections.py)
 
     @property
     def admitted_adults(self) -> int:
@@ -198,6 +206,7 @@ class DailyReport:
             "drills": [d.as_dict() for d in self.drills],
             "incomplete": [m.as_dict() for m in self.incomplete],
             "desk_actions": [a.as_dict(lambda at: iso(at, tz)) for a in self.desk_actions],
+            "corrections": [c.as_dict(tz) for c in self.corrections],
         }
 
 
@@ -257,6 +266,7 @@ class _Tally:
     sessions: SessionTally = field(default_factory=SessionTally)
     bound_today: set[str] = field(default_factory=set)  # groups a desk bound (to) this day
     desk_actions: list[DeskActionRow] = field(default_factory=list)
+    corrections: list[CorrectionRow] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.headcount = HeadcountTally(self.tz)
@@ -289,6 +299,11 @@ class _Tally:
         before = self.state.inside
         for event in events:
             prior = self.state.members.get(event.uid) if isinstance(event, MemberMoved) else None
+            corrected = (
+                correction_row(self.state, event)
+                if isinstance(event, BandReplaced | BandUnbound | BandReissued)
+                else None
+            )
             try:
                 fold(self.state, event)
             except Exception:
@@ -296,6 +311,9 @@ class _Tally:
                 continue
             if isinstance(event, BindingOpened):
                 self.bound_today.add(event.group)
+            if corrected is not None:
+                self.corrections.append(replace(corrected, at=utc_time(ms)))
+                self.bands.corrected(event, corrected.role)
             if isinstance(event, BandBound):
                 self.bands.bound(event)
                 self.bound_today.add(event.group)
@@ -373,6 +391,7 @@ class _Tally:
             sessions=self.sessions.rows(self.state, inside),
             incomplete=tuple(m for m in incomplete(self.state) if m.group in self.bound_today),
             desk_actions=tuple(self.desk_actions),
+            corrections=tuple(self.corrections),
         )
 
 

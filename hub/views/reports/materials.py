@@ -9,7 +9,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gate.core import BandBound, MemberMoved, MemberState, Role, State
+from gate.core import (
+    BandBound,
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
+    Event,
+    MemberMoved,
+    MemberState,
+    Role,
+    State,
+)
 from gate.store.allowlist.validate import is_normal_uid
 from hub.views.reports.formats import iso
 
@@ -86,6 +96,16 @@ class BandTally:
         elif before is MemberState.EXITED and self.returned[event.uid] > 0:
             self.returned[event.uid] -= 1  # the exit became temporary, or was undone
 
+    def corrected(self, event: Event, role: str) -> None:
+        """A correction at a desk (`hub.views.reports.corrections`): an unbound band is issued
+        no more, a replacement is, a band re-issued is no longer returned."""
+        if isinstance(event, BandUnbound) and self.issued[role] > 0:
+            self.issued[role] -= 1
+        elif isinstance(event, BandReplaced):
+            self.issued[role] += 1
+        elif isinstance(event, BandReissued) and self.returned[event.uid] > 0:
+            self.returned[event.uid] -= 1
+
     def stock(self, state: State) -> BandStock:
         """The stock when the day ended in `state`."""
         return BandStock(
@@ -108,7 +128,8 @@ def _still_out(state: State) -> tuple[BandRow, ...]:
 def _written_off(state: State) -> tuple[WriteOff, ...]:
     a = state.allowlist
     found = []
-    for value, reason in sorted(a.revoked.items()):
+    revoked = a.revoked | state.revocations  # lost bands replaced at a desk too
+    for value, reason in sorted(revoked.items()):
         band = value in a.bands or value in state.members
         if not band and (value in a.tickets or not is_normal_uid(value)):
             continue

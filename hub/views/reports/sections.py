@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from gate.i18n import N_, words
 from hub.views.labels import humanize, label
 from hub.views.reports import technician_scans
+from hub.views.reports.corrections import correction_section
 from hub.views.reports.daily import DailyReport
 from hub.views.reports.desk_actions import desk_actions_section
 from hub.views.reports.families import families_section
@@ -180,6 +181,7 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
                 for o in report.overrides
             ),
         ),
+        correction_section(report.corrections, t, _, lambda code: label(code, language)),
         Section(
             _("Refusals by reason"),
             (_("reason"), _("count"), _("gates")),

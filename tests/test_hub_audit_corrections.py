@@ -1,0 +1,78 @@
+"""The hub's audit of the desk's corrections (hub/fold/audit_corrections.py): a band replaced,
+unbound or re-issued with the staff badge tapped at that desk raises nothing; one corrected by
+a desk with no badge tapped there within the window is a rule violation naming the desk, with
+its entry listed in the daily report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_hub_audit import family_inside, violations
+from test_hub_reconcile import POLICY, STAFF, Net, family
+
+from gate.core import fold, replace_band, unbind_band
+from gate.core.rules import Outcome
+from gate.link.codec import decision_to_dict, event_to_dict
+from hub.views.reports.daily import daily_report
+
+NEW_BAND = family("B")[2]  # a child band of the stock, never bound
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Iterator[Net]:
+    n = Net(tmp_path)
+    yield n
+    for g in n.gates.values():
+        g.journal.close()
+    n.hub.close()
+
+
+def journal_correction(net: Net, gate: str, outcome: Outcome) -> None:
+    """As the desk's functions journal a correction (`gate.daemon.desk_corrections`)."""
+    g = net.gates[gate]
+    decision, events = outcome
+    scanned = {"kind": "nfc", "value": decision.value, "mode": "bind", "intent": "final"}
+    g.journal.append(
+        "decision",
+        {
+            "scan": {**scanned, "token": False, "tag": False, "offline": False},
+            "decision": decision_to_dict(decision),
+            "events": [event_to_dict(e) for e in events],
+        },
+    )
+    for event in events:
+        fold(g.state, event)
+    net.sync()
+    net.clock.tick()
+
+
+def test_corrections_with_the_badge_tapped_at_the_desk_break_no_rule(net: Net) -> None:
+    family_inside(net, "A")
+    child = family("A")[2]
+    assert net.scan("D1", STAFF).code.value == "OK_STAFF"
+    d1 = net.gates["D1"]
+    outcome = replace_band(d1.state, "D1", d1.now(), POLICY, child, NEW_BAND, STAFF)
+    assert outcome[0].granted, outcome
+    journal_correction(net, "D1", outcome)
+    assert violations(net) == []
+    with net.hub.venue.reading() as state:
+        assert state.members[NEW_BAND].state.value == "inside"
+        assert child in state.revocations
+
+
+def test_a_correction_with_no_badge_tapped_at_that_desk_is_a_rule_violation(net: Net) -> None:
+    family_inside(net, "A")
+    _, adult, _child = family("A")
+    d1 = net.gates["D1"]
+    outcome = unbind_band(d1.state, "D1", d1.now(), POLICY, adult, STAFF)  # nobody tapped
+    journal_correction(net, "D1", outcome)
+    assert violations(net) == [("correction_not_authorised", ("D1",), adult)]
+    [found] = [f for f in net.hub.venue.findings() if f.critical]
+    assert "was not tapped at D1" in found.detail
+    report = daily_report(
+        net.hub.store, d1.now().date(), POLICY.tz, findings=net.hub.venue.findings()
+    )
+    assert [c.kind for c in report.corrections] == ["unbound"]
+    assert "correction_not_authorised" in {f.kind for f in report.findings}
