@@ -30,6 +30,7 @@ from typing import Any
 from gate.core import Decision, Event, Kind, Mode, Policy, Scan, join, staff_at_desk
 from gate.core.model import Refusal
 from gate.core.rules import deny
+from gate.daemon.desk_corrections import ACTIONS as CORRECTIONS
 from gate.daemon.ledger import Ledger
 from gate.link.codec import decision_to_dict
 from gate.settings import GateSettings
@@ -141,6 +142,7 @@ def join_action(
 
 ACTIONS: dict[str, DeskAction] = {
     "join": join_action,
+    **CORRECTIONS,  # replace, unbind, reissue
 }
 
 

@@ -45,7 +45,7 @@ class HubControl:
             if command in ("incidents", "drill") and self.faults is not None:
                 return self.faults(command, args, peer)
             if command in ("revoke", "restore"):
-                return self._revocation(command, args, peer)
+                return self.revocation(command, args, peer)
             if command == "findings":
                 return {"ok": True, "findings": [f.as_dict() for f in self.venue.findings()]}
         except Refused as exc:
@@ -86,7 +86,7 @@ class HubControl:
             self.publisher.allowlist_change(result)
         return {"ok": True, **import_summary(result), "imported_by": who}
 
-    def _revocation(self, command: str, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
+    def revocation(self, command: str, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
         """`hub revoke VALUE --reason R`, `hub restore VALUE`: applied and published at once."""
         value = args.get("value")
         if command == "revoke":

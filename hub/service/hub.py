@@ -134,6 +134,10 @@ class Hub:
             lambda: self.link.connected,
         )
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
+        self.views.desks.hub_actions.update(  # the console's revoke and restore: the hub's own
+            revoke=lambda args: self.answers.revocation("revoke", args, None),
+            restore=lambda args: self.answers.revocation("restore", args, None),
+        )
         self.answers.faults = FaultControl(self.incidents, self.drills, self.ingest).answer
         web = config.http
         access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
