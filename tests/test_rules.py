@@ -59,6 +59,7 @@ from rules_helpers import (
     ticket,
     venue_without_stock,
 )
+from test_rules_guardians import reached_by_guardians
 from test_rules_vouchers import reached_here
 
 from gate.core import (
@@ -1260,6 +1261,7 @@ def test_every_reason_code_is_reached_by_these_scenarios() -> None:
     reached = {play()[1].code for play in GRANTS.values()}
     reached |= {c.run()[1].code for c in DENIALS}
     reached |= reached_here()  # vouchers, groups, joins: tests/test_rules_vouchers.py
+    reached |= reached_by_guardians()  # walk-ins, pickups: tests/test_rules_guardians.py
     assert reached == set(Code)
 
 

@@ -17,13 +17,15 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
                         OverrideArmed OverrideSpent VoucherUsed PairingExtended(entry)
               expiry    PairingClosed(entry)
               passage   MemberMoved (an undo: unforced, never to exited)
-    exit      decision  BandLearned(inside) MemberMoved(exited|temp_out) PairingOpened(exit)
+    exit      decision  BandLearned(inside) MemberMoved(exited|temp_out) PairingOpened(exit,
+                        an adult's, or a pickup code's: OK_PICKUP)
                         GroupFlagged OverrideArmed OverrideSpent PairingExtended(exit)
               expiry    PairingClosed(exit) MemberMoved(temp_out, adults) GroupFlagged
               passage   MemberMoved (an undo: unforced)
-    desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined
-    handheld  decision  BindingOpened BandBound OverrideArmed GroupsJoined (bind mode; checks
-                        journal nothing)
+    desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined ChildRegistered
+                        PickupCodeIssued (with the BandBound of the group's first band)
+                        NotAuthorisedSet
+    handheld  decision  as a desk (bind mode; checks journal nothing)
     every     fire_alarm, allowlist, clock: no events
 
 Refusal is whole-entry: an entry is accepted or refused entirely, with one stable reason.
@@ -40,15 +42,18 @@ from gate.core.events import (
     BandBound,
     BandLearned,
     BindingOpened,
+    ChildRegistered,
     Event,
     GroupFlagged,
     GroupsJoined,
     MemberMoved,
+    NotAuthorisedSet,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupCodeIssued,
     VoucherUsed,
 )
 from gate.core.model import Code, Decision, Member, Mode
@@ -127,7 +132,17 @@ ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "desk": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
     "handheld": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
 }
-_BINDING = frozenset({BindingOpened, BandBound, OverrideArmed, GroupsJoined})
+_BINDING = frozenset(
+    {
+        BindingOpened,
+        BandBound,
+        OverrideArmed,
+        GroupsJoined,
+        ChildRegistered,
+        PickupCodeIssued,
+        NotAuthorisedSet,
+    }
+)
 ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
     "entry": frozenset(
         {

@@ -79,6 +79,9 @@ class Code(StrEnum):
     DENY_VOUCHER_FORGED = "DENY_VOUCHER_FORGED"  # malformed, unknown key, or bad signature
     DENY_VOUCHER_EXPIRED = "DENY_VOUCHER_EXPIRED"
     DENY_VOUCHER_USED = "DENY_VOUCHER_USED"  # spent already (here, or at a gate heard from)
+    OK_REGISTERED = "OK_REGISTERED"  # a walk-in child or a not-authorised list, at the desk
+    OK_PICKUP = "OK_PICKUP"  # a guardian's pickup code matched: the child may go through
+    DENY_PICKUP_MISMATCH = "DENY_PICKUP_MISMATCH"  # no child inside has it, or another's group
 
     @property
     def granted(self) -> bool:
@@ -192,6 +195,9 @@ class Scan:
     pairs: bool = True
     voucher: Voucher | None = None  # a barcode that is a voucher whose signature verified
     voucher_fault: str | None = None  # a barcode that claims to be a voucher and is not one
+    # `value` is the digest of a guardian's pickup code, read at this gate (scanned or typed):
+    # set by the daemon only, never from what a barcode says of itself
+    pickup: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,15 +14,18 @@ from gate.core.events import (
     BandBound,
     BandLearned,
     BindingOpened,
+    ChildRegistered,
     Event,
     GroupFlagged,
     GroupsJoined,
     MemberMoved,
+    NotAuthorisedSet,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupCodeIssued,
     VoucherUsed,
 )
 from gate.core.model import Member, MemberState, Mode, Role, Ticket
@@ -92,6 +95,9 @@ class State:
     inside: int = 0  # members in state `inside`, kept by fold for the capacity rule
     families: dict[str, frozenset[str]] = field(default_factory=dict)  # joined tickets
     vouchers_used: dict[str, VoucherUsed] = field(default_factory=dict)  # serial -> first use
+    guardians: dict[str, ChildRegistered] = field(default_factory=dict)  # walk-in group -> reg.
+    pickup_codes: dict[str, str] = field(default_factory=dict)  # group -> its code's digest
+    not_authorised: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> names
 
     def copy(self) -> State:
         """A copy that folding into leaves this one alone: every value held is immutable, so a
@@ -106,6 +112,9 @@ class State:
             inside=self.inside,
             families=dict(self.families),
             vouchers_used=dict(self.vouchers_used),
+            guardians=dict(self.guardians),
+            pickup_codes=dict(self.pickup_codes),
+            not_authorised=dict(self.not_authorised),
         )
 
     def family(self, group: str) -> frozenset[str]:
@@ -183,6 +192,18 @@ def fold(state: State, event: Event) -> State:
             state.overrides[gate] = ArmedOverride(staff, at)
         case OverrideSpent(gate=gate):
             state.overrides.pop(gate, None)
+        case ChildRegistered(gate=gate, group=group):
+            if group not in state.groups:  # a walk-in child alone: one child slot, no adult
+                state.groups[group] = Group(group, 0, 1)
+            state.guardians.setdefault(group, event)
+            state.bindings[gate] = group
+        case PickupCodeIssued(group=group, digest=digest):
+            state.pickup_codes[group] = digest
+        case NotAuthorisedSet(group=group, names=names):
+            if names:
+                state.not_authorised[group] = tuple(names)
+            else:
+                state.not_authorised.pop(group, None)
     return state
 
 

@@ -18,16 +18,19 @@ from gate.core import (
     BandBound,
     BandLearned,
     BindingOpened,
+    ChildRegistered,
     Decision,
     Event,
     GroupFlagged,
     GroupsJoined,
     MemberMoved,
+    NotAuthorisedSet,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupCodeIssued,
     VoucherUsed,
 )
 
@@ -46,6 +49,9 @@ EVENT_TYPES: dict[str, type[Any]] = {
         PairingExtended,
         VoucherUsed,
         GroupsJoined,
+        ChildRegistered,
+        PickupCodeIssued,
+        NotAuthorisedSet,
     )
 }
 
