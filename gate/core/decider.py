@@ -95,7 +95,7 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     group = state.groups.get(member.group) or _token_group(member.group, scan)
     ticket = (
         state.allowlist.tickets.get(group.id)
-        or walkin_ticket(state, group.id, policy)
+        or walkin_ticket(state, group.id)
         or _token_ticket(group.id, scan)
     )
     if not reentry and reopens_window(state, scan, member):

@@ -23,7 +23,7 @@ caller hands in its badge or its Refusal. Names and phones are validated here (`
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from gate.core.desk import mask_phone
 from gate.core.events import ChildRegistered, Event, NotAuthorisedSet, PairingOpened
@@ -44,7 +44,8 @@ from gate.core.state import State
 
 MAX_NAME = 40  # characters of a guardian's (or a not-authorised person's) name
 MAX_NAMES = 10  # people on one child's not-authorised list
-WALKIN = re.compile(r"W-(?P<desk>[A-Za-z0-9_-]{1,32})-(?P<day>\d{8})-(?P<n>\d{1,6})")
+WALKIN = re.compile(r"W-(?P<desk>[A-Za-z0-9_-]{1,32})-(?P<day>\d{8})-(?P<n>\d{1,5})")
+MAX_GROUP = 32  # bytes of a group id a band's token carries
 _MOBILE = re.compile(r"1\d{10}")
 # the denials of a child's exit a staff override may not set aside for a listed group
 BARRED = frozenset(
@@ -120,6 +121,8 @@ def register_child(
     scan = Scan(gate, Mode.BIND, Kind.BARCODE, group)
     if isinstance(staff, Refusal):
         return deny(scan, staff.code, staff.message)
+    if len(group) > MAX_GROUP:
+        return deny(scan, Code.DENY_BINDING, f"desk id {gate} too long to name walk-in groups")
     try:
         name, mobile = guardian_name(guardian), guardian_phone(phone)
     except ValueError as exc:
@@ -201,10 +204,14 @@ def override_barred(a: Attempt, refusal: Refusal) -> Refusal | None:
     )
 
 
-def walkin_ticket(state: State, group: str, policy: Policy) -> Ticket | None:
-    """A walk-in group's ticket, as the desk registered it: valid on its registration's day."""
+def walkin_ticket(state: State, group: str) -> Ticket | None:
+    """A walk-in group's ticket, as the desk registered it: valid on the day its id names."""
     registered = state.guardians.get(group)
-    if registered is None:
+    found = WALKIN.fullmatch(group)
+    if registered is None or found is None:
         return None
-    day = policy.session_day(registered.at)
+    try:
+        day = date(int(found["day"][:4]), int(found["day"][4:6]), int(found["day"][6:]))
+    except ValueError:
+        return None
     return Ticket(group, "walk-in", 0, 1, day, day, guardian_phone=registered.phone)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -258,6 +259,10 @@ class Policy(BaseModel):
     close: time = Field(description="closing time, local HH:MM; before `open` means past midnight")
     capacity: int = Field(gt=0, description="people inside at most")
     pairing_window_s: float = Field(default=60.0, gt=0, le=3600)
+    pickup_codes: Literal["solo", "all", "off"] = Field(
+        default="solo",
+        description='pickup codes at binding: "solo" (children alone), "all" (every family), "off"',
+    )
     sessions: dict[str, str] = Field(
         default_factory=dict,
         description='named sessions (场次), local "HH:MM-HH:MM" each, e.g. AM = "09:30-12:30"',

@@ -16,7 +16,12 @@ DIGEST = re.compile(r"[0-9a-f]{64}")
 
 def check_registered(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> None:
     """OK_REGISTERED: staff at a desk registered a walk-in child, or a not-authorised list."""
-    event = entry.events[0] if len(entry.events) == 1 else None
+    events = list(entry.events)
+    issued = events[-1] if len(events) == 2 else None
+    if isinstance(issued, PickupCodeIssued) and isinstance(events[0], ChildRegistered):
+        check_pickup_issued(issued, d)  # a walk-in child's pickup code, given at once
+        events.pop()
+    event = events[0] if len(events) == 1 else None
     if mode != Mode.BIND or not isinstance(event, (ChildRegistered, NotAuthorisedSet)):
         raise mismatch("OK_REGISTERED registers one child or one list at a desk, and nothing else")
     badges, revoked = knows.allowlist.staff, knows.allowlist.revoked

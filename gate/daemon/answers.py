@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from gate.control.refusals import Reason, Refused, internal_error, one_of, refusal, required
 from gate.control.socket import ControlServer, Peer, asked_by, import_files
 from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, mask_phone
+from gate.daemon.answers_guardians import GUARDIAN_COMMANDS
 from gate.daemon.wristbands import band_check
 from gate.store.allowlist import AllowlistError, load_csv_texts, normalise_uid
 from gate.store.journal_file import JournalError
@@ -435,4 +436,5 @@ COMMANDS: dict[str, Handler] = {
     "diag": diag,
     "mode": mode,
     "join": join,
+    **GUARDIAN_COMMANDS,  # walkin, not_authorised, pickup
 }

@@ -45,6 +45,7 @@ from gate.daemon.allowlist_keeper import AllowlistKeeper, initial_allowlist
 from gate.daemon.answers import answer
 from gate.daemon.clock_watch import ClockWatch
 from gate.daemon.follower import LinkFollower
+from gate.daemon.guardian_actions import GuardianActions
 from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
     BarcodeRead,
@@ -57,6 +58,7 @@ from gate.daemon.inbox import (
 )
 from gate.daemon.ledger import Ledger
 from gate.daemon.metrics import gate_metrics
+from gate.daemon.pickups import Pickups
 from gate.daemon.scans import ScanPath
 from gate.daemon.vouchers import Vouchers
 from gate.devices.gpio.backend import PinBackendError, open_pin_backend
@@ -183,7 +185,9 @@ class Gate:
             self._count,
             self.metrics,
             Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
+            Pickups.of(self.policy, self.hardware.printer, self.keyring, self._count),
         )
+        self.guardians = GuardianActions(self.scans)  # walk-ins, lists, typed pickup codes
         self.metrics_server: Any = None
         if skipped:
             self._count("rebuild_skipped", skipped)

@@ -1,0 +1,143 @@
+"""Walk-in children and verified pickup through the real daemons: a desk, an entry and an exit
+gate (`gate.daemon.gate.Gate` with the emulated reader, a pty scanner and mock pins) on a real
+Mosquitto, and `hub run` on the same broker.
+
+- Staff tap their badge at the desk and register a walk-in child; the code is printed on the
+  desk's receipt printer; the child's band binds as a solo child with its token, goes in, and
+  leaves when the guardian's printed code is read by the exit's scanner: not before, not with
+  a wrong code, not with another child's code.
+- A staff override without a code still releases, recorded forced, and the hub finds it an
+  unverified pickup; a child with a not-authorised list is not released by an override, and
+  the hub raises the alert.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gate_rig import ADULT, CHILD, CHILD_2, SOLO_CHILD, STAFF, GateRig, link_section, rigs, wait_for
+from venue_rig import Venue
+
+from gate.devices.printer import qr_data
+
+__all__ = ["rigs"]
+
+
+def start(
+    rigs: list[GateRig], tmp_path: Path, gate_id: str, role: str, broker: Any, **options: Any
+) -> GateRig:
+    extra = link_section(broker, gate_id, tmp_path / "secrets") + options.pop("extra", "")
+    rig = GateRig(tmp_path, gate_id, role, extra=extra, **options)
+    rigs.append(rig)
+    return rig.start()
+
+
+@pytest.fixture
+def venue(tmp_path: Path, fresh_broker) -> Iterator[Venue]:
+    v = Venue(tmp_path, fresh_broker())  # the allowlist and site key the rigs share
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def lanes(rigs: list[GateRig], tmp_path: Path, venue: Venue) -> dict[str, GateRig]:
+    printer = tmp_path / "D1-printer"
+    return {
+        "D1": start(
+            rigs,
+            tmp_path,
+            "D1",
+            "desk",
+            venue.broker,
+            scanner=False,
+            hardware=f'[printer]\ndevice = "{printer}"\n',
+        ),
+        "E1": start(rigs, tmp_path, "E1", "entry", venue.broker, scanner=False),
+        "X1": start(rigs, tmp_path, "X1", "exit", venue.broker),
+    }
+
+
+def knows(rig: GateRig, *bands: str, state: str | None = None) -> None:
+    def held(band: str) -> bool:
+        member = rig.ask("allowlist", lookup=band)["lookup"].get("member")
+        return member is not None and (state is None or member["state"] == state)
+
+    for band in bands:
+        wait_for(lambda b=band: held(b), timeout=30, what=f"{rig.gate_id} holds {band} {state}")
+
+
+def walk_in(desk: GateRig, phone: str = "138 0013 8000") -> dict[str, Any]:
+    assert desk.tap(STAFF)["code"] == "OK_STAFF"
+    return desk.ask("walkin", guardian="李娜", phone=phone)
+
+
+def child_inside(lanes: dict[str, GateRig]) -> tuple[str, str, bytes]:
+    """A walk-in child registered, bound and inside: its group, its code, its band's memory."""
+    desk, entry = lanes["D1"], lanes["E1"]
+    answer = walk_in(desk)
+    assert answer["granted"], answer
+    group, code = answer["decision"]["group"], answer["decision"]["pickup"]["code"]
+    bound = desk.tap(SOLO_CHILD)
+    assert (bound["code"], bound["group"], bound["role"]) == ("OK_BIND", group, "solo_child")
+    knows(entry, SOLO_CHILD)
+    assert entry.tap(SOLO_CHILD, bound["memory"])["code"] == "OK_ENTRY"
+    knows(lanes["X1"], SOLO_CHILD, state="inside")
+    return group, code, bound["memory"]
+
+
+def test_a_walk_in_child_leaves_with_the_guardians_printed_code_and_not_without(
+    lanes: dict[str, GateRig], tmp_path: Path
+) -> None:
+    group, code, band = child_inside(lanes)
+    assert re.fullmatch(r"W-D1-\d{8}-1", group) and re.fullmatch(r"\d{6}", code)
+    assert qr_data((tmp_path / "D1-printer").read_bytes()) == [f"WP{code}"]
+    journal = str(lanes["D1"].ask("journal", tail=20))
+    assert f"'{code}'" not in journal and "pickup" not in journal  # its digest only
+    assert "13800138000" in journal  # in full for the desk's own staff, as tickets.csv's
+
+    exit_gate = lanes["X1"]
+    assert exit_gate.tap(SOLO_CHILD, band)["code"] == "DENY_GUARDIAN_PICKUP"
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    assert exit_gate.barcode(f"WP{wrong}")["code"] == "DENY_PICKUP_MISMATCH"
+    assert exit_gate.tap(SOLO_CHILD, band)["code"] == "DENY_GUARDIAN_PICKUP"
+    matched = exit_gate.barcode(f"WP{code}")
+    assert (matched["code"], matched["group"]) == ("OK_PICKUP", group), matched
+    left = exit_gate.tap(SOLO_CHILD, band)
+    assert left["code"] == "OK_EXIT" and not left["forced"], left
+    assert exit_gate.status()["headcount"]["inside"] == 0
+
+
+def test_another_childs_code_does_not_release_this_one(lanes: dict[str, GateRig]) -> None:
+    desk, exit_gate = lanes["D1"], lanes["X1"]
+    _group, code, band = child_inside(lanes)
+    assert desk.ask("scan", kind="barcode", value="T1")["decision"]["code"] == "OK_BIND"
+    family = {uid: desk.tap(uid) for uid in (ADULT, CHILD)}  # the family's own code: option "solo"
+    assert all("pickup" not in d for d in family.values())
+    other = walk_in(desk, phone="13900139000")
+    assert other["decision"]["group"].endswith("-2")
+    other_code = other["decision"]["pickup"]["code"]
+    other_band = desk.tap(CHILD_2)
+    assert other_band["code"] == "OK_BIND", other_band
+    lanes["E1"].tap(CHILD_2, other_band["memory"])
+    knows(exit_gate, CHILD_2, state="inside")
+    assert exit_gate.ask("pickup", code=other_code)["decision"]["code"] == "OK_PICKUP"
+    refused = exit_gate.tap(SOLO_CHILD, band)
+    assert refused["code"] == "DENY_PICKUP_MISMATCH", refused
+    assert exit_gate.ask("pickup", code=code)["granted"]  # typed by staff at the lane
+    assert exit_gate.tap(SOLO_CHILD, band)["code"] == "OK_EXIT"
+
+
+def test_bad_requests_are_refused_with_what_to_fix(lanes: dict[str, GateRig]) -> None:
+    desk, exit_gate = lanes["D1"], lanes["X1"]
+    no_badge = desk.ask("walkin", guardian="李娜", phone="13800138000")
+    assert not no_badge["granted"] and "tap a staff badge" in no_badge["decision"]["message"]
+    bad_phone = walk_in(desk, phone="1380013800")
+    assert bad_phone["refused"] == "bad_request" and "11 digits" in bad_phone["error"]
+    at_exit = exit_gate.ask("walkin", guardian="李娜", phone="13800138000")
+    assert at_exit["refused"] == "not_here", at_exit
+    assert desk.ask("pickup", code="123456")["refused"] == "not_here"
+    assert exit_gate.ask("pickup", code="12345")["refused"] == "bad_request"
