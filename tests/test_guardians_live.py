@@ -141,3 +141,54 @@ def test_bad_requests_are_refused_with_what_to_fix(lanes: dict[str, GateRig]) ->
     assert at_exit["refused"] == "not_here", at_exit
     assert desk.ask("pickup", code="123456")["refused"] == "not_here"
     assert exit_gate.ask("pickup", code="12345")["refused"] == "bad_request"
+
+
+def findings(v: Venue, kind: str) -> list[dict[str, Any]]:
+    return [f for f in v.api("/api/findings") if f["kind"] == kind]
+
+
+def test_an_override_without_the_code_releases_and_the_hub_finds_it_unverified(
+    venue: Venue, lanes: dict[str, GateRig]
+) -> None:
+    venue.start_hub()
+    _group, _code, band = child_inside(lanes)
+    exit_gate = lanes["X1"]
+    assert exit_gate.tap(STAFF)["code"] == "OK_STAFF"
+    forced = exit_gate.tap(SOLO_CHILD, band)
+    assert (forced["code"], forced["overrode"]) == ("OK_OVERRIDE", "DENY_GUARDIAN_PICKUP")
+    wait_for(lambda: findings(venue, "unverified_pickup"), timeout=60, what="unverified_pickup")
+    found = findings(venue, "unverified_pickup")
+    assert len(found) == 1 and found[0]["uid"] == SOLO_CHILD and found[0]["severity"] == "warning"
+    assert not [f for f in venue.api("/api/findings") if f["severity"] == "critical"]
+
+
+def test_a_child_on_a_not_authorised_list_is_not_released_by_override_and_the_hub_alerts(
+    venue: Venue, lanes: dict[str, GateRig]
+) -> None:
+    venue.start_hub()
+    desk, exit_gate = lanes["D1"], lanes["X1"]
+    group, code, band = child_inside(lanes)
+    assert desk.tap(STAFF)["code"] == "OK_STAFF"
+    listed = desk.ask("not_authorised", group=group, names=["张伟"])
+    assert listed["granted"] and listed["decision"]["staff"] == STAFF, listed
+    wait_for(
+        lambda: _heard_list(exit_gate, group),
+        timeout=30,
+        what="X1 hears of the list",
+    )
+    assert exit_gate.tap(STAFF)["code"] == "OK_STAFF"
+    barred = exit_gate.tap(SOLO_CHILD, band)
+    assert barred["code"] == "DENY_GUARDIAN_PICKUP" and "not-authorised" in barred["message"]
+    wait_for(lambda: findings(venue, "pickup_not_authorised"), timeout=60, what="the hub's alert")
+    alert = findings(venue, "pickup_not_authorised")[0]
+    assert alert["severity"] == "critical" and alert["group"] == group
+    shown = [a["kind"] for a in venue.api("/api/alerts")]
+    assert "pickup_not_authorised" in shown
+    assert exit_gate.ask("pickup", code=code)["granted"]  # the guardian's code still releases
+    assert exit_gate.tap(SOLO_CHILD, band)["code"] == "OK_EXIT"
+
+
+def _heard_list(rig: GateRig, group: str) -> bool:
+    """Whether the gate folded the desk's not-authorised list (it comes over the broker)."""
+    assert rig.gate is not None
+    return bool(rig.gate.state.not_authorised.get(group))

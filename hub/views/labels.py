@@ -54,6 +54,9 @@ CODES: dict[str, str] = {
     Code.DENY_VOUCHER_FORGED: N_("Voucher not valid"),
     Code.DENY_VOUCHER_EXPIRED: N_("Voucher expired"),
     Code.DENY_VOUCHER_USED: N_("Voucher already used"),
+    Code.OK_REGISTERED: N_("Registered at the desk"),
+    Code.OK_PICKUP: N_("Guardian's pickup code matched"),
+    Code.DENY_PICKUP_MISMATCH: N_("Pickup code does not match"),
 }
 
 FINDINGS: dict[str, str] = {
@@ -74,6 +77,8 @@ FINDINGS: dict[str, str] = {
     "journal_conflict": N_("Gates' journals disagree"),
     "voucher_reused": N_("Voucher used twice"),
     "unknown_reference": N_("Entry names something unknown"),
+    "unverified_pickup": N_("Child collected without the pickup code"),
+    "pickup_not_authorised": N_("Override tried on a child with a not-authorised list"),
 }
 
 _TABLES = (CODES, ROLES, STATES, FINDINGS)
