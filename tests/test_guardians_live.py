@@ -13,6 +13,7 @@ Mosquitto, and `hub run` on the same broker.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from gate_rig import ADULT, CHILD, CHILD_2, SOLO_CHILD, STAFF, GateRig, link_section, rigs, wait_for
 from venue_rig import Venue
 
+from gate.control.client import ask
 from gate.devices.printer import qr_data
 
 __all__ = ["rigs"]
@@ -192,3 +194,31 @@ def _heard_list(rig: GateRig, group: str) -> bool:
     """Whether the gate folded the desk's not-authorised list (it comes over the broker)."""
     assert rig.gate is not None
     return bool(rig.gate.state.not_authorised.get(group))
+
+
+def test_the_hub_tells_the_registered_guardian_by_webhook_at_entry_and_exit(
+    venue: Venue, lanes: dict[str, GateRig]
+) -> None:
+    from test_notify import Guardians
+
+    webhook = Guardians(answers=[503])  # the first attempt fails: tried again
+    try:
+        venue.start_hub(http=f'[notify]\nkind = "webhook"\nurl = "{webhook.url}/n"\nretries = 2\n')
+        group, code, band = child_inside(lanes)
+        exit_gate = lanes["X1"]
+        assert exit_gate.barcode(f"WP{code}")["code"] == "OK_PICKUP"
+        assert exit_gate.tap(SOLO_CHILD, band)["code"] == "OK_EXIT"
+
+        def told() -> list[dict[str, Any]]:
+            return [json.loads(r["body"]) for r in webhook.requests[1:]]
+
+        wait_for(lambda: len(told()) == 2, timeout=60, what="the guardian told twice")
+        assert [(n["kind"], n["group"], n["phone"]) for n in told()] == [
+            ("entry", group, "13800138000"),
+            ("exit", group, "13800138000"),
+        ]
+        assert told()[1]["gate"] == "X1" and "出园" in told()[1]["text_zh"]
+        status = ask(str(venue.hub.socket), {"cmd": "status"})
+        assert status["notify"]["sent"] == 2 and status["notify"]["retried"] == 1, status
+    finally:
+        webhook.close()

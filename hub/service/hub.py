@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gate.config import load_policy
@@ -38,12 +38,15 @@ from hub.service.config import HubConfig
 from hub.service.control import HubControl, report_import
 from hub.service.drills import HubDrills
 from hub.service.faults import FaultControl
+from hub.service.guardian_notices import GuardianNotices
 from hub.service.incidents import IncidentWatch
 from hub.service.link import HubLink, Received
+from hub.service.notify import notifier_of
 from hub.service.publishing import Publisher
 from hub.service.readout import Readout
 from hub.store.events import EventStore
 from hub.store.incidents import IncidentLog
+from hub.store.records import StoredEntry
 from hub.views.web.http import Limits
 from hub.views.web.server import Access, make_server, read_token
 
@@ -74,12 +77,14 @@ class Hub:
         )
         if not config.gates:
             log.warning("hub.toml has no [gates] roster: gates' roles cannot be checked")
+        self.notifier = notifier_of(config.notify)  # guardians told: [notify]
+        self.notices = GuardianNotices(self.notifier, self.policy) if self.notifier else None
         self.link = HubLink(config.mqtt, self.topics, self.inbox)
         self.ingest = Ingest(
             self.store,
             self.topics,
             self.link.publish,
-            on_stored=self.venue.add,
+            on_stored=self._stored,
             allowlist_version=lambda: self.allowlist.version,
             vet=self._vet,
             max_seq_jump=h.max_seq_jump,
@@ -124,6 +129,8 @@ class Hub:
             drill=self.drills.running,
         )
         self.views.incidents, self.views.drills = self.incidents, self.drills
+        if self.notifier is not None:
+            self.views.notify = self.notifier.counts
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
         self.answers.faults = FaultControl(self.incidents, self.drills, self.ingest).answer
         web = config.http
@@ -149,6 +156,8 @@ class Hub:
     # --- the loop -------------------------------------------------------------------------------
 
     def run(self) -> int:
+        if self.notifier is not None:
+            self.notifier.start()
         self.link.start()
         self.control.start()
         threading.Thread(target=self.http.serve_forever, name="http", daemon=True).start()
@@ -226,6 +235,13 @@ class Hub:
         )
         self.drills.tick(gates, statuses)
 
+    def _stored(self, entries: Sequence[StoredEntry]) -> None:
+        """Entries just stored: folded, then their guardians told (each entry is stored once)."""
+        self.venue.add(entries)
+        if self.notices is not None:
+            with self.venue.reading() as state:
+                self.notices.stored(entries, state)
+
     def _vet(self, gate: str, entry: WireEntry) -> None:
         """Refuse (`Refused`) an entry `gate` may not have written (gate.core.authority)."""
         with self.venue.reading() as state:
@@ -237,6 +253,8 @@ class Hub:
         self._stopping.set()
 
     def close(self) -> None:
+        if self.notifier is not None:
+            self.notifier.stop()
         self.link.close()
         self.http.shutdown()
         self.http.server_close()
