@@ -119,7 +119,7 @@ def test_a_far_end_that_is_down_is_given_up_counted_and_send_never_waits() -> No
 
 
 def test_the_recording_notifier_writes_what_it_would_send(tmp_path: Path) -> None:
-    file = tmp_path / "notices.jsonl"
+    file = tmp_path / "made" / "notices.jsonl"  # its directory made at start
     notifier = RecordingNotifier(file).start()
     notifier.send(NOTICE)
     wait_for(lambda: notifier.counts["sent"] == 1, what="the notice recorded")
@@ -193,3 +193,15 @@ def test_the_guardian_is_told_when_the_child_is_flagged_alone_and_nobody_else_is
     flagged = GroupFlagged(X1, later(T0, 2), SOLO)  # a group with a phone flagged alone
     notices.stored([entry(X1, "expiry", [flagged])], venue.state)
     assert [(n.kind, n.group, n.phone) for n in told.notices] == [("alone", SOLO, "13800138000")]
+
+
+def test_hub_check_names_a_recording_file_it_cannot_write(tmp_path: Path) -> None:
+    from test_config_check import command, hub_files
+
+    (tmp_path / "a-file").write_text("")
+    notices = tmp_path / "a-file" / "notices.jsonl"
+    config = hub_files(tmp_path)
+    config.write_text(config.read_text() + f'[notify]\nkind = "record"\nfile = "{notices}"\n')
+    done = command("hub", "check", "-c", str(config))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"[notify] file: '{notices}'" in done.stdout + done.stderr

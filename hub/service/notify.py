@@ -203,6 +203,10 @@ class RecordingNotifier(Notifier):
         super().__init__(0)
         self.file = file
 
+    def start(self) -> Notifier:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        return super().start()
+
     def deliver(self, notice: Notice) -> None:
         with self.file.open("a", encoding="utf-8") as out:
             out.write(json.dumps({**asdict(notice), "text": notice.text}, ensure_ascii=False))
