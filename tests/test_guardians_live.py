@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,8 +154,21 @@ def test_an_override_without_the_code_releases_and_the_hub_finds_it_unverified(
     venue: Venue, lanes: dict[str, GateRig]
 ) -> None:
     venue.start_hub()
-    _group, _code, band = child_inside(lanes)
+    group, _code, band = child_inside(lanes)
     exit_gate = lanes["X1"]
+
+    def looked_up(who: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = venue.api(f"/api/lookup/{SOLO_CHILD}", who=who)
+        except urllib.error.HTTPError:
+            return None  # not yet at the hub
+        return found
+
+    wait_for(lambda: looked_up("desk"), timeout=60, what="the hub knows the walk-in child")
+    desk_view, staff_view = looked_up("desk"), looked_up("staff")
+    assert desk_view is not None and staff_view is not None
+    assert desk_view["group"] == group and desk_view["guardian_phone"] == "*******8000"
+    assert staff_view["guardian_phone"] == "13800138000"
     assert exit_gate.tap(STAFF)["code"] == "OK_STAFF"
     forced = exit_gate.tap(SOLO_CHILD, band)
     assert (forced["code"], forced["overrode"]) == ("OK_OVERRIDE", "DENY_GUARDIAN_PICKUP")

@@ -153,7 +153,7 @@ def band_check(state: State, uid: str) -> dict[str, Any]:
     member = state.members.get(uid)
     if member is None:
         return {"known": False, "value": uid}
-    ticket = state.allowlist.tickets.get(member.group)
+    ticket = state.allowlist.tickets.get(member.group) or walkin_ticket(state, member.group)
     return {
         "known": True,
         "value": uid,

@@ -23,6 +23,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from gate.core import Member, MemberState, Role, State, mask_phone
+from gate.core.guardians import walkin_ticket
 from gate.store.allowlist import normalise_uid
 
 
@@ -201,7 +202,7 @@ def unaccompanied_groups(
 
 
 def _phone(state: State, group: str, staff: bool) -> str:
-    ticket = state.allowlist.tickets.get(group)
+    ticket = state.allowlist.tickets.get(group) or walkin_ticket(state, group)
     phone = ticket.guardian_phone if ticket else ""
     return phone if staff else mask_phone(phone)
 
