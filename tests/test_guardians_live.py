@@ -236,3 +236,44 @@ def test_the_hub_tells_the_registered_guardian_by_webhook_at_entry_and_exit(
         assert status["notify"]["sent"] == 2 and status["notify"]["retried"] == 1, status
     finally:
         webhook.close()
+
+
+def test_gatectl_registers_a_walk_in_and_shows_staff_the_code_in_either_language(
+    lanes: dict[str, GateRig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gate.tools.gatectl import main
+
+    desk = lanes["D1"]
+    assert desk.tap(STAFF)["code"] == "OK_STAFF"
+    argv = ["-s", str(desk.socket), "walkin", "--guardian", "李娜", "--phone", "13800138000"]
+    assert main([*argv, "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    found = re.search(r"pickup code (\d{6}) for (W-D1-\d{8}-1) \(printed\)", out)
+    assert found is not None, out
+    assert "OK_REGISTERED" in out and "*******8000" in out and "13800138000" not in out
+    assert desk.tap(STAFF)["code"] == "OK_STAFF"
+    assert (
+        main(["-s", str(desk.socket), "not-authorised", found[2], "张伟", "--lang", "zh-CN"]) == 0
+    )
+    assert "已由工作人员在服务台登记" in capsys.readouterr().out
+    assert main(["-s", str(lanes["X1"].socket), "pickup", "12345"]) != 0  # five digits
+
+
+def test_a_tickets_solo_child_gets_its_code_with_its_band_and_a_family_none(
+    lanes: dict[str, GateRig], tmp_path: Path
+) -> None:
+    desk = lanes["D1"]
+
+    def scan(value: str, kind: str = "nfc") -> dict[str, Any]:
+        return dict(desk.ask("scan", kind=kind, value=value)["decision"])
+
+    assert scan("TSOLO", "barcode")["code"] == "OK_BIND"
+    bound = scan(SOLO_CHILD)
+    assert (bound["code"], bound["role"]) == ("OK_BIND", "solo_child")
+    code = bound["pickup"]["code"]
+    assert bound["pickup"]["printed"] and qr_data((tmp_path / "D1-printer").read_bytes()) == [
+        f"WP{code}"
+    ]
+    assert "pickup" not in str(desk.status()["last"])  # never kept where status shows it
+    assert scan("T1", "barcode")["code"] == "OK_BIND"
+    assert all("pickup" not in scan(uid) for uid in (ADULT, CHILD))  # "solo": families none
