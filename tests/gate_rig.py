@@ -72,6 +72,7 @@ class GateRig:
     pins: dict[str, Any] = field(default_factory=lambda: dict(PINS))
     scanner: bool = True
     extra: str = ""
+    hardware: str = ""  # more sections for the profile (a [printer])
     test_scans_open_pairing: bool = True  # a bench gate: test scans stand for bands
     passage_timeout_s: float = 1.0  # a grant with no passage sensor edge within it: not passed
     factory: MockFactory = field(default_factory=MockFactory)
@@ -99,7 +100,7 @@ class GateRig:
         lines.append(
             "[pins]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in self.pins.items())
         )
-        profile.write_text("".join(lines))
+        profile.write_text("".join(lines) + self.hardware)
         self.config = self.dir / "gate.toml"
         self.config.write_text(
             "[gate]\n"

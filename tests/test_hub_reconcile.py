@@ -568,7 +568,8 @@ def test_a_solo_child_released_by_a_staff_override_names_the_badge_and_the_code(
     assert net.scan("X1", "04C0000S").code.value == "DENY_GUARDIAN_PICKUP"
     assert net.scan("X1", STAFF).code.value == "OK_STAFF"
     assert net.scan("X1", "04C0000S").code.value == "OK_OVERRIDE"
-    (found,) = net.hub.venue.findings()
+    found, unverified = net.hub.venue.findings()  # and no pickup code read: unverified
+    assert (unverified.kind, unverified.uid) == ("unverified_pickup", "04C0000S")
     assert (found.kind, found.gates, found.uid, found.group) == (
         "child_released_by_override",
         ("X1",),

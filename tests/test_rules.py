@@ -60,6 +60,7 @@ from rules_helpers import (
     venue_without_stock,
 )
 from test_rules_corrections import reached_here as corrections_reached
+from test_rules_guardians import reached_by_guardians
 from test_rules_vouchers import reached_here
 
 from gate.core import (
@@ -1262,6 +1263,7 @@ def test_every_reason_code_is_reached_by_these_scenarios() -> None:
     reached |= {c.run()[1].code for c in DENIALS}
     reached |= reached_here()  # vouchers, groups, joins: tests/test_rules_vouchers.py
     reached |= corrections_reached()  # the desk's corrections: tests/test_rules_corrections.py
+    reached |= reached_by_guardians()  # walk-ins, pickups: tests/test_rules_guardians.py
     assert reached == set(Code)
 
 

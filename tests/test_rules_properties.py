@@ -199,9 +199,9 @@ class Day:
         self.now += jump
         self.events += advance(self.state, self.now, POLICY)
         before = snapshot(self.state)
-        decision, events = decide_or_join(self.state, scan, self.now)
+        decision, events = self.decide(scan)
         assert snapshot(self.state) == before, "decide changed the state"
-        again = decide_or_join(self.state, scan, self.now)
+        again = self.decide(scan)
         assert again == (decision, events), "not deterministic"
         if not decision.granted:
             assert events == [], f"{decision.code} produced events"
@@ -213,6 +213,10 @@ class Day:
             self.adult_grants.append((scan.gate, decision.group or "", scan.mode, self.now))
         self.events += events
         self.check_headcount()
+
+    def decide(self, scan: Scan) -> tuple[Decision, list[Event]]:
+        """The core's answer to `scan` now (a desk's action, for a value that names one)."""
+        return decide_or_join(self.state, scan, self.now)
 
     def check_child_safety(self, event: Event) -> None:
         if not isinstance(event, MemberMoved):

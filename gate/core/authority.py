@@ -17,12 +17,15 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
                         OverrideArmed OverrideSpent VoucherUsed PairingExtended(entry)
               expiry    PairingClosed(entry)
               passage   MemberMoved (an undo: unforced, never to exited)
-    exit      decision  BandLearned(inside) MemberMoved(exited|temp_out) PairingOpened(exit)
+    exit      decision  BandLearned(inside) MemberMoved(exited|temp_out) PairingOpened(exit,
+                        an adult's, or a pickup code's: OK_PICKUP)
                         GroupFlagged OverrideArmed OverrideSpent PairingExtended(exit)
               expiry    PairingClosed(exit) MemberMoved(temp_out, adults) GroupFlagged
               passage   MemberMoved (an undo: unforced)
-    desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined, and the
-                        corrections: BandReplaced BandUnbound BandReissued GroupFlagged
+    desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined ChildRegistered
+                        PickupCodeIssued (with the BandBound of the group's first band)
+                        NotAuthorisedSet, and the corrections: BandReplaced BandUnbound
+                        BandReissued GroupFlagged
     handheld  decision  as a desk (bind mode; checks journal nothing)
     every     fire_alarm, allowlist, clock: no events
 
@@ -43,15 +46,18 @@ from gate.core.events import (
     BandReplaced,
     BandUnbound,
     BindingOpened,
+    ChildRegistered,
     Event,
     GroupFlagged,
     GroupsJoined,
     MemberMoved,
+    NotAuthorisedSet,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupCodeIssued,
     VoucherUsed,
 )
 from gate.core.model import Code, Decision, Member, Mode
@@ -132,7 +138,20 @@ ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "handheld": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
 }
 _CORRECTIONS = frozenset({BandReplaced, BandUnbound, BandReissued, GroupFlagged})
-_BINDING = frozenset({BindingOpened, BandBound, OverrideArmed, GroupsJoined}) | _CORRECTIONS
+_BINDING = (
+    frozenset(
+        {
+            BindingOpened,
+            BandBound,
+            OverrideArmed,
+            GroupsJoined,
+            ChildRegistered,
+            PickupCodeIssued,
+            NotAuthorisedSet,
+        }
+    )
+    | _CORRECTIONS
+)
 ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
     "entry": frozenset(
         {

@@ -6,6 +6,7 @@ what a staff badge's override may set aside); a scan at the desk binds (`gate.co
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from gate.core.bands import (
@@ -27,6 +28,7 @@ from gate.core.events import (
     VoucherUsed,
 )
 from gate.core.groups import reopen, reopens_window
+from gate.core.guardians import override_barred, pick_up, walkin_ticket
 from gate.core.model import (
     Code,
     Decision,
@@ -49,6 +51,8 @@ def decide(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     foreign = tag_is_an_original_wristband(scan)
     if foreign is not None:
         return deny(scan, foreign.code, foreign.message)
+    if scan.pickup:  # a guardian's pickup code, read by this gate
+        return pick_up(state, scan, now, policy)
     staff = state.allowlist.staff.get(scan.value)
     if staff is not None:
         reason = state.allowlist.revoked.get(scan.value)
@@ -95,7 +99,11 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
             return deny(scan, Code.DENY_REVOKED, f"{scan.value} revoked: {reason}")
         return deny(scan, Code.DENY_UNKNOWN, _why_unknown(state, scan.value))
     group = state.groups.get(member.group) or _token_group(member.group, scan)
-    ticket = state.allowlist.tickets.get(group.id) or _token_ticket(group.id, scan)
+    ticket = (
+        state.allowlist.tickets.get(group.id)
+        or walkin_ticket(state, group.id)
+        or _token_ticket(group.id, scan)
+    )
     if not reentry and reopens_window(state, scan, member):
         return reopen(scan, now, policy, member)
     attempt = Attempt(state, scan, now, policy, member, group, ticket)
@@ -108,6 +116,10 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     armed = state.overrides.get(scan.gate)
     if armed is None or not within(armed.at, now, policy) or not _overridable(refusal, scan):
         return deny(scan, refusal.code, refusal.message, member)
+    barred = override_barred(attempt, refusal)
+    if barred is not None:  # the staff named, so the hub raises its alert
+        denied, _ = deny(scan, barred.code, barred.message, member)
+        return replace(denied, staff=armed.staff), []
     decision, events = _grant(attempt, forced_by=armed.staff, overrode=refusal)
     return decision, learned + events
 
@@ -232,6 +244,8 @@ def _grant_message(m: Member, target: MemberState) -> str:
         return f"welcome {'back ' if m.state is MemberState.TEMP_OUT else ''}({m.role})"
     if target is MemberState.TEMP_OUT:
         return "temporary exit: come back with this band"
+    if m.role is Role.SOLO_CHILD:
+        return "goodbye: collected by the guardian, pickup code verified"
     if m.state is not MemberState.INSIDE:
         return "goodbye (offline: not known to be inside, for the hub to check)"
     return "goodbye: please return the band"

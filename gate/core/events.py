@@ -155,6 +155,20 @@ class BandReplaced:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildRegistered:
+    """Staff at desk `gate` registered a walk-in child with no adult ticket (《家长电话联络表—
+    儿童独立入园》): `group` is its one-child group (`W-<desk>-<yyyymmdd>-<n>`), open for its
+    band to bind as `solo_child`; `phone` in full (masked wherever an operator reads it)."""
+
+    gate: str
+    at: datetime
+    group: str
+    guardian: str
+    phone: str
+    staff: str
+
+
+@dataclass(frozen=True, slots=True)
 class BandUnbound:
     """Staff at the desk unbound band `uid` (bound by mistake): its slot in `group` is free again,
     and it leaves the headcount if it was inside. `state`: where the member was before."""
@@ -181,6 +195,29 @@ class BandReissued:
     staff: str
 
 
+@dataclass(frozen=True, slots=True)
+class PickupCodeIssued:
+    """The desk gave `group` a pickup code: `digest` is its HMAC-SHA256 with the site key (hex),
+    never the code itself. An exit gate that reads a matching code opens the group's window."""
+
+    gate: str
+    at: datetime
+    group: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotAuthorisedSet:
+    """Staff at the desk set who may NOT collect `group`'s children (empty: nobody listed): no
+    staff override releases them; only the guardian's pickup code does."""
+
+    gate: str
+    at: datetime
+    group: str
+    names: tuple[str, ...]
+    staff: str
+
+
 Event = (
     BindingOpened
     | BandBound
@@ -197,4 +234,7 @@ Event = (
     | BandReplaced
     | BandUnbound
     | BandReissued
+    | ChildRegistered
+    | PickupCodeIssued
+    | NotAuthorisedSet
 )

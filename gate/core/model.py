@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -80,6 +81,9 @@ class Code(StrEnum):
     DENY_VOUCHER_FORGED = "DENY_VOUCHER_FORGED"  # malformed, unknown key, or bad signature
     DENY_VOUCHER_EXPIRED = "DENY_VOUCHER_EXPIRED"
     DENY_VOUCHER_USED = "DENY_VOUCHER_USED"  # spent already (here, or at a gate heard from)
+    OK_REGISTERED = "OK_REGISTERED"  # a walk-in child or a not-authorised list, at the desk
+    OK_PICKUP = "OK_PICKUP"  # a guardian's pickup code matched: the child may go through
+    DENY_PICKUP_MISMATCH = "DENY_PICKUP_MISMATCH"  # no child inside has it, or another's group
 
     @property
     def granted(self) -> bool:
@@ -193,6 +197,9 @@ class Scan:
     pairs: bool = True
     voucher: Voucher | None = None  # a barcode that is a voucher whose signature verified
     voucher_fault: str | None = None  # a barcode that claims to be a voucher and is not one
+    # `value` is the digest of a guardian's pickup code, read at this gate (scanned or typed):
+    # set by the daemon only, never from what a barcode says of itself
+    pickup: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +260,10 @@ class Policy(BaseModel):
     close: time = Field(description="closing time, local HH:MM; before `open` means past midnight")
     capacity: int = Field(gt=0, description="people inside at most")
     pairing_window_s: float = Field(default=60.0, gt=0, le=3600)
+    pickup_codes: Literal["solo", "all", "off"] = Field(
+        default="solo",
+        description='pickup codes at binding: "solo" (children alone), "all" (every family), "off"',
+    )
     sessions: dict[str, str] = Field(
         default_factory=dict,
         description='named sessions (场次), local "HH:MM-HH:MM" each, e.g. AM = "09:30-12:30"',

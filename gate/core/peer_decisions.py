@@ -27,10 +27,12 @@ from gate.core.events import (
     OverrideSpent,
     PairingExtended,
     PairingOpened,
+    PickupCodeIssued,
     VoucherUsed,
 )
 from gate.core.model import Code, Decision, MemberState, Mode, Role
 from gate.core.peer_corrections import check_correction, stock_fits
+from gate.core.peer_guardians import check_pickup, check_pickup_issued, check_registered
 
 _GRANT_TARGET = {
     Code.OK_ENTRY: MemberState.INSIDE,
@@ -68,6 +70,10 @@ def check_decision(entry: PeerEntry, knows: Knowledge) -> None:
         check_correction(entry, d, mode, knows)
     elif d.code is Code.OK_GROUP_WINDOW:
         _reopened(entry, d, mode)
+    elif d.code is Code.OK_REGISTERED:
+        check_registered(entry, d, mode, knows)
+    elif d.code is Code.OK_PICKUP:
+        check_pickup(entry, d, mode)
     elif d.code in PASSAGE_GRANTS:
         _passed(entry, d, scan, knows)
 
@@ -85,9 +91,16 @@ def _armed(entry: PeerEntry, d: Decision, knows: Knowledge) -> None:
 def _bound(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> None:
     if mode != Mode.BIND:
         raise mismatch("OK_BIND outside bind mode")
-    if len(entry.events) != 1:
+    events = list(entry.events)
+    issued = events[-1] if len(events) == 2 else None
+    if isinstance(issued, PickupCodeIssued):
+        check_pickup_issued(issued, d)  # the group's pickup code, with its first band
+        events.pop()
+        if not isinstance(events[0], BandBound):
+            raise mismatch("a pickup code is issued with a band bound")
+    if len(events) != 1:
         raise mismatch("OK_BIND opens a binding or binds one band")
-    event = entry.events[0]
+    event = events[0]
     match event:
         case BindingOpened(group=group):
             # Its adults and children are the ticket's as the desk knew it: the allowlist may

@@ -18,7 +18,8 @@ whether the venue can take you, then who you are with*.
                children are inside comes in only to collect them: OK_COLLECT past the day's
                and the identity checks, with no hours or capacity (`gate.core.closing`)
     exit       DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_INSIDE, DENY_CHILD_TEMP_EXIT,
-               DENY_GUARDIAN_PICKUP, DENY_CHILD_NEEDS_ADULT
+               DENY_GUARDIAN_PICKUP or DENY_PICKUP_MISMATCH (a solo child, without its own
+               group's pickup window open here), DENY_CHILD_NEEDS_ADULT
     binding    DENY_UNKNOWN, DENY_REVOKED, DENY_NOT_VALID_NOW, DENY_BINDING (not in stock,
                already bound, no open binding, no free slot)
     staff      DENY_REVOKED (a lost badge arms nothing), DENY_BAD_TOKEN (not read from a tag:
@@ -199,14 +200,42 @@ def children_never_exit_temporarily(a: Attempt) -> Refusal | None:
     return None
 
 
+PICKUP_PREFIX = "pickup:"  # a pickup scan's value: this, then the code's digest (hex)
+
+
+def picked_up(a: Attempt) -> bool:
+    """The member's own group has a pickup window open at this gate (a guardian's code read
+    here: `gate.core.guardians.pick_up`)."""
+    pairing = a.state.pairings.get((a.scan.gate, a.group.id, Mode.EXIT))
+    return (
+        a.scan.mode is Mode.EXIT
+        and pairing is not None
+        and any(p.startswith(PICKUP_PREFIX) for p in pairing.adults)
+        and within(pairing.opened_at, a.now, a.policy)
+    )
+
+
 def solo_child_needs_guardian_pickup(a: Attempt) -> Refusal | None:
-    if a.member.role is Role.SOLO_CHILD:
-        return Refusal(
-            Code.DENY_GUARDIAN_PICKUP,
-            "child entered alone: staff check the guardian against the ticket's registered "
-            "phone (desk or hub lookup), then badge",
-        )
-    return None
+    """A solo child leaves only through its own group's pickup window here: a code of another
+    group read here is a mismatch, none at all the guardian's pickup to verify."""
+    if a.member.role is not Role.SOLO_CHILD or picked_up(a):
+        return None
+    for (gate, group, way), p in a.state.pairings.items():
+        if (gate, way) != (a.scan.gate, Mode.EXIT) or group == a.group.id:
+            continue
+        if any(x.startswith(PICKUP_PREFIX) for x in p.adults) and within(
+            p.opened_at, a.now, a.policy
+        ):
+            return Refusal(
+                Code.DENY_PICKUP_MISMATCH,
+                f"the pickup code read here is of group {group}, not of this child's "
+                f"({a.group.id}): the guardian shows this child's code",
+            )
+    return Refusal(
+        Code.DENY_GUARDIAN_PICKUP,
+        "child entered alone: the guardian shows the pickup code here first, or staff check "
+        "the guardian against the registered phone (desk or hub lookup), then badge",
+    )
 
 
 def child_exits_with_adult(a: Attempt) -> Refusal | None:

@@ -17,15 +17,18 @@ from gate.core.events import (
     BandReplaced,
     BandUnbound,
     BindingOpened,
+    ChildRegistered,
     Event,
     GroupFlagged,
     GroupsJoined,
     MemberMoved,
+    NotAuthorisedSet,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupCodeIssued,
     VoucherUsed,
 )
 from gate.core.model import Member, MemberState, Mode, Role, Ticket
@@ -100,6 +103,9 @@ class State:
     # bands unbound at a desk (`BandUnbound`) and not bound since: uid -> the group they left.
     # Their token still names that group: it is no longer believed
     unbound: dict[str, str] = field(default_factory=dict)
+    guardians: dict[str, ChildRegistered] = field(default_factory=dict)  # walk-in group -> reg.
+    pickup_codes: dict[str, str] = field(default_factory=dict)  # group -> its code's digest
+    not_authorised: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> names
 
     def copy(self) -> State:
         """A copy that folding into leaves this one alone: every value held is immutable, so a
@@ -116,6 +122,9 @@ class State:
             vouchers_used=dict(self.vouchers_used),
             revocations=dict(self.revocations),
             unbound=dict(self.unbound),
+            guardians=dict(self.guardians),
+            pickup_codes=dict(self.pickup_codes),
+            not_authorised=dict(self.not_authorised),
         )
 
     def revoked(self, value: str) -> str | None:
@@ -205,6 +214,18 @@ def fold(state: State, event: Event) -> State:
             _unbind(state, event)
         case BandReissued():
             _reissue(state, event)
+        case ChildRegistered(gate=gate, group=group):
+            if group not in state.groups:  # a walk-in child alone: one child slot, no adult
+                state.groups[group] = Group(group, 0, 1)
+            state.guardians.setdefault(group, event)
+            state.bindings[gate] = group
+        case PickupCodeIssued(group=group, digest=digest):
+            state.pickup_codes[group] = digest
+        case NotAuthorisedSet(group=group, names=names):
+            if names:
+                state.not_authorised[group] = tuple(names)
+            else:
+                state.not_authorised.pop(group, None)
     return state
 
 

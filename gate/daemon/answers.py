@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from gate.control.refusals import Reason, Refused, internal_error, one_of, refusal, required
 from gate.control.socket import ControlServer, Peer, asked_by, import_files
 from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, mask_phone
+from gate.daemon.answers_guardians import GUARDIAN_COMMANDS
 from gate.daemon.correction_answers import CORRECTIONS
 from gate.daemon.desk_commands import DeskRunner, desk
 from gate.daemon.wristbands import band_check
@@ -447,4 +448,5 @@ COMMANDS: dict[str, Handler] = {
     "join": join,
     "desk": desk,  # a desk action by name (gate.daemon.desk_commands)
     **CORRECTIONS,
+    **GUARDIAN_COMMANDS,  # walkin, not_authorised, pickup
 }

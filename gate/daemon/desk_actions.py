@@ -31,6 +31,7 @@ from gate.core import Decision, Event, Kind, Mode, Policy, Scan, join, staff_at_
 from gate.core.model import Refusal
 from gate.core.rules import deny
 from gate.daemon.desk_corrections import ACTIONS as CORRECTIONS
+from gate.daemon.desk_guardians import not_authorised, walkin
 from gate.daemon.ledger import Ledger
 from gate.link.codec import decision_to_dict
 from gate.settings import GateSettings
@@ -143,6 +144,8 @@ def join_action(
 ACTIONS: dict[str, DeskAction] = {
     "join": join_action,
     **CORRECTIONS,  # replace, unbind, reissue
+    "walkin": walkin,
+    "not_authorised": not_authorised,
 }
 
 

@@ -48,6 +48,7 @@ from gate.daemon.desk_commands import DeskRunner
 from gate.daemon.desk_prompts import BindingWatch
 from gate.daemon.desk_requests import DeskRequests
 from gate.daemon.follower import LinkFollower
+from gate.daemon.guardian_actions import GuardianActions
 from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
     BarcodeRead,
@@ -60,6 +61,7 @@ from gate.daemon.inbox import (
 )
 from gate.daemon.ledger import Ledger
 from gate.daemon.metrics import gate_metrics
+from gate.daemon.pickups import Pickups
 from gate.daemon.scans import ScanPath
 from gate.daemon.vouchers import Vouchers
 from gate.devices.gpio.backend import PinBackendError, open_pin_backend
@@ -186,8 +188,10 @@ class Gate:
             self._count,
             self.metrics,
             Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
+            Pickups.of(self.policy, self.hardware.printer, self.keyring, self._count),
         )
         self.desk = DeskRunner(self.scans)  # desk actions by name (gate.daemon.desk_actions)
+        self.guardians = GuardianActions(self.scans)  # walk-ins, lists, typed pickup codes
         if s.role in ("desk", "handheld"):  # who of a family is missing, when it goes quiet
             watch = BindingWatch(
                 s.id, self.ledger, self.policy, clock, self.io, self._count, s.language

@@ -14,6 +14,7 @@ from typing import Any
 
 from gate.control.metrics import Metrics
 from gate.core import (
+    BandBound,
     BandLearned,
     BandToken,
     Code,
@@ -33,6 +34,7 @@ from gate.core import (
 from gate.daemon.desk_corrections import desk_tokens
 from gate.daemon.joins import join_at_desk
 from gate.daemon.ledger import Ledger
+from gate.daemon.pickups import Pickups
 from gate.daemon.vouchers import Vouchers
 from gate.daemon.wristbands import (
     band_check,
@@ -78,9 +80,9 @@ class ScanPath:
         count: Callable[..., None],
         metrics: Metrics,
         vouchers: Vouchers | None = None,
+        pickups: Pickups | None = None,  # pickup codes: made at a desk, read at an exit gate
     ) -> None:
-        self.settings = settings
-        self.vouchers = vouchers
+        self.settings, self.vouchers, self.pickups = settings, vouchers, pickups
         self.policy = policy
         self.keyring = keyring
         self.ledger = ledger
@@ -172,13 +174,14 @@ class ScanPath:
             voucher=voucher,
             voucher_fault=voucher_fault,
         )
+        scan = self.pickups.scan_of(scan, self.ledger.state) if self.pickups else scan
         if dry_run:
             return decision_to_dict(self.preview(scan))
         decision = self.scan(scan, write_token=writer, asked_by=asked_by, request=request)
         decided = decision_to_dict(decision)
         if self.last is not None and "voucher" in self.last:
             decided["voucher"] = self.last["voucher"]
-        return decided
+        return decided | (self.pickups.handed() if self.pickups else {})  # its code: to the asker
 
     def preview(self, scan: Scan) -> Decision:
         """What the rules decide of `scan` on the state as it stands, and nothing more: no
@@ -204,17 +207,11 @@ class ScanPath:
         decision, events = desk_tokens(
             decision, events, scan, write_token, self.ledger.state, self.keyring, self.count
         )
+        bound = next((e for e in events if isinstance(e, BandBound)), None)
+        if bound is not None and self.pickups is not None:  # the group's code, with its band
+            events = self.pickups.at_binding(self.ledger.state, decision, events)
         before = _states_before(self.ledger.state, events)
-        scanned = {
-            "kind": scan.kind.value,
-            "value": scan.value,
-            "mode": scan.mode.value,
-            "intent": scan.intent.value,
-            "token": scan.token is not None,
-            "tag": scan.tag,  # false: a test scan, or a barcode
-            "offline": scan.offline,  # decided cut off from the others
-        }
-        body = {"scan": scanned, "decision": decision_to_dict(decision)}
+        body = {"scan": scan_record(scan), "decision": decision_to_dict(decision)}
         if asked_by is not None:  # a test scan: who asked, as the kernel named them
             body["asked_by"] = asked_by
         if request is not None:  # a control request's id: the asker finds its entry by it
@@ -229,6 +226,8 @@ class ScanPath:
         issued = self.vouchers.issue(decision, now) if self.vouchers is not None else None
         if issued is not None:
             self.last["voucher"] = issued
+        if self.pickups is not None:
+            self.pickups.hand_over(decision)  # printed, and for the asker: never in `last`
         log.info(
             "%s %s %s: %s (%s)%s",
             scan.value,
@@ -322,4 +321,17 @@ def _states_before(state: State, events: list[Event]) -> dict[str, MemberState]:
         e.uid: m.state if (m := state.members.get(e.uid)) else learned[e.uid]
         for e in events
         if isinstance(e, MemberMoved)
+    }
+
+
+def scan_record(scan: Scan) -> dict[str, Any]:
+    """The scan as its decision entry records it."""
+    return {
+        "kind": scan.kind.value,
+        "value": scan.value,
+        "mode": scan.mode.value,
+        "intent": scan.intent.value,
+        "token": scan.token is not None,
+        "tag": scan.tag,  # false: a test scan, or a barcode
+        "offline": scan.offline,  # decided cut off from the others
     }

@@ -38,6 +38,7 @@ from gate.core import (
     mask_phone,
 )
 from gate.core.bands import band_carries_its_token, tag_is_an_original_wristband
+from gate.core.guardians import walkin_ticket
 from gate.devices.nfc.token import Keyring, encode_token
 
 log = logging.getLogger("gate")
@@ -94,7 +95,7 @@ def write_band_token(
     if write_token is None:
         return decision, events  # a test scan: no tag on the reader to write to
     group = state.groups[bound.group]
-    ticket = state.allowlist.tickets.get(bound.group)
+    ticket = state.allowlist.tickets.get(bound.group) or walkin_ticket(state, bound.group)
     if ticket is None:
         return decision, events
     token = BandToken(
@@ -152,7 +153,7 @@ def band_check(state: State, uid: str) -> dict[str, Any]:
     member = state.members.get(uid)
     if member is None:
         return {"known": False, "value": uid}
-    ticket = state.allowlist.tickets.get(member.group)
+    ticket = state.allowlist.tickets.get(member.group) or walkin_ticket(state, member.group)
     return {
         "known": True,
         "value": uid,

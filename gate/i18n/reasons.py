@@ -41,6 +41,11 @@ CODES: dict[str, str] = {
     "DENY_VOUCHER_FORGED": N_("Not a valid voucher: the guest shows the band or goes to the desk"),
     "DENY_VOUCHER_EXPIRED": N_("The voucher has expired: the guest goes to the ticket desk"),
     "DENY_VOUCHER_USED": N_("The voucher was already used"),
+    "OK_REGISTERED": N_("Registered at the desk by staff"),
+    "OK_PICKUP": N_("Pickup code matched: the child may leave with the guardian"),
+    "DENY_PICKUP_MISMATCH": N_(
+        "The pickup code does not match this child: the guardian checks it with the desk"
+    ),
 }
 
 REFUSALS: dict[str, str] = {

@@ -21,16 +21,19 @@ from gate.core import (
     BandReplaced,
     BandUnbound,
     BindingOpened,
+    ChildRegistered,
     Decision,
     Event,
     GroupFlagged,
     GroupsJoined,
     MemberMoved,
+    NotAuthorisedSet,
     OverrideArmed,
     OverrideSpent,
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupCodeIssued,
     VoucherUsed,
 )
 
@@ -52,6 +55,9 @@ EVENT_TYPES: dict[str, type[Any]] = {
         BandReplaced,
         BandUnbound,
         BandReissued,
+        ChildRegistered,
+        PickupCodeIssued,
+        NotAuthorisedSet,
     )
 }
 

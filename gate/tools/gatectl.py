@@ -25,6 +25,7 @@ from gate.control.client import Unreachable, ask
 from gate.i18n import Words
 from gate.i18n.terminal import output_options, reader_gone, terminal_words
 from gate.tools.show import Show, show_diag, show_selftest, show_status, zone_of
+from gate.tools.show_guardians import show_with_pickup
 from gate.tools.show_scans import show_allowlist, show_journal, show_mode, show_scan
 
 DEFAULT_SOCKET = "/run/wristgate/gate.sock"
@@ -83,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     command("reissue", "staff give back a band returned by mistake").add_argument(
         "uid", metavar="UID"
     )
+    walkin = command("walkin", "register a walk-in child alone, with its guardian (at a desk)")
+    walkin.add_argument("--guardian", required=True, metavar="NAME")
+    walkin.add_argument("--phone", required=True, metavar="PHONE", help="11-digit mobile")
+    barred = command("not-authorised", "who may not collect a group's children (at a desk)")
+    barred.add_argument("group", metavar="GROUP", help="ticket code or walk-in group")
+    barred.add_argument("names", nargs="*", metavar="NAME", help="none: clear the list")
+    picked = command("pickup", "check a guardian's pickup code (at an exit gate)")
+    picked.add_argument("code", metavar="CODE", help="the 6 digits on the guardian's receipt")
     mode = command("mode", "a handheld's mode")
     mode.add_argument("mode", choices=["bind", "check"])
     return parser
@@ -113,6 +122,12 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
             return {"cmd": "replace", "old": args.old, "new": args.new}
         case "unbind" | "reissue":
             return {"cmd": args.command, "uid": args.uid}
+        case "walkin":
+            return {"cmd": "walkin", "guardian": args.guardian, "phone": args.phone}
+        case "not-authorised":
+            return {"cmd": "not_authorised", "group": args.group, "names": list(args.names)}
+        case "pickup":
+            return {"cmd": "pickup", "code": args.code}
     return {"cmd": args.command}
 
 
@@ -166,7 +181,7 @@ def export_journal(path: str, target: str, _: Words) -> int:
 
 SHOW: dict[str, Show] = {
     "status": show_status,
-    "scan": show_scan,
+    "scan": show_with_pickup,
     "selftest": show_selftest,
     "journal": show_journal,
     "allowlist": show_allowlist,
@@ -177,6 +192,9 @@ SHOW: dict[str, Show] = {
     "replace": show_scan,
     "unbind": show_scan,
     "reissue": show_scan,
+    "walkin": show_with_pickup,
+    "not-authorised": show_scan,
+    "pickup": show_scan,
 }
 
 

@@ -79,6 +79,7 @@ from gate.link.codec import CodecError, events_of
 from hub.fold.audit_corrections import correction_findings
 from hub.fold.audit_overrides import desk_action_problem, no_badge_read, override_problem
 from hub.fold.audit_pending import Pending, ready_findings
+from hub.fold.audit_pickups import pickup_findings, pickup_window_is_its_groups
 from hub.fold.audit_warnings import partition_warnings, voucher_reuse
 from hub.fold.clocks import iso_seconds
 from hub.fold.findings import Finding
@@ -110,6 +111,7 @@ _KIND_OF = {
     (Mode.EXIT, Code.DENY_NOT_INSIDE): "move_without_entry",
     (Mode.EXIT, Code.DENY_CHILD_TEMP_EXIT): "child_temp_exit",
     (Mode.EXIT, Code.DENY_GUARDIAN_PICKUP): "child_released_alone",
+    (Mode.EXIT, Code.DENY_PICKUP_MISMATCH): "child_released_alone",
     (Mode.EXIT, Code.DENY_CHILD_NEEDS_ADULT): "child_released_alone",
     (Mode.ENTRY, Code.DENY_ALREADY_EXITED): "impossible_move",
     (Mode.ENTRY, Code.DENY_CHILD_NEEDS_ADULT): "child_admitted_alone",
@@ -153,7 +155,9 @@ class RuleAudit:
         window = self.policy.pairing_window_s + WINDOW_TOLERANCE_S
         self.window = self.policy.model_copy(update={"pairing_window_s": window})
 
-    def begin(self, entry: StoredEntry, events: list[Event]) -> _Entry:
+    def begin(self, entry: StoredEntry, events: list[Event], state: State | None = None) -> _Entry:
+        if state is not None:  # pickups by override, tried or let through
+            self.found += pickup_findings(state, entry, events)
         scan = entry.body.get("scan")
         offline = isinstance(scan, dict) and scan.get("offline") is True
         return _Entry(entry, events, offline)
@@ -276,6 +280,8 @@ class RuleAudit:
         )
         adult = state.members.get(p.adult)
         leader = _reopened_by_leader(e, state, p)  # OK_GROUP_WINDOW: nobody moves
+        if pickup_window_is_its_groups(e.entry, state, p):  # OK_PICKUP: the guardian's code
+            return
         let_through = moved or leader
         if (
             let_through

@@ -51,7 +51,12 @@ FORGED_ENTRIES: dict[str, str] = {
     ),
     "seq_jump": N_("a batch refused: its sequence number is far beyond the gate's journal"),
 }
-CRITICAL: dict[str, str] = {**RULE_VIOLATIONS, **FORGED_ENTRIES}
+# Someone tried to take a child a guardian named at the desk as not authorised to collect it
+# (gate.core.guardians): the gate refused the override, or had not heard of the list.
+PICKUP_ALERTS: dict[str, str] = {
+    "pickup_not_authorised": N_("a staff override tried on a child with a not-authorised list"),
+}
+CRITICAL: dict[str, str] = {**RULE_VIOLATIONS, **FORGED_ENTRIES, **PICKUP_ALERTS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ class HistoryFold:
                 "fire alarm: exits free, people left without scanning; the headcount runs high "
                 "until the closing sweep",
             )
-        checking = self.audit.begin(entry, events)
+        checking = self.audit.begin(entry, events, self.state)
         for event in events:
             self.audit.check(self.state, checking, event)
             try:

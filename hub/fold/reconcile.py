@@ -34,7 +34,13 @@ what a reconciliation found. Rule violations, critical (`hub.fold.findings.RULE_
     override_not_authorised a forced move no enrolled, unrevoked badge armed at that gate
     move_without_entry      a member let out that no gate let in
     impossible_move         a move no rule makes from the member's previous state
-    pairing_without_adult   a pairing window opened with no adult let through
+    pairing_without_adult   a pairing window opened with no adult let through (or by a pickup
+                            code that is not its group's)
+
+A pickup alert, critical (`hub.fold.audit_pickups`):
+
+    pickup_not_authorised   a staff override tried (refused) or let through for a child whose
+                            group has a not-authorised list
 
 Warnings:
 
@@ -42,6 +48,7 @@ Warnings:
     voucher_reused          a digital voucher used again (two gates, partitioned)
     exit_without_entry      a member let out while not inside
     child_released_by_override   a child or solo child let out by a staff override
+    unverified_pickup       a solo child let out by override, not by its guardian's pickup code
     grant_not_passed        a grant nobody went through (the passage sensor saw no one)
     clock                   a gate's clock unset, ahead of the hub, or gone back
     journal_conflict        a (gate, seq) sent again with another nonce: the journal was reset

@@ -68,6 +68,10 @@ def check_hub(path: Path, account: Account, root: Path | None = None) -> Finding
     file("mqtt", "tls_ca", mqtt.tls_ca)
     file("http", "desk_token_file", http.desk_token_file, secret=True)
     file("http", "staff_token_file", http.staff_token_file, secret=True)
+    if config.notify.file is not None:  # the recording notifier's notices
+        problem = directory_problem(at(config.notify.file.parent), account)
+        if problem:
+            found.problems.append(f"{path} [notify] file: {str(config.notify.file)!r}: {problem}")
     where = f"{path} [http] port = {http.port}"
     if root is not None:
         found.notes.append(f"{where}: not asked (--root)")

@@ -7,6 +7,9 @@ is a `ConfigError` naming the file and the field.
     [mqtt]  host, port, username ("hub"), password_file, prefix, tls_ca, tls
     [http]  bind, port, desk_token_file, staff_token_file, allowed_hosts, workers,
             max_connections, max_streams, header_timeout_s
+    [notify] kind ("off", "webhook", "sms", "record"), url, file, timeout_s, retries: how a
+            registered guardian is told of their child's entry, exit and being flagged alone
+            (hub.service.notify)
     [gates] the venue's roster: gate id = "entry" | "exit" | "desk" | "handheld"; published
             retained on `{prefix}/hub/roster`. A gate speaks only for itself and its role: the
             hub and the gates refuse what a gate's role cannot journal (gate.core.authority).
@@ -26,6 +29,7 @@ from gate.i18n import DEFAULT_LANGUAGE, language_of
 from gate.link.client import check_transport
 from gate.link.protocol import DEFAULT_PREFIX, GATE_ID, MAX_BATCH
 from hub.ingest.refusals import BUDGET_BYTES, MAX_SEQ_JUMP
+from hub.service.notify import NotifySection
 
 
 class _Strict(BaseModel):
@@ -92,6 +96,7 @@ class HubConfig(_Strict):
     hub: HubSection = HubSection()
     mqtt: MqttSection = MqttSection()
     http: HttpSection = HttpSection()
+    notify: NotifySection = NotifySection()  # telling guardians (hub.service.notify)
     gates: dict[Annotated[str, Field(pattern=GATE_ID)], GateRole] = {}
 
 

@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gate.config import load_policy
@@ -39,12 +39,15 @@ from hub.service.control import HubControl, report_import
 from hub.service.desk import HubDesk
 from hub.service.drills import HubDrills
 from hub.service.faults import FaultControl
+from hub.service.guardian_notices import GuardianNotices
 from hub.service.incidents import IncidentWatch
 from hub.service.link import HubLink, Received
+from hub.service.notify import notifier_of
 from hub.service.publishing import Publisher
 from hub.service.readout import Readout
 from hub.store.events import EventStore
 from hub.store.incidents import IncidentLog
+from hub.store.records import StoredEntry
 from hub.views.web.http import Limits
 from hub.views.web.server import Access, make_server, read_token
 
@@ -75,12 +78,14 @@ class Hub:
         )
         if not config.gates:
             log.warning("hub.toml has no [gates] roster: gates' roles cannot be checked")
+        self.notifier = notifier_of(config.notify)  # guardians told: [notify]
+        self.notices = GuardianNotices(self.notifier, self.policy) if self.notifier else None
         self.link = HubLink(config.mqtt, self.topics, self.inbox)
         self.ingest = Ingest(
             self.store,
             self.topics,
             self.link.publish,
-            on_stored=self.venue.add,
+            on_stored=self._stored,
             allowlist_version=lambda: self.allowlist.version,
             vet=self._vet,
             max_seq_jump=h.max_seq_jump,
@@ -133,6 +138,8 @@ class Hub:
             lambda gate: live.status if (live := self.ingest.tracker.get(gate)) else None,
             lambda: self.link.connected,
         )
+        if self.notifier is not None:
+            self.views.notify = self.notifier.counts
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
         self.views.desks.hub_actions.update(  # the console's revoke and restore: the hub's own
             revoke=lambda args: self.answers.revocation("revoke", args, None),
@@ -162,6 +169,8 @@ class Hub:
     # --- the loop -------------------------------------------------------------------------------
 
     def run(self) -> int:
+        if self.notifier is not None:
+            self.notifier.start()
         self.link.start()
         self.control.start()
         threading.Thread(target=self.http.serve_forever, name="http", daemon=True).start()
@@ -239,6 +248,13 @@ class Hub:
         )
         self.drills.tick(gates, statuses)
 
+    def _stored(self, entries: Sequence[StoredEntry]) -> None:
+        """Entries just stored: folded, then their guardians told (each entry is stored once)."""
+        self.venue.add(entries)
+        if self.notices is not None:
+            with self.venue.reading() as state:
+                self.notices.stored(entries, state)
+
     def _vet(self, gate: str, entry: WireEntry) -> None:
         """Refuse (`Refused`) an entry `gate` may not have written (gate.core.authority)."""
         with self.venue.reading() as state:
@@ -250,6 +266,8 @@ class Hub:
         self._stopping.set()
 
     def close(self) -> None:
+        if self.notifier is not None:
+            self.notifier.stop()
         self.link.close()
         self.http.shutdown()
         self.http.server_close()

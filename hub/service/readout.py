@@ -56,6 +56,7 @@ class Readout:
         self.incidents: IncidentLog | None = None  # the hub's, once it has made them
         self.drills: HubDrills | None = None
         self.desks: HubDesk | None = None  # the desks' console, once the hub has made it
+        self.notify: dict[str, Any] = {"kind": "off"}  # the notifier's counters (live dict)
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
@@ -193,6 +194,7 @@ class Readout:
             "control_refused": self.control.refused,
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
+            "notify": dict(self.notify),  # guardians told: sent, retried, failed, dropped
         }
 
 

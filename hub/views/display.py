@@ -25,6 +25,7 @@ from gate.i18n import Words, words
 from gate.i18n.reasons import refusal_text
 from gate.link.health import LinkHealth
 from gate.link.protocol import Headcount
+from hub.fold.audit_pickups import pickup_alerts
 from hub.fold.findings import Finding, violation_alerts
 from hub.fold.reconcile import VenueState
 from hub.views.clock_alerts import clock_alerts
@@ -240,6 +241,7 @@ def alerts(
             add("critical", f.kind, forged_text(f, _))
     # a gate broke the rules: critical, at once
     found += violation_alerts(findings, venue.policy.tz, _)
+    found += pickup_alerts(findings, venue.policy.tz, _)  # a not-authorised pickup tried
     conflicts = [f for f in findings if f.kind in CONFLICT_KINDS]
     if conflicts:
         n = len(conflicts)

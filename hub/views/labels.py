@@ -55,6 +55,9 @@ CODES: dict[str, str] = {
     Code.DENY_VOUCHER_FORGED: N_("Voucher not valid"),
     Code.DENY_VOUCHER_EXPIRED: N_("Voucher expired"),
     Code.DENY_VOUCHER_USED: N_("Voucher already used"),
+    Code.OK_REGISTERED: N_("Registered at the desk"),
+    Code.OK_PICKUP: N_("Guardian's pickup code matched"),
+    Code.DENY_PICKUP_MISMATCH: N_("Pickup code does not match"),
 }
 
 FINDINGS: dict[str, str] = {
@@ -77,6 +80,8 @@ FINDINGS: dict[str, str] = {
     "voucher_reused": N_("Voucher used twice"),
     "unknown_reference": N_("Entry names something unknown"),
     "correction_not_authorised": N_("Band corrected without a staff badge"),
+    "unverified_pickup": N_("Child collected without the pickup code"),
+    "pickup_not_authorised": N_("Override tried on a child with a not-authorised list"),
 }
 
 _TABLES = (CODES, ROLES, STATES, FINDINGS)

@@ -24,6 +24,7 @@ from typing import Any
 
 from gate.core import Group, Member, MemberState, Role, State, mask_phone
 from gate.core.families import missing
+from gate.core.guardians import walkin_ticket
 from gate.store.allowlist import normalise_uid
 
 
@@ -211,7 +212,7 @@ def unaccompanied_groups(
 
 
 def _phone(state: State, group: str, staff: bool) -> str:
-    ticket = state.allowlist.tickets.get(group)
+    ticket = state.allowlist.tickets.get(group) or walkin_ticket(state, group)
     phone = ticket.guardian_phone if ticket else ""
     return phone if staff else mask_phone(phone)
 

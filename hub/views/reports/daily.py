@@ -68,6 +68,7 @@ from gate.core import (
     headcount,
 )
 from gate.core.families import Missing, incomplete
+from gate.core.guardians import walkin_ticket
 from gate.link.codec import CodecError, event_from_dict
 from hub.fold.clock_order import ClockOrder
 from hub.fold.findings import Finding
@@ -341,7 +342,7 @@ class _Tally:
             self.sessions.decided(self.state, code, str(d.get("group") or ""))
         elif code == "OK_OVERRIDE":
             badge, group = str(d.get("staff") or ""), str(d.get("group") or "")
-            ticket = self.state.allowlist.tickets.get(group)
+            ticket = self.state.allowlist.tickets.get(group) or walkin_ticket(self.state, group)
             self.overrides.append(
                 OverrideRow(
                     at=utc_time(ms),

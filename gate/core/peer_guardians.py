@@ -1,0 +1,63 @@
+"""A peer's decision entries of walk-in children and verified pickup (`gate.core.guardians`):
+their events must follow from their decision, as the desk and the exit gate make them. Pure."""
+
+from __future__ import annotations
+
+import re
+
+from gate.core.authority import Knowledge, PeerEntry, mismatch
+from gate.core.events import ChildRegistered, NotAuthorisedSet, PairingOpened, PickupCodeIssued
+from gate.core.guardians import WALKIN, guardian_name, guardian_phone, not_authorised_names
+from gate.core.model import Decision, Mode
+from gate.core.rules import PICKUP_PREFIX
+
+DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def check_registered(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> None:
+    """OK_REGISTERED: staff at a desk registered a walk-in child, or a not-authorised list."""
+    events = list(entry.events)
+    issued = events[-1] if len(events) == 2 else None
+    if isinstance(issued, PickupCodeIssued) and isinstance(events[0], ChildRegistered):
+        check_pickup_issued(issued, d)  # a walk-in child's pickup code, given at once
+        events.pop()
+    event = events[0] if len(events) == 1 else None
+    if mode != Mode.BIND or not isinstance(event, (ChildRegistered, NotAuthorisedSet)):
+        raise mismatch("OK_REGISTERED registers one child or one list at a desk, and nothing else")
+    badges, revoked = knows.allowlist.staff, knows.allowlist.revoked
+    if d.staff is None or d.staff not in badges or d.staff in revoked or event.staff != d.staff:
+        raise mismatch("OK_REGISTERED names an enrolled, unrevoked staff badge, as its event")
+    if event.group != d.value or event.group != d.group:
+        raise mismatch("OK_REGISTERED registers the group it names")
+    try:
+        if isinstance(event, ChildRegistered):
+            found = WALKIN.fullmatch(event.group)
+            if found is None or found["desk"] != entry.gate:
+                raise mismatch("a walk-in group is named W-<this desk>-<yyyymmdd>-<n>")
+            if (guardian_name(event.guardian), guardian_phone(event.phone)) != (
+                event.guardian,
+                event.phone,
+            ):
+                raise mismatch("a guardian's name and phone as the desk writes them")
+        elif not_authorised_names(list(event.names)) != tuple(event.names):
+            raise mismatch("a not-authorised list as the desk writes it")
+    except ValueError as exc:
+        raise mismatch(f"OK_REGISTERED: {str(exc)[:80]}") from None
+
+
+def check_pickup_issued(event: PickupCodeIssued, d: Decision) -> None:
+    """A pickup code is issued with its group's band, as its digest only."""
+    if event.group != d.group or not DIGEST.fullmatch(event.digest):
+        raise mismatch("a pickup code is issued for the band's group, as a digest")
+
+
+def check_pickup(entry: PeerEntry, d: Decision, mode: object) -> None:
+    """OK_PICKUP opens one exit window of the group whose code was read, by that code."""
+    event = entry.events[0] if len(entry.events) == 1 else None
+    if mode != Mode.EXIT or not isinstance(event, PairingOpened):
+        raise mismatch("OK_PICKUP opens one exit window at an exit gate, and nothing else")
+    digest = d.value.removeprefix(PICKUP_PREFIX)
+    if not d.value.startswith(PICKUP_PREFIX) or not DIGEST.fullmatch(digest):
+        raise mismatch("OK_PICKUP is of a pickup code's digest")
+    if (event.group, event.direction, event.adult) != (d.group, Mode.EXIT, d.value):
+        raise mismatch("OK_PICKUP opens its group's exit window by the code read")

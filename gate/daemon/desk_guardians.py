@@ -1,0 +1,118 @@
+"""The desk's guardian actions: registering a walk-in child, and a child's not-authorised list.
+
+Each is authorised by the staff badge tapped on this desk's reader within the pairing window
+(`gate.core.staff_at_desk`), decided by the rules core (`gate.core.guardians`), journalled as a
+decision entry of this desk (a denial too: the journal keeps every attempt), folded here and
+published like every entry. Only a desk or a handheld registers (its role's row in
+`gate.core.authority`). Both have the shape of every desk action:
+
+    walkin(ledger, settings, policy, now, {"guardian": "李娜", "phone": "13800138000"}, asked_by)
+    not_authorised(ledger, settings, policy, now, {"group": "T1", "names": ["张伟"]}, asked_by)
+
+A walk-in child's group is given its pickup code at once (policy `pickup_codes` "solo" or
+"all"): the journal holds its digest (`PickupCodeIssued`), the answer the code itself
+(`pickup`), for staff to hand over; its band, scanned next at this desk, binds as `solo_child`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+from typing import Any
+
+from gate.core import (
+    Code,
+    Decision,
+    Event,
+    PickupCodeIssued,
+    Policy,
+    register_child,
+    set_not_authorised,
+    staff_at_desk,
+)
+from gate.core.guardians import guardian_name, guardian_phone, not_authorised_names
+from gate.daemon.ledger import Ledger
+from gate.daemon.pickups import Pickups
+from gate.devices.nfc.token import load_keyring
+from gate.link.codec import decision_to_dict
+from gate.settings import GateSettings
+
+log = logging.getLogger("gate")
+
+MAX_GROUP = 64  # characters of a ticket code or walk-in group named by a request
+
+
+def _at_a_desk(settings: GateSettings, what: str) -> None:
+    if settings.role not in ("desk", "handheld"):
+        raise ValueError(f"{what} at a desk, not at the {settings.role} gate")
+
+
+def _record(
+    ledger: Ledger,
+    decision: Decision,
+    events: list[Event],
+    asked_by: dict[str, Any] | None,
+) -> dict[str, Any]:
+    scanned = {"kind": "barcode", "value": decision.value, "mode": "bind", "intent": "final"}
+    body: dict[str, Any] = {
+        "scan": {**scanned, "token": False, "tag": False, "offline": False},
+        "decision": decision_to_dict(decision),
+    }
+    if asked_by is not None:
+        body["asked_by"] = asked_by
+    entry = ledger.record("decision", body, events)
+    return {"seq": entry.seq, **decision_to_dict(decision)}
+
+
+def walkin(
+    ledger: Ledger,
+    settings: GateSettings,
+    policy: Policy,
+    now: datetime,
+    args: dict[str, Any],
+    asked_by: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Register a walk-in child here: guardian's name and mobile number in `args`."""
+    _at_a_desk(settings, "a walk-in child is registered")
+    name, phone = guardian_name(args.get("guardian")), guardian_phone(args.get("phone"))
+    state = ledger.state
+    staff = staff_at_desk(state, settings.id, now, policy)
+    decision, events = register_child(state, settings.id, now, policy, name, phone, staff)
+    code = None
+    if decision.code is Code.OK_REGISTERED and policy.pickup_codes != "off":
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        pickups = Pickups(load_keyring(settings.site_key), policy.pickup_codes, None, _no_count)
+        group = decision.value
+        events = [*events, PickupCodeIssued(settings.id, now, group, pickups.digests(code)[0])]
+    answer = _record(ledger, decision, events, asked_by)
+    log.info("walk-in %s: %s (%s)", decision.value, decision.code.value, decision.message)
+    if code is not None:
+        answer["pickup"] = {"group": decision.value, "code": code, "printed": False}
+    return answer
+
+
+def not_authorised(
+    ledger: Ledger,
+    settings: GateSettings,
+    policy: Policy,
+    now: datetime,
+    args: dict[str, Any],
+    asked_by: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Set who may not collect a group's children: `group` and `names` (none clears it)."""
+    _at_a_desk(settings, "a not-authorised list is set")
+    group = args.get("group")
+    if not isinstance(group, str) or not 0 < len(group) <= MAX_GROUP:
+        raise ValueError(f"group: a ticket code or walk-in group of 1 to {MAX_GROUP} characters")
+    names = not_authorised_names(args.get("names", []))
+    state = ledger.state
+    staff = staff_at_desk(state, settings.id, now, policy)
+    decision, events = set_not_authorised(state, settings.id, now, policy, group, names, staff)
+    answer = _record(ledger, decision, events, asked_by)
+    log.info("not authorised for %s: %s", group, decision.code.value)
+    return answer
+
+
+def _no_count(*_args: Any) -> None:
+    """Counted by the gate that prints the code (`Pickups.hand_over`), not here."""

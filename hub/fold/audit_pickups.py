@@ -1,0 +1,125 @@
+"""What the hub finds of guardian pickups (`gate.core.guardians`), beside the audit's checks:
+
+    unverified_pickup       a child who came alone let out by a staff override, not by the
+                            guardian's pickup code: allowed, and for the duty manager to check
+    pickup_not_authorised   a staff override tried on a child whose group has a not-authorised
+                            list (the gate refused it), or let through by a gate that had not
+                            heard of the list: an alert, raised on the display at once
+    pairing_without_adult   (the audit's) an exit window opened by a pickup code that is not
+                            its group's, as the hub folded it
+
+A code's window is judged by its digest against the group's (`PickupCodeIssued`), with the
+same state the hub folds: a gate that says OK_PICKUP for a group whose code it was not shown
+opens a window no guardian stood for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+from typing import Any
+
+from gate.core import Code, Event, MemberMoved, MemberState, PairingOpened, Role, State
+from gate.core.guardians import BARRED
+from gate.core.rules import PICKUP_PREFIX
+from gate.i18n import Words, words
+from hub.fold.clocks import hlc_time, iso_seconds
+from hub.fold.findings import PICKUP_ALERTS, Finding
+from hub.store.records import StoredEntry
+
+UNVERIFIED = frozenset({Code.DENY_GUARDIAN_PICKUP, Code.DENY_PICKUP_MISMATCH})
+
+
+def pickup_findings(state: State, entry: StoredEntry, events: Sequence[Event]) -> list[Finding]:
+    """The findings of decision entry `entry`, before its events are folded into `state`."""
+    decision = entry.body.get("decision")
+    scan = entry.body.get("scan")
+    if entry.kind != "decision" or not isinstance(decision, dict) or not isinstance(scan, dict):
+        return []
+    ref = ((entry.gate, entry.seq),)
+    code, staff = decision.get("code"), decision.get("staff")
+    if code in BARRED and staff and scan.get("mode") == "exit":
+        uid, group = str(decision.get("value")), str(decision.get("group"))
+        listed = state.not_authorised.get(group, ())
+        at = hlc_time(entry.hlc)
+        return [
+            Finding(
+                "pickup_not_authorised",
+                (entry.gate,),
+                at,
+                f"staff badge {staff} tried to let child {uid} of group {group} out at "
+                f"{entry.gate} {iso_seconds(at)} by override: refused, the group has a "
+                f"not-authorised list ({len(listed)} named); only the guardian's pickup code "
+                "releases the child",
+                uid,
+                group,
+                ref,
+            )
+        ]
+    found = []
+    for mv in events:
+        if not isinstance(mv, MemberMoved) or not mv.forced or mv.state is not MemberState.EXITED:
+            continue
+        member = state.members.get(mv.uid)
+        if member is None or not member.role.is_child:
+            continue
+        if mv.overrode in BARRED and state.not_authorised.get(mv.group):
+            found.append(_let_out("pickup_not_authorised", entry, mv, member.role, ref))
+        elif mv.overrode in UNVERIFIED:
+            found.append(_let_out("unverified_pickup", entry, mv, member.role, ref))
+    return found
+
+
+def _let_out(
+    kind: str, entry: StoredEntry, mv: MemberMoved, role: Role, ref: tuple[tuple[str, int], ...]
+) -> Finding:
+    why = (
+        "its group has a not-authorised list, which the gate had not heard of"
+        if kind == "pickup_not_authorised"
+        else "no guardian's pickup code was read: check who collected the child"
+    )
+    return Finding(
+        kind,
+        (entry.gate,),
+        mv.at,
+        f"{role} {mv.uid} of group {mv.group} let out at {entry.gate} {iso_seconds(mv.at)} by "
+        f"staff badge {mv.staff} over {mv.overrode}: {why}",
+        mv.uid,
+        mv.group,
+        ref,
+    )
+
+
+def pickup_window_is_its_groups(entry: StoredEntry, state: State, p: PairingOpened) -> bool:
+    """An exit window opened by a pickup code (OK_PICKUP) of its own group's code."""
+    decision = entry.body.get("decision")
+    code = decision.get("code") if isinstance(decision, dict) else None
+    digest = p.adult.removeprefix(PICKUP_PREFIX)
+    return (
+        code == Code.OK_PICKUP
+        and p.adult.startswith(PICKUP_PREFIX)
+        and state.pickup_codes.get(p.group) == digest
+    )
+
+
+def pickup_alerts(
+    findings: Sequence[Finding], tz: tzinfo, _: Words | None = None
+) -> list[dict[str, Any]]:
+    """One critical alert per gate for the not-authorised pickups tried or let through: no
+    names, UIDs or phones (the display is open on the venue LAN)."""
+    _ = _ or words()
+    counted: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.kind in PICKUP_ALERTS:
+            counted.setdefault(", ".join(f.gates), []).append(f)
+    alerts = []
+    for gates, found in sorted(counted.items()):
+        last = f"{max(f.at for f in found).astimezone(tz):%H:%M:%S}"
+        text = _(
+            "pickup alert at {gates}: {what} (last {time}; see the findings)",
+            gates=gates,
+            what=_(PICKUP_ALERTS["pickup_not_authorised"]),
+            time=last,
+        )
+        alerts.append({"level": "critical", "kind": "pickup_not_authorised", "text": text})
+    return alerts
