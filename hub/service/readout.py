@@ -21,6 +21,7 @@ from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
+from hub.service.desk_records import DeskRecords
 from hub.service.drills import HubDrills
 from hub.service.link import HubLink
 from hub.service.metrics import hub_metrics
@@ -28,6 +29,7 @@ from hub.store.events import EventStore
 from hub.store.incidents import IncidentLog
 from hub.views.display import Venue, display_state
 from hub.views.liveness import Liveness, liveness
+from hub.views.lost_children import with_lost_children
 from hub.views.offline import offline_mode, with_offline_mode
 
 
@@ -54,6 +56,7 @@ class Readout:
         self.started = time.time()
         self.incidents: IncidentLog | None = None  # the hub's, once it has made them
         self.drills: HubDrills | None = None
+        self.desk: DeskRecords | None = None  # lost children, band stock
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
@@ -123,11 +126,20 @@ class Readout:
     def display(self, language: str | None = None) -> dict[str, Any]:
         said = words(language or self.config.hub.language)
         shown = display_state(self._display_venue, self.headcount(), self.gate_views(), said)
+        if self.desk is not None:
+            lost = self.desk.incidents.open_ones()
+            shown = with_lost_children(shown, lost, self.venue, self.policy.tz, said)
         if self.incidents is None:
             return shown
         drill = self.drills.current if self.drills is not None else None
         mode = offline_mode(self.incidents.open_incidents(), drill, self.policy.tz)
         return with_offline_mode(shown, mode, self.policy.tz, said)
+
+    def desk_incident(self, request: Any, by: str) -> dict[str, Any]:
+        """An incident opened, closed or listed for the desk's API (`DeskRecords.incident`)."""
+        if self.desk is None:
+            raise ValueError("the hub is starting: try again")
+        return self.desk.incident(request, by)
 
     def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
         from hub.views.sweep import lookup
@@ -168,6 +180,7 @@ class Readout:
             "control_refused": self.control.refused,
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
+            "desk_refused": dict(self.desk.refused) if self.desk is not None else {},
         }
 
 

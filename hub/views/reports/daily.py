@@ -31,6 +31,8 @@ right where a gate found its clock wrong (`hub.fold.clock_order`).
     sessions           by session (场次) of the tickets, when any has one: first entries,
                        parents in after closing to collect, children left (reports/sessions.py)
     outages, faults    the day's incidents and drills (hub/views/reports/outages.py)
+    lost children      lost children and separated families open that day, and each desk's
+    band stock         stock by shift (hub/views/reports/deskday.py, stock.py)
 
 A passage the gate undid (its sensor saw nobody go through) is not counted; an exit the closing
 pairing window turned into a temporary one (an adult who left children inside) counts as an
@@ -63,9 +65,12 @@ from gate.core import (
 from gate.link.codec import CodecError, event_from_dict
 from hub.fold.clock_order import ClockOrder
 from hub.fold.findings import Finding
+from hub.store.band_stock import StockRecord
 from hub.store.events import EventStore
+from hub.store.family_incidents import FamilyIncident
 from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
+from hub.views.reports.deskday import desk_day
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
@@ -122,6 +127,7 @@ class DailyReport:
     sessions: tuple[SessionRow, ...] = ()  # by session, when some ticket has one
     incidents: tuple[Incident, ...] = ()  # outages and faults (hub/views/reports/outages.py)
     drills: tuple[Drill, ...] = ()
+    family_incidents: tuple[FamilyIncident, ...] = ()  # lost children, separated families
 
     @property
     def admitted_adults(self) -> int:
@@ -190,6 +196,7 @@ class DailyReport:
             "sessions": [s.as_dict() for s in self.sessions],
             "incidents": [i.as_dict() for i in self.incidents],
             "drills": [d.as_dict() for d in self.drills],
+            "family_incidents": [i.as_dict() for i in self.family_incidents],
         }
 
 
@@ -225,8 +232,14 @@ def daily_report(
             tally.during(entry, ms)
     tally.begin(start_ms)  # a day with no entries
     incidents, drills = day_incidents(store.path, start_ms, end_ms)
-    report = tally.report(day, tz, findings or ())
-    return replace(report, incidents=tuple(incidents), drills=tuple(drills))
+    families, records = desk_day(store.path, day, start_ms, end_ms)
+    report = tally.report(day, tz, findings or (), records)
+    return replace(
+        report,
+        incidents=tuple(incidents),
+        drills=tuple(drills),
+        family_incidents=tuple(families),
+    )
 
 
 @dataclass
@@ -285,7 +298,7 @@ class _Tally:
                 self.skipped += 1
                 continue
             if isinstance(event, BandBound):
-                self.bands.bound(event)
+                self.bands.bound(event, ms)
             elif isinstance(event, MemberMoved) and prior is not None:
                 self.headcount.moved(entry.kind, event, prior.state, prior.role, hour)
                 self.sessions.moved(self.state, entry.kind, event, prior.state)
@@ -322,7 +335,13 @@ class _Tally:
                 )
             )
 
-    def report(self, day: date, tz: ZoneInfo, findings: Iterable[Finding]) -> DailyReport:
+    def report(
+        self,
+        day: date,
+        tz: ZoneInfo,
+        findings: Iterable[Finding],
+        records: Sequence[StockRecord] = (),
+    ) -> DailyReport:
         start_ms = epoch_ms(datetime.combine(day, time(0), tzinfo=tz))
         end_ms = epoch_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz))
         kept = tuple(
@@ -344,7 +363,7 @@ class _Tally:
             peak=count.peak,
             peak_at=utc_time(count.peak_ms) if count.peak_ms is not None else None,
             closing=headcount(self.state),
-            bands=self.bands.stock(self.state),
+            bands=self.bands.stock(self.state, records),
             overrides=tuple(self.overrides),
             denials=tuple(
                 DenialRow(code, sum(gates.values()), dict(sorted(gates.items())))

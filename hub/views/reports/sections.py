@@ -18,6 +18,7 @@ from gate.i18n import N_, words
 from hub.views.labels import humanize, label
 from hub.views.reports import technician_scans
 from hub.views.reports.daily import DailyReport
+from hub.views.reports.deskday import deskday_sections
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.hours import hours_section
 from hub.views.reports.outages import outage_sections
@@ -95,6 +96,8 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
                 ),
                 (_("issued in all"), b.issued_total),
                 (_("returned at a final exit"), b.returned),
+                (_("handed back at a desk after a temporary exit"), len(b.handed_back)),
+                (_("returned in all"), b.returned_total),
                 (_("still out (bound, not returned)"), len(b.still_out)),
                 (_("written off (lost or damaged)"), len(b.written_off)),
             ),
@@ -215,6 +218,7 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
         ),
         *([sessions_section(report.sessions, _)] if report.sessions else []),
         *outage_sections(list(report.incidents), list(report.drills), t, _, now_ms()),
+        *deskday_sections(report.family_incidents, b, t, _, staff=staff, now_ms=now_ms()),
     ]
 
 

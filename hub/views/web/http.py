@@ -12,7 +12,7 @@ Every malformed request gets a plain JSON error and the connection is closed, ne
 nor a silent drop:
 
     400  a head that is not ASCII, a bad request line, header or percent-encoding, a body on GET
-    405  a method other than GET or HEAD
+    405  a method other than GET or HEAD (or POST, to the paths that take one)
     408  the head or body did not arrive in time
     413  a body past MAX_BODY
     414  a target longer than MAX_TARGET
@@ -200,8 +200,8 @@ class HttpServer:
             raise Refused(400, "an HTTP/1.1 request needs a Host header", "no_host")
         if host is not None and not host_allowed(host, self.allowed_hosts):
             raise Refused(421, "this hub does not answer to that Host", "wrong_host")
-        if method not in ("GET", "HEAD"):
-            raise Refused(405, "only GET and HEAD", "bad_method")
+        if method not in ("GET", "HEAD", "POST"):
+            raise Refused(405, "only GET and HEAD (POST for what takes one)", "bad_method")
         if "transfer-encoding" in headers:
             raise Refused(400, "no request body is read here", "body")
         length = headers.get("content-length", "0")
@@ -209,13 +209,16 @@ class HttpServer:
             raise Refused(400, "Content-Length must be a number", "bad_header")
         if int(length) > MAX_BODY:
             raise Refused(413, f"a request body is at most {MAX_BODY} bytes", "body_too_long")
+        body = b""
         if int(length):
             try:
-                await asyncio.wait_for(reader.readexactly(int(length)), self.limits.body_timeout_s)
+                body = await asyncio.wait_for(
+                    reader.readexactly(int(length)), self.limits.body_timeout_s
+                )
             except TimeoutError:
                 raise Refused(408, "the body did not arrive in time", "body_timeout") from None
         path, query = parse_target(target)
-        return Request(method, path, query, headers)
+        return Request(method, path, query, headers, body if method == "POST" else b"")
 
     def _answer(self, request: Request) -> Answer:
         """The handler's answer, in a worker thread; a bug answers 500 without details."""
@@ -300,7 +303,7 @@ class SharedFeed:
 def _error(status: int, reason: str) -> Answer:
     headers: tuple[tuple[str, str], ...] = ()
     if status == 405:
-        headers = (("Allow", "GET, HEAD"),)
+        headers = (("Allow", "GET, HEAD, POST"),)
     if status == 401:
         headers = (("WWW-Authenticate", 'Bearer realm="wristgate hub"'),)
     return Answer(status, json.dumps({"error": reason}).encode(), "application/json", headers)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 MAX_HEAD = 16 * 1024  # request line and headers, bytes
 MAX_HEADERS = 64
 MAX_TARGET = 2048  # the request target (path and query), characters
-MAX_BODY = 4096  # the API reads no body; a small one is read and ignored
+MAX_BODY = 4096  # a POST's JSON (/api/incidents); a GET's is read and ignored
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _VERSION = re.compile(r"HTTP/1\.[01]")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -37,6 +37,7 @@ class Request:
     path: str  # percent-decoded
     query: dict[str, str]
     headers: dict[str, str]  # names lower-case
+    body: bytes = b""  # a POST's
 
     @property
     def head_only(self) -> bool:

@@ -9,7 +9,9 @@ The page, the display's alerts and `/api/words` (the page's string table) are in
 the request: `?lang=en|zh-CN`, else the browser's Accept-Language, else `[hub] language`
 (`hub.views.web.page`).
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
-masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
+masked; lost children and separated families, `GET /api/incidents`, `POST /api/incidents`,
+`POST /api/incidents/{id}/close` (`hub.views.web.incidents_api`: the only POSTs).
+With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
 `/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=json|xlsx|html|csv][&lang=zh-CN]`
 (JSON by default). Tokens live in files
 named by hub.toml (mode 0600), never in the repository. The server itself (time, thread and size
@@ -37,6 +39,7 @@ from gate.i18n import LANGUAGES
 from hub.views.reports.today import TodayCurve
 from hub.views.view import HubView
 from hub.views.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
+from hub.views.web.incidents_api import is_incidents_path, open_incidents, post_incident
 from hub.views.web.openapi import OPENAPI
 from hub.views.web.page import display_page, request_language, string_table
 from hub.views.web.request import Request
@@ -111,7 +114,10 @@ def make_server(
         level = access.level(request.headers.get("authorization"))
         lang = asked(request)
         try:
-            reply = route(hub, request.path, request.query, level, lang)
+            if request.method == "POST":
+                reply = post(hub, request, level)
+            else:
+                reply = route(hub, request.path, request.query, level, lang)
         except (ValueError, KeyError) as exc:
             reply = Reply.json({"error": str(exc)}, 400)
         challenge = (("WWW-Authenticate", 'Bearer realm="wristgate hub"'),)
@@ -165,6 +171,18 @@ def _without_clock(display: dict[str, Any]) -> bytes:
     return json.dumps({**display, "venue": venue}, default=str).encode()
 
 
+def post(hub: HubView, request: Request, level: int) -> Reply:
+    """The reply to a POST: the desk's incidents alone take one."""
+    if not is_incidents_path(request.path):
+        return Reply(405, b'{"error": "only GET and HEAD here"}', headers=(("Allow", "GET, HEAD"),))
+    if level < DESK:
+        return _unauthorised("a desk or staff token")
+    holder = "staff token" if level >= STAFF else "desk token"
+    kind = request.headers.get("content-type", "")
+    status, answer = post_incident(hub, request.path, request.body, kind, holder)
+    return Reply.json(answer, status)
+
+
 def route(
     hub: HubView, path: str, query: dict[str, str], level: int, language: str = "en"
 ) -> Reply:
@@ -189,6 +207,10 @@ def route(
     }
     if path in opened:
         return Reply.json(opened[path]())
+    if path == "/api/incidents":
+        if level < DESK:
+            return _unauthorised("a desk or staff token")
+        return Reply.json(open_incidents(hub))
     if path.startswith("/api/lookup/"):
         if level < DESK:
             return _unauthorised("a desk or staff token")
