@@ -22,6 +22,7 @@ from typing import Any
 from gate.config import ConfigError, load_policy
 from gate.i18n import N_
 from gate.i18n.terminal import output_options, reader_gone, terminal_words
+from hub.cli import deskday
 from hub.cli.incidents import add_commands
 from hub.cli.report import report_command
 from hub.cli.state import config_of, open_venue, print_json, venue_zone
@@ -306,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     output_options(find, top=False)
     find.set_defaults(run=_lookup)
     add_commands(commands, _day)  # hub incidents, hub drill (hub/cli/incidents.py)
+    deskday.add_commands(commands, _day)  # hub incident, hub stock (hub/cli/deskday.py)
     return parser
 
 

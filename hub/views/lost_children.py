@@ -15,12 +15,11 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from gate.core import State
-from gate.i18n import N_, Words, words
+from gate.i18n import Words, words
 from hub.fold.reconcile import VenueState
 from hub.store.family_incidents import FamilyIncident
 from hub.views.display import member_label, withhold
-
-KIND_WORDS = {"lost_child": N_("lost child"), "separated_family": N_("separated family")}
+from hub.views.reports.deskday import KIND_WORDS
 
 
 def lost_children(
