@@ -164,7 +164,11 @@ class DeskRecords:
             raise ValueError("desk: the desk's gate id, as in hub.toml's [gates] (D1)")
         role = self.roster.get(desk)
         if self.roster and role not in DESK_ROLES:
-            said = f"a {role} gate" if role else "not in hub.toml's [gates]"
+            said = (
+                f"{'an' if role in ('entry', 'exit') else 'a'} {role} gate"
+                if role
+                else ("not in hub.toml's [gates]")
+            )
             raise ValueError(f"desk {desk}: {said}; bands are issued to a desk or a handheld")
         return desk
 
