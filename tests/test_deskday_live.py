@@ -205,7 +205,7 @@ def test_a_lost_child_is_on_the_display_until_found_and_in_the_report(
     sheets = tmp_path / "sheets"
     done = hub_command(venue, "report", "daily", "--csv-dir", str(sheets), "--lang", "zh-CN")
     assert done.returncode == 0, done.stderr
-    (sheet,) = [p for p in sheets.iterdir() if "家长与孩子走失" in p.read_text("utf-8-sig")]
+    (sheet,) = [p for p in sheets.iterdir() if "家长与孩子走失 Lost children" in p.name]
     table = list(csv.reader(sheet.read_text("utf-8-sig").splitlines()))
     kinds = [row[1] for row in table if row and row[0] in ("1", "2")]
     assert kinds == ["儿童走失", "家庭走散"], table
