@@ -21,8 +21,8 @@ from hub.views.display import withhold
 from hub.views.reports.materials import BandStock
 from hub.views.reports.table import Section
 
-INCIDENTS = N_("Lost children and separated families")
-STOCK = N_("Wristband stock by desk and shift")
+INCIDENTS = N_("Lost children & families")  # a sheet's name: 31 characters at most
+STOCK = N_("Band stock by desk and shift")
 KIND_WORDS = {"lost_child": N_("lost child"), "separated_family": N_("separated family")}
 OUTCOME_WORDS = {"found": N_("found"), "cancelled": N_("cancelled")}
 STOCK_NOTE = N_(
