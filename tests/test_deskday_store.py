@@ -121,3 +121,26 @@ def test_each_shift_balances_taken_issued_returned_and_written_off() -> None:
     assert (rows[("D2", "AM")]["issued"], rows[("D2", "AM")]["on_hand"]) == (1, 9)
     order = [(b.desk, b.shift) for b in shift_balances(records, bound)]
     assert order == [("D1", ""), ("D1", "AM"), ("D1", "PM"), ("D2", "AM")]
+
+
+def test_the_reports_incident_notes_withhold_bands_and_phones_but_for_staff() -> None:
+    from datetime import datetime
+
+    from gate.i18n import words
+    from hub.store.family_incidents import FamilyIncident
+    from hub.views.reports.deskday import deskday_sections
+    from hub.views.reports.materials import BandStock
+
+    note = "mother 13800138000 says band 04A10000000001"
+    incident = FamilyIncident(
+        1, "lost_child", "T1", "", 0, "desk token", note, 90_000, "uid 0", "found"
+    )
+    bands = BandStock(issued={}, returned=0, still_out=(), written_off=())
+
+    def t(at: datetime | None) -> datetime | None:
+        return at
+
+    for staff, shown in ((True, note), (False, "mother [withheld] says band [withheld]")):
+        _stock, lost = deskday_sections((incident,), bands, t, words("en"), staff=staff, now_ms=0)
+        (row,) = lost.rows
+        assert row[-1] == shown and row[6] == 1 and row[7] == "found"
