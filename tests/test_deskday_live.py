@@ -134,6 +134,10 @@ def test_a_lost_child_is_on_the_display_until_found_and_in_the_report(
     assert "家长与孩子走失" in panel and "儿童走失：团组 T1" in panel, panel  # noqa: RUF001
     assert "最后出现于 E1" in panel and "成人 1" in panel
 
+    # a handheld that reads a band of the family learns of the incident
+    looked = venue.api(f"/api/lookup/{ADULT}", who="desk")
+    assert looked["incident"]["id"] == 1 and looked["incident"]["kind"] == "lost_child"
+
     # the desk's API: the family has its incident open already; what it is sent, checked
     status, answer = post(venue, "/api/incidents", {"kind": "lost-child", "group": "T1"})
     assert (status, answer["incident"]) == (409, 1)

@@ -145,7 +145,15 @@ class Readout:
         from hub.views.sweep import lookup
 
         with self.venue.reading() as state:
-            return lookup(state, credential, staff=staff)
+            found = lookup(state, credential, staff=staff)
+        if found is not None and self.desk is not None:  # a lost child found by a handheld
+            lost = [i for i in self.desk.incidents.open_ones() if i.group == found["group"]]
+            found["incident"] = (
+                {"id": lost[0].id, "kind": lost[0].kind, "opened_ms": lost[0].opened_ms}
+                if lost
+                else None
+            )
+        return found
 
     def sweep(self, *, staff: bool) -> list[dict[str, Any]]:
         from hub.views.sweep import closing_sweep

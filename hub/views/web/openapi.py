@@ -222,7 +222,8 @@ OPENAPI: dict[str, Any] = {
             parameters=[LANG],
         ),
         "/api/lookup/{credential}": _get(
-            "A band's or ticket's group: every member's role, state, last gate and time",
+            "A band's or ticket's group: every member's role, state, last gate and time; "
+            "`incident`: the lost-child or separated-family incident open for it, or null",
             OBJECT,
             "desk or staff token (guardian phone shown to staff only)",
             parameters=[CREDENTIAL],
