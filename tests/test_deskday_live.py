@@ -279,6 +279,7 @@ def test_band_stock_balances_per_desk_and_shift_and_a_handed_back_band_counts_re
     text = hub_command(venue, "report", "daily", "--csv", "-", "--lang", "en").stdout
     assert "Band stock by desk and shift" in text
     assert "handed back at a desk after a temporary exit,1" in text
+    assert "desks: taken from the store,50" in text and "desks: on hand,45" in text
     row = next(r for r in csv.reader(text.splitlines()) if r[:2] == ["D1", "AM"])
     assert row[3:] == ["50", "4", "1", "2", "45"], row
 

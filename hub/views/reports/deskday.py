@@ -48,6 +48,19 @@ def at(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
+def stock_totals(bands: BandStock, _: Words) -> list[tuple[str, int]]:
+    """The desks' stock in the materials sheet, all shifts together (none recorded: no rows)."""
+    if not bands.shifts:
+        return []
+    return [
+        (_("desks: taken from the store"), sum(b.taken for b in bands.shifts)),
+        (_("desks: bands bound"), sum(b.issued for b in bands.shifts)),
+        (_("desks: handed back"), sum(b.returned for b in bands.shifts)),
+        (_("desks: written off"), sum(b.written_off for b in bands.shifts)),
+        (_("desks: on hand"), sum(b.on_hand for b in bands.shifts)),
+    ]
+
+
 def deskday_sections(
     incidents: tuple[FamilyIncident, ...],
     bands: BandStock,

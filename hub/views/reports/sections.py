@@ -18,7 +18,7 @@ from gate.i18n import N_, words
 from hub.views.labels import humanize, label
 from hub.views.reports import technician_scans
 from hub.views.reports.daily import DailyReport
-from hub.views.reports.deskday import deskday_sections
+from hub.views.reports.deskday import deskday_sections, stock_totals
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.hours import hours_section
 from hub.views.reports.outages import outage_sections
@@ -100,6 +100,7 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
                 (_("returned in all"), b.returned_total),
                 (_("still out (bound, not returned)"), len(b.still_out)),
                 (_("written off (lost or damaged)"), len(b.written_off)),
+                *stock_totals(b, _),
             ),
         ),
         Section(
