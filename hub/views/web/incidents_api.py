@@ -12,7 +12,9 @@ Each incident comes with its family's members (band UIDs, state, last gate and t
 family's last gate and time, and how long it has been open. A body is JSON
 (`Content-Type: application/json`), at most the server's MAX_BODY; anything else is refused
 with a reason: 400 (bad JSON or field), 401 (no token), 404 (no such incident open), 409 (the
-family has one open already), 415 (not JSON).
+family has one open already), 415 (not JSON). A page of another site cannot post here for a
+browser that holds a token: JSON and the Authorization header both need a CORS preflight, which
+the hub never grants (OPTIONS is refused).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from hub.views.view import HubView
 
 _CLOSE = re.compile(r"/api/incidents/(\d{1,15})/close")
 _DESK = re.compile(r"[A-Za-z0-9_-]{1,16}")
-PATHS = ("/api/incidents",)
 
 
 def is_incidents_path(path: str) -> bool:
