@@ -211,8 +211,9 @@ def sample_display(now: datetime | None = None) -> dict[str, Any]:
 
 
 def busy_afternoon(language: str, now: datetime | None = None) -> dict[str, Any]:
-    """Capacity nearly reached, a gate offline, a group whose child is left alone, the closing
-    sweep on: every section of the page shows; the alerts as the hub writes them in `language`."""
+    """Capacity nearly reached, a gate offline, a group whose child is left alone, a lost child,
+    the closing sweep on: every section of the page shows; the alerts as the hub writes them in
+    `language`."""
     _ = words(language)
     now = now or datetime.now(UTC).replace(microsecond=0)
     display = sample_display(now)
@@ -241,7 +242,36 @@ def busy_afternoon(language: str, now: datetime | None = None) -> dict[str, Any]
             {"member": "child 1", "group": "T0977", "role": "child", "adult_inside": True},
         ],
     }
+    display["lost_children"] = [  # hub/views/lost_children.py
+        {
+            "id": 1,
+            "kind": "lost_child",
+            "group": "T0977",
+            "opened_time": "15:02",
+            "minutes_open": 6,
+            "last_gate": "E1",
+            "last_time": "14:40",
+            "members": [
+                {"member": "adult 1", "role": "adult", "state": "inside", "last_gate": "E1",
+                 "last_time": "14:40"},
+                {"member": "child 1", "role": "child", "state": "inside", "last_gate": "E1",
+                 "last_time": "14:38"},
+            ],
+        }
+    ]  # fmt: skip
     display["alerts"] = [
+        {
+            "level": "critical",
+            "kind": "lost_child",
+            "text": _(
+                "{kind}: group {group}, open {minutes} min, last seen at {gate} {time}",
+                kind=_("lost child"),
+                group="T0977",
+                minutes=6,
+                gate="E1",
+                time="14:40",
+            ),
+        },
         {
             "level": "critical",
             "kind": "unaccompanied",

@@ -22,6 +22,7 @@ from typing import Any
 from gate.config import ConfigError, load_policy
 from gate.i18n import N_
 from gate.i18n.terminal import output_options, reader_gone, terminal_words
+from hub.cli import deskday
 from hub.cli.incidents import add_commands
 from hub.cli.report import report_command
 from hub.cli.revocations import add_commands as add_revocations
@@ -308,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     find.set_defaults(run=_lookup)
     add_commands(commands, _day)  # hub incidents, hub drill (hub/cli/incidents.py)
     add_revocations(commands)  # hub revoke, hub restore (hub/cli/revocations.py)
+    deskday.add_commands(commands, _day)  # hub incident, hub stock (hub/cli/deskday.py)
     return parser
 
 

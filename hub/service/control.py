@@ -1,7 +1,7 @@
 """The hub's answers on its control socket: `hub import-tickets` (an import, applied and
-published), `hub status` and `hub findings`; `hub incidents` and `hub drill` (hub.service.faults).
-Every answer is done, refused with a reason of the closed list, or an internal error, as a
-gate's are (`gate.control.refusals`).
+published), `hub status` and `hub findings`; `hub incidents` and `hub drill` (hub.service.faults);
+`hub incident` and `hub stock` (hub.service.desk_records). Every answer is done, refused with a
+reason of the closed list, or an internal error, as a gate's are (`gate.control.refusals`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from gate.control.refusals import Reason, Refused, internal_error, refusal
 from gate.control.socket import Peer, asked_by, import_files
 from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import AllowlistError, HubAllowlist, ImportResult
+from hub.service.desk_records import DeskRecords
 from hub.service.publishing import Publisher
 
 log = logging.getLogger("hub")
@@ -33,6 +34,7 @@ class HubControl:
         self.status = status
         # `hub incidents` and `hub drill` (hub.service.faults), once the hub has made them
         self.faults: Callable[[str, dict[str, Any], Peer | None], dict[str, Any]] | None = None
+        self.desk: DeskRecords | None = None  # `hub incident`, `hub stock`
 
     def answer(
         self, command: str, args: dict[str, Any], peer: Peer | None = None
@@ -46,6 +48,9 @@ class HubControl:
                 return self.faults(command, args, peer)
             if command in ("revoke", "restore"):
                 return self.revocation(command, args, peer)
+            if command in ("incident", "stock") and self.desk is not None:
+                record = self.desk.incident if command == "incident" else self.desk.stock
+                return {"ok": True, **record(args, peer_name(peer))}
             if command == "findings":
                 return {"ok": True, "findings": [f.as_dict() for f in self.venue.findings()]}
         except Refused as exc:
@@ -99,6 +104,12 @@ class HubControl:
             self.venue.allowlist = self.allowlist.current
             self.publisher.allowlist_change(result)
         return {"ok": True, **import_summary(result), "value": value, "imported_by": who}
+
+
+def peer_name(peer: Peer | None) -> str:
+    """Who asked on the control socket, as a record keeps it: "ana (uid 1001)"."""
+    who = asked_by(peer)
+    return f"{who.get('user')} (uid {who.get('uid')})"
 
 
 def report_import(result: ImportResult, source: str) -> None:

@@ -37,6 +37,7 @@ from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
 from hub.service.control import HubControl, report_import
 from hub.service.desk import HubDesk
+from hub.service.desk_records import DeskRecords
 from hub.service.drills import HubDrills
 from hub.service.faults import FaultControl
 from hub.service.guardian_notices import GuardianNotices
@@ -146,6 +147,9 @@ class Hub:
             restore=lambda args: self.answers.revocation("restore", args, None),
         )
         self.answers.faults = FaultControl(self.incidents, self.drills, self.ingest).answer
+        # lost children and the desks' band stock (hub incident, hub stock, /api/incidents)
+        self.desk = DeskRecords(h.state_dir / "events.db", self.venue, self.policy.tz, config.gates)
+        self.answers.desk = self.views.desk = self.desk
         web = config.http
         access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
         limits = Limits(
@@ -273,6 +277,7 @@ class Hub:
         self.http.server_close()
         self.control.stop()
         self.incidents.close()
+        self.desk.close()
         self.store.close()
         self.allowlist.close()
         log.info("hub stopped")

@@ -22,6 +22,7 @@ from hub.ingest.allowlist import HubAllowlist
 from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
 from hub.service.desk import HubDesk
+from hub.service.desk_records import DeskRecords
 from hub.service.drills import HubDrills
 from hub.service.link import HubLink
 from hub.service.metrics import hub_metrics
@@ -29,6 +30,7 @@ from hub.store.events import EventStore
 from hub.store.incidents import IncidentLog
 from hub.views.display import Venue, display_state
 from hub.views.liveness import Liveness, liveness
+from hub.views.lost_children import with_lost_children
 from hub.views.offline import offline_mode, with_offline_mode
 
 
@@ -57,6 +59,7 @@ class Readout:
         self.drills: HubDrills | None = None
         self.desks: HubDesk | None = None  # the desks' console, once the hub has made it
         self.notify: dict[str, Any] = {"kind": "off"}  # the notifier's counters (live dict)
+        self.desk: DeskRecords | None = None  # lost children, band stock
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
@@ -126,17 +129,34 @@ class Readout:
     def display(self, language: str | None = None) -> dict[str, Any]:
         said = words(language or self.config.hub.language)
         shown = display_state(self._display_venue, self.headcount(), self.gate_views(), said)
+        if self.desk is not None:
+            lost = self.desk.incidents.open_ones()
+            shown = with_lost_children(shown, lost, self.venue, self.policy.tz, said)
         if self.incidents is None:
             return shown
         drill = self.drills.current if self.drills is not None else None
         mode = offline_mode(self.incidents.open_incidents(), drill, self.policy.tz)
         return with_offline_mode(shown, mode, self.policy.tz, said)
 
+    def desk_incident(self, request: Any, by: str) -> dict[str, Any]:
+        """An incident opened, closed or listed for the desk's API (`DeskRecords.incident`)."""
+        if self.desk is None:
+            raise ValueError("the hub is starting: try again")
+        return self.desk.incident(request, by)
+
     def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
         from hub.views.sweep import lookup
 
         with self.venue.reading() as state:
-            return lookup(state, credential, staff=staff)
+            found = lookup(state, credential, staff=staff)
+        if found is not None and self.desk is not None:  # a lost child found by a handheld
+            lost = [i for i in self.desk.incidents.open_ones() if i.group == found["group"]]
+            found["incident"] = (
+                {"id": lost[0].id, "kind": lost[0].kind, "opened_ms": lost[0].opened_ms}
+                if lost
+                else None
+            )
+        return found
 
     def sweep(self, *, staff: bool) -> list[dict[str, Any]]:
         from hub.views.sweep import closing_sweep
@@ -195,6 +215,7 @@ class Readout:
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
             "notify": dict(self.notify),  # guardians told: sent, retried, failed, dropped
+            "desk_refused": dict(self.desk.refused) if self.desk is not None else {},
         }
 
 

@@ -1,7 +1,7 @@
 """The event store's SQLite file: its tables, how it is opened (WAL, `synchronous=FULL`, mode
 0600) and brought up to this program's schema, and its transactions.
 
-Schema (`PRAGMA user_version` = 3; an older store gets the tables it lacks when opened):
+Schema (`PRAGMA user_version` = 4; an older store gets the tables it lacks when opened):
 
     entries(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, PRIMARY KEY (gate, seq))
         index entries_by_hlc (hlc, gate, seq)     -- the venue's order: hybrid time, then gate
@@ -14,6 +14,10 @@ Schema (`PRAGMA user_version` = 3; an older store gets the tables it lacks when 
     incidents(id, class, what, source, gates, started_ms, ended_ms, offline, drill, detail,
               offline_scans, conflicts, reconciled_ms)  -- outages and faults (hub/store/incidents)
     drills(id, kind, gate, started_ms, ended_ms, by, until_ms, record)  -- rehearsals
+    family_incidents(id, kind, grp, band, opened_ms, opened_by, note, closed_ms, closed_by,
+                     outcome)          -- lost children, separated families (family_incidents)
+    band_stock(id, at_ms, day, desk, shift, kind, count, band, reason, by)
+                                       -- wristbands taken, returned, written off (band_stock)
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FILE_MODE = 0o600  # bodies name wristbands and may carry guardians' phone numbers
 
 _SCHEMA = (
@@ -109,6 +113,34 @@ _INCIDENTS = (
         record     TEXT                  -- JSON, written at its end
     ) STRICT""",
 )
+_DESK = (  # version 4: what the entry desk records at the hub
+    """CREATE TABLE IF NOT EXISTS family_incidents (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT    NOT NULL,     -- lost_child, separated_family
+        grp        TEXT    NOT NULL,     -- the group (ticket code) of the family
+        band       TEXT    NOT NULL,     -- the band it was opened by, "" when by the ticket
+        opened_ms  INTEGER NOT NULL,     -- the hub's clock
+        opened_by  TEXT    NOT NULL,     -- who: a token's holder, or the kernel's name of a user
+        note       TEXT    NOT NULL,
+        closed_ms  INTEGER,              -- NULL while it is open
+        closed_by  TEXT,
+        outcome    TEXT                  -- found, cancelled
+    ) STRICT""",
+    "CREATE INDEX IF NOT EXISTS family_incidents_by_open ON family_incidents (opened_ms)",
+    """CREATE TABLE IF NOT EXISTS band_stock (
+        id      INTEGER PRIMARY KEY,
+        at_ms   INTEGER NOT NULL,        -- the hub's clock
+        day     TEXT    NOT NULL,        -- the venue's day, YYYY-MM-DD
+        desk    TEXT    NOT NULL,
+        shift   TEXT    NOT NULL,
+        kind    TEXT    NOT NULL,        -- taken, returned, written_off
+        count   INTEGER NOT NULL,
+        band    TEXT    NOT NULL,        -- one band handed back, else ""
+        reason  TEXT    NOT NULL,        -- why written off
+        by      TEXT    NOT NULL
+    ) STRICT""",
+    "CREATE INDEX IF NOT EXISTS band_stock_by_day ON band_stock (day, desk, at_ms)",
+)
 
 
 class StoreError(Exception):
@@ -143,11 +175,11 @@ def _configure(db: sqlite3.Connection, path: Path) -> None:
         (tables,) = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         if version == 0 and tables == 0:
             with transaction(db):
-                for statement in (*_SCHEMA, _QUARANTINE, *_INCIDENTS):
+                for statement in (*_SCHEMA, _QUARANTINE, *_INCIDENTS, *_DESK):
                     db.execute(statement)
-        elif version in (1, 2):  # the store of an earlier release: add what it lacks
+        elif version in (1, 2, 3):  # the store of an earlier release: add what it lacks
             with transaction(db):
-                for statement in (_QUARANTINE, *_INCIDENTS):
+                for statement in (_QUARANTINE, *_INCIDENTS, *_DESK):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:

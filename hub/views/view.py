@@ -13,7 +13,8 @@ from hub.fold.findings import Finding
 
 
 class HubView(Protocol):
-    """Read from the HTTP server's threads, any number at once."""
+    """Read from the HTTP server's threads, any number at once (`desk_incident` alone writes:
+    the desk's records at the hub, never the venue's state)."""
 
     @property
     def stopping(self) -> bool:
@@ -60,4 +61,11 @@ class HubView(Protocol):
 
     def report(self, day: date) -> Any:
         """The daily report of `day` (`hub.views.reports`)."""
+        ...
+
+    def desk_incident(self, request: Any, by: str) -> dict[str, Any]:
+        """A lost-child or separated-family incident opened, closed or listed (`POST
+        /api/incidents`, `GET /api/incidents`), as `by` (the token's holder) asked: `request`
+        is the caller's JSON, checked here; a bad one raises ValueError (its subclasses
+        `AlreadyOpen` and `NotOpen` of hub.store.family_incidents: a conflict, not found)."""
         ...

@@ -34,6 +34,8 @@ right where a gate found its clock wrong (`hub.fold.clock_order`).
     sessions           by session (场次) of the tickets, when any has one: first entries,
                        parents in after closing to collect, children left (reports/sessions.py)
     outages, faults    the day's incidents and drills (hub/views/reports/outages.py)
+    lost children      lost children and separated families open that day, and each desk's
+    band stock         stock by shift (hub/views/reports/deskday.py, stock.py)
 
 A passage the gate undid (its sensor saw nobody go through) is not counted; an exit the closing
 pairing window turned into a temporary one (an adult who left children inside) counts as an
@@ -72,11 +74,14 @@ from gate.core.guardians import walkin_ticket
 from gate.link.codec import CodecError, event_from_dict
 from hub.fold.clock_order import ClockOrder
 from hub.fold.findings import Finding
+from hub.store.band_stock import StockRecord
 from hub.store.events import EventStore
+from hub.store.family_incidents import FamilyIncident
 from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
 from hub.views.reports.corrections import CorrectionRow, correction_row
 from hub.views.reports.desk_actions import DeskActionRow, desk_action_row
+from hub.views.reports.deskday import desk_day
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
@@ -137,6 +142,7 @@ class DailyReport:
     incomplete: tuple[Missing, ...] = ()
     desk_actions: tuple[DeskActionRow, ...] = ()  # authorised by a badge tapped at the desk
     corrections: tuple[CorrectionRow, ...] = ()  # at the desk (hub/views/reports/corrections.py)
+    family_incidents: tuple[FamilyIncident, ...] = ()  # lost children, separated families
 
     @property
     def admitted_adults(self) -> int:
@@ -208,6 +214,7 @@ class DailyReport:
             "incomplete": [m.as_dict() for m in self.incomplete],
             "desk_actions": [a.as_dict(lambda at: iso(at, tz)) for a in self.desk_actions],
             "corrections": [c.as_dict(tz) for c in self.corrections],
+            "family_incidents": [i.as_dict() for i in self.family_incidents],
         }
 
 
@@ -243,8 +250,14 @@ def daily_report(
             tally.during(entry, ms)
     tally.begin(start_ms)  # a day with no entries
     incidents, drills = day_incidents(store.path, start_ms, end_ms)
-    report = tally.report(day, tz, findings or ())
-    return replace(report, incidents=tuple(incidents), drills=tuple(drills))
+    families, records = desk_day(store.path, day, start_ms, end_ms)
+    report = tally.report(day, tz, findings or (), records)
+    return replace(
+        report,
+        incidents=tuple(incidents),
+        drills=tuple(drills),
+        family_incidents=tuple(families),
+    )
 
 
 @dataclass
@@ -316,7 +329,7 @@ class _Tally:
                 self.corrections.append(replace(corrected, at=utc_time(ms)))
                 self.bands.corrected(event, corrected.role)
             if isinstance(event, BandBound):
-                self.bands.bound(event)
+                self.bands.bound(event, ms)
                 self.bound_today.add(event.group)
             elif isinstance(event, MemberMoved) and prior is not None:
                 self.headcount.moved(entry.kind, event, prior.state, prior.role, hour)
@@ -357,7 +370,13 @@ class _Tally:
                 )
             )
 
-    def report(self, day: date, tz: ZoneInfo, findings: Iterable[Finding]) -> DailyReport:
+    def report(
+        self,
+        day: date,
+        tz: ZoneInfo,
+        findings: Iterable[Finding],
+        records: Sequence[StockRecord] = (),
+    ) -> DailyReport:
         start_ms = epoch_ms(datetime.combine(day, time(0), tzinfo=tz))
         end_ms = epoch_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz))
         kept = tuple(
@@ -379,7 +398,7 @@ class _Tally:
             peak=count.peak,
             peak_at=utc_time(count.peak_ms) if count.peak_ms is not None else None,
             closing=headcount(self.state),
-            bands=self.bands.stock(self.state),
+            bands=self.bands.stock(self.state, records),
             overrides=tuple(self.overrides),
             denials=tuple(
                 DenialRow(code, sum(gates.values()), dict(sorted(gates.items())))

@@ -1,9 +1,12 @@
 """The daily report's materials sheet (《每日物资领用记录表》, 报损记录): wristbands issued,
-returned at a final exit, still out when the day ended, and written off as lost or damaged."""
+returned at a final exit or handed back at a desk after a temporary exit, still out when the day
+ended, and written off as lost or damaged; and each desk's stock by shift (`hub.views.reports.
+stock`: taken - issued + returned - written off = on hand)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,7 +24,9 @@ from gate.core import (
     State,
 )
 from gate.store.allowlist.validate import is_normal_uid
+from hub.store.band_stock import StockRecord
 from hub.views.reports.formats import iso
+from hub.views.reports.stock import ShiftBalance, shift_balances
 
 WRITE_OFF_WORDS = ("lost", "damaged", "broken", "丢", "遗失", "损", "坏")
 
@@ -63,16 +68,25 @@ class BandStock:
     returned: int  # bands taken back at a final exit during the day
     still_out: tuple[BandRow, ...]  # bound and not returned when the day ended
     written_off: tuple[WriteOff, ...]
+    handed_back: tuple[str, ...] = ()  # bands handed back at a desk after a temporary exit
+    shifts: tuple[ShiftBalance, ...] = ()  # each desk's stock by shift
 
     @property
     def issued_total(self) -> int:
         return sum(self.issued.values())
+
+    @property
+    def returned_total(self) -> int:
+        return self.returned + len(self.handed_back)
 
     def as_dict(self, tz: ZoneInfo) -> dict[str, Any]:
         return {
             "issued": dict(self.issued),
             "issued_total": self.issued_total,
             "returned": self.returned,
+            "handed_back": list(self.handed_back),
+            "returned_total": self.returned_total,
+            "shifts": [b.as_dict() for b in self.shifts],
             "still_out": [b.as_dict(tz) for b in self.still_out],
             "written_off": [
                 {"uid": w.uid, "role": w.role, "reason": w.reason} for w in self.written_off
@@ -86,9 +100,11 @@ class BandTally:
 
     issued: Counter[str] = field(default_factory=Counter)
     returned: Counter[str] = field(default_factory=Counter)  # uid -> returns of the day
+    bound_at: list[tuple[str, int]] = field(default_factory=list)  # (desk, ms) of each binding
 
-    def bound(self, event: BandBound) -> None:
+    def bound(self, event: BandBound, ms: int) -> None:
         self.issued[event.role.value] += 1
+        self.bound_at.append((event.gate, ms))
 
     def moved(self, event: MemberMoved, before: MemberState) -> None:
         if event.state is MemberState.EXITED and before is not MemberState.EXITED:
@@ -106,21 +122,30 @@ class BandTally:
         elif isinstance(event, BandReissued) and self.returned[event.uid] > 0:
             self.returned[event.uid] -= 1
 
-    def stock(self, state: State) -> BandStock:
-        """The stock when the day ended in `state`."""
+    def stock(self, state: State, records: Sequence[StockRecord] = ()) -> BandStock:
+        """The stock when the day ended in `state`, with the desks' records of the day."""
+        back = {r.band for r in records if r.band}
+        handed_back = tuple(
+            sorted(u for u in back if u in state.members and state.members[u].state in OUT)
+        )
         return BandStock(
             issued={role: self.issued[role] for role in sorted(self.issued)},
             returned=sum(self.returned.values()),
-            still_out=_still_out(state),
+            still_out=_still_out(state, set(handed_back)),
             written_off=_written_off(state),
+            handed_back=handed_back,
+            shifts=tuple(shift_balances(records, self.bound_at)),
         )
 
 
-def _still_out(state: State) -> tuple[BandRow, ...]:
+OUT = (MemberState.TEMP_OUT, MemberState.BOUND)  # a band its wearer can hand back at a desk
+
+
+def _still_out(state: State, handed_back: set[str]) -> tuple[BandRow, ...]:
     rows = (
         BandRow(m.uid, m.role, m.group, m.state, m.last_gate, m.last_at)
         for m in state.members.values()
-        if m.state is not MemberState.EXITED
+        if m.state is not MemberState.EXITED and m.uid not in handed_back
     )
     return tuple(sorted(rows, key=lambda b: (b.state.value, b.group, b.uid)))
 

@@ -20,6 +20,7 @@ from hub.views.reports import technician_scans
 from hub.views.reports.corrections import correction_section
 from hub.views.reports.daily import DailyReport
 from hub.views.reports.desk_actions import desk_actions_section
+from hub.views.reports.deskday import deskday_sections, stock_totals
 from hub.views.reports.families import families_section
 from hub.views.reports.formats import shown_phone
 from hub.views.reports.hours import hours_section
@@ -98,8 +99,11 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
                 ),
                 (_("issued in all"), b.issued_total),
                 (_("returned at a final exit"), b.returned),
+                (_("handed back at a desk after a temporary exit"), len(b.handed_back)),
+                (_("returned in all"), b.returned_total),
                 (_("still out (bound, not returned)"), len(b.still_out)),
                 (_("written off (lost or damaged)"), len(b.written_off)),
+                *stock_totals(b, _),
             ),
         ),
         Section(
@@ -225,6 +229,7 @@ def sections(report: DailyReport, *, staff: bool, language: str = "en") -> list[
             else []
         ),
         *outage_sections(list(report.incidents), list(report.drills), t, _, now_ms()),
+        *deskday_sections(report.family_incidents, b, t, _, staff=staff, now_ms=now_ms()),
     ]
 
 

@@ -12,7 +12,7 @@ Every malformed request gets a plain JSON error and the connection is closed, ne
 nor a silent drop:
 
     400  a head that is not ASCII, a bad request line, header or percent-encoding, a body on GET
-    405  a method other than GET, HEAD or POST (the desk's console posts its actions)
+    405  a method other than GET, HEAD or POST (POST: the desk's console, the incidents)
     408  the head or body did not arrive in time
     413  a body past MAX_BODY
     414  a target longer than MAX_TARGET

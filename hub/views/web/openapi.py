@@ -177,7 +177,8 @@ OPENAPI: dict[str, Any] = {
         "description": (
             "Open endpoints carry no personal data and no band UIDs: groups by ticket code, "
             "members by role and number. Band UIDs and guardian phones need a token. A "
-            "malformed request is answered 400 (405 for a method other than GET or HEAD, 408 "
+            "malformed request is answered 400 (405 for a method other than GET or HEAD, or "
+            "POST where one is taken, 408 "
             "too slow, 413 a body, 414 a long target, 421 a foreign Host, 431 a large head, "
             "503 too many connections) with a JSON {error}."
         ),
@@ -222,12 +223,44 @@ OPENAPI: dict[str, Any] = {
             parameters=[LANG],
         ),
         "/api/lookup/{credential}": _get(
-            "A band's or ticket's group: every member's role, state, last gate and time",
+            "A band's or ticket's group: every member's role, state, last gate and time; "
+            "`incident`: the lost-child or separated-family incident open for it, or null",
             OBJECT,
             "desk or staff token (guardian phone shown to staff only)",
             parameters=[CREDENTIAL],
             security=[{"token": []}],
         ),
+        "/api/incidents": {
+            **_get(
+                "Lost children and separated families open now, each with its family's members "
+                "(band, role, state, last gate and time) and how long it has been open",
+                {"type": "object", "properties": {"incidents": LIST}},
+                "desk or staff token",
+                security=[{"token": []}],
+            ),
+            "post": {
+                "summary": "Open one: the wall display shows the family until it is closed",
+                "description": "Access: desk or staff token. Body (JSON, 4096 bytes at most): "
+                '{"kind": "lost-child" | "separated-family", "band": UID | "group": TICKET, '
+                '"note"?: TEXT (200), "desk"?: GATE}. 400 a bad field, 409 the family has one '
+                "open already ({error, incident}), 415 not JSON.",
+                "security": [{"token": []}],
+                "responses": {"201": {"description": "{incident}"}},
+            },
+        },
+        "/api/incidents/{id}/close": {
+            "post": {
+                "summary": "Close one: the family is together again",
+                "description": "Access: desk or staff token. Body: "
+                '{"outcome"?: "found" (default) | "cancelled", "note"?: TEXT}. 404 no such '
+                "incident open.",
+                "security": [{"token": []}],
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                ],
+                "responses": {"200": {"description": "{incident}"}},
+            }
+        },
         "/api/sweep": _get(
             "Closing sweep: every child inside, its group, whether an adult is inside",
             LIST,

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 MAX_HEAD = 16 * 1024  # request line and headers, bytes
 MAX_HEADERS = 64
 MAX_TARGET = 2048  # the request target (path and query), characters
-MAX_BODY = 4096  # a POST's JSON (the desk's console); on GET a small one is read and ignored
+MAX_BODY = 4096  # a POST's JSON (the desk's console, /api/incidents); a GET's is read and ignored
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _VERSION = re.compile(r"HTTP/1\.[01]")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")

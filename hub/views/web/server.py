@@ -9,7 +9,9 @@ The page, the display's alerts and `/api/words` (the page's string table) are in
 the request: `?lang=en|zh-CN`, else the browser's Accept-Language, else `[hub] language`
 (`hub.views.web.page`).
 With a desk token (`Authorization: Bearer …`): `/api/lookup/{credential}`, guardian phones
-masked. With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
+masked; lost children and separated families, `GET /api/incidents`, `POST /api/incidents`,
+`POST /api/incidents/{id}/close` (`hub.views.web.incidents_api`: the only POSTs).
+With the staff token: everything, phones shown — `/api/lookup`, `/api/sweep`,
 `/api/findings`, `/api/reports/daily?date=YYYY-MM-DD[&format=json|xlsx|html|csv][&lang=zh-CN]`
 (JSON by default). The desk's console, `/desk/{gate}` (the page, open: it holds no data) and
 `/api/desk/{gate}...` (desk or staff token, the only POST): `hub.views.web.desk_routes`.
@@ -40,6 +42,7 @@ from hub.views.reports.today import TodayCurve
 from hub.views.view import HubView
 from hub.views.web.desk_routes import desk_get, desk_page_gate, desk_post
 from hub.views.web.http import DEFAULT_LIMITS, Answer, HttpServer, Limits, SharedFeed
+from hub.views.web.incidents_api import is_incidents_path, open_incidents, post_incident
 from hub.views.web.openapi import OPENAPI
 from hub.views.web.page import desk_page, display_page, request_language, string_table
 from hub.views.web.request import Request
@@ -114,7 +117,9 @@ def make_server(
         level = access.level(request.headers.get("authorization"))
         lang = asked(request)
         try:
-            if request.method == "POST":  # the desk's console asks for an action
+            if request.method == "POST" and is_incidents_path(request.path):
+                reply = post(hub, request, level)  # a lost child reported (incidents_api)
+            elif request.method == "POST":  # the desk's console asks for an action
                 status, said = desk_post(hub, request.path, request.headers, request.body, level)
                 reply = Reply.json(said, status)
             else:
@@ -172,6 +177,18 @@ def _without_clock(display: dict[str, Any]) -> bytes:
     return json.dumps({**display, "venue": venue}, default=str).encode()
 
 
+def post(hub: HubView, request: Request, level: int) -> Reply:
+    """The reply to a POST: the desk's incidents alone take one."""
+    if not is_incidents_path(request.path):
+        return Reply(405, b'{"error": "only GET and HEAD here"}', headers=(("Allow", "GET, HEAD"),))
+    if level < DESK:
+        return _unauthorised("a desk or staff token")
+    holder = "staff token" if level >= STAFF else "desk token"
+    kind = request.headers.get("content-type", "")
+    status, answer = post_incident(hub, request.path, request.body, kind, holder)
+    return Reply.json(answer, status)
+
+
 def route(
     hub: HubView, path: str, query: dict[str, str], level: int, language: str = "en"
 ) -> Reply:
@@ -198,6 +215,10 @@ def route(
     }
     if path in opened:
         return Reply.json(opened[path]())
+    if path == "/api/incidents":
+        if level < DESK:
+            return _unauthorised("a desk or staff token")
+        return Reply.json(open_incidents(hub))
     if path.startswith("/api/lookup/"):
         if level < DESK:
             return _unauthorised("a desk or staff token")
