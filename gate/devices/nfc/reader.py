@@ -301,26 +301,13 @@ class NfcReader:
         check = self._originality
         if check.mode is OriginalityMode.OFF:
             return None
-        signature = self._signature(tag)
+        signature = read_signature(tag)
         fault = check.fault(bytes.fromhex(uid), signature)
         if fault is None:
             return None
         self._count(not_original=1)
         log.warning("tag %s (%s): %s", uid, getattr(tag, "product", tag.type), fault)
         return fault if check.mode is OriginalityMode.REQUIRE else None
-
-    @staticmethod
-    def _signature(tag: Any) -> bytes | None:
-        """READ_SIG's answer; None when the tag stays silent (or NAKs) twice. After silence the
-        tag is selected again (what nfcpy's own tags do), so it can still be read or written."""
-        for timeout in (READ_TIMEOUT_S, READ_SIG_AGAIN_S):
-            try:
-                return bytes(tag.transceive(READ_SIG, timeout, 0))
-            except nfc.tag.TagCommandError:  # silent, or a NAK: no signature
-                tag._target = tag.clf.sense(tag.target)
-                if tag._target is None:  # gone from the field
-                    return None
-        return None
 
     def _deliver(self, read: TagRead) -> None:
         self._count(reads=1, faults=int(read.token_fault is not None))
@@ -405,3 +392,16 @@ def _close(clf: Any) -> None:
         clf.close()
     except Exception as exc:  # a device already gone
         log.debug("closing the reader: %r", exc)
+
+
+def read_signature(tag: Any) -> bytes | None:
+    """READ_SIG's answer; None when the tag stays silent (or NAKs) twice. After silence the tag
+    is selected again (what nfcpy's own tags do), so it can still be read or written."""
+    for timeout in (READ_TIMEOUT_S, READ_SIG_AGAIN_S):
+        try:
+            return bytes(tag.transceive(READ_SIG, timeout, 0))
+        except nfc.tag.TagCommandError:  # silent, or a NAK: no signature
+            tag._target = tag.clf.sense(tag.target)
+            if tag._target is None:  # gone from the field
+                return None
+    return None
