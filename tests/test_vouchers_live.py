@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, TODAY, GateRig, rigs, wait_for
+from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, STAFF, TODAY, GateRig, rigs, wait_for
 from venue_rig import Venue
 
 from gate.control.client import ask
+from gate.devices.nfc.emulator import TagEmulator
 from gate.devices.printer import qr_data
 
 __all__ = ["rigs"]
@@ -164,16 +165,25 @@ def test_a_voucher_through_the_serial_scanner_is_read_and_a_bad_one_refused_with
 
 def test_two_tickets_joined_at_the_desk_let_either_adult_take_either_child(venue: Venue) -> None:
     venue.start_hub()
-    for gate in ("D1", "E1", "X1"):
-        venue.start_gate(gate)
-    for ticket, bands in (("T1", (ADULT, CHILD)), ("T2", (ADULT_2, CHILD_2))):
-        assert venue.scan("D1", ticket, "barcode") == "OK_BIND"
-        for band in bands:
-            assert venue.scan("D1", band) == "OK_BIND"
-    joined = ask(str(venue.gates["D1"].socket), {"cmd": "join", "tickets": ["T1", "T2"]})
-    assert joined["granted"] and joined["decision"]["code"] == "OK_JOIN", joined
-    at_exit = ask(str(venue.gates["X1"].socket), {"cmd": "join", "tickets": ["T1", "T2"]})
-    assert at_exit["ok"] is False and "at a desk" in at_exit["error"], at_exit  # not at a lane
+    reader = TagEmulator("127.0.0.1", 0).start()  # the desk's, for the staff badge
+    try:
+        venue.start_gate("D1", reader=reader.path)
+        for gate in ("E1", "X1"):
+            venue.start_gate(gate)
+        for ticket, bands in (("T1", (ADULT, CHILD)), ("T2", (ADULT_2, CHILD_2))):
+            assert venue.scan("D1", ticket, "barcode") == "OK_BIND"
+            for band in bands:
+                assert venue.scan("D1", band) == "OK_BIND"
+        join = {"cmd": "desk", "action": "join", "args": {"ticket": "T1", "other": "T2"}}
+        unauthorised = ask(str(venue.gates["D1"].socket), join)  # no badge tapped: denied
+        assert unauthorised["decision"]["code"] == "DENY_BINDING", unauthorised
+        assert venue.tap("D1", reader, STAFF)["code"] == "OK_STAFF"
+        joined = ask(str(venue.gates["D1"].socket), join)
+        assert joined["decision"]["code"] == "OK_JOIN", joined
+        at_exit = ask(str(venue.gates["X1"].socket), join)
+        assert at_exit["ok"] is False and "at a desk" in at_exit["error"], at_exit  # not a lane
+    finally:
+        reader.stop()
     venue.wait_bound(("E1", "X1"), (ADULT, CHILD, ADULT_2, CHILD_2))
     for band in (ADULT, CHILD, ADULT_2, CHILD_2):
         assert venue.scan("E1", band) == "OK_ENTRY"

@@ -24,7 +24,7 @@ from processes import adopt
 
 from deploy.broker_process import Broker, free_port
 from gate.control.client import Unreachable, ask
-from gate.devices.nfc.emulator import ORIGINALITY_KEY
+from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
 from venue.configs import GateLink, HubLinks, gate_toml, hub_toml, write_secret
 from venue.daemon import Account, Daemon, DemoError, hand_over
 from venue.truth import MOVED_IN, moved_out
@@ -200,6 +200,23 @@ class Venue:
 
     def gate_status(self, gate: str) -> dict[str, Any]:
         return ask(str(self.gates[gate].socket), {"cmd": "status"})
+
+    def tap(self, gate: str, reader: TagEmulator, uid: str) -> dict[str, Any]:
+        """A band (a staff badge) held to `gate`'s reader (started with `reader=`) until the gate
+        decided, then taken away: the decision."""
+        before = int(self.gate_status(gate)["journal"]["last_seq"])
+        reader.present(uid, None)
+        try:
+            wait_for(
+                lambda: int((self.gate_status(gate)["last"] or {}).get("seq") or 0) > before,
+                what=f"{gate} decides on {uid}: {self.gates[gate].tail()}",
+            )
+        finally:
+            reader.remove()
+        searching = lambda: self.gate_status(gate)["reader"]["state"] == "searching"  # noqa: E731
+        wait_for(searching, what="the band left the reader")
+        time.sleep(0.5)  # past the reader's debounce, so the next band is read at once
+        return dict(self.gate_status(gate)["last"])
 
     def api(self, path: str, who: str | None = "staff") -> Any:
         """GET the hub's API as `who` (a token holder: staff, desk; None: no token)."""

@@ -85,8 +85,6 @@ class Scans(Protocol):
         request: str | None = None,
     ) -> dict[str, Any]: ...
 
-    def join(self, first: str, second: str, asked_by: dict[str, Any] | None) -> dict[str, Any]: ...
-
     def desk_action(
         self,
         action: Callable[..., dict[str, Any]],
@@ -421,21 +419,6 @@ def mode(gate: RunningGate, args: dict[str, Any], _peer: Peer | None) -> dict[st
     return {"mode": wanted}
 
 
-def join(gate: RunningGate, args: dict[str, Any], peer: Peer | None) -> dict[str, Any]:
-    """Staff join two tickets into one family at this desk (`gatectl join A B`)."""
-    tickets = args.get("tickets")
-    if not (
-        isinstance(tickets, list)
-        and len(tickets) == 2
-        and all(isinstance(t, str) and 0 < len(t) <= MAX_SCAN_VALUE for t in tickets)
-    ):
-        raise ValueError(f"tickets: two ticket codes of 1 to {MAX_SCAN_VALUE} characters")
-    who = asked_by(peer)
-    result = gate.scans.join(tickets[0], tickets[1], who)
-    granted = result["code"] == "OK_JOIN"
-    return {"decision": result, "seq": result["seq"], "granted": granted, "asked_by": who}
-
-
 Handler = Callable[[RunningGate, dict[str, Any], Peer | None], dict[str, Any]]
 COMMANDS: dict[str, Handler] = {
     "status": status,
@@ -445,7 +428,6 @@ COMMANDS: dict[str, Handler] = {
     "allowlist": allowlist,
     "diag": diag,
     "mode": mode,
-    "join": join,
     "desk": desk,  # a desk action by name (gate.daemon.desk_commands)
     **CORRECTIONS,
     **GUARDIAN_COMMANDS,  # walkin, not_authorised, pickup

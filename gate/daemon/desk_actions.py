@@ -2,7 +2,7 @@
 key=value...`, `{"cmd": "desk", "action": NAME, "args": {...}}`) and for the hub's console
 (`hub/desk/{gate}`, `gate.daemon.desk_requests`).
 
-Each action is a function of one shape (that of `gate.daemon.joins.join_at_desk`):
+Each action is a function of one shape:
 
     def action(ledger, settings, policy, now, args, asked_by) -> {"seq": ..., **decision}
 

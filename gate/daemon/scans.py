@@ -32,7 +32,6 @@ from gate.core import (
     expire,
 )
 from gate.daemon.desk_corrections import desk_tokens
-from gate.daemon.joins import join_at_desk
 from gate.daemon.ledger import Ledger
 from gate.daemon.pickups import Pickups
 from gate.daemon.vouchers import Vouchers
@@ -292,13 +291,6 @@ class ScanPath:
         if not events:
             return
         self.ledger.record("expiry", {}, events)
-
-    def join(self, first: str, second: str, asked_by: dict[str, Any] | None) -> dict[str, Any]:
-        """Staff join two tickets into one family here (`gate.daemon.joins`)."""
-        now = self.clock()
-        tickets = (first, second)
-        self.last = join_at_desk(self.ledger, self.settings, self.policy, now, tickets, asked_by)
-        return self.last
 
     def desk_action(
         self,

@@ -115,7 +115,8 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
         case "mode":
             return {"cmd": "mode", "mode": args.mode}
         case "join":
-            return {"cmd": "join", "tickets": list(args.tickets)}
+            first, second = args.tickets  # a desk action: the staff badge tapped there first
+            return {"cmd": "desk", "action": "join", "args": {"ticket": first, "other": second}}
         case "desk":
             return {"cmd": "desk", "action": args.action, "args": desk_args(args.args)}
         case "replace":

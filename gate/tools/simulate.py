@@ -85,7 +85,7 @@ def simulate(
 
 
 def join_at_desk(state: State, line: Join, now: datetime, policy: Policy) -> Decision:
-    """The desk's join as the gate makes it (`gate.daemon.joins`): decided by the rules core,
+    """The desk's join as the gate makes it (`gate.daemon.desk_actions`): decided by the rules core,
     its `GroupsJoined` folded into the state every gate shares."""
     advance(state, now, policy)
     decision, events = join(state, line.gate, line.first, line.second, now, policy)

@@ -149,7 +149,7 @@ class Hub:
         self.answers.faults = FaultControl(self.incidents, self.drills, self.ingest).answer
         # lost children and the desks' band stock (hub incident, hub stock, /api/incidents)
         self.desk = DeskRecords(h.state_dir / "events.db", self.venue, self.policy.tz, config.gates)
-        self.answers.desk = self.views.desk = self.desk
+        self.answers.desk = self.views.desk_records = self.desk
         web = config.http
         access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
         limits = Limits(

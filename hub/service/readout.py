@@ -59,7 +59,7 @@ class Readout:
         self.drills: HubDrills | None = None
         self.desks: HubDesk | None = None  # the desks' console, once the hub has made it
         self.notify: dict[str, Any] = {"kind": "off"}  # the notifier's counters (live dict)
-        self.desk: DeskRecords | None = None  # lost children, band stock
+        self.desk_records: DeskRecords | None = None  # lost children, band stock
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
@@ -129,8 +129,8 @@ class Readout:
     def display(self, language: str | None = None) -> dict[str, Any]:
         said = words(language or self.config.hub.language)
         shown = display_state(self._display_venue, self.headcount(), self.gate_views(), said)
-        if self.desk is not None:
-            lost = self.desk.incidents.open_ones()
+        if self.desk_records is not None:
+            lost = self.desk_records.incidents.open_ones()
             shown = with_lost_children(shown, lost, self.venue, self.policy.tz, said)
         if self.incidents is None:
             return shown
@@ -140,17 +140,17 @@ class Readout:
 
     def desk_incident(self, request: Any, by: str) -> dict[str, Any]:
         """An incident opened, closed or listed for the desk's API (`DeskRecords.incident`)."""
-        if self.desk is None:
+        if self.desk_records is None:
             raise ValueError("the hub is starting: try again")
-        return self.desk.incident(request, by)
+        return self.desk_records.incident(request, by)
 
     def lookup(self, credential: str, *, staff: bool) -> dict[str, Any] | None:
         from hub.views.sweep import lookup
 
         with self.venue.reading() as state:
             found = lookup(state, credential, staff=staff)
-        if found is not None and self.desk is not None:  # a lost child found by a handheld
-            lost = [i for i in self.desk.incidents.open_ones() if i.group == found["group"]]
+        if found is not None and self.desk_records is not None:  # a lost child found by a handheld
+            lost = [i for i in self.desk_records.incidents.open_ones() if i.group == found["group"]]
             found["incident"] = (
                 {"id": lost[0].id, "kind": lost[0].kind, "opened_ms": lost[0].opened_ms}
                 if lost
@@ -215,7 +215,9 @@ class Readout:
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
             "notify": dict(self.notify),  # guardians told: sent, retried, failed, dropped
-            "desk_refused": dict(self.desk.refused) if self.desk is not None else {},
+            "desk_refused": dict(self.desk_records.refused)
+            if self.desk_records is not None
+            else {},
         }
 
 
