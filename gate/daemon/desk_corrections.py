@@ -80,6 +80,8 @@ def _record(
         "scan": {**scanned, "token": False, "tag": False, "offline": False},
         "decision": decision_to_dict(decision),
     }
+    if staff := next((e.staff for e in events if getattr(e, "staff", None)), None):
+        body["staff"] = staff  # the badge that authorised it (the report's desk actions)
     if asked_by is not None:
         body["asked_by"] = asked_by
     request = args.get("request")  # the console's id for this action, to find its outcome
