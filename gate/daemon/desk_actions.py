@@ -27,13 +27,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from gate.core import Decision, Event, Kind, Mode, Policy, Scan, join, staff_at_desk
+from gate.core import Kind, Mode, Policy, Scan, join, staff_at_desk
 from gate.core.model import Refusal
 from gate.core.rules import deny
 from gate.daemon.desk_corrections import ACTIONS as CORRECTIONS
 from gate.daemon.desk_guardians import not_authorised, walkin
+from gate.daemon.desk_journal import record_desk_decision
 from gate.daemon.ledger import Ledger
-from gate.link.codec import decision_to_dict
 from gate.settings import GateSettings
 
 log = logging.getLogger("gate")
@@ -92,28 +92,6 @@ def ticket_arg(args: Mapping[str, Any], name: str) -> str:
 def desk_role(settings: GateSettings, what: str) -> None:
     if settings.role not in DESK_ROLES:
         raise NotAtDesk(f"{what} at a desk, not at the {settings.role} gate")
-
-
-def record_desk_decision(
-    ledger: Ledger,
-    decision: Decision,
-    events: list[Event],
-    staff: str | None,
-    asked_by: dict[str, Any] | None,
-    kind: Kind = Kind.BARCODE,
-) -> dict[str, Any]:
-    """Journal a desk action's decision (with its events, none for a denial) and fold it."""
-    scanned = {"kind": kind.value, "value": decision.value, "mode": "bind", "intent": "final"}
-    body: dict[str, Any] = {
-        "scan": {**scanned, "token": False, "tag": False, "offline": False},
-        "decision": decision_to_dict(decision),
-    }
-    if staff is not None:
-        body["staff"] = staff
-    if asked_by is not None:
-        body["asked_by"] = asked_by
-    entry = ledger.record("decision", body, events)
-    return {"seq": entry.seq, **decision_to_dict(decision)}
 
 
 def join_action(

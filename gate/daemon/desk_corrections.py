@@ -24,16 +24,14 @@ from gate.core import BandBound, Decision, Event, Policy, Scan, State, staff_at_
 from gate.core import corrections as core
 from gate.core.model import Code, Kind, Mode, Refusal
 from gate.core.rules import Outcome, deny
+from gate.daemon.desk_journal import authorised_by, record_desk_decision
 from gate.daemon.ledger import Ledger
 from gate.daemon.wristbands import write_band_token
 from gate.devices.nfc.token import Keyring
-from gate.link.codec import decision_to_dict
 from gate.settings import GateSettings
 from gate.store.allowlist import normalise_uid
 
 log = logging.getLogger("gate")
-
-MAX_REQUEST_ID = 64
 
 
 def _at_desk(settings: GateSettings, what: str) -> None:
@@ -75,21 +73,10 @@ def _record(
     what: str,
 ) -> dict[str, Any]:
     decision, events = outcome
-    scanned = {"kind": "nfc", "value": decision.value, "mode": "bind", "intent": "final"}
-    body: dict[str, Any] = {
-        "scan": {**scanned, "token": False, "tag": False, "offline": False},
-        "decision": decision_to_dict(decision),
-    }
-    if staff := next((e.staff for e in events if getattr(e, "staff", None)), None):
-        body["staff"] = staff  # the badge that authorised it (the report's desk actions)
-    if asked_by is not None:
-        body["asked_by"] = asked_by
-    request = args.get("request")  # the console's id for this action, to find its outcome
-    if isinstance(request, str) and 0 < len(request) <= MAX_REQUEST_ID:
-        body["request"] = request
-    entry = ledger.record("decision", body, events)
+    staff, request = authorised_by(events), args.get("request")
+    answer = record_desk_decision(ledger, decision, events, staff, asked_by, Kind.NFC, request)
     log.info("%s %s: %s (%s)", what, decision.value, decision.code.value, decision.message)
-    return {"seq": entry.seq, **decision_to_dict(decision)}
+    return answer
 
 
 def replace_band(

@@ -32,10 +32,10 @@ from gate.core import (
     staff_at_desk,
 )
 from gate.core.guardians import guardian_name, guardian_phone, not_authorised_names
+from gate.daemon.desk_journal import authorised_by, record_desk_decision
 from gate.daemon.ledger import Ledger
 from gate.daemon.pickups import Pickups
 from gate.devices.nfc.token import load_keyring
-from gate.link.codec import decision_to_dict
 from gate.settings import GateSettings
 
 log = logging.getLogger("gate")
@@ -49,22 +49,9 @@ def _at_a_desk(settings: GateSettings, what: str) -> None:
 
 
 def _record(
-    ledger: Ledger,
-    decision: Decision,
-    events: list[Event],
-    asked_by: dict[str, Any] | None,
+    ledger: Ledger, decision: Decision, events: list[Event], asked_by: dict[str, Any] | None
 ) -> dict[str, Any]:
-    scanned = {"kind": "barcode", "value": decision.value, "mode": "bind", "intent": "final"}
-    body: dict[str, Any] = {
-        "scan": {**scanned, "token": False, "tag": False, "offline": False},
-        "decision": decision_to_dict(decision),
-    }
-    if staff := next((e.staff for e in events if getattr(e, "staff", None)), None):
-        body["staff"] = staff  # the badge that authorised it (the report's desk actions)
-    if asked_by is not None:
-        body["asked_by"] = asked_by
-    entry = ledger.record("decision", body, events)
-    return {"seq": entry.seq, **decision_to_dict(decision)}
+    return record_desk_decision(ledger, decision, events, authorised_by(events), asked_by)
 
 
 def walkin(
