@@ -101,52 +101,42 @@ def replace_band(
     return _record(ledger, outcome, args, asked_by, f"replace by {new}:")
 
 
-def unbind_band(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Unbind band `args["uid"]`, bound by mistake."""
-    _at_desk(settings, "bands are unbound")
-    uid = _uid(args, "uid")
-    outcome = _decide(
-        ledger,
-        settings,
-        policy,
-        now,
-        uid,
-        lambda state, staff: core.unbind_band(state, settings.id, now, policy, uid, staff),
-    )
-    return _record(ledger, outcome, args, asked_by, "unbind")
+DeskAction = Callable[..., dict[str, Any]]  # the shape of gate.daemon.desk_actions' table
 
 
-def reissue_band(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Give band `args["uid"]`, returned by mistake, back to its member."""
-    _at_desk(settings, "bands are re-issued")
-    uid = _uid(args, "uid")
-    outcome = _decide(
-        ledger,
-        settings,
-        policy,
-        now,
-        uid,
-        lambda state, staff: core.reissue_band(state, settings.id, now, policy, uid, staff),
-    )
-    return _record(ledger, outcome, args, asked_by, "reissue")
+def _on_one_band(correct: Callable[..., Outcome], doing: str, what: str) -> DeskAction:
+    """A correction of one band named `args["uid"]`, decided by the core's `correct`."""
+
+    def action(
+        ledger: Ledger,
+        settings: GateSettings,
+        policy: Policy,
+        now: datetime,
+        args: dict[str, Any],
+        asked_by: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        _at_desk(settings, doing)
+        uid = _uid(args, "uid")
+        outcome = _decide(
+            ledger,
+            settings,
+            policy,
+            now,
+            uid,
+            lambda state, staff: correct(state, settings.id, now, policy, uid, staff),
+        )
+        return _record(ledger, outcome, args, asked_by, what)
+
+    return action
+
+
+# a band bound by mistake, unbound; a band returned by mistake, given back to its member
+unbind_band = _on_one_band(core.unbind_band, "bands are unbound", "unbind")
+reissue_band = _on_one_band(core.reissue_band, "bands are re-issued", "reissue")
 
 
 # By name, as the desk's dispatcher and the control socket call them.
-ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+ACTIONS: dict[str, DeskAction] = {
     "replace": replace_band,
     "unbind": unbind_band,
     "reissue": reissue_band,
