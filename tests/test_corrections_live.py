@@ -61,7 +61,12 @@ def knows(rig: GateRig, band: str, state: str | None = None) -> None:
         member = rig.ask("allowlist", lookup=band)["lookup"].get("member")
         return member is not None and (state is None or member["state"] == state)
 
-    wait_for(held, timeout=30, what=f"{rig.gate_id} holds {band} {state or ''}")
+    def said() -> str:  # what the gate holds of the band, and what it refused or skipped
+        lookup = rig.ask("allowlist", lookup=band)["lookup"]
+        return f"lookup {lookup}; counters {rig.status().get('counters')}"
+
+    # a deadline, not a speed test: a loaded machine is slow, never wrong
+    wait_for(held, timeout=120, what=f"{rig.gate_id} holds {band} {state or ''}", log=said)
 
 
 def correct(desk: GateRig, command: str, **args: str) -> dict[str, Any]:
