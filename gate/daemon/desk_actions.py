@@ -32,7 +32,7 @@ from gate.core.model import Refusal
 from gate.core.rules import deny
 from gate.daemon.desk_corrections import ACTIONS as CORRECTIONS
 from gate.daemon.desk_guardians import not_authorised, walkin
-from gate.daemon.desk_journal import record_desk_decision
+from gate.daemon.desk_journal import desk_role, record_desk_decision
 from gate.daemon.ledger import Ledger
 from gate.settings import GateSettings
 
@@ -42,7 +42,6 @@ DeskAction = Callable[
     [Ledger, GateSettings, Policy, datetime, dict[str, Any], dict[str, Any] | None],
     dict[str, Any],
 ]
-DESK_ROLES = ("desk", "handheld")
 ACTION_NAME = re.compile(r"[a-z][a-z_]{0,31}")
 ARG_NAME = re.compile(r"[a-z][a-z_]{0,31}")
 MAX_ARGS = 16
@@ -53,10 +52,6 @@ TICKET_CODE = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
 
 class UnknownAction(ValueError):
     """A desk action this gate does not know."""
-
-
-class NotAtDesk(ValueError):
-    """A desk action asked of a gate that is no desk (an entry or exit lane)."""
 
 
 def check_args(args: object) -> dict[str, Any]:
@@ -87,11 +82,6 @@ def ticket_arg(args: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str) or not TICKET_CODE.fullmatch(value.strip()):
         raise ValueError(f"{name}: a ticket code (1 to 64 characters, no spaces)")
     return value.strip()
-
-
-def desk_role(settings: GateSettings, what: str) -> None:
-    if settings.role not in DESK_ROLES:
-        raise NotAtDesk(f"{what} at a desk, not at the {settings.role} gate")
 
 
 def join_action(

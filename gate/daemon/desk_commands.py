@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from gate.control.refusals import Reason, Refused, required
 from gate.control.socket import Peer, asked_by
 from gate.core import Policy
-from gate.daemon.desk_actions import NotAtDesk, dispatch
+from gate.daemon.desk_actions import dispatch
+from gate.daemon.desk_journal import NotAtDesk
 from gate.daemon.ledger import Ledger
 from gate.settings import GateSettings
 

@@ -24,7 +24,7 @@ from gate.core import BandBound, Decision, Event, Policy, Scan, State, staff_at_
 from gate.core import corrections as core
 from gate.core.model import Code, Kind, Mode, Refusal
 from gate.core.rules import Outcome, deny
-from gate.daemon.desk_journal import authorised_by, record_desk_decision
+from gate.daemon.desk_journal import authorised_by, desk_role, record_desk_decision
 from gate.daemon.ledger import Ledger
 from gate.daemon.wristbands import write_band_token
 from gate.devices.nfc.token import Keyring
@@ -32,11 +32,6 @@ from gate.settings import GateSettings
 from gate.store.allowlist import normalise_uid
 
 log = logging.getLogger("gate")
-
-
-def _at_desk(settings: GateSettings, what: str) -> None:
-    if settings.role not in ("desk", "handheld"):
-        raise ValueError(f"{what} at a desk, not at the {settings.role} gate")
 
 
 def _uid(args: dict[str, Any], name: str) -> str:
@@ -88,7 +83,7 @@ def replace_band(
     asked_by: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Replace member `args["old"]`'s lost band with band `args["new"]`."""
-    _at_desk(settings, "bands are replaced")
+    desk_role(settings, "bands are replaced")
     old, new = _uid(args, "old"), _uid(args, "new")
     outcome = _decide(
         ledger,
@@ -115,7 +110,7 @@ def _on_one_band(correct: Callable[..., Outcome], doing: str, what: str) -> Desk
         args: dict[str, Any],
         asked_by: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        _at_desk(settings, doing)
+        desk_role(settings, doing)
         uid = _uid(args, "uid")
         outcome = _decide(
             ledger,

@@ -32,7 +32,7 @@ from gate.core import (
     staff_at_desk,
 )
 from gate.core.guardians import guardian_name, guardian_phone, not_authorised_names
-from gate.daemon.desk_journal import authorised_by, record_desk_decision
+from gate.daemon.desk_journal import authorised_by, desk_role, record_desk_decision
 from gate.daemon.ledger import Ledger
 from gate.daemon.pickups import Pickups
 from gate.devices.nfc.token import load_keyring
@@ -41,11 +41,6 @@ from gate.settings import GateSettings
 log = logging.getLogger("gate")
 
 MAX_GROUP = 64  # characters of a ticket code or walk-in group named by a request
-
-
-def _at_a_desk(settings: GateSettings, what: str) -> None:
-    if settings.role not in ("desk", "handheld"):
-        raise ValueError(f"{what} at a desk, not at the {settings.role} gate")
 
 
 def _record(
@@ -63,7 +58,7 @@ def walkin(
     asked_by: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Register a walk-in child here: guardian's name and mobile number in `args`."""
-    _at_a_desk(settings, "a walk-in child is registered")
+    desk_role(settings, "a walk-in child is registered")
     name, phone = guardian_name(args.get("guardian")), guardian_phone(args.get("phone"))
     state = ledger.state
     staff = staff_at_desk(state, settings.id, now, policy)
@@ -90,7 +85,7 @@ def not_authorised(
     asked_by: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Set who may not collect a group's children: `group` and `names` (none clears it)."""
-    _at_a_desk(settings, "a not-authorised list is set")
+    desk_role(settings, "a not-authorised list is set")
     group = args.get("group")
     if not isinstance(group, str) or not 0 < len(group) <= MAX_GROUP:
         raise ValueError(f"group: a ticket code or walk-in group of 1 to {MAX_GROUP} characters")

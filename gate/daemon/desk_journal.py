@@ -10,8 +10,20 @@ from typing import Any
 from gate.core import Decision, Event, Kind
 from gate.daemon.ledger import Ledger
 from gate.link.codec import decision_to_dict
+from gate.settings import GateSettings
 
 MAX_REQUEST_ID = 64
+DESK_ROLES = ("desk", "handheld")
+
+
+class NotAtDesk(ValueError):
+    """A desk action asked of a gate that is no desk (an entry or exit lane)."""
+
+
+def desk_role(settings: GateSettings, what: str) -> None:
+    """Refuses (`NotAtDesk`) a desk action asked of a lane."""
+    if settings.role not in DESK_ROLES:
+        raise NotAtDesk(f"{what} at a desk, not at the {settings.role} gate")
 
 
 def authorised_by(events: list[Event]) -> str | None:
