@@ -141,6 +141,17 @@ class GateRig:
             wait_for(lambda: self.status()["scanner"]["state"] == "open", what="scanner open")
         return self
 
+    def linked(self, timeout: float = 60) -> GateRig:
+        """Wait until the broker granted every subscription: from then on the gate hears its
+        peers (what a desk sends before that, a gate never started before does not)."""
+        wait_for(
+            lambda: self.status()["link"].get("subscribed"),
+            timeout=timeout,
+            what=f"{self.gate_id} subscribed",
+            log=lambda: str(self.status()["link"]),
+        )
+        return self
+
     def stop(self) -> None:
         if self.gate is not None and self.thread is not None:
             self.gate.stop("test over")

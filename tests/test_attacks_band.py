@@ -29,7 +29,8 @@ def start(
     extra = link_section(broker, gate_id, tmp_path / "secrets") if broker else ""
     rig = GateRig(tmp_path, gate_id, role, scanner=False, extra=extra, **options)
     rigs.append(rig)
-    return rig.start()
+    rig.start()
+    return rig.linked() if broker else rig  # a linked gate hears its peers from the first entry
 
 
 def bind_family(desk: GateRig) -> tuple[bytes, bytes]:

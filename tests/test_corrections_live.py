@@ -41,7 +41,7 @@ def lanes(venue: Venue, rigs: list[GateRig], tmp_path: Path) -> dict[str, GateRi
         extra = link_section(venue.broker, gate, tmp_path / "secrets")
         rig = GateRig(tmp_path, gate, role, scanner=False, extra=extra)
         rigs.append(rig)
-        made[gate] = rig.start()
+        made[gate] = rig.start().linked()  # hears the desk from its first binding on
     return made
 
 

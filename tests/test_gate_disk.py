@@ -51,7 +51,7 @@ def test_a_gate_whose_disk_fills_refuses_scans_with_a_reason_and_carries_on_when
         desk = GateRig(tmp_path, "D1", "desk", scanner=False, extra=_link(broker, tmp_path, "D1"))
         gate = GateRig(tmp_path, "X1", "exit", scanner=False, extra=_link(broker, tmp_path, "X1"))
         rigs += [desk.start(), gate.start()]
-        wait_for(lambda: gate.status()["link"]["connected"], what="X1 following the desk")
+        gate.linked()  # following the desk
         for value, kind in (("T1", "barcode"), (ADULT, "nfc"), (CHILD, "nfc")):
             assert _scan(desk, value, kind) == "OK_BIND"
         wait_for(lambda: "member" in gate.ask("allowlist", lookup=CHILD)["lookup"])

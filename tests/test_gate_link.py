@@ -7,9 +7,11 @@ an outage, and a gate follows the other gates' events so presence holds across g
 from __future__ import annotations
 
 import json
+import queue
 
 from gate_rig import ADULT, CHILD, GateRig, link_section, wait_for
 
+from gate.link.client import Link, LinkSettings, LinkSubscribed
 from gate.link.protocol import Ack, EventBatch, Topics, dump, parse
 
 TOPICS = Topics()
@@ -88,8 +90,8 @@ def test_a_gate_resends_from_the_watermark_when_the_hub_asks_for_a_replay(
 def test_a_family_let_in_at_one_gate_is_known_at_another_within_a_second(
     rigs, tmp_path, broker, mqtt_client
 ):
-    entry = start(rigs, tmp_path, broker, "E1", "entry")
-    exit_gate = start(rigs, tmp_path, broker, "X1", "exit")
+    entry = start(rigs, tmp_path, broker, "E1", "entry").linked()
+    exit_gate = start(rigs, tmp_path, broker, "X1", "exit").linked()
     desk = start(rigs, tmp_path, broker, "D1", "desk")
     for value, kind in (("T1", "barcode"), (ADULT, "nfc"), (CHILD, "nfc")):
         assert scan(desk, value, kind) == "OK_BIND"
@@ -160,3 +162,23 @@ def test_diag_names_an_unreachable_broker_and_the_backlog(rigs, tmp_path, fresh_
     wait_for(lambda: not desk.ask("diag")["checks"]["link"]["connected"], what="link down")
     link = desk.ask("diag")["checks"]["link"]
     assert "unreachable" in link["problem"] and link["backlog"] >= 1
+
+
+def test_a_gate_says_when_it_hears_its_peers(rigs, tmp_path, broker):
+    gate = start(rigs, tmp_path, broker, "E1", "entry").linked()
+    link = gate.status()["link"]
+    assert link["subscribed"] and link["refused_topics"] == [] and "problem" not in link, link
+
+
+def test_a_subscription_the_broker_refuses_keeps_the_gate_from_saying_it_hears_its_peers():
+    """Mosquitto 2.0 grants a subscription its ACL denies and filters at delivery; a broker that
+    checks on subscribe (Mosquitto's dynamic-security plugin, others) answers 0x87 instead. The
+    link then names the topic, and never says it hears its peers."""
+    link = Link(LinkSettings(port=1), "E1", queue.Queue())
+    link.connected = True
+    events, roster = TOPICS.events(), TOPICS.roster
+    link.asked = {7: events, 8: roster}
+    assert link.answered(LinkSubscribed(8, refused=False)) is None
+    assert not link.subscribed  # one answer still to come
+    assert link.answered(LinkSubscribed(7, refused=True)) == events
+    assert link.refused == [events] and not link.subscribed

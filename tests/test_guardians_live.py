@@ -36,7 +36,7 @@ def start(
     extra = link_section(broker, gate_id, tmp_path / "secrets") + options.pop("extra", "")
     rig = GateRig(tmp_path, gate_id, role, extra=extra, **options)
     rigs.append(rig)
-    return rig.start()
+    return rig.start().linked()  # hears its peers from their first entry on
 
 
 @pytest.fixture

@@ -359,6 +359,7 @@ def _link(gate: RunningGate) -> dict[str, Any]:
     broker = f"{link.settings.host}:{link.settings.port}"
     info = {**link.health.as_dict(), "configured": True, "broker": broker}
     info |= {"connected": link.connected, "tls": link.settings.tls_ca is not None}
+    info |= {"subscribed": link.subscribed, "refused_topics": list(link.refused)}
     info["backlog"] = gate.journal.backlog
     if not link.connected:
         health = link.health
@@ -368,6 +369,11 @@ def _link(gate: RunningGate) -> dict[str, Any]:
             why = f"broker {broker} unreachable"
             why += f" (connection lost: {health.last_reason})" if health.last_reason else ""
         info["problem"] = f"{why}: journalling on, {info['backlog']} to send"
+    elif link.refused:
+        info["problem"] = (
+            f"the broker refused this gate's subscription to {', '.join(link.refused)}: "
+            "check its ACL (the gate does not hear what is sent there)"
+        )
     elif recent := len(link.health.recent_takeovers()):
         info["problem"] = (
             f"another connection logged in as {link.username} {recent} time(s) in the last hour "

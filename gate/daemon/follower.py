@@ -17,7 +17,7 @@ from gate.daemon.drill import GateDrill
 from gate.daemon.ledger import Ledger
 from gate.devices.nfc.reader import NfcReader
 from gate.link.batches import WireBatch, read_events
-from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
+from gate.link.client import Link, LinkDown, LinkMessage, LinkSubscribed, LinkUp
 from gate.link.peers import Peers
 from gate.link.protocol import (
     Ack,
@@ -77,8 +77,16 @@ class LinkFollower:
         # the scanner's problem and the disk's, for the status (the gate sets it)
         self.problems: Callable[[], tuple[str | None, str | None]] = lambda: (None, None)
 
-    def handle(self, message: LinkUp | LinkDown | LinkMessage) -> None:
+    def handle(self, message: LinkUp | LinkDown | LinkSubscribed | LinkMessage) -> None:
         match message:
+            case LinkSubscribed():
+                if topic := self.link.answered(message):
+                    self.count("link_subscription_refused")
+                    log.error(
+                        "link: the broker refused this gate's subscription to %s (its ACL): "
+                        "the gate does not hear what is sent there",
+                        topic,
+                    )
             case LinkUp(session_present=resumed):
                 if self.link.up(self.ledger.journal, resumed):
                     self.count("link_taken_over")

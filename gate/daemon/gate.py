@@ -69,7 +69,7 @@ from gate.devices.gpio.gate_io import GateIO
 from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import KeyFileError, Keyring, load_keyring
 from gate.devices.scanner import BarcodeScanner
-from gate.link.client import Link, LinkDown, LinkMessage, LinkUp
+from gate.link.client import Link, LinkDown, LinkMessage, LinkSubscribed, LinkUp
 from gate.link.peers import Peers
 from gate.settings import GateConfig, Profile
 from gate.store.allowlist import AllowlistError, AllowlistStore
@@ -309,7 +309,7 @@ class Gate:
                 except JournalError as exc:  # disk full, or another write failure: not done
                     message.reply.put(journal_refusal(exc, exc.reason))
                     raise
-            case LinkUp() | LinkDown() | LinkMessage():
+            case LinkUp() | LinkDown() | LinkSubscribed() | LinkMessage():
                 assert self.follower is not None
                 self.follower.handle(message)
             case Stop(reason=reason):

@@ -154,6 +154,14 @@ class LinkDown:
 
 
 @dataclass
+class LinkSubscribed:
+    """The broker answered one subscription: `refused` when it would not grant it (its ACL)."""
+
+    mid: int
+    refused: bool
+
+
+@dataclass
 class LinkMessage:
     topic: str
     payload: bytes
@@ -173,6 +181,8 @@ class Link:
         self.desk_topics = self.topics.desk_for(role, gate_id)  # the hub's console
         self.inbox = inbox
         self.connected = False
+        self.asked: dict[int, str] = {}  # subscriptions the broker has not answered yet, by mid
+        self.refused: list[str] = []  # topics the broker refused this gate (its ACL)
         self.sent = 0  # highest seq handed to the broker since the last rewind
         self.progress_at = time.monotonic()
         self.status_at = 0.0
@@ -191,6 +201,7 @@ class Link:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self.client = client
 
     def _password(self) -> str | None:
@@ -213,6 +224,9 @@ class Link:
         self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
         self.inbox.put(LinkDown(str(reason), disconnect_kind(reason)))
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        self.inbox.put(LinkSubscribed(mid, any(r.is_failure for r in reasons)))
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         self.inbox.put(LinkMessage(message.topic, bytes(message.payload), bool(message.retain)))
@@ -253,6 +267,7 @@ class Link:
         if taken_over:
             self._taken_over()
         t = self.topics
+        self.asked, self.refused = {}, []
         for topic in (
             t.ack(self.gate_id),
             t.replay(self.gate_id),
@@ -262,12 +277,30 @@ class Link:
             *self.allowlist_topics,
             t.roster,
         ):
-            self.client.subscribe(topic, qos=1)
-        self.client.subscribe(t.hub_time, qos=0)  # the hub's clock (gate.link.hub_time)
+            self._subscribe(topic, 1)
+        self._subscribe(t.hub_time, 0)  # the hub's clock (gate.link.hub_time)
         # Events are never retained: clear whatever someone left on this gate's topic.
         self.client.publish(t.events(self.gate_id), b"", qos=1, retain=True)
         self.rewind(journal.acked, "connected")
         return taken_over
+
+    def _subscribe(self, topic: str, qos: int) -> None:
+        _, mid = self.client.subscribe(topic, qos=qos)
+        if mid is not None:
+            self.asked[mid] = topic
+
+    def answered(self, answer: LinkSubscribed) -> str | None:
+        """The broker answered a subscription: the topic when it refused it."""
+        topic = self.asked.pop(answer.mid, None)
+        if topic is None or not answer.refused:
+            return None
+        self.refused.append(topic)
+        return topic
+
+    @property
+    def subscribed(self) -> bool:
+        """Connected, and every subscription granted: the gate hears its peers from now on."""
+        return self.connected and not self.asked and not self.refused
 
     def down(self, down: LinkDown) -> bool:
         """The connection dropped, or an attempt failed: counted, and said once per change.
