@@ -129,7 +129,9 @@ def health(part: dict[str, Any] | None, _: Words) -> str:
 def broker(link: dict[str, Any] | None, _: Words) -> str:
     if not link or not link.get("configured"):
         return _("not configured: this gate runs alone")
-    if link.get("connected"):
+    if link.get("connected") and link.get("subscribed") is False:
+        state = _("connected, its subscriptions not yet granted")  # deaf to its peers so far
+    elif link.get("connected"):
         state = _("connected")
     elif link.get("last_down_kind") == "refused":
         state = _("login refused")
