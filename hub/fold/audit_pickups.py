@@ -58,16 +58,26 @@ def pickup_findings(state: State, entry: StoredEntry, events: Sequence[Event]) -
         ]
     found = []
     for mv in events:
-        if not isinstance(mv, MemberMoved) or not mv.forced or mv.state is not MemberState.EXITED:
+        member = state.members.get(mv.uid) if isinstance(mv, MemberMoved) else None
+        if not isinstance(mv, MemberMoved) or member is None:
             continue
-        member = state.members.get(mv.uid)
-        if member is None or not member.role.is_child:
-            continue
-        if mv.overrode in BARRED and state.not_authorised.get(mv.group):
-            found.append(_let_out("pickup_not_authorised", entry, mv, member.role, ref))
-        elif mv.overrode in UNVERIFIED:
-            found.append(_let_out("unverified_pickup", entry, mv, member.role, ref))
+        kind = pickup_kind(state, mv, member.role)
+        if kind is not None:
+            found.append(_let_out(kind, entry, mv, member.role, ref))
     return found
+
+
+def pickup_kind(state: State, mv: MemberMoved, role: Role) -> str | None:
+    """The finding of a child let out by a staff override that set aside its pickup
+    (`pickup_not_authorised`, `unverified_pickup`), else None: one finding for that fact, so
+    the partition's `child_released_by_override` is not made for it too."""
+    if not mv.forced or mv.state is not MemberState.EXITED or not role.is_child:
+        return None
+    if mv.overrode in BARRED and state.not_authorised.get(mv.group):
+        return "pickup_not_authorised"
+    if mv.overrode in UNVERIFIED:
+        return "unverified_pickup"
+    return None
 
 
 def _let_out(

@@ -38,9 +38,6 @@ RULE_VIOLATIONS: dict[str, str] = {
         "desk action not authorised by an enrolled, unrevoked staff badge tapped at that desk "
         "within the window"
     ),
-    "correction_not_authorised": N_(
-        "band corrected at a desk with no enrolled, unrevoked staff badge tapped there"
-    ),
 }
 
 # Someone published as a gate what that gate never journals (hub.ingest.intake refused it): a gate's

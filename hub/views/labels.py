@@ -79,7 +79,6 @@ FINDINGS: dict[str, str] = {
     "journal_conflict": N_("Gates' journals disagree"),
     "voucher_reused": N_("Voucher used twice"),
     "unknown_reference": N_("Entry names something unknown"),
-    "correction_not_authorised": N_("Band corrected without a staff badge"),
     "unverified_pickup": N_("Child collected without the pickup code"),
     "pickup_not_authorised": N_("Override tried on a child with a not-authorised list"),
 }
