@@ -20,6 +20,8 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
     exit      decision  BandLearned(inside) MemberMoved(exited|temp_out) PairingOpened(exit,
                         an adult's, or a pickup code's: OK_PICKUP)
                         GroupFlagged OverrideArmed OverrideSpent PairingExtended(exit)
+                        PickupAsked (a solo child refused for want of its code) and
+                        PickupCodeRefused (a wrong code): the only events of a denial
               expiry    PairingClosed(exit) MemberMoved(temp_out, adults) GroupFlagged
               passage   MemberMoved (an undo: unforced)
     desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined ChildRegistered
@@ -57,7 +59,9 @@ from gate.core.events import (
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupAsked,
     PickupCodeIssued,
+    PickupCodeRefused,
     VoucherUsed,
 )
 from gate.core.model import Code, Decision, Member, Mode
@@ -178,6 +182,8 @@ ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
             OverrideArmed,
             OverrideSpent,
             PairingExtended,
+            PickupAsked,
+            PickupCodeRefused,
         }
     ),
     "desk": _BINDING,

@@ -114,6 +114,7 @@ _KIND_OF = {
     (Mode.EXIT, Code.DENY_CHILD_TEMP_EXIT): "child_temp_exit",
     (Mode.EXIT, Code.DENY_GUARDIAN_PICKUP): "child_released_alone",
     (Mode.EXIT, Code.DENY_PICKUP_MISMATCH): "child_released_alone",
+    (Mode.EXIT, Code.DENY_PICKUP_LOCKED): "child_released_alone",
     (Mode.EXIT, Code.DENY_CHILD_NEEDS_ADULT): "child_released_alone",
     (Mode.ENTRY, Code.DENY_ALREADY_EXITED): "impossible_move",
     (Mode.ENTRY, Code.DENY_CHILD_NEEDS_ADULT): "child_admitted_alone",
@@ -159,7 +160,7 @@ class RuleAudit:
 
     def begin(self, entry: StoredEntry, events: list[Event], state: State | None = None) -> _Entry:
         if state is not None:  # pickups by override, tried or let through
-            self.found += pickup_findings(state, entry, events)
+            self.found += pickup_findings(state, entry, events, self.policy)
         scan = entry.body.get("scan")
         offline = isinstance(scan, dict) and scan.get("offline") is True
         return _Entry(entry, events, offline)
