@@ -267,6 +267,10 @@ class Policy(BaseModel):
         default="solo",
         description='pickup codes at binding: "solo" (children alone), "all" (every family), "off"',
     )
+    send_pickup_codes: bool = Field(
+        default=False,
+        description="the desk sends each pickup code to the hub's notifier, for the guardian",
+    )
     pickup_code_tries: int = Field(
         default=3,
         ge=1,
