@@ -8,12 +8,16 @@ desk_actions.py, technician_scans.py). The desk journals with its own code
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from gate_rig import wait_for
+from test_hub_cli import gatectl, hub
 from test_hub_reconcile import DAY, POLICY, STAFF, Net, bind
+from venue_rig import Venue
 
 from gate.core import Code, Decision, Kind, Mode, Scan, staff_at_desk
 from gate.core.corrections import unbind_band
@@ -105,3 +109,34 @@ def test_desk_actions_asked_at_gatectl_are_desk_actions_not_test_scans(
     titles = [s.title for s in sections(report, staff=True)]
     assert "Desk actions" in titles and "Technician's test scans" in titles
     assert report.as_dict(staff=True)["denials"] == {}  # neither is a visitor's denial
+
+
+def test_gatectl_desk_actions_are_in_the_daily_reports_desk_actions_only(
+    tmp_path: Path, fresh_broker
+) -> None:
+    """Through the real daemons: `gatectl unbind`, `gatectl join` and `gatectl walkin` at a
+    running desk with no badge tapped, and a technician's test scan, then `hub report daily`."""
+
+    venue = Venue(tmp_path / "venue-rig", fresh_broker())
+    try:
+        venue.start_hub()
+        venue.start_gate("D1")
+        sock = venue.gates["D1"].socket
+        asked = [
+            gatectl(sock, "unbind", "04A10000000001"),
+            gatectl(sock, "join", "T1", "T2"),
+            gatectl(sock, "walkin", "--guardian", "李娜", "--phone", "13800138000"),
+        ]
+        for done in asked:  # each refused: no badge tapped at the desk
+            assert done.returncode != 0 and "tap a staff badge" in done.stdout, done
+        assert gatectl(sock, "scan", "--barcode", "NOPE").returncode == 1
+        wait_for(venue.settled, what="the hub has D1's journal")
+        report = json.loads(
+            hub(venue.root / "hub" / "hub.toml", "report", "daily", "--json").stdout
+        )
+        assert [(a["gate"], a["code"], a["staff"]) for a in report["desk_actions"]] == [
+            ("D1", "DENY_BINDING", "")
+        ] * 3
+        assert [(t["gate"], t["value"]) for t in report["test_scans"]] == [("D1", "NOPE")]
+    finally:
+        venue.close()
