@@ -158,13 +158,13 @@ def test_the_example_day_folded_at_the_hub_breaks_no_rule() -> None:
         venue = VenueState(store, allowlist=day.allowlist, policy=day.policy)
         found = venue.findings()
     assert [f.detail for f in found if f.critical] == []
-    assert any(f.kind == "child_released_by_override" for f in found)  # warnings stay
+    assert any(f.kind == "unverified_pickup" for f in found)  # warnings stay
 
 
 def test_partitions_overrides_and_unused_grants_break_no_rule(net: Net) -> None:
     findings_day(net)
     kinds = {f.kind for f in net.hub.venue.findings()}
-    assert {"double_entry", "child_released_by_override", "grant_not_passed"} <= kinds
+    assert {"double_entry", "unverified_pickup", "grant_not_passed"} <= kinds
     assert violations(net) == []
 
 

@@ -1,7 +1,9 @@
-"""The hub's audit of the desk's corrections (hub/fold/audit_corrections.py): a band replaced,
-unbound or re-issued with the staff badge tapped at that desk raises nothing; one corrected by
-a desk with no badge tapped there within the window is a rule violation naming the desk, with
-its entry listed in the daily report."""
+"""The hub's audit of the desk's corrections (hub/fold/audit_overrides.py's desk actions): a band
+replaced, unbound or re-issued with the staff badge tapped at that desk raises nothing; one
+corrected by a desk with no badge tapped there within the window is a rule violation naming the
+desk and the band, `desk_action_not_authorised` like every desk action (one finding for one
+fact: its decision's badge and its event's are judged once), with its entry listed in the daily
+report."""
 
 from __future__ import annotations
 
@@ -68,11 +70,12 @@ def test_a_correction_with_no_badge_tapped_at_that_desk_is_a_rule_violation(net:
     d1 = net.gates["D1"]
     outcome = unbind_band(d1.state, "D1", d1.now(), POLICY, adult, STAFF)  # nobody tapped
     journal_correction(net, "D1", outcome)
-    assert violations(net) == [("correction_not_authorised", ("D1",), adult)]
+    assert violations(net) == [("desk_action_not_authorised", ("D1",), adult)]
     [found] = [f for f in net.hub.venue.findings() if f.critical]
-    assert "was not tapped at D1" in found.detail
+    assert f"staff badge {STAFF} was not armed at D1" in found.detail
+    assert f"BandUnbound {adult}" in found.detail
     report = daily_report(
         net.hub.store, d1.now().date(), POLICY.tz, findings=net.hub.venue.findings()
     )
     assert [c.kind for c in report.corrections] == ["unbound"]
-    assert "correction_not_authorised" in {f.kind for f in report.findings}
+    assert "desk_action_not_authorised" in {f.kind for f in report.findings}

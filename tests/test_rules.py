@@ -61,6 +61,7 @@ from rules_helpers import (
 )
 from test_rules_corrections import reached_here as corrections_reached
 from test_rules_guardians import reached_by_guardians
+from test_rules_pickup_tries import reached_by_pickup_tries
 from test_rules_vouchers import reached_here
 
 from gate.core import (
@@ -80,6 +81,7 @@ from gate.core import (
     OverrideArmed,
     OverrideSpent,
     PairingOpened,
+    PickupAsked,
     Role,
     Scan,
     advance,
@@ -88,6 +90,7 @@ from gate.core import (
     fold,
     headcount,
 )
+from gate.core.pickup_tries import ASKING
 
 ENTRY, EXIT, BIND = Mode.ENTRY, Mode.EXIT, Mode.BIND
 TEMPORARY = Intent.TEMPORARY
@@ -532,7 +535,13 @@ def test_denial_gets_its_code_and_changes_nothing(c: Case) -> None:
     assert d.code is c.code
     assert not d.granted
     assert (d.gate, d.value, d.forced, d.overrode) == (c.scan.gate, c.scan.value, False, None)
-    assert v.events == []
+    # but a solo child refused at an exit for want of its guardian's code waits there for it:
+    # the codes shown next count for it (gate.core.pickup_tries)
+    waiting = d.role is Role.SOLO_CHILD and c.scan.mode is Mode.EXIT and d.code in ASKING
+    waits = [PickupAsked(c.scan.gate, c.now, d.group or "", c.scan.value)] if waiting else []
+    assert v.events == waits
+    for event in waits:
+        fold(before, event)
     assert v.state == before
 
 
@@ -1264,6 +1273,7 @@ def test_every_reason_code_is_reached_by_these_scenarios() -> None:
     reached |= reached_here()  # vouchers, groups, joins: tests/test_rules_vouchers.py
     reached |= corrections_reached()  # the desk's corrections: tests/test_rules_corrections.py
     reached |= reached_by_guardians()  # walk-ins, pickups: tests/test_rules_guardians.py
+    reached |= reached_by_pickup_tries()  # wrong codes: tests/test_rules_pickup_tries.py
     assert reached == set(Code)
 
 

@@ -210,6 +210,9 @@ def full_snapshot(state: State) -> tuple[object, ...]:
         dict(state.guardians),
         dict(state.pickup_codes),
         dict(state.not_authorised),
+        dict(state.pickup_asked),
+        dict(state.wrong_codes),
+        dict(state.lane_wrong_codes),
     )
 
 

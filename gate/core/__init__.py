@@ -28,7 +28,9 @@ from gate.core.events import (
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupAsked,
     PickupCodeIssued,
+    PickupCodeRefused,
     VoucherUsed,
 )
 from gate.core.groups import join
@@ -80,7 +82,9 @@ __all__ = [
     "PairingClosed",
     "PairingExtended",
     "PairingOpened",
+    "PickupAsked",
     "PickupCodeIssued",
+    "PickupCodeRefused",
     "Policy",
     "Role",
     "Scan",

@@ -20,6 +20,8 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
     exit      decision  BandLearned(inside) MemberMoved(exited|temp_out) PairingOpened(exit,
                         an adult's, or a pickup code's: OK_PICKUP)
                         GroupFlagged OverrideArmed OverrideSpent PairingExtended(exit)
+                        PickupAsked (a solo child refused for want of its code) and
+                        PickupCodeRefused (a wrong code): the only events of a denial
               expiry    PairingClosed(exit) MemberMoved(temp_out, adults) GroupFlagged
               passage   MemberMoved (an undo: unforced)
     desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined ChildRegistered
@@ -57,7 +59,9 @@ from gate.core.events import (
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupAsked,
     PickupCodeIssued,
+    PickupCodeRefused,
     VoucherUsed,
 )
 from gate.core.model import Code, Decision, Member, Mode
@@ -118,8 +122,11 @@ MAX_BODY: Mapping[str, int] = {
 MAX_CLOCK_SHIFT_MS = 366 * 24 * 3600 * 1000  # a clock a year off: further is no clock
 BODY_KEYS: Mapping[str, frozenset[str]] = {
     # asked_by: test scans; request: the id of the control request that asked for it (or of
-    # the hub's desk request); staff: the badge that authorised a desk action
-    "decision": frozenset({"scan", "decision", "events", "asked_by", "request", "staff"}),
+    # the hub's desk request); staff: the badge that authorised a desk action; desk_action:
+    # true, a desk action's decision (granted or not), not a scan's
+    "decision": frozenset(
+        {"scan", "decision", "events", "asked_by", "request", "staff", "desk_action"}
+    ),
     "passage": frozenset({"decision_seq", "passed", "events"}),
     "expiry": frozenset({"events"}),
     "fire_alarm": frozenset({"on"}),
@@ -175,6 +182,8 @@ ROLE_EVENTS: Mapping[GateRole, frozenset[type]] = {
             OverrideArmed,
             OverrideSpent,
             PairingExtended,
+            PickupAsked,
+            PickupCodeRefused,
         }
     ),
     "desk": _BINDING,
@@ -249,7 +258,7 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
     if size > MAX_BODY[kind]:
         raise Refused(Reason.SCHEMA, f"{kind} entry of {size} bytes, over {MAX_BODY[kind]}")
     keys = set(body)
-    needed = BODY_KEYS[kind] - {"events", "asked_by", "request", "staff"}  # may be left out
+    needed = BODY_KEYS[kind] - {"events", "asked_by", "request", "staff", "desk_action"}
     if not keys <= BODY_KEYS[kind] or not needed <= keys:
         extra = sorted(str(k)[:32] for k in keys - BODY_KEYS[kind])[:5]
         missing = sorted(needed - keys)
@@ -267,6 +276,8 @@ def check_shape(kind: str, body: Mapping[str, object], size: int) -> None:
     staff = body.get("staff")
     if "staff" in body and not (isinstance(staff, str) and 0 < len(staff) <= 64):
         raise Refused(Reason.SCHEMA, f"{kind} body: staff is not a badge")
+    if "desk_action" in body and body["desk_action"] is not True:
+        raise Refused(Reason.SCHEMA, f"{kind} body: desk_action is not true")
     if kind == "passage" and not (
         isinstance(body["passed"], bool) and type(body["decision_seq"]) is int
     ):

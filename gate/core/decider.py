@@ -41,6 +41,7 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
+from gate.core.pickup_tries import asked
 from gate.core.rules import ENTRY_RULES, EXIT_RULES, NEVER_LET_IN, Attempt, Outcome, deny, within
 from gate.core.state import Group, State
 from gate.core.vouchers import is_reentry_barcode, who_comes_back
@@ -113,13 +114,14 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     if refusal is None:
         decision, events = _grant(attempt, collect=collect)
         return decision, learned + events
+    waits = asked(scan, now, member, refusal)  # a solo child waiting for its guardian's code
     armed = state.overrides.get(scan.gate)
     if armed is None or not within(armed.at, now, policy) or not _overridable(refusal, scan):
-        return deny(scan, refusal.code, refusal.message, member)
+        return deny(scan, refusal.code, refusal.message, member)[0], waits
     barred = override_barred(attempt, refusal)
     if barred is not None:  # the staff named, so the hub raises its alert
         denied, _ = deny(scan, barred.code, barred.message, member)
-        return replace(denied, staff=armed.staff), []
+        return replace(denied, staff=armed.staff), waits
     decision, events = _grant(attempt, forced_by=armed.staff, overrode=refusal)
     return decision, learned + events
 

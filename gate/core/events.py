@@ -218,6 +218,30 @@ class NotAuthorisedSet:
     staff: str
 
 
+@dataclass(frozen=True, slots=True)
+class PickupAsked:
+    """A solo child of `group` (band `uid`) was refused at exit gate `gate` for want of its
+    guardian's pickup code: the codes shown at this lane within the pairing window are tried
+    for this child, and a wrong one counts against it (`gate.core.pickup_tries`)."""
+
+    gate: str
+    at: datetime
+    group: str
+    uid: str
+
+
+@dataclass(frozen=True, slots=True)
+class PickupCodeRefused:
+    """A pickup code shown at exit gate `gate` matched no child inside: a wrong code tried for
+    the child of `group` waiting there (`PickupAsked`), or, `group` empty, with no child shown
+    at the lane. Enough of them within the policy's period and codes are refused for that child
+    (or, with no child shown, at that lane) for a while (`gate.core.pickup_tries`)."""
+
+    gate: str
+    at: datetime
+    group: str
+
+
 Event = (
     BindingOpened
     | BandBound
@@ -237,4 +261,6 @@ Event = (
     | ChildRegistered
     | PickupCodeIssued
     | NotAuthorisedSet
+    | PickupAsked
+    | PickupCodeRefused
 )

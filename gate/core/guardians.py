@@ -8,7 +8,8 @@ Pure, like the rules (`gate.core.rules`).
     pick_up            OK_PICKUP: a pickup code (its digest, `Scan.pickup`) that matches a group
                        with a child inside opens that group's exit window at this gate, by the
                        code (`PairingOpened`, its `adult` the digest); DENY_PICKUP_MISMATCH
-                       when it matches none
+                       when it matches none (a wrong code, counted: `PickupCodeRefused`);
+                       DENY_PICKUP_LOCKED after too many (`gate.core.pickup_tries`)
     pickup_refusal     at an exit: a solo child leaves through its own group's open pickup
                        window; DENY_PICKUP_MISMATCH when only another group's is open here,
                        DENY_GUARDIAN_PICKUP when none
@@ -23,6 +24,7 @@ caller hands in its badge or its Refusal. Names and phones are validated here (`
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 
 from gate.core.desk import mask_phone
@@ -39,6 +41,14 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
+from gate.core.pickup_tries import (
+    child_locked,
+    code_refused,
+    lane_locked,
+    lane_refusal,
+    locked_refusal,
+    waiting,
+)
 from gate.core.rules import PICKUP_PREFIX, Attempt, Outcome, deny
 from gate.core.state import State
 
@@ -49,7 +59,12 @@ MAX_GROUP = 32  # bytes of a group id a band's token carries
 _MOBILE = re.compile(r"1\d{10}")
 # the denials of a child's exit a staff override may not set aside for a listed group
 BARRED = frozenset(
-    {Code.DENY_GUARDIAN_PICKUP, Code.DENY_PICKUP_MISMATCH, Code.DENY_CHILD_NEEDS_ADULT}
+    {
+        Code.DENY_GUARDIAN_PICKUP,
+        Code.DENY_PICKUP_MISMATCH,
+        Code.DENY_PICKUP_LOCKED,
+        Code.DENY_CHILD_NEEDS_ADULT,
+    }
 )
 
 
@@ -163,16 +178,27 @@ def set_not_authorised(
 
 
 def pick_up(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
-    """A guardian's pickup code read at a gate (`scan.value` its digest, `Scan.pickup`)."""
+    """A guardian's pickup code read at a gate (`scan.value` its digest, `Scan.pickup`), tried
+    for the solo child waiting at this lane, if one is (`gate.core.pickup_tries`)."""
     if scan.mode is not Mode.EXIT:
         return deny(scan, Code.DENY_PICKUP_MISMATCH, "a pickup code is shown at an exit gate")
+    child = waiting(state, scan.gate, now, policy)
+    if child is None and lane_locked(state, scan.gate, now, policy):
+        return _refused(scan, lane_refusal(scan.gate), None)
+    if child is not None and child_locked(state, child, now, policy):
+        return _refused(scan, locked_refusal(child, now, policy, state), child)
     digest = scan.value.removeprefix(PICKUP_PREFIX)
     groups = sorted(g for g, d in state.pickup_codes.items() if d == digest)
     inside = [g for g in groups if state.child_inside(g) or _solo_inside(state, g)]
     if not inside:
         why = "no child inside has this pickup code" if not groups else "its child is not inside"
-        return deny(scan, Code.DENY_PICKUP_MISMATCH, f"{why}: check the code with the desk")
+        decision, _ = _refused(
+            scan, Refusal(Code.DENY_PICKUP_MISMATCH, f"{why}: check the code with the desk"), child
+        )
+        return decision, code_refused(scan, now, child)  # a wrong code, counted
     group = inside[0]
+    if child_locked(state, group, now, policy):  # shown with no child: its codes are refused
+        return _refused(scan, locked_refusal(group, now, policy, state), group)
     message = (
         f"pickup code of {group} matched: its child may leave here within "
         f"{policy.pairing_window_s:g} s"
@@ -180,6 +206,12 @@ def pick_up(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     decision = Decision(Code.OK_PICKUP, message, scan.value, scan.gate, group)
     events: list[Event] = [PairingOpened(scan.gate, now, group, Mode.EXIT, scan.value)]
     return decision, events
+
+
+def _refused(scan: Scan, refusal: Refusal, group: str | None) -> Outcome:
+    """A pickup code refused, naming the child's group it was tried for (if any)."""
+    decision, events = deny(scan, refusal.code, refusal.message)
+    return replace(decision, group=group), events
 
 
 def _solo_inside(state: State, group: str) -> bool:

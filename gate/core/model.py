@@ -84,6 +84,9 @@ class Code(StrEnum):
     OK_REGISTERED = "OK_REGISTERED"  # a walk-in child or a not-authorised list, at the desk
     OK_PICKUP = "OK_PICKUP"  # a guardian's pickup code matched: the child may go through
     DENY_PICKUP_MISMATCH = "DENY_PICKUP_MISMATCH"  # no child inside has it, or another's group
+    # too many wrong pickup codes for this child (or, with no child shown, at this lane) within
+    # the policy's period: codes are refused for a while; a staff override stays possible
+    DENY_PICKUP_LOCKED = "DENY_PICKUP_LOCKED"
 
     @property
     def granted(self) -> bool:
@@ -263,6 +266,23 @@ class Policy(BaseModel):
     pickup_codes: Literal["solo", "all", "off"] = Field(
         default="solo",
         description='pickup codes at binding: "solo" (children alone), "all" (every family), "off"',
+    )
+    send_pickup_codes: bool = Field(
+        default=False,
+        description="the desk sends each pickup code to the hub's notifier, for the guardian",
+    )
+    pickup_code_tries: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="wrong pickup codes for one child (or at one lane, no child shown) before "
+        "codes are refused there for a while",
+    )
+    pickup_code_lockout_s: float = Field(
+        default=600.0,
+        gt=0,
+        le=86400,
+        description="the period the wrong pickup codes are counted in, seconds",
     )
     sessions: dict[str, str] = Field(
         default_factory=dict,

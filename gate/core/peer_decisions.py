@@ -32,7 +32,12 @@ from gate.core.events import (
 )
 from gate.core.model import Code, Decision, MemberState, Mode, Role
 from gate.core.peer_corrections import check_correction, stock_fits
-from gate.core.peer_guardians import check_pickup, check_pickup_issued, check_registered
+from gate.core.peer_guardians import (
+    check_pickup,
+    check_pickup_issued,
+    check_pickup_tried,
+    check_registered,
+)
 
 _GRANT_TARGET = {
     Code.OK_ENTRY: MemberState.INSIDE,
@@ -56,7 +61,7 @@ def check_decision(entry: PeerEntry, knows: Knowledge) -> None:
         raise Refused(Reason.DECISION_MISMATCH, "the decision is not this gate's, of this scan")
     if not d.granted:
         if entry.events:
-            raise Refused(Reason.DECISION_MISMATCH, f"{d.code} changes nothing")
+            check_pickup_tried(entry, d, mode)  # a solo child waiting, or a wrong code
         return
     if d.forced != (d.code is Code.OK_OVERRIDE):
         raise Refused(Reason.DECISION_MISMATCH, "forced only with OK_OVERRIDE")

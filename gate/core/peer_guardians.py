@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import re
 
-from gate.core.authority import Knowledge, PeerEntry, mismatch
-from gate.core.events import ChildRegistered, NotAuthorisedSet, PairingOpened, PickupCodeIssued
+from gate.core.authority import Knowledge, PeerEntry, Reason, Refused, mismatch
+from gate.core.events import (
+    ChildRegistered,
+    NotAuthorisedSet,
+    PairingOpened,
+    PickupAsked,
+    PickupCodeIssued,
+    PickupCodeRefused,
+)
 from gate.core.guardians import WALKIN, guardian_name, guardian_phone, not_authorised_names
-from gate.core.model import Decision, Mode
+from gate.core.model import Code, Decision, Mode
+from gate.core.pickup_tries import ASKING
 from gate.core.rules import PICKUP_PREFIX
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -61,3 +69,23 @@ def check_pickup(entry: PeerEntry, d: Decision, mode: object) -> None:
         raise mismatch("OK_PICKUP is of a pickup code's digest")
     if (event.group, event.direction, event.adult) != (d.group, Mode.EXIT, d.value):
         raise mismatch("OK_PICKUP opens its group's exit window by the code read")
+
+
+def check_pickup_tried(entry: PeerEntry, d: Decision, mode: object) -> None:
+    """A denial changes nothing, but for the wrong pickup codes it counts
+    (`gate.core.pickup_tries`): at an exit gate, a solo child's pickup refusal journals that it
+    waits at this lane (`PickupAsked`, its own band and group), and a pickup code that matched
+    no child journals one wrong code (`PickupCodeRefused`, for the group the decision names)."""
+    event = entry.events[0] if len(entry.events) == 1 else None
+    if mode != Mode.EXIT or event is None:
+        raise Refused(Reason.DECISION_MISMATCH, f"{d.code} changes nothing")
+    code = d.value.startswith(PICKUP_PREFIX)
+    match event:
+        case PickupAsked(uid=uid, group=group) if not code and d.code in ASKING:
+            if (uid, group) != (d.value, d.group):
+                raise mismatch("a child waits for its code with its own band and group")
+        case PickupCodeRefused(group=group) if code and d.code is Code.DENY_PICKUP_MISMATCH:
+            if group != (d.group or ""):
+                raise mismatch("a wrong code counts for the group its decision names")
+        case _:
+            raise Refused(Reason.DECISION_MISMATCH, f"{d.code} changes nothing")

@@ -18,8 +18,9 @@ whether the venue can take you, then who you are with*.
                children are inside comes in only to collect them: OK_COLLECT past the day's
                and the identity checks, with no hours or capacity (`gate.core.closing`)
     exit       DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_INSIDE, DENY_CHILD_TEMP_EXIT,
-               DENY_GUARDIAN_PICKUP or DENY_PICKUP_MISMATCH (a solo child, without its own
-               group's pickup window open here), DENY_CHILD_NEEDS_ADULT
+               DENY_PICKUP_LOCKED (too many wrong codes tried for it), DENY_GUARDIAN_PICKUP or
+               DENY_PICKUP_MISMATCH (a solo child, without its own group's pickup window open
+               here), DENY_CHILD_NEEDS_ADULT
     binding    DENY_UNKNOWN, DENY_REVOKED, DENY_NOT_VALID_NOW, DENY_BINDING (not in stock,
                already bound, no open binding, no free slot)
     staff      DENY_REVOKED (a lost badge arms nothing), DENY_BAD_TOKEN (not read from a tag:
@@ -60,6 +61,7 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
+from gate.core.pickup_tries import child_locked, locked_refusal
 from gate.core.state import Group, State
 
 Outcome = tuple[Decision, list[Event]]
@@ -220,6 +222,8 @@ def solo_child_needs_guardian_pickup(a: Attempt) -> Refusal | None:
     group read here is a mismatch, none at all the guardian's pickup to verify."""
     if a.member.role is not Role.SOLO_CHILD or picked_up(a):
         return None
+    if child_locked(a.state, a.group.id, a.now, a.policy):  # too many wrong codes tried
+        return locked_refusal(a.group.id, a.now, a.policy, a.state)
     for (gate, group, way), p in a.state.pairings.items():
         if (gate, way) != (a.scan.gate, Mode.EXIT) or group == a.group.id:
             continue

@@ -28,7 +28,9 @@ from gate.core.events import (
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupAsked,
     PickupCodeIssued,
+    PickupCodeRefused,
     VoucherUsed,
 )
 from gate.core.model import Member, MemberState, Mode, Role, Ticket
@@ -85,6 +87,7 @@ class ArmedOverride:
 
 
 PairingKey = tuple[str, str, Mode]  # (gate, group, direction)
+MAX_WRONG_KEPT = 20  # wrong pickup codes kept per child or lane: the policy counts at most 20
 
 
 @dataclass
@@ -106,6 +109,12 @@ class State:
     guardians: dict[str, ChildRegistered] = field(default_factory=dict)  # walk-in group -> reg.
     pickup_codes: dict[str, str] = field(default_factory=dict)  # group -> its code's digest
     not_authorised: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> names
+    # wrong pickup codes (`gate.core.pickup_tries`): exit gate -> (group, when) of the solo
+    # child last refused there for want of its code; group -> when its wrong codes were shown
+    # (the newest MAX_WRONG_KEPT); exit gate -> when codes with no child shown were wrong there
+    pickup_asked: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    wrong_codes: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
+    lane_wrong_codes: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
 
     def copy(self) -> State:
         """A copy that folding into leaves this one alone: every value held is immutable, so a
@@ -125,6 +134,9 @@ class State:
             guardians=dict(self.guardians),
             pickup_codes=dict(self.pickup_codes),
             not_authorised=dict(self.not_authorised),
+            pickup_asked=dict(self.pickup_asked),
+            wrong_codes=dict(self.wrong_codes),
+            lane_wrong_codes=dict(self.lane_wrong_codes),
         )
 
     def revoked(self, value: str) -> str | None:
@@ -226,6 +238,12 @@ def fold(state: State, event: Event) -> State:
                 state.not_authorised[group] = tuple(names)
             else:
                 state.not_authorised.pop(group, None)
+        case PickupAsked(gate=gate, group=group, at=at):
+            state.pickup_asked[gate] = (group, at)
+        case PickupCodeRefused(gate=gate, group=group, at=at):
+            table = state.wrong_codes if group else state.lane_wrong_codes
+            who = group or gate
+            table[who] = tuple(sorted((*table.get(who, ()), at)))[-MAX_WRONG_KEPT:]
     return state
 
 

@@ -1,7 +1,9 @@
 """How every desk action is journalled: a decision entry of the desk, with its events (none for
 a denial: the journal keeps every attempt), the staff badge that authorised it in the body's
-`staff` (the report's desk actions, the hub's audit), who asked, and, for the console, the id
-of its request. Then folded, like every entry (`Ledger.record`)."""
+`staff` (the report's desk actions, the hub's audit), `desk_action` (true: a desk action, not
+a scan, also when refused with no badge: the daily report lists it with the desk's actions,
+never with a technician's test scans), who asked, and, for the console, the id of its request.
+Then folded, like every entry (`Ledger.record`)."""
 
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ def record_desk_decision(
     body: dict[str, Any] = {
         "scan": {**scanned, "token": False, "tag": False, "offline": False},
         "decision": decision_to_dict(decision),
+        "desk_action": True,
     }
     if staff is not None:
         body["staff"] = staff

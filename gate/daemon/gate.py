@@ -61,6 +61,7 @@ from gate.daemon.inbox import (
 )
 from gate.daemon.ledger import Ledger
 from gate.daemon.metrics import gate_metrics
+from gate.daemon.pickup_sender import PickupSender
 from gate.daemon.pickups import Pickups
 from gate.daemon.scans import ScanPath
 from gate.daemon.vouchers import Vouchers
@@ -190,6 +191,10 @@ class Gate:
             Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
             Pickups.of(self.policy, self.hardware.printer, self.keyring, self._count),
         )
+        if self.scans.pickups is not None and s.role in ("desk", "handheld"):
+            self.scans.pickups.send = PickupSender(  # to the guardian, if the venue says so
+                s.id, self.link, lambda: self.ledger.state, self.policy, self._count
+            )
         self.desk = DeskRunner(self.scans)  # desk actions by name (gate.daemon.desk_actions)
         self.guardians = GuardianActions(self.scans)  # walk-ins, lists, typed pickup codes
         if s.role in ("desk", "handheld"):  # who of a family is missing, when it goes quiet

@@ -6,8 +6,10 @@ At the desk (role `desk` or `handheld`), with the venue's `pickup_codes` option 
 the binding of a group's first band gives the group a code of 6 digits from `secrets`. The
 journal and every other gate get only its digest (`PickupCodeIssued`: HMAC-SHA256 with the site
 key, hex); the code itself is printed on the desk's receipt printer when its profile has one
-(`[printer]`: "接送码 Pickup code", the digits large, a QR code of `WP` and the digits) and is
-in the desk's answer (`pickup`), so staff hand it over or read it out. It is never logged.
+(`[printer]`: "接送码 Pickup code", the digits large, a QR code of `WP` and the digits), sent
+to the hub for the registered guardian with the venue's `send_pickup_codes` option
+(`gate.daemon.pickup_sender`), and is in the desk's answer (`pickup`), so staff hand it over or
+read it out. It is never logged.
 
 At an exit gate, a barcode `WP123456` from the scanner, or the six digits typed by staff
 (`gatectl pickup 123456`), reaches the rules as `Scan.pickup` with the code's digest for value
@@ -59,6 +61,8 @@ class Pickups:
         self.option = option
         self.printer = printer
         self.count = count
+        # sends a code to the hub for the guardian (policy `send_pickup_codes`): sent or not
+        self.send: Callable[[str, str], bool] | None = None
         self.pending: tuple[str, str] | None = None  # (group, code) of the bind being decided
         self.last: dict[str, Any] | None = None  # the code the last bind made, for its asker
 
@@ -122,8 +126,15 @@ class Pickups:
             if not printed:
                 self.count("pickup_print_failed")
                 log.warning("pickup code of %s not printed: %s", group, problem)
+        sent = self.send(group, code) if self.send is not None else False
         log.info("pickup code issued for %s%s", group, " (printed)" if printed else "")
-        return {"group": group, "code": code, "printed": printed, "problem": problem or None}
+        return {
+            "group": group,
+            "code": code,
+            "printed": printed,
+            "sent": sent,
+            "problem": problem or None,
+        }
 
     # --- at an exit gate -------------------------------------------------------------------------
 

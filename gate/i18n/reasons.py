@@ -46,6 +46,10 @@ CODES: dict[str, str] = {
     "DENY_PICKUP_MISMATCH": N_(
         "The pickup code does not match this child: the guardian checks it with the desk"
     ),
+    "DENY_PICKUP_LOCKED": N_(
+        "Too many wrong pickup codes: codes are refused for a while; staff check the guardian "
+        "against the registered phone, then badge"
+    ),
 }
 
 REFUSALS: dict[str, str] = {

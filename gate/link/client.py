@@ -43,6 +43,7 @@ from gate.link.health import (
     refused_login,
     say_down,
 )
+from gate.link.pickup_notice import PickupNotice, pickup_topic
 from gate.link.protocol import MAX_BATCH, EventBatch, GateStatus, Topics, dump
 from gate.link.protocol import Entry as WireEntry
 from gate.store.journal import Journal
@@ -359,6 +360,15 @@ class Link:
                 break
             self.sent = entries[-1].seq
             self.published += len(entries)
+
+    def pickup_notice(self, notice: PickupNotice) -> bool:
+        """Send a pickup code to the hub, for its notifier (never retained); False when cut off
+        or refused (the code stays on the desk's receipt)."""
+        if not self.connected:
+            return False
+        topic = pickup_topic(self.topics, self.gate_id)
+        info = self.client.publish(topic, dump(notice), qos=1)
+        return bool(info.rc == mqtt.MQTT_ERR_SUCCESS)
 
     def status(self, status: GateStatus, force: bool = False) -> None:
         now = time.monotonic()

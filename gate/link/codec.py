@@ -33,7 +33,9 @@ from gate.core import (
     PairingClosed,
     PairingExtended,
     PairingOpened,
+    PickupAsked,
     PickupCodeIssued,
+    PickupCodeRefused,
     VoucherUsed,
 )
 
@@ -58,6 +60,8 @@ EVENT_TYPES: dict[str, type[Any]] = {
         ChildRegistered,
         PickupCodeIssued,
         NotAuthorisedSet,
+        PickupAsked,
+        PickupCodeRefused,
     )
 }
 

@@ -43,7 +43,7 @@ class VoucherLine(BaseModel):
         return normalise_uid(uid)
 
 
-class _AtGate(BaseModel):
+class AtGate(BaseModel):
     """What every line has: when, and at which gate."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -59,7 +59,7 @@ class _AtGate(BaseModel):
         return t
 
 
-class ScanLine(_AtGate):
+class ScanLine(AtGate):
     mode: Literal["bind", "entry", "exit"]
     kind: Literal["barcode", "nfc"]
     value: str = Field(min_length=1, max_length=128)
@@ -110,7 +110,7 @@ class ScanLine(_AtGate):
         )
 
 
-class JoinLine(_AtGate):
+class JoinLine(AtGate):
     """The desk's join of two tickets into one family (`gatectl join T1 T2`), as a scan line."""
 
     join: list[str] = Field(description="the two ticket codes, the family's first")
@@ -143,7 +143,7 @@ def read_on_the_reader(scan: Scan, staff: Container[str]) -> Scan:
 
 
 def parse_scan_line(line: str) -> tuple[Scan, datetime]:
-    return _scan(_one_object(line))
+    return _scan(one_object(line))
 
 
 def _scan(data: dict[str, object]) -> tuple[Scan, datetime]:
@@ -156,7 +156,7 @@ def _scan(data: dict[str, object]) -> tuple[Scan, datetime]:
 
 def parse_line(line: str) -> tuple[Scan | Join, datetime]:
     """A scan line, or the desk's join of two tickets (a line with `join` instead of a scan)."""
-    data = _one_object(line)
+    data = one_object(line)
     if "join" not in data:
         return _scan(data)
     try:
@@ -167,7 +167,7 @@ def parse_line(line: str) -> tuple[Scan | Join, datetime]:
     return Join(parsed.gate, first, second), parsed.t
 
 
-def _one_object(line: str) -> dict[str, object]:
+def one_object(line: str) -> dict[str, object]:
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:

@@ -1,6 +1,7 @@
 """What `gatectl` prints of a decision that gave a pickup code (a desk's binding, a walk-in
 child's registration): the decision as every scan shows it, then the code for staff to hand
-over, and whether the desk's receipt printer printed it."""
+over, whether the desk's receipt printer printed it, and whether it was sent to the guardian
+(the venue's `send_pickup_codes`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def show_with_pickup(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
     handed = (a.get("decision") or {}).get("pickup")
     if handed:
         printed = _("printed") if handed.get("printed") else _("not printed")
+        if handed.get("sent"):  # the venue's send_pickup_codes: to the guardian's phone too
+            sent = _("sent to the guardian")
+            printed = f"{printed}, {sent}"
         lines.insert(
             1,
             "  "

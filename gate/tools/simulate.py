@@ -25,12 +25,15 @@ from gate.core import (
     join,
     step,
 )
-from gate.tools.scanline import (
-    Join,
-    ScanLineError,
-    decision_line,
-    parse_line,
-    read_on_the_reader,
+from gate.tools.scanline import Join, ScanLineError, decision_line, read_on_the_reader
+from gate.tools.simulate_desk import (
+    Bound,
+    Pickup,
+    Walkin,
+    bind_with_code,
+    parse_any,
+    pick_up,
+    walk_in,
 )
 
 
@@ -64,15 +67,22 @@ def simulate(
         if not line.strip():
             continue
         try:
-            read, now = parse_line(line)
+            read, now = parse_any(line)
         except ScanLineError as exc:
             print(f"{source}:{number}: line skipped: {exc}", file=err)
             outcome.rejected += 1
             continue
         if last is not None and now < last:
             print(f"{source}:{number}: warning: time goes back from {last.isoformat()}", file=err)
+        where = f"{source}:{number}"
         if isinstance(read, Join):
             decision = join_at_desk(state, read, now, policy)
+        elif isinstance(read, Walkin):
+            decision = walk_in(state, read, now, policy, err, where)
+        elif isinstance(read, Bound):
+            decision = bind_with_code(state, read, now, policy, err, where)
+        elif isinstance(read, Pickup):
+            decision = pick_up(state, read, now, policy)
         else:
             decision, _ = step(state, read_on_the_reader(read, allowlist.staff), now, policy)
         outcome.codes[decision.code] += 1

@@ -19,9 +19,10 @@ What a gate decides from its own events and clock is checked exactly, online or 
                             by a test scan or a barcode (the arming scan says no tag was
                             read: no badge was at the gate)
     pairing_without_adult   a pairing window opened with no adult of the group let through
-    correction_not_authorised  a band replaced, unbound or re-issued at a desk with no
-                            enrolled, unrevoked staff badge tapped there within the window
-                            (`hub.fold.audit_corrections`)
+    desk_action_not_authorised  a desk action (a join, a correction, a walk-in, a
+                            not-authorised list) with no enrolled, unrevoked staff badge
+                            tapped at that desk within the window, named in its decision
+                            (`staff`) or its event (`hub.fold.audit_overrides`)
     impossible_move         a move no rule makes: a decision moving a member back to `bound`
                             or moving a second member, an expiry recalling anyone but an
                             adult who left, a passage undo of a move its decision did not
@@ -54,9 +55,6 @@ from datetime import datetime, timedelta
 
 from gate.core import (
     BandLearned,
-    BandReissued,
-    BandReplaced,
-    BandUnbound,
     Code,
     Event,
     Intent,
@@ -76,10 +74,14 @@ from gate.core import (
 )
 from gate.core.rules import Attempt, Refusal, Rule
 from gate.link.codec import CodecError, events_of
-from hub.fold.audit_corrections import correction_findings
-from hub.fold.audit_overrides import desk_action_problem, no_badge_read, override_problem
+from hub.fold.audit_overrides import (
+    DESK_EVENTS,
+    desk_action_problem,
+    no_badge_read,
+    override_problem,
+)
 from hub.fold.audit_pending import Pending, ready_findings
-from hub.fold.audit_pickups import pickup_findings, pickup_window_is_its_groups
+from hub.fold.audit_pickups import pickup_findings, pickup_kind, pickup_window_is_its_groups
 from hub.fold.audit_warnings import partition_warnings, voucher_reuse
 from hub.fold.clocks import iso_seconds
 from hub.fold.findings import Finding
@@ -112,6 +114,7 @@ _KIND_OF = {
     (Mode.EXIT, Code.DENY_CHILD_TEMP_EXIT): "child_temp_exit",
     (Mode.EXIT, Code.DENY_GUARDIAN_PICKUP): "child_released_alone",
     (Mode.EXIT, Code.DENY_PICKUP_MISMATCH): "child_released_alone",
+    (Mode.EXIT, Code.DENY_PICKUP_LOCKED): "child_released_alone",
     (Mode.EXIT, Code.DENY_CHILD_NEEDS_ADULT): "child_released_alone",
     (Mode.ENTRY, Code.DENY_ALREADY_EXITED): "impossible_move",
     (Mode.ENTRY, Code.DENY_CHILD_NEEDS_ADULT): "child_admitted_alone",
@@ -157,14 +160,15 @@ class RuleAudit:
 
     def begin(self, entry: StoredEntry, events: list[Event], state: State | None = None) -> _Entry:
         if state is not None:  # pickups by override, tried or let through
-            self.found += pickup_findings(state, entry, events)
+            self.found += pickup_findings(state, entry, events, self.policy)
         scan = entry.body.get("scan")
         offline = isinstance(scan, dict) and scan.get("offline") is True
         return _Entry(entry, events, offline)
 
     def check(self, state: State, e: _Entry, event: Event) -> None:
         """Look at `event` of entry `e` before it is folded into `state`."""
-        if not e.staff_checked and e.entry.kind == "decision" and "staff" in e.entry.body:
+        desk = "staff" in e.entry.body or isinstance(event, DESK_EVENTS)
+        if not e.staff_checked and e.entry.kind == "decision" and desk:
             e.staff_checked = True  # a desk action: authorised by the badge tapped there
             w, window_s = self.window, self.policy.pairing_window_s
             if found := desk_action_problem(state, e.entry, event, self.armed_unread, w, window_s):
@@ -180,8 +184,6 @@ class RuleAudit:
         elif isinstance(event, OverrideArmed) and e.entry.kind == "decision":
             if (unread := no_badge_read(e.entry.body)) is not None:
                 self.armed_unread[event.gate] = (event.at, event.staff, unread)
-        elif isinstance(event, BandReplaced | BandUnbound | BandReissued):
-            self.found += correction_findings(state, event, self.armed_unread, self.window, e.ref)
         elif isinstance(event, MemberMoved):
             member = state.members.get(event.uid)
             if member is None:
@@ -210,7 +212,8 @@ class RuleAudit:
     # --- decisions ------------------------------------------------------------------------
 
     def _decided(self, state: State, e: _Entry, mv: MemberMoved, m: Member) -> None:
-        self.found += partition_warnings(mv, m, e.ref)
+        pickup = pickup_kind(state, mv, m.role) is not None  # found as a pickup already
+        self.found += partition_warnings(mv, m, e.ref, pickup)
         if mv.state is MemberState.BOUND:
             self._violation("impossible_move", e, mv, m, "a decision cannot unbind a band")
             return

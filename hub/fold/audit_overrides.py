@@ -7,11 +7,25 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from gate.core import Event, MemberMoved, OverrideSpent, Policy, State
+from gate.core import (
+    BandReissued,
+    BandReplaced,
+    BandUnbound,
+    ChildRegistered,
+    Event,
+    MemberMoved,
+    NotAuthorisedSet,
+    OverrideSpent,
+    Policy,
+    State,
+)
 from gate.core.rules import within
 from hub.fold.clocks import iso_seconds
 from hub.fold.findings import Finding
 from hub.store.records import StoredEntry
+
+# the events of a desk action that name the staff badge that authorised it
+DESK_EVENTS = (BandReplaced, BandUnbound, BandReissued, ChildRegistered, NotAuthorisedSet)
 
 
 def override_problem(
@@ -83,23 +97,40 @@ def desk_action_problem(
     window: Policy,
     pairing_window_s: float,
 ) -> Finding | None:
-    """A desk action's decision (`entry`, its body's `staff` the badge that authorised it)
+    """A desk action's decision (`entry`, its body's `staff` the badge that authorised it, and
+    its first `event`'s own when it names one: a correction, a walk-in, a not-authorised list)
     whose badge was not enrolled, unrevoked and tapped on that desk's reader within the window
-    (`gate.core.staff_at_desk`): a critical `desk_action_not_authorised` finding; else None."""
-    staff, gate, at = entry.body.get("staff"), entry.gate, event.at
-    problem = (
-        armed_problem(state, gate, staff, at, armed_unread, window, pairing_window_s)
-        if isinstance(staff, str) and staff
-        else "no staff badge named"
-    )
+    (`gate.core.staff_at_desk`): a critical `desk_action_not_authorised` finding; else None.
+    One finding for one fact: a correction is a desk action, judged here only."""
+    gate, at = entry.gate, event.at
+    named = entry.body.get("staff")
+    said = event.staff if isinstance(event, DESK_EVENTS) else None
+    staff = named if isinstance(named, str) and named else said
+    if not staff:
+        problem: str | None = "no staff badge named"
+    elif said is not None and said != staff:
+        problem = f"its decision names staff badge {staff}, its event {said}"
+    else:
+        problem = armed_problem(state, gate, staff, at, armed_unread, window, pairing_window_s)
     if problem is None:
         return None
     decision = entry.body.get("decision")
     code = decision.get("code") if isinstance(decision, dict) else None
     group = decision.get("group") if isinstance(decision, dict) else None
-    detail = f"{gate} journalled desk action {code} at {iso_seconds(at)}: {problem}"
+    band = _band(event)
+    what = f"{type(event).__name__} {band}" if band else str(code)
+    detail = f"{gate} journalled desk action {code} ({what}) at {iso_seconds(at)}: {problem}"
     ref = ((entry.gate, entry.seq),)
-    return Finding("desk_action_not_authorised", (gate,), at, detail, None, group, ref)
+    return Finding("desk_action_not_authorised", (gate,), at, detail, band, group, ref)
+
+
+def _band(event: Event) -> str | None:
+    """The band a correction names (the lost one of a replacement), else None."""
+    if isinstance(event, BandReplaced):
+        return event.old
+    if isinstance(event, BandUnbound | BandReissued):
+        return event.uid
+    return None
 
 
 def no_badge_read(body: dict[str, Any]) -> str | None:

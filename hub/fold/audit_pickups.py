@@ -5,6 +5,9 @@
     pickup_not_authorised   a staff override tried on a child whose group has a not-authorised
                             list (the gate refused it), or let through by a gate that had not
                             heard of the list: an alert, raised on the display at once
+    pickup_codes_locked     the policy's number of wrong pickup codes for one child (or at one
+                            lane, no child shown) within its period: codes refused from then
+                            on (`gate.core.pickup_tries`); an alert, raised on the display
     pairing_without_adult   (the audit's) an exit window opened by a pickup code that is not
                             its group's, as the hub folded it
 
@@ -19,18 +22,33 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from typing import Any
 
-from gate.core import Code, Event, MemberMoved, MemberState, PairingOpened, Role, State
+from gate.core import (
+    Code,
+    Event,
+    MemberMoved,
+    MemberState,
+    PairingOpened,
+    PickupCodeRefused,
+    Policy,
+    Role,
+    State,
+)
 from gate.core.guardians import BARRED
+from gate.core.pickup_tries import recent
 from gate.core.rules import PICKUP_PREFIX
 from gate.i18n import Words, words
 from hub.fold.clocks import hlc_time, iso_seconds
 from hub.fold.findings import PICKUP_ALERTS, Finding
 from hub.store.records import StoredEntry
 
-UNVERIFIED = frozenset({Code.DENY_GUARDIAN_PICKUP, Code.DENY_PICKUP_MISMATCH})
+UNVERIFIED = frozenset(
+    {Code.DENY_GUARDIAN_PICKUP, Code.DENY_PICKUP_MISMATCH, Code.DENY_PICKUP_LOCKED}
+)
 
 
-def pickup_findings(state: State, entry: StoredEntry, events: Sequence[Event]) -> list[Finding]:
+def pickup_findings(
+    state: State, entry: StoredEntry, events: Sequence[Event], policy: Policy
+) -> list[Finding]:
     """The findings of decision entry `entry`, before its events are folded into `state`."""
     decision = entry.body.get("decision")
     scan = entry.body.get("scan")
@@ -56,18 +74,55 @@ def pickup_findings(state: State, entry: StoredEntry, events: Sequence[Event]) -
                 ref,
             )
         ]
-    found = []
+    found = [
+        f
+        for e in events
+        if isinstance(e, PickupCodeRefused) and (f := codes_locked(state, e, policy, ref))
+    ]
     for mv in events:
-        if not isinstance(mv, MemberMoved) or not mv.forced or mv.state is not MemberState.EXITED:
+        member = state.members.get(mv.uid) if isinstance(mv, MemberMoved) else None
+        if not isinstance(mv, MemberMoved) or member is None:
             continue
-        member = state.members.get(mv.uid)
-        if member is None or not member.role.is_child:
-            continue
-        if mv.overrode in BARRED and state.not_authorised.get(mv.group):
-            found.append(_let_out("pickup_not_authorised", entry, mv, member.role, ref))
-        elif mv.overrode in UNVERIFIED:
-            found.append(_let_out("unverified_pickup", entry, mv, member.role, ref))
+        kind = pickup_kind(state, mv, member.role)
+        if kind is not None:
+            found.append(_let_out(kind, entry, mv, member.role, ref))
     return found
+
+
+def codes_locked(
+    state: State, wrong: PickupCodeRefused, policy: Policy, ref: tuple[tuple[str, int], ...]
+) -> Finding | None:
+    """`pickup_codes_locked`, critical, when wrong code `wrong` (not yet folded into `state`)
+    is the one that makes the policy's number within its period: codes are refused from now on
+    for that child at every exit gate (or, no child shown, at that lane). Once per lock."""
+    group, gate = wrong.group, wrong.gate
+    earlier = state.wrong_codes.get(group, ()) if group else state.lane_wrong_codes.get(gate, ())
+    tries = recent((*earlier, wrong.at), wrong.at, policy)
+    if len(tries) != policy.pickup_code_tries:
+        return None
+    minutes = f"{policy.pickup_code_lockout_s / 60:g}"
+    whose = f"for the child of group {group}" if group else "with no child shown"
+    where = "every exit gate refuses codes for it" if group else f"{gate} refuses codes shown"
+    detail = (
+        f"{len(tries)} wrong pickup codes {whose} within {minutes} min, the last at {gate} "
+        f"{iso_seconds(wrong.at)}: {where} until the oldest is {minutes} min old; someone may "
+        "be guessing the code: staff check who waits for the child, and a staff override is "
+        "recorded as an unverified pickup"
+    )
+    return Finding("pickup_codes_locked", (gate,), wrong.at, detail, None, group or None, ref)
+
+
+def pickup_kind(state: State, mv: MemberMoved, role: Role) -> str | None:
+    """The finding of a child let out by a staff override that set aside its pickup
+    (`pickup_not_authorised`, `unverified_pickup`), else None: one finding for that fact, so
+    the partition's `child_released_by_override` is not made for it too."""
+    if not mv.forced or mv.state is not MemberState.EXITED or not role.is_child:
+        return None
+    if mv.overrode in BARRED and state.not_authorised.get(mv.group):
+        return "pickup_not_authorised"
+    if mv.overrode in UNVERIFIED:
+        return "unverified_pickup"
+    return None
 
 
 def _let_out(
@@ -105,21 +160,22 @@ def pickup_window_is_its_groups(entry: StoredEntry, state: State, p: PairingOpen
 def pickup_alerts(
     findings: Sequence[Finding], tz: tzinfo, _: Words | None = None
 ) -> list[dict[str, Any]]:
-    """One critical alert per gate for the not-authorised pickups tried or let through: no
-    names, UIDs or phones (the display is open on the venue LAN)."""
+    """One critical alert per gate and kind for the not-authorised pickups tried or let through
+    and the children whose codes were locked: no names, UIDs or phones (the display is open on
+    the venue LAN)."""
     _ = _ or words()
-    counted: dict[str, list[Finding]] = {}
+    counted: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         if f.kind in PICKUP_ALERTS:
-            counted.setdefault(", ".join(f.gates), []).append(f)
+            counted.setdefault((", ".join(f.gates), f.kind), []).append(f)
     alerts = []
-    for gates, found in sorted(counted.items()):
+    for (gates, kind), found in sorted(counted.items()):
         last = f"{max(f.at for f in found).astimezone(tz):%H:%M:%S}"
         text = _(
             "pickup alert at {gates}: {what} (last {time}; see the findings)",
             gates=gates,
-            what=_(PICKUP_ALERTS["pickup_not_authorised"]),
+            what=_(PICKUP_ALERTS[kind]),
             time=last,
         )
-        alerts.append({"level": "critical", "kind": "pickup_not_authorised", "text": text})
+        alerts.append({"level": "critical", "kind": kind, "text": text})
     return alerts

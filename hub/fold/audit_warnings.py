@@ -3,7 +3,10 @@
     double_entry                a member let in while already inside (two gates, partitioned)
     exit_without_entry          a member let out while not inside (a gate cut off, or the
                                 entry still on its way; the audit judges whether it is more)
-    child_released_by_override  a child or solo child let out by a staff override
+    child_released_by_override  a child let out by a staff override, unless the override set
+                                aside its guardian's pickup: that is `unverified_pickup` or
+                                `pickup_not_authorised` (`hub.fold.audit_pickups`), one
+                                finding for one fact
     voucher_reused              a digital voucher used a second time (two gates, cut off from
                                 each other: each spent it not knowing of the other)
 
@@ -22,9 +25,10 @@ _OUT = (MemberState.EXITED, MemberState.TEMP_OUT)
 
 
 def partition_warnings(
-    mv: MemberMoved, m: Member, ref: tuple[tuple[str, int], ...]
+    mv: MemberMoved, m: Member, ref: tuple[tuple[str, int], ...], pickup: bool = False
 ) -> list[Finding]:
-    """The warnings of `mv`, a move of member `m` (as the hub knew it before the move)."""
+    """The warnings of `mv`, a move of member `m` (as the hub knew it before the move);
+    `pickup`: the move is found as a pickup by override already (no second finding)."""
     found = []
     forced = f", forced by staff {mv.staff} over {mv.overrode}" if mv.forced else ""
     leaving = mv.state in _OUT
@@ -55,7 +59,7 @@ def partition_warnings(
                 ref,
             )
         )
-    if leaving and mv.forced and m.role.is_child:
+    if leaving and mv.forced and m.role.is_child and not pickup:
         found.append(
             Finding(
                 "child_released_by_override",

@@ -38,9 +38,6 @@ RULE_VIOLATIONS: dict[str, str] = {
         "desk action not authorised by an enrolled, unrevoked staff badge tapped at that desk "
         "within the window"
     ),
-    "correction_not_authorised": N_(
-        "band corrected at a desk with no enrolled, unrevoked staff badge tapped there"
-    ),
 }
 
 # Someone published as a gate what that gate never journals (hub.ingest.intake refused it): a gate's
@@ -55,6 +52,7 @@ FORGED_ENTRIES: dict[str, str] = {
 # (gate.core.guardians): the gate refused the override, or had not heard of the list.
 PICKUP_ALERTS: dict[str, str] = {
     "pickup_not_authorised": N_("a staff override tried on a child with a not-authorised list"),
+    "pickup_codes_locked": N_("too many wrong pickup codes for a child: its codes are refused"),
 }
 CRITICAL: dict[str, str] = {**RULE_VIOLATIONS, **FORGED_ENTRIES, **PICKUP_ALERTS}
 

@@ -47,8 +47,9 @@ Warnings:
     double_entry            a member let in while already inside (two gates, partitioned)
     voucher_reused          a digital voucher used again (two gates, partitioned)
     exit_without_entry      a member let out while not inside
-    child_released_by_override   a child or solo child let out by a staff override
-    unverified_pickup       a solo child let out by override, not by its guardian's pickup code
+    child_released_by_override   a child let out by a staff override that set aside no pickup
+    unverified_pickup       a child let out by an override of its guardian's pickup (no pickup
+                            code read): this one finding, not child_released_by_override too
     grant_not_passed        a grant nobody went through (the passage sensor saw no one)
     clock                   a gate's clock unset, ahead of the hub, or gone back
     journal_conflict        a (gate, seq) sent again with another nonce: the journal was reset

@@ -44,6 +44,7 @@ from hub.service.guardian_notices import GuardianNotices
 from hub.service.incidents import IncidentWatch
 from hub.service.link import HubLink, Received
 from hub.service.notify import notifier_of
+from hub.service.pickup_codes import PickupCodes
 from hub.service.publishing import Publisher
 from hub.service.readout import Readout
 from hub.store.events import EventStore
@@ -81,6 +82,9 @@ class Hub:
             log.warning("hub.toml has no [gates] roster: gates' roles cannot be checked")
         self.notifier = notifier_of(config.notify)  # guardians told: [notify]
         self.notices = GuardianNotices(self.notifier, self.policy) if self.notifier else None
+        self.pickup_codes = PickupCodes(  # a desk's pickup code, for the guardian's phone
+            self.notifier, self.policy, self.topics, config.gates
+        )
         self.link = HubLink(config.mqtt, self.topics, self.inbox)
         self.ingest = Ingest(
             self.store,
@@ -214,6 +218,9 @@ class Hub:
         run: list[tuple[str, bytes, bool]] = []
         with _collector_paused():
             for message in messages:
+                if isinstance(message, Received) and self.pickup_codes.is_mine(message.topic):
+                    self.pickup_codes.received(message.topic, message.payload, message.retained)
+                    continue
                 if isinstance(message, Received):
                     run.append((message.topic, message.payload, message.retained))
                     continue

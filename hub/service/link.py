@@ -19,6 +19,7 @@ from gate.link.health import (
     refused_login,
     say_down,
 )
+from gate.link.pickup_notice import pickup_topic
 from gate.link.protocol import HubStatus, Topics, dump
 from hub.service.config import MqttSection
 
@@ -81,12 +82,13 @@ class HubLink:
 
     def up(self, resumed: bool) -> None:
         """Connected (`resumed`: the broker still held the hub's session): subscribed to every
-        gate's events and status."""
+        gate's events and status, and the desks' pickup codes."""
         if self.health.up(resumed):
             self._taken_over()
         self.connected = True
         self.client.subscribe(self.topics.events(), qos=1)
         self.client.subscribe(self.topics.status(), qos=1)
+        self.client.subscribe(pickup_topic(self.topics), qos=1)  # desks' codes, for guardians
 
     def down(self, down: LinkDown) -> None:
         """The hub's connection dropped or an attempt failed: counted, alerted, said once."""

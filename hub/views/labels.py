@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     Code.OK_REGISTERED: N_("Registered at the desk"),
     Code.OK_PICKUP: N_("Guardian's pickup code matched"),
     Code.DENY_PICKUP_MISMATCH: N_("Pickup code does not match"),
+    Code.DENY_PICKUP_LOCKED: N_("Pickup codes refused: too many wrong ones"),
 }
 
 FINDINGS: dict[str, str] = {
@@ -79,9 +80,9 @@ FINDINGS: dict[str, str] = {
     "journal_conflict": N_("Gates' journals disagree"),
     "voucher_reused": N_("Voucher used twice"),
     "unknown_reference": N_("Entry names something unknown"),
-    "correction_not_authorised": N_("Band corrected without a staff badge"),
     "unverified_pickup": N_("Child collected without the pickup code"),
     "pickup_not_authorised": N_("Override tried on a child with a not-authorised list"),
+    "pickup_codes_locked": N_("Pickup codes refused after wrong tries"),
 }
 
 _TABLES = (CODES, ROLES, STATES, FINDINGS)

@@ -1,7 +1,9 @@
-"""The daily report's "Desk actions" table: every action a desk journalled with the staff badge
-that authorised it (a decision whose body names `staff`: a join from the console or `gatectl
-desk`, a correction, a walk-in registration, a not-authorised list), granted or not, with who
-authorised it and the outcome. Shown only when there is one."""
+"""The daily report's "Desk actions" table: every action a desk journalled (a decision whose body
+says `desk_action`, or names `staff`: a join, a correction, a walk-in registration, a
+not-authorised list, asked at the console, by `gatectl desk` or by `gatectl join`, `replace`,
+`unbind`, `reissue`, `walkin`, `not-authorised`), granted or not, with the badge that authorised
+it and the outcome. Shown only when there is one. A desk action is never a technician's test
+scan (`hub.views.reports.technician_scans`), whoever asked for it."""
 
 from __future__ import annotations
 
@@ -55,11 +57,12 @@ class DeskActionRow:
 def desk_action_row(
     body: Mapping[str, Any], gate: str, at: datetime, staff_names: Mapping[str, str]
 ) -> DeskActionRow | None:
-    """The row of a decision entry's body, if it is a desk action's: it names its `staff`, or
-    the console asked for it (refused with no badge tapped: no staff)."""
+    """The row of a decision entry's body, if it is a desk action's: it says so (`desk_action`),
+    names its `staff`, or the console asked for it (refused with no badge tapped: no staff)."""
     staff, decision, who = body.get("staff"), body.get("decision"), body.get("asked_by")
     console = isinstance(who, Mapping) and who.get("user") == CONSOLE_USER
-    if not isinstance(decision, dict) or not (isinstance(staff, str) or console):
+    marked = body.get("desk_action") is True or isinstance(staff, str) or console
+    if not isinstance(decision, dict) or not marked:
         return None
     staff = staff if isinstance(staff, str) else ""
     return DeskActionRow(

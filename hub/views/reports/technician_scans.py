@@ -3,7 +3,9 @@ journalled with who asked (the kernel's word for the technician's account), one 
 
 They are decided and journalled like any read (a granted one moves its member, and is counted
 in the headcount like any other); they are listed here, apart, so a duty manager does not take
-a technician's test for a visitor, and they are left out of the "Denials by code" table.
+a technician's test for a visitor, and they are left out of the "Denials by code" table. A desk
+action asked at `gatectl` is no test scan: the report lists it with the desk actions
+(`hub.views.reports.desk_actions`, which it asks first).
 """
 
 from __future__ import annotations

@@ -1,0 +1,58 @@
+"""The venue option `send_pickup_codes` (policy.toml): the desk sends each pickup code it gives
+to the hub (`gate.link.pickup_notice`), whose notifier tells the registered guardian: the phone
+registered at this desk for a walk-in child (`ChildRegistered`), else the ticket's
+`guardian_phone` (the desk's allowlist has it). The code is never logged, nor the full phone."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from gate.core import Policy, State, mask_phone
+from gate.link.client import Link
+from gate.link.pickup_notice import PickupNotice
+
+log = logging.getLogger("gate")
+
+
+def guardian_phone(state: State, group: str) -> str:
+    """The phone registered for `group`'s children, or ""."""
+    registered = state.guardians.get(group)
+    if registered is not None:
+        return registered.phone
+    ticket = state.allowlist.tickets.get(group)
+    return ticket.guardian_phone if ticket is not None else ""
+
+
+class PickupSender:
+    """`send(group, code) -> sent`, for `gate.daemon.pickups.Pickups`; runs on the loop."""
+
+    def __init__(
+        self,
+        gate: str,
+        link: Link | None,
+        state: Callable[[], State],
+        policy: Policy,
+        count: Callable[..., None],
+    ) -> None:
+        self.gate, self.link, self.state, self.policy, self.count = gate, link, state, policy, count
+
+    def __call__(self, group: str, code: str) -> bool:
+        if not self.policy.send_pickup_codes:
+            return False
+        phone = guardian_phone(self.state(), group)
+        if not phone:
+            self.count("pickup_code_not_sent")
+            log.warning("pickup code of %s not sent: no guardian phone registered", group)
+            return False
+        notice = PickupNotice(
+            gate=self.gate, group=group, code=code, phone=phone, at_ms=int(time.time() * 1000)
+        )
+        if self.link is None or not self.link.pickup_notice(notice):
+            self.count("pickup_code_not_sent")
+            log.warning("pickup code of %s not sent (the hub is out of reach): hand it over", group)
+            return False
+        self.count("pickup_codes_sent")
+        log.info("pickup code of %s sent to the hub for %s", group, mask_phone(phone))
+        return True
