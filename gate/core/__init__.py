@@ -9,6 +9,7 @@
 from gate.core.corrections import reissue_band, replace_band, unbind_band
 from gate.core.decider import decide
 from gate.core.desk import mask_phone, staff_at_desk
+from gate.core.desk_records import close_incident, open_incident, restore_value, revoke_value
 from gate.core.engine import Headcount, advance, headcount, step
 from gate.core.events import (
     BandBound,
@@ -21,6 +22,8 @@ from gate.core.events import (
     Event,
     GroupFlagged,
     GroupsJoined,
+    IncidentClosed,
+    IncidentOpened,
     MemberMoved,
     NotAuthorisedSet,
     OverrideArmed,
@@ -29,6 +32,8 @@ from gate.core.events import (
     PairingExtended,
     PairingOpened,
     PickupCodeIssued,
+    ValueRestored,
+    ValueRevoked,
     VoucherUsed,
 )
 from gate.core.groups import join
@@ -68,6 +73,8 @@ __all__ = [
     "GroupFlagged",
     "GroupsJoined",
     "Headcount",
+    "IncidentClosed",
+    "IncidentOpened",
     "Intent",
     "Kind",
     "Member",
@@ -86,18 +93,24 @@ __all__ = [
     "Scan",
     "State",
     "Ticket",
+    "ValueRestored",
+    "ValueRevoked",
     "Voucher",
     "VoucherUsed",
     "advance",
+    "close_incident",
     "decide",
     "expire",
     "fold",
     "headcount",
     "join",
     "mask_phone",
+    "open_incident",
     "register_child",
     "reissue_band",
     "replace_band",
+    "restore_value",
+    "revoke_value",
     "set_not_authorised",
     "staff_at_desk",
     "step",

@@ -21,6 +21,8 @@ from gate.core.events import (
     Event,
     GroupFlagged,
     GroupsJoined,
+    IncidentClosed,
+    IncidentOpened,
     MemberMoved,
     NotAuthorisedSet,
     OverrideArmed,
@@ -29,6 +31,8 @@ from gate.core.events import (
     PairingExtended,
     PairingOpened,
     PickupCodeIssued,
+    ValueRestored,
+    ValueRevoked,
     VoucherUsed,
 )
 from gate.core.model import Member, MemberState, Mode, Role, Ticket
@@ -106,6 +110,13 @@ class State:
     guardians: dict[str, ChildRegistered] = field(default_factory=dict)  # walk-in group -> reg.
     pickup_codes: dict[str, str] = field(default_factory=dict)  # group -> its code's digest
     not_authorised: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> names
+    # tickets and bands revoked at a desk (`ValueRevoked`) and not restored: value -> reason
+    desk_revoked: dict[str, str] = field(default_factory=dict)
+    # revocations lifted at a desk (`ValueRestored`): value -> the reason lifted. An allowlist
+    # revocation with that reason is no longer honoured; one with another reason (revoked
+    # again at the hub since, for a new reason) is
+    restored: dict[str, str] = field(default_factory=dict)
+    incidents: dict[str, IncidentOpened] = field(default_factory=dict)  # group -> open, by a desk
 
     def copy(self) -> State:
         """A copy that folding into leaves this one alone: every value held is immutable, so a
@@ -125,13 +136,21 @@ class State:
             guardians=dict(self.guardians),
             pickup_codes=dict(self.pickup_codes),
             not_authorised=dict(self.not_authorised),
+            desk_revoked=dict(self.desk_revoked),
+            restored=dict(self.restored),
+            incidents=dict(self.incidents),
         )
 
     def revoked(self, value: str) -> str | None:
-        """Why a ticket or band is revoked: by the allowlist, or as a lost band replaced at a
-        desk; None when it is not."""
+        """Why a ticket or band is revoked: as a lost band replaced at a desk, at a desk, or by
+        the allowlist (unless a desk lifted that revocation); None when it is not."""
+        reason = self.revocations.get(value) or self.desk_revoked.get(value)
+        if reason is not None:
+            return reason
         reason = self.allowlist.revoked.get(value)
-        return reason if reason is not None else self.revocations.get(value)
+        if reason is not None and self.restored.get(value) == reason:
+            return None  # lifted at a desk; the hub's allowlist follows
+        return reason
 
     def family(self, group: str) -> frozenset[str]:
         """The tickets joined with `group` at the desk, itself included."""
@@ -226,6 +245,16 @@ def fold(state: State, event: Event) -> State:
                 state.not_authorised[group] = tuple(names)
             else:
                 state.not_authorised.pop(group, None)
+        case ValueRevoked(value=value, reason=reason):
+            state.desk_revoked[value] = reason
+            state.restored.pop(value, None)
+        case ValueRestored(value=value, lifted=lifted):
+            state.desk_revoked.pop(value, None)
+            state.restored[value] = lifted
+        case IncidentOpened(group=group):
+            state.incidents[group] = event
+        case IncidentClosed(group=group):
+            state.incidents.pop(group, None)
     return state
 
 

@@ -26,6 +26,8 @@ from gate.core import (
     Event,
     GroupFlagged,
     GroupsJoined,
+    IncidentClosed,
+    IncidentOpened,
     MemberMoved,
     NotAuthorisedSet,
     OverrideArmed,
@@ -34,6 +36,8 @@ from gate.core import (
     PairingExtended,
     PairingOpened,
     PickupCodeIssued,
+    ValueRestored,
+    ValueRevoked,
     VoucherUsed,
 )
 
@@ -58,6 +62,10 @@ EVENT_TYPES: dict[str, type[Any]] = {
         ChildRegistered,
         PickupCodeIssued,
         NotAuthorisedSet,
+        ValueRevoked,
+        ValueRestored,
+        IncidentOpened,
+        IncidentClosed,
     )
 }
 
