@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from broker import GATES, ROSTER
+from browser import Browser, missing
 from gate_rig import ADULT, CHILD, STAFF, wait_for
 from test_attacks_peer import Forger, decision
 from test_desk_console import Desk
@@ -210,3 +211,56 @@ def test_a_lost_child_is_opened_at_the_console_and_at_a_handheld_and_closes(
     rows = [(i["kind"], i["group"], i["outcome"]) for i in report["family_incidents"]]
     assert rows == [("lost_child", "T1", "found"), ("separated_family", "T1", "found")], rows
     assert report["family_incidents"][1]["opened_by"] == "H1 (staff Duty Manager)"
+
+
+CONSOLE = {
+    "en": {"no_badge": "tap a staff badge on this desk's reader first", "label": "corrected"},
+    "zh-CN": {"no_badge": "请先在本服务台的读卡器上刷工作人员卡", "label": "更正"},
+}
+
+
+@pytest.mark.skipif(missing() is not None, reason=str(missing()))
+@pytest.mark.parametrize("language", list(CONSOLE))
+def test_the_console_page_revokes_and_restores_a_band(
+    desk: Desk, tmp_path: Path, language: str
+) -> None:
+    said, v = CONSOLE[language], desk.venue
+    browser = Browser(tmp_path / "profile", width=1024, height=768, log=tmp_path / "driver.log")
+    try:
+        browser.open(f"http://127.0.0.1:{v.http_port}/desk/D1?lang={language}")
+        browser.wait(lambda: browser.visible("token-box"), what="the token asked for")
+        browser.js(
+            "document.getElementById('token-input').value = arguments[0];"
+            "document.getElementById('token-form').requestSubmit();",
+            v.tokens["desk"],
+        )
+        browser.wait(lambda: browser.visible("console"), what="the console shown")
+        submit = (
+            "const f = document.querySelector(`form[data-action='${arguments[0]}']`);"
+            "for (const [k, v] of Object.entries(arguments[1])) f.elements[k].value = v;"
+            "f.requestSubmit();"
+        )
+        revoke = {"value": ADULT, "reason": "band reported stolen"}
+        browser.js(submit, "revoke", revoke)  # no badge tapped yet
+        browser.wait(
+            lambda: said["no_badge"] in browser.text("outcome"), what="the refusal, in its words"
+        )
+        assert "outcome-denied" in str(
+            browser.js("return document.getElementById('outcome').className")
+        )
+
+        assert desk.tap(STAFF)["code"] == "OK_STAFF"
+        ready = "return document.getElementById('staff').className"
+        browser.wait(lambda: "staff-ready" in str(browser.js(ready)), what="the badge shown")
+        browser.js(submit, "revoke", revoke)
+        browser.wait(lambda: "OK_CORRECTED" in browser.text("outcome"), what="the revocation")
+        assert said["label"] in browser.text("outcome")
+        assert refused_within(v, ADULT, "DENY_REVOKED", "X1 refusing") < DELTA_WITHIN_S
+        browser.js(submit, "restore", {"value": ADULT})
+        browser.wait(
+            lambda: "restored" in browser.text("outcome"), what="the restoration's outcome"
+        )
+        refused_within(v, ADULT, "OK_EXIT", "X1 taking the band again")
+        assert browser.console_errors() == []
+    finally:
+        browser.close()

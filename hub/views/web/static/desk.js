@@ -223,7 +223,7 @@
         return;
       }
       if (body.state === "decided") {
-        const code = body.label || body.code;
+        const code = body.label && body.label !== body.code ? `${body.label} (${body.code})` : body.code;
         say(`${action}: ${code}: ${body.message}`, body.granted ? "granted" : "denied");
         refresh();
         return;
