@@ -41,29 +41,35 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def desk(tmp_path: Path, fresh_broker: Any) -> Iterator[Desk]:
-    """The hub; D1 (with a reader), E1, X1; the family T1 (ADULT, CHILD) inside."""
+    """The hub; D1 and H1 (each with a reader), E1, X1; the family T1 (ADULT, CHILD) inside.
+    `desk.handheld`: H1's reader."""
     broker = fresh_broker(
         credentials=Credentials.generate((*GATES, "H1")), roster={**ROSTER, "H1": "handheld"}
     )
     venue = Venue(tmp_path, broker, forged=True)
     field = TagEmulator("127.0.0.1", 0).start()
+    handheld = TagEmulator("127.0.0.1", 0).start()
     try:
         venue.start_hub()
         venue.start_gate("D1", reader=field.path)
+        venue.start_gate("H1", reader=handheld.path)
         for gate in ("E1", "X1"):
             venue.start_gate(gate)
-        for gate in ("D1", "E1", "X1"):
-            connected = lambda g=gate: venue.gate_status(g)["link"]["connected"]  # noqa: E731
-            wait_for(connected, what=f"{gate} connected")
+        for gate in ("D1", "H1", "E1", "X1"):  # each hears the desk from its first binding on
+            subscribed = lambda g=gate: venue.gate_status(g)["link"].get("subscribed")  # noqa: E731
+            wait_for(subscribed, timeout=60, what=f"{gate} subscribed")
         assert venue.scan("D1", "T1", "barcode") == "OK_BIND"
         assert [venue.scan("D1", b) for b in (ADULT, CHILD)] == ["OK_BIND", "OK_BIND"]
         venue.wait_bound(("E1",), (ADULT, CHILD))
         assert [venue.scan("E1", b) for b in (ADULT, CHILD)] == ["OK_ENTRY", "OK_ENTRY"]
         venue.wait_state("X1", (ADULT,))
-        yield Desk(venue, field)
+        made = Desk(venue, field)
+        made.handheld = handheld  # type: ignore[attr-defined]
+        yield made
     finally:
         venue.close()
         field.stop()
+        handheld.stop()
 
 
 def at_exit(v: Venue, uid: str) -> str:
@@ -185,26 +191,21 @@ def test_a_lost_child_is_opened_at_the_console_and_at_a_handheld_and_closes(
     assert closed["code"] == "OK_REGISTERED", closed
     wait_for(lambda: not lost(v), timeout=30, what="the incident off the display")
 
-    reader = TagEmulator("127.0.0.1", 0).start()
-    try:
-        v.start_gate("H1", reader=reader.path)
-        h1 = v.gates["H1"].socket
-        wait_for(lambda: v.gate_status("H1")["link"]["connected"], what="H1 connected")
-        v.wait_bound(("H1",), (ADULT, CHILD))
-        no_badge = gatectl(h1, "incident", "open", "separated-family", "--group", "T1")
-        assert no_badge.returncode == 1 and "tap a staff badge" in no_badge.stdout, no_badge
-        assert gatectl(h1, "mode", "bind").returncode == 0
-        assert v.tap("H1", reader, STAFF)["code"] == "OK_STAFF"
-        done = gatectl(h1, "--json", "incident", "open", "separated-family", "--group", "T1")
-        assert done.returncode == 0, done
-        assert json.loads(done.stdout)["decision"]["code"] == "OK_REGISTERED"
-        wait_for(lambda: lost(v), timeout=30, what="the handheld's incident on the display")
-        assert lost(v)[0]["kind"] == "separated_family"
-        done = gatectl(h1, "incident", "close", "--band", CHILD, "--found")
-        assert done.returncode == 0, done
-        wait_for(lambda: not lost(v), timeout=30, what="the handheld's incident closed")
-    finally:
-        reader.stop()
+    reader: TagEmulator = desk.handheld  # type: ignore[attr-defined]
+    h1 = v.gates["H1"].socket
+    v.wait_bound(("H1",), (ADULT, CHILD))
+    no_badge = gatectl(h1, "incident", "open", "separated-family", "--group", "T1")
+    assert no_badge.returncode == 1 and "tap a staff badge" in no_badge.stdout, no_badge
+    assert gatectl(h1, "mode", "bind").returncode == 0
+    assert v.tap("H1", reader, STAFF)["code"] == "OK_STAFF"
+    done = gatectl(h1, "--json", "incident", "open", "separated-family", "--group", "T1")
+    assert done.returncode == 0, done
+    assert json.loads(done.stdout)["decision"]["code"] == "OK_REGISTERED"
+    wait_for(lambda: lost(v), timeout=30, what="the handheld's incident on the display")
+    assert lost(v)[0]["kind"] == "separated_family"
+    done = gatectl(h1, "incident", "close", "--band", CHILD, "--found")
+    assert done.returncode == 0, done
+    wait_for(lambda: not lost(v), timeout=30, what="the handheld's incident closed")
 
     v.wait_settled()
     report = v.api("/api/reports/daily")
