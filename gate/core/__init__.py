@@ -9,6 +9,7 @@
 from gate.core.corrections import reissue_band, replace_band, unbind_band
 from gate.core.decider import decide
 from gate.core.desk import mask_phone, staff_at_desk
+from gate.core.desk_records import close_incident, open_incident, restore_value, revoke_value
 from gate.core.engine import Headcount, advance, headcount, step
 from gate.core.events import (
     BandBound,
@@ -21,6 +22,8 @@ from gate.core.events import (
     Event,
     GroupFlagged,
     GroupsJoined,
+    IncidentClosed,
+    IncidentOpened,
     MemberMoved,
     NotAuthorisedSet,
     OverrideArmed,
@@ -31,6 +34,8 @@ from gate.core.events import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    ValueRestored,
+    ValueRevoked,
     VoucherUsed,
 )
 from gate.core.groups import join
@@ -70,6 +75,8 @@ __all__ = [
     "GroupFlagged",
     "GroupsJoined",
     "Headcount",
+    "IncidentClosed",
+    "IncidentOpened",
     "Intent",
     "Kind",
     "Member",
@@ -90,18 +97,24 @@ __all__ = [
     "Scan",
     "State",
     "Ticket",
+    "ValueRestored",
+    "ValueRevoked",
     "Voucher",
     "VoucherUsed",
     "advance",
+    "close_incident",
     "decide",
     "expire",
     "fold",
     "headcount",
     "join",
     "mask_phone",
+    "open_incident",
     "register_child",
     "reissue_band",
     "replace_band",
+    "restore_value",
+    "revoke_value",
     "set_not_authorised",
     "staff_at_desk",
     "step",

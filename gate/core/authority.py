@@ -27,7 +27,8 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
     desk      decision  BindingOpened BandBound OverrideArmed GroupsJoined ChildRegistered
                         PickupCodeIssued (with the BandBound of the group's first band)
                         NotAuthorisedSet, and the corrections: BandReplaced BandUnbound
-                        BandReissued GroupFlagged
+                        BandReissued GroupFlagged ValueRevoked ValueRestored; IncidentOpened
+                        IncidentClosed (lost children)
     handheld  decision  as a desk (bind mode; checks journal nothing)
     every     fire_alarm, allowlist, clock: no events
 
@@ -52,6 +53,8 @@ from gate.core.events import (
     Event,
     GroupFlagged,
     GroupsJoined,
+    IncidentClosed,
+    IncidentOpened,
     MemberMoved,
     NotAuthorisedSet,
     OverrideArmed,
@@ -62,6 +65,8 @@ from gate.core.events import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    ValueRestored,
+    ValueRevoked,
     VoucherUsed,
 )
 from gate.core.model import Code, Decision, Member, Mode
@@ -144,7 +149,9 @@ ROLE_KINDS: Mapping[GateRole, frozenset[str]] = {
     "desk": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
     "handheld": frozenset({"decision", "fire_alarm", "allowlist", "clock"}),
 }
-_CORRECTIONS = frozenset({BandReplaced, BandUnbound, BandReissued, GroupFlagged})
+_CORRECTIONS = frozenset(
+    {BandReplaced, BandUnbound, BandReissued, GroupFlagged, ValueRevoked, ValueRestored}
+)
 _BINDING = (
     frozenset(
         {
@@ -155,6 +162,8 @@ _BINDING = (
             ChildRegistered,
             PickupCodeIssued,
             NotAuthorisedSet,
+            IncidentOpened,  # a lost-child incident, opened and closed at a desk or handheld
+            IncidentClosed,
         }
     )
     | _CORRECTIONS

@@ -95,8 +95,8 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     if member is None and scan.token is not None:
         member, learned = _learn_from_token(scan, now)
     if member is None:
-        if scan.value in state.allowlist.revoked:
-            reason = state.allowlist.revoked[scan.value]
+        reason = state.revoked(scan.value)
+        if reason is not None:
             return deny(scan, Code.DENY_REVOKED, f"{scan.value} revoked: {reason}")
         return deny(scan, Code.DENY_UNKNOWN, _why_unknown(state, scan.value))
     group = state.groups.get(member.group) or _token_group(member.group, scan)

@@ -31,7 +31,7 @@ def bind(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
     if ticket is not None:
         return _open_binding(state, scan, now, policy, ticket)
     if scan.kind is Kind.BARCODE:
-        reason = state.allowlist.revoked.get(scan.value)
+        reason = state.revoked(scan.value)
         if reason is not None:
             return deny(scan, Code.DENY_REVOKED, f"ticket {scan.value} revoked: {reason}")
         return deny(scan, Code.DENY_UNKNOWN, "ticket not in the allowlist")
@@ -41,7 +41,7 @@ def bind(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
 def _open_binding(
     state: State, scan: Scan, now: datetime, policy: Policy, ticket: Ticket
 ) -> Outcome:
-    reason = state.allowlist.revoked.get(ticket.code)
+    reason = state.revoked(ticket.code)
     if reason is not None:
         return deny(scan, Code.DENY_REVOKED, f"ticket revoked: {reason}")
     today = policy.session_day(now)
@@ -80,7 +80,7 @@ def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
     group_id = state.bindings.get(scan.gate)
     if group_id is None:
         return deny(scan, Code.DENY_BINDING, "no open binding here: scan the ticket first")
-    reason = state.allowlist.revoked.get(group_id)
+    reason = state.revoked(group_id)
     if reason is not None:
         return deny(scan, Code.DENY_REVOKED, f"ticket {group_id} revoked: {reason}")
     group = state.groups[group_id]

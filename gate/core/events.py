@@ -242,6 +242,59 @@ class PickupCodeRefused:
     group: str
 
 
+@dataclass(frozen=True, slots=True)
+class ValueRevoked:
+    """Staff at the desk revoked ticket or band `value` (a refund, a band reported lost): every
+    gate that folds this refuses it at once (`State.desk_revoked`); the hub, storing it, revokes
+    it in its allowlist too, so a gate that missed the event gets it as a delta."""
+
+    gate: str
+    at: datetime
+    value: str
+    reason: str
+    staff: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRestored:
+    """Staff at the desk lifted the revocation of ticket or band `value`; `lifted` is the reason
+    it was revoked for, as the desk knew it (an allowlist's revocation with that reason is lifted
+    for the gates that fold this until the hub's allowlist says otherwise)."""
+
+    gate: str
+    at: datetime
+    value: str
+    lifted: str
+    staff: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentOpened:
+    """Staff at the desk (or a handheld) opened a lost-child or separated-family incident
+    (家长与孩子走失) for `group`, by band `band` ("" when by the ticket); the hub records it and
+    shows it on the display."""
+
+    gate: str
+    at: datetime
+    kind: str  # lost_child | separated_family
+    group: str
+    band: str
+    note: str
+    staff: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentClosed:
+    """Staff at the desk (or a handheld) closed `group`'s open incident: `outcome` found or
+    cancelled."""
+
+    gate: str
+    at: datetime
+    group: str
+    outcome: str
+    staff: str
+
+
 Event = (
     BindingOpened
     | BandBound
@@ -263,4 +316,8 @@ Event = (
     | NotAuthorisedSet
     | PickupAsked
     | PickupCodeRefused
+    | ValueRevoked
+    | ValueRestored
+    | IncidentOpened
+    | IncidentClosed
 )

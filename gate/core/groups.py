@@ -29,7 +29,7 @@ def reopens_window(state: State, scan: Scan, member: Member) -> bool:
     gate, out at an exit gate. Reopens the group's window there instead of being refused."""
     if member.role is not Role.ADULT or not scan.pairs or not state.is_group_ticket(member.group):
         return False
-    if member.group in state.allowlist.revoked or member.uid in state.allowlist.revoked:
+    if state.revoked(member.group) is not None or state.revoked(member.uid) is not None:
         return False
     if scan.mode is Mode.ENTRY:
         return member.state is MemberState.INSIDE
@@ -57,7 +57,7 @@ def join(
     for code in (first, second):
         if code not in tickets:
             return deny(scan, Code.DENY_UNKNOWN, f"ticket {code} is not in the allowlist")
-        reason = state.allowlist.revoked.get(code)
+        reason = state.revoked(code)
         if reason is not None:
             return deny(scan, Code.DENY_REVOKED, f"ticket {code} revoked: {reason}")
         if not tickets[code].valid_on(policy.session_day(now)):

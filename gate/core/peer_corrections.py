@@ -6,6 +6,7 @@ from __future__ import annotations
 from gate.core.authority import Knowledge, PeerEntry, Reason, Refused, mismatch, shown
 from gate.core.events import BandReissued, BandReplaced, BandUnbound, GroupFlagged
 from gate.core.model import Decision, MemberState, Mode, Role
+from gate.core.peer_desk_records import REVOCATIONS, check_revocation
 
 
 def stock_fits(uid: str, role: Role, knows: Knowledge) -> None:
@@ -23,6 +24,9 @@ def check_correction(entry: PeerEntry, d: Decision, mode: object, knows: Knowled
     if mode != Mode.BIND:
         raise mismatch("OK_CORRECTED outside bind mode")
     if not entry.events:
+        return
+    if isinstance(entry.events[0], REVOCATIONS):  # a ticket or band revoked or restored
+        check_revocation(entry, d, knows)
         return
     badges, revoked = knows.allowlist.staff, knows.allowlist.revoked
     if d.staff is None or d.staff not in badges or d.staff in revoked:

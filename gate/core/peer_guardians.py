@@ -16,6 +16,7 @@ from gate.core.events import (
 )
 from gate.core.guardians import WALKIN, guardian_name, guardian_phone, not_authorised_names
 from gate.core.model import Code, Decision, Mode
+from gate.core.peer_desk_records import INCIDENTS, check_incident
 from gate.core.pickup_tries import ASKING
 from gate.core.rules import PICKUP_PREFIX
 
@@ -24,6 +25,9 @@ DIGEST = re.compile(r"[0-9a-f]{64}")
 
 def check_registered(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> None:
     """OK_REGISTERED: staff at a desk registered a walk-in child, or a not-authorised list."""
+    if mode == Mode.BIND and entry.events and isinstance(entry.events[0], INCIDENTS):
+        check_incident(entry, d, knows)  # a lost-child incident opened or closed
+        return
     events = list(entry.events)
     issued = events[-1] if len(events) == 2 else None
     if isinstance(issued, PickupCodeIssued) and isinstance(events[0], ChildRegistered):

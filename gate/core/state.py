@@ -21,6 +21,8 @@ from gate.core.events import (
     Event,
     GroupFlagged,
     GroupsJoined,
+    IncidentClosed,
+    IncidentOpened,
     MemberMoved,
     NotAuthorisedSet,
     OverrideArmed,
@@ -31,6 +33,8 @@ from gate.core.events import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    ValueRestored,
+    ValueRevoked,
     VoucherUsed,
 )
 from gate.core.model import Member, MemberState, Mode, Role, Ticket
@@ -115,6 +119,13 @@ class State:
     pickup_asked: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     wrong_codes: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
     lane_wrong_codes: dict[str, tuple[datetime, ...]] = field(default_factory=dict)
+    # tickets and bands revoked at a desk (`ValueRevoked`) and not restored: value -> reason
+    desk_revoked: dict[str, str] = field(default_factory=dict)
+    # revocations lifted at a desk (`ValueRestored`): value -> the reason lifted. An allowlist
+    # revocation with that reason is no longer honoured; one with another reason (revoked
+    # again at the hub since, for a new reason) is
+    restored: dict[str, str] = field(default_factory=dict)
+    incidents: dict[str, IncidentOpened] = field(default_factory=dict)  # group -> open, by a desk
 
     def copy(self) -> State:
         """A copy that folding into leaves this one alone: every value held is immutable, so a
@@ -137,13 +148,21 @@ class State:
             pickup_asked=dict(self.pickup_asked),
             wrong_codes=dict(self.wrong_codes),
             lane_wrong_codes=dict(self.lane_wrong_codes),
+            desk_revoked=dict(self.desk_revoked),
+            restored=dict(self.restored),
+            incidents=dict(self.incidents),
         )
 
     def revoked(self, value: str) -> str | None:
-        """Why a ticket or band is revoked: by the allowlist, or as a lost band replaced at a
-        desk; None when it is not."""
+        """Why a ticket or band is revoked: as a lost band replaced at a desk, at a desk, or by
+        the allowlist (unless a desk lifted that revocation); None when it is not."""
+        reason = self.revocations.get(value) or self.desk_revoked.get(value)
+        if reason is not None:
+            return reason
         reason = self.allowlist.revoked.get(value)
-        return reason if reason is not None else self.revocations.get(value)
+        if reason is not None and self.restored.get(value) == reason:
+            return None  # lifted at a desk; the hub's allowlist follows
+        return reason
 
     def family(self, group: str) -> frozenset[str]:
         """The tickets joined with `group` at the desk, itself included."""
@@ -244,6 +263,16 @@ def fold(state: State, event: Event) -> State:
             table = state.wrong_codes if group else state.lane_wrong_codes
             who = group or gate
             table[who] = tuple(sorted((*table.get(who, ()), at)))[-MAX_WRONG_KEPT:]
+        case ValueRevoked(value=value, reason=reason):
+            state.desk_revoked[value] = reason
+            state.restored.pop(value, None)
+        case ValueRestored(value=value, lifted=lifted):
+            state.desk_revoked.pop(value, None)
+            state.restored[value] = lifted
+        case IncidentOpened(group=group):
+            state.incidents[group] = event
+        case IncidentClosed(group=group):
+            state.incidents.pop(group, None)
     return state
 
 

@@ -312,8 +312,8 @@ def _lookup(gate: RunningGate, value: str) -> dict[str, Any]:
         found["stock_role"] = index.bands[value].value
     if value in index.staff:
         found["staff"] = index.staff[value]
-    if value in index.revoked:
-        found["revoked"] = index.revoked[value]
+    if (reason := gate.state.revoked(value)) is not None:  # the allowlist's, or a desk's
+        found["revoked"] = reason
     if value in gate.state.members:
         found["member"] = band_check(gate.state, value)
     return found

@@ -14,8 +14,9 @@ badge in the body's `staff`. `dispatch` runs the one named, with the asker's req
 into the decision's body (`Ledger.carrying`): the console finds the outcome by it.
 
 `ACTIONS` holds the actions this gate knows. The names are the venue's: `join` here; `replace`,
-`unbind`, `reissue` (corrections) and `walkin`, `not_authorised` (walk-in children and their
-guardians) are registered beside it by their own modules. A name not in the table is refused
+`unbind`, `reissue` (corrections), `walkin`, `not_authorised` (walk-in children and their
+guardians), `revoke`, `restore`, `incident_open`, `incident_close` (`gate.daemon.desk_records`)
+are registered beside it by their own modules. A name not in the table is refused
 with the names that are.
 """
 
@@ -33,6 +34,7 @@ from gate.core.rules import deny
 from gate.daemon.desk_corrections import ACTIONS as CORRECTIONS
 from gate.daemon.desk_guardians import not_authorised, walkin
 from gate.daemon.desk_journal import desk_role, record_desk_decision
+from gate.daemon.desk_records import ACTIONS as RECORDS
 from gate.daemon.ledger import Ledger
 from gate.settings import GateSettings
 
@@ -114,6 +116,7 @@ ACTIONS: dict[str, DeskAction] = {
     **CORRECTIONS,  # replace, unbind, reissue
     "walkin": walkin,
     "not_authorised": not_authorised,
+    **RECORDS,  # revoke, restore, incident_open, incident_close
 }
 
 

@@ -16,14 +16,17 @@ from gate.i18n.catalog import (
     language_of,
     words,
 )
+from gate.i18n.said import Said, said_in
 
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "N_",
+    "Said",
     "Words",
     "from_accept_language",
     "language_from_environment",
     "language_of",
+    "said_in",
     "words",
 ]

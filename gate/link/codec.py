@@ -26,6 +26,8 @@ from gate.core import (
     Event,
     GroupFlagged,
     GroupsJoined,
+    IncidentClosed,
+    IncidentOpened,
     MemberMoved,
     NotAuthorisedSet,
     OverrideArmed,
@@ -36,6 +38,8 @@ from gate.core import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    ValueRestored,
+    ValueRevoked,
     VoucherUsed,
 )
 
@@ -62,6 +66,10 @@ EVENT_TYPES: dict[str, type[Any]] = {
         NotAuthorisedSet,
         PickupAsked,
         PickupCodeRefused,
+        ValueRevoked,
+        ValueRestored,
+        IncidentOpened,
+        IncidentClosed,
     )
 }
 

@@ -73,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     joined = command("join", "staff join two tickets into one family (at a desk)")
     joined.add_argument("tickets", nargs=2, metavar="TICKET")
     desk = command("desk", "a desk action by name, authorised by a staff badge tapped there")
-    desk.add_argument("action", help="join, replace, unbind, reissue, walkin, not_authorised")
+    desk.add_argument(
+        "action",
+        help="join, replace, unbind, reissue, walkin, not_authorised, revoke, restore, "
+        "incident_open, incident_close",
+    )
     desk.add_argument(
         "args", nargs="*", metavar="KEY=VALUE", help="its arguments; a key given twice: a list"
     )
@@ -90,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     barred = command("not-authorised", "who may not collect a group's children (at a desk)")
     barred.add_argument("group", metavar="GROUP", help="ticket code or walk-in group")
     barred.add_argument("names", nargs="*", metavar="NAME", help="none: clear the list")
+    incident = command(
+        "incident", "a lost child or separated family: open or close its incident (at a desk)"
+    )
+    incident.add_argument("what", choices=["open", "close"])
+    incident.add_argument(
+        "kind", nargs="?", choices=["lost-child", "separated-family"], default="lost-child"
+    )
+    family = incident.add_mutually_exclusive_group(required=True)
+    family.add_argument("--band", metavar="UID", help="any band of the family")
+    family.add_argument("--group", metavar="TICKET", help="the family's ticket")
+    incident.add_argument("--note", metavar="TEXT", help="what the child wears, where last seen")
+    incident.add_argument("--found", action="store_true", help="close: found (the default)")
+    incident.add_argument("--cancelled", action="store_true", help="close: opened by mistake")
     picked = command("pickup", "check a guardian's pickup code (at an exit gate)")
     picked.add_argument("code", metavar="CODE", help="the 6 digits on the guardian's receipt")
     mode = command("mode", "a handheld's mode")
@@ -129,7 +146,21 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
             return {"cmd": "not_authorised", "group": args.group, "names": list(args.names)}
         case "pickup":
             return {"cmd": "pickup", "code": args.code}
+        case "incident":
+            return {"cmd": "desk", **incident_request(args)}
     return {"cmd": args.command}
+
+
+def incident_request(args: argparse.Namespace) -> dict[str, Any]:
+    """`gatectl incident open|close ...` as the desk action it is (a staff badge tapped)."""
+    family = {"band": args.band} if args.band else {"group": args.group}
+    if args.what == "open":
+        note = {"note": args.note} if args.note else {}
+        return {"action": "incident_open", "args": {"kind": args.kind, **family, **note}}
+    if args.found and args.cancelled:
+        raise ValueError("an incident is closed --found or --cancelled, not both")
+    outcome = "cancelled" if args.cancelled else "found"
+    return {"action": "incident_close", "args": {**family, "outcome": outcome}}
 
 
 def desk_args(pairs: list[str]) -> dict[str, str | list[str]]:
@@ -196,6 +227,7 @@ SHOW: dict[str, Show] = {
     "walkin": show_with_pickup,
     "not-authorised": show_scan,
     "pickup": show_scan,
+    "incident": show_scan,
 }
 
 

@@ -6,8 +6,10 @@ hub's store by it, or from the desk's status when the desk did not run it (`desk
     ask(gate, action, args)      -> {"request": id, ...}   published, or ValueError why not
     outcome(gate, request)       -> {"state": "pending" | "decided" | "refused" | "unanswered"}
 
-Revoke and restore are the hub's own (the allowlist is the hub's): they run here, from
-`hub_actions`, never at a desk; without them this hub says they are not available.
+Every action runs at the desk, revoke and restore too: journalled there with the staff badge;
+the hub, storing the desk's entry, changes its allowlist (`hub.service.desk_events`). What the
+console is told (a refusal here, the desk's reason, the decision's message) is said in the
+console's language where the words are known (`gate.i18n.Said`).
 
 Called from the HTTP server's threads: the requests asked are kept under a lock, at most
 MAX_ASKED of them (the oldest forgotten first).
@@ -27,6 +29,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from gate.config import describe
+from gate.i18n import N_, Said, words
+from gate.i18n.reasons import reason_text
 from gate.link.protocol import (
     DESK_REQUEST_MAX_AGE_S,
     PHONE_ROLES,
@@ -42,8 +46,12 @@ log = logging.getLogger("hub")
 MAX_ASKED = 1024
 SCAN_AHEAD = 256  # entries of the desk read past the last one looked at, per question
 ANSWER_GRACE_S = 30  # past the request's age limit: the desk has not answered
-HUB_ACTION_NAMES = ("revoke", "restore")  # the hub's own, never sent to a desk
-HubAction = Callable[[dict[str, Any]], dict[str, Any]]
+NOT_A_DESK = N_("{gate} is not a desk or handheld of this venue")
+NOT_A_REQUEST = N_("a desk does not take this request: {why}")
+NOT_CONNECTED = N_("the hub is not connected to its broker: the desk cannot hear it")
+NO_ANSWER = N_("{gate} did not answer within {seconds} s: is it online?")
+# what a desk refuses for want of a staff badge, said in the console's words
+DESK_SENTENCES = (N_("tap a staff badge on this desk's reader first"),)
 
 
 @dataclass
@@ -64,11 +72,9 @@ class HubDesk:
         status_of: Callable[[str], GateStatus | None],
         connected: Callable[[], bool],
         clock: Callable[[], float] = time.time,
-        hub_actions: Mapping[str, HubAction] | None = None,
     ) -> None:
         self.topics, self.publish, self.roster, self.store = topics, publish, roster, store
         self.status_of, self.connected, self.clock = status_of, connected, clock
-        self.hub_actions: dict[str, HubAction] = dict(hub_actions or {})
         self._lock = threading.Lock()
         self._asked: OrderedDict[str, Asked] = OrderedDict()
 
@@ -76,11 +82,10 @@ class HubDesk:
         return self.roster.get(gate) in PHONE_ROLES
 
     def ask(self, gate: str, action: object, args: object) -> dict[str, Any]:
-        """Ask `gate` for desk action `action`; raises ValueError with a reason to show."""
+        """Ask `gate` for desk action `action`; raises `Said` (a ValueError) with a reason to
+        show, in the console's words."""
         if not self.is_desk(gate):
-            raise ValueError(f"{gate[:32]!r} is not a desk or handheld of hub.toml's [gates]")
-        if isinstance(action, str) and action in HUB_ACTION_NAMES:
-            return self._at_hub(action, args)
+            raise Said(NOT_A_DESK, gate=gate[:32])
         request = f"c{secrets.token_hex(8)}"
         sent_ms = int(self.clock() * 1000)
         try:
@@ -88,9 +93,10 @@ class HubDesk:
                 gate=gate, request=request, action=action, args=args, sent_ms=sent_ms
             )
         except ValidationError as exc:
-            raise ValueError(describe(exc, "desk request").replace("\n", "; ")) from None
+            why = describe(exc, "desk request").replace("\n", "; ")
+            raise Said(NOT_A_REQUEST, why=why) from None
         if not self.connected():
-            raise ValueError("the hub is not connected to its broker: the desk cannot hear it")
+            raise Said(NOT_CONNECTED)
         looked = self.store.acked(gate)  # the decision comes after everything stored now
         with self._lock:
             self._asked[request] = Asked(gate, message.action, sent_ms, looked)
@@ -100,16 +106,10 @@ class HubDesk:
         log.info("desk request %s to %s: %s", request, gate, message.action)
         return {"request": request, "gate": gate, "action": message.action, "state": "pending"}
 
-    def _at_hub(self, action: str, args: object) -> dict[str, Any]:
-        run = self.hub_actions.get(action)
-        if run is None:
-            raise ValueError(f"{action} is not available on this hub")
-        if not isinstance(args, dict):
-            raise ValueError("args: an object of names and texts")
-        return {"action": action, "state": "done", "result": run(args)}
-
-    def outcome(self, gate: str, request: str) -> dict[str, Any]:
-        """What became of request `request` to `gate`; KeyError when this hub never asked it."""
+    def outcome(self, gate: str, request: str, language: str = "en") -> dict[str, Any]:
+        """What became of request `request` to `gate`; KeyError when this hub never asked it.
+        Its reasons and message in `language` where the words are known."""
+        _ = words(language)
         with self._lock:
             asked = self._asked.get(request)
         if asked is None or asked.gate != gate:
@@ -127,7 +127,8 @@ class HubDesk:
                     "state": "decided",
                     "seq": seq,
                     "code": decision.get("code"),
-                    "message": decision.get("message"),
+                    "label": reason_text(str(decision.get("code", "")), language),
+                    "message": _(str(decision.get("message", ""))),
                     "group": decision.get("group"),
                     "staff": entry.body.get("staff"),
                     "granted": str(decision.get("code", "")).startswith("OK_"),
@@ -137,9 +138,9 @@ class HubDesk:
         status = self.status_of(gate)
         for refused in (status.desk_refused or []) if status else []:
             if refused.request == request:
-                return said | {"state": "refused", "reason": refused.reason}
+                return said | {"state": "refused", "reason": _(refused.reason)}
         age_s = self.clock() - asked.sent_ms / 1000
         if age_s > DESK_REQUEST_MAX_AGE_S + ANSWER_GRACE_S:
-            why = f"{gate} did not answer within {age_s:.0f} s: is it online?"
+            why = _(NO_ANSWER, gate=gate, seconds=f"{age_s:.0f}")
             return said | {"state": "unanswered", "reason": why}
         return said | {"state": "pending"}

@@ -32,11 +32,12 @@ from gate.link.client import LinkDown, LinkUp
 from gate.link.protocol import Topics
 from gate.link.vetting import Knowledge, check_peer_entry, text_size
 from hub.fold.reconcile import VenueState
-from hub.ingest.allowlist import HubAllowlist
+from hub.ingest.allowlist import HubAllowlist, ImportResult
 from hub.ingest.intake import Ingest
 from hub.service.config import HubConfig
 from hub.service.control import HubControl, report_import
 from hub.service.desk import HubDesk
+from hub.service.desk_events import DeskEvents
 from hub.service.desk_records import DeskRecords
 from hub.service.drills import HubDrills
 from hub.service.faults import FaultControl
@@ -146,14 +147,14 @@ class Hub:
         if self.notifier is not None:
             self.views.notify = self.notifier.counts
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
-        self.views.desks.hub_actions.update(  # the console's revoke and restore: the hub's own
-            revoke=lambda args: self.answers.revocation("revoke", args, None),
-            restore=lambda args: self.answers.revocation("restore", args, None),
-        )
         self.answers.faults = FaultControl(self.incidents, self.drills, self.ingest).answer
         # lost children and the desks' band stock (hub incident, hub stock, /api/incidents)
         self.desk = DeskRecords(h.state_dir / "events.db", self.venue, self.policy.tz, config.gates)
         self.answers.desk = self.views.desk_records = self.desk
+        # revocations and incidents journalled at a desk: the allowlist and the incidents follow
+        self.desk_events = DeskEvents(
+            self.allowlist, self.desk.incidents, self._allowlist_applied, self.desk.refused
+        )
         web = config.http
         access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
         limits = Limits(
@@ -260,11 +261,18 @@ class Hub:
         self.drills.tick(gates, statuses)
 
     def _stored(self, entries: Sequence[StoredEntry]) -> None:
-        """Entries just stored: folded, then their guardians told (each entry is stored once)."""
+        """Entries just stored: folded, then their guardians told, then the desks' revocations
+        and incidents recorded (each entry is stored once)."""
         self.venue.add(entries)
+        self.desk_events.stored(entries)
         if self.notices is not None:
             with self.venue.reading() as state:
                 self.notices.stored(entries, state)
+
+    def _allowlist_applied(self, result: ImportResult) -> None:
+        """A desk's revocation made in the allowlist: folded and published at once."""
+        self.venue.allowlist = self.allowlist.current
+        self.publisher.allowlist_change(result)
 
     def _vet(self, gate: str, entry: WireEntry) -> None:
         """Refuse (`Refused`) an entry `gate` may not have written (gate.core.authority)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from gate.control.socket import ControlServer
 from gate.core import Policy
-from gate.i18n import words
+from gate.i18n import N_, Said, words
 from gate.link.protocol import Headcount
 from hub.fold.findings import Finding
 from hub.fold.reconcile import VenueState
@@ -32,6 +32,8 @@ from hub.views.display import Venue, display_state
 from hub.views.liveness import Liveness, liveness
 from hub.views.lost_children import with_lost_children
 from hub.views.offline import offline_mode, with_offline_mode
+
+NO_CONSOLE = N_("this hub has no console")
 
 
 class Readout:
@@ -179,13 +181,13 @@ class Readout:
 
     def desk_ask(self, gate: str, action: object, args: object) -> dict[str, Any]:
         if self.desks is None:
-            raise ValueError("this hub has no console")
+            raise Said(NO_CONSOLE)
         return self.desks.ask(gate, action, args)
 
-    def desk_outcome(self, gate: str, request: str) -> dict[str, Any]:
+    def desk_outcome(self, gate: str, request: str, language: str = "en") -> dict[str, Any]:
         if self.desks is None:
             raise KeyError(request)
-        return self.desks.outcome(gate, request)
+        return self.desks.outcome(gate, request, language)
 
     def report(self, day: date) -> Any:
         from hub.views.reports.daily import daily_report

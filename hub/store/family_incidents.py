@@ -121,6 +121,18 @@ class FamilyIncidents:
         found = self._select("WHERE id = ?", (n,))
         return found[0] if found else None
 
+    def open_of(self, group: str) -> FamilyIncident | None:
+        """The group's open incident, if it has one."""
+        found = self._select("WHERE grp = ? AND closed_ms IS NULL", (group,))
+        return found[0] if found else None
+
+    def opened_so(self, group: str, at_ms: int, by: str) -> FamilyIncident | None:
+        """The incident of `group` opened at `at_ms` by `by`: a desk's entry recorded already."""
+        found = self._select(
+            "WHERE grp = ? AND opened_ms = ? AND opened_by = ?", (group, at_ms, by)
+        )
+        return found[0] if found else None
+
     def open_ones(self) -> list[FamilyIncident]:
         return self._select("WHERE closed_ms IS NULL", ())
 

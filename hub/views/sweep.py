@@ -153,7 +153,7 @@ def lookup(
     revoked = {
         value: reason
         for value in (match["value"], group_id)
-        if (reason := state.allowlist.revoked.get(value)) is not None
+        if (reason := state.revoked(value)) is not None  # the allowlist's, or a desk's
     }
     return {
         "match": match,

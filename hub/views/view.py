@@ -51,8 +51,9 @@ class HubView(Protocol):
         """Ask desk `gate` for a desk action (`hub.service.desk`); ValueError: why not."""
         ...
 
-    def desk_outcome(self, gate: str, request: str) -> dict[str, Any]:
-        """What became of a request asked at the console; KeyError: never asked here."""
+    def desk_outcome(self, gate: str, request: str, language: str = "en") -> dict[str, Any]:
+        """What became of a request asked at the console, said in `language`; KeyError: never
+        asked here."""
         ...
 
     def today(self) -> date:

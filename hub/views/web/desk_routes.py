@@ -21,6 +21,7 @@ import json
 import re
 from typing import Any
 
+from gate.i18n import N_, said_in, words
 from hub.views.view import HubView
 
 DESK = 1  # as hub.views.web.server's access levels
@@ -40,7 +41,12 @@ def desk_page_gate(path: str) -> str | None:
     return found["gate"] if found else None
 
 
-def desk_get(hub: HubView, path: str, level: int) -> Found | None:
+NOT_ASKED = N_("no such request asked at this hub")
+NOT_JSON = N_("the body is not JSON")
+NOT_AN_ACTION = N_('the body is {"action": NAME, "args": {...}}')
+
+
+def desk_get(hub: HubView, path: str, level: int, language: str = "en") -> Found | None:
     """A GET of the console's API; None: not one of its paths."""
     if (found := _VIEW.fullmatch(path)) is not None:
         if level < DESK:
@@ -53,14 +59,23 @@ def desk_get(hub: HubView, path: str, level: int) -> Found | None:
         if level < DESK:
             return 401, {"error": f"this needs {NEEDS} (Authorization: Bearer …)"}
         try:
-            return 200, hub.desk_outcome(found["gate"], found["request"])
+            return 200, hub.desk_outcome(found["gate"], found["request"], language)
         except KeyError:
-            return 404, {"error": "no such request asked at this hub"}
+            return 404, {"error": words(language)(NOT_ASKED)}
     return None
 
 
-def desk_post(hub: HubView, path: str, headers: dict[str, str], body: bytes, level: int) -> Found:
-    """A POST: only a desk action asked at the console is one."""
+def desk_post(
+    hub: HubView,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    level: int,
+    language: str = "en",
+) -> Found:
+    """A POST: only a desk action asked at the console is one. What is refused is said in
+    `language` (the console's)."""
+    _ = words(language)
     found = _ACTIONS.fullmatch(path)
     if found is None:
         return 405, {"error": f"nothing is posted to {path[:80]}"}
@@ -72,10 +87,10 @@ def desk_post(hub: HubView, path: str, headers: dict[str, str], body: bytes, lev
     try:
         asked = json.loads(body)
     except (ValueError, RecursionError):
-        return 400, {"error": "the body is not JSON"}
+        return 400, {"error": _(NOT_JSON)}
     if not isinstance(asked, dict) or set(asked) - {"action", "args"}:
-        return 400, {"error": 'the body is {"action": NAME, "args": {...}}'}
+        return 400, {"error": _(NOT_AN_ACTION)}
     try:
         return 202, hub.desk_ask(found["gate"], asked.get("action"), asked.get("args", {}))
     except ValueError as exc:
-        return 400, {"error": str(exc)}
+        return 400, {"error": said_in(exc, language)}

@@ -120,7 +120,9 @@ def make_server(
             if request.method == "POST" and is_incidents_path(request.path):
                 reply = post(hub, request, level)  # a lost child reported (incidents_api)
             elif request.method == "POST":  # the desk's console asks for an action
-                status, said = desk_post(hub, request.path, request.headers, request.body, level)
+                status, said = desk_post(
+                    hub, request.path, request.headers, request.body, level, lang
+                )
                 reply = Reply.json(said, status)
             else:
                 reply = route(hub, request.path, request.query, level, lang)
@@ -224,7 +226,7 @@ def route(
             return _unauthorised("a desk or staff token")
         found = hub.lookup(path.removeprefix("/api/lookup/"), staff=level >= STAFF)
         return Reply.json(found) if found else Reply.json({"error": "not known"}, 404)
-    if (desk := desk_get(hub, path, level)) is not None:
+    if (desk := desk_get(hub, path, level, language)) is not None:
         return Reply.json(desk[1], desk[0])
     staff_only: dict[str, Callable[[], Reply]] = {
         "/api/sweep": lambda: Reply.json(hub.sweep(staff=True)),

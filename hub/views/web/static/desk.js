@@ -8,8 +8,10 @@
  *   desk, the families left short), drawn here.
  * - Each action form posts {"action", "args"} to /api/desk/<gate>/actions; the hub asks the
  *   desk, which decides (a staff badge tapped on its reader authorises it) and journals it;
- *   the outcome is asked for by its request id until it is known. A lost-child incident is
- *   posted to the hub's /api/incidents.
+ *   the outcome is asked for by its request id until it is known. Revoke and restore, and a
+ *   lost-child incident opened or closed, are desk actions like the others (journalled at the
+ *   desk with the staff badge). Every call names the page's language (?lang=): what the hub
+ *   refuses is said in the console's words.
  * - Words: `<script id="words">` (the hub's string table in the page's language), as the
  *   display's (hub/views/web/page.py).
  */
@@ -88,7 +90,10 @@
 
   async function api(path, options) {
     const headers = Object.assign({ Authorization: `Bearer ${token()}` }, (options || {}).headers);
-    const answer = await fetch(path, Object.assign({}, options, { headers, cache: "no-store" }));
+    // the page's language, so that what the hub refuses is said in the console's words
+    const lang = document.documentElement.lang || "";
+    const spoken = lang ? `${path}${path.includes("?") ? "&" : "?"}lang=${encodeURIComponent(lang)}` : path;
+    const answer = await fetch(spoken, Object.assign({}, options, { headers, cache: "no-store" }));
     let body = null;
     try {
       body = await answer.json();
@@ -218,7 +223,8 @@
         return;
       }
       if (body.state === "decided") {
-        say(`${action}: ${body.code}: ${body.message}`, body.granted ? "granted" : "denied");
+        const code = body.label && body.label !== body.code ? `${body.label} (${body.code})` : body.code;
+        say(`${action}: ${code}: ${body.message}`, body.granted ? "granted" : "denied");
         refresh();
         return;
       }
@@ -235,9 +241,8 @@
     const action = form.dataset.action;
     const args = argsOf(form);
     const shown = form.querySelector("h3").textContent;
-    const path =
-      action === "incident" ? "/api/incidents" : `/api/desk/${encodeURIComponent(gate)}/actions`;
-    const body = action === "incident" ? { kind: "lost-child", ...args } : { action, args };
+    const path = `/api/desk/${encodeURIComponent(gate)}/actions`;
+    const body = { action, args };
     say(_(ASKED.pending, { action: shown }), "pending");
     try {
       const answer = await api(path, {
