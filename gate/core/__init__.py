@@ -34,6 +34,7 @@ from gate.core.events import (
 from gate.core.groups import join
 from gate.core.guardians import register_child, set_not_authorised
 from gate.core.model import (
+    BandPassage,
     BandToken,
     Code,
     Decision,
@@ -55,6 +56,7 @@ __all__ = [
     "Allowlist",
     "BandBound",
     "BandLearned",
+    "BandPassage",
     "BandReissued",
     "BandReplaced",
     "BandToken",

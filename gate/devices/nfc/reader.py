@@ -43,6 +43,7 @@ device: it reopens it with a backoff from `reopen_min_s` doubling up to `reopen_
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import threading
 import time
@@ -65,6 +66,7 @@ from gate.devices.nfc.band import (
     read_token,
 )
 from gate.devices.nfc.originality import OriginalityCheck, OriginalityMode
+from gate.devices.nfc.passage import Slots, read_slots
 from gate.devices.nfc.token import Keyring
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,7 @@ class TagRead:
     tag_type: str
     writer: TokenWriter = field(compare=False, repr=False)
     tag_fault: str | None = None
+    slots: Slots | None = None  # the band's passage record (None: no room for one, or no token)
 
 
 class NfcReader:
@@ -292,8 +295,11 @@ class NfcReader:
             refusal = Refusal(f"{tag_type} cannot carry a wristband token: use a wristband")
             return TagRead(uid, None, None, tag_type, refusal, _foreign(tag_type))
         writer = BandWriter(tag)
-        token, fault = read_token(writer.read16, uid, self._keyring)
-        return TagRead(uid, token, fault, tag_type, writer, self._not_original(tag, uid))
+        read16 = functools.cache(writer.read16)  # the CC page once, for the token and the record
+        token, fault = read_token(read16, uid, self._keyring)
+        slots = read_slots(read16, uid, token.group, self._keyring) if token else None
+        original = self._not_original(tag, uid)
+        return TagRead(uid, token, fault, tag_type, writer, original, slots)
 
     def _not_original(self, tag: Any, uid: str) -> str | None:
         """Read the originality signature (last: a tag silent to READ_SIG falls back to IDLE)
