@@ -41,6 +41,7 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
+from gate.core.passages import as_band_says, band_rolled_back, next_counter
 from gate.core.rules import ENTRY_RULES, EXIT_RULES, NEVER_LET_IN, Attempt, Outcome, deny, within
 from gate.core.state import Group, State
 from gate.core.vouchers import is_reentry_barcode, who_comes_back
@@ -98,6 +99,10 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
             reason = state.allowlist.revoked[scan.value]
             return deny(scan, Code.DENY_REVOKED, f"{scan.value} revoked: {reason}")
         return deny(scan, Code.DENY_UNKNOWN, _why_unknown(state, scan.value))
+    rolled_back = band_rolled_back(member, scan)
+    if rolled_back is not None:
+        return deny(scan, rolled_back.code, rolled_back.message, member)
+    member = as_band_says(member, scan)  # its own record, newer than what this gate heard
     group = state.groups.get(member.group) or _token_group(member.group, scan)
     ticket = (
         state.allowlist.tickets.get(group.id)
@@ -130,7 +135,7 @@ def _learn_from_token(scan: Scan, now: datetime) -> tuple[Member, list[Event]]:
     t = scan.token
     assert t is not None
     where = MemberState.INSIDE if scan.mode is Mode.EXIT else MemberState.BOUND
-    member = Member(scan.value, t.group, t.role, where, scan.gate, now)
+    member = Member(scan.value, t.group, t.role, where, scan.gate, now)  # its record: later
     learned = BandLearned(scan.gate, now, scan.value, t.group, t.role, where, t.adults, t.children)
     return member, [learned]
 
@@ -187,6 +192,7 @@ def _grant(
             forced=forced_by is not None,
             staff=forced_by,
             overrode=overrode.code if overrode else None,
+            counter=next_counter(m, scan),
         )
     ]
     if scan.voucher is not None:

@@ -271,8 +271,9 @@ def _learn(state: State, event: BandLearned) -> None:
 def _move(state: State, event: MemberMoved) -> None:
     before = state.members[event.uid]
     state.inside += (event.state is MemberState.INSIDE) - (before.state is MemberState.INSIDE)
+    counter = before.counter if event.counter is None else max(before.counter, event.counter)
     state.members[event.uid] = replace(
-        before, state=event.state, last_gate=event.gate, last_at=event.at
+        before, state=event.state, last_gate=event.gate, last_at=event.at, counter=counter
     )
     group = state.groups[before.group]
     if group.unaccompanied and (state.adult_inside(group.id) or not state.child_inside(group.id)):
