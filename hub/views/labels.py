@@ -82,6 +82,7 @@ FINDINGS: dict[str, str] = {
     "correction_not_authorised": N_("Band corrected without a staff badge"),
     "unverified_pickup": N_("Child collected without the pickup code"),
     "pickup_not_authorised": N_("Override tried on a child with a not-authorised list"),
+    "band_cloned": N_("Band copied or rolled back"),
 }
 
 _TABLES = (CODES, ROLES, STATES, FINDINGS)
