@@ -5,16 +5,20 @@ without reading it back is not taken for a passage."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 from band_model import KEYS, Band
 from rules_helpers import ADULT_1, E1, FAMILY_BANDS, T0, X1, family_bound, later
+from test_authority import check, journalled
 
-from gate.core import Code, Kind, MemberMoved, Mode, Scan, decide, fold
+from gate.core import Code, Intent, Kind, MemberMoved, MemberState, Mode, Scan, decide, fold
+from gate.core.authority import Refused
 from gate.core.model import BandToken, Role
 from gate.daemon.passages import PassageRecords
 from gate.devices.nfc.passage import SLOT_PAGES
 from gate.devices.nfc.reader import TagRead
+from gate.link.codec import event_to_dict
 
 TOKEN = BandToken("T-FAMILY", Role.ADULT, T0.date(), T0.date(), 2, 2)
 
@@ -94,3 +98,37 @@ def test_every_band_of_a_family_carries_its_own_counter() -> None:
         decision, _ = tap(E1, band)
         assert decision.granted, decision
         assert band.slots().newest is not None and band.slots().newest.counter == 1
+
+
+# --- what a peer gate may say of a counter ----------------------------------------------------
+
+
+def _entry_of(uid: str, counter: int | None) -> tuple[Any, dict[str, Any]]:
+    """An entry gate's decision letting `uid` in from its token, with the counter given."""
+    venue = family_bound()
+    scan = Scan(E1, Mode.ENTRY, Kind.NFC, uid, Intent.FINAL, TOKEN, tag=True)
+    body = journalled(venue, scan)
+    for event in body["events"]:
+        if event["type"] == "MemberMoved":
+            event["counter"] = counter
+    return venue, body
+
+
+def test_a_peer_decision_with_its_counter_is_accepted() -> None:
+    venue, body = _entry_of(ADULT_1, 1)
+    (moved,) = [e for e in check(venue, E1, "decision", body) if isinstance(e, MemberMoved)]
+    assert moved.counter == 1
+
+
+@pytest.mark.parametrize("counter", [0, -1, 1 << 32])
+def test_a_peer_counter_a_band_cannot_hold_is_refused(counter: int) -> None:
+    venue, body = _entry_of(ADULT_1, counter)
+    with pytest.raises(Refused, match="passage counter"):
+        check(venue, E1, "decision", body)
+
+
+def test_an_expiry_writes_no_counter() -> None:
+    venue = family_bound()
+    recalled = MemberMoved(X1, T0, ADULT_1, "T-FAMILY", MemberState.TEMP_OUT, counter=3)
+    with pytest.raises(Refused, match="writes no passage counter"):
+        check(venue, X1, "expiry", {"events": [event_to_dict(recalled)]})

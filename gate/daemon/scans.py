@@ -31,6 +31,7 @@ from gate.core import (
     decide,
     expire,
 )
+from gate.core.passages import as_band_says
 from gate.daemon.desk_corrections import desk_tokens
 from gate.daemon.ledger import Ledger
 from gate.daemon.passages import PassageRecords
@@ -220,7 +221,7 @@ class ScanPath:
         bound = next((e for e in events if isinstance(e, BandBound)), None)
         if bound is not None and self.pickups is not None:  # the group's code, with its band
             events = self.pickups.at_binding(self.ledger.state, decision, events)
-        before = _states_before(self.ledger.state, events)
+        before = _states_before(self.ledger.state, events, scan)
         body = {"scan": scan_record(scan), "decision": decision_to_dict(decision)}
         if asked_by is not None:  # a test scan: who asked, as the kernel named them
             body["asked_by"] = asked_by
@@ -316,12 +317,12 @@ class ScanPath:
         return self.last
 
 
-def _states_before(state: State, events: list[Event]) -> dict[str, MemberState]:
+def _states_before(state: State, events: list[Event], scan: Scan) -> dict[str, MemberState]:
     """Where each member a scan moves was before it (a band learned from its token: where the
-    token put it)."""
+    token put it; a band whose record is newer than what this gate heard: where it says)."""
     learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
     return {
-        e.uid: m.state if (m := state.members.get(e.uid)) else learned[e.uid]
+        e.uid: as_band_says(m, scan).state if (m := state.members.get(e.uid)) else learned[e.uid]
         for e in events
         if isinstance(e, MemberMoved)
     }
