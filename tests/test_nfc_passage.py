@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nfc_fixtures import BAND_UID, FAMILY_CHILD, OTHER_UID, ReaderProbe, memory_reader
 
 from gate.core.model import BandPassage, MemberState
@@ -14,12 +16,14 @@ from gate.devices.nfc.band import BAND_REMOVED, WriteOutcome
 from gate.devices.nfc.emulated_tag import blank_memory, memory_with_ndef
 from gate.devices.nfc.emulator import TagEmulator
 from gate.devices.nfc.passage import (
+    RECORD_BYTES,
     SLOT_BYTES,
     SLOT_PAGES,
     Slots,
     decode_slot,
     encode_slot,
     first_page,
+    newest,
     read_slots,
 )
 from gate.devices.nfc.reader import TagRead
@@ -215,3 +219,29 @@ def test_a_write_into_a_locked_slot_is_refused_and_the_record_kept(
     (outcome,) = probe.results
     assert not outcome.ok and "refused" in (outcome.reason or "")
     assert slots_on(tag_emulator.memory, site_keys).newest == record(5)
+
+
+def test_a_band_whose_cc_claims_more_memory_than_it_has_is_read_without_a_record(
+    tag_emulator: TagEmulator, start_reader: StartReader, site_keys: Keyring
+) -> None:
+    mem = bytearray(band(site_keys))
+    mem[14] = 0x3E  # an NTAG215's data area, on an NTAG213: the record's pages are past its end
+    tag_emulator.present(BAND_UID, bytes(mem))
+    read = start_reader(tag_emulator.path).next_read()
+    assert (read.token, read.token_fault, read.tag_fault) == (FAMILY_CHILD, None, None)
+    assert read.slots is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(min_size=RECORD_BYTES, max_size=RECORD_BYTES), st.integers(0, 255))
+def test_any_record_area_reads_as_a_record_it_signed_or_none(records: bytes, key_id: int) -> None:
+    """Whatever the band holds there (a hostile band, a key id of its choosing), reading never
+    raises and takes only a record whose MAC verifies: one an encoder signed."""
+    keys = Keyring((1, bytes(range(16))))
+    area = bytearray(records)
+    area[1] = key_id
+    found = newest(bytes(area), BAND_UID, GROUP, keys, 28)
+    if found.newest is not None:
+        assert found.slot is not None
+        start = found.slot * SLOT_BYTES
+        assert encode_slot(found.newest, BAND_UID, GROUP, keys)[:2] == area[start : start + 2]

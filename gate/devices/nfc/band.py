@@ -15,7 +15,7 @@ import nfc.tag
 import nfc.tag.tt2
 
 from gate.core.model import BandToken
-from gate.devices.nfc.passage import Slots
+from gate.devices.nfc.passage import Slots, read_slots
 from gate.devices.nfc.t2t import (
     READ_SIZE,
     GarbledArea,
@@ -198,6 +198,21 @@ class BandWriter:
     def _removed(self) -> WriteOutcome:
         self.retry = True
         return WriteOutcome(False, BAND_REMOVED)
+
+
+def read_record(
+    read16: Callable[[int], bytes], uid: str, group: str, keyring: Keyring
+) -> Slots | None:
+    """The band's passage record slots (`gate.devices.nfc.passage.read_slots`); None also when
+    the band refuses to read them (a NAK: a capability container announcing more memory than
+    the tag has). Raises what `read16` raises when the band leaves."""
+    try:
+        return read_slots(read16, uid, group, keyring)
+    except nfc.tag.tt2.Type2TagCommandError as exc:
+        if exc.errno != nfc.tag.tt2.INVALID_PAGE_ERROR:
+            raise
+        log.info("band %s: no passage record where its CC says its memory ends", uid)
+        return None
 
 
 def _pages(data: bytes) -> list[bytes]:

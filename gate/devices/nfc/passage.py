@@ -118,7 +118,10 @@ def decode_slot(slot: bytes, uid: str, group: str, keyring: Keyring) -> BandPass
     counter = int.from_bytes(body[2:6], "big")
     if state is None or counter == 0:
         return None
-    at = datetime.fromtimestamp(int.from_bytes(body[6:12], "big") / 1000, UTC)
+    try:
+        at = datetime.fromtimestamp(int.from_bytes(body[6:12], "big") / 1000, UTC)
+    except (OverflowError, ValueError, OSError):  # past year 9999: signed, but not by us
+        return None
     gate = body[12:17].rstrip(b"\0").decode("ascii", "replace")
     return BandPassage(counter, gate, state, at, bool(body[0] & 1), bool(body[0] & 2))
 

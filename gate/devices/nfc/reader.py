@@ -63,10 +63,11 @@ from gate.devices.nfc.band import (
     BandWriter,
     Refusal,
     TokenWriter,
+    read_record,
     read_token,
 )
 from gate.devices.nfc.originality import OriginalityCheck, OriginalityMode
-from gate.devices.nfc.passage import Slots, read_slots
+from gate.devices.nfc.passage import Slots
 from gate.devices.nfc.token import Keyring
 
 log = logging.getLogger(__name__)
@@ -297,7 +298,7 @@ class NfcReader:
         writer = BandWriter(tag)
         read16 = functools.cache(writer.read16)  # the CC page once, for the token and the record
         token, fault = read_token(read16, uid, self._keyring)
-        slots = read_slots(read16, uid, token.group, self._keyring) if token else None
+        slots = read_record(read16, uid, token.group, self._keyring) if token else None
         original = self._not_original(tag, uid)
         return TagRead(uid, token, fault, tag_type, writer, original, slots)
 
