@@ -65,9 +65,12 @@ def linked(rigs, tmp_path, fresh_broker) -> dict[str, Any]:
 
 
 def family_inside(linked: dict[str, Any]) -> GateRig:
+    """The family let in at E1; `linked`'s bands become what they hold after (their passage)."""
     entry, exit_gate = linked["E1"], linked["X1"]
-    assert entry.tap(ADULT, linked["adult"])["code"] == "OK_ENTRY"
-    assert entry.tap(CHILD, linked["child"])["code"] == "OK_ENTRY"
+    for band, uid in (("adult", ADULT), ("child", CHILD)):
+        entered = entry.tap(uid, linked[band])
+        assert entered["code"] == "OK_ENTRY", entered
+        linked[band] = entered["memory"]
     wait_for(lambda: exit_gate.status()["headcount"]["inside"] == 2, what="presence")
     return exit_gate
 
