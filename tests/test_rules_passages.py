@@ -18,6 +18,7 @@ from rules_helpers import (
     E2,
     FAMILY,
     FAMILY_BANDS,
+    STAFF,
     T0,
     X1,
     X2,
@@ -28,6 +29,8 @@ from rules_helpers import (
 
 from gate.core import (
     BandPassage,
+    BandReissued,
+    BandReplaced,
     BandToken,
     Code,
     Intent,
@@ -208,3 +211,25 @@ def test_a_partition_lets_no_family_in_twice_through_the_other_entry() -> None:
         decision = e2.scan(band(E2, uid, carried[uid]), later(T0, 30 + i))
         assert decision.code is Code.DENY_ALREADY_INSIDE, (uid, decision)
     assert e2.state.inside == 0
+
+
+def test_a_band_replaced_at_the_desk_starts_from_no_passage_and_a_reissued_one_keeps_its_own() -> (
+    None
+):
+
+    venue = family_bound()
+    venue.scan(band(E1, ADULT_1), T0)
+    venue.scan(band(E1, CHILD_1, None), later(T0, 1))
+    assert venue.state.members[CHILD_1].counter == 1
+    fold(venue.state, BandReplaced("D1", later(T0, 2), CHILD_1, "04C1FFFF", FAMILY, STAFF))
+    assert venue.state.members["04C1FFFF"].counter == 0
+    fresh = replace(band(X1, "04C1FFFF"), token=CHILD_TOKEN)
+    assert venue.scan(fresh, later(T0, 3)).code is not Code.DENY_BAD_TOKEN
+
+    venue.scan(band(X1, ADULT_1, record(1, MemberState.INSIDE)), later(T0, 4))
+    assert venue.state.members[ADULT_1].counter == 2
+    venue.state.members[ADULT_1] = replace(venue.state.members[ADULT_1], state=MemberState.EXITED)
+    fold(
+        venue.state, BandReissued("D1", later(T0, 5), ADULT_1, FAMILY, MemberState.TEMP_OUT, STAFF)
+    )
+    assert venue.state.members[ADULT_1].counter == 2

@@ -299,7 +299,9 @@ def _replace_band(state: State, event: BandReplaced) -> None:
     if earlier is not None and earlier.state is MemberState.INSIDE:
         raise ValueError(f"band {event.new} is inside with group {earlier.group}")
     del state.members[event.old]
-    state.members[event.new] = replace(old, uid=event.new, last_gate=event.gate, last_at=event.at)
+    state.members[event.new] = replace(  # the new band has passed no gate yet: counter 0
+        old, uid=event.new, last_gate=event.gate, last_at=event.at, counter=0
+    )
     state.unbound.pop(event.new, None)
     group = state.groups[event.group]
     swapped = dict.fromkeys(event.new if uid == event.old else uid for uid in group.members)
