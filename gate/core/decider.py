@@ -135,7 +135,7 @@ def _learn_from_token(scan: Scan, now: datetime) -> tuple[Member, list[Event]]:
     t = scan.token
     assert t is not None
     where = MemberState.INSIDE if scan.mode is Mode.EXIT else MemberState.BOUND
-    member = Member(scan.value, t.group, t.role, where, scan.gate, now)  # its record: later
+    member = Member(scan.value, t.group, t.role, where, scan.gate, now)
     learned = BandLearned(scan.gate, now, scan.value, t.group, t.role, where, t.adults, t.children)
     return member, [learned]
 

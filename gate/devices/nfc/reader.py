@@ -12,7 +12,9 @@
 ``udp:HOST:PORT`` (nfcpy's simulated link; see `gate.devices.nfc.emulator`). Tuned for a gate: it
 senses
 106 kbps Type A only, polls every `poll_s`, never beeps, and reads just the capability container
-and the pages of the NDEF message (four or five READs for a token), not the whole tag.
+and the pages of the NDEF message (four or five READs for a token), not the whole tag, then,
+for a band with a valid token, its passage record (`TagRead.slots`, three READs:
+`gate.devices.nfc.passage`).
 
 What `on_read` gets, by what is on the reader:
 
