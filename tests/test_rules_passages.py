@@ -47,6 +47,7 @@ from gate.core.passages import record_of
 
 ADULT_TOKEN = BandToken(FAMILY, Role.ADULT, T0.date(), T0.date(), 2, 2)
 CHILD_TOKEN = replace(ADULT_TOKEN, role=Role.CHILD)
+OTHER_GROUP = replace(ADULT_TOKEN, group="T-DUO")  # the band bound again, this gate not told
 
 
 def band(
@@ -233,3 +234,11 @@ def test_a_band_replaced_at_the_desk_starts_from_no_passage_and_a_reissued_one_k
         venue.state, BandReissued("D1", later(T0, 5), ADULT_1, FAMILY, MemberState.TEMP_OUT, STAFF)
     )
     assert venue.state.members[ADULT_1].counter == 2
+
+
+def test_a_band_bound_again_to_another_group_is_not_judged_by_that_bindings_counter() -> None:
+    venue = family_bound()
+    venue.state.members[ADULT_1] = replace(venue.state.members[ADULT_1], counter=5)
+    elsewhere = replace(band(E2, ADULT_1, record(1, MemberState.INSIDE)), token=OTHER_GROUP)
+    decision = venue.scan(elsewhere, T0)
+    assert "rolled back" not in decision.message and decision.code is Code.OK_ENTRY, decision

@@ -36,9 +36,16 @@ def band_counter(scan: Scan) -> int:
     return scan.passage.counter if scan.passage is not None else 0
 
 
+def _of_member(member: Member, scan: Scan) -> bool:
+    """The band on the reader carries records of `member`'s binding: the record's MAC covers
+    its token's group, so a band bound again elsewhere (and this gate not told) carries another
+    binding's counter, which says nothing of this one."""
+    return scan.tag and (scan.token is None or scan.token.group == member.group)
+
+
 def band_rolled_back(member: Member, scan: Scan) -> Refusal | None:
     """The band on the reader is behind what was journalled of it: not the band that passed."""
-    if not scan.tag or band_counter(scan) >= member.counter:
+    if not _of_member(member, scan) or band_counter(scan) >= member.counter:
         return None
     return Refusal(
         Code.DENY_BAD_TOKEN, ROLLED_BACK.format(band=band_counter(scan), known=member.counter)
@@ -50,7 +57,7 @@ def as_band_says(member: Member, scan: Scan) -> Member:
     heard; else `member` unchanged. An adult's final exit ahead of children still inside (`kept`)
     reads as a temporary exit: the closing window makes it one, to come back for them."""
     p = scan.passage
-    if not scan.tag or p is None or p.counter <= member.counter:
+    if not _of_member(member, scan) or p is None or p.counter <= member.counter:
         return member
     state = MemberState.TEMP_OUT if p.kept and p.state is MemberState.EXITED else p.state
     return replace(member, state=state, last_gate=p.gate, last_at=p.at)
