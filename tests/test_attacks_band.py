@@ -65,9 +65,12 @@ def linked(rigs, tmp_path, fresh_broker) -> dict[str, Any]:
 
 
 def family_inside(linked: dict[str, Any]) -> GateRig:
+    """The family let in at E1; `linked`'s bands become what they hold after (their passage)."""
     entry, exit_gate = linked["E1"], linked["X1"]
-    assert entry.tap(ADULT, linked["adult"])["code"] == "OK_ENTRY"
-    assert entry.tap(CHILD, linked["child"])["code"] == "OK_ENTRY"
+    for band, uid in (("adult", ADULT), ("child", CHILD)):
+        entered = entry.tap(uid, linked[band])
+        assert entered["code"] == "OK_ENTRY", entered
+        linked[band] = entered["memory"]
     wait_for(lambda: exit_gate.status()["headcount"]["inside"] == 2, what="presence")
     return exit_gate
 
@@ -209,7 +212,9 @@ def test_a_test_scan_of_an_adult_opens_no_pairing_window_for_a_child(rigs, tmp_p
     adult, child = bind_family(desk)
     knows(entry, ADULT, CHILD)
     assert entry.tap(ADULT, adult)["code"] == "OK_ENTRY"
-    assert entry.tap(CHILD, child)["code"] == "OK_ENTRY"
+    entered = entry.tap(CHILD, child)
+    assert entered["code"] == "OK_ENTRY", entered
+    child = entered["memory"]  # its passage on it
     wait_for(lambda: exit_gate.status()["headcount"]["inside"] == 2, what="presence")
     test = exit_gate.ask("scan", kind="nfc", value=ADULT)["decision"]
     assert test["code"] == "OK_EXIT"  # the technician's tool still works ...

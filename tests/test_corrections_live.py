@@ -56,6 +56,13 @@ def bind(desk: GateRig, ticket: str, *bands: str) -> dict[str, bytes]:
     return memories
 
 
+def passes(rig: GateRig, band: str, bands: dict[str, bytes]) -> dict[str, Any]:
+    """Tap `band` holding `bands[band]`; the band then holds what the gate wrote (its passage)."""
+    decision = rig.tap(band, bands[band])
+    bands[band] = decision["memory"]
+    return decision
+
+
 def knows(rig: GateRig, band: str, state: str | None = None) -> None:
     def held() -> bool:
         member = rig.ask("allowlist", lookup=band)["lookup"].get("member")
@@ -111,7 +118,7 @@ def test_a_lost_band_is_replaced_and_the_family_leaves_with_no_false_alarm(
     g = lanes(venue, rigs, tmp_path)
     bands = bind(g["D1"], "T1", ADULT, CHILD)
     for band in (ADULT, CHILD):
-        assert g["E1"].tap(band, bands[band])["code"] == "OK_ENTRY"
+        assert passes(g["E1"], band, bands)["code"] == "OK_ENTRY"
     knows(g["X1"], CHILD, "inside")
 
     no_badge = g["D1"].ask("replace", old=CHILD, new=CHILD_2)
@@ -125,7 +132,7 @@ def test_a_lost_band_is_replaced_and_the_family_leaves_with_no_false_alarm(
 
     knows(g["X1"], CHILD_2, "inside")
     assert g["X1"].tap(CHILD, bands[CHILD])["code"] == "DENY_REVOKED"  # the lost one, found
-    assert g["X1"].tap(ADULT, bands[ADULT])["code"] == "OK_EXIT"
+    assert passes(g["X1"], ADULT, bands)["code"] == "OK_EXIT"
     assert g["X1"].tap(CHILD_2, written["memory"])["code"] == "OK_EXIT"
     wait_for(lambda: window_closed(g["X1"], "T1"), timeout=60, what="T1's exit window closed")
     assert g["X1"].ask("allowlist", lookup=ADULT)["lookup"]["member"]["state"] == "exited"
@@ -158,12 +165,13 @@ def test_a_childs_band_bound_as_an_adults_is_unbound_bound_again_and_cannot_leav
     adult = g["D1"].tap(ADULT)  # the binding of T1 is open again at the desk
     child = g["D1"].tap(CHILD)
     assert (adult["role"], child["role"]) == ("adult", "child"), (adult, child)
-    for band, memory in ((ADULT, adult["memory"]), (CHILD, child["memory"])):
-        assert g["E1"].tap(band, memory)["code"] == "OK_ENTRY"
+    bands = {ADULT: adult["memory"], CHILD: child["memory"]}
+    for band in (ADULT, CHILD):
+        assert passes(g["E1"], band, bands)["code"] == "OK_ENTRY"
     knows(g["X1"], CHILD, "inside")
-    assert g["X1"].tap(CHILD, child["memory"])["code"] == "DENY_CHILD_NEEDS_ADULT"
-    assert g["X1"].tap(ADULT, adult["memory"])["code"] == "OK_EXIT"
-    assert g["X1"].tap(CHILD, child["memory"])["code"] == "OK_EXIT"
+    assert passes(g["X1"], CHILD, bands)["code"] == "DENY_CHILD_NEEDS_ADULT"
+    assert passes(g["X1"], ADULT, bands)["code"] == "OK_EXIT"
+    assert passes(g["X1"], CHILD, bands)["code"] == "OK_EXIT"
     report = hub_report(venue, g)
     assert [r["kind"] for r in report["corrections"]] == ["unbound"]
     assert report["wristbands"]["issued"] == {"adult": 1, "child": 1}
@@ -176,10 +184,10 @@ def test_bands_returned_by_mistake_are_reissued_and_come_back_in(
     g = lanes(venue, rigs, tmp_path)
     bands = bind(g["D1"], "T1", ADULT, CHILD)
     for band in (ADULT, CHILD):
-        assert g["E1"].tap(band, bands[band])["code"] == "OK_ENTRY"
+        assert passes(g["E1"], band, bands)["code"] == "OK_ENTRY"
     knows(g["X1"], CHILD, "inside")
-    assert g["X1"].tap(ADULT, bands[ADULT])["code"] == "OK_EXIT"
-    out = g["X1"].tap(CHILD, bands[CHILD])
+    assert passes(g["X1"], ADULT, bands)["code"] == "OK_EXIT"
+    out = passes(g["X1"], CHILD, bands)
     assert out["code"] == "OK_EXIT"  # collected: its token voided
     knows(g["D1"], CHILD, "exited")
 
@@ -188,7 +196,7 @@ def test_bands_returned_by_mistake_are_reissued_and_come_back_in(
     rewritten = g["D1"].tap(CHILD, out["memory"])  # blank since its exit: the desk writes it
     assert rewritten["code"] == "OK_CORRECTED", rewritten
     knows(g["E1"], CHILD, "bound")
-    assert g["E1"].tap(ADULT, bands[ADULT])["code"] == "OK_REENTRY"
+    assert passes(g["E1"], ADULT, bands)["code"] == "OK_REENTRY"
     assert g["E1"].tap(CHILD, rewritten["memory"])["code"] == "OK_ENTRY"
     report = hub_report(venue, g)
     assert report["wristbands"]["returned"] == 0
@@ -218,7 +226,7 @@ def test_hub_revoke_and_restore_reach_the_exit_gate_as_a_delta_within_seconds(
     g = lanes(venue, rigs, tmp_path)
     bands = bind(g["D1"], "T1", ADULT, CHILD)
     for band in (ADULT, CHILD):
-        assert g["E1"].tap(band, bands[band])["code"] == "OK_ENTRY"
+        assert passes(g["E1"], band, bands)["code"] == "OK_ENTRY"
     knows(g["X1"], ADULT, "inside")
     wait_for(lambda: g["X1"].status()["allowlist_version"] >= 1, what="X1 has the hub's list")
     base = g["X1"].status()["allowlist_version"]
@@ -236,7 +244,7 @@ def test_hub_revoke_and_restore_reach_the_exit_gate_as_a_delta_within_seconds(
     assert {"version": base + 1, "source": "delta"}.items() <= allowlist_entries(g["X1"])[
         -1
     ].items()
-    refused = g["X1"].tap(ADULT, bands[ADULT])
+    refused = passes(g["X1"], ADULT, bands)
     assert refused["code"] == "DENY_REVOKED", refused
 
     restored = hub_cli(venue, "restore", ADULT)
@@ -247,6 +255,6 @@ def test_hub_revoke_and_restore_reach_the_exit_gate_as_a_delta_within_seconds(
         what="the restoration at X1",
     )
     assert allowlist_entries(g["X1"])[-1]["source"] == "delta"
-    assert g["X1"].tap(ADULT, bands[ADULT])["code"] == "OK_EXIT"
+    assert passes(g["X1"], ADULT, bands)["code"] == "OK_EXIT"
     refused = hub_cli(venue, "restore", ADULT)
     assert refused.returncode == 1 and "is not revoked" in refused.stderr, refused

@@ -87,9 +87,10 @@ def child_inside(lanes: dict[str, GateRig]) -> tuple[str, str, bytes]:
     bound = desk.tap(SOLO_CHILD)
     assert (bound["code"], bound["group"], bound["role"]) == ("OK_BIND", group, "solo_child")
     knows(entry, SOLO_CHILD)
-    assert entry.tap(SOLO_CHILD, bound["memory"])["code"] == "OK_ENTRY"
+    entered = entry.tap(SOLO_CHILD, bound["memory"])
+    assert entered["code"] == "OK_ENTRY", entered
     knows(lanes["X1"], SOLO_CHILD, state="inside")
-    return group, code, bound["memory"]
+    return group, code, entered["memory"]  # the band as it left the entry: its passage on it
 
 
 def test_a_walk_in_child_leaves_with_the_guardians_printed_code_and_not_without(

@@ -58,14 +58,15 @@ def test_band_is_reported_with_its_uid_and_verified_token(
     assert (health.reads, health.faults, health.device) == (1, 0, tag_emulator.path)
 
 
-def test_reader_reads_only_the_cc_and_the_pages_of_the_token(
+def test_reader_reads_only_the_cc_and_the_pages_of_the_token_and_of_its_passage_record(
     tag_emulator: TagEmulator, start_reader: StartReader, site_keys: Keyring
 ) -> None:
     tag_emulator.present(BAND_UID, band_with(FAMILY_CHILD, BAND_UID, site_keys))
     probe = start_reader(tag_emulator.path)
     probe.next_read()
     pages = [c.page for c in tag_emulator.history if c.name == "READ" and c.page != 0]
-    assert pages == [3, 7, 11, 15]  # page 0: nfcpy's presence check
+    # page 0: nfcpy's presence check; 28-39: the passage record (gate.devices.nfc.passage)
+    assert pages == [3, 7, 11, 15, 28, 32, 36]
     others = ("READ", "GET_VERSION", "1A", "READ_SIG")  # READ_SIG: the originality signature
     assert not [c for c in tag_emulator.history if c.name not in others]
 

@@ -341,6 +341,8 @@ class Verdict:
             "headcount_hub": self.hub_inside,
             "headcount_truth": a.truth_inside,
             "child_safety_violations": len(self.violations),
+            # bands let in at two gates cut off from each other, as the hub flags them
+            "double_entries": self.findings.get("double_entry", 0),
             "deaths": len(self.deaths),
             "passed": self.passed,
         }

@@ -41,6 +41,7 @@ from gate.core.events import (
 from gate.core.groups import join
 from gate.core.guardians import register_child, set_not_authorised
 from gate.core.model import (
+    BandPassage,
     BandToken,
     Code,
     Decision,
@@ -62,6 +63,7 @@ __all__ = [
     "Allowlist",
     "BandBound",
     "BandLearned",
+    "BandPassage",
     "BandReissued",
     "BandReplaced",
     "BandToken",

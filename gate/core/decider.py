@@ -41,6 +41,7 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
+from gate.core.passages import as_band_says, band_rolled_back, next_counter
 from gate.core.pickup_tries import asked
 from gate.core.rules import ENTRY_RULES, EXIT_RULES, NEVER_LET_IN, Attempt, Outcome, deny, within
 from gate.core.state import Group, State
@@ -99,6 +100,10 @@ def _pass(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
         if reason is not None:
             return deny(scan, Code.DENY_REVOKED, f"{scan.value} revoked: {reason}")
         return deny(scan, Code.DENY_UNKNOWN, _why_unknown(state, scan.value))
+    rolled_back = band_rolled_back(member, scan)
+    if rolled_back is not None:
+        return deny(scan, rolled_back.code, rolled_back.message, member)
+    member = as_band_says(member, scan)  # its own record, newer than what this gate heard
     group = state.groups.get(member.group) or _token_group(member.group, scan)
     ticket = (
         state.allowlist.tickets.get(group.id)
@@ -189,6 +194,7 @@ def _grant(
             forced=forced_by is not None,
             staff=forced_by,
             overrode=overrode.code if overrode else None,
+            counter=next_counter(m, scan),
         )
     ]
     if scan.voucher is not None:

@@ -59,6 +59,7 @@ class MemberMoved:
     forced: bool = False
     staff: str | None = None
     overrode: Code | None = None
+    counter: int | None = None  # the passage counter written on the band before the relay moved
 
 
 @dataclass(frozen=True, slots=True)

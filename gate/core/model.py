@@ -145,6 +145,23 @@ class Member:
     state: MemberState
     last_gate: str
     last_at: datetime
+    counter: int = 0  # the band's passage counter, as high as this state has heard of it
+
+
+@dataclass(frozen=True, slots=True)
+class BandPassage:
+    """The band's own record of its last passage (`gate.core.passages`), once the reader has
+    checked its MAC: its `counter` (one more at each granted passage), the `gate` that wrote it
+    (as far as the band holds its id), the member's `state` after it, the decision's time `at`,
+    and, for a child's entry, whether an adult of its group let it in (`with_adult`); `kept`: an
+    adult's final exit ahead of children still inside (the band stays with the adult)."""
+
+    counter: int
+    gate: str
+    state: MemberState
+    at: datetime
+    with_adult: bool = False
+    kept: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +220,8 @@ class Scan:
     # `value` is the digest of a guardian's pickup code, read at this gate (scanned or typed):
     # set by the daemon only, never from what a barcode says of itself
     pickup: bool = False
+    # the band's passage record (its newest valid slot), read with its token; None: none yet
+    passage: BandPassage | None = None
 
 
 @dataclass(frozen=True, slots=True)

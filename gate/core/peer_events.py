@@ -33,6 +33,7 @@ def vet(entry: PeerEntry, knows: Knowledge) -> list[Event]:
                 f"{type(event).__name__} names gate {event.gate[:32]}, not {entry.gate}",
             )
     _role_can(entry)
+    _counters(entry)
     if entry.kind == "decision":
         check_decision(entry, knows)
     elif entry.kind == "expiry":
@@ -53,6 +54,19 @@ def _role_can(entry: PeerEntry) -> None:
     for event in entry.events:
         if type(event) not in ROLE_EVENTS[role]:
             raise Refused(Reason.ROLE_CANNOT, f"a {role} gate never says {type(event).__name__}")
+
+
+def _counters(entry: PeerEntry) -> None:
+    """A passage counter is what a decision wrote on a band (`gate.core.passages`): 1 to
+    2^32 - 1, as a band holds it, and never in an expiry or an undo, which write nothing."""
+    for event in entry.events:
+        counter = getattr(event, "counter", None)
+        if counter is None:
+            continue
+        if entry.kind != "decision":
+            raise Refused(Reason.KIND_CANNOT, f"a {entry.kind} entry writes no passage counter")
+        if not 0 < counter < 1 << 32:
+            raise Refused(Reason.SCHEMA, f"passage counter {str(counter)[:16]} out of range")
 
 
 # --- expiry: windows closing ---------------------------------------------------------------------

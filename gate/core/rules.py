@@ -11,7 +11,10 @@ whether the venue can take you, then who you are with*.
                voucher or a ticket's code at an entry gate (`gate.core.vouchers`), never
                overridden; then the entry rules, for the member it names
     identity   DENY_BAD_TOKEN: no token, or not its own; DENY_REVOKED (no member), DENY_UNKNOWN
-               (never overridden)
+               (never overridden); DENY_BAD_TOKEN: a passage record behind what was journalled
+               of the band, "band copied or rolled back" (never overridden). A band whose
+               record is newer than what the gate heard is judged where it says it is
+               (`gate.core.passages`)
     entry      DENY_REVOKED, DENY_ALREADY_EXITED, DENY_NOT_VALID_NOW (the day, then the
                session), DENY_ALREADY_INSIDE, DENY_CLOSED, DENY_CAPACITY, DENY_CHILD_NEEDS_ADULT
     collect    after the closing of its hours (venue or session) an adult of a group whose

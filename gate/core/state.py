@@ -318,8 +318,9 @@ def _learn(state: State, event: BandLearned) -> None:
 def _move(state: State, event: MemberMoved) -> None:
     before = state.members[event.uid]
     state.inside += (event.state is MemberState.INSIDE) - (before.state is MemberState.INSIDE)
+    counter = before.counter if event.counter is None else max(before.counter, event.counter)
     state.members[event.uid] = replace(
-        before, state=event.state, last_gate=event.gate, last_at=event.at
+        before, state=event.state, last_gate=event.gate, last_at=event.at, counter=counter
     )
     group = state.groups[before.group]
     if group.unaccompanied and (state.adult_inside(group.id) or not state.child_inside(group.id)):
@@ -345,7 +346,9 @@ def _replace_band(state: State, event: BandReplaced) -> None:
     if earlier is not None and earlier.state is MemberState.INSIDE:
         raise ValueError(f"band {event.new} is inside with group {earlier.group}")
     del state.members[event.old]
-    state.members[event.new] = replace(old, uid=event.new, last_gate=event.gate, last_at=event.at)
+    state.members[event.new] = replace(  # the new band has passed no gate yet: counter 0
+        old, uid=event.new, last_gate=event.gate, last_at=event.at, counter=0
+    )
     state.unbound.pop(event.new, None)
     group = state.groups[event.group]
     swapped = dict.fromkeys(event.new if uid == event.old else uid for uid in group.members)

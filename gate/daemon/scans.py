@@ -31,8 +31,10 @@ from gate.core import (
     decide,
     expire,
 )
+from gate.core.passages import as_band_says
 from gate.daemon.desk_corrections import desk_tokens
 from gate.daemon.ledger import Ledger
+from gate.daemon.passages import PassageRecords
 from gate.daemon.pickups import Pickups
 from gate.daemon.vouchers import Vouchers
 from gate.daemon.wristbands import (
@@ -95,6 +97,7 @@ class ScanPath:
         self.temporary_until: datetime | None = None
         self.fire_alarm = False
         self.last: dict[str, Any] | None = None
+        self.passages = PassageRecords(keyring, count)
 
     @property
     def mode(self) -> Mode | None:
@@ -119,6 +122,7 @@ class ScanPath:
             fault=read.token_fault,
             writer=read.writer.write_token,
             tag_fault=read.tag_fault,
+            band=read,
         )
 
     def read(
@@ -135,6 +139,7 @@ class ScanPath:
         asked_by: dict[str, Any] | None = None,
         dry_run: bool = False,
         request: str | None = None,
+        band: TagRead | None = None,
     ) -> dict[str, Any]:
         """A credential read by this gate (or a technician's test scan, `test`, asked by
         `asked_by`: no band on the reader): decide, or check. A band from the reader has a
@@ -172,11 +177,12 @@ class ScanPath:
             pairs=pairs,
             voucher=voucher,
             voucher_fault=voucher_fault,
+            passage=self.passages.of(band) if band is not None else None,
         )
         scan = self.pickups.scan_of(scan, self.ledger.state) if self.pickups else scan
         if dry_run:
             return decision_to_dict(self.preview(scan))
-        decision = self.scan(scan, write_token=writer, asked_by=asked_by, request=request)
+        decision = self.scan(scan, writer, asked_by=asked_by, request=request, band=band)
         decided = decision_to_dict(decision)
         if self.last is not None and "voucher" in self.last:
             decided["voucher"] = self.last["voucher"]
@@ -196,8 +202,10 @@ class ScanPath:
         write_token: Callable[[bytes], Any] | None = None,
         asked_by: dict[str, Any] | None = None,
         request: str | None = None,
+        band: TagRead | None = None,
     ) -> Decision:
-        """Decide one scan, journal it, fold it, then move the relay: the one path of every scan."""
+        """Decide one scan, journal it, fold it, then move the relay: the one path of every scan.
+        A grant of a band on the reader (`band`) stands once its passage is on it."""
         now = self.clock()
         self.advance_time(now)
         started = time.perf_counter()
@@ -206,10 +214,14 @@ class ScanPath:
         decision, events = desk_tokens(
             decision, events, scan, write_token, self.ledger.state, self.keyring, self.count
         )
+        if band is not None and decision.granted:  # its record on the band, before the relay
+            decision, events = self.passages.write(
+                decision, events, scan, self.ledger.state, band.writer, band.slots
+            )
         bound = next((e for e in events if isinstance(e, BandBound)), None)
         if bound is not None and self.pickups is not None:  # the group's code, with its band
             events = self.pickups.at_binding(self.ledger.state, decision, events)
-        before = _states_before(self.ledger.state, events)
+        before = _states_before(self.ledger.state, events, scan)
         body = {"scan": scan_record(scan), "decision": decision_to_dict(decision)}
         if asked_by is not None:  # a test scan: who asked, as the kernel named them
             body["asked_by"] = asked_by
@@ -305,12 +317,12 @@ class ScanPath:
         return self.last
 
 
-def _states_before(state: State, events: list[Event]) -> dict[str, MemberState]:
+def _states_before(state: State, events: list[Event], scan: Scan) -> dict[str, MemberState]:
     """Where each member a scan moves was before it (a band learned from its token: where the
-    token put it)."""
+    token put it; a band whose record is newer than what this gate heard: where it says)."""
     learned = {e.uid: e.state for e in events if isinstance(e, BandLearned)}
     return {
-        e.uid: m.state if (m := state.members.get(e.uid)) else learned[e.uid]
+        e.uid: as_band_says(m, scan).state if (m := state.members.get(e.uid)) else learned[e.uid]
         for e in events
         if isinstance(e, MemberMoved)
     }

@@ -74,6 +74,7 @@ from gate.core import (
 )
 from gate.core.rules import Attempt, Refusal, Rule
 from gate.link.codec import CodecError, events_of
+from hub.fold.audit_counters import counter_findings
 from hub.fold.audit_overrides import (
     DESK_EVENTS,
     desk_action_problem,
@@ -152,6 +153,7 @@ class RuleAudit:
     # gate -> (when, badge, why no badge was read) of the override last armed there by a scan
     # not read from a tag
     armed_unread: dict[str, tuple[datetime, str, str]] = field(default_factory=dict)
+    counters: dict[tuple[str, str], MemberMoved] = field(default_factory=dict)  # per band, group
 
     def __post_init__(self) -> None:
         # the window as the audit measures it (model_copy: the tolerance may pass the maximum)
@@ -214,6 +216,7 @@ class RuleAudit:
     def _decided(self, state: State, e: _Entry, mv: MemberMoved, m: Member) -> None:
         pickup = pickup_kind(state, mv, m.role) is not None  # found as a pickup already
         self.found += partition_warnings(mv, m, e.ref, pickup)
+        self.found += counter_findings(self.counters, mv, e.ref)  # a copy, a rollback
         if mv.state is MemberState.BOUND:
             self._violation("impossible_move", e, mv, m, "a decision cannot unbind a band")
             return

@@ -54,7 +54,12 @@ PICKUP_ALERTS: dict[str, str] = {
     "pickup_not_authorised": N_("a staff override tried on a child with a not-authorised list"),
     "pickup_codes_locked": N_("too many wrong pickup codes for a child: its codes are refused"),
 }
-CRITICAL: dict[str, str] = {**RULE_VIOLATIONS, **FORGED_ENTRIES, **PICKUP_ALERTS}
+# A band's passage counter went backwards or came again (hub.fold.audit_counters): two bands
+# answer with one UID, or a band was restored from a copy of itself.
+CLONE_ALERTS: dict[str, str] = {
+    "band_cloned": N_("band copied or rolled back: its passage counter went backwards"),
+}
+CRITICAL: dict[str, str] = {**RULE_VIOLATIONS, **FORGED_ENTRIES, **PICKUP_ALERTS, **CLONE_ALERTS}
 
 
 @dataclass(frozen=True, slots=True)

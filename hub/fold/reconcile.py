@@ -42,6 +42,11 @@ A pickup alert, critical (`hub.fold.audit_pickups`):
     pickup_not_authorised   a staff override tried (refused) or let through for a child whose
                             group has a not-authorised list
 
+A band copied or rolled back, critical (`hub.fold.audit_counters`):
+
+    band_cloned             a band's passage counter went backwards or came again with other
+                            content: two bands with one UID, or a band restored from a copy
+
 Warnings:
 
     double_entry            a member let in while already inside (two gates, partitioned)

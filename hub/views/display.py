@@ -25,6 +25,7 @@ from gate.i18n import Words, words
 from gate.i18n.reasons import refusal_text
 from gate.link.health import LinkHealth
 from gate.link.protocol import Headcount
+from hub.fold.audit_counters import clone_alerts
 from hub.fold.audit_pickups import pickup_alerts
 from hub.fold.findings import Finding, violation_alerts
 from hub.fold.reconcile import VenueState
@@ -242,6 +243,7 @@ def alerts(
     # a gate broke the rules: critical, at once
     found += violation_alerts(findings, venue.policy.tz, _)
     found += pickup_alerts(findings, venue.policy.tz, _)  # a not-authorised pickup tried
+    found += clone_alerts(findings, venue.policy.tz, _)  # a band copied or rolled back
     conflicts = [f for f in findings if f.kind in CONFLICT_KINDS]
     if conflicts:
         n = len(conflicts)

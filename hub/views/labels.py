@@ -83,6 +83,7 @@ FINDINGS: dict[str, str] = {
     "unverified_pickup": N_("Child collected without the pickup code"),
     "pickup_not_authorised": N_("Override tried on a child with a not-authorised list"),
     "pickup_codes_locked": N_("Pickup codes refused after wrong tries"),
+    "band_cloned": N_("Band copied or rolled back"),
 }
 
 _TABLES = (CODES, ROLES, STATES, FINDINGS)

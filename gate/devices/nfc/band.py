@@ -15,6 +15,7 @@ import nfc.tag
 import nfc.tag.tt2
 
 from gate.core.model import BandToken
+from gate.devices.nfc.passage import Slots, read_slots
 from gate.devices.nfc.t2t import (
     READ_SIZE,
     GarbledArea,
@@ -47,6 +48,10 @@ class TokenWriter(Protocol):
         """Write an NDEF message to the band and verify it by reading it back. Never raises."""
         ...
 
+    def write_passage(self, slot: bytes, slots: Slots) -> WriteOutcome:
+        """Write a passage record into the older of `slots` and read it back. Never raises."""
+        ...
+
 
 class Refusal:
     """The writer of a tag that cannot carry a token."""
@@ -57,6 +62,9 @@ class Refusal:
         self.reason = reason
 
     def write_token(self, ndef_bytes: bytes) -> WriteOutcome:
+        return WriteOutcome(False, self.reason)
+
+    def write_passage(self, slot: bytes, slots: Slots) -> WriteOutcome:
         return WriteOutcome(False, self.reason)
 
     def close(self) -> None:
@@ -111,6 +119,42 @@ class BandWriter:
                 log.info("token write failed: %s", outcome.reason)
             return outcome
 
+    def write_passage(self, slot: bytes, slots: Slots) -> WriteOutcome:
+        """Write `slot` (24 bytes) into the older slot of the band's passage record and read it
+        back; the newest record is never written over, so a band pulled away keeps it."""
+        with self._lock:
+            if not self._open:
+                return WriteOutcome(False, BAND_GONE)
+            try:
+                writes = list(zip(slots.pages(slots.older), _pages(slot), strict=True))
+                outcome = self._write_pages(writes)
+                if outcome.reason == BAND_REMOVED and self._still_there():
+                    self.retry = False
+                    outcome = self._write_pages(writes)
+            except Exception as exc:  # never raise into the caller
+                log.exception("passage write failed")
+                outcome = WriteOutcome(False, f"write failed ({exc!r}): scan it again")
+            if not outcome.ok:
+                log.info("passage write failed: %s", outcome.reason)
+            return outcome
+
+    def _write_pages(self, planned: list[tuple[int, bytes]]) -> WriteOutcome:
+        try:
+            for page, data in planned:
+                self._tag.write(page, data)
+            first = planned[0][0]
+            back = b"".join(self.read16(p) for p in range(first, planned[-1][0] + 1, 4))
+        except nfc.tag.tt2.Type2TagCommandError as exc:
+            if exc.errno == nfc.tag.tt2.INVALID_PAGE_ERROR:  # NAK
+                return WriteOutcome(False, "band refused the write (locked?): use another band")
+            return self._removed()
+        except nfc.clf.CommunicationError:
+            return self._removed()
+        if back[: len(planned) * 4] != b"".join(data for _, data in planned):
+            self.retry = True
+            return WriteOutcome(False, "the band did not read back what was written: scan it again")
+        return WriteOutcome(True)
+
     def _write(self, message: bytes) -> WriteOutcome:
         try:
             plan = plan_ndef_write(read_ndef(self.read16), message)
@@ -154,6 +198,25 @@ class BandWriter:
     def _removed(self) -> WriteOutcome:
         self.retry = True
         return WriteOutcome(False, BAND_REMOVED)
+
+
+def read_record(
+    read16: Callable[[int], bytes], uid: str, group: str, keyring: Keyring
+) -> Slots | None:
+    """The band's passage record slots (`gate.devices.nfc.passage.read_slots`); None also when
+    the band refuses to read them (a NAK: a capability container announcing more memory than
+    the tag has). Raises what `read16` raises when the band leaves."""
+    try:
+        return read_slots(read16, uid, group, keyring)
+    except nfc.tag.tt2.Type2TagCommandError as exc:
+        if exc.errno != nfc.tag.tt2.INVALID_PAGE_ERROR:
+            raise
+        log.info("band %s: no passage record where its CC says its memory ends", uid)
+        return None
+
+
+def _pages(data: bytes) -> list[bytes]:
+    return [data[i : i + 4] for i in range(0, len(data), 4)]
 
 
 def read_token(

@@ -12,7 +12,9 @@
 ``udp:HOST:PORT`` (nfcpy's simulated link; see `gate.devices.nfc.emulator`). Tuned for a gate: it
 senses
 106 kbps Type A only, polls every `poll_s`, never beeps, and reads just the capability container
-and the pages of the NDEF message (four or five READs for a token), not the whole tag.
+and the pages of the NDEF message (four or five READs for a token), not the whole tag, then,
+for a band with a valid token, its passage record (`TagRead.slots`, three READs:
+`gate.devices.nfc.passage`).
 
 What `on_read` gets, by what is on the reader:
 
@@ -43,6 +45,7 @@ device: it reopens it with a backoff from `reopen_min_s` doubling up to `reopen_
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import threading
 import time
@@ -62,9 +65,11 @@ from gate.devices.nfc.band import (
     BandWriter,
     Refusal,
     TokenWriter,
+    read_record,
     read_token,
 )
 from gate.devices.nfc.originality import OriginalityCheck, OriginalityMode
+from gate.devices.nfc.passage import Slots
 from gate.devices.nfc.token import Keyring
 
 log = logging.getLogger(__name__)
@@ -118,6 +123,7 @@ class TagRead:
     tag_type: str
     writer: TokenWriter = field(compare=False, repr=False)
     tag_fault: str | None = None
+    slots: Slots | None = None  # the band's passage record (None: no room for one, or no token)
 
 
 class NfcReader:
@@ -292,8 +298,11 @@ class NfcReader:
             refusal = Refusal(f"{tag_type} cannot carry a wristband token: use a wristband")
             return TagRead(uid, None, None, tag_type, refusal, _foreign(tag_type))
         writer = BandWriter(tag)
-        token, fault = read_token(writer.read16, uid, self._keyring)
-        return TagRead(uid, token, fault, tag_type, writer, self._not_original(tag, uid))
+        read16 = functools.cache(writer.read16)  # the CC page once, for the token and the record
+        token, fault = read_token(read16, uid, self._keyring)
+        slots = read_record(read16, uid, token.group, self._keyring) if token else None
+        original = self._not_original(tag, uid)
+        return TagRead(uid, token, fault, tag_type, writer, original, slots)
 
     def _not_original(self, tag: Any, uid: str) -> str | None:
         """Read the originality signature (last: a tag silent to READ_SIG falls back to IDLE)

@@ -1,0 +1,244 @@
+"""The band's passage record in the decisions (`gate.core.passages`), as tables through the core.
+
+Each gate here has its own state: E2 and X2 never heard what E1 and X1 did (cut off from them);
+what they know of the band's moves is what the band carries.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+from rules_helpers import (
+    ADULT_1,
+    CHILD_1,
+    E1,
+    E2,
+    FAMILY,
+    FAMILY_BANDS,
+    STAFF,
+    T0,
+    X1,
+    X2,
+    Venue,
+    family_bound,
+    later,
+)
+
+from gate.core import (
+    BandPassage,
+    BandReissued,
+    BandReplaced,
+    BandToken,
+    Code,
+    Intent,
+    Kind,
+    MemberMoved,
+    MemberState,
+    Mode,
+    Role,
+    Scan,
+    decide,
+    fold,
+)
+from gate.core.passages import record_of
+
+ADULT_TOKEN = BandToken(FAMILY, Role.ADULT, T0.date(), T0.date(), 2, 2)
+CHILD_TOKEN = replace(ADULT_TOKEN, role=Role.CHILD)
+OTHER_GROUP = replace(ADULT_TOKEN, group="T-DUO")  # the band bound again, this gate not told
+
+
+def band(
+    gate: str,
+    uid: str,
+    passage: BandPassage | None = None,
+    intent: Intent = Intent.FINAL,
+    tag: bool = True,
+) -> Scan:
+    mode = Mode.ENTRY if gate.startswith("E") else Mode.EXIT
+    token = ADULT_TOKEN if uid.startswith("04A") else CHILD_TOKEN
+    return Scan(gate, mode, Kind.NFC, uid, intent, token, tag=tag, passage=passage)
+
+
+def record(
+    counter: int, state: MemberState, gate: str = E1, at: datetime = T0, **flags: bool
+) -> BandPassage:
+    return BandPassage(counter, gate, state, at, **flags)
+
+
+def cut_off(venue: Venue) -> Venue:
+    """Another gate's view of the venue, from now on hearing nothing of it."""
+    return Venue(state=copy.deepcopy(venue.state))
+
+
+@pytest.mark.parametrize(
+    ("carried", "gate", "code", "says"),
+    [
+        pytest.param(
+            record(1, MemberState.INSIDE),
+            E2,
+            Code.DENY_ALREADY_INSIDE,
+            "entered at E1",
+            id="let in at E1, then at E2",
+        ),
+        pytest.param(
+            record(2, MemberState.EXITED, X1), X2, Code.DENY_ALREADY_EXITED, "returned", id="left"
+        ),
+        pytest.param(
+            record(2, MemberState.EXITED, X1), E2, Code.DENY_ALREADY_EXITED, "returned", id="back"
+        ),
+        pytest.param(
+            record(2, MemberState.TEMP_OUT, X1), E2, Code.OK_REENTRY, "welcome back", id="temp"
+        ),
+        pytest.param(
+            record(2, MemberState.EXITED, X1, kept=True),
+            E2,
+            Code.OK_REENTRY,
+            "welcome back",
+            id="an adult who left ahead of the children comes back for them",
+        ),
+        pytest.param(None, E2, Code.OK_ENTRY, "welcome", id="no record: as the gate knows"),
+    ],
+)
+def test_a_gate_that_heard_nothing_goes_by_the_bands_newer_record(
+    carried: BandPassage | None, gate: str, code: Code, says: str
+) -> None:
+    venue = family_bound()  # this gate saw the binding, then nothing more
+    decision = venue.scan(band(gate, ADULT_1, carried), later(T0, 600))
+    assert (decision.code, says in decision.message) == (code, True), decision
+
+
+def test_a_record_no_newer_than_what_the_gate_heard_changes_nothing() -> None:
+    venue = family_bound().admit(ADULT_1)  # counter 0: a test scan wrote nothing
+    venue.state.members[ADULT_1] = replace(venue.state.members[ADULT_1], counter=3)
+    stale = record(3, MemberState.TEMP_OUT, X1)
+    decision = venue.scan(band(E2, ADULT_1, stale), later(T0, 60))
+    assert decision.code is Code.DENY_ALREADY_INSIDE
+
+
+def test_a_test_scan_carries_no_band_and_no_record() -> None:
+    venue = family_bound()
+    decision = venue.scan(band(E2, ADULT_1, record(1, MemberState.INSIDE), tag=False), T0)
+    assert decision.code is Code.OK_ENTRY
+    moved = next(e for e in venue.events if isinstance(e, MemberMoved))
+    assert moved.counter is None
+
+
+def test_each_grant_journals_the_next_counter_and_the_state_folds_it() -> None:
+    venue = family_bound()
+    venue.scan(band(E1, ADULT_1), T0)
+    assert venue.state.members[ADULT_1].counter == 1
+    venue.scan(band(X1, ADULT_1, record(1, MemberState.INSIDE), Intent.TEMPORARY), later(T0, 5))
+    assert venue.state.members[ADULT_1].counter == 2
+    ahead = record(7, MemberState.TEMP_OUT, X2)  # moves at gates this one never heard of
+    venue.scan(band(E1, ADULT_1, ahead), later(T0, 10))
+    assert venue.state.members[ADULT_1].counter == 8
+
+
+@pytest.mark.parametrize(
+    ("gate", "mode"), [(E1, Mode.ENTRY), (X1, Mode.EXIT)], ids=["entry", "exit"]
+)
+def test_a_band_behind_its_journal_is_refused_as_copied_or_rolled_back(
+    gate: str, mode: Mode
+) -> None:
+    venue = family_bound()
+    venue.admit(ADULT_1)
+    venue.state.members[ADULT_1] = replace(venue.state.members[ADULT_1], counter=4)
+    venue.badge(gate, later(T0, 1), mode)  # an armed override does not let it through
+    decision = venue.scan(band(gate, ADULT_1, record(3, MemberState.INSIDE)), later(T0, 2))
+    assert decision.code is Code.DENY_BAD_TOKEN
+    assert "band copied or rolled back" in decision.message
+    assert venue.events == []
+    blank = venue.scan(band(gate, ADULT_1, None), later(T0, 3))  # a copy made before any
+    assert blank.code is Code.DENY_BAD_TOKEN and "rolled back" in blank.message
+
+
+def test_a_childs_record_says_whether_an_adult_of_its_group_let_it_in() -> None:
+    venue = family_bound().admit(ADULT_1)
+    state = venue.state
+    scan = band(E1, CHILD_1)
+    decision, events = decide(state, scan, later(T0, 5), venue.policy)
+    assert decision.code is Code.OK_ENTRY
+    written = record_of(state, scan, events)
+    assert written is not None and written.with_adult and written.state is MemberState.INSIDE
+    assert (written.counter, written.gate) == (1, E1)
+
+
+def test_a_child_let_in_by_an_override_is_recorded_as_alone() -> None:
+    venue = family_bound()
+    venue.badge(E1, T0, Mode.ENTRY)
+    scan = band(E1, CHILD_1)
+    decision, events = decide(venue.state, scan, later(T0, 1), venue.policy)
+    assert decision.code is Code.OK_OVERRIDE
+    written = record_of(venue.state, scan, events)
+    assert written is not None and not written.with_adult
+
+
+def test_an_adult_leaving_ahead_of_the_children_keeps_a_band_that_says_so() -> None:
+    venue = family_bound().admit(*FAMILY_BANDS)
+    scan = band(X1, ADULT_1, None)
+    decision, events = decide(venue.state, scan, later(T0, 60), venue.policy)
+    assert decision.code is Code.OK_EXIT
+    written = record_of(venue.state, scan, events)
+    assert written is not None and written.kept and written.state is MemberState.EXITED
+
+
+def test_a_move_without_a_counter_keeps_the_one_folded() -> None:
+    venue = family_bound()
+    venue.scan(band(E1, ADULT_1), T0)
+    fold(venue.state, MemberMoved(X1, later(T0, 1), ADULT_1, FAMILY, MemberState.TEMP_OUT))
+    assert venue.state.members[ADULT_1].counter == 1
+    late = MemberMoved(E2, later(T0, 2), ADULT_1, FAMILY, MemberState.INSIDE, counter=0)
+    fold(venue.state, late)
+    assert venue.state.members[ADULT_1].counter == 1
+
+
+def test_a_partition_lets_no_family_in_twice_through_the_other_entry() -> None:
+    """The scenario of the chaos campaign's partitions: the family enters at E1; E2, cut off,
+    sees them at its gate next and refuses each band by what it carries."""
+    e1 = family_bound()
+    e2 = cut_off(e1)
+    carried: dict[str, BandPassage | None] = dict.fromkeys(FAMILY_BANDS)
+    for i, uid in enumerate(FAMILY_BANDS):
+        scan = band(E1, uid, carried[uid])
+        decision, events = decide(e1.state, scan, later(T0, i), e1.policy)
+        assert decision.granted, decision
+        carried[uid] = record_of(e1.state, scan, events)
+        for event in events:
+            fold(e1.state, event)
+    for i, uid in enumerate(FAMILY_BANDS):
+        decision = e2.scan(band(E2, uid, carried[uid]), later(T0, 30 + i))
+        assert decision.code is Code.DENY_ALREADY_INSIDE, (uid, decision)
+    assert e2.state.inside == 0
+
+
+def test_a_band_replaced_at_the_desk_starts_from_no_passage_and_a_reissued_one_keeps_its_own() -> (
+    None
+):
+
+    venue = family_bound()
+    venue.scan(band(E1, ADULT_1), T0)
+    venue.scan(band(E1, CHILD_1, None), later(T0, 1))
+    assert venue.state.members[CHILD_1].counter == 1
+    fold(venue.state, BandReplaced("D1", later(T0, 2), CHILD_1, "04C1FFFF", FAMILY, STAFF))
+    assert venue.state.members["04C1FFFF"].counter == 0
+    fresh = replace(band(X1, "04C1FFFF"), token=CHILD_TOKEN)
+    assert venue.scan(fresh, later(T0, 3)).code is not Code.DENY_BAD_TOKEN
+
+    venue.scan(band(X1, ADULT_1, record(1, MemberState.INSIDE)), later(T0, 4))
+    assert venue.state.members[ADULT_1].counter == 2
+    venue.state.members[ADULT_1] = replace(venue.state.members[ADULT_1], state=MemberState.EXITED)
+    fold(
+        venue.state, BandReissued("D1", later(T0, 5), ADULT_1, FAMILY, MemberState.TEMP_OUT, STAFF)
+    )
+    assert venue.state.members[ADULT_1].counter == 2
+
+
+def test_a_band_bound_again_to_another_group_is_not_judged_by_that_bindings_counter() -> None:
+    venue = family_bound()
+    venue.state.members[ADULT_1] = replace(venue.state.members[ADULT_1], counter=5)
+    elsewhere = replace(band(E2, ADULT_1, record(1, MemberState.INSIDE)), token=OTHER_GROUP)
+    decision = venue.scan(elsewhere, T0)
+    assert "rolled back" not in decision.message and decision.code is Code.OK_ENTRY, decision

@@ -1,0 +1,254 @@
+"""Properties of the band's passage record over random days of gates cut off from each other.
+
+Four gates (E1, E2 in; X1, X2 out), two families bound while the network was up, then random
+taps of their bands at random gates, with partitions that come and go: a gate cut off decides
+from its own journal and what the band carries. Each granted passage of a band writes its record
+through `gate.daemon.passages.PassageRecords` into a band modelled page by page with the real
+slot format (`gate.devices.nfc.passage`), and some writes are torn at a random page boundary
+(the band pulled away). Whatever happens:
+
+- no double entry: no band is let in while it is inside;
+- no lost state: a gate that decides on a band whose last passage is on it knows whether the
+  band is inside (the band's record, when its own journal is behind);
+- no band left for good goes out again, unless the record of that exit was never written (an
+  exit stands whatever the write did: people can always leave);
+- no genuine band is ever refused as copied or rolled back: the newest valid record on a band is
+  never behind any counter a journal holds for it;
+- the child-safety property: no child leaves without an adult of its group granted out at that
+  gate within the window, or an override;
+- once healed, folding every gate's events in time order rebuilds one state whose counters are
+  those the bands carry.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from band_model import GROUP_OF, KEYS, Band
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rules_helpers import (
+    ADULT_1,
+    ADULT_2,
+    ADULT_3,
+    CHILD_3,
+    DUO,
+    E1,
+    E2,
+    FAMILY,
+    FAMILY_BANDS,
+    T0,
+    WINDOW_S,
+    X1,
+    X2,
+    Venue,
+)
+
+from gate.core import (
+    BandPassage,
+    BandToken,
+    Code,
+    Event,
+    Intent,
+    Kind,
+    MemberMoved,
+    MemberState,
+    Mode,
+    Policy,
+    Role,
+    Scan,
+    State,
+    advance,
+    decide,
+    fold,
+)
+from gate.core.passages import as_band_says
+from gate.core.rules import Outcome
+from gate.daemon.passages import PassageRecords
+from gate.devices.nfc.passage import SLOT_PAGES
+from gate.devices.nfc.reader import TagRead
+
+GATES = {E1: Mode.ENTRY, E2: Mode.ENTRY, X1: Mode.EXIT, X2: Mode.EXIT}
+ADULTS = (ADULT_1, ADULT_2, ADULT_3)
+BANDS = (*FAMILY_BANDS, ADULT_3, CHILD_3)
+
+
+class Counted:
+    def __call__(self, name: str) -> None:
+        pass
+
+
+@dataclass
+class Gate:
+    id: str
+    state: State
+    records: PassageRecords = field(default_factory=lambda: PassageRecords(KEYS, Counted()))
+    events: list[tuple[datetime, int, Event]] = field(default_factory=list)
+
+
+class PartitionedDay:
+    def __init__(self) -> None:
+        venue = Venue().bind(FAMILY, *FAMILY_BANDS).bind(DUO, ADULT_3, CHILD_3)
+        self.base = venue.state
+        self.gates = {g: Gate(g, copy.deepcopy(self.base)) for g in GATES}
+        self.bands = {uid: Band(uid) for uid in BANDS}
+        self.truth = dict.fromkeys(BANDS, MemberState.BOUND)
+        self.written = dict.fromkeys(BANDS, True)  # the last passage's record is on the band
+        self.adult_out: list[tuple[str, str, datetime]] = []  # gate, group, at
+        self.now = T0
+        self.seq = 0
+        self.connected = False
+        self.decide = decide  # the core's, or one that watches it
+
+    def token(self, uid: str) -> BandToken:
+        role = Role.ADULT if uid in ADULTS else Role.CHILD
+        adults, children = (2, 2) if GROUP_OF[uid] == FAMILY else (1, 1)
+        return BandToken(GROUP_OF[uid], role, T0.date(), T0.date(), adults, children)
+
+    def heal(self) -> None:
+        """Every gate hears every other: each folds the whole day in time order."""
+        everything = sorted(e for g in self.gates.values() for e in g.events)
+        for gate in self.gates.values():
+            gate.state = copy.deepcopy(self.base)
+            for _, _, event in everything:
+                fold(gate.state, event)
+        self.connected = True
+
+    def record(self, gate: Gate, events: list[Event]) -> None:
+        for event in events:
+            self.seq += 1
+            gate.events.append((event.at, self.seq, event))
+            fold(gate.state, event)
+        if self.connected:
+            self.heal()
+
+    def tap(self, jump: int, gate_id: str, uid: str, temporary: bool, tear: int | None) -> None:
+        self.now += timedelta(seconds=jump)
+        gate, band = self.gates[gate_id], self.bands[uid]
+        prior = band.slots().newest
+        self.record(gate, advance(gate.state, self.now, Venue().policy, gate_id))
+        band.tear = tear
+        mode = GATES[gate_id]
+        intent = Intent.TEMPORARY if temporary else Intent.FINAL
+        read = TagRead(uid, self.token(uid), None, "NXP NTAG213", band, None, band.slots())
+        scan = Scan(
+            gate_id,
+            mode,
+            Kind.NFC,
+            uid,
+            intent,
+            self.token(uid),
+            offline=not self.connected,
+            tag=True,
+            passage=gate.records.of(read),
+        )
+        member = gate.state.members[uid]
+        if self.written[uid]:  # no lost state: what the gate goes by is where the band is
+            seen = as_band_says(member, scan).state
+            assert (seen is MemberState.INSIDE) == (self.truth[uid] is MemberState.INSIDE)
+        decision, events = self.decide(gate.state, scan, self.now, Venue().policy)
+        assert "rolled back" not in decision.message, decision
+        if decision.granted:
+            decision, events = gate.records.write(
+                decision, events, scan, gate.state, band, read.slots
+            )
+        if not decision.granted:
+            if tear == SLOT_PAGES and decision.code is Code.DENY_BAD_TOKEN:
+                self.written[uid] = False  # the band holds a record no journal has
+            self.record(gate, [])
+            return
+        moved = next(e for e in events if isinstance(e, MemberMoved) and e.uid == uid)
+        self.check(gate_id, uid, moved, prior)
+        self.record(gate, events)
+        self.truth[uid] = moved.state
+        self.written[uid] = moved.counter is not None and band.tear is None
+
+    def check(self, gate_id: str, uid: str, moved: MemberMoved, prior: BandPassage | None) -> None:
+        before = self.truth[uid]
+        if moved.state is MemberState.INSIDE:
+            assert before is not MemberState.INSIDE, f"{uid} let in twice"
+            return
+        if before is MemberState.EXITED and self.written[uid] and prior is not None:
+            # an adult who left ahead of the children (kept) may come back for them
+            assert prior.kept, f"{uid} let out again after leaving for good"
+        if uid in ADULTS:
+            self.adult_out.append((gate_id, GROUP_OF[uid], self.now))
+        elif not moved.forced:
+            assert moved.state is MemberState.EXITED, "a child went out temporarily"
+            window = timedelta(seconds=WINDOW_S)
+            assert any(
+                g == gate_id and group == GROUP_OF[uid] and at <= self.now <= at + window
+                for g, group, at in self.adult_out
+            ), f"child {uid} left with no adult of its group at {gate_id}"
+
+    def check_counters(self) -> None:
+        for uid, band in self.bands.items():
+            on_band = band.slots().newest
+            for gate in self.gates.values():
+                journalled = gate.state.members[uid].counter
+                assert (on_band.counter if on_band else 0) >= journalled, uid
+
+
+taps = st.tuples(
+    st.integers(0, 90),
+    st.sampled_from(list(GATES)),
+    st.sampled_from(BANDS),
+    st.sampled_from([False] * 4 + [True]),
+    st.sampled_from([None] * 6 + list(range(SLOT_PAGES + 1))),
+)
+links = st.sampled_from(["heal", "cut"])
+days = st.lists(st.one_of(*[taps] * 9, links), max_size=60)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(days)
+def test_partitioned_gates_never_let_a_band_in_twice_nor_lose_where_it_is(day: list) -> None:
+    venue = PartitionedDay()
+    for step in day:
+        if step == "heal":
+            venue.heal()
+        elif step == "cut":
+            venue.connected = False
+        else:
+            venue.tap(*step)
+        venue.check_counters()
+    venue.heal()
+    venue.check_counters()
+    one = venue.gates[E1].state
+    for uid, band in venue.bands.items():
+        on_band = band.slots().newest
+        if venue.written[uid] and on_band is not None:
+            assert one.members[uid].counter == on_band.counter
+
+
+def test_random_partitioned_days_reach_the_refusals_the_record_makes() -> None:
+    """Guard against a vacuous generator: the band's record does refuse second entries and
+    returns, and torn writes do refuse entries."""
+    seen: set[str] = set()
+
+    @settings(max_examples=400, deadline=None, database=None, derandomize=True)
+    @given(days)
+    def run(day: list) -> None:
+        venue = PartitionedDay()
+
+        def watching(state: State, scan: Scan, now: datetime, policy: Policy) -> Outcome:
+            decision, events = decide(state, scan, now, policy)
+            member = state.members.get(scan.value)
+            if scan.passage and member and scan.passage.counter > member.counter:
+                seen.add(f"band newer: {decision.code}")
+            return decision, events
+
+        venue.decide = watching
+        for step in day:
+            if step == "heal":
+                venue.heal()
+            elif step == "cut":
+                venue.connected = False
+            else:
+                venue.tap(*step)
+
+    run()
+    codes = (Code.DENY_ALREADY_INSIDE, Code.DENY_ALREADY_EXITED, Code.OK_EXIT)
+    assert {f"band newer: {c}" for c in codes} <= seen, seen
