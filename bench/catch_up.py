@@ -77,7 +77,7 @@ def durable_drain(broker: Broker, client_id: str, expected: int, path: Path) -> 
     entries, one transaction per drain of what waits."""
     inbox: queue.Queue[bytes] = queue.Queue()
     client = _client(broker, client_id, client_id)
-    client.on_message = lambda _c, _u, message: inbox.put(message.payload)
+    client.on_message = lambda _c, _u, message: inbox.put(bytes(message.payload))
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
@@ -142,7 +142,7 @@ def hub_catch_up(config: Path, expected: int, truth: tuple[int, int, int, int]) 
         _wait(lambda: hub.store.counts().entries >= expected, "the hub's store")
         ingested = time.perf_counter()
         _wait(
-            lambda: not hub.venue.stale and count() == truth and hub.liveness().live,
+            lambda: not hub.venue.stale and count() == truth and hub.views.liveness().live,
             "the headcount right and live",
         )
         caught_up = time.perf_counter()
@@ -152,7 +152,7 @@ def hub_catch_up(config: Path, expected: int, truth: tuple[int, int, int, int]) 
             headcount=count(),
             rejected=sum(hub.ingest.rejected.values()),
             refused=sum(hub.ingest.refused.values()),
-            live=hub.liveness().live,
+            live=hub.views.liveness().live,
         )
     finally:
         hub.stop()

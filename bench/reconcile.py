@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -192,15 +193,15 @@ class Day:
 def make_day(
     families: int = FAMILIES,
     seed: int = 20260718,
-    gates: tuple[int, int, int] = (len(DESKS), len(ENTRIES), len(EXITS)),
+    layout: tuple[int, int, int] = (len(DESKS), len(ENTRIES), len(EXITS)),
     members: int = 0,
 ) -> Day:
-    """The day of `families` at `gates` (desks, entry gates, exit gates), the allowlist padded
-    to `members` bands with tickets of two adults and two children never seen that day."""
+    """The day of `families` at the gates of `layout` (desks, entry gates, exit gates), the
+    allowlist padded to `members` bands with tickets of families of four never seen that day."""
     rng = random.Random(seed)
-    desk_ids = [f"D{i}" for i in range(1, gates[0] + 1)]
-    entry_ids = [f"E{i}" for i in range(1, gates[1] + 1)]
-    exit_ids = [f"X{i}" for i in range(1, gates[2] + 1)]
+    desk_ids = [f"D{i}" for i in range(1, layout[0] + 1)]
+    entry_ids = [f"E{i}" for i in range(1, layout[1] + 1)]
+    exit_ids = [f"X{i}" for i in range(1, layout[2] + 1)]
     tickets: dict[str, Ticket] = {}
     bands: dict[str, Role] = {}
     staff = {f"5A00{i:04X}": f"Exit staff {g}" for i, g in enumerate(exit_ids)}
@@ -309,7 +310,7 @@ def payloads(day: Day, rng: random.Random) -> list[tuple[str, bytes]]:
 
 
 def hub_run(
-    directory: Path, messages: list[tuple[str, bytes]], allowlist: Allowlist
+    directory: Path, messages: Iterable[tuple[str, bytes]], allowlist: Allowlist
 ) -> dict[str, Any]:
     store = EventStore(directory / "events.db")
     venue = VenueState(store, allowlist=allowlist, capacity=POLICY.capacity)
@@ -341,7 +342,7 @@ def hub_run(
     return result
 
 
-def baseline_run(path: Path, messages: list[tuple[str, bytes]]) -> float:
+def baseline_run(path: Path, messages: Iterable[tuple[str, bytes]]) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")

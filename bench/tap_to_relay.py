@@ -212,7 +212,7 @@ def through_gate(root: Path, variant: Variant, taps: list[tuple[str, bytes]], id
             verified.append(time.perf_counter())
             handed(read)
 
-        reader._on_read = on_read  # type: ignore[method-assign]
+        reader._on_read = on_read
         relay: TimedPin = factory.pin(RELAY)
         go.set()
         try:
@@ -223,7 +223,7 @@ def through_gate(root: Path, variant: Variant, taps: list[tuple[str, bytes]], id
                 rises = len(relay.rises)
                 t0 = time.perf_counter()
                 field_.present(uid, memory)
-                _until(lambda r=rises: len(relay.rises) > r, f"the relay for {uid}")  # type: ignore[misc]
+                _until(lambda r=rises: len(relay.rises) > r, f"the relay for {uid}")
                 if gate.scans.last is None or gate.scans.last.get("code") != "OK_ENTRY":
                     raise RuntimeError(f"{uid} was not let in: {gate.scans.last}")
                 heard = field_.first_answer
