@@ -404,6 +404,6 @@ class TagEmulator:
                 return False
             if len(data) == 7 and data[1] == 0x70 and data == band.last_sel_req():
                 band.selected = True
-            if self._first_answer is None:
+            if self._first_answer is None and data in (b"\x26", b"\x52"):  # SENS_REQ
                 self._first_answer = time.perf_counter()
             return True

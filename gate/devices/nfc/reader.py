@@ -52,10 +52,12 @@ from enum import StrEnum
 from typing import Any
 
 import nfc
+import nfc.clf
 import nfc.tag
 import nfc.tag.tt2_nxp
 
 from gate.core.model import BandToken
+from gate.devices.nfc.activation import activate
 from gate.devices.nfc.band import (
     READ_TIMEOUT_S,
     TAG_ERRORS,
@@ -233,31 +235,22 @@ class NfcReader:
         return clf
 
     def _serve(self, clf: Any) -> None:
-        """Poll for tags until stopped; raises `_DeviceLost` when the device fails."""
-        rdwr = {
-            "targets": ["106A"],
-            "on-discover": self._discovered,
-            "on-connect": lambda tag: False,  # hand the tag back: we read it and watch it go
-            "iterations": 1,
-            "beep-on-connect": False,
-        }
-        while not self._stop.is_set():
+        """Sense for tags until stopped, one 106A sense a cycle, `poll_s` apart (what nfcpy's
+        `connect` does, with the activation of `gate.devices.nfc.activation`); raises
+        `_DeviceLost` when the device fails."""
+        while not self._stop.wait(self._poll_s):
             try:
-                tag = clf.connect(rdwr=rdwr, terminate=self._paused)
-                if tag is None:  # stopped
-                    return
-                if tag is False:  # nfcpy caught an IOError from the device
-                    raise _DeviceLost("the reader stopped responding")
-                self._serve_tag(tag)
-            except OSError as exc:
+                target = clf.sense(nfc.clf.RemoteTarget("106A"))
+                if target is None or not self._discovered(target):
+                    continue
+                tag = activate(clf, target)
+                if tag is not None:
+                    self._serve_tag(tag)
+            except (OSError, nfc.clf.UnsupportedTargetError) as exc:
                 raise _DeviceLost(f"the reader stopped responding: {exc}") from exc
 
-    def _paused(self) -> bool:
-        """nfcpy's terminate callable, asked before each sense: also paces the polling."""
-        return self._stop.wait(self._poll_s)
-
     def _discovered(self, target: Any) -> bool:
-        """nfcpy's on-discover: activate Type 2 tags; report anything else without activating."""
+        """Whether to activate `target`: Type 2 tags; anything else is reported, not activated."""
         sel_res = bytes(target.sel_res or b"")
         if sel_res and sel_res[0] & 0x60 == 0:
             return True
