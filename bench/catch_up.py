@@ -53,13 +53,14 @@ from bench.reconcile import make_day
 from deploy.broker import Credentials
 from deploy.broker_process import Broker
 from gate.core import headcount
-from gate.link.protocol import Topics
+from gate.link.protocol import GateStatus, Topics, dump
 from hub.service.config import load_hub_config
 from hub.service.hub import Hub
 
 FAMILIES, QUICK_FAMILIES = 5600, 150  # about 100k entries; a few thousand
 BASELINES = ("bench-durable-before", "bench-durable-after")
 POLL_S = 0.01
+STATUS_EVERY_S = 5.0  # [link] status_every_s
 
 
 @dataclass
@@ -119,15 +120,58 @@ def durable_drain(broker: Broker, client_id: str, expected: int, path: Path) -> 
     return elapsed
 
 
-def _wait(condition: Any, what: str) -> None:
+def _wait(condition: Any, what: str, state: Any = lambda: "") -> None:
     deadline = time.monotonic() + TIMEOUT_S * 3
     while not condition():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
+            raise RuntimeError(f"timed out waiting for {what}: {state()}")
         time.sleep(POLL_S)
 
 
-def hub_catch_up(config: Path, expected: int, truth: tuple[int, int, int, int]) -> HubCatchUp:
+class Statuses:
+    """The gates back online meanwhile: each sends its status every `STATUS_EVERY_S`, as
+    `gate.link.client` does (retained, QoS 1), what keeps the hub `live`."""
+
+    def __init__(self, broker: Broker, last_seq: dict[str, int], roles: dict[str, str]) -> None:
+        self.broker, self.last_seq, self.roles = broker, last_seq, roles
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="gate-statuses", daemon=True)
+
+    def __enter__(self) -> Statuses:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(TIMEOUT_S)
+
+    def _run(self) -> None:
+        topics = Topics(self.broker.topics.prefix)
+        clients = {}
+        for gate in self.last_seq:
+            client = _client(self.broker, gate, f"bench-status-{gate}")
+            _connect(client, self.broker, gate)
+            clients[gate] = client
+        try:
+            while not self.stop.is_set():
+                for gate, client in clients.items():
+                    status = GateStatus(
+                        gate=gate,
+                        online=True,
+                        role=self.roles[gate],
+                        last_seq=self.last_seq[gate],
+                        wall_ms=int(time.time() * 1000),
+                    )
+                    client.publish(topics.status(gate), dump(status), qos=1, retain=True)
+                self.stop.wait(STATUS_EVERY_S)
+        finally:
+            for client in clients.values():
+                _disconnect(client)
+
+
+def hub_catch_up(
+    config: Path, expected: int, truth: tuple[int, int, int, int], statuses: Statuses
+) -> HubCatchUp:
     hub = Hub(load_hub_config(config))
     thread = threading.Thread(target=hub.run, name="hub-loop")
 
@@ -139,11 +183,13 @@ def hub_catch_up(config: Path, expected: int, truth: tuple[int, int, int, int]) 
     try:
         started = time.perf_counter()
         thread.start()
+        statuses.__enter__()
         _wait(lambda: hub.store.counts().entries >= expected, "the hub's store")
         ingested = time.perf_counter()
         _wait(
             lambda: not hub.venue.stale and count() == truth and hub.views.liveness().live,
             "the headcount right and live",
+            lambda: f"stale {hub.venue.stale}, {count()} for {truth}, {hub.views.liveness()}",
         )
         caught_up = time.perf_counter()
         return HubCatchUp(
@@ -155,6 +201,7 @@ def hub_catch_up(config: Path, expected: int, truth: tuple[int, int, int, int]) 
             live=hub.views.liveness().live,
         )
     finally:
+        statuses.__exit__()
         hub.stop()
         thread.join(TIMEOUT_S)
 
@@ -186,7 +233,9 @@ def main(opts: Options | None = None) -> None:
             subscribe_away(broker, HUB_CLIENT_ID, [topics.events(), topics.status()])
             publish(broker, payloads)
             before = durable_drain(broker, BASELINES[0], n_entries, root / "before.db")
-            hub = hub_catch_up(config, n_entries, truth)
+            last_seq = {gate: len(sim.entries) for gate, sim in day.gates.items()}
+            statuses = Statuses(broker, last_seq, roster)
+            hub = hub_catch_up(config, n_entries, truth, statuses)
             after = durable_drain(broker, BASELINES[1], n_entries, root / "after.db")
     baseline_s = (before + after) / 2
     if hub.headcount != truth or hub.rejected or hub.refused or not hub.live:
