@@ -12,7 +12,8 @@ queue the backlog. Then each consumer connects and is timed from its connect:
 
 - the hub (`hub.service.hub.Hub`, in this process, from a hub.toml with the day's allowlist and
   its roster): **ingest**, until its store holds every entry; **catch-up after outage**, until
-  its headcount equals the ground truth and it says it is `live` (connected, a gate heard);
+  its headcount equals the ground truth and it says it is `live` (connected, a gate heard
+  within 20 s: the gates, back online, send their status every 5 s meanwhile);
 - the baseline, a fair one: a paho subscriber (QoS 1, persistent session) whose thread hands
   each message to a worker that takes everything waiting, decodes each payload (`json.loads`)
   and inserts its entries into an SQLite table keyed by gate and sequence, in one transaction

@@ -26,6 +26,7 @@ FIGURES = {
     "reconcile": True,
     "hub RSS": True,
     "gate RSS": True,
+    "gate RSS, restart": True,
 }
 
 
