@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -150,6 +151,8 @@ class Day:
     schedule: list[tuple[datetime, int, str, str, Intent]] = field(default_factory=list)
     codes: Counter[str] = field(default_factory=Counter)
     solo: int = 0
+    entry_gates: list[str] = field(default_factory=lambda: list(ENTRIES))
+    exit_gates: list[str] = field(default_factory=lambda: list(EXITS))
 
     planned: int = 0
 
@@ -187,11 +190,21 @@ class Day:
         advance(self.truth, END, POLICY)
 
 
-def make_day(families: int = FAMILIES, seed: int = 20260718) -> Day:
+def make_day(
+    families: int = FAMILIES,
+    seed: int = 20260718,
+    layout: tuple[int, int, int] = (len(DESKS), len(ENTRIES), len(EXITS)),
+    members: int = 0,
+) -> Day:
+    """The day of `families` at the gates of `layout` (desks, entry gates, exit gates), the
+    allowlist padded to `members` bands with tickets of families of four never seen that day."""
     rng = random.Random(seed)
+    desk_ids = [f"D{i}" for i in range(1, layout[0] + 1)]
+    entry_ids = [f"E{i}" for i in range(1, layout[1] + 1)]
+    exit_ids = [f"X{i}" for i in range(1, layout[2] + 1)]
     tickets: dict[str, Ticket] = {}
     bands: dict[str, Role] = {}
-    staff = {f"5A00{i:04X}": f"Exit staff {g}" for i, g in enumerate(EXITS)}
+    staff = {f"5A00{i:04X}": f"Exit staff {g}" for i, g in enumerate(exit_ids)}
     plans: list[tuple[str, list[str], list[str], bool]] = []
     for f in range(families):
         solo = rng.random() < 0.02
@@ -204,16 +217,23 @@ def make_day(families: int = FAMILIES, seed: int = 20260718) -> Day:
         c = [f"04{f:08X}C{i}" for i in range(n_children)]
         bands.update(dict.fromkeys(a, Role.ADULT) | dict.fromkeys(c, Role.CHILD))
         plans.append((code, a, c, solo))
+    unused = max(0, members - len(bands) + 3) // 4
+    for f in range(families, families + unused):
+        code = f"T{f:07d}"
+        tickets[code] = Ticket(code, "family", 2, 2, DAY, DAY, "")
+        bands.update({f"04{f:08X}A{i}": Role.ADULT for i in range(2)})
+        bands.update({f"04{f:08X}C{i}": Role.CHILD for i in range(2)})
     allowlist = Allowlist(1, tickets, bands, staff, {})
-    gates = {g: GateSim(g, Mode.BIND, allowlist, rng) for g in DESKS}
-    gates |= {g: GateSim(g, Mode.ENTRY, allowlist, rng) for g in ENTRIES}
-    gates |= {g: GateSim(g, Mode.EXIT, allowlist, rng) for g in EXITS}
+    gates = {g: GateSim(g, Mode.BIND, allowlist, rng) for g in desk_ids}
+    gates |= {g: GateSim(g, Mode.ENTRY, allowlist, rng) for g in entry_ids}
+    gates |= {g: GateSim(g, Mode.EXIT, allowlist, rng) for g in exit_ids}
     day = Day(allowlist, gates, State(allowlist=allowlist))
-    badge = {g: uid for uid, g in zip(staff, EXITS, strict=True)}
+    day.entry_gates, day.exit_gates = entry_ids, exit_ids
+    badge = {g: uid for uid, g in zip(staff, exit_ids, strict=True)}
     arrivals = sorted(OPEN + timedelta(seconds=rng.uniform(0, 7 * 3600)) for _ in plans)
-    desk_free = dict.fromkeys(DESKS, OPEN)
+    desk_free = dict.fromkeys(desk_ids, OPEN)
     for (code, adults, children, solo), arrival in zip(plans, arrivals, strict=True):
-        desk = min(DESKS, key=lambda d: (max(desk_free[d], arrival), d))  # the first free desk
+        desk = min(desk_ids, key=lambda d: (max(desk_free[d], arrival), d))  # the first free desk
         t = max(desk_free[desk], arrival)
         desk_free[desk] = t + timedelta(seconds=3 * (len(adults) + len(children)) + 6)
         day.solo += solo
@@ -242,7 +262,7 @@ def _family(
     day.plan(t, desk, code)
     for i, uid in enumerate(adults + children, start=1):
         day.plan(t + 3 * i * s, desk, uid)
-    entry_gate, exit_gate = rng.choice(ENTRIES), rng.choice(EXITS)
+    entry_gate, exit_gate = rng.choice(day.entry_gates), rng.choice(day.exit_gates)
     t += timedelta(seconds=rng.uniform(60, 600))
     for i, uid in enumerate(adults + children):
         day.plan(t + 3 * i * s, entry_gate, uid)
@@ -252,9 +272,12 @@ def _family(
     if len(adults) >= 2 and rng.random() < 0.15 and back < END - timedelta(minutes=5):
         # one adult steps out and comes back, through gates that never saw the family
         day.plan(
-            out, rng.choice([g for g in EXITS if g != exit_gate]), adults[-1], Intent.TEMPORARY
+            out,
+            rng.choice([g for g in day.exit_gates if g != exit_gate]),
+            adults[-1],
+            Intent.TEMPORARY,
         )
-        day.plan(back, rng.choice([g for g in ENTRIES if g != entry_gate]), adults[-1])
+        day.plan(back, rng.choice([g for g in day.entry_gates if g != entry_gate]), adults[-1])
     if leave > END - timedelta(minutes=5):
         return  # still inside at the end of the outage
     if solo:  # the guardian waits outside: staff check, badge, then the child
@@ -287,7 +310,7 @@ def payloads(day: Day, rng: random.Random) -> list[tuple[str, bytes]]:
 
 
 def hub_run(
-    directory: Path, messages: list[tuple[str, bytes]], allowlist: Allowlist
+    directory: Path, messages: Iterable[tuple[str, bytes]], allowlist: Allowlist
 ) -> dict[str, Any]:
     store = EventStore(directory / "events.db")
     venue = VenueState(store, allowlist=allowlist, capacity=POLICY.capacity)
@@ -319,7 +342,7 @@ def hub_run(
     return result
 
 
-def baseline_run(path: Path, messages: list[tuple[str, bytes]]) -> float:
+def baseline_run(path: Path, messages: Iterable[tuple[str, bytes]]) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")

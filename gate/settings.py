@@ -42,6 +42,12 @@ class _Strict(BaseModel):
 class ReaderSettings(_Strict):
     device: str = Field(description="nfcpy device path: usb, tty:AMA0:pn532, udp:HOST:PORT")
     debounce_s: float = Field(default=1.5, ge=0, le=30, strict=True)
+    poll_s: float = Field(
+        default=0.02, ge=0, le=1, strict=True, description="pause between two sense cycles"
+    )
+    fast_read: bool = Field(
+        default=True, strict=True, description="read the token with one FAST_READ (NTAG21x)"
+    )
     originality: Literal["require", "check", "off"] = Field(
         default="require", description="NTAG originality signature: refuse, log, or skip"
     )

@@ -19,6 +19,9 @@ class StillView:
     stopping = False
     connected = True
 
+    def changes(self) -> object:
+        return 0
+
     def headcount(self) -> Headcount:
         return Headcount(
             inside=3,

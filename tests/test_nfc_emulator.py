@@ -122,10 +122,37 @@ def test_capability_container_is_one_time_programmable(tag_emulator: TagEmulator
     assert tag_emulator.memory[12:16] == bytes.fromhex("E110120F")
 
 
+def test_fast_read_answers_the_pages_asked_and_naks_past_the_last(
+    tag_emulator: TagEmulator, clf: Any
+) -> None:
+    memory = bytes(range(45 * 4))
+    tag_emulator.present(UID, memory)
+    tag = connect(clf)
+    held = tag_emulator.memory
+    assert tag.transceive(bytes.fromhex("3A0408"), timeout=0.05) == held[16:36]
+    assert tag.transceive(bytes.fromhex("3A032D"), timeout=0.05) == b"\x00"  # NAK: 0 to 44
+
+
+def test_an_empty_field_answers_a_sense_at_once_when_asked() -> None:
+    emulator = TagEmulator("127.0.0.1", 0)
+    emulator.empty_answer = True
+    with emulator:
+        clf = nfc.ContactlessFrontend(emulator.path)
+        try:
+            started = time.monotonic()
+            assert clf.sense(nfc.clf.RemoteTarget("106A")) is None
+            assert time.monotonic() - started < 0.5  # nfcpy's udp driver alone waits 1 s
+            emulator.present(UID)
+            before = time.perf_counter()
+            assert connect(clf) is not None
+            assert emulator.first_answer is not None and emulator.first_answer > before
+        finally:
+            clf.close()
+
+
 @pytest.mark.parametrize(
     ("name", "command"),
     [
-        ("FAST_READ", "3A0408"),
         ("PWD_AUTH", "1BFFFFFFFF"),
         ("READ_CNT", "3902"),
     ],
@@ -146,7 +173,7 @@ def test_after_silence_the_band_answers_only_once_selected_again(
     tag_emulator.present(UID)
     tag = connect(clf)
     with pytest.raises(nfc.tag.tt2.Type2TagCommandError):
-        tag.transceive(b"\x3a\x04\x08", timeout=0.05, retries=0)
+        tag.transceive(b"\x39\x02", timeout=0.05, retries=0)  # READ_CNT: silence
     with pytest.raises(nfc.tag.tt2.Type2TagCommandError):
         tag.transceive(b"\x30\x00", timeout=0.05, retries=0)  # IDLE now
     assert clf.sense(nfc.clf.RemoteTarget("106A", sel_req=bytearray.fromhex(UID))) is not None

@@ -62,13 +62,24 @@ def test_reader_reads_only_the_cc_and_the_pages_of_the_token_and_of_its_passage_
     tag_emulator: TagEmulator, start_reader: StartReader, site_keys: Keyring
 ) -> None:
     tag_emulator.present(BAND_UID, band_with(FAMILY_CHILD, BAND_UID, site_keys))
-    probe = start_reader(tag_emulator.path)
-    probe.next_read()
+    probe = start_reader(tag_emulator.path, fast_read=False)
+    assert probe.next_read().token == FAMILY_CHILD
     pages = [c.page for c in tag_emulator.history if c.name == "READ" and c.page != 0]
     # page 0: nfcpy's presence check; 28-39: the passage record (gate.devices.nfc.passage)
     assert pages == [3, 7, 11, 15, 28, 32, 36]
     others = ("READ", "GET_VERSION", "1A", "READ_SIG")  # READ_SIG: the originality signature
     assert not [c for c in tag_emulator.history if c.name not in others]
+
+
+def test_reader_reads_the_token_with_one_fast_read(
+    tag_emulator: TagEmulator, start_reader: StartReader, site_keys: Keyring
+) -> None:
+    tag_emulator.present(BAND_UID, band_with(FAMILY_CHILD, BAND_UID, site_keys))
+    probe = start_reader(tag_emulator.path)  # fast_read: the default
+    assert probe.next_read().token == FAMILY_CHILD
+    fast = [c.page for c in tag_emulator.history if c.name == "FAST_READ"]
+    assert fast == [3]
+    assert not [c for c in tag_emulator.history if c.name == "READ" and c.page != 0]
 
 
 def test_blank_band_is_reported_without_a_token(

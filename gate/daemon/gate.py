@@ -350,6 +350,8 @@ def nfc_reader(
         keyring,
         on_tag,
         debounce_s=reader.debounce_s,
+        poll_s=reader.poll_s,
+        fast_read=reader.fast_read,
         originality=reader.originality_check,
     )
 

@@ -91,6 +91,9 @@ class Readout:
             now=time.time(),
         )
 
+    def changes(self) -> object:
+        return (self.venue.folded, self.venue.rebuilds)
+
     def headcount(self) -> Headcount:
         count = self.venue.headcount(self.ingest.headcount_gates())
         live = self.liveness()

@@ -28,6 +28,11 @@ class HubView(Protocol):
 
     def headcount(self) -> Headcount: ...
 
+    def changes(self) -> object:
+        """Changes whenever the venue's state does (an entry folded, a rebuild); cheap: each
+        display stream asks it several times a second, to send a tap's headcount at once."""
+        ...
+
     def display(self, language: str | None = None) -> dict[str, Any]:
         """The wall display's object (`hub.views.display`), its alerts in `language` ("en",
         "zh-CN"; None: the hub's `[hub] language`)."""

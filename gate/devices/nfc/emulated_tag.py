@@ -25,20 +25,24 @@ class TagProfile:
     pages_per_lock_bit: int = 2  # dynamic lock bit granularity
     hidden_pages: int = 0  # last pages that read as zeros (PWD, PACK)
     signs: bool = False  # answers READ_SIG (NTAG21x)
+    fast_read: bool = False  # answers FAST_READ (NTAG21x)
 
 
 # Memory maps from NXP's NTAG213/215/216 data sheet (NTAG21x, rev. 3.2).
 NTAG213 = TagProfile(
     "NTAG213", 45, bytes.fromhex("0004040201000F03"), bytes.fromhex("E1101200"),
     dynamic_lock_page=40, pages_per_lock_bit=2, hidden_pages=2, signs=True,
+    fast_read=True,
 )  # fmt: skip
 NTAG215 = TagProfile(
     "NTAG215", 135, bytes.fromhex("0004040201001103"), bytes.fromhex("E1103E00"),
     dynamic_lock_page=130, pages_per_lock_bit=16, hidden_pages=2, signs=True,
+    fast_read=True,
 )  # fmt: skip
 NTAG216 = TagProfile(
     "NTAG216", 231, bytes.fromhex("0004040201001303"), bytes.fromhex("E1106D00"),
     dynamic_lock_page=226, pages_per_lock_bit=16, hidden_pages=2, signs=True,
+    fast_read=True,
 )  # fmt: skip
 # Foreign tags, for tests of what a gate must shrug off.
 ULTRALIGHT = TagProfile("MIFARE Ultralight", 16)  # no GET_VERSION, factory blank OTP: no NDEF
@@ -194,6 +198,12 @@ class EmulatedTag:
         if op == 0x30 and len(cmd) == 2 and k.pages:  # READ
             page = cmd[1]
             return (self.read(page) if page < k.pages else NAK), True, "READ", page
+        if op == 0x3A and len(cmd) == 3 and k.fast_read:  # FAST_READ: pages start to end
+            start, end = cmd[1], cmd[2]
+            if start > end or end >= k.pages:
+                return NAK, True, "FAST_READ", start
+            data = b"".join(self.read(q)[:4] for q in range(start, end + 1))
+            return data, True, "FAST_READ", start
         if op == 0xA2 and len(cmd) == 6 and k.pages:  # WRITE
             page = cmd[1]
             if self.writes_left == 0:

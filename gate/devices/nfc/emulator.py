@@ -33,10 +33,11 @@ command, over a subclass of nfcpy's udp device with these changes for the listen
 
 The band answers READ (``30``: 16 bytes from 4 pages, rolling over past the last page),
 WRITE (``A2``: one page; lock bits, the OTP capability container and lock bytes are honoured),
-GET_VERSION (``60``) and, on NTAG21x, READ_SIG (``3C 00``: an originality signature of its UID
+GET_VERSION (``60``), on NTAG21x FAST_READ (``3A``: the pages from one address to another in
+one answer) and READ_SIG (``3C 00``: an originality signature of its UID
 made with the emulator's own test key pair, `ORIGINALITY_KEY`, not NXP's: tests and the demo set
 that public key in the reader's configuration), NAKs (``00``) an address out of range or a
-locked page, and stays silent on everything else (PWD_AUTH, FAST_READ, AUTHENTICATE, ...).
+locked page, and stays silent on everything else (PWD_AUTH, AUTHENTICATE, ...).
 As a real tag, it serves commands only once selected (REQA, anticollision, SEL_REQ for its UID),
 and falls back to IDLE after a command it does not answer, a NAK, or the reader's RFOFF: the
 reader must select it again. So a band swapped for another under a reader is not taken for the
@@ -48,6 +49,16 @@ foreign tags come from `present(..., kind=...)` ("ULTRALIGHT", "ULTRALIGHT_EV1",
 "ISO_DEP") or from `present(..., memory=...)` (no capability container, garbage); a clone's
 signature from `present(..., signature=...)` (bytes it answers READ_SIG with, or None: silent);
 `TagEmulator.history` records the commands the band received.
+
+An empty field: with no band, a reader's SENS_REQ goes unanswered, and nfcpy's udp driver waits
+1 s for an answer before its sense gives up: each sense cycle of a reader with nothing on it then
+lasts a second, where a PN532 (nfcpy's pn532 driver: one passive activation try) gives up within
+milliseconds. `TagEmulator.empty_answer = True` (before `start`) ends that wait at once (it
+answers an unanswered SENS_REQ with the end of the field, ``RFOFF``, which nfcpy's sense takes
+for "nothing there"), so that a reader polls here at the pace of one on a PN532; the latency
+benchmarks use it.
+`TagEmulator.first_answer` is when (`time.perf_counter()`) the band presented last first heard a
+reader (the SENS_REQ it answers): when the reader's sensing reached it.
 """
 
 from __future__ import annotations
@@ -137,10 +148,13 @@ class _TagSideUdp(nfc.clf.udp.Device):  # type: ignore[misc]
             target._addr = self._peer  # answer whoever spoke last
         return super().send_rsp_recv_cmd(target, data, timeout)
 
-    def drain(self, timeout: float) -> None:
-        """Wait up to `timeout` for a frame and drop it: nothing in the field answers."""
+    def drain(self, timeout: float, answer: bool = False) -> None:
+        """Wait up to `timeout` for a frame and drop it: nothing in the field answers. With
+        `answer`, a SENS_REQ gets RFOFF back, so the reader's sense ends now, not in 1 s."""
         if self.socket is not None and select.select([self.socket], [], [], timeout)[0]:
-            self.socket.recvfrom(1024)
+            data, addr = self.socket.recvfrom(1024)
+            if answer and data in (b"106A 26", b"106A 52"):
+                self.socket.sendto(b"RFOFF", addr)
 
 
 class TagEmulator:
@@ -154,8 +168,11 @@ class TagEmulator:
     `stop()` ends it. Also a context manager. All methods are thread-safe.
     """
 
+    empty_answer = False  # True: a sense with no band ends at once (module docstring)
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, kind: str | TagProfile = "NTAG213"):
         self.host, self._port, self.kind = host, port, profile(kind)
+        self._first_answer: float | None = None
         self._lock = threading.Lock()
         self._band: EmulatedTag | None = None
         self._last_memory = b""
@@ -248,6 +265,7 @@ class TagEmulator:
             )
             self._band.signature_misses, self._signature_misses = self._signature_misses, 0
             self._last_memory = bytes(mem)
+            self._first_answer = None
         log.debug("band %s (%s) presented", uid.upper(), k.name)
         self._wake()
 
@@ -296,6 +314,12 @@ class TagEmulator:
             return bytes(self._band.memory) if self._band else self._last_memory
 
     @property
+    def first_answer(self) -> float | None:
+        """`perf_counter()` when the band presented last first heard a reader, or None."""
+        with self._lock:
+            return self._first_answer
+
+    @property
     def history(self) -> list[Command]:
         """Frames received after activation (most recent last, bounded)."""
         with self._lock:
@@ -327,7 +351,7 @@ class TagEmulator:
                     band = self._band
                     self._serving = band
                 if band is None:
-                    self._device.drain(0.1)
+                    self._device.drain(0.1, self.empty_answer)
                     continue
                 activated = self._clf.listen(band.target(), _LISTEN_S)
                 if activated is not None and activated.tt2_cmd is not None:
@@ -380,4 +404,6 @@ class TagEmulator:
                 return False
             if len(data) == 7 and data[1] == 0x70 and data == band.last_sel_req():
                 band.selected = True
+            if self._first_answer is None and data in (b"\x26", b"\x52"):  # SENS_REQ
+                self._first_answer = time.perf_counter()
             return True

@@ -282,10 +282,18 @@ class HttpServer:
 
 
 class SharedFeed:
-    """A value computed in the pool at most once per `every_s` however many streams ask."""
+    """A value computed in the pool at most once per `every_s` however many streams ask, and
+    at once when `changes()` (cheap: asked at every look) differs from the last computation's."""
 
-    def __init__(self, server: HttpServer, compute: Callable[[], Any], every_s: float) -> None:
+    def __init__(
+        self,
+        server: HttpServer,
+        compute: Callable[[], Any],
+        every_s: float,
+        changes: Callable[[], object] = lambda: None,
+    ) -> None:
         self.server, self.compute, self.every_s = server, compute, every_s
+        self.changes, self.seen = changes, changes()
         self.value: Any = None
         self.at = -1e9
         self._lock: asyncio.Lock | None = None
@@ -294,9 +302,10 @@ class SharedFeed:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if time.monotonic() - self.at >= self.every_s:
+            seen = self.changes()
+            if time.monotonic() - self.at >= self.every_s or seen != self.seen:
                 self.value = await self.server.run_blocking(self.compute)
-                self.at = time.monotonic()
+                self.at, self.seen = time.monotonic(), seen
             return self.value
 
 

@@ -50,7 +50,8 @@ from hub.views.web.request import Request
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-STREAM_EVERY_S = 0.5
+STREAM_EVERY_S = 0.5  # the display computed again at least this often (clocks, liveness)
+STREAM_LOOK_S = 0.05  # a stream looks this often whether the venue changed (`HubView.changes`)
 KEEPALIVE_S = 15.0
 
 OPEN, DESK, STAFF = 0, 1, 2
@@ -140,12 +141,13 @@ def make_server(
     async def stream(request: Request, send: Callable[[bytes], Awaitable[None]]) -> None:
         """Server-sent events: the display object whenever it changes."""
         last, quiet_since = b"", time.monotonic()  # last: the display without its clock
-        feed = feeds[asked(request)]
+        feed, looked = feeds[asked(request)], None
         try:
             while not hub.stopping:
                 display = await feed.latest()
-                changed = _without_clock(display)  # the clock alone is no change
                 now = time.monotonic()
+                changed = last if display is looked else _without_clock(display)  # not the clock
+                looked = display
                 if changed != last:
                     data = json.dumps(display, default=str, ensure_ascii=False).encode()
                     await send(b"event: display\ndata: " + data + b"\n\n")
@@ -153,7 +155,7 @@ def make_server(
                 elif now - quiet_since > KEEPALIVE_S:
                     await send(b": keepalive\n\n")
                     quiet_since = now
-                await asyncio.sleep(STREAM_EVERY_S)
+                await asyncio.sleep(STREAM_LOOK_S)
         except (OSError, TimeoutError):
             pass  # the display went away, or stopped reading
         except Exception:  # a bug must end this stream, not the hub: the page falls back
@@ -168,7 +170,7 @@ def make_server(
         limits=limits,
     )
     feeds = {  # one per language: its alerts' words
-        lang: SharedFeed(server, functools.partial(hub.display, lang), STREAM_EVERY_S)
+        lang: SharedFeed(server, functools.partial(hub.display, lang), STREAM_EVERY_S, hub.changes)
         for lang in LANGUAGES
     }
     return server
