@@ -71,14 +71,14 @@ def test_reader_reads_only_the_cc_and_the_pages_of_the_token_and_of_its_passage_
     assert not [c for c in tag_emulator.history if c.name not in others]
 
 
-def test_reader_reads_the_token_with_one_fast_read(
+def test_reader_reads_the_token_and_its_passage_record_with_one_fast_read_each(
     tag_emulator: TagEmulator, start_reader: StartReader, site_keys: Keyring
 ) -> None:
     tag_emulator.present(BAND_UID, band_with(FAMILY_CHILD, BAND_UID, site_keys))
     probe = start_reader(tag_emulator.path)  # fast_read: the default
     assert probe.next_read().token == FAMILY_CHILD
     fast = [c.page for c in tag_emulator.history if c.name == "FAST_READ"]
-    assert fast == [3]
+    assert fast == [3, 28]  # the CC and the token's message; the passage record (pages 28-39)
     assert not [c for c in tag_emulator.history if c.name == "READ" and c.page != 0]
 
 
