@@ -102,3 +102,21 @@ def test_an_entry_no_scan_asked_for_stays_beyond_the_plan():
     n = len(f.bands)
     assert any(f"entries {n + 1} (planned {n})" in line for line in judged.off_plan)
     assert not judged.recounted
+
+
+def test_an_entry_granted_again_offline_after_a_lost_answer_stays_beyond_the_plan():
+    plan = small_plan()
+    f = temporary_family(plan)
+    ops, hub = planned_day(plan)
+    adult = f.adults[0]
+    first = next(op for op in ops if op.value == adult)
+    first.outcome, first.code, first.seq = "indeterminate", None, None
+    again = answered(f.entry_gate, 902, adult, "OK_ENTRY", first.sent + 0.5, request="again")
+    again.expected = frozenset({"OK_ENTRY"})
+    ops.append(again)
+    body = {"scan": {"value": adult, "offline": True}, "decision": {"code": "OK_ENTRY"}}
+    hub.append(Row(f.entry_gate, 902, "n902", "9" * 16, "decision", {**body, "request": "again"}))
+    judged = as_planned(ops, hub, plan, overrides=False, faults=[])
+    n = len(f.bands)
+    assert any(f"entries {n + 1} (planned {n})" in line for line in judged.off_plan)
+    assert not judged.recounted

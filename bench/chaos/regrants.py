@@ -17,8 +17,9 @@ are recounted here, each from the scan it answers (matched by request id), and s
   pairing window on the children inside and took the adult back to `temp_out` (the adult must
   come back for them), and, not yet connected, it lets out a band it does not know to be inside
   (docs/offline.md): the same `OK_EXIT` twice for one band, the second journalled offline.
-  Counted once. The same move granted again by a connected gate is no such repeat: it stays a
-  move beyond the plan.
+  Counted once. Only a move out: no gate lets a band in again that it let in (cut off or not).
+  The same move granted again by a connected gate is no such repeat: it stays a move beyond
+  the plan.
 
 Any other move beyond the plan's stays one, and fails the family.
 """
@@ -32,7 +33,8 @@ from typing import Any, Protocol
 
 from venue.plan import MOVES
 
-WAYS = ({"OK_ENTRY", "OK_REENTRY"}, {"OK_EXIT", "OK_TEMP_EXIT"})
+IN = frozenset({"OK_ENTRY", "OK_REENTRY"})
+OUT = frozenset({"OK_EXIT", "OK_TEMP_EXIT"})  # what a gate cut off may grant again
 
 
 class Scan(Protocol):
@@ -80,7 +82,7 @@ def recount(scans: Sequence[Scan], hub: Sequence[Stored], families: Mapping[str,
     unheard: set[tuple[str, str]] = set()  # (band, code) committed, the answer lost
     for scan, code, offline in sorted(grants, key=lambda g: g[0].sent):
         family = families[scan.value]
-        if offline and (scan.value, code) in unheard:
+        if offline and code in OUT and (scan.value, code) in unheard:
             result._move(family, code, None, f"{code} again after a lost answer, offline")
             continue
         if scan.outcome != "ok":
@@ -89,6 +91,6 @@ def recount(scans: Sequence[Scan], hub: Sequence[Stored], families: Mapping[str,
         if code in scan.expected or len(planned) != 1:
             continue
         (counted,) = planned
-        if any(code in way and counted in way for way in WAYS):
+        if any(code in way and counted in way for way in (IN, OUT)):
             result._move(family, code, counted, f"{code} for a planned {counted}")
     return result
