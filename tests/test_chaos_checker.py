@@ -244,6 +244,7 @@ def planned_day(plan, code_of=lambda code, _f: code):
             op.expected = frozenset({planned})
             ops.append(op)
             body = {"scan": {"value": uid}, "decision": {"code": code}, "events": []}
+            body["request"] = op.request
             hub.append(Row(gate, int(sent), f"n{sent}", f"{sent:016.0f}", "decision", body))
         if f.story is Story.LEAVES_FIRST:
             flag = {"events": [{"type": "GroupFlagged", "gate": "X1", "group": f.ticket}]}

@@ -50,6 +50,7 @@ class Scanned:
 class Judgement:
     unexpected: list[str] = field(default_factory=list)
     explained: Counter[str] = field(default_factory=Counter)  # "CODE (why)": how many
+    recounted: Counter[str] = field(default_factory=Counter)  # moves counted as another: why
     disturbed: set[str] = field(default_factory=set)  # families (tickets)
     planned: Counter[str] = field(default_factory=Counter)
     happened: Counter[str] = field(default_factory=Counter)
@@ -74,6 +75,9 @@ class Judgement:
         if self.explained:
             said = ", ".join(f"{k} {n}" for k, n in self.explained.most_common())
             out.append(f"  codes explained: {said}")
+        if self.recounted:
+            said = ", ".join(f"{k} {n}" for k, n in self.recounted.most_common())
+            out.append(f"  moves at the hub recounted: {said}")
         out += [f"  unexpected: {line}" for line in self.unexpected[:10]]
         out += [f"  off plan: {line}" for line in self.off_plan[:10]]
         return out

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
+from bench.chaos.regrants import recount
 from gate.core import BandBound, BandLearned, MemberMoved, MemberState, Role
 from gate.link.codec import CodecError, events_of
 from venue.as_planned import (
@@ -209,7 +210,9 @@ def as_planned(
     """Whether the day happened as planned (`venue.as_planned`): each answered scan's code the
     one the simulator expected, or explained (a lost answer of its family before it; a denial
     while a fault was under way or within FAULT_SHADOW_S of its end); and the hub holding the
-    moves and flags the plan called for, exactly for every family no fault disturbed."""
+    moves and flags the plan called for, exactly for every family no fault disturbed; a move
+    the gates made right from what they knew, of another kind than planned or the same again
+    after a lost answer, counted as the planned move it answers (`bench.chaos.regrants`)."""
     families = family_of(plan)
 
     def explain(scan: Scanned) -> str | None:
@@ -224,6 +227,10 @@ def as_planned(
     ]
     judgement = judge_scans(scans, families, explain)
     happened = happened_at_hub([row.body for row in hub], families)
+    recounted = recount(ops, hub, families)
+    for family, change in recounted.change.items():
+        happened.setdefault(family, Counter()).update(change)
+    judgement.recounted.update(recounted.said)
     return judge_day(plan, overrides, happened, judgement, finished)
 
 

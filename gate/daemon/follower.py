@@ -106,6 +106,8 @@ class LinkFollower:
                 except (AllowlistError, OSError) as exc:  # the hub sends it again on reconnect
                     self.count("allowlist_store_failed")
                     log.error("allowlist: cannot store the hub's: %s", exc)
+                finally:  # handled: kept, or refused for good (killed before: sent again)
+                    self.link.done(message)
 
     def tick(self) -> None:
         """Publish what the journal holds above what was sent; the status when it is due."""

@@ -6,6 +6,13 @@ The journal is the only outbox. Paho's callbacks run on its network thread and o
 unacknowledged entries. On every reconnect, on a replay request and when acknowledgements stall,
 the link starts again from the hub's watermark: nothing relies on paho's queue or the broker's.
 
+What comes in is acknowledged to the broker (PUBACK) only once the loop has handled it (`done`):
+another gate's batch kept in presence, an allowlist stored. Paho would acknowledge on receipt,
+and a gate killed between that and the loop would never hear those entries again (the broker
+had them delivered; no one sends a peer's entries twice): an exit gate not knowing a family's
+bands, an entry gate letting a member back in as a first entry. Unacknowledged, the broker sends
+them again when the gate reconnects to its session.
+
 The link speaks MQTT v5 with a persistent session (clean start off, the session kept for as long
 as the broker keeps a silent client's, 14 days), so the broker says why it closed a connection:
 "session taken over" means another login with this gate's username and password
@@ -85,13 +92,21 @@ def check_transport(host: str, tls_ca: Path | None, tls: bool | None) -> None:
 
 
 def new_client(
-    username: str, password: str | None, tls_ca: Path | None, will: tuple[str, bytes]
+    username: str,
+    password: str | None,
+    tls_ca: Path | None,
+    will: tuple[str, bytes],
+    manual_ack: bool = False,
 ) -> mqtt.Client:
     """A paho client (MQTT v5, callback API v2) as gates and the hub use it: client id = username,
     TLS with the broker's certificate and host name checked when `tls_ca` is given, a retained
-    last will `(topic, payload)`."""
+    last will `(topic, payload)`. `manual_ack`: what comes in is acknowledged by `Client.ack`,
+    not on receipt."""
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=username, protocol=MQTTProtocolVersion.MQTTv5
+        CallbackAPIVersion.VERSION2,
+        client_id=username,
+        protocol=MQTTProtocolVersion.MQTTv5,
+        manual_ack=manual_ack,
     )
     client.username_pw_set(username, password)
     if tls_ca is not None:
@@ -168,6 +183,9 @@ class LinkMessage:
     payload: bytes
     retained: bool = False  # kept by the broker, not sent now
     at_s: float = field(default_factory=time.monotonic)  # when paho's thread received it
+    mid: int = 0  # the broker's packet id, for its acknowledgement (`Link.done`)
+    qos: int = 0
+    connection: int = 0  # which of the link's connections it came on
 
 
 class Link:
@@ -189,6 +207,7 @@ class Link:
         self.status_at = 0.0
         self.published = 0
         self.health = LinkHealth()
+        self.connection = 0  # connections made so far (paho's thread counts them)
         self.username = settings.username or gate_id
         offline = dump(GateStatus(gate=gate_id, online=False))
         client = new_client(
@@ -196,6 +215,7 @@ class Link:
             self._password(),
             settings.tls_ca,
             (self.topics.status(gate_id), offline),
+            manual_ack=True,  # `done`, once the loop has handled it
         )
         client.max_inflight_messages_set(20)
         client.on_connect = self._on_connect
@@ -216,6 +236,7 @@ class Link:
             why = refused_login(self.username, reason, self.settings.password_file)
             self.inbox.put(LinkDown(why, "refused"))
         else:
+            self.connection += 1
             self.inbox.put(LinkUp(bool(flags.session_present)))
 
     def _on_connect_fail(self, client: Any, userdata: Any) -> None:
@@ -230,7 +251,16 @@ class Link:
         self.inbox.put(LinkSubscribed(mid, any(r.is_failure for r in reasons)))
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        self.inbox.put(LinkMessage(message.topic, bytes(message.payload), bool(message.retain)))
+        self.inbox.put(
+            LinkMessage(
+                message.topic,
+                bytes(message.payload),
+                bool(message.retain),
+                mid=int(message.mid),
+                qos=int(message.qos),
+                connection=self.connection,
+            )
+        )
 
     # --- the loop's side ------------------------------------------------------------------------
 
@@ -284,6 +314,13 @@ class Link:
         self.client.publish(t.events(self.gate_id), b"", qos=1, retain=True)
         self.rewind(journal.acked, "connected")
         return taken_over
+
+    def done(self, message: LinkMessage) -> None:
+        """The loop has handled `message`: acknowledge it to the broker now. One that came on an
+        earlier connection is not (its packet id may name another message by now): the broker
+        sent it again on this one, if it kept the session."""
+        if message.qos > 0 and self.connected and message.connection == self.connection:
+            self.client.ack(message.mid, message.qos)
 
     def _subscribe(self, topic: str, qos: int) -> None:
         _, mid = self.client.subscribe(topic, qos=qos)
