@@ -22,6 +22,7 @@ from gate.core import Policy
 from gate.daemon.desk_actions import dispatch
 from gate.daemon.desk_journal import NotAtDesk
 from gate.daemon.ledger import Ledger
+from gate.daemon.pickups import Pickups
 from gate.settings import GateSettings
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # as a test scan's (gate.daemon.answers)
@@ -35,25 +36,42 @@ class ScanPathLike(Protocol):
     ledger: Ledger
     clock: Callable[[], datetime]
     last: dict[str, Any] | None
+    pickups: Pickups | None
 
     def advance_time(self, now: datetime | None = None) -> None: ...
 
 
 class DeskRunner:
     """Runs desk actions on the loop, on the scan path's books: windows closed by now first
-    (a staff badge's too), then the action; its decision is the gate's last."""
+    (a staff badge's too), then the action; its decision is the gate's last.
+
+    A walk-in child's pickup code, once its registration is journalled, is handed over as
+    `gatectl walkin` hands it: printed on this desk's printer when it has one, sent to the
+    hub for the guardian (`send_pickup_codes`), and, for a request of the hub's console
+    (`console`), sent to the hub for that request's answer. The answer to the asker holds it
+    (`pickup`); the gate's `last` never does."""
 
     def __init__(self, scans: ScanPathLike) -> None:
         self.scans = scans
 
     def run(
-        self, action: str, args: object, asked_by: dict[str, Any] | None, request: str | None
+        self,
+        action: str,
+        args: object,
+        asked_by: dict[str, Any] | None,
+        request: str | None,
+        console: bool = False,
     ) -> dict[str, Any]:
         s = self.scans
         now = s.clock()
         s.advance_time(now)
-        s.last = dispatch(s.ledger, s.settings, s.policy, now, action, args, asked_by, request)
-        return s.last
+        result = dispatch(s.ledger, s.settings, s.policy, now, action, args, asked_by, request)
+        handed = result.pop("pickup", None)
+        s.last = dict(result)  # the code is not kept
+        if handed is not None and s.pickups is not None:
+            to = request if console else None
+            result["pickup"] = s.pickups.print_code(handed["group"], handed["code"], to)
+        return result
 
 
 class DeskGate(Protocol):

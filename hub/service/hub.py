@@ -144,6 +144,7 @@ class Hub:
             lambda gate: live.status if (live := self.ingest.tracker.get(gate)) else None,
             lambda: self.link.connected,
         )
+        self.pickup_codes.console = self.views.desks.hand_over  # a walk-in's code, shown once
         if self.notifier is not None:
             self.views.notify = self.notifier.counts
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
