@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rules_helpers import Venue
 from test_rules_guardians import walk_in
 
@@ -120,3 +122,28 @@ def test_anything_but_a_desks_own_walkin_phone_is_refused(
     assert told == {} and GuardianPhoneBook(path).all() == {}
     assert phones.counts == {"kept": 0, "refused": 1}
     assert why in caplog.text and "13800138" not in caplog.text
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    payload=st.binary(max_size=300)
+    | st.dictionaries(
+        st.sampled_from(["v", "gate", "group", "phone", "extra"]),
+        st.none()
+        | st.integers(0, 2)
+        | st.text(max_size=80)
+        | st.sampled_from([PHONE, GROUP, "D1"]),
+    ).map(lambda d: json.dumps(d).encode()),
+    gate=st.sampled_from(["D1", "D2", "X1", "D9"]),
+    retained=st.booleans(),
+)
+def test_whatever_comes_on_a_guardian_topic_the_hub_never_fails(
+    hub, payload: bytes, gate: str, retained: bool
+) -> None:
+    phones, told, _path = hub
+    told.clear()
+    phones.received(guardian_topic(TOPICS, gate), payload, retained)  # never raises
+    if told:  # only a desk's own, for a walk-in group of that desk, a mobile number
+        assert gate == "D1" and not retained and told == {GROUP: PHONE}
