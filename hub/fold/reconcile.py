@@ -226,6 +226,11 @@ class VenueState:
         with self._read:
             self.guardian_phones[group] = phone
 
+    def phones(self) -> dict[str, str]:
+        """The walk-ins' guardian phones told so far (a copy, for a report)."""
+        with self._read:
+            return dict(self.guardian_phones)
+
     # --- reading --------------------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -201,7 +201,7 @@ class Readout:
             self.policy.tz,
             allowlist=self.allowlist.current,
             findings=self.venue.findings(),
-            guardian_phones=self.venue.guardian_phones,
+            guardian_phones=self.venue.phones(),
         )
 
     # --- `hub status` ---------------------------------------------------------------------------
