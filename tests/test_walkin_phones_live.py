@@ -90,6 +90,7 @@ def test_the_full_phone_reaches_the_hub_and_no_other_gate(desk: Desk, tmp_path: 
     wait_for(lambda: looked_up("staff"), timeout=60, what=f"the hub has the phone: {v.hub.tail()}")
     assert looked_up("staff")["guardian_phone"] == PHONE  # type: ignore[index]
     assert looked_up("desk")["guardian_phone"] == "*******8000"  # type: ignore[index]
+    assert ask(str(v.hub.socket), {"cmd": "status"})["guardian_phones"] == {"kept": 1, "refused": 0}
 
     record = tmp_path / "notices.jsonl"
 

@@ -152,6 +152,7 @@ class Hub:
             lambda: self.link.connected,
         )
         self.pickup_codes.console = self.views.desks.hand_over  # a walk-in's code, shown once
+        self.views.guardian_phones = self.guardian_phones.counts
         if self.notifier is not None:
             self.views.notify = self.notifier.counts
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
