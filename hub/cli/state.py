@@ -74,9 +74,12 @@ def open_venue(args: argparse.Namespace) -> Iterator[StateView]:
     except StoreError as exc:
         raise ConfigError(str(exc)) from exc
     try:
-        phones = GuardianPhoneBook(config.hub.state_dir / "guardian_phones.db")
-        told = phones.all()  # walk-ins' guardian phones, as the desks told the hub
-        phones.close()
+        told: dict[str, str] = {}  # walk-ins' guardian phones, as the desks told the hub
+        book_path = config.hub.state_dir / "guardian_phones.db"
+        if book_path.is_file():  # never made here: the hub's user makes it
+            phones = GuardianPhoneBook(book_path)
+            told = phones.all()
+            phones.close()
         venue = VenueState(store, allowlist=allowlist, policy=policy, guardian_phones=told)
         yield StateView(policy, venue, allowlist)
     finally:
