@@ -29,6 +29,7 @@ from pathlib import Path
 from string import Template
 from types import MappingProxyType
 
+from gate.link.guardian_phone import guardian_topic
 from gate.link.pickup_notice import pickup_topic
 from gate.link.protocol import (
     DEFAULT_PREFIX,
@@ -231,7 +232,8 @@ def _phone_readers(t: Topics, roster: Mapping[str, str]) -> str:
         "# The desks and handhelds of the venue's roster (hub.toml [gates]) also read the",
         "# allowlist with guardian phones; the other gates get it without (design §9).",
         "# Each reads the desk actions the hub's console asks of it, and no other desk's, and",
-        "# sends the hub the pickup codes it gives (send_pickup_codes), which no gate reads.",
+        "# sends the hub the pickup codes it gives (send_pickup_codes) and its walk-in children's",
+        "# guardian phones in full (its events hold them masked), which no gate reads.",
     ]
     if not readers:
         lines.append("# (none in the roster)")
@@ -240,6 +242,7 @@ def _phone_readers(t: Topics, roster: Mapping[str, str]) -> str:
         lines += [f"topic read {t.allowlist_full_delta}"]
         lines += [f"topic read {t.desk(gate)}"]
         lines += [f"topic write {pickup_topic(t, gate)}"]  # its pickup codes, for the hub alone
+        lines += [f"topic write {guardian_topic(t, gate)}"]  # its guardians' phones, the same
     return "\n".join(lines) + "\n"
 
 

@@ -95,6 +95,16 @@ def test_what_real_gates_journal_is_accepted() -> None:
     assert len(check(v, "D1", "decision", body)) == 2
 
 
+def test_a_walkin_holds_the_phone_masked_and_one_written_before_in_full_is_still_taken() -> None:
+    v = Venue()
+    body = walk_in(v)
+    assert body["events"][0]["phone"] == "*******8000"  # what every gate hears
+    v = Venue()
+    old = event_forged(0, phone="13800138000")(walk_in(v))  # a journal of an older release
+    (registered, _) = check(v, "D1", "decision", old)
+    assert isinstance(registered, ChildRegistered) and registered.phone == "13800138000"
+
+
 def forge(body: Body, **decision: Any) -> Body:
     return {**body, "decision": {**body["decision"], **decision}}
 
@@ -113,6 +123,8 @@ CASES = [
     ("X1", walk_in, lambda b: b, Reason.FOREIGN_GATE),
     # a walk-in with a phone that is no mobile number, or a name with control characters
     ("D1", walk_in, event_forged(0, phone="12345"), Reason.DECISION_MISMATCH),
+    ("D1", walk_in, event_forged(0, phone="*******80"), Reason.DECISION_MISMATCH),
+    ("D1", walk_in, event_forged(0, phone="138*****8000"), Reason.DECISION_MISMATCH),
     ("D1", walk_in, event_forged(0, guardian="Li\x00Na"), Reason.DECISION_MISMATCH),
     # a walk-in group named for another desk
     ("D1", walk_in, event_forged(0, group="W-D2-20260701-1"), Reason.DECISION_MISMATCH),

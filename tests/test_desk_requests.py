@@ -27,7 +27,10 @@ class Actions:
         self.journal = journal
         self.ran: list[tuple[str, dict[str, Any], str | None]] = []
 
-    def run(self, action: str, args: object, asked_by: Any, request: str | None) -> dict:
+    def run(
+        self, action: str, args: object, asked_by: Any, request: str | None, console: bool = False
+    ) -> dict:
+        assert console  # the console's request: a walk-in's pickup code goes back to it
         if action != "join":
             raise ValueError(f"this desk knows no action {action!r} (it knows: join)")
         assert isinstance(args, dict)

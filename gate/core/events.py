@@ -159,7 +159,9 @@ class BandReplaced:
 class ChildRegistered:
     """Staff at desk `gate` registered a walk-in child with no adult ticket (《家长电话联络表—
     儿童独立入园》): `group` is its one-child group (`W-<desk>-<yyyymmdd>-<n>`), open for its
-    band to bind as `solo_child`; `phone` in full (masked wherever an operator reads it)."""
+    band to bind as `solo_child`; `phone` masked (`*******8000`): every gate hears it, and the
+    desk sends the full number to the hub alone (docs/desk.md). An entry written before phones
+    were masked here holds it in full: it still folds and is vetted, and is shown masked."""
 
     gate: str
     at: datetime

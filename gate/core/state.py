@@ -111,6 +111,10 @@ class State:
     # Their token still names that group: it is no longer believed
     unbound: dict[str, str] = field(default_factory=dict)
     guardians: dict[str, ChildRegistered] = field(default_factory=dict)  # walk-in group -> reg.
+    # walk-in group -> its guardian's full phone, as this process was told it (the hub, by the
+    # desks: `gate.link.guardian_phone`); never folded from events, which hold it masked.
+    # Shared by copies, like the allowlist
+    guardian_phones: dict[str, str] = field(default_factory=dict)
     pickup_codes: dict[str, str] = field(default_factory=dict)  # group -> its code's digest
     not_authorised: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> names
     # wrong pickup codes (`gate.core.pickup_tries`): exit gate -> (group, when) of the solo
@@ -143,6 +147,7 @@ class State:
             revocations=dict(self.revocations),
             unbound=dict(self.unbound),
             guardians=dict(self.guardians),
+            guardian_phones=self.guardian_phones,
             pickup_codes=dict(self.pickup_codes),
             not_authorised=dict(self.not_authorised),
             pickup_asked=dict(self.pickup_asked),

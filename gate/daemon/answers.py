@@ -34,6 +34,7 @@ from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, m
 from gate.daemon.answers_guardians import GUARDIAN_COMMANDS
 from gate.daemon.correction_answers import CORRECTIONS
 from gate.daemon.desk_commands import DeskRunner, desk
+from gate.daemon.journal_shown import shown
 from gate.daemon.wristbands import band_check
 from gate.store.allowlist import AllowlistError, load_csv_texts, normalise_uid
 from gate.store.journal_file import JournalError
@@ -252,7 +253,7 @@ def journal(gate: RunningGate, args: dict[str, Any], _peer: Peer | None) -> dict
     limit = bounded(args, "limit", page, least=1, most=page)
     entries = gate.journal.entries_after(after, limit=limit)
     return {
-        "entries": [e.to_json() for e in entries],
+        "entries": [shown(e.to_json()) for e in entries],  # a guardian's phone masked
         "last_seq": last,
         "acked": gate.journal.acked,
         "limit": limit,  # what was used: at most MAX_JOURNAL_PAGE

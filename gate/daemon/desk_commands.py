@@ -21,7 +21,10 @@ from gate.control.socket import Peer, asked_by
 from gate.core import Policy
 from gate.daemon.desk_actions import dispatch
 from gate.daemon.desk_journal import NotAtDesk
+from gate.daemon.guardian_phones import GuardianPhones
 from gate.daemon.ledger import Ledger
+from gate.daemon.pickups import Pickups
+from gate.daemon.walkin_hand_over import hand_over
 from gate.settings import GateSettings
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # as a test scan's (gate.daemon.answers)
@@ -35,25 +38,39 @@ class ScanPathLike(Protocol):
     ledger: Ledger
     clock: Callable[[], datetime]
     last: dict[str, Any] | None
+    pickups: Pickups | None
+    phones: GuardianPhones | None
 
     def advance_time(self, now: datetime | None = None) -> None: ...
 
 
 class DeskRunner:
     """Runs desk actions on the loop, on the scan path's books: windows closed by now first
-    (a staff badge's too), then the action; its decision is the gate's last."""
+    (a staff badge's too), then the action; its decision is the gate's last.
+
+    A walk-in child, once its registration is journalled, is handed over as `gatectl walkin`
+    hands it (`gate.daemon.walkin_hand_over`): the guardian's phone kept here and sent to the
+    hub alone, the pickup code printed on this desk's printer when it has one, sent to the hub
+    for the guardian (`send_pickup_codes`) and, for a request of the hub's console (`console`),
+    for that request's answer. The answer to the asker holds the code (`pickup`); the gate's
+    `last` never does."""
 
     def __init__(self, scans: ScanPathLike) -> None:
         self.scans = scans
 
     def run(
-        self, action: str, args: object, asked_by: dict[str, Any] | None, request: str | None
+        self,
+        action: str,
+        args: object,
+        asked_by: dict[str, Any] | None,
+        request: str | None,
+        console: bool = False,
     ) -> dict[str, Any]:
         s = self.scans
         now = s.clock()
         s.advance_time(now)
-        s.last = dispatch(s.ledger, s.settings, s.policy, now, action, args, asked_by, request)
-        return s.last
+        result = dispatch(s.ledger, s.settings, s.policy, now, action, args, asked_by, request)
+        return hand_over(s, result, request if console else None)
 
 
 class DeskGate(Protocol):

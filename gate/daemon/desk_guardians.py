@@ -12,6 +12,8 @@ published like every entry. Only a desk or a handheld registers (its role's row 
 A walk-in child's group is given its pickup code at once (policy `pickup_codes` "solo" or
 "all"): the journal holds its digest (`PickupCodeIssued`), the answer the code itself
 (`pickup`), for staff to hand over; its band, scanned next at this desk, binds as `solo_child`.
+The journal holds the guardian's phone masked; the answer holds it in full (`guardian_phone`)
+for the desk's own book and the hub alone (`gate.daemon.walkin_hand_over`), which takes it out.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from gate.core.guardians import guardian_name, guardian_phone, not_authorised_na
 from gate.daemon.desk_journal import authorised_by, desk_role, record_desk_decision
 from gate.daemon.ledger import Ledger
 from gate.daemon.pickups import Pickups
+from gate.daemon.walkin_hand_over import PHONE
 from gate.devices.nfc.token import load_keyring
 from gate.settings import GateSettings
 
@@ -71,6 +74,8 @@ def walkin(
         events = [*events, PickupCodeIssued(settings.id, now, group, pickups.digests(code)[0])]
     answer = _record(ledger, decision, events, asked_by)
     log.info("walk-in %s: %s (%s)", decision.value, decision.code.value, decision.message)
+    if decision.code is Code.OK_REGISTERED:  # for the desk's book and the hub, never further
+        answer[PHONE] = phone
     if code is not None:
         answer["pickup"] = {"group": decision.value, "code": code, "printed": False}
     return answer

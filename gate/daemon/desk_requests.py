@@ -7,10 +7,12 @@ DESK_REQUEST_MAX_AGE_S of this gate's clock, which follows the hub's when its ow
 not one this desk has run already (its id is journalled with the decision: a replay of the
 broker's, or of anyone's, runs nothing twice, across restarts too). What passes is run like
 `gatectl desk` (`gate.daemon.desk_commands.DeskRunner`), journalled with the request's id; the
-console reads the outcome back from the hub's store by that id. A request not run (stale, an
-unknown action, arguments the action refuses, a lane that is no desk) is said in the gate's
-status (`desk_refused`, the last few, with the reason), so that the console can show why. Each
-is counted.
+console reads the outcome back from the hub's store by that id. A walk-in child's pickup code
+is not in the store: the desk prints it and sends it to the hub on its own pickup topic with
+the request's id, and the hub shows it once in the answer to that request. A request not run
+(stale, an unknown action, arguments the action refuses, a lane that is no desk) is said in the
+gate's status (`desk_refused`, the last few, with the reason), so that the console can show
+why. Each is counted.
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ class DeskRequests:
             )
         self._remember(asked.request)
         try:
-            result = self.desk.run(asked.action, dict(asked.args), dict(HUB_CONSOLE), asked.request)
+            result = self.desk.run(
+                asked.action, dict(asked.args), dict(HUB_CONSOLE), asked.request, console=True
+            )
         except ValueError as exc:  # an unknown action, its arguments, a lane that is no desk
             self.count("desk_request_not_run")
             return self._refuse(asked, str(exc))

@@ -74,6 +74,7 @@ class LinkFollower:
         self.rejected: dict[str, int] = {}  # link payloads dropped, by reason
         self.drill = GateDrill(link)  # a rehearsal the hub ordered (gate.daemon.drill)
         self.desk: DeskRequests | None = None  # the hub's console (a desk's; the gate sets it)
+        self.linked: Callable[[], None] = lambda: None  # once up (a desk's guardian phones)
         # the scanner's problem and the disk's, for the status (the gate sets it)
         self.problems: Callable[[], tuple[str | None, str | None]] = lambda: (None, None)
 
@@ -91,6 +92,7 @@ class LinkFollower:
                 if self.link.up(self.ledger.journal, resumed):
                     self.count("link_taken_over")
                 self.send_status(force=True)
+                self.linked()
                 log.info("link up: %s:%d", self.link.settings.host, self.link.settings.port)
             case LinkDown(kind=kind):
                 if self.link.down(message):  # not a refused attempt's socket closing

@@ -49,6 +49,7 @@ from gate.daemon.desk_prompts import BindingWatch
 from gate.daemon.desk_requests import DeskRequests
 from gate.daemon.follower import LinkFollower
 from gate.daemon.guardian_actions import GuardianActions
+from gate.daemon.guardian_phones import desk_books
 from gate.daemon.housekeeping import Housekeeping
 from gate.daemon.inbox import (
     BarcodeRead,
@@ -61,7 +62,6 @@ from gate.daemon.inbox import (
 )
 from gate.daemon.ledger import Ledger
 from gate.daemon.metrics import gate_metrics
-from gate.daemon.pickup_sender import PickupSender
 from gate.daemon.pickups import Pickups
 from gate.daemon.scans import ScanPath
 from gate.daemon.vouchers import Vouchers
@@ -191,10 +191,8 @@ class Gate:
             Vouchers.of(s.voucher_valid_min, self.hardware.printer, self.keyring, self._count),
             Pickups.of(self.policy, self.hardware.printer, self.keyring, self._count),
         )
-        if self.scans.pickups is not None and s.role in ("desk", "handheld"):
-            self.scans.pickups.send = PickupSender(  # to the guardian, if the venue says so
-                s.id, self.link, lambda: self.ledger.state, self.policy, self._count
-            )
+        if s.role in ("desk", "handheld"):  # walk-ins' guardian phones; codes to the guardian
+            desk_books(self.scans, self.follower, self.link, clock, self._count)
         self.desk = DeskRunner(self.scans)  # desk actions by name (gate.daemon.desk_actions)
         self.guardians = GuardianActions(self.scans)  # walk-ins, lists, typed pickup codes
         if s.role in ("desk", "handheld"):  # who of a family is missing, when it goes quiet

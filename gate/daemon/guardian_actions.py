@@ -10,6 +10,7 @@ from typing import Any
 from gate.core import Kind, Mode, Scan
 from gate.daemon.desk_guardians import not_authorised, walkin
 from gate.daemon.scans import ScanPath
+from gate.daemon.walkin_hand_over import hand_over
 from gate.link.codec import decision_to_dict
 
 
@@ -22,11 +23,7 @@ class GuardianActions:
         printer, if it has one."""
         s = self.scans
         answer = walkin(s.ledger, s.settings, s.policy, s.clock(), args, asked_by)
-        s.last = {k: v for k, v in answer.items() if k != "pickup"}  # the code is not kept
-        handed = answer.get("pickup")
-        if handed is not None and s.pickups is not None:
-            answer["pickup"] = s.pickups.print_code(handed["group"], handed["code"])
-        return answer
+        return hand_over(s, answer, None)  # the phone kept and sent, the code printed
 
     def not_authorised(
         self, args: dict[str, Any], asked_by: dict[str, Any] | None

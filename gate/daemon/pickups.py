@@ -61,8 +61,9 @@ class Pickups:
         self.option = option
         self.printer = printer
         self.count = count
-        # sends a code to the hub for the guardian (policy `send_pickup_codes`): sent or not
-        self.send: Callable[[str, str], bool] | None = None
+        # sends a code to the hub for the guardian (policy `send_pickup_codes`) and for the
+        # console that asked (`request`): (group, code, printed, request) -> told the guardian
+        self.send: Callable[[str, str, bool, str | None], bool] | None = None
         self.pending: tuple[str, str] | None = None  # (group, code) of the bind being decided
         self.last: dict[str, Any] | None = None  # the code the last bind made, for its asker
 
@@ -117,8 +118,9 @@ class Pickups:
         last, self.last = self.last, None
         return {"pickup": last} if last is not None else {}
 
-    def print_code(self, group: str, code: str) -> dict[str, Any]:
-        """Print the code on the desk's receipt, if it has a printer; what the answer says."""
+    def print_code(self, group: str, code: str, request: str | None = None) -> dict[str, Any]:
+        """Print the code on the desk's receipt, if it has a printer, and send it (the
+        guardian's, the console's `request`); what the answer says."""
         self.count("pickup_codes_issued")
         printed, problem = False, ""
         if self.printer is not None:
@@ -126,7 +128,7 @@ class Pickups:
             if not printed:
                 self.count("pickup_print_failed")
                 log.warning("pickup code of %s not printed: %s", group, problem)
-        sent = self.send(group, code) if self.send is not None else False
+        sent = self.send(group, code, printed, request) if self.send is not None else False
         log.info("pickup code issued for %s%s", group, " (printed)" if printed else "")
         return {
             "group": group,

@@ -33,6 +33,7 @@ from gate.core import (
 )
 from gate.core.passages import as_band_says
 from gate.daemon.desk_corrections import desk_tokens
+from gate.daemon.guardian_phones import GuardianPhones
 from gate.daemon.ledger import Ledger
 from gate.daemon.passages import PassageRecords
 from gate.daemon.pickups import Pickups
@@ -87,8 +88,7 @@ class ScanPath:
         self.policy = policy
         self.keyring = keyring
         self.ledger = ledger
-        self.io = io
-        self.link = link
+        self.io, self.link = io, link
         self.clock = clock
         self.count = count
         self.metrics = metrics
@@ -97,6 +97,7 @@ class ScanPath:
         self.temporary_until: datetime | None = None
         self.fire_alarm = False
         self.last: dict[str, Any] | None = None
+        self.phones: GuardianPhones | None = None  # a desk's walk-ins' guardian phones, in full
         self.passages = PassageRecords(keyring, count)
 
     @property

@@ -41,6 +41,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gate.link.guardian_phone import GuardianPhone, guardian_topic
 from gate.link.health import (
     DownKind,
     DownWords,
@@ -405,6 +406,15 @@ class Link:
             return False
         topic = pickup_topic(self.topics, self.gate_id)
         info = self.client.publish(topic, dump(notice), qos=1)
+        return bool(info.rc == mqtt.MQTT_ERR_SUCCESS)
+
+    def guardian_phone(self, message: GuardianPhone) -> bool:
+        """Send a walk-in's guardian phone to the hub alone (never retained); False when cut
+        off or refused (the desk sends it again when linked)."""
+        if not self.connected:
+            return False
+        topic = guardian_topic(self.topics, self.gate_id)
+        info = self.client.publish(topic, dump(message), qos=1)
         return bool(info.rc == mqtt.MQTT_ERR_SUCCESS)
 
     def status(self, status: GateStatus, force: bool = False) -> None:

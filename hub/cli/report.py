@@ -30,6 +30,7 @@ def report_command(args: argparse.Namespace) -> int:
             v.policy.tz,
             findings=v.venue.findings(),
             allowlist=v.allowlist,
+            guardian_phones=v.venue.phones(),
         )
     # --lang, else the hub's configured language where hub.toml names one, else English
     lang = args.lang or getattr(config_of(args).hub, "language", None) or "en"

@@ -60,6 +60,7 @@ def open_venue(args: argparse.Namespace) -> Iterator[StateView]:
     from gate.config import load_policy
     from hub.fold.reconcile import VenueState
     from hub.store.events import EventStore
+    from hub.store.guardian_phones import GuardianPhoneBook
     from hub.store.schema import StoreError
 
     config = config_of(args)
@@ -73,7 +74,14 @@ def open_venue(args: argparse.Namespace) -> Iterator[StateView]:
     except StoreError as exc:
         raise ConfigError(str(exc)) from exc
     try:
-        yield StateView(policy, VenueState(store, allowlist=allowlist, policy=policy), allowlist)
+        told: dict[str, str] = {}  # walk-ins' guardian phones, as the desks told the hub
+        book_path = config.hub.state_dir / "guardian_phones.db"
+        if book_path.is_file():  # never made here: the hub's user makes it
+            phones = GuardianPhoneBook(book_path)
+            told = phones.all()
+            phones.close()
+        venue = VenueState(store, allowlist=allowlist, policy=policy, guardian_phones=told)
+        yield StateView(policy, venue, allowlist)
     finally:
         store.close()
 

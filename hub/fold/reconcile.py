@@ -113,8 +113,11 @@ class VenueState:
         settle_ms: int = SETTLE_MS,
         max_delay_ms: int = MAX_DELAY_MS,
         skew_limit_ms: int = SKEW_LIMIT_MS,
+        guardian_phones: dict[str, str] | None = None,
     ) -> None:
         self.store = store
+        # walk-ins' guardian phones in full, as the desks told the hub (`State.guardian_phones`)
+        self.guardian_phones = guardian_phones if guardian_phones is not None else {}
         self.capacity = capacity
         self.policy = policy or PERMISSIVE_POLICY  # the audit's pairing window
         self.clock_ms = clock_ms
@@ -218,6 +221,16 @@ class VenueState:
             self._allowlist = allowlist
             self._fold.state.allowlist = allowlist
 
+    def told_phone(self, group: str, phone: str) -> None:
+        """A desk told the hub walk-in `group`'s guardian phone in full."""
+        with self._read:
+            self.guardian_phones[group] = phone
+
+    def phones(self) -> dict[str, str]:
+        """The walk-ins' guardian phones told so far (a copy, for a report)."""
+        with self._read:
+            return dict(self.guardian_phones)
+
     # --- reading --------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -260,5 +273,5 @@ class VenueState:
 
     def _new_fold(self) -> HistoryFold:
         audit = RuleAudit(self.policy, self.store.get)
-        state = State(allowlist=self._allowlist)
+        state = State(allowlist=self._allowlist, guardian_phones=self.guardian_phones)
         return HistoryFold(state, self.store.get, self.skew_limit_ms, audit, self._order)

@@ -42,6 +42,7 @@ from hub.service.desk_records import DeskRecords
 from hub.service.drills import HubDrills
 from hub.service.faults import FaultControl
 from hub.service.guardian_notices import GuardianNotices
+from hub.service.guardian_phones import GuardianPhones
 from hub.service.incidents import IncidentWatch
 from hub.service.link import HubLink, Received
 from hub.service.notify import notifier_of
@@ -49,6 +50,7 @@ from hub.service.pickup_codes import PickupCodes
 from hub.service.publishing import Publisher
 from hub.service.readout import Readout
 from hub.store.events import EventStore
+from hub.store.guardian_phones import GuardianPhoneBook
 from hub.store.incidents import IncidentLog
 from hub.store.records import StoredEntry
 from hub.views.web.http import Limits
@@ -73,8 +75,10 @@ class Hub:
         self.allowlist = HubAllowlist(h.state_dir / "allowlist", self.policy.sessions)
         if self.allowlist.version == 0 and h.allowlist_csv is not None:
             report_import(self.allowlist.import_dir(h.allowlist_csv), str(h.allowlist_csv))
+        self.phone_book = GuardianPhoneBook(h.state_dir / "guardian_phones.db")
         self.venue = VenueState(
             self.store,
+            guardian_phones=self.phone_book.all(),  # walk-ins' phones, as the desks told them
             allowlist=self.allowlist.current,
             capacity=self.policy.capacity,
             policy=self.policy,
@@ -85,6 +89,9 @@ class Hub:
         self.notices = GuardianNotices(self.notifier, self.policy) if self.notifier else None
         self.pickup_codes = PickupCodes(  # a desk's pickup code, for the guardian's phone
             self.notifier, self.policy, self.topics, config.gates
+        )
+        self.guardian_phones = GuardianPhones(  # from the desks, for the hub alone
+            self.phone_book, self.topics, config.gates, self.venue.told_phone
         )
         self.link = HubLink(config.mqtt, self.topics, self.inbox)
         self.ingest = Ingest(
@@ -144,6 +151,8 @@ class Hub:
             lambda gate: live.status if (live := self.ingest.tracker.get(gate)) else None,
             lambda: self.link.connected,
         )
+        self.pickup_codes.console = self.views.desks.hand_over  # a walk-in's code, shown once
+        self.views.guardian_phones = self.guardian_phones.counts
         if self.notifier is not None:
             self.views.notify = self.notifier.counts
         self.answers = HubControl(self.allowlist, self.venue, self.publisher, self.views.status)
@@ -222,6 +231,9 @@ class Hub:
                 if isinstance(message, Received) and self.pickup_codes.is_mine(message.topic):
                     self.pickup_codes.received(message.topic, message.payload, message.retained)
                     continue
+                if isinstance(message, Received) and self.guardian_phones.is_mine(message.topic):
+                    self.guardian_phones.received(message.topic, message.payload, message.retained)
+                    continue
                 if isinstance(message, Received):
                     run.append((message.topic, message.payload, message.retained))
                     continue
@@ -294,6 +306,7 @@ class Hub:
         self.incidents.close()
         self.desk.close()
         self.store.close()
+        self.phone_book.close()
         self.allowlist.close()
         log.info("hub stopped")
 

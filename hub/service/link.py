@@ -12,6 +12,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from gate.link.client import LinkDown, LinkUp, connect_async, failed_attempt, new_client
+from gate.link.guardian_phone import guardian_topic
 from gate.link.health import (
     DownWords,
     LinkHealth,
@@ -82,13 +83,14 @@ class HubLink:
 
     def up(self, resumed: bool) -> None:
         """Connected (`resumed`: the broker still held the hub's session): subscribed to every
-        gate's events and status, and the desks' pickup codes."""
+        gate's events and status, the desks' pickup codes and their walk-ins' guardian phones."""
         if self.health.up(resumed):
             self._taken_over()
         self.connected = True
         self.client.subscribe(self.topics.events(), qos=1)
         self.client.subscribe(self.topics.status(), qos=1)
         self.client.subscribe(pickup_topic(self.topics), qos=1)  # desks' codes, for guardians
+        self.client.subscribe(guardian_topic(self.topics), qos=1)  # walk-ins' guardian phones
 
     def down(self, down: LinkDown) -> None:
         """The hub's connection dropped or an attempt failed: counted, alerted, said once."""

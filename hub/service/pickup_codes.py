@@ -4,13 +4,19 @@ it holds for the group; the hub takes it only from a desk or handheld of its ros
 desk's own topic, never retained, and queues one notice (`kind` "pickup_code") with the code in
 both languages. The code is never stored or logged, nor the full phone: the log says the group
 and the phone's last four digits.
+
+A code the desk gave for a walk-in registered at the console names the console's request: it
+is handed to the console (`console`, `hub.service.desk.HubDesk.hand_over`), which shows it once
+in the answer to that request and forgets it; the guardian is told only when the notice says
+so (`notify`: the venue's `send_pickup_codes`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from gate.core import Policy, mask_phone
 from gate.i18n import N_, words
@@ -37,6 +43,8 @@ class PickupCodes:
     ) -> None:
         self.notifier, self.policy, self.topics, self.roster = notifier, policy, topics, roster
         self.counts = {"told": 0, "refused": 0}
+        # the console's hand-over: (gate, request, {"group", "code", "printed", "sent", "to"})
+        self.console: Callable[[str, str, dict[str, Any]], None] | None = None
 
     def is_mine(self, topic: str) -> bool:
         return gate_of(self.topics, topic) is not None
@@ -50,12 +58,30 @@ class PickupCodes:
             log.warning("pickup code from %s not told: %s", str(gate)[:32], why)
             return
         notice = why
+        if notice.request is not None and self.console is not None:
+            told = notice.notify and self.notifier is not None
+            self.console(
+                notice.gate,
+                notice.request,
+                {
+                    "group": notice.group,
+                    "code": notice.code,
+                    "printed": notice.printed,
+                    "sent": told,
+                    "to": mask_phone(notice.phone),
+                },
+            )
+        if not notice.notify:
+            return
+        if self.notifier is None:
+            self.counts["refused"] += 1
+            log.warning("pickup code from %s not told: [notify] in hub.toml is off", gate)
+            return
         at = self.policy.local(datetime.fromtimestamp(notice.at_ms / 1000, UTC))
         said = {
             lang: words(lang)(SAID, group=notice.group, code=notice.code)
             for lang in ("zh-CN", "en")
         }
-        assert self.notifier is not None
         self.notifier.send(
             Notice(
                 "pickup_code",
@@ -83,6 +109,4 @@ class PickupCodes:
             return f"unreadable: {str(exc)[:120]}"
         if notice.gate != gate:
             return "it names another gate"
-        if self.notifier is None:
-            return "no notifier: [notify] in hub.toml is off"
         return notice

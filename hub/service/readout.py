@@ -61,6 +61,7 @@ class Readout:
         self.drills: HubDrills | None = None
         self.desks: HubDesk | None = None  # the desks' console, once the hub has made it
         self.notify: dict[str, Any] = {"kind": "off"}  # the notifier's counters (live dict)
+        self.guardian_phones: dict[str, int] = {}  # walk-ins' phones from the desks: kept, refused
         self.desk_records: DeskRecords | None = None  # lost children, band stock
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
@@ -201,6 +202,7 @@ class Readout:
             self.policy.tz,
             allowlist=self.allowlist.current,
             findings=self.venue.findings(),
+            guardian_phones=self.venue.phones(),
         )
 
     # --- `hub status` ---------------------------------------------------------------------------
@@ -220,6 +222,7 @@ class Readout:
             "counters": dict(self.ingest.counters),
             "stale": self.venue.stale,
             "notify": dict(self.notify),  # guardians told: sent, retried, failed, dropped
+            "guardian_phones": dict(self.guardian_phones),
             "desk_refused": dict(self.desk_records.refused)
             if self.desk_records is not None
             else {},

@@ -49,7 +49,7 @@ in the report and shown only when rendered for staff (`staff=True`); otherwise m
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -228,15 +228,18 @@ def daily_report(
     *,
     findings: Sequence[Finding] | None = None,
     allowlist: Allowlist | None = None,
+    guardian_phones: Mapping[str, str] | None = None,
 ) -> DailyReport:
     """The report of `day` (the venue's local date in `tz`) from the store's entries.
 
     `allowlist` (the hub's current one) gives staff names, guardian phones and the bands
     written off; `findings` (`VenueState.findings()`) are kept when they happened that day or
-    rest on an entry of that day."""
+    rest on an entry of that day. `guardian_phones`: walk-ins' guardian phones as the desks
+    told the hub (`VenueState.guardian_phones`; the events hold them masked)."""
     start_ms = epoch_ms(datetime.combine(day, time(0), tzinfo=tz))
     end_ms = epoch_ms(datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz))
-    tally = _Tally(State(allowlist=allowlist or Allowlist()), tz)
+    phones = dict(guardian_phones or {})
+    tally = _Tally(State(allowlist=allowlist or Allowlist(), guardian_phones=phones), tz)
     tally.headcount.undone = undone_grants(store, start_ms, end_ms)
     order = ClockOrder(store)  # entries a gate stamped with a wrong clock, where they happened
     for entry in order.entries():

@@ -12,6 +12,9 @@
  *   lost-child incident opened or closed, are desk actions like the others (journalled at the
  *   desk with the staff badge). Every call names the page's language (?lang=): what the hub
  *   refuses is said in the console's words.
+ * - A walk-in child's pickup code: the first answer that says the walk-in was decided holds it
+ *   (`pickup`: printed at the desk? sent to the guardian's phone, masked?), shown here once
+ *   for the staff who asked and taken away with the next action; the hub forgets it then.
  * - Words: `<script id="words">` (the hub's string table in the page's language), as the
  *   display's (hub/views/web/page.py).
  */
@@ -201,6 +204,26 @@
     out.className = `outcome outcome-${kind}`;
   }
 
+  function handOver(pickup) {
+    const out = $("pickup");
+    out.textContent = "";
+    out.hidden = !pickup;
+    if (!pickup) return;
+    if (pickup.shown) {
+      out.textContent = _("The pickup code was shown once already: see the desk's receipt");
+      return;
+    }
+    const where = [];
+    if (pickup.printed) where.push(_("printed at the desk"));
+    if (pickup.sent) where.push(_("sent to {phone}", { phone: pickup.to }));
+    if (!where.length) where.push(_("not printed, not sent: write it down for the guardian"));
+    out.textContent = _("Pickup code {code} for {group} ({where}): give it to the guardian", {
+      code: pickup.code,
+      group: pickup.group,
+      where: where.join("; "),
+    });
+  }
+
   function argsOf(form) {
     const args = {};
     for (const field of form.querySelectorAll("input, textarea")) {
@@ -225,6 +248,7 @@
       if (body.state === "decided") {
         const code = body.label && body.label !== body.code ? `${body.label} (${body.code})` : body.code;
         say(`${action}: ${code}: ${body.message}`, body.granted ? "granted" : "denied");
+        handOver(body.pickup);
         refresh();
         return;
       }
@@ -244,6 +268,7 @@
     const path = `/api/desk/${encodeURIComponent(gate)}/actions`;
     const body = { action, args };
     say(_(ASKED.pending, { action: shown }), "pending");
+    handOver(null);
     try {
       const answer = await api(path, {
         method: "POST",
