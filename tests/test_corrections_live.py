@@ -178,6 +178,37 @@ def test_a_childs_band_bound_as_an_adults_is_unbound_bound_again_and_cannot_leav
     assert not critical(venue)
 
 
+def test_a_band_unbound_after_entry_and_bound_again_to_its_family_enters_again(
+    venue: Venue, rigs: list[GateRig], tmp_path: Path
+) -> None:
+    """The child's band bound as an adult's goes in, is unbound and bound again as the child's:
+    its passage record (counter 1, inside, written by E1) is of the earlier binding, so E1 lets
+    the child in again; a copy of the band from before that entry is still caught."""
+    stock = venue.venue / "allowlist" / "wristbands.csv"
+    stock.write_text("uid,role\n")
+    g = lanes(venue, rigs, tmp_path)
+    bands = bind(g["D1"], "T1", CHILD)
+    assert passes(g["E1"], CHILD, bands)["code"] == "OK_ENTRY"
+    knows(g["D1"], CHILD, "inside")
+    assert correct(g["D1"], "unbind", uid=CHILD)["granted"]
+    adult = g["D1"].tap(ADULT)
+    child = g["D1"].tap(CHILD, bands[CHILD])  # the band as it left E1: its record on it
+    assert (adult["role"], child["role"]) == ("adult", "child"), (adult, child)
+    bands = {ADULT: adult["memory"], CHILD: child["memory"]}
+    copy = bands[CHILD]  # someone keeps a copy of the band as the desk bound it
+    knows(g["E1"], CHILD, "bound")
+    assert passes(g["E1"], ADULT, bands)["code"] == "OK_ENTRY"
+    again = passes(g["E1"], CHILD, bands)
+    assert again["code"] == "OK_ENTRY", again
+    out = g["X1"]
+    knows(out, CHILD, "inside")
+    assert passes(out, ADULT, bands)["code"] == "OK_EXIT"
+    copied = out.tap(CHILD, copy)
+    assert copied["code"] == "DENY_BAD_TOKEN" and "rolled back" in copied["message"], copied
+    assert passes(out, CHILD, bands)["code"] == "OK_EXIT"
+    assert not [f for f in critical(venue) if f["kind"] != "band_cloned"]
+
+
 def test_bands_returned_by_mistake_are_reissued_and_come_back_in(
     venue: Venue, rigs: list[GateRig], tmp_path: Path
 ) -> None:

@@ -25,11 +25,17 @@ class BindingOpened:
 
 @dataclass(frozen=True, slots=True)
 class BandBound:
+    """A band took a slot of `group` at desk `gate`. `carried`: the passage counter of the record
+    the band carried for this group when it was bound (a record of an earlier binding of it to the
+    same family, `gate.core.passages`), 0 when none: the member starts there, so that record
+    speaks for nothing of this binding, and a copy of the band from before it is behind."""
+
     gate: str
     at: datetime
     uid: str
     group: str
     role: Role
+    carried: int = 0
 
 
 @dataclass(frozen=True, slots=True)

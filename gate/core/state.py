@@ -290,8 +290,8 @@ def _bind(state: State, event: BandBound) -> None:
     earlier = state.members.get(event.uid)
     if earlier is not None and earlier.state is MemberState.INSIDE:
         state.inside -= 1  # a recycled band; cannot happen through decide, kept exact anyway
-    state.members[event.uid] = Member(
-        event.uid, event.group, event.role, MemberState.BOUND, event.gate, event.at
+    state.members[event.uid] = Member(  # from the counter its record had: that record is old
+        event.uid, event.group, event.role, MemberState.BOUND, event.gate, event.at, event.carried
     )
     if group.full:
         for desk in [d for d, g in state.bindings.items() if g == event.group]:
