@@ -265,3 +265,53 @@ def test_the_console_page_revokes_and_restores_a_band(
         assert browser.console_errors() == []
     finally:
         browser.close()
+
+
+def incident_posted(desk: Desk, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An incident posted with the desk token: asked of D1, followed until it is decided."""
+    status, asked = desk.api(path, body)
+    assert status == 202, (status, asked)
+    found: dict[str, Any] = {}
+
+    def known() -> bool:
+        found.update(desk.api(asked["outcome"])[1])
+        return found["state"] != "pending"
+
+    wait_for(known, timeout=40, what=f"D1's decision: {desk.venue.gates['D1'].tail()}")
+    return found
+
+
+def test_an_incident_posted_with_the_desk_token_is_the_desks_action_and_needs_the_badge(
+    desk: Desk,
+) -> None:
+    v = desk.venue
+    status, answer = desk.api("/api/incidents", {"kind": "lost-child", "band": CHILD})
+    assert status == 400 and "name the desk" in answer["error"], answer
+    body = {"kind": "lost-child", "band": CHILD, "note": "red cap", "desk": "D1"}
+    no_badge = incident_posted(desk, "/api/incidents", body)
+    assert (no_badge["action"], no_badge["code"]) == ("incident_open", "DENY_BINDING"), no_badge
+    assert "tap a staff badge" in no_badge["message"]
+    assert v.api("/api/incidents", who="desk")["incidents"] == []  # nothing opened
+
+    assert desk.tap(STAFF)["code"] == "OK_STAFF"
+    opened = incident_posted(desk, "/api/incidents", body)
+    assert (opened["code"], opened["staff"], opened["group"]) == ("OK_REGISTERED", STAFF, "T1")
+    wait_for(lambda: v.api("/api/incidents", who="desk")["incidents"], timeout=30, what="open")
+    (listed,) = v.api("/api/incidents", who="desk")["incidents"]
+    assert listed["opened_by"] == "D1 (staff Duty Manager)" and listed["note"] == "red cap"
+    status, answer = desk.api("/api/incidents", {**body, "band": ADULT})  # the same family
+    assert (status, answer.get("incident")) == (409, listed["id"]), answer
+    closing = f"/api/incidents/{listed['id']}/close"
+    closed = incident_posted(desk, closing, {"outcome": "found", "desk": "D1"})
+    assert (closed["action"], closed["code"]) == ("incident_close", "OK_REGISTERED"), closed
+    wait_for(
+        lambda: not v.api("/api/incidents", who="desk")["incidents"], timeout=30, what="closed"
+    )
+    assert desk.api(closing, {"outcome": "found", "desk": "D1"})[0] == 404
+
+    v.wait_settled()
+    rows = v.api("/api/reports/daily")["desk_actions"]
+    refused = [r for r in rows if "tap a staff badge" in r["message"]]
+    assert [(r["gate"], r["code"], r["staff"]) for r in refused] == [("D1", "DENY_BINDING", "")]
+    granted = [r for r in rows if r["code"] == "OK_REGISTERED" and r["staff"] == STAFF]
+    assert len(granted) == 2, rows
