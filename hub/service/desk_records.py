@@ -88,7 +88,7 @@ class DeskRecords:
             if outcome not in OUTCOMES:
                 raise ValueError(f"outcome: {' or '.join(OUTCOMES)}")
             if action == "vet_close":  # to be asked of a desk: the family, nothing closed
-                (found,) = [i for i in self.incidents.open_ones() if i.id == n] or [None]
+                found = next((i for i in self.incidents.open_ones() if i.id == n), None)
                 if found is None:
                     raise NotOpen(f"no incident {n} open")
                 return {"group": found.group, "outcome": outcome, "note": note}
