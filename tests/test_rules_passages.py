@@ -13,6 +13,7 @@ from datetime import datetime
 import pytest
 from rules_helpers import (
     ADULT_1,
+    ADULT_2,
     CHILD_1,
     DESK,
     E1,
@@ -44,6 +45,7 @@ from gate.core import (
     Scan,
     decide,
     fold,
+    replace_band,
     unbind_band,
 )
 from gate.core.passages import carried, record_of
@@ -291,3 +293,27 @@ def test_a_band_bound_again_to_another_family_carries_nothing_over() -> None:
     assert carried(at_desk, FAMILY) == 0
     assert carried(at_desk, "T-DUO") == 4
     assert carried(replace(at_desk, tag=False), "T-DUO") == 0
+
+
+def test_a_returned_band_given_to_its_family_again_is_judged_by_this_binding() -> None:
+    """The adult's band, returned at a final exit (its record: exited, counter 2), is given out
+    again at the desk to replace the other adult's lost band, inside: the replacement starts
+    from that counter (`BandReplaced.carried`), so the old record does not say it left."""
+    venue = family_bound()
+    exited = record(2, MemberState.EXITED, gate=X1, at=later(T0, 5))
+    venue.scan(band(E1, ADULT_1), T0)
+    venue.scan(band(E1, ADULT_2), later(T0, 1))
+    assert venue.scan(band(X1, ADULT_1, record(1, MemberState.INSIDE)), later(T0, 5)).granted
+    assert venue.state.members[ADULT_1].state is MemberState.EXITED
+    venue.badge(DESK, later(T0, 10), Mode.BIND)
+    decision, events = replace_band(
+        venue.state, DESK, later(T0, 11), venue.policy, ADULT_2, ADULT_1, STAFF
+    )
+    assert decision.code is Code.OK_CORRECTED, decision
+    assert isinstance(events[0], BandReplaced) and events[0].carried == 2
+    for event in events:
+        fold(venue.state, event)
+    assert venue.state.members[ADULT_1].state is MemberState.INSIDE
+    out = venue.scan(band(X1, ADULT_1, exited), later(T0, 20))
+    assert out.code is Code.OK_EXIT, out
+    assert venue.state.members[ADULT_1].counter == 3

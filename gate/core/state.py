@@ -346,8 +346,8 @@ def _replace_band(state: State, event: BandReplaced) -> None:
     if earlier is not None and earlier.state is MemberState.INSIDE:
         raise ValueError(f"band {event.new} is inside with group {earlier.group}")
     del state.members[event.old]
-    state.members[event.new] = replace(  # the new band has passed no gate yet: counter 0
-        old, uid=event.new, last_gate=event.gate, last_at=event.at, counter=0
+    state.members[event.new] = replace(  # from the counter of its own record, if any
+        old, uid=event.new, last_gate=event.gate, last_at=event.at, counter=event.carried
     )
     state.unbound.pop(event.new, None)
     group = state.groups[event.group]
