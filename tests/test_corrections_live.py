@@ -5,13 +5,18 @@ desk's control socket (`gatectl replace|unbind|reissue`).
 
 - A child's lost band: replaced at the desk, the family leaves with no false alarm, the lost
   band is refused, the hub's report lists the correction and writes the lost band off.
-- A child's band bound as an adult's: unbound, bound again as a child's; it cannot leave alone.
+- A child's band bound as an adult's: unbound, bound again as a child's; it cannot leave alone;
+  bound again after entry, it goes in again by the record it carries.
 - Bands returned by mistake: re-issued, back in, no longer counted as returned.
-- `hub revoke` / `hub restore` reach the exit gate as a delta within seconds.
+- `hub revoke` / `hub restore` reach the exit gate as a delta within seconds, and the daily
+  report's desk actions say who typed them, when and why (with no hub running too).
 """
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
 import subprocess
 import sys
 import time
@@ -178,6 +183,37 @@ def test_a_childs_band_bound_as_an_adults_is_unbound_bound_again_and_cannot_leav
     assert not critical(venue)
 
 
+def test_a_band_unbound_after_entry_and_bound_again_to_its_family_enters_again(
+    venue: Venue, rigs: list[GateRig], tmp_path: Path
+) -> None:
+    """The child's band bound as an adult's goes in, is unbound and bound again as the child's:
+    its passage record (counter 1, inside, written by E1) is of the earlier binding, so E1 lets
+    the child in again; a copy of the band from before that entry is still caught."""
+    stock = venue.venue / "allowlist" / "wristbands.csv"
+    stock.write_text("uid,role\n")
+    g = lanes(venue, rigs, tmp_path)
+    bands = bind(g["D1"], "T1", CHILD)
+    assert passes(g["E1"], CHILD, bands)["code"] == "OK_ENTRY"
+    knows(g["D1"], CHILD, "inside")
+    assert correct(g["D1"], "unbind", uid=CHILD)["granted"]
+    adult = g["D1"].tap(ADULT)
+    child = g["D1"].tap(CHILD, bands[CHILD])  # the band as it left E1: its record on it
+    assert (adult["role"], child["role"]) == ("adult", "child"), (adult, child)
+    bands = {ADULT: adult["memory"], CHILD: child["memory"]}
+    copy = bands[CHILD]  # someone keeps a copy of the band as the desk bound it
+    knows(g["E1"], CHILD, "bound")
+    assert passes(g["E1"], ADULT, bands)["code"] == "OK_ENTRY"
+    again = passes(g["E1"], CHILD, bands)
+    assert again["code"] == "OK_ENTRY", again
+    out = g["X1"]
+    knows(out, CHILD, "inside")
+    assert passes(out, ADULT, bands)["code"] == "OK_EXIT"
+    copied = out.tap(CHILD, copy)
+    assert copied["code"] == "DENY_BAD_TOKEN" and "rolled back" in copied["message"], copied
+    assert passes(out, CHILD, bands)["code"] == "OK_EXIT"
+    assert not [f for f in critical(venue) if f["kind"] != "band_cloned"]
+
+
 def test_bands_returned_by_mistake_are_reissued_and_come_back_in(
     venue: Venue, rigs: list[GateRig], tmp_path: Path
 ) -> None:
@@ -258,3 +294,30 @@ def test_hub_revoke_and_restore_reach_the_exit_gate_as_a_delta_within_seconds(
     assert passes(g["X1"], ADULT, bands)["code"] == "OK_EXIT"
     refused = hub_cli(venue, "restore", ADULT)
     assert refused.returncode == 1 and "is not revoked" in refused.stderr, refused
+    # the report says who revoked and restored it at the hub, when, and why
+    rows = hub_report(venue, g)["desk_actions"]
+    me = f"{getpass.getuser()} (uid {os.getuid()})"
+    at_hub = [
+        (r["gate"], r["code"], r["staff_name"], r["message"]) for r in rows if r["gate"] == "hub"
+    ]
+    assert at_hub == [
+        ("hub", "hub_revoke", me, f"{ADULT} revoked (lost band reported)"),
+        ("hub", "hub_restore", me, f"{ADULT} restored"),
+    ], rows
+    assert all(r["at"] for r in rows)
+
+
+def test_hub_revoke_with_no_hub_running_is_in_the_report_too(venue: Venue) -> None:
+    venue.start_hub().stop()  # its store made, then no hub running
+    revoked = hub_cli(venue, "revoke", "T1", "--reason", "refund")
+    assert revoked.returncode == 0 and "stored only" in revoked.stdout, revoked
+    assert hub_cli(venue, "restore", "T2").returncode == 1  # not revoked: nothing recorded
+    done = hub_cli(venue, "report", "daily", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["desk_actions"]
+    me = f"{getpass.getuser()} (uid {os.getuid()})"
+    assert [(r["gate"], r["code"], r["staff_name"], r["message"]) for r in rows] == [
+        ("hub", "hub_revoke", me, "T1 revoked (refund)")
+    ], rows
+    text = hub_cli(venue, "report", "daily", "--lang", "zh-CN")
+    assert "在中控作废" in text.stdout and "T1 revoked (refund)" in text.stdout, text.stdout

@@ -8,7 +8,10 @@ H1 (its own reader).
   badge: refused with the reason. A revocation forged in an exit gate's name is refused by the
   peers and by the hub.
 - A lost child's incident opened at the console and at a handheld (`gatectl incident`) is on the
-  display (its JSON API) with the family's last gate, and closes.
+  display (its JSON API) with the family's last gate, and closes. Posted to `/api/incidents`
+  with the desk token, it is the desk's action: refused and journalled with no badge tapped.
+- The console's page in Chromium: the not-authorised list, the incident's open and close, an
+  unbinding and a re-issue, each answered and its outcome checked at the hub or at a gate.
 """
 
 from __future__ import annotations
@@ -262,6 +265,145 @@ def test_the_console_page_revokes_and_restores_a_band(
             lambda: "restored" in browser.text("outcome"), what="the restoration's outcome"
         )
         refused_within(v, ADULT, "OK_EXIT", "X1 taking the band again")
+        assert browser.console_errors() == []
+    finally:
+        browser.close()
+
+
+def incident_posted(desk: Desk, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An incident posted with the desk token: asked of D1, followed until it is decided."""
+    status, asked = desk.api(path, body)
+    assert status == 202, (status, asked)
+    found: dict[str, Any] = {}
+
+    def known() -> bool:
+        found.update(desk.api(asked["outcome"])[1])
+        return found["state"] != "pending"
+
+    wait_for(known, timeout=40, what=f"D1's decision: {desk.venue.gates['D1'].tail()}")
+    return found
+
+
+def test_an_incident_posted_with_the_desk_token_is_the_desks_action_and_needs_the_badge(
+    desk: Desk,
+) -> None:
+    v = desk.venue
+    status, answer = desk.api("/api/incidents", {"kind": "lost-child", "band": CHILD})
+    assert status == 400 and "name the desk" in answer["error"], answer
+    body = {"kind": "lost-child", "band": CHILD, "note": "red cap", "desk": "D1"}
+    no_badge = incident_posted(desk, "/api/incidents", body)
+    assert (no_badge["action"], no_badge["code"]) == ("incident_open", "DENY_BINDING"), no_badge
+    assert "tap a staff badge" in no_badge["message"]
+    assert v.api("/api/incidents", who="desk")["incidents"] == []  # nothing opened
+
+    assert desk.tap(STAFF)["code"] == "OK_STAFF"
+    opened = incident_posted(desk, "/api/incidents", body)
+    assert (opened["code"], opened["staff"], opened["group"]) == ("OK_REGISTERED", STAFF, "T1")
+    wait_for(lambda: v.api("/api/incidents", who="desk")["incidents"], timeout=30, what="open")
+    (listed,) = v.api("/api/incidents", who="desk")["incidents"]
+    assert listed["opened_by"] == "D1 (staff Duty Manager)" and listed["note"] == "red cap"
+    status, answer = desk.api("/api/incidents", {**body, "band": ADULT})  # the same family
+    assert (status, answer.get("incident")) == (409, listed["id"]), answer
+    closing = f"/api/incidents/{listed['id']}/close"
+    closed = incident_posted(desk, closing, {"outcome": "found", "desk": "D1"})
+    assert (closed["action"], closed["code"]) == ("incident_close", "OK_REGISTERED"), closed
+    wait_for(
+        lambda: not v.api("/api/incidents", who="desk")["incidents"], timeout=30, what="closed"
+    )
+    assert desk.api(closing, {"outcome": "found", "desk": "D1"})[0] == 404
+
+    v.wait_settled()
+    rows = v.api("/api/reports/daily")["desk_actions"]
+    refused = [r for r in rows if "tap a staff badge" in r["message"]]
+    assert [(r["gate"], r["code"], r["staff"]) for r in refused] == [("D1", "DENY_BINDING", "")]
+    granted = [r for r in rows if r["code"] == "OK_REGISTERED" and r["staff"] == STAFF]
+    assert len(granted) == 2, rows
+
+
+def dry_run(v: Venue, gate: str, uid: str) -> str:
+    """What `gate` would decide for `uid` now (nothing journalled, the relay still)."""
+    scan = {"cmd": "scan", "kind": "nfc", "value": uid, "intent": "final", "dry_run": True}
+    return str(ask(str(v.gates[gate].socket), scan)["decision"]["code"])
+
+
+@pytest.mark.skipif(missing() is not None, reason=str(missing()))
+def test_the_console_page_lists_not_authorised_opens_and_closes_unbinds_and_reissues(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """The console's other forms in a real Chromium, each submitted with the badge tapped, its
+    answer shown, and its outcome checked at the hub or at a gate."""
+    v = desk.venue
+    browser = Browser(tmp_path / "profile", width=1024, height=768, log=tmp_path / "driver.log")
+    submit = (
+        "const f = document.querySelector(`form[data-action='${arguments[0]}']`);"
+        "for (const [k, v] of Object.entries(arguments[1])) f.elements[k].value = v;"
+        "f.requestSubmit();"
+    )
+    outcome = "return document.getElementById('outcome').textContent"
+
+    def badge() -> None:  # the window is short: the badge tapped again before each form
+        assert desk.tap(STAFF)["code"] == "OK_STAFF"
+        ready = "return document.getElementById('staff').className"
+        browser.wait(lambda: "staff-ready" in str(browser.js(ready)), what="the badge shown")
+
+    def answered(action: str, args: dict[str, str], code: str, words: str) -> None:
+        browser.js("document.getElementById('outcome').textContent = ''")
+        browser.js(submit, action, args)
+        browser.wait(
+            lambda: code in str(browser.js(outcome)),
+            what=f"{action}'s outcome ({browser.text('outcome')!r})",
+        )
+        assert words in browser.text("outcome"), browser.text("outcome")
+        assert "outcome-denied" not in str(
+            browser.js("return document.getElementById('outcome').className")
+        )
+
+    try:
+        browser.open(f"http://127.0.0.1:{v.http_port}/desk/D1?lang=en")
+        browser.wait(lambda: browser.visible("token-box"), what="the token asked for")
+        browser.js(
+            "document.getElementById('token-input').value = arguments[0];"
+            "document.getElementById('token-form').requestSubmit();",
+            v.tokens["desk"],
+        )
+        browser.wait(lambda: browser.visible("console"), what="the console shown")
+
+        badge()
+        answered("not_authorised", {"group": "T1", "names": "张伟\n赵磊"}, "OK_", "T1")
+        v.wait_settled()
+        rows = v.api("/api/reports/daily")["desk_actions"]
+        listed = [r for r in rows if r["group"] == "T1" and "张伟" in r["message"]]
+        assert listed and listed[-1]["staff"] == STAFF, rows
+
+        badge()
+        answered("incident_open", {"band": CHILD, "note": "red cap"}, "OK_REGISTERED", "T1")
+        (opened,) = v.api("/api/incidents", who="desk")["incidents"]
+        assert (opened["group"], opened["note"]) == ("T1", "red cap"), opened
+        assert opened["opened_by"] == "D1 (staff Duty Manager)"
+        badge()
+        answered("incident_close", {"band": CHILD}, "OK_REGISTERED", "T1")
+        wait_for(
+            lambda: not v.api("/api/incidents", who="desk")["incidents"],
+            timeout=30,
+            what="the incident closed at the hub",
+        )
+
+        badge()
+        answered("unbind", {"uid": CHILD}, "OK_CORRECTED", "unbound")
+        wait_for(
+            lambda: dry_run(v, "X1", CHILD) == "DENY_UNKNOWN",
+            timeout=30,
+            what="X1 no longer believing the unbound band",
+        )
+        assert v.scan("X1", ADULT) == "OK_EXIT"  # the adult leaves for good: band collected
+        v.wait_state("D1", (ADULT,), "exited")
+        badge()
+        answered("reissue", {"uid": ADULT}, "OK_CORRECTED", ADULT)
+        wait_for(
+            lambda: dry_run(v, "E1", ADULT) == "OK_REENTRY",
+            timeout=30,
+            what="E1 letting the re-issued band in again",
+        )
         assert browser.console_errors() == []
     finally:
         browser.close()

@@ -42,7 +42,7 @@ def test_a_store_of_schema_3_gets_the_desk_tables_and_keeps_what_it_held(tmp_pat
     with IncidentLog(path) as log:
         assert [i.what for i in log.between(0, 10_000)] == ["broker_down"]
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     tables = {r[0] for r in check.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
     assert {"entries", "incidents", "drills", "family_incidents", "band_stock"} <= tables
 

@@ -232,7 +232,7 @@ def test_an_older_store_gets_the_incident_tables_and_keeps_its_entries(tmp_path)
         with pytest.raises(ValueError, match="not one of"):
             log.start("weather", "rain", "hub", [], 0)
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     assert check.execute("SELECT count(*) FROM entries").fetchone()[0] == 1
 
 

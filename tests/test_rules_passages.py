@@ -13,7 +13,9 @@ from datetime import datetime
 import pytest
 from rules_helpers import (
     ADULT_1,
+    ADULT_2,
     CHILD_1,
+    DESK,
     E1,
     E2,
     FAMILY,
@@ -28,6 +30,7 @@ from rules_helpers import (
 )
 
 from gate.core import (
+    BandBound,
     BandPassage,
     BandReissued,
     BandReplaced,
@@ -42,8 +45,10 @@ from gate.core import (
     Scan,
     decide,
     fold,
+    replace_band,
+    unbind_band,
 )
-from gate.core.passages import record_of
+from gate.core.passages import carried, record_of
 
 ADULT_TOKEN = BandToken(FAMILY, Role.ADULT, T0.date(), T0.date(), 2, 2)
 CHILD_TOKEN = replace(ADULT_TOKEN, role=Role.CHILD)
@@ -242,3 +247,73 @@ def test_a_band_bound_again_to_another_group_is_not_judged_by_that_bindings_coun
     elsewhere = replace(band(E2, ADULT_1, record(1, MemberState.INSIDE)), token=OTHER_GROUP)
     decision = venue.scan(elsewhere, T0)
     assert "rolled back" not in decision.message and decision.code is Code.OK_ENTRY, decision
+
+
+@pytest.mark.parametrize("heard_the_entry", [True, False], ids=["E1", "E2-cut-off-from-E1"])
+def test_a_band_unbound_after_entry_and_bound_again_to_the_family_enters_again(
+    heard_the_entry: bool,
+) -> None:
+    """The child's band bound as an adult's, let in at E1, unbound and bound again to the same
+    family: the record it carries (counter 1, inside) is of the earlier binding and speaks for
+    nothing of the new member, who starts from it (`BandBound.carried`), at E1 and at an entry
+    gate that heard the desk but never E1's grant."""
+    venue = family_bound()
+    e2 = cut_off(venue)
+    on_band = record(1, MemberState.INSIDE, at=later(T0, 1))
+    venue.scan(band(E1, ADULT_1), T0)
+    assert venue.scan(band(E1, CHILD_1), later(T0, 1)).code is Code.OK_ENTRY
+    venue.badge(DESK, later(T0, 10), Mode.BIND)
+    decision, events = unbind_band(venue.state, DESK, later(T0, 11), venue.policy, CHILD_1, STAFF)
+    assert decision.code is Code.OK_CORRECTED, decision
+    for event in events:
+        fold(venue.state, event)
+    at_desk = replace(band(E1, CHILD_1, on_band), gate=DESK, mode=Mode.BIND)
+    assert venue.scan(at_desk, later(T0, 12)).code is Code.OK_BIND
+    bound = venue.events[0]
+    assert isinstance(bound, BandBound) and bound.carried == 1
+    assert venue.state.members[CHILD_1].counter == 1
+    assert venue.state.members[CHILD_1].state is MemberState.BOUND
+    gate = venue if heard_the_entry else e2
+    if not heard_the_entry:  # E2 hears the desk's unbinding and binding, not E1's entries
+        for event in (*events, bound):
+            fold(e2.state, event)
+        assert e2.scan(band(E2, ADULT_1), later(T0, 19)).code is Code.OK_ENTRY
+
+    decision = gate.scan(band(E2, CHILD_1, on_band), later(T0, 20))
+    assert decision.code is Code.OK_ENTRY, decision
+    assert gate.state.members[CHILD_1].counter == 2
+    # a copy of the band made before this entry is behind the binding's record: still caught
+    copied = gate.scan(band(X1, CHILD_1, on_band), later(T0, 30))
+    assert copied.code is Code.DENY_BAD_TOKEN and "rolled back" in copied.message, copied
+
+
+def test_a_band_bound_again_to_another_family_carries_nothing_over() -> None:
+    at_desk = Scan(DESK, Mode.BIND, Kind.NFC, "04C2FFFF", token=OTHER_GROUP, tag=True)
+    at_desk = replace(at_desk, passage=record(4, MemberState.INSIDE))
+    assert carried(at_desk, FAMILY) == 0
+    assert carried(at_desk, "T-DUO") == 4
+    assert carried(replace(at_desk, tag=False), "T-DUO") == 0
+
+
+def test_a_returned_band_given_to_its_family_again_is_judged_by_this_binding() -> None:
+    """The adult's band, returned at a final exit (its record: exited, counter 2), is given out
+    again at the desk to replace the other adult's lost band, inside: the replacement starts
+    from that counter (`BandReplaced.carried`), so the old record does not say it left."""
+    venue = family_bound()
+    exited = record(2, MemberState.EXITED, gate=X1, at=later(T0, 5))
+    venue.scan(band(E1, ADULT_1), T0)
+    venue.scan(band(E1, ADULT_2), later(T0, 1))
+    assert venue.scan(band(X1, ADULT_1, record(1, MemberState.INSIDE)), later(T0, 5)).granted
+    assert venue.state.members[ADULT_1].state is MemberState.EXITED
+    venue.badge(DESK, later(T0, 10), Mode.BIND)
+    decision, events = replace_band(
+        venue.state, DESK, later(T0, 11), venue.policy, ADULT_2, ADULT_1, STAFF
+    )
+    assert decision.code is Code.OK_CORRECTED, decision
+    assert isinstance(events[0], BandReplaced) and events[0].carried == 2
+    for event in events:
+        fold(venue.state, event)
+    assert venue.state.members[ADULT_1].state is MemberState.INSIDE
+    out = venue.scan(band(X1, ADULT_1, exited), later(T0, 20))
+    assert out.code is Code.OK_EXIT, out
+    assert venue.state.members[ADULT_1].counter == 3

@@ -18,6 +18,12 @@ slot format (`gate.devices.nfc.passage`), and some writes are torn at a random p
   gate within the window, or an override;
 - once healed, folding every gate's events in time order rebuilds one state whose counters are
   those the bands carry.
+
+The desk (D1) corrects too, while every gate hears it: a band unbound at any moment (inside,
+out for a while, bound) and bound again to its family at once, its record read on the desk's
+reader (the record of its earlier binding then speaks for nothing of the new member: the band
+is not inside, and is let in again); a band returned at a final exit re-issued (its record,
+exited, is no newer than the re-issue: the adult comes back in, the child with an adult).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from rules_helpers import (
     E2,
     FAMILY,
     FAMILY_BANDS,
+    STAFF,
     T0,
     WINDOW_S,
     X1,
@@ -48,6 +55,7 @@ from rules_helpers import (
 
 from gate.core import (
     BandPassage,
+    BandReissued,
     BandToken,
     Code,
     Event,
@@ -63,6 +71,9 @@ from gate.core import (
     advance,
     decide,
     fold,
+    reissue_band,
+    staff_at_desk,
+    unbind_band,
 )
 from gate.core.passages import as_band_says
 from gate.core.rules import Outcome
@@ -71,6 +82,7 @@ from gate.devices.nfc.passage import SLOT_PAGES
 from gate.devices.nfc.reader import TagRead
 
 GATES = {E1: Mode.ENTRY, E2: Mode.ENTRY, X1: Mode.EXIT, X2: Mode.EXIT}
+DESK = "D1"
 ADULTS = (ADULT_1, ADULT_2, ADULT_3)
 BANDS = (*FAMILY_BANDS, ADULT_3, CHILD_3)
 
@@ -92,7 +104,7 @@ class PartitionedDay:
     def __init__(self) -> None:
         venue = Venue().bind(FAMILY, *FAMILY_BANDS).bind(DUO, ADULT_3, CHILD_3)
         self.base = venue.state
-        self.gates = {g: Gate(g, copy.deepcopy(self.base)) for g in GATES}
+        self.gates = {g: Gate(g, copy.deepcopy(self.base)) for g in (*GATES, DESK)}
         self.bands = {uid: Band(uid) for uid in BANDS}
         self.truth = dict.fromkeys(BANDS, MemberState.BOUND)
         self.written = dict.fromkeys(BANDS, True)  # the last passage's record is on the band
@@ -101,6 +113,8 @@ class PartitionedDay:
         self.seq = 0
         self.connected = False
         self.decide = decide  # the core's, or one that watches it
+        self.rebound: set[str] = set()
+        self.reissued: set[str] = set()
 
     def token(self, uid: str) -> BandToken:
         role = Role.ADULT if uid in ADULTS else Role.CHILD
@@ -142,7 +156,7 @@ class PartitionedDay:
             self.token(uid),
             offline=not self.connected,
             tag=True,
-            passage=gate.records.of(read),
+            passage=gate.records.of(read, gate.state),
         )
         member = gate.state.members[uid]
         if self.written[uid]:  # no lost state: what the gate goes by is where the band is
@@ -164,6 +178,59 @@ class PartitionedDay:
         self.record(gate, events)
         self.truth[uid] = moved.state
         self.written[uid] = moved.counter is not None and band.tear is None
+
+    def badge(self, jump: int) -> str:
+        """Staff tap their badge at the desk, the desk hearing every gate and every gate it."""
+        self.heal()
+        self.now += timedelta(seconds=jump)
+        desk, policy = self.gates[DESK], Venue().policy
+        self.record(desk, advance(desk.state, self.now, policy, DESK))
+        badge = Scan(DESK, Mode.BIND, Kind.NFC, STAFF, tag=True)
+        _, events = decide(desk.state, badge, self.now, policy)
+        self.record(desk, events)
+        staff = staff_at_desk(desk.state, DESK, self.now, policy)
+        assert isinstance(staff, str), staff
+        return staff
+
+    def reissue(self, jump: int, uid: str) -> None:
+        """Staff at the desk give back `uid`, returned by mistake at a final exit."""
+        staff, desk = self.badge(jump), self.gates[DESK]
+        decision, events = reissue_band(desk.state, DESK, self.now, Venue().policy, uid, staff)
+        if not decision.granted:  # not returned (or recalled out for a while by the closing
+            return  # window, an adult who left ahead of the children): nothing to give back
+        self.record(desk, events)
+        (given,) = events
+        assert isinstance(given, BandReissued)
+        self.truth[uid] = given.state
+        self.reissued.add(uid)
+
+    def rebind(self, jump: int, uid: str) -> None:
+        """Staff at the desk unbind `uid` (a band bound with the wrong role) and bind it again
+        to its family at once."""
+        staff, policy = self.badge(jump), Venue().policy
+        desk, band = self.gates[DESK], self.bands[uid]
+        decision, events = unbind_band(desk.state, DESK, self.now, policy, uid, staff)
+        if not decision.granted:  # returned at a final exit: nothing to unbind
+            assert self.truth[uid] is MemberState.EXITED, decision
+            return
+        self.record(desk, events)
+        band.tear = None
+        read = TagRead(uid, self.token(uid), None, "NXP NTAG213", band, None, band.slots())
+        scan = Scan(
+            DESK,
+            Mode.BIND,
+            Kind.NFC,
+            uid,
+            token=self.token(uid),
+            tag=True,
+            passage=desk.records.of(read, desk.state),
+        )
+        decision, events = decide(desk.state, scan, self.now, policy)
+        assert decision.code is Code.OK_BIND, decision
+        self.record(desk, events)
+        self.truth[uid] = MemberState.BOUND
+        self.written[uid] = True  # the binding starts from what the band carries
+        self.rebound.add(uid)
 
     def check(self, gate_id: str, uid: str, moved: MemberMoved, prior: BandPassage | None) -> None:
         before = self.truth[uid]
@@ -199,7 +266,24 @@ taps = st.tuples(
     st.sampled_from([None] * 6 + list(range(SLOT_PAGES + 1))),
 )
 links = st.sampled_from(["heal", "cut"])
-days = st.lists(st.one_of(*[taps] * 9, links), max_size=60)
+corrections = st.tuples(
+    st.sampled_from(["rebind", "reissue", "reissue"]), st.integers(0, 90), st.sampled_from(BANDS)
+)
+days = st.lists(st.one_of(*[taps] * 9, links, corrections), max_size=60)
+
+
+def play(venue: PartitionedDay, step: object) -> None:
+    if step == "heal":
+        venue.heal()
+    elif step == "cut":
+        venue.connected = False
+    elif isinstance(step, tuple) and step[0] in ("rebind", "reissue"):
+        was = venue.connected  # the link is up for the correction, then as it was
+        venue.rebind(*step[1:]) if step[0] == "rebind" else venue.reissue(*step[1:])
+        venue.connected = was
+    else:
+        assert isinstance(step, tuple)
+        venue.tap(*step)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -207,12 +291,7 @@ days = st.lists(st.one_of(*[taps] * 9, links), max_size=60)
 def test_partitioned_gates_never_let_a_band_in_twice_nor_lose_where_it_is(day: list) -> None:
     venue = PartitionedDay()
     for step in day:
-        if step == "heal":
-            venue.heal()
-        elif step == "cut":
-            venue.connected = False
-        else:
-            venue.tap(*step)
+        play(venue, step)
         venue.check_counters()
     venue.heal()
     venue.check_counters()
@@ -223,13 +302,11 @@ def test_partitioned_gates_never_let_a_band_in_twice_nor_lose_where_it_is(day: l
             assert one.members[uid].counter == on_band.counter
 
 
-def test_random_partitioned_days_reach_the_refusals_the_record_makes() -> None:
-    """Guard against a vacuous generator: the band's record does refuse second entries and
-    returns, and torn writes do refuse entries."""
-    seen: set[str] = set()
+def watched_days(strategy: st.SearchStrategy[list], seen: set[str]) -> None:
+    """Play 400 derandomized days of `strategy`, noting in `seen` what the record made happen."""
 
     @settings(max_examples=400, deadline=None, database=None, derandomize=True)
-    @given(days)
+    @given(strategy)
     def run(day: list) -> None:
         venue = PartitionedDay()
 
@@ -238,17 +315,27 @@ def test_random_partitioned_days_reach_the_refusals_the_record_makes() -> None:
             member = state.members.get(scan.value)
             if scan.passage and member and scan.passage.counter > member.counter:
                 seen.add(f"band newer: {decision.code}")
+            if scan.mode is Mode.ENTRY and decision.granted and scan.value in venue.rebound:
+                seen.add("rebound band let in again")
             return decision, events
 
         venue.decide = watching
         for step in day:
-            if step == "heal":
-                venue.heal()
-            elif step == "cut":
-                venue.connected = False
-            else:
-                venue.tap(*step)
+            play(venue, step)
+        if venue.reissued:
+            seen.add("band re-issued at the desk")
 
     run()
+
+
+def test_random_partitioned_days_reach_the_refusals_the_record_makes() -> None:
+    """Guard against a vacuous generator: the band's record does refuse second entries and
+    returns, and torn writes do refuse entries (days of taps and partitions alone); bands bound
+    again at the desk do go in again, and bands are re-issued there (days with corrections)."""
+    seen: set[str] = set()
+    watched_days(st.lists(st.one_of(*[taps] * 9, links), max_size=60), seen)
     codes = (Code.DENY_ALREADY_INSIDE, Code.DENY_ALREADY_EXITED, Code.OK_EXIT)
     assert {f"band newer: {c}" for c in codes} <= seen, seen
+    seen.clear()
+    watched_days(st.lists(st.one_of(*[taps] * 4, links, corrections, corrections)), seen)
+    assert {"rebound band let in again", "band re-issued at the desk"} <= seen, seen

@@ -78,7 +78,8 @@ def replace_band(
         f"band {old} revoked as lost; {new} now {member.role} of group {member.group} "
         f"({member.state}): hold it to the reader to write its token"
     )
-    event = BandReplaced(gate, now, old, new, member.group, staff)
+    carried = earlier.counter if earlier is not None and earlier.group == member.group else 0
+    event = BandReplaced(gate, now, old, new, member.group, staff, carried)
     return _granted(gate, member, message, staff), [event]
 
 

@@ -21,6 +21,7 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
+from gate.core.passages import carried
 from gate.core.rules import Outcome, deny, within
 from gate.core.state import Group, State
 
@@ -93,7 +94,7 @@ def _bind_band(state: State, scan: Scan, now: datetime) -> Outcome:
         f"bound as {role}: {adults}/{group.adults} adults, {children}/{group.children} children"
     )
     decision = Decision(Code.OK_BIND, message, uid, scan.gate, group_id, role)
-    return decision, [BandBound(scan.gate, now, uid, group_id, role)]
+    return decision, [BandBound(scan.gate, now, uid, group_id, role, carried(scan, group_id))]
 
 
 def _token_for(scan: Scan, member: Member) -> Outcome:

@@ -25,11 +25,17 @@ class BindingOpened:
 
 @dataclass(frozen=True, slots=True)
 class BandBound:
+    """A band took a slot of `group` at desk `gate`. `carried`: the passage counter of the record
+    the band carried for this group when it was bound (a record of an earlier binding of it to the
+    same family, `gate.core.passages`), 0 when none: the member starts there, so that record
+    speaks for nothing of this binding, and a copy of the band from before it is behind."""
+
     gate: str
     at: datetime
     uid: str
     group: str
     role: Role
+    carried: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +151,9 @@ class OverrideSpent:
 class BandReplaced:
     """Staff at the desk replaced member `old`'s band (lost) with band `new`: the new band takes
     the member's group, role and state, and the old one is revoked for every gate that folds
-    this (`State.revocations`), whatever its token says."""
+    this (`State.revocations`), whatever its token says. `carried`: the passage counter the
+    desk knew of band `new` in the same group (a band of the family returned at a final exit,
+    given out again), 0 when none: its record of that earlier binding speaks for nothing after."""
 
     gate: str
     at: datetime
@@ -153,6 +161,7 @@ class BandReplaced:
     new: str
     group: str
     staff: str
+    carried: int = 0
 
 
 @dataclass(frozen=True, slots=True)

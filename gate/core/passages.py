@@ -13,6 +13,10 @@ from the gate that let the band through still reads it there:
                        band that left for good is DENY_ALREADY_EXITED)
     next_counter       the counter a granted passage writes (and its `MemberMoved` journals)
     record_of          the record a granted passage writes
+    carried            the counter a band bound at the desk already carries for its group (a
+                       record of an earlier binding to the same family: unbound, bound again):
+                       `BandBound.carried`, where its member's counter starts, so the old record
+                       is not newer than the binding and says nothing of the new member
 
 A band without a record (blank slots, or written for another group) counts as counter 0. A
 technician's test scan and a barcode carry no band: none of this applies to them.
@@ -61,6 +65,15 @@ def as_band_says(member: Member, scan: Scan) -> Member:
         return member
     state = MemberState.TEMP_OUT if p.kept and p.state is MemberState.EXITED else p.state
     return replace(member, state=state, last_gate=p.gate, last_at=p.at)
+
+
+def carried(scan: Scan, group: str) -> int:
+    """The counter of the record the band on the desk's reader carries, when that record will
+    stay valid once the band is bound to `group` (its MAC covers the group its token names):
+    a band bound again to the same family. 0 for a band with none, or of another group."""
+    if not scan.tag or scan.token is None or scan.token.group != group:
+        return 0
+    return band_counter(scan)
 
 
 def next_counter(member: Member, scan: Scan) -> int | None:

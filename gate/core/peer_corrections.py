@@ -39,6 +39,8 @@ def check_correction(entry: PeerEntry, d: Decision, mode: object, knows: Knowled
         case BandReplaced(old=old, new=new, group=group, staff=staff):
             if (old, group, staff) != (d.value, d.group, d.staff) or new == old:
                 raise mismatch("a band is replaced by another, for the decision's member")
+            if not 0 <= first.carried < 1 << 32:
+                raise mismatch(f"passage counter carried {str(first.carried)[:16]} out of range")
             if d.role is not None:
                 stock_fits(new, d.role, knows)
         case BandUnbound(uid=uid, group=group, role=role, staff=staff):

@@ -112,9 +112,11 @@ def _bound(entry: PeerEntry, d: Decision, mode: object, knows: Knowledge) -> Non
             # have changed since (an amended ticket), so they are not held against ours.
             if group != d.value or group != d.group:
                 raise mismatch("a binding opens for the ticket scanned")
-        case BandBound(uid=uid, group=group, role=role):
+        case BandBound(uid=uid, group=group, role=role, carried=carried):
             if uid != d.value or group != d.group or role != d.role:
                 raise mismatch("OK_BIND binds the band scanned, to the decision's group and role")
+            if not 0 <= carried < 1 << 32:
+                raise mismatch(f"passage counter carried {str(carried)[:16]} out of range")
             _stock(uid, role, knows)
         case _:
             raise mismatch(f"OK_BIND never says {shown(event)}")

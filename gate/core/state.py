@@ -295,8 +295,8 @@ def _bind(state: State, event: BandBound) -> None:
     earlier = state.members.get(event.uid)
     if earlier is not None and earlier.state is MemberState.INSIDE:
         state.inside -= 1  # a recycled band; cannot happen through decide, kept exact anyway
-    state.members[event.uid] = Member(
-        event.uid, event.group, event.role, MemberState.BOUND, event.gate, event.at
+    state.members[event.uid] = Member(  # from the counter its record had: that record is old
+        event.uid, event.group, event.role, MemberState.BOUND, event.gate, event.at, event.carried
     )
     if group.full:
         for desk in [d for d, g in state.bindings.items() if g == event.group]:
@@ -351,8 +351,8 @@ def _replace_band(state: State, event: BandReplaced) -> None:
     if earlier is not None and earlier.state is MemberState.INSIDE:
         raise ValueError(f"band {event.new} is inside with group {earlier.group}")
     del state.members[event.old]
-    state.members[event.new] = replace(  # the new band has passed no gate yet: counter 0
-        old, uid=event.new, last_gate=event.gate, last_at=event.at, counter=0
+    state.members[event.new] = replace(  # from the counter of its own record, if any
+        old, uid=event.new, last_gate=event.gate, last_at=event.at, counter=event.carried
     )
     state.unbound.pop(event.new, None)
     group = state.groups[event.group]

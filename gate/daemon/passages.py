@@ -48,12 +48,16 @@ class PassageRecords:
         self._unconfirmed: OrderedDict[str, tuple[BandPassage, BandPassage | None]] = OrderedDict()
         self.last_write_ms: float | None = None  # the last write's time, read back included
 
-    def of(self, read: TagRead) -> BandPassage | None:
+    def of(self, read: TagRead, state: State | None = None) -> BandPassage | None:
         """The record a scan of `read` carries: the band's newest valid one, unless it is the one
-        this gate wrote without reading it back (then the one before it)."""
+        this gate wrote without reading it back (then the one before it) and no journal `state`
+        folded has spoken of it since (a desk that bound the band again from that record made
+        it the binding's own)."""
+        member = state.members.get(read.uid) if state is not None else None
+        known = member.counter if member is not None else 0
         newest = read.slots.newest if read.slots is not None else None
         pending = self._unconfirmed.get(read.uid)
-        if pending is not None and newest == pending[0]:
+        if pending is not None and newest == pending[0] and known < pending[0].counter:
             return pending[1]
         return newest
 

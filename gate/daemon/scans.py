@@ -178,7 +178,7 @@ class ScanPath:
             pairs=pairs,
             voucher=voucher,
             voucher_fault=voucher_fault,
-            passage=self.passages.of(band) if band is not None else None,
+            passage=self.passages.of(band, self.ledger.state) if band is not None else None,
         )
         scan = self.pickups.scan_of(scan, self.ledger.state) if self.pickups else scan
         if dry_run:

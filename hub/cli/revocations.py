@@ -6,7 +6,10 @@ as a delta at once; with no hub running, into its store (published when it start
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
+import time
 from typing import Any
 
 from gate.i18n import N_
@@ -31,6 +34,8 @@ def _offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any
     from gate.store.allowlist import AllowlistError
     from hub.ingest.allowlist import HubAllowlist
     from hub.service.control import import_summary
+    from hub.store.hub_revocations import HubRevocations
+    from hub.store.schema import StoreError
 
     try:
         hub = config_of(args).hub
@@ -40,7 +45,13 @@ def _offline(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any
                 result = allowlist.revoke(request["value"], request["reason"])
             else:
                 result = allowlist.restore(request["value"])
-    except (AllowlistError, ConfigError, OSError, ValueError) as exc:
+        if result.applied:  # for the daily report: who, when, why
+            with HubRevocations(hub.state_dir / "events.db") as log:
+                reason = request.get("reason", "")
+                by = f"{getpass.getuser()} (uid {os.getuid()})"
+                now_ms = int(time.time() * 1000)
+                log.add(request["cmd"], request["value"], reason, by, result.version, now_ms)
+    except (AllowlistError, ConfigError, OSError, ValueError, StoreError) as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": True, **import_summary(result), "value": request["value"], "note": STORED_ONLY}
 

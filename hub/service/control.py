@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,11 @@ class HubControl:
         if result.applied:
             self.venue.allowlist = self.allowlist.current
             self.publisher.allowlist_change(result)
+            if self.desk is not None:  # for the daily report: who, when, why
+                reason = str(args.get("reason") or "") if command == "revoke" else ""
+                at_ms = int(time.time() * 1000)
+                by = peer_name(peer)
+                self.desk.revocations.add(command, str(value), reason, by, result.version, at_ms)
         return {"ok": True, **import_summary(result), "value": value, "imported_by": who}
 
 

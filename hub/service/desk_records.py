@@ -28,7 +28,8 @@ from typing import Any
 from gate.core import MemberState, State
 from hub.fold.reconcile import VenueState
 from hub.store.band_stock import MAX_COUNT, BandStockLog
-from hub.store.family_incidents import KINDS, OUTCOMES, FamilyIncidents
+from hub.store.family_incidents import KINDS, OUTCOMES, AlreadyOpen, FamilyIncidents, NotOpen
+from hub.store.hub_revocations import HubRevocations
 from hub.views.sweep import lookup
 
 MAX_NOTE = 200
@@ -49,6 +50,7 @@ class DeskRecords:
     ) -> None:
         self.incidents = FamilyIncidents(path)
         self.stock_log = BandStockLog(path)
+        self.revocations = HubRevocations(path)  # `hub revoke` / `hub restore`: who, when
         self.venue, self.tz, self.roster = venue, tz, dict(roster or {})
         self.refused: Counter[str] = Counter()  # requests refused, by what was wrong
         self._lock = threading.Lock()  # the loop and the HTTP threads record one at a time
@@ -56,6 +58,7 @@ class DeskRecords:
     def close(self) -> None:
         self.incidents.close_store()
         self.stock_log.close()
+        self.revocations.close()
 
     def today(self) -> str:
         return datetime.now(self.tz).date().isoformat()
@@ -77,22 +80,32 @@ class DeskRecords:
         if action == "list":
             return {"incidents": self.shown(self.incidents.open_ones(), now_ms)}
         note = _text(args, "note", MAX_NOTE, required=False)
-        if action == "close":
+        if action in ("close", "vet_close"):
             n = args.get("id")
             if type(n) is not int or not 0 < n < MAX_ID:
                 raise ValueError("id: the incident's number, as `hub incident list` shows it")
             outcome = args.get("outcome", "found")
             if outcome not in OUTCOMES:
                 raise ValueError(f"outcome: {' or '.join(OUTCOMES)}")
+            if action == "vet_close":  # to be asked of a desk: the family, nothing closed
+                found = next((i for i in self.incidents.open_ones() if i.id == n), None)
+                if found is None:
+                    raise NotOpen(f"no incident {n} open")
+                return {"group": found.group, "outcome": outcome, "note": note}
             with self._lock:
                 done = self.incidents.close(n, outcome, now_ms, by, note)
             return {"incident": self.shown([done], now_ms)[0]}
-        if action != "open":
+        if action not in ("open", "vet_open"):
             raise ValueError("action: open, close or list")
         kind = str(args.get("kind", "")).replace("-", "_")
         if kind not in KINDS:
             raise ValueError("kind: lost-child or separated-family")
         band, group = self._family(args)
+        if action == "vet_open":  # to be asked of a desk: checked, nothing recorded
+            already = [i for i in self.incidents.open_ones() if i.group == group]
+            if already:
+                raise AlreadyOpen(group, already[0].id)
+            return {"kind": kind.replace("_", "-"), "band": band, "group": group, "note": note}
         with self._lock:
             made = self.incidents.open(kind, group, band, now_ms, by, note)
         return {"incident": self.shown([made], now_ms)[0]}

@@ -1,7 +1,7 @@
 """The event store's SQLite file: its tables, how it is opened (WAL, `synchronous=FULL`, mode
 0600) and brought up to this program's schema, and its transactions.
 
-Schema (`PRAGMA user_version` = 4; an older store gets the tables it lacks when opened):
+Schema (`PRAGMA user_version` = 5; an older store gets the tables it lacks when opened):
 
     entries(gate, seq, nonce, hlc, wall_ms, kind, body, received_ms, PRIMARY KEY (gate, seq))
         index entries_by_hlc (hlc, gate, seq)     -- the venue's order: hybrid time, then gate
@@ -18,6 +18,8 @@ Schema (`PRAGMA user_version` = 4; an older store gets the tables it lacks when 
                      outcome)          -- lost children, separated families (family_incidents)
     band_stock(id, at_ms, day, desk, shift, kind, count, band, reason, by)
                                        -- wristbands taken, returned, written off (band_stock)
+    hub_revocations(id, at_ms, command, value, reason, by, version)
+                                       -- `hub revoke` / `hub restore` (hub_revocations)
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 FILE_MODE = 0o600  # bodies name wristbands and may carry guardians' phone numbers
 
 _SCHEMA = (
@@ -141,6 +143,18 @@ _DESK = (  # version 4: what the entry desk records at the hub
     ) STRICT""",
     "CREATE INDEX IF NOT EXISTS band_stock_by_day ON band_stock (day, desk, at_ms)",
 )
+_REVOCATIONS = (  # version 5: revocations typed at the hub, for the daily report
+    """CREATE TABLE IF NOT EXISTS hub_revocations (
+        id       INTEGER PRIMARY KEY,
+        at_ms    INTEGER NOT NULL,         -- the hub's clock
+        command  TEXT    NOT NULL,         -- revoke, restore
+        value    TEXT    NOT NULL,         -- the band UID or ticket code
+        reason   TEXT    NOT NULL,         -- why revoked ("" for a restore)
+        by       TEXT    NOT NULL,         -- the user on the hub's machine: "ana (uid 1001)"
+        version  INTEGER NOT NULL          -- the allowlist's version it made
+    ) STRICT""",
+    "CREATE INDEX IF NOT EXISTS hub_revocations_by_time ON hub_revocations (at_ms)",
+)
 
 
 class StoreError(Exception):
@@ -175,11 +189,11 @@ def _configure(db: sqlite3.Connection, path: Path) -> None:
         (tables,) = db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         if version == 0 and tables == 0:
             with transaction(db):
-                for statement in (*_SCHEMA, _QUARANTINE, *_INCIDENTS, *_DESK):
+                for statement in (*_SCHEMA, _QUARANTINE, *_INCIDENTS, *_DESK, *_REVOCATIONS):
                     db.execute(statement)
-        elif version in (1, 2, 3):  # the store of an earlier release: add what it lacks
+        elif version in (1, 2, 3, 4):  # the store of an earlier release: add what it lacks
             with transaction(db):
-                for statement in (_QUARANTINE, *_INCIDENTS, *_DESK):
+                for statement in (_QUARANTINE, *_INCIDENTS, *_DESK, *_REVOCATIONS):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:

@@ -86,7 +86,12 @@ FINDINGS: dict[str, str] = {
     "band_cloned": N_("Band copied or rolled back"),
 }
 
-_TABLES = (CODES, ROLES, STATES, FINDINGS)
+HUB_ACTIONS = {  # the daily report's desk actions typed at the hub (`hub revoke`, `hub restore`)
+    "hub_revoke": N_("Revoked at the hub"),
+    "hub_restore": N_("Restored at the hub"),
+}
+
+_TABLES = (CODES, ROLES, STATES, FINDINGS, HUB_ACTIONS)
 
 
 def label(code: str, language: str = "en") -> str:

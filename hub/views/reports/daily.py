@@ -80,8 +80,8 @@ from hub.store.family_incidents import FamilyIncident
 from hub.store.incidents import Drill, Incident
 from hub.store.records import StoredEntry
 from hub.views.reports.corrections import CorrectionRow, correction_row
-from hub.views.reports.desk_actions import DeskActionRow, desk_action_row
-from hub.views.reports.deskday import desk_day
+from hub.views.reports.desk_actions import DeskActionRow, desk_action_row, hub_action_row
+from hub.views.reports.deskday import desk_day, hub_revocations
 from hub.views.reports.formats import epoch_ms, iso, shown_phone, utc_time
 from hub.views.reports.headcount import HeadcountTally, HourRow, undone_grants
 from hub.views.reports.materials import BandStock, BandTally
@@ -255,8 +255,10 @@ def daily_report(
     incidents, drills = day_incidents(store.path, start_ms, end_ms)
     families, records = desk_day(store.path, day, start_ms, end_ms)
     report = tally.report(day, tz, findings or (), records)
+    at_hub = [hub_action_row(r) for r in hub_revocations(store.path, start_ms, end_ms)]
     return replace(
         report,
+        desk_actions=tuple(sorted((*report.desk_actions, *at_hub), key=lambda a: a.at)),
         incidents=tuple(incidents),
         drills=tuple(drills),
         family_incidents=tuple(families),

@@ -2,18 +2,21 @@
 says `desk_action`, or names `staff`: a join, a correction, a walk-in registration, a
 not-authorised list, asked at the console, by `gatectl desk` or by `gatectl join`, `replace`,
 `unbind`, `reissue`, `walkin`, `not-authorised`), granted or not, with the badge that authorised
-it and the outcome. Shown only when there is one. A desk action is never a technician's test
-scan (`hub.views.reports.technician_scans`), whoever asked for it."""
+it and the outcome; and each `hub revoke` / `hub restore` typed at the hub (gate "hub", no
+badge, the user on the hub's machine as staff: `hub_action_row`). Shown only when there is one.
+A desk action is never a technician's test scan (`hub.views.reports.technician_scans`),
+whoever asked for it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gate.i18n import N_, Words
 from gate.link.protocol import CONSOLE_USER
+from hub.store.hub_revocations import HubRevocation
 from hub.views.reports.table import Section
 
 TITLE = N_("Desk actions")
@@ -73,6 +76,20 @@ def desk_action_row(
         staff,
         staff_names.get(staff, ""),
         str(decision.get("message", "")),
+    )
+
+
+def hub_action_row(done: HubRevocation) -> DeskActionRow:
+    """The row of a revocation or restore typed at the hub: by the user on its machine."""
+    said = f"{done.value} revoked ({done.reason})" if done.command == "revoke" else None
+    return DeskActionRow(
+        datetime.fromtimestamp(done.at_ms / 1000, UTC),
+        "hub",
+        f"hub_{done.command}",
+        "",
+        "",
+        done.by,
+        said or f"{done.value} restored",
     )
 
 

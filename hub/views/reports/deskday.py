@@ -16,6 +16,7 @@ from pathlib import Path
 from gate.i18n import N_, Words
 from hub.store.band_stock import BandStockLog, StockRecord
 from hub.store.family_incidents import FamilyIncident, FamilyIncidents
+from hub.store.hub_revocations import HubRevocation, HubRevocations
 from hub.store.schema import StoreError
 from hub.views.display import withhold
 from hub.views.reports.materials import BandStock
@@ -42,6 +43,16 @@ def desk_day(
             return incidents.between(from_ms, to_ms), stock.day(day.isoformat())
     except StoreError:
         return [], []
+
+
+def hub_revocations(path: Path, from_ms: int, to_ms: int) -> list[HubRevocation]:
+    """`hub revoke` / `hub restore` of the day, from the store at `path` (none when it cannot
+    be read: the report is still made)."""
+    try:
+        with HubRevocations(path) as log:
+            return log.between(from_ms, to_ms)
+    except StoreError:
+        return []
 
 
 def at(ms: int | None) -> datetime | None:

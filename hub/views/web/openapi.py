@@ -243,22 +243,30 @@ OPENAPI: dict[str, Any] = {
                 "description": "Access: desk or staff token. Body (JSON, 4096 bytes at most): "
                 '{"kind": "lost-child" | "separated-family", "band": UID | "group": TICKET, '
                 '"note"?: TEXT (200), "desk"?: GATE}. 400 a bad field, 409 the family has one '
-                "open already ({error, incident}), 415 not JSON.",
+                "open already ({error, incident}), 415 not JSON. With the desk token, desk is "
+                "required and the desk decides it with the staff badge tapped there (202).",
                 "security": [{"token": []}],
-                "responses": {"201": {"description": "{incident}"}},
+                "responses": {
+                    "201": {"description": "{incident} (staff token)"},
+                    "202": {"description": "{request, gate, action, state, outcome} (desk token)"},
+                },
             },
         },
         "/api/incidents/{id}/close": {
             "post": {
                 "summary": "Close one: the family is together again",
                 "description": "Access: desk or staff token. Body: "
-                '{"outcome"?: "found" (default) | "cancelled", "note"?: TEXT}. 404 no such '
-                "incident open.",
+                '{"outcome"?: "found" (default) | "cancelled", "note"?: TEXT, "desk"?: GATE}. '
+                "404 no such incident open. With the desk token, desk is required and the desk "
+                "decides it with the staff badge tapped there (202).",
                 "security": [{"token": []}],
                 "parameters": [
                     {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
                 ],
-                "responses": {"200": {"description": "{incident}"}},
+                "responses": {
+                    "200": {"description": "{incident} (staff token)"},
+                    "202": {"description": "{request, gate, action, state, outcome} (desk token)"},
+                },
             }
         },
         "/api/sweep": _get(
