@@ -80,9 +80,10 @@ def hub_toml(
     roster: Mapping[str, str],
     name: str | None = None,
     http: str = "",
+    head_office: HeadOfficeLink | None = None,
 ) -> str:
     """hub.toml for a hub kept in `d` (state/, hub.sock), reading the venue's `files`;
-    `http`: more lines for its [http] section; `roster`: its [gates]."""
+    `http`: more lines for its [http] section; `roster`: its [gates]; `head_office`: its [hq]."""
     return (
         "[hub]\n"
         + (f'name = "{name}"\n' if name else "")
@@ -95,9 +96,29 @@ def hub_toml(
         f'desk_token_file = "{links.desk_token_file}"\n'
         f'staff_token_file = "{links.staff_token_file}"\n'
         + (f"{http}\n" if http else "")
+        + (head_office.hub_section() if head_office is not None else "")
         + "[gates]  # the venue's roster: what each gate may say\n"
         + "".join(f'{gate} = "{role}"\n' for gate, role in roster.items())
     )
+
+
+@dataclass(frozen=True)
+class HeadOfficeLink:
+    """How a venue reaches the chain's head office: its id there, `url` listing every cluster
+    node's MQTT address (`mqtt://host:port,host:port`: its broker's bridge fails over between
+    them), and the venue's user on the cluster with its password's file."""
+
+    venue: str
+    url: str
+    user: str
+    password_file: Path
+
+    def hub_section(self) -> str:
+        """hub.toml's [hq] section: the hub forwards to head office through its broker."""
+        return (
+            f'[hq]\nurl = "{self.url}"\nvenue = "{self.venue}"\n'
+            f'username = "{self.user}"\npassword_file = "{self.password_file}"\n'
+        )
 
 
 @dataclass(frozen=True)

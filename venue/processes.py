@@ -47,6 +47,7 @@ from venue.configs import (
     GATES,
     GateLink,
     GateSpec,
+    HeadOfficeLink,
     HubLinks,
     gate_toml,
     hub_toml,
@@ -109,6 +110,7 @@ class Venue:
     http_port: int
     say: Callable[[str], None] = print
     fittings: Fittings = field(default_factory=Fittings)  # what a harness's faults need
+    head_office: HeadOfficeLink | None = None  # the chain's head office, which the hub feeds
     broker: Broker | None = None
     hub: Daemon | None = None
     gates: dict[str, Gate] = field(default_factory=dict)
@@ -181,10 +183,9 @@ class Venue:
             self._secret("desk.token", self.tokens["desk"]),
             self._secret("staff.token", self.tokens["staff"]),
         )
-        config.write_text(
-            "# The simulated venue's hub (written by python -m venue).\n"
-            + hub_toml(d, self.files, links, {g.id: g.role for g in GATES}, "wristgate demo venue")
-        )
+        roster, name = {g.id: g.role for g in GATES}, "wristgate demo venue"
+        toml = hub_toml(d, self.files, links, roster, name, head_office=self.head_office)
+        config.write_text(f"# The simulated venue's hub (written by python -m venue).\n{toml}")
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         return Daemon("hub", argv, d / "hub.log", d / "hub.sock")
 

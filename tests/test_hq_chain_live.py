@@ -1,0 +1,139 @@
+"""The chain's head office under faults, on this machine (quick size): a 3-node NATS cluster on
+loopback, three simulated venues (`venue.chain`: Mosquitto, the hub and six gates each, families
+moving through them) and `hq run`. While the families move, a cluster node is killed with
+SIGKILL and started again, and one venue's bridge to head office is cut (a relay in front of
+every node's MQTT port, `bridge_link.py`) while its gates go on, then healed. At the end every
+venue's entries are at head office exactly once and head office's headcount of each venue is
+its hub's. The chain's page shows the three venues live in Chromium.
+"""
+
+from __future__ import annotations
+
+import atexit
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bridge_link import BridgeLink
+from browser import Browser, missing
+from gate_rig import wait_for
+
+from venue.chain.chain import Chain
+from venue.chain.held import events_db, hub_last
+
+FAMILIES = 16  # a venue's families
+RATE = 200.0  # venue seconds per real second: a 9-hour day in under 3 minutes
+NODE_DOWN_S = 15.0  # how long the killed node stays down
+CUT_S = 60.0  # how long V2's bridge stays cut (its gates and hub go on meanwhile)
+CUT_VENUE = "V2"
+DAY_TIMEOUT_S = 600.0
+
+
+class Log:
+    """The chain's lines, kept for a failure's message."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+
+    def tail(self, n: int = 40) -> str:
+        return "\n".join(self.lines[-n:])
+
+
+@pytest.fixture(scope="module")
+def chain(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Chain, dict[str, BridgeLink], Log]]:
+    root = tmp_path_factory.mktemp("chain")
+    links: dict[str, BridgeLink] = {}
+
+    def link(venue: str, addresses: list[str]) -> list[str]:
+        links[venue] = BridgeLink(addresses)
+        return links[venue].addresses
+
+    log = Log()
+    chain = Chain(root, venues=3, families=FAMILIES, rate=RATE, say=log, link=link)
+    atexit.register(chain.stop)  # should pytest itself be killed past its teardown
+    try:
+        chain.start()
+        yield chain, links, log
+    finally:
+        chain.stop()
+        for relay in links.values():
+            relay.close()
+
+
+def entries_at_hq(chain: Chain, venue: str) -> int:
+    assert chain.office is not None
+    return chain.office.entries(venue)
+
+
+def entries_at_hub(chain: Chain, venue: str) -> int:
+    return hub_last(events_db(chain.members[venue].venue))
+
+
+def test_the_chain_page_shows_three_venues_live(chain, tmp_path: Path) -> None:
+    why = missing()
+    if why:
+        pytest.skip(why)
+    running, _, _ = chain
+    assert running.office is not None
+    browser = Browser(tmp_path / "profile", log=tmp_path / "chromedriver.log")
+    try:
+        browser.open(running.office.page_url())
+        for venue in ("V1", "V2", "V3"):
+            browser.wait(
+                lambda v=venue: running.office.page_shows_live(browser, v),
+                60,
+                f"{venue} live on the chain's page",
+            )
+        assert not browser.console_errors()
+    finally:
+        browser.close()
+
+
+def test_every_venue_reaches_head_office_exactly_once_through_a_node_kill_and_a_cut_bridge(
+    chain,
+) -> None:
+    running, links, log = chain
+    assert running.cluster is not None and running.office is not None
+    running.open()
+    for venue in running.ids:  # every venue's families under way, and heard at head office
+        wait_for(
+            lambda v=venue: entries_at_hq(running, v) > 0, 120, f"{venue}'s entries at hq", log.tail
+        )
+
+    # A cluster node killed with SIGKILL (the first address of every bridge: each fails over);
+    # head office goes on hearing the venues from the other two.
+    node = running.cluster.nodes[0]
+    before = {v: entries_at_hq(running, v) for v in running.ids}
+    node.kill()
+    wait_for(
+        lambda: all(entries_at_hq(running, v) > before[v] for v in running.ids),
+        NODE_DOWN_S * 6,
+        "every venue's new entries at head office with a node down",
+        log.tail,
+    )
+    time.sleep(max(0.0, NODE_DOWN_S - 1))
+    node.start()
+    running.cluster.wait_ready()
+
+    # V2 cut off from head office: its gates and hub go on, head office stops hearing it.
+    cut = links[CUT_VENUE]
+    cut.cut()
+    cut_at_hub = entries_at_hub(running, CUT_VENUE)
+    time.sleep(2)  # what was on its way when the cable was pulled
+    at_hq = entries_at_hq(running, CUT_VENUE)
+    time.sleep(CUT_S)
+    assert entries_at_hq(running, CUT_VENUE) == at_hq, "head office heard a venue cut off"
+    assert entries_at_hub(running, CUT_VENUE) > cut_at_hub, "the cut venue stopped working"
+    cut.heal()
+
+    running.wait_day(DAY_TIMEOUT_S)
+    assert running.settle(), f"head office never caught up:\n{log.tail()}"
+    verdicts = running.judge()
+    for verdict in verdicts:
+        assert verdict.passed, verdict.line() + "\n" + "\n".join(v.line() for v in verdicts)
