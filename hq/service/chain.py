@@ -161,6 +161,7 @@ class Chain:
             "heard_at": _iso(book.heard_ms),
             "age_s": round(age_s, 1) if age_s is not None else None,
             "stale": age_s is None or age_s > stale_after_s or not said.get("live", False),
+            "provisional": book.state.stale,  # late entries wait for the fold's rebuild
             "entries_at_hq": counts.upto,
             "entries_at_hub": said.get("entries"),
             "highest": counts.highest,

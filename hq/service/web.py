@@ -66,7 +66,8 @@ def chain_page(language: str) -> str:
     title = html.escape(_("The chain's venues"))
     return f"""<!doctype html>
 <html lang="{html.escape(language)}"><head><meta charset="utf-8">
-<title>{title}</title><link rel="stylesheet" href="/static/chain.css"></head>
+<title>{title}</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/chain.css"></head>
 <body data-words="{html.escape(json.dumps(said, ensure_ascii=False))}">
 <h1>{title}</h1>
 <p id="status" role="status"></p>
@@ -116,7 +117,8 @@ class ChainWeb:
             kind = _STATIC_FILES[name] + "; charset=utf-8"
             return Answer(200, (STATIC / name).read_bytes(), kind)
         if path == "/healthz":
-            return _json({"ok": True, "reading": self.reading()})
+            refused = dict(self.chain.refused)  # counts by reason: no venue named
+            return _json({"ok": True, "reading": self.reading(), "refused": refused})
         if not path.startswith("/api/"):
             return _json({"error": "not found"}, 404)
         holder = self.access.holder(request.headers.get("authorization"))
