@@ -178,6 +178,7 @@ class Summary(Message):
     venue: str = Field(pattern=VENUE_ID)
     at_ms: int = Field(ge=0, description="the hub's wall clock when it was made")
     day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="the venue's day")
+    timezone: str | None = Field(default=None, max_length=64, description="the venue's, IANA")
     inside: int = Field(ge=0)
     children: int = Field(ge=0)
     unaccompanied_children: int = Field(ge=0)
