@@ -4,12 +4,14 @@ gate.toml and the gate's profile, secrets, the venue's TLS), as an installer wri
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.broker import LOOPBACK, TlsListener
 from deploy.broker_process import free_port
+from deploy.hq_bridge import HqBridge
 from gate.devices.nfc.emulator import ORIGINALITY_KEY
 
 PINS = {
@@ -112,6 +114,16 @@ class HeadOfficeLink:
     url: str
     user: str
     password_file: Path
+
+    def bridge(self) -> HqBridge:
+        """The venue broker's bridge to head office; its own local user's password made here."""
+        return HqBridge.of(
+            venue=self.venue,
+            url=self.url,
+            username=self.user,
+            password=self.password_file.read_text().strip(),
+            local_password=secrets.token_urlsafe(18),
+        )
 
     def hub_section(self) -> str:
         """hub.toml's [hq] section: the hub forwards to head office through its broker."""

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.broker import LOOPBACK, Credentials
+from deploy.broker import LOOPBACK, Credentials, TlsListener
 from deploy.broker_process import Broker, free_port
 from gate.control.client import Unreachable
 from gate.devices.nfc.emulator import TagEmulator
@@ -147,9 +147,8 @@ class Venue:
         self.prepare()
         credentials = Credentials.generate([g.id for g in GATES])
         self.say("starting Mosquitto with the venue's configuration ...")
-        roster = {g.id: g.role for g in GATES}  # the desk and handheld read guardian phones
         tls = write_tls(self.root / "tls")
-        self.broker = Broker(self.root / "broker", credentials=credentials, roster=roster, tls=tls)
+        self.broker = venue_broker(self.root / "broker", credentials, tls, self.head_office)
         self.broker.start()  # stop() sees it
         self.say(
             f"  broker: TLS on {LOOPBACK}:{tls.port} for the gates (venue CA {tls.cafile}), "
@@ -351,6 +350,16 @@ class Venue:
         for gate in self.gates.values():
             gate.close()
         self.fittings.stop()
+
+
+def venue_broker(
+    d: Path, credentials: Credentials, tls: TlsListener, head_office: HeadOfficeLink | None
+) -> Broker:
+    """The venue's Mosquitto in `d`: TLS for the gates, plain MQTT on 127.0.0.1 for the hub, and
+    with `head_office` its bridge to the chain's head office."""
+    roster = {g.id: g.role for g in GATES}  # the desk and handheld read guardian phones
+    bridge = head_office.bridge() if head_office is not None else None
+    return Broker(d, credentials=credentials, roster=roster, tls=tls, bridge=bridge)
 
 
 def clear_workdir(root: Path) -> None:

@@ -6,6 +6,7 @@ and its store of each venue (`{state}/venues/{venue}.db`, read-only).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import secrets
 import signal
@@ -27,6 +28,7 @@ from venue.processes import Venue
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
 TOKEN_NAME = "chain"
+STALE_AFTER_S = 15.0  # a venue not heard for longer is shown stale (its hub says so every 5 s)
 
 
 class HeadOffice:
@@ -49,40 +51,44 @@ class HeadOffice:
         return f"http://127.0.0.1:{self.http_port}/"
 
     def page_url(self) -> str:
-        return self.url
+        """The chain's page, opened with the token (the page keeps it, and drops it from the
+        address bar)."""
+        return f"{self.url}#token={self.token}"
 
     # --- the process ----------------------------------------------------------------------------
 
     def write_config(self) -> None:
+        """hq.toml: its state, the cluster (user hq), its page, one token for every venue (kept
+        hashed, as `hq token` writes it; the token itself in `token_file`)."""
         self.root.mkdir(parents=True, exist_ok=True)
         write_secret(self.token_file, self.token)
-        password = write_secret(self.root / "hq.password", self.cluster.users["hq"])
-        servers = ", ".join(json.dumps(u) for u in self.cluster.urls)
+        password = write_secret(self.root / "nats.password", self.cluster.users["hq"])
+        secret = "sha256:" + hashlib.sha256(self.token.encode()).hexdigest()
         self.config.write_text(
-            "# The simulated chain's head office (written by venue.chain).\n"
-            f'[hq]\nstate_dir = "{self.state}"\n'
-            f'[nats]\nservers = [{servers}]\nuser = "hq"\npassword_file = "{password}"\n'
-            f'[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
-            f'[[token]]\nname = "{TOKEN_NAME}"\nsecret_file = "{self.token_file}"\nvenues = ["*"]\n'
+            "# The simulated chain's head office (written by python -m venue.chain).\n"
+            f'[hq]\nstate_dir = "{self.state}"\nstale_after_s = {STALE_AFTER_S}\n'
+            f'[nats]\nservers = {json.dumps(self.cluster.urls)}\nuser = "hq"\n'
+            f'password_file = "{password}"\nreplicas = {self.cluster.replicas}\n'
+            f'ack_every_s = 2.0\n[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
+            f'[[token]]\nname = "{TOKEN_NAME}"\nsecret = "{secret}"\nvenues = ["*"]\n'
         )
 
     def start(self) -> None:
         self.write_config()
-        argv = [sys.executable, "-m", "hq", "-c", str(self.config), "run"]
+        argv = [sys.executable, "-m", "hq", "run", "-c", str(self.config)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
             )
-        self._wait(self._answers, "head office answering on its page", START_TIMEOUT_S)
+        self._wait(self._reading, "head office reading the chain's stream", START_TIMEOUT_S)
 
-    def _answers(self) -> bool:
+    def _reading(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise DemoError(f"hq run exited with {self.proc.returncode}: {self.tail()}")
         try:
-            self.api("/api/venues")
+            return bool(self.api("/healthz").get("reading"))
         except (OSError, ValueError, urllib.error.URLError):
             return False
-        return True
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -121,8 +127,9 @@ class HeadOffice:
         return dict(self.api(f"/api/venues/{venue}"))
 
     def live(self, venue: str) -> bool:
+        """Head office heard the venue lately, and its hub says it is live."""
         with contextlib.suppress(OSError, ValueError, urllib.error.URLError):
-            return bool(self.venue(venue).get("live"))
+            return not self.venue(venue).get("stale", True)
         return False
 
     def wait_live(self, venues: list[str], timeout: float = START_TIMEOUT_S) -> None:
@@ -137,8 +144,7 @@ class HeadOffice:
     def count(self, venue: str) -> dict[str, Any]:
         """Head office's headcount of the venue, folded from its entries."""
         data = self.venue(venue)
-        count = dict(data.get("headcount") or {})
-        return {k: count.get(k) for k in ("inside", "children", "unaccompanied_children")}
+        return {k: data.get(k) for k in ("inside", "children", "unaccompanied_children")}
 
     def rows(self, venue: str) -> list[Row]:
         """(venue sequence, gate, seq) of every entry head office holds of `venue`."""
