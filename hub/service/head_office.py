@@ -167,8 +167,9 @@ class HeadOfficeLink:
         if now - self._summary_at < 1.0:
             return
         summary = self._summary(self.store.chain.last(), self.acked)
-        said = (summary.inside, summary.children, summary.unaccompanied_children, summary.live)
-        said += (summary.alerts, summary.incidents, summary.lost_children)
+        said: tuple[Any, ...] = (summary.inside, summary.children, summary.live)
+        said += (summary.unaccompanied_children, summary.alerts, summary.incidents)
+        said += (summary.lost_children, summary.stale_since)
         if said == self._said and now - self._summary_at < self.section.summary_every_s:
             return
         self.publish(self.topics.summary(self.venue), dump(summary), qos=1)
