@@ -66,3 +66,17 @@ def test_hq_venues_lists_what_head_office_holds(tmp_path: Path) -> None:
     done = hq("venues", "-c", str(config))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("BJ1: 0 entries in order, 0 stored")
+
+
+def test_hub_status_says_how_far_head_office_is() -> None:
+    from datetime import UTC
+
+    from gate.i18n import words
+    from hub.views.console.status import show_status
+
+    answer = {"head_office": {"venue": "BJ1", "entries": 120, "acked": 100, "behind": 20}}
+    english = "\n".join(show_status(answer, words("en"), UTC))
+    assert "BJ1: 100 of 120 entries acknowledged, 20 to send" in english
+    chinese = "\n".join(show_status(answer, words("zh-CN"), UTC))
+    assert "总部已确认 100 条" in chinese
+    assert "head office" not in "\n".join(show_status({}, words("en"), UTC))
