@@ -123,11 +123,10 @@ class NatsNode:
                 "}",
             ]
         if self.cluster.users:
-            users = ", ".join(
-                f"{{user: {_quoted(u)}, password: {_quoted(p)}}}"
-                for u, p in sorted(self.cluster.users.items())
+            users = ",\n    ".join(
+                self.cluster.user_entry(u, p) for u, p in sorted(self.cluster.users.items())
             )
-            lines += ["authorization {", f"  users: [{users}]", "}"]
+            lines += ["authorization {", f"  users: [\n    {users}\n  ]", "}"]
         return "\n".join(lines) + "\n"
 
     def start(self) -> NatsNode:
@@ -229,6 +228,10 @@ class NatsCluster:
 
     `workdir` receives one directory per node (nats.conf, nats.log, jetstream/). `users`: user
     -> password, required on every port when given (else anyone on loopback may log in).
+    `venue_of`: user -> venue id, for the venues' users: each may publish on its own venue's
+    subjects only (`hq.venue.{venue}.>`) and read its own acknowledgement (`hq.ack.{venue}`,
+    with `$MQTT.sub.>`, where NATS's MQTT gateway delivers to a session); the others may do
+    anything.
     """
 
     READY_TIMEOUT_S = 60.0
@@ -239,6 +242,7 @@ class NatsCluster:
         size: int = 3,
         *,
         users: Mapping[str, str] | None = None,
+        venue_of: Mapping[str, str] | None = None,
         max_file_store: int = 1024 * 1024 * 1024,
     ) -> None:
         if size < 1:
@@ -246,10 +250,24 @@ class NatsCluster:
         self.workdir = Path(workdir)
         self.size = size
         self.users = dict(users or {})
+        self.venue_of = dict(venue_of or {})
         self.max_file_store = max_file_store
         self.nodes: list[NatsNode] = []
         for index in range(size):
             self.nodes.append(NatsNode(self, index))
+
+    def user_entry(self, user: str, password: str) -> str:
+        """One user of the `authorization` block, with its venue's permissions if it has one."""
+        entry = f"user: {_quoted(user)}, password: {_quoted(password)}"
+        venue = self.venue_of.get(user)
+        if venue is not None:
+            publish = _quoted(f"hq.venue.{venue}.>")
+            subscribe = f"{_quoted(f'hq.ack.{venue}')}, {_quoted('$MQTT.sub.>')}"
+            entry += (
+                f", permissions: {{publish: {{allow: [{publish}]}}, "
+                f"subscribe: {{allow: [{subscribe}]}}}}"
+            )
+        return f"{{{entry}}}"
 
     @property
     def urls(self) -> list[str]:

@@ -7,7 +7,8 @@ office's engine, JetStream and the MQTT gateway on every node, on free loopback 
   directory; `cluster.wait_ready()` waits until every running node is healthy again.
 - `chain_stream(cluster)`: the chain's stream (`hub.chain.wire.STREAM`) made on it, with the
   replicas the cluster allows, as head office makes it.
-- `CHAIN_USERS`: a user for head office and one per test venue, with generated passwords.
+- `CHAIN_USERS`: a user for head office and one per test venue (`VENUES`), with generated
+  passwords; each venue's user may publish on its own venue's subjects only.
 
 Imported by conftest.py.
 """
@@ -35,6 +36,7 @@ def nats_cluster(tmp_path: Path) -> Iterator[Callable[..., NatsCluster]]:
     started: list[NatsCluster] = []
 
     def make(size: int = 3, users: Mapping[str, str] | None = None, **kwargs: Any) -> NatsCluster:
+        kwargs.setdefault("venue_of", {venue: venue for venue in VENUES})
         cluster = NatsCluster(
             tmp_path / f"nats{len(started)}",
             size,

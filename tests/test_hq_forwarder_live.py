@@ -17,6 +17,7 @@ from nats_cluster import nats_options, run
 from venue_rig import Venue
 
 from deploy.hq_bridge import HqBridge
+from gate.control.client import ask
 from hub.chain.wire import STREAM
 
 HQ_SECTION = """
@@ -131,6 +132,9 @@ def test_head_office_holds_every_entry_once_and_the_hubs_headcount(chain) -> Non
     )
     assert office.api("/api/venues/V1")["duplicates"] == duplicates
     assert hq_keys(office) == hub_chain(venue)[2]
+    status = ask(str(venue.hub.socket), {"cmd": "status"})["head_office"]
+    assert (status["venue"], status["behind"]) == ("V1", 0)
+    assert status["acked"] == status["entries"] == len(hq_keys(office))
 
 
 def test_what_the_stream_lost_is_sent_again_from_the_watermark(chain) -> None:

@@ -20,10 +20,14 @@ from hub.chain.wire import STREAM, STREAM_SUBJECTS, ChainTopics
 
 
 async def _make_stream(cluster: NatsCluster) -> None:
+    await _make_stream_of(cluster, 3)
+
+
+async def _make_stream_of(cluster: NatsCluster, replicas: int) -> None:
     nc = await nats.connect(**nats_options(cluster))
     try:
         await nc.jetstream().add_stream(
-            StreamConfig(name=STREAM, subjects=list(STREAM_SUBJECTS), num_replicas=3)
+            StreamConfig(name=STREAM, subjects=list(STREAM_SUBJECTS), num_replicas=replicas)
         )
     finally:
         await nc.close()
@@ -80,6 +84,26 @@ def test_an_mqtt_qos1_publish_on_any_node_lands_in_the_stream(nats_cluster) -> N
             client.loop_stop()
     assert run(_publish_and_count(cluster, "hq.venue.V2.summary", 0)) == 3, cluster.logs()
     assert run(_last_payload(cluster, "hq.venue.V2.entries")) == {"via": "n3"}
+
+
+def test_a_venue_may_publish_on_its_own_subjects_only(nats_cluster) -> None:
+    cluster = nats_cluster(1)
+    run(_make_stream_of(cluster, 1))
+    node = cluster.nodes[0]
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bridge-of-V1")
+    client.username_pw_set("V1", cluster.users["V1"])
+    client.connect(node.host, node.mqtt_port)
+    client.loop_start()
+    try:
+        own = json.dumps({"venue": "V1"}).encode()
+        client.publish(ChainTopics().entries("V2"), b'{"forged": 1}', qos=1).wait_for_publish(30)
+        client.publish(ChainTopics().entries("V1"), own, qos=1).wait_for_publish(30)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    assert run(_publish_and_count(cluster, "hq.venue.V3.summary", 0)) == 1, cluster.logs()
+    assert run(_last_payload(cluster, "hq.venue.V1.entries")) == {"venue": "V1"}
+    assert "Publish Violation" in node.tail(40)
 
 
 def test_a_wrong_password_is_refused_on_the_mqtt_port(nats_cluster) -> None:

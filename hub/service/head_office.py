@@ -46,6 +46,7 @@ from hub.store.records import StoredEntry
 log = logging.getLogger("hub")
 
 Publish = Callable[..., None]
+SUMMARY_CHECK_S = 2.0  # how often the summary is made to see whether it changed
 
 
 class HeadOfficeLink:
@@ -71,7 +72,8 @@ class HeadOfficeLink:
         self.sent = self.acked  # the last venue sequence published since the last resend
         self.counters: Counter[str] = Counter()
         self._progress_at = clock()
-        self._summary_at = 0.0
+        self._summary_at = 0.0  # when the summary was last sent
+        self._checked_at = -SUMMARY_CHECK_S  # ... and last made
         self._said: tuple[Any, ...] | None = None
         self.connected = False
 
@@ -164,11 +166,13 @@ class HeadOfficeLink:
             self.counters["entries"] += len(rows)
 
     def _send_summary(self, now: float) -> None:
-        if now - self._summary_at < 1.0:
+        if now - self._checked_at < SUMMARY_CHECK_S:
             return
+        self._checked_at = now
         summary = self._summary(self.store.chain.last(), self.acked)
-        said = (summary.inside, summary.children, summary.unaccompanied_children, summary.live)
-        said += (summary.alerts, summary.incidents, summary.lost_children)
+        said: tuple[Any, ...] = (summary.inside, summary.children, summary.live)
+        said += (summary.unaccompanied_children, summary.alerts, summary.incidents)
+        said += (summary.lost_children, summary.stale_since)
         if said == self._said and now - self._summary_at < self.section.summary_every_s:
             return
         self.publish(self.topics.summary(self.venue), dump(summary), qos=1)

@@ -181,6 +181,7 @@ class Hub:
             if config.hq is not None
             else None
         )
+        self.views.head_office = self.head_office
 
     # --- the loop -------------------------------------------------------------------------------
 
