@@ -47,6 +47,7 @@ from bench.common import report
 from bench.reconcile import make_day
 from deploy.broker import HUB_USER, Credentials
 from deploy.broker_process import Broker, free_port
+from deploy.hq_bridge import HqBridge
 from deploy.nats_process import NatsCluster
 from hub.chain.wire import ChainEntry, ChainTopics, EntryBatch
 from venue.chain.office import HeadOffice
@@ -185,7 +186,14 @@ async def _through(broker: Broker, cluster: NatsCluster, payloads: list[bytes], 
 def path_s(root: Path, cluster: NatsCluster, payloads: list[bytes], n: int) -> tuple[float, int]:
     """(seconds through the path, bytes of head office's store of the venue)."""
     office = HeadOffice(root / "hq", cluster, [VENUE], free_port())
-    broker = Broker(root / "broker", credentials=Credentials.generate([]), bridge=...)
+    bridge = HqBridge.of(
+        venue=VENUE,
+        url="mqtt://" + ",".join(cluster.mqtt_addresses),
+        username=VENUE,
+        password=cluster.users[VENUE],
+        local_password=secrets.token_urlsafe(18),
+    )
+    broker = Broker(root / "broker", credentials=Credentials.generate([]), bridge=bridge)
     try:
         office.start()
         broker.start()
