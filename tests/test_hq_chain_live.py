@@ -140,7 +140,9 @@ def test_every_venue_reaches_head_office_exactly_once_through_a_node_kill_and_a_
     time.sleep(CUT_S)
     assert entries_at_hq(running, CUT_VENUE) == at_hq, "head office heard a venue cut off"
     assert entries_at_hub(running, CUT_VENUE) > cut_at_hub, "the cut venue stopped working"
+    assert not running.office.live(CUT_VENUE), "the chain's page shows a cut venue live"
     cut.heal()
+    wait_for(lambda: running.office.live(CUT_VENUE), 120, f"{CUT_VENUE} live again", log.tail)
 
     running.wait_day(DAY_TIMEOUT_S)
     assert running.settle(), f"head office never caught up:\n{log.tail()}"
