@@ -110,6 +110,10 @@ class NatsNode:
             "mqtt {",
             f"  listen: {_quoted(f'{self.host}:{self.mqtt_port}')}",
             '  ack_wait: "30s"',
+            # the gateway's own streams (sessions, retained messages, QoS 1 deliveries) on as
+            # many nodes as CHAIN: left to itself, 2.9 may pick 2 on a cluster of 3, and then
+            # one node's loss stalls every MQTT connection
+            f"  stream_replicas: {self.cluster.replicas}",
             "}",
         ]
         others = [n for n in self.cluster.nodes if n is not self]

@@ -25,11 +25,13 @@ import traceback
 from pathlib import Path
 from types import FrameType
 
+from deploy.broker import BrokerError
 from venue.chain.chain import Chain
 from venue.daemon import DemoError
 from venue.processes import clear_workdir, say
 
 DAY_TIMEOUT_S = 900.0
+PROGRESS_EVERY_S = 10.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -73,7 +75,8 @@ def run(chain: Chain, exit_after_day: bool) -> int:
     rule = "=" * 72
     say(
         f"{rule}\n  The chain is open. Head office's page:  {chain.office.url}\n"
-        f"  (log in with the chain's token, in {chain.office.token_file})\n"
+        f"  opened with the chain's token (in {chain.office.token_file}):\n"
+        f'    xdg-open "{chain.office.url}#token=$(cat {chain.office.token_file})"\n'
         f"  API: {chain.office.url}api/venues  (header Authorization: Bearer TOKEN)\n"
         + "".join(
             f"  {vid}'s own display:  {m.venue.display_url}\n" for vid, m in chain.members.items()
@@ -81,7 +84,7 @@ def run(chain: Chain, exit_after_day: bool) -> int:
         + rule
     )
     chain.open()
-    chain.wait_day(DAY_TIMEOUT_S)
+    chain.wait_day(DAY_TIMEOUT_S, PROGRESS_EVERY_S)
     say("the day is over in every venue: waiting until head office holds every entry ...")
     settled = chain.settle()
     verdicts = chain.judge()
@@ -92,10 +95,14 @@ def run(chain: Chain, exit_after_day: bool) -> int:
         f"result: {'PASS' if ok else 'FAIL'}"
         + ("" if settled else " (head office never caught up)")
     )
+    status = 0 if ok else 1
     if not exit_after_day:
         say(f"the chain stays up: {chain.office.url}  (Ctrl-C stops it)")
-        threading.Event().wait()
-    return 0 if ok else 1
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            say("\nstopping the venues, head office and the cluster ...")
+    return status
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -114,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("\nstopping the venues, head office and the cluster ...")
         return 130
-    except (DemoError, OSError, ValueError) as exc:
+    except (DemoError, BrokerError, OSError, ValueError) as exc:
         say(f"chain: {exc}\n(logs and state in {root})")
         return 2
     except Exception:

@@ -25,6 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from deploy.nats_process import NatsCluster
+from venue.chain.held import events_db, hub_last
 from venue.chain.judge import Verdict, judge_venue
 from venue.chain.office import HeadOffice
 from venue.clock import SteadyClock
@@ -149,15 +150,33 @@ class Chain:
             m.visitors is not None and m.visitors.finished.is_set() for m in self.members.values()
         )
 
-    def wait_day(self, timeout: float) -> None:
+    def wait_day(self, timeout: float, progress_every_s: float = 0.0) -> None:
+        """Until every family of every venue has left; with `progress_every_s`, a line that
+        often: each venue's families done, entries at its hub and at head office."""
         deadline = time.monotonic() + timeout
+        said = time.monotonic()
         while not self.day_over():
+            if progress_every_s and time.monotonic() - said >= progress_every_s:
+                self.say(self.progress())
+                said = time.monotonic()
             self._raise_errors()
             if time.monotonic() > deadline:
                 done = {v: (m.visitors.done if m.visitors else 0) for v, m in self.members.items()}
                 raise DemoError(f"the day did not end in {timeout:.0f} s (families done: {done})")
             time.sleep(0.5)
         self.close_doors()
+
+    def progress(self) -> str:
+        assert self.office is not None
+        parts = []
+        for vid, m in self.members.items():
+            done = m.visitors.done if m.visitors else 0
+            hub = hub_last(events_db(m.venue))
+            parts.append(
+                f"{vid}: families {done}/{len(m.venue.plan.families)}, entries hub {hub} / "
+                f"head office {self.office.entries(vid)}"
+            )
+        return "  |  ".join(parts)
 
     def close_doors(self) -> None:
         """No family starts a move any more; the moves under way finish."""
