@@ -7,6 +7,7 @@ the stream lost is sent again from the watermark."""
 from __future__ import annotations
 
 import sqlite3
+import urllib.error
 from pathlib import Path
 
 import nats
@@ -49,7 +50,12 @@ def hq_keys(office: HeadOffice) -> list[tuple[str, int]]:
 
 def caught_up(venue: Venue, office: HeadOffice) -> bool:
     last, acked, _ = hub_chain(venue)
-    row = office.api("/api/venues/V1")
+    try:
+        row = office.api("/api/venues/V1")
+    except urllib.error.HTTPError as exc:  # 404: nothing of V1 at head office yet
+        if exc.code == 404:
+            return False
+        raise
     hub = venue.api("/api/headcount")
     return (
         last > 0

@@ -236,7 +236,8 @@ def test_the_chain_page_shows_every_venue_live_or_stale(
     run(_publish(fed.cluster, [("hq.venue.V1.summary", fed.summary("V1"))]))
     browser = Browser(tmp_path / "profile", log=tmp_path / "chromedriver.log")
     try:
-        browser.open(f"{fed.office.url}/?lang={language}#token={fed.office.tokens['chain']}")
+        token = fed.office.tokens["chain"]
+        browser.open(f"{fed.office.url}/?lang={language}&day={fed.day}#token={token}")
         rows = "return [...document.querySelectorAll('#venues tbody tr')].map(r => r.dataset.venue)"
         browser.wait(lambda: browser.js(rows) == ["V1", "V2"], what="both venues on the page")
         assert inside_now in browser.js(
@@ -256,6 +257,12 @@ def test_the_chain_page_shows_every_venue_live_or_stale(
             what="V2 shown stale",
         )
         assert "token" not in browser.js("return location.href")  # taken out of the address
+        sheet_rows = "return [...document.querySelectorAll('#sheets tbody tr')].length"
+        browser.wait(
+            lambda: browser.js(sheet_rows) == 3, what="the day's sheet, two venues and total"
+        )
+        total = "return document.querySelector('#sheets tr.total td.entries').textContent"
+        assert int(browser.js(total)) == 2 * fed.report.admitted
         assert browser.console_errors() == []
     finally:
         browser.close()

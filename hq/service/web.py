@@ -1,7 +1,8 @@
 """Head office's page and API, over the hub's own bounded HTTP server (`hub.views.web.http`).
 
     /                        the chain's page: a row per venue, its words in the request's
-                             language (`?lang=`, then Accept-Language, then hq.toml's)
+                             language (`?lang=`, then Accept-Language, then hq.toml's), and
+                             the day's sheet (`?day=YYYY-MM-DD`, else today) with the total
     /api/venues              every venue the token sees: headcount, children inside,
                              unaccompanied now (head office's fold), what its hub says,
                              alerts, last heard and whether it is stale, entries at hq
@@ -46,6 +47,17 @@ COLUMNS = (
     N_("Last heard"),
     N_("Entries at head office"),
 )
+# The day's sheet: a column per figure of hq.service.sheets.SHEET_FIELDS, in that order.
+SHEET_COLUMNS = (
+    N_("Venue"),
+    N_("Entries"),
+    N_("Exits"),
+    N_("Temporary exits"),
+    N_("Re-entries"),
+    N_("Overrides"),
+    N_("Unaccompanied flags"),
+    N_("Peak inside"),
+)
 SAID = {
     "live": N_("live"),
     "stale": N_("stale"),
@@ -56,6 +68,7 @@ SAID = {
     "no_token": N_("Open this page with the link your head office gave you (it holds a token)."),
     "refused": N_("This token is not accepted."),
     "none": N_("No venue has been heard yet."),
+    "chain": N_("The chain"),
 }
 
 
@@ -63,7 +76,9 @@ def chain_page(language: str) -> str:
     _ = words(language)
     said = {k: _(v) for k, v in SAID.items()}
     head = "".join(f"<th>{html.escape(_(c))}</th>" for c in COLUMNS)
+    sheet_head = "".join(f"<th>{html.escape(_(c))}</th>" for c in SHEET_COLUMNS)
     title = html.escape(_("The chain's venues"))
+    sheet_title = html.escape(_("The day's sheet"))
     return f"""<!doctype html>
 <html lang="{html.escape(language)}"><head><meta charset="utf-8">
 <title>{title}</title><link rel="icon" href="data:,">
@@ -72,6 +87,8 @@ def chain_page(language: str) -> str:
 <h1>{title}</h1>
 <p id="status" role="status"></p>
 <table id="venues"><thead><tr>{head}</tr></thead><tbody></tbody></table>
+<h2>{sheet_title} <span id="day"></span></h2>
+<table id="sheets"><thead><tr>{sheet_head}</tr></thead><tbody></tbody></table>
 <script src="/static/chain.js"></script>
 </body></html>
 """

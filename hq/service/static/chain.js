@@ -54,6 +54,36 @@
     }
   }
 
+  const FIELDS = ["entries", "exits", "temporary_exits", "reentries", "overrides",
+    "unaccompanied_flags", "peak"];
+  const sheets = document.querySelector("#sheets tbody");
+
+  function sheetRow(name, sheet, className) {
+    const tr = document.createElement("tr");
+    tr.dataset.venue = name;
+    if (className) tr.className = className;
+    cell(tr, name);
+    for (const field of FIELDS) cell(tr, String(sheet[field]), "count " + field);
+    sheets.appendChild(tr);
+  }
+
+  async function showSheets() {
+    try {
+      const day = new URLSearchParams(location.search).get("day");  // else today, hq's
+      const url = "/api/sheets" + (day ? "?day=" + encodeURIComponent(day) : "");
+      const answer = await fetch(url, { headers: { Authorization: "Bearer " + token } });
+      if (!answer.ok) return;
+      const data = await answer.json();
+      document.getElementById("day").textContent = data.day;
+      sheets.replaceChildren();
+      for (const [venue, sheet] of Object.entries(data.venues)) sheetRow(venue, sheet);
+      sheetRow(say("chain", {}), data.chain, "total");
+    } catch (e) {
+      status.textContent = String(e);
+    }
+    setTimeout(showSheets, 30000);
+  }
+
   async function tick() {
     if (!token) {
       status.textContent = say("no_token", {});
@@ -72,4 +102,5 @@
     setTimeout(tick, 2000);
   }
   tick();
+  if (token) showSheets();
 })();
