@@ -41,6 +41,7 @@ class HeadOffice:
             replicas=n.replicas,
             max_age_s=n.max_age_days * 86400,
             ack_every_s=n.ack_every_s,
+            mqtt=n.mqtt_addresses(),
         )
         self.consumer = ChainConsumer(self.chain, settings)
         self.web = ChainWeb(
