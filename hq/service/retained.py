@@ -42,7 +42,7 @@ class RetainedAcks:
         )
         if user is not None:
             self._client.username_pw_set(user, password)
-        self._client.reconnect_delay_set(0.5, 5)
+        self._client.reconnect_delay_set(1, 5)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
 

@@ -51,6 +51,7 @@ class HeadOffice:
             stale_after_s=h.stale_after_s,
             default_tz=h.timezone,
             reading=lambda: self.consumer.connected,
+            counters=lambda: dict(self.consumer.counters),
         )
         web = config.http
         self.http = make_web_server(
