@@ -57,6 +57,7 @@ class HeadOffice:
             f'password_file = "{password}"',
             f"replicas = {cluster.replicas}",
             f"ack_every_s = {ack_every_s}",
+            f"mqtt = {json.dumps(cluster.mqtt_addresses)}",
             "[http]",
             f"port = {self.port}",
         ]

@@ -6,15 +6,18 @@ the stream lost is sent again from the watermark."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import urllib.error
 from pathlib import Path
 
 import nats
+import paho.mqtt.client as paho
 import pytest
 from gate_rig import ADULT, ADULT_2, CHILD, CHILD_2, wait_for
 from hq_rig import HeadOffice
 from nats_cluster import nats_options, run
+from paho.mqtt.enums import CallbackAPIVersion
 from venue_rig import Venue
 
 from deploy.hq_bridge import HqBridge
@@ -100,8 +103,26 @@ def chain(tmp_path: Path, nats_cluster, fresh_broker):
     venue.close()
 
 
+def retained_ack(cluster, venue: str) -> dict | None:
+    """What a new subscriber to `hq/ack/{venue}` at head office gets retained at once."""
+    got: list[bytes] = []
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"check-{venue}")
+    client.username_pw_set(venue, cluster.users[venue])
+    client.on_message = lambda _c, _u, m: got.append(m.payload) if m.retain else None
+    node = cluster.nodes[0]
+    client.connect(node.host, node.mqtt_port)
+    client.loop_start()
+    try:
+        client.subscribe(f"hq/ack/{venue}", 1)
+        wait_for(lambda: got, 30, "a retained acknowledgement")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return json.loads(got[-1])
+
+
 def test_head_office_holds_every_entry_once_and_the_hubs_headcount(chain) -> None:
-    _, venue, office = chain
+    cluster, venue, office = chain
     office.start()
     venue.start_hub(sections=HQ_SECTION)
     for gate in ("D1", "E1", "X1"):
@@ -141,6 +162,7 @@ def test_head_office_holds_every_entry_once_and_the_hubs_headcount(chain) -> Non
     status = ask(str(venue.hub.socket), {"cmd": "status"})["head_office"]
     assert (status["venue"], status["behind"]) == ("V1", 0)
     assert status["acked"] == status["entries"] == len(hq_keys(office))
+    assert retained_ack(cluster, "V1") == {"v": 1, "venue": "V1", "upto": status["acked"]}
 
 
 def test_what_the_stream_lost_is_sent_again_from_the_watermark(chain) -> None:

@@ -224,7 +224,9 @@ def test_hostile_messages_are_refused_counted_and_change_nothing(fed: Fed) -> No
     rows = _venues(fed)
     assert rows["V2"]["entries_at_hq"] == rows["V1"]["entries_at_hq"] == len(fed.numbered)
     assert rows["V1"]["inside"] == fed.headcount.inside
-    assert fed.office.get("/healthz")["reading"] is True
+    health = fed.office.get("/healthz")
+    assert health["reading"] is True
+    assert health["counters"]["refused"] >= 4 and health["counters"]["acks"] > 0
 
 
 @pytest.mark.skipif(missing() is not None, reason=str(missing()))

@@ -6,7 +6,8 @@ value is a `ConfigError` naming the file and the field.
             sheets' days for a venue whose hub has not said its own)
     [nats]  servers (every node's nats:// URL), user, password_file, replicas (the stream's:
             3 on a cluster, 1 on one server), max_age_days (what a venue cut off longer must
-            have sent again by its hub), ack_every_s (each venue's acknowledgement said again)
+            have sent again by its hub), ack_every_s (each venue's acknowledgement said again),
+            mqtt (every node's MQTT host:port: acknowledgements also kept retained there)
     [http]  bind, port, allowed_hosts, workers
     [[token]] name, secret ("sha256:" and the hex digest of the token: `hq token` makes one),
             venues (["*"]: every venue; else the venue ids it may see)
@@ -54,6 +55,19 @@ class NatsSection(_Strict):
     replicas: int = Field(default=3, ge=1, le=5, strict=True)
     max_age_days: float = Field(default=7, gt=0, le=365)
     ack_every_s: float = Field(default=5.0, gt=0, le=3600)
+    mqtt: list[str] = Field(default=[], description="every node's MQTT host:port")
+
+    @field_validator("mqtt")
+    @classmethod
+    def _host_ports(cls, mqtt: list[str]) -> list[str]:
+        for address in mqtt:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address[:80]!r} is not host:port")
+        return mqtt
+
+    def mqtt_addresses(self) -> list[tuple[str, int]]:
+        return [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in self.mqtt]
 
     @field_validator("servers")
     @classmethod

@@ -11,9 +11,10 @@ resend). A refused message is terminated (never redelivered) and counted; a disk
 gets it redelivered later.
 
 The acknowledgement goes out on the NATS subject `hq.ack.{venue}`, which the venue's bridge
-reads as MQTT topic `hq/ack/{venue}`. NATS keeps no retained MQTT message for a plain NATS
-publish, so each venue's acknowledgement is said again every `ack_every_s`, and after every
-batch, duplicates included: a bridge back from a cut hears it within that time.
+reads as MQTT topic `hq/ack/{venue}`, and, with `[nats] mqtt`, published retained over MQTT
+(`hq.service.retained`: NATS keeps a retained message only for an MQTT client's publish). It
+is said again every `ack_every_s`, and after every batch, duplicates included: a bridge back
+from a cut hears it within that time even without the retained one.
 
 The stream (`CHAIN`, subjects `hq.venue.>`, file storage, `replicas`, `max_age_days`) and the
 consumer are made when missing. A node of the cluster going away costs a few failed fetches:
@@ -27,7 +28,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import nats
@@ -36,6 +37,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType,
 from nats.js.errors import BadRequestError
 
 from hq.service.chain import Chain, Refusal
+from hq.service.retained import RetainedAcks
 from hub.chain.wire import CONSUMER, STREAM, STREAM_SUBJECTS, Ack, dump
 
 log = logging.getLogger("hq")
@@ -53,6 +55,7 @@ class NatsSettings:
     replicas: int
     max_age_s: float
     ack_every_s: float
+    mqtt: list[tuple[str, int]] = field(default_factory=list)  # for retained acknowledgements
 
 
 class ChainConsumer:
@@ -66,8 +69,12 @@ class ChainConsumer:
         self._thread: threading.Thread | None = None
         self._said: dict[str, int] = {}  # each venue's upto last published
         self._said_at = 0.0
+        mqtt = settings.mqtt
+        self.retained = RetainedAcks(mqtt, settings.user, settings.password) if mqtt else None
 
     def start(self) -> None:
+        if self.retained is not None:
+            self.retained.start()
         self._thread = threading.Thread(target=self._run, name="hq-consumer", daemon=True)
         self._thread.start()
 
@@ -75,6 +82,8 @@ class ChainConsumer:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        if self.retained is not None:
+            self.retained.stop()
 
     def _run(self) -> None:
         try:
@@ -204,6 +213,8 @@ class ChainConsumer:
 
     async def _publish(self, nc: Any, ack: Ack) -> None:
         await nc.publish(f"hq.ack.{ack.venue}", dump(ack))
+        if self.retained is not None:
+            self.retained.publish(ack)  # kept retained: hq/ack/{venue} over MQTT
         self._said[ack.venue] = ack.upto
         self.counters["acks"] += 1
 

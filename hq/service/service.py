@@ -41,6 +41,7 @@ class HeadOffice:
             replicas=n.replicas,
             max_age_s=n.max_age_days * 86400,
             ack_every_s=n.ack_every_s,
+            mqtt=n.mqtt_addresses(),
         )
         self.consumer = ChainConsumer(self.chain, settings)
         self.web = ChainWeb(
@@ -50,6 +51,7 @@ class HeadOffice:
             stale_after_s=h.stale_after_s,
             default_tz=h.timezone,
             reading=lambda: self.consumer.connected,
+            counters=lambda: dict(self.consumer.counters),
         )
         web = config.http
         self.http = make_web_server(

@@ -8,7 +8,8 @@
                              alerts, last heard and whether it is stale, entries at hq
     /api/venues/{venue}      one venue (404 when unknown or not the token's)
     /api/sheets?day=YYYY-MM-DD   the day's sheet per venue and the chain's total
-    /healthz                 hq's own: whether it reads the stream (no token)
+    /healthz                 hq's own: whether it reads the stream, the messages refused by
+                             reason, the reader's counters (no token, no venue named)
 
 The page holds no data: its script asks the API with the token the page was opened with
 (`/#token=...`, kept in the tab's session storage). Every /api/ path wants a token of hq.toml's
@@ -106,11 +107,12 @@ class ChainWeb:
         stale_after_s: float,
         default_tz: str,
         reading: Callable[[], bool],
+        counters: Callable[[], dict[str, int]] = dict,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
         self.chain, self.access, self.language = chain, access, language
         self.stale_after_s, self.default_tz = stale_after_s, default_tz
-        self.reading, self.clock_ms = reading, clock_ms
+        self.reading, self.clock_ms, self.counters = reading, clock_ms, counters
 
     def handle(self, request: Request) -> Answer:
         try:
@@ -135,7 +137,8 @@ class ChainWeb:
             return Answer(200, (STATIC / name).read_bytes(), kind)
         if path == "/healthz":
             refused = dict(self.chain.refused)  # counts by reason: no venue named
-            return _json({"ok": True, "reading": self.reading(), "refused": refused})
+            said = {"ok": True, "reading": self.reading(), "refused": refused}
+            return _json({**said, "counters": self.counters()})
         if not path.startswith("/api/"):
             return _json({"error": "not found"}, 404)
         holder = self.access.holder(request.headers.get("authorization"))
