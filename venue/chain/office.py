@@ -69,6 +69,7 @@ class HeadOffice:
             f'[hq]\nstate_dir = "{self.state}"\nstale_after_s = {STALE_AFTER_S}\n'
             f'[nats]\nservers = {json.dumps(self.cluster.urls)}\nuser = "hq"\n'
             f'password_file = "{password}"\nreplicas = {self.cluster.replicas}\n'
+            f"mqtt = {json.dumps(self.cluster.mqtt_addresses)}\n"
             f'ack_every_s = 2.0\n[http]\nbind = "127.0.0.1"\nport = {self.http_port}\n'
             f'[[token]]\nname = "{TOKEN_NAME}"\nsecret = "{secret}"\nvenues = ["*"]\n'
         )
