@@ -22,7 +22,8 @@ would have stored them (the venue sequence) and cut into the batches a hub's for
   acknowledgement. Timed from the first publish until head office acknowledges the last entry
   (`hq.ack.V1`, `upto` = N, read on the cluster with nats-py).
 
-Prints one JSON line (figure, baseline, ratio), then one with the details. Everything on
+Afterwards head office's store of the venue must hold entries 1..N, each once (else the bench
+fails). Prints one JSON line (figure, baseline, ratio), then one with the details. Everything on
 127.0.0.1, under DIRECTORY (default the repository's `var/bench-hq`, emptied first).
 """
 
@@ -33,6 +34,7 @@ import asyncio
 import json
 import secrets
 import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -181,6 +183,21 @@ async def _through(broker: Broker, cluster: NatsCluster, payloads: list[bytes], 
             client.loop_stop()
     finally:
         await nc.close()
+
+
+def check_stored(path: Path, n: int) -> None:
+    """Head office's store of the venue holds entries 1..n, each once: else AssertionError."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        numbered = db.execute("SELECT count(*), min(vseq), max(vseq) FROM hq_order").fetchone()
+        (entries,) = db.execute("SELECT count(*) FROM entries").fetchone()
+        (upto,) = db.execute("SELECT upto FROM hq_venue").fetchone()
+    finally:
+        db.close()
+    if tuple(numbered) != (n, 1, n) or entries != n or upto != n:
+        raise AssertionError(
+            f"head office holds {numbered}, {entries} entries, upto {upto}: not 1..{n}"
+        )
 
 
 def path_s(root: Path, cluster: NatsCluster, payloads: list[bytes], n: int) -> tuple[float, int]:
