@@ -65,6 +65,7 @@ def chain(
         yield chain, links, log
     finally:
         chain.stop()
+        atexit.unregister(chain.stop)
         for relay in links.values():
             relay.close()
 
