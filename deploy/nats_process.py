@@ -110,6 +110,10 @@ class NatsNode:
             "mqtt {",
             f"  listen: {_quoted(f'{self.host}:{self.mqtt_port}')}",
             '  ack_wait: "30s"',
+            # The gateway's own streams (sessions, QoS 1 messages, retained ones) take their
+            # replicas from the servers it sees when the first client logs in: with a node late
+            # to join they get 2, which one node down leaves without a quorum. Said here.
+            f"  stream_replicas: {self.cluster.replicas}",
             "}",
         ]
         others = [n for n in self.cluster.nodes if n is not self]
