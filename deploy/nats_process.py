@@ -110,9 +110,9 @@ class NatsNode:
             "mqtt {",
             f"  listen: {_quoted(f'{self.host}:{self.mqtt_port}')}",
             '  ack_wait: "30s"',
-            # the gateway's own streams (sessions, retained messages, QoS 1 deliveries) on as
-            # many nodes as CHAIN: left to itself, 2.9 may pick 2 on a cluster of 3, and then
-            # one node's loss stalls every MQTT connection
+            # The gateway's own streams (sessions, QoS 1 messages, retained ones) take their
+            # replicas from the servers it sees when the first client logs in: with a node late
+            # to join they get 2, which one node down leaves without a quorum. Said here.
             f"  stream_replicas: {self.cluster.replicas}",
             "}",
         ]

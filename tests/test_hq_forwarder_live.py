@@ -86,9 +86,9 @@ async def _purge(cluster) -> None:
         await nc.close()
 
 
-@pytest.fixture
-def chain(tmp_path: Path, nats_cluster, fresh_broker):
-    cluster = nats_cluster(1)
+@pytest.fixture(params=[1])
+def chain(request, tmp_path: Path, nats_cluster, fresh_broker):
+    cluster = nats_cluster(request.param)
     bridge = HqBridge.of(
         venue="V1",
         url=cluster.mqtt_url,
@@ -200,3 +200,40 @@ def test_what_the_stream_lost_is_sent_again_from_the_watermark(chain) -> None:
     assert hq_keys(office) == hub_chain(venue)[2]
     said = venue.hub.log.read_text(errors="replace")
     assert "sending V1's entries again" in said and "no acknowledgement for 3 s" in said
+
+
+@pytest.mark.parametrize("chain", [3], indirect=True)
+def test_the_bridge_goes_to_another_node_when_its_node_dies(chain) -> None:
+    cluster, venue, office = chain
+    office.start()
+    venue.start_hub(sections=HQ_SECTION)
+    venue.start_gate("D1")
+    assert venue.scan("D1", "T1", "barcode") == "OK_BIND"
+    venue.wait_settled()
+    wait_for(
+        lambda: caught_up(venue, office),
+        timeout=60,
+        what="head office caught up",
+        log=lambda: office.tail() + venue.hub.tail(),
+    )
+    cluster.nodes[0].kill()  # the bridge's first address, the node it is connected to
+    for band in (ADULT, CHILD):
+        assert venue.scan("D1", band) == "OK_BIND"
+    venue.wait_settled()
+    wait_for(
+        lambda: caught_up(venue, office),
+        timeout=120,
+        what="caught up through n2 or n3",
+        log=lambda: office.tail() + venue.hub.tail() + cluster.logs(5),
+    )
+    cluster.nodes[0].start()
+    cluster.wait_ready()
+    assert venue.scan("D1", "T2", "barcode") == "OK_BIND"
+    venue.wait_settled()
+    wait_for(
+        lambda: caught_up(venue, office),
+        timeout=120,
+        what="caught up with n1 back",
+        log=lambda: office.tail() + venue.hub.tail(),
+    )
+    assert hq_keys(office) == hub_chain(venue)[2]
