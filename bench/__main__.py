@@ -12,6 +12,7 @@ from bench import (
     allowlist,
     catch_up,
     decision,
+    hq_bridge,
     hub_ingest,
     journal,
     presence,
@@ -37,6 +38,9 @@ BENCHES: dict[str, Callable[[Options], None]] = {
     "hub_ingest": lambda o: hub_ingest.main(o.directory, 150 if o.quick else hub_ingest.FAMILIES),
     "catch_up": catch_up.main,
     "ski_day": ski_day.main,
+    "hq_bridge": lambda o: hq_bridge.main(
+        ["--workdir", str(o.directory / "hq"), *(["--quick"] if o.quick else [])]
+    ),
 }
 
 opts = options(what=__doc__)

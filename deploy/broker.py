@@ -47,7 +47,8 @@ EXAMPLE_ROSTER = {"E1": "entry", "X1": "exit", "D1": "desk", "H1": "handheld"}  
 HUB_USER = "hub"
 DISPLAY_USER = "display"
 HA_USER = "homeassistant"
-RESERVED_USERS = frozenset({HUB_USER, DISPLAY_USER, HA_USER})
+BRIDGE_USER = "hq-bridge"  # the bridge to the chain's head office (deploy.hq_bridge)
+RESERVED_USERS = frozenset({HUB_USER, DISPLAY_USER, HA_USER, BRIDGE_USER})
 
 LOOPBACK = "127.0.0.1"
 PACKET_HEADROOM = 64 * 1024  # topic and properties on top of the largest payload
@@ -261,6 +262,10 @@ user {HUB_USER}
 topic deny {p}/gate/{HUB_USER}/#
 topic read {p}/gate/#
 topic readwrite {p}/hub/#
+# ... sends the chain's head office its entries and summaries, and reads its acknowledgement
+# (through the broker's bridge, when hub.toml has [hq]),
+topic write {p}/hq/venue/#
+topic read {p}/hq/ack/#
 # ... and announces the venue to Home Assistant (MQTT discovery).
 topic readwrite {HA_DISCOVERY}/#
 

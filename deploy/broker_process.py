@@ -22,17 +22,20 @@ from pathlib import Path
 from types import TracebackType
 
 from deploy.broker import (
+    BRIDGE_USER,
     LOOPBACK,
     BrokerConfigError,
     BrokerError,
     Credentials,
     TlsListener,
+    add_user,
     check_port,
     check_prefix,
     find_program,
     render_config,
     write_acl,
 )
+from deploy.hq_bridge import HqBridge, bridge_acl, render_bridge
 from gate.link.protocol import DEFAULT_PREFIX, Topics
 
 
@@ -70,8 +73,10 @@ class Broker:
         prefix: str = DEFAULT_PREFIX,
         tls: TlsListener | None = None,
         roster: Mapping[str, str] | None = None,
+        bridge: HqBridge | None = None,
     ) -> None:
-        """`roster`: gate id -> role; its desks and handhelds read the allowlist with phones."""
+        """`roster`: gate id -> role; its desks and handhelds read the allowlist with phones.
+        `bridge`: the bridge to the chain's head office (`deploy.hq_bridge`), when wanted."""
         if tls is not None and tls.bind_address != LOOPBACK:
             raise BrokerConfigError(f"a test broker listens on {LOOPBACK} only, not {tls}")
         self.workdir = Path(workdir)
@@ -94,8 +99,14 @@ class Broker:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(exist_ok=True)
         self.credentials.write_password_file(self.password_file)
+        self.bridge = bridge
+        if bridge is not None:
+            add_user(self.password_file, BRIDGE_USER, bridge.local_password)
         self.roster = dict(roster or {})
-        self.acl_file.write_text(write_acl(self.topics.prefix, self.roster))
+        acl = write_acl(self.topics.prefix, self.roster)
+        if bridge is not None:
+            acl += bridge_acl(bridge, self.topics.prefix)
+        self.acl_file.write_text(acl)
         self._write_config()
 
     def _write_config(self) -> None:
@@ -111,6 +122,7 @@ class Broker:
                 log_file=self.log_file,
                 prefix=self.topics.prefix,
             )
+            + (render_bridge(self.bridge, self.topics.prefix) if self.bridge else "")
         )
 
     @property

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from deploy.broker import (
+    BRIDGE_USER,
     DISPLAY_USER,
     HA_USER,
     HUB_USER,
@@ -30,6 +31,7 @@ from deploy.broker import (
     render_config,
     write_acl,
 )
+from deploy.hq_bridge import HqBridge, bridge_acl, render_bridge
 from deploy.layout import (
     BROKER_CA,
     BROKER_CERT,
@@ -205,9 +207,13 @@ def install_mosquitto(
     prefix: str,
     roster: Mapping[str, str],
     credentials: Credentials,
+    bridge: HqBridge | None = None,
 ) -> TlsListener | None:
     """Mosquitto's configuration (Debian's own kept once as .orig), the ACL for the roster, the
-    users of `credentials` in its password file; the TLS listener, when there is one."""
+    users of `credentials` in its password file; the TLS listener, when there is one. With
+    `bridge` (hub.toml's [hq]), the bridge to the chain's head office and its local user: the
+    configuration then holds the venue's password at head office, and only root and Mosquitto
+    read it."""
     known = password_file_users(t)
     broker_file = Owner(0o600, MOSQUITTO, MOSQUITTO)  # Mosquitto reads them again on SIGHUP
     t.directory("/etc/mosquitto", ROOT_DIR)
@@ -221,23 +227,30 @@ def install_mosquitto(
         port=BROKER_PORT,
         tls=tls,
         prefix=prefix,
-    ).encode()
+    )
+    if bridge is not None:
+        conf += render_bridge(bridge, prefix)
     stock, orig = t.read(MOSQUITTO_CONF), f"{MOSQUITTO_CONF}.orig"
     if t.read(orig) is not None:
         t.own(orig, ROOT_FILE)
     elif stock is not None and not stock.startswith(MOSQUITTO_MARK.encode()):
         t.file(orig, stock, ROOT_FILE)  # Debian's own, kept once
-    t.file(MOSQUITTO_CONF, conf, ROOT_FILE)
+    conf_owner = ROOT_FILE if bridge is None else Owner(0o640, "root", MOSQUITTO)
+    t.file(MOSQUITTO_CONF, conf.encode(), conf_owner)
     # the roster's desks and handhelds read guardian phones: rewritten whenever gates are added
-    t.file(MOSQUITTO_ACL, write_acl(prefix, roster).encode(), broker_file)
-    for name, password in credentials.users().items():
+    acl = write_acl(prefix, roster) + (bridge_acl(bridge, prefix) if bridge else "")
+    t.file(MOSQUITTO_ACL, acl.encode(), broker_file)
+    users = credentials.users()
+    if bridge is not None:
+        users[BRIDGE_USER] = bridge.local_password
+    for name, password in users.items():
         hashed = known.get(name)
         if hashed is not None and password_matches(hashed, password) is not False:
             continue  # there, with this password (or a hash this script cannot check)
         add_user(t.at(MOSQUITTO_PASSWD), name, password)
         t.changed("user", f"{MOSQUITTO_PASSWD}: {name}")
     t.own(MOSQUITTO_PASSWD, broker_file)
-    others = sorted(set(known) - set(credentials.users()))
+    others = sorted(set(known) - set(users))
     if others:
         t.note(f"{MOSQUITTO_PASSWD} also holds {', '.join(others)}: kept")
     return tls

@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable, Mapping
 
-from deploy.broker import HA_USER, HUB_USER, LOOPBACK, BrokerError, check_gate_id
+from deploy.broker import BRIDGE_USER, HA_USER, HUB_USER, LOOPBACK, BrokerError, check_gate_id
 from deploy.config_files import Keys, check_config, install_common, install_config, set_keys
+from deploy.hq_bridge import HqBridge
 from deploy.install_broker import (
     broker_passwords,
     check_broker,
@@ -35,7 +36,7 @@ from deploy.layout import (
     VENUE_CA,
     VENUE_CA_KEY,
 )
-from deploy.target import Target, UsageError, ensure_user, secret_token
+from deploy.target import InstallError, Target, UsageError, ensure_user, secret_token
 from deploy.units import check_code_dir, code_dir, start_hub, unit_text
 from gate.config import ConfigError
 from gate.core.authority import GATE_ROLES
@@ -128,6 +129,7 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     rendered, wanted = render_hub_toml(bind, roster, tls_wanted)
     check_config(rendered, load_hub_config, "hub.toml")
     tls_made = plan_broker_tls(t, args, bind) if tls_wanted else None
+    bridge = _hq_bridge(t)  # hub.toml's [hq] checked before anything is written
     code = code_dir(args.code_dir, t)
     check_code_dir(t, code, "hub")
 
@@ -141,7 +143,9 @@ def install_hub(args: argparse.Namespace, t: Target) -> None:
     prefix = _effective_prefix(t)
 
     credentials = broker_passwords(t, gates)
-    tls = install_mosquitto(t, tls_made, bind, prefix, roster, credentials)
+    if bridge is not None:
+        bridge = _hq_bridge(t, t.secret(f"{PASSWORDS}/{BRIDGE_USER}.password", secret_token))
+    tls = install_mosquitto(t, tls_made, bind, prefix, roster, credentials, bridge)
 
     t.file(HUB_UNIT, unit_text("hub.service", code))
     t.symlink(f"{BIN}/hub", f"{code}/.venv/bin/hub")
@@ -190,6 +194,40 @@ def _installed_roster(t: Target) -> dict[str, str]:
         return dict(load_hub_config(t.at(HUB_TOML)).gates)
     except (ConfigError, OSError):
         return {}
+
+
+def _hq_bridge(t: Target, local_password: str | None = None) -> HqBridge | None:
+    """The bridge to the chain's head office, from the [hq] of the hub.toml in place (the
+    operator adds it; see firmware_configs/hub.toml.example); None without one. Without
+    `local_password` it only checks (nothing written); with it, the bridge, its local user's
+    password generated once beside the others."""
+    try:
+        hq = load_hub_config(t.at(HUB_TOML)).hq
+    except (ConfigError, OSError):
+        return None
+    if hq is None:
+        return None
+    missing = [k for k in ("url", "username", "password_file") if getattr(hq, k) is None]
+    if missing:
+        raise UsageError(f"hub.toml [hq]: the broker's bridge needs {', '.join(missing)}")
+    assert hq.url is not None and hq.username is not None and hq.password_file is not None
+    given = t.read(str(hq.password_file))
+    if not given or not given.strip():
+        raise InstallError(
+            f"hub.toml [hq] password_file {hq.password_file}: missing or empty "
+            "(the venue's password at head office)"
+        )
+    local = local_password or secret_token()
+    try:
+        return HqBridge.of(
+            venue=hq.venue,
+            url=hq.url,
+            username=hq.username,
+            password=given.decode(errors="replace").strip(),
+            local_password=local,
+        )
+    except BrokerError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _effective_prefix(t: Target) -> str:

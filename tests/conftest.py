@@ -10,6 +10,9 @@ from broker import broker, fresh_broker, mqtt_client  # noqa: F401
 # --- Gates on the bench: `rigs`, the gates a test starts, each closed at its end (gate_rig.py) ---
 from gate_rig import rigs  # noqa: F401
 
+# --- Head office's engine: real nats-server clusters (tests/nats_cluster.py) -----------------
+from nats_cluster import nats_cluster  # noqa: F401
+
 # --- NFC: site keys, emulated bands, readers (tests/nfc_fixtures.py) ------------------------------
 from nfc_fixtures import key_file, site_keys, start_reader, tag_emulator  # noqa: F401
 

@@ -256,7 +256,7 @@ def test_a_section_typo_names_the_section_meant_without_showing_what_it_holds(tm
     message = refused(load_hub_config, config)
     assert message == (
         f"{config}: [mqqt]: not a known section: did you mean mqtt? remove or rename it "
-        "(sections: hub, mqtt, http, notify, gates)"
+        "(sections: hub, mqtt, http, notify, gates, hq)"
     )
 
 

@@ -27,7 +27,7 @@ PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 def _marked() -> dict[str, str]:
     """Every string the code marks for translation, and where the first one stands."""
     found = {}
-    for package in ("gate", "hub", "venue", "deploy"):
+    for package in ("gate", "hub", "hq", "venue", "deploy"):
         for filename, _line, message, _comments, _context in extract_from_dir(
             ROOT / package, METHODS, keywords=KEYWORDS
         ):

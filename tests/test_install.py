@@ -638,6 +638,45 @@ def test_hub_refuses_what_cannot_work_before_writing_anything(
     assert list(tmp_path.iterdir()) == []
 
 
+HQ_SECTION = """
+[hq]
+venue = "BJ1"
+url = "mqtt://10.8.0.1:1883,10.8.0.2:1883,10.8.0.3:1883"
+username = "BJ1"
+password_file = "/etc/wristgate/passwords/hq.password"
+"""
+
+
+def test_hub_with_hq_bridges_its_broker_to_head_office(host: Host, hub: Installed, tmp_path: Path):
+    root = tmp_path / "root"
+    shutil.copytree(hub.root, root, symlinks=True)
+    hub_toml = root / "etc/wristgate/hub.toml"
+    hub_toml.write_text(hub_toml.read_text() + HQ_SECTION)
+    given = root / "etc/wristgate/passwords/hq.password"
+
+    refused = host.run(INSTALL_HUB, root, *HUB_ARGS)  # no password for head office yet
+    assert refused.code != 0 and "password_file" in refused.err
+    given.write_text("venue-password-at-hq\n")
+    host.ok(INSTALL_HUB, root, *HUB_ARGS)
+
+    conf = root / "etc/mosquitto/mosquitto.conf"
+    text = conf.read_text()
+    assert "connection hq\naddresses 10.8.0.1:1883 10.8.0.2:1883 10.8.0.3:1883\n" in text
+    assert "remote_username BJ1\nremote_password venue-password-at-hq\n" in text
+    assert 'topic hq/venue/BJ1/# out 1 wristgate/v1/ ""' in text
+    assert mode(conf) == 0o640  # it holds the venue's password at head office
+    acl = (root / "etc/mosquitto/wristgate.acl").read_text()
+    assert "user hq-bridge\n" in acl and "topic write wristgate/v1/hq/ack/BJ1\n" in acl
+    hashes = dict(
+        line.split(":", 1) for line in (root / "etc/mosquitto/wristgate.passwd").read_text().split()
+    )
+    local = (root / "etc/wristgate/passwords/hq-bridge.password").read_text().strip()
+    assert install_broker.password_matches(hashes["hq-bridge"], local) is True
+    before = snapshot(root)
+    host.ok(INSTALL_HUB, root, *HUB_ARGS)  # again: nothing changes
+    assert snapshot(root) == before
+
+
 # --- both on one machine, and the pieces ----------------------------------------------------------
 
 

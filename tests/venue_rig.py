@@ -91,9 +91,11 @@ class Venue:
     def _token_file(self, who: str) -> Path:
         return write_secret(self.secrets / f"{who}.token", self.tokens[who])
 
-    def start_hub(self, http: str = "", roster: dict[str, str] | None = None) -> Process:
+    def start_hub(
+        self, http: str = "", roster: dict[str, str] | None = None, sections: str = ""
+    ) -> Process:
         """Start the hub; `http`: more lines for hub.toml's [http] section; `roster`: its
-        [gates], by default every gate of ROSTER."""
+        [gates], by default every gate of ROSTER; `sections`: more sections of hub.toml."""
         roster = ROSTER if roster is None else roster
         d = self.root / "hub"
         d.mkdir(exist_ok=True)
@@ -107,7 +109,7 @@ class Venue:
             self._token_file("desk"),
             self._token_file("staff"),
         )
-        config.write_text(hub_toml(d, self.venue, links, roster, http=http))
+        config.write_text(hub_toml(d, self.venue, links, roster, http=http) + sections)
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         self.hub = Process("hub", argv, d / "hub.log", d / "hub.sock", account=self.service)
         self._hand_over()

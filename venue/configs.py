@@ -4,12 +4,14 @@ gate.toml and the gate's profile, secrets, the venue's TLS), as an installer wri
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.broker import LOOPBACK, TlsListener
 from deploy.broker_process import free_port
+from deploy.hq_bridge import HqBridge
 from gate.devices.nfc.emulator import ORIGINALITY_KEY
 
 PINS = {
@@ -80,9 +82,10 @@ def hub_toml(
     roster: Mapping[str, str],
     name: str | None = None,
     http: str = "",
+    head_office: HeadOfficeLink | None = None,
 ) -> str:
     """hub.toml for a hub kept in `d` (state/, hub.sock), reading the venue's `files`;
-    `http`: more lines for its [http] section; `roster`: its [gates]."""
+    `http`: more lines for its [http] section; `roster`: its [gates]; `head_office`: its [hq]."""
     return (
         "[hub]\n"
         + (f'name = "{name}"\n' if name else "")
@@ -95,9 +98,39 @@ def hub_toml(
         f'desk_token_file = "{links.desk_token_file}"\n'
         f'staff_token_file = "{links.staff_token_file}"\n'
         + (f"{http}\n" if http else "")
+        + (head_office.hub_section() if head_office is not None else "")
         + "[gates]  # the venue's roster: what each gate may say\n"
         + "".join(f'{gate} = "{role}"\n' for gate, role in roster.items())
     )
+
+
+@dataclass(frozen=True)
+class HeadOfficeLink:
+    """How a venue reaches the chain's head office: its id there, `url` listing every cluster
+    node's MQTT address (`mqtt://host:port,host:port`: its broker's bridge fails over between
+    them), and the venue's user on the cluster with its password's file."""
+
+    venue: str
+    url: str
+    user: str
+    password_file: Path
+
+    def bridge(self) -> HqBridge:
+        """The venue broker's bridge to head office; its own local user's password made here."""
+        return HqBridge.of(
+            venue=self.venue,
+            url=self.url,
+            username=self.user,
+            password=self.password_file.read_text().strip(),
+            local_password=secrets.token_urlsafe(18),
+        )
+
+    def hub_section(self) -> str:
+        """hub.toml's [hq] section: the hub forwards to head office through its broker."""
+        return (
+            f'[hq]\nurl = "{self.url}"\nvenue = "{self.venue}"\n'
+            f'username = "{self.user}"\npassword_file = "{self.password_file}"\n'
+        )
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.broker import LOOPBACK, Credentials
+from deploy.broker import LOOPBACK, Credentials, TlsListener
 from deploy.broker_process import Broker, free_port
 from gate.control.client import Unreachable
 from gate.devices.nfc.emulator import TagEmulator
@@ -47,6 +47,7 @@ from venue.configs import (
     GATES,
     GateLink,
     GateSpec,
+    HeadOfficeLink,
     HubLinks,
     gate_toml,
     hub_toml,
@@ -109,6 +110,7 @@ class Venue:
     http_port: int
     say: Callable[[str], None] = print
     fittings: Fittings = field(default_factory=Fittings)  # what a harness's faults need
+    head_office: HeadOfficeLink | None = None  # the chain's head office, which the hub feeds
     broker: Broker | None = None
     hub: Daemon | None = None
     gates: dict[str, Gate] = field(default_factory=dict)
@@ -145,9 +147,8 @@ class Venue:
         self.prepare()
         credentials = Credentials.generate([g.id for g in GATES])
         self.say("starting Mosquitto with the venue's configuration ...")
-        roster = {g.id: g.role for g in GATES}  # the desk and handheld read guardian phones
         tls = write_tls(self.root / "tls")
-        self.broker = Broker(self.root / "broker", credentials=credentials, roster=roster, tls=tls)
+        self.broker = venue_broker(self.root / "broker", credentials, tls, self.head_office)
         self.broker.start()  # stop() sees it
         self.say(
             f"  broker: TLS on {LOOPBACK}:{tls.port} for the gates (venue CA {tls.cafile}), "
@@ -181,10 +182,9 @@ class Venue:
             self._secret("desk.token", self.tokens["desk"]),
             self._secret("staff.token", self.tokens["staff"]),
         )
-        config.write_text(
-            "# The simulated venue's hub (written by python -m venue).\n"
-            + hub_toml(d, self.files, links, {g.id: g.role for g in GATES}, "wristgate demo venue")
-        )
+        roster, name = {g.id: g.role for g in GATES}, "wristgate demo venue"
+        toml = hub_toml(d, self.files, links, roster, name, head_office=self.head_office)
+        config.write_text(f"# The simulated venue's hub (written by python -m venue).\n{toml}")
         argv = [sys.executable, "-m", "hub", "-c", str(config), "run"]
         return Daemon("hub", argv, d / "hub.log", d / "hub.sock")
 
@@ -350,6 +350,16 @@ class Venue:
         for gate in self.gates.values():
             gate.close()
         self.fittings.stop()
+
+
+def venue_broker(
+    d: Path, credentials: Credentials, tls: TlsListener, head_office: HeadOfficeLink | None
+) -> Broker:
+    """The venue's Mosquitto in `d`: TLS for the gates, plain MQTT on 127.0.0.1 for the hub, and
+    with `head_office` its bridge to the chain's head office."""
+    roster = {g.id: g.role for g in GATES}  # the desk and handheld read guardian phones
+    bridge = head_office.bridge() if head_office is not None else None
+    return Broker(d, credentials=credentials, roster=roster, tls=tls, bridge=bridge)
 
 
 def clear_workdir(root: Path) -> None:

@@ -10,6 +10,9 @@ is a `ConfigError` naming the file and the field.
     [notify] kind ("off", "webhook", "sms", "record"), url, file, timeout_s, retries: how a
             registered guardian is told of their child's entry, exit and being flagged alone
             (hub.service.notify)
+    [hq]    venue, url, username, password_file: the chain's head office, through the broker's
+            bridge (hub.service.head_office, deploy.hq_bridge); summary_every_s,
+            resend_after_s, batch_entries, window_entries. Without it the venue stands alone.
     [gates] the venue's roster: gate id = "entry" | "exit" | "desk" | "handheld"; published
             retained on `{prefix}/hub/roster`. A gate speaks only for itself and its role: the
             hub and the gates refuse what a gate's role cannot journal (gate.core.authority).
@@ -28,6 +31,7 @@ from gate.core.authority import GateRole
 from gate.i18n import DEFAULT_LANGUAGE, language_of
 from gate.link.client import check_transport
 from gate.link.protocol import DEFAULT_PREFIX, GATE_ID, MAX_BATCH
+from hub.chain.wire import MAX_BATCH_ENTRIES, VENUE_ID
 from hub.ingest.refusals import BUDGET_BYTES, MAX_SEQ_JUMP
 from hub.service.notify import NotifySection
 
@@ -92,12 +96,26 @@ class HttpSection(_Strict):
     header_timeout_s: float = Field(default=10.0, gt=0, le=120, strict=True)
 
 
+class HqSection(_Strict):
+    """The chain's head office (hub.service.head_office; the broker's bridge, deploy.hq_bridge)."""
+
+    venue: str = Field(pattern=VENUE_ID, description="this venue's id in the chain")
+    url: str | None = Field(default=None, description="mqtt://host:port[,host:port...]")
+    username: str | None = None  # the venue's user at head office (the bridge's)
+    password_file: Path | None = None
+    summary_every_s: float = Field(default=5.0, gt=0, le=3600)
+    resend_after_s: float = Field(default=20.0, gt=0, le=3600)
+    batch_entries: int = Field(default=MAX_BATCH_ENTRIES, ge=1, le=MAX_BATCH_ENTRIES, strict=True)
+    window_entries: int = Field(default=20_000, ge=1, le=1_000_000, strict=True)
+
+
 class HubConfig(_Strict):
     hub: HubSection = HubSection()
     mqtt: MqttSection = MqttSection()
     http: HttpSection = HttpSection()
     notify: NotifySection = NotifySection()  # telling guardians (hub.service.notify)
     gates: dict[Annotated[str, Field(pattern=GATE_ID)], GateRole] = {}
+    hq: HqSection | None = None  # the chain's head office; none: the venue stands alone
 
 
 def load_hub_config(path: Path) -> HubConfig:

@@ -43,6 +43,7 @@ from hub.service.drills import HubDrills
 from hub.service.faults import FaultControl
 from hub.service.guardian_notices import GuardianNotices
 from hub.service.guardian_phones import GuardianPhones
+from hub.service.head_office import HeadOfficeLink, venue_summary
 from hub.service.incidents import IncidentWatch
 from hub.service.link import HubLink, Received
 from hub.service.notify import notifier_of
@@ -183,6 +184,18 @@ class Hub:
             language=config.hub.language,
         )
         self.views.http_refused = self.http.refused
+        self.head_office = (  # the chain's head office, through the broker's bridge: [hq]
+            HeadOfficeLink(
+                config.hq,
+                self.topics.prefix,
+                self.store,
+                self.link.publish,
+                venue_summary(self.views, config.hq.venue),
+            )
+            if config.hq is not None
+            else None
+        )
+        self.views.head_office = self.head_office
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -206,6 +219,8 @@ class Hub:
                 self.publisher.headcount_now()
                 self.publisher.hub_time_now()
                 self._watch_faults()
+                if self.head_office is not None:
+                    self.head_office.tick()
         finally:
             self.close()
         return 0
@@ -235,6 +250,8 @@ class Hub:
                     self.guardian_phones.received(message.topic, message.payload, message.retained)
                     continue
                 if isinstance(message, Received):
+                    if self.head_office and self.head_office.takes(message.topic, message.payload):
+                        continue
                     run.append((message.topic, message.payload, message.retained))
                     continue
                 if run:
@@ -249,8 +266,12 @@ class Hub:
             case LinkUp(session_present=resumed):
                 self.link.up(resumed)
                 self.publisher.connected()
+                if self.head_office is not None:
+                    self.head_office.link_up(self.link.client.subscribe)
             case LinkDown():
                 self.link.down(message)
+                if self.head_office is not None:
+                    self.head_office.link_down()
             case ControlRequest() if message.take():  # else its asker gave up: not done
                 answer = self.answers.answer(message.command, message.args, message.peer)
                 message.reply.put(answer)

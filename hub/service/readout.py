@@ -63,6 +63,7 @@ class Readout:
         self.notify: dict[str, Any] = {"kind": "off"}  # the notifier's counters (live dict)
         self.guardian_phones: dict[str, int] = {}  # walk-ins' phones from the desks: kept, refused
         self.desk_records: DeskRecords | None = None  # lost children, band stock
+        self.head_office: Any = None  # hub.service.head_office.HeadOfficeLink, with [hq]
         self._metrics = hub_metrics(self)
         self._display_venue = Venue(
             name=config.hub.name,
@@ -226,6 +227,7 @@ class Readout:
             "desk_refused": dict(self.desk_records.refused)
             if self.desk_records is not None
             else {},
+            "head_office": self.head_office.status() if self.head_office is not None else None,
         }
 
 

@@ -27,7 +27,8 @@ An entry a gate may not have written is quarantined, a stub stored in its place
 
 The parts: `hub.store.schema` opens the file, `hub.store.batches` prepares and inserts a batch,
 `hub.store.gates` keeps each gate's watermark and counts, `hub.store.quarantine` the refused
-entries, `hub.store.queries` the reads; what they hand out is in `hub.store.records`.
+entries, `hub.store.queries` the reads, `hub.store.chain` the venue sequence sent to the
+chain's head office; what they hand out is in `hub.store.records`.
 
 Threads: one thread writes (the hub's ingest loop); other threads may read. Every call takes
 the store's lock, and the paged iterator takes it per page, never across a `yield`.
@@ -47,6 +48,7 @@ from gate.link.batches import WireEntry
 from gate.link.protocol import Entry
 from hub.store import gates, queries
 from hub.store.batches import insert_batch, prepare_batch
+from hub.store.chain import ChainLog
 from hub.store.quarantine import INSERT_QUARANTINE, QuarantineCopies, read_quarantined
 from hub.store.records import (
     AddResult,
@@ -74,6 +76,7 @@ class EventStore:
         try:
             self._gates = {row.gate: row for row in gates.read_gates(self._db)}
             self._copies = QuarantineCopies(self._db)
+            self.chain = ChainLog(self._db, self._lock)  # what head office is sent
         except BaseException:
             self._db.close()
             raise

@@ -20,6 +20,13 @@ Schema (`PRAGMA user_version` = 5; an older store gets the tables it lacks when 
                                        -- wristbands taken, returned, written off (band_stock)
     hub_revocations(id, at_ms, command, value, reason, by, version)
                                        -- `hub revoke` / `hub restore` (hub_revocations)
+    chain_order(vseq INTEGER PRIMARY KEY, gate, seq)  -- the venue sequence: every entry
+                                       numbered as it is stored (trigger chain_numbered)
+    chain_ack(id = 1, acked, acked_ms) -- what head office acknowledged (hub.store.chain)
+
+The chain's tables come with every version: made when missing at each opening, numbering the
+entries already stored in the order they were stored. The trigger lives in the file, so every
+entry is numbered whichever program stores it.
 """
 
 from __future__ import annotations
@@ -157,6 +164,23 @@ _REVOCATIONS = (  # version 5: revocations typed at the hub, for the daily repor
 )
 
 
+_CHAIN = (  # the venue sequence head office is sent (hub.store.chain)
+    """CREATE TABLE IF NOT EXISTS chain_order (
+        vseq INTEGER PRIMARY KEY,        -- 1, 2, 3... in the order entries were stored
+        gate TEXT    NOT NULL,
+        seq  INTEGER NOT NULL
+    ) STRICT""",
+    """CREATE TRIGGER IF NOT EXISTS chain_numbered AFTER INSERT ON entries BEGIN
+        INSERT INTO chain_order (gate, seq) VALUES (new.gate, new.seq);
+    END""",
+    """CREATE TABLE IF NOT EXISTS chain_ack (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        acked    INTEGER NOT NULL,       -- head office holds every entry 1..acked
+        acked_ms INTEGER NOT NULL        -- the hub's clock when it heard so
+    ) STRICT""",
+)
+
+
 class StoreError(Exception):
     """The store cannot be opened or is not a hub event store. Names the file."""
 
@@ -201,8 +225,23 @@ def _configure(db: sqlite3.Connection, path: Path) -> None:
                 f"event store {path}: schema version {version}, "
                 f"this program reads {SCHEMA_VERSION} (or not a hub event store)"
             )
+        _add_chain(db)
     except sqlite3.Error as exc:
         raise StoreError(f"event store {path}: cannot be opened: {exc}") from exc
+
+
+def _add_chain(db: sqlite3.Connection) -> None:
+    """The chain's tables when missing; the entries already stored numbered in stored order."""
+    if db.execute("SELECT 1 FROM sqlite_schema WHERE name = 'chain_numbered'").fetchone():
+        return
+    with transaction(db):
+        for statement in _CHAIN:
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO chain_order (gate, seq) SELECT gate, seq FROM entries "
+            "WHERE NOT EXISTS (SELECT 1 FROM chain_order c "
+            "WHERE c.gate = entries.gate AND c.seq = entries.seq) ORDER BY rowid"
+        )
 
 
 @contextlib.contextmanager

@@ -25,6 +25,16 @@ def show_status(a: dict[str, Any], _: Words, tz: tzinfo) -> list[str]:
     if h.get("live") is False:
         since = venue_time(h.get("stale_since"), tz)
         rows.append(("", _("figures NOT live since {since}: read them as old", since=since)))
+    if a.get("head_office"):
+        ho = a["head_office"]
+        said = _(
+            "{venue}: {acked} of {entries} entries acknowledged, {behind} to send",
+            venue=ho.get("venue"),
+            acked=ho.get("acked"),
+            entries=ho.get("entries"),
+            behind=ho.get("behind"),
+        )
+        rows.append((_("head office"), said))
     if a.get("stale"):
         rows.append(("", _("late entries came in: the figures are provisional until the rebuild")))
     lines = labelled(rows)

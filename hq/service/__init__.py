@@ -1,0 +1,1 @@
+"""`hq run`: the chain's head office (`hq.service.service.HeadOffice`)."""

@@ -1,0 +1,1 @@
+"""What head office keeps: one SQLite file per venue (`hq.store.venue`)."""
