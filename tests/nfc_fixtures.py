@@ -70,12 +70,22 @@ def tag_emulator() -> Iterator[TagEmulator]:
 
 @dataclass
 class ReaderProbe:
-    """A running `NfcReader` and what it reported. `on_tag` (if set) runs inside on_read."""
+    """An `NfcReader` and what it reported. `on_tag` (if set) runs inside on_read. The reader
+    starts when first asked for what it reported (`next_read`, `no_read`, `wait_state`,
+    `running`), so an `on_tag` set after `start_reader` sees the band already on the reader."""
 
     reader: NfcReader
     reads: queue.Queue[TagRead] = field(default_factory=queue.Queue)
     on_tag: Callable[[TagRead], Any] | None = None
     results: list[Any] = field(default_factory=list)
+    started: bool = False
+
+    def running(self) -> NfcReader:
+        """The reader, started if it was not yet."""
+        if not self.started:
+            self.started = True
+            self.reader.start()
+        return self.reader
 
     def on_read(self, read: TagRead) -> None:
         try:
@@ -85,12 +95,14 @@ class ReaderProbe:
             self.reads.put(read)
 
     def next_read(self, timeout: float = 30.0) -> TagRead:
+        self.running()
         try:
             return self.reads.get(timeout=timeout)
         except queue.Empty:
             raise AssertionError(f"no tag reported within {timeout} s") from None
 
     def no_read(self, within: float) -> None:
+        self.running()
         try:
             read = self.reads.get(timeout=within)
         except queue.Empty:
@@ -99,7 +111,7 @@ class ReaderProbe:
 
     def wait_state(self, *states: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        while self.reader.health().state not in states:
+        while self.running().health().state not in states:
             if time.monotonic() > deadline:
                 raise AssertionError(f"reader stayed {self.reader.health()}")
             time.sleep(0.02)
@@ -121,9 +133,9 @@ def start_reader(site_keys: Keyring) -> Iterator[Callable[..., ReaderProbe]]:
         probe = ReaderProbe(reader)
         holder.append(probe)
         probes.append(probe)
-        reader.start()
-        return probe
+        return probe  # started when first asked (ReaderProbe.running)
 
     yield start
     for probe in probes:
-        probe.reader.stop()
+        if probe.started:
+            probe.reader.stop()

@@ -273,7 +273,8 @@ def test_writer_works_from_another_thread_while_on_read_waits(
 
     probe = start_reader(tag_emulator.path)
     probe.on_tag = hand_over
-    read = arrived.get(timeout=5)
+    probe.running()
+    read = arrived.get(timeout=30)
     outcome = read.writer.write_token(encode_token(FAMILY_CHILD, BAND_UID, site_keys))
     done.set()
     assert outcome == WriteOutcome(True)
@@ -387,7 +388,7 @@ def test_band_pulled_away_mid_write_is_reported_and_holds_no_partial_token(
 @pytest.mark.parametrize("device", ["tty:NOPE:pn532", "usb:ffff:ffff"])
 def test_missing_device_leaves_the_reader_retrying(device: str, start_reader: StartReader) -> None:
     probe = start_reader(device, reopen_min_s=0.01, reopen_max_s=0.05)
-    wait_for(lambda: probe.reader.health().reopens >= 3, what="three reopens")
+    wait_for(lambda: probe.running().health().reopens >= 3, what="three reopens")
     health = probe.reader.health()
     assert health.state in (ReaderState.ABSENT, ReaderState.FAILED)
     assert health.last_error and health.device == device
