@@ -177,6 +177,19 @@ class Venue:
         answer = ask(str(self.gates[gate].socket), {"cmd": "allowlist", "lookup": uid})
         return "member" in answer["lookup"]
 
+    def linked(self, *gates: str, timeout: float = 60) -> None:
+        """Wait until the broker granted each gate's subscriptions: from then on it hears its
+        peers (what a desk sends before that, a gate never started before does not)."""
+        for gate in gates:
+            wait_for(
+                lambda g=gate: ask(str(self.gates[g].socket), {"cmd": "status"})["link"].get(
+                    "subscribed"
+                ),
+                timeout=timeout,
+                what=f"{gate} subscribed",
+                log=self.gates[gate].log,
+            )
+
     def wait_bound(self, gates: tuple[str, ...], bands: tuple[str, ...]) -> None:
         for gate in gates:
             for band in bands:
