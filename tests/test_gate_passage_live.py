@@ -11,6 +11,7 @@ from gate.core import BandToken, MemberState, Role
 from gate.devices.nfc.emulated_tag import memory_with_ndef
 from gate.devices.nfc.passage import read_slots
 from gate.devices.nfc.token import encode_token
+from gate.store.journal import Journal
 
 
 def band(rig: GateRig, uid: str, group: str = "T1") -> bytes:
@@ -42,6 +43,10 @@ def test_two_entries_cut_off_from_each_other_let_a_band_in_once_and_refuse_its_c
     assert written is not None
     assert (written.counter, written.gate, written.state) == (1, "E1", MemberState.INSIDE)
     assert e1.status()["counters"].get("passage_written") == 1
+    assert e1.gate is not None
+    with Journal.open_readonly(e1.gate.journal.path) as journal:
+        (entry,) = journal.entries_after(entered["seq"] - 1, 1)
+    assert written.hlc == entry.hlc  # the record's time: its decision's, as journalled
 
     again = e2.tap(ADULT, entered["memory"])  # E2 never heard of the entry at E1
     assert again["code"] == "DENY_ALREADY_INSIDE", again

@@ -97,7 +97,7 @@ class ScanPath:
         self.temporary_until: datetime | None = None
         self.fire_alarm = False
         self.last: dict[str, Any] | None = None
-        self.passages = PassageRecords(keyring, count)
+        self.passages = PassageRecords(keyring, count, ledger.journal.stamp)
 
     @property
     def mode(self) -> Mode | None:
