@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.chaos.checker import Accounting, Row, account, as_planned, child_safety_violations
+from bench.chaos.double_entries import double_entries
 from bench.chaos.nemesis import CLOCK_GATE, DISK_GATE, FAULTS, Campaign, Nemesis
 from bench.chaos.proxy import Relays
 from gate.store.journal import Journal
@@ -217,6 +218,7 @@ class Verdict:
         ops = run.hands.history
         self.accounting: Accounting = account(ops, journals, hub, conflicts)
         self.violations = child_safety_violations(hub, PAIRING_WINDOW_S)
+        self.double_entries = double_entries(hub)
         faults = run.nemesis.spans
         finished = run.visitors.finished_families
         self.planned = as_planned(ops, hub, venue.plan, run.hands.overrides, faults, finished)
@@ -283,6 +285,7 @@ class Verdict:
             ("gate journal entries at the hub", f"{a.at_hub}/{a.journalled}", "all"),
             ("headcount: hub / ground truth", f"{self.hub_inside}/{a.truth_inside}", "equal"),
             ("child-safety violations", len(self.violations), "must be 0"),
+            ("double entries at the hub (scans carry no band)", len(self.double_entries), ""),
             ("daemons died unkilled", len(self.deaths), "must be 0"),
             ("kills made / reaped as planned", f"{self.kills_made}/{self.kills_seen}", "equal"),
             ("unexpected codes", len(self.planned.unexpected), "must be 0"),
@@ -307,6 +310,7 @@ class Verdict:
             ("duplicated", a.duplicated),
             ("unexpected", a.unexpected),
             ("child safety", self.violations),
+            ("double entry", self.double_entries),
             ("mismatched", a.mismatched),
             ("failed", a.failed),
         ):
@@ -341,8 +345,10 @@ class Verdict:
             "headcount_hub": self.hub_inside,
             "headcount_truth": a.truth_inside,
             "child_safety_violations": len(self.violations),
-            # bands let in at two gates cut off from each other, as the hub flags them
-            "double_entries": self.findings.get("double_entry", 0),
+            # bands let in while inside, counted in the hub's store in its order
+            # (bench.chaos.double_entries); the hub's own findings of them beside it
+            "double_entries": len(self.double_entries),
+            "double_entries_flagged": self.findings.get("double_entry", 0),
             "deaths": len(self.deaths),
             "passed": self.passed,
         }
