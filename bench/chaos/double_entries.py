@@ -51,3 +51,16 @@ def double_entries(hub: Sequence[Stored]) -> list[str]:
                     found.append(f"{event.uid} let in by {entry} while inside since {before[1]}")
                 where[event.uid] = (event.state, entry)
     return found
+
+
+def recorded_moves(hub: Sequence[Stored]) -> int:
+    """The moves at the hub journalled with a band's passage counter: each written on its band
+    before the relay moved (how many of the campaign's moves the band's record took part in)."""
+    n = 0
+    for row in hub:
+        try:
+            events = events_of(dict(row.body))
+        except CodecError:
+            continue
+        n += sum(1 for e in events if isinstance(e, MemberMoved) and e.counter is not None)
+    return n
