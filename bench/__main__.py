@@ -15,6 +15,7 @@ from bench import (
     hq_bridge,
     hub_ingest,
     journal,
+    passage_write,
     presence,
     reconcile,
     scan_to_relay,
@@ -33,6 +34,7 @@ BENCHES: dict[str, Callable[[Options], None]] = {
         o.directory, 200 if o.quick else scan_to_relay.SCANS
     ),
     "tap_to_relay": tap_to_relay.main,
+    "passage_write": lambda o: passage_write.main(20 if o.quick else passage_write.TAPS),
     "presence": presence.main,
     "reconcile": lambda o: reconcile.main(o.directory, 150 if o.quick else reconcile.FAMILIES),
     "hub_ingest": lambda o: hub_ingest.main(o.directory, 150 if o.quick else hub_ingest.FAMILIES),

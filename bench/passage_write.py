@@ -29,11 +29,12 @@ from datetime import UTC, date, datetime
 
 from bench.common import report
 from gate.core import BandPassage, BandToken, MemberState, Role
+from gate.core.hlc import HybridClock
 from gate.devices.nfc.band import read_token
 from gate.devices.nfc.emulated_tag import memory_with_ndef
 from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
 from gate.devices.nfc.originality import OriginalityCheck
-from gate.devices.nfc.passage import encode_slot, read_slots
+from gate.devices.nfc.passage import encode_slot, read_slots, stamped
 from gate.devices.nfc.reader import NfcReader, TagRead
 from gate.devices.nfc.token import Keyring, encode_token
 
@@ -49,6 +50,8 @@ def measure(taps: int) -> tuple[list[float], list[float]]:
     writes: list[float] = []
     done = threading.Event()
 
+    clock = HybridClock(lambda: int(time.time() * 1000))
+
     def on_read(read: TagRead) -> None:
         writer = read.writer
         started = time.perf_counter()
@@ -57,7 +60,9 @@ def measure(taps: int) -> tuple[list[float], list[float]]:
         reads.append((time.perf_counter() - started) * 1000)
         assert token == TOKEN and slots is not None
         counter = slots.newest.counter + 1 if slots.newest else 1
-        passage = BandPassage(counter, "E1", MemberState.INSIDE, datetime.now(UTC))
+        passage = stamped(
+            BandPassage(counter, "E1", MemberState.INSIDE, datetime.now(UTC)), clock.now()
+        )
         image = encode_slot(passage, UID, TOKEN.group, KEYS)
         started = time.perf_counter()
         outcome = writer.write_passage(image, slots)

@@ -31,7 +31,12 @@ FIGURES = {
     "hub RSS": True,
     "gate RSS": True,
     "gate RSS, restart": True,
+    "passage write added p50": False,
+    "passage write added p99": False,
+    "tap to relay p99, record written": False,
 }
+# Differences of two runs: the write's added time may come out below zero in a smoke run's taps
+DIFFERENCES = ("passage write added p50", "passage write added p99")
 
 
 @pytest.fixture
@@ -60,7 +65,8 @@ def test_the_quick_benchmarks_print_every_figure_with_its_baseline_and_target(
     found = {line["figure"] for line in figures}
     assert set(FIGURES) <= found, f"missing: {set(FIGURES) - found}"
     for line in figures:
-        assert line["value"] > 0 and line["baseline"] > 0, line
+        assert line["baseline"] > 0, line
+        assert line["value"] > 0 or line["figure"] in DIFFERENCES, line
         assert line["cpus"] >= 1
         if FIGURES.get(line["figure"]):
             assert line["target"], line

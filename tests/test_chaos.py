@@ -36,3 +36,5 @@ def test_the_reduced_chaos_campaign_loses_nothing_and_keeps_every_child_safe(tmp
     assert summary["failed"] == summary["mismatched"] == summary["unexpected_codes"] == 0
     assert summary["off_plan"] == 0 and set(summary["refused"]) <= REASONS
     assert summary["kills"] == 30 and summary["deaths"] == 0
+    # the visitors carry their bands: each grant wrote its record, and no band got in twice
+    assert summary["double_entries"] == 0 and summary["moves_with_band_record"] > 200

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.chaos.checker import Row, account, as_planned, child_safety_violations
+from bench.chaos.double_entries import double_entries
 from bench.chaos.nemesis import Span
 from gate.core import BandBound, Event, MemberMoved, MemberState, Role
 from gate.link.codec import event_to_dict
@@ -358,3 +359,18 @@ def test_a_daemon_that_died_by_itself_is_never_counted_as_killed(tmp_path, monke
     assert [d.status for d in supervisor.deaths[:2]] == [3, 3]
     assert "exited with status 3, unplanned" in str(supervisor.deaths[0])
     assert "disk on fire" in supervisor.deaths[0].tail  # its log, to say why
+
+
+def test_a_band_let_in_while_inside_is_a_double_entry_and_one_back_in_after_an_exit_is_not():
+    def move(gate: str, uid: str, state: MemberState, minutes: int) -> MemberMoved:
+        return MemberMoved(gate, T0 + timedelta(minutes=minutes), uid, "T1", state)
+
+    rows = history(
+        bound("A", Role.ADULT),
+        move("E1", "A", MemberState.INSIDE, 1),
+        move("X1", "A", MemberState.TEMP_OUT, 2),
+        move("E2", "A", MemberState.INSIDE, 3),  # back in after going out: no double entry
+        move("E1", "A", MemberState.INSIDE, 4),  # E1 cut off from E2: let in again
+        move("E2", "B", MemberState.INSIDE, 5),  # a band first heard of at its entry
+    )
+    assert double_entries(rows) == ["A let in by E1/5 while inside since E2/4"]

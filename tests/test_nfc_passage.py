@@ -3,6 +3,8 @@ page boundary through the real nfcpy stack against the emulated NTAG."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -11,11 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nfc_fixtures import BAND_UID, FAMILY_CHILD, OTHER_UID, ReaderProbe, memory_reader
 
+from gate.core.hlc import Timestamp
 from gate.core.model import BandPassage, MemberState
 from gate.devices.nfc.band import BAND_REMOVED, WriteOutcome
 from gate.devices.nfc.emulated_tag import blank_memory, memory_with_ndef
 from gate.devices.nfc.emulator import TagEmulator
 from gate.devices.nfc.passage import (
+    MAX_COUNTER,
     RECORD_BYTES,
     SLOT_BYTES,
     SLOT_PAGES,
@@ -25,6 +29,7 @@ from gate.devices.nfc.passage import (
     first_page,
     newest,
     read_slots,
+    stamped,
 )
 from gate.devices.nfc.reader import TagRead
 from gate.devices.nfc.t2t import read_ndef
@@ -36,7 +41,8 @@ AT = datetime(2026, 7, 18, 9, 30, 15, 250000, tzinfo=UTC)
 
 
 def record(counter: int, state: MemberState = MemberState.INSIDE, gate: str = "E1") -> BandPassage:
-    return BandPassage(counter, gate, state, AT, with_adult=counter % 2 == 0)
+    passage = BandPassage(counter, gate, state, AT, with_adult=counter % 2 == 0)
+    return stamped(passage, Timestamp(int(AT.timestamp() * 1000), counter % 3))
 
 
 def band(keys: Keyring, *slots: BandPassage | None, kind: str = "NTAG213") -> bytes:
@@ -61,10 +67,61 @@ def slots_on(memory: bytes, keys: Keyring) -> Slots:
 
 @pytest.mark.parametrize("state", [MemberState.INSIDE, MemberState.TEMP_OUT, MemberState.EXITED])
 def test_a_slot_reads_back_what_was_written(state: MemberState, site_keys: Keyring) -> None:
-    p = BandPassage(70000, "EAST1", state, AT.replace(microsecond=250000), True, True)
+    p = stamped(BandPassage(70000, "EAST1", state, AT, True, True), Timestamp(1 << 47, 65535))
     slot = encode_slot(p, BAND_UID, GROUP, site_keys)
     assert len(slot) == SLOT_BYTES
     assert decode_slot(slot, BAND_UID, GROUP, site_keys) == p
+
+
+def test_a_record_carries_its_passage_s_hybrid_clock_time(site_keys: Keyring) -> None:
+    hlc = Timestamp(int(AT.timestamp() * 1000), 7)  # the 8th entry of that millisecond
+    p = stamped(BandPassage(1, "E1", MemberState.INSIDE, datetime.now(UTC)), hlc)
+    decoded = decode_slot(encode_slot(p, BAND_UID, GROUP, site_keys), BAND_UID, GROUP, site_keys)
+    assert decoded is not None and decoded.hlc == hlc
+    assert decoded.at == datetime(2026, 7, 18, 9, 30, 15, 250000, tzinfo=UTC)  # its wall part
+
+
+def test_a_record_with_no_hybrid_clock_time_or_too_high_a_counter_is_not_written(
+    site_keys: Keyring,
+) -> None:
+    with pytest.raises(ValueError, match="hybrid-clock time"):
+        encode_slot(BandPassage(1, "E1", MemberState.INSIDE, AT), BAND_UID, GROUP, site_keys)
+    with pytest.raises(ValueError, match="counter"):
+        encode_slot(record(MAX_COUNTER + 1), BAND_UID, GROUP, site_keys)
+    assert decode_slot(
+        encode_slot(record(MAX_COUNTER), BAND_UID, GROUP, site_keys), BAND_UID, GROUP, site_keys
+    )
+
+
+def version_1_slot(counter: int, ms: int, uid: str, group: str, keys: Keyring) -> bytes:
+    """A slot as the first bands carry it: 4-byte counter, the decision's wall clock in ms, a
+    7-byte MAC (the layout of format version 1, written here byte by byte)."""
+    body = bytes([1 << 5 | 1 << 3, keys.current_id]) + counter.to_bytes(4, "big")
+    body += ms.to_bytes(6, "big") + b"E1\0\0\0"
+    key = keys.key(keys.current_id)
+    assert key is not None
+    g, u = group.encode(), bytes.fromhex(uid)
+    msg = bytes([len(u)]) + u + bytes([len(g)]) + g + body
+    return body + hmac.new(key, msg, hashlib.sha256).digest()[:7]
+
+
+def test_a_version_1_record_is_still_read_with_no_hybrid_clock_time(site_keys: Keyring) -> None:
+    ms = int(AT.timestamp() * 1000)
+    old = version_1_slot(70000, ms, BAND_UID, GROUP, site_keys)
+    assert decode_slot(old, BAND_UID, GROUP, site_keys) == BandPassage(
+        70000, "E1", MemberState.INSIDE, datetime.fromtimestamp(ms / 1000, UTC)
+    )
+    assert decode_slot(old, OTHER_UID, GROUP, site_keys) is None  # its MAC still binds it
+    # a band carrying a version-1 record gets the next one, version 2, in its other slot
+    mem = bytearray(band(site_keys))
+    first = slots_on(bytes(mem), site_keys).first_page
+    mem[first * 4 : first * 4 + SLOT_BYTES] = old
+    slots = slots_on(bytes(mem), site_keys)
+    assert (slots.slot, slots.newest and slots.newest.counter, slots.older) == (0, 70000, 1)
+    at = (first + SLOT_PAGES) * 4
+    mem[at : at + SLOT_BYTES] = encode_slot(record(70001), BAND_UID, GROUP, site_keys)
+    found = slots_on(bytes(mem), site_keys).newest
+    assert found is not None and found.counter == 70001 and found.hlc is not None
 
 
 def test_a_slot_keeps_the_first_five_bytes_of_a_long_gate_id(site_keys: Keyring) -> None:

@@ -1336,6 +1336,20 @@ def test_the_hub_keeps_what_it_knows_when_a_gate_learned_a_band_from_its_token()
     assert (v.state.members[ADULT_1], v.state.groups[FAMILY], v.state.inside) == before
 
 
+def test_a_binding_folded_after_its_band_was_learned_from_the_token_leaves_what_it_did_since():
+    # E2, cut off from the desk and its clock behind, let the band in from the token the desk
+    # wrote: in hybrid-clock order its entry comes before the binding that came first
+    v = Venue().bind(FAMILY, ADULT_1)
+    fold(v.state, BandLearned(E2, at(12), ADULT_2, FAMILY, Role.ADULT, INSIDE, 2, 2))
+    fold(v.state, MemberMoved(E2, at(12), ADULT_2, FAMILY, INSIDE, counter=1))
+    group, inside = v.state.groups[FAMILY], v.state.inside
+    fold(v.state, BandBound(DESK, at(12, 0, 1), ADULT_2, FAMILY, Role.ADULT))
+    member = v.state.members[ADULT_2]
+    assert (member.state, member.last_gate, member.counter) == (INSIDE, E2, 1)
+    assert (v.state.groups[FAMILY], v.state.inside) == (group, inside)  # not counted twice
+    assert v.state.groups[FAMILY].members.count(ADULT_2) == 1
+
+
 def test_a_gate_closes_only_its_own_pairing_windows() -> None:
     v = family_inside()
     v.leave(ADULT_1, at(12), gate=X1)

@@ -15,8 +15,10 @@ Each scan carries a request id of the harness's own (`request`), which the gate 
 its decision: the checker finds a scan's journal entry by it, never by gate and band.
 
 A scan through the control socket carries no band token: a gate takes a band it has heard of
-from the desk over the broker, so a family waits `after_binding_s` after the desk. A handheld's
-check journals nothing, so it is answered but is no operation of the history.
+from the desk over the broker, so a family waits `after_binding_s` after the desk. Given
+`bands`, a scan of a band carries the band's memory instead (`scan` with `memory`): the gate
+reads and writes it as a band on its reader, and the band carries what it answers onward. A
+handheld's check journals nothing, so it is answered but is no operation of the history.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gate.control.refusals import REASONS, is_internal_error, refusal_reason
 from venue.configs import GATES
@@ -101,14 +103,25 @@ def send_scan(socket_path: Path, request: dict[str, str], op: Op) -> dict[str, A
     return answer
 
 
+class BandMemories(Protocol):
+    """What a band holds, carried from gate to gate (`bench.chaos.bands`)."""
+
+    def memory(self, uid: str) -> bytes | None: ...  # None: no band (a staff badge)
+
+    def answered(self, uid: str, memory: Any) -> None: ...
+
+    def lost(self, gate: str, uid: str, request: str) -> None: ...
+
+
 class SocketHands:
     """Scans through the gates' control sockets (`sockets`: a gate's id -> its socket), one
     family at a gate at a time; `history`: every scan a gate could journal, in order sent."""
 
     after_binding_s = 3.0  # the walk to the entry: the gates hear of the bands meanwhile
 
-    def __init__(self, sockets: Callable[[str], Path]) -> None:
+    def __init__(self, sockets: Callable[[str], Path], bands: BandMemories | None = None) -> None:
         self.sockets = sockets
+        self.bands = bands  # each band's memory, held to the gates (None: scans carry no band)
         self.history: list[Op] = []
         self._sent = 0
         self._lock = threading.Lock()
@@ -141,7 +154,15 @@ class SocketHands:
             gate, tap.value, kind, intent, time.monotonic(), request=request, expected=tap.expect
         )
         scan = {"kind": kind, "value": tap.value, "intent": intent, "request": request}
+        memory = self.bands.memory(tap.value) if self.bands and kind == "nfc" else None
+        if memory is not None:
+            scan["memory"] = memory.hex()
         reply = send_scan(self.sockets(gate), scan, op)
+        if self.bands is not None and memory is not None:
+            if op.outcome == "indeterminate":
+                self.bands.lost(gate, tap.value, request)
+            elif op.outcome == "ok" and "decision" in reply:
+                self.bands.answered(tap.value, reply["decision"].get("memory"))
         if ROLES.get(gate) != "handheld":
             with self._lock:
                 self.history.append(op)

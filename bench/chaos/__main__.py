@@ -31,9 +31,12 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench.chaos.bands import Bands
 from bench.chaos.checker import Accounting, Row, account, as_planned, child_safety_violations
+from bench.chaos.double_entries import double_entries, recorded_moves
 from bench.chaos.nemesis import CLOCK_GATE, DISK_GATE, FAULTS, Campaign, Nemesis
 from bench.chaos.proxy import Relays
+from gate.devices.nfc.token import load_keyring
 from gate.store.journal import Journal
 from venue.clock import SteadyClock
 from venue.daemon import DemoError
@@ -116,7 +119,12 @@ class Run:
         self.venue = venue
         self.campaign = campaign
         self.supervisor = Supervisor(venue.daemons)
-        self.hands = SocketHands(self._socket)
+        self.bands = Bands(
+            lambda gate: venue.root / gate / "state" / "journal.db",
+            load_keyring(venue.root / "venue" / "site.key"),
+            frozenset({venue.plan.staff_badge}),
+        )
+        self.hands = SocketHands(self._socket, self.bands)
         self.visitors = Visitors(
             venue.plan,
             self.hands,
@@ -217,6 +225,8 @@ class Verdict:
         ops = run.hands.history
         self.accounting: Accounting = account(ops, journals, hub, conflicts)
         self.violations = child_safety_violations(hub, PAIRING_WINDOW_S)
+        self.double_entries = double_entries(hub)
+        self.recorded_moves = recorded_moves(hub)
         faults = run.nemesis.spans
         finished = run.visitors.finished_families
         self.planned = as_planned(ops, hub, venue.plan, run.hands.overrides, faults, finished)
@@ -248,6 +258,7 @@ class Verdict:
         return (
             self.settled
             and not (a.lost or a.duplicated or a.unexpected or self.violations or self.deaths)
+            and not self.double_entries
             and not (a.mismatched or a.failed)
             and self.planned.passed
             and self.kills_accounted
@@ -283,6 +294,13 @@ class Verdict:
             ("gate journal entries at the hub", f"{a.at_hub}/{a.journalled}", "all"),
             ("headcount: hub / ground truth", f"{self.hub_inside}/{a.truth_inside}", "equal"),
             ("child-safety violations", len(self.violations), "must be 0"),
+            (
+                "double entries at the hub (a band let in while inside)",
+                len(self.double_entries),
+                "must be 0",
+            ),
+            ("  moves written on the band (journalled with its counter)", self.recorded_moves, ""),
+            ("  band records made again after a lost answer", self.run.bands.recovered, ""),
             ("daemons died unkilled", len(self.deaths), "must be 0"),
             ("kills made / reaped as planned", f"{self.kills_made}/{self.kills_seen}", "equal"),
             ("unexpected codes", len(self.planned.unexpected), "must be 0"),
@@ -307,6 +325,7 @@ class Verdict:
             ("duplicated", a.duplicated),
             ("unexpected", a.unexpected),
             ("child safety", self.violations),
+            ("double entry", self.double_entries),
             ("mismatched", a.mismatched),
             ("failed", a.failed),
         ):
@@ -341,8 +360,14 @@ class Verdict:
             "headcount_hub": self.hub_inside,
             "headcount_truth": a.truth_inside,
             "child_safety_violations": len(self.violations),
-            # bands let in at two gates cut off from each other, as the hub flags them
-            "double_entries": self.findings.get("double_entry", 0),
+            # bands let in while inside, counted in the hub's store in its order
+            # (bench.chaos.double_entries); the hub's own findings of them beside it. The
+            # visitors carry their bands' memory (bench.chaos.bands): each gate reads the
+            # band's passage record and writes it on a grant
+            "double_entries": len(self.double_entries),
+            "double_entries_flagged": self.findings.get("double_entry", 0),
+            "moves_with_band_record": self.recorded_moves,
+            "band_records_made_again": self.run.bands.recovered,
             "deaths": len(self.deaths),
             "passed": self.passed,
         }

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gate.core.hlc import Timestamp
+
 
 class Role(StrEnum):
     ADULT = "adult"
@@ -162,6 +164,7 @@ class BandPassage:
     at: datetime
     with_adult: bool = False
     kept: bool = False
+    hlc: Timestamp | None = None  # the passage's hybrid-clock time (None: a version-1 record)
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,21 +283,32 @@ def fold(state: State, event: Event) -> State:
 
 def _bind(state: State, event: BandBound) -> None:
     group = state.groups[event.group]
-    adult = event.role is Role.ADULT
-    group = replace(
-        group,
-        members=(*group.members, event.uid),
-        bound_adults=group.bound_adults + adult,
-        bound_children=group.bound_children + (not adult),
-    )
-    state.groups[event.group] = group
-    state.unbound.pop(event.uid, None)
     earlier = state.members.get(event.uid)
-    if earlier is not None and earlier.state is MemberState.INSIDE:
-        state.inside -= 1  # a recycled band; cannot happen through decide, kept exact anyway
-    state.members[event.uid] = Member(  # from the counter its record had: that record is old
-        event.uid, event.group, event.role, MemberState.BOUND, event.gate, event.at, event.carried
-    )
+    if earlier is not None and earlier.group == event.group and event.uid in group.members:
+        # learned from the token this binding wrote, at a gate cut off from the desk whose
+        # clock was behind it: the binding came first, and what the band did since stands
+        pass
+    else:
+        adult = event.role is Role.ADULT
+        group = replace(
+            group,
+            members=(*group.members, event.uid),
+            bound_adults=group.bound_adults + adult,
+            bound_children=group.bound_children + (not adult),
+        )
+        state.groups[event.group] = group
+        if earlier is not None and earlier.state is MemberState.INSIDE:
+            state.inside -= 1  # a recycled band; cannot happen through decide, kept exact anyway
+        state.members[event.uid] = Member(  # from the counter its record had: that record is old
+            event.uid,
+            event.group,
+            event.role,
+            MemberState.BOUND,
+            event.gate,
+            event.at,
+            event.carried,
+        )
+    state.unbound.pop(event.uid, None)
     if group.full:
         for desk in [d for d, g in state.bindings.items() if g == event.group]:
             del state.bindings[desk]

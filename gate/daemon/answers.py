@@ -34,6 +34,7 @@ from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, m
 from gate.daemon.answers_guardians import GUARDIAN_COMMANDS
 from gate.daemon.correction_answers import CORRECTIONS
 from gate.daemon.desk_commands import DeskRunner, desk
+from gate.daemon.held_scans import held_scan
 from gate.daemon.journal_shown import shown
 from gate.daemon.wristbands import band_check
 from gate.store.allowlist import AllowlistError, load_csv_texts, normalise_uid
@@ -220,11 +221,15 @@ def scan(gate: RunningGate, args: dict[str, Any], peer: Peer | None) -> dict[str
         raise Refused(Reason.BAD_REQUEST, "request is 1 to 64 letters, digits or ._:-")
     who = asked_by(peer)
     dry = args.get("dry_run", False) is True  # decided, nothing journalled, nothing moved
-    what = "dry-run scan" if dry else "test scan"
+    held = not dry and "memory" in args  # a band's memory: read and written as on the reader
+    what = "dry-run scan" if dry else "band held" if held else "test scan"
     log.info("%s %s %s asked by %s", what, kind.value, value, peer or "an unknown peer")
-    result = gate.scans.read(
-        kind, value, intent=intent, test=True, asked_by=who, dry_run=dry, request=request
-    )  # no band on the reader
+    if held:
+        result = held_scan(gate.scans, kind, value, args["memory"], intent, who, request)
+    else:
+        result = gate.scans.read(
+            kind, value, intent=intent, test=True, asked_by=who, dry_run=dry, request=request
+        )  # no band on the reader
     if "check" in result:
         check = result["check"]
         return {"check": check, "granted": check["known"], "dry_run": dry, "request": request}

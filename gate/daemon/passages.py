@@ -1,8 +1,9 @@
 """The band's passage record at the gate: read with the scan, written before the relay moves.
 
-Each granted passage of a band on the reader writes its next counter and the member's state
-after it into the band's older slot and reads it back (`gate.devices.nfc.passage`), after the
-decision and before it is journalled, folded and the relay moves:
+Each granted passage of a band on the reader writes its next counter, the member's state after
+it and the hybrid-clock time its decision is then journalled with into the band's older slot
+and reads it back (`gate.devices.nfc.passage`), after the decision and before it is journalled,
+folded and the relay moves:
 
 - an **entry** stands only if the write was read back: a band that left the reader before its
   record was written is refused (`DENY_BAD_TOKEN`, "hold the band still and scan it again") and
@@ -28,8 +29,9 @@ from collections.abc import Callable
 from typing import Any
 
 from gate.core import BandPassage, Code, Decision, Event, Mode, Scan, State
+from gate.core.hlc import HybridClock, Timestamp
 from gate.core.passages import record_of, without_counter
-from gate.devices.nfc.passage import Slots, encode_slot
+from gate.devices.nfc.passage import Slots, encode_slot, stamped
 from gate.devices.nfc.reader import TagRead
 from gate.devices.nfc.token import Keyring
 
@@ -42,9 +44,17 @@ _UNCONFIRMED = 1024  # bands whose last write was not read back, remembered at m
 class PassageRecords:
     """What this gate reads and writes of the bands' passage records. Runs on the loop."""
 
-    def __init__(self, keyring: Keyring, count: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        keyring: Keyring,
+        count: Callable[[str], None],
+        stamp: Callable[[], Timestamp] | None = None,
+    ) -> None:
+        """`stamp`: the hybrid timestamp the decision will be journalled with (`Journal.stamp`;
+        by default a clock of its own, for what journals nothing)."""
         self._keyring = keyring
         self._count = count
+        self._stamp = stamp or HybridClock(lambda: int(time.time() * 1000)).now
         self._unconfirmed: OrderedDict[str, tuple[BandPassage, BandPassage | None]] = OrderedDict()
         self.last_write_ms: float | None = None  # the last write's time, read back included
 
@@ -79,6 +89,7 @@ class PassageRecords:
         if slots is None:
             self._count("passage_no_room")
             return decision, without_counter(events, scan.value)
+        record = stamped(record, self._stamp())  # the time its entry is journalled with
         moved_group = decision.group or ""
         image = encode_slot(record, scan.value, moved_group, self._keyring)
         started = time.perf_counter()

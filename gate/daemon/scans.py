@@ -98,7 +98,7 @@ class ScanPath:
         self.fire_alarm = False
         self.last: dict[str, Any] | None = None
         self.phones: GuardianPhones | None = None  # a desk's walk-ins' guardian phones, in full
-        self.passages = PassageRecords(keyring, count)
+        self.passages = PassageRecords(keyring, count, ledger.journal.stamp)
 
     @property
     def mode(self) -> Mode | None:

@@ -242,6 +242,7 @@ class Journal(_JournalView):
             raise
         self._wall = wall
         self._clock = HybridClock(wall, last=last_hlc, max_drift_ms=max_drift_ms)
+        self._stamped: Timestamp | None = None  # issued by `stamp`, for the next entry
 
     @staticmethod
     def open_readonly(path: str | os.PathLike[str]) -> JournalReader:
@@ -284,6 +285,13 @@ class Journal(_JournalView):
         """How far ahead of `clock_ms` a remote timestamp may be."""
         return self._clock.max_drift_ms
 
+    def stamp(self) -> Timestamp:
+        """The hybrid timestamp the next entry is journalled with, issued now (a band's passage
+        record carries it, written before its decision is journalled): `append` takes it as
+        long as the clock issued or observed nothing after it."""
+        self._stamped = self._clock.tick(self._wall())
+        return self._stamped
+
     def append(self, kind: str, body: dict[str, Any]) -> Entry:
         """Journal an event; returns once it is committed to disk.
 
@@ -295,7 +303,8 @@ class Journal(_JournalView):
         text = _encode_json(body)
         seq = self._last_seq + 1
         wall_ms = self._wall()
-        hlc = self._clock.tick(wall_ms)
+        stamped, self._stamped = self._stamped, None
+        hlc = stamped if stamped == self._clock.last else self._clock.tick(wall_ms)
         nonce = secrets.token_hex(8)
         try:
             self._db.execute(_INSERT, (seq, nonce, wall_ms, str(hlc), kind, text))
