@@ -34,7 +34,7 @@ from gate.link.vetting import Knowledge, check_peer_entry, text_size
 from hub.fold.reconcile import VenueState
 from hub.ingest.allowlist import HubAllowlist, ImportResult
 from hub.ingest.intake import Ingest
-from hub.service.config import HubConfig
+from hub.service.config import HqSection, HubConfig
 from hub.service.control import HubControl, report_import
 from hub.service.desk import HubDesk
 from hub.service.desk_events import DeskEvents
@@ -165,33 +165,10 @@ class Hub:
         self.desk_events = DeskEvents(
             self.allowlist, self.desk.incidents, self._allowlist_applied, self.desk.refused
         )
-        web = config.http
-        access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
-        limits = Limits(
-            workers=web.workers,
-            max_connections=web.max_connections,
-            max_streams=web.max_streams,
-            header_timeout_s=web.header_timeout_s,
-            body_timeout_s=web.header_timeout_s,
-        )
-        self.http = make_server(
-            self.views,
-            web.bind,
-            web.port,
-            access,
-            allowed_hosts=web.allowed_hosts,
-            limits=limits,
-            language=config.hub.language,
-        )
+        self.http = _http_server(config, self.views)
         self.views.http_refused = self.http.refused
         self.head_office = (  # the chain's head office, through the broker's bridge: [hq]
-            HeadOfficeLink(
-                config.hq,
-                self.topics.prefix,
-                self.store,
-                self.link.publish,
-                venue_summary(self.views, config.hq.venue),
-            )
+            _head_office(config.hq, self.topics.prefix, self.store, self.link, self.views)
             if config.hq is not None
             else None
         )
@@ -350,3 +327,32 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _http_server(config: HubConfig, views: Readout) -> Any:
+    """The display's, the console's and the API's server, as hub.toml's [http] says."""
+    web = config.http
+    access = Access(read_token(web.desk_token_file), read_token(web.staff_token_file))
+    limits = Limits(
+        workers=web.workers,
+        max_connections=web.max_connections,
+        max_streams=web.max_streams,
+        header_timeout_s=web.header_timeout_s,
+        body_timeout_s=web.header_timeout_s,
+    )
+    return make_server(
+        views,
+        web.bind,
+        web.port,
+        access,
+        allowed_hosts=web.allowed_hosts,
+        limits=limits,
+        language=config.hub.language,
+    )
+
+
+def _head_office(
+    hq: HqSection, prefix: str, store: EventStore, link: HubLink, views: Readout
+) -> HeadOfficeLink:
+    """The link to the chain's head office: entries and summaries out, its acks in."""
+    return HeadOfficeLink(hq, prefix, store, link.publish, venue_summary(views, hq.venue))
