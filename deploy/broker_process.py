@@ -10,13 +10,10 @@ It never listens beyond 127.0.0.1. Mosquitto comes from Debian's `mosquitto` pac
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
-import signal
 import socket
 import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +33,7 @@ from deploy.broker import (
     write_acl,
 )
 from deploy.hq_bridge import HqBridge, bridge_acl, render_bridge
+from deploy.server_process import PortTaken, ServerProcess, accepts
 from gate.link.protocol import DEFAULT_PREFIX, Topics
 
 
@@ -53,16 +51,13 @@ def _run_as() -> str:
     return "mosquitto"
 
 
-class Broker:
+class Broker(ServerProcess):
     """A real Mosquitto with the venue configuration, on a loopback port, for tests and the demo.
 
     `workdir` receives mosquitto.conf, passwd, acl, data/ (persistence) and mosquitto.log.
     Without `port`, a free one is picked; `restart()` keeps the port and the data. `tls` adds the
     TLS listener, on 127.0.0.1 too.
     """
-
-    START_TIMEOUT_S = 10.0
-    STOP_TIMEOUT_S = 10.0
 
     def __init__(
         self,
@@ -129,77 +124,33 @@ class Broker:
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self.running and self._process else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     def start(self) -> Broker:
         """Start Mosquitto and return once its port accepts connections."""
         if self.running:
             return self
         for _attempt in range(3):
             try:
-                self._spawn_and_wait()
-            except _PortTaken:
+                self._spawn()
+            except PortTaken:
                 if self._fixed_port or self._started_once:
-                    raise BrokerError(f"port {self.port} is in use: {self._tail()}") from None
+                    raise BrokerError(f"port {self.port} is in use: {self.tail()}") from None
                 self.port = free_port()  # lost a race for the port we picked: pick again
                 self._write_config()
                 continue
             self._started_once = True
             return self
-        raise BrokerError(f"no free port after 3 tries: {self._tail()}")
+        raise BrokerError(f"no free port after 3 tries: {self.tail()}")
 
-    def _spawn_and_wait(self) -> None:
-        with self._output.open("ab") as out:
-            self._process = subprocess.Popen(
-                [self._program, "-c", str(self.config_file)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + self.START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                tail = self._tail()
-                if "Address already in use" in tail:
-                    raise _PortTaken
-                raise BrokerError(f"mosquitto exited with {self._process.returncode}: {tail}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.host, self.port), 0.2),
-            ):
-                return
-            time.sleep(0.02)
-        self.kill()
-        raise BrokerError(f"mosquitto did not listen on {self.url} in {self.START_TIMEOUT_S} s")
+    def _outputs(self) -> tuple[Path, ...]:
+        return (self._output, self.log_file)
 
-    def _tail(self, lines: int = 8) -> str:
-        text = "".join(
-            p.read_text(errors="replace") for p in (self._output, self.log_file) if p.exists()
+    def _spawn(self) -> None:
+        self._spawn_and_wait(
+            [self._program, "-c", str(self.config_file)],
+            self._output,
+            f"mosquitto on {self.url}",
+            lambda: accepts(self.host, self.port),
         )
-        return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
-
-    def stop(self) -> None:
-        """SIGTERM (Mosquitto saves its persistence file), then wait; SIGKILL if it hangs."""
-        if not self.running or self._process is None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(self.STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        """SIGKILL, as a power cut would: whatever was not saved yet is lost."""
-        if not self.running or self._process is None:
-            return
-        self._process.kill()
-        self._process.wait()
 
     def restart(self) -> Broker:
         """Stop (if running) and start again on the same port with the same data."""
@@ -220,7 +171,3 @@ class Broker:
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"
         return f"<Broker {self.url} {state} in {self.workdir}>"
-
-
-class _PortTaken(Exception):
-    """Another process took the port between our probe and Mosquitto's bind: try another."""

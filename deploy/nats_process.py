@@ -18,12 +18,9 @@ Debian's package of that name.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -35,6 +32,7 @@ from typing import Any
 
 from deploy.broker import LOOPBACK, BrokerError, BrokerUnavailable
 from deploy.broker_process import free_port
+from deploy.server_process import PortTaken, ServerProcess, accepts
 
 DEBIAN_PACKAGE = "nats-server"
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin")
@@ -57,11 +55,10 @@ def _quoted(text: str) -> str:
     return json.dumps(text)  # NATS's configuration reads JSON strings
 
 
-class NatsNode:
+class NatsNode(ServerProcess):
     """One `nats-server` of a cluster: its ports stay the same across restarts."""
 
     START_TIMEOUT_S = 20.0
-    STOP_TIMEOUT_S = 10.0
 
     def __init__(self, cluster: NatsCluster, index: int) -> None:
         self.cluster = cluster
@@ -87,14 +84,6 @@ class NatsNode:
     @property
     def mqtt_address(self) -> str:
         return f"{self.host}:{self.mqtt_port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self.running and self._process else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def render_config(self) -> str:
         lines = [
@@ -142,8 +131,8 @@ class NatsNode:
             self.config_file.write_text(self.render_config())
             self.config_file.chmod(0o600)  # passwords
             try:
-                self._spawn_and_wait()
-            except _PortTaken:
+                self._spawn()
+            except PortTaken:
                 if self._started_once:
                     raise BrokerError(f"{self.name}: a port is in use: {self.tail()}") from None
                 self.port, self.cluster_port = free_port(), free_port()
@@ -153,34 +142,21 @@ class NatsNode:
             return self
         raise BrokerError(f"{self.name}: no free ports after 3 tries: {self.tail()}")
 
-    def _spawn_and_wait(self) -> None:
-        with (self.workdir / "nats.out").open("ab") as out:
-            self._process = subprocess.Popen(
-                [self._program, "-c", str(self.config_file)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: killed alone, never with its caller
-            )
-        deadline = time.monotonic() + self.START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                tail = self.tail()
-                if "address already in use" in tail.lower():
-                    raise _PortTaken
-                raise BrokerError(f"{self.name} exited with {self._process.returncode}: {tail}")
-            if _accepts(self.host, self.port) and _accepts(self.host, self.http_port):
-                return
-            time.sleep(0.05)
-        self.kill()
-        raise BrokerError(f"{self.name} did not listen in {self.START_TIMEOUT_S} s: {self.tail()}")
+    def _spawn(self) -> None:
+        self._spawn_and_wait(
+            [self._program, "-c", str(self.config_file)],
+            self.workdir / "nats.out",
+            self.name,
+            lambda: accepts(self.host, self.port) and accepts(self.host, self.http_port),
+            own_session=True,
+        )
 
     def healthy(self) -> bool:
         """Whether the node says it is healthy, JetStream included (`/healthz`)."""
         return self.monitor("healthz") is not None and self.mqtt_listening()
 
     def mqtt_listening(self) -> bool:
-        return _accepts(self.host, self.mqtt_port)
+        return accepts(self.host, self.mqtt_port)
 
     def monitor(self, path: str) -> dict[str, Any] | None:
         """A monitoring endpoint's JSON (`varz`, `jsz`, `healthz`...), None when it does not
@@ -193,30 +169,8 @@ class NatsNode:
             return None
         return data if isinstance(data, dict) else None
 
-    def tail(self, lines: int = 12) -> str:
-        text = "".join(
-            p.read_text(errors="replace")
-            for p in (self.workdir / "nats.out", self.log_file)
-            if p.exists()
-        )
-        return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
-
-    def stop(self) -> None:
-        """SIGTERM (a clean shutdown), then wait; SIGKILL if it hangs."""
-        if not self.running or self._process is None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(self.STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        """SIGKILL, as a power cut would."""
-        if not self.running or self._process is None:
-            return
-        self._process.kill()
-        self._process.wait()
+    def _outputs(self) -> tuple[Path, ...]:
+        return (self.workdir / "nats.out", self.log_file)
 
     def restart(self) -> NatsNode:
         self.stop()
@@ -364,13 +318,3 @@ class NatsCluster:
 
     def __repr__(self) -> str:
         return f"<NatsCluster {self.size} nodes {[repr(n) for n in self.nodes]}>"
-
-
-def _accepts(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), 0.2):
-        return True
-    return False
-
-
-class _PortTaken(Exception):
-    """Another process took a port between our probe and the server's bind: try others."""
