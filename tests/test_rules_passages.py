@@ -43,6 +43,7 @@ from gate.core import (
     Mode,
     Role,
     Scan,
+    advance,
     decide,
     fold,
     replace_band,
@@ -198,6 +199,52 @@ def test_a_move_without_a_counter_keeps_the_one_folded() -> None:
     late = MemberMoved(E2, later(T0, 2), ADULT_1, FAMILY, MemberState.INSIDE, counter=0)
     fold(venue.state, late)
     assert venue.state.members[ADULT_1].counter == 1
+
+
+def pass_with_record(
+    venue: Venue, scan: Scan, now: datetime, heard_by: Venue | None = None
+) -> BandPassage | None:
+    """`scan` granted at `venue`'s gate, its events folded there (and at `heard_by`); the
+    record it writes."""
+    decision, events = decide(venue.state, scan, now, venue.policy)
+    assert decision.granted, decision
+    written = record_of(venue.state, scan, events)
+    for event in events:
+        fold(venue.state, event)
+        if heard_by is not None:
+            fold(heard_by.state, event)
+    return written
+
+
+@pytest.mark.parametrize(
+    ("gate", "code", "says"),
+    [
+        pytest.param(X1, Code.DENY_NOT_INSIDE, "left for good at X2", id="out again: refused"),
+        pytest.param(E2, Code.OK_REENTRY, "welcome back", id="in for the child: let in"),
+    ],
+)
+def test_a_band_that_left_for_good_is_not_let_out_again_by_a_gate_cut_off_after_its_recall(
+    gate: str, code: Code, says: str
+) -> None:
+    """A day of the partitioned days' property test: X2, cut off once the adult was in, lets the
+    adult out for good knowing of no child inside (the band says exited, not kept); once healed,
+    X2's window closes on the child let in meanwhile and recalls the adult out for a while. A gate
+    cut off from then on holds the adult out at the band's own counter: no entry since, so it is
+    not let out again as a band that may have come in elsewhere, but comes back for the child."""
+    venue = family_bound()
+    carried = pass_with_record(venue, band(E1, ADULT_1), T0)
+    x2 = cut_off(venue)
+    pass_with_record(venue, band(E1, CHILD_1), later(T0, 5))  # within the adult's window
+    left = pass_with_record(x2, band(X2, ADULT_1, carried), later(T0, 30), heard_by=venue)
+    assert left is not None
+    assert (left.counter, left.state, left.kept) == (2, MemberState.EXITED, False)
+    for event in advance(venue.state, later(T0, 200), venue.policy, X2):  # healed: X2's window
+        fold(venue.state, event)
+    recalled = venue.state.members[ADULT_1]
+    assert (recalled.state, recalled.counter) == (MemberState.TEMP_OUT, 2)
+    offline = replace(band(gate, ADULT_1, left), offline=True)  # cut off again
+    decision = venue.scan(offline, later(T0, 260))
+    assert (decision.code, says in decision.message) == (code, True), decision
 
 
 def test_a_partition_lets_no_family_in_twice_through_the_other_entry() -> None:

@@ -11,6 +11,10 @@ from the gate that let the band through still reads it there:
                        where this gate could not hear: the member as its record has it (so an
                        entry at E2 of a band let in at E1 is DENY_ALREADY_INSIDE, and an exit of a
                        band that left for good is DENY_ALREADY_EXITED)
+    left_for_good      a band whose record, no newer than what this state heard of it, says it
+                       left for good (exited, not kept), this state holding it out: no entry
+                       since, or it would carry a newer record, so a gate cut off from the others
+                       does not let it out again as one that may have come in elsewhere
     next_counter       the counter a granted passage writes (and its `MemberMoved` journals)
     record_of          the record a granted passage writes
     carried            the counter a band bound at the desk already carries for its group (a
@@ -65,6 +69,18 @@ def as_band_says(member: Member, scan: Scan) -> Member:
         return member
     state = MemberState.TEMP_OUT if p.kept and p.state is MemberState.EXITED else p.state
     return replace(member, state=state, last_gate=p.gate, last_at=p.at)
+
+
+def left_for_good(member: Member, scan: Scan) -> bool:
+    """The band on the reader says it left for good (an exit not kept ahead of children) at the
+    last passage this state knows of it, and this state holds it out: recalled out for a while by
+    a closing window its exit gate never saw, or re-issued at the desk. No entry of it since, or
+    its record would be newer."""
+    p = scan.passage
+    if not _of_member(member, scan) or p is None or p.counter != member.counter:
+        return False
+    left = p.state is MemberState.EXITED and not p.kept
+    return left and member.state is not MemberState.INSIDE
 
 
 def carried(scan: Scan, group: str) -> int:

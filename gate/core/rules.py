@@ -64,10 +64,16 @@ from gate.core.model import (
     Scan,
     Ticket,
 )
+from gate.core.passages import left_for_good
 from gate.core.pickup_tries import child_locked, locked_refusal
 from gate.core.state import Group, State
 
 Outcome = tuple[Decision, list[Event]]
+
+LEFT_FOR_GOOD = (
+    "not inside (state {state}): its band left for good at {gate} and has not come in since; "
+    "in through an entry gate first"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +200,13 @@ def child_enters_with_adult(a: Attempt) -> Refusal | None:
 def must_be_inside(a: Attempt) -> Refusal | None:
     if a.member.state is MemberState.INSIDE:
         return None
-    if a.scan.offline:  # cut off: it may have come in at another gate; people must get out
-        return None
-    return Refusal(Code.DENY_NOT_INSIDE, f"not inside (state {a.member.state})")
+    if not a.scan.offline:
+        return Refusal(Code.DENY_NOT_INSIDE, f"not inside (state {a.member.state})")
+    if a.scan.passage is None or not left_for_good(a.member, a.scan):
+        return None  # cut off: it may have come in at another gate; people must get out
+    # its band says not: no entry since it left for good, or it would carry a newer record
+    said = LEFT_FOR_GOOD.format(gate=a.scan.passage.gate, state=a.member.state)
+    return Refusal(Code.DENY_NOT_INSIDE, said)
 
 
 def children_never_exit_temporarily(a: Attempt) -> Refusal | None:
