@@ -209,6 +209,7 @@ class Link:
         self.published = 0
         self.health = LinkHealth()
         self.connection = 0  # connections made so far (paho's thread counts them)
+        self.manual_ack = False  # paho acknowledges on receipt: see `done`
         self.username = settings.username or gate_id
         offline = dump(GateStatus(gate=gate_id, online=False))
         client = new_client(
@@ -216,7 +217,7 @@ class Link:
             self._password(),
             settings.tls_ca,
             (self.topics.status(gate_id), offline),
-            manual_ack=True,  # `done`, once the loop has handled it
+            manual_ack=self.manual_ack,
         )
         client.max_inflight_messages_set(20)
         client.on_connect = self._on_connect
@@ -317,10 +318,12 @@ class Link:
         return taken_over
 
     def done(self, message: LinkMessage) -> None:
-        """The loop has handled `message`: acknowledge it to the broker now. One that came on an
-        earlier connection is not (its packet id may name another message by now): the broker
-        sent it again on this one, if it kept the session."""
-        if message.qos > 0 and self.connected and message.connection == self.connection:
+        """The loop has handled `message`: with `manual_ack`, acknowledge it to the broker now
+        (one that came on an earlier connection is not: the broker sent it again on this one).
+        `manual_ack` is off: a gate acknowledging only what it handled recovered from a broker
+        cut tens of seconds late (docs/mqtt.md), so paho acknowledges on receipt."""
+        current = self.connected and message.connection == self.connection
+        if self.manual_ack and message.qos > 0 and current:
             self.client.ack(message.mid, message.qos)
 
     def _subscribe(self, topic: str, qos: int) -> None:
