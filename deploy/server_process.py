@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,14 +27,14 @@ def accepts(host: str, port: int) -> bool:
     return False
 
 
-class ServerProcess:
+class ServerProcess(ABC):
     START_TIMEOUT_S = 10.0
     STOP_TIMEOUT_S = 10.0
     _process: subprocess.Popen[bytes] | None = None
 
+    @abstractmethod
     def _outputs(self) -> tuple[Path, ...]:
         """The files what the server says goes to, in the order it says it."""
-        raise NotImplementedError
 
     @property
     def pid(self) -> int | None:

@@ -4,13 +4,17 @@ and whose MQTT gateways take a QoS 1 publish into it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 import nats
 import paho.mqtt.client as paho
 import pytest
+from nats.errors import NoRespondersError, TimeoutError
+from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
+from nats.js.errors import NoStreamResponseError
 from nats_cluster import nats_options, run
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -24,11 +28,20 @@ async def _make_stream(cluster: NatsCluster) -> None:
 
 
 async def _make_stream_of(cluster: NatsCluster, replicas: int) -> None:
+    """The stream, once its replicas have elected a leader: before that a publish finds no
+    responder (`nats.errors.NoRespondersError`)."""
     nc = await nats.connect(**nats_options(cluster))
     try:
-        await nc.jetstream().add_stream(
+        js = nc.jetstream()
+        await js.add_stream(
             StreamConfig(name=STREAM, subjects=list(STREAM_SUBJECTS), num_replicas=replicas)
         )
+        deadline = time.monotonic() + 60
+        while (
+            info := await js.stream_info(STREAM)
+        ).cluster is not None and not info.cluster.leader:
+            assert time.monotonic() < deadline, f"stream {STREAM}: no leader within 60 s"
+            await asyncio.sleep(0.05)
     finally:
         await nc.close()
 
@@ -37,12 +50,27 @@ async def _publish_and_count(cluster: NatsCluster, subject: str, n: int) -> int:
     nc = await nats.connect(**nats_options(cluster))
     try:
         js = nc.jetstream()
+        batch = f"{subject}-{time.monotonic_ns()}"
         for i in range(n):
-            await js.publish(subject, json.dumps({"i": i}).encode(), timeout=10)
+            await _publish(js, subject, json.dumps({"i": i}).encode(), f"{batch}-{i}")
         info = await js.stream_info(STREAM)
         return int(info.state.messages)
     finally:
         await nc.close()
+
+
+async def _publish(js: JetStreamContext, subject: str, data: bytes, msg_id: str) -> None:
+    """Publish as a real publisher does while a node is lost: again until the stream, its leader
+    elected anew, answers (60 s at most); the stream keeps a message sent twice once (its id)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            await js.publish(subject, data, timeout=5, headers={"Nats-Msg-Id": msg_id})
+            return
+        except (NoRespondersError, NoStreamResponseError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def _last_payload(cluster: NatsCluster, subject: str) -> object:

@@ -284,11 +284,10 @@ def fold(state: State, event: Event) -> State:
 def _bind(state: State, event: BandBound) -> None:
     group = state.groups[event.group]
     earlier = state.members.get(event.uid)
-    if earlier is not None and earlier.group == event.group and event.uid in group.members:
-        # learned from the token this binding wrote, at a gate cut off from the desk whose
-        # clock was behind it: the binding came first, and what the band did since stands
-        pass
-    else:
+    # a band learned from the token this binding wrote, at a gate cut off from the desk whose
+    # clock was behind it: the binding came first, and what the band did since stands
+    learned = earlier is not None and earlier.group == event.group
+    if not (learned and event.uid in group.members):
         adult = event.role is Role.ADULT
         group = replace(
             group,
