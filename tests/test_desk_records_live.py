@@ -206,6 +206,9 @@ def test_a_lost_child_is_opened_at_the_console_and_at_a_handheld_and_closes(
     assert json.loads(done.stdout)["decision"]["code"] == "OK_REGISTERED"
     wait_for(lambda: lost(v), timeout=30, what="the handheld's incident on the display")
     assert lost(v)[0]["kind"] == "separated_family"
+    # The badge armed above lapses after the pairing window, which a loaded machine can spend
+    # waiting for the display: tapped again, as staff at a handheld would.
+    assert v.tap("H1", reader, STAFF)["code"] == "OK_STAFF"
     done = gatectl(h1, "incident", "close", "--band", CHILD, "--found")
     assert done.returncode == 0, done
     wait_for(lambda: not lost(v), timeout=30, what="the handheld's incident closed")

@@ -25,6 +25,7 @@ from processes import adopt
 from deploy.broker_process import Broker, free_port
 from gate.control.client import Unreachable, ask
 from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
+from gate.settings import ReaderSettings
 from venue.configs import GateLink, HubLinks, gate_toml, hub_toml, write_secret
 from venue.daemon import Account, Daemon, DemoError, hand_over
 from venue.truth import MOVED_IN, moved_out
@@ -78,6 +79,7 @@ class Venue:
     forged: bool = False  # the test forges entries: refusals are expected, not a fault
     service: Account | None = None  # the daemons' user; None: this process's own
     passwords: dict[str, str] = field(default_factory=dict)  # a user's own (a wrong one) instead
+    left: dict[tuple[str, str], float] = field(default_factory=dict)  # (gate, uid): when taken off
 
     def __post_init__(self) -> None:
         self.venue = write_venue(self.root / "venue")
@@ -219,6 +221,10 @@ class Venue:
     def tap(self, gate: str, reader: TagEmulator, uid: str) -> dict[str, Any]:
         """A band (a staff badge) held to `gate`'s reader (started with `reader=`) until the gate
         decided, then taken away: the decision."""
+        # A band back on a reader within its debounce is not read again: the hand waits it out.
+        debounce_s = ReaderSettings.model_fields["debounce_s"].default
+        away = time.monotonic() - self.left.get((gate, uid), float("-inf"))
+        time.sleep(max(0.0, debounce_s + 0.2 - away))
         before = int(self.gate_status(gate)["journal"]["last_seq"])
         reader.present(uid, None)
         try:
@@ -230,7 +236,8 @@ class Venue:
             reader.remove()
         searching = lambda: self.gate_status(gate)["reader"]["state"] == "searching"  # noqa: E731
         wait_for(searching, what="the band left the reader")
-        time.sleep(0.5)  # past the reader's debounce, so the next band is read at once
+        self.left[(gate, uid)] = time.monotonic()
+        time.sleep(0.5)  # the hand moving to the next band
         return dict(self.gate_status(gate)["last"])
 
     def api(self, path: str, who: str | None = "staff") -> Any:
