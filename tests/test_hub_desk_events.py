@@ -1,26 +1,35 @@
-"""What the hub does with a desk's revocations and incidents when it stores them
+"""What the hub does with a desk's revocations, incidents and band stock when it stores them
 (`hub.service.desk_events`): its allowlist changed the same way, one version up, as a delta at
-once; an incident recorded at the desk's time by the desk and its staff, once, whatever is
-replayed; what cannot be done counted, never raised."""
+once; an incident or a stock record kept at the desk's time by the desk and its staff, once,
+whatever is replayed; what cannot be done counted, never raised."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gate_rig import ADULT, CHILD, STAFF, write_venue
 
-from gate.core import Event, IncidentClosed, IncidentOpened, ValueRestored, ValueRevoked
+from gate.core import (
+    Event,
+    IncidentClosed,
+    IncidentOpened,
+    StockRecorded,
+    ValueRestored,
+    ValueRevoked,
+)
 from gate.link.codec import event_to_dict
 from hub.ingest.allowlist import HubAllowlist, ImportResult
 from hub.service.desk_events import DeskEvents
+from hub.store.band_stock import BandStockLog
 from hub.store.family_incidents import FamilyIncidents
 from hub.store.records import StoredEntry
 
 AT = datetime(2026, 7, 18, 10, 0, tzinfo=UTC)
+SHANGHAI = timezone(timedelta(hours=8))  # the venue's day: 17:00 on 07-18 there too
 
 
 class Hub:
@@ -31,8 +40,14 @@ class Hub:
         self.incidents = FamilyIncidents(tmp_path / "events.db")
         self.published: list[ImportResult] = []
         self.refused: Counter[str] = Counter()
+        self.stock = BandStockLog(tmp_path / "events.db")
         self.events = DeskEvents(
-            self.allowlist, self.incidents, self.published.append, self.refused
+            self.allowlist,
+            self.incidents,
+            self.published.append,
+            self.refused,
+            stock=self.stock,
+            tz=SHANGHAI,
         )
         self.seq = 0
 
@@ -56,6 +71,7 @@ def hub(tmp_path: Path) -> Any:
     made = Hub(tmp_path)
     yield made
     made.incidents.close_store()
+    made.stock.close()
     made.allowlist.close()
 
 
@@ -116,3 +132,26 @@ def test_only_a_desks_decisions_are_looked_at(hub: Hub) -> None:
     hub.events.stored([entry])
     hub.events.stored([entry._replace(kind="expiry", body={"staff": STAFF, "events": [event]})])
     assert hub.published == []
+
+
+def test_a_desks_stock_is_kept_once_in_the_venues_day_by_its_staff(hub: Hub) -> None:
+    late = AT + timedelta(hours=15)  # 01:00 on 07-19 at the venue
+    taken = StockRecorded("D1", late, "taken", 200, "AM", "", "", "", STAFF)
+    back = StockRecorded("D1", late, "returned", 1, "AM", "", ADULT, "T1", STAFF)
+    hub.stored(taken)
+    hub.stored(back)
+    hub.stored(taken)  # the same entry folded again: kept once
+    (first, second) = hub.stock.day("2026-07-19")
+    assert (first.kind, first.count, first.shift, first.by) == (
+        "taken",
+        200,
+        "AM",
+        "D1 (staff Duty Manager)",
+    )
+    assert (second.kind, second.band) == ("returned", ADULT) and hub.stock.day("2026-07-18") == []
+    hub.stored(
+        StockRecorded(
+            "D1", late + timedelta(seconds=1), "returned", 1, "AM", "", ADULT, "T1", STAFF
+        )
+    )
+    assert hub.refused == {"StockRecorded: ValueError": 1}  # handed back already that day

@@ -10,6 +10,7 @@ from gate.core.corrections import reissue_band, replace_band, unbind_band
 from gate.core.decider import decide
 from gate.core.desk import mask_phone, staff_at_desk
 from gate.core.desk_records import close_incident, open_incident, restore_value, revoke_value
+from gate.core.desk_stock import hand_back_band, record_stock
 from gate.core.engine import Headcount, advance, headcount, step
 from gate.core.events import (
     BandBound,
@@ -34,6 +35,7 @@ from gate.core.events import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    StockRecorded,
     ValueRestored,
     ValueRevoked,
     VoucherUsed,
@@ -98,6 +100,7 @@ __all__ = [
     "Role",
     "Scan",
     "State",
+    "StockRecorded",
     "Ticket",
     "ValueRestored",
     "ValueRevoked",
@@ -108,10 +111,12 @@ __all__ = [
     "decide",
     "expire",
     "fold",
+    "hand_back_band",
     "headcount",
     "join",
     "mask_phone",
     "open_incident",
+    "record_stock",
     "register_child",
     "reissue_band",
     "replace_band",

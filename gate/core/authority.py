@@ -28,7 +28,7 @@ What each role's gate journals (read from `gate.daemon.gate`: `scan`, `_record`,
                         PickupCodeIssued (with the BandBound of the group's first band)
                         NotAuthorisedSet, and the corrections: BandReplaced BandUnbound
                         BandReissued GroupFlagged ValueRevoked ValueRestored; IncidentOpened
-                        IncidentClosed (lost children)
+                        IncidentClosed (lost children); StockRecorded (band stock)
     handheld  decision  as a desk (bind mode; checks journal nothing)
     every     fire_alarm, allowlist, clock: no events
 
@@ -65,6 +65,7 @@ from gate.core.events import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    StockRecorded,
     ValueRestored,
     ValueRevoked,
     VoucherUsed,
@@ -164,6 +165,7 @@ _BINDING = (
             NotAuthorisedSet,
             IncidentOpened,  # a lost-child incident, opened and closed at a desk or handheld
             IncidentClosed,
+            StockRecorded,  # band stock taken, returned, written off, or one band handed back
         }
     )
     | _CORRECTIONS

@@ -307,6 +307,25 @@ class IncidentClosed:
     staff: str
 
 
+@dataclass(frozen=True, slots=True)
+class StockRecorded:
+    """Staff at the desk (or a handheld) recorded wristband stock (《每日物资领用记录表》): `count`
+    bands `taken` from the store, `returned` to it or `written_off` (with `reason`), in the desk's
+    shift `shift`. With `band`, one band of `group` handed back after a temporary exit: its
+    member has left for good, and the band is free for the next family (`State` folds it as
+    returned at a final exit)."""
+
+    gate: str
+    at: datetime
+    kind: str  # taken | returned | written_off
+    count: int
+    shift: str
+    reason: str
+    band: str
+    group: str
+    staff: str
+
+
 Event = (
     BindingOpened
     | BandBound
@@ -332,4 +351,5 @@ Event = (
     | ValueRestored
     | IncidentOpened
     | IncidentClosed
+    | StockRecorded
 )

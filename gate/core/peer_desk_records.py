@@ -1,4 +1,5 @@
-"""A peer desk's revocation, restoration and incident (`gate.core.desk_records`): one event,
+"""A peer desk's revocation, restoration, incident (`gate.core.desk_records`) and band stock
+(`gate.core.desk_stock`): one event,
 following from its decision, authorised by an enrolled, unrevoked staff badge, as the desk
 writes it. Pure."""
 
@@ -11,7 +12,20 @@ from gate.core.desk_records import (
     incident_note,
     revocation_reason,
 )
-from gate.core.events import IncidentClosed, IncidentOpened, ValueRestored, ValueRevoked
+from gate.core.desk_stock import (
+    MAX_COUNT,
+    STOCK_KINDS,
+    STOCK_VALUE,
+    shift_label,
+    write_off_reason,
+)
+from gate.core.events import (
+    IncidentClosed,
+    IncidentOpened,
+    StockRecorded,
+    ValueRestored,
+    ValueRevoked,
+)
 from gate.core.model import Decision
 
 REVOCATIONS = (ValueRevoked, ValueRestored)
@@ -60,3 +74,28 @@ def check_incident(entry: PeerEntry, d: Decision, knows: Knowledge) -> None:
             raise mismatch(f"IncidentOpened: {str(exc)[:80]}") from None
     elif event.outcome not in INCIDENT_OUTCOMES:
         raise mismatch("an incident is closed found or cancelled")
+
+
+def check_stock(entry: PeerEntry, d: Decision, knows: Knowledge) -> None:
+    """Band stock recorded at a desk or handheld: a count of a known kind, or one band handed
+    back, named by the decision, with its group."""
+    event = _one(entry, d, knows)
+    if not isinstance(event, StockRecorded) or event.kind not in STOCK_KINDS:
+        raise mismatch("a desk records stock taken, returned or written off")
+    if type(event.count) is not int or not 0 < event.count <= MAX_COUNT:
+        raise mismatch(f"a stock record counts 1 to {MAX_COUNT} bands")
+    if event.band:
+        if (event.kind, event.count) != ("returned", 1) or event.band != d.value:
+            raise mismatch("a band handed back is one band returned, the decision's")
+        if event.group != d.group or not event.group:
+            raise mismatch("a band handed back names its family, as the decision does")
+    elif d.value != STOCK_VALUE or event.group or d.group is not None:
+        raise mismatch("a count of bands names no band and no family")
+    try:
+        if not event.shift or shift_label(event.shift) != event.shift:
+            raise mismatch("a shift as the desk writes it")
+        reason = write_off_reason(event.reason) if event.kind == "written_off" else ""
+        if reason != event.reason:
+            raise mismatch("a write-off's reason as the desk writes it, none otherwise")
+    except ValueError as exc:
+        raise mismatch(f"StockRecorded: {str(exc)[:80]}") from None

@@ -13,10 +13,11 @@ from gate.core.events import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    StockRecorded,
 )
 from gate.core.guardians import MASKED, WALKIN, guardian_name, guardian_phone, not_authorised_names
 from gate.core.model import Code, Decision, Mode
-from gate.core.peer_desk_records import INCIDENTS, check_incident
+from gate.core.peer_desk_records import INCIDENTS, check_incident, check_stock
 from gate.core.pickup_tries import ASKING
 from gate.core.rules import PICKUP_PREFIX
 
@@ -27,6 +28,9 @@ def check_registered(entry: PeerEntry, d: Decision, mode: object, knows: Knowled
     """OK_REGISTERED: staff at a desk registered a walk-in child, or a not-authorised list."""
     if mode == Mode.BIND and entry.events and isinstance(entry.events[0], INCIDENTS):
         check_incident(entry, d, knows)  # a lost-child incident opened or closed
+        return
+    if mode == Mode.BIND and entry.events and isinstance(entry.events[0], StockRecorded):
+        check_stock(entry, d, knows)  # band stock, or a band handed back
         return
     events = list(entry.events)
     issued = events[-1] if len(events) == 2 else None

@@ -33,6 +33,7 @@ from gate.core.events import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    StockRecorded,
     ValueRestored,
     ValueRevoked,
     VoucherUsed,
@@ -130,6 +131,7 @@ class State:
     # again at the hub since, for a new reason) is
     restored: dict[str, str] = field(default_factory=dict)
     incidents: dict[str, IncidentOpened] = field(default_factory=dict)  # group -> open, by a desk
+    stock_shifts: dict[str, str] = field(default_factory=dict)  # desk -> its last stock shift
 
     def copy(self) -> State:
         """A copy that folding into leaves this one alone: every value held is immutable, so a
@@ -156,6 +158,7 @@ class State:
             desk_revoked=dict(self.desk_revoked),
             restored=dict(self.restored),
             incidents=dict(self.incidents),
+            stock_shifts=dict(self.stock_shifts),
         )
 
     def revoked(self, value: str) -> str | None:
@@ -278,6 +281,10 @@ def fold(state: State, event: Event) -> State:
             state.incidents[group] = event
         case IncidentClosed(group=group):
             state.incidents.pop(group, None)
+        case StockRecorded(gate=gate, shift=shift):
+            state.stock_shifts[gate] = shift
+            if event.band:
+                _hand_back(state, event)
     return state
 
 
@@ -408,3 +415,15 @@ def _reissue(state: State, event: BandReissued) -> None:
         member, state=event.state, last_gate=event.gate, last_at=event.at
     )
     state.inside += event.state is MemberState.INSIDE
+
+
+def _hand_back(state: State, event: StockRecorded) -> None:
+    """A band handed back at a desk after a temporary exit: its member has left for good, as at
+    a final exit, and the band may be bound to the next family."""
+    member = _member_of(state, event.band, event.group)
+    if member.state is MemberState.EXITED:
+        return  # returned at a final exit meanwhile: nothing more to do
+    state.inside -= member.state is MemberState.INSIDE
+    state.members[event.band] = replace(
+        member, state=MemberState.EXITED, last_gate=event.gate, last_at=event.at
+    )

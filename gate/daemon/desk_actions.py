@@ -15,9 +15,9 @@ into the decision's body (`Ledger.carrying`): the console finds the outcome by i
 
 `ACTIONS` holds the actions this gate knows. The names are the venue's: `join` here; `replace`,
 `unbind`, `reissue` (corrections), `walkin`, `not_authorised` (walk-in children and their
-guardians), `revoke`, `restore`, `incident_open`, `incident_close` (`gate.daemon.desk_records`)
-are registered beside it by their own modules. A name not in the table is refused
-with the names that are.
+guardians), `revoke`, `restore`, `incident_open`, `incident_close` (`gate.daemon.desk_records`),
+`stock`, `hand_back` (`gate.daemon.desk_stock`) are registered beside it by their own modules.
+A name not in the table is refused with the names that are.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from gate.daemon.desk_corrections import ACTIONS as CORRECTIONS
 from gate.daemon.desk_guardians import not_authorised, walkin
 from gate.daemon.desk_journal import desk_role, record_desk_decision
 from gate.daemon.desk_records import ACTIONS as RECORDS
+from gate.daemon.desk_stock import ACTIONS as STOCK
 from gate.daemon.ledger import Ledger
 from gate.settings import GateSettings
 
@@ -117,6 +118,7 @@ ACTIONS: dict[str, DeskAction] = {
     "walkin": walkin,
     "not_authorised": not_authorised,
     **RECORDS,  # revoke, restore, incident_open, incident_close
+    **STOCK,  # stock, hand_back
 }
 
 

@@ -69,7 +69,7 @@ def _value(state: State, args: dict[str, Any]) -> str:
         raise ValueError(SAY_VALUE) from None
 
 
-def _decided(
+def decide_with_badge(
     ledger: Ledger,
     settings: GateSettings,
     policy: Policy,
@@ -116,7 +116,7 @@ def revoke(
         reason = core.revocation_reason(reason)
     except ValueError:
         raise ValueError(SAY_REASON) from None
-    return _decided(
+    return decide_with_badge(
         ledger,
         settings,
         policy,
@@ -141,7 +141,7 @@ def restore(
     """Lift the revocation of ticket or band `args["value"]`."""
     desk_role(settings, "a band or ticket is restored")
     value = _value(ledger.state, args)
-    return _decided(
+    return decide_with_badge(
         ledger,
         settings,
         policy,
@@ -190,7 +190,7 @@ def incident_open(
     except ValueError:
         raise ValueError(SAY_NOTE) from None
     scan = Scan(settings.id, Mode.BIND, Kind.NFC if band else Kind.BARCODE, band or group)
-    return _decided(
+    return decide_with_badge(
         ledger,
         settings,
         policy,
@@ -220,7 +220,7 @@ def incident_close(
         raise ValueError(SAY_OUTCOME)
     band, group = _family(args)
     scan = Scan(settings.id, Mode.BIND, Kind.NFC if band else Kind.BARCODE, band or group)
-    return _decided(
+    return decide_with_badge(
         ledger,
         settings,
         policy,

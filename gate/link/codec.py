@@ -38,6 +38,7 @@ from gate.core import (
     PickupAsked,
     PickupCodeIssued,
     PickupCodeRefused,
+    StockRecorded,
     ValueRestored,
     ValueRevoked,
     VoucherUsed,
@@ -70,6 +71,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
         ValueRestored,
         IncidentOpened,
         IncidentClosed,
+        StockRecorded,
     )
 }
 

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     desk.add_argument(
         "action",
         help="join, replace, unbind, reissue, walkin, not_authorised, revoke, restore, "
-        "incident_open, incident_close",
+        "incident_open, incident_close, stock, hand_back",
     )
     desk.add_argument(
         "args", nargs="*", metavar="KEY=VALUE", help="its arguments; a key given twice: a list"
@@ -107,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     incident.add_argument("--note", metavar="TEXT", help="what the child wears, where last seen")
     incident.add_argument("--found", action="store_true", help="close: found (the default)")
     incident.add_argument("--cancelled", action="store_true", help="close: opened by mistake")
+    stock = command("stock", "bands taken from the store, returned, written off (at a desk)")
+    stock.add_argument("what", choices=["take", "return", "write-off"])
+    counted = stock.add_mutually_exclusive_group(required=True)
+    counted.add_argument("--count", metavar="N", help="how many bands")
+    counted.add_argument(
+        "--band", metavar="UID", help="return: one band handed back after a temporary exit"
+    )
+    stock.add_argument("--shift", metavar="LABEL", help="the desk's shift (default: its last)")
+    stock.add_argument("--reason", metavar="TEXT", help="write-off: why (broken clasp, ...)")
     picked = command("pickup", "check a guardian's pickup code (at an exit gate)")
     picked.add_argument("code", metavar="CODE", help="the 6 digits on the guardian's receipt")
     mode = command("mode", "a handheld's mode")
@@ -148,6 +157,8 @@ def request_for(args: argparse.Namespace) -> dict[str, Any]:
             return {"cmd": "pickup", "code": args.code}
         case "incident":
             return {"cmd": "desk", **incident_request(args)}
+        case "stock":
+            return {"cmd": "desk", **stock_request(args)}
     return {"cmd": args.command}
 
 
@@ -161,6 +172,18 @@ def incident_request(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError("an incident is closed --found or --cancelled, not both")
     outcome = "cancelled" if args.cancelled else "found"
     return {"action": "incident_close", "args": {**family, "outcome": outcome}}
+
+
+def stock_request(args: argparse.Namespace) -> dict[str, Any]:
+    """`gatectl stock take|return|write-off ...` as the desk action it is (a staff badge)."""
+    shift = {"shift": args.shift} if args.shift else {}
+    if args.band:
+        if args.what != "return":
+            raise ValueError("--band is for a band handed back: gatectl stock return --band UID")
+        return {"action": "hand_back", "args": {"band": args.band, **shift}}
+    kind = {"take": "taken", "return": "returned", "write-off": "written_off"}[args.what]
+    reason = {"reason": args.reason} if args.reason else {}
+    return {"action": "stock", "args": {"kind": kind, "count": args.count, **shift, **reason}}
 
 
 def desk_args(pairs: list[str]) -> dict[str, str | list[str]]:
@@ -228,6 +251,7 @@ SHOW: dict[str, Show] = {
     "not-authorised": show_scan,
     "pickup": show_scan,
     "incident": show_scan,
+    "stock": show_scan,
 }
 
 

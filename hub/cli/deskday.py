@@ -1,8 +1,10 @@
 """`hub incident open lost-child --band UID [--note TEXT]` (or `separated-family`, or
 `--group TICKET`), `hub incident close ID --found` (or `--cancelled`), `hub incident list`;
-`hub stock issue --desk D1 --count N [--shift S]`, `hub stock return --desk D1 --count N | --band
-UID`, `hub stock write-off --desk D1 --count N --reason R`, and `hub stock` (each desk's balance
-by shift, today or `--date`).
+`hub stock issue --desk D1 --count N [--shift S]`, `hub stock return --desk D1 --count N`,
+`hub stock write-off --desk D1 --count N --reason R`, and `hub stock` (each desk's balance by
+shift, today or `--date`). One band handed back after a temporary exit is taken back at the desk
+(`gatectl stock return --band UID`, the console), where a staff badge authorises it and every
+gate hears it: `--band` here is refused, saying so.
 
 Through the running hub's control socket, so the display shows an incident at once; when no hub
 runs, straight into its store (the operator's own rights), said on standard error. The balance
@@ -189,7 +191,9 @@ def add_commands(commands: Any, day: Any) -> None:
             many = move.add_mutually_exclusive_group(required=True)
             many.add_argument("--count", type=_count, metavar="N")
             many.add_argument(
-                "--band", metavar="UID", help="one band handed back after a temporary exit"
+                "--band",
+                metavar="UID",
+                help="refused: a band handed back is taken back at the desk, with a staff badge",
             )
         else:
             move.add_argument("--count", type=_count, required=True, metavar="N")

@@ -9,7 +9,10 @@ idempotent on gate and seq, so a replayed entry is never done twice):
   (`IncidentOpened`, `IncidentClosed`): recorded in the hub's store (`hub.store.family_incidents`)
   at the desk's time, by "<desk> (staff <name>)", so the display shows it and the report lists
   it. An incident already recorded from the same entry is not opened again; a family with one
-  open already keeps it (counted); a close with none open is counted.
+  open already keeps it (counted); a close with none open is counted;
+- band stock recorded at a desk or handheld (`StockRecorded`): a record of the day's stock sheet
+  (`hub.store.band_stock`), at the desk's time, in its shift, by "<desk> (staff <name>)"; a band
+  handed back is in it as one band returned (the gates, folding the event, free the band).
 
 What cannot be done is logged and counted (`refused`, in `hub status`'s `desk_refused`), never
 raised: the entry is the desk's fact, stored and folded whatever the hub makes of it.
@@ -20,23 +23,26 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import tzinfo
 
 from gate.core import (
     Allowlist,
     Event,
     IncidentClosed,
     IncidentOpened,
+    StockRecorded,
     ValueRestored,
     ValueRevoked,
 )
 from gate.link.codec import CodecError, events_of
 from hub.ingest.allowlist import HubAllowlist, ImportResult
+from hub.store.band_stock import BandStockLog
 from hub.store.family_incidents import FamilyIncidents
 from hub.store.records import StoredEntry
 
 log = logging.getLogger("hub")
 
-DESK_RECORDS = (ValueRevoked, ValueRestored, IncidentOpened, IncidentClosed)
+DESK_RECORDS = (ValueRevoked, ValueRestored, IncidentOpened, IncidentClosed, StockRecorded)
 
 
 class DeskEvents:
@@ -46,10 +52,15 @@ class DeskEvents:
         incidents: FamilyIncidents,
         applied: Callable[[ImportResult], None],
         refused: Counter[str] | None = None,
+        *,
+        stock: BandStockLog,
+        tz: tzinfo,
     ) -> None:
         """`applied(result)`: an allowlist change made here, to fold and publish at once;
-        `refused`: where what was not done is counted."""
+        `refused`: where what was not done is counted; `stock`, the desks' band stock, kept
+        by the venue's day in `tz`."""
         self.allowlist, self.incidents, self.applied = allowlist, incidents, applied
+        self.stock, self.tz = stock, tz
         self.refused: Counter[str] = refused if refused is not None else Counter()
 
     def stored(self, entries: Sequence[StoredEntry]) -> None:
@@ -77,6 +88,8 @@ class DeskEvents:
                     self._opened(event)
                 case IncidentClosed():
                     self._closed(event)
+                case StockRecorded():
+                    self._stocked(event)
         except ValueError as exc:
             kind = type(event).__name__
             self.refused[f"{kind}: {type(exc).__name__}"] += 1
@@ -98,7 +111,7 @@ class DeskEvents:
         badges: Allowlist = self.allowlist.current
         return badges.staff.get(staff, staff)
 
-    def _by(self, event: IncidentOpened | IncidentClosed) -> str:
+    def _by(self, event: IncidentOpened | IncidentClosed | StockRecorded) -> str:
         return f"{event.gate} (staff {self._name(event.staff)})"
 
     def _opened(self, event: IncidentOpened) -> None:
@@ -115,3 +128,12 @@ class DeskEvents:
             raise ValueError(f"group {event.group} has no incident open to close")
         self.incidents.close(found.id, event.outcome, at_ms, self._by(event))
         log.info("incident %d closed (%s) at %s", found.id, event.outcome, event.gate)
+
+    def _stocked(self, event: StockRecorded) -> None:
+        at_ms, by = int(event.at.timestamp() * 1000), self._by(event)
+        day = event.at.astimezone(self.tz).date().isoformat()
+        kept = (day, event.gate, event.shift, event.kind, event.count, at_ms)
+        if self.stock.recorded_so(*kept, by=by, band=event.band):
+            return  # recorded from this entry already
+        self.stock.add(*kept, by=by, band=event.band, reason=event.reason)
+        log.info("stock %s x%d at %s (%s)", event.kind, event.count, event.gate, by)

@@ -25,7 +25,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from gate.core import MemberState, State
+from gate.core import State
 from hub.fold.reconcile import VenueState
 from hub.store.band_stock import MAX_COUNT, BandStockLog
 from hub.store.family_incidents import KINDS, OUTCOMES, AlreadyOpen, FamilyIncidents, NotOpen
@@ -158,9 +158,12 @@ class DeskRecords:
             shift = self.stock_log.current_shift(day, desk) or "1"
         else:
             shift = _text(args, "shift", 20)
-        band, reason, count = "", "", args.get("count")
-        if action == "return" and args.get("band") is not None:
-            band, count = self._handed_back(args["band"]), 1
+        reason, count = "", args.get("count")
+        if args.get("band") is not None:
+            raise ValueError(
+                "a band handed back is taken back at the desk, with a staff badge (the console's "
+                "form, or gatectl stock return --band UID), so that every gate frees it"
+            )
         if type(count) is not int or not 0 < count <= MAX_COUNT:
             raise ValueError(f"count: a whole number of bands from 1 to {MAX_COUNT}")
         if action == "write_off":
@@ -168,7 +171,7 @@ class DeskRecords:
         with self._lock:
             made = self.stock_log.add(
                 day, desk, shift, STOCK_ACTIONS[action], count, int(time.time() * 1000),
-                by=by, band=band, reason=reason,
+                by=by, reason=reason,
             )  # fmt: skip
         return {"record": made.as_dict()}
 
@@ -184,21 +187,6 @@ class DeskRecords:
             )
             raise ValueError(f"desk {desk}: {said}; bands are issued to a desk or a handheld")
         return desk
-
-    def _handed_back(self, value: Any) -> str:
-        """A band handed back at the desk: bound, and its wearer out (a temporary exit, or
-        never in), not returned at a final exit."""
-        with self.venue.reading() as state:
-            uid = _uid(value, state)
-            member = state.members[uid]
-            if member.state is MemberState.INSIDE:
-                raise ValueError(
-                    f"band {uid} is inside the venue ({member.last_gate}): it is handed back "
-                    "once its wearer has left"
-                )
-            if member.state is MemberState.EXITED:
-                raise ValueError(f"band {uid} was returned at a final exit already")
-        return uid
 
 
 def incident_view(

@@ -161,9 +161,14 @@ class Hub:
         # lost children and the desks' band stock (hub incident, hub stock, /api/incidents)
         self.desk = DeskRecords(h.state_dir / "events.db", self.venue, self.policy.tz, config.gates)
         self.answers.desk = self.views.desk_records = self.desk
-        # revocations and incidents journalled at a desk: the allowlist and the incidents follow
+        # revocations, incidents and band stock journalled at a desk: the hub's records follow
         self.desk_events = DeskEvents(
-            self.allowlist, self.desk.incidents, self._allowlist_applied, self.desk.refused
+            self.allowlist,
+            self.desk.incidents,
+            self._allowlist_applied,
+            self.desk.refused,
+            stock=self.desk.stock_log,
+            tz=self.policy.tz,
         )
         self.http = _http_server(config, self.views)
         self.views.http_refused = self.http.refused

@@ -84,6 +84,27 @@ class BandStockLog:
             n = int(cursor.lastrowid or 0)
         return next(r for r in self.day(day) if r.id == n)
 
+    def recorded_so(
+        self,
+        day: str,
+        desk: str,
+        shift: str,
+        kind: str,
+        count: int,
+        at_ms: int,
+        *,
+        by: str,
+        band: str = "",
+    ) -> bool:
+        """Whether this very record is kept already (a desk's entry, folded once more)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM band_stock WHERE day = ? AND desk = ? AND shift = ? AND kind = ?"
+                " AND count = ? AND at_ms = ? AND by = ? AND band = ?",
+                (day, desk, shift, kind, count, at_ms, by[:100], band),
+            ).fetchone()
+        return row is not None
+
     def day(self, day: str) -> list[StockRecord]:
         """The records of the venue's day `day`, in the order they were made."""
         with self._lock:

@@ -125,15 +125,15 @@ class BandTally:
     def stock(self, state: State, records: Sequence[StockRecord] = ()) -> BandStock:
         """The stock when the day ended in `state`, with the desks' records of the day."""
         back = {r.band for r in records if r.band}
-        handed_back = tuple(
-            sorted(u for u in back if u in state.members and state.members[u].state in OUT)
-        )
+        # a band handed back at a desk is folded as returned (`StockRecorded`); one recorded
+        # at the hub by an earlier release left its member out for a while: not still out
+        stuck = {u for u in back if u in state.members and state.members[u].state in OUT}
         return BandStock(
             issued={role: self.issued[role] for role in sorted(self.issued)},
             returned=sum(self.returned.values()),
-            still_out=_still_out(state, set(handed_back)),
+            still_out=_still_out(state, stuck),
             written_off=_written_off(state),
-            handed_back=handed_back,
+            handed_back=tuple(sorted(back)),
             shifts=tuple(shift_balances(records, self.bound_at)),
         )
 

@@ -292,7 +292,8 @@ OPENAPI: dict[str, Any] = {
         "/api/desk/{gate}/actions": {
             "post": {
                 "summary": "Ask that desk for a desk action (join, replace, unbind, reissue, "
-                "walkin, not_authorised, revoke, restore, incident_open, incident_close), "
+                "walkin, not_authorised, revoke, restore, incident_open, incident_close, stock, "
+                "hand_back), "
                 "authorised by the staff badge tapped on that desk's reader: "
                 '{"action": NAME, "args": {NAME: TEXT or [TEXT]}}; 202 with its request id',
                 "parameters": [GATE],

@@ -226,7 +226,7 @@
 
   function argsOf(form) {
     const args = {};
-    for (const field of form.querySelectorAll("input, textarea")) {
+    for (const field of form.querySelectorAll("input, textarea, select")) {
       const value = field.value.trim();
       if (!value) continue;
       args[field.name] =

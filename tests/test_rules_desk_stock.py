@@ -1,0 +1,186 @@
+"""The desk's band stock (`gate.core.desk_stock`): counts taken, returned and written off in the
+desk's shift, and one band handed back after a temporary exit, whose member every gate then
+holds as gone for good; and what a peer desk may say of them (`gate.core.peer_desk_records`),
+every refused entry being one the desk journals with one thing forged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from rules_helpers import ADULT_1, CHILD_1, DESK, FAMILY, STAFF, T0, Venue, badge, family_inside
+from test_authority import check, journalled, with_events
+from test_authority_desk_records import _at, _forge, said
+
+from gate.core import (
+    Code,
+    MemberState,
+    Mode,
+    StockRecorded,
+    fold,
+    hand_back_band,
+    record_stock,
+)
+from gate.core.authority import Reason, Refused
+
+Body = dict[str, Any]
+
+
+def out_for_a_while() -> Venue:
+    """The family inside, its adult out for a while, the staff badge tapped at the desk."""
+    v = family_inside()
+    adult = v.state.members[ADULT_1]
+    v.state.members[ADULT_1] = replace(adult, state=MemberState.TEMP_OUT)
+    v.state.inside -= 1
+    journalled(v, badge(DESK, Mode.BIND), T0)
+    return v
+
+
+def taken(v: Venue) -> Body:
+    return said(record_stock(v.state, DESK, T0, v.policy, "taken", 200, "AM", "", STAFF))
+
+
+def written_off(v: Venue) -> Body:
+    outcome = record_stock(v.state, DESK, T0, v.policy, "written_off", 2, "", "clasp", STAFF)
+    return said(outcome)
+
+
+def handed_back(v: Venue) -> Body:
+    return said(hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "", STAFF))
+
+
+def test_a_count_falls_in_the_shift_named_then_in_the_desks_last() -> None:
+    v = out_for_a_while()
+    decision, events = record_stock(v.state, DESK, T0, v.policy, "taken", 200, " AM ", "", STAFF)
+    assert decision.code is Code.OK_REGISTERED and decision.staff == STAFF
+    assert events == [StockRecorded(DESK, T0, "taken", 200, "AM", "", "", "", STAFF)]
+    fold(v.state, events[0])
+    _, (later,) = record_stock(v.state, DESK, T0, v.policy, "returned", 3, "", "", STAFF)
+    assert isinstance(later, StockRecorded) and later.shift == "AM"
+    _, (first,) = record_stock(v.state, "D2", T0, v.policy, "taken", 5, "", "", STAFF)
+    assert isinstance(first, StockRecorded) and first.shift == "1"  # D2 recorded nothing yet
+
+
+@pytest.mark.parametrize(
+    ("kind", "count", "shift", "reason", "says"),
+    [
+        ("lost", 1, "", "", "taken, returned or written_off"),
+        ("taken", 0, "", "", "from 1 to 100000"),
+        ("taken", 100_001, "", "", "from 1 to 100000"),
+        ("taken", True, "", "", "from 1 to 100000"),
+        ("taken", 1, "x" * 21, "", "at most 20 characters"),
+        ("written_off", 1, "", " ", "says why"),
+        ("written_off", 1, "", "a\x00b", "says why"),
+    ],
+)
+def test_a_count_that_cannot_be_is_refused_with_the_reason(
+    kind: str, count: Any, shift: str, reason: str, says: str
+) -> None:
+    v = out_for_a_while()
+    decision, events = record_stock(v.state, DESK, T0, v.policy, kind, count, shift, reason, STAFF)
+    assert decision.code is Code.DENY_BINDING and says in decision.message and events == []
+
+
+def test_a_band_handed_back_leaves_for_good_and_is_free_for_the_next_family() -> None:
+    v = out_for_a_while()
+    decision, events = hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "AM", STAFF)
+    assert (decision.code, decision.group, decision.value) == (Code.OK_REGISTERED, FAMILY, ADULT_1)
+    inside = v.state.inside
+    for event in events:
+        fold(v.state, event)
+    member = v.state.members[ADULT_1]
+    assert (member.state, member.last_gate, v.state.inside) == (MemberState.EXITED, DESK, inside)
+    again, none = hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "AM", STAFF)
+    assert again.code is Code.DENY_ALREADY_EXITED and none == []
+
+
+def test_a_band_inside_or_bound_to_no_family_is_not_handed_back() -> None:
+    v = out_for_a_while()
+    inside, _ = hand_back_band(v.state, DESK, T0, v.policy, CHILD_1, "", STAFF)
+    assert inside.code is Code.DENY_BINDING and "inside" in inside.message
+    unknown, _ = hand_back_band(v.state, DESK, T0, v.policy, "04FFFFFFFFFFFF", "", STAFF)
+    assert unknown.code is Code.DENY_UNKNOWN
+
+
+MADE: dict[str, Callable[[Venue], Body]] = {
+    "taken": taken,
+    "written off": written_off,
+    "handed back": handed_back,
+}
+
+
+@pytest.mark.parametrize("made", MADE.values(), ids=MADE.keys())
+@pytest.mark.parametrize("gate", ["D1", "H1"])
+def test_a_desks_own_stock_records_are_accepted(made: Callable[[Venue], Body], gate: str) -> None:
+    v = out_for_a_while()
+    body = made(v)
+    if gate != DESK:
+        body = _at(body, gate)
+    assert body["events"] and check(v, gate, "decision", body) is not None
+
+
+def _stock(**changed: Any) -> Callable[[Body], Body]:
+    fields = {
+        "kind": "taken",
+        "count": 200,
+        "shift": "AM",
+        "reason": "",
+        "band": "",
+        "group": "",
+        "staff": STAFF,
+    }
+    return lambda b: with_events(b, StockRecorded(DESK, T0, **{**fields, **changed}))
+
+
+FORGERIES: dict[str, tuple[Callable[[Venue], Body], Callable[[Body], Body], Reason]] = {
+    "stock from an exit gate": (taken, lambda b: _at(b, "X1"), Reason.ROLE_CANNOT),
+    "stock from an entry gate": (taken, lambda b: _at(b, "E1"), Reason.ROLE_CANNOT),
+    "no staff named": (taken, lambda b: _forge(b, staff=None), Reason.DECISION_MISMATCH),
+    "a kind not known": (taken, _stock(kind="stolen"), Reason.DECISION_MISMATCH),
+    "no bands": (taken, _stock(count=0), Reason.DECISION_MISMATCH),
+    "a whole warehouse": (taken, _stock(count=10**9), Reason.DECISION_MISMATCH),
+    "a shift of many lines": (taken, _stock(shift="A\nM"), Reason.DECISION_MISMATCH),
+    "no shift": (taken, _stock(shift=""), Reason.DECISION_MISMATCH),
+    "a write-off with no reason": (
+        written_off,
+        _stock(kind="written_off", count=2, shift="1"),
+        Reason.DECISION_MISMATCH,
+    ),
+    "a reason on a count taken": (taken, _stock(reason="why"), Reason.DECISION_MISMATCH),
+    "a count that names a band": (taken, _stock(band=CHILD_1), Reason.DECISION_MISMATCH),
+    "a band handed back of another family": (
+        handed_back,
+        _stock(kind="returned", count=1, shift="1", band=ADULT_1, group="T-DUO"),
+        Reason.DECISION_MISMATCH,
+    ),
+    "another band handed back": (
+        handed_back,
+        _stock(kind="returned", count=1, shift="1", band=CHILD_1, group=FAMILY),
+        Reason.DECISION_MISMATCH,
+    ),
+    "many bands under one handed back": (
+        handed_back,
+        _stock(kind="returned", count=5, shift="1", band=ADULT_1, group=FAMILY),
+        Reason.DECISION_MISMATCH,
+    ),
+    "an event's badge not the decision's": (
+        taken,
+        _stock(staff="04EE0002"),
+        Reason.DECISION_MISMATCH,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("made", "forge", "reason"), FORGERIES.values(), ids=list(FORGERIES.keys())
+)
+def test_a_forged_stock_record_is_refused(
+    made: Callable[[Venue], Body], forge: Callable[[Body], Body], reason: Reason
+) -> None:
+    v = out_for_a_while()
+    body = forge(made(v))
+    with pytest.raises(Refused) as refused:
+        check(v, body["decision"]["gate"], "decision", body)
+    assert refused.value.reason is reason, refused.value
