@@ -34,6 +34,8 @@ ROLES = {"D": "desk", "E": "entry", "X": "exit", "H": "handheld"}
 # The venue's roster: the gates a test may start, by the role their first letter says.
 ROSTER = {f"{letter}{n}": role for letter, role in ROLES.items() for n in (1, 2)}
 
+START_WITHIN_S = 90  # a daemon answers on its control socket within this, or the test fails
+
 
 @dataclass
 class Process(Daemon):
@@ -44,7 +46,9 @@ class Process(Daemon):
         # Stopped by Venue.close; killed when pytest exits should it be stopped before that (a
         # venue may be a module's, its gates outliving the test that started them)
         adopt(self.proc, session=True)
-        wait_for(self._answers, what=f"{self.name} up")
+        # a loaded 2-core machine can take a while to import and open everything: the deadline
+        # is generous, and a timeout shows the log
+        wait_for(self._answers, timeout=START_WITHIN_S, what=f"{self.name} up", log=self.tail)
         return self
 
     def _answers(self) -> bool:
