@@ -10,7 +10,19 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from rules_helpers import ADULT_1, CHILD_1, DESK, FAMILY, STAFF, T0, Venue, badge, family_inside
+from rules_helpers import (
+    ADULT_1,
+    ADULT_2,
+    CHILD_1,
+    CHILD_2,
+    DESK,
+    FAMILY,
+    STAFF,
+    T0,
+    Venue,
+    badge,
+    family_inside,
+)
 from test_authority import check, journalled, with_events
 from test_authority_desk_records import _at, _forge, said
 
@@ -28,12 +40,13 @@ from gate.core.authority import Reason, Refused
 Body = dict[str, Any]
 
 
-def out_for_a_while() -> Venue:
-    """The family inside, its adult out for a while, the staff badge tapped at the desk."""
+def out_for_a_while(child: MemberState = MemberState.BOUND) -> Venue:
+    """The family's adult out for a while, its child in `child` (never let in), the staff badge
+    tapped at the desk."""
     v = family_inside()
-    adult = v.state.members[ADULT_1]
-    v.state.members[ADULT_1] = replace(adult, state=MemberState.TEMP_OUT)
-    v.state.inside -= 1
+    for uid, state in ((ADULT_1, MemberState.TEMP_OUT), (CHILD_1, child)):
+        v.state.members[uid] = replace(v.state.members[uid], state=state)
+        v.state.inside -= state is not MemberState.INSIDE
     journalled(v, badge(DESK, Mode.BIND), T0)
     return v
 
@@ -97,11 +110,31 @@ def test_a_band_handed_back_leaves_for_good_and_is_free_for_the_next_family() ->
 
 
 def test_a_band_inside_or_bound_to_no_family_is_not_handed_back() -> None:
-    v = out_for_a_while()
+    v = out_for_a_while(child=MemberState.INSIDE)
     inside, _ = hand_back_band(v.state, DESK, T0, v.policy, CHILD_1, "", STAFF)
     assert inside.code is Code.DENY_BINDING and "inside" in inside.message
     unknown, _ = hand_back_band(v.state, DESK, T0, v.policy, "04FFFFFFFFFFFF", "", STAFF)
     assert unknown.code is Code.DENY_UNKNOWN
+
+
+def _moved(v: Venue, uid: str, state: MemberState) -> None:
+    was = v.state.members[uid]
+    v.state.members[uid] = replace(was, state=state)
+    v.state.inside += (state is MemberState.INSIDE) - (was.state is MemberState.INSIDE)
+
+
+def test_the_last_adults_band_stays_while_its_children_are_inside() -> None:
+    v = out_for_a_while(child=MemberState.INSIDE)
+    other = v.state.members[ADULT_2]
+    assert other.state is MemberState.INSIDE  # the other adult can collect the children
+    assert hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "", STAFF)[0].granted
+    _moved(v, ADULT_2, MemberState.EXITED)
+    kept, events = hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "", STAFF)
+    assert kept.code is Code.DENY_BINDING and "last adult" in kept.message and events == []
+    for child in (CHILD_1, CHILD_2):
+        _moved(v, child, MemberState.EXITED)
+    taken, _ = hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "", STAFF)
+    assert taken.code is Code.OK_REGISTERED  # the children have left: nobody to collect
 
 
 MADE: dict[str, Callable[[Venue], Body]] = {

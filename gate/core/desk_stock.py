@@ -11,7 +11,9 @@ exit. Staff actions, authorised by the staff badge tapped on the desk's reader
 A shift is the desk's own label ("AM", "早班"): "" takes the desk's last one (`State.stock_shifts`),
 else "1". A band handed back is one its wearer took out of the venue: out for a while
 (`temp_out`) or bound and never let in; its member has then left for good, and the band may be
-bound to the next family. The hub keeps each record in the day's stock sheet.
+bound to the next family; not the band of a family's last adult while its children are inside
+(they leave only with an adult of their own group). The hub keeps each record in the day's
+stock sheet.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gate.core.events import StockRecorded
-from gate.core.model import Code, Decision, Kind, MemberState, Mode, Policy, Scan
+from gate.core.model import Code, Decision, Kind, Member, MemberState, Mode, Policy, Role, Scan
 from gate.core.rules import Outcome, deny
 from gate.core.state import State
 
@@ -98,6 +100,12 @@ def hand_back_band(
         return deny(scan, Code.DENY_BINDING, message, member)
     if member.state not in HANDED_BACK:
         return deny(scan, Code.DENY_ALREADY_EXITED, "band was returned at a final exit", member)
+    if _last_adult_for_children(state, member):
+        message = (
+            f"children of group {member.group} are inside and this is their last adult's band: "
+            "kept to collect them at the exit"
+        )
+        return deny(scan, Code.DENY_BINDING, message, member)
     try:
         shift = _shift(state, gate, shift)
     except ValueError as exc:
@@ -111,3 +119,15 @@ def hand_back_band(
     )
     event = StockRecorded(gate, now, "returned", 1, shift, "", band, member.group, staff)
     return decision, [event]
+
+
+def _last_adult_for_children(state: State, member: Member) -> bool:
+    """Whether `member` is the last adult of its family with a band who could collect its
+    children inside: no child leaves without an adult of its own group."""
+    if member.role is not Role.ADULT or not state.child_inside(member.group):
+        return False
+    others = (m for m in state.family_members(member.group) if m.uid != member.uid)
+    return not any(
+        m.role is Role.ADULT and m.state in (MemberState.INSIDE, MemberState.TEMP_OUT)
+        for m in others
+    )
