@@ -90,6 +90,9 @@ def test_the_desk_records_its_stock_and_takes_back_a_band_after_a_temporary_exit
         b["uid"] for b in bands["still_out"]
     }
     assert {b["uid"] for b in bands["still_out"]} == {ADULT, CHILD, CHILD_2}
+    kept = [(r["kind"], r["count"], r["band"], r["by"]) for r in bands["stock_records"]]
+    by = "D1 (staff Duty Manager)"
+    assert kept == [("taken", 50, "", by), ("returned", 1, ADULT_2, by), ("written_off", 2, "", by)]
     stocked = [a for a in report["desk_actions"] if a["code"] == "OK_REGISTERED"]
     assert len(stocked) == 3 and all(a["staff"] == STAFF for a in stocked), stocked
 

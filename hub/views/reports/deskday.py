@@ -31,6 +31,12 @@ STOCK_NOTE = N_(
     "journal); a shift begins with the desk's first record under its name"
 )
 NO_SHIFT = N_("(no stock taken)")
+STOCK_RECORDS = N_("Band stock records")  # a sheet's name: 31 characters at most
+STOCK_KIND_WORDS = {
+    "taken": N_("taken"),
+    "returned": N_("returned"),
+    "written_off": N_("written off"),
+}
 
 
 def desk_day(
@@ -108,6 +114,32 @@ def deskday_sections(
                 for b in bands.shifts
             ),
             note=_(STOCK_NOTE),
+        ),
+        Section(
+            _.both(STOCK_RECORDS),
+            (
+                _("time"),
+                _("desk"),
+                _("shift"),
+                _("stock"),
+                _("count"),
+                _("band"),
+                _("reason"),
+                _("recorded by"),
+            ),
+            tuple(
+                (
+                    t(at(r.at_ms)),
+                    r.desk,
+                    r.shift,
+                    _(STOCK_KIND_WORDS.get(r.kind, r.kind)),
+                    r.count,
+                    r.band,
+                    r.reason,
+                    r.by,
+                )
+                for r in bands.records
+            ),
         ),
         Section(
             _.both(INCIDENTS),

@@ -70,6 +70,7 @@ class BandStock:
     written_off: tuple[WriteOff, ...]
     handed_back: tuple[str, ...] = ()  # bands handed back at a desk after a temporary exit
     shifts: tuple[ShiftBalance, ...] = ()  # each desk's stock by shift
+    records: tuple[StockRecord, ...] = ()  # each record of the day, and who made it
 
     @property
     def issued_total(self) -> int:
@@ -87,6 +88,7 @@ class BandStock:
             "handed_back": list(self.handed_back),
             "returned_total": self.returned_total,
             "shifts": [b.as_dict() for b in self.shifts],
+            "stock_records": [r.as_dict() for r in self.records],
             "still_out": [b.as_dict(tz) for b in self.still_out],
             "written_off": [
                 {"uid": w.uid, "role": w.role, "reason": w.reason} for w in self.written_off
@@ -135,6 +137,7 @@ class BandTally:
             written_off=_written_off(state),
             handed_back=tuple(sorted(back)),
             shifts=tuple(shift_balances(records, self.bound_at)),
+            records=tuple(records),
         )
 
 
