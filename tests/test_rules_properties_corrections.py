@@ -1,7 +1,8 @@
 """The child-safety property and the state's invariants over random days that include the desk's
-corrections (`gate.core.corrections`): lost bands replaced, bands unbound and re-issued, at any
-moment, by a staff badge tapped at the desk or not, among the random scans of
-`tests/test_rules_properties.py` (its `Day`, strategies and checks, reused).
+corrections (`gate.core.corrections`): lost bands replaced, bands unbound and re-issued, and
+bands handed back after a temporary exit (`gate.core.desk_stock`), at any moment, by a staff
+badge tapped at the desk or not, among the random scans of `tests/test_rules_properties.py`
+(its `Day`, strategies and checks, reused).
 
 Besides what `Day` checks after every scan (no child out without an adult of its group or a
 recorded override; the headcount; `decide` pure; a denial changes nothing), these hold:
@@ -9,6 +10,7 @@ recorded override; the headcount; `decide` pure; a denial changes nothing), thes
 - a correction is granted only with the staff badge armed at the desk, and names it;
 - a band replaced as lost is never granted anything again, whatever it carries;
 - a band unbound is granted nothing until it is bound again;
+- a band handed back leaves no child of its family inside without an adult who holds a band;
 - the slots bound of every group are its members' count; replaying the events rebuilds the
   same state, the revocations and unbindings included.
 """
@@ -38,12 +40,14 @@ from gate.core import (
     Decision,
     Event,
     Kind,
+    MemberState,
     Mode,
     Role,
     Scan,
     State,
     advance,
     fold,
+    hand_back_band,
     reissue_band,
     replace_band,
     staff_at_desk,
@@ -53,7 +57,7 @@ from gate.core.model import Refusal
 from gate.core.rules import deny
 
 SPARES = {"04A20001": Role.ADULT, "04A20002": Role.CHILD, "04A20003": Role.CHILD}
-ACTIONS = ("replace", "unbind", "reissue")
+ACTIONS = ("replace", "unbind", "reissue", "hand_back")
 FIX = "FIX"  # a scan value that stands for a correction typed at the desk
 
 
@@ -99,6 +103,8 @@ def decide_or_correct(state: State, scan: Scan, now: datetime) -> tuple[Decision
         return replace_band(state, "D1", now, POLICY, band, new, staff)
     if action == "unbind":
         return unbind_band(state, "D1", now, POLICY, band, staff)
+    if action == "hand_back":
+        return hand_back_band(state, "D1", now, POLICY, band, "", staff)
     return reissue_band(state, "D1", now, POLICY, band, staff)
 
 
@@ -129,7 +135,8 @@ class CorrectedDay(Day):
         if not decision.granted:
             assert events == [], f"{decision.code} produced events"
         else:
-            assert decision.code is Code.OK_CORRECTED and armed == STAFF == decision.staff
+            assert decision.code in (Code.OK_CORRECTED, Code.OK_REGISTERED)
+            assert armed == STAFF == decision.staff
             assert events and all(getattr(e, "staff", STAFF) == STAFF for e in events)
         for event in events:
             self.check_child_safety(event)
@@ -137,6 +144,8 @@ class CorrectedDay(Day):
         self.events += events
         self.check_headcount()
         self.check_slots()
+        if decision.granted and decision.code is Code.OK_REGISTERED and decision.group:
+            self.check_children_keep_an_adult(decision.group)
 
     def check_lost_and_unbound(self, jump: timedelta, scan: Scan) -> None:
         """What the scan about to be made is decided, on a copy: never a grant for a band
@@ -150,6 +159,15 @@ class CorrectedDay(Day):
         decision, _ = decide_or_correct(probe, scan, now)
         assert not decision.granted, f"{scan.value} (lost {lost}) got {decision.code}"
         self.refused_after_correction.add(decision.code)
+
+    def check_children_keep_an_adult(self, group: str) -> None:
+        """After a band handed back: a child of the family inside has an adult with a band."""
+        family = self.state.family_members(group)
+        if any(m.role is Role.CHILD and m.state is MemberState.INSIDE for m in family):
+            assert any(
+                m.role is Role.ADULT and m.state in (MemberState.INSIDE, MemberState.TEMP_OUT)
+                for m in family
+            ), f"{group}: a band handed back left its children inside with no adult"
 
     def check_slots(self) -> None:
         for group in self.state.groups.values():
@@ -201,5 +219,6 @@ def test_random_days_with_corrections_grant_some_and_refuse_some() -> None:
         refused.update(day.refused_after_correction)
 
     run()
-    assert {Code.OK_CORRECTED, Code.DENY_BINDING, Code.DENY_UNKNOWN} <= seen, sorted(seen)
+    wanted = {Code.OK_CORRECTED, Code.OK_REGISTERED, Code.DENY_BINDING, Code.DENY_UNKNOWN}
+    assert wanted <= seen, sorted(seen)
     assert {Code.DENY_REVOKED, Code.DENY_UNKNOWN} <= refused, sorted(refused)
