@@ -293,7 +293,7 @@ def play(venue: PartitionedDay, step: object) -> None:
 # not kept) is recalled out for a while by that gate's window once the partition healed, then taps
 # out again at a gate cut off from the rest.
 family_taps = st.tuples(
-    st.integers(61, 120),
+    st.integers(1, 120),
     st.sampled_from(list(GATES)),
     st.sampled_from(FAMILY_BANDS),
     st.sampled_from([False] * 4 + [True]),

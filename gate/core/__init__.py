@@ -57,7 +57,7 @@ from gate.core.model import (
     Voucher,
 )
 from gate.core.rules import expire
-from gate.core.state import Allowlist, Group, State, fold
+from gate.core.state import Allowlist, Group, State, fold, recall_stands
 
 __all__ = [
     "Allowlist",
@@ -112,6 +112,7 @@ __all__ = [
     "join",
     "mask_phone",
     "open_incident",
+    "recall_stands",
     "register_child",
     "reissue_band",
     "replace_band",
