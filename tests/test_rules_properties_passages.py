@@ -335,6 +335,9 @@ def play_day(day: list) -> None:
         on_band = band.slots().newest
         if venue.written[uid] and on_band is not None:
             assert one.members[uid].counter == on_band.counter
+        if venue.written[uid]:  # the healed fold knows where each band is
+            inside = one.members[uid].state is MemberState.INSIDE
+            assert inside == (venue.truth[uid] is MemberState.INSIDE), uid
 
 
 def watched_days(strategy: st.SearchStrategy[list], seen: set[str]) -> None:
