@@ -132,3 +132,19 @@ def test_an_expiry_writes_no_counter() -> None:
     recalled = MemberMoved(X1, T0, ADULT_1, "T-FAMILY", MemberState.TEMP_OUT, counter=3)
     with pytest.raises(Refused, match="writes no passage counter"):
         check(venue, X1, "expiry", {"events": [event_to_dict(recalled)]})
+
+
+def test_a_recall_names_its_passage_in_an_expiry_only_and_as_a_band_could_hold_it() -> None:
+    venue = family_bound()
+    recalled = MemberMoved(X1, T0, ADULT_1, "T-FAMILY", MemberState.TEMP_OUT, recalled_from=2)
+    (taken,) = check(venue, X1, "expiry", {"events": [event_to_dict(recalled)]})
+    assert taken == recalled
+    venue, body = _entry_of(ADULT_1, 1)
+    for event in body["events"]:
+        if event["type"] == "MemberMoved":
+            event["recalled_from"] = 0
+    with pytest.raises(Refused, match="a decision entry recalls nobody"):
+        check(venue, E1, "decision", body)
+    beyond = {"events": [event_to_dict(recalled) | {"recalled_from": 1 << 32}]}
+    with pytest.raises(Refused, match="recall from 4294967296 out of range"):
+        check(family_bound(), X1, "expiry", beyond)

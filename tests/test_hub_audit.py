@@ -533,6 +533,25 @@ def test_a_closing_window_recalling_a_child_is_impossible_move(net: Net) -> None
     assert violations(net) == [("impossible_move", ("X1",), child)]
 
 
+def test_a_closing_windows_recall_of_an_adult_back_in_since_folds_to_nothing(net: Net) -> None:
+    """X1's window recalls the adult from the exit it saw, folded after the adult came back in
+    at a gate X1 could not hear: the adult stays inside, and nothing is wrong. The same recall
+    naming no passage (journals from before recalls named one) stands as ever: an adult inside
+    recalled is an impossible move."""
+    family_inside(net, "A")
+    _, adult, _ = family("A")
+    with net.hub.venue.reading() as state:
+        counter, folded = state.members[adult].counter, net.hub.venue.folded
+    stale = replace(moved(net, "X1", adult, MemberState.TEMP_OUT), recalled_from=counter)
+    forge(net, "X1", stale, kind="expiry")
+    with net.hub.venue.reading() as state:
+        assert state.members[adult].state is MemberState.INSIDE
+    assert net.hub.venue.folded == folded + 1  # taken, not refused
+    assert violations(net) == []
+    forge(net, "X1", moved(net, "X1", adult, MemberState.TEMP_OUT), kind="expiry")
+    assert violations(net) == [("impossible_move", ("X1",), adult)]
+
+
 def test_a_restarted_hub_finds_the_same_violations(net: Net) -> None:
     family_inside(net, "A")
     _, _, child = family("A")

@@ -364,3 +364,33 @@ def test_a_returned_band_given_to_its_family_again_is_judged_by_this_binding() -
     out = venue.scan(band(X1, ADULT_1, exited), later(T0, 20))
     assert out.code is Code.OK_EXIT, out
     assert venue.state.members[ADULT_1].counter == 3
+
+
+def test_a_window_recall_never_overwrites_a_passage_its_gate_did_not_know_of() -> None:
+    """A day of the dense partitioned days: the adult leaves for good at X1 ahead of the child
+    (its band kept: exited, counter 2) and comes back in at E2 within the window, E2 and X1 cut
+    off from each other. X1's window closes on the child with no adult it knows of inside and
+    recalls the adult out for a while, from counter 2. Once healed, every state folds the day in
+    time order, the recall after E2's entry: the band is inside at counter 3, and the recall, of
+    a passage the band has moved on from, leaves it there and flags no child alone."""
+    base = family_bound()
+    pass_with_record(base, band(E1, ADULT_1), T0)
+    pass_with_record(base, band(E1, CHILD_1), later(T0, 5))
+    healed, x1, e2 = cut_off(base), cut_off(base), cut_off(base)
+    inside = record(1, MemberState.INSIDE)
+    left = pass_with_record(x1, band(X1, ADULT_1, inside), later(T0, 100), heard_by=healed)
+    assert left is not None and (left.counter, left.kept) == (2, True)
+    back = pass_with_record(e2, band(E2, ADULT_1, left), later(T0, 110), heard_by=healed)
+    assert back is not None and (back.counter, back.state) == (3, MemberState.INSIDE)
+    recall = advance(x1.state, later(T0, 170), x1.policy, X1)
+    (recalled,) = [e for e in recall if isinstance(e, MemberMoved)]
+    assert (recalled.state, recalled.recalled_from) == (MemberState.TEMP_OUT, 2)
+    assert x1.state.members[ADULT_1].state is MemberState.TEMP_OUT  # as X1 knows it, cut off
+
+    for event in recall:  # healed: the day in time order, at the hub and at each gate
+        fold(healed.state, event)
+    adult = healed.state.members[ADULT_1]
+    assert (adult.state, adult.counter, healed.state.inside) == (MemberState.INSIDE, 3, 2)
+    assert not healed.state.groups[FAMILY].unaccompanied
+    out = healed.scan(band(X2, ADULT_1, back), later(T0, 200))
+    assert out.code is Code.OK_EXIT, out

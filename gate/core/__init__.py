@@ -59,7 +59,7 @@ from gate.core.model import (
     Voucher,
 )
 from gate.core.rules import expire
-from gate.core.state import Allowlist, Group, State, fold
+from gate.core.state import Allowlist, Group, State, fold, recall_stands
 
 __all__ = [
     "Allowlist",
@@ -116,6 +116,7 @@ __all__ = [
     "join",
     "mask_phone",
     "open_incident",
+    "recall_stands",
     "record_stock",
     "register_child",
     "reissue_band",

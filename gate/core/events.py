@@ -55,7 +55,9 @@ class BandLearned:
 
 @dataclass(frozen=True, slots=True)
 class MemberMoved:
-    """A member changed state through a gate (or was recalled to `temp_out` by a closing window)."""
+    """A member changed state through a gate (or was recalled to `temp_out` by a closing window:
+    `recalled_from` then holds the passage counter the adult had when the window closed, and the
+    recall stands only while the adult is still there, `gate.core.state.recall_stands`)."""
 
     gate: str
     at: datetime
@@ -66,6 +68,7 @@ class MemberMoved:
     staff: str | None = None
     overrode: Code | None = None
     counter: int | None = None  # the passage counter written on the band before the relay moved
+    recalled_from: int | None = None  # a window's recall only; None in journals before it
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,9 +58,16 @@ def _role_can(entry: PeerEntry) -> None:
 
 def _counters(entry: PeerEntry) -> None:
     """A passage counter is what a decision wrote on a band (`gate.core.passages`): 1 to
-    2^32 - 1, as a band holds it, and never in an expiry or an undo, which write nothing."""
+    2^32 - 1, as a band holds it, and never in an expiry or an undo, which write nothing. The
+    counter a recall names (`recalled_from`, 0 for a band with no passage yet) is an expiry's."""
     for event in entry.events:
         counter = getattr(event, "counter", None)
+        recalled_from = getattr(event, "recalled_from", None)
+        if recalled_from is not None:
+            if entry.kind != "expiry":
+                raise Refused(Reason.KIND_CANNOT, f"a {entry.kind} entry recalls nobody")
+            if not 0 <= recalled_from < 1 << 32:
+                raise Refused(Reason.SCHEMA, f"recall from {str(recalled_from)[:16]} out of range")
         if counter is None:
             continue
         if entry.kind != "decision":

@@ -304,6 +304,8 @@ def expire(state: State, now: datetime, policy: Policy, gate: str | None = None)
     An adult who left first cannot know whether the children follow. When an exit window closes
     with children of the group inside and no adult of the group inside, the adults who left
     through it become `temp_out` (they must come back for the children) and the group is flagged.
+    A recall names the passage counter it recalls from: folded after a passage of the band its
+    gate never heard of (an entry at a gate cut off from it), it changes nothing.
     """
     window = timedelta(seconds=policy.pairing_window_s)
     events: list[Event] = []
@@ -326,7 +328,12 @@ def expire(state: State, now: datetime, policy: Policy, gate: str | None = None)
         for uid in p.adults:
             m = state.members.get(uid)
             if m is not None and m.group == p.group and m.state is MemberState.EXITED:
-                events.append(MemberMoved(p.gate, closed_at, uid, p.group, MemberState.TEMP_OUT))
+                # from the passage it left by, as this gate knows it: a later passage of the
+                # band that it did not know of stays where the band is (`recall_stands`)
+                out = MemberState.TEMP_OUT
+                events.append(
+                    MemberMoved(p.gate, closed_at, uid, p.group, out, recalled_from=m.counter)
+                )
         if not state.groups[p.group].unaccompanied and p.group not in flagged:
             flagged.add(p.group)
             events.append(GroupFlagged(p.gate, closed_at, p.group))

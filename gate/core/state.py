@@ -241,8 +241,11 @@ def fold(state: State, event: Event) -> State:
         case PairingClosed(gate=gate, group=group, direction=direction):
             state.pairings.pop((gate, group, direction), None)
         case GroupFlagged(group=group):
-            g = state.groups[group]
-            state.groups[group] = replace(g, unaccompanied=True)
+            if state.child_inside(group) and not state.adult_inside(group):
+                # else an adult came in since where its gate could not hear (a window's flag
+                # folded after that entry): no child is alone, as `_move` clears it
+                g = state.groups[group]
+                state.groups[group] = replace(g, unaccompanied=True)
         case OverrideArmed(gate=gate, staff=staff, at=at):
             state.overrides[gate] = ArmedOverride(staff, at)
         case OverrideSpent(gate=gate):
@@ -337,8 +340,21 @@ def _learn(state: State, event: BandLearned) -> None:
     state.inside += event.state is MemberState.INSIDE
 
 
+def recall_stands(member: Member, recall: MemberMoved) -> bool:
+    """Whether a closing exit window's recall (`recalled_from` set) still moves `member` out for
+    a while: only while the adult is where the window saw it, exited at the passage counter it
+    had then. The window's gate may have been cut off from a gate that let the band in again (or
+    out, and in) meanwhile: folded in time order, those passages come before the recall, and the
+    band, moved on from the exit recalled, stays where they left it. Any other move stands."""
+    if recall.recalled_from is None:
+        return True
+    return member.state is MemberState.EXITED and member.counter == recall.recalled_from
+
+
 def _move(state: State, event: MemberMoved) -> None:
     before = state.members[event.uid]
+    if not recall_stands(before, event):
+        return
     state.inside += (event.state is MemberState.INSIDE) - (before.state is MemberState.INSIDE)
     counter = before.counter if event.counter is None else max(before.counter, event.counter)
     state.members[event.uid] = replace(

@@ -70,6 +70,7 @@ from gate.core import (
     Scan,
     State,
     VoucherUsed,
+    recall_stands,
     rules,
 )
 from gate.core.rules import Attempt, Refusal, Rule
@@ -315,7 +316,11 @@ class RuleAudit:
     # --- other entries --------------------------------------------------------------------
 
     def _recalled(self, e: _Entry, mv: MemberMoved, m: Member) -> None:
-        """A closing exit window recalls the adults who left through it to `temp_out`."""
+        """A closing exit window recalls the adults who left through it to `temp_out`. A recall
+        of a passage the band has moved on from (in again at a gate the window's could not hear)
+        folds to nothing, and says nothing wrong; a child is never recalled."""
+        if m.role is Role.ADULT and not recall_stands(m, mv):
+            return
         adult_who_left = m.role is Role.ADULT and m.state is MemberState.EXITED
         if adult_who_left and mv.state is MemberState.TEMP_OUT and not mv.forced:
             return
