@@ -51,6 +51,28 @@ class Desk:
         except urllib.error.HTTPError as refused:
             return refused.code, json.loads(refused.read())
 
+    def open_console(self, browser: Browser, language: str = "en") -> None:
+        """The console's page in `browser`, given the desk token when it asks: shown."""
+        browser.open(f"http://127.0.0.1:{self.venue.http_port}/desk/D1?lang={language}")
+        browser.wait(lambda: browser.visible("token-box"), what="the token asked for")
+        browser.js(
+            "document.getElementById('token-input').value = arguments[0];"
+            "document.getElementById('token-form').requestSubmit();",
+            self.venue.tokens["desk"],
+        )
+        browser.wait(lambda: browser.visible("console"), what="the console shown")
+
+    @staticmethod
+    def submit(browser: Browser, action: str, fields: dict[str, str]) -> None:
+        """The console's form for `action` filled with `fields`, and sent."""
+        browser.js(
+            "const f = document.querySelector(`form[data-action='${arguments[0]}']`);"
+            "for (const [k, v] of Object.entries(arguments[1])) f.elements[k].value = v;"
+            "f.requestSubmit();",
+            action,
+            fields,
+        )
+
     def ask_action(self, action: str, **args: Any) -> dict[str, Any]:
         """An action asked at the console, followed until the outcome is known."""
         status, asked = self.api("/api/desk/D1/actions", {"action": action, "args": args})
@@ -195,15 +217,7 @@ def test_the_console_page_on_a_tablet(desk: Desk, tmp_path: Path, language: str)
     assert v.scan("D1", "T1", "barcode") == "OK_BIND" and v.scan("D1", ADULT) == "OK_BIND"
     browser = Browser(tmp_path / "profile", width=1024, height=768, log=tmp_path / "driver.log")
     try:
-        base = f"http://127.0.0.1:{v.http_port}/desk/D1?lang={language}"
-        browser.open(base)  # no token yet: the page asks for it
-        browser.wait(lambda: browser.visible("token-box"), what="the token asked for")
-        browser.js(
-            "document.getElementById('token-input').value = arguments[0];"
-            "document.getElementById('token-form').requestSubmit();",
-            v.tokens["desk"],
-        )
-        browser.wait(lambda: browser.visible("console"), what="the console shown")
+        desk.open_console(browser, language)  # no token yet: the page asks for it
         assert said["title"] in str(browser.js("return document.querySelector('h1').textContent"))
         browser.wait(lambda: browser.text("binding-ticket") == "T1", what="the binding shown")
         assert browser.text("slots-adults") == "1/1" and browser.text("slots-children") == "0/1"
@@ -213,14 +227,9 @@ def test_the_console_page_on_a_tablet(desk: Desk, tmp_path: Path, language: str)
         assert desk.tap(STAFF)["code"] == "OK_STAFF"
         ready = "return document.getElementById('staff').className"
         browser.wait(lambda: "staff-ready" in str(browser.js(ready)), what="the badge shown")
-        submit = (
-            "const f = document.querySelector(`form[data-action='${arguments[0]}']`);"
-            "for (const [k, v] of Object.entries(arguments[1])) f.elements[k].value = v;"
-            "f.requestSubmit();"
-        )
-        browser.js(submit, "join", {"ticket": "T1", "other": "T2"})
+        desk.submit(browser, "join", {"ticket": "T1", "other": "T2"})
         browser.wait(lambda: "OK_JOIN" in browser.text("outcome"), what="the join's outcome")
-        browser.js(submit, "replace", {"old": ADULT, "new": ADULT_2})
+        desk.submit(browser, "replace", {"old": ADULT, "new": ADULT_2})
         answered = (said["unknown"], "DENY_", "OK_")  # refused by a desk without it, or decided
         browser.wait(
             lambda: any(a in browser.text("outcome") for a in answered),

@@ -234,21 +234,9 @@ def test_the_console_page_revokes_and_restores_a_band(
     said, v = CONSOLE[language], desk.venue
     browser = Browser(tmp_path / "profile", width=1024, height=768, log=tmp_path / "driver.log")
     try:
-        browser.open(f"http://127.0.0.1:{v.http_port}/desk/D1?lang={language}")
-        browser.wait(lambda: browser.visible("token-box"), what="the token asked for")
-        browser.js(
-            "document.getElementById('token-input').value = arguments[0];"
-            "document.getElementById('token-form').requestSubmit();",
-            v.tokens["desk"],
-        )
-        browser.wait(lambda: browser.visible("console"), what="the console shown")
-        submit = (
-            "const f = document.querySelector(`form[data-action='${arguments[0]}']`);"
-            "for (const [k, v] of Object.entries(arguments[1])) f.elements[k].value = v;"
-            "f.requestSubmit();"
-        )
+        desk.open_console(browser, language)
         revoke = {"value": ADULT, "reason": "band reported stolen"}
-        browser.js(submit, "revoke", revoke)  # no badge tapped yet
+        desk.submit(browser, "revoke", revoke)  # no badge tapped yet
         browser.wait(
             lambda: said["no_badge"] in browser.text("outcome"), what="the refusal, in its words"
         )
@@ -259,11 +247,11 @@ def test_the_console_page_revokes_and_restores_a_band(
         assert desk.tap(STAFF)["code"] == "OK_STAFF"
         ready = "return document.getElementById('staff').className"
         browser.wait(lambda: "staff-ready" in str(browser.js(ready)), what="the badge shown")
-        browser.js(submit, "revoke", revoke)
+        desk.submit(browser, "revoke", revoke)
         browser.wait(lambda: "OK_CORRECTED" in browser.text("outcome"), what="the revocation")
         assert said["label"] in browser.text("outcome")
         assert refused_within(v, ADULT, "DENY_REVOKED", "X1 refusing") < DELTA_WITHIN_S
-        browser.js(submit, "restore", {"value": ADULT})
+        desk.submit(browser, "restore", {"value": ADULT})
         browser.wait(
             lambda: "restored" in browser.text("outcome"), what="the restoration's outcome"
         )
@@ -337,11 +325,6 @@ def test_the_console_page_lists_not_authorised_opens_and_closes_unbinds_and_reis
     answer shown, and its outcome checked at the hub or at a gate."""
     v = desk.venue
     browser = Browser(tmp_path / "profile", width=1024, height=768, log=tmp_path / "driver.log")
-    submit = (
-        "const f = document.querySelector(`form[data-action='${arguments[0]}']`);"
-        "for (const [k, v] of Object.entries(arguments[1])) f.elements[k].value = v;"
-        "f.requestSubmit();"
-    )
     outcome = "return document.getElementById('outcome').textContent"
 
     def badge() -> None:  # the window is short: the badge tapped again before each form
@@ -351,7 +334,7 @@ def test_the_console_page_lists_not_authorised_opens_and_closes_unbinds_and_reis
 
     def answered(action: str, args: dict[str, str], code: str, words: str) -> None:
         browser.js("document.getElementById('outcome').textContent = ''")
-        browser.js(submit, action, args)
+        desk.submit(browser, action, args)
         browser.wait(
             lambda: code in str(browser.js(outcome)),
             what=f"{action}'s outcome ({browser.text('outcome')!r})",
@@ -362,14 +345,7 @@ def test_the_console_page_lists_not_authorised_opens_and_closes_unbinds_and_reis
         )
 
     try:
-        browser.open(f"http://127.0.0.1:{v.http_port}/desk/D1?lang=en")
-        browser.wait(lambda: browser.visible("token-box"), what="the token asked for")
-        browser.js(
-            "document.getElementById('token-input').value = arguments[0];"
-            "document.getElementById('token-form').requestSubmit();",
-            v.tokens["desk"],
-        )
-        browser.wait(lambda: browser.visible("console"), what="the console shown")
+        desk.open_console(browser)
 
         badge()
         answered("not_authorised", {"group": "T1", "names": "张伟\n赵磊"}, "OK_", "T1")

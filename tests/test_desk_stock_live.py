@@ -103,28 +103,16 @@ def test_the_console_page_records_stock_in_chinese_and_refuses_a_band_still_insi
 ) -> None:
     v = desk.venue
     browser = Browser(tmp_path / "profile", width=1024, height=768, log=tmp_path / "driver.log")
-    submit = (
-        "const f = document.querySelector(`form[data-action='${arguments[0]}']`);"
-        "for (const [k, v] of Object.entries(arguments[1])) f.elements[k].value = v;"
-        "f.requestSubmit();"
-    )
     outcome = "return document.getElementById('outcome').className"
     try:
-        browser.open(f"http://127.0.0.1:{v.http_port}/desk/D1?lang=zh-CN")
-        browser.wait(lambda: browser.visible("token-box"), what="the token asked for")
-        browser.js(
-            "document.getElementById('token-input').value = arguments[0];"
-            "document.getElementById('token-form').requestSubmit();",
-            v.tokens["desk"],
-        )
-        browser.wait(lambda: browser.visible("console"), what="the console shown")
+        desk.open_console(browser, "zh-CN")
         form = "return document.querySelector(`form[data-action='stock']`).textContent"
         shown = str(browser.js(form))
         assert "手环库存" in shown and "报损" in shown and "班次" in shown, shown
 
         assert desk.tap(STAFF)["code"] == "OK_STAFF"
         written = {"kind": "written_off", "count": "2", "shift": "PM", "reason": "broken clasp"}
-        browser.js(submit, "stock", written)
+        desk.submit(browser, "stock", written)
         browser.wait(lambda: "OK_REGISTERED" in browser.text("outcome"), what="the write-off")
         assert "outcome-granted" in str(browser.js(outcome))
         v.wait_settled()
@@ -132,7 +120,7 @@ def test_the_console_page_records_stock_in_chinese_and_refuses_a_band_still_insi
         assert (pm["desk"], pm["written_off"], pm["on_hand"]) == ("D1", 2, -2), pm
 
         assert desk.tap(STAFF)["code"] == "OK_STAFF"
-        browser.js(submit, "hand_back", {"band": CHILD})
+        desk.submit(browser, "hand_back", {"band": CHILD})
         browser.wait(lambda: "DENY_BINDING" in browser.text("outcome"), what="the refusal")
         assert "outcome-denied" in str(browser.js(outcome)) and "inside" in browser.text("outcome")
         assert v.state_at("D1", CHILD) == "inside"
