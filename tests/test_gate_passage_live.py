@@ -3,11 +3,14 @@ gates that cannot hear each other (no link at all) go by what the band carries."
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 from gate_rig import ADULT, ADULT_2, TODAY, GateRig, rigs  # noqa: F401  (rigs: the fixture)
 
 from gate.core import BandToken, MemberState, Role
+from gate.core.hlc import Timestamp
 from gate.devices.nfc.emulated_tag import memory_with_ndef
 from gate.devices.nfc.passage import read_slots
 from gate.devices.nfc.token import encode_token
@@ -99,3 +102,37 @@ def test_a_band_held_through_the_control_socket_is_read_and_written_as_on_the_re
     for bad in ("zz", "00" * 10, 5):
         refused = e1.ask("scan", kind="nfc", value=ADULT, memory=bad)
         assert refused["ok"] is False and "memory" in str(refused["error"]), refused
+
+
+def test_a_gate_whose_clock_is_behind_journals_after_the_bands_last_passage(
+    tmp_path: Path,
+    rigs: list[GateRig],  # noqa: F811
+) -> None:
+    """A band's record stamped by a gate whose clock runs ahead: the next gate follows it, so
+    the day folds in the order the band went; a stamp too far ahead is counted, not followed."""
+    e1 = GateRig(tmp_path, "E1", "entry").start()
+    x1 = GateRig(tmp_path, "X1", "exit").start()
+    rigs += [e1, x1]
+    assert e1.gate is not None and x1.gate is not None
+    now_ms = int(time.time() * 1000)
+
+    def exit_entry(uid: str, ahead_s: int) -> tuple[Any, Any]:
+        assert e1.gate is not None and x1.gate is not None
+        reached, target = now_ms, now_ms + ahead_s * 1000  # E1's clock runs ahead, by steps
+        while reached < target:  # a clock follows a peer at most 5 min ahead at a time
+            reached = e1.gate.journal.observe(Timestamp(min(target, reached + 240_000))).wall_ms
+        entered = e1.tap(uid, band(e1, uid, "T1" if uid == ADULT else "T2"))
+        assert entered["code"] == "OK_ENTRY", entered
+        written = record_on(e1, entered["memory"], uid, "T1" if uid == ADULT else "T2")
+        left = x1.tap(uid, entered["memory"])
+        with Journal.open_readonly(x1.gate.journal.path) as journal:
+            (entry,) = journal.entries_after(left["seq"] - 1, 1)
+        return written, entry
+
+    written, entry = exit_entry(ADULT, 120)  # two minutes: within what a clock follows
+    assert written.hlc is not None and entry.hlc > written.hlc, (entry.hlc, written.hlc)
+    assert x1.status()["counters"].get("band_clock_ahead", 0) == 0
+
+    written, entry = exit_entry(ADULT_2, 3600)  # an hour: a clock gone wrong, not followed
+    assert written.hlc is not None and entry.hlc < written.hlc
+    assert x1.status()["counters"].get("band_clock_ahead") == 1

@@ -31,6 +31,7 @@ from gate.core import (
     decide,
     expire,
 )
+from gate.core.hlc import ClockDriftError, Timestamp
 from gate.core.passages import as_band_says
 from gate.daemon.desk_corrections import desk_tokens
 from gate.daemon.guardian_phones import GuardianPhones
@@ -209,6 +210,8 @@ class ScanPath:
         A grant of a band on the reader (`band`) stands once its passage is on it."""
         now = self.clock()
         self.advance_time(now)
+        if scan.passage is not None and scan.passage.hlc is not None:
+            self._follow_band(scan.passage.hlc)
         started = time.perf_counter()
         decision, events = decide(self.ledger.state, scan, now, self.policy)
         self.metrics.observe("decision_seconds", time.perf_counter() - started)
@@ -250,6 +253,17 @@ class ScanPath:
             " [forced]" if decision.forced else "",
         )
         return decision
+
+    def _follow_band(self, stamp: Timestamp) -> None:
+        """The band's last passage was stamped by a gate whose clock may be ahead of this one:
+        what is journalled here from now on (this passage's record too) is stamped after it,
+        so the day folds in the order the band went. A stamp further ahead than the clock
+        follows (`ClockDriftError`) is counted, `band_clock_ahead`, and not followed."""
+        try:
+            self.ledger.journal.observe(stamp)
+        except ClockDriftError as exc:
+            self.count("band_clock_ahead")
+            log.warning("the band's last passage is stamped too far ahead: %s", exc)
 
     def _actuate(
         self,
