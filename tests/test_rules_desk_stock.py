@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -36,15 +37,17 @@ from gate.core import (
     record_stock,
 )
 from gate.core.authority import Reason, Refused
+from gate.core.state import Pairing
 
 Body = dict[str, Any]
 
 
 def out_for_a_while(child: MemberState = MemberState.BOUND) -> Venue:
-    """The family's adult out for a while, its child in `child` (never let in), the staff badge
-    tapped at the desk."""
+    """The family's first adult out for a while, the other inside, its first child in `child`
+    (never let in), the other never let in, the staff badge tapped at the desk."""
     v = family_inside()
-    for uid, state in ((ADULT_1, MemberState.TEMP_OUT), (CHILD_1, child)):
+    moves = ((ADULT_1, MemberState.TEMP_OUT), (CHILD_1, child), (CHILD_2, MemberState.BOUND))
+    for uid, state in moves:
         v.state.members[uid] = replace(v.state.members[uid], state=state)
         v.state.inside -= state is not MemberState.INSIDE
     journalled(v, badge(DESK, Mode.BIND), T0)
@@ -107,6 +110,7 @@ def test_a_band_handed_back_leaves_for_good_and_is_free_for_the_next_family() ->
     assert (member.state, member.last_gate, v.state.inside) == (MemberState.EXITED, DESK, inside)
     again, none = hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "AM", STAFF)
     assert again.code is Code.DENY_ALREADY_EXITED and none == []
+    assert "handed back" in again.message
 
 
 def test_a_band_inside_or_bound_to_no_family_is_not_handed_back() -> None:
@@ -123,18 +127,47 @@ def _moved(v: Venue, uid: str, state: MemberState) -> None:
     v.state.inside += (state is MemberState.INSIDE) - (was.state is MemberState.INSIDE)
 
 
-def test_the_last_adults_band_stays_while_its_children_are_inside() -> None:
+def test_no_adults_band_is_taken_back_while_a_child_of_its_family_is_inside() -> None:
     v = out_for_a_while(child=MemberState.INSIDE)
-    other = v.state.members[ADULT_2]
-    assert other.state is MemberState.INSIDE  # the other adult can collect the children
-    assert hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "", STAFF)[0].granted
-    _moved(v, ADULT_2, MemberState.EXITED)
+    assert v.state.members[ADULT_2].state is MemberState.INSIDE  # another adult, inside too
     kept, events = hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "", STAFF)
-    assert kept.code is Code.DENY_BINDING and "last adult" in kept.message and events == []
-    for child in (CHILD_1, CHILD_2):
-        _moved(v, child, MemberState.EXITED)
+    assert kept.code is Code.DENY_BINDING and "keeps the band" in kept.message and events == []
+    _moved(v, CHILD_1, MemberState.EXITED)
     taken, _ = hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "", STAFF)
     assert taken.code is Code.OK_REGISTERED  # the children have left: nobody to collect
+
+
+def test_a_hand_back_folds_to_nothing_where_it_would_take_someone_out_it_should_not() -> None:
+    """Folded at a gate whose view differs from the desk's (or forged): a band inside, an
+    adult whose family's child is inside, a band of another family stay as they were."""
+    v = out_for_a_while(child=MemberState.INSIDE)
+    for band, group in ((CHILD_1, FAMILY), (ADULT_1, FAMILY), (ADULT_2, "T-DUO")):
+        before = v.state.members[band]
+        fold(v.state, StockRecorded(DESK, T0, "returned", 1, "1", "", band, group, STAFF))
+        assert v.state.members[band] == before
+    fold(v.state, StockRecorded(DESK, T0, "returned", 1, "1", "", "04FFFFFFFFFFFF", FAMILY, STAFF))
+
+
+def test_a_band_handed_back_leaves_every_open_window_and_is_never_recalled() -> None:
+    v = out_for_a_while()
+    v.state.pairings[("X1", FAMILY, Mode.EXIT)] = Pairing(
+        "X1", FAMILY, Mode.EXIT, T0, (ADULT_1, ADULT_2)
+    )
+    _, events = hand_back_band(v.state, DESK, T0, v.policy, ADULT_1, "", STAFF)
+    for event in events:
+        fold(v.state, event)
+    assert v.state.pairings[("X1", FAMILY, Mode.EXIT)].adults == (ADULT_2,)
+
+
+def test_the_desks_last_shift_is_taken_within_the_venues_day_only() -> None:
+    v = out_for_a_while()
+    for event in record_stock(v.state, DESK, T0, v.policy, "taken", 200, "PM", "", STAFF)[1]:
+        fold(v.state, event)
+    _, (same_day,) = record_stock(v.state, DESK, T0, v.policy, "returned", 2, "", "", STAFF)
+    tomorrow = T0 + timedelta(days=1)
+    _, (next_day,) = record_stock(v.state, DESK, tomorrow, v.policy, "taken", 9, "", "", STAFF)
+    assert isinstance(same_day, StockRecorded) and isinstance(next_day, StockRecorded)
+    assert (same_day.shift, next_day.shift) == ("PM", "1")
 
 
 MADE: dict[str, Callable[[Venue], Body]] = {

@@ -8,12 +8,13 @@ exit. Staff actions, authorised by the staff badge tapped on the desk's reader
     hand_back_band(state, gate, now, policy, band, shift, staff)
                                                    OK_REGISTERED + StockRecorded(band=...)
 
-A shift is the desk's own label ("AM", "早班"): "" takes the desk's last one (`State.stock_shifts`),
-else "1". A band handed back is one its wearer took out of the venue: out for a while
-(`temp_out`) or bound and never let in; its member has then left for good, and the band may be
-bound to the next family; not the band of a family's last adult while its children are inside
-(they leave only with an adult of their own group). The hub keeps each record in the day's
-stock sheet.
+A shift is the desk's own label ("AM", "早班"): "" takes the desk's last one of the venue's day
+(`State.stock_shifts`), else "1". A band handed back is one its wearer took out of the venue:
+out for a while (`temp_out`) or bound and never let in; its member has then left for good, and
+the band may be bound to the next family. No adult's band is taken back while a child of its
+family is inside: children leave only with an adult of their own group, and two desks that each
+see the other adult out could otherwise take both. The hub keeps each record in the day's stock
+sheet.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gate.core.events import StockRecorded
-from gate.core.model import Code, Decision, Kind, Member, MemberState, Mode, Policy, Role, Scan
+from gate.core.model import Code, Decision, Kind, MemberState, Mode, Policy, Role, Scan
 from gate.core.rules import Outcome, deny
 from gate.core.state import State
 
@@ -42,9 +43,12 @@ def shift_label(shift: str) -> str:
     return text
 
 
-def _shift(state: State, gate: str, shift: str) -> str:
-    """The shift a record at `gate` falls in: the one named, else the desk's last, else "1"."""
-    return shift_label(shift) or state.stock_shifts.get(gate, "1")
+def _shift(state: State, gate: str, shift: str, now: datetime, policy: Policy) -> str:
+    """The shift a record at `gate` falls in: the one named, else the desk's last of the
+    venue's day, else "1"."""
+    last = state.stock_shifts.get(gate)
+    today = last is not None and policy.session_day(last.at) == policy.session_day(now)
+    return shift_label(shift) or (last.shift if last is not None and today else "1")
 
 
 def write_off_reason(reason: str) -> str:
@@ -76,7 +80,7 @@ def record_stock(
     if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_COUNT:
         return deny(scan, Code.DENY_BINDING, f"a count of bands from 1 to {MAX_COUNT}")
     try:
-        shift = _shift(state, gate, shift)
+        shift = _shift(state, gate, shift, now, policy)
         reason = write_off_reason(reason) if kind == "written_off" else ""
     except ValueError as exc:
         return deny(scan, Code.DENY_BINDING, str(exc))
@@ -99,15 +103,16 @@ def hand_back_band(
         message = f"band {band} is inside ({member.last_gate}): handed back once its wearer left"
         return deny(scan, Code.DENY_BINDING, message, member)
     if member.state not in HANDED_BACK:
-        return deny(scan, Code.DENY_ALREADY_EXITED, "band was returned at a final exit", member)
-    if _last_adult_for_children(state, member):
+        said = "band returned already (at a final exit, or handed back)"
+        return deny(scan, Code.DENY_ALREADY_EXITED, said, member)
+    if member.role is Role.ADULT and state.child_inside(member.group):
         message = (
-            f"children of group {member.group} are inside and this is their last adult's band: "
-            "kept to collect them at the exit"
+            f"children of group {member.group} are inside: an adult of theirs keeps the band to "
+            "collect them at the exit"
         )
         return deny(scan, Code.DENY_BINDING, message, member)
     try:
-        shift = _shift(state, gate, shift)
+        shift = _shift(state, gate, shift, now, policy)
     except ValueError as exc:
         return deny(scan, Code.DENY_BINDING, str(exc))
     message = (
@@ -119,15 +124,3 @@ def hand_back_band(
     )
     event = StockRecorded(gate, now, "returned", 1, shift, "", band, member.group, staff)
     return decision, [event]
-
-
-def _last_adult_for_children(state: State, member: Member) -> bool:
-    """Whether `member` is the last adult of its family with a band who could collect its
-    children inside: no child leaves without an adult of its own group."""
-    if member.role is not Role.ADULT or not state.child_inside(member.group):
-        return False
-    others = (m for m in state.family_members(member.group) if m.uid != member.uid)
-    return not any(
-        m.role is Role.ADULT and m.state in (MemberState.INSIDE, MemberState.TEMP_OUT)
-        for m in others
-    )

@@ -7,8 +7,9 @@ events through `fold` from the same allowlist always rebuilds the same State.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from typing import Any
 
 from gate.core.events import (
     BandBound,
@@ -131,35 +132,15 @@ class State:
     # again at the hub since, for a new reason) is
     restored: dict[str, str] = field(default_factory=dict)
     incidents: dict[str, IncidentOpened] = field(default_factory=dict)  # group -> open, by a desk
-    stock_shifts: dict[str, str] = field(default_factory=dict)  # desk -> its last stock shift
+    stock_shifts: dict[str, StockRecorded] = field(default_factory=dict)  # desk -> its last
 
     def copy(self) -> State:
         """A copy that folding into leaves this one alone: every value held is immutable, so a
-        copy of each table is enough. The allowlist is shared (it is replaced, never changed)."""
-        return State(
-            allowlist=self.allowlist,
-            members=dict(self.members),
-            groups=dict(self.groups),
-            bindings=dict(self.bindings),
-            pairings=dict(self.pairings),
-            overrides=dict(self.overrides),
-            inside=self.inside,
-            families=dict(self.families),
-            vouchers_used=dict(self.vouchers_used),
-            revocations=dict(self.revocations),
-            unbound=dict(self.unbound),
-            guardians=dict(self.guardians),
-            guardian_phones=self.guardian_phones,
-            pickup_codes=dict(self.pickup_codes),
-            not_authorised=dict(self.not_authorised),
-            pickup_asked=dict(self.pickup_asked),
-            wrong_codes=dict(self.wrong_codes),
-            lane_wrong_codes=dict(self.lane_wrong_codes),
-            desk_revoked=dict(self.desk_revoked),
-            restored=dict(self.restored),
-            incidents=dict(self.incidents),
-            stock_shifts=dict(self.stock_shifts),
-        )
+        copy of each table is enough. The allowlist is shared (it is replaced, never changed),
+        and so are the guardians' phones (this process's, never folded)."""
+        shared = ("allowlist", "guardian_phones")
+        held: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        return State(**{k: v if k in shared else _copied(v) for k, v in held.items()})
 
     def revoked(self, value: str) -> str | None:
         """Why a ticket or band is revoked: as a lost band replaced at a desk, at a desk, or by
@@ -284,10 +265,10 @@ def fold(state: State, event: Event) -> State:
             state.incidents[group] = event
         case IncidentClosed(group=group):
             state.incidents.pop(group, None)
-        case StockRecorded(gate=gate, shift=shift):
-            state.stock_shifts[gate] = shift
+        case StockRecorded(gate=gate):
             if event.band:
                 _hand_back(state, event)
+            state.stock_shifts[gate] = event
     return state
 
 
@@ -368,6 +349,10 @@ def _move(state: State, event: MemberMoved) -> None:
 # --- corrections at the desk (gate.core.corrections) -------------------------------------------
 
 
+def _copied(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
+
+
 def _member_of(state: State, uid: str, group: str) -> Member:
     member = state.members[uid]
     if member.group != group:
@@ -416,10 +401,16 @@ def _unbind(state: State, event: BandUnbound) -> None:
         group = replace(group, unaccompanied=False)
     state.groups[event.group] = group
     state.bindings[event.gate] = event.group  # the next band scanned at this desk takes the slot
+    _leave_windows(state, event.uid)
+
+
+def _leave_windows(state: State, uid: str) -> None:
+    """Band `uid` is no adult of any open pairing window any more: none recalls it."""
     for key, pairing in list(state.pairings.items()):
-        if event.uid in pairing.adults:
-            adults = tuple(uid for uid in pairing.adults if uid != event.uid)
-            state.pairings[key] = replace(pairing, adults=adults)
+        if uid in pairing.adults:
+            state.pairings[key] = replace(
+                pairing, adults=tuple(a for a in pairing.adults if a != uid)
+            )
 
 
 def _reissue(state: State, event: BandReissued) -> None:
@@ -435,11 +426,17 @@ def _reissue(state: State, event: BandReissued) -> None:
 
 def _hand_back(state: State, event: StockRecorded) -> None:
     """A band handed back at a desk after a temporary exit: its member has left for good, as at
-    a final exit, and the band may be bound to the next family."""
-    member = _member_of(state, event.band, event.group)
-    if member.state is MemberState.EXITED:
-        return  # returned at a final exit meanwhile: nothing more to do
-    state.inside -= member.state is MemberState.INSIDE
+    a final exit, and the band may be bound to the next family; no window recalls it. Nothing,
+    unless the band is out (for a while, or never let in) and none of its family's children is
+    inside (they leave only with an adult of their own group): a desk's stale view, or a
+    forged entry, takes nobody out."""
+    member = state.members.get(event.band)
+    out = (MemberState.TEMP_OUT, MemberState.BOUND)
+    if member is None or member.group != event.group or member.state not in out:
+        return
+    if member.role is Role.ADULT and state.child_inside(member.group):
+        return
     state.members[event.band] = replace(
         member, state=MemberState.EXITED, last_gate=event.gate, last_at=event.at
     )
+    _leave_windows(state, event.band)

@@ -31,6 +31,7 @@ SAY_STOCK_KIND = N_("Stock: taken, returned or written off")
 SAY_COUNT = N_("Count: a whole number of bands from 1 to 100000")
 SAY_SHIFT = N_("Shift: a label of at most 20 characters (AM, PM), or none for the last one")
 SAY_WRITE_OFF = N_("Reason: say why the bands are written off (broken clasp, ...), in one line")
+SAY_NO_REASON = N_("Reason: only a write-off takes one")
 KINDS = {
     "taken": "taken",
     "returned": "returned",
@@ -73,10 +74,14 @@ def stock(
     if kind is None:
         raise ValueError(SAY_STOCK_KIND)
     count, shift = _count(args), _shift(args)
-    reason = ""
+    reason = args.get("reason", "")
+    if kind != "written_off" and reason:
+        raise ValueError(SAY_NO_REASON)
     if kind == "written_off":
         try:
-            reason = core.write_off_reason(str(args.get("reason", "")))
+            if not isinstance(reason, str):
+                raise ValueError(SAY_WRITE_OFF)
+            reason = core.write_off_reason(reason)
         except ValueError:
             raise ValueError(SAY_WRITE_OFF) from None
     scan = Scan(settings.id, Mode.BIND, Kind.BARCODE, core.STOCK_VALUE)

@@ -133,7 +133,7 @@ class DeskEvents:
         at_ms, by = int(event.at.timestamp() * 1000), self._by(event)
         day = event.at.astimezone(self.tz).date().isoformat()
         kept = (day, event.gate, event.shift, event.kind, event.count, at_ms)
-        if self.stock.recorded_so(*kept, by=by, band=event.band):
+        if self.stock.recorded_so(*kept, band=event.band):
             return  # recorded from this entry already
         self.stock.add(*kept, by=by, band=event.band, reason=event.reason)
         log.info("stock %s x%d at %s (%s)", event.kind, event.count, event.gate, by)

@@ -74,8 +74,6 @@ class BandStockLog:
         if not 0 < count <= MAX_COUNT:
             raise ValueError(f"count {count}: a whole number from 1 to {MAX_COUNT}")
         with self._lock, transaction(self._db):
-            if band and self._handed_back(day, band):
-                raise ValueError(f"band {band} was handed back already today")
             cursor = self._db.execute(
                 "INSERT INTO band_stock (at_ms, day, desk, shift, kind, count, band, reason, by)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -93,15 +91,15 @@ class BandStockLog:
         count: int,
         at_ms: int,
         *,
-        by: str,
         band: str = "",
     ) -> bool:
-        """Whether this very record is kept already (a desk's entry, folded once more)."""
+        """Whether this very record is kept already (a desk's entry, folded once more: the
+        desk's time to the millisecond, whoever the staff badge's name now says)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT 1 FROM band_stock WHERE day = ? AND desk = ? AND shift = ? AND kind = ?"
-                " AND count = ? AND at_ms = ? AND by = ? AND band = ?",
-                (day, desk, shift, kind, count, at_ms, by[:100], band),
+                " AND count = ? AND at_ms = ? AND band = ?",
+                (day, desk, shift, kind, count, at_ms, band),
             ).fetchone()
         return row is not None
 
@@ -124,9 +122,3 @@ class BandStockLog:
                 (day, desk),
             ).fetchone()
         return str(row[0]) if row else None
-
-    def _handed_back(self, day: str, band: str) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM band_stock WHERE day = ? AND band = ?", (day, band)
-        ).fetchone()
-        return row is not None

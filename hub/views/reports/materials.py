@@ -126,14 +126,11 @@ class BandTally:
 
     def stock(self, state: State, records: Sequence[StockRecord] = ()) -> BandStock:
         """The stock when the day ended in `state`, with the desks' records of the day."""
-        back = {r.band for r in records if r.band}
-        # a band handed back at a desk is folded as returned (`StockRecorded`); one recorded
-        # at the hub by an earlier release left its member out for a while: not still out
-        stuck = {u for u in back if u in state.members and state.members[u].state in OUT}
+        back = {r.band for r in records if r.band}  # folded as returned: not still out
         return BandStock(
             issued={role: self.issued[role] for role in sorted(self.issued)},
             returned=sum(self.returned.values()),
-            still_out=_still_out(state, stuck),
+            still_out=_still_out(state),
             written_off=_written_off(state),
             handed_back=tuple(sorted(back)),
             shifts=tuple(shift_balances(records, self.bound_at)),
@@ -141,14 +138,11 @@ class BandTally:
         )
 
 
-OUT = (MemberState.TEMP_OUT, MemberState.BOUND)  # a band its wearer can hand back at a desk
-
-
-def _still_out(state: State, handed_back: set[str]) -> tuple[BandRow, ...]:
+def _still_out(state: State) -> tuple[BandRow, ...]:
     rows = (
         BandRow(m.uid, m.role, m.group, m.state, m.last_gate, m.last_at)
         for m in state.members.values()
-        if m.state is not MemberState.EXITED and m.uid not in handed_back
+        if m.state is not MemberState.EXITED
     )
     return tuple(sorted(rows, key=lambda b: (b.state.value, b.group, b.uid)))
 
