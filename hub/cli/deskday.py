@@ -181,7 +181,7 @@ def add_commands(commands: Any, day: Any) -> None:
     moves = stock.add_subparsers(dest="action")
     for name, action, what in (
         ("issue", "issue", "bands the store gives the desk"),
-        ("return", "return", "bands handed back to the desk"),
+        ("return", "return", "bands the desk gives back to the store"),
         ("write-off", "write_off", "bands lost or damaged (报损)"),
     ):
         move = moves.add_parser(name, help=what)
