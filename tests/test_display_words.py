@@ -169,7 +169,8 @@ def test_a_running_hub_speaks_its_language_unless_the_request_names_another(
         assert set(chinese) == set(english) and "no_roster" in chinese
         assert CHINESE.search(chinese["no_roster"]) and not CHINESE.search(english["no_roster"])
         display = json.loads(get("/api/display", "zh-CN")[1])
-        assert display["alerts"][0]["text"] == chinese[display["alerts"][0]["kind"]]
+        first = display["alerts"][0]  # the same words, whatever seconds went by between
+        assert re.sub(r"\d+", "#", first["text"]) == re.sub(r"\d+", "#", chinese[first["kind"]])
         for lang, wanted in (("zh-CN", chinese), ("en", english)):  # the stream, each its own
             with urllib.request.urlopen(f"{base}/api/stream?lang={lang}", timeout=10) as stream:
                 line = next(x for x in stream if x.startswith(b"data: "))
