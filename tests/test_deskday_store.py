@@ -74,21 +74,23 @@ def test_a_family_has_one_incident_open_at_a_time_and_it_closes_once(tmp_path: P
         assert [i.id for i in log.between(0, MINUTE + 1)] == [1, 2]
 
 
-def test_stock_records_are_bounded_and_a_band_is_handed_back_once_a_day(tmp_path: Path) -> None:
+def test_stock_records_are_bounded_and_each_hand_back_is_kept(tmp_path: Path) -> None:
     with BandStockLog(tmp_path / "events.db") as stock:
         assert stock.current_shift(DAY, "D1") is None
         stock.add(DAY, "D1", "AM", "taken", 200, 1000, by="uid 0")
         stock.add(DAY, "D1", "PM", "taken", 100, 2000, by="uid 0")
         assert stock.current_shift(DAY, "D1") == "PM"
         stock.add(DAY, "D1", "PM", "returned", 1, 3000, by="uid 0", band="04A10000000002")
-        with pytest.raises(ValueError, match="handed back already today"):
-            stock.add(DAY, "D1", "PM", "returned", 1, 4000, by="uid 0", band="04A10000000002")
+        # bound again to the next family and handed back again: the desk's rules decide that
+        stock.add(DAY, "D1", "PM", "returned", 1, 4000, by="uid 0", band="04A10000000002")
+        assert [r.band for r in stock.day(DAY)].count("04A10000000002") == 2
+        assert stock.recorded_so(DAY, "D1", "PM", "returned", 1, 4000, band="04A10000000002")
         for count in (0, -3, 100_001):
             with pytest.raises(ValueError, match="from 1 to 100000"):
                 stock.add(DAY, "D1", "PM", "taken", count, 5000, by="uid 0")
         with pytest.raises(ValueError, match="not one of"):
             stock.add(DAY, "D1", "PM", "sold", 1, 5000, by="uid 0")
-        assert [r.kind for r in stock.day(DAY)] == ["taken", "taken", "returned"]
+        assert [r.kind for r in stock.day(DAY)] == ["taken", "taken", "returned", "returned"]
         assert stock.day("2026-07-19") == []
 
 
@@ -141,6 +143,8 @@ def test_the_reports_incident_notes_withhold_bands_and_phones_but_for_staff() ->
         return at
 
     for staff, shown in ((True, note), (False, "mother [withheld] says band [withheld]")):
-        _stock, lost = deskday_sections((incident,), bands, t, words("en"), staff=staff, now_ms=0)
+        _stock, _records, lost = deskday_sections(
+            (incident,), bands, t, words("en"), staff=staff, now_ms=0
+        )
         (row,) = lost.rows
         assert row[-1] == shown and row[6] == 1 and row[7] == "found"

@@ -31,7 +31,7 @@ from gate.core import (
     decide,
     expire,
 )
-from gate.core.hlc import ClockDriftError, Timestamp
+from gate.core.hlc import ClockDriftError
 from gate.core.passages import as_band_says
 from gate.daemon.desk_corrections import desk_tokens
 from gate.daemon.guardian_phones import GuardianPhones
@@ -150,9 +150,8 @@ class ScanPath:
         mode = self.mode
         tag = writer is not None and kind is Kind.NFC
         if mode is None:
-            refused = (
-                check_refusal(self.settings.id, value, token, fault, tag_fault) if tag else None
-            )
+            gate_id = self.settings.id
+            refused = check_refusal(gate_id, value, token, fault, tag_fault) if tag else None
             if refused is not None:
                 self.count("check_bad_token")
             result = refused or band_check(self.ledger.state, value)
@@ -210,8 +209,7 @@ class ScanPath:
         A grant of a band on the reader (`band`) stands once its passage is on it."""
         now = self.clock()
         self.advance_time(now)
-        if scan.passage is not None and scan.passage.hlc is not None:
-            self._follow_band(scan.passage.hlc)
+        follow_band(self.ledger, scan, self.count)
         started = time.perf_counter()
         decision, events = decide(self.ledger.state, scan, now, self.policy)
         self.metrics.observe("decision_seconds", time.perf_counter() - started)
@@ -253,17 +251,6 @@ class ScanPath:
             " [forced]" if decision.forced else "",
         )
         return decision
-
-    def _follow_band(self, stamp: Timestamp) -> None:
-        """The band's last passage was stamped by a gate whose clock may be ahead of this one:
-        what is journalled here from now on (this passage's record too) is stamped after it,
-        so the day folds in the order the band went. A stamp further ahead than the clock
-        follows (`ClockDriftError`) is counted, `band_clock_ahead`, and not followed."""
-        try:
-            self.ledger.journal.observe(stamp)
-        except ClockDriftError as exc:
-            self.count("band_clock_ahead")
-            log.warning("the band's last passage is stamped too far ahead: %s", exc)
 
     def _actuate(
         self,
@@ -354,3 +341,19 @@ def scan_record(scan: Scan) -> dict[str, Any]:
         "tag": scan.tag,  # false: a test scan, or a barcode
         "offline": scan.offline,  # decided cut off from the others
     }
+
+
+def follow_band(ledger: Ledger, scan: Scan, count: Callable[[str], None]) -> None:
+    """The band's last passage (`scan.passage`, read on the reader) was stamped by a gate whose
+    clock may be ahead of this one:
+    what is journalled here from now on (this passage's record too) is stamped after it, so the
+    day folds in the order the band went. A stamp further ahead than the clock follows
+    (`ClockDriftError`) is counted, `band_clock_ahead`, and not followed."""
+    stamp = scan.passage.hlc if scan.passage is not None else None
+    if stamp is None:
+        return
+    try:
+        ledger.journal.observe(stamp)
+    except ClockDriftError as exc:
+        count("band_clock_ahead")
+        log.warning("the band's last passage is stamped too far ahead: %s", exc)
