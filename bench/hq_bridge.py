@@ -51,6 +51,7 @@ from deploy.broker import HUB_USER, Credentials
 from deploy.broker_process import Broker, free_port
 from deploy.hq_bridge import HqBridge
 from deploy.nats_process import NatsCluster
+from hq.service.consumer import add_stream_once_placed
 from hub.chain.wire import ChainEntry, ChainTopics, EntryBatch
 from venue.chain.office import HeadOffice
 
@@ -112,7 +113,7 @@ async def _bare_publish(cluster: NatsCluster, user: str, payloads: list[bytes]) 
             storage=StorageType.FILE,
             max_age=3600,
         )
-        await js.add_stream(config)
+        await add_stream_once_placed(js, config)
         started = time.perf_counter()
         for payload in payloads:
             await js.publish(BENCH_SUBJECT, payload, timeout=30)

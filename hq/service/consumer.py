@@ -183,7 +183,7 @@ class ChainConsumer:
             max_age=s.max_age_s,
         )
         try:
-            await js.add_stream(config)
+            await add_stream_once_placed(js, config)
         except BadRequestError:  # there already, made otherwise: kept as it is
             info = await js.stream_info(STREAM)
             if info.config.num_replicas != s.replicas:
@@ -226,3 +226,19 @@ class ChainConsumer:
         self._said_at = now
         for ack in self.chain.acks():
             await self._publish(nc, ack)
+
+
+NO_PEERS_FOR_PLACEMENT = 10005  # JetStream's error while its cluster has not yet formed
+
+
+async def add_stream_once_placed(js: Any, config: StreamConfig, within_s: float = 60.0) -> Any:
+    """Add a replicated stream: a cluster still forming (its nodes starting) answers "no
+    suitable peers for placement", and the stream is asked for again until `within_s` ends."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return await js.add_stream(config)
+        except BadRequestError as exc:
+            if exc.err_code != NO_PEERS_FOR_PLACEMENT or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
