@@ -2,16 +2,18 @@
 key=value...`, `{"cmd": "desk", "action": NAME, "args": {...}}`) and for the hub's console
 (`hub/desk/{gate}`, `gate.daemon.desk_requests`).
 
-Each action is a function of one shape:
+Each action is a function of one shape (`gate.daemon.desk_journal.DeskCall`: the gate's books,
+settings and policy, the time, the checked `args`, who asked):
 
-    def action(ledger, settings, policy, now, args, asked_by) -> {"seq": ..., **decision}
+    def action(call: DeskCall) -> {"seq": ..., **decision}
 
 It checks the gate's role, validates `args` (a `ValueError` with a sentence an operator can act
 on), finds the staff badge tapped on this desk's reader within the pairing window
 (`gate.core.staff_at_desk`), decides with the rules core, and records the decision with
-`ledger.record("decision", body, events)`, a denial too (the journal keeps every attempt), the
-badge in the body's `staff`. `dispatch` runs the one named, with the asker's request id carried
-into the decision's body (`Ledger.carrying`): the console finds the outcome by it.
+`DeskCall.record` (`DeskCall.by_badge` for most), a denial too (the journal keeps every
+attempt), the badge in the body's `staff`. `dispatch` runs the one named, with the asker's
+request id carried into the decision's body (`Ledger.carrying`): the console finds the outcome
+by it.
 
 `ACTIONS` holds the actions this gate knows. The names are the venue's: `join` here; `replace`,
 `unbind`, `reissue` (corrections), `walkin`, `not_authorised` (walk-in children and their
@@ -22,29 +24,22 @@ A name not in the table is refused with the names that are.
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from gate.core import Kind, Mode, Policy, Scan, join, staff_at_desk
+from gate.core import Kind, Mode, Policy, Scan, join
 from gate.core.model import Refusal
 from gate.core.rules import deny
 from gate.daemon.desk_corrections import ACTIONS as CORRECTIONS
 from gate.daemon.desk_guardians import not_authorised, walkin
-from gate.daemon.desk_journal import desk_role, record_desk_decision
+from gate.daemon.desk_journal import DeskAction, DeskCall, desk_role
 from gate.daemon.desk_records import ACTIONS as RECORDS
 from gate.daemon.desk_stock import ACTIONS as STOCK
 from gate.daemon.ledger import Ledger
 from gate.settings import GateSettings
 
-log = logging.getLogger("gate")
-
-DeskAction = Callable[
-    [Ledger, GateSettings, Policy, datetime, dict[str, Any], dict[str, Any] | None],
-    dict[str, Any],
-]
 ACTION_NAME = re.compile(r"[a-z][a-z_]{0,31}")
 ARG_NAME = re.compile(r"[a-z][a-z_]{0,31}")
 MAX_ARGS = 16
@@ -87,29 +82,17 @@ def ticket_arg(args: Mapping[str, Any], name: str) -> str:
     return value.strip()
 
 
-def join_action(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def join_action(call: DeskCall) -> dict[str, Any]:
     """Staff join ticket `other` to ticket `ticket`'s family (`gate.core.join`), authorised by
-    the badge tapped on this desk's reader."""
-    desk_role(settings, "tickets are joined")
-    ticket, other = ticket_arg(args, "ticket"), ticket_arg(args, "other")
-    staff = staff_at_desk(ledger.state, settings.id, now, policy)
+    the badge tapped on this desk's reader (its event names no badge: the entry does)."""
+    desk_role(call.settings, "tickets are joined")
+    ticket, other = ticket_arg(call.args, "ticket"), ticket_arg(call.args, "other")
+    staff = call.badge()
     if isinstance(staff, Refusal):
-        scan = Scan(settings.id, Mode.BIND, Kind.BARCODE, ticket)
-        decision, events = deny(scan, staff.code, staff.message)
-        badge = None
-    else:
-        decision, events = join(ledger.state, settings.id, ticket, other, now, policy)
-        badge = staff
-    result = record_desk_decision(ledger, decision, events, badge, asked_by)
-    log.info("desk join %s + %s: %s (%s)", ticket, other, decision.code.value, decision.message)
-    return result
+        scan = Scan(call.gate, Mode.BIND, Kind.BARCODE, ticket)
+        return call.record(deny(scan, staff.code, staff.message), f"desk join + {other}:")
+    outcome = join(call.state, call.gate, ticket, other, call.now, call.policy)
+    return call.record(outcome, f"desk join + {other}:", staff=staff)
 
 
 ACTIONS: dict[str, DeskAction] = {
@@ -142,6 +125,6 @@ def dispatch(
     if function is None:
         known = ", ".join(sorted(actions))
         raise UnknownAction(f"this desk knows no action {action!r} (it knows: {known})")
-    checked = check_args(args)
+    call = DeskCall(ledger, settings, policy, now, check_args(args), asked_by)
     with ledger.carrying(**({"request": request} if request else {})):
-        return function(ledger, settings, policy, now, checked, asked_by)
+        return function(call)

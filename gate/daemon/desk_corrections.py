@@ -15,23 +15,17 @@ binding), and the band works at every gate, cut off or not.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from gate.core import BandBound, Decision, Event, Policy, Scan, State, staff_at_desk
+from gate.core import BandBound, Decision, Event, Scan, State
 from gate.core import corrections as core
-from gate.core.model import Code, Kind, Mode, Refusal
-from gate.core.rules import Outcome, deny
-from gate.daemon.desk_journal import authorised_by, desk_role, record_desk_decision
-from gate.daemon.ledger import Ledger
+from gate.core.model import Code, Kind, Mode
+from gate.core.rules import Outcome
+from gate.daemon.desk_journal import DeskAction, DeskCall, desk_role
 from gate.daemon.wristbands import write_band_token
 from gate.devices.nfc.token import Keyring
-from gate.settings import GateSettings
 from gate.store.allowlist import normalise_uid
-
-log = logging.getLogger("gate")
 
 
 def _uid(args: dict[str, Any], name: str) -> str:
@@ -44,83 +38,41 @@ def _uid(args: dict[str, Any], name: str) -> str:
         raise ValueError(f"{name}: {exc}") from None
 
 
-def _decide(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    uid: str,
-    correct: Callable[[State, str], Outcome],
-) -> Outcome:
-    """The core's decision, made with the staff badge armed at this desk; without one, a denial
-    saying to tap it."""
-    staff = staff_at_desk(ledger.state, settings.id, now, policy)
-    if isinstance(staff, Refusal):
-        return deny(Scan(settings.id, Mode.BIND, Kind.NFC, uid), staff.code, staff.message)
-    return correct(ledger.state, staff)
-
-
-def _record(
-    ledger: Ledger,
-    outcome: Outcome,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-    what: str,
+def _correct(
+    call: DeskCall, uid: str, decide: Callable[[State, str], Outcome], what: str
 ) -> dict[str, Any]:
-    decision, events = outcome
-    staff, request = authorised_by(events), args.get("request")
-    answer = record_desk_decision(ledger, decision, events, staff, asked_by, Kind.NFC, request)
-    log.info("%s %s: %s (%s)", what, decision.value, decision.code.value, decision.message)
-    return answer
+    """The core's correction of band `uid`, made with the staff badge armed at this desk
+    (none: a denial saying to tap it), journalled with the request's id the asker gave."""
+    scan = Scan(call.gate, Mode.BIND, Kind.NFC, uid)
+    return call.by_badge(scan, decide, what, request=call.args.get("request"))
 
 
-def replace_band(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def replace_band(call: DeskCall) -> dict[str, Any]:
     """Replace member `args["old"]`'s lost band with band `args["new"]`."""
-    desk_role(settings, "bands are replaced")
-    old, new = _uid(args, "old"), _uid(args, "new")
-    outcome = _decide(
-        ledger,
-        settings,
-        policy,
-        now,
+    desk_role(call.settings, "bands are replaced")
+    old, new = _uid(call.args, "old"), _uid(call.args, "new")
+    return _correct(
+        call,
         old,
-        lambda state, staff: core.replace_band(state, settings.id, now, policy, old, new, staff),
+        lambda state, staff: core.replace_band(
+            state, call.gate, call.now, call.policy, old, new, staff
+        ),
+        f"replace by {new}:",
     )
-    return _record(ledger, outcome, args, asked_by, f"replace by {new}:")
-
-
-DeskAction = Callable[..., dict[str, Any]]  # the shape of gate.daemon.desk_actions' table
 
 
 def _on_one_band(correct: Callable[..., Outcome], doing: str, what: str) -> DeskAction:
     """A correction of one band named `args["uid"]`, decided by the core's `correct`."""
 
-    def action(
-        ledger: Ledger,
-        settings: GateSettings,
-        policy: Policy,
-        now: datetime,
-        args: dict[str, Any],
-        asked_by: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        desk_role(settings, doing)
-        uid = _uid(args, "uid")
-        outcome = _decide(
-            ledger,
-            settings,
-            policy,
-            now,
+    def action(call: DeskCall) -> dict[str, Any]:
+        desk_role(call.settings, doing)
+        uid = _uid(call.args, "uid")
+        return _correct(
+            call,
             uid,
-            lambda state, staff: correct(state, settings.id, now, policy, uid, staff),
+            lambda state, staff: correct(state, call.gate, call.now, call.policy, uid, staff),
+            what,
         )
-        return _record(ledger, outcome, args, asked_by, what)
 
     return action
 

@@ -6,8 +6,8 @@ decision entry of this desk (a denial too: the journal keeps every attempt), fol
 published like every entry. Only a desk or a handheld registers (its role's row in
 `gate.core.authority`). Both have the shape of every desk action:
 
-    walkin(ledger, settings, policy, now, {"guardian": "李娜", "phone": "13800138000"}, asked_by)
-    not_authorised(ledger, settings, policy, now, {"group": "T1", "names": ["张伟"]}, asked_by)
+    walkin(DeskCall(ledger, settings, policy, now, {"guardian": "李娜", "phone": "138..."}, None))
+    not_authorised(DeskCall(..., {"group": "T1", "names": ["张伟"]}, asked_by))
 
 A walk-in child's group is given its pickup code at once (policy `pickup_codes` "solo" or
 "all"): the journal holds its digest (`PickupCodeIssued`), the answer the code itself
@@ -18,62 +18,34 @@ for the desk's own book and the hub alone (`gate.daemon.walkin_hand_over`), whic
 
 from __future__ import annotations
 
-import logging
 import secrets
-from datetime import datetime
 from typing import Any
 
-from gate.core import (
-    Code,
-    Decision,
-    Event,
-    PickupCodeIssued,
-    Policy,
-    register_child,
-    set_not_authorised,
-    staff_at_desk,
-)
+from gate.core import Code, PickupCodeIssued, register_child, set_not_authorised
 from gate.core.guardians import guardian_name, guardian_phone, not_authorised_names
-from gate.daemon.desk_journal import authorised_by, desk_role, record_desk_decision
-from gate.daemon.ledger import Ledger
+from gate.daemon.desk_journal import DeskCall, desk_role
 from gate.daemon.pickups import Pickups
 from gate.daemon.walkin_hand_over import PHONE
 from gate.devices.nfc.token import load_keyring
-from gate.settings import GateSettings
-
-log = logging.getLogger("gate")
 
 MAX_GROUP = 64  # characters of a ticket code or walk-in group named by a request
 
 
-def _record(
-    ledger: Ledger, decision: Decision, events: list[Event], asked_by: dict[str, Any] | None
-) -> dict[str, Any]:
-    return record_desk_decision(ledger, decision, events, authorised_by(events), asked_by)
-
-
-def walkin(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def walkin(call: DeskCall) -> dict[str, Any]:
     """Register a walk-in child here: guardian's name and mobile number in `args`."""
+    settings, policy, now = call.settings, call.policy, call.now
     desk_role(settings, "a walk-in child is registered")
-    name, phone = guardian_name(args.get("guardian")), guardian_phone(args.get("phone"))
-    state = ledger.state
-    staff = staff_at_desk(state, settings.id, now, policy)
-    decision, events = register_child(state, settings.id, now, policy, name, phone, staff)
+    name = guardian_name(call.args.get("guardian"))
+    phone = guardian_phone(call.args.get("phone"))
+    staff = call.badge()
+    decision, events = register_child(call.state, call.gate, now, policy, name, phone, staff)
     code = None
     if decision.code is Code.OK_REGISTERED and policy.pickup_codes != "off":
         code = f"{secrets.randbelow(1_000_000):06d}"
         pickups = Pickups(load_keyring(settings.site_key), policy.pickup_codes, None, _no_count)
         group = decision.value
-        events = [*events, PickupCodeIssued(settings.id, now, group, pickups.digests(code)[0])]
-    answer = _record(ledger, decision, events, asked_by)
-    log.info("walk-in %s: %s (%s)", decision.value, decision.code.value, decision.message)
+        events = [*events, PickupCodeIssued(call.gate, now, group, pickups.digests(code)[0])]
+    answer = call.record((decision, events), "walk-in")
     if decision.code is Code.OK_REGISTERED:  # for the desk's book and the hub, never further
         answer[PHONE] = phone
     if code is not None:
@@ -81,26 +53,17 @@ def walkin(
     return answer
 
 
-def not_authorised(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def not_authorised(call: DeskCall) -> dict[str, Any]:
     """Set who may not collect a group's children: `group` and `names` (none clears it)."""
-    desk_role(settings, "a not-authorised list is set")
-    group = args.get("group")
+    desk_role(call.settings, "a not-authorised list is set")
+    group = call.args.get("group")
     if not isinstance(group, str) or not 0 < len(group) <= MAX_GROUP:
         raise ValueError(f"group: a ticket code or walk-in group of 1 to {MAX_GROUP} characters")
-    names = not_authorised_names(args.get("names", []))
-    state = ledger.state
-    staff = staff_at_desk(state, settings.id, now, policy)
-    decision, events = set_not_authorised(state, settings.id, now, policy, group, names, staff)
-    answer = _record(ledger, decision, events, asked_by)
-    log.info("not authorised for %s: %s", group, decision.code.value)
-    return answer
+    names = not_authorised_names(call.args.get("names", []))
+    outcome = set_not_authorised(
+        call.state, call.gate, call.now, call.policy, group, names, call.badge()
+    )
+    return call.record(outcome, "not authorised for")
 
 
 def _no_count(*_args: Any) -> None:

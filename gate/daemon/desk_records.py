@@ -10,8 +10,8 @@ decision entry with its event and the badge (a denial too), folded here and publ
 every entry: every gate refuses a revoked value at once, and the hub revokes it in its
 allowlist (a delta for the gates that missed the event) and records the incident.
 
-    revoke(ledger, settings, policy, now, {"value": "T17", "reason": "refund"}, asked_by)
-    incident_open(ledger, settings, policy, now, {"kind": "lost_child", "band": "04A1..."}, None)
+    revoke(DeskCall(ledger, settings, policy, now, {"value": "T17", "reason": "refund"}, None))
+    incident_open(DeskCall(..., {"kind": "lost_child", "band": "04A1..."}, asked_by))
 
 Arguments are checked as hostile; what is wrong is said in the console's words (a fixed
 sentence each, translated where the console shows it).
@@ -19,22 +19,14 @@ sentence each, translated where the console shows it).
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
 from typing import Any
 
-from gate.core import Kind, Mode, Policy, Scan, staff_at_desk
+from gate.core import Kind, Mode, Scan
 from gate.core import desk_records as core
-from gate.core.model import Refusal
-from gate.core.rules import Outcome, deny
 from gate.core.state import State
-from gate.daemon.desk_journal import authorised_by, desk_role, record_desk_decision
-from gate.daemon.ledger import Ledger
+from gate.daemon.desk_journal import DeskAction, DeskCall, desk_role
 from gate.i18n import N_
-from gate.settings import GateSettings
 from gate.store.allowlist import normalise_uid
-
-log = logging.getLogger("gate")
 
 SAY_VALUE = N_("Band or ticket: a band's UID (as on the reader) or a ticket code")
 SAY_REASON = N_("Reason: say why it is revoked (lost band, refund, ...), in one line")
@@ -69,86 +61,38 @@ def _value(state: State, args: dict[str, Any]) -> str:
         raise ValueError(SAY_VALUE) from None
 
 
-def decide_with_badge(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    scan: Scan,
-    decide: Any,
-    asked_by: dict[str, Any] | None,
-    what: str,
-) -> dict[str, Any]:
-    """The core's decision with the badge armed here (none: a denial saying to tap it),
-    journalled with the badge."""
-    staff = staff_at_desk(ledger.state, settings.id, now, policy)
-    outcome: Outcome
-    if isinstance(staff, Refusal):
-        outcome = deny(scan, staff.code, staff.message)
-    else:
-        outcome = decide(ledger.state, staff)
-    decision, events = outcome
-    answer = record_desk_decision(
-        ledger, decision, events, authorised_by(events), asked_by, scan.kind
-    )
-    log.info("%s %s: %s (%s)", what, decision.value, decision.code.value, decision.message)
-    return answer
+def _scan(call: DeskCall, value: str) -> Scan:
+    kind = Kind.BARCODE if value in call.state.allowlist.tickets else Kind.NFC
+    return Scan(call.gate, Mode.BIND, kind, value)
 
 
-def _scan(settings: GateSettings, state: State, value: str) -> Scan:
-    kind = Kind.BARCODE if value in state.allowlist.tickets else Kind.NFC
-    return Scan(settings.id, Mode.BIND, kind, value)
-
-
-def revoke(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def revoke(call: DeskCall) -> dict[str, Any]:
     """Revoke ticket or band `args["value"]` for `args["reason"]`."""
-    desk_role(settings, "a band or ticket is revoked")
-    value = _value(ledger.state, args)
-    reason = _text(args, "reason", SAY_REASON)
+    desk_role(call.settings, "a band or ticket is revoked")
+    value = _value(call.state, call.args)
+    reason = _text(call.args, "reason", SAY_REASON)
     try:
         reason = core.revocation_reason(reason)
     except ValueError:
         raise ValueError(SAY_REASON) from None
-    return decide_with_badge(
-        ledger,
-        settings,
-        policy,
-        now,
-        _scan(settings, ledger.state, value),
+    return call.by_badge(
+        _scan(call, value),
         lambda state, staff: core.revoke_value(
-            state, settings.id, now, policy, value, reason, staff
+            state, call.gate, call.now, call.policy, value, reason, staff
         ),
-        asked_by,
         "revoke",
     )
 
 
-def restore(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def restore(call: DeskCall) -> dict[str, Any]:
     """Lift the revocation of ticket or band `args["value"]`."""
-    desk_role(settings, "a band or ticket is restored")
-    value = _value(ledger.state, args)
-    return decide_with_badge(
-        ledger,
-        settings,
-        policy,
-        now,
-        _scan(settings, ledger.state, value),
-        lambda state, staff: core.restore_value(state, settings.id, now, policy, value, staff),
-        asked_by,
+    desk_role(call.settings, "a band or ticket is restored")
+    value = _value(call.state, call.args)
+    return call.by_badge(
+        _scan(call, value),
+        lambda state, staff: core.restore_value(
+            state, call.gate, call.now, call.policy, value, staff
+        ),
         "restore",
     )
 
@@ -169,72 +113,50 @@ def _family(args: dict[str, Any]) -> tuple[str, str]:
     return "", ticket
 
 
-def incident_open(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def _family_scan(call: DeskCall, band: str, group: str) -> Scan:
+    return Scan(call.gate, Mode.BIND, Kind.NFC if band else Kind.BARCODE, band or group)
+
+
+def incident_open(call: DeskCall) -> dict[str, Any]:
     """Open a lost-child (`kind` lost-child, the default) or separated-family incident for the
     family of `band` or of ticket `group`, with an optional `note`."""
-    desk_role(settings, "an incident is opened")
-    kind = _text(args, "kind", SAY_KIND, required=False) or "lost_child"
+    desk_role(call.settings, "an incident is opened")
+    kind = _text(call.args, "kind", SAY_KIND, required=False) or "lost_child"
     kind = kind.replace("-", "_")
     if kind not in core.INCIDENT_KINDS:
         raise ValueError(SAY_KIND)
-    band, group = _family(args)
+    band, group = _family(call.args)
     try:
-        note = core.incident_note(_text(args, "note", SAY_NOTE, required=False))
+        note = core.incident_note(_text(call.args, "note", SAY_NOTE, required=False))
     except ValueError:
         raise ValueError(SAY_NOTE) from None
-    scan = Scan(settings.id, Mode.BIND, Kind.NFC if band else Kind.BARCODE, band or group)
-    return decide_with_badge(
-        ledger,
-        settings,
-        policy,
-        now,
-        scan,
+    return call.by_badge(
+        _family_scan(call, band, group),
         lambda state, staff: core.open_incident(
-            state, settings.id, now, policy, kind, band, group, note, staff
+            state, call.gate, call.now, call.policy, kind, band, group, note, staff
         ),
-        asked_by,
         "incident opened for",
     )
 
 
-def incident_close(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def incident_close(call: DeskCall) -> dict[str, Any]:
     """Close the open incident of the family of `band` or of ticket `group`: `outcome` found
     (the default) or cancelled."""
-    desk_role(settings, "an incident is closed")
-    outcome = _text(args, "outcome", SAY_OUTCOME, required=False) or "found"
+    desk_role(call.settings, "an incident is closed")
+    outcome = _text(call.args, "outcome", SAY_OUTCOME, required=False) or "found"
     if outcome not in core.INCIDENT_OUTCOMES:
         raise ValueError(SAY_OUTCOME)
-    band, group = _family(args)
-    scan = Scan(settings.id, Mode.BIND, Kind.NFC if band else Kind.BARCODE, band or group)
-    return decide_with_badge(
-        ledger,
-        settings,
-        policy,
-        now,
-        scan,
+    band, group = _family(call.args)
+    return call.by_badge(
+        _family_scan(call, band, group),
         lambda state, staff: core.close_incident(
-            state, settings.id, now, policy, band, group, outcome, staff
+            state, call.gate, call.now, call.policy, band, group, outcome, staff
         ),
-        asked_by,
         "incident closed for",
     )
 
 
-ACTIONS = {
+ACTIONS: dict[str, DeskAction] = {
     "revoke": revoke,
     "restore": restore,
     "incident_open": incident_open,

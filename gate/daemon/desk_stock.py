@@ -9,22 +9,19 @@ journalled with its `StockRecorded` event and the badge, folded here and publish
 frees a band handed back (its member left for good), and the hub keeps the record in the day's
 stock sheet, by "D1 (staff Wang Fang)".
 
-    stock(ledger, settings, policy, now, {"kind": "taken", "count": "200", "shift": "AM"}, None)
-    hand_back(ledger, settings, policy, now, {"band": "04A1B2C3D4E5F6"}, None)
+    stock(DeskCall(ledger, settings, policy, now, {"kind": "taken", "count": "200"}, None))
+    hand_back(DeskCall(ledger, settings, policy, now, {"band": "04A1B2C3D4E5F6"}, None))
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from gate.core import Kind, Mode, Policy, Scan
+from gate.core import Kind, Mode, Scan
 from gate.core import desk_stock as core
-from gate.daemon.desk_journal import desk_role
-from gate.daemon.desk_records import SAY_BAND, decide_with_badge
-from gate.daemon.ledger import Ledger
+from gate.daemon.desk_journal import DeskAction, DeskCall, desk_role
+from gate.daemon.desk_records import SAY_BAND
 from gate.i18n import N_
-from gate.settings import GateSettings
 from gate.store.allowlist import normalise_uid
 
 SAY_STOCK_KIND = N_("Stock: taken, returned or written off")
@@ -60,16 +57,10 @@ def _count(args: dict[str, Any]) -> int:
     return count
 
 
-def stock(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def stock(call: DeskCall) -> dict[str, Any]:
     """`count` bands `kind` (taken, returned, written_off with a `reason`) in `shift`."""
-    desk_role(settings, "band stock is recorded")
+    args = call.args
+    desk_role(call.settings, "band stock is recorded")
     kind = KINDS.get(str(args.get("kind", "")).strip())
     if kind is None:
         raise ValueError(SAY_STOCK_KIND)
@@ -84,51 +75,33 @@ def stock(
             reason = core.write_off_reason(reason)
         except ValueError:
             raise ValueError(SAY_WRITE_OFF) from None
-    scan = Scan(settings.id, Mode.BIND, Kind.BARCODE, core.STOCK_VALUE)
-    return decide_with_badge(
-        ledger,
-        settings,
-        policy,
-        now,
-        scan,
+    return call.by_badge(
+        Scan(call.gate, Mode.BIND, Kind.BARCODE, core.STOCK_VALUE),
         lambda state, staff: core.record_stock(
-            state, settings.id, now, policy, kind, count, shift, reason, staff
+            state, call.gate, call.now, call.policy, kind, count, shift, reason, staff
         ),
-        asked_by,
         f"stock {kind}",
     )
 
 
-def hand_back(
-    ledger: Ledger,
-    settings: GateSettings,
-    policy: Policy,
-    now: datetime,
-    args: dict[str, Any],
-    asked_by: dict[str, Any] | None,
-) -> dict[str, Any]:
+def hand_back(call: DeskCall) -> dict[str, Any]:
     """Band `band` handed back after a temporary exit, into `shift`'s stock."""
-    desk_role(settings, "a band is handed back")
-    band = args.get("band")
+    desk_role(call.settings, "a band is handed back")
+    band = call.args.get("band")
     try:
         if not isinstance(band, str):
             raise ValueError(SAY_BAND)
         uid = normalise_uid(band.strip())
     except ValueError:
         raise ValueError(SAY_BAND) from None
-    shift = _shift(args)
-    return decide_with_badge(
-        ledger,
-        settings,
-        policy,
-        now,
-        Scan(settings.id, Mode.BIND, Kind.NFC, uid),
+    shift = _shift(call.args)
+    return call.by_badge(
+        Scan(call.gate, Mode.BIND, Kind.NFC, uid),
         lambda state, staff: core.hand_back_band(
-            state, settings.id, now, policy, uid, shift, staff
+            state, call.gate, call.now, call.policy, uid, shift, staff
         ),
-        asked_by,
         "band handed back:",
     )
 
 
-ACTIONS = {"stock": stock, "hand_back": hand_back}
+ACTIONS: dict[str, DeskAction] = {"stock": stock, "hand_back": hand_back}

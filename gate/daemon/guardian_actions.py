@@ -9,6 +9,7 @@ from typing import Any
 
 from gate.core import Kind, Mode, Scan
 from gate.daemon.desk_guardians import not_authorised, walkin
+from gate.daemon.desk_journal import DeskCall
 from gate.daemon.scans import ScanPath
 from gate.daemon.walkin_hand_over import hand_over
 from gate.link.codec import decision_to_dict
@@ -22,7 +23,7 @@ class GuardianActions:
         """Staff register a walk-in child here; its pickup code printed on this desk's receipt
         printer, if it has one."""
         s = self.scans
-        answer = walkin(s.ledger, s.settings, s.policy, s.clock(), args, asked_by)
+        answer = walkin(DeskCall(s.ledger, s.settings, s.policy, s.clock(), args, asked_by))
         return hand_over(s, answer, None)  # the phone kept and sent, the code printed
 
     def not_authorised(
@@ -30,7 +31,8 @@ class GuardianActions:
     ) -> dict[str, Any]:
         """Staff set a child's not-authorised list here."""
         s = self.scans
-        s.last = not_authorised(s.ledger, s.settings, s.policy, s.clock(), args, asked_by)
+        call = DeskCall(s.ledger, s.settings, s.policy, s.clock(), args, asked_by)
+        s.last = not_authorised(call)
         return s.last
 
     def pickup(self, code: str, asked_by: dict[str, Any] | None) -> dict[str, Any]:

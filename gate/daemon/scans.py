@@ -34,6 +34,7 @@ from gate.core import (
 from gate.core.hlc import ClockDriftError
 from gate.core.passages import as_band_says
 from gate.daemon.desk_corrections import desk_tokens
+from gate.daemon.desk_journal import DeskAction, DeskCall
 from gate.daemon.guardian_phones import GuardianPhones
 from gate.daemon.ledger import Ledger
 from gate.daemon.passages import PassageRecords
@@ -308,14 +309,14 @@ class ScanPath:
 
     def desk_action(
         self,
-        action: Callable[..., dict[str, Any]],
+        action: DeskAction,
         args: dict[str, Any],
         asked_by: dict[str, Any] | None,
     ) -> dict[str, Any]:
         """A staff action at this desk (`gate.daemon.desk_corrections`), once windows due close."""
         now = self.clock()
         self.advance_time(now)
-        self.last = action(self.ledger, self.settings, self.policy, now, args, asked_by)
+        self.last = action(DeskCall(self.ledger, self.settings, self.policy, now, args, asked_by))
         return self.last
 
 
