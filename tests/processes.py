@@ -20,6 +20,8 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +32,9 @@ import pytest
 POLL_S = 0.02
 LOG_CHARS = 3000
 GRACE_S = 5.0
+# After SIGTERM, how long teardown may take before pytest is made to exit (what a test left
+# running, a thread that never ends, must not keep a stopped run alive).
+TEARDOWN_GRACE_S = float(os.environ.get("WRISTGATE_TEARDOWN_GRACE_S", "60"))
 
 
 def tail(path: Path | str, chars: int = LOG_CHARS) -> str:
@@ -149,8 +154,22 @@ def marks() -> tuple[int, int]:
 
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM (a CI runner's timeout, scripts/test-under-load stopped): an interrupt, so that
-    pytest tears down and the processes here are killed, not left to run on."""
+    pytest tears down and the processes here are killed, not left to run on; and pytest exits
+    within TEARDOWN_GRACE_S whatever its teardown waits for."""
+    threading.Thread(target=_exit_after_grace, args=(signum,), daemon=True).start()
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _exit_after_grace(signum: int) -> None:
+    time.sleep(TEARDOWN_GRACE_S)  # a deadline for teardown, not a wait for a condition
+    print(
+        f"\nteardown still running {TEARDOWN_GRACE_S:.0f} s after signal {signum}: the "
+        "processes here killed, pytest exits",
+        file=sys.stderr,
+        flush=True,
+    )
+    _at_exit()
+    os._exit(128 + signum)
 
 
 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
