@@ -59,7 +59,7 @@ from gate.core.model import (
     Voucher,
 )
 from gate.core.rules import expire
-from gate.core.state import Allowlist, Group, State, fold, recall_stands
+from gate.core.state import Allowlist, Group, State, fold, hand_back_blocked, recall_stands
 
 __all__ = [
     "Allowlist",
@@ -112,6 +112,7 @@ __all__ = [
     "expire",
     "fold",
     "hand_back_band",
+    "hand_back_blocked",
     "headcount",
     "join",
     "mask_phone",

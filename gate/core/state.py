@@ -426,17 +426,25 @@ def _reissue(state: State, event: BandReissued) -> None:
 
 def _hand_back(state: State, event: StockRecorded) -> None:
     """A band handed back at a desk after a temporary exit: its member has left for good, as at
-    a final exit, and the band may be bound to the next family; no window recalls it. Nothing,
-    unless the band is out (for a while, or never let in) and none of its family's children is
-    inside (they leave only with an adult of their own group): a desk's stale view, or a
-    forged entry, takes nobody out."""
-    member = state.members.get(event.band)
-    out = (MemberState.TEMP_OUT, MemberState.BOUND)
-    if member is None or member.group != event.group or member.state not in out:
+    a final exit, and the band may be bound again; no window recalls it. Nothing unless the
+    band is out and no child of its family is inside (`hand_back_blocked`: they leave only
+    with an adult of their own group): a stale desk, or a forged entry, takes nobody out."""
+    if hand_back_blocked(state, event.band, event.group) is not None:
         return
-    if member.role is Role.ADULT and state.child_inside(member.group):
-        return
+    member = state.members[event.band]
     state.members[event.band] = replace(
         member, state=MemberState.EXITED, last_gate=event.gate, last_at=event.at
     )
     _leave_windows(state, event.band)
+
+
+def hand_back_blocked(state: State, band: str, group: str) -> str | None:
+    """Why band `band` of `group` handed back at a desk changes nothing (None: it leaves)."""
+    member = state.members.get(band)
+    if member is None or member.group != group:
+        return f"band {band} is not bound to group {group}"
+    if member.state not in (MemberState.TEMP_OUT, MemberState.BOUND):
+        return f"band {band} is {member.state} (last at {member.last_gate})"
+    if member.role is Role.ADULT and state.child_inside(member.group):
+        return f"a child of group {group} is inside: the adult keeps the band to collect them"
+    return None

@@ -69,6 +69,7 @@ from gate.core import (
     Role,
     Scan,
     State,
+    StockRecorded,
     VoucherUsed,
     recall_stands,
     rules,
@@ -84,7 +85,7 @@ from hub.fold.audit_overrides import (
 )
 from hub.fold.audit_pending import Pending, ready_findings
 from hub.fold.audit_pickups import pickup_findings, pickup_kind, pickup_window_is_its_groups
-from hub.fold.audit_warnings import partition_warnings, voucher_reuse
+from hub.fold.audit_warnings import hand_back_not_applied, partition_warnings, voucher_reuse
 from hub.fold.clocks import iso_seconds
 from hub.fold.findings import Finding
 from hub.store.records import GateRow, StoredEntry
@@ -184,6 +185,8 @@ class RuleAudit:
             self._pairing(state, e, event)
         elif isinstance(event, VoucherUsed):
             self.found += voucher_reuse(state, event, e.ref)
+        elif isinstance(event, StockRecorded) and event.band:
+            self.found += hand_back_not_applied(state, event, e.ref)
         elif isinstance(event, OverrideArmed) and e.entry.kind == "decision":
             if (unread := no_badge_read(e.entry.body)) is not None:
                 self.armed_unread[event.gate] = (event.at, event.staff, unread)

@@ -9,6 +9,11 @@
                                 finding for one fact
     voucher_reused              a digital voucher used a second time (two gates, cut off from
                                 each other: each spent it not knowing of the other)
+    hand_back_not_applied       a band handed back at a desk while its wearer was inside, or
+                                while a child of its family was (a desk that had not heard
+                                of the entry, or a forged entry): no gate lets its member out,
+                                yet the desk's stock counts the band returned. Staff look for
+                                the family and the band.
 
 None of these is a rule violation: a gate cut off from the others decides from what it knows,
 and an override is the venue's own way out (design §4). The hub shows them for staff to judge.
@@ -18,7 +23,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gate.core import Member, MemberMoved, MemberState, State, VoucherUsed
+from gate.core import (
+    Member,
+    MemberMoved,
+    MemberState,
+    State,
+    StockRecorded,
+    VoucherUsed,
+    hand_back_blocked,
+)
 from hub.fold.findings import Finding
 
 _OUT = (MemberState.EXITED, MemberState.TEMP_OUT)
@@ -91,6 +104,27 @@ def voucher_reuse(
             f"already used at {first.gate} {_t(first.at)}",
             used.uid,
             used.group,
+            ref,
+        )
+    ]
+
+
+def hand_back_not_applied(
+    state: State, back: StockRecorded, ref: tuple[tuple[str, int], ...]
+) -> list[Finding]:
+    """A band handed back (`back`, before it is folded into `state`) that lets nobody out."""
+    why = hand_back_blocked(state, back.band, back.group)
+    if why is None:
+        return []
+    said = f"band {back.band} handed back at {back.gate} {_t(back.at)} by staff {back.staff}"
+    return [
+        Finding(
+            "hand_back_not_applied",
+            (back.gate,),
+            back.at,
+            f"{said}, not applied: {why}",
+            back.band,
+            back.group,
             ref,
         )
     ]

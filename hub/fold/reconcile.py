@@ -51,6 +51,8 @@ Warnings:
 
     double_entry            a member let in while already inside (two gates, partitioned)
     voucher_reused          a digital voucher used again (two gates, partitioned)
+    hand_back_not_applied   a band handed back at a desk while its wearer, or a child of its
+                            family, was inside (a desk that had not heard): folded to nothing
     exit_without_entry      a member let out while not inside
     child_released_by_override   a child let out by a staff override that set aside no pickup
     unverified_pickup       a child let out by an override of its guardian's pickup (no pickup

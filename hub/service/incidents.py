@@ -43,6 +43,7 @@ CONFLICT_KINDS = (
     "journal_conflict",
     "move_without_entry",
     "voucher_reused",  # a voucher used at two cut-off gates
+    "hand_back_not_applied",  # a band taken back by a desk that had not heard of its entry
 )
 
 

@@ -37,7 +37,13 @@ from hub.views.roster_alerts import roster_alerts
 from hub.views.sweep import unaccompanied_groups
 
 CAPACITY_WARNING = 0.9
-CONFLICT_KINDS = ("double_entry", "exit_without_entry", "journal_conflict", "voucher_reused")
+CONFLICT_KINDS = (
+    "double_entry",
+    "exit_without_entry",
+    "journal_conflict",
+    "voucher_reused",
+    "hand_back_not_applied",
+)
 FORGED_KINDS = ("forged_event", "seq_jump")
 
 

@@ -79,6 +79,7 @@ FINDINGS: dict[str, str] = {
     "grant_not_passed": N_("Let through, nobody passed"),
     "journal_conflict": N_("Gates' journals disagree"),
     "voucher_reused": N_("Voucher used twice"),
+    "hand_back_not_applied": N_("Band handed back while its wearer was inside"),
     "unknown_reference": N_("Entry names something unknown"),
     "unverified_pickup": N_("Child collected without the pickup code"),
     "pickup_not_authorised": N_("Override tried on a child with a not-authorised list"),
