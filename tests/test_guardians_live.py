@@ -85,7 +85,8 @@ def child_inside(lanes: dict[str, GateRig]) -> tuple[str, str, bytes]:
     assert answer["granted"], answer
     group, code = answer["decision"]["group"], answer["decision"]["pickup"]["code"]
     bound = desk.tap(SOLO_CHILD)
-    assert (bound["code"], bound["group"], bound["role"]) == ("OK_BIND", group, "solo_child")
+    said = {k: v for k, v in bound.items() if k != "memory"}
+    assert (bound["code"], bound["group"], bound["role"]) == ("OK_BIND", group, "solo_child"), said
     knows(entry, SOLO_CHILD)
     entered = entry.tap(SOLO_CHILD, bound["memory"])
     assert entered["code"] == "OK_ENTRY", entered
