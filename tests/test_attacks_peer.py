@@ -114,6 +114,12 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
         assert [v.scan("E1", b) for b in (ADULT, CHILD, SOLO_CHILD)] == ["OK_ENTRY"] * 3
         v.wait_bound(("X1",), (ADULT,))
         wait_for(lambda: member(v, "X1", CHILD)["state"] == "inside", what="X1 knows CHILD in")
+        wait_for(  # the hub too: each test starts from the venue as every side holds it
+            lambda: v.api("/api/headcount")["children"] == 2,
+            timeout=60,
+            what="the hub's 2 children inside",
+            log=lambda: v.hub.tail() if v.hub else "",
+        )
         yield v
     finally:
         v.close()
@@ -203,7 +209,11 @@ def test_handheld_password_cannot_take_a_child_out_of_the_headcount(venue: Venue
     refused_everywhere(venue, "role_cannot", before)
     for gate in ("E1", "X1"):
         assert member(venue, gate, CHILD)["state"] == "inside"
-    assert CHILD in {row["uid"] for row in venue.api("/api/sweep")}
+    wait_for(  # the hub's view of the venue follows its store (refreshed once a second)
+        lambda: CHILD in {row["uid"] for row in venue.api("/api/sweep")},
+        timeout=30,
+        what=f"the hub's sweep listing {CHILD}: {venue.api('/api/sweep')}",
+    )
     wait_for(  # CHILD and SOLO_CHILD, both inside (the headcount is refreshed once a second)
         lambda: venue.api("/api/headcount")["children"] == 2,
         timeout=10,
