@@ -23,7 +23,7 @@ from nfc_fixtures import (
 from processes import wait_for
 
 from gate.core.model import Role
-from gate.devices.nfc.band import BAND_GONE, BAND_REMOVED, WriteOutcome
+from gate.devices.nfc.band import BAND_GONE, BAND_REMOVED, RADIO, UDP, WriteOutcome, link_of
 from gate.devices.nfc.emulated_tag import blank_memory, memory_with_ndef
 from gate.devices.nfc.emulator import TagEmulator
 from gate.devices.nfc.reader import ReaderState, TagRead
@@ -32,6 +32,7 @@ from gate.devices.nfc.token import Keyring, decode_token, encode_token
 
 StartReader = Callable[..., ReaderProbe]
 ADULT = dataclasses.replace(FAMILY_CHILD, role=Role.ADULT, group="T-2026-000777")
+LATE_S = 0.2  # an emulated band's answers, late on a busy machine
 
 
 def band_with(token: Any, uid: str, keys: Keyring, kind: str = "NTAG213") -> bytes:
@@ -343,6 +344,38 @@ def test_a_band_silent_to_a_write_but_still_on_the_reader_is_written_again(
     else:
         assert probe.results == [WriteOutcome(False, BAND_REMOVED)]
         assert left in (b"", message)
+
+
+def test_a_band_answering_late_on_the_udp_link_is_read_and_written_whole(
+    tag_emulator: TagEmulator, start_reader: StartReader, site_keys: Keyring
+) -> None:
+    """An emulated band on a busy machine answers each command a scheduler's slice late: 200 ms
+    here, past what a band on the radio is given for a READ (three tries of 50 ms). On the
+    ``udp:`` link the reader waits for it: the band is read, written and read back whole, never
+    taken for a band pulled away or for a copy, and asked nothing twice."""
+    message = encode_token(FAMILY_CHILD, BAND_UID, site_keys)
+    before = band_with(ADULT, BAND_UID, site_keys)
+    tag_emulator.answer_late(LATE_S)
+    tag_emulator.present(BAND_UID, before)
+    probe = start_reader(tag_emulator.path, debounce_s=30)
+    probe.on_tag = lambda read: read.writer.write_token(message)
+    read = probe.next_read(timeout=60)
+    assert (read.token, read.token_fault, read.tag_fault) == (ADULT, None, None)
+    assert probe.results == [WriteOutcome(True)]
+    assert message_on(tag_emulator.memory) == message
+    writes = [c.page for c in tag_emulator.history if c.name == "WRITE"]
+    assert len(writes) == count_writes(before, message), f"written: pages {writes}"
+
+
+def test_the_link_sets_how_long_a_band_has_to_answer() -> None:
+    """On the radio a band answers within milliseconds and a lost frame is asked for again; on
+    nfcpy's ``udp:`` link (the emulator) a band is given a second and never asked twice."""
+    for device in ("usb", "usb:072f:2200", "tty:AMA0:pn532", "tty:USB0"):
+        assert link_of(device) is RADIO, device
+    for device in ("udp", "udp:127.0.0.1:54321"):
+        assert link_of(device) is UDP, device
+    assert RADIO.answer_s * (1 + RADIO.retries) < LATE_S <= UDP.answer_s
+    assert UDP.retries == 0
 
 
 @pytest.mark.parametrize("old", ["blank", "token"])

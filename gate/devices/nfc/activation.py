@@ -17,20 +17,21 @@ import nfc.clf
 import nfc.tag
 import nfc.tag.tt2_nxp
 
-from gate.devices.nfc.band import READ_TIMEOUT_S
+from gate.devices.nfc.band import RADIO, Link
 
 GET_VERSION = b"\x60"
 NXP = 0x04  # the first UID byte of NXP's tags
 
 
-def activate(clf: Any, target: Any) -> Any:
-    """The nfcpy tag of `target` (just selected by `clf.sense`), or None when it is gone."""
+def activate(clf: Any, target: Any, link: Link = RADIO) -> Any:
+    """The nfcpy tag of `target` (just selected by `clf.sense`), or None when it is gone;
+    GET_VERSION is given `link.answer_s` to answer."""
     uid, sel_res = bytes(target.sdd_res or b""), bytes(target.sel_res or b"")
     if not (uid[:1] == bytes([NXP]) and len(sel_res) == 1 and sel_res[0] & 0x60 == 0):
         return nfc.tag.activate(clf, target)
     target.sel_req = target.sdd_res[:]  # selecting again finds this tag only (as nfcpy does)
     try:
-        version: bytes | None = bytes(clf.exchange(GET_VERSION, timeout=READ_TIMEOUT_S))
+        version: bytes | None = bytes(clf.exchange(GET_VERSION, timeout=link.answer_s))
     except nfc.clf.CommunicationError:
         version = None  # silent: back to IDLE
     kind = nfc.tag.tt2_nxp.VERSION_MAP.get(version) if version else None

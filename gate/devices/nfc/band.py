@@ -33,11 +33,35 @@ log = logging.getLogger("gate.devices.nfc.reader")  # the reader's log, these li
 
 BAND_REMOVED = "band removed during write: scan it again"
 BAND_GONE = "band no longer on the reader: scan it again"
-READ_TIMEOUT_S = 0.05  # per READ; a tag answers in about a millisecond, nfcpy's 5 ms is tight
 TAG_ERRORS = (nfc.tag.TagCommandError, nfc.clf.CommunicationError)
 # Pages one FAST_READ asks for: from the CC, 76 bytes of the data area, where a token's NDEF
 # message (55 to 70 bytes with its TLV) fits, so that one command reads it all.
 FAST_READ_PAGES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """How long the reader waits for a band's answer to one command, and how many times more it
+    asks when none comes (nfcpy's `transceive` retries)."""
+
+    answer_s: float  # READ, FAST_READ, GET_VERSION, the first READ_SIG
+    write_s: float  # WRITE: the tag's EEPROM takes about 4 ms
+    retries: int
+
+
+# A band on a reader's radio answers in about a millisecond: nfcpy's 5 ms for a READ is tight,
+# its 100 ms for a WRITE is kept, and a frame lost on the radio is asked for again.
+RADIO = Link(answer_s=0.05, write_s=0.1, retries=2)
+# A band behind nfcpy's ``udp:`` link is a process on the same, maybe busy, machine
+# (`gate.devices.nfc.emulator`): its answer can be a scheduler's slice late, and a late answer
+# must not read as a band pulled away. No frame is lost there, and asking again would leave the
+# late answer waiting on the socket, taken for the answer to the next command: none is asked again.
+UDP = Link(answer_s=1.0, write_s=1.0, retries=0)
+
+
+def link_of(device: str) -> Link:
+    """The deadlines of a reader at nfcpy device path `device` (usb, tty:..., udp:...)."""
+    return UDP if device.split(":", 1)[0] == "udp" else RADIO
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +111,8 @@ class BandWriter:
       (`gate.devices.nfc.t2t.WritePlan` orders the writes). `retry` is then set: scan it again.
     """
 
-    def __init__(self, tag: Any) -> None:
-        self._tag = tag
+    def __init__(self, tag: Any, link: Link = RADIO) -> None:
+        self._tag, self._link = tag, link
         self._lock = threading.Lock()
         self._open = True
         self.retry = False  # the operator should scan the band again
@@ -98,7 +122,8 @@ class BandWriter:
             self._open = False
 
     def read16(self, page: int) -> bytes:
-        data = self._tag.transceive(bytes([0x30, page & 0xFF]), timeout=READ_TIMEOUT_S)
+        link = self._link
+        data = self._tag.transceive(bytes([0x30, page & 0xFF]), link.answer_s, link.retries)
         if len(data) != READ_SIZE:
             raise nfc.tag.tt2.Type2TagCommandError(
                 nfc.tag.tt2.INVALID_PAGE_ERROR
@@ -106,6 +131,15 @@ class BandWriter:
                 else nfc.tag.tt2.INVALID_RESPONSE_ERROR
             )
         return bytes(data)
+
+    def write_page(self, page: int, data: bytes) -> None:
+        """WRITE one page (what nfcpy's `Type2Tag.write` does, within this link's deadline)."""
+        cmd = bytes([0xA2, page & 0xFF]) + bytes(data)
+        answer = self._tag.transceive(cmd, self._link.write_s, self._link.retries)
+        if len(answer) != 1:
+            raise nfc.tag.tt2.Type2TagCommandError(nfc.tag.tt2.INVALID_RESPONSE_ERROR)
+        if answer[0] != 0x0A:  # NAK
+            raise nfc.tag.tt2.Type2TagCommandError(nfc.tag.tt2.INVALID_PAGE_ERROR)
 
     def write_token(self, ndef_bytes: bytes) -> WriteOutcome:
         with self._lock:
@@ -146,7 +180,7 @@ class BandWriter:
     def _write_pages(self, planned: list[tuple[int, bytes]]) -> WriteOutcome:
         try:
             for page, data in planned:
-                self._tag.write(page, data)
+                self.write_page(page, data)
             first = planned[0][0]
             back = b"".join(self.read16(p) for p in range(first, planned[-1][0] + 1, 4))
         except nfc.tag.tt2.Type2TagCommandError as exc:
@@ -171,7 +205,7 @@ class BandWriter:
             return self._removed()
         try:
             for page, data in plan.writes:
-                self._tag.write(page, data)
+                self.write_page(page, data)
         except nfc.tag.tt2.Type2TagCommandError as exc:
             if exc.errno == nfc.tag.tt2.INVALID_PAGE_ERROR:  # NAK
                 return WriteOutcome(False, "band refused the write (locked?): use another band")
@@ -231,8 +265,8 @@ class FastPages:
     changes afterwards is not seen here (a writer reads through `BandWriter.read16`).
     `pages`: how many pages the tag has (no FAST_READ asks past the last)."""
 
-    def __init__(self, tag: Any, pages: int) -> None:
-        self._tag, self._last = tag, pages - 1
+    def __init__(self, tag: Any, pages: int, link: Link = RADIO) -> None:
+        self._tag, self._last, self._link = tag, pages - 1, link
         self._pages: dict[int, bytes] = {}
 
     def read16(self, page: int) -> bytes:
@@ -246,7 +280,8 @@ class FastPages:
         end = min(first + FAST_READ_PAGES - 1, self._last)
         if end < page:
             raise nfc.tag.tt2.Type2TagCommandError(nfc.tag.tt2.INVALID_PAGE_ERROR)
-        data = self._tag.transceive(bytes([0x3A, first, end]), timeout=READ_TIMEOUT_S)
+        cmd = bytes([0x3A, first, end])
+        data = self._tag.transceive(cmd, self._link.answer_s, self._link.retries)
         if len(data) != (end - first + 1) * PAGE:
             raise nfc.tag.tt2.Type2TagCommandError(
                 nfc.tag.tt2.INVALID_PAGE_ERROR

@@ -45,6 +45,7 @@ first. HALT is not modelled (HLTA is just another silent command).
 
 Faults to rehearse: `TagEmulator.pull_after_writes` pulls the band away after some page writes;
 `TagEmulator.miss_signatures` and `miss_writes` leave READ_SIGs or WRITEs unanswered;
+`TagEmulator.answer_late` delays every answer (a busy machine; see `gate.devices.nfc.band.UDP`);
 foreign tags come from `present(..., kind=...)` ("ULTRALIGHT", "ULTRALIGHT_EV1", "UNKNOWN_TYPE2",
 "ISO_DEP") or from `present(..., memory=...)` (no capability container, garbage); a clone's
 signature from `present(..., signature=...)` (bytes it answers READ_SIG with, or None: silent);
@@ -177,6 +178,7 @@ class TagEmulator:
         self._band: EmulatedTag | None = None
         self._last_memory = b""
         self._signature_misses = 0  # miss_signatures with no band on the reader: the next one
+        self._late_s = 0.0  # answer_late
         self._history: deque[Command] = deque(maxlen=_HISTORY)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -301,6 +303,12 @@ class TagEmulator:
             if self._band is not None:
                 self._band.write_misses = n
 
+    def answer_late(self, seconds: float) -> None:
+        """Every band here answers each command `seconds` late (0: at once), as an emulated band
+        on a busy machine can: the reader must wait for it, not take it for gone."""
+        with self._lock:
+            self._late_s = seconds
+
     @property
     def uid(self) -> str | None:
         """The UID of the band on the reader, if any."""
@@ -390,7 +398,10 @@ class TagEmulator:
             if band.pulled:
                 self._take_away()
             self._history.append(Command(name, page, rsp is not None))
-            return rsp, more
+            late = self._late_s
+        if rsp is not None and late:
+            self._stopping.wait(late)
+        return rsp, more
 
     def _accept(self, data: bytes) -> bool:
         """Each frame the device receives. Dropped (ending the wait for it): a wake-up, and any

@@ -15,10 +15,9 @@ import functools
 from typing import Any
 
 import nfc.clf
-import nfc.tag.tt2
 
 from gate.devices.nfc.band import BandWriter, read_record, read_token
-from gate.devices.nfc.emulated_tag import ACK, EmulatedTag, profile
+from gate.devices.nfc.emulated_tag import EmulatedTag, profile
 from gate.devices.nfc.reader import TagRead
 from gate.devices.nfc.token import Keyring, uid_bytes
 
@@ -31,15 +30,11 @@ class _Held:
     def __init__(self, tag: EmulatedTag) -> None:
         self.tag = tag
 
-    def transceive(self, cmd: bytes, timeout: float = 0.0) -> bytes:
+    def transceive(self, cmd: bytes, timeout: float = 0.0, retries: int = 0) -> bytes:
         rsp, _more, _name, _page = self.tag.answer(bytes(cmd))
         if rsp is None:
             raise nfc.clf.TimeoutError("the held band did not answer")
         return bytes(rsp)
-
-    def write(self, page: int, data: bytes) -> None:
-        if self.transceive(bytes([0xA2, page & 0xFF]) + bytes(data)) != ACK:
-            raise nfc.tag.tt2.Type2TagCommandError(nfc.tag.tt2.INVALID_PAGE_ERROR)
 
     @property
     def clf(self) -> Any:

@@ -13,7 +13,9 @@
 senses 106 kbps Type A only, once per cycle, pausing `poll_s` between cycles, never beeps, and
 reads just the capability container and the pages of the NDEF message (one FAST_READ for a
 token; four or five READs with `fast_read` off), not the whole tag, then, for a band with a
-valid token, its passage record (`TagRead.slots`: `gate.devices.nfc.passage`).
+valid token, its passage record (`TagRead.slots`: `gate.devices.nfc.passage`). A band has 50 ms
+to answer a READ on a real device, asked three times; a second on ``udp:``, asked once
+(`gate.devices.nfc.band.link_of`).
 
 What `on_read` gets, by what is on the reader:
 
@@ -61,12 +63,13 @@ import nfc.tag.tt2_nxp
 from gate.core.model import BandToken
 from gate.devices.nfc.activation import activate
 from gate.devices.nfc.band import (
-    READ_TIMEOUT_S,
     TAG_ERRORS,
     BandWriter,
     FastPages,
+    Link,
     Refusal,
     TokenWriter,
+    link_of,
     read_record,
     read_token,
 )
@@ -78,9 +81,10 @@ log = logging.getLogger(__name__)
 
 PRESENCE_S = 0.1  # between presence checks while a band stays on the reader
 READ_SIG = b"\x3c\x00"  # NTAG21x: the 32-byte originality signature
-# A silent READ_SIG is asked once more, the tag selected again, with longer to answer: a band
-# moved on the reader, or a reader (or an emulator) slow under load, is not a copy for that. A
-# copy that cannot answer stays silent twice and costs this much more before it is refused.
+# A silent READ_SIG is asked once more, the tag selected again, with longer to answer (at least
+# this, and never less than the link's deadline): a band moved on the reader, or a reader (or an
+# emulator) slow under load, is not a copy for that. A copy that cannot answer stays silent
+# twice and costs this much more before it is refused.
 READ_SIG_AGAIN_S = 0.25
 
 # Tags that can be wristbands. nfcpy's Ultralight EV1 subclasses NTAG21x: not listed on purpose.
@@ -169,6 +173,7 @@ class NfcReader:
         self._frontend = frontend
         self._originality = originality or OriginalityCheck()
         self._fast_read = fast_read
+        self._link = link_of(device)  # how long a band has to answer one command
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -248,7 +253,7 @@ class NfcReader:
                 target = clf.sense(nfc.clf.RemoteTarget("106A"))
                 if target is None or not self._discovered(target):
                     continue
-                tag = activate(clf, target)
+                tag = activate(clf, target, self._link)
                 if tag is not None:
                     self._serve_tag(tag)
             except (OSError, nfc.clf.UnsupportedTargetError) as exc:
@@ -297,9 +302,9 @@ class NfcReader:
         if not isinstance(tag, WRISTBAND_TAGS):
             refusal = Refusal(f"{tag_type} cannot carry a wristband token: use a wristband")
             return TagRead(uid, None, None, tag_type, refusal, _foreign(tag_type))
-        writer = BandWriter(tag)
+        writer = BandWriter(tag, self._link)
         if self._fast_read:
-            read16 = FastPages(tag, _pages(tag)).read16
+            read16 = FastPages(tag, _pages(tag), self._link).read16
         else:  # the CC page once, for the token and the record
             read16 = functools.cache(writer.read16)
         token, fault = read_token(read16, uid, self._keyring)
@@ -313,7 +318,7 @@ class NfcReader:
         check = self._originality
         if check.mode is OriginalityMode.OFF:
             return None
-        signature = read_signature(tag)
+        signature = read_signature(tag, self._link)
         fault = check.fault(bytes.fromhex(uid), signature)
         if fault is None:
             return None
@@ -413,10 +418,10 @@ def _close(clf: Any) -> None:
         log.debug("closing the reader: %r", exc)
 
 
-def read_signature(tag: Any) -> bytes | None:
+def read_signature(tag: Any, link: Link) -> bytes | None:
     """READ_SIG's answer; None when the tag stays silent (or NAKs) twice. After silence the tag
     is selected again (what nfcpy's own tags do), so it can still be read or written."""
-    for timeout in (READ_TIMEOUT_S, READ_SIG_AGAIN_S):
+    for timeout in (link.answer_s, max(READ_SIG_AGAIN_S, link.answer_s)):
         try:
             return bytes(tag.transceive(READ_SIG, timeout, 0))
         except nfc.tag.TagCommandError:  # silent, or a NAK: no signature
