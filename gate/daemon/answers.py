@@ -34,6 +34,7 @@ from gate.core import Allowlist, Intent, Kind, Mode, Policy, State, headcount, m
 from gate.daemon.answers_guardians import GUARDIAN_COMMANDS
 from gate.daemon.correction_answers import CORRECTIONS
 from gate.daemon.desk_commands import DeskRunner, desk
+from gate.daemon.guardian_actions import GuardianActions
 from gate.daemon.held_scans import held_scan
 from gate.daemon.journal_shown import shown
 from gate.daemon.wristbands import band_check
@@ -123,9 +124,12 @@ class RunningGate(Protocol):
     control: ControlServer
     journal: Journal
     counters: dict[str, int]
-    clock_watch: ClockDetails
     drill: GateDrill | None  # a drill the hub ordered (gate.daemon.drill)
     desk: DeskRunner  # desk actions by name (gate.daemon.desk_commands)
+    guardians: GuardianActions  # walk-ins, lists, typed pickup codes
+
+    @property
+    def clock_watch(self) -> ClockDetails: ...
 
     @property
     def scans(self) -> Scans: ...

@@ -250,7 +250,7 @@ class LinkFollower:
         log.warning("link: dropped a message on %s: %s", topic, reason)
 
     def gate_status(self) -> GateStatus:
-        reader = self.reader.health().state if self.reader else None
+        reader: str | None = self.reader.health().state if self.reader else None
         if self.drill.reader_removed:
             reader = "removed"
         scanner, disk = self.problems()

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gpiozero import GPIOZeroError
+from gpiozero import GPIOZeroError  # type: ignore[import-untyped]
 
 from gate.config import ConfigError, load_policy
 from gate.control.metrics import serve_metrics
@@ -196,10 +196,10 @@ class Gate:
         self.desk = DeskRunner(self.scans)  # desk actions by name (gate.daemon.desk_actions)
         self.guardians = GuardianActions(self.scans)  # walk-ins, lists, typed pickup codes
         if s.role in ("desk", "handheld"):  # who of a family is missing, when it goes quiet
-            watch = BindingWatch(
+            family_watch = BindingWatch(
                 s.id, self.ledger, self.policy, clock, self.io, self._count, s.language
             )
-            self.housekeeping.binding_watch = watch.tick
+            self.housekeeping.binding_watch = family_watch.tick
         if self.follower is not None and s.role in ("desk", "handheld"):  # the hub's console
             self.follower.desk = DeskRequests(
                 s.id, self.desk, self.journal, self._wall_ms, self._count

@@ -15,7 +15,9 @@ MASKED_EVENTS = ("ChildRegistered",)
 
 def shown(entry: dict[str, Any]) -> dict[str, Any]:
     body = entry.get("body")
-    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return entry
+    events = body.get("events")
     if not isinstance(events, list) or not any(_full(e) for e in events):
         return entry
     masked = [{**e, "phone": mask_phone(e["phone"])} if _full(e) else e for e in events]

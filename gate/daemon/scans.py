@@ -225,7 +225,7 @@ class ScanPath:
         if bound is not None and self.pickups is not None:  # the group's code, with its band
             events = self.pickups.at_binding(self.ledger.state, decision, events)
         before = _states_before(self.ledger.state, events, scan)
-        body = {"scan": scan_record(scan), "decision": decision_to_dict(decision)}
+        body: dict[str, Any] = {"scan": scan_record(scan), "decision": decision_to_dict(decision)}
         if asked_by is not None:  # a test scan: who asked, as the kernel named them
             body["asked_by"] = asked_by
         if request is not None:  # a control request's id: the asker finds its entry by it

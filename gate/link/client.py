@@ -120,7 +120,7 @@ def new_client(
 
 def connect_async(client: mqtt.Client, host: str, port: int, keepalive: int) -> None:
     """Connect in paho's thread, resuming the persistent session (clean start off)."""
-    properties = Properties(PacketTypes.CONNECT)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.SessionExpiryInterval = SESSION_EXPIRY_S
     client.connect_async(host, port, keepalive=keepalive, clean_start=False, properties=properties)
 

@@ -8,7 +8,6 @@ record raises `CodecError` with the reason, never builds a half-valid event.
 from __future__ import annotations
 
 from dataclasses import fields
-from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -80,9 +79,14 @@ class CodecError(ValueError):
     """An event or decision record that is malformed or foreign; the message says why."""
 
 
-@cache
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}  # by class: building one costs milliseconds
+
+
 def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
-    return TypeAdapter(cls)
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    return adapter
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def event_from_dict(data: object) -> Event:
     try:
         event: Event = _adapter(cls).validate_python(body, strict=False)
     except ValidationError as exc:
-        raise CodecError(describe(exc, kind).replace("\n", "; ")) from exc
+        raise CodecError(describe(exc, str(kind)).replace("\n", "; ")) from exc
     except RecursionError:  # an enum's own message shows the value: nested thousands deep
         raise CodecError(f"{kind}: a field is nested too deeply") from None
     if event.at.tzinfo is None:

@@ -158,6 +158,25 @@ class _TagSideUdp(nfc.clf.udp.Device):  # type: ignore[misc]
                 self.socket.sendto(b"RFOFF", addr)
 
 
+def _band(
+    uid: str, memory: bytes | None, kind: TagProfile, signature: bytes | str | None
+) -> EmulatedTag:
+    """The band `TagEmulator.present` puts on the reader (its arguments say what it holds)."""
+    uid_b = bytes.fromhex(uid)
+    if len(uid_b) not in (4, 7, 10):
+        raise ValueError(f"uid must be 4, 7 or 10 bytes, got {uid!r}")
+    size = kind.pages * 4
+    if memory is None:
+        memory = blank_memory(uid, kind) if len(uid_b) == 7 else bytes(size)
+    if len(memory) > size:
+        raise ValueError(f"{kind.name} holds {size} bytes, memory has {len(memory)}")
+    mem = bytearray(memory) + bytes(size - len(memory))
+    put_uid(mem, uid_b)
+    if signature == GENUINE:
+        signature = signature_of(uid) if kind.signs else None
+    return EmulatedTag(uid_b, kind, mem, signature if isinstance(signature, bytes) else None)
+
+
 class TagEmulator:
     """One reader's field, where tests and the demo put bands and take them away.
 
@@ -248,27 +267,12 @@ class TagEmulator:
         `signature`: what an NTAG21x answers READ_SIG with: `GENUINE` (its UID signed with the
         emulator's test key), other bytes (a clone's copy, a wrong one), or None (silent).
         """
-        k = profile(kind) if kind is not None else self.kind
-        uid_b = bytes.fromhex(uid)
-        if len(uid_b) not in (4, 7, 10):
-            raise ValueError(f"uid must be 4, 7 or 10 bytes, got {uid!r}")
-        size = k.pages * 4
-        if memory is None:
-            memory = blank_memory(uid, k) if len(uid_b) == 7 else bytes(size)
-        if len(memory) > size:
-            raise ValueError(f"{k.name} holds {size} bytes, memory has {len(memory)}")
-        mem = bytearray(memory) + bytes(size - len(memory))
-        put_uid(mem, uid_b)
-        if signature == GENUINE:
-            signature = signature_of(uid) if k.signs else None
+        band = _band(uid, memory, profile(kind) if kind is not None else self.kind, signature)
         with self._lock:
-            self._band = EmulatedTag(
-                uid_b, k, mem, signature if isinstance(signature, bytes) else None
-            )
-            self._band.signature_misses, self._signature_misses = self._signature_misses, 0
-            self._last_memory = bytes(mem)
+            band.signature_misses, self._signature_misses = self._signature_misses, 0
+            self._band, self._last_memory = band, bytes(band.memory)
             self._first_answer = None
-        log.debug("band %s (%s) presented", uid.upper(), k.name)
+        log.debug("band %s (%s) presented", uid.upper(), band.kind.name)
         self._wake()
 
     def remove(self) -> None:
