@@ -56,6 +56,7 @@ RADIO = Link(answer_s=0.05, write_s=0.1, retries=2)
 # (`gate.devices.nfc.emulator`): its answer can be a scheduler's slice late, and a late answer
 # must not read as a band pulled away. No frame is lost there, and asking again would leave the
 # late answer waiting on the socket, taken for the answer to the next command: none is asked again.
+# (nfcpy's own presence check and activation fallback keep nfcpy's deadlines: docs/reliability.md)
 UDP = Link(answer_s=1.0, write_s=1.0, retries=0)
 
 
