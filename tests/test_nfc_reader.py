@@ -23,7 +23,15 @@ from nfc_fixtures import (
 from processes import wait_for
 
 from gate.core.model import Role
-from gate.devices.nfc.band import BAND_GONE, BAND_REMOVED, RADIO, UDP, WriteOutcome, link_of
+from gate.devices.nfc.band import (
+    BAND_GONE,
+    BAND_REMOVED,
+    RADIO,
+    UDP,
+    BandWriter,
+    WriteOutcome,
+    link_of,
+)
 from gate.devices.nfc.emulated_tag import blank_memory, memory_with_ndef
 from gate.devices.nfc.emulator import TagEmulator
 from gate.devices.nfc.reader import ReaderState, TagRead
@@ -376,6 +384,21 @@ def test_the_link_sets_how_long_a_band_has_to_answer() -> None:
         assert link_of(device) is UDP, device
     assert RADIO.answer_s * (1 + RADIO.retries) < LATE_S <= UDP.answer_s
     assert UDP.retries == 0
+
+
+def test_a_page_write_of_other_than_four_bytes_sends_nothing() -> None:
+    sent: list[bytes] = []
+
+    class Tag:
+        def transceive(self, cmd: bytes, timeout: float, retries: int) -> bytes:
+            sent.append(bytes(cmd))
+            return b"\x0a"
+
+    writer = BandWriter(Tag())
+    with pytest.raises(ValueError, match="4 bytes"):
+        writer.write_page(4, b"abc")
+    writer.write_page(4, b"abcd")
+    assert sent == [b"\xa2\x04abcd"]
 
 
 @pytest.mark.parametrize("old", ["blank", "token"])

@@ -135,6 +135,8 @@ class BandWriter:
 
     def write_page(self, page: int, data: bytes) -> None:
         """WRITE one page (what nfcpy's `Type2Tag.write` does, within this link's deadline)."""
+        if len(data) != 4:
+            raise ValueError(f"a page is 4 bytes, not {len(data)}")
         cmd = bytes([0xA2, page & 0xFF]) + bytes(data)
         answer = self._tag.transceive(cmd, self._link.write_s, self._link.retries)
         if len(answer) != 1:
