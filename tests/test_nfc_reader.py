@@ -373,6 +373,8 @@ def test_a_band_answering_late_on_the_udp_link_is_read_and_written_whole(
     assert message_on(tag_emulator.memory) == message
     writes = [c.page for c in tag_emulator.history if c.name == "WRITE"]
     assert len(writes) == count_writes(before, message), f"written: pages {writes}"
+    asked = [c.name for c in tag_emulator.history]
+    assert (asked.count("GET_VERSION"), asked.count("READ_SIG")) == (1, 1), asked
 
 
 def test_the_link_sets_how_long_a_band_has_to_answer() -> None:
