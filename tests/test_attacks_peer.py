@@ -212,7 +212,8 @@ def test_handheld_password_cannot_take_a_child_out_of_the_headcount(venue: Venue
     wait_for(  # the hub's view of the venue follows its store (refreshed once a second)
         lambda: CHILD in {row["uid"] for row in venue.api("/api/sweep")},
         timeout=30,
-        what=f"the hub's sweep listing {CHILD}: {venue.api('/api/sweep')}",
+        what=f"the hub's sweep listing {CHILD}",
+        log=lambda: f"the sweep: {venue.api('/api/sweep')}",
     )
     wait_for(  # CHILD and SOLO_CHILD, both inside (the headcount is refreshed once a second)
         lambda: venue.api("/api/headcount")["children"] == 2,
