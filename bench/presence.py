@@ -44,6 +44,7 @@ from bench.common import Options, options, percentiles_ms, report
 from bench.scan_to_relay import SITE_KEY
 from deploy.broker import Credentials
 from deploy.broker_process import Broker, free_port
+from gate.devices.nfc.udp_ports import free_udp_port
 from gate.link.protocol import Topics
 from venue.configs import GateLink, HubLinks, gate_toml, hub_toml, write_secret
 from venue.daemon import Daemon
@@ -162,7 +163,7 @@ class Venue:
             g = self.root / gate
             g.mkdir()
             (g / "profile.toml").write_text(
-                f'[reader]\ndevice = "udp:127.0.0.1:{free_port()}"\n[pins]\nrelay = 17\n'
+                f'[reader]\ndevice = "udp:127.0.0.1:{free_udp_port()}"\n[pins]\nrelay = 17\n'
                 "green = 22\n"
             )
             password = self._secret(f"{gate}.password", self.broker.credentials.password(gate))

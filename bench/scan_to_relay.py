@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 import queue
-import socket
 import sys
 import tempfile
 import threading
@@ -50,6 +49,7 @@ from gate.core import BandToken, Intent, Kind, Mode, Policy, Role, Scan, State, 
 from gate.daemon.gate import Gate
 from gate.devices.nfc.band import WriteOutcome
 from gate.devices.nfc.reader import TagRead
+from gate.devices.nfc.udp_ports import free_udp_port
 from gate.settings import load_gate_config
 
 SCANS = 3000
@@ -85,12 +85,6 @@ class ReadOnlyBand:
         return WriteOutcome(False, "an entry gate writes no token")
 
 
-def silent_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def write_gate(root: Path) -> Path:
     """An entry gate's files: policy, site key, hardware profile, gate.toml; returns gate.toml."""
     (root / "policy.toml").write_text(
@@ -102,7 +96,7 @@ def write_gate(root: Path) -> Path:
     os.chmod(key, 0o600)
     pins = "".join(f"{name} = {pin}\n" for name, pin in PINS.items())
     (root / "profile.toml").write_text(
-        f'[reader]\ndevice = "udp:127.0.0.1:{silent_udp_port()}"\n\n'
+        f'[reader]\ndevice = "udp:127.0.0.1:{free_udp_port()}"\n\n'
         f"[pins]\n{pins}pulse_s = {PULSE_S}\n"
     )
     config = root / "gate.toml"

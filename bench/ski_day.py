@@ -36,8 +36,8 @@ from typing import Any
 from bench.common import Options, options, report
 from bench.reconcile import baseline_run, hub_run, make_day, payloads
 from bench.scan_to_relay import SITE_KEY
-from deploy.broker_process import free_port
 from gate.core import Allowlist, headcount
+from gate.devices.nfc.udp_ports import free_udp_port
 from venue.daemon import Daemon
 
 GATES = (20, 15, 15)  # desks, entry gates, exit gates: 20 desks bind 28k families in 8 h
@@ -143,7 +143,7 @@ def write_gate_files(root: Path, members: int) -> Path:
     key.write_text(SITE_KEY)
     os.chmod(key, 0o600)
     (root / "profile.toml").write_text(
-        f'[reader]\ndevice = "udp:127.0.0.1:{free_port()}"\n[pins]\nrelay = 17\ngreen = 22\n'
+        f'[reader]\ndevice = "udp:127.0.0.1:{free_udp_port()}"\n[pins]\nrelay = 17\ngreen = 22\n'
     )
     config = root / "gate.toml"
     config.write_text(

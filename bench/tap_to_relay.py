@@ -357,7 +357,7 @@ def main(opts: Options | None = None) -> None:
     opts.directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=opts.directory, prefix="bench-tap-") as tmp:
         root = Path(tmp)
-        write_gate(root, "udp:127.0.0.1:9", VARIANTS[0])  # the site key, for the tokens
+        write_gate(root, "udp:127.0.0.1:50000", VARIANTS[0])  # the site key, for the tokens
         taps = bands(root, n + 1)  # the first of each run is not counted
         bare = nfcpy_alone(taps)
         runs = [(v, through_gate(root, v, taps, 0.5 if opts.quick else 3.0)) for v in variants]

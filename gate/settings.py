@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gate.config import ConfigError, config_problems, read_toml, unknown_field
 from gate.devices.gpio.pins import GatePins
 from gate.devices.nfc.originality import NXP_NTAG21X_KEY, OriginalityCheck, parse_public_key
+from gate.devices.nfc.udp_ports import port_name
 from gate.link.client import LinkSettings
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "profiles"
@@ -72,7 +73,21 @@ class ReaderSettings(_Strict):
             raise ValueError(
                 "not an nfcpy device path (usb, usb:072f:2200, tty:AMA0:pn532, udp:HOST:PORT)"
             )
+        kind, _, port = device.rpartition(":")
+        if kind.startswith("udp:") and port.isdigit():
+            _udp_port_nfcpy_opens(int(port))
         return device
+
+
+def _udp_port_nfcpy_opens(port: int) -> None:
+    if not 0 < port < 65536:
+        raise ValueError(f"udp port {port} is not a port (1 to 65535)")
+    name = port_name(port)
+    if name is not None:
+        raise ValueError(
+            f"udp port {port} is named {name!r} in /etc/services, and nfcpy's udp driver cannot "
+            "open a named port: choose a port that /etc/services does not list"
+        )
 
 
 class ScannerSettings(_Strict):

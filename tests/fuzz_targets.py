@@ -908,7 +908,7 @@ def write_gate(workdir: Path) -> Path:
         'timezone = "UTC"\nopen = "00:00"\nclose = "00:00"\ncapacity = 100\n'
     )
     (workdir / "profile.toml").write_text(
-        '[reader]\ndevice = "udp:127.0.0.1:9"\n[pins]\nrelay = 17\n'
+        '[reader]\ndevice = "udp:127.0.0.1:50000"\n[pins]\nrelay = 17\n'
     )
     (workdir / "gate.toml").write_text(
         f'[gate]\nid = "{GATE_ID}"\nrole = "entry"\nprofile = "profile.toml"\n'

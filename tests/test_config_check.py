@@ -31,6 +31,7 @@ from deploy.broker_process import free_port
 from deploy.install import main as install
 from gate.config import ConfigError, load_policy
 from gate.control.logs import prefixed, priority
+from gate.devices.nfc.udp_ports import free_udp_port
 from gate.settings import PROFILES_DIR, load_gate_config, shipped_profiles
 from hub.service.config import load_hub_config
 
@@ -66,7 +67,7 @@ def gate_files(root: Path, gate: str = "", link: str = "", profile: str = "") ->
     """A usable gate.toml of an entry gate in `root`, with lines added to its sections."""
     venue = write_venue(root / "venue")
     (root / "profile.toml").write_text(
-        f'[reader]\ndevice = "udp:127.0.0.1:{free_port()}"\n[pins]\nrelay = 17\n{profile}'
+        f'[reader]\ndevice = "udp:127.0.0.1:{free_udp_port()}"\n[pins]\nrelay = 17\n{profile}'
     )
     config = root / "gate.toml"
     config.write_text(

@@ -32,7 +32,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -49,6 +48,7 @@ from processes import spawn
 from gate.config import load_policy
 from gate.control.client import Unreachable, ask
 from gate.core import Intent, Kind, Mode, Policy, Scan, State, decide, fold, headcount
+from gate.devices.nfc.udp_ports import free_udp_port
 from gate.link.codec import decision_to_dict, event_from_dict
 from gate.store.allowlist import load_csv_dir
 from gate.store.journal import Entry, Journal
@@ -97,13 +97,6 @@ def write_gate(root: Path) -> tuple[Path, Path]:
     gate_dir = root / GATE_ID
     gate_dir.mkdir()
     return venue, gate_dir
-
-
-def silent_udp_port() -> int:
-    """A UDP port with nothing on it: the reader searches there and never finds a band."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_config(gate_dir: Path, venue: Path, role: str, reader_port: int) -> Path:
@@ -394,7 +387,7 @@ def test_sigkill_at_random_moments_loses_no_answered_decision(tmp_path: Path) ->
     rng = random.Random(seed)
     venue, gate_dir = write_gate(tmp_path)
     policy = load_policy(venue / "policy.toml")
-    reader_port = silent_udp_port()
+    reader_port = free_udp_port()
     gate = GateProcess(gate_dir)
     witness = Witness(venue)
     flow = Flow(desk_scans(random.Random(rng.random())))
@@ -456,7 +449,7 @@ def test_sigkill_at_random_moments_loses_no_answered_decision(tmp_path: Path) ->
 
 def test_sigterm_stops_the_daemon_cleanly_while_scans_arrive(tmp_path: Path) -> None:
     venue, gate_dir = write_gate(tmp_path)
-    write_config(gate_dir, venue, "desk", silent_udp_port())
+    write_config(gate_dir, venue, "desk", free_udp_port())
     gate = GateProcess(gate_dir)
     gate.start()
     try:

@@ -29,7 +29,8 @@ command, over a subclass of nfcpy's udp device with these changes for the listen
   reader's address changes with each sense);
 - once the band being served has left, frames are dropped and end the wait at once, so a band
   taken away stops answering even in the middle of an anticollision;
-- it binds HOST:PORT, not all interfaces; port 0 picks a free port (`TagEmulator.port`).
+- it binds HOST:PORT, not all interfaces; port 0 picks a free port (`TagEmulator.port`) that
+  nfcpy's reader side can open (`gate.devices.nfc.udp_ports`: never one ``/etc/services`` names).
 
 The band answers READ (``30``: 16 bytes from 4 pages, rolling over past the last page),
 WRITE (``A2``: one page; lock bits, the OTP capability container and lock bytes are honoured),
@@ -84,6 +85,7 @@ from gate.devices.nfc.emulated_tag import (
     profile,
     put_uid,
 )
+from gate.devices.nfc.udp_ports import bind_openable
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,10 @@ class _TagSideUdp(nfc.clf.udp.Device):  # type: ignore[misc]
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__(host, port)
-        self.socket.bind((self.addr[0], port))
+        if port:
+            self.socket.bind((self.addr[0], port))
+        else:  # a port nfcpy's reader side can open (`gate.devices.nfc.udp_ports`)
+            self.socket = bind_openable(self.socket, self.addr[0])
         self.addr = (self.addr[0], self.socket.getsockname()[1])
         self._path = f"{self.addr[0]}:{self.addr[1]}"
         self._vendor_name, self._device_name, self._chipset_name = "wristgate", "tag", "UDP"
