@@ -36,12 +36,20 @@ from deploy.hq_bridge import HqBridge, bridge_acl, render_bridge
 from deploy.server_process import PortTaken, ServerProcess, accepts
 from gate.link.protocol import DEFAULT_PREFIX, Topics
 
+_handed_out: set[int] = set()
+
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port nobody listens on right now (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A TCP port nobody listens on right now (the kernel's pick), never one this process was
+    handed before: a cluster asks for a dozen at once, before any is bound."""
+    for _ in range(64):  # a process handed most of the range already takes a repeat at last
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if port not in _handed_out:
+            break
+    _handed_out.add(port)
+    return port
 
 
 def _run_as() -> str:

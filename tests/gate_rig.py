@@ -29,6 +29,9 @@ from gate.devices.nfc.token import decode_token, load_keyring
 from gate.settings import load_gate_config
 
 TODAY = date.today()
+# A ticket's "valid_from,valid_to" that holds now, whatever the machine's time zone and whether
+# midnight passes during a test (the tests' venues keep UTC).
+VALID_AROUND_NOW = f"{TODAY - timedelta(days=1)},{TODAY + timedelta(days=1)}"
 SITE_KEY = "1 " + "5a" * 32 + "\n"
 ADULT, CHILD = "04A10000000001", "04C10000000001"
 ADULT_2, CHILD_2 = "04A10000000002", "04C10000000002"
@@ -43,12 +46,11 @@ def write_venue(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     allowlist = root / "allowlist"
     allowlist.mkdir(exist_ok=True)
-    start, end = TODAY - timedelta(days=1), TODAY + timedelta(days=1)
     (allowlist / "tickets.csv").write_text(
         "code,product,adults,children,valid_from,valid_to,guardian_phone\n"
-        f"T1,family,1,1,{start},{end},\n"
-        f"T2,family,1,1,{start},{end},\n"
-        f"TSOLO,solo,0,1,{start},{end},13800138000\n"
+        f"T1,family,1,1,{VALID_AROUND_NOW},\n"
+        f"T2,family,1,1,{VALID_AROUND_NOW},\n"
+        f"TSOLO,solo,0,1,{VALID_AROUND_NOW},13800138000\n"
     )
     (allowlist / "wristbands.csv").write_text(
         f"uid,role\n{ADULT},adult\n{CHILD},child\n{ADULT_2},adult\n{CHILD_2},child\n"

@@ -29,12 +29,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gate_rig import wait_for
+from gate_rig import VALID_AROUND_NOW, wait_for
 from venue_rig import Venue
 
 from gate.control.client import ask
@@ -111,10 +110,9 @@ def secret_file(v: Venue) -> tuple[Path, str]:
 
 
 def tickets_text(code: str) -> str:
-    today = date.today().isoformat()
     return (
         "code,product,adults,children,valid_from,valid_to,guardian_phone\n"
-        f"{code},family,1,1,{today},{today},\n"
+        f"{code},family,1,1,{VALID_AROUND_NOW},\n"
     )
 
 

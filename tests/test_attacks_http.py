@@ -270,9 +270,10 @@ def test_a_request_naming_another_host_is_refused_421(hub: Venue) -> None:
 
 
 def test_only_the_hubs_own_names_and_ip_addresses_are_answered_as_host() -> None:
-    allowed = frozenset({"localhost", "hub.venue.lan"})
+    allowed = frozenset({"localhost", "hub.venue.lan", "venue_hub"})
     for host in (
         "localhost:8080",
+        "venue_hub:8080",  # "_": a machine may be named so, if not in DNS
         "HUB.venue.lan",
         "hub.venue.lan.",
         "192.168.50.1:8080",

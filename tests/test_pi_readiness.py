@@ -29,6 +29,7 @@ from packaging.requirements import Requirement
 from gate.config import ConfigError
 from gate.devices.gpio.backend import PinBackendError, chosen, open_pin_backend
 from gate.devices.gpio.pins import GatePins
+from gate.devices.nfc.udp_ports import free_udp_port
 from gate.settings import PROFILES_DIR, load_gate_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -222,7 +223,8 @@ def _gate_toml(root: Path, pins: str = "") -> Path:
     venue = write_venue(root / "venue")
     profile = root / "profile.toml"
     wired = "".join(f"{name} = {pin}\n" for name, pin in PINS.items())
-    profile.write_text(f'[reader]\ndevice = "udp:127.0.0.1:9"\n\n[pins]\n{pins}{wired}')
+    reader = f"udp:127.0.0.1:{free_udp_port()}"
+    profile.write_text(f'[reader]\ndevice = "{reader}"\n\n[pins]\n{pins}{wired}')
     config = root / "gate.toml"
     config.write_text(
         f'[gate]\nid = "E1"\nrole = "entry"\nprofile = "{profile}"\n'

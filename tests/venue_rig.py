@@ -25,6 +25,7 @@ from processes import adopt
 from deploy.broker_process import Broker, free_port
 from gate.control.client import Unreachable, ask
 from gate.devices.nfc.emulator import ORIGINALITY_KEY, TagEmulator
+from gate.devices.nfc.udp_ports import free_udp_port
 from gate.settings import ReaderSettings
 from venue.configs import GateLink, HubLinks, gate_toml, hub_toml, write_secret
 from venue.daemon import Account, Daemon, DemoError, hand_over
@@ -140,7 +141,7 @@ class Venue:
         d = self.root / gate
         d.mkdir(exist_ok=True)
         profile = d / "profile.toml"
-        device = reader or f"udp:127.0.0.1:{free_port()}"
+        device = reader or f"udp:127.0.0.1:{free_udp_port()}"
         tapped = f'originality_key = "{ORIGINALITY_KEY}"\n' if reader else ""
         profile.write_text(
             f'[reader]\ndevice = "{device}"\n{tapped}[pins]\nrelay = 17\ngreen = 22\n' + hardware

@@ -20,7 +20,7 @@ MAX_BODY = 4096  # a POST's JSON (the desk's console, /api/incidents); a GET's i
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _VERSION = re.compile(r"HTTP/1\.[01]")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_HOSTNAME = re.compile(r"[a-z0-9.-]{1,253}")
+_HOSTNAME = re.compile(r"[a-z0-9._-]{1,253}")  # "_": a machine may be named so (not in DNS)
 
 
 class Refused(Exception):
