@@ -366,9 +366,12 @@ def test_sigkill_never_loses_an_acknowledged_batch_nor_half_a_transaction(
     tmp_path: Path, gates: list[str]
 ):
     """A hub killed while storing: every watermark it could have acknowledged is on disk, and
-    a transaction (one batch, or one of each gate) is there whole or not at all."""
+    a transaction (one batch, or one of each gate) is there whole or not at all.
+    `WRISTGATE_HUB_KILL_SEED` replays a run's moments of the kills."""
+    seed = int(os.environ.get("WRISTGATE_HUB_KILL_SEED") or random.randrange(2**32))
+    print(f"WRISTGATE_HUB_KILL_SEED={seed}")
+    rng = random.Random(seed)
     path = tmp_path / "events.db"
-    rng = random.Random()
     for _ in range(4):
         proc = processes.spawn(
             [sys.executable, "-c", WRITER, str(path), *gates], stdout=subprocess.PIPE, text=True
