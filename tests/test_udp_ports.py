@@ -42,17 +42,23 @@ def test_a_gate_refuses_a_named_udp_port_with_the_reason() -> None:
     assert ReaderSettings(device=f"udp:127.0.0.1:{free_udp_port()}").device.startswith("udp:")
 
 
-def test_the_emulator_skips_a_port_the_system_picked_that_nfcpy_cannot_open(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The system's pick cannot be steered, so the first two picks are taken for named ones."""
+def named_twice(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The system's pick cannot be steered, so its first two picks are taken for named ports;
+    returns the ports picked, in order."""
     picks: list[int] = []
 
-    def named_twice(port: int) -> str | None:
+    def name(port: int) -> str | None:
         picks.append(port)
         return "fido" if len(picks) <= 2 else None
 
-    monkeypatch.setattr(udp_ports, "port_name", named_twice)
+    monkeypatch.setattr(udp_ports, "port_name", name)
+    return picks
+
+
+def test_the_emulator_skips_a_port_the_system_picked_that_nfcpy_cannot_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    picks = named_twice(monkeypatch)
     with TagEmulator("127.0.0.1", 0) as tags:
         assert len(picks) == 3
         assert tags.port == picks[2]
@@ -62,6 +68,7 @@ def test_the_emulator_skips_a_port_the_system_picked_that_nfcpy_cannot_open(
             taken.bind(("127.0.0.1", tags.port))  # the emulator holds the port it kept
 
 
-def test_a_free_udp_port_is_one_nfcpy_can_open() -> None:
-    for _ in range(20):
-        assert port_name(free_udp_port()) is None
+def test_a_free_udp_port_is_never_one_nfcpy_cannot_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    picks = named_twice(monkeypatch)
+    assert free_udp_port() == picks[2]
+    assert len(picks) == 3
